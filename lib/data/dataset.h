@@ -1,0 +1,73 @@
+#pragma once
+// Datasets for calibration, evaluation, training and benchmarking: one path in, float inputs
+// (+ optional int64 labels) out, plus seeded synthetic inputs and batching.
+//
+// Conventions (the CLI's --data/--labels/--split/--normalize flags map onto these):
+// - A FILE holds inputs only (.npy, IDX raw or .gz, torch.save'd tensor, ONNX TensorProto .pb);
+//   labels, where needed, come from DatasetOptions::labels_path and must be 1-D integer.
+// - A DIRECTORY holds inputs and labels side by side: `inputs.npy` + `labels.npy`, or IDX pairs
+//   `<split>-images-idx3-ubyte[.gz]` + `<split>-labels-idx1-ubyte[.gz]`. When it holds several
+//   IDX pairs (train and t10k, as Debian's /usr/share/datasets/fashion-mnist does), the split
+//   ("train", or "test" == "t10k") picks one, defaulting to DatasetOptions::default_split.
+// - uint8 inputs become float32 in [0,1]; float64/float16 inputs become float32 (models are fed
+//   float32; reduced precision is a pass's job, not the data's). Integer inputs (token ids) stay.
+// - IDX images [N,H,W] become [N,1,H,W]: the channel dim CNNs expect (IDX stores no channels).
+// - mean/std normalize float inputs: one value for every channel, or one per channel (dim 1).
+// - Labels become int64 [N]; class ids must be >= 0.
+// - Bad data is invalid_input (exit 4) naming the file; bad option values are usage_error (exit 2).
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+/// Inputs [N, ...] with optional labels [N] (int64), ready to feed to a model.
+struct Dataset {
+  torch::Tensor inputs;
+  torch::Tensor labels;  // undefined when the dataset has no labels
+  std::string description;
+
+  /// Number of samples (rows along dim 0).
+  int64_t size() const { return inputs.defined() && inputs.dim() > 0 ? inputs.size(0) : 0; }
+  /// True when labels were loaded.
+  bool has_labels() const { return labels.defined(); }
+};
+
+/// How to read a dataset path; mirrors the CLI flags.
+struct DatasetOptions {
+  std::string split;                      // "", "train" or "test"; "" means default_split
+  std::string default_split = "test";     // the split a subcommand picks when none is asked for
+  std::filesystem::path labels_path;      // --labels, for a FILE dataset
+  std::vector<double> mean, std;          // --normalize; each of size 0, 1 or C
+};
+
+/// Loads a dataset file or directory following the conventions above.
+Dataset load_dataset(const std::filesystem::path& path, const DatasetOptions& options);
+
+/// Parses "0.5,0.25" (finite numbers, comma separated); anything else is a usage_error.
+std::vector<double> parse_number_list(const std::string& text);
+
+/// One model input for synthetic data: "NAME:1x3x224x224:float32", "1x3x224x224", "x:1x784".
+struct InputSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  torch::ScalarType dtype = torch::kFloat;
+};
+
+/// Parses an --input spec; dtype is optional (float32, float64, float16, int64, int32, uint8).
+InputSpec parse_input_spec(const std::string& text);
+
+/// Reproducible random input for a spec: floats ~ N(0,1), integers in [0,10); uses its own
+/// generator so the global seed (and anyone relying on it) is left alone.
+torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed);
+
+/// Rows [index*batch_size, min(n, (index+1)*batch_size)) of t along dim 0 (a view, no copy).
+torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_size);
+
+/// Number of batches covering n rows, the last one possibly short.
+int64_t batch_count(int64_t n, int64_t batch_size);
+
+}  // namespace mopt

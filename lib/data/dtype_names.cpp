@@ -1,0 +1,30 @@
+#include "lib/data/dtype_names.h"
+
+namespace mopt::data_detail {
+
+std::string dtype_name(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::kFloat: return "float32";
+    case c10::kDouble: return "float64";
+    case c10::kHalf: return "float16";
+    case c10::kLong: return "int64";
+    case c10::kInt: return "int32";
+    case c10::kShort: return "int16";
+    case c10::kChar: return "int8";
+    case c10::kByte: return "uint8";
+    case c10::kBool: return "bool";
+    default: return c10::toString(dtype);
+  }
+}
+
+std::optional<c10::ScalarType> parse_dtype_name(const std::string& name) {
+  if (name == "float32" || name == "float") return c10::kFloat;
+  if (name == "float64" || name == "double") return c10::kDouble;
+  if (name == "float16" || name == "half") return c10::kHalf;
+  if (name == "int64" || name == "long") return c10::kLong;
+  if (name == "int32" || name == "int") return c10::kInt;
+  if (name == "uint8") return c10::kByte;
+  return std::nullopt;
+}
+
+}  // namespace mopt::data_detail

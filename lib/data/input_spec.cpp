@@ -1,0 +1,117 @@
+// Flag-text parsing for --input specs and --normalize lists, and seeded synthetic inputs for
+// models run without a dataset (bench, calibration smoke runs).
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "lib/data/dataset.h"
+#include "lib/data/dtype_names.h"
+#include "lib/errors.h"
+
+namespace mopt {
+namespace {
+
+std::vector<std::string> split_on(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    auto end = text.find(separator, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+std::string trim(const std::string& text) {
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// "1x3x224x224" -> {1,3,224,224}; false on anything but positive integers joined by 'x'.
+bool parse_shape(const std::string& text, std::vector<int64_t>& shape) {
+  shape.clear();
+  if (text.empty()) return false;
+  for (const auto& part : split_on(text, 'x')) {
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return false;
+    errno = 0;
+    long long dim = std::strtoll(part.c_str(), nullptr, 10);
+    if (errno != 0 || dim <= 0) return false;
+    shape.push_back(dim);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<double> parse_number_list(const std::string& text) {
+  std::vector<double> values;
+  for (const auto& raw : split_on(text, ',')) {
+    auto part = trim(raw);
+    char* end = nullptr;
+    errno = 0;
+    double value = part.empty() ? 0.0 : std::strtod(part.c_str(), &end);
+    if (part.empty() || *end != '\0' || errno != 0 || !std::isfinite(value))
+      throw usage_error(fmt::format("'{}' is not a list of numbers like 0.5 or "
+                                    "0.485,0.456,0.406 ('{}' is not a finite number)",
+                                    text, part));
+    values.push_back(value);
+  }
+  return values;
+}
+
+InputSpec parse_input_spec(const std::string& text) {
+  auto fail = [&](const std::string& why) {
+    return usage_error(fmt::format("bad input spec '{}': {}; expected [NAME:]SHAPE[:DTYPE] like "
+                                   "x:1x3x224x224:float32 (dtypes: float32, float64, float16, "
+                                   "int64, int32, uint8)", text, why));
+  };
+  auto parts = split_on(text, ':');
+  InputSpec spec;
+  std::string shape_text, dtype_text;
+  if (parts.size() == 1) {
+    shape_text = parts[0];
+  } else if (parts.size() == 2) {
+    // "x:1x784" names an input; "1x784:int64" types one. A dtype name is never a shape.
+    if (data_detail::parse_dtype_name(parts[1])) {
+      shape_text = parts[0];
+      dtype_text = parts[1];
+    } else {
+      spec.name = parts[0];
+      shape_text = parts[1];
+    }
+  } else if (parts.size() == 3) {
+    spec.name = parts[0];
+    shape_text = parts[1];
+    dtype_text = parts[2];
+  } else {
+    throw fail("too many ':'");
+  }
+  if (parts.size() > 1 && spec.name.empty() && dtype_text.empty()) throw fail("empty name");
+  if (parts.size() == 3 && spec.name.empty()) throw fail("empty name");
+  if (spec.name.find_first_of(" \t") != std::string::npos) throw fail("name has whitespace");
+  if (!parse_shape(shape_text, spec.shape))
+    throw fail(fmt::format("shape '{}' is not positive integers joined by 'x'", shape_text));
+  if (!dtype_text.empty() || parts.size() == 3) {
+    auto dtype = data_detail::parse_dtype_name(dtype_text);
+    if (!dtype) throw fail(fmt::format("unknown dtype '{}'", dtype_text));
+    spec.dtype = *dtype;
+  }
+  return spec;
+}
+
+torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed) {
+  // A private generator: reseeding the global one would change every later random draw.
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto options = torch::TensorOptions().dtype(spec.dtype);
+  if (c10::isFloatingType(spec.dtype)) {
+    // Draw in float32 and cast, so float16/float64 inputs hold the same values as float32 ones.
+    return torch::randn(spec.shape, generator, torch::kFloat).to(spec.dtype);
+  }
+  return torch::randint(0, 10, spec.shape, generator, options);
+}
+
+}  // namespace mopt

@@ -1,0 +1,37 @@
+#pragma once
+// One exception type for every failure a user can see; tools/mopt/main.cpp maps it to the exit code.
+#include <stdexcept>
+#include <string>
+
+namespace mopt {
+
+/// Process exit codes; documented in README.md and `mopt --help`.
+enum class ExitCode : int {
+  kSuccess = 0,
+  kRuntimeFailure = 1,
+  kUsage = 2,
+  kGateFailed = 3,
+  kInvalidInput = 4,
+};
+
+/// A failure with the exit code it maps to and a message that says what to do.
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ExitCode code() const { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+/// Bad flags, unknown pass/option, malformed pipeline text (exit 2).
+inline Error usage_error(const std::string& message) { return Error(ExitCode::kUsage, message); }
+/// Unreadable or corrupt model, bad data, bad profile (exit 4).
+inline Error invalid_input(const std::string& message) { return Error(ExitCode::kInvalidInput, message); }
+/// Anything that went wrong while doing valid work (exit 1).
+inline Error runtime_failure(const std::string& message) { return Error(ExitCode::kRuntimeFailure, message); }
+
+/// Strips LibTorch's C++ backtrace from a c10::Error message so users see only the reason.
+std::string short_torch_message(const std::string& what);
+
+}  // namespace mopt

@@ -1,0 +1,82 @@
+#include "lib/eval/evaluate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "lib/errors.h"
+
+namespace mopt {
+
+torch::Tensor run_model(const Model& model, const torch::Tensor& input) {
+  c10::InferenceMode guard;
+  auto& module = const_cast<torch::jit::Module&>(model.torchscript());  // forward() is non-const in LibTorch
+  torch::jit::IValue output;
+  try {
+    output = module.forward({input});
+  } catch (const c10::Error& e) {
+    throw invalid_input(fmt::format("the model cannot run on inputs of shape {} ({}): {}", fmt::join(input.sizes(), "x"),
+                                    c10::toString(input.scalar_type()), short_torch_message(e.what())));
+  }
+  if (output.isTensor()) return output.toTensor();
+  if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {
+    return output.toTupleRef().elements()[0].toTensor();
+  }
+  if (output.isList() && output.toListRef().size() > 0 && output.toListRef()[0].isTensor()) {
+    return output.toListRef()[0].toTensor();
+  }
+  throw runtime_failure("the model's forward() returned no tensor");
+}
+
+OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate) {
+  if (reference.sizes() != candidate.sizes()) {
+    throw runtime_failure(fmt::format("output shapes differ: {} vs {}", fmt::join(reference.sizes(), "x"),
+                                      fmt::join(candidate.sizes(), "x")));
+  }
+  auto a = reference.to(torch::kDouble).flatten();
+  auto b = candidate.to(torch::kDouble).flatten();
+  OutputComparison result;
+  result.max_abs_diff = a.numel() == 0 ? 0.0 : (a - b).abs().max().item<double>();
+  double norms = a.norm().item<double>() * b.norm().item<double>();
+  result.cosine = norms == 0 ? (a.equal(b) ? 1.0 : 0.0) : a.dot(b).item<double>() / norms;
+  if (reference.dim() == 2 && reference.size(0) > 0) {
+    result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
+  }
+  return result;
+}
+
+double top1_accuracy(const Model& model, const torch::Tensor& inputs, const torch::Tensor& labels, int64_t batch_size) {
+  int64_t correct = 0;
+  const int64_t n = inputs.size(0);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    int64_t end = std::min(n, start + batch_size);
+    auto logits = run_model(model, inputs.slice(0, start, end));
+    correct += logits.argmax(1).eq(labels.slice(0, start, end)).sum().item<int64_t>();
+  }
+  return n == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(n);
+}
+
+LatencySummary measure_latency(const std::function<void()>& call, int warmup, int iterations) {
+  for (int i = 0; i < warmup; ++i) call();
+  std::vector<double> samples;
+  samples.reserve(static_cast<size_t>(iterations));
+  for (int i = 0; i < iterations; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    call();
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  LatencySummary summary;
+  summary.iterations = iterations;
+  if (samples.empty()) return summary;
+  auto at = [&](double q) { return samples[static_cast<size_t>(q * static_cast<double>(samples.size() - 1) + 0.5)]; };
+  summary.p50_ms = at(0.5);
+  summary.p90_ms = at(0.9);
+  double total = 0;
+  for (double s : samples) total += s;
+  summary.mean_ms = total / static_cast<double>(samples.size());
+  return summary;
+}
+
+}  // namespace mopt

@@ -1,0 +1,35 @@
+#pragma once
+// Running TorchScript models on tensors and comparing what they produce. LibTorch executes;
+// ONNX models are not executable here (check ONNX outputs with ONNX Runtime, scripts/ort/).
+#include <torch/script.h>
+
+#include <functional>
+
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// Runs forward() under inference mode and returns the first tensor output. Requires TorchScript.
+torch::Tensor run_model(const Model& model, const torch::Tensor& input);
+
+/// How close a candidate's outputs are to a reference's on the same inputs.
+struct OutputComparison {
+  double max_abs_diff = 0;
+  double cosine = 1;          ///< cosine similarity of the flattened outputs
+  double top1_agreement = 1;  ///< fraction of rows whose argmax agrees (rank-2 outputs)
+};
+OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
+
+/// Top-1 accuracy of `model` over `inputs` with int64 `labels`, in batches of `batch_size`.
+double top1_accuracy(const Model& model, const torch::Tensor& inputs, const torch::Tensor& labels, int64_t batch_size);
+
+/// Latency of repeated calls: warm-up calls are excluded from the figures.
+struct LatencySummary {
+  double p50_ms = 0;
+  double p90_ms = 0;
+  double mean_ms = 0;
+  int iterations = 0;
+};
+LatencySummary measure_latency(const std::function<void()>& call, int warmup, int iterations);
+
+}  // namespace mopt

@@ -1,0 +1,25 @@
+#pragma once
+// Before/after measurement of an optimization in one run, same threads, same inputs:
+// latency, accuracy (when labels exist) and output agreement.
+#include <nlohmann/json.hpp>
+
+#include "lib/data/dataset.h"
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// How much work the comparison does.
+struct ComparisonSettings {
+  int64_t eval_batch = 256;  ///< batch for accuracy/agreement passes over the data
+  int warmup = 10;           ///< latency warm-up calls (excluded)
+  int iterations = 50;       ///< timed calls, batch 1
+};
+
+/// Runs both TorchScript models over `data` and returns
+/// {before: {latency_p50_ms, latency_p90_ms, accuracy?}, after: {...}, agreement: {max_abs_diff,
+///  cosine, top1_agreement}, speedup_p50, samples, data}. Latency is measured on the first sample
+/// (batch 1), alternating before/after rounds so machine noise hits both alike.
+nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,
+                              const ComparisonSettings& settings);
+
+}  // namespace mopt

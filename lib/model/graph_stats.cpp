@@ -1,0 +1,105 @@
+#include "lib/model/graph_stats.h"
+
+#include <torch/csrc/jit/passes/inliner.h>
+
+namespace mopt {
+namespace {
+
+void count_block(const torch::jit::Block* block, std::map<std::string, int64_t>& histogram) {
+  for (const auto* node : block->nodes()) {
+    if (node->kind() != c10::prim::Constant) ++histogram[node->kind().toQualString()];
+    for (const auto* sub : node->blocks()) count_block(sub, histogram);
+  }
+}
+
+std::shared_ptr<torch::jit::Graph> inlined_forward(const torch::jit::Module& module) {
+  auto method = module.find_method("forward");
+  if (!method) return nullptr;
+  auto graph = method->graph()->copy();
+  torch::jit::Inline(*graph);
+  return graph;
+}
+
+int64_t tensor_bytes(const at::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
+
+int64_t onnx_element_size(int32_t data_type) {
+  switch (data_type) {
+    case onnx::TensorProto::DOUBLE:
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::UINT64: return 8;
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16:
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::UINT16: return 2;
+    case onnx::TensorProto::INT8:
+    case onnx::TensorProto::UINT8:
+    case onnx::TensorProto::BOOL: return 1;
+    default: return 4;
+  }
+}
+
+}  // namespace
+
+std::map<std::string, int64_t> op_histogram(const Model& model) {
+  std::map<std::string, int64_t> histogram;
+  if (model.is_onnx()) {
+    for (const auto& node : model.onnx().graph().node()) ++histogram[node.op_type()];
+    return histogram;
+  }
+  if (auto graph = inlined_forward(model.torchscript())) count_block(graph->block(), histogram);
+  return histogram;
+}
+
+int64_t op_count(const Model& model, const std::string& kind) {
+  auto histogram = op_histogram(model);
+  auto it = histogram.find(kind);
+  return it == histogram.end() ? 0 : it->second;
+}
+
+int64_t ops_removed(const std::map<std::string, int64_t>& before, const std::map<std::string, int64_t>& after) {
+  int64_t removed = 0;
+  for (const auto& [kind, count] : before) {
+    auto it = after.find(kind);
+    removed += std::max<int64_t>(0, count - (it == after.end() ? 0 : it->second));
+  }
+  return removed;
+}
+
+int64_t total_ops(const std::map<std::string, int64_t>& histogram) {
+  int64_t total = 0;
+  for (const auto& [kind, count] : histogram) total += count;
+  return total;
+}
+
+ParameterTotals parameter_totals(const Model& model) {
+  ParameterTotals totals;
+  if (model.is_onnx()) {
+    for (const auto& init : model.onnx().graph().initializer()) {
+      int64_t elements = 1;
+      for (auto d : init.dims()) elements *= d;
+      totals.count += elements;
+      totals.bytes += elements * onnx_element_size(init.data_type());
+    }
+    return totals;
+  }
+  const auto& module = model.torchscript();
+  for (const auto& param : module.parameters(/*recurse=*/true)) {
+    totals.count += param.numel();
+    totals.bytes += tensor_bytes(param);
+  }
+  if (totals.count > 0) return totals;
+  // Frozen modules keep their weights as tensor constants in the graph.
+  if (auto method = module.find_method("forward")) {
+    for (const auto* node : method->graph()->nodes()) {
+      if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
+      auto value = torch::jit::toIValue(node->output());
+      if (value && value->isTensor()) {
+        totals.count += value->toTensor().numel();
+        totals.bytes += tensor_bytes(value->toTensor());
+      }
+    }
+  }
+  return totals;
+}
+
+}  // namespace mopt

@@ -1,0 +1,33 @@
+#pragma once
+// Structural facts about a model's graph: op histograms and parameter counts. Used by
+// `mopt inspect`, by passes to count rewrites, and by tests.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// Node kind -> count over the model's forward graph (TorchScript: inlined, recursive into
+/// blocks, without prim::Constant; ONNX: op_type over the main graph).
+std::map<std::string, int64_t> op_histogram(const Model& model);
+
+/// How many ops of `kind` the model has (0 if none).
+int64_t op_count(const Model& model, const std::string& kind);
+
+/// Ops that disappeared between two histograms: sum over kinds of max(0, before - after).
+int64_t ops_removed(const std::map<std::string, int64_t>& before, const std::map<std::string, int64_t>& after);
+
+/// Total node count of a histogram.
+int64_t total_ops(const std::map<std::string, int64_t>& histogram);
+
+/// Parameter count and bytes. TorchScript: trainable parameters, or, for a frozen module whose
+/// parameters became graph constants, the tensor constants of its graph. ONNX: initializers.
+struct ParameterTotals {
+  int64_t count = 0;
+  int64_t bytes = 0;
+};
+ParameterTotals parameter_totals(const Model& model);
+
+}  // namespace mopt

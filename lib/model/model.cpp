@@ -1,0 +1,119 @@
+#include "lib/model/model.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "lib/errors.h"
+#include "lib/model/onnx_io.h"
+#include "lib/util/atomic_file.h"
+
+namespace mopt {
+namespace fs = std::filesystem;
+
+std::string format_name(ModelFormat format) {
+  return format == ModelFormat::kTorchScript ? "torchscript" : "onnx";
+}
+
+ModelFormat detect_format(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw invalid_input(fmt::format("model file '{}' does not exist", path.string()));
+  if (fs::is_directory(path, ec)) {
+    throw invalid_input(fmt::format("'{}' is a directory; expected a model file (.pt, .ptl or .onnx)",
+                                    path.string()));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw invalid_input(fmt::format("cannot read model file '{}'", path.string()));
+  char magic[4] = {0, 0, 0, 0};
+  in.read(magic, 4);
+  if (in.gcount() == 0) throw invalid_input(fmt::format("model file '{}' is empty", path.string()));
+  if (in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) {
+    return ModelFormat::kTorchScript;  // TorchScript archives are zip files
+  }
+  return ModelFormat::kOnnx;  // load_onnx() rejects bytes that are not a ModelProto
+}
+
+Model Model::load(const fs::path& path) {
+  Model model;
+  model.source_ = path;
+  model.format_ = detect_format(path);
+  if (model.format_ == ModelFormat::kOnnx) {
+    model.proto_ = std::make_shared<onnx::ModelProto>(load_onnx(path));
+    return model;
+  }
+  try {
+    model.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path.string()));
+  } catch (const c10::Error& e) {
+    throw invalid_input(fmt::format("'{}' is not a loadable TorchScript archive (truncated or corrupt?): {}",
+                                    path.string(), short_torch_message(e.what())));
+  }
+  return model;
+}
+
+Model Model::from_torchscript(torch::jit::Module module) {
+  Model model;
+  model.format_ = ModelFormat::kTorchScript;
+  model.module_ = std::make_shared<torch::jit::Module>(std::move(module));
+  return model;
+}
+
+Model Model::from_onnx(onnx::ModelProto proto) {
+  Model model;
+  model.format_ = ModelFormat::kOnnx;
+  model.proto_ = std::make_shared<onnx::ModelProto>(std::move(proto));
+  return model;
+}
+
+torch::jit::Module& Model::torchscript() {
+  if (!module_) throw runtime_failure("model is ONNX, not TorchScript");
+  return *module_;
+}
+const torch::jit::Module& Model::torchscript() const {
+  if (!module_) throw runtime_failure("model is ONNX, not TorchScript");
+  return *module_;
+}
+onnx::ModelProto& Model::onnx() {
+  if (!proto_) throw runtime_failure("model is TorchScript, not ONNX");
+  return *proto_;
+}
+const onnx::ModelProto& Model::onnx() const {
+  if (!proto_) throw runtime_failure("model is TorchScript, not ONNX");
+  return *proto_;
+}
+
+Model Model::clone() const {
+  Model copy;
+  copy.format_ = format_;
+  copy.source_ = source_;
+  if (module_) copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
+  if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
+  return copy;
+}
+
+void Model::save(const fs::path& path) const {
+  if (is_onnx()) {
+    save_onnx(*proto_, path);
+    return;
+  }
+  const bool lite = path.extension() == ".ptl";
+  write_atomically(path, [&](const fs::path& temp) {
+    try {
+      if (lite) {
+        module_->_save_for_mobile(temp.string());
+      } else {
+        module_->save(temp.string());
+      }
+    } catch (const c10::Error& e) {
+      throw runtime_failure(fmt::format("failed to save '{}': {}", path.string(), short_torch_message(e.what())));
+    }
+  });
+}
+
+void check_output_path(const fs::path& input, const fs::path& output, bool force) {
+  if (!force && same_file(input, output)) {
+    throw usage_error(fmt::format("output '{}' is the input model; choose another path or pass --force",
+                                  output.string()));
+  }
+}
+
+}  // namespace mopt

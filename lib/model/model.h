@@ -1,0 +1,63 @@
+#pragma once
+// Model: one type for a TorchScript module or an ONNX ModelProto (DESIGN.md "Core contracts").
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+/// Serialization formats mopt reads and writes.
+enum class ModelFormat { kTorchScript, kOnnx };
+
+/// "torchscript" or "onnx" (used in reports and `mopt passes`).
+std::string format_name(ModelFormat format);
+
+/// Detects the format from the file's bytes (zip archive vs protobuf), never from the extension.
+/// Throws invalid_input (exit 4) for missing, empty, directory or unrecognised files.
+ModelFormat detect_format(const std::filesystem::path& path);
+
+/// A loaded model. Copies share the underlying module; call clone() for an independent copy.
+class Model {
+ public:
+  /// Loads a model, detecting its format; ONNX external data is read from next to the file.
+  static Model load(const std::filesystem::path& path);
+  static Model from_torchscript(torch::jit::Module module);
+  static Model from_onnx(onnx::ModelProto proto);
+
+  ModelFormat format() const { return format_; }
+  bool is_torchscript() const { return format_ == ModelFormat::kTorchScript; }
+  bool is_onnx() const { return format_ == ModelFormat::kOnnx; }
+
+  /// The TorchScript module; throws if the model is ONNX.
+  torch::jit::Module& torchscript();
+  const torch::jit::Module& torchscript() const;
+  /// The ONNX graph; throws if the model is TorchScript.
+  onnx::ModelProto& onnx();
+  const onnx::ModelProto& onnx() const;
+
+  /// A deep copy: passes mutate their own copy and the input stays untouched.
+  Model clone() const;
+
+  /// Writes the model atomically. TorchScript: `.ptl` selects the lite (mobile) format,
+  /// anything else the full archive. ONNX: one self-contained protobuf file.
+  void save(const std::filesystem::path& path) const;
+
+  /// Where the model was loaded from (empty when built in memory).
+  const std::filesystem::path& source_path() const { return source_; }
+
+ private:
+  ModelFormat format_ = ModelFormat::kTorchScript;
+  std::shared_ptr<torch::jit::Module> module_;
+  std::shared_ptr<onnx::ModelProto> proto_;
+  std::filesystem::path source_;
+};
+
+/// Refuses (usage error, exit 2) to write over the input unless `force` is set.
+void check_output_path(const std::filesystem::path& input, const std::filesystem::path& output,
+                       bool force);
+
+}  // namespace mopt

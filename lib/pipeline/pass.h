@@ -1,0 +1,72 @@
+#pragma once
+// The Pass contract (DESIGN.md): Model in, Model out, plus stats. A pattern that does not match is
+// a silent no-op. Each pass declares its name, summary, formats and typed options.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// Types a pass option can take; values are validated when a pipeline is parsed.
+enum class OptionType { kBool, kInt, kFloat, kString };
+
+/// "bool", "int", "float" or "string".
+std::string option_type_name(OptionType type);
+
+/// One declared option: kebab-case key, type, default (as text) and a help line.
+struct OptionSpec {
+  std::string name;
+  OptionType type;
+  std::string default_value;
+  std::string help;
+};
+
+/// What a pass declares about itself; shown by `mopt passes`.
+struct PassInfo {
+  std::string name;      ///< kebab-case, unique
+  std::string summary;   ///< one line
+  std::vector<ModelFormat> formats;
+  std::vector<OptionSpec> options;
+
+  bool supports(ModelFormat format) const;
+  const OptionSpec* find_option(const std::string& key) const;
+};
+
+/// Option values for one invocation: explicit values over declared defaults, already type-checked.
+class PassOptions {
+ public:
+  PassOptions() = default;
+  PassOptions(const PassInfo& info, const std::map<std::string, std::string>& explicit_values);
+
+  bool get_bool(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_float(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+
+ private:
+  const std::string& raw(const std::string& key) const;
+  std::map<std::string, std::string> values_;
+};
+
+/// What one pass run did. `rewrites` counts matched-and-rewritten sites; details are pass-specific.
+struct PassStats {
+  int64_t rewrites = 0;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+/// A model transformation. run() mutates the given model (the pass manager hands it a clone).
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual const PassInfo& info() const = 0;
+  virtual PassStats run(Model& model, const PassOptions& options) const = 0;
+};
+
+/// Checks `text` parses as `type`; returns an error message, or empty when valid.
+std::string validate_option_value(OptionType type, const std::string& text);
+
+}  // namespace mopt

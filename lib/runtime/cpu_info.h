@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+/// What the host CPU is and which ISA features matter for inference speed.
+struct CpuInfo {
+  std::string model;                  ///< "AMD EPYC ..." from /proc/cpuinfo
+  std::string architecture;           ///< x86_64, aarch64, ...
+  int logical_cores = 0;
+  std::vector<std::string> features;  ///< subset of: avx2 fma avx512f avx512_vnni avx_vnni avx512_bf16 amx_tile amx_int8 amx_bf16 neon
+};
+
+/// Reads the host's CPU description once (cached).
+const CpuInfo& cpu_info();
+
+}  // namespace mopt

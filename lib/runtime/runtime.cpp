@@ -1,0 +1,63 @@
+#include "lib/runtime/runtime.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "lib/errors.h"
+
+namespace mopt {
+namespace {
+
+std::string engine_name(at::QEngine engine) {
+  auto name = c10::toString(engine);  // "ONEDNN", "QNNPACK", "FBGEMM", "X86", "NoQEngine"
+  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  return name;
+}
+
+}  // namespace
+
+std::vector<std::string> available_engines() {
+  std::vector<std::string> names;
+  for (auto engine : at::globalContext().supportedQEngines()) {
+    if (engine != at::QEngine::NoQEngine) names.push_back(engine_name(engine));
+  }
+  return names;
+}
+
+std::string active_engine() { return engine_name(at::globalContext().qEngine()); }
+
+std::string default_engine() {
+  auto engines = available_engines();
+  auto has = [&](const std::string& e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
+#if defined(__x86_64__) || defined(_M_X64)
+  for (const char* e : {"x86", "fbgemm", "onednn"}) if (has(e)) return e;
+#else
+  if (has("qnnpack")) return "qnnpack";
+#endif
+  return engines.empty() ? "none" : engines.front();
+}
+
+int active_threads() { return at::get_num_threads(); }
+
+void apply_runtime_settings(const RuntimeSettings& settings) {
+  if (settings.threads < 0) throw usage_error("--threads must be 0 (all cores) or a positive count");
+  int threads = settings.threads > 0 ? settings.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+
+  std::string wanted = settings.engine.empty() ? default_engine() : settings.engine;
+  if (wanted == "none") return;
+  for (auto engine : at::globalContext().supportedQEngines()) {
+    if (engine != at::QEngine::NoQEngine && engine_name(engine) == wanted) {
+      at::globalContext().setQEngine(engine);
+      return;
+    }
+  }
+  throw usage_error(fmt::format("quantized engine '{}' is not available here; available: {}", wanted,
+                                fmt::join(available_engines(), ", ")));
+}
+
+}  // namespace mopt

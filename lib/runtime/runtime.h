@@ -1,0 +1,28 @@
+#pragma once
+// Execution settings. LibTorch's defaults here are 1 thread and an engine picked at start-up, so
+// every subcommand sets both explicitly, and the engine before any quantized model is loaded
+// (packed weights are re-packed at load time for the active engine).
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+/// Threads (0 = one per logical core) and quantized engine ("" = the host's best).
+struct RuntimeSettings {
+  int threads = 0;
+  std::string engine;
+};
+
+/// Applies threads and engine; an unknown or unavailable engine is a usage error.
+void apply_runtime_settings(const RuntimeSettings& settings);
+
+/// Quantized engines this LibTorch build offers on this CPU, lower-case ("onednn", "qnnpack").
+std::vector<std::string> available_engines();
+/// The engine in effect now.
+std::string active_engine();
+/// The engine mopt picks by default: onednn on x86, qnnpack on ARM, else the first available.
+std::string default_engine();
+/// Intra-op threads in effect now.
+int active_threads();
+
+}  // namespace mopt

@@ -1,0 +1,21 @@
+#pragma once
+// Graph passes over TorchScript modules, thin wrappers over LibTorch's JIT passes that add
+// preconditions (eval mode), stats and a must-not-fire guarantee.
+#include <memory>
+
+#include "lib/pipeline/pass.h"
+
+namespace mopt {
+
+/// `freeze`: inlines parameters and attributes as constants (torch.jit.freeze).
+std::unique_ptr<Pass> make_freeze_pass();
+/// `fold-conv-bn`: folds BatchNorm into the preceding Conv's weight and bias.
+std::unique_ptr<Pass> make_fold_conv_bn_pass();
+/// `remove-dropout`: deletes dropout ops (identity at inference).
+std::unique_ptr<Pass> make_remove_dropout_pass();
+/// `optimize-for-inference`: torch.jit.optimize_for_inference (oneDNN layouts, fusions).
+std::unique_ptr<Pass> make_optimize_for_inference_pass();
+/// `eliminate-dead-code`: removes graph nodes whose results are unused.
+std::unique_ptr<Pass> make_eliminate_dead_code_pass();
+
+}  // namespace mopt

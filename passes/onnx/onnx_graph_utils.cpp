@@ -1,0 +1,277 @@
+#include "passes/onnx/onnx_graph_utils.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/errors.h"
+
+namespace mopt {
+
+ConsumerMap build_consumers(const onnx::GraphProto& graph) {
+  ConsumerMap consumers;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const auto& node = graph.node(n);
+    for (int i = 0; i < node.input_size(); ++i) {
+      if (!node.input(i).empty()) consumers[node.input(i)].push_back({n, i});
+    }
+  }
+  return consumers;
+}
+
+std::map<std::string, int> build_producers(const onnx::GraphProto& graph) {
+  std::map<std::string, int> producers;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    for (const auto& output : graph.node(n).output()) {
+      if (!output.empty()) producers[output] = n;
+    }
+  }
+  return producers;
+}
+
+std::set<std::string> graph_output_names(const onnx::GraphProto& graph) {
+  std::set<std::string> names;
+  for (const auto& output : graph.output()) names.insert(output.name());
+  return names;
+}
+
+std::set<std::string> graph_input_names(const onnx::GraphProto& graph) {
+  std::set<std::string> names;
+  for (const auto& input : graph.input()) names.insert(input.name());
+  return names;
+}
+
+namespace {
+
+// Collects every name read inside `graph` (a subgraph), including its own outputs: a subgraph
+// output may be an outer-scope value passed straight through.
+void collect_reads(const onnx::GraphProto& graph, std::set<std::string>& names) {
+  for (const auto& node : graph.node()) {
+    for (const auto& input : node.input()) {
+      if (!input.empty()) names.insert(input);
+    }
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g()) collect_reads(attr.g(), names);
+      for (const auto& sub : attr.graphs()) collect_reads(sub, names);
+    }
+  }
+  for (const auto& output : graph.output()) names.insert(output.name());
+}
+
+}  // namespace
+
+std::set<std::string> node_subgraph_references(const onnx::NodeProto& node) {
+  // Over-approximates (a subgraph's own locals are included), which only makes passes more careful.
+  std::set<std::string> names;
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g()) collect_reads(attr.g(), names);
+    for (const auto& sub : attr.graphs()) collect_reads(sub, names);
+  }
+  return names;
+}
+
+std::set<std::string> subgraph_references(const onnx::GraphProto& graph) {
+  std::set<std::string> names;
+  for (const auto& node : graph.node()) {
+    auto reads = node_subgraph_references(node);
+    names.insert(reads.begin(), reads.end());
+  }
+  return names;
+}
+
+bool is_onnx_op(const onnx::NodeProto& node, const std::string& op) {
+  return node.op_type() == op && (node.domain().empty() || node.domain() == "ai.onnx");
+}
+
+const onnx::TensorProto* find_initializer(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& tensor : graph.initializer()) {
+    if (tensor.name() == name) return &tensor;
+  }
+  return nullptr;
+}
+
+onnx::TensorProto* find_initializer(onnx::GraphProto& graph, const std::string& name) {
+  for (auto& tensor : *graph.mutable_initializer()) {
+    if (tensor.name() == name) return &tensor;
+  }
+  return nullptr;
+}
+
+const onnx::TensorProto* find_constant_initializer(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& input : graph.input()) {
+    if (input.name() == name) return nullptr;
+  }
+  return find_initializer(graph, name);
+}
+
+std::string unique_value_name(const onnx::GraphProto& graph, const std::string& base) {
+  std::set<std::string> used = graph_input_names(graph);
+  for (const auto& tensor : graph.initializer()) used.insert(tensor.name());
+  for (const auto& node : graph.node()) {
+    used.insert(node.input().begin(), node.input().end());
+    used.insert(node.output().begin(), node.output().end());
+  }
+  for (const auto& name : subgraph_references(graph)) used.insert(name);
+  if (!used.count(base)) return base;
+  for (int i = 1;; ++i) {
+    auto candidate = fmt::format("{}_{}", base, i);
+    if (!used.count(candidate)) return candidate;
+  }
+}
+
+void add_initializer(onnx::ModelProto& model, onnx::TensorProto tensor) {
+  auto& graph = *model.mutable_graph();
+  if (model.ir_version() < 4) {
+    auto* input = graph.add_input();
+    input->set_name(tensor.name());
+    auto* type = input->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(tensor.data_type());
+    auto* shape = type->mutable_shape();
+    for (auto dim : tensor.dims()) shape->add_dim()->set_dim_value(dim);
+  }
+  *graph.add_initializer() = std::move(tensor);
+}
+
+int remove_unused_initializers(onnx::GraphProto& graph) {
+  std::set<std::string> used = subgraph_references(graph);
+  for (const auto& node : graph.node()) used.insert(node.input().begin(), node.input().end());
+  for (const auto& output : graph.output()) used.insert(output.name());
+
+  std::set<std::string> removed;
+  auto* inits = graph.mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i) {
+    if (used.count(inits->Get(i).name())) continue;
+    removed.insert(inits->Get(i).name());
+    inits->DeleteSubrange(i, 1);
+  }
+  auto* inputs = graph.mutable_input();
+  for (int i = inputs->size() - 1; i >= 0; --i) {
+    if (removed.count(inputs->Get(i).name())) inputs->DeleteSubrange(i, 1);
+  }
+  return static_cast<int>(removed.size());
+}
+
+void prune_value_info(onnx::GraphProto& graph) {
+  auto produced = build_producers(graph);
+  auto* infos = graph.mutable_value_info();
+  for (int i = infos->size() - 1; i >= 0; --i) {
+    if (!produced.count(infos->Get(i).name())) infos->DeleteSubrange(i, 1);
+  }
+}
+
+void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed) {
+  if (doomed.empty()) return;
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    if (!doomed.count(n)) kept.Add()->Swap(graph.mutable_node(n));
+  }
+  graph.mutable_node()->Swap(&kept);
+}
+
+std::optional<at::ScalarType> torch_dtype(int32_t onnx_type) {
+  using T = onnx::TensorProto;
+  switch (onnx_type) {
+    case T::FLOAT: return at::kFloat;
+    case T::DOUBLE: return at::kDouble;
+    case T::FLOAT16: return at::kHalf;
+    case T::BFLOAT16: return at::kBFloat16;
+    case T::INT8: return at::kChar;
+    case T::UINT8: return at::kByte;
+    case T::INT16: return at::kShort;
+    case T::INT32: return at::kInt;
+    case T::INT64: return at::kLong;
+    case T::BOOL: return at::kBool;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<int32_t> onnx_dtype(at::ScalarType dtype) {
+  using T = onnx::TensorProto;
+  switch (dtype) {
+    case at::kFloat: return T::FLOAT;
+    case at::kDouble: return T::DOUBLE;
+    case at::kHalf: return T::FLOAT16;
+    case at::kBFloat16: return T::BFLOAT16;
+    case at::kChar: return T::INT8;
+    case at::kByte: return T::UINT8;
+    case at::kShort: return T::INT16;
+    case at::kInt: return T::INT32;
+    case at::kLong: return T::INT64;
+    case at::kBool: return T::BOOL;
+    default: return std::nullopt;
+  }
+}
+
+namespace {
+
+// Copies typed-field values into a tensor of `dtype`, casting each element.
+template <typename Field>
+at::Tensor from_field(const Field& field, at::ScalarType field_dtype, at::ScalarType dtype) {
+  using Elem = typename Field::value_type;
+  auto values = at::empty({static_cast<int64_t>(field.size())}, at::TensorOptions().dtype(field_dtype));
+  std::copy(field.begin(), field.end(), static_cast<Elem*>(values.data_ptr()));
+  return values.to(dtype);
+}
+
+}  // namespace
+
+std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor) {
+  using T = onnx::TensorProto;
+  auto dtype = torch_dtype(tensor.data_type());
+  if (!dtype || tensor.data_location() == T::EXTERNAL || tensor.has_segment()) return std::nullopt;
+  std::vector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
+  int64_t count = 1;
+  for (auto d : dims) {
+    if (d < 0) return std::nullopt;
+    count *= d;
+  }
+  auto options = at::TensorOptions().dtype(*dtype);
+
+  if (tensor.has_raw_data()) {
+    const auto& raw = tensor.raw_data();
+    auto element = static_cast<int64_t>(c10::elementSize(*dtype));
+    if (static_cast<int64_t>(raw.size()) != count * element) return std::nullopt;
+    auto out = at::empty(dims, options);
+    // ONNX raw_data is little-endian, like every host LibTorch runs on here.
+    if (count > 0) std::memcpy(out.data_ptr(), raw.data(), raw.size());
+    return out;
+  }
+
+  at::Tensor flat;
+  switch (tensor.data_type()) {
+    case T::FLOAT: flat = from_field(tensor.float_data(), at::kFloat, at::kFloat); break;
+    case T::DOUBLE: flat = from_field(tensor.double_data(), at::kDouble, at::kDouble); break;
+    case T::INT64: flat = from_field(tensor.int64_data(), at::kLong, at::kLong); break;
+    case T::FLOAT16:
+    case T::BFLOAT16: {
+      // 16-bit floats travel as their bit patterns in int32_data.
+      auto bits = from_field(tensor.int32_data(), at::kInt, at::kShort);
+      flat = bits.view(*dtype);
+      break;
+    }
+    default: flat = from_field(tensor.int32_data(), at::kInt, *dtype); break;
+  }
+  if (flat.numel() != count) return std::nullopt;
+  return flat.reshape(dims).clone();
+}
+
+onnx::TensorProto torch_to_tensor(const at::Tensor& tensor, const std::string& name) {
+  auto type = onnx_dtype(tensor.scalar_type());
+  if (!type) {
+    throw runtime_failure(fmt::format("cannot store a {} tensor in ONNX", c10::toString(tensor.scalar_type())));
+  }
+  auto dense = tensor.contiguous();
+  onnx::TensorProto proto;
+  proto.set_name(name);
+  proto.set_data_type(*type);
+  for (auto d : dense.sizes()) proto.add_dims(d);
+  if (dense.nbytes() > 0) {
+    proto.set_raw_data(std::string(static_cast<const char*>(dense.data_ptr()), dense.nbytes()));
+  } else {
+    proto.set_raw_data("");
+  }
+  return proto;
+}
+
+}  // namespace mopt

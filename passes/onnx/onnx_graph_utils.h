@@ -1,0 +1,87 @@
+#pragma once
+// Small helpers shared by the ONNX graph passes: who consumes a value, which names are pinned
+// (graph outputs, outer-scope references), initializer lookup and TensorProto <-> torch::Tensor.
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+/// One use of a value: node index in graph.node() and the input slot.
+struct ValueUse {
+  int node;
+  int input;
+};
+
+/// Value name -> every (node, input slot) in this graph that reads it.
+using ConsumerMap = std::map<std::string, std::vector<ValueUse>>;
+
+/// Builds the consumer map of the graph's top-level nodes (empty input names are skipped).
+ConsumerMap build_consumers(const onnx::GraphProto& graph);
+
+/// Value name -> index of the top-level node that produces it.
+std::map<std::string, int> build_producers(const onnx::GraphProto& graph);
+
+/// Names of the graph outputs: a pass must never rename or drop them.
+std::set<std::string> graph_output_names(const onnx::GraphProto& graph);
+
+/// Names of the graph inputs.
+std::set<std::string> graph_input_names(const onnx::GraphProto& graph);
+
+/// Every name that any nested subgraph (If/Loop/Scan bodies, at any depth) reads. Those reads are
+/// invisible to build_consumers, so passes treat these names as pinned.
+std::set<std::string> subgraph_references(const onnx::GraphProto& graph);
+
+/// The names one node's subgraphs read from the enclosing scope (over-approximated).
+std::set<std::string> node_subgraph_references(const onnx::NodeProto& node);
+
+/// True when the node is in the default ONNX domain and has op type `op`.
+bool is_onnx_op(const onnx::NodeProto& node, const std::string& op);
+
+/// The initializer called `name`, or nullptr.
+const onnx::TensorProto* find_initializer(const onnx::GraphProto& graph, const std::string& name);
+onnx::TensorProto* find_initializer(onnx::GraphProto& graph, const std::string& name);
+
+/// The initializer called `name` if its value is fixed: an initializer that is also a graph input
+/// is only a default the caller may override, so it is not a constant.
+const onnx::TensorProto* find_constant_initializer(const onnx::GraphProto& graph, const std::string& name);
+
+/// A name not used by any value in the graph, derived from `base`.
+std::string unique_value_name(const onnx::GraphProto& graph, const std::string& base);
+
+/// Adds an initializer; for IR version < 4 models (where initializers must be graph inputs) it
+/// also declares the matching graph input so the model stays valid.
+void add_initializer(onnx::ModelProto& model, onnx::TensorProto tensor);
+
+/// Removes initializers no node, subgraph or graph output reads (and their graph-input
+/// declarations, which only existed to give them default values). Returns how many went.
+int remove_unused_initializers(onnx::GraphProto& graph);
+
+/// Drops value_info entries for names no longer produced by any node, so stale shapes cannot
+/// confuse later shape inference.
+void prune_value_info(onnx::GraphProto& graph);
+
+/// Removes the top-level nodes whose index is in `doomed`, keeping the others in order.
+void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed);
+
+/// The torch dtype of an ONNX element type, or nullopt for types LibTorch cannot hold
+/// (strings, unsigned > 8 bit, complex, ...).
+std::optional<at::ScalarType> torch_dtype(int32_t onnx_type);
+
+/// The ONNX element type of a torch dtype, or nullopt.
+std::optional<int32_t> onnx_dtype(at::ScalarType dtype);
+
+/// Decodes a dense tensor (raw_data or the typed fields); nullopt when the type is unsupported,
+/// the data is external or the element count does not match the dims.
+std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor);
+
+/// Encodes a tensor as a TensorProto named `name`, little-endian in raw_data.
+/// Throws runtime_failure for dtypes ONNX cannot represent.
+onnx::TensorProto torch_to_tensor(const at::Tensor& tensor, const std::string& name);
+
+}  // namespace mopt

@@ -1,0 +1,19 @@
+#pragma once
+// Graph passes over ONNX ModelProto. Each keeps the model valid under onnx::checker and its
+// outputs unchanged (within float tolerance for the folding passes).
+#include <memory>
+
+#include "lib/pipeline/pass.h"
+
+namespace mopt {
+
+/// `eliminate-identity`: reroutes consumers of Identity nodes to their input.
+std::unique_ptr<Pass> make_onnx_eliminate_identity_pass();
+/// `eliminate-dead-nodes`: drops nodes (and initializers) no graph output depends on.
+std::unique_ptr<Pass> make_onnx_eliminate_dead_nodes_pass();
+/// `fold-constants`: evaluates subgraphs whose inputs are all initializers/Constants.
+std::unique_ptr<Pass> make_onnx_fold_constants_pass();
+/// `fuse-conv-bn`: folds BatchNormalization (inference) into the preceding Conv's weights.
+std::unique_ptr<Pass> make_onnx_fuse_conv_bn_pass();
+
+}  // namespace mopt

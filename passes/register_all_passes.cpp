@@ -1,0 +1,28 @@
+#include "passes/register_all_passes.h"
+
+#include "passes/graph/graph_passes.h"
+#include "passes/onnx/onnx_passes.h"
+
+namespace mopt {
+
+void register_all_passes(PassRegistry& registry) {
+  // TorchScript graph passes.
+  registry.add(make_freeze_pass());
+  registry.add(make_fold_conv_bn_pass());
+  registry.add(make_remove_dropout_pass());
+  registry.add(make_optimize_for_inference_pass());
+  registry.add(make_eliminate_dead_code_pass());
+  // ONNX graph passes.
+  registry.add(make_onnx_eliminate_identity_pass());
+  registry.add(make_onnx_eliminate_dead_nodes_pass());
+  registry.add(make_onnx_fold_constants_pass());
+  registry.add(make_onnx_fuse_conv_bn_pass());
+}
+
+PassRegistry make_default_registry() {
+  PassRegistry registry;
+  register_all_passes(registry);
+  return registry;
+}
+
+}  // namespace mopt

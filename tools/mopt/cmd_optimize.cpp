@@ -1,0 +1,112 @@
+// mopt optimize MODEL --pipeline TEXT -o OUT: apply any pipeline, then measure what it did.
+#include "lib/errors.h"
+#include "lib/eval/model_comparison.h"
+#include "lib/model/graph_stats.h"
+#include "lib/util/log.h"
+#include "passes/register_all_passes.h"
+#include "tools/mopt/commands.h"
+#include "tools/mopt/data_flags.h"
+
+namespace mopt::cli {
+namespace {
+
+struct OptimizeArgs {
+  CommonArgs common;
+  DataArgs data;
+  std::string model;
+  std::string pipeline;
+  std::string output;
+  bool force = false;
+  bool print_pipeline = false;
+  int iterations = 50;
+};
+
+void print_comparison(const nlohmann::json& c) {
+  const auto& b = c["before"];
+  const auto& a = c["after"];
+  say("{:<22} {:>12} {:>12}", "", "before", "after");
+  say("{:<22} {:>12.3f} {:>12.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", b["latency_p50_ms"].get<double>(),
+      a["latency_p50_ms"].get<double>(), c["speedup_p50"].get<double>());
+  if (b.contains("accuracy")) {
+    say("{:<22} {:>11.2f}% {:>11.2f}%", "accuracy (top-1)", 100 * b["accuracy"].get<double>(), 100 * a["accuracy"].get<double>());
+  }
+  const auto& g = c["agreement"];
+  say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
+      g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), 100 * g["top1_agreement"].get<double>(),
+      c["samples"].get<int64_t>());
+  if (c["speedup_p50"].get<double>() < 0.95) {
+    say("WARNING: the optimized model is SLOWER than the input ({:.2f}x); consider dropping passes",
+        c["speedup_p50"].get<double>());
+  }
+  if (g["cosine"].get<double>() < 0.999) say("WARNING: outputs changed noticeably (cosine {:.4f})", g["cosine"].get<double>());
+}
+
+void run_optimize(const OptimizeArgs& args, Report& report) {
+  auto registry = make_default_registry();
+  auto pipeline = parse_pipeline(args.pipeline);
+  validate_pipeline(pipeline, registry);
+  auto text = print_pipeline(pipeline);
+  if (args.print_pipeline) {
+    say("{}", text);
+    return;
+  }
+  if (args.output.empty()) throw usage_error("--output/-o is required (or use --print-pipeline)");
+  check_output_path(args.model, args.output, args.force);
+  auto input = Model::load(args.model);
+  report.add_input(args.model, &input);
+  Dataset data;
+  const bool measure = has_data(args.data) && input.is_torchscript();
+  if (has_data(args.data) && !measure) log_info("note: ONNX models are not executed by mopt; skipping measurement");
+  if (measure) data = load_data(args.data, "test");  // bad data fails before any pass runs
+
+  auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
+    log_info("[{}/{}] {}", i + 1, n, step);
+  });
+  report.set_pipeline(text, result.records);
+  for (const auto& r : result.records) log_verbose("  {:<28} {:>4} rewrites  {:.3f}s", r.invocation, r.stats.rewrites, r.seconds);
+
+  if (measure) {
+    log_info("measuring before/after on {} ...", data.description);
+    ComparisonSettings settings;
+    settings.iterations = args.iterations;
+    report.metrics() = compare_models(input, result.model, data, settings);
+  }
+  result.model.save(args.output);
+  report.add_output(args.output, &result.model);
+
+  auto in_bytes = std::filesystem::file_size(args.model);
+  auto out_bytes = std::filesystem::file_size(args.output);
+  say("{} -> {}  ({} passes, {} rewrites)", args.model, args.output, result.records.size(), [&] {
+    int64_t n = 0;
+    for (const auto& r : result.records) n += r.stats.rewrites;
+    return n;
+  }());
+  say("pipeline: {}", text);
+  say("{:<22} {:>12} {:>12}", "file size (bytes)", in_bytes, out_bytes);
+  say("{:<22} {:>12} {:>12}", "ops", total_ops(op_histogram(input)), total_ops(op_histogram(result.model)));
+  if (measure) print_comparison(report.metrics());
+}
+
+}  // namespace
+
+void setup_optimize(CLI::App& app) {
+  auto args = std::make_shared<OptimizeArgs>();
+  auto* cmd = app.add_subcommand("optimize", "apply a pass pipeline to a model and measure the result");
+  cmd->add_option("MODEL", args->model, "input model (.pt or .onnx); never modified")->required();
+  cmd->add_option("-p,--pipeline", args->pipeline, "pass pipeline, e.g. 'freeze,fold-conv-bn'")->required();
+  cmd->add_option("-o,--output", args->output, "output file (.pt, .ptl for TorchScript lite, .onnx)");
+  cmd->add_flag("--force", args->force, "allow writing over the input model");
+  cmd->add_flag("--print-pipeline", args->print_pipeline, "print the canonical pipeline text and exit");
+  cmd->add_option("--iterations", args->iterations, "timed calls for the before/after latency")->check(CLI::PositiveNumber);
+  add_data_flags(*cmd, args->data);
+  add_common_flags(*cmd, args->common);
+  cmd->footer(std::string("Examples:\n"
+                          "  mopt optimize model.pt -p 'freeze,fold-conv-bn,optimize-for-inference' -o fast.pt\n"
+                          "  mopt optimize cnn.pt -p freeze,remove-dropout -o out.pt \\\n"
+                          "      --data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --report r.json\n"
+                          "  mopt optimize model.onnx -p 'eliminate-identity,fuse-conv-bn,eliminate-dead-nodes' -o out.onnx\n\n") +
+              exit_codes_help());
+  cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize(*args, report); }); });
+}
+
+}  // namespace mopt::cli

@@ -1,0 +1,13 @@
+#pragma once
+// One setup function per subcommand; each file parses flags and calls the library.
+#include <CLI/CLI.hpp>
+
+#include "tools/mopt/common.h"
+
+namespace mopt::cli {
+
+void setup_inspect(CLI::App& app);
+void setup_passes(CLI::App& app);
+void setup_optimize(CLI::App& app);
+
+}  // namespace mopt::cli

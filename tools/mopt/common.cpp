@@ -1,0 +1,52 @@
+#include "tools/mopt/common.h"
+
+#include "lib/errors.h"
+#include "lib/runtime/runtime.h"
+#include "lib/util/log.h"
+
+namespace mopt::cli {
+
+void add_common_flags(CLI::App& command, CommonArgs& args) {
+  command.add_option("--report", args.report_path, "write the JSON report to FILE")->type_name("FILE");
+  command.add_flag("-q,--quiet", args.quiet, "print nothing (the report is still written)");
+  command.add_flag("-v,--verbose", args.verbose, "print details on stderr");
+  command.add_option("--threads", args.threads, "intra-op threads (0 = one per core)")->type_name("N")->check(CLI::NonNegativeNumber);
+  command.add_option("--engine", args.engine, "quantized engine: onednn or qnnpack (default: the host's)")->type_name("NAME");
+}
+
+std::vector<std::string>& process_argv() {
+  static std::vector<std::string> argv;
+  return argv;
+}
+
+void run_reported(const std::string& command, const CommonArgs& args, const std::function<void(Report&)>& body) {
+  set_verbosity(args.quiet ? Verbosity::kQuiet : (args.verbose ? Verbosity::kVerbose : Verbosity::kNormal));
+  Report report(command, process_argv());
+  try {
+    apply_runtime_settings({args.threads, args.engine});
+    body(report);
+  } catch (const Error& e) {
+    if (!args.report_path.empty()) {
+      report.set_error(static_cast<int>(e.code()), e.what());
+      report.write(args.report_path);
+    }
+    throw;
+  } catch (const c10::Error& e) {
+    if (!args.report_path.empty()) {
+      report.set_error(static_cast<int>(ExitCode::kRuntimeFailure), short_torch_message(e.what()));
+      report.write(args.report_path);
+    }
+    throw;
+  }
+  if (!args.report_path.empty()) {
+    report.write(args.report_path);
+    log_verbose("report written to {}", args.report_path);
+  }
+}
+
+const char* exit_codes_help() {
+  return "Exit codes: 0 success, 1 runtime failure, 2 usage error, 3 gate failed,\n"
+         "            4 invalid input (unreadable/corrupt model, bad data, bad profile).";
+}
+
+}  // namespace mopt::cli

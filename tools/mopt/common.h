@@ -1,0 +1,35 @@
+#pragma once
+// Flags every subcommand shares, and the run wrapper that writes the report even on failure.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/report/report.h"
+
+namespace mopt::cli {
+
+/// --report, --quiet, --verbose, --threads.
+struct CommonArgs {
+  std::string report_path;
+  bool quiet = false;
+  bool verbose = false;
+  int threads = 0;
+  std::string engine;
+};
+
+/// Adds the shared flags to a subcommand.
+void add_common_flags(CLI::App& command, CommonArgs& args);
+
+/// The process's argv, recorded in reports.
+std::vector<std::string>& process_argv();
+
+/// Applies verbosity and runtime settings, runs `body` with a fresh report, and writes the report
+/// (with the error recorded if `body` throws, then rethrows).
+void run_reported(const std::string& command, const CommonArgs& args, const std::function<void(Report&)>& body);
+
+/// Exit-code table shown in `--help` footers.
+const char* exit_codes_help();
+
+}  // namespace mopt::cli

@@ -1,0 +1,54 @@
+#include "tools/mopt/data_flags.h"
+
+#include "lib/errors.h"
+
+namespace mopt::cli {
+
+void add_data_flags(CLI::App& command, DataArgs& args) {
+  command.add_option("--data", args.data, "dataset: a tensor file, or a folder with inputs+labels (see README)")->type_name("PATH");
+  command.add_option("--labels", args.labels, "labels file for a --data file")->type_name("FILE");
+  command.add_option("--split", args.split, "train or test, for folders holding both")->check(CLI::IsMember({"train", "test"}));
+  command.add_option("--normalize", args.normalize, "MEAN,STD or per-channel M1,M2,M3/S1,S2,S3")->type_name("MEAN,STD");
+  command.add_option("--input-shape", args.input_shape, "synthetic input, e.g. x:1x3x224x224:float32")->type_name("SPEC");
+  command.add_option("--samples", args.samples, "use only the first N samples (0 = all)")->type_name("N")->check(CLI::NonNegativeNumber);
+  command.add_option("--seed", args.seed, "seed for synthetic inputs")->type_name("N");
+}
+
+bool has_data(const DataArgs& args) { return !args.data.empty() || !args.input_shape.empty(); }
+
+Dataset load_data(const DataArgs& args, const std::string& default_split) {
+  if (!args.data.empty() && !args.input_shape.empty()) throw usage_error("give --data or --input-shape, not both");
+  Dataset dataset;
+  if (!args.input_shape.empty()) {
+    auto spec = parse_input_spec(args.input_shape);
+    dataset.inputs = synthetic_input(spec, args.seed);
+    dataset.description = "synthetic " + args.input_shape;
+    return dataset;
+  }
+  DatasetOptions options;
+  options.split = args.split;
+  options.default_split = default_split;
+  options.labels_path = args.labels;
+  if (!args.normalize.empty()) {
+    // "MEAN,STD" for one channel, "M1,M2,M3/S1,S2,S3" per channel.
+    auto slash = args.normalize.find('/');
+    if (slash == std::string::npos) {
+      auto values = parse_number_list(args.normalize);
+      if (values.size() != 2) throw usage_error("--normalize takes MEAN,STD or M1,M2,.../S1,S2,...");
+      options.mean = {values[0]};
+      options.std = {values[1]};
+    } else {
+      options.mean = parse_number_list(args.normalize.substr(0, slash));
+      options.std = parse_number_list(args.normalize.substr(slash + 1));
+    }
+  }
+  dataset = load_dataset(args.data, options);
+  if (args.samples > 0 && args.samples < dataset.size()) {
+    dataset.inputs = dataset.inputs.slice(0, 0, args.samples);
+    if (dataset.has_labels()) dataset.labels = dataset.labels.slice(0, 0, args.samples);
+    dataset.description += " (first " + std::to_string(args.samples) + ")";
+  }
+  return dataset;
+}
+
+}  // namespace mopt::cli

@@ -1,0 +1,67 @@
+// mopt: one binary, one subcommand per job. This file maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "lib/errors.h"
+#include "lib/report/report.h"
+#include "lib/runtime/cpu_info.h"
+#include "lib/runtime/runtime.h"
+#include "tools/mopt/commands.h"
+
+namespace {
+
+void print_version() {
+  auto versions = mopt::build_versions();
+  const auto& cpu = mopt::cpu_info();
+  fmt::print("mopt {}\n", versions["mopt"].get<std::string>());
+  fmt::print("built with LibTorch {}, ONNX {}, protobuf {}\n", versions["libtorch"].get<std::string>(),
+             versions["onnx"].get<std::string>(), versions["protobuf"].get<std::string>());
+  fmt::print("quantized engines: {} (default {})\n", fmt::join(mopt::available_engines(), ", "), mopt::default_engine());
+  fmt::print("cpu: {} ({}, {} logical cores)\n", cpu.model, cpu.architecture, cpu.logical_cores);
+  fmt::print("isa features: {}\n", cpu.features.empty() ? "none detected" : fmt::format("{}", fmt::join(cpu.features, " ")));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) mopt::cli::process_argv().push_back(argv[i]);
+
+  CLI::App app{"mopt: model optimization toolchain (LibTorch + ONNX, no Python at run time)", "mopt"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print versions, quantized engines and CPU features");
+  mopt::cli::setup_inspect(app);
+  mopt::cli::setup_passes(app);
+  mopt::cli::setup_optimize(app);
+  app.footer(std::string("Examples:\n"
+                         "  mopt inspect model.pt\n"
+                         "  mopt passes\n"
+                         "  mopt optimize model.pt -p 'freeze,fold-conv-bn,optimize-for-inference' -o fast.pt --report r.json\n"
+                         "Run `mopt COMMAND --help` for a command's flags.\n\n") +
+             mopt::cli::exit_codes_help());
+
+  try {
+    app.parse(argc, argv);
+    if (version) {
+      print_version();
+      return 0;
+    }
+    if (app.get_subcommands().empty()) {
+      fmt::print("{}", app.help());
+      return static_cast<int>(mopt::ExitCode::kUsage);
+    }
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help or the parse error
+    return code == 0 ? 0 : static_cast<int>(mopt::ExitCode::kUsage);
+  } catch (const mopt::Error& e) {
+    fmt::print(stderr, "mopt: error: {}\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "mopt: error: {}\n", mopt::short_torch_message(e.what()));
+    return static_cast<int>(mopt::ExitCode::kRuntimeFailure);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "mopt: error: {}\n", e.what());
+    return static_cast<int>(mopt::ExitCode::kRuntimeFailure);
+  }
+}
