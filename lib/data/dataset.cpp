@@ -40,10 +40,10 @@ void normalize(torch::Tensor& inputs, const DatasetOptions& options, const fs::p
   auto as_tensor = [&](const std::vector<double>& values, const char* what) {
     auto count = static_cast<int64_t>(values.size());
     if (count != 1 && count != channels)
-      throw usage_error(fmt::format("--normalize {} has {} values; expected 1 or {} (one per "
-                                    "channel of {}, whose samples are {})", what, count,
-                                    channels, path.string(),
-                                    shape_text(inputs.sizes().slice(1))));
+      throw usage_error(
+          fmt::format("--normalize {} has {} values; expected 1 or {} (one per "
+                      "channel of {}, whose samples are {})",
+                      what, count, channels, path.string(), shape_text(inputs.sizes().slice(1))));
     std::vector<int64_t> shape(static_cast<size_t>(inputs.dim()), 1);
     shape[1] = count;
     return torch::tensor(values, torch::kDouble).to(torch::kFloat).view(shape);
@@ -57,9 +57,10 @@ torch::Tensor prepare_inputs(torch::Tensor raw, const data_detail::DatasetFiles&
                              const DatasetOptions& options, std::string& conversion) {
   const auto& path = files.inputs;
   if (raw.dim() < 2)
-    throw invalid_input(fmt::format("{}: inputs have shape [{}]; expected [N, ...] with the "
-                                    "sample dimension first (rank >= 2)", path.string(),
-                                    shape_text(raw.sizes(), ", ")));
+    throw invalid_input(
+        fmt::format("{}: inputs have shape [{}]; expected [N, ...] with the "
+                    "sample dimension first (rank >= 2)",
+                    path.string(), shape_text(raw.sizes(), ", ")));
   if (raw.size(0) == 0)
     throw invalid_input(fmt::format("{}: holds no samples (shape [{}])", path.string(),
                                     shape_text(raw.sizes(), ", ")));
@@ -68,16 +69,27 @@ torch::Tensor prepare_inputs(torch::Tensor raw, const data_detail::DatasetFiles&
 
   torch::Tensor inputs;
   switch (raw.scalar_type()) {
-    case torch::kByte: inputs = raw.to(torch::kFloat).div_(255.0); break;
-    case torch::kFloat: case torch::kDouble: case torch::kHalf: inputs = raw.to(torch::kFloat); break;
-    case torch::kLong: case torch::kInt: inputs = raw; break;  // token ids and the like
+    case torch::kByte:
+      inputs = raw.to(torch::kFloat).div_(255.0);
+      break;
+    case torch::kFloat:
+    case torch::kDouble:
+    case torch::kHalf:
+      inputs = raw.to(torch::kFloat);
+      break;
+    case torch::kLong:
+    case torch::kInt:  // token ids and the like: an embedding needs them as integers
+      inputs = raw;
+      break;
     default:
-      throw invalid_input(fmt::format("{}: inputs have dtype {}; expected uint8 (images), "
-                                      "float32/float64/float16, or int64/int32 (ids)",
-                                      path.string(), dtype_name(raw.scalar_type())));
+      throw invalid_input(
+          fmt::format("{}: inputs have dtype {}; expected uint8 (images), "
+                      "float32/float64/float16, or int64/int32 (ids)",
+                      path.string(), dtype_name(raw.scalar_type())));
   }
   conversion = dtype_name(raw.scalar_type());
-  if (inputs.scalar_type() != raw.scalar_type()) conversion += "->" + dtype_name(inputs.scalar_type());
+  if (inputs.scalar_type() != raw.scalar_type())
+    conversion += "->" + dtype_name(inputs.scalar_type());
   normalize(inputs, options, path);
   if (!options.mean.empty())
     conversion += fmt::format(" normalized (mean {}, std {})", fmt::join(options.mean, ","),
@@ -88,20 +100,20 @@ torch::Tensor prepare_inputs(torch::Tensor raw, const data_detail::DatasetFiles&
 torch::Tensor prepare_labels(const torch::Tensor& raw, const fs::path& path, int64_t samples,
                              const fs::path& inputs_path) {
   if (!c10::isIntegralType(raw.scalar_type(), /*includeBool=*/false))
-    throw invalid_input(fmt::format("{}: labels have dtype {}; expected integer class ids "
-                                    "(int64, int32, uint8, ...)", path.string(),
-                                    dtype_name(raw.scalar_type())));
+    throw invalid_input(
+        fmt::format("{}: labels have dtype {}; expected integer class ids "
+                    "(int64, int32, uint8, ...)",
+                    path.string(), dtype_name(raw.scalar_type())));
   bool column = raw.dim() == 2 && raw.size(1) == 1;  // [N,1] is how some tools save a vector
   if (raw.dim() != 1 && !column)
-    throw invalid_input(fmt::format("{}: labels have shape [{}]; expected 1-D [N]",
-                                    path.string(), shape_text(raw.sizes(), ", ")));
+    throw invalid_input(fmt::format("{}: labels have shape [{}]; expected 1-D [N]", path.string(),
+                                    shape_text(raw.sizes(), ", ")));
   auto labels = raw.reshape({-1}).to(torch::kLong).contiguous();
   if (labels.size(0) != samples)
     throw invalid_input(fmt::format("{}: has {} labels but {} has {} samples", path.string(),
                                     labels.size(0), inputs_path.string(), samples));
   if (labels.numel() > 0 && labels.min().item<int64_t>() < 0)
-    throw invalid_input(fmt::format("{}: has negative class ids; expected 0..C-1",
-                                    path.string()));
+    throw invalid_input(fmt::format("{}: has negative class ids; expected 0..C-1", path.string()));
   return labels;
 }
 
@@ -117,18 +129,21 @@ Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
   std::string name;
   if (fs::is_directory(path, ec)) {
     if (!options.labels_path.empty())
-      throw usage_error(fmt::format("--labels is for a dataset file; the directory {} holds its "
-                                    "own labels", path.string()));
+      throw usage_error(
+          fmt::format("--labels is for a dataset file; the directory {} holds its "
+                      "own labels",
+                      path.string()));
     bool explicit_split = !options.split.empty();
     std::string split = explicit_split ? options.split : options.default_split;
     if (split.empty()) split = "test";
     files = data_detail::find_directory_pair(path, split, explicit_split);
     name = fs::absolute(path).lexically_normal().filename().string();
-    if (name.empty()) name = fs::absolute(path).lexically_normal().parent_path().filename().string();
+    if (name.empty())
+      name = fs::absolute(path).lexically_normal().parent_path().filename().string();
   } else {
     if (!options.split.empty())
-      throw usage_error(fmt::format("--split picks a pair in a dataset directory; {} is a file",
-                                    path.string()));
+      throw usage_error(
+          fmt::format("--split picks a pair in a dataset directory; {} is a file", path.string()));
     files.inputs = path;
     files.labels = options.labels_path;
     files.idx = detect_tensor_format(path) == TensorFileFormat::kIdx;
@@ -144,11 +159,9 @@ Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
                                     dataset.inputs.size(0), files.inputs);
     labels_text = fmt::format("labels {} classes", dataset.labels.max().item<int64_t>() + 1);
   }
-  dataset.description = fmt::format("{}{}: {} x {} {}, {}", name,
-                                    files.split.empty() ? "" : " " + files.split + " split",
-                                    dataset.inputs.size(0),
-                                    shape_text(dataset.inputs.sizes().slice(1)), conversion,
-                                    labels_text);
+  dataset.description = fmt::format(
+      "{}{}: {} x {} {}, {}", name, files.split.empty() ? "" : " " + files.split + " split",
+      dataset.inputs.size(0), shape_text(dataset.inputs.sizes().slice(1)), conversion, labels_text);
   return dataset;
 }
 

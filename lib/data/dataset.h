@@ -38,10 +38,10 @@ struct Dataset {
 
 /// How to read a dataset path; mirrors the CLI flags.
 struct DatasetOptions {
-  std::string split;                      // "", "train" or "test"; "" means default_split
-  std::string default_split = "test";     // the split a subcommand picks when none is asked for
-  std::filesystem::path labels_path;      // --labels, for a FILE dataset
-  std::vector<double> mean, std;          // --normalize; each of size 0, 1 or C
+  std::string split;                   // "", "train" or "test"; "" means default_split
+  std::string default_split = "test";  // the split a subcommand picks when none is asked for
+  std::filesystem::path labels_path;   // --labels, for a FILE dataset
+  std::vector<double> mean, std;       // --normalize; each of size 0, 1 or C
 };
 
 /// Loads a dataset file or directory following the conventions above.

@@ -61,8 +61,8 @@ std::vector<DatasetFiles> list_pairs(const fs::path& dir) {
         (!labels.count(prefix) || entry.path().extension() != ".gz"))
       labels[prefix] = entry.path();
   }
-  if (ec) throw invalid_input(fmt::format("{}: cannot list directory: {}", dir.string(),
-                                          ec.message()));
+  if (ec)
+    throw invalid_input(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
 
   std::vector<DatasetFiles> pairs;
   if (has_inputs_npy != has_labels_npy)
@@ -105,18 +105,21 @@ DatasetFiles find_directory_pair(const fs::path& dir, const std::string& split,
     if (explicit_split && only.split != split)
       throw invalid_input(fmt::format(
           "{}: asked for the {} split, but the directory holds only {}; drop --split or point "
-          "at the right directory", dir.string(), split,
-          only.split.empty() ? "one unsplit set (" + found.front() + ")" : "the " + only.split + " split"));
+          "at the right directory",
+          dir.string(), split,
+          only.split.empty() ? "one unsplit set (" + found.front() + ")"
+                             : "the " + only.split + " split"));
     return only;
   }
   std::vector<DatasetFiles> matches;
   for (const auto& pair : pairs)
     if (pair.split == split) matches.push_back(pair);
   if (matches.size() != 1)
-    throw invalid_input(fmt::format("{}: {} for the {} split among [{}]; expected exactly one "
-                                    "train and one test (t10k) pair", dir.string(),
-                                    matches.empty() ? "no pair" : "several pairs", split,
-                                    fmt::join(found, ", ")));
+    throw invalid_input(
+        fmt::format("{}: {} for the {} split among [{}]; expected exactly one "
+                    "train and one test (t10k) pair",
+                    dir.string(), matches.empty() ? "no pair" : "several pairs", split,
+                    fmt::join(found, ", ")));
   return matches.front();
 }
 

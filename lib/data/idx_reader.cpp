@@ -16,7 +16,11 @@
 namespace mopt {
 namespace {
 
-struct IdxType { unsigned char code; torch::ScalarType dtype; size_t size; };
+struct IdxType {
+  unsigned char code;
+  torch::ScalarType dtype;
+  size_t size;
+};
 constexpr IdxType kIdxTypes[] = {
     {0x08, torch::kByte, 1}, {0x09, torch::kChar, 1},  {0x0B, torch::kShort, 2},
     {0x0C, torch::kInt, 4},  {0x0D, torch::kFloat, 4}, {0x0E, torch::kDouble, 8},
@@ -85,8 +89,8 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   auto file = open_gz(path);
   std::string magic(4, '\0');
   if (gz_read_all(file.get(), magic.data(), 4, path) < 4 || !data_detail::is_idx_magic(magic))
-    throw invalid_input(fmt::format("{}: not an IDX file (expected magic 00 00 <type> <dims>)",
-                                    path.string()));
+    throw invalid_input(
+        fmt::format("{}: not an IDX file (expected magic 00 00 <type> <dims>)", path.string()));
   const IdxType* type = find_idx_type(static_cast<unsigned char>(magic[2]));
   int ndims = static_cast<unsigned char>(magic[3]);
 
@@ -109,8 +113,10 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   size_t expected = numel * type->size;
   size_t got = gz_read_all(file.get(), static_cast<char*>(tensor.data_ptr()), expected, path);
   if (got < expected)
-    throw invalid_input(fmt::format("{}: truncated IDX file: header says {} bytes of data, "
-                                    "found {}", path.string(), expected, got));
+    throw invalid_input(
+        fmt::format("{}: truncated IDX file: header says {} bytes of data, "
+                    "found {}",
+                    path.string(), expected, got));
   char extra;
   if (gz_read_all(file.get(), &extra, 1, path) > 0)
     throw invalid_input(fmt::format("{}: unexpected bytes after the IDX data", path.string()));
@@ -118,7 +124,8 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   // IDX data is big-endian; this machine (x86/ARM Linux) is little-endian.
   if (type->size > 1) {
     auto* bytes = static_cast<unsigned char*>(tensor.data_ptr());
-    for (size_t i = 0; i < expected; i += type->size) std::reverse(bytes + i, bytes + i + type->size);
+    for (size_t i = 0; i < expected; i += type->size)
+      std::reverse(bytes + i, bytes + i + type->size);
   }
   return tensor;
 }

@@ -55,9 +55,10 @@ std::vector<double> parse_number_list(const std::string& text) {
     errno = 0;
     double value = part.empty() ? 0.0 : std::strtod(part.c_str(), &end);
     if (part.empty() || *end != '\0' || errno != 0 || !std::isfinite(value))
-      throw usage_error(fmt::format("'{}' is not a list of numbers like 0.5 or "
-                                    "0.485,0.456,0.406 ('{}' is not a finite number)",
-                                    text, part));
+      throw usage_error(
+          fmt::format("'{}' is not a list of numbers like 0.5 or "
+                      "0.485,0.456,0.406 ({})",
+                      text, part.empty() ? "empty item" : "'" + part + "' is not a finite number"));
     values.push_back(value);
   }
   return values;
@@ -65,39 +66,33 @@ std::vector<double> parse_number_list(const std::string& text) {
 
 InputSpec parse_input_spec(const std::string& text) {
   auto fail = [&](const std::string& why) {
-    return usage_error(fmt::format("bad input spec '{}': {}; expected [NAME:]SHAPE[:DTYPE] like "
-                                   "x:1x3x224x224:float32 (dtypes: float32, float64, float16, "
-                                   "int64, int32, uint8)", text, why));
+    return usage_error(
+        fmt::format("bad input spec '{}': {}; expected [NAME:]SHAPE[:DTYPE] like "
+                    "x:1x3x224x224:float32 (dtypes: float32, float64, float16, "
+                    "int64, int32, uint8)",
+                    text, why));
   };
   auto parts = split_on(text, ':');
+  if (parts.size() > 3) throw fail("too many ':'");
+  // "x:1x784" names an input; "1x784:int64" types one. A name is never a shape, so a shape
+  // first means the second part is a dtype (possibly a misspelt one).
+  std::vector<int64_t> ignored;
+  bool has_name =
+      parts.size() == 3 || (parts.size() == 2 && !data_detail::parse_dtype_name(parts[1]) &&
+                            !(parse_shape(parts[0], ignored) && !parse_shape(parts[1], ignored)));
+  bool has_dtype = parts.size() == 3 || (parts.size() == 2 && !has_name);
   InputSpec spec;
-  std::string shape_text, dtype_text;
-  if (parts.size() == 1) {
-    shape_text = parts[0];
-  } else if (parts.size() == 2) {
-    // "x:1x784" names an input; "1x784:int64" types one. A dtype name is never a shape.
-    if (data_detail::parse_dtype_name(parts[1])) {
-      shape_text = parts[0];
-      dtype_text = parts[1];
-    } else {
-      spec.name = parts[0];
-      shape_text = parts[1];
-    }
-  } else if (parts.size() == 3) {
+  if (has_name) {
     spec.name = parts[0];
-    shape_text = parts[1];
-    dtype_text = parts[2];
-  } else {
-    throw fail("too many ':'");
+    if (spec.name.empty()) throw fail("empty name");
+    if (spec.name.find_first_of(" \t") != std::string::npos) throw fail("name has whitespace");
   }
-  if (parts.size() > 1 && spec.name.empty() && dtype_text.empty()) throw fail("empty name");
-  if (parts.size() == 3 && spec.name.empty()) throw fail("empty name");
-  if (spec.name.find_first_of(" \t") != std::string::npos) throw fail("name has whitespace");
+  const auto& shape_text = parts[has_name ? 1 : 0];
   if (!parse_shape(shape_text, spec.shape))
     throw fail(fmt::format("shape '{}' is not positive integers joined by 'x'", shape_text));
-  if (!dtype_text.empty() || parts.size() == 3) {
-    auto dtype = data_detail::parse_dtype_name(dtype_text);
-    if (!dtype) throw fail(fmt::format("unknown dtype '{}'", dtype_text));
+  if (has_dtype) {
+    auto dtype = data_detail::parse_dtype_name(parts.back());
+    if (!dtype) throw fail(fmt::format("unknown dtype '{}'", parts.back()));
     spec.dtype = *dtype;
   }
   return spec;

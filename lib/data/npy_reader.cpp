@@ -48,12 +48,18 @@ NpyHeader parse_header(const std::string& header, const std::filesystem::path& p
   NpyHeader result{};
   auto descr = header_value(header, "descr", path);
   if (descr.size() < 4 || (descr.front() != '\'' && descr.front() != '"'))
-    throw invalid_input(fmt::format("{}: unsupported .npy descr {} (structured arrays are not "
-                                    "tensors)", path.string(), descr));
+    throw invalid_input(
+        fmt::format("{}: unsupported .npy descr {} (structured arrays are not "
+                    "tensors)",
+                    path.string(), descr));
   descr = descr.substr(1, descr.size() - 2);
   char order = descr[0];
   std::string code = descr.substr(1);
-  struct Known { const char* code; torch::ScalarType dtype; size_t size; };
+  struct Known {
+    const char* code;
+    torch::ScalarType dtype;
+    size_t size;
+  };
   static const Known kKnown[] = {
       {"f4", torch::kFloat, 4}, {"f8", torch::kDouble, 8}, {"f2", torch::kHalf, 2},
       {"i8", torch::kLong, 8},  {"i4", torch::kInt, 4},    {"i2", torch::kShort, 2},
@@ -65,11 +71,13 @@ NpyHeader parse_header(const std::string& header, const std::filesystem::path& p
   if (!found)
     throw invalid_input(fmt::format(
         "{}: unsupported .npy dtype '{}'; expected float32/float64/float16, int64/int32/int16/"
-        "int8, uint8 or bool", path.string(), descr));
+        "int8, uint8 or bool",
+        path.string(), descr));
   if (order == '>' && found->size > 1)
-    throw invalid_input(fmt::format("{}: big-endian .npy dtype '{}' is not supported; save it "
-                                    "with arr.astype(arr.dtype.newbyteorder('<'))",
-                                    path.string(), descr));
+    throw invalid_input(
+        fmt::format("{}: big-endian .npy dtype '{}' is not supported; save it "
+                    "with arr.astype(arr.dtype.newbyteorder('<'))",
+                    path.string(), descr));
   if (order != '<' && order != '|' && order != '=' && order != '>')
     throw invalid_input(fmt::format("{}: unsupported .npy dtype '{}'", path.string(), descr));
   result.dtype = found->dtype;
@@ -79,8 +87,8 @@ NpyHeader parse_header(const std::string& header, const std::filesystem::path& p
   if (fortran == "True") {
     result.fortran_order = true;
   } else if (fortran != "False") {
-    throw invalid_input(fmt::format("{}: malformed .npy fortran_order '{}'", path.string(),
-                                    fortran));
+    throw invalid_input(
+        fmt::format("{}: malformed .npy fortran_order '{}'", path.string(), fortran));
   }
 
   auto shape = header_value(header, "shape", path);
@@ -112,8 +120,8 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   char preamble[8];
   if (!in.read(preamble, 8) || std::memcmp(preamble, "\x93NUMPY", 6) != 0)
-    throw invalid_input(fmt::format("{}: not a .npy file (missing \\x93NUMPY magic)",
-                                    path.string()));
+    throw invalid_input(
+        fmt::format("{}: not a .npy file (missing \\x93NUMPY magic)", path.string()));
   auto major = static_cast<unsigned char>(preamble[6]);
   size_t header_len = 0;
   size_t prefix_len = 0;
@@ -137,9 +145,10 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
     throw invalid_input(fmt::format("{}: truncated .npy header", path.string()));
   auto info = parse_header(header, path);
   if (info.fortran_order)
-    throw invalid_input(fmt::format("{}: Fortran-order .npy arrays are not supported; save "
-                                    "with np.save(path, np.ascontiguousarray(arr))",
-                                    path.string()));
+    throw invalid_input(
+        fmt::format("{}: Fortran-order .npy arrays are not supported; save "
+                    "with np.save(path, np.ascontiguousarray(arr))",
+                    path.string()));
 
   uint64_t numel = 1;
   for (int64_t dim : info.shape) {
@@ -150,8 +159,10 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   uint64_t expected = numel * info.item_size;
   uint64_t actual = std::filesystem::file_size(path) - prefix_len - header_len;
   if (actual < expected)
-    throw invalid_input(fmt::format("{}: truncated .npy file: header says {} bytes of data, "
-                                    "file has {}", path.string(), expected, actual));
+    throw invalid_input(
+        fmt::format("{}: truncated .npy file: header says {} bytes of data, "
+                    "file has {}",
+                    path.string(), expected, actual));
   if (actual > expected)
     throw invalid_input(fmt::format("{}: {} unexpected bytes after the .npy array data",
                                     path.string(), actual - expected));

@@ -10,10 +10,14 @@ namespace mopt {
 
 const char* format_name(TensorFileFormat format) {
   switch (format) {
-    case TensorFileFormat::kNpy: return "npy";
-    case TensorFileFormat::kIdx: return "idx";
-    case TensorFileFormat::kTorchSaved: return "torch.save";
-    case TensorFileFormat::kTensorProto: return "onnx-tensor";
+    case TensorFileFormat::kNpy:
+      return "npy";
+    case TensorFileFormat::kIdx:
+      return "idx";
+    case TensorFileFormat::kTorchSaved:
+      return "torch.save";
+    case TensorFileFormat::kTensorProto:
+      return "onnx-tensor";
   }
   return "unknown";
 }
@@ -32,21 +36,28 @@ TensorFileFormat detect_tensor_format(const std::filesystem::path& path) {
   if (starts_with("\x1f\x8b", 2)) {
     if (data_detail::is_idx_magic(data_detail::read_decompressed_prefix(path, 8)))
       return TensorFileFormat::kIdx;
-    throw invalid_input(fmt::format("{}: gzip file that is not IDX; only IDX files may be "
-                                    "gzip-compressed", path.string()));
+    throw invalid_input(
+        fmt::format("{}: gzip file that is not IDX; only IDX files may be "
+                    "gzip-compressed",
+                    path.string()));
   }
   if (path.extension() == ".pb") return TensorFileFormat::kTensorProto;
-  throw invalid_input(fmt::format("{}: unrecognised tensor file; expected .npy, IDX (raw or "
-                                  ".gz), a torch.save zip, or an ONNX TensorProto .pb",
-                                  path.string()));
+  throw invalid_input(
+      fmt::format("{}: unrecognised tensor file; expected .npy, IDX (raw or "
+                  ".gz), a torch.save zip, or an ONNX TensorProto .pb",
+                  path.string()));
 }
 
 torch::Tensor read_tensor_file(const std::filesystem::path& path) {
   switch (detect_tensor_format(path)) {
-    case TensorFileFormat::kNpy: return read_npy(path);
-    case TensorFileFormat::kIdx: return read_idx(path);
-    case TensorFileFormat::kTorchSaved: return read_torch_saved(path);
-    case TensorFileFormat::kTensorProto: return read_tensor_pb(path);
+    case TensorFileFormat::kNpy:
+      return read_npy(path);
+    case TensorFileFormat::kIdx:
+      return read_idx(path);
+    case TensorFileFormat::kTorchSaved:
+      return read_torch_saved(path);
+    case TensorFileFormat::kTensorProto:
+      return read_tensor_pb(path);
   }
   throw runtime_failure("unreachable tensor format");
 }

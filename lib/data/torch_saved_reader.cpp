@@ -23,9 +23,10 @@ torch::Tensor first_tensor(const c10::IValue& value, const std::filesystem::path
     for (const auto& entry : value.toGenericDict())
       if (entry.value().isTensor()) return entry.value().toTensor();
   }
-  throw invalid_input(fmt::format("{}: torch.save file holds a {} with no tensor at the top "
-                                  "level; expected a tensor, or a tuple/list/dict of tensors",
-                                  path.string(), value.tagKind()));
+  throw invalid_input(
+      fmt::format("{}: torch.save file holds a {} with no tensor at the top "
+                  "level; expected a tensor, or a tuple/list/dict of tensors",
+                  path.string(), value.tagKind()));
 }
 
 }  // namespace
@@ -35,7 +36,8 @@ torch::Tensor read_torch_saved(const std::filesystem::path& path) {
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80 && bytes[1] == 0x02)
     throw invalid_input(fmt::format(
         "{}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with "
-        "torch.save(tensor, path) from PyTorch >= 1.6", path.string()));
+        "torch.save(tensor, path) from PyTorch >= 1.6",
+        path.string()));
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
@@ -43,13 +45,13 @@ torch::Tensor read_torch_saved(const std::filesystem::path& path) {
     throw invalid_input(fmt::format("{}: cannot read as a torch.save file: {}", path.string(),
                                     short_torch_message(e.what())));
   } catch (const std::exception& e) {
-    throw invalid_input(fmt::format("{}: cannot read as a torch.save file: {}", path.string(),
-                                    e.what()));
+    throw invalid_input(
+        fmt::format("{}: cannot read as a torch.save file: {}", path.string(), e.what()));
   }
   auto tensor = first_tensor(value, path);
   if (tensor.is_quantized() || tensor.is_sparse())
-    throw invalid_input(fmt::format("{}: quantized or sparse tensors are not supported as data",
-                                    path.string()));
+    throw invalid_input(
+        fmt::format("{}: quantized or sparse tensors are not supported as data", path.string()));
   return tensor.detach().contiguous();
 }
 

@@ -1,9 +1,15 @@
 // remove-dropout: deletes dropout ops.
 //   Before: y = aten::dropout(x, p, train=False)    After: y = x
 // Preconditions: eval mode (dropout is the identity only at inference); the module is set to
-// eval first. Also removes feature_dropout / alpha_dropout variants (LibTorch's removeDropout).
+// eval first. Covers dropout, feature_dropout and alpha_dropout (and in-place forms).
+// Why not LibTorch's removeDropout(): it only drops nodes whose `train` flag is a constant, but in
+// an unfrozen scripted nn.Dropout the flag is `self.training`, an attribute read. After eval()
+// every `training` attribute is false, so such reads count as false too.
 // Stats: rewrites = dropout ops removed.
-#include <torch/csrc/jit/passes/remove_dropout.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <set>
 
 #include "lib/model/graph_stats.h"
 #include "passes/graph/graph_passes.h"
@@ -19,6 +25,33 @@ int64_t dropout_ops(const Model& model) {
   return count;
 }
 
+bool is_dropout(const torch::jit::Node* node) {
+  static const std::set<std::string> kinds = {"aten::dropout",         "aten::dropout_",
+                                              "aten::feature_dropout", "aten::feature_dropout_",
+                                              "aten::alpha_dropout",   "aten::alpha_dropout_",
+                                              "aten::feature_alpha_dropout", "aten::feature_alpha_dropout_"};
+  return kinds.count(node->kind().toQualString()) > 0;
+}
+
+// True when the dropout's `train` argument is false at inference: a constant false, or a read of
+// the (eval-mode) module's `training` attribute.
+bool inactive_at_inference(const torch::jit::Node* node) {
+  const auto* train = node->inputs().at(2);
+  if (auto value = torch::jit::toIValue(train)) return value->isBool() && !value->toBool();
+  return train->node()->kind() == c10::prim::GetAttr && train->node()->s(c10::attr::name) == "training";
+}
+
+void remove_from_graph(torch::jit::Graph& graph) {
+  std::vector<torch::jit::Node*> doomed;
+  for (auto* node : graph.nodes()) {
+    if (is_dropout(node) && inactive_at_inference(node)) doomed.push_back(node);
+  }
+  for (auto* node : doomed) {
+    node->output()->replaceAllUsesWith(node->inputs().at(0));
+    node->destroy();
+  }
+}
+
 class RemoveDropoutPass : public Pass {
  public:
   const PassInfo& info() const override {
@@ -31,7 +64,15 @@ class RemoveDropoutPass : public Pass {
     auto& module = model.torchscript();
     int64_t before = dropout_ops(model);
     module.eval();
-    torch::jit::removeDropout(module);
+    for (const auto& submodule : module.modules()) {
+      for (const auto& method : submodule.get_methods()) {
+        auto graph = method.graph();
+        // Scripted nn.Dropout calls F.dropout, a function; inline it to reach the aten op.
+        torch::jit::Inline(*graph);
+        remove_from_graph(*graph);
+        torch::jit::EliminateDeadCode(graph);
+      }
+    }
     PassStats stats;
     stats.rewrites = before - dropout_ops(model);
     return stats;

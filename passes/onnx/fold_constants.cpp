@@ -53,15 +53,19 @@ class FoldConstantsPass final : public Pass {
     auto& graph = *proto.mutable_graph();
     const int nodes_before = graph.node_size();
     const int initializers_before = graph.initializer_size();
+    const auto read_before = read_names(graph);
 
     // Values known at optimization time; initializers are decoded on first use only.
+    std::map<std::string, const onnx::TensorProto*> fixed;
+    for (const auto& tensor : graph.initializer()) fixed[tensor.name()] = &tensor;
+    for (const auto& input : graph.input()) fixed.erase(input.name());  // overridable defaults
     std::map<std::string, at::Tensor> known;
     auto lookup = [&](const std::string& name) -> const at::Tensor* {
       auto it = known.find(name);
       if (it != known.end()) return &it->second;
-      const auto* init = find_constant_initializer(graph, name);
-      if (!init) return nullptr;
-      auto tensor = tensor_to_torch(*init);
+      auto init = fixed.find(name);
+      if (init == fixed.end()) return nullptr;
+      auto tensor = tensor_to_torch(*init->second);
       if (!tensor) return nullptr;
       return &(known[name] = *tensor);
     };
@@ -138,14 +142,16 @@ class FoldConstantsPass final : public Pass {
         continue;
       }
       doomed.insert(n);
-      if (!needed) ++dead_removed;
+      bool unread = true;
+      for (const auto& name : node.output()) unread = unread && !consumers.count(name);
+      if (!needed && unread) ++dead_removed;
       for (const auto& name : node.output()) {
         if (!name.empty() && read_at_runtime(name)) created.push_back(torch_to_tensor(known.at(name), name));
       }
     }
     remove_nodes(graph, doomed);
     for (auto& tensor : created) add_initializer(proto, std::move(tensor));
-    const int initializers_removed = remove_unused_initializers(graph);
+    const int initializers_removed = remove_unused_initializers(graph, &read_before);
     prune_value_info(graph);
 
     PassStats stats;

@@ -5,7 +5,8 @@
 //
 // Preconditions (otherwise the pair is left alone, silently):
 //   - default-domain Conv and BatchNormalization; BN is in inference form: only output Y is used
-//     (no running-mean/var outputs), training_mode = 0, spatial = 1 (opset < 9);
+//     (no running-mean/var outputs), training_mode = 0, spatial = 1 (opset < 9), is_test = 1
+//     (opset < 7);
 //   - Z is read only by the BN, is not a graph output and is not read inside a subgraph;
 //   - W, b (when present) and the BN's scale, B, mean, var are initializers that are not graph
 //     inputs (a graph input with a default could be overridden at run time), all of one float
@@ -38,7 +39,7 @@ int64_t int_attr(const onnx::NodeProto& node, const std::string& name, int64_t f
   return fallback;
 }
 
-bool is_inference_bn(const onnx::NodeProto& bn) {
+bool is_inference_bn(const onnx::NodeProto& bn, int64_t opset) {
   if (!is_onnx_op(bn, "BatchNormalization") || bn.input_size() != 5 || bn.output_size() < 1 ||
       bn.output(0).empty()) {
     return false;
@@ -46,6 +47,8 @@ bool is_inference_bn(const onnx::NodeProto& bn) {
   for (int i = 1; i < bn.output_size(); ++i) {
     if (!bn.output(i).empty()) return false;
   }
+  // Before opset 7, is_test (default 0) picks batch statistics even with one output.
+  if (opset < 7 && int_attr(bn, "is_test", 0) != 1) return false;
   return int_attr(bn, "training_mode", 0) == 0 && int_attr(bn, "spatial", 1) == 1;
 }
 
@@ -92,6 +95,8 @@ class FuseConvBnPass final : public Pass {
     auto& proto = model.onnx();
     auto& graph = *proto.mutable_graph();
     const int nodes_before = graph.node_size();
+    const int64_t opset = default_opset(proto);
+    const auto read_before = read_names(graph);
     const auto outputs = graph_output_names(graph);
     const auto pinned = subgraph_references(graph);
     Skips skips;
@@ -111,7 +116,7 @@ class FuseConvBnPass final : public Pass {
       const auto& conv = graph.node(c);
       const std::string z = bn.input(0);
 
-      if (!is_inference_bn(bn) || conv.input_size() < 2 || conv.output_size() != 1) {
+      if (!is_inference_bn(bn, opset) || conv.input_size() < 2 || conv.output_size() != 1) {
         ++skips.unsupported_form;
         continue;
       }
@@ -174,7 +179,7 @@ class FuseConvBnPass final : public Pass {
     }
 
     remove_nodes(graph, doomed);
-    const int initializers_removed = remove_unused_initializers(graph);
+    const int initializers_removed = remove_unused_initializers(graph, &read_before);
     prune_value_info(graph);
 
     PassStats stats;

@@ -133,16 +133,21 @@ void add_initializer(onnx::ModelProto& model, onnx::TensorProto tensor) {
   *graph.add_initializer() = std::move(tensor);
 }
 
-int remove_unused_initializers(onnx::GraphProto& graph) {
+std::set<std::string> read_names(const onnx::GraphProto& graph) {
   std::set<std::string> used = subgraph_references(graph);
   for (const auto& node : graph.node()) used.insert(node.input().begin(), node.input().end());
   for (const auto& output : graph.output()) used.insert(output.name());
+  return used;
+}
 
+int remove_unused_initializers(onnx::GraphProto& graph, const std::set<std::string>* candidates) {
+  const auto used = read_names(graph);
   std::set<std::string> removed;
   auto* inits = graph.mutable_initializer();
   for (int i = inits->size() - 1; i >= 0; --i) {
-    if (used.count(inits->Get(i).name())) continue;
-    removed.insert(inits->Get(i).name());
+    const auto& name = inits->Get(i).name();
+    if (used.count(name) || (candidates && !candidates->count(name))) continue;
+    removed.insert(name);
     inits->DeleteSubrange(i, 1);
   }
   auto* inputs = graph.mutable_input();
@@ -153,11 +158,21 @@ int remove_unused_initializers(onnx::GraphProto& graph) {
 }
 
 void prune_value_info(onnx::GraphProto& graph) {
-  auto produced = build_producers(graph);
+  auto defined = graph_input_names(graph);
+  for (const auto& name : graph_output_names(graph)) defined.insert(name);
+  for (const auto& tensor : graph.initializer()) defined.insert(tensor.name());
+  for (const auto& [name, node] : build_producers(graph)) defined.insert(name);
   auto* infos = graph.mutable_value_info();
   for (int i = infos->size() - 1; i >= 0; --i) {
-    if (!produced.count(infos->Get(i).name())) infos->DeleteSubrange(i, 1);
+    if (!defined.count(infos->Get(i).name())) infos->DeleteSubrange(i, 1);
   }
+}
+
+int64_t default_opset(const onnx::ModelProto& model) {
+  for (const auto& import : model.opset_import()) {
+    if (import.domain().empty() || import.domain() == "ai.onnx") return import.version();
+  }
+  return 1;
 }
 
 void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed) {

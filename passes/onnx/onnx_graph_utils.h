@@ -58,13 +58,21 @@ std::string unique_value_name(const onnx::GraphProto& graph, const std::string& 
 /// also declares the matching graph input so the model stays valid.
 void add_initializer(onnx::ModelProto& model, onnx::TensorProto tensor);
 
-/// Removes initializers no node, subgraph or graph output reads (and their graph-input
-/// declarations, which only existed to give them default values). Returns how many went.
-int remove_unused_initializers(onnx::GraphProto& graph);
+/// Every name read by a node, a subgraph or a graph output.
+std::set<std::string> read_names(const onnx::GraphProto& graph);
 
-/// Drops value_info entries for names no longer produced by any node, so stale shapes cannot
-/// confuse later shape inference.
+/// Removes initializers no node, subgraph or graph output reads (and their graph-input
+/// declarations, which only existed to give them default values). With `candidates`, only those
+/// names may go: a rewrite pass removes what it made unused, not what was unused before.
+/// Returns how many went.
+int remove_unused_initializers(onnx::GraphProto& graph, const std::set<std::string>* candidates = nullptr);
+
+/// Drops value_info entries for names nothing defines any more (no node, initializer or graph
+/// input/output), so stale shapes cannot confuse later shape inference.
 void prune_value_info(onnx::GraphProto& graph);
+
+/// The model's opset version for the default ONNX domain (1 when not imported).
+int64_t default_opset(const onnx::ModelProto& model);
 
 /// Removes the top-level nodes whose index is in `doomed`, keeping the others in order.
 void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed);

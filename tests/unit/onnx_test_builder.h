@@ -26,7 +26,8 @@ class OnnxGraphBuilder {
     model_.mutable_graph()->set_name("test");
   }
 
-  /// A float (or `elem_type`) graph input; an empty shape leaves the shape unspecified.
+  /// A float (or `elem_type`) graph input. onnx::checker (1.12) needs a shape on graph inputs and
+  /// outputs; an empty shape declares a scalar.
   OnnxGraphBuilder& input(const std::string& name, const std::vector<int64_t>& shape = {},
                           int32_t elem_type = onnx::TensorProto::FLOAT) {
     fill_value_info(*model_.mutable_graph()->add_input(), name, shape, elem_type);
@@ -76,7 +77,6 @@ class OnnxGraphBuilder {
     info.set_name(name);
     auto* type = info.mutable_type()->mutable_tensor_type();
     type->set_elem_type(elem_type);
-    if (shape.empty()) return;
     auto* dims = type->mutable_shape();
     for (auto d : shape) dims->add_dim()->set_dim_value(d);
   }

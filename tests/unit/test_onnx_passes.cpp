@@ -248,7 +248,7 @@ TEST_CASE("fold-constants replaces an initializer-only subgraph by one initializ
   CHECK(after.graph().initializer(0).name() == "k");
   const auto& stats = result.records.at(0).stats;
   CHECK(stats.rewrites == 1);
-  CHECK(stats.details["nodes_before"] == 7);
+  CHECK(stats.details["nodes_before"] == 8);
   CHECK(stats.details["nodes_after"] == 1);
   CHECK(stats.details["initializers_removed"] == 2);
   CHECK(check_model_message(after) == "");
@@ -284,17 +284,18 @@ TEST_CASE("fold-constants evaluates each supported op like ONNX does") {
   set_attr(g.node("Cast", {"f"}, {"cast"}), "to", TensorProto::INT64);
   g.node("Shape", {"m"}, {"shape"});
   g.node("Identity", {"f"}, {"ident"});
-  for (const char* name : {"div", "sub", "neg", "rec", "relu", "sq", "unsq", "cat", "cast", "shape", "ident"}) {
-    g.output(name);
-  }
-  // Give each output its dtype so the checker and shape inference agree.
+  g.output("div", {3}, TensorProto::INT32);
+  g.output("sub", {2});
+  g.output("neg", {2});
+  g.output("rec", {2});
+  g.output("relu", {2});
+  g.output("sq", {2, 3});
+  g.output("unsq", {1, 2});
+  g.output("cat", {4});
+  g.output("cast", {2}, TensorProto::INT64);
+  g.output("shape", {3}, TensorProto::INT64);
+  g.output("ident", {2});
   auto before = g.build();
-  for (auto& out : *before.mutable_graph()->mutable_output()) {
-    if (out.name() == "div") out.mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT32);
-    if (out.name() == "cast" || out.name() == "shape") {
-      out.mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT64);
-    }
-  }
   REQUIRE(check_model_message(before).empty());
 
   auto result = run_onnx_pipeline(before, "fold-constants");
@@ -322,6 +323,7 @@ TEST_CASE("fold-constants must not fire on runtime inputs, unsupported ops or ov
   g.input("Wdefault", {2, 2});  // initializer + graph input: a default the caller may override
   g.initializer("W", torch::ones({2, 2}));
   g.initializer("Wdefault", torch::ones({2, 2}));
+  g.initializer("spare", torch::ones({1}));  // unused before the pass: not the pass's to remove
   g.constant("c", torch::tensor(3.0f));
   g.node("Mul", {"X", "c"}, {"xc"});           // runtime input
   g.node("MatMul", {"W", "W"}, {"ww"});        // constant inputs, but not an op we evaluate
@@ -449,8 +451,8 @@ TEST_CASE("fuse-conv-bn writes new weights when a Conv weight is shared") {
   add_bn(g, "a", bn_a, "za", "A");
   g.node("Conv", {"X", "W"}, {"zb"});
   add_bn(g, "b", bn_b, "zb", "B");
-  g.output("A");
-  g.output("B");
+  g.output("A", {1, 2, 4, 4});
+  g.output("B", {1, 2, 4, 4});
   auto before = g.build();
 
   auto result = run_onnx_pipeline(before, "fuse-conv-bn");
@@ -483,9 +485,9 @@ TEST_CASE("fuse-conv-bn must not fire on a shared Conv output or runtime BN para
   g.initializer("r_beta", bn.beta);
   g.initializer("r_var", bn.var);
   g.node("BatchNormalization", {"z2", "r_scale", "r_beta", "runtime_mean", "r_var"}, {"B"});
-  g.output("A");
-  g.output("R");
-  g.output("B");
+  g.output("A", {1, 2, 4, 4});
+  g.output("R", {1, 2, 4, 4});
+  g.output("B", {1, 2, 4, 4});
   auto before = g.build();
   REQUIRE(check_model_message(before).empty());
 
@@ -519,7 +521,7 @@ TEST_CASE("ONNX passes compose in one pipeline") {
   g.node("Conv", {"x", "W"}, {"z"});
   add_bn(g, "bn", bn, "z", "Y");
   g.node("Neg", {"x"}, {"dead"});           // removed by eliminate-dead-nodes
-  g.output("Y");
+  g.output("Y", {1, 3, 4, 4});
   auto before = g.build();
 
   auto result = run_onnx_pipeline(before, "fold-constants,eliminate-identity,eliminate-dead-nodes,fuse-conv-bn");

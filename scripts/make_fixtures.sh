@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerates the test fixtures into build/fixtures (seeded, ~10 s). The trained Fashion-MNIST CNN
+# is committed in tests/fixtures/ (retrain with scripts/fixtures/train_fashion_cnn.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/fixtures}
+mkdir -p "$out"
+/usr/bin/python3 scripts/fixtures/model_fixtures.py "$out"
+[ -f scripts/fixtures/data_fixtures.py ] && /usr/bin/python3 scripts/fixtures/data_fixtures.py "$out"
+exit 0

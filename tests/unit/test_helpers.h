@@ -1,0 +1,47 @@
+#pragma once
+// Shared helpers for unit tests: fixture paths, running a pipeline by text, temp dirs.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "lib/data/readers.h"
+#include "lib/errors.h"
+#include "lib/pipeline/pass_manager.h"
+#include "passes/register_all_passes.h"
+
+namespace mopt::test {
+
+/// A generated fixture (scripts/make_fixtures.sh writes build/fixtures).
+inline std::filesystem::path fixture(const std::string& name) { return std::filesystem::path(MOPT_FIXTURES_DIR) / name; }
+/// A committed fixture (tests/fixtures).
+inline std::filesystem::path committed(const std::string& name) {
+  return std::filesystem::path(MOPT_COMMITTED_FIXTURES_DIR) / name;
+}
+
+/// Runs pipeline text through the registry, as the CLI does.
+inline PipelineResult run_text(const Model& model, const std::string& text) {
+  static const PassRegistry registry = make_default_registry();
+  return run_pipeline(model, parse_pipeline(text), registry);
+}
+
+/// The exit code a callable throws as mopt::Error, or -1 when it does not throw one.
+template <typename F>
+int thrown_code(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return static_cast<int>(e.code());
+  }
+  return -1;
+}
+
+/// A fresh empty directory under the system temp dir.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("mopt-test-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace mopt::test

@@ -1,0 +1,120 @@
+// Model I/O: format detection from bytes, load/save/clone, lite output, ONNX external data,
+// atomic writes and the bad-input paths (all exit 4, never a crash).
+#include <torch/csrc/jit/mobile/import.h>
+
+#include <fstream>
+
+#include "lib/eval/evaluate.h"
+#include "lib/model/graph_stats.h"
+#include "lib/util/atomic_file.h"
+#include "tests/unit/test_helpers.h"
+
+using namespace mopt;
+using mopt::test::fixture;
+using mopt::test::thrown_code;
+namespace fs = std::filesystem;
+
+TEST_SUITE("model-io") {
+  TEST_CASE("format comes from the bytes, not the extension") {
+    auto dir = mopt::test::temp_dir("detect");
+    fs::copy_file(fixture("mlp.onnx"), dir / "model.pt");
+    fs::copy_file(fixture("mlp.pt"), dir / "model.onnx");
+    CHECK(detect_format(dir / "model.pt") == ModelFormat::kOnnx);
+    CHECK(detect_format(dir / "model.onnx") == ModelFormat::kTorchScript);
+    CHECK(Model::load(dir / "model.pt").is_onnx());
+    CHECK(Model::load(dir / "model.onnx").is_torchscript());
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("bad files are invalid input with a clear message") {
+    for (const char* name : {"bad/truncated.pt", "bad/random.onnx", "bad/empty.pt", "bad/notamodel.pt", "bad/missing.pt"}) {
+      CAPTURE(name);
+      try {
+        Model::load(fixture(name));
+        FAIL("expected an error");
+      } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::kInvalidInput);
+        CHECK(std::string(e.what()).find(fixture(name).filename().string()) != std::string::npos);
+        CHECK(std::string(e.what()).find("Exception raised from") == std::string::npos);
+      }
+    }
+  }
+
+  TEST_CASE("ONNX external data is read from next to the model") {
+    auto model = Model::load(fixture("external_data/model.onnx"));
+    auto params = parameter_totals(model);
+    CHECK(params.count == 235146);
+    for (const auto& init : model.onnx().graph().initializer()) {
+      CHECK(init.data_location() == onnx::TensorProto::DEFAULT);
+    }
+    // Saving writes one self-contained file.
+    auto dir = mopt::test::temp_dir("external");
+    model.save(dir / "inline.onnx");
+    CHECK(parameter_totals(Model::load(dir / "inline.onnx")).count == 235146);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("external data that escapes the model folder is refused") {
+    try {
+      Model::load(fixture("escape/model.onnx"));
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      CHECK(std::string(e.what()).find("outside its folder") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("clone is deep") {
+    auto model = Model::load(fixture("conv_bn.pt"));
+    auto copy = model.clone();
+    copy.torchscript().eval();
+    for (auto p : copy.torchscript().parameters()) p.data().zero_();
+    double original_sum = 0;
+    for (const auto& p : model.torchscript().parameters()) original_sum += p.abs().sum().item<double>();
+    CHECK(original_sum > 0);
+
+    auto onnx_model = Model::load(fixture("mlp.onnx"));
+    auto onnx_copy = onnx_model.clone();
+    onnx_copy.onnx().mutable_graph()->clear_node();
+    CHECK(onnx_model.onnx().graph().node_size() > 0);
+  }
+
+  TEST_CASE("TorchScript round-trips through .pt and .ptl") {
+    auto model = Model::load(fixture("conv_bn.pt"));
+    auto input = read_npy(fixture("conv_bn.input.npy"));
+    auto expected = run_model(model, input);
+    auto dir = mopt::test::temp_dir("roundtrip");
+
+    model.save(dir / "copy.pt");
+    CHECK(torch::allclose(run_model(Model::load(dir / "copy.pt"), input), expected));
+
+    auto frozen = mopt::test::run_text(model, "freeze").model;
+    frozen.save(dir / "lite.ptl");
+    auto lite = torch::jit::_load_for_mobile((dir / "lite.ptl").string());
+    auto lite_out = lite.forward({input}).toTensor();
+    CHECK(torch::allclose(lite_out, expected, 1e-4, 1e-5));
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("atomic writes leave nothing behind on failure") {
+    auto dir = mopt::test::temp_dir("atomic");
+    auto target = dir / "out.bin";
+    CHECK_THROWS(write_atomically(target, [](const fs::path& temp) {
+      std::ofstream(temp) << "partial";
+      throw std::runtime_error("disk full");
+    }));
+    CHECK(fs::is_empty(dir));
+    write_text_atomically(target, "done");
+    CHECK(fs::file_size(target) == 4);
+    CHECK(thrown_code([&] { write_text_atomically(dir / "no/such/dir/x", "x"); }) == 2);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("the input is never overwritten without --force") {
+    auto input = fixture("mlp.pt");
+    CHECK(thrown_code([&] { check_output_path(input, input, false); }) == 2);
+    CHECK(thrown_code([&] { check_output_path(input, fixture("./mlp.pt"), false); }) == 2);
+    CHECK(thrown_code([&] { check_output_path(input, input, true); }) == -1);
+    CHECK(thrown_code([&] { check_output_path(input, fixture("other.pt"), false); }) == -1);
+  }
+}

@@ -1,0 +1,90 @@
+// Pipeline text: parse -> print -> parse round-trips; names and options are validated.
+#include "tests/unit/test_helpers.h"
+
+using namespace mopt;
+using mopt::test::thrown_code;
+
+TEST_SUITE("pipeline") {
+  TEST_CASE("parse reads passes and options in order") {
+    auto p = parse_pipeline(" freeze , fold-conv-bn ,quantize-static{calibrator=entropy  per-channel=true} ");
+    REQUIRE(p.steps.size() == 3);
+    CHECK(p.steps[0].name == "freeze");
+    CHECK(p.steps[2].name == "quantize-static");
+    REQUIRE(p.steps[2].options.size() == 2);
+    CHECK(p.steps[2].options[0] == std::make_pair(std::string("calibrator"), std::string("entropy")));
+    CHECK(p.steps[2].options[1] == std::make_pair(std::string("per-channel"), std::string("true")));
+  }
+
+  TEST_CASE("print is canonical and round-trips") {
+    for (std::string text : {"freeze", "freeze,fold-conv-bn", "a{x=1 y=2.5},b{},c{s=path/to,x}",
+                             "fold-constants{max-size=100}"}) {
+      auto first = parse_pipeline(text);
+      auto printed = print_pipeline(first);
+      CHECK(parse_pipeline(printed) == first);
+      CHECK(print_pipeline(parse_pipeline(printed)) == printed);
+    }
+    CHECK(print_pipeline(parse_pipeline("a{ x=1   y=2 }, b{}")) == "a{x=1 y=2},b");
+  }
+
+  TEST_CASE("syntax errors are usage errors naming the column") {
+    for (std::string text : {"", ",", "freeze,", "a{x}", "a{x=}", "a{x=1", "a{x=1 x=2}", "a b"}) {
+      CAPTURE(text);
+      CHECK(thrown_code([&] { parse_pipeline(text); }) == 2);
+    }
+    try {
+      parse_pipeline("freeze,{");
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("column 8") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("unknown passes and options list the valid names") {
+    auto registry = make_default_registry();
+    try {
+      validate_pipeline(parse_pipeline("freeze,fuze-conv-bn"), registry);
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kUsage);
+      CHECK(std::string(e.what()).find("fuze-conv-bn") != std::string::npos);
+      CHECK(std::string(e.what()).find("fold-conv-bn") != std::string::npos);
+    }
+    try {
+      validate_pipeline(parse_pipeline("freeze{optimise=true}"), registry);
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kUsage);
+      CHECK(std::string(e.what()).find("optimize-numerics") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("option values are type-checked") {
+    auto registry = make_default_registry();
+    CHECK(thrown_code([&] { validate_pipeline(parse_pipeline("freeze{optimize-numerics=yes}"), registry); }) == 2);
+    CHECK(thrown_code([&] { validate_pipeline(parse_pipeline("fold-constants{max-size=1.5}"), registry); }) == 2);
+    CHECK(thrown_code([&] { validate_pipeline(parse_pipeline("freeze{optimize-numerics=false}"), registry); }) == -1);
+  }
+
+  TEST_CASE("every registered pass is kebab-case, documented and typed") {
+    auto registry = make_default_registry();
+    CHECK(registry.all().size() >= 9);
+    for (const Pass* pass : registry.all()) {
+      const auto& info = pass->info();
+      CAPTURE(info.name);
+      CHECK(info.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos);
+      CHECK(!info.summary.empty());
+      CHECK(!info.formats.empty());
+      for (const auto& option : info.options) CHECK(validate_option_value(option.type, option.default_value).empty());
+    }
+  }
+
+  TEST_CASE("the pass manager records each step and leaves the input alone") {
+    auto model = Model::load(mopt::test::fixture("conv_bn.pt"));
+    auto result = mopt::test::run_text(model, "remove-dropout,fold-conv-bn");
+    REQUIRE(result.records.size() == 2);
+    CHECK(result.records[0].name == "remove-dropout");
+    CHECK(result.records[1].invocation == "fold-conv-bn");
+    CHECK(result.records[1].seconds >= 0);
+    CHECK(model.torchscript().hasattr("training"));
+  }
+}

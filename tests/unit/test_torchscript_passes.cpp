@@ -1,0 +1,157 @@
+// Golden tests for the TorchScript passes: structure (op counts) and numbers (outputs vs the
+// un-optimized model on the fixture's saved input), each called by its registered name.
+#include <torch/csrc/jit/ir/irparser.h>
+
+#include "lib/eval/evaluate.h"
+#include "lib/model/graph_stats.h"
+#include "tests/unit/test_helpers.h"
+
+using namespace mopt;
+using mopt::test::fixture;
+using mopt::test::run_text;
+
+namespace {
+
+struct Case {
+  Model model;
+  torch::Tensor input;
+  torch::Tensor expected;
+};
+
+Case load_case(const std::string& name) {
+  return {Model::load(fixture(name + ".pt")), read_npy(fixture(name + ".input.npy")),
+          read_npy(fixture(name + ".output.npy"))};
+}
+
+double max_diff(const Model& model, const Case& c) {
+  return (run_model(model, c.input) - c.expected).abs().max().item<double>();
+}
+
+int64_t dropouts(const Model& m) { return op_count(m, "aten::dropout") + op_count(m, "aten::dropout_"); }
+
+// A module whose forward has no conv, BN or dropout: every pass must leave its numbers alone.
+Model plain_module() {
+  torch::jit::Module module("Plain");
+  module.define(R"(
+    def forward(self, x):
+        return x * 2.0 + 1.0
+  )");
+  module.eval();
+  return Model::from_torchscript(module);
+}
+
+}  // namespace
+
+TEST_SUITE("torchscript-passes") {
+  TEST_CASE("the fixture matches PyTorch before any pass") {
+    auto c = load_case("conv_bn");
+    CHECK(max_diff(c.model, c) < 1e-5);
+  }
+
+  TEST_CASE("freeze inlines attributes and keeps outputs") {
+    auto c = load_case("conv_bn");
+    REQUIRE(op_count(c.model, "prim::GetAttr") > 0);
+    auto result = run_text(c.model, "freeze");
+    CHECK(op_count(result.model, "prim::GetAttr") == 0);
+    CHECK(result.records.at(0).stats.rewrites > 0);
+    CHECK(max_diff(result.model, c) < 1e-4);
+    CHECK(op_count(c.model, "prim::GetAttr") > 0);  // the input model is untouched
+  }
+
+  TEST_CASE("freeze does not fire twice") {
+    auto c = load_case("conv_bn");
+    auto frozen = run_text(c.model, "freeze").model;
+    auto again = run_text(frozen, "freeze");
+    CHECK(again.records.at(0).stats.rewrites == 0);
+    CHECK(op_histogram(again.model) == op_histogram(frozen));
+  }
+
+  TEST_CASE("fold-conv-bn removes every batch_norm after a conv, module form") {
+    auto c = load_case("conv_bn");
+    REQUIRE(op_count(c.model, "aten::batch_norm") == 2);
+    auto result = run_text(c.model, "fold-conv-bn");
+    CHECK(op_count(result.model, "aten::batch_norm") == 0);
+    CHECK(result.records.at(0).stats.rewrites == 2);
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("fold-conv-bn works on a frozen graph") {
+    auto c = load_case("conv_bn");
+    auto result = run_text(c.model, "freeze{optimize-numerics=false},fold-conv-bn");
+    CHECK(op_count(result.model, "aten::batch_norm") == 0);
+    CHECK(result.records.at(1).stats.rewrites == 2);
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("fold-conv-bn does not fire without BatchNorm") {
+    auto c = load_case("mlp");
+    auto result = run_text(c.model, "fold-conv-bn");
+    CHECK(result.records.at(0).stats.rewrites == 0);
+    CHECK(op_histogram(result.model) == op_histogram(c.model));
+    CHECK(max_diff(result.model, c) == 0);
+  }
+
+  TEST_CASE("remove-dropout deletes dropout ops") {
+    auto c = load_case("mlp");
+    REQUIRE(dropouts(c.model) > 0);
+    auto result = run_text(c.model, "remove-dropout");
+    CHECK(dropouts(result.model) == 0);
+    CHECK(result.records.at(0).stats.rewrites == dropouts(c.model));
+    CHECK(max_diff(result.model, c) < 1e-6);
+  }
+
+  TEST_CASE("remove-dropout does not fire without dropout") {
+    auto model = plain_module();
+    auto result = run_text(model, "remove-dropout");
+    CHECK(result.records.at(0).stats.rewrites == 0);
+    CHECK(op_histogram(result.model) == op_histogram(model));
+  }
+
+  TEST_CASE("optimize-for-inference freezes, fuses and keeps outputs") {
+    auto c = load_case("conv_bn");
+    auto result = run_text(c.model, "optimize-for-inference");
+    const auto& record = result.records.at(0);
+    CHECK(record.stats.details["froze_first"].get<bool>());
+    CHECK(record.stats.rewrites > 0);
+    CHECK(op_count(result.model, "aten::batch_norm") == 0);
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("optimize-for-inference keeps a transformer's outputs") {
+    auto c = load_case("transformer");
+    auto result = run_text(c.model, "optimize-for-inference");
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("optimize-for-inference leaves a graph without patterns numerically alone") {
+    auto model = plain_module();
+    auto input = torch::randn({3, 4});
+    auto result = run_text(model, "optimize-for-inference");
+    CHECK(torch::allclose(run_model(result.model, input), run_model(model, input)));
+  }
+
+  TEST_CASE("eliminate-dead-code removes an unused node") {
+    auto model = plain_module();
+    auto graph = model.torchscript().get_method("forward").graph();
+    // Insert a relu nobody consumes, as a buggy rewrite might leave behind.
+    torch::jit::WithInsertPoint guard(graph->return_node());
+    graph->insert(c10::aten::relu, {graph->inputs()[1]});
+    REQUIRE(op_count(model, "aten::relu") == 1);
+    auto result = run_text(model, "eliminate-dead-code");
+    CHECK(op_count(result.model, "aten::relu") == 0);
+    CHECK(result.records.at(0).stats.rewrites == 1);
+  }
+
+  TEST_CASE("eliminate-dead-code does not fire on a clean graph") {
+    auto c = load_case("conv_bn");
+    auto frozen = run_text(c.model, "freeze").model;
+    auto result = run_text(frozen, "eliminate-dead-code");
+    CHECK(result.records.at(0).stats.rewrites == 0);
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("a TorchScript pass on an ONNX model is a usage error") {
+    auto model = Model::load(fixture("mlp.onnx"));
+    CHECK(mopt::test::thrown_code([&] { run_text(model, "freeze"); }) == 2);
+  }
+}
