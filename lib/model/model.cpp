@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <torch/csrc/jit/api/function_impl.h>
+
 #include <fstream>
 
 #include "lib/errors.h"
@@ -88,6 +90,15 @@ Model Model::clone() const {
   if (module_) copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
   return copy;
+}
+
+void Model::invalidate_graph_caches() {
+  if (!module_) return;
+  for (const auto& submodule : module_->modules()) {
+    for (const auto& method : submodule.get_methods()) {
+      if (auto* function = torch::jit::tryToGraphFunction(method.function())) function->clear_optimized_graphs();
+    }
+  }
 }
 
 void Model::save(const fs::path& path) const {

@@ -42,6 +42,10 @@ class Model {
   /// A deep copy: passes mutate their own copy and the input stays untouched.
   Model clone() const;
 
+  /// Drops LibTorch's cached optimized graphs of every method. Call after editing method graphs
+  /// in place: inlining (op counts, freeze) reads the cache, which would otherwise be stale.
+  void invalidate_graph_caches();
+
   /// Writes the model atomically. TorchScript: `.ptl` selects the lite (mobile) format,
   /// anything else the full archive. ONNX: one self-contained protobuf file.
   void save(const std::filesystem::path& path) const;

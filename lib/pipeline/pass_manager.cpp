@@ -35,6 +35,7 @@ PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const 
     auto start = std::chrono::steady_clock::now();
     try {
       record.stats = pass->run(result.model, options);
+      result.model.invalidate_graph_caches();
     } catch (const c10::Error& e) {
       throw runtime_failure(fmt::format("pass '{}' failed: {}", step.name, short_torch_message(e.what())));
     }

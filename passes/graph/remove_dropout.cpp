@@ -41,11 +41,17 @@ bool inactive_at_inference(const torch::jit::Node* node) {
   return train->node()->kind() == c10::prim::GetAttr && train->node()->s(c10::attr::name) == "training";
 }
 
+// F.dropout's body branches on `inplace`, so dropout ops can sit inside prim::If blocks.
+void collect_dropouts(torch::jit::Block* block, std::vector<torch::jit::Node*>& found) {
+  for (auto* node : block->nodes()) {
+    if (is_dropout(node) && inactive_at_inference(node)) found.push_back(node);
+    for (auto* sub : node->blocks()) collect_dropouts(sub, found);
+  }
+}
+
 void remove_from_graph(torch::jit::Graph& graph) {
   std::vector<torch::jit::Node*> doomed;
-  for (auto* node : graph.nodes()) {
-    if (is_dropout(node) && inactive_at_inference(node)) doomed.push_back(node);
-  }
+  collect_dropouts(graph.block(), doomed);
   for (auto* node : doomed) {
     node->output()->replaceAllUsesWith(node->inputs().at(0));
     node->destroy();
@@ -67,12 +73,14 @@ class RemoveDropoutPass : public Pass {
     for (const auto& submodule : module.modules()) {
       for (const auto& method : submodule.get_methods()) {
         auto graph = method.graph();
-        // Scripted nn.Dropout calls F.dropout, a function; inline it to reach the aten op.
-        torch::jit::Inline(*graph);
+        // Scripted nn.Dropout calls F.dropout, a function; inline it to reach the aten op. Only
+        // leaf modules are inlined, so method calls (and fold-conv-bn's patterns) stay intact.
+        if (submodule.children().size() == 0) torch::jit::Inline(*graph);
         remove_from_graph(*graph);
         torch::jit::EliminateDeadCode(graph);
       }
     }
+    model.invalidate_graph_caches();  // so the recount sees the edited graphs
     PassStats stats;
     stats.rewrites = before - dropout_ops(model);
     return stats;
