@@ -29,6 +29,14 @@ torch::Tensor run_model(const Model& model, const torch::Tensor& input) {
   throw runtime_failure("the model's forward() returned no tensor");
 }
 
+torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size) {
+  std::vector<torch::Tensor> outputs;
+  for (int64_t start = 0; start < inputs.size(0); start += batch_size) {
+    outputs.push_back(run_model(model, inputs.slice(0, start, std::min(inputs.size(0), start + batch_size))));
+  }
+  return torch::cat(outputs, 0);
+}
+
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate) {
   if (reference.sizes() != candidate.sizes()) {
     throw runtime_failure(fmt::format("output shapes differ: {} vs {}", fmt::join(reference.sizes(), "x"),
@@ -44,17 +52,6 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
     result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
   }
   return result;
-}
-
-double top1_accuracy(const Model& model, const torch::Tensor& inputs, const torch::Tensor& labels, int64_t batch_size) {
-  int64_t correct = 0;
-  const int64_t n = inputs.size(0);
-  for (int64_t start = 0; start < n; start += batch_size) {
-    int64_t end = std::min(n, start + batch_size);
-    auto logits = run_model(model, inputs.slice(0, start, end));
-    correct += logits.argmax(1).eq(labels.slice(0, start, end)).sum().item<int64_t>();
-  }
-  return n == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(n);
 }
 
 LatencySummary measure_latency(const std::function<void()>& call, int warmup, int iterations) {

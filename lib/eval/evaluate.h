@@ -12,6 +12,9 @@ namespace mopt {
 /// Runs forward() under inference mode and returns the first tensor output. Requires TorchScript.
 torch::Tensor run_model(const Model& model, const torch::Tensor& input);
 
+/// Runs the model over `inputs` in batches of `batch_size` and concatenates the outputs.
+torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size);
+
 /// How close a candidate's outputs are to a reference's on the same inputs.
 struct OutputComparison {
   double max_abs_diff = 0;
@@ -19,9 +22,6 @@ struct OutputComparison {
   double top1_agreement = 1;  ///< fraction of rows whose argmax agrees (rank-2 outputs)
 };
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
-
-/// Top-1 accuracy of `model` over `inputs` with int64 `labels`, in batches of `batch_size`.
-double top1_accuracy(const Model& model, const torch::Tensor& inputs, const torch::Tensor& labels, int64_t batch_size);
 
 /// Latency of repeated calls: warm-up calls are excluded from the figures.
 struct LatencySummary {

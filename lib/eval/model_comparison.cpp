@@ -7,14 +7,6 @@ using nlohmann::json;
 
 namespace {
 
-torch::Tensor run_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size) {
-  std::vector<torch::Tensor> outputs;
-  for (int64_t i = 0; i < batch_count(inputs.size(0), batch_size); ++i) {
-    outputs.push_back(run_model(model, batch_slice(inputs, i, batch_size)));
-  }
-  return torch::cat(outputs, 0);
-}
-
 json latency_json(const LatencySummary& s) {
   return {{"latency_p50_ms", s.p50_ms}, {"latency_p90_ms", s.p90_ms}, {"latency_mean_ms", s.mean_ms},
           {"latency_iterations", s.iterations}};
@@ -23,8 +15,8 @@ json latency_json(const LatencySummary& s) {
 }  // namespace
 
 json compare_models(const Model& before, const Model& after, const Dataset& data, const ComparisonSettings& settings) {
-  auto out_before = run_batched(before, data.inputs, settings.eval_batch);
-  auto out_after = run_batched(after, data.inputs, settings.eval_batch);
+  auto out_before = run_model_batched(before, data.inputs, settings.eval_batch);
+  auto out_after = run_model_batched(after, data.inputs, settings.eval_batch);
   auto agreement = compare_outputs(out_before, out_after);
 
   // Alternate rounds of the two models so a burst of load on the shared machine hits both.

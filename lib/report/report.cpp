@@ -117,8 +117,10 @@ void Report::set_pipeline(const std::string& text, const std::vector<PassRecord>
   }
 }
 
-void Report::add_gate(const std::string& name, const std::string& expression, bool passed, const json& value) {
-  doc_["gates"].push_back({{"name", name}, {"expression", expression}, {"passed", passed}, {"value", value}});
+void Report::add_gate(const std::string& name, const std::string& expression, bool passed, const json& value,
+                      const std::string& detail) {
+  doc_["gates"].push_back(
+      {{"name", name}, {"expression", expression}, {"passed", passed}, {"value", value}, {"detail", detail}});
 }
 
 void Report::set_error(int exit_code, const std::string& message) {

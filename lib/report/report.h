@@ -30,7 +30,10 @@ class Report {
   /// Command-specific content (e.g. `inspect`'s model summary).
   nlohmann::json& details() { return doc_["details"]; }
   /// Appends a gate verdict; any failed gate makes the verdict "fail".
-  void add_gate(const std::string& name, const std::string& expression, bool passed, const nlohmann::json& value);
+  void add_gate(const std::string& name, const std::string& expression, bool passed, const nlohmann::json& value,
+                const std::string& detail = "");
+  /// Gate verdicts so far.
+  const nlohmann::json& gates() const { return doc_["gates"]; }
   /// Marks the run as failed with the error's exit code and message.
   void set_error(int exit_code, const std::string& message);
 

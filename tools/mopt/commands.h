@@ -9,5 +9,6 @@ namespace mopt::cli {
 void setup_inspect(CLI::App& app);
 void setup_passes(CLI::App& app);
 void setup_optimize(CLI::App& app);
+void setup_bench(CLI::App& app);
 
 }  // namespace mopt::cli

@@ -6,11 +6,15 @@
 
 namespace mopt::cli {
 
-void add_common_flags(CLI::App& command, CommonArgs& args) {
+void add_common_flags(CLI::App& command, CommonArgs& args, bool thread_sweep) {
   command.add_option("--report", args.report_path, "write the JSON report to FILE")->type_name("FILE");
   command.add_flag("-q,--quiet", args.quiet, "print nothing (the report is still written)");
   command.add_flag("-v,--verbose", args.verbose, "print details on stderr");
-  command.add_option("--threads", args.threads, "intra-op threads (0 = one per core)")->type_name("N")->check(CLI::NonNegativeNumber);
+  auto* threads = command.add_option("--threads", args.threads, thread_sweep ? "intra-op threads, or a list to sweep: 1,2 (0 = one per core)"
+                                                                            : "intra-op threads (0 = one per core)");
+  threads->type_name(thread_sweep ? "N[,N...]" : "N")->check(CLI::NonNegativeNumber);
+  if (thread_sweep) threads->delimiter(',');
+  else threads->expected(1);
   command.add_option("--engine", args.engine, "quantized engine: onednn or qnnpack (default: the host's)")->type_name("NAME");
 }
 
@@ -23,11 +27,12 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
   set_verbosity(args.quiet ? Verbosity::kQuiet : (args.verbose ? Verbosity::kVerbose : Verbosity::kNormal));
   Report report(command, process_argv());
   try {
-    apply_runtime_settings({args.threads, args.engine});
+    apply_runtime_settings({args.threads.empty() ? 0 : args.threads.front(), args.engine});
     body(report);
   } catch (const Error& e) {
     if (!args.report_path.empty()) {
-      report.set_error(static_cast<int>(e.code()), e.what());
+      // A failed gate is a verdict, not an error: the gates in the report already say "fail".
+      if (e.code() != ExitCode::kGateFailed) report.set_error(static_cast<int>(e.code()), e.what());
       report.write(args.report_path);
     }
     throw;

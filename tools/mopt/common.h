@@ -15,12 +15,12 @@ struct CommonArgs {
   std::string report_path;
   bool quiet = false;
   bool verbose = false;
-  int threads = 0;
+  std::vector<int> threads;  ///< one count, or a list for commands that sweep (bench)
   std::string engine;
 };
 
-/// Adds the shared flags to a subcommand.
-void add_common_flags(CLI::App& command, CommonArgs& args);
+/// Adds the shared flags to a subcommand; `thread_sweep` lets --threads take a list (1,2,4).
+void add_common_flags(CLI::App& command, CommonArgs& args, bool thread_sweep = false);
 
 /// The process's argv, recorded in reports.
 std::vector<std::string>& process_argv();

@@ -33,10 +33,12 @@ int main(int argc, char** argv) {
   mopt::cli::setup_inspect(app);
   mopt::cli::setup_passes(app);
   mopt::cli::setup_optimize(app);
+  mopt::cli::setup_bench(app);
   app.footer(std::string("Examples:\n"
                          "  mopt inspect model.pt\n"
                          "  mopt passes\n"
                          "  mopt optimize model.pt -p 'freeze,fold-conv-bn,optimize-for-inference' -o fast.pt --report r.json\n"
+                         "  mopt bench fast.pt --input-shape x:1x3x224x224 --batch 1,8 --fail-if 'latency.p95_ms > 20'\n"
                          "Run `mopt COMMAND --help` for a command's flags.\n\n") +
              mopt::cli::exit_codes_help());
 

@@ -1,0 +1,42 @@
+#pragma once
+// `mopt bench` as a library call: cold start, a batch x threads sweep of steady-state latency,
+// throughput, memory and work, then accuracy and agreement with a reference model.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/bench/timed_run.h"
+#include "lib/data/dataset.h"
+
+namespace mopt {
+
+/// What to measure and how.
+struct BenchSettings {
+  std::filesystem::path model_path;
+  std::filesystem::path reference_path;  ///< optional: agreement with this model
+  Dataset data;                          ///< inputs (and labels for accuracy); rows are reused to fill batches
+  std::vector<int64_t> batches = {1};
+  std::vector<int> threads;              ///< empty = the threads already in effect
+  int64_t warmup = 10;
+  StopRule stop;
+  int64_t eval_batch = 256;              ///< batch size for accuracy/agreement passes
+};
+
+/// Progress callback: (row label, iterations done, seconds elapsed).
+using BenchProgress = std::function<void(const std::string&, int64_t, double)>;
+
+/// Runs the benchmark; returns the report's `metrics` object ({model, cold_start, accuracy?,
+/// agreement?, rows[]}) and records the input artifacts in `inputs_out`.
+nlohmann::json run_bench(const BenchSettings& settings, const BenchProgress& progress = {});
+
+/// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.
+torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch);
+
+/// Signal-to-quantization-noise ratio of `candidate` against `reference`, in dB (inf if equal).
+double sqnr_db(const torch::Tensor& reference, const torch::Tensor& candidate);
+
+}  // namespace mopt

@@ -1,0 +1,63 @@
+# mopt bench: sweep rows, accuracy on the Fashion-MNIST fixture, gates, baselines, compare, bad data.
+source "$(dirname "$0")/lib.sh"
+CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+FMNIST=/usr/share/datasets/fashion-mnist
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Sweep: one row per batch x threads, settings and stop rule recorded.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --batch 1,4 --threads 1,2 --iterations 20 --report "$WORK/sweep.json"
+validate_report "$WORK/sweep.json"
+py "
+import json; m=json.load(open('$WORK/sweep.json'))['metrics']; rows=m['rows']
+assert len(rows)==4, len(rows)
+assert sorted((r['batch'],r['threads']) for r in rows)==[(1,1),(1,2),(4,1),(4,2)]
+r=rows[0]; l=r['latency']
+assert l['count']==20 and r['stopped_by']=='iterations' and r['stop_rule']=='iterations=20', r
+assert l['min_ms']<=l['p50_ms']<=l['p95_ms']<=l['max_ms'] and l['p50_ci95_ms'][0]<=l['p50_ms']<=l['p50_ci95_ms'][1]
+assert r['work']['macs']==784*256+256*128+128*10, r['work']
+assert m['rows'][2]['work']['macs']==4*(784*256+256*128+128*10)
+assert r['memory']['peak_mb']>0 and m['cold_start']['load_ms']>0 and m['model']['parameters']==235146" "sweep report content"
+
+# Accuracy on the real test split equals the accuracy recorded when the fixture was trained.
+expect_exit 0 -- "$MOPT" bench "$CNN" --data "$FMNIST" --normalize 0.2860,0.3530 --iterations 10 --report "$WORK/acc.json" \
+  --fail-if 'accuracy.top1 < 0.85' --fail-if 'latency.p50_ms > 10000' --junit "$WORK/pass.xml"
+expect_stdout "top-1 90.39%"
+py "
+import json; m=json.load(open('$WORK/acc.json'))['metrics']; rec=json.load(open('$SOURCE_DIR/tests/fixtures/fashion_cnn.json'))
+assert abs(m['accuracy']['top1']-rec['test_accuracy'])<1e-4, (m['accuracy'], rec['test_accuracy'])
+assert m['accuracy']['samples']==10000 and m['accuracy']['top5']>=m['accuracy']['top1']" "accuracy matches the recorded one"
+grep -q 'failures="0"' "$WORK/pass.xml" || fail "junit should have no failures"
+
+# A failing gate: exit 3, verdict fail, JUnit failure, report still written.
+expect_exit 3 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 10 --fail-if 'latency.p50_ms > 0' --report "$WORK/fail.json" --junit "$WORK/fail.xml"
+validate_report "$WORK/fail.json"
+grep -q '"verdict": "fail"' "$WORK/fail.json" || fail "verdict should be fail"
+grep -q '<failure' "$WORK/fail.xml" || fail "junit should hold a failure"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 5 --fail-if 'latency.p42_ms > 1'
+expect_stderr "p50_ms"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 5 --fail-if 'latency.p50_ms >> 1'
+
+# Baselines: comparing a model with itself is noise, not a regression.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 50 --baseline "$WORK/sweep.json" \
+  --max-regression latency.p50_ms=400% --report "$WORK/base.json"
+expect_exit 0 -- "$MOPT" bench compare "$WORK/sweep.json" "$WORK/base.json"
+expect_stdout "p50_ms"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --max-regression latency.p50_ms=5%
+
+# Reference agreement: an optimized model against its original.
+expect_exit 0 -- "$MOPT" optimize "$FIXTURES/conv_bn.pt" -p freeze,fold-conv-bn -o "$WORK/opt.pt"
+expect_exit 0 -- "$MOPT" bench "$WORK/opt.pt" --reference "$FIXTURES/conv_bn.pt" --data "$FIXTURES/conv_bn.input.npy" --iterations 5 --report "$WORK/ref.json"
+py "
+import json; g=json.load(open('$WORK/ref.json'))['metrics']['agreement']
+assert g['cosine']>0.9999 and g['top1_agreement']==1.0 and g['sqnr_db']>60, g" "reference agreement"
+
+# Bad input: wrong shape and wrong label count exit 4; ONNX is refused with a usage error.
+/usr/bin/python3 -c "import numpy as np; np.save('$WORK/wrong.npy', np.zeros((5,3),np.float32)); np.save('$WORK/labels.npy', np.zeros(7,np.int64)); np.save('$WORK/x.npy', np.zeros((5,1,28,28),np.float32))"
+expect_exit 4 -- "$MOPT" bench "$CNN" --data "$WORK/wrong.npy" --iterations 5
+expect_stderr "shape"
+expect_exit 4 -- "$MOPT" bench "$CNN" --data "$WORK/x.npy" --labels "$WORK/labels.npy" --iterations 5
+expect_stderr "labels.npy"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --input-shape x:1x784 --iterations 5
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --iterations 5
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 5 --min-time 1
+finish

@@ -1,0 +1,245 @@
+// mopt bench MODEL: latency/throughput/memory/accuracy figures with CI gates and baselines;
+// mopt bench compare A.json B.json: the side-by-side difference of two reports.
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "lib/bench/bench_runner.h"
+#include "lib/bench/ci_output.h"
+#include "lib/bench/gates.h"
+#include "lib/bench/regression.h"
+#include "lib/errors.h"
+#include "lib/util/atomic_file.h"
+#include "lib/util/log.h"
+#include "tools/mopt/commands.h"
+#include "tools/mopt/data_flags.h"
+
+namespace mopt::cli {
+namespace {
+
+struct BenchArgs {
+  CommonArgs common;
+  DataArgs data;
+  std::string model;
+  std::string reference;
+  std::vector<int64_t> batches = {1};
+  int64_t warmup = 10;
+  int64_t iterations = 0;
+  double min_time = 0;
+  double target_cv = 0;
+  double max_time = 60;
+  std::vector<std::string> fail_if;
+  std::string baseline;
+  std::vector<std::string> max_regression;
+  std::string format = "text";
+  std::string junit;
+};
+
+struct CompareArgs {
+  CommonArgs common;
+  std::string a, b;
+  std::vector<std::string> max_regression;
+  std::string junit;
+};
+
+nlohmann::json read_report(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw invalid_input(fmt::format("cannot read report '{}'", path));
+  try {
+    auto doc = nlohmann::json::parse(in);
+    if (!doc.contains("metrics") || !doc["metrics"].is_object()) throw invalid_input(fmt::format("'{}' has no metrics", path));
+    return doc;
+  } catch (const nlohmann::json::exception& e) {
+    throw invalid_input(fmt::format("'{}' is not a JSON report: {}", path, e.what()));
+  }
+}
+
+StopRule stop_rule(const BenchArgs& args) {
+  StopRule rule;
+  int chosen = (args.iterations > 0) + (args.min_time > 0) + (args.target_cv > 0);
+  if (chosen > 1) throw usage_error("choose one stop rule: --iterations, --min-time or --target-cv");
+  rule.max_time_s = args.max_time;
+  if (args.min_time > 0) {
+    rule.kind = StopRule::Kind::kMinTime;
+    rule.min_time_s = args.min_time;
+  } else if (args.target_cv > 0) {
+    rule.kind = StopRule::Kind::kTargetCv;
+    rule.target_cv = args.target_cv;
+  } else {
+    rule.iterations = args.iterations > 0 ? args.iterations : 100;
+  }
+  return rule;
+}
+
+void print_text(const nlohmann::json& metrics) {
+  say("{:>5} {:>7} {:>10} {:>10} {:>10} {:>19} {:>6} {:>12} {:>9}", "batch", "threads", "p50 ms", "p95 ms", "p99 ms",
+      "p50 95% CI", "cv", "samples/s", "peak MB");
+  for (const auto& row : metrics["rows"]) {
+    const auto& l = row["latency"];
+    say("{:>5} {:>7} {:>10.3f} {:>10.3f} {:>10.3f}   [{:>7.3f},{:>7.3f}] {:>6.3f} {:>12.1f} {:>9.1f}", row["batch"].get<int64_t>(),
+        row["threads"].get<int>(), l["p50_ms"].get<double>(), l["p95_ms"].get<double>(), l["p99_ms"].get<double>(),
+        l["p50_ci95_ms"][0].get<double>(), l["p50_ci95_ms"][1].get<double>(), l["cv"].get<double>(),
+        row["throughput"]["samples_per_s"].get<double>(), row["memory"]["peak_mb"].get<double>());
+  }
+  const auto& cold = metrics["cold_start"];
+  say("cold start: load {:.1f} ms, first inference {:.2f} ms", cold["load_ms"].get<double>(), cold["first_inference_ms"].get<double>());
+  const auto& work = metrics["rows"][0]["work"];
+  say("work: {:.3f} GMACs per inference at batch {} ({:.1f} GFLOP/s{})", work["macs"].get<double>() / 1e9,
+      metrics["rows"][0]["batch"].get<int64_t>(), work["gflops"].get<double>(), work["complete"].get<bool>() ? "" : ", some layers uncounted");
+  if (metrics.contains("accuracy")) {
+    const auto& a = metrics["accuracy"];
+    say("accuracy: top-1 {:.2f}%, top-5 {:.2f}% on {} samples", 100 * a["top1"].get<double>(), 100 * a["top5"].get<double>(),
+        a["samples"].get<int64_t>());
+  }
+  if (metrics.contains("agreement")) {
+    const auto& g = metrics["agreement"];
+    say("vs reference: top-1 agreement {:.2f}%, max abs diff {:.3g}, cosine {:.6f}, SQNR {:.1f} dB",
+        100 * g["top1_agreement"].get<double>(), g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), g["sqnr_db"].get<double>());
+  }
+}
+
+// Records gate results in the report; returns the failures.
+std::vector<GateResult> record_gates(Report& report, const std::vector<GateResult>& results) {
+  std::vector<GateResult> failed;
+  for (const auto& g : results) {
+    report.add_gate(g.name, g.expression, g.passed, g.value, g.detail);
+    if (!g.passed) failed.push_back(g);
+  }
+  return failed;
+}
+
+void finish_gates(const std::vector<GateResult>& all, const std::string& junit_path, const std::string& suite) {
+  if (!junit_path.empty()) write_text_atomically(junit_path, gates_junit_xml(all, suite));
+  std::vector<std::string> failed;
+  for (const auto& g : all) {
+    say("{} {}{}", g.passed ? "PASS" : "FAIL", g.name, g.detail.empty() ? "" : ": " + g.detail);
+    if (!g.passed) failed.push_back(g.name);
+  }
+  if (!failed.empty()) {
+    throw Error(ExitCode::kGateFailed, fmt::format("{} gate(s) failed: {}", failed.size(), fmt::join(failed, "; ")));
+  }
+}
+
+void run_bench_command(const BenchArgs& args, Report& report) {
+  if (args.model.empty()) throw usage_error("bench needs a MODEL (or use `mopt bench compare A.json B.json`)");
+  // Parse every gate before measuring, so a typo fails in milliseconds, not after the run.
+  std::vector<GateExpression> gates;
+  for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
+  std::vector<RegressionRule> rules;
+  for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
+  if (!rules.empty() && args.baseline.empty()) throw usage_error("--max-regression needs --baseline OLD_REPORT.json");
+  nlohmann::json baseline;
+  if (!args.baseline.empty()) baseline = read_report(args.baseline);
+
+  BenchSettings settings;
+  settings.model_path = args.model;
+  settings.reference_path = args.reference;
+  settings.batches = args.batches;
+  for (int t : args.common.threads) settings.threads.push_back(t > 0 ? t : static_cast<int>(std::thread::hardware_concurrency()));
+  settings.warmup = args.warmup;
+  settings.stop = stop_rule(args);
+  if (!has_data(args.data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
+  settings.data = load_data(args.data, "test");
+
+  const bool show_progress = isatty(STDERR_FILENO) && verbosity() != Verbosity::kQuiet;
+  auto metrics = run_bench(settings, [&](const std::string& row, int64_t done, double elapsed) {
+    if (show_progress) fmt::print(stderr, "\r{}: {} iterations, {:.1f}s   ", row, done, elapsed);
+  });
+  if (show_progress) fmt::print(stderr, "\r{:60}\r", "");
+  report.add_input(args.model);
+  if (!args.reference.empty()) report.add_input(args.reference);
+  report.metrics() = metrics;
+  report.details()["settings"] = {{"batches", args.batches},
+                                  {"threads", settings.threads},
+                                  {"warmup", args.warmup},
+                                  {"stop_rule", describe(settings.stop)},
+                                  {"data", settings.data.description}};
+
+  std::vector<GateResult> results;
+  for (const auto& gate : gates) {
+    auto r = evaluate_fail_if(gate, metrics);
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  for (const auto& rule : rules) {
+    auto r = check_regressions(rule, baseline["metrics"], metrics);
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  record_gates(report, results);
+
+  if (args.format == "markdown") {
+    say("{}", bench_markdown(report.finalize()));
+  } else {
+    print_text(metrics);
+  }
+  finish_gates(results, args.junit, "mopt.bench");
+}
+
+void run_compare_command(const CompareArgs& args, Report& report) {
+  std::vector<RegressionRule> rules;
+  for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
+  auto a = read_report(args.a);
+  auto b = read_report(args.b);
+  auto comparison = compare_reports(a, b);
+  report.add_input(args.a);
+  report.add_input(args.b);
+  report.details()["comparison"] = comparison;
+  say("{}", render_comparison(comparison));
+  std::vector<GateResult> results;
+  for (const auto& rule : rules) {
+    auto r = check_regressions(rule, a["metrics"], b["metrics"]);
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  record_gates(report, results);
+  finish_gates(results, args.junit, "mopt.bench.compare");
+}
+
+}  // namespace
+
+void setup_bench(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  auto* cmd = app.add_subcommand("bench", "measure latency, throughput, memory, work and accuracy; gate CI on them");
+  cmd->add_option("MODEL", args->model, "TorchScript model to measure");
+  cmd->add_option("--reference", args->reference, "compare outputs with this model (agreement, cosine, SQNR)")->type_name("MODEL");
+  cmd->add_option("--batch", args->batches, "batch sizes to sweep, e.g. 1,8,32")->delimiter(',')->check(CLI::PositiveNumber)->type_name("N[,N...]");
+  cmd->add_option("--warmup", args->warmup, "untimed warm-up calls per row (default 10)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--iterations", args->iterations, "stop after N timed calls (default rule: 100)")->check(CLI::PositiveNumber);
+  cmd->add_option("--min-time", args->min_time, "stop after this many seconds of timed calls")->type_name("SECONDS");
+  cmd->add_option("--target-cv", args->target_cv, "sample until the coefficient of variation is below X")->type_name("X");
+  cmd->add_option("--max-time", args->max_time, "upper bound for --target-cv (default 60 s)")->type_name("SECONDS");
+  cmd->add_option("--fail-if", args->fail_if, "fail (exit 3) when EXPR holds, e.g. 'latency.p95_ms > 12'")->type_name("EXPR");
+  cmd->add_option("--baseline", args->baseline, "previous report to compare against")->type_name("REPORT.json");
+  cmd->add_option("--max-regression", args->max_regression, "allowed regression vs --baseline: latency.p50_ms=5% or accuracy.top1=0.5pt")
+      ->type_name("FIELD=LIMIT");
+  cmd->add_option("--format", args->format, "stdout format: text or markdown (CI job summaries)")->check(CLI::IsMember({"text", "markdown"}));
+  cmd->add_option("--junit", args->junit, "write the gates as JUnit XML")->type_name("FILE");
+  add_data_flags(*cmd, args->data);
+  add_common_flags(*cmd, args->common, /*thread_sweep=*/true);
+  cmd->footer(std::string(
+                  "Examples:\n"
+                  "  mopt bench model.pt --input-shape x:1x3x224x224 --batch 1,8 --threads 1,2 --report bench.json\n"
+                  "  mopt bench cnn.pt --data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 \\\n"
+                  "      --fail-if 'latency.p95_ms > 12' --fail-if 'accuracy.top1 < 0.90' --junit gates.xml\n"
+                  "  mopt bench new.pt --input-shape 1x784 --baseline old.json --max-regression latency.p50_ms=5%\n"
+                  "  mopt bench int8.pt --reference fp32.pt --data inputs.npy\n"
+                  "  mopt bench compare old.json new.json --max-regression latency.p50_ms=5%\n\n") +
+              exit_codes_help());
+  cmd->callback([args, cmd] {
+    if (cmd->got_subcommand("compare")) return;
+    run_reported("bench", args->common, [&](Report& report) { run_bench_command(*args, report); });
+  });
+
+  auto compare_args = std::make_shared<CompareArgs>();
+  auto* compare = cmd->add_subcommand("compare", "side-by-side difference of two bench reports; exit 3 on regression");
+  compare->add_option("A", compare_args->a, "baseline report")->required();
+  compare->add_option("B", compare_args->b, "candidate report")->required();
+  compare->add_option("--max-regression", compare_args->max_regression, "allowed regression of B vs A, e.g. latency.p50_ms=5%")
+      ->type_name("FIELD=LIMIT");
+  compare->add_option("--junit", compare_args->junit, "write the gates as JUnit XML")->type_name("FILE");
+  add_common_flags(*compare, compare_args->common);
+  compare->callback([compare_args] {
+    run_reported("bench compare", compare_args->common, [&](Report& report) { run_compare_command(*compare_args, report); });
+  });
+}
+
+}  // namespace mopt::cli
