@@ -167,7 +167,7 @@ torch::jit::Module prepared_clone(const Model& model) {
 
 void collect_ops(torch::jit::Block* block, std::vector<Node*>& ops) {
   for (auto* node : block->nodes()) {
-    if (family_of(node)) ops.push_back(node);
+    if (family_of(node) && !node->outputs().empty()) ops.push_back(node);
     for (auto* sub : node->blocks()) collect_ops(sub, ops);
   }
 }
@@ -248,7 +248,7 @@ MacCount count_macs(const Model& model, const torch::Tensor& example_input) {
   ValueExposer exposer(graph);
   std::vector<Node*> exposed;
   for (auto* node : ops) {
-    bool ok = exposer.expose(node->output());
+    bool ok = exposer.expose(node->outputs().at(0));
     for (auto* input : node->inputs()) ok = ok && exposer.expose(input);
     if (ok) {
       exposed.push_back(node);
@@ -267,7 +267,7 @@ MacCount count_macs(const Model& model, const torch::Tensor& example_input) {
   }
 
   for (auto* node : exposed) {
-    const auto& out = stack.at(exposer.slot(node->output()));
+    const auto& out = stack.at(exposer.slot(node->outputs().at(0)));
     if (out.isNone()) continue;  // in a branch that did not run
     std::vector<c10::IValue> in;
     for (auto* input : node->inputs()) in.push_back(stack.at(exposer.slot(input)));

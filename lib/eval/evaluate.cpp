@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "lib/errors.h"
 
@@ -15,7 +14,7 @@ torch::Tensor run_model(const Model& model, const torch::Tensor& input) {
   torch::jit::IValue output;
   try {
     output = module.forward({input});
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {  // c10::Error, or the interpreter's wrapped runtime_error
     throw invalid_input(fmt::format("the model cannot run on inputs of shape {} ({}): {}", fmt::join(input.sizes(), "x"),
                                     c10::toString(input.scalar_type()), short_torch_message(e.what())));
   }
@@ -52,28 +51,6 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
     result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
   }
   return result;
-}
-
-LatencySummary measure_latency(const std::function<void()>& call, int warmup, int iterations) {
-  for (int i = 0; i < warmup; ++i) call();
-  std::vector<double> samples;
-  samples.reserve(static_cast<size_t>(iterations));
-  for (int i = 0; i < iterations; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    call();
-    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  LatencySummary summary;
-  summary.iterations = iterations;
-  if (samples.empty()) return summary;
-  auto at = [&](double q) { return samples[static_cast<size_t>(q * static_cast<double>(samples.size() - 1) + 0.5)]; };
-  summary.p50_ms = at(0.5);
-  summary.p90_ms = at(0.9);
-  double total = 0;
-  for (double s : samples) total += s;
-  summary.mean_ms = total / static_cast<double>(samples.size());
-  return summary;
 }
 
 }  // namespace mopt

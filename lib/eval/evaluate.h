@@ -3,8 +3,6 @@
 // ONNX models are not executable here (check ONNX outputs with ONNX Runtime, scripts/ort/).
 #include <torch/script.h>
 
-#include <functional>
-
 #include "lib/model/model.h"
 
 namespace mopt {
@@ -22,14 +20,5 @@ struct OutputComparison {
   double top1_agreement = 1;  ///< fraction of rows whose argmax agrees (rank-2 outputs)
 };
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
-
-/// Latency of repeated calls: warm-up calls are excluded from the figures.
-struct LatencySummary {
-  double p50_ms = 0;
-  double p90_ms = 0;
-  double mean_ms = 0;
-  int iterations = 0;
-};
-LatencySummary measure_latency(const std::function<void()>& call, int warmup, int iterations);
 
 }  // namespace mopt

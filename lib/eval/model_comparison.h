@@ -16,7 +16,7 @@ struct ComparisonSettings {
 };
 
 /// Runs both TorchScript models over `data` and returns
-/// {before: {latency_p50_ms, latency_p90_ms, accuracy?}, after: {...}, agreement: {max_abs_diff,
+/// {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...}, agreement: {max_abs_diff,
 ///  cosine, top1_agreement}, speedup_p50, samples, data}. Latency is measured on the first sample
 /// (batch 1), alternating before/after rounds so machine noise hits both alike.
 nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,

@@ -25,10 +25,11 @@ void print_comparison(const nlohmann::json& c) {
   const auto& b = c["before"];
   const auto& a = c["after"];
   say("{:<22} {:>12} {:>12}", "", "before", "after");
-  say("{:<22} {:>12.3f} {:>12.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", b["latency_p50_ms"].get<double>(),
-      a["latency_p50_ms"].get<double>(), c["speedup_p50"].get<double>());
+  say("{:<22} {:>12.3f} {:>12.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", b["latency"]["p50_ms"].get<double>(),
+      a["latency"]["p50_ms"].get<double>(), c["speedup_p50"].get<double>());
   if (b.contains("accuracy")) {
-    say("{:<22} {:>11.2f}% {:>11.2f}%", "accuracy (top-1)", 100 * b["accuracy"].get<double>(), 100 * a["accuracy"].get<double>());
+    say("{:<22} {:>11.2f}% {:>11.2f}%", "accuracy (top-1)", 100 * b["accuracy"]["top1"].get<double>(),
+        100 * a["accuracy"]["top1"].get<double>());
   }
   const auto& g = c["agreement"];
   say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
