@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/mobile/import.h>
 
 #include <fstream>
 
@@ -116,6 +117,18 @@ void Model::save(const fs::path& path) const {
       }
     } catch (const c10::Error& e) {
       throw runtime_failure(fmt::format("failed to save '{}': {}", path.string(), short_torch_message(e.what())));
+    }
+    // Some graphs serialize but cannot be read back (e.g. MKLDNN constants); never ship those.
+    try {
+      if (lite) {
+        torch::jit::_load_for_mobile(temp.string());
+      } else {
+        torch::jit::load(temp.string());
+      }
+    } catch (const std::exception& e) {
+      throw runtime_failure(fmt::format("refusing to write '{}': the saved model cannot be loaded back ({}); "
+                                        "drop the pass that produced it (e.g. optimize-for-inference{{mkldnn=true}})",
+                                        path.string(), short_torch_message(e.what())));
     }
   });
 }

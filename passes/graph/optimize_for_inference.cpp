@@ -1,11 +1,19 @@
-// optimize-for-inference: torch.jit.optimize_for_inference.
+// optimize-for-inference: torch.jit.optimize_for_inference, made safe to save.
 //   Before: a (frozen) graph of generic aten ops.
-//   After:  conv/linear folded with following add/mul/BN, oneDNN (MKLDNN) layout conversions
-//           around conv chains on x86, prepacked weights, frozen linear transposes.
-// Preconditions: freezes the module first when it is not frozen yet (the LibTorch API requires a
-// frozen module). It is a heuristic: it made a small transformer 3x slower on this machine kind,
-// so callers must measure it (DESIGN.md).
+//   After:  conv+add+relu fused, frozen linear weights pre-transposed; with mkldnn=true also
+//           oneDNN (MKLDNN) layout conversions around conv chains.
+// Preconditions: freezes the module first when it is not frozen yet (the LibTorch passes need
+// constant weights).
+// Why mkldnn defaults to false: in LibTorch 1.13 the MKLDNN conversion stores opaque MKLDNN
+// tensors as graph constants, and a module saved after it cannot be loaded again (neither by
+// LibTorch nor by PyTorch: "required keyword attribute 'value' is undefined"). It is only useful
+// in-process. Model::save refuses to write such an artifact. Like every heuristic here it must be
+// measured: it made a small transformer 3x slower on this machine kind (DESIGN.md).
 // Stats: rewrites = ops that disappeared or changed kind.
+#include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
+#include <torch/csrc/jit/passes/frozen_linear_transpose.h>
+#include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
+
 #include "lib/model/graph_stats.h"
 #include "passes/graph/graph_passes.h"
 
@@ -17,19 +25,26 @@ class OptimizeForInferencePass : public Pass {
   const PassInfo& info() const override {
     static const PassInfo info{
         "optimize-for-inference",
-        "torch.jit.optimize_for_inference: fusions and oneDNN layouts (freezes first); measure it",
+        "torch.jit.optimize_for_inference fusions (freezes first); measure it, it can slow models down",
         {ModelFormat::kTorchScript},
-        {}};
+        {{"mkldnn", OptionType::kBool, "false",
+          "also convert to oneDNN layouts (faster in-process, but LibTorch 1.13 cannot reload the saved file)"}}};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions& options) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
     const bool was_frozen = !module.hasattr("training");
     module.eval();
     if (!was_frozen) module = torch::jit::freeze(module);
-    module = torch::jit::optimize_for_inference(module);
+    for (const auto& method : module.get_methods()) {
+      auto graph = method.graph();
+      torch::jit::FuseFrozenConvAddRelu(graph);
+      if (options.get_bool("mkldnn")) torch::jit::ConvertFrozenOpsToMKLDNN(graph);
+      torch::jit::FrozenLinearTranspose(graph);
+    }
+    model.invalidate_graph_caches();
     auto after = op_histogram(model);
     PassStats stats;
     stats.rewrites = ops_removed(before, after);

@@ -117,6 +117,20 @@ TEST_SUITE("torchscript-passes") {
     CHECK(max_diff(result.model, c) < 1e-4);
   }
 
+  TEST_CASE("optimize-for-inference output saves and loads back; the MKLDNN form is refused") {
+    auto c = load_case("conv_bn");
+    auto dir = mopt::test::temp_dir("ofi");
+    auto result = run_text(c.model, "optimize-for-inference");
+    result.model.save(dir / "ok.pt");
+    CHECK((run_model(Model::load(dir / "ok.pt"), c.input) - c.expected).abs().max().item<double>() < 1e-4);
+
+    auto mkldnn = run_text(c.model, "optimize-for-inference{mkldnn=true}");
+    CHECK(max_diff(mkldnn.model, c) < 1e-4);  // fine in-process
+    CHECK(mopt::test::thrown_code([&] { mkldnn.model.save(dir / "bad.pt"); }) == 1);
+    CHECK(!std::filesystem::exists(dir / "bad.pt"));
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("optimize-for-inference keeps a transformer's outputs") {
     auto c = load_case("transformer");
     auto result = run_text(c.model, "optimize-for-inference");
