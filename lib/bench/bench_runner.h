@@ -36,7 +36,4 @@ nlohmann::json run_bench(const BenchSettings& settings, const BenchProgress& pro
 /// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.
 torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch);
 
-/// Signal-to-quantization-noise ratio of `candidate` against `reference`, in dB (inf if equal).
-double sqnr_db(const torch::Tensor& reference, const torch::Tensor& candidate);
-
 }  // namespace mopt

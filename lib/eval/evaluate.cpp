@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "lib/errors.h"
 
@@ -47,6 +48,8 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
   result.max_abs_diff = a.numel() == 0 ? 0.0 : (a - b).abs().max().item<double>();
   double norms = a.norm().item<double>() * b.norm().item<double>();
   result.cosine = norms == 0 ? (a.equal(b) ? 1.0 : 0.0) : a.dot(b).item<double>() / norms;
+  double noise = (a - b).pow(2).sum().item<double>();
+  if (noise > 0) result.sqnr_db = std::min(999.0, 10.0 * std::log10(a.pow(2).sum().item<double>() / noise));
   if (reference.dim() == 2 && reference.size(0) > 0) {
     result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
   }

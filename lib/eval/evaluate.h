@@ -18,6 +18,7 @@ struct OutputComparison {
   double max_abs_diff = 0;
   double cosine = 1;          ///< cosine similarity of the flattened outputs
   double top1_agreement = 1;  ///< fraction of rows whose argmax agrees (rank-2 outputs)
+  double sqnr_db = 999;       ///< 10*log10(|reference|^2 / |reference - candidate|^2), capped at 999
 };
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
 

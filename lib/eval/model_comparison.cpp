@@ -34,7 +34,8 @@ json compare_models(const Model& before, const Model& after, const Dataset& data
                  {"agreement",
                   {{"max_abs_diff", agreement.max_abs_diff},
                    {"cosine", agreement.cosine},
-                   {"top1_agreement", agreement.top1_agreement}}},
+                   {"top1_agreement", agreement.top1_agreement},
+                   {"sqnr_db", agreement.sqnr_db}}},
                  {"speedup_p50", lat_after.p50_ms > 0 ? lat_before.p50_ms / lat_after.p50_ms : 0.0},
                  {"samples", data.size()},
                  {"data", data.description}};

@@ -45,7 +45,9 @@ Model Model::load(const fs::path& path) {
     return model;
   }
   try {
-    model.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path.string()));
+    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}};
+    model.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), c10::nullopt, extra));
+    if (!extra["mopt.json"].empty()) model.extra_files_["mopt.json"] = extra["mopt.json"];
   } catch (const c10::Error& e) {
     throw invalid_input(fmt::format("'{}' is not a loadable TorchScript archive (truncated or corrupt?): {}",
                                     path.string(), short_torch_message(e.what())));
@@ -88,6 +90,7 @@ Model Model::clone() const {
   Model copy;
   copy.format_ = format_;
   copy.source_ = source_;
+  copy.extra_files_ = extra_files_;
   if (module_) copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
   return copy;
@@ -110,10 +113,11 @@ void Model::save(const fs::path& path) const {
   const bool lite = path.extension() == ".ptl";
   write_atomically(path, [&](const fs::path& temp) {
     try {
+      torch::jit::ExtraFilesMap extra(extra_files_.begin(), extra_files_.end());
       if (lite) {
-        module_->_save_for_mobile(temp.string());
+        module_->_save_for_mobile(temp.string(), extra);
       } else {
-        module_->save(temp.string());
+        module_->save(temp.string(), extra);
       }
     } catch (const c10::Error& e) {
       throw runtime_failure(fmt::format("failed to save '{}': {}", path.string(), short_torch_message(e.what())));

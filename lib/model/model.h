@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mopt {
@@ -50,6 +51,11 @@ class Model {
   /// anything else the full archive. ONNX: one self-contained protobuf file.
   void save(const std::filesystem::path& path) const;
 
+  /// Extra files stored inside a TorchScript archive (e.g. "mopt.json": how it was made, which
+  /// quantized engine it needs); written by save().
+  void set_extra_file(const std::string& name, const std::string& contents) { extra_files_[name] = contents; }
+  const std::unordered_map<std::string, std::string>& extra_files() const { return extra_files_; }
+
   /// Where the model was loaded from (empty when built in memory).
   const std::filesystem::path& source_path() const { return source_; }
 
@@ -58,6 +64,7 @@ class Model {
   std::shared_ptr<torch::jit::Module> module_;
   std::shared_ptr<onnx::ModelProto> proto_;
   std::filesystem::path source_;
+  std::unordered_map<std::string, std::string> extra_files_;
 };
 
 /// Refuses (usage error, exit 2) to write over the input unless `force` is set.

@@ -65,6 +65,7 @@ json environment_fingerprint() {
           {"isa_features", cpu.features},
           {"logical_cores", cpu.logical_cores},
           {"threads", active_threads()},
+          {"load_average_1m", load_average_1m()},
           {"quantized_engine", active_engine()},
           {"available_engines", available_engines()},
           {"versions", build_versions()}};

@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -44,6 +45,11 @@ CpuInfo read_cpu_info() {
 }
 
 }  // namespace
+
+double load_average_1m() {
+  double load[1] = {0};
+  return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
 
 const CpuInfo& cpu_info() {
   static const CpuInfo info = read_cpu_info();

@@ -15,4 +15,8 @@ struct CpuInfo {
 /// Reads the host's CPU description once (cached).
 const CpuInfo& cpu_info();
 
+/// 1-minute load average (-1 if unknown). A busy machine distorts every timing, badly so when
+/// intra-op threads outnumber idle cores (spin-waiting thread pools).
+double load_average_1m();
+
 }  // namespace mopt

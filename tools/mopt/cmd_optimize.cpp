@@ -85,7 +85,10 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   say("pipeline: {}", text);
   say("{:<22} {:>12} {:>12}", "file size (bytes)", in_bytes, out_bytes);
   say("{:<22} {:>12} {:>12}", "ops", total_ops(op_histogram(input)), total_ops(op_histogram(result.model)));
-  if (measure) print_comparison(report.metrics());
+  if (measure) {
+    print_comparison(report.metrics());
+    warn_if_busy();
+  }
 }
 
 }  // namespace

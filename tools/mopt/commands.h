@@ -10,5 +10,6 @@ void setup_inspect(CLI::App& app);
 void setup_passes(CLI::App& app);
 void setup_optimize(CLI::App& app);
 void setup_bench(CLI::App& app);
+void setup_quantize(CLI::App& app);
 
 }  // namespace mopt::cli

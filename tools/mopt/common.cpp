@@ -1,6 +1,7 @@
 #include "tools/mopt/common.h"
 
 #include "lib/errors.h"
+#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 
@@ -46,6 +47,14 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
   if (!args.report_path.empty()) {
     report.write(args.report_path);
     log_verbose("report written to {}", args.report_path);
+  }
+}
+
+void warn_if_busy() {
+  const auto& cpu = cpu_info();
+  double load = load_average_1m();
+  if (load > 0.75 * cpu.logical_cores) {
+    say("WARNING: the machine is busy (load {:.1f} on {} cores): timings are unreliable", load, cpu.logical_cores);
   }
 }
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   mopt::cli::setup_inspect(app);
   mopt::cli::setup_passes(app);
   mopt::cli::setup_optimize(app);
+  mopt::cli::setup_quantize(app);
   mopt::cli::setup_bench(app);
   app.footer(std::string("Examples:\n"
                          "  mopt inspect model.pt\n"

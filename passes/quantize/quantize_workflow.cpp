@@ -1,0 +1,159 @@
+#include "passes/quantize/quantize_workflow.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "lib/errors.h"
+#include "lib/pipeline/pass_manager.h"
+#include "passes/register_all_passes.h"
+
+namespace mopt::quant {
+using nlohmann::json;
+
+namespace {
+
+struct Trial {
+  std::vector<std::string> fp32_layers;
+  QuantResult result;
+  json metrics;
+};
+
+double accuracy_drop(const json& metrics) {
+  if (!metrics["before"].contains("accuracy")) return 0;
+  return metrics["before"]["accuracy"]["top1"].get<double>() - metrics["after"]["accuracy"]["top1"].get<double>();
+}
+
+bool meets_target(const json& metrics, const QuantizeRequest& request) {
+  if (request.max_accuracy_drop && accuracy_drop(metrics) > *request.max_accuracy_drop + 1e-12) return false;
+  if (request.min_sqnr_db && metrics["agreement"]["sqnr_db"].get<double>() < *request.min_sqnr_db) return false;
+  return true;
+}
+
+// The quantizable module an activation belongs to: itself, or for values produced by
+// non-quantizable modules (a ReLU after a conv) the nearest quantizable module before it.
+std::string owning_module(const std::string& layer, const std::vector<std::string>& module_order,
+                          const std::set<std::string>& quantizable) {
+  if (quantizable.count(layer)) return layer;
+  auto it = std::find(module_order.begin(), module_order.end(), layer);
+  if (it == module_order.end()) return "";
+  while (it != module_order.begin()) {
+    --it;
+    if (quantizable.count(*it)) return *it;
+  }
+  return "";
+}
+
+// The most sensitive quantized module (lowest activation SQNR) not yet in fp32.
+std::string most_sensitive(const QuantResult& result, const Model& fp32, const std::vector<std::string>& fp32_layers) {
+  auto names = quantizable_modules(fp32);
+  std::set<std::string> quantizable(names.begin(), names.end());
+  std::vector<std::string> order;
+  for (const auto& item : fp32.torchscript().named_modules()) order.push_back(item.name);
+  std::string best;
+  double lowest = 1e300;
+  for (const auto& record : result.activations) {
+    auto module = owning_module(record.layer, order, quantizable);
+    if (module.empty() || std::count(fp32_layers.begin(), fp32_layers.end(), module)) continue;
+    if (record.sqnr_db < lowest) lowest = record.sqnr_db, best = module;
+  }
+  return best;
+}
+
+json layer_table(const QuantResult& result) {
+  json layers = json::array();
+  for (const auto& r : result.activations) {
+    layers.push_back({{"layer", r.layer},
+                      {"range", {r.range.min, r.range.max}},
+                      {"scale", r.qparams.scale},
+                      {"zero_point", r.qparams.zero_point},
+                      {"sqnr_db", r.sqnr_db},
+                      {"cosine", r.cosine}});
+  }
+  return layers;
+}
+
+}  // namespace
+
+QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
+                             const std::function<void(const std::string&)>& log) {
+  if (request.mode != "static" && request.mode != "dynamic") throw usage_error("--mode is static or dynamic");
+  if (request.max_accuracy_drop && !request.eval.has_labels()) {
+    throw usage_error("--max-accuracy-drop needs --eval-data with labels");
+  }
+  const auto& registry = [] () -> const PassRegistry& { static const PassRegistry r = make_default_registry(); return r; }();
+  log("preparing the fp32 baseline (freeze, optimize-for-inference) ...");
+  auto baseline = run_pipeline(fp32, parse_pipeline("freeze,optimize-for-inference"), registry).model;
+
+  auto attempt = [&](const std::vector<std::string>& fp32_layers) {
+    Trial trial;
+    trial.fp32_layers = fp32_layers;
+    auto config = request.config;
+    config.skip_modules.insert(config.skip_modules.end(), fp32_layers.begin(), fp32_layers.end());
+    if (request.mode == "static") {
+      trial.result = quantize_static(fp32, request.calib_inputs, config, [&](int64_t done, int64_t total) {
+        if (done == total) log(fmt::format("calibrated on {} batches", total));
+      });
+    } else {
+      trial.result.model = quantize_dynamic(fp32, config);
+    }
+    trial.metrics = compare_models(baseline, trial.result.model, request.eval, request.comparison);
+    log(fmt::format("trial {}: fp32 layers [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB, speedup {:.2f}x",
+                    fp32_layers.size(), fmt::join(fp32_layers, ", "), 100 * accuracy_drop(trial.metrics),
+                    trial.metrics["agreement"]["sqnr_db"].get<double>(), trial.metrics["speedup_p50"].get<double>()));
+    return trial;
+  };
+
+  std::vector<Trial> trials{attempt({})};
+  const bool fallback = request.mode == "static" && (request.max_accuracy_drop || request.min_sqnr_db);
+  while (fallback && !meets_target(trials.back().metrics, request) && static_cast<int>(trials.size()) < request.max_trials) {
+    auto layer = most_sensitive(trials.back().result, fp32, trials.back().fp32_layers);
+    if (layer.empty()) break;
+    auto layers = trials.back().fp32_layers;
+    layers.push_back(layer);
+    log(fmt::format("target not met; returning '{}' (lowest SQNR) to fp32", layer));
+    trials.push_back(attempt(layers));
+  }
+
+  // The written configuration: the first trial meeting the target, else the last one tried.
+  size_t chosen = trials.size() - 1;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    if (meets_target(trials[i].metrics, request)) {
+      chosen = i;
+      break;
+    }
+  }
+  auto& pick = trials[chosen];
+  QuantizeOutcome outcome;
+  outcome.model = pick.result.model;
+  outcome.metrics = pick.metrics;
+  outcome.target_met = meets_target(pick.metrics, request);
+  outcome.speedup = pick.metrics["speedup_p50"].get<double>();
+
+  json trial_list = json::array();
+  for (size_t i = 0; i < trials.size(); ++i) {
+    trial_list.push_back({{"fp32_layers", trials[i].fp32_layers},
+                          {"accuracy_drop_pt", 100 * accuracy_drop(trials[i].metrics)},
+                          {"sqnr_db", trials[i].metrics["agreement"]["sqnr_db"]},
+                          {"speedup_p50", trials[i].metrics["speedup_p50"]},
+                          {"meets_target", meets_target(trials[i].metrics, request)},
+                          {"chosen", i == chosen}});
+  }
+  json fp32_layers = json::array();
+  for (const auto& name : request.config.skip_modules) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});
+  for (const auto& name : pick.fp32_layers) fp32_layers.push_back({{"layer", name}, {"reason", "accuracy fallback (most sensitive)"}});
+  outcome.details = {{"mode", request.mode},
+                     {"calibrator", request.mode == "static" ? request.config.calibrator : "none (dynamic)"},
+                     {"per_channel", request.config.per_channel},
+                     {"baseline", "fp32 frozen + optimize-for-inference"},
+                     {"activations", layer_table(pick.result)},
+                     {"fp32_layers", fp32_layers},
+                     {"trials", trial_list},
+                     {"target_met", outcome.target_met},
+                     {"calibration",
+                      {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
+  return outcome;
+}
+
+}  // namespace mopt::quant

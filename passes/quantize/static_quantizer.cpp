@@ -1,0 +1,230 @@
+#include "passes/quantize/static_quantizer.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+
+#include <map>
+
+#include "lib/bench/memory.h"
+#include "lib/errors.h"
+#include "passes/quantize/jit_observers.h"
+
+namespace mopt::quant {
+namespace {
+
+torch::jit::Module prepare_module(const Model& model) {
+  if (!model.is_torchscript()) throw usage_error("quantization works on TorchScript models");
+  auto module = model.torchscript().clone();
+  if (!module.hasattr("training")) {
+    throw usage_error("the model is frozen; quantize the unfrozen TorchScript module (quantize before `freeze`)");
+  }
+  module.eval();
+  return torch::jit::FoldConvBatchNorm(module);
+}
+
+torch::jit::QConfigDict qconfig_dict(const torch::jit::QConfig& qconfig, const QuantConfig& config) {
+  torch::jit::QConfigDict dict{{"", qconfig}};
+  for (const auto& name : config.skip_modules) dict[name] = c10::nullopt;
+  return dict;
+}
+
+std::string type_name(const torch::jit::Module& module) {
+  auto name = module.type()->name();
+  return name ? name->qualifiedName() : "";
+}
+
+// Activation observers in module-path order, so ids are deterministic.
+std::vector<std::pair<std::string, torch::jit::Module>> activation_observers(const torch::jit::Module& module) {
+  std::vector<std::pair<std::string, torch::jit::Module>> found;
+  for (const auto& item : module.named_modules()) {
+    if (type_name(item.value).find(kActivationObserverName) != std::string::npos) found.emplace_back(item.name, item.value);
+  }
+  return found;
+}
+
+// Which layer produces the value an observer watches: the submodule whose forward output it is,
+// or the op. Observers are called as `CallMethod[forward](GetAttr[_observer_N](self), value)`.
+std::map<std::string, std::string> observed_layers(const torch::jit::Module& module) {
+  std::map<std::string, std::string> layers;  // observer path -> layer
+  for (const auto& item : module.named_modules()) {
+    auto method = item.value.find_method("forward");
+    if (!method) continue;
+    std::string prefix = item.name.empty() ? "" : item.name + ".";
+    for (auto* node : method->graph()->nodes()) {
+      if (node->kind() != c10::prim::CallMethod || node->inputs().size() < 2) continue;
+      auto* target = node->input(0)->node();
+      if (target->kind() != c10::prim::GetAttr) continue;
+      auto observer_name = target->s(c10::attr::name);
+      if (observer_name.rfind("_observer_", 0) != 0) continue;
+      auto* producer = node->input(1)->node();
+      std::string layer;
+      if (producer->kind() == c10::prim::CallMethod && producer->input(0)->node()->kind() == c10::prim::GetAttr) {
+        layer = prefix + producer->input(0)->node()->s(c10::attr::name);
+      } else if (producer->kind() == c10::prim::Param) {
+        layer = prefix + "input:" + node->input(1)->debugName();
+      } else {
+        layer = prefix + std::string(producer->kind().toQualString());
+      }
+      layers[prefix + observer_name] = layer;
+    }
+  }
+  return layers;
+}
+
+// Feeds observed activations to one calibrator per observer.
+class CalibrationSink : public ObservationSink {
+ public:
+  CalibrationSink(const QuantConfig& config, size_t observers) : config_(config), calibrators_(observers) {}
+  void observe(int64_t id, const at::Tensor& values) override {
+    auto& calibrator = calibrators_.at(static_cast<size_t>(id));
+    if (!calibrator) calibrator = make_calibrator(config_.calibrator, config_.calibrator_options);
+    calibrator->observe(values.detach());
+  }
+  Range range(size_t id) const {
+    if (!calibrators_.at(id)) return {0, 0};  // never reached (e.g. a branch not taken)
+    return calibrators_[id]->range();
+  }
+
+ private:
+  const QuantConfig& config_;
+  std::vector<std::unique_ptr<Calibrator>> calibrators_;
+};
+
+// Accumulates, per observer, the error of quantize-dequantize with the chosen qparams.
+class ErrorSink : public ObservationSink {
+ public:
+  explicit ErrorSink(std::vector<ActivationRecord>& records) : records_(records), sums_(records.size()) {}
+  void observe(int64_t id, const at::Tensor& values) override {
+    const auto& q = records_.at(static_cast<size_t>(id)).qparams;
+    auto x = values.detach().to(torch::kFloat);
+    auto fq = torch::fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, 0, 255);
+    auto& s = sums_[static_cast<size_t>(id)];
+    s.signal += x.pow(2).sum().item<double>();
+    s.noise += (x - fq).pow(2).sum().item<double>();
+    s.dot += (x * fq).sum().item<double>();
+    s.fq_energy += fq.pow(2).sum().item<double>();
+  }
+  void finish() {
+    for (size_t i = 0; i < records_.size(); ++i) {
+      const auto& s = sums_[i];
+      records_[i].sqnr_db = s.noise > 0 ? 10 * std::log10(s.signal / s.noise) : 999.0;
+      double norms = std::sqrt(s.signal * s.fq_energy);
+      records_[i].cosine = norms > 0 ? s.dot / norms : 1.0;
+    }
+  }
+
+ private:
+  struct Sums {
+    double signal = 0, noise = 0, dot = 0, fq_energy = 0;
+  };
+  std::vector<ActivationRecord>& records_;
+  std::vector<Sums> sums_;
+};
+
+void run_batches(torch::jit::Module& module, const torch::Tensor& inputs, int64_t batch, int64_t limit,
+                 const CalibrationProgress& progress) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = std::min(inputs.size(0), limit);
+  const int64_t total = (n + batch - 1) / batch;
+  for (int64_t b = 0; b < total; ++b) {
+    module.forward({inputs.slice(0, b * batch, std::min(n, (b + 1) * batch))});
+    if (progress) progress(b + 1, total);
+  }
+}
+
+void cleanup_graph(torch::jit::Module& module) {
+  auto graph = module.get_method("forward").graph();
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+}
+
+}  // namespace
+
+QuantResult quantize_static(const Model& model, const torch::Tensor& calib_inputs, const QuantConfig& config,
+                            const CalibrationProgress& progress) {
+  if (calib_inputs.size(0) == 0) throw invalid_input("calibration data is empty");
+  auto module = prepare_module(model);
+  torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
+  auto prepared = torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false,
+                                              torch::jit::QuantType::STATIC);
+
+  auto observers = activation_observers(prepared);
+  auto layers = observed_layers(prepared);
+  std::vector<ActivationRecord> records(observers.size());
+  for (size_t i = 0; i < observers.size(); ++i) {
+    observers[i].second.setattr("observer_id", static_cast<int64_t>(i));
+    records[i].id = static_cast<int64_t>(i);
+    records[i].layer = layers.count(observers[i].first) ? layers[observers[i].first] : observers[i].first;
+  }
+
+  QuantResult result;
+  reset_peak_rss();
+  {
+    CalibrationSink sink(config, observers.size());
+    ScopedObservationSink scope(&sink);
+    run_batches(prepared, calib_inputs, config.calib_batch, calib_inputs.size(0), progress);
+    for (size_t i = 0; i < observers.size(); ++i) {
+      records[i].range = sink.range(i);
+      records[i].qparams = choose_qparams(records[i].range, 0, 255, /*symmetric=*/false);
+      set_activation_qparams(observers[i].second, records[i].qparams.scale, records[i].qparams.zero_point);
+    }
+  }
+  result.calibration_peak_rss_mb = peak_rss_mb();
+  result.calibration_samples = calib_inputs.size(0);
+  {
+    ErrorSink sink(records);
+    ScopedObservationSink scope(&sink);
+    run_batches(prepared, calib_inputs, config.calib_batch, config.error_samples, {});
+    sink.finish();
+  }
+
+  auto quantized = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
+                                                  torch::jit::QuantType::STATIC);
+  quantized = torch::jit::Finalize(quantized, torch::jit::QuantType::STATIC);
+  cleanup_graph(quantized);
+  result.model = Model::from_torchscript(quantized);
+  result.activations = std::move(records);
+  return result;
+}
+
+Model quantize_dynamic(const Model& model, const QuantConfig& config) {
+  auto module = prepare_module(model);
+  torch::jit::QConfig qconfig{make_dynamic_activation_observer(), make_weight_observer(config.per_channel)};
+  auto prepared = torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false,
+                                              torch::jit::QuantType::DYNAMIC);
+  // No calibration: in dynamic mode InsertQuantDeQuant puts the weight observer calls and
+  // calculate_qparams into the graph, and Finalize freezes and folds them into constants.
+  auto quantized = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
+                                                  torch::jit::QuantType::DYNAMIC);
+  quantized = torch::jit::Finalize(quantized, torch::jit::QuantType::DYNAMIC);
+  // Finalize(DYNAMIC) hard-codes reduce_range=true; onednn computes with full 8-bit activations.
+  auto graph = quantized.get_method("forward").graph();
+  for (auto* node : graph->nodes()) {
+    if (std::string(node->kind().toQualString()) != "quantized::linear_dynamic" || node->inputs().size() < 3) continue;
+    torch::jit::WithInsertPoint guard(node);
+    node->replaceInput(2, graph->insertConstant(false));
+  }
+  cleanup_graph(quantized);
+  return Model::from_torchscript(quantized);
+}
+
+std::vector<std::string> quantizable_modules(const Model& model) {
+  std::vector<std::string> names;
+  for (const auto& item : model.torchscript().named_modules()) {
+    auto type = type_name(item.value);
+    for (const char* kind : {".Conv1d", ".Conv2d", ".Conv3d", ".Linear"}) {
+      if (type.find(kind) != std::string::npos) {
+        names.push_back(item.name);
+        break;
+      }
+    }
+  }
+  return names;
+}
+
+}  // namespace mopt::quant

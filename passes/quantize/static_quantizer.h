@@ -1,0 +1,59 @@
+#pragma once
+// Post-training INT8 quantization of TorchScript modules through LibTorch's JIT passes:
+// static = fold-conv-bn -> InsertObservers -> calibration -> InsertQuantDeQuant -> Finalize;
+// dynamic = the same without calibration (activations quantized at run time).
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "calibration/calibrator.h"
+#include "calibration/qparams.h"
+#include "lib/model/model.h"
+
+namespace mopt::quant {
+
+/// How to quantize.
+struct QuantConfig {
+  std::string calibrator = "minmax";
+  CalibratorOptions calibrator_options;
+  bool per_channel = true;
+  std::vector<std::string> skip_modules;  ///< exact module paths kept in fp32 ("features.0")
+  int64_t calib_batch = 32;
+  int64_t error_samples = 512;            ///< calibration rows used for the per-layer error pass
+};
+
+/// One observed activation: where it is, the range chosen and the error quantizing it costs.
+struct ActivationRecord {
+  int64_t id = 0;
+  std::string layer;  ///< module path or op that produces the value
+  Range range;
+  QuantParams qparams{1.0, 0};
+  double sqnr_db = 0;
+  double cosine = 1;
+};
+
+/// A quantized model plus what calibration saw.
+struct QuantResult {
+  Model model;
+  std::vector<ActivationRecord> activations;
+  int64_t calibration_samples = 0;
+  double calibration_peak_rss_mb = 0;
+};
+
+/// Progress: (batches done, batches total).
+using CalibrationProgress = std::function<void(int64_t, int64_t)>;
+
+/// Static INT8: calibrates activations on `calib_inputs` with the configured calibrator.
+QuantResult quantize_static(const Model& model, const torch::Tensor& calib_inputs, const QuantConfig& config,
+                            const CalibrationProgress& progress = {});
+
+/// Dynamic INT8 (Linear): weights INT8, activations quantized per call. Keeps reduce_range off,
+/// which LibTorch's Finalize(DYNAMIC) forces on although onednn/VNNI does not need it.
+Model quantize_dynamic(const Model& model, const QuantConfig& config);
+
+/// Module paths of the layers quantization can act on (conv/linear submodules), for --skip globs.
+std::vector<std::string> quantizable_modules(const Model& model);
+
+}  // namespace mopt::quant

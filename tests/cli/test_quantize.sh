@@ -1,0 +1,57 @@
+# mopt quantize: static INT8 on the Fashion-MNIST CNN with real calibration data, dynamic INT8 on
+# the MLP, per-layer report, skip/fallback, gates, bad input.
+source "$(dirname "$0")/lib.sh"
+CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+FMNIST=/usr/share/datasets/fashion-mnist
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Static INT8: accuracy within 0.5 points of fp32 on the test split, artifact loads in PyTorch.
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 512 \
+  --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --iterations 20 --report "$WORK/q.json"
+validate_report "$WORK/q.json"
+py "
+import json; r=json.load(open('$WORK/q.json')); m=r['metrics']; q=r['details']['quantization']
+drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
+assert drop<=0.005, drop
+assert q['mode']=='static' and q['engine'] in ('onednn','qnnpack') and len(q['activations'])>=4, q
+assert all(a['sqnr_db']>10 for a in q['activations']), q['activations']
+assert r['outputs'][0]['bytes'] < 0.4*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])" "static quantization report"
+py "
+import torch
+m=torch.jit.load('$WORK/cnn.int8.pt'); y=m(torch.randn(2,1,28,28)); assert y.shape==(2,10)
+assert 'quantized::conv2d' in str(m.graph) or 'quantized::conv2d_relu' in str(m.graph), m.graph" "artifact loads in PyTorch"
+
+# Dynamic INT8 of the MLP, with per-tensor weights.
+expect_exit 0 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/mlp.int8.pt" --mode dynamic --per-tensor \
+  --eval-data "$FIXTURES/mlp.input.npy" --iterations 20 --report "$WORK/d.json"
+py "
+import json; r=json.load(open('$WORK/d.json')); g=r['metrics']['agreement']
+assert g['cosine']>0.99, g" "dynamic agreement"
+py "
+import torch; m=torch.jit.load('$WORK/mlp.int8.pt'); s=str(m.graph)
+assert 'linear_dynamic' in s, s" "dynamic artifact uses quantized::linear_dynamic"
+
+# --skip keeps a layer in fp32 and says so.
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/skip.pt" --calib "$FMNIST" --calib-samples 128 --eval-data "$FMNIST" \
+  --eval-samples 500 --normalize 0.2860,0.3530 --skip 'classifier.5' --iterations 10 --report "$WORK/s.json"
+grep -q '"--skip"' "$WORK/s.json" || fail "skip reason missing"
+expect_stdout "kept in fp32: classifier.5"
+
+# An impossible SQNR target: every trial is reported, exit 3, no artifact.
+expect_exit 3 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+  --eval-samples 200 --normalize 0.2860,0.3530 --min-sqnr 200 --max-trials 2 --iterations 5 --report "$WORK/t.json"
+[ -e "$WORK/never.pt" ] && fail "artifact written although the target was not met"
+py "
+import json; r=json.load(open('$WORK/t.json')); t=r['details']['quantization']['trials']
+assert len(t)==2 and len(t[1]['fp32_layers'])==1 and r['verdict']=='fail', t" "fallback trials recorded"
+
+# Usage and input errors.
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --calibrator bogus --calib "$FMNIST"
+expect_stderr "entropy"
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --eval-data "$FMNIST"
+expect_stderr "calib"
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --calib "$FMNIST" --skip 'nope*'
+expect_stderr "matches no quantizable layer"
+expect_exit 4 -- "$MOPT" quantize "$FIXTURES/bad/truncated.pt" -o "$WORK/x.pt" --calib "$FMNIST"
+[ -e "$WORK/x.pt" ] && fail "partial output"
+finish

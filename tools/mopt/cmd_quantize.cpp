@@ -1,0 +1,181 @@
+// mopt quantize MODEL -o OUT: dynamic or calibrated static INT8 with per-layer error,
+// accuracy-aware fallback and speed measured against the fp32 model in the same run.
+#include <fnmatch.h>
+
+#include "lib/errors.h"
+#include "lib/runtime/runtime.h"
+#include "lib/util/log.h"
+#include "passes/quantize/quantize_workflow.h"
+#include "tools/mopt/commands.h"
+#include "tools/mopt/data_flags.h"
+
+namespace mopt::cli {
+namespace {
+
+struct QuantizeArgs {
+  CommonArgs common;
+  std::string model, output, mode = "static";
+  std::string calib, eval_data, labels, normalize;
+  int64_t calib_samples = 512, calib_batch = 32, eval_samples = 0;
+  std::string calibrator = "minmax";
+  double percentile = 99.99;
+  bool per_tensor = false, per_channel = false;
+  std::vector<std::string> skip;
+  double max_accuracy_drop = -1, min_sqnr = -1;
+  int max_trials = 8, iterations = 100;
+  bool require_speedup = false, force = false;
+};
+
+Dataset load_split(const std::string& path, const QuantizeArgs& args, const std::string& split, int64_t samples,
+                   const std::string& labels) {
+  DataArgs data;
+  data.data = path;
+  data.normalize = args.normalize;
+  data.labels = labels;
+  data.samples = samples;
+  return load_data(data, split);
+}
+
+std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, const Model& model) {
+  auto modules = quant::quantizable_modules(model);
+  std::vector<std::string> matched;
+  for (const auto& pattern : patterns) {
+    size_t before = matched.size();
+    for (const auto& name : modules) {
+      if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) matched.push_back(name);
+    }
+    if (matched.size() == before) {
+      throw usage_error(fmt::format("--skip '{}' matches no quantizable layer; layers: {}", pattern, fmt::join(modules, ", ")));
+    }
+  }
+  return matched;
+}
+
+void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
+  const auto& m = outcome.metrics;
+  say("{} -> {}  ({} INT8, engine {})", in, out, outcome.details["mode"].get<std::string>(), active_engine());
+  say("{:<24} {:>14} {:>14}", "", "fp32 (opt.)", "int8");
+  say("{:<24} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", m["before"]["latency"]["p50_ms"].get<double>(),
+      m["after"]["latency"]["p50_ms"].get<double>(), outcome.speedup);
+  if (m["before"].contains("accuracy")) {
+    say("{:<24} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * m["before"]["accuracy"]["top1"].get<double>(),
+        100 * m["after"]["accuracy"]["top1"].get<double>());
+  }
+  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
+      m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
+      100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
+  const auto& layers = outcome.details["activations"];
+  if (!layers.empty()) {
+    say("{:<32} {:>22} {:>10} {:>9}", "activation (producer)", "range", "SQNR dB", "cosine");
+    for (const auto& l : layers) {
+      say("{:<32} [{:>9.4f},{:>9.4f}] {:>10.1f} {:>9.5f}", l["layer"].get<std::string>(), l["range"][0].get<double>(),
+          l["range"][1].get<double>(), l["sqnr_db"].get<double>(), l["cosine"].get<double>());
+    }
+  }
+  for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
+  if (outcome.speedup < 1.0) {
+    say("WARNING: the INT8 model is SLOWER than fp32 ({:.2f}x); do not ship it for speed", outcome.speedup);
+  }
+}
+
+void run_quantize_command(const QuantizeArgs& args, Report& report) {
+  check_output_path(args.model, args.output, args.force);
+  auto fp32 = Model::load(args.model);
+  if (!fp32.is_torchscript()) throw usage_error("mopt quantize works on TorchScript models");
+  report.add_input(args.model, &fp32);
+
+  quant::QuantizeRequest request;
+  request.mode = args.mode;
+  request.config.calibrator = args.calibrator;
+  request.config.calibrator_options.percentile = args.percentile;
+  request.config.per_channel = !args.per_tensor;
+  request.config.calib_batch = args.calib_batch;
+  request.config.skip_modules = expand_skips(args.skip, fp32);
+  request.max_trials = args.max_trials;
+  request.comparison.iterations = args.iterations;
+  if (args.max_accuracy_drop >= 0) request.max_accuracy_drop = args.max_accuracy_drop / 100.0;
+  if (args.min_sqnr >= 0) request.min_sqnr_db = args.min_sqnr;
+  make_calibrator(args.calibrator, request.config.calibrator_options);  // unknown name -> exit 2 before any work
+
+  if (args.mode == "static") {
+    if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
+    auto calib = load_split(args.calib, args, "train", args.calib_samples, "");
+    request.calib_inputs = calib.inputs;
+    log_info("calibration: {}", calib.description);
+  }
+  if (!args.eval_data.empty()) {
+    request.eval = load_split(args.eval_data, args, "test", args.eval_samples, args.labels);
+  } else if (request.calib_inputs.defined()) {
+    request.eval.inputs = request.calib_inputs;  // agreement with fp32 only, no accuracy
+    request.eval.description = "calibration inputs (no labels)";
+  } else {
+    throw usage_error("give --eval-data (or --calib) so the quantized model can be measured against fp32");
+  }
+
+  auto outcome = quant::run_quantize(fp32, request, [](const std::string& line) { log_info("{}", line); });
+  report.metrics() = outcome.metrics;
+  report.details()["quantization"] = outcome.details;
+  report.details()["quantization"]["engine"] = active_engine();
+  report.set_pipeline(fmt::format("quantize-{}{{calibrator={} per-channel={}}}", args.mode, args.calibrator,
+                                  args.per_tensor ? "false" : "true"), {});
+  print_outcome(outcome, args.model, args.output);
+  warn_if_busy();
+
+  // Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
+  std::vector<std::string> failed;
+  if (request.max_accuracy_drop || request.min_sqnr_db) {
+    report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", outcome.target_met,
+                    outcome.metrics["agreement"]["sqnr_db"]);
+    if (!outcome.target_met) failed.push_back("accuracy target not met after all trials");
+  }
+  if (args.require_speedup) {
+    report.add_gate("require-speedup", "int8 p50 < fp32 p50", outcome.speedup > 1.0, outcome.speedup);
+    if (outcome.speedup <= 1.0) failed.push_back(fmt::format("INT8 is not faster ({:.2f}x)", outcome.speedup));
+  }
+  if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
+
+  outcome.model.set_extra_file("mopt.json", nlohmann::json({{"quantized_engine", active_engine()},
+                                                            {"mode", args.mode},
+                                                            {"calibrator", args.calibrator}}).dump());
+  outcome.model.save(args.output);
+  report.add_output(args.output, &outcome.model);
+}
+
+}  // namespace
+
+void setup_quantize(CLI::App& app) {
+  auto args = std::make_shared<QuantizeArgs>();
+  auto* cmd = app.add_subcommand("quantize", "INT8 quantization (dynamic or calibrated static) with measured accuracy and speed");
+  cmd->add_option("MODEL", args->model, "unfrozen TorchScript model")->required();
+  cmd->add_option("-o,--output", args->output, "output (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("--mode", args->mode, "static (calibrated) or dynamic")->check(CLI::IsMember({"static", "dynamic"}));
+  cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
+  cmd->add_option("--calib-samples", args->calib_samples, "calibration samples (default 512)")->check(CLI::PositiveNumber);
+  cmd->add_option("--calib-batch", args->calib_batch, "calibration batch size (default 32)")->check(CLI::PositiveNumber);
+  cmd->add_option("--calibrator", args->calibrator, "minmax, moving-average, percentile, entropy or mse");
+  cmd->add_option("--percentile", args->percentile, "percentile for --calibrator percentile (default 99.99)");
+  auto* per_tensor = cmd->add_flag("--per-tensor", args->per_tensor, "one weight scale per tensor");
+  cmd->add_flag("--per-channel", args->per_channel, "one weight scale per output channel (default)")->excludes(per_tensor);
+  cmd->add_option("--skip", args->skip, "keep layers matching this glob in fp32 (repeatable)")->type_name("PATTERN");
+  cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default)")->type_name("DATA");
+  cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
+  cmd->add_option("--eval-samples", args->eval_samples, "evaluate on the first N samples (0 = all)");
+  cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
+  cmd->add_option("--max-accuracy-drop", args->max_accuracy_drop, "accuracy points the INT8 model may lose; falls back layer by layer")
+      ->type_name("POINTS");
+  cmd->add_option("--min-sqnr", args->min_sqnr, "minimum output SQNR vs fp32 in dB; falls back layer by layer")->type_name("DB");
+  cmd->add_option("--max-trials", args->max_trials, "fallback trials (default 8)")->check(CLI::PositiveNumber);
+  cmd->add_option("--iterations", args->iterations, "timed calls for the latency comparison")->check(CLI::PositiveNumber);
+  cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32");
+  cmd->add_flag("--force", args->force, "allow writing over the input model");
+  add_common_flags(*cmd, args->common);
+  cmd->footer(std::string("Examples:\n"
+                          "  mopt quantize cnn.pt -o cnn.int8.pt --calib /usr/share/datasets/fashion-mnist \\\n"
+                          "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --calibrator entropy\n"
+                          "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy\n"
+                          "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n\n") +
+              exit_codes_help());
+  cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });
+}
+
+}  // namespace mopt::cli
