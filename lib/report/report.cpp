@@ -133,6 +133,7 @@ const json& Report::finalize() {
   doc_["finished_at"] = iso_time(std::chrono::system_clock::now());
   doc_["duration_s"] = std::chrono::duration<double>(now_steady - started_steady_).count();
   doc_["environment"] = environment_fingerprint();
+  doc_["environment"]["foreign_load_cores"] = foreign_load_cores();
   bool failed_gate = false;
   for (const auto& gate : doc_["gates"]) failed_gate = failed_gate || !gate["passed"].get<bool>();
   doc_["verdict"] = doc_.contains("error") ? "error" : (failed_gate ? "fail" : "pass");

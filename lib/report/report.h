@@ -9,6 +9,7 @@
 
 #include "lib/model/model.h"
 #include "lib/pipeline/pass_manager.h"
+#include "lib/runtime/cpu_info.h"
 
 namespace mopt {
 
@@ -42,11 +43,14 @@ class Report {
   void write(const std::filesystem::path& path);
   /// The document as it would be written (finalised).
   const nlohmann::json& finalize();
+  /// Cores other processes kept busy since the report was started (see ForeignLoadMeter).
+  double foreign_load_cores() const { return foreign_load_.foreign_cores(); }
 
  private:
   nlohmann::json doc_;
   std::chrono::system_clock::time_point started_;
   std::chrono::steady_clock::time_point started_steady_;
+  ForeignLoadMeter foreign_load_;
 };
 
 /// Artifact description: path, format, bytes, sha256, parameter count and bytes (when loadable).

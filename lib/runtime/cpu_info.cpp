@@ -1,6 +1,11 @@
 #include "lib/runtime/cpu_info.h"
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include <cstdlib>
 #include <fstream>
@@ -45,6 +50,41 @@ CpuInfo read_cpu_info() {
 }
 
 }  // namespace
+
+namespace {
+
+// Seconds all CPUs spent busy (user+nice+system+irq+softirq+steal), from /proc/stat.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return -1;
+  return (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double wall_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+ForeignLoadMeter::ForeignLoadMeter()
+    : machine_busy_s_(machine_busy_seconds()), own_cpu_s_(own_cpu_seconds()), wall_s_(wall_seconds()) {}
+
+double ForeignLoadMeter::foreign_cores() const {
+  double busy = machine_busy_seconds();
+  double wall = wall_seconds() - wall_s_;
+  if (busy < 0 || machine_busy_s_ < 0 || wall <= 0) return -1;
+  double foreign = (busy - machine_busy_s_) - (own_cpu_seconds() - own_cpu_s_);
+  return std::max(0.0, foreign / wall);
+}
 
 double load_average_1m() {
   double load[1] = {0};

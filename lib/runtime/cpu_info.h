@@ -15,8 +15,22 @@ struct CpuInfo {
 /// Reads the host's CPU description once (cached).
 const CpuInfo& cpu_info();
 
-/// 1-minute load average (-1 if unknown). A busy machine distorts every timing, badly so when
-/// intra-op threads outnumber idle cores (spin-waiting thread pools).
+/// 1-minute load average (-1 if unknown); includes this process's own threads.
 double load_average_1m();
+
+/// CPU used by *other* processes since construction, in cores (machine busy time minus this
+/// process's CPU time, over wall time). A busy machine distorts every timing, badly so when
+/// intra-op threads outnumber idle cores (spin-waiting thread pools).
+class ForeignLoadMeter {
+ public:
+  ForeignLoadMeter();
+  /// Average number of cores other processes kept busy; -1 if /proc/stat is unreadable.
+  double foreign_cores() const;
+
+ private:
+  double machine_busy_s_ = 0;
+  double own_cpu_s_ = 0;
+  double wall_s_ = 0;
+};
 
 }  // namespace mopt

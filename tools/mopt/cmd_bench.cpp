@@ -82,7 +82,6 @@ void print_text(const nlohmann::json& metrics) {
         l["p50_ci95_ms"][0].get<double>(), l["p50_ci95_ms"][1].get<double>(), l["cv"].get<double>(),
         row["throughput"]["samples_per_s"].get<double>(), row["memory"]["peak_mb"].get<double>());
   }
-  warn_if_busy();
   const auto& cold = metrics["cold_start"];
   say("cold start: load {:.1f} ms, first inference {:.2f} ms", cold["load_ms"].get<double>(), cold["first_inference_ms"].get<double>());
   const auto& work = metrics["rows"][0]["work"];
@@ -173,6 +172,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   } else {
     print_text(metrics);
   }
+  warn_if_busy(report);
   finish_gates(results, args.junit, "mopt.bench");
 }
 

@@ -87,7 +87,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   say("{:<22} {:>12} {:>12}", "ops", total_ops(op_histogram(input)), total_ops(op_histogram(result.model)));
   if (measure) {
     print_comparison(report.metrics());
-    warn_if_busy();
+    warn_if_busy(report);
   }
 }
 

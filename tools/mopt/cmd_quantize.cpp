@@ -119,7 +119,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   report.set_pipeline(fmt::format("quantize-{}{{calibrator={} per-channel={}}}", args.mode, args.calibrator,
                                   args.per_tensor ? "false" : "true"), {});
   print_outcome(outcome, args.model, args.output);
-  warn_if_busy();
+  warn_if_busy(report);
 
   // Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
   std::vector<std::string> failed;

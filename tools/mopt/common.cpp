@@ -50,11 +50,11 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
   }
 }
 
-void warn_if_busy() {
-  const auto& cpu = cpu_info();
-  double load = load_average_1m();
-  if (load > 0.75 * cpu.logical_cores) {
-    say("WARNING: the machine is busy (load {:.1f} on {} cores): timings are unreliable", load, cpu.logical_cores);
+void warn_if_busy(const Report& report) {
+  double foreign = report.foreign_load_cores();
+  if (foreign > 0.25) {
+    say("WARNING: other processes kept {:.1f} of {} cores busy during this run: timings are unreliable", foreign,
+        cpu_info().logical_cores);
   }
 }
 

@@ -29,8 +29,9 @@ std::vector<std::string>& process_argv();
 /// (with the error recorded if `body` throws, then rethrows).
 void run_reported(const std::string& command, const CommonArgs& args, const std::function<void(Report&)>& body);
 
-/// Says so on stdout when the machine is too busy for trustworthy timings.
-void warn_if_busy();
+/// Says so on stdout when other processes kept the machine busy during this run, which makes
+/// timings untrustworthy (the report records the figure as environment.foreign_load_cores).
+void warn_if_busy(const Report& report);
 
 /// Exit-code table shown in `--help` footers.
 const char* exit_codes_help();
