@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/mobile/import.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
@@ -93,6 +94,16 @@ Model Model::clone() const {
   copy.extra_files_ = extra_files_;
   if (module_) copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
+  return copy;
+}
+
+Model Model::reloaded() const {
+  if (is_onnx()) return clone();
+  std::stringstream buffer;
+  module_->save(buffer);
+  Model copy = from_torchscript(torch::jit::load(buffer));
+  copy.source_ = source_;
+  copy.extra_files_ = extra_files_;
   return copy;
 }
 

@@ -43,6 +43,11 @@ class Model {
   /// A deep copy: passes mutate their own copy and the input stays untouched.
   Model clone() const;
 
+  /// The model as a user would get it from the saved file: serialized and loaded back in memory.
+  /// Measure this, not the in-memory result of a pass: loading re-packs quantized weights for the
+  /// active engine and resets executor state, and the two can differ in speed (2x seen here).
+  Model reloaded() const;
+
   /// Drops LibTorch's cached optimized graphs of every method. Call after editing method graphs
   /// in place: inlining (op counts, freeze) reads the cache, which would otherwise be stale.
   void invalidate_graph_caches();

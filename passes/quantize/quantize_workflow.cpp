@@ -84,7 +84,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   }
   const auto& registry = [] () -> const PassRegistry& { static const PassRegistry r = make_default_registry(); return r; }();
   log("preparing the fp32 baseline (freeze, optimize-for-inference) ...");
-  auto baseline = run_pipeline(fp32, parse_pipeline("freeze,optimize-for-inference"), registry).model;
+  auto baseline = run_pipeline(fp32, parse_pipeline("freeze,optimize-for-inference"), registry).model.reloaded();
 
   auto attempt = [&](const std::vector<std::string>& fp32_layers) {
     Trial trial;
@@ -98,6 +98,8 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
     } else {
       trial.result.model = quantize_dynamic(fp32, config);
     }
+    // Measure the artifact as shipped (saved and loaded back), not the in-memory pass result.
+    trial.result.model = trial.result.model.reloaded();
     trial.metrics = compare_models(baseline, trial.result.model, request.eval, request.comparison);
     log(fmt::format("trial {}: fp32 layers [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB, speedup {:.2f}x",
                     fp32_layers.size(), fmt::join(fp32_layers, ", "), 100 * accuracy_drop(trial.metrics),

@@ -70,7 +70,8 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     log_info("measuring before/after on {} ...", data.description);
     ComparisonSettings settings;
     settings.iterations = args.iterations;
-    report.metrics() = compare_models(input, result.model, data, settings);
+    // Measure the artifact as shipped: saved and loaded back, like a user's process would get it.
+    report.metrics() = compare_models(input, result.model.reloaded(), data, settings);
   }
   result.model.save(args.output);
   report.add_output(args.output, &result.model);
