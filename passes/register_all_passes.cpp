@@ -11,6 +11,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_fold_conv_bn_pass());
   registry.add(make_remove_dropout_pass());
   registry.add(make_optimize_for_inference_pass());
+  registry.add(make_optimize_for_mobile_pass());
   registry.add(make_eliminate_dead_code_pass());
   // ONNX graph passes.
   registry.add(make_onnx_eliminate_identity_pass());

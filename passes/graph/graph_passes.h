@@ -15,6 +15,8 @@ std::unique_ptr<Pass> make_fold_conv_bn_pass();
 std::unique_ptr<Pass> make_remove_dropout_pass();
 /// `optimize-for-inference`: torch.jit.optimize_for_inference (oneDNN layouts, fusions).
 std::unique_ptr<Pass> make_optimize_for_inference_pass();
+/// `optimize-for-mobile`: XNNPACK prepacked conv/linear with fused clamps.
+std::unique_ptr<Pass> make_optimize_for_mobile_pass();
 /// `eliminate-dead-code`: removes graph nodes whose results are unused.
 std::unique_ptr<Pass> make_eliminate_dead_code_pass();
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "lib/bench/bench_runner.h"
@@ -10,6 +11,9 @@
 #include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
+#include "lib/profiles/profile.h"
+#include "lib/runtime/cpu_info.h"
+#include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
 #include "lib/util/log.h"
 #include "tools/mopt/commands.h"
@@ -32,6 +36,7 @@ struct BenchArgs {
   std::vector<std::string> fail_if;
   std::string baseline;
   std::vector<std::string> max_regression;
+  std::string profile;
   std::string format = "text";
   std::string junit;
 };
@@ -126,6 +131,11 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   // Parse every gate before measuring, so a typo fails in milliseconds, not after the run.
   std::vector<GateExpression> gates;
   for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
+  std::optional<Profile> profile;
+  if (!args.profile.empty()) {
+    profile = load_profile(args.profile);
+    for (const auto& text : budget_gates(*profile)) gates.push_back(parse_gate(text));
+  }
   std::vector<RegressionRule> rules;
   for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
   if (!rules.empty() && args.baseline.empty()) throw usage_error("--max-regression needs --baseline OLD_REPORT.json");
@@ -137,6 +147,13 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.reference_path = args.reference;
   settings.batches = args.batches;
   for (int t : args.common.threads) settings.threads.push_back(t > 0 ? t : static_cast<int>(std::thread::hardware_concurrency()));
+  if (profile) {
+    // The profile's budgets are stated at its batch size and thread count; measure those.
+    settings.batches = {profile->budgets.batch};
+    // The engine must be set before the model loads (packed weights are re-packed at load).
+    if (args.common.engine.empty()) apply_runtime_settings({args.common.threads.empty() ? 0 : args.common.threads.front(), profile->quantized_engine});
+    if (args.common.threads.empty()) settings.threads = {std::min<int>(profile->threads, static_cast<int>(std::thread::hardware_concurrency()))};
+  }
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
   if (!has_data(args.data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
@@ -155,6 +172,23 @@ void run_bench_command(const BenchArgs& args, Report& report) {
                                   {"warmup", args.warmup},
                                   {"stop_rule", describe(settings.stop)},
                                   {"data", settings.data.description}};
+
+  if (profile) {
+    const bool on_host = runs_on_host(*profile);
+    report.details()["profile"] = {
+        {"name", profile->name},
+        {"target_architecture", profile->architecture},
+        {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
+        {"budget_gates", budget_gates(*profile)},
+        {"unmeasured_budgets", unmeasured_budgets(*profile)},
+        {"judged_only_on_target", on_host ? nlohmann::json::array() : nlohmann::json(budget_gates(*profile))}};
+    if (!on_host) {
+      say("note: profile '{}' targets {}; these figures were measured on this {} host, so its latency, throughput and "
+          "memory budgets can only be judged on the target",
+          profile->name, profile->architecture, cpu_info().architecture);
+    }
+    for (const auto& budget : unmeasured_budgets(*profile)) say("note: budget not measured by bench: {}", budget);
+  }
 
   std::vector<GateResult> results;
   for (const auto& gate : gates) {
@@ -212,6 +246,7 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--baseline", args->baseline, "previous report to compare against")->type_name("REPORT.json");
   cmd->add_option("--max-regression", args->max_regression, "allowed regression vs --baseline: latency.p50_ms=5% or accuracy.top1=0.5pt")
       ->type_name("FIELD=LIMIT");
+  cmd->add_option("--profile", args->profile, "device profile (name or JSON file): its budgets become gates")->type_name("NAME");
   cmd->add_option("--format", args->format, "stdout format: text or markdown (CI job summaries)")->check(CLI::IsMember({"text", "markdown"}));
   cmd->add_option("--junit", args->junit, "write the gates as JUnit XML")->type_name("FILE");
   add_data_flags(*cmd, args->data);
@@ -223,7 +258,8 @@ void setup_bench(CLI::App& app) {
                   "      --fail-if 'latency.p95_ms > 12' --fail-if 'accuracy.top1 < 0.90' --junit gates.xml\n"
                   "  mopt bench new.pt --input-shape 1x784 --baseline old.json --max-regression latency.p50_ms=5%\n"
                   "  mopt bench int8.pt --reference fp32.pt --data inputs.npy\n"
-                  "  mopt bench compare old.json new.json --max-regression latency.p50_ms=5%\n\n") +
+                  "  mopt bench compare old.json new.json --max-regression latency.p50_ms=5%\n"
+                  "  mopt bench model.pt --input-shape 1x3x224x224 --profile raspberry-pi-4\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;

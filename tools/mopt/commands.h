@@ -11,5 +11,7 @@ void setup_passes(CLI::App& app);
 void setup_optimize(CLI::App& app);
 void setup_bench(CLI::App& app);
 void setup_quantize(CLI::App& app);
+void setup_compile(CLI::App& app);
+void setup_profiles(CLI::App& app);
 
 }  // namespace mopt::cli

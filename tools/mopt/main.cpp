@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   mopt::cli::setup_passes(app);
   mopt::cli::setup_optimize(app);
   mopt::cli::setup_quantize(app);
+  mopt::cli::setup_compile(app);
+  mopt::cli::setup_profiles(app);
   mopt::cli::setup_bench(app);
   app.footer(std::string("Examples:\n"
                          "  mopt inspect model.pt\n"

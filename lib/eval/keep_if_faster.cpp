@@ -1,0 +1,37 @@
+#include "lib/eval/keep_if_faster.h"
+
+#include <fmt/format.h>
+
+namespace mopt {
+using nlohmann::json;
+
+MeasuredPipelineResult run_pipeline_keep_if_faster(const Model& input, const Pipeline& pipeline,
+                                                   const PassRegistry& registry, const Dataset& data,
+                                                   const ComparisonSettings& settings, double tolerance,
+                                                   const std::function<void(const std::string&)>& log) {
+  MeasuredPipelineResult result{input.clone(), {}, json::array(), ""};
+  Pipeline kept;
+  for (const auto& step : pipeline.steps) {
+    auto candidate = run_pipeline(result.model, Pipeline{{step}}, registry);
+    auto comparison = compare_models(result.model.reloaded(), candidate.model.reloaded(), data, settings);
+    const auto& before = comparison["before"]["latency"];
+    const auto& after = comparison["after"]["latency"];
+    double speedup = comparison["speedup_p50"].get<double>();
+    bool slower = after["p50_ms"].get<double>() > before["p50_ms"].get<double>() * (1 + tolerance) &&
+                  after["p50_ci95_ms"][0].get<double>() > before["p50_ci95_ms"][1].get<double>();
+    auto text = print_step(step);
+    std::string reason = slower ? fmt::format("dropped: {:.2f}x (slower beyond noise)", speedup)
+                                : fmt::format("kept: {:.2f}x", speedup);
+    log(fmt::format("{:<32} {}", text, reason));
+    result.decisions.push_back({{"step", text}, {"kept", !slower}, {"speedup_p50", speedup}, {"reason", reason},
+                                {"max_abs_diff", comparison["agreement"]["max_abs_diff"]}});
+    if (slower) continue;
+    result.model = candidate.model;
+    result.kept.push_back(candidate.records.front());
+    kept.steps.push_back(step);
+  }
+  result.kept_pipeline = kept.steps.empty() ? "" : print_pipeline(kept);
+  return result;
+}
+
+}  // namespace mopt

@@ -1,0 +1,44 @@
+// optimize-for-mobile: torch.utils.mobile_optimizer.optimize_for_mobile (XNNPACK rewrites).
+//   Before: aten::conv2d(x, W, b) -> aten::relu ; aten::linear(x, W, b)
+//   After:  prepacked::conv2d_clamp_run(x, packed{W, b, clamp 0..inf}) ;
+//           prepacked::linear_clamp_run(x, packed{W, b}) with weights pre-packed once at load.
+// Also: conv1d -> conv2d, conv/linear + relu/hardtanh folded into the clamp, frozen, dropout
+// removed. Preconditions: eval mode (set here); the target runs XNNPACK (ARM, also x86 here).
+// Stats: rewrites = ops that disappeared or changed kind.
+#include <torch/csrc/jit/passes/xnnpack_rewrite.h>
+
+#include "lib/model/graph_stats.h"
+#include "passes/graph/graph_passes.h"
+
+namespace mopt {
+namespace {
+
+class OptimizeForMobilePass : public Pass {
+ public:
+  const PassInfo& info() const override {
+    static const PassInfo info{"optimize-for-mobile",
+                               "XNNPACK prepacked conv/linear with fused clamp (optimize_for_mobile); for ARM/mobile",
+                               {ModelFormat::kTorchScript},
+                               {}};
+    return info;
+  }
+
+  PassStats run(Model& model, const PassOptions&) const override {
+    auto& module = model.torchscript();
+    auto before = op_histogram(model);
+    module.eval();
+    module = torch::jit::optimizeForMobile(module);
+    model.invalidate_graph_caches();
+    auto after = op_histogram(model);
+    PassStats stats;
+    stats.rewrites = ops_removed(before, after);
+    stats.details = {{"ops_before", total_ops(before)}, {"ops_after", total_ops(after)}};
+    return stats;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> make_optimize_for_mobile_pass() { return std::make_unique<OptimizeForMobilePass>(); }
+
+}  // namespace mopt

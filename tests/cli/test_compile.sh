@@ -1,0 +1,47 @@
+# mopt compile with device profiles, keep-if-faster, lite output; bench --profile budgets as gates.
+source "$(dirname "$0")/lib.sh"
+CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Host profile with per-pass measurement: one decision per requested pass, numerics unchanged.
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx512-vnni -o "$WORK/server.pt" --input-shape 1x1x28x28 \
+  --keep-if-faster --iterations 20 --report "$WORK/c.json"
+validate_report "$WORK/c.json"
+py "
+import json; r=json.load(open('$WORK/c.json')); c=r['details']['compile']
+assert c['profile']=='x86-64-avx512-vnni' and len(c['decisions'])==len(c['requested_pipeline'].split(',')), c
+assert r['metrics']['agreement']['cosine']>0.9999, r['metrics']['agreement']
+assert r['pipeline']==c['kept_pipeline']" "compile report"
+py "import torch; m=torch.jit.load('$WORK/server.pt'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "compiled .pt loads in PyTorch"
+
+# Mobile profile: lite .ptl that the lite interpreter loads and that matches the full model.
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/cnn.ptl" --input-shape 1x1x28x28 --iterations 10 --report "$WORK/m.json"
+expect_stdout "lite interpreter vs full model"
+py "
+import json; c=json.load(open('$WORK/m.json'))['details']['compile']
+assert c['lite_agreement']['cosine']>0.9999 and 'not the target' in c['measured_on'], c" "lite agreement"
+py "
+import torch
+from torch.jit.mobile import _load_for_lite_interpreter
+m=_load_for_lite_interpreter('$WORK/cnn.ptl'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "ptl loads in PyTorch's lite interpreter"
+
+# Bad input.
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_stderr ".ptl"
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile no-such-board -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_stderr "raspberry-pi-4"
+echo '{"name": "broken", "threads": "four"}' > "$WORK/broken.json"
+expect_exit 4 -- "$MOPT" compile "$CNN" --profile "$WORK/broken.json" -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -p 'freeze,fuse-conv-bn' -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_stderr "does not support torchscript"
+[ -e "$WORK/x.pt" ] && fail "output written on an error"
+
+# bench --profile: budgets become gates; a breach exits 3; foreign targets are called out.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape 1x784 --profile raspberry-pi-4 --iterations 20 --report "$WORK/pi.json"
+expect_stdout "measured on this"
+py "
+import json; r=json.load(open('$WORK/pi.json')); p=r['details']['profile']
+assert p['name']=='raspberry-pi-4' and len(r['gates'])>=1 and p['judged_only_on_target'], p" "profile gates recorded"
+expect_exit 3 -- "$MOPT" bench "$FIXTURES/resnet18.pt" --input-shape 1x3x224x224 --profile mcu --iterations 3 --report "$WORK/mcu.json"
+grep -q '"verdict": "fail"' "$WORK/mcu.json" || fail "mcu size budget should fail"
+finish
