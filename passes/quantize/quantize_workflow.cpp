@@ -7,6 +7,7 @@
 
 #include "lib/errors.h"
 #include "lib/pipeline/pass_manager.h"
+#include "passes/quantize/reduced_precision.h"
 #include "passes/register_all_passes.h"
 
 namespace mopt::quant {
@@ -78,7 +79,9 @@ json layer_table(const QuantResult& result) {
 
 QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                              const std::function<void(const std::string&)>& log) {
-  if (request.mode != "static" && request.mode != "dynamic") throw usage_error("--mode is static or dynamic");
+  if (request.mode != "static" && request.mode != "dynamic" && request.mode != "fp16" && request.mode != "bf16") {
+    throw usage_error("--mode is static, dynamic, fp16 or bf16");
+  }
   if (request.max_accuracy_drop && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs --eval-data with labels");
   }
@@ -95,8 +98,11 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
       trial.result = quantize_static(fp32, request.calib_inputs, config, [&](int64_t done, int64_t total) {
         if (done == total) log(fmt::format("calibrated on {} batches", total));
       });
-    } else {
+    } else if (request.mode == "dynamic") {
       trial.result.model = quantize_dynamic(fp32, config);
+    } else {
+      trial.result.model = fp32.clone();
+      store_weights_reduced(trial.result.model, request.mode == "fp16" ? torch::kHalf : torch::kBFloat16);
     }
     // Measure the artifact as shipped (saved and loaded back), not the in-memory pass result.
     trial.result.model = trial.result.model.reloaded();
@@ -146,7 +152,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   for (const auto& name : request.config.skip_modules) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});
   for (const auto& name : pick.fp32_layers) fp32_layers.push_back({{"layer", name}, {"reason", "accuracy fallback (most sensitive)"}});
   outcome.details = {{"mode", request.mode},
-                     {"calibrator", request.mode == "static" ? request.config.calibrator : "none (dynamic)"},
+                     {"calibrator", request.mode == "static" ? request.config.calibrator : "none"},
                      {"per_channel", request.config.per_channel},
                      {"baseline", "fp32 frozen + optimize-for-inference"},
                      {"activations", layer_table(pick.result)},

@@ -170,7 +170,7 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
     run_batches(prepared, calib_inputs, config.calib_batch, calib_inputs.size(0), progress);
     for (size_t i = 0; i < observers.size(); ++i) {
       records[i].range = sink.range(i);
-      records[i].qparams = choose_qparams(records[i].range, 0, 255, /*symmetric=*/false);
+      records[i].qparams = choose_qparams(records[i].range, 0, 255, config.symmetric_activations);
       set_activation_qparams(observers[i].second, records[i].qparams.scale, records[i].qparams.zero_point);
     }
   }

@@ -19,6 +19,7 @@ struct QuantConfig {
   std::string calibrator = "minmax";
   CalibratorOptions calibrator_options;
   bool per_channel = true;
+  bool symmetric_activations = false;     ///< zero point fixed at 128 instead of fitted to the range
   std::vector<std::string> skip_modules;  ///< exact module paths kept in fp32 ("features.0")
   int64_t calib_batch = 32;
   int64_t error_samples = 512;            ///< calibration rows used for the per-layer error pass

@@ -31,6 +31,19 @@ py "
 import torch; m=torch.jit.load('$WORK/mlp.int8.pt'); s=str(m.graph)
 assert 'linear_dynamic' in s, s" "dynamic artifact uses quantized::linear_dynamic"
 
+# fp16 weight storage: half the file, same outputs; symmetric activations pin the zero point.
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --eval-data "$FMNIST" --eval-samples 500 \
+  --normalize 0.2860,0.3530 --iterations 10 --report "$WORK/h.json"
+py "
+import json; r=json.load(open('$WORK/h.json'))
+assert r['details']['quantization']['mode']=='fp16' and r['metrics']['agreement']['cosine']>0.99999, r['metrics']['agreement']
+assert r['outputs'][0]['bytes'] < 0.6*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])" "fp16 storage"
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/sym.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+  --eval-samples 200 --normalize 0.2860,0.3530 --symmetric-activations --iterations 5 --report "$WORK/y.json"
+py "
+import json; a=json.load(open('$WORK/y.json'))['details']['quantization']['activations']
+assert a and all(x['zero_point']==128 for x in a), a" "symmetric activations"
+
 # --skip keeps a layer in fp32 and says so.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/skip.pt" --calib "$FMNIST" --calib-samples 128 --eval-data "$FMNIST" \
   --eval-samples 500 --normalize 0.2860,0.3530 --skip 'classifier.5' --iterations 10 --report "$WORK/s.json"

@@ -19,7 +19,7 @@ struct QuantizeArgs {
   int64_t calib_samples = 512, calib_batch = 32, eval_samples = 0;
   std::string calibrator = "minmax";
   double percentile = 99.99;
-  bool per_tensor = false, per_channel = false;
+  bool per_tensor = false, per_channel = false, symmetric = false;
   std::vector<std::string> skip;
   double max_accuracy_drop = -1, min_sqnr = -1;
   int max_trials = 8, iterations = 100;
@@ -53,8 +53,10 @@ std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, 
 
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
-  say("{} -> {}  ({} INT8, engine {})", in, out, outcome.details["mode"].get<std::string>(), active_engine());
-  say("{:<24} {:>14} {:>14}", "", "fp32 (opt.)", "int8");
+  const auto mode = outcome.details["mode"].get<std::string>();
+  const bool reduced = mode == "fp16" || mode == "bf16";
+  say("{} -> {}  ({}, engine {})", in, out, reduced ? mode + " weights" : mode + " INT8", active_engine());
+  say("{:<24} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
   say("{:<24} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", m["before"]["latency"]["p50_ms"].get<double>(),
       m["after"]["latency"]["p50_ms"].get<double>(), outcome.speedup);
   if (m["before"].contains("accuracy")) {
@@ -74,7 +76,8 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
   for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
   if (outcome.speedup < 1.0) {
-    say("WARNING: the INT8 model is SLOWER than fp32 ({:.2f}x); do not ship it for speed", outcome.speedup);
+    say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
+        outcome.speedup);
   }
 }
 
@@ -89,6 +92,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.config.calibrator = args.calibrator;
   request.config.calibrator_options.percentile = args.percentile;
   request.config.per_channel = !args.per_tensor;
+  request.config.symmetric_activations = args.symmetric;
   request.config.calib_batch = args.calib_batch;
   request.config.skip_modules = expand_skips(args.skip, fp32);
   request.max_trials = args.max_trials;
@@ -116,8 +120,6 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   report.metrics() = outcome.metrics;
   report.details()["quantization"] = outcome.details;
   report.details()["quantization"]["engine"] = active_engine();
-  report.set_pipeline(fmt::format("quantize-{}{{calibrator={} per-channel={}}}", args.mode, args.calibrator,
-                                  args.per_tensor ? "false" : "true"), {});
   print_outcome(outcome, args.model, args.output);
   warn_if_busy(report);
 
@@ -148,7 +150,8 @@ void setup_quantize(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "INT8 quantization (dynamic or calibrated static) with measured accuracy and speed");
   cmd->add_option("MODEL", args->model, "unfrozen TorchScript model")->required();
   cmd->add_option("-o,--output", args->output, "output (.pt, or .ptl for the lite interpreter)")->required();
-  cmd->add_option("--mode", args->mode, "static (calibrated) or dynamic")->check(CLI::IsMember({"static", "dynamic"}));
+  cmd->add_option("--mode", args->mode, "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage)")
+      ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16"}));
   cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
   cmd->add_option("--calib-samples", args->calib_samples, "calibration samples (default 512)")->check(CLI::PositiveNumber);
   cmd->add_option("--calib-batch", args->calib_batch, "calibration batch size (default 32)")->check(CLI::PositiveNumber);
@@ -156,6 +159,7 @@ void setup_quantize(CLI::App& app) {
   cmd->add_option("--percentile", args->percentile, "percentile for --calibrator percentile (default 99.99)");
   auto* per_tensor = cmd->add_flag("--per-tensor", args->per_tensor, "one weight scale per tensor");
   cmd->add_flag("--per-channel", args->per_channel, "one weight scale per output channel (default)")->excludes(per_tensor);
+  cmd->add_flag("--symmetric-activations", args->symmetric, "symmetric activation ranges (zero point 128) instead of affine");
   cmd->add_option("--skip", args->skip, "keep layers matching this glob in fp32 (repeatable)")->type_name("PATTERN");
   cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default)")->type_name("DATA");
   cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
