@@ -2,6 +2,7 @@
 
 #include "passes/graph/graph_passes.h"
 #include "passes/onnx/onnx_passes.h"
+#include "passes/quantize/quantize_passes.h"
 
 namespace mopt {
 
@@ -13,6 +14,8 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_optimize_for_inference_pass());
   registry.add(make_optimize_for_mobile_pass());
   registry.add(make_eliminate_dead_code_pass());
+  // Quantization.
+  registry.add(make_quantize_dynamic_pass());
   // ONNX graph passes.
   registry.add(make_onnx_eliminate_identity_pass());
   registry.add(make_onnx_eliminate_dead_nodes_pass());

@@ -5,7 +5,7 @@ expect_stdout "inspect"; expect_stdout "optimize"; expect_stdout "Exit codes"; e
 expect_exit 0 -- "$MOPT" --version
 expect_stdout "LibTorch"; expect_stdout "ONNX"; expect_stdout "protobuf"; expect_stdout "quantized engines"; expect_stdout "isa features"
 expect_exit 0 -- "$MOPT" passes --report "$WORK/p.json"
-for p in freeze fold-conv-bn remove-dropout optimize-for-inference eliminate-dead-code eliminate-identity eliminate-dead-nodes fold-constants fuse-conv-bn; do
+for p in freeze fold-conv-bn remove-dropout optimize-for-inference optimize-for-mobile quantize-dynamic eliminate-dead-code eliminate-identity eliminate-dead-nodes fold-constants fuse-conv-bn; do
   expect_stdout "^$p "
 done
 validate_report "$WORK/p.json"

@@ -32,6 +32,7 @@ int64_t dropouts(const Model& m) { return op_count(m, "aten::dropout") + op_coun
 // A module whose forward has no conv, BN or dropout: every pass must leave its numbers alone.
 Model plain_module() {
   torch::jit::Module module("Plain");
+  module.register_attribute("training", c10::BoolType::get(), false);  // as scripted nn.Modules have
   module.define(R"(
     def forward(self, x):
         return x * 2.0 + 1.0
@@ -162,6 +163,43 @@ TEST_SUITE("torchscript-passes") {
     auto result = run_text(frozen, "eliminate-dead-code");
     CHECK(result.records.at(0).stats.rewrites == 0);
     CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("optimize-for-mobile prepacks conv and linear for XNNPACK and keeps outputs") {
+    auto c = load_case("conv_bn");
+    auto result = run_text(c.model, "optimize-for-mobile");
+    CHECK(op_count(result.model, "prepacked::conv2d_clamp_run") == 2);
+    CHECK(op_count(result.model, "prepacked::linear_clamp_run") == 1);
+    CHECK(op_count(result.model, "aten::batch_norm") == 0);
+    CHECK(result.records.at(0).stats.rewrites > 0);
+    CHECK(max_diff(result.model, c) < 1e-4);
+  }
+
+  TEST_CASE("optimize-for-mobile finds nothing to prepack in a graph without conv/linear") {
+    auto model = plain_module();
+    auto result = run_text(model, "optimize-for-mobile");
+    CHECK(op_count(result.model, "prepacked::conv2d_clamp_run") + op_count(result.model, "prepacked::linear_clamp_run") == 0);
+    auto input = torch::randn({3, 4});
+    CHECK(torch::allclose(run_model(result.model, input), run_model(model, input)));
+  }
+
+  TEST_CASE("quantize-dynamic turns every Linear into quantized::linear_dynamic and keeps outputs close") {
+    auto c = load_case("mlp");
+    auto result = run_text(c.model, "quantize-dynamic");
+    CHECK(op_count(result.model, "quantized::linear_dynamic") == 3);
+    CHECK(result.records.at(0).stats.rewrites == 3);
+    auto agreement = compare_outputs(c.expected, run_model(result.model, c.input));
+    CHECK(agreement.cosine > 0.999);
+    auto per_tensor = run_text(c.model, "quantize-dynamic{per-channel=false}");
+    CHECK(op_count(per_tensor.model, "quantized::linear_dynamic") == 3);
+  }
+
+  TEST_CASE("quantize-dynamic does not fire without Linear layers") {
+    auto model = plain_module();
+    auto result = run_text(model, "quantize-dynamic");
+    CHECK(result.records.at(0).stats.rewrites == 0);
+    auto input = torch::randn({3, 4});
+    CHECK(torch::allclose(run_model(result.model, input), run_model(model, input)));
   }
 
   TEST_CASE("a TorchScript pass on an ONNX model is a usage error") {
