@@ -1,6 +1,7 @@
 #include "lib/eval/evaluate.h"
 
 #include <fmt/format.h>
+#include <torch/csrc/jit/mobile/import.h>
 
 #include <algorithm>
 #include <cmath>
@@ -54,6 +55,17 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
     result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
   }
   return result;
+}
+
+OutputComparison compare_lite_outputs(const std::filesystem::path& ptl_path, const Model& reference,
+                                      const torch::Tensor& input) {
+  auto lite = torch::jit::_load_for_mobile(ptl_path.string());
+  torch::Tensor output;
+  {
+    c10::InferenceMode guard;
+    output = lite.forward({input}).toTensor();
+  }
+  return compare_outputs(run_model(reference, input), output);
 }
 
 }  // namespace mopt

@@ -3,6 +3,8 @@
 // ONNX models are not executable here (check ONNX outputs with ONNX Runtime, scripts/ort/).
 #include <torch/script.h>
 
+#include <filesystem>
+
 #include "lib/model/model.h"
 
 namespace mopt {
@@ -21,5 +23,10 @@ struct OutputComparison {
   double sqnr_db = 999;       ///< 10*log10(|reference|^2 / |reference - candidate|^2), capped at 999
 };
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
+
+/// Runs a `.ptl` file in the lite interpreter (what a phone runs) and compares its output with
+/// `reference` on `input`.
+OutputComparison compare_lite_outputs(const std::filesystem::path& ptl_path, const Model& reference,
+                                      const torch::Tensor& input);
 
 }  // namespace mopt

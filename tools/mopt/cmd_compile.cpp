@@ -1,7 +1,5 @@
 // mopt compile MODEL --profile NAME -o OUT: a frozen, fused, deployment-ready artifact for a
 // device profile, checked for speed (on the host) and numerics against the input.
-#include <torch/csrc/jit/mobile/import.h>
-
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/keep_if_faster.h"
@@ -24,15 +22,6 @@ struct CompileArgs {
   int iterations = 100;
   double tolerance = 0.02;
 };
-
-// The lite interpreter is what a phone runs: check the .ptl it loads agrees with the full model.
-nlohmann::json check_lite(const std::string& path, const Model& reference, const torch::Tensor& input) {
-  auto lite = torch::jit::_load_for_mobile(path);
-  c10::InferenceMode guard;
-  auto out = lite.forward({input}).toTensor();
-  auto agreement = compare_outputs(run_model(reference, input), out);
-  return {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
-}
 
 void run_compile(const CompileArgs& args, Report& report) {
   auto profile = load_profile(args.profile);
@@ -93,7 +82,10 @@ void run_compile(const CompileArgs& args, Report& report) {
              {"requested_pipeline", print_pipeline(pipeline)},
              {"kept_pipeline", kept_text},
              {"decisions", decisions}};
-  if (lite) details["lite_agreement"] = check_lite(args.output, input, data.inputs.slice(0, 0, 1));
+  if (lite) {
+    auto agreement = compare_lite_outputs(args.output, input, data.inputs.slice(0, 0, 1));
+    details["lite_agreement"] = {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
+  }
 
   say("{} -> {}  (profile {}, {})", args.model, args.output, profile.name, lite ? "lite .ptl" : "TorchScript .pt");
   say("pipeline: {}", kept_text.empty() ? "(every pass dropped)" : kept_text);
