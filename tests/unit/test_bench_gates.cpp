@@ -1,9 +1,5 @@
 // `mopt bench`'s CI contract: --fail-if gates, noise-aware baseline regressions, report comparison,
 // JUnit XML and Markdown output, all over the canned reports in tests/fixtures/reports.
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -13,6 +9,7 @@
 #include "lib/bench/ci_output.h"
 #include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
+#include "tests/unit/report_schema_check.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -62,26 +59,6 @@ const json& entry(const json& comparison, const std::string& field, const json& 
   return comparison;  // unreachable
 }
 
-// Empty string when `doc` validates against the shipped report schema.
-std::string schema_errors(const json& doc) {
-  std::ifstream in(std::filesystem::path(MOPT_SOURCE_DIR) / "lib/report/report.schema.json");
-  const json schema_doc = json::parse(in);
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(schema, target, &results)) return "";
-  std::string text;
-  valijson::ValidationResults::Error error;
-  while (results.popError(error)) {
-    for (const auto& part : error.context) text += part;
-    text += ": " + error.description + "\n";
-  }
-  return text;
-}
 
 // Minimal well-formedness check: balanced tags, quoted attributes without '<', only known entities.
 std::string xml_problem(const std::string& xml) {
@@ -131,7 +108,7 @@ TEST_SUITE("bench-gates") {
   TEST_CASE("the canned reports validate against the report schema") {
     for (const char* name : {"baseline", "regressed", "noisy", "improved"}) {
       CAPTURE(name);
-      CHECK(schema_errors(canned(name)) == "");
+      CHECK(mopt::test::report_schema_errors(canned(name)) == "");
     }
   }
 

@@ -1,13 +1,10 @@
 // Reports validate against the shipped schema; inspect's counts agree with PyTorch's.
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include <fstream>
 
 #include "lib/inspect/model_summary.h"
 #include "lib/report/report.h"
+#include "tests/unit/report_schema_check.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -19,26 +16,6 @@ namespace {
 json read_json(const std::filesystem::path& path) {
   std::ifstream in(path);
   return json::parse(in);
-}
-
-// Empty string when `doc` validates, else the validator's messages.
-std::string schema_errors(const json& doc) {
-  static const json schema_doc = read_json(std::filesystem::path(MOPT_SOURCE_DIR) / "lib/report/report.schema.json");
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(schema, target, &results)) return "";
-  std::string text;
-  valijson::ValidationResults::Error error;
-  while (results.popError(error)) {
-    for (const auto& part : error.context) text += part;
-    text += ": " + error.description + "\n";
-  }
-  return text;
 }
 
 }  // namespace
@@ -59,7 +36,7 @@ TEST_SUITE("report") {
     report.write(dir / "report.json");
 
     auto doc = read_json(dir / "report.json");
-    CHECK(schema_errors(doc) == "");
+    CHECK(mopt::test::report_schema_errors(doc) == "");
     CHECK(doc["verdict"] == "pass");
     CHECK(doc["inputs"][0]["sha256"].get<std::string>().size() == 64);
     CHECK(doc["inputs"][0]["parameters"] == 1610);
@@ -72,21 +49,21 @@ TEST_SUITE("report") {
     Report failing("bench", {});
     failing.add_gate("p95", "latency.p95_ms > 12", false, 13.0);
     CHECK(failing.finalize()["verdict"] == "fail");
-    CHECK(schema_errors(failing.finalize()) == "");
+    CHECK(mopt::test::report_schema_errors(failing.finalize()) == "");
     Report erroring("optimize", {});
     erroring.set_error(4, "bad model");
     CHECK(erroring.finalize()["verdict"] == "error");
-    CHECK(schema_errors(erroring.finalize()) == "");
+    CHECK(mopt::test::report_schema_errors(erroring.finalize()) == "");
   }
 
   TEST_CASE("the schema rejects malformed reports") {
     Report report("inspect", {});
     auto doc = report.finalize();
     doc.erase("environment");
-    CHECK(schema_errors(doc) != "");
+    CHECK(mopt::test::report_schema_errors(doc) != "");
     doc = report.finalize();
     doc["verdict"] = "maybe";
-    CHECK(schema_errors(doc) != "");
+    CHECK(mopt::test::report_schema_errors(doc) != "");
   }
 
   TEST_CASE("inspect counts parameters like PyTorch's sum(p.numel())") {
