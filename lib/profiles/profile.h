@@ -58,6 +58,13 @@ std::vector<std::string> shipped_profile_names();
 /// (installed), MOPT_SOURCE_DIR "/profiles" (build tree). Throws runtime_failure when none exists.
 std::filesystem::path profiles_dir();
 
+/// Directories searched for profiles, in order (see profiles_dir()); the schema comes from the
+/// first one holding profile.schema.json.
+std::vector<std::filesystem::path> profile_search_dirs();
+
+/// A profile file's text; unreadable -> invalid_input.
+std::string read_profile_text(const std::filesystem::path& path);
+
 /// Validates a JSON file against profiles/profile.schema.json with valijson, then checks what the
 /// schema cannot say (threads <= cores, engine fits the architecture, p95 >= p50, pipeline syntax).
 /// Returns errors as "field: message (line N)" strings, empty when valid; unreadable file -> invalid_input.
