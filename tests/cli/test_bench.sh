@@ -38,8 +38,10 @@ expect_stderr "p50_ms"
 expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 5 --fail-if 'latency.p50_ms >> 1'
 
 # Baselines: comparing a model with itself is noise, not a regression.
-expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 50 --baseline "$WORK/sweep.json" \
-  --max-regression latency.p50_ms=400% --report "$WORK/base.json"
+# One thread: ctest runs tests in parallel, and two-thread pools on a shared 2-core machine can
+# swing by orders of magnitude; the point here is the mechanism, not the figure.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 50 --threads 1 --baseline "$WORK/sweep.json" \
+  --max-regression latency.p50_ms=1000% --report "$WORK/base.json"
 expect_exit 0 -- "$MOPT" bench compare "$WORK/sweep.json" "$WORK/base.json"
 expect_stdout "p50_ms"
 expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --max-regression latency.p50_ms=5%
