@@ -169,8 +169,8 @@ std::vector<std::string> budget_gates(const Profile& profile) {
   add(b.latency_p50_ms, "latency.p50_ms", ">");
   add(b.latency_p95_ms, "latency.p95_ms", ">");
   add(b.throughput_samples_per_s, "throughput.samples_per_s", "<");
-  // The memory the model adds over the runtime's baseline: on the host, mopt's own process (LibTorch
-  // alone is ~150 MB resident) would otherwise eat a small device's whole budget.
+  // The memory the model adds over the runtime's baseline: on the host, mopt's own process (~170 MB
+  // resident with LibTorch loaded) would otherwise eat a small device's whole budget.
   add(b.peak_memory_mb, "memory.increase_mb", ">");
   add(b.model_size_mb, "model.file_mb", ">");
   add(b.min_accuracy_top1, "accuracy.top1", "<");

@@ -85,7 +85,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   if (request.max_accuracy_drop && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs --eval-data with labels");
   }
-  const auto& registry = [] () -> const PassRegistry& { static const PassRegistry r = make_default_registry(); return r; }();
+  static const PassRegistry registry = make_default_registry();
   log("preparing the fp32 baseline (freeze, optimize-for-inference) ...");
   auto baseline = run_pipeline(fp32, parse_pipeline("freeze,optimize-for-inference"), registry).model.reloaded();
 

@@ -1,7 +1,4 @@
 // mopt profiles list|show|validate: the device profiles `mopt compile` targets.
-#include <fstream>
-#include <sstream>
-
 #include "lib/bench/gates.h"
 #include "lib/errors.h"
 #include "lib/pipeline/pipeline.h"
@@ -28,11 +25,9 @@ std::string budgets_text(const Budgets& b) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
-std::string read_file_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string out = text.str();
+// The profile as written, without trailing newlines (printed verbatim by `show`).
+std::string profile_text(const std::filesystem::path& file) {
+  std::string out = read_profile_text(file);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
@@ -44,7 +39,7 @@ std::vector<std::string> pipeline_errors(const std::filesystem::path& file, cons
     validate_pipeline(parse_pipeline(pipeline_text), registry);
     return {};
   } catch (const Error& e) {
-    return {fmt::format("compile_pipeline: {} (line {})", e.what(), field_line(read_file_text(file), "/compile_pipeline"))};
+    return {fmt::format("compile_pipeline: {} (line {})", e.what(), field_line(profile_text(file), "/compile_pipeline"))};
   }
 }
 
@@ -95,7 +90,7 @@ void run_show(Report& report, const std::string& name_or_path) {
   say("  {:<14} {}", "bench gates", flags.empty() ? "none" : fmt::format("{}", fmt::join(flags, " ")));
   if (!unmeasured.empty()) say("  {:<14} {} (bench does not measure these yet)", "not gated", fmt::join(unmeasured, ", "));
   // The file as written: nlohmann::json would print the keys sorted, not in the author's order.
-  say("{}", read_file_text(p.source));
+  say("{}", profile_text(p.source));
   report.details()["profile"] = p.raw;
   report.details()["source"] = p.source.string();
   report.details()["runs_on_host"] = runs_on_host(p);
