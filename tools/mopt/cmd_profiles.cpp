@@ -1,4 +1,5 @@
 // mopt profiles list|show|validate: the device profiles `mopt compile` targets.
+
 #include "lib/bench/gates.h"
 #include "lib/errors.h"
 #include "lib/pipeline/pipeline.h"
