@@ -12,6 +12,7 @@ enum class ExitCode : int {
   kUsage = 2,
   kGateFailed = 3,
   kInvalidInput = 4,
+  kInterrupted = 130,  ///< Ctrl-C/SIGTERM during training: checkpoint saved (128 + SIGINT, as shells do)
 };
 
 /// A failure with the exit code it maps to and a message that says what to do.

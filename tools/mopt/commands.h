@@ -13,5 +13,7 @@ void setup_bench(CLI::App& app);
 void setup_quantize(CLI::App& app);
 void setup_compile(CLI::App& app);
 void setup_profiles(CLI::App& app);
+void setup_distill(CLI::App& app);
+void setup_prune(CLI::App& app);
 
 }  // namespace mopt::cli

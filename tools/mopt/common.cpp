@@ -60,7 +60,8 @@ void warn_if_busy(const Report& report) {
 
 const char* exit_codes_help() {
   return "Exit codes: 0 success, 1 runtime failure, 2 usage error, 3 gate failed,\n"
-         "            4 invalid input (unreadable/corrupt model, bad data, bad profile).";
+         "            4 invalid input (unreadable/corrupt model, bad data, bad profile),\n"
+         "            130 interrupted (Ctrl-C while training; a checkpoint was saved).";
 }
 
 }  // namespace mopt::cli

@@ -1,0 +1,321 @@
+#include "lib/train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/nn/utils/clip_grad.h>
+
+#include <chrono>
+
+#include "lib/errors.h"
+#include "lib/train/checkpoint.h"
+#include "lib/train/interrupt.h"
+#include "lib/train/losses.h"
+#include "lib/util/log.h"
+#include "lib/util/progress_line.h"
+
+namespace mopt::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The shuffled row order of one epoch: a pure function of (seed, epoch), so resuming mid-epoch
+// replays exactly the same batches.
+torch::Tensor epoch_order(int64_t rows, uint64_t seed, int64_t epoch) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  return torch::randperm(rows, generator, torch::kLong);
+}
+
+json epoch_to_json(const EpochRecord& r) {
+  json j = {{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"learning_rate", r.learning_rate},
+            {"seconds", r.seconds}, {"samples_per_s", r.samples_per_s}};
+  if (r.val_accuracy >= 0) {
+    j["val_accuracy"] = r.val_accuracy;
+    j["val_loss"] = r.val_loss;
+  }
+  return j;
+}
+
+EpochRecord epoch_from_json(const json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch");
+  r.train_loss = j.at("train_loss").get<std::map<std::string, double>>();
+  r.learning_rate = j.at("learning_rate");
+  r.seconds = j.at("seconds");
+  r.samples_per_s = j.at("samples_per_s");
+  r.val_accuracy = j.value("val_accuracy", -1.0);
+  r.val_loss = j.value("val_loss", -1.0);
+  return r;
+}
+
+// Where the loop is; saved in checkpoints so a resumed run continues exactly.
+struct LoopState {
+  int64_t epoch = 0;       // 0-based epoch in progress
+  int64_t next_batch = 0;  // batches of `epoch` already done
+  int64_t step = 0;        // optimizer steps since the start of the run
+  std::map<std::string, double> loss_sums;  // sum over the epoch's rows of each loss term
+  int64_t rows_done = 0;                    // rows of the epoch so far
+  double epoch_seconds = 0;                 // training time of the epoch so far
+  double best_val_accuracy = -1;
+  int64_t best_epoch = 0;
+  int64_t stale_epochs = 0;
+  std::vector<EpochRecord> history;
+
+  json to_json(const json& fingerprint, size_t extras) const {
+    json history_json = json::array();
+    for (const auto& r : history) history_json.push_back(epoch_to_json(r));
+    return {{"fingerprint", fingerprint}, {"epoch", epoch}, {"next_batch", next_batch}, {"step", step},
+            {"loss_sums", loss_sums}, {"rows_done", rows_done}, {"epoch_seconds", epoch_seconds},
+            {"best_val_accuracy", best_val_accuracy}, {"best_epoch", best_epoch}, {"stale_epochs", stale_epochs},
+            {"history", history_json}, {"extra_parameters", extras}};
+  }
+
+  static LoopState from_json(const json& j) {
+    LoopState s;
+    s.epoch = j.at("epoch");
+    s.next_batch = j.at("next_batch");
+    s.step = j.at("step");
+    s.loss_sums = j.at("loss_sums").get<std::map<std::string, double>>();
+    s.rows_done = j.at("rows_done");
+    s.epoch_seconds = j.at("epoch_seconds");
+    s.best_val_accuracy = j.at("best_val_accuracy");
+    s.best_epoch = j.at("best_epoch");
+    s.stale_epochs = j.at("stale_epochs");
+    for (const auto& r : j.at("history")) s.history.push_back(epoch_from_json(r));
+    return s;
+  }
+};
+
+// What must be equal for a checkpoint to continue this run exactly.
+json run_fingerprint(const TrainConfig& config, const Dataset& train) {
+  return {{"label", config.label},          {"epochs", config.epochs},
+          {"batch_size", config.batch_size}, {"seed", config.seed},
+          {"optimizer", config.optimizer.name}, {"lr", config.optimizer.lr},
+          {"schedule", config.schedule.kind}, {"train_rows", train.size()}};
+}
+
+std::string loss_summary(const std::map<std::string, double>& sums, int64_t rows) {
+  std::string text;
+  for (const auto& [name, sum] : sums) text += fmt::format("{}{} {:.4f}", text.empty() ? "" : ", ", name, sum / std::max<int64_t>(rows, 1));
+  return text;
+}
+
+// Module::clone() copies parameters with clone(), which leaves autograd history on them when
+// they required grad; an optimizer needs leaves, so each such slot gets a detached copy.
+void make_parameters_trainable(torch::jit::Module& model) {
+  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
+    if (p.value.is_leaf() && p.value.requires_grad()) continue;
+    auto owner = model;
+    std::string name = p.name;
+    for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.')) {
+      owner = owner.attr(name.substr(0, dot)).toModule();
+      name = name.substr(dot + 1);
+    }
+    owner.setattr(name, p.value.detach().requires_grad_(true));
+  }
+}
+
+}  // namespace
+
+json TrainResult::to_json() const {
+  json curve = json::array();
+  for (const auto& r : history) curve.push_back(epoch_to_json(r));
+  json j = {{"epochs", curve}, {"steps", steps}, {"train_seconds", train_seconds}, {"samples_per_s", samples_per_s},
+            {"early_stopped", early_stopped}, {"resumed", resumed}};
+  if (best_val_accuracy >= 0) {
+    j["best_epoch"] = best_epoch;
+    j["best_val_accuracy"] = best_val_accuracy;
+  }
+  return j;
+}
+
+void validate_config(const TrainConfig& config) {
+  if (config.epochs < 1) throw usage_error("--epochs must be >= 1");
+  if (config.batch_size < 1) throw usage_error("--batch-size must be >= 1");
+  if (config.clip_grad_norm < 0) throw usage_error("--clip-grad-norm must be >= 0");
+  if (config.patience < 0) throw usage_error("--patience must be >= 0");
+  validate_schedule(config.schedule);
+}
+
+torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inputs) {
+  auto output = model.forward({inputs});
+  if (output.isTensor()) return output.toTensor();
+  if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {
+    return output.toTupleRef().elements()[0].toTensor();
+  }
+  throw invalid_input("the model's forward() must return a tensor of logits (or a tuple starting with one)");
+}
+
+std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const Dataset& data, int64_t batch_size) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  int64_t correct = 0;
+  double loss_sum = 0;
+  for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
+    auto logits = forward_tensor(model, batch_slice(data.inputs, b, batch_size));
+    auto labels = batch_slice(data.labels, b, batch_size);
+    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+    loss_sum += cross_entropy(logits, labels).item<double>() * static_cast<double>(labels.size(0));
+  }
+  model.train(was_training);
+  const auto rows = static_cast<double>(std::max<int64_t>(data.size(), 1));
+  return {static_cast<double>(correct) / rows, loss_sum / rows};
+}
+
+TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
+                        const Dataset& train, const Dataset& val, const TrainConfig& config,
+                        const Objective& objective, const StepHook& after_step) {
+  validate_config(config);
+  if (train.size() == 0) throw invalid_input("the training set is empty");
+  const bool validate = val.size() > 0 && val.has_labels();
+  const int64_t steps_per_epoch = batch_count(train.size(), config.batch_size);
+  const int64_t total_steps = steps_per_epoch * config.epochs;
+  const json fingerprint = run_fingerprint(config, train);
+
+  make_parameters_trainable(model);
+  std::vector<torch::Tensor> parameters;
+  for (const auto& p : model.parameters(/*recurse=*/true)) parameters.push_back(p);
+  for (const auto& p : extra_parameters) parameters.push_back(p);
+  if (parameters.empty()) throw invalid_input("the model has no parameters to train");
+  auto optimizer = make_optimizer(parameters, config.optimizer);
+
+  LoopState state;
+  WeightSnapshot best;
+  TrainResult result;
+  if (!config.resume_path.empty()) {
+    auto contents = load_checkpoint(config.resume_path, *optimizer);
+    if (contents.loop_state.at("fingerprint") != fingerprint) {
+      throw usage_error(fmt::format("checkpoint '{}' is from another run ({}); this run is {}", config.resume_path.string(),
+                                    contents.loop_state.at("fingerprint").dump(), fingerprint.dump()));
+    }
+    restore_weights(model, contents.weights);
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < extra_parameters.size() && i < contents.extra_parameters.size(); ++i) {
+      const_cast<torch::Tensor&>(extra_parameters[i]).copy_(contents.extra_parameters[i]);
+    }
+    state = LoopState::from_json(contents.loop_state);
+    best = contents.best_weights;
+    if (state.next_batch > 0) set_global_rng_state(contents.rng_state);
+    result.resumed = true;
+    log_info("{}: resumed from {} at epoch {}, batch {}/{}", config.label, config.resume_path.string(), state.epoch + 1,
+             state.next_batch, steps_per_epoch);
+  }
+
+  auto save = [&] {
+    if (config.checkpoint_path.empty()) return;
+    CheckpointContents contents{snapshot_weights(model), extra_parameters, best, global_rng_state(),
+                                state.to_json(fingerprint, extra_parameters.size())};
+    save_checkpoint(config.checkpoint_path, contents, *optimizer);
+  };
+
+  clear_interrupt();
+  ScopedInterruptHandler interrupt_handler;
+  // The profiling executor's autodiff graphs made training steps slower than eager PyTorch
+  // here (scripts/bench/distill_acceptance.sh); plain interpretation dispatches op by op as eager does.
+  torch::jit::GraphOptimizerEnabledGuard plain_interpreter(false);
+  ProgressLine progress;
+  int64_t rows_trained = 0;
+  model.train();
+  while (state.epoch < config.epochs) {
+    if (state.next_batch == 0) {
+      torch::manual_seed(config.seed * 7919ULL + static_cast<uint64_t>(state.epoch));  // dropout masks of this epoch
+      state.loss_sums.clear();
+      state.rows_done = 0;
+      state.epoch_seconds = 0;
+    }
+    const auto order = epoch_order(train.size(), config.seed, state.epoch);
+    double lr = config.optimizer.lr;
+    for (int64_t b = state.next_batch; b < steps_per_epoch; ++b) {
+      const auto step_start = Clock::now();
+      Batch batch;
+      batch.indices = batch_slice(order, b, config.batch_size);
+      batch.inputs = train.inputs.index_select(0, batch.indices);
+      if (train.has_labels()) batch.labels = train.labels.index_select(0, batch.indices);
+      lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
+      set_learning_rate(*optimizer, lr);
+      optimizer->zero_grad();
+      auto terms = objective(model, batch);
+      terms.front().second.backward();
+      if (config.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, config.clip_grad_norm);
+      optimizer->step();
+      ++state.step;
+      ++result.steps;
+      if (after_step) after_step(state.step, total_steps);
+
+      const int64_t rows = batch.indices.size(0);
+      for (const auto& [name, value] : terms) state.loss_sums[name] += value.item<double>() * static_cast<double>(rows);
+      state.rows_done += rows;
+      rows_trained += rows;
+      const double step_seconds = seconds_since(step_start);
+      state.epoch_seconds += step_seconds;
+      result.train_seconds += step_seconds;
+      const double rate = state.rows_done / std::max(state.epoch_seconds, 1e-9);
+      const double rows_left = static_cast<double>((total_steps - state.step) * config.batch_size);
+      progress.update(fmt::format("{} epoch {}/{}  batch {}/{}  loss: {}  {:.0f} samples/s  ETA {}", config.label,
+                                  state.epoch + 1, config.epochs, b + 1, steps_per_epoch,
+                                  loss_summary(state.loss_sums, state.rows_done), rate,
+                                  format_duration(rows_left / std::max(rate, 1e-9))));
+
+      if (config.stop_after_steps > 0 && result.steps == config.stop_after_steps) request_interrupt();
+      if (interrupt_requested()) {
+        state.next_batch = b + 1;
+        save();
+        progress.finish(fmt::format("{}: interrupted at epoch {}, batch {}/{}", config.label, state.epoch + 1, b + 1,
+                                    steps_per_epoch));
+        throw Error(ExitCode::kInterrupted,
+                    config.checkpoint_path.empty()
+                        ? std::string("interrupted; no checkpoint path was set, nothing saved")
+                        : fmt::format("interrupted; checkpoint saved to {} (continue with --resume {})",
+                                      config.checkpoint_path.string(), config.checkpoint_path.string()));
+      }
+    }
+    state.next_batch = 0;
+
+    EpochRecord record;
+    record.epoch = state.epoch + 1;
+    for (const auto& [name, sum] : state.loss_sums) record.train_loss[name] = sum / std::max<int64_t>(state.rows_done, 1);
+    record.learning_rate = lr;
+    record.seconds = state.epoch_seconds;
+    record.samples_per_s = state.rows_done / std::max(state.epoch_seconds, 1e-9);
+    std::string val_text;
+    if (validate) {
+      std::tie(record.val_accuracy, record.val_loss) = evaluate_classifier(model, val, config.eval_batch_size);
+      val_text = fmt::format("  val acc {:.2f}%", 100 * record.val_accuracy);
+      if (record.val_accuracy > state.best_val_accuracy) {
+        state.best_val_accuracy = record.val_accuracy;
+        state.best_epoch = record.epoch;
+        state.stale_epochs = 0;
+        best = snapshot_weights(model);
+      } else {
+        ++state.stale_epochs;
+      }
+    }
+    state.history.push_back(record);
+    progress.finish(fmt::format("{} epoch {}/{}  loss: {}{}  {:.0f} samples/s  {:.1f}s", config.label, record.epoch,
+                                config.epochs, loss_summary(state.loss_sums, state.rows_done), val_text,
+                                record.samples_per_s, record.seconds));
+    const bool stop_early = config.patience > 0 && state.stale_epochs >= config.patience;
+    state.epoch += 1;
+    save();
+    if (stop_early) {
+      result.early_stopped = true;
+      log_info("{}: no better validation accuracy for {} epochs; stopping early", config.label, config.patience);
+      break;
+    }
+  }
+
+  if (!best.empty()) restore_weights(model, best);
+  result.history = state.history;
+  result.best_epoch = state.best_epoch;
+  result.best_val_accuracy = state.best_val_accuracy;
+  result.samples_per_s = rows_trained / std::max(result.train_seconds, 1e-9);
+  return result;
+}
+
+}  // namespace mopt::train

@@ -1,0 +1,90 @@
+#pragma once
+// The shared training loop (distill, prune fine-tuning): mini-batch training of a TorchScript
+// module in LibTorch's C++ autograd, with seeded shuffling, LR schedules, gradient clipping,
+// validation every epoch, best-weights tracking, early stopping, checkpoints that resume a run
+// exactly (mid-epoch too), and Ctrl-C handling. What is minimised is the caller's Objective.
+#include <torch/script.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/data/dataset.h"
+#include "lib/train/lr_schedule.h"
+#include "lib/train/optimizer.h"
+
+namespace mopt::train {
+
+struct TrainConfig {
+  int64_t epochs = 5;
+  int64_t batch_size = 64;
+  uint64_t seed = 0;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+  double clip_grad_norm = 0;   ///< max global L2 norm of the gradients; 0 = no clipping
+  int64_t patience = 0;        ///< stop after this many epochs without a better val accuracy; 0 = never
+  int64_t eval_batch_size = 256;
+  std::filesystem::path checkpoint_path;  ///< written after every epoch and on Ctrl-C; empty = none
+  std::filesystem::path resume_path;      ///< continue from this checkpoint
+  int64_t stop_after_steps = 0;           ///< act as if Ctrl-C came after this many steps (tests); 0 = off
+  std::string label = "train";            ///< names the run in progress lines ("distill", "baseline-ce")
+};
+
+/// One mini-batch: rows of the training set in shuffled order.
+struct Batch {
+  torch::Tensor inputs;
+  torch::Tensor labels;   ///< undefined when the training set has no labels
+  torch::Tensor indices;  ///< row numbers in the training set (to look up cached teacher outputs)
+};
+
+/// Named loss terms; the first is the one minimised, the rest are reported ("kd", "ce", ...).
+using LossTerms = std::vector<std::pair<std::string, torch::Tensor>>;
+using Objective = std::function<LossTerms(torch::jit::Module& model, const Batch& batch)>;
+
+struct EpochRecord {
+  int64_t epoch = 0;  ///< 1-based
+  std::map<std::string, double> train_loss;  ///< mean of each loss term over the epoch
+  double val_accuracy = -1;                  ///< -1 without validation data
+  double val_loss = -1;                      ///< cross-entropy on the validation set
+  double learning_rate = 0;                  ///< at the end of the epoch
+  double seconds = 0;
+  double samples_per_s = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int64_t best_epoch = 0;             ///< the epoch whose weights the model holds now (0 = last)
+  double best_val_accuracy = -1;
+  bool early_stopped = false;
+  bool resumed = false;
+  int64_t steps = 0;                  ///< optimizer steps done in this process
+  double train_seconds = 0;           ///< wall time of the steps (no validation)
+  double samples_per_s = 0;           ///< training throughput of this process
+  nlohmann::json to_json() const;
+};
+
+/// Called after every optimizer step with (global step, total steps), e.g. to re-apply masks.
+using StepHook = std::function<void(int64_t step, int64_t total_steps)>;
+
+/// Trains `model` in place. `extra_parameters` (e.g. feature projections) are optimized and
+/// checkpointed alongside. With labelled `val` data, the weights of the best epoch are restored
+/// at the end. Throws Error(kInterrupted) after saving a checkpoint when interrupted.
+TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
+                        const Dataset& train, const Dataset& val, const TrainConfig& config,
+                        const Objective& objective, const StepHook& after_step = {});
+
+/// Top-1 accuracy and mean cross-entropy of `model` on labelled `data`, in eval mode.
+std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const Dataset& data, int64_t batch_size);
+
+/// Runs the model's forward on a batch and returns its (first) tensor output.
+torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inputs);
+
+/// Validates `config` (usage_error on nonsense such as epochs < 1).
+void validate_config(const TrainConfig& config);
+
+}  // namespace mopt::train

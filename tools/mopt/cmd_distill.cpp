@@ -1,0 +1,162 @@
+// mopt distill --teacher T --student S --train DATA --val DATA -o OUT: knowledge distillation in
+// LibTorch's C++ autograd, with an optional labels-only baseline trained for the same budget.
+#include "lib/errors.h"
+#include "lib/train/distillation.h"
+#include "lib/util/log.h"
+#include "tools/mopt/commands.h"
+#include "tools/mopt/data_flags.h"
+#include "tools/mopt/train_flags.h"
+
+namespace mopt::cli {
+namespace {
+
+struct DistillArgs {
+  CommonArgs common;
+  TrainFlags training;
+  std::string teacher, student, output;
+  std::string train, train_labels, val, val_labels, normalize;
+  int64_t train_samples = 0, val_samples = 0;
+  double temperature = 3, alpha = 0.7, feature_weight = 1.0;
+  std::vector<std::string> feature_pairs;
+  bool baseline_ce = false, force = false;
+};
+
+std::vector<std::pair<std::string, std::string>> parse_feature_pairs(const std::vector<std::string>& texts) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& text : texts) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size() || text.find(':', colon + 1) != std::string::npos) {
+      throw usage_error(fmt::format("--feature-pair '{}' must be TEACHER_LAYER:STUDENT_LAYER (e.g. features.7:features.7)", text));
+    }
+    pairs.emplace_back(text.substr(0, colon), text.substr(colon + 1));
+  }
+  return pairs;
+}
+
+Dataset load_split(const std::string& path, const std::string& labels, const std::string& split, int64_t samples,
+                   const std::string& normalize) {
+  DataArgs data;
+  data.data = path;
+  data.labels = labels;
+  data.samples = samples;
+  data.normalize = normalize;
+  return load_data(data, split);
+}
+
+void print_summary(const train::DistillOutcome& outcome, const std::string& output) {
+  auto pct = [](double v) { return v < 0 ? std::string("n/a") : fmt::format("{:.2f}%", 100 * v); };
+  say("student -> {}", output);
+  say("{:<28} {:>10}", "teacher val accuracy", pct(outcome.teacher_val_accuracy));
+  say("{:<28} {:>10}", "student before", pct(outcome.student_val_accuracy_before));
+  say("{:<28} {:>10}   (best epoch {}, {:.0f} samples/s, {:.1f}s training)", "student distilled",
+      pct(outcome.distilled.val_accuracy), outcome.distilled.result.best_epoch, outcome.distilled.result.samples_per_s,
+      outcome.distilled.result.train_seconds);
+  if (outcome.baseline) {
+    say("{:<28} {:>10}   (same student, init, seed and budget; labels only)", "baseline (cross-entropy)",
+        pct(outcome.baseline->val_accuracy));
+    const double gain = 100 * (outcome.distilled.val_accuracy - outcome.baseline->val_accuracy);
+    say("distillation {} {:.2f} points vs the baseline", gain >= 0 ? "gained" : "LOST", std::abs(gain));
+  }
+}
+
+void run_distill_command(const DistillArgs& args, Report& report) {
+  check_output_path(args.student, args.output, args.force);
+  auto pairs = parse_feature_pairs(args.feature_pairs);
+  auto teacher = Model::load(args.teacher);
+  auto student = Model::load(args.student);
+  if (!teacher.is_torchscript() || !student.is_torchscript()) {
+    throw usage_error("mopt distill runs TorchScript models (teacher and student); convert ONNX models first");
+  }
+  report.add_input(args.teacher, &teacher);
+  report.add_input(args.student, &student);
+
+  auto train = load_split(args.train, args.train_labels, "train", args.train_samples, args.normalize);
+  auto val = args.val.empty() ? Dataset{} : load_split(args.val, args.val_labels, "test", args.val_samples, args.normalize);
+  log_info("training data: {}", train.description);
+  if (!args.val.empty()) log_info("validation data: {}", val.description);
+
+  train::DistillSettings settings;
+  settings.temperature = args.temperature;
+  settings.alpha = args.alpha;
+  settings.feature_pairs = pairs;
+  settings.feature_weight = args.feature_weight;
+  settings.baseline_ce = args.baseline_ce;
+  settings.train = train_config(args.training, args.output);
+  torch::manual_seed(settings.train.seed);  // feature projections start from the seed too
+
+  auto outcome = train::distill(teacher, student.torchscript(), train, val, settings);
+  auto& metrics = report.metrics();
+  metrics["teacher"] = {{"accuracy", outcome.teacher_val_accuracy}};
+  metrics["student"] = {{"accuracy_before", outcome.student_val_accuracy_before},
+                        {"accuracy_after", outcome.distilled.val_accuracy}};
+  metrics["training"] = {{"wall_s", outcome.distilled.result.train_seconds},
+                         {"samples_per_s", outcome.distilled.result.samples_per_s},
+                         {"final_loss", outcome.distilled.result.history.empty()
+                                            ? nlohmann::json::object()
+                                            : nlohmann::json(outcome.distilled.result.history.back().train_loss)}};
+  if (outcome.baseline) {
+    metrics["baseline_ce"] = {{"accuracy", outcome.baseline->val_accuracy},
+                              {"samples_per_s", outcome.baseline->result.samples_per_s}};
+    metrics["gain_over_baseline_points"] = 100 * (outcome.distilled.val_accuracy - outcome.baseline->val_accuracy);
+  }
+  report.details()["distillation"] = outcome.to_json();
+  report.details()["distillation"]["settings"] = {{"temperature", args.temperature}, {"alpha", args.alpha},
+                                                  {"feature_pairs", args.feature_pairs},
+                                                  {"epochs", settings.train.epochs},
+                                                  {"batch_size", settings.train.batch_size},
+                                                  {"optimizer", settings.train.optimizer.name},
+                                                  {"lr", settings.train.optimizer.lr},
+                                                  {"schedule", settings.train.schedule.kind},
+                                                  {"seed", settings.train.seed}};
+
+  auto result = Model::from_torchscript(outcome.distilled.student);
+  result.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt distill"},
+                                                      {"teacher", args.teacher},
+                                                      {"val_accuracy", outcome.distilled.val_accuracy}}).dump());
+  result.save(args.output);
+  report.add_output(args.output, &result);
+  print_summary(outcome, args.output);
+  remove_default_checkpoints(args.training, args.output);
+}
+
+}  // namespace
+
+void setup_distill(CLI::App& app) {
+  auto args = std::make_shared<DistillArgs>();
+  auto* cmd = app.add_subcommand("distill", "train a small student model against a teacher's soft targets (C++ autograd)");
+  cmd->add_option("--teacher", args->teacher, "teacher model (TorchScript, any mopt can run)")->required()->type_name("MODEL");
+  cmd->add_option("--student", args->student, "student model (unfrozen TorchScript with trainable parameters)")
+      ->required()->type_name("MODEL");
+  cmd->add_option("--train", args->train, "training data (train split of a folder by default)")->required()->type_name("DATA");
+  cmd->add_option("--val", args->val, "validation data with labels (test split of a folder by default)")->type_name("DATA");
+  cmd->add_option("-o,--output", args->output, "trained student (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("--train-labels", args->train_labels, "labels for a --train file (optional: pure soft targets without)")
+      ->type_name("FILE");
+  cmd->add_option("--val-labels", args->val_labels, "labels for a --val file")->type_name("FILE");
+  cmd->add_option("--train-samples", args->train_samples, "train on the first N samples (0 = all)");
+  cmd->add_option("--val-samples", args->val_samples, "validate on the first N samples (0 = all)");
+  cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
+  cmd->add_option("--temperature", args->temperature, "softmax temperature of the soft targets (default 3)");
+  cmd->add_option("--alpha", args->alpha, "weight of the soft-target loss; 1-alpha weighs label cross-entropy (default 0.7)");
+  cmd->add_option("--feature-pair", args->feature_pairs,
+                  "also match an intermediate layer's output (MSE, learned projection when widths differ); repeatable")
+      ->type_name("TEACHER_LAYER:STUDENT_LAYER");
+  cmd->add_option("--feature-weight", args->feature_weight, "weight of each feature-matching loss (default 1)");
+  cmd->add_flag("--baseline-ce", args->baseline_ce,
+                "also train the same student from the same init on labels only, same budget, and report both");
+  cmd->add_flag("--force", args->force, "allow writing over the student model");
+  add_train_flags(*cmd, args->training);
+  add_common_flags(*cmd, args->common);
+  cmd->footer(std::string("Examples:\n"
+                          "  mopt distill --teacher cnn.pt --student small.pt --train /usr/share/datasets/fashion-mnist \\\n"
+                          "      --val /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 -o small.distilled.pt \\\n"
+                          "      --epochs 3 --schedule one-cycle --lr 0.005 --baseline-ce --report distill.json\n"
+                          "  mopt distill ... --feature-pair features.7:features.7        (match a hidden layer too)\n"
+                          "  mopt distill ... --resume small.distilled.pt.ckpt            (after Ctrl-C)\n\n"
+                          "Loss: alpha*T^2*KL(softmax(teacher/T) || softmax(student/T)) + (1-alpha)*CE(student, labels).\n"
+                          "Teacher logits are computed once per training sample (no augmentation, so they do not change).\n\n") +
+              exit_codes_help());
+  cmd->callback([args] { run_reported("distill", args->common, [&](Report& report) { run_distill_command(*args, report); }); });
+}
+
+}  // namespace mopt::cli
