@@ -126,7 +126,11 @@ void Model::save(const fs::path& path) const {
     try {
       torch::jit::ExtraFilesMap extra(extra_files_.begin(), extra_files_.end());
       if (lite) {
-        module_->_save_for_mobile(temp.string(), extra);
+        // Through a reload: the lite exporter drops submodule methods of clone()d modules
+        // (their mangled types), which then fail at run time with "Couldn't find method".
+        std::stringstream buffer;
+        module_->save(buffer);
+        torch::jit::load(buffer)._save_for_mobile(temp.string(), extra);
       } else {
         module_->save(temp.string(), extra);
       }

@@ -1,0 +1,91 @@
+# mopt distill: a real teacher and student on Fashion-MNIST (small budget), feature pairs,
+# the labels-only baseline, Ctrl-C and exact resume, and bad input caught before training.
+source "$(dirname "$0")/lib.sh"
+TEACHER="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+STUDENT="$FIXTURES/fashion_student.pt"
+FMNIST=/usr/share/datasets/fashion-mnist
+small=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --train-samples 2000 --val-samples 1000 --threads 1)
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Distillation with a feature pair (64-channel teacher map vs 32-channel student map: projected)
+# and the cross-entropy baseline; the student learns, the artifact loads in PyTorch in eval mode.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.pt" \
+  --epochs 2 --feature-pair features.7:features.7 --baseline-ce --report "$WORK/d.json"
+validate_report "$WORK/d.json"
+expect_stdout "baseline (cross-entropy)"
+expect_stderr "distill epoch 2/2"
+py "
+import json; r=json.load(open('$WORK/d.json')); m=r['metrics']; d=r['details']['distillation']
+assert m['teacher']['accuracy']>0.85, m
+assert m['student']['accuracy_before']<0.3 and m['student']['accuracy_after']>0.7, m
+assert 0.5<m['baseline_ce']['accuracy']<1 and 'gain_over_baseline_points' in m, m
+assert set(m['training']['final_loss'])=={'total','kd','ce','feature'}, m['training']
+assert len(d['training']['epochs'])==2 and all('val_accuracy' in e for e in d['training']['epochs']), d['training']
+assert m['training']['samples_per_s']>0" "distill report"
+py "
+import torch; m=torch.jit.load('$WORK/s.pt'); assert not m.training
+assert m(torch.randn(3,1,28,28)).shape==(3,10)
+assert 'mopt::tap' not in str(m.forward.graph)" "distilled student loads in PyTorch"
+[ ! -e "$WORK/s.pt.ckpt" ] || fail "the default checkpoint was not removed after success"
+
+# Lite-interpreter output.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.ptl" --epochs 1
+py "
+import torch
+from torch.jit.mobile import _load_for_lite_interpreter
+m=_load_for_lite_interpreter('$WORK/s.ptl'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" ".ptl loads in the lite interpreter"
+
+# Interrupted after 40 steps (as Ctrl-C would be): exit 130, checkpoint kept, no artifact; resume
+# finishes with exactly the weights of an uninterrupted run.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/full.pt" --epochs 2
+expect_exit 130 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 \
+  --stop-after-steps 40 --checkpoint "$WORK/r.ckpt"
+expect_stderr "resume"
+[ -s "$WORK/r.ckpt" ] || fail "no checkpoint after an interruption"
+[ ! -e "$WORK/r.pt" ] || fail "an interrupted run wrote its artifact"
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 \
+  --checkpoint "$WORK/r.ckpt" --resume "$WORK/r.ckpt"
+expect_stderr "resumed from"
+py "
+import torch
+a=torch.jit.load('$WORK/full.pt').state_dict(); b=torch.jit.load('$WORK/r.pt').state_dict()
+assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]" "resumed run equals the uninterrupted one"
+
+# A real SIGINT mid-run: exits 130 cleanly with a checkpoint that resumes.
+"$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/sig.pt" --epochs 200 \
+  --checkpoint "$WORK/sig.ckpt" >"$WORK/sig.out" 2>"$WORK/sig.err" &
+pid=$!
+for _ in $(seq 1 300); do grep -q "distill epoch 1/200" "$WORK/sig.err" && break; sleep 0.2; done
+kill -INT $pid
+wait $pid; code=$?
+[ "$code" -eq 130 ] || fail "SIGINT: exit $code, expected 130: $(tail -c 300 "$WORK/sig.err")"
+[ -s "$WORK/sig.ckpt" ] && [ ! -e "$WORK/sig.pt" ] || fail "SIGINT: checkpoint missing or artifact written"
+
+# Bad input, caught before training: exit 4 (or 2 for bad flags) and no artifact.
+/usr/bin/python3 - "$WORK" "$SOURCE_DIR/scripts/fixtures" <<'PY' || fail "making bad-input fixtures"
+import sys, numpy as np, torch
+sys.path.insert(0, sys.argv[2]); from fashion_student import FashionStudent
+s = FashionStudent(); s.classifier[3] = torch.nn.Linear(28, 12)
+torch.jit.script(s).save(sys.argv[1] + "/wide.pt")
+np.save(sys.argv[1] + "/x.npy", np.random.rand(8, 1, 28, 28).astype(np.float32))
+np.save(sys.argv[1] + "/y.npy", np.array([0, 1, 2, 3, 4, 5, 6, 10]))
+np.save(sys.argv[1] + "/flat.npy", np.random.rand(8, 784).astype(np.float32))
+np.save(sys.argv[1] + "/y8.npy", np.arange(8) % 10)
+PY
+expect_exit 4 -- "$MOPT" distill --teacher "$TEACHER" --student "$WORK/wide.pt" "${small[@]}" -o "$WORK/bad1.pt"
+expect_stderr "the teacher has 10 outputs and the student 12"
+expect_exit 4 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" --train "$WORK/x.npy" --train-labels "$WORK/y.npy" \
+  -o "$WORK/bad2.pt"
+expect_stderr "labels go up to 10"
+expect_exit 4 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" --train "$WORK/flat.npy" --train-labels "$WORK/y8.npy" \
+  -o "$WORK/bad3.pt"
+expect_stderr "cannot run on the training inputs"
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad4.pt" --alpha 1.5
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad5.pt" --feature-pair oops
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad6.pt" \
+  --feature-pair features.7:nope
+expect_stderr "no layer 'nope'"
+for f in bad1 bad2 bad3 bad4 bad5 bad6; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
+expect_exit 0 -- "$MOPT" distill --help
+expect_stdout "Examples:"
+finish
