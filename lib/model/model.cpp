@@ -92,7 +92,10 @@ Model Model::clone() const {
   copy.format_ = format_;
   copy.source_ = source_;
   copy.extra_files_ = extra_files_;
-  if (module_) copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
+  if (module_) {
+    torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
+    copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
+  }
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
   return copy;
 }
