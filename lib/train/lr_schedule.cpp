@@ -21,7 +21,7 @@ double cosine_between(double from, double to, double progress) {
 
 void validate_schedule(const ScheduleSpec& spec) {
   if (spec.kind != "constant" && spec.kind != "cosine" && spec.kind != "step" && spec.kind != "one-cycle") {
-    throw usage_error(fmt::format("unknown --schedule '{}'; use constant, cosine, step or one-cycle", spec.kind));
+    throw usage_error(fmt::format("unknown --lr-schedule '{}'; use constant, cosine, step or one-cycle", spec.kind));
   }
   if (spec.step_epochs < 1) throw usage_error("--step-epochs must be >= 1");
   if (!(spec.gamma > 0 && spec.gamma <= 1)) throw usage_error("--gamma must be in (0, 1]");

@@ -53,6 +53,6 @@ for r in (1, 2):
           f"PyTorch {theirs['samples_per_s']:.0f} samples/s, ratio {ratio:.2f} "
           f"(other processes used {ours['environment']['foreign_load_cores']:.2f} cores during mopt's run)")
 best = max(ratios)
-print(f"throughput ratio mopt/PyTorch {statistics.median(ratios):.2f} median, {best:.2f} best (aim >= 1.0): "
-      f"{'PASS' if best >= 1.0 else 'FAIL'}")
+print(f"throughput ratio mopt/PyTorch {statistics.median(ratios):.2f} median, {best:.2f} best (aim: median >= 1.0): "
+      f"{'PASS' if statistics.median(ratios) >= 1.0 else 'FAIL'}")
 PY

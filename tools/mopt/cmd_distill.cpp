@@ -150,7 +150,7 @@ void setup_distill(CLI::App& app) {
   cmd->footer(std::string("Examples:\n"
                           "  mopt distill --teacher cnn.pt --student small.pt --train /usr/share/datasets/fashion-mnist \\\n"
                           "      --val /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 -o small.distilled.pt \\\n"
-                          "      --epochs 3 --schedule one-cycle --lr 0.005 --baseline-ce --report distill.json\n"
+                          "      --epochs 3 --lr-schedule one-cycle --lr 0.005 --baseline-ce --report distill.json\n"
                           "  mopt distill ... --feature-pair features.7:features.7        (match a hidden layer too)\n"
                           "  mopt distill ... --resume small.distilled.pt.ckpt            (after Ctrl-C)\n\n"
                           "Loss: alpha*T^2*KL(softmax(teacher/T) || softmax(student/T)) + (1-alpha)*CE(student, labels).\n"

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   mopt::cli::setup_quantize(app);
   mopt::cli::setup_compile(app);
   mopt::cli::setup_distill(app);
+  mopt::cli::setup_prune(app);
   mopt::cli::setup_profiles(app);
   mopt::cli::setup_bench(app);
   app.footer(std::string("Examples:\n"

@@ -19,7 +19,7 @@ void add_train_flags(CLI::App& command, TrainFlags& flags) {
   group->add_option("--lr", c.optimizer.lr, "learning rate; the peak rate for one-cycle (default 0.001)");
   group->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
   group->add_option("--weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for adamw; default 0)");
-  group->add_option("--schedule", c.schedule.kind, "learning-rate schedule: constant (default), cosine, step, one-cycle")
+  group->add_option("--lr-schedule", c.schedule.kind, "learning-rate schedule: constant (default), cosine, step, one-cycle")
       ->check(CLI::IsMember({"constant", "cosine", "step", "one-cycle"}));
   group->add_option("--step-epochs", c.schedule.step_epochs, "step schedule: decay every N epochs (default 1)");
   group->add_option("--gamma", c.schedule.gamma, "step schedule: decay factor (default 0.1)");

@@ -1,0 +1,236 @@
+#include "lib/prune/prune_workflow.h"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <regex>
+#include <sstream>
+
+#include "lib/bench/flops.h"
+#include "lib/errors.h"
+#include "lib/model/graph_stats.h"
+#include "lib/prune/channel_pruning.h"
+#include "lib/prune/module_paths.h"
+#include "lib/prune/unstructured.h"
+#include "lib/train/distillation.h"
+#include "lib/util/log.h"
+
+namespace mopt::prune {
+namespace {
+
+using json = nlohmann::json;
+
+bool is_n_m(const std::string& method) { return std::regex_match(method, std::regex(R"(\d+:\d+)")); }
+
+// The layers the masks cover and their masks at `amount` (magnitude) or the N:M pattern.
+Masks compute_masks(const torch::jit::Module& module, const std::vector<std::string>& layers,
+                    const PruneRequest& request, double amount) {
+  if (is_n_m(request.method)) {
+    const auto [n, m] = parse_n_m(request.method);
+    return n_m_masks(module, layers, n, m);
+  }
+  if (request.global) return global_magnitude_masks(module, layers, amount);
+  std::map<std::string, double> amounts;
+  if (!request.amounts_file.empty()) {
+    amounts = read_layer_amounts(request.amounts_file, layers);
+  } else {
+    for (const auto& layer : layers) amounts[layer] = amount;
+  }
+  std::vector<std::string> listed;
+  for (const auto& [layer, _] : amounts) listed.push_back(layer);
+  return magnitude_masks(module, listed, amounts);
+}
+
+int64_t zero_count(const torch::Tensor& t) { return t.numel() - t.count_nonzero().item<int64_t>(); }
+
+json mask_layer_rows(const torch::jit::Module& before, const torch::jit::Module& after, const Masks& masks) {
+  json rows = json::array();
+  for (const auto& [layer, _] : masks) {
+    const auto w_before = tensor_attr(submodule_at(before, layer), "weight");
+    const auto w_after = tensor_attr(submodule_at(after, layer), "weight");
+    rows.push_back({{"layer", layer},
+                    {"shape_before", w_before.sizes().vec()},
+                    {"shape_after", w_after.sizes().vec()},
+                    {"sparsity", sparsity(w_after)},
+                    {"parameters_removed", zero_count(w_after) - zero_count(w_before)}});
+  }
+  return rows;
+}
+
+std::string serialized(const Model& model) {
+  std::stringstream buffer;
+  model.torchscript().save(buffer);
+  return buffer.str();
+}
+
+json model_totals(const Model& model, const torch::Tensor& example) {
+  int64_t nonzero = 0;
+  for (const auto& p : model.torchscript().parameters()) nonzero += p.count_nonzero().item<int64_t>();
+  const auto bytes = serialized(model);
+  const auto macs = count_macs(model, example);
+  json totals = {{"parameters", parameter_totals(model).count},
+                 {"nonzero_parameters", nonzero},
+                 {"bytes", static_cast<int64_t>(bytes.size())},
+                 {"gzip_bytes", compressed_size(bytes)}};
+  if (macs.complete) totals["macs"] = macs.macs;
+  return totals;
+}
+
+json totals_before_after(const json& before, const json& after) {
+  json totals = {{"before", before}, {"after", after}};
+  totals["parameter_ratio"] = after["parameters"].get<double>() / std::max(1.0, before["parameters"].get<double>());
+  if (before.contains("macs") && after.contains("macs")) {
+    totals["mac_ratio"] = after["macs"].get<double>() / std::max(1.0, before["macs"].get<double>());
+  }
+  return totals;
+}
+
+// Fine-tuning: cross-entropy on labels, or the teacher's soft targets (with labels mixed in
+// when there are some), keeping `masks` applied after every step if there are masks.
+train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& request, const train::StepHook& after_step) {
+  auto config = request.train;
+  config.label = "finetune";
+  train::Objective objective;
+  if (request.teacher) {
+    log_info("computing teacher logits for {} fine-tuning samples", request.finetune.size());
+    objective = train::distillation_objective(
+        train::teacher_logits_for(*request.teacher, request.finetune.inputs, config.eval_batch_size), request.temperature,
+        request.alpha);
+  } else {
+    objective = train::cross_entropy_objective();
+  }
+  auto result = train::train_model(module, {}, request.finetune, Dataset{}, config, objective, after_step);
+  module.eval();
+  return result;
+}
+
+}  // namespace
+
+std::pair<int, int> parse_n_m(const std::string& text) {
+  std::smatch match;
+  if (!std::regex_match(text, match, std::regex(R"((\d+):(\d+))"))) {
+    throw usage_error(fmt::format("'{}' is not an N:M pattern such as 2:4", text));
+  }
+  const int n = std::stoi(match[1]), m = std::stoi(match[2]);
+  if (n < 1 || n >= m) throw usage_error(fmt::format("N:M pattern {} needs 1 <= N < M", text));
+  return {n, m};
+}
+
+int64_t compressed_size(const std::string& bytes) {
+  uLongf size = compressBound(bytes.size());
+  std::string out(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size(),
+                Z_DEFAULT_COMPRESSION) != Z_OK) {
+    throw runtime_failure("zlib failed to compress the model");
+  }
+  return static_cast<int64_t>(size);
+}
+
+void validate_request(const PruneRequest& request) {
+  const bool channel = request.method == "channel";
+  if (!channel && request.method != "magnitude" && !is_n_m(request.method)) {
+    throw usage_error(fmt::format("unknown --method '{}'; use magnitude, channel or an N:M pattern such as 2:4",
+                                  request.method));
+  }
+  if (is_n_m(request.method)) parse_n_m(request.method);
+  if (!is_n_m(request.method) && request.amounts_file.empty()) check_amount(request.amount);
+  if (request.norm != 1 && request.norm != 2) throw usage_error("--norm must be l1 or l2");
+  if (request.global && request.method != "magnitude") throw usage_error("--global applies to --method magnitude");
+  if (!request.amounts_file.empty() && (request.method != "magnitude" || request.global)) {
+    throw usage_error("--amounts applies to --method magnitude without --global");
+  }
+  if (!request.schedule.empty()) {
+    if (request.method != "magnitude") throw usage_error("--schedule (gradual pruning) applies to --method magnitude");
+    if (request.finetune.size() == 0) throw usage_error("--schedule prunes gradually while fine-tuning: give --finetune-data");
+    if (!request.amounts_file.empty()) throw usage_error("--schedule works with --amount (per layer or --global), not --amounts");
+    if (request.schedule_steps < 1) throw usage_error("--steps must be >= 1");
+    scheduled_sparsity(0, request.schedule_steps, request.initial_sparsity, request.amount, request.schedule);
+  }
+  if (request.finetune.size() > 0 && !request.teacher && !request.finetune.has_labels()) {
+    throw usage_error("fine-tuning without --teacher needs labels (--finetune-labels or a folder with labels)");
+  }
+  if (request.eval.size() == 0) throw usage_error("pruning needs data to measure on: give --eval-data or --input-shape");
+}
+
+PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
+  validate_request(request);
+  if (!input.is_torchscript()) throw usage_error("mopt prune works on TorchScript models");
+  const auto example = request.eval.inputs.slice(0, 0, 1);
+  PruneOutcome outcome{input.clone()};
+  auto& module = outcome.model.torchscript();
+  const auto layers = prunable_layers(module, request.selection);
+  const auto totals_before = model_totals(input, example);
+
+  Masks masks;
+  train::StepHook keep_masks;
+  if (request.method == "channel") {
+    ChannelPruneOptions options{request.amount, request.norm, request.selection};
+    auto result = prune_channels(module, options, example);
+    int64_t pruned = 0;
+    for (const auto& g : result.groups) {
+      outcome.groups.push_back({{"producers", g.producers}, {"channels_before", g.channels_before},
+                                {"channels_after", g.channels_after}, {"pruned", g.skipped_reason.empty()}});
+      if (!g.skipped_reason.empty()) outcome.groups.back()["skipped_reason"] = g.skipped_reason;
+      pruned += g.skipped_reason.empty() ? 1 : 0;
+    }
+    for (const auto& l : result.layers) {
+      outcome.layers.push_back({{"layer", l.layer}, {"shape_before", l.shape_before}, {"shape_after", l.shape_after},
+                                {"parameters_removed", l.params_before - l.params_after}, {"sparsity", 0.0}});
+    }
+    if (pruned == 0) throw usage_error("no channel group could be pruned; see the groups in --verbose output");
+    const auto left = static_cast<int64_t>(result.groups.size()) - pruned;
+    if (left > 0) outcome.notes.push_back(fmt::format("{} channel group(s) left whole; the report's groups say why", left));
+  } else if (!request.schedule.empty()) {
+    // Gradual pruning (Zhu & Gupta): sparsity rises on the schedule over the first half of
+    // fine-tuning, in `schedule_steps` steps; the second half recovers at the final sparsity.
+    auto current_step = std::make_shared<int64_t>(-1);
+    auto current = std::make_shared<Masks>();
+    auto update = [&request, &layers, current_step, current](torch::jit::Module& m, int64_t step, int64_t total) {
+      const int64_t pruning_span = std::max<int64_t>(1, total / 2);
+      const int64_t k = std::min(request.schedule_steps, step * request.schedule_steps / pruning_span);
+      if (k != *current_step) {
+        *current_step = k;
+        const double s = scheduled_sparsity(k, request.schedule_steps, request.initial_sparsity, request.amount,
+                                            request.schedule);
+        *current = s > 0 ? compute_masks(m, layers, request, s) : Masks{};
+        log_verbose("gradual pruning step {}/{}: sparsity {:.3f}", k, request.schedule_steps, s);
+      }
+      apply_masks(m, *current);
+    };
+    update(module, 0, 1);
+    keep_masks = [&module, update](int64_t step, int64_t total) { update(module, step, total); };
+    masks = *current;
+  } else {
+    masks = compute_masks(module, layers, request, request.amount);
+    apply_masks(module, masks);
+    keep_masks = [&module, &masks](int64_t, int64_t) { apply_masks(module, masks); };
+  }
+
+  if (request.finetune.size() > 0) {
+    outcome.finetune = finetune(module, request, keep_masks).to_json();
+    if (!request.schedule.empty()) masks = compute_masks(module, layers, request, request.amount);
+  }
+  module.eval();
+  if (request.method != "channel") outcome.layers = mask_layer_rows(input.torchscript(), module, masks);
+
+  outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));
+  outcome.comparison = compare_models(input.reloaded(), outcome.model.reloaded(), request.eval, request.comparison);
+  const double speedup = outcome.comparison["speedup_p50"].get<double>();
+  if (request.method != "channel") {
+    outcome.notes.push_back(fmt::format(
+        "unstructured sparsity does not speed up dense kernels: the weights keep their shapes, so the same work is "
+        "done (measured {:.2f}x); the saving shows in the compressed size ({} -> {} bytes gzip)",
+        speedup, outcome.totals["before"]["gzip_bytes"].get<int64_t>(), outcome.totals["after"]["gzip_bytes"].get<int64_t>()));
+  }
+  if (is_n_m(request.method)) {
+    outcome.notes.push_back("N:M sparsity (2:4) is accelerated by sparse tensor cores (NVIDIA Ampere and later, via "
+                            "TensorRT or cuSPARSELt), not by LibTorch's CPU kernels");
+  }
+  if (request.method == "channel" && speedup < 1.0) {
+    outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x)", speedup));
+  }
+  return outcome;
+}
+
+}  // namespace mopt::prune

@@ -1,0 +1,59 @@
+#pragma once
+// `mopt prune` as a library call: prune a TorchScript model (magnitude, N:M or channel), optionally
+// fine-tune it with the shared training loop (gradual schedule, teacher soft targets), and measure
+// what it did to parameters, MACs, file size (raw and compressed), latency and accuracy in one run.
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/data/dataset.h"
+#include "lib/eval/model_comparison.h"
+#include "lib/model/model.h"
+#include "lib/prune/layer_selection.h"
+#include "lib/train/trainer.h"
+
+namespace mopt::prune {
+
+struct PruneRequest {
+  std::string method = "magnitude";  ///< magnitude, channel, or N:M such as "2:4"
+  double amount = 0.5;               ///< fraction of weights (magnitude) or channels (channel)
+  bool global = false;               ///< magnitude: one threshold across all selected layers
+  std::string amounts_file;          ///< magnitude: per-layer amounts, JSON {"layer or glob": amount}
+  int norm = 1;                      ///< channel: 1 = L1, 2 = L2 filter norm
+  LayerSelection selection;
+  std::string schedule;               ///< "" = one shot; cubic or linear = gradual during fine-tuning
+  int64_t schedule_steps = 10;        ///< gradual: number of pruning steps spread over fine-tuning
+  double initial_sparsity = 0;        ///< gradual: sparsity of the first step
+  Dataset finetune;                   ///< empty = no fine-tuning
+  std::optional<Model> teacher;       ///< fine-tune against its soft targets
+  double temperature = 3, alpha = 0.7;
+  train::TrainConfig train;
+  Dataset eval;                       ///< accuracy (with labels) and agreement; its first row times latency
+  ComparisonSettings comparison;
+};
+
+struct PruneOutcome {
+  Model model;
+  nlohmann::json layers = nlohmann::json::array();  ///< per layer: shapes, sparsity, parameters removed
+  nlohmann::json groups = nlohmann::json::array();  ///< channel: every channel group, pruned or why not
+  nlohmann::json totals;                            ///< parameters, MACs, bytes and gzip bytes before/after
+  nlohmann::json comparison;                        ///< compare_models(): latency, accuracy, agreement
+  nlohmann::json finetune;                          ///< the training curve, when fine-tuned
+  std::vector<std::string> notes;                   ///< what the figures do and do not mean
+};
+
+/// Checks the request (usage_error: bad amount, N:M text, schedule without fine-tuning data, ...).
+void validate_request(const PruneRequest& request);
+
+/// Prunes a copy of `input` (left untouched) and measures before/after.
+PruneOutcome run_prune(const Model& input, const PruneRequest& request);
+
+/// Parses "2:4" into {2, 4}; usage_error unless 1 <= n < m.
+std::pair<int, int> parse_n_m(const std::string& text);
+
+/// Size in bytes of `bytes` after DEFLATE at gzip's default level (where zeros pay off).
+int64_t compressed_size(const std::string& bytes);
+
+}  // namespace mopt::prune

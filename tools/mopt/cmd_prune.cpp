@@ -1,0 +1,204 @@
+// mopt prune MODEL -o OUT --method magnitude|channel|N:M: sparsify or physically shrink a model,
+// optionally fine-tune it (shared training loop), and measure size, MACs, latency and accuracy.
+#include "lib/errors.h"
+#include "lib/prune/prune_workflow.h"
+#include "lib/util/log.h"
+#include "tools/mopt/commands.h"
+#include "tools/mopt/data_flags.h"
+#include "tools/mopt/train_flags.h"
+
+namespace mopt::cli {
+namespace {
+
+struct PruneArgs {
+  CommonArgs common;
+  TrainFlags training;
+  std::string model, output, method = "magnitude", norm = "l1";
+  double amount = 0.5;
+  bool global = false, force = false;
+  std::string amounts;
+  std::vector<std::string> include, exclude;
+  std::string schedule;
+  int64_t steps = 10;
+  double initial_sparsity = 0;
+  std::string finetune_data, finetune_labels, eval_data, labels, normalize, input_shape, teacher;
+  int64_t finetune_samples = 0, eval_samples = 0;
+  double temperature = 3, alpha = 0.7, max_accuracy_drop = -1;
+  int iterations = 50;
+};
+
+Dataset load_split(const std::string& path, const std::string& labels, const std::string& split, int64_t samples,
+                   const PruneArgs& args) {
+  DataArgs data;
+  data.data = path;
+  data.labels = labels;
+  data.samples = samples;
+  data.normalize = args.normalize;
+  return load_data(data, split);
+}
+
+std::string shape_text(const nlohmann::json& shape) {
+  std::vector<int64_t> dims = shape.get<std::vector<int64_t>>();
+  return fmt::format("{}", fmt::join(dims, "x"));
+}
+
+void print_outcome(const prune::PruneOutcome& outcome, const std::string& method, const std::string& in,
+                   const std::string& out) {
+  say("{} -> {}  (--method {})", in, out, method);
+  say("{:<28} {:>24} {:>9} {:>12}", "layer", "weight shape", "sparsity", "params cut");
+  for (const auto& l : outcome.layers) {
+    const auto before = shape_text(l["shape_before"]), after = shape_text(l["shape_after"]);
+    say("{:<28} {:>24} {:>8.1f}% {:>12}", l["layer"].get<std::string>(), before == after ? before : before + " -> " + after,
+        100 * l["sparsity"].get<double>(), l["parameters_removed"].get<int64_t>());
+  }
+  for (const auto& g : outcome.groups) {
+    if (!g["pruned"].get<bool>()) log_verbose("left whole: {} ({})", fmt::join(g["producers"].get<std::vector<std::string>>(), ", "),
+                                              g["skipped_reason"].get<std::string>());
+  }
+  const auto& t = outcome.totals;
+  const auto& c = outcome.comparison;
+  say("{:<28} {:>14} {:>14}", "", "before", "after");
+  say("{:<28} {:>14} {:>14}   ({:.2f}x)", "parameters", t["before"]["parameters"].get<int64_t>(),
+      t["after"]["parameters"].get<int64_t>(), t["parameter_ratio"].get<double>());
+  say("{:<28} {:>14} {:>14}", "non-zero parameters", t["before"]["nonzero_parameters"].get<int64_t>(),
+      t["after"]["nonzero_parameters"].get<int64_t>());
+  if (t.contains("mac_ratio")) {
+    say("{:<28} {:>14} {:>14}   ({:.2f}x)", "MACs per sample", t["before"]["macs"].get<int64_t>(),
+        t["after"]["macs"].get<int64_t>(), t["mac_ratio"].get<double>());
+  }
+  say("{:<28} {:>14} {:>14}", "file bytes", t["before"]["bytes"].get<int64_t>(), t["after"]["bytes"].get<int64_t>());
+  say("{:<28} {:>14} {:>14}", "gzip bytes", t["before"]["gzip_bytes"].get<int64_t>(), t["after"]["gzip_bytes"].get<int64_t>());
+  say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x faster)", "latency p50 (ms, b=1)", c["before"]["latency"]["p50_ms"].get<double>(),
+      c["after"]["latency"]["p50_ms"].get<double>(), c["speedup_p50"].get<double>());
+  if (c["before"].contains("accuracy")) {
+    say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * c["before"]["accuracy"]["top1"].get<double>(),
+        100 * c["after"]["accuracy"]["top1"].get<double>());
+  }
+  for (const auto& note : outcome.notes) say("note: {}", note);
+}
+
+void run_prune_command(const PruneArgs& args, Report& report) {
+  check_output_path(args.model, args.output, args.force);
+  auto input = Model::load(args.model);
+  if (!input.is_torchscript()) throw usage_error("mopt prune works on TorchScript models");
+  report.add_input(args.model, &input);
+
+  prune::PruneRequest request;
+  request.method = args.method;
+  request.amount = args.amount;
+  request.global = args.global;
+  request.amounts_file = args.amounts;
+  request.norm = args.norm == "l2" ? 2 : 1;
+  request.selection = {args.include, args.exclude};
+  request.schedule = args.schedule;
+  request.schedule_steps = args.steps;
+  request.initial_sparsity = args.initial_sparsity;
+  request.temperature = args.temperature;
+  request.alpha = args.alpha;
+  request.train = train_config(args.training, args.output);
+  request.comparison.iterations = args.iterations;
+  if (!args.teacher.empty()) {
+    request.teacher = Model::load(args.teacher);
+    report.add_input(args.teacher, &*request.teacher);
+  }
+  if (!args.eval_data.empty() && !args.input_shape.empty()) throw usage_error("give --eval-data or --input-shape, not both");
+  if (!args.finetune_data.empty()) {
+    request.finetune = load_split(args.finetune_data, args.finetune_labels, "train", args.finetune_samples, args);
+    log_info("fine-tuning data: {}", request.finetune.description);
+  }
+  if (!args.eval_data.empty()) {
+    request.eval = load_split(args.eval_data, args.labels, "test", args.eval_samples, args);
+  } else if (!args.input_shape.empty()) {
+    DataArgs synthetic;
+    synthetic.input_shape = args.input_shape;
+    request.eval = load_data(synthetic, "test");
+  }
+  prune::validate_request(request);  // before any work: bad flags exit 2 at once
+
+  auto outcome = prune::run_prune(input, request);
+  report.metrics() = {{"before", outcome.comparison["before"]},
+                      {"after", outcome.comparison["after"]},
+                      {"agreement", outcome.comparison["agreement"]},
+                      {"speedup_p50", outcome.comparison["speedup_p50"]},
+                      {"totals", outcome.totals}};
+  report.details()["pruning"] = {{"method", args.method}, {"amount", args.amount}, {"global", args.global},
+                                 {"layers", outcome.layers}, {"groups", outcome.groups}, {"notes", outcome.notes}};
+  if (!outcome.finetune.is_null()) report.details()["pruning"]["finetune"] = outcome.finetune;
+  print_outcome(outcome, args.method, args.model, args.output);
+  warn_if_busy(report);
+
+  const auto& c = outcome.comparison;
+  if (args.max_accuracy_drop >= 0) {
+    if (!c["before"].contains("accuracy")) throw usage_error("--max-accuracy-drop needs labelled --eval-data");
+    const double drop = 100 * (c["before"]["accuracy"]["top1"].get<double>() - c["after"]["accuracy"]["top1"].get<double>());
+    report.add_gate("max-accuracy-drop", fmt::format("accuracy drop <= {} points", args.max_accuracy_drop),
+                    drop <= args.max_accuracy_drop, drop);
+    if (drop > args.max_accuracy_drop) {
+      throw Error(ExitCode::kGateFailed, fmt::format("the pruned model lost {:.2f} accuracy points (limit {}); no artifact written",
+                                                     drop, args.max_accuracy_drop));
+    }
+  }
+  outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
+                                                            {"amount", args.amount}}).dump());
+  outcome.model.save(args.output);
+  report.add_output(args.output, &outcome.model);
+  remove_default_checkpoints(args.training, args.output);
+}
+
+}  // namespace
+
+void setup_prune(CLI::App& app) {
+  auto args = std::make_shared<PruneArgs>();
+  auto* cmd = app.add_subcommand("prune", "unstructured, N:M or structured channel pruning, with fine-tuning and measured effect");
+  cmd->add_option("MODEL", args->model, "unfrozen TorchScript model")->required();
+  cmd->add_option("-o,--output", args->output, "output (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("--method", args->method,
+                  "magnitude (L1 unstructured, default), channel (removes whole channels: smaller and faster), "
+                  "or an N:M pattern such as 2:4");
+  cmd->add_option("--amount", args->amount, "fraction of weights (magnitude) or channels (channel) to remove, in (0,1); default 0.5");
+  cmd->add_flag("--global", args->global, "magnitude: one threshold across all selected layers");
+  cmd->add_option("--amounts", args->amounts, "magnitude: per-layer amounts, JSON {\"layer or glob\": amount}")->type_name("FILE");
+  cmd->add_option("--norm", args->norm, "channel: rank filters by l1 (default) or l2 norm")->check(CLI::IsMember({"l1", "l2"}));
+  cmd->add_option("--include", args->include, "only layers matching this glob (repeatable)")->type_name("PATTERN");
+  cmd->add_option("--exclude", args->exclude, "skip layers matching this glob (repeatable)")->type_name("PATTERN");
+  cmd->add_option("--schedule", args->schedule,
+                  "magnitude: prune gradually while fine-tuning, sparsity rising cubic or linear over the first half")
+      ->check(CLI::IsMember({"cubic", "linear"}));
+  cmd->add_option("--steps", args->steps, "gradual pruning steps (default 10)");
+  cmd->add_option("--initial-sparsity", args->initial_sparsity, "gradual: sparsity of the first step (default 0)");
+  cmd->add_option("--finetune-data", args->finetune_data, "fine-tune after pruning on this data (train split by default)")
+      ->type_name("DATA");
+  cmd->add_option("--finetune-labels", args->finetune_labels, "labels for a --finetune-data file")->type_name("FILE");
+  cmd->add_option("--finetune-samples", args->finetune_samples, "fine-tune on the first N samples (0 = all)");
+  cmd->add_option("--teacher", args->teacher, "fine-tune against this model's soft targets (usually the original)")
+      ->type_name("MODEL");
+  cmd->add_option("--temperature", args->temperature, "teacher soft-target temperature (default 3)");
+  cmd->add_option("--alpha", args->alpha, "weight of the soft-target loss (default 0.7)");
+  cmd->add_option("--eval-data", args->eval_data, "measure accuracy/agreement on this data (test split by default)")
+      ->type_name("DATA");
+  cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
+  cmd->add_option("--eval-samples", args->eval_samples, "evaluate on the first N samples (0 = all)");
+  cmd->add_option("--input-shape", args->input_shape, "synthetic input for measuring when there is no data, e.g. 1x3x224x224")
+      ->type_name("SPEC");
+  cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
+  cmd->add_option("--iterations", args->iterations, "timed calls for the latency comparison (default 50)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-accuracy-drop", args->max_accuracy_drop, "fail (exit 3, no artifact) if accuracy drops more")
+      ->type_name("POINTS");
+  cmd->add_flag("--force", args->force, "allow writing over the input model");
+  add_train_flags(*cmd, args->training);
+  add_common_flags(*cmd, args->common);
+  cmd->footer(std::string("Examples:\n"
+                          "  mopt prune cnn.pt -o cnn.pruned.pt --method channel --amount 0.5 \\\n"
+                          "      --finetune-data /usr/share/datasets/fashion-mnist --epochs 2 --teacher cnn.pt \\\n"
+                          "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353\n"
+                          "  mopt prune resnet18.pt -o r.pt --method channel --amount 0.3 --input-shape 1x3x224x224\n"
+                          "  mopt prune model.pt -o sparse.pt --method magnitude --amount 0.5 --global --exclude 'fc'\n"
+                          "  mopt prune model.pt -o sparse.pt --method 2:4 --input-shape 1x784\n"
+                          "  mopt prune model.pt -o s.pt --amount 0.8 --schedule cubic --steps 10 --finetune-data DATA\n\n"
+                          "Unstructured (magnitude, N:M) sparsity keeps tensor shapes: it shrinks the compressed file,\n"
+                          "not CPU latency; channel pruning removes channels and is faster everywhere.\n\n") +
+              exit_codes_help());
+  cmd->callback([args] { run_reported("prune", args->common, [&](Report& report) { run_prune_command(*args, report); }); });
+}
+
+}  // namespace mopt::cli
