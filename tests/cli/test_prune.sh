@@ -1,0 +1,95 @@
+# mopt prune: channel pruning that really shrinks (fashion CNN with fine-tuning, ResNet-18 with
+# residual adds), global magnitude and 2:4 sparsity counted in PyTorch, gradual pruning, per-layer
+# amounts, the accuracy gate, and bad input (exit codes, no partial artifact).
+source "$(dirname "$0")/lib.sh"
+CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+FMNIST=/usr/share/datasets/fashion-mnist
+data=(--normalize 0.2860,0.3530 --eval-data "$FMNIST" --eval-samples 1000 --threads 1 --iterations 10)
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Channel pruning at 50% + a short fine-tune against the original's soft targets.
+expect_exit 0 -- "$MOPT" prune "$CNN" -o "$WORK/cnn.pruned.pt" --method channel --amount 0.5 "${data[@]}" \
+  --finetune-data "$FMNIST" --finetune-samples 3000 --epochs 1 --teacher "$CNN" --report "$WORK/c.json"
+validate_report "$WORK/c.json"
+expect_stdout "MACs per sample"
+py "
+import json; r=json.load(open('$WORK/c.json')); m=r['metrics']; p=r['details']['pruning']
+assert m['totals']['parameter_ratio']<0.3 and m['totals']['mac_ratio']<0.3, m['totals']
+assert m['totals']['after']['bytes']<0.3*m['totals']['before']['bytes'], m['totals']
+conv=[l for l in p['layers'] if l['layer']=='features.0'][0]
+assert conv['shape_before']==[32,1,3,3] and conv['shape_after']==[16,1,3,3], conv
+assert any(not g['pruned'] and 'output' in g['skipped_reason'] for g in p['groups']), p['groups']
+assert m['after']['accuracy']['top1']>0.8, m['after']
+assert len(p['finetune']['epochs'])==1 and 'kd' in p['finetune']['epochs'][0]['train_loss'], p['finetune']" "channel report"
+py "
+import torch; m=torch.jit.load('$WORK/cnn.pruned.pt'); assert not m.training
+assert m(torch.randn(2,1,28,28)).shape==(2,10)
+assert sum(p.numel() for p in m.parameters())==105962, sum(p.numel() for p in m.parameters())" "pruned CNN loads in PyTorch"
+
+# ResNet-18 (residual adds): 30% of the channels, output shape unchanged, smaller.
+expect_exit 0 -- "$MOPT" prune "$FIXTURES/resnet18.pt" -o "$WORK/r18.pt" --method channel --amount 0.3 --norm l2 \
+  --input-shape 1x3x224x224 --threads 1 --iterations 3 --report "$WORK/r.json"
+py "
+import torch, json
+m=torch.jit.load('$WORK/r18.pt'); assert m(torch.randn(1,3,224,224)).shape==(1,1000)
+n=sum(p.numel() for p in m.parameters()); assert n<0.6*11689512, n
+s=m.state_dict(); assert s['layer1.0.conv2.weight'].shape[0]==s['conv1.weight'].shape[0]==45, s['conv1.weight'].shape" "pruned ResNet-18"
+
+# Global magnitude at 0.5: 50% +- 0.5% zeros across the pruned layers, counted in PyTorch.
+expect_exit 0 -- "$MOPT" prune "$FIXTURES/mlp.pt" -o "$WORK/mlp.sparse.pt" --amount 0.5 --global \
+  --eval-data "$FIXTURES/mlp.input.npy" --iterations 5 --report "$WORK/g.json"
+expect_stdout "does not speed up dense kernels"
+py "
+import torch; s=torch.jit.load('$WORK/mlp.sparse.pt').state_dict()
+w=[s[k] for k in ('fc1.weight','fc2.weight','fc3.weight')]
+z=sum((t==0).sum().item() for t in w)/sum(t.numel() for t in w); assert abs(z-0.5)<=0.005, z" "global sparsity 50%"
+py "
+import json; r=json.load(open('$WORK/g.json')); t=r['metrics']['totals']
+assert t['after']['gzip_bytes']<0.8*t['before']['gzip_bytes'], t" "sparsity shows in the gzip size"
+
+# 2:4 semi-structured: at least 2 zeros in every 4 consecutive input weights.
+expect_exit 0 -- "$MOPT" prune "$FIXTURES/mlp.pt" -o "$WORK/mlp.24.pt" --method 2:4 --input-shape 1x784 --iterations 5
+expect_stdout "sparse tensor cores"
+py "
+import torch; s=torch.jit.load('$WORK/mlp.24.pt').state_dict()
+for k in ('fc1.weight','fc2.weight','fc3.weight'):
+    g=s[k].reshape(s[k].shape[0],-1,4); assert ((g==0).sum(-1)>=2).all(), k" "2:4 pattern"
+
+# Per-layer amounts from a file, and gradual (cubic) pruning while fine-tuning.
+echo '{"fc1": 0.3, "fc2": 0.6}' > "$WORK/amounts.json"
+expect_exit 0 -- "$MOPT" prune "$FIXTURES/mlp.pt" -o "$WORK/mlp.layers.pt" --amounts "$WORK/amounts.json" --input-shape 1x784 \
+  --iterations 5
+py "
+import torch; s=torch.jit.load('$WORK/mlp.layers.pt').state_dict()
+z=lambda k: (s[k]==0).float().mean().item()
+assert abs(z('fc1.weight')-0.3)<0.001 and abs(z('fc2.weight')-0.6)<0.001 and z('fc3.weight')<0.01" "per-layer amounts"
+expect_exit 0 -- "$MOPT" prune "$CNN" -o "$WORK/cnn.gradual.pt" --amount 0.8 --schedule cubic --steps 5 "${data[@]}" \
+  --finetune-data "$FMNIST" --finetune-samples 2000 --epochs 2 --report "$WORK/s.json"
+py "
+import torch
+s=torch.jit.load('$WORK/cnn.gradual.pt').state_dict()
+w=[s[k] for k in ('features.0.weight','features.4.weight','classifier.2.weight','classifier.5.weight')]
+for t in w: assert abs((t==0).float().mean().item()-0.8)<0.01, (t==0).float().mean()" "gradual pruning reaches 80%"
+
+# The accuracy gate: 95% of the weights gone cannot stay within 0.1 points: exit 3, no artifact.
+expect_exit 3 -- "$MOPT" prune "$CNN" -o "$WORK/gate.pt" --amount 0.95 "${data[@]}" --max-accuracy-drop 0.1
+[ ! -e "$WORK/gate.pt" ] || fail "a failed gate wrote the artifact"
+
+# Bad input: clear message, exit 2, nothing written.
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad1.pt" --amount 0 "${data[@]}"
+expect_stderr "amount"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad2.pt" --amount 1.5 "${data[@]}"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad3.pt" --method 2:4 "${data[@]}"
+expect_stderr "features.0"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad4.pt" --include 'nothing.*' "${data[@]}"
+expect_stderr "nothing"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad5.pt" --method bogus "${data[@]}"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad6.pt" --schedule cubic "${data[@]}"
+expect_stderr "finetune-data"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad7.pt"
+expect_stderr "eval-data"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$CNN" "${data[@]}"
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
+expect_exit 0 -- "$MOPT" prune --help
+expect_stdout "Examples:"
+finish
