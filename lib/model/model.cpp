@@ -93,8 +93,16 @@ Model Model::clone() const {
   copy.source_ = source_;
   copy.extra_files_ = extra_files_;
   if (module_) {
-    torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
-    copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
+    {
+      torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
+      copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
+    }
+    // ... but keep each parameter's requires_grad, so the copy trains like the original.
+    auto originals = module_->parameters();
+    auto copies = copy.module_->parameters();
+    for (auto o = originals.begin(), c = copies.begin(); o != originals.end() && c != copies.end(); ++o, ++c) {
+      (*c).requires_grad_((*o).requires_grad());
+    }
   }
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
   return copy;

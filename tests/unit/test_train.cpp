@@ -109,6 +109,20 @@ TEST_SUITE("train") {
     CHECK(evaluate_classifier(model, val, 128).first == doctest::Approx(result.best_val_accuracy));
   }
 
+  TEST_CASE("early stopping ends the run after `patience` epochs without a better validation accuracy") {
+    set_verbosity(Verbosity::kQuiet);
+    auto train = linear_task(256, 20, 4, 1), val = linear_task(128, 20, 4, 2);
+    auto model = linear_model(20, 4);
+    auto config = quick_config();
+    config.epochs = 6;
+    config.patience = 2;
+    config.optimizer.lr = 1e-12;  // the weights barely move: validation accuracy cannot improve after epoch 1
+    auto result = train_model(model, {}, train, val, config, cross_entropy_objective());
+    CHECK(result.early_stopped);
+    CHECK(result.history.size() == 3);
+    CHECK(result.best_epoch == 1);
+  }
+
   TEST_CASE("an interrupted run resumes exactly where it stopped (dropout and Adam state included)") {
     set_verbosity(Verbosity::kQuiet);
     at::set_num_threads(1);

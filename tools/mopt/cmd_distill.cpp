@@ -33,16 +33,6 @@ std::vector<std::pair<std::string, std::string>> parse_feature_pairs(const std::
   return pairs;
 }
 
-Dataset load_split(const std::string& path, const std::string& labels, const std::string& split, int64_t samples,
-                   const std::string& normalize) {
-  DataArgs data;
-  data.data = path;
-  data.labels = labels;
-  data.samples = samples;
-  data.normalize = normalize;
-  return load_data(data, split);
-}
-
 void print_summary(const train::DistillOutcome& outcome, const std::string& output) {
   auto pct = [](double v) { return v < 0 ? std::string("n/a") : fmt::format("{:.2f}%", 100 * v); };
   say("student -> {}", output);
@@ -70,8 +60,8 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   report.add_input(args.teacher, &teacher);
   report.add_input(args.student, &student);
 
-  auto train = load_split(args.train, args.train_labels, "train", args.train_samples, args.normalize);
-  auto val = args.val.empty() ? Dataset{} : load_split(args.val, args.val_labels, "test", args.val_samples, args.normalize);
+  auto train = load_data_path(args.train, args.train_labels, "train", args.train_samples, args.normalize);
+  auto val = args.val.empty() ? Dataset{} : load_data_path(args.val, args.val_labels, "test", args.val_samples, args.normalize);
   log_info("training data: {}", train.description);
   if (!args.val.empty()) log_info("validation data: {}", val.description);
 

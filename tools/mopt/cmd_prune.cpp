@@ -27,16 +27,6 @@ struct PruneArgs {
   int iterations = 50;
 };
 
-Dataset load_split(const std::string& path, const std::string& labels, const std::string& split, int64_t samples,
-                   const PruneArgs& args) {
-  DataArgs data;
-  data.data = path;
-  data.labels = labels;
-  data.samples = samples;
-  data.normalize = args.normalize;
-  return load_data(data, split);
-}
-
 std::string shape_text(const nlohmann::json& shape) {
   std::vector<int64_t> dims = shape.get<std::vector<int64_t>>();
   return fmt::format("{}", fmt::join(dims, "x"));
@@ -103,11 +93,11 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   }
   if (!args.eval_data.empty() && !args.input_shape.empty()) throw usage_error("give --eval-data or --input-shape, not both");
   if (!args.finetune_data.empty()) {
-    request.finetune = load_split(args.finetune_data, args.finetune_labels, "train", args.finetune_samples, args);
+    request.finetune = load_data_path(args.finetune_data, args.finetune_labels, "train", args.finetune_samples, args.normalize);
     log_info("fine-tuning data: {}", request.finetune.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_split(args.eval_data, args.labels, "test", args.eval_samples, args);
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
   } else if (!args.input_shape.empty()) {
     DataArgs synthetic;
     synthetic.input_shape = args.input_shape;

@@ -26,16 +26,6 @@ struct QuantizeArgs {
   bool require_speedup = false, force = false;
 };
 
-Dataset load_split(const std::string& path, const QuantizeArgs& args, const std::string& split, int64_t samples,
-                   const std::string& labels) {
-  DataArgs data;
-  data.data = path;
-  data.normalize = args.normalize;
-  data.labels = labels;
-  data.samples = samples;
-  return load_data(data, split);
-}
-
 std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, const Model& model) {
   auto modules = quant::quantizable_modules(model);
   std::vector<std::string> matched;
@@ -103,12 +93,12 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
 
   if (args.mode == "static") {
     if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
-    auto calib = load_split(args.calib, args, "train", args.calib_samples, "");
+    auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
     request.calib_inputs = calib.inputs;
     log_info("calibration: {}", calib.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_split(args.eval_data, args, "test", args.eval_samples, args.labels);
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
   } else if (request.calib_inputs.defined()) {
     request.eval.inputs = request.calib_inputs;  // agreement with fp32 only, no accuracy
     request.eval.description = "calibration inputs (no labels)";

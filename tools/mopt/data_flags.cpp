@@ -51,4 +51,14 @@ Dataset load_data(const DataArgs& args, const std::string& default_split) {
   return dataset;
 }
 
+Dataset load_data_path(const std::string& path, const std::string& labels, const std::string& default_split,
+                       int64_t samples, const std::string& normalize) {
+  DataArgs data;
+  data.data = path;
+  data.labels = labels;
+  data.samples = samples;
+  data.normalize = normalize;
+  return load_data(data, default_split);
+}
+
 }  // namespace mopt::cli

@@ -25,4 +25,8 @@ bool has_data(const DataArgs& args);
 /// Loads --data (or makes seeded synthetic inputs from --input-shape) and keeps --samples rows.
 Dataset load_data(const DataArgs& args, const std::string& default_split);
 
+/// Loads one dataset path given by a command's own flags (--calib, --train, --eval-data, ...).
+Dataset load_data_path(const std::string& path, const std::string& labels, const std::string& default_split,
+                       int64_t samples, const std::string& normalize);
+
 }  // namespace mopt::cli
