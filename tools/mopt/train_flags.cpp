@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "lib/util/log.h"
+
 namespace mopt::cli {
 namespace {
 
@@ -38,6 +40,10 @@ train::TrainConfig train_config(const TrainFlags& flags, const std::string& outp
   auto config = flags.config;
   config.checkpoint_path = flags.checkpoint.empty() ? default_checkpoint(output) : flags.checkpoint;
   config.resume_path = flags.resume;
+  if (flags.resume.empty() && std::filesystem::exists(config.checkpoint_path)) {
+    log_info("note: {} exists (from an interrupted run?); it will be overwritten; pass --resume {} to continue that run",
+             config.checkpoint_path.string(), config.checkpoint_path.string());
+  }
   return config;
 }
 
