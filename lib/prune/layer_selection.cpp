@@ -50,6 +50,10 @@ std::vector<std::string> prunable_layers(const torch::jit::Module& module, const
     if (item.name.empty()) continue;  // the root itself: its output is the model's output
     if (is_prunable_layer(item.value)) all.push_back(item.name);
   }
+  if (all.empty()) {
+    throw invalid_input("the model has no Conv/Linear layer with a weight parameter to prune (a frozen model keeps its "
+                        "weights as graph constants: prune the unfrozen model, then compile)");
+  }
   check_patterns_match(selection.include, "include", all);
   check_patterns_match(selection.exclude, "exclude", all);
 

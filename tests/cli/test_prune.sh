@@ -89,7 +89,10 @@ expect_stderr "finetune-data"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad7.pt"
 expect_stderr "eval-data"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$CNN" "${data[@]}"
-for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
+expect_exit 0 -- "$MOPT" optimize "$CNN" -p freeze -o "$WORK/frozen.pt"
+expect_exit 4 -- "$MOPT" prune "$WORK/frozen.pt" -o "$WORK/bad8.pt" "${data[@]}"
+expect_stderr "frozen"
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
 expect_exit 0 -- "$MOPT" prune --help
 expect_stdout "Examples:"
 finish
