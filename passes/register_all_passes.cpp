@@ -14,6 +14,8 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_optimize_for_inference_pass());
   registry.add(make_optimize_for_mobile_pass());
   registry.add(make_eliminate_dead_code_pass());
+  registry.add(make_specialize_input_shape_pass());
+  registry.add(make_fuse_add_relu_pass());
   // Quantization.
   registry.add(make_quantize_dynamic_pass());
   // ONNX graph passes.

@@ -19,5 +19,9 @@ std::unique_ptr<Pass> make_optimize_for_inference_pass();
 std::unique_ptr<Pass> make_optimize_for_mobile_pass();
 /// `eliminate-dead-code`: removes graph nodes whose results are unused.
 std::unique_ptr<Pass> make_eliminate_dead_code_pass();
+/// `specialize-input-shape`: fixes forward()'s input shapes and folds size/dim queries and branches.
+std::unique_ptr<Pass> make_specialize_input_shape_pass();
+/// `fuse-add-relu`: add followed by relu becomes one aten::_add_relu.
+std::unique_ptr<Pass> make_fuse_add_relu_pass();
 
 }  // namespace mopt

@@ -25,6 +25,37 @@ import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 m=_load_for_lite_interpreter('$WORK/cnn.ptl'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "ptl loads in PyTorch's lite interpreter"
 
+# --specialize: specialize-input-shape is appended for --input-shape; the artifact only takes that shape.
+TR="$FIXTURES/transformer.pt"
+expect_exit 0 -- "$MOPT" compile "$TR" --profile x86-64-avx2 -o "$WORK/tr.pt" --input-shape 1x16x64 --specialize \
+  --iterations 10 --report "$WORK/s.json"
+validate_report "$WORK/s.json"
+py "
+import json; r=json.load(open('$WORK/s.json')); c=r['details']['compile']
+assert c['requested_pipeline'].endswith(',specialize-input-shape{shape=1x16x64}'), c
+p=[p for p in r['passes'] if p['name']=='specialize-input-shape'][0]
+assert p['rewrites']>0 and p['details']['none_inputs']==['mask','src_key_padding_mask'], p
+assert p['details']['branches_after']<p['details']['branches_before'], p
+assert r['metrics']['agreement']['max_abs_diff']<1e-5, r['metrics']['agreement']" "specialize report"
+py "
+import torch
+m=torch.jit.load('$WORK/tr.pt'); assert m(torch.randn(1,16,64)).shape==(1,16,64)
+try:
+    m(torch.randn(2,16,64)); raise SystemExit('a 2x16x64 input was accepted')
+except Exception as e: assert 'specialized for inputs 1x16x64:float32' in str(e), e" "specialized .pt in PyTorch: right shape runs, wrong shape is refused"
+# Spelled out in --pipeline (fuse-add-relu too): same passes, no --specialize needed.
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/cnn_s.pt" --input-shape 1x1x28x28 --iterations 10 \
+  -p 'freeze,fuse-add-relu{inplace=true},specialize-input-shape{shape=1x1x28x28}' --report "$WORK/s2.json"
+py "
+import json; r=json.load(open('$WORK/s2.json')); p={p['name']: p for p in r['passes']}
+assert p['fuse-add-relu']['details']['activations_made_in_place']==3 and p['specialize-input-shape']['rewrites']==0, p" "fuse-add-relu and a no-op specialization"
+expect_exit 2 -- "$MOPT" compile "$TR" --profile x86-64-avx2 -o "$WORK/x.pt" --input-shape 4x16x64 --specialize
+expect_stderr "must start with 1"
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/x.pt" --data /usr/share/datasets/fashion-mnist --specialize
+expect_stderr "give --input-shape"
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/x.pt" --input-shape 1x1x28x28 -p 'freeze,specialize-input-shape'
+expect_stderr "needs the shape"
+
 # Bad input.
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/x.pt" --input-shape 1x1x28x28
 expect_stderr ".ptl"

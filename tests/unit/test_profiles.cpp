@@ -49,7 +49,7 @@ TEST_SUITE("profiles") {
     auto profiles = shipped_profiles();
     REQUIRE(profiles.size() == kShipped.size());
     const std::set<std::string> allowed_passes = {"freeze", "fold-conv-bn", "remove-dropout", "optimize-for-inference",
-                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-conv-relu"};
+                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu"};
     static const PassRegistry registry = make_default_registry();
     for (const auto& p : profiles) {
       INFO("profile ", p.name);

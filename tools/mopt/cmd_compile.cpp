@@ -18,10 +18,28 @@ struct CompileArgs {
   CommonArgs common;
   DataArgs data;
   std::string model, profile, output, pipeline;
-  bool keep_if_faster = false, force = false;
+  bool keep_if_faster = false, force = false, specialize = false;
   int iterations = 100;
   double tolerance = 0.02;
 };
+
+// --specialize: the artifact is specialized for --input-shape, so that shape must be the one the
+// comparison runs (compare_models times the first row, batch 1; a specialized model takes nothing else).
+void append_specialize_step(const DataArgs& data, Pipeline& pipeline) {
+  if (data.input_shape.empty() || !data.data.empty()) {
+    throw usage_error("--specialize fixes the model to --input-shape: give --input-shape SPEC (not --data)");
+  }
+  auto spec = parse_input_spec(data.input_shape);
+  if (spec.shape.front() != 1) {
+    throw usage_error(fmt::format("--specialize: compile measures latency at batch 1 and a specialized model takes "
+                                  "only its shape, so --input-shape must start with 1 (got {})",
+                                  data.input_shape));
+  }
+  for (const auto& step : pipeline.steps) {
+    if (step.name == "specialize-input-shape") return;  // already asked for in --pipeline
+  }
+  pipeline.steps.push_back({"specialize-input-shape", {{"shape", data.input_shape}}});
+}
 
 void run_compile(const CompileArgs& args, Report& report) {
   auto profile = load_profile(args.profile);
@@ -32,6 +50,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
   auto registry = make_default_registry();
   auto pipeline = parse_pipeline(args.pipeline.empty() ? profile.compile_pipeline : args.pipeline);
+  if (args.specialize) append_specialize_step(args.data, pipeline);
   validate_pipeline(pipeline, registry);
   if (!has_data(args.data)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
 
@@ -116,12 +135,16 @@ void setup_compile(CLI::App& app) {
   cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down");
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
   cmd->add_option("--iterations", args->iterations, "timed calls per latency measurement")->check(CLI::PositiveNumber);
+  cmd->add_flag("--specialize", args->specialize,
+                "append specialize-input-shape for --input-shape: folds shape checks and branches; the artifact then only "
+                "accepts that shape");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common);
   cmd->footer(std::string("Examples:\n"
                           "  mopt compile cnn.pt --profile x86-64-avx512-vnni -o cnn.server.pt --input-shape 1x1x28x28 --keep-if-faster\n"
                           "  mopt compile cnn.pt --profile android-arm64 -o cnn.ptl --input-shape 1x1x28x28\n"
+                          "  mopt compile encoder.pt --profile x86-64-avx2 -o encoder.pt --input-shape 1x16x64 --specialize --keep-if-faster\n"
                           "  mopt compile model.pt --profile my-board.json -o out.pt --data inputs.npy --report compile.json\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("compile", args->common, [&](Report& report) { run_compile(*args, report); }); });
