@@ -61,7 +61,7 @@ TEST_SUITE("profiles") {
       CHECK_NOTHROW(validate_pipeline(parse_pipeline(p.compile_pipeline), registry));
       if (p.architecture == "x86_64") {
         CHECK(p.quantized_engine == "onednn");
-        CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,optimize-for-inference");
+        CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,optimize-for-inference{mkldnn=true}");
       } else {
         CHECK(p.quantized_engine == "qnnpack");
         CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,optimize-for-mobile");

@@ -1,0 +1,125 @@
+#include "passes/graph/reloadable_mkldnn.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <string>
+#include <vector>
+
+namespace mopt {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string int_list(const Value* value) {
+  return fmt::format("[{}]", fmt::join(torch::jit::toIValue(value)->toIntVector(), ", "));
+}
+
+// The TorchScript expression that rebuilds constant `i` in oneDNN form from its dense copy.
+std::string packing_expression(const Node* constant, int64_t i) {
+  for (const auto& use : constant->output()->uses()) {
+    const Node* user = use.user;
+    if (user->kind().toQualString() == std::string("prim::mkldnn_convolution") && use.offset == 1) {
+      // (input, weight, bias, stride, padding, dilation, groups) -> reorder(weight, padding, stride,
+      // dilation, groups): the blocked layout the conv expects, made once instead of every call.
+      return fmt::format("torch.mkldnn_reorder_conv2d_weight(self.mopt_dense_{}.to_mkldnn(), {}, {}, {}, {})", i,
+                         int_list(user->input(4)), int_list(user->input(3)), int_list(user->input(5)),
+                         torch::jit::toIValue(user->input(6))->toInt());
+    }
+  }
+  return fmt::format("self.mopt_dense_{}.to_mkldnn()", i);
+}
+
+}  // namespace
+
+int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
+  auto graph = module.get_method("forward").graph();
+  Value* self = graph->inputs().at(0);
+  std::vector<Node*> constants, broadcasts, hardtanhs;
+  for (auto* node : graph->nodes()) {
+    const std::string kind = node->kind().toQualString();
+    if (kind == "prim::ConstantMKLDNNTensor") constants.push_back(node);
+    if (kind == "prim::BroadcastMKLDNNTensors") broadcasts.push_back(node);
+    // In-place only where nothing else reads the input, so an out-of-place replacement is exact.
+    if ((kind == "prim::MKLDNNHardTanh_" || kind == "prim::MKLDNNHardTanh") && node->input(0)->uses().size() == 1) {
+      hardtanhs.push_back(node);
+    }
+  }
+  if (constants.empty() && broadcasts.empty() && hardtanhs.empty()) return 0;
+
+  std::string methods, getstate = "def __getstate__(self) -> Tuple[", setstate;
+  std::vector<std::string> state_types, state_values, restores;
+  for (size_t i = 0; i < constants.size(); ++i) {
+    auto dense = constants[i]->t(c10::Symbol::attr("value")).to_dense();
+    module.register_attribute(fmt::format("mopt_dense_{}", i), c10::TensorType::get(), dense);
+    module.register_attribute(fmt::format("mopt_cache_{}", i), c10::OptionalType::create(c10::TensorType::get()),
+                              c10::IValue());
+    methods += fmt::format(R"(
+def mopt_packed_{0}(self) -> Tensor:
+    cached = self.mopt_cache_{0}
+    if cached is None:
+        packed = {1}
+        self.mopt_cache_{0} = packed
+        return packed
+    return cached
+)",
+                           i, packing_expression(constants[i], static_cast<int64_t>(i)));
+    state_types.push_back("Tensor");
+    state_values.push_back(fmt::format("self.mopt_dense_{}", i));
+    restores.push_back(fmt::format("    self.mopt_dense_{0} = state[{0}]\n    self.mopt_cache_{0} = None\n", i));
+  }
+  methods += R"(
+def mopt_broadcast(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+    if a.size() == b.size():
+        return a, b
+    dense = torch.broadcast_tensors([a.to_dense(), b.to_dense()])
+    return dense[0].contiguous().to_mkldnn(), dense[1].contiguous().to_mkldnn()
+
+def mopt_hardtanh(self, x: Tensor, low: float, high: float) -> Tensor:
+    return torch.hardtanh(x.to_dense(), low, high).to_mkldnn()
+)";
+  if (!constants.empty()) {
+    // Only the dense copies are saved: an oneDNN tensor in the file could not be read back.
+    methods += fmt::format("\ndef __getstate__(self) -> Tuple[{}]:\n    return ({},)\n", fmt::join(state_types, ", "),
+                           fmt::join(state_values, ", "));
+    methods += fmt::format("\ndef __setstate__(self, state: Tuple[{}]) -> None:\n{}", fmt::join(state_types, ", "),
+                           fmt::join(restores, ""));
+  }
+  module.define(methods);
+
+  for (size_t i = 0; i < constants.size(); ++i) {
+    torch::jit::WithInsertPoint guard(constants[i]);
+    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self}, 1));
+    call->s_(c10::attr::name, fmt::format("mopt_packed_{}", i));
+    call->output()->setType(constants[i]->output()->type());
+    constants[i]->output()->replaceAllUsesWith(call->output());
+    constants[i]->destroy();
+  }
+  for (auto* node : broadcasts) {
+    torch::jit::WithInsertPoint guard(node);
+    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self, node->input(0), node->input(1)}, 1));
+    call->s_(c10::attr::name, "mopt_broadcast");
+    call->output()->setType(c10::TupleType::create({c10::TensorType::get(), c10::TensorType::get()}));
+    auto* unpack = graph->insertNode(graph->createTupleUnpack(call->output()));
+    for (size_t k = 0; k < 2; ++k) {
+      unpack->output(k)->setType(node->output(k)->type());
+      node->output(k)->replaceAllUsesWith(unpack->output(k));
+    }
+    node->destroy();
+  }
+  for (auto* node : hardtanhs) {
+    torch::jit::WithInsertPoint guard(node);
+    auto* low = graph->insertConstant(node->f(c10::Symbol::attr("min_val")));
+    auto* high = graph->insertConstant(node->f(c10::Symbol::attr("max_val")));
+    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self, node->input(0), low, high}, 1));
+    call->s_(c10::attr::name, "mopt_hardtanh");
+    call->output()->setType(node->output()->type());
+    node->output()->replaceAllUsesWith(call->output());
+    node->destroy();
+  }
+  torch::jit::EliminateDeadCode(graph);
+  return static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size());
+}
+
+}  // namespace mopt

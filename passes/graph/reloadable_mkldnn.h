@@ -1,0 +1,19 @@
+#pragma once
+// Makes a module after LibTorch's ConvertFrozenOpsToMKLDNN saveable and loadable again.
+#include <torch/script.h>
+
+namespace mopt {
+
+/// Rewrites what LibTorch 1.13 cannot serialize into TorchScript it can:
+/// - each prim::ConstantMKLDNNTensor (an opaque oneDNN weight baked into the graph) becomes a
+///   dense module attribute plus a method that converts (and, for conv weights, reorders) it on
+///   the first call and caches the result; __getstate__/__setstate__ save only the dense tensors,
+///   so the cache never reaches the file and a loaded model re-packs itself once;
+/// - prim::BroadcastMKLDNNTensors becomes a method that broadcasts through dense tensors only
+///   when the shapes differ;
+/// - prim::MKLDNNHardTanh(_) (ReLU6) becomes a method that clamps through a dense tensor.
+/// Returns the number of nodes rewritten. Nodes it does not know stay; Model::save then refuses
+/// the artifact if it still cannot be reloaded.
+int64_t make_mkldnn_reloadable(torch::jit::Module& frozen_module);
+
+}  // namespace mopt
