@@ -87,23 +87,27 @@ const onnx::ModelProto& Model::onnx() const {
   return *proto_;
 }
 
+torch::jit::Module clone_module(const torch::jit::Module& module) {
+  torch::jit::Module copy;
+  {
+    torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
+    copy = module.clone();
+  }
+  // ... but keep each parameter's requires_grad, so the copy trains (or stays frozen) like the original.
+  auto originals = module.parameters();
+  auto copies = copy.parameters();
+  for (auto o = originals.begin(), c = copies.begin(); o != originals.end() && c != copies.end(); ++o, ++c) {
+    (*c).requires_grad_((*o).requires_grad());
+  }
+  return copy;
+}
+
 Model Model::clone() const {
   Model copy;
   copy.format_ = format_;
   copy.source_ = source_;
   copy.extra_files_ = extra_files_;
-  if (module_) {
-    {
-      torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
-      copy.module_ = std::make_shared<torch::jit::Module>(module_->clone());
-    }
-    // ... but keep each parameter's requires_grad, so the copy trains like the original.
-    auto originals = module_->parameters();
-    auto copies = copy.module_->parameters();
-    for (auto o = originals.begin(), c = copies.begin(); o != originals.end() && c != copies.end(); ++o, ++c) {
-      (*c).requires_grad_((*o).requires_grad());
-    }
-  }
+  if (module_) copy.module_ = std::make_shared<torch::jit::Module>(clone_module(*module_));
   if (proto_) copy.proto_ = std::make_shared<onnx::ModelProto>(*proto_);
   return copy;
 }

@@ -72,6 +72,10 @@ class Model {
   std::unordered_map<std::string, std::string> extra_files_;
 };
 
+/// A deep copy of a TorchScript module whose parameters are leaves with the original's
+/// requires_grad (Module::clone() alone leaves autograd history on them, which optimizers refuse).
+torch::jit::Module clone_module(const torch::jit::Module& module);
+
 /// Refuses (usage error, exit 2) to write over the input unless `force` is set.
 void check_output_path(const std::filesystem::path& input, const std::filesystem::path& output,
                        bool force);

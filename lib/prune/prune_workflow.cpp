@@ -91,6 +91,13 @@ json totals_before_after(const json& before, const json& after) {
 train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& request, const train::StepHook& after_step) {
   auto config = request.train;
   config.label = "finetune";
+  config.fingerprint = {{"method", request.method}, {"amount", request.amount}, {"global", request.global},
+                        {"amounts_file", request.amounts_file}, {"schedule", request.schedule},
+                        {"steps", request.schedule_steps}, {"initial_sparsity", request.initial_sparsity},
+                        {"teacher", request.teacher.has_value()}};
+  // Before any training: the data fits the model, labels are class ids it has, the teacher agrees.
+  train::check_distillation_inputs(request.teacher ? *request.teacher : Model::from_torchscript(module), module,
+                                   request.finetune, Dataset{});
   train::Objective objective;
   if (request.teacher) {
     log_info("computing teacher logits for {} fine-tuning samples", request.finetune.size());
@@ -147,8 +154,14 @@ void validate_request(const PruneRequest& request) {
     if (request.schedule_steps < 1) throw usage_error("--steps must be >= 1");
     scheduled_sparsity(0, request.schedule_steps, request.initial_sparsity, request.amount, request.schedule);
   }
-  if (request.finetune.size() > 0 && !request.teacher && !request.finetune.has_labels()) {
-    throw usage_error("fine-tuning without --teacher needs labels (--finetune-labels or a folder with labels)");
+  if (request.finetune.size() > 0) {
+    if (!request.teacher && !request.finetune.has_labels()) {
+      throw usage_error("fine-tuning without --teacher needs labels (--finetune-labels or a folder with labels)");
+    }
+    train::validate_config(request.train);
+    if (request.teacher) train::validate_soft_targets(request.temperature, request.alpha);
+  } else if (request.teacher) {
+    throw usage_error("--teacher gives soft targets for fine-tuning: give --finetune-data too");
   }
   if (request.eval.size() == 0) throw usage_error("pruning needs data to measure on: give --eval-data or --input-shape");
 }
@@ -200,7 +213,6 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     };
     update(module, 0, 1);
     keep_masks = [&module, update](int64_t step, int64_t total) { update(module, step, total); };
-    masks = *current;
   } else {
     masks = compute_masks(module, layers, request, request.amount);
     apply_masks(module, masks);

@@ -17,24 +17,21 @@ namespace {
 using json = nlohmann::json;
 constexpr int64_t kStudentTapBase = 1000;  // teacher taps are 0..k-1, student taps 1000..1000+k-1
 
-torch::jit::Module& mutable_module(const Model& model) { return const_cast<torch::jit::Module&>(model.torchscript()); }
+// A handle to the model's module: handles share the module, and running one is not const.
+torch::jit::Module module_of(const Model& model) { return model.torchscript(); }
 
 torch::Tensor probe_logits(const char* who, torch::jit::Module module, const torch::Tensor& probe) {
-  const bool was_training = module.is_training();
-  module.eval();
+  EvalModeGuard eval_mode(module);
   torch::NoGradGuard no_grad;
   torch::Tensor logits;
   try {
     logits = forward_tensor(module, probe);
   } catch (const Error&) {
-    module.train(was_training);
     throw;
   } catch (const std::exception& e) {
-    module.train(was_training);
     throw invalid_input(fmt::format("the {} cannot run on the training inputs (shape {} per sample): {}", who,
                                     fmt::join(probe.sizes().slice(1), "x"), short_torch_message(e.what())));
   }
-  module.train(was_training);
   if (logits.dim() != 2) {
     throw invalid_input(fmt::format("the {} returns shape [{}]; distillation needs class logits [batch, classes]", who,
                                     fmt::join(logits.sizes(), ", ")));
@@ -52,7 +49,7 @@ void check_labels(const Dataset& data, int64_t classes, const char* which) {
 }
 
 // A learned projection from the student's feature width to the teacher's (1x1 conv for maps,
-// linear for vectors), or an undefined tensor when the widths already agree.
+// linear for vectors), or an undefined tensor when the widths already agree (nothing to learn).
 torch::Tensor make_projection(const torch::Tensor& student_feature, const torch::Tensor& teacher_feature,
                               const std::string& pair_name) {
   const auto s = student_feature.sizes(), t = teacher_feature.sizes();
@@ -85,7 +82,7 @@ struct FeatureDistillation {
 FeatureDistillation prepare_features(const Model& teacher, torch::jit::Module& tapped_student, const Dataset& train,
                                      const DistillSettings& settings) {
   FeatureDistillation features;
-  features.teacher = teacher.torchscript().clone();
+  features.teacher = clone_module(teacher.torchscript());
   features.teacher.eval();
   std::vector<std::string> teacher_layers, student_layers;
   for (const auto& [t, s] : settings.feature_pairs) {
@@ -99,16 +96,25 @@ FeatureDistillation prepare_features(const Model& teacher, torch::jit::Module& t
   const auto probe = train.inputs.slice(0, 0, std::min<int64_t>(2, train.size()));
   FeatureCapture capture;
   torch::NoGradGuard no_grad;
-  const bool was_training = tapped_student.is_training();
-  tapped_student.eval();
-  forward_tensor(features.teacher, probe);
-  forward_tensor(tapped_student, probe);
-  tapped_student.train(was_training);
+  {
+    EvalModeGuard eval_mode(tapped_student);
+    forward_tensor(features.teacher, probe);
+    forward_tensor(tapped_student, probe);
+  }
   for (size_t i = 0; i < settings.feature_pairs.size(); ++i) {
     features.projections.push_back(make_projection(capture.get(kStudentTapBase + static_cast<int64_t>(i)),
                                                    capture.get(static_cast<int64_t>(i)), features.pair_names[i]));
   }
   return features;
+}
+
+// alpha * KD + (1 - alpha) * CE when there are labels, else KD alone; the parts for reporting.
+LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& teacher_logits, const torch::Tensor& labels,
+                            double temperature, double alpha) {
+  auto kd = distillation_loss(logits, teacher_logits, temperature);
+  if (!labels.defined()) return {{"total", kd}, {"kd", kd.detach()}};
+  auto ce = cross_entropy(logits, labels);
+  return {{"total", alpha * kd + (1 - alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
 }
 
 Objective feature_objective(std::shared_ptr<FeatureDistillation> features, double temperature, double alpha,
@@ -120,17 +126,15 @@ Objective feature_objective(std::shared_ptr<FeatureDistillation> features, doubl
       torch::NoGradGuard no_grad;
       teacher_logits = forward_tensor(features->teacher, batch.inputs);
     }
-    auto logits = forward_tensor(student, batch.inputs);
-    auto kd = distillation_loss(logits, teacher_logits, temperature);
-    auto total = batch.labels.defined() ? alpha * kd + (1 - alpha) * cross_entropy(logits, batch.labels) : kd;
+    auto terms = soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits, batch.labels, temperature, alpha);
     auto feature_loss = torch::zeros({});
     for (size_t i = 0; i < features->projections.size(); ++i) {
       auto target = capture.get(static_cast<int64_t>(i)).detach();
       auto mine = project(capture.get(kStudentTapBase + static_cast<int64_t>(i)), features->projections[i]);
       feature_loss = feature_loss + torch::mse_loss(mine, target);
     }
-    LossTerms terms = {{"total", total + feature_weight * feature_loss}, {"kd", kd.detach()}, {"feature", feature_loss.detach()}};
-    if (batch.labels.defined()) terms.push_back({"ce", cross_entropy(logits, batch.labels).detach()});
+    terms.front().second = terms.front().second + feature_weight * feature_loss;
+    terms.push_back({"feature", feature_loss.detach()});
     return terms;
   };
 }
@@ -162,25 +166,26 @@ json DistillOutcome::to_json() const {
 }
 
 torch::Tensor teacher_logits_for(const Model& teacher, const torch::Tensor& inputs, int64_t batch_size) {
-  auto module = mutable_module(teacher);
-  const bool was_training = module.is_training();
-  module.eval();
+  auto module = module_of(teacher);
+  EvalModeGuard eval_mode(module);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (int64_t b = 0; b < batch_count(inputs.size(0), batch_size); ++b) {
     parts.push_back(forward_tensor(module, batch_slice(inputs, b, batch_size)));
   }
-  module.train(was_training);
   return torch::cat(parts, 0);
 }
 
+void validate_soft_targets(double temperature, double alpha) {
+  if (!(temperature > 0)) throw usage_error("--temperature must be > 0");
+  if (!(alpha >= 0 && alpha <= 1)) throw usage_error("--alpha must be in [0, 1]");
+}
+
 Objective distillation_objective(torch::Tensor teacher_logits, double temperature, double alpha) {
+  validate_soft_targets(temperature, alpha);
   return [=](torch::jit::Module& student, const Batch& batch) {
-    auto logits = forward_tensor(student, batch.inputs);
-    auto kd = distillation_loss(logits, teacher_logits.index_select(0, batch.indices), temperature);
-    if (!batch.labels.defined()) return LossTerms{{"total", kd}, {"kd", kd.detach()}};
-    auto ce = cross_entropy(logits, batch.labels);
-    return LossTerms{{"total", alpha * kd + (1 - alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
+    return soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits.index_select(0, batch.indices),
+                             batch.labels, temperature, alpha);
   };
 }
 
@@ -199,7 +204,7 @@ int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module
     throw invalid_input("the student has no trainable parameters (a frozen model cannot be trained; pass the unfrozen one)");
   }
   const auto probe = train.inputs.slice(0, 0, std::min<int64_t>(2, train.size()));
-  const auto teacher_logits = probe_logits("teacher", mutable_module(teacher), probe);
+  const auto teacher_logits = probe_logits("teacher", module_of(teacher), probe);
   const auto student_logits = probe_logits("student", student, probe);
   const int64_t classes = teacher_logits.size(1);
   if (student_logits.size(1) != classes) {
@@ -213,17 +218,18 @@ int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module
 
 DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
                        const Dataset& val, const DistillSettings& settings) {
-  if (!(settings.temperature > 0)) throw usage_error("--temperature must be > 0");
-  if (!(settings.alpha >= 0 && settings.alpha <= 1)) throw usage_error("--alpha must be in [0, 1]");
+  validate_soft_targets(settings.temperature, settings.alpha);
   if (settings.baseline_ce && !train.has_labels()) throw usage_error("--baseline-ce needs labelled training data");
+  if (settings.baseline_ce && !val.has_labels()) throw usage_error("--baseline-ce compares accuracies: give --val data with labels");
   validate_config(settings.train);
   check_distillation_inputs(teacher, student, train, val);
 
   DistillOutcome outcome;
-  const auto initial = student.clone();  // the baseline starts from exactly these weights
+  const auto initial = clone_module(student);  // the baseline starts from exactly these weights
   if (val.has_labels()) {
-    outcome.teacher_val_accuracy = evaluate_classifier(mutable_module(teacher), val, settings.train.eval_batch_size).first;
-    auto probe = initial.clone();
+    auto teacher_module = module_of(teacher);
+    outcome.teacher_val_accuracy = evaluate_classifier(teacher_module, val, settings.train.eval_batch_size).first;
+    auto probe = clone_module(initial);
     outcome.student_val_accuracy_before = evaluate_classifier(probe, val, settings.train.eval_batch_size).first;
     log_info("teacher val accuracy {:.2f}%, student before training {:.2f}%", 100 * outcome.teacher_val_accuracy,
              100 * outcome.student_val_accuracy_before);
@@ -231,7 +237,9 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
 
   TrainConfig config = settings.train;
   config.label = "distill";
-  auto trained = initial.clone();
+  config.fingerprint = {{"temperature", settings.temperature}, {"alpha", settings.alpha},
+                        {"feature_pairs", settings.feature_pairs}, {"feature_weight", settings.feature_weight}};
+  auto trained = clone_module(initial);
   if (settings.feature_pairs.empty()) {
     log_info("computing teacher logits for {} training samples", train.size());
     auto objective = distillation_objective(teacher_logits_for(teacher, train.inputs, config.eval_batch_size),
@@ -239,9 +247,14 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
     outcome.distilled = train_student(trained, {}, train, val, config, objective);
   } else {
     // Taps live in an inlined training copy; the weights go back into the clean student.
-    auto tapped = trained.clone();
+    auto tapped = clone_module(trained);
+    torch::manual_seed(settings.train.seed);  // the projections start from the seed
     auto features = std::make_shared<FeatureDistillation>(prepare_features(teacher, tapped, train, settings));
-    auto run = train_student(tapped, features->projections, train, val, config,
+    std::vector<torch::Tensor> learned;  // equal widths need no projection, so nothing to train there
+    for (const auto& p : features->projections) {
+      if (p.defined()) learned.push_back(p);
+    }
+    auto run = train_student(tapped, learned, train, val, config,
                              feature_objective(features, settings.temperature, settings.alpha, settings.feature_weight));
     restore_weights(trained, snapshot_weights(tapped));
     trained.eval();
@@ -252,9 +265,10 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
     TrainConfig baseline_config = settings.train;
     baseline_config.label = "baseline-ce";
     baseline_config.checkpoint_path = with_suffix(settings.train.checkpoint_path, ".baseline");
+    baseline_config.resume_hint = settings.train.checkpoint_path;  // --resume takes the main checkpoint
     const auto resume = with_suffix(settings.train.resume_path, ".baseline");
     baseline_config.resume_path = !resume.empty() && std::filesystem::exists(resume) ? resume : std::filesystem::path();
-    outcome.baseline = train_student(initial.clone(), {}, train, val, baseline_config, cross_entropy_objective());
+    outcome.baseline = train_student(clone_module(initial), {}, train, val, baseline_config, cross_entropy_objective());
   }
   return outcome;
 }

@@ -52,6 +52,9 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
 /// teacher logits precomputed for every training row, indexed by Batch::indices.
 Objective distillation_objective(torch::Tensor teacher_logits, double temperature, double alpha);
 
+/// usage_error unless temperature > 0 and 0 <= alpha <= 1.
+void validate_soft_targets(double temperature, double alpha);
+
 /// Cross-entropy on labels only.
 Objective cross_entropy_objective();
 

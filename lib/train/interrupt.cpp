@@ -15,6 +15,7 @@ extern "C" void on_signal(int) { g_interrupted = 1; }
 ScopedInterruptHandler::ScopedInterruptHandler() {
   struct sigaction action {};
   action.sa_handler = on_signal;
+  action.sa_flags = SA_RESETHAND;  // one-shot: a second Ctrl-C kills
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &g_previous_int);
   sigaction(SIGTERM, &action, &g_previous_term);

@@ -1,6 +1,7 @@
 #pragma once
 // Ctrl-C during training: the first SIGINT/SIGTERM only raises a flag; the trainer finishes the
-// step it is in, saves a checkpoint and exits cleanly (exit code 130).
+// step it is in, saves a checkpoint and exits cleanly (exit code 130). A second one acts as usual
+// (the handler is one-shot), so a stuck step can still be killed.
 namespace mopt::train {
 
 /// Installs the flag-raising handler for its lifetime and restores the previous one after.

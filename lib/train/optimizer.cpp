@@ -8,8 +8,6 @@ namespace mopt::train {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
                                                         const OptimizerSpec& spec) {
-  if (!(spec.lr > 0)) throw usage_error(fmt::format("--lr must be > 0 (got {})", spec.lr));
-  if (spec.weight_decay < 0) throw usage_error("--weight-decay must be >= 0");
   if (spec.name == "adam") {
     return std::make_unique<torch::optim::Adam>(parameters,
                                                 torch::optim::AdamOptions(spec.lr).weight_decay(spec.weight_decay));

@@ -17,7 +17,8 @@ struct OptimizerSpec {
   double weight_decay = 0;    ///< L2 for adam/sgd, decoupled for adamw
 };
 
-/// Builds the optimizer over `parameters`; an unknown name or a non-positive lr is a usage_error.
+/// Builds the optimizer over `parameters`; an unknown name is a usage_error (numbers are checked by
+/// validate_config, before any work).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& parameters,
                                                         const OptimizerSpec& spec);
 

@@ -65,6 +65,8 @@ struct LoopState {
   int64_t best_epoch = 0;
   int64_t stale_epochs = 0;
   std::vector<EpochRecord> history;
+  double total_seconds = 0;  // training time (steps only) over the whole run, resumes included
+  int64_t total_rows = 0;
 
   json to_json(const json& fingerprint, size_t extras) const {
     json history_json = json::array();
@@ -72,7 +74,8 @@ struct LoopState {
     return {{"fingerprint", fingerprint}, {"epoch", epoch}, {"next_batch", next_batch}, {"step", step},
             {"loss_sums", loss_sums}, {"rows_done", rows_done}, {"epoch_seconds", epoch_seconds},
             {"best_val_accuracy", best_val_accuracy}, {"best_epoch", best_epoch}, {"stale_epochs", stale_epochs},
-            {"history", history_json}, {"extra_parameters", extras}};
+            {"history", history_json}, {"extra_parameters", extras}, {"total_seconds", total_seconds},
+            {"total_rows", total_rows}};
   }
 
   static LoopState from_json(const json& j) {
@@ -87,37 +90,40 @@ struct LoopState {
     s.best_epoch = j.at("best_epoch");
     s.stale_epochs = j.at("stale_epochs");
     for (const auto& r : j.at("history")) s.history.push_back(epoch_from_json(r));
+    s.total_seconds = j.at("total_seconds");
+    s.total_rows = j.at("total_rows");
     return s;
   }
 };
 
 // What must be equal for a checkpoint to continue this run exactly.
-json run_fingerprint(const TrainConfig& config, const Dataset& train) {
-  return {{"label", config.label},          {"epochs", config.epochs},
-          {"batch_size", config.batch_size}, {"seed", config.seed},
-          {"optimizer", config.optimizer.name}, {"lr", config.optimizer.lr},
-          {"schedule", config.schedule.kind}, {"train_rows", train.size()}};
+json run_fingerprint(const TrainConfig& config, const Dataset& train, size_t extras) {
+  const auto& o = config.optimizer;
+  const auto& sch = config.schedule;
+  return {{"label", config.label},
+          {"epochs", config.epochs},
+          {"batch_size", config.batch_size},
+          {"seed", config.seed},
+          {"optimizer", {o.name, o.lr, o.momentum, o.weight_decay}},
+          {"schedule", {sch.kind, sch.step_epochs, sch.gamma, sch.warmup_fraction}},
+          {"clip_grad_norm", config.clip_grad_norm},
+          {"patience", config.patience},
+          {"train_rows", train.size()},
+          {"extra_parameters", extras},
+          {"caller", config.fingerprint}};
+}
+
+Error interrupted_error(const TrainConfig& config) {
+  if (config.checkpoint_path.empty()) return Error(ExitCode::kInterrupted, "interrupted; no checkpoint path was set, nothing saved");
+  const auto resume = config.resume_hint.empty() ? config.checkpoint_path : config.resume_hint;
+  return Error(ExitCode::kInterrupted, fmt::format("interrupted; checkpoint saved to {} (continue with --resume {})",
+                                                   config.checkpoint_path.string(), resume.string()));
 }
 
 std::string loss_summary(const std::map<std::string, double>& sums, int64_t rows) {
   std::string text;
   for (const auto& [name, sum] : sums) text += fmt::format("{}{} {:.4f}", text.empty() ? "" : ", ", name, sum / std::max<int64_t>(rows, 1));
   return text;
-}
-
-// Module::clone() copies parameters with clone(), which leaves autograd history on them when
-// they required grad; an optimizer needs leaves, so each such slot gets a detached copy.
-void make_parameters_trainable(torch::jit::Module& model) {
-  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
-    if (p.value.is_leaf() && p.value.requires_grad()) continue;
-    auto owner = model;
-    std::string name = p.name;
-    for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.')) {
-      owner = owner.attr(name.substr(0, dot)).toModule();
-      name = name.substr(dot + 1);
-    }
-    owner.setattr(name, p.value.detach().requires_grad_(true));
-  }
 }
 
 }  // namespace
@@ -139,6 +145,9 @@ void validate_config(const TrainConfig& config) {
   if (config.batch_size < 1) throw usage_error("--batch-size must be >= 1");
   if (config.clip_grad_norm < 0) throw usage_error("--clip-grad-norm must be >= 0");
   if (config.patience < 0) throw usage_error("--patience must be >= 0");
+  if (!(config.optimizer.lr > 0)) throw usage_error(fmt::format("--lr must be > 0 (got {})", config.optimizer.lr));
+  if (config.optimizer.weight_decay < 0) throw usage_error("--weight-decay must be >= 0");
+  if (config.optimizer.momentum < 0) throw usage_error("--momentum must be >= 0");
   validate_schedule(config.schedule);
 }
 
@@ -151,9 +160,14 @@ torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inp
   throw invalid_input("the model's forward() must return a tensor of logits (or a tuple starting with one)");
 }
 
+EvalModeGuard::EvalModeGuard(torch::jit::Module model) : model_(std::move(model)), was_training_(model_.is_training()) {
+  model_.eval();
+}
+
+EvalModeGuard::~EvalModeGuard() { model_.train(was_training_); }
+
 std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const Dataset& data, int64_t batch_size) {
-  const bool was_training = model.is_training();
-  model.eval();
+  EvalModeGuard eval_mode(model);
   torch::NoGradGuard no_grad;
   int64_t correct = 0;
   double loss_sum = 0;
@@ -163,7 +177,6 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
     correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     loss_sum += cross_entropy(logits, labels).item<double>() * static_cast<double>(labels.size(0));
   }
-  model.train(was_training);
   const auto rows = static_cast<double>(std::max<int64_t>(data.size(), 1));
   return {static_cast<double>(correct) / rows, loss_sum / rows};
 }
@@ -176,13 +189,18 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
   const bool validate = val.size() > 0 && val.has_labels();
   const int64_t steps_per_epoch = batch_count(train.size(), config.batch_size);
   const int64_t total_steps = steps_per_epoch * config.epochs;
-  const json fingerprint = run_fingerprint(config, train);
+  const json fingerprint = run_fingerprint(config, train, extra_parameters.size());
 
-  make_parameters_trainable(model);
   std::vector<torch::Tensor> parameters;
-  for (const auto& p : model.parameters(/*recurse=*/true)) parameters.push_back(p);
+  for (const auto& p : model.parameters(/*recurse=*/true)) {
+    if (!p.requires_grad()) continue;  // frozen by the user: stays as it is
+    if (!p.is_leaf()) throw runtime_failure("a parameter has autograd history; copy models with clone_module()");
+    parameters.push_back(p);
+  }
+  if (parameters.empty()) {
+    throw invalid_input("the model has no trainable parameters (none requires grad; a frozen model cannot be trained)");
+  }
   for (const auto& p : extra_parameters) parameters.push_back(p);
-  if (parameters.empty()) throw invalid_input("the model has no parameters to train");
   auto optimizer = make_optimizer(parameters, config.optimizer);
 
   LoopState state;
@@ -196,13 +214,15 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
     }
     restore_weights(model, contents.weights);
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < extra_parameters.size() && i < contents.extra_parameters.size(); ++i) {
+    for (size_t i = 0; i < extra_parameters.size(); ++i) {  // the fingerprint guarantees the count
       const_cast<torch::Tensor&>(extra_parameters[i]).copy_(contents.extra_parameters[i]);
     }
     state = LoopState::from_json(contents.loop_state);
     best = contents.best_weights;
     if (state.next_batch > 0) set_global_rng_state(contents.rng_state);
     result.resumed = true;
+    // Hooks re-derive their state (e.g. pruning masks) from the restored weights before any step.
+    if (after_step) after_step(state.step, total_steps);
     log_info("{}: resumed from {} at epoch {}, batch {}/{}", config.label, config.resume_path.string(), state.epoch + 1,
              state.next_batch, steps_per_epoch);
   }
@@ -220,9 +240,11 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
   // here (scripts/bench/distill_acceptance.sh); plain interpretation dispatches op by op as eager does.
   torch::jit::GraphOptimizerEnabledGuard plain_interpreter(false);
   ProgressLine progress;
-  int64_t rows_trained = 0;
   model.train();
-  while (state.epoch < config.epochs) {
+  // A run that stopped early and was resumed (e.g. for its baseline) stays stopped.
+  const auto stopped_early = [&] { return config.patience > 0 && state.stale_epochs >= config.patience; };
+  result.early_stopped = stopped_early();
+  while (state.epoch < config.epochs && !result.early_stopped) {
     if (state.next_batch == 0) {
       torch::manual_seed(config.seed * 7919ULL + static_cast<uint64_t>(state.epoch));  // dropout masks of this epoch
       state.loss_sums.clear();
@@ -230,14 +252,13 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
       state.epoch_seconds = 0;
     }
     const auto order = epoch_order(train.size(), config.seed, state.epoch);
-    double lr = config.optimizer.lr;
     for (int64_t b = state.next_batch; b < steps_per_epoch; ++b) {
       const auto step_start = Clock::now();
       Batch batch;
       batch.indices = batch_slice(order, b, config.batch_size);
       batch.inputs = train.inputs.index_select(0, batch.indices);
       if (train.has_labels()) batch.labels = train.labels.index_select(0, batch.indices);
-      lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
+      const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
       auto terms = objective(model, batch);
@@ -251,10 +272,10 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
       const int64_t rows = batch.indices.size(0);
       for (const auto& [name, value] : terms) state.loss_sums[name] += value.item<double>() * static_cast<double>(rows);
       state.rows_done += rows;
-      rows_trained += rows;
+      state.total_rows += rows;
       const double step_seconds = seconds_since(step_start);
       state.epoch_seconds += step_seconds;
-      result.train_seconds += step_seconds;
+      state.total_seconds += step_seconds;
       const double rate = state.rows_done / std::max(state.epoch_seconds, 1e-9);
       const double rows_left = static_cast<double>((total_steps - state.step) * config.batch_size);
       progress.update(fmt::format("{} epoch {}/{}  batch {}/{}  loss: {}  {:.0f} samples/s  ETA {}", config.label,
@@ -268,11 +289,7 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
         save();
         progress.finish(fmt::format("{}: interrupted at epoch {}, batch {}/{}", config.label, state.epoch + 1, b + 1,
                                     steps_per_epoch));
-        throw Error(ExitCode::kInterrupted,
-                    config.checkpoint_path.empty()
-                        ? std::string("interrupted; no checkpoint path was set, nothing saved")
-                        : fmt::format("interrupted; checkpoint saved to {} (continue with --resume {})",
-                                      config.checkpoint_path.string(), config.checkpoint_path.string()));
+        throw interrupted_error(config);
       }
     }
     state.next_batch = 0;
@@ -280,7 +297,7 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
     EpochRecord record;
     record.epoch = state.epoch + 1;
     for (const auto& [name, sum] : state.loss_sums) record.train_loss[name] = sum / std::max<int64_t>(state.rows_done, 1);
-    record.learning_rate = lr;
+    record.learning_rate = learning_rate_at(config.schedule, config.optimizer.lr, state.step - 1, total_steps, steps_per_epoch);
     record.seconds = state.epoch_seconds;
     record.samples_per_s = state.rows_done / std::max(state.epoch_seconds, 1e-9);
     std::string val_text;
@@ -300,13 +317,12 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
     progress.finish(fmt::format("{} epoch {}/{}  loss: {}{}  {:.0f} samples/s  {:.1f}s", config.label, record.epoch,
                                 config.epochs, loss_summary(state.loss_sums, state.rows_done), val_text,
                                 record.samples_per_s, record.seconds));
-    const bool stop_early = config.patience > 0 && state.stale_epochs >= config.patience;
     state.epoch += 1;
     save();
-    if (stop_early) {
-      result.early_stopped = true;
+    if (interrupt_requested()) throw interrupted_error(config);  // Ctrl-C during validation or the save
+    result.early_stopped = stopped_early();
+    if (result.early_stopped) {
       log_info("{}: no better validation accuracy for {} epochs; stopping early", config.label, config.patience);
-      break;
     }
   }
 
@@ -314,7 +330,8 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
   result.history = state.history;
   result.best_epoch = state.best_epoch;
   result.best_val_accuracy = state.best_val_accuracy;
-  result.samples_per_s = rows_trained / std::max(result.train_seconds, 1e-9);
+  result.train_seconds = state.total_seconds;
+  result.samples_per_s = static_cast<double>(state.total_rows) / std::max(state.total_seconds, 1e-9);
   return result;
 }
 

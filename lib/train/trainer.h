@@ -31,8 +31,10 @@ struct TrainConfig {
   int64_t eval_batch_size = 256;
   std::filesystem::path checkpoint_path;  ///< written after every epoch and on Ctrl-C; empty = none
   std::filesystem::path resume_path;      ///< continue from this checkpoint
+  std::filesystem::path resume_hint;      ///< the --resume path to suggest after Ctrl-C (default: checkpoint_path)
   int64_t stop_after_steps = 0;           ///< act as if Ctrl-C came after this many steps (tests); 0 = off
   std::string label = "train";            ///< names the run in progress lines ("distill", "baseline-ce")
+  nlohmann::json fingerprint;             ///< the caller's settings a checkpoint must match to be resumed
 };
 
 /// One mini-batch: rows of the training set in shuffled order.
@@ -63,20 +65,33 @@ struct TrainResult {
   bool early_stopped = false;
   bool resumed = false;
   int64_t steps = 0;                  ///< optimizer steps done in this process
-  double train_seconds = 0;           ///< wall time of the steps (no validation)
-  double samples_per_s = 0;           ///< training throughput of this process
+  double train_seconds = 0;           ///< time spent in training steps (no validation), resumed parts included
+  double samples_per_s = 0;           ///< training throughput over train_seconds
   nlohmann::json to_json() const;
 };
 
 /// Called after every optimizer step with (global step, total steps), e.g. to re-apply masks.
 using StepHook = std::function<void(int64_t step, int64_t total_steps)>;
 
-/// Trains `model` in place. `extra_parameters` (e.g. feature projections) are optimized and
-/// checkpointed alongside. With labelled `val` data, the weights of the best epoch are restored
+/// Trains `model` in place: its parameters that require grad (leaves; copy models with
+/// clone_module). `extra_parameters` (e.g. feature projections) are optimized and checkpointed alongside. With labelled `val` data, the weights of the best epoch are restored
 /// at the end. Throws Error(kInterrupted) after saving a checkpoint when interrupted.
 TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
                         const Dataset& train, const Dataset& val, const TrainConfig& config,
                         const Objective& objective, const StepHook& after_step = {});
+
+/// Puts a model in eval mode for its lifetime and restores the previous mode, even on errors.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::jit::Module model);
+  ~EvalModeGuard();
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::jit::Module model_;
+  bool was_training_;
+};
 
 /// Top-1 accuracy and mean cross-entropy of `model` on labelled `data`, in eval mode.
 std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const Dataset& data, int64_t batch_size);

@@ -37,8 +37,8 @@ Dataset linear_task(int64_t rows, int64_t features, int64_t classes, uint64_t se
 // A linear classifier defined in TorchScript, `outputs` wide.
 torch::jit::Module linear_model(int64_t inputs, int64_t outputs) {
   torch::jit::Module model("LinearStudent");
-  model.register_parameter("weight", torch::randn({outputs, inputs}) * 0.01, false);
-  model.register_parameter("bias", torch::zeros({outputs}), false);
+  model.register_parameter("weight", (torch::randn({outputs, inputs}) * 0.01).requires_grad_(), false);
+  model.register_parameter("bias", torch::zeros({outputs}).requires_grad_(), false);
   model.define(R"(
     def forward(self, x):
         return torch.matmul(x, self.weight.t()) + self.bias
@@ -123,6 +123,25 @@ TEST_SUITE("train") {
     CHECK(result.best_epoch == 1);
   }
 
+  TEST_CASE("a run that stopped early stays stopped when resumed from its checkpoint") {
+    set_verbosity(Verbosity::kQuiet);
+    auto dir = test::temp_dir("train-early");
+    auto train = linear_task(256, 20, 4, 1), val = linear_task(128, 20, 4, 2);
+    auto model = linear_model(20, 4);
+    auto config = quick_config(dir / "run.ckpt");
+    config.epochs = 6;
+    config.patience = 2;
+    config.optimizer.lr = 1e-12;
+    train_model(model, {}, train, val, config, cross_entropy_objective());
+    config.resume_path = dir / "run.ckpt";
+    auto resumed = train_model(model, {}, train, val, config, cross_entropy_objective());
+    CHECK(resumed.early_stopped);
+    CHECK(resumed.steps == 0);
+    CHECK(resumed.history.size() == 3);
+    CHECK(resumed.samples_per_s > 0);  // totals of the whole run, not of this (empty) process
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("an interrupted run resumes exactly where it stopped (dropout and Adam state included)") {
     set_verbosity(Verbosity::kQuiet);
     at::set_num_threads(1);
@@ -130,17 +149,17 @@ TEST_SUITE("train") {
     auto train = linear_task(300, 784, 10, 2), val = linear_task(100, 784, 10, 3);  // 5 batches/epoch, last one short
     const auto initial = torch::jit::load(test::fixture("mlp.pt").string());     // has dropout
 
-    auto straight = initial.clone();
+    auto straight = clone_module(initial);
     train_model(straight, {}, train, val, quick_config(), cross_entropy_objective());
 
-    auto interrupted = initial.clone();
+    auto interrupted = clone_module(initial);
     auto config = quick_config(dir / "run.ckpt");
     config.stop_after_steps = 7;  // epoch 2, batch 2 of 5
     CHECK(test::thrown_code([&] { train_model(interrupted, {}, train, val, config, cross_entropy_objective()); }) == 130);
     REQUIRE(std::filesystem::exists(dir / "run.ckpt"));
     CHECK_FALSE(same_weights(interrupted, straight));
 
-    auto resumed = initial.clone();
+    auto resumed = clone_module(initial);
     config.stop_after_steps = 0;
     config.resume_path = dir / "run.ckpt";
     auto result = train_model(resumed, {}, train, val, config, cross_entropy_objective());

@@ -72,14 +72,13 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   settings.feature_weight = args.feature_weight;
   settings.baseline_ce = args.baseline_ce;
   settings.train = train_config(args.training, args.output);
-  torch::manual_seed(settings.train.seed);  // feature projections start from the seed too
 
   auto outcome = train::distill(teacher, student.torchscript(), train, val, settings);
   auto& metrics = report.metrics();
   metrics["teacher"] = {{"accuracy", outcome.teacher_val_accuracy}};
   metrics["student"] = {{"accuracy_before", outcome.student_val_accuracy_before},
                         {"accuracy_after", outcome.distilled.val_accuracy}};
-  metrics["training"] = {{"wall_s", outcome.distilled.result.train_seconds},
+  metrics["training"] = {{"train_s", outcome.distilled.result.train_seconds},
                          {"samples_per_s", outcome.distilled.result.samples_per_s},
                          {"final_loss", outcome.distilled.result.history.empty()
                                             ? nlohmann::json::object()

@@ -85,7 +85,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   request.initial_sparsity = args.initial_sparsity;
   request.temperature = args.temperature;
   request.alpha = args.alpha;
-  request.train = train_config(args.training, args.output);
+  if (!args.finetune_data.empty()) request.train = train_config(args.training, args.output);
   request.comparison.iterations = args.iterations;
   if (!args.teacher.empty()) {
     request.teacher = Model::load(args.teacher);
@@ -104,6 +104,9 @@ void run_prune_command(const PruneArgs& args, Report& report) {
     request.eval = load_data(synthetic, "test");
   }
   prune::validate_request(request);  // before any work: bad flags exit 2 at once
+  if (args.max_accuracy_drop >= 0 && !request.eval.has_labels()) {
+    throw usage_error("--max-accuracy-drop needs labelled --eval-data");
+  }
 
   auto outcome = prune::run_prune(input, request);
   report.metrics() = {{"before", outcome.comparison["before"]},
@@ -111,7 +114,9 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                       {"agreement", outcome.comparison["agreement"]},
                       {"speedup_p50", outcome.comparison["speedup_p50"]},
                       {"totals", outcome.totals}};
-  report.details()["pruning"] = {{"method", args.method}, {"amount", args.amount}, {"global", args.global},
+  const bool uses_amount = args.method == "channel" || (args.method == "magnitude" && args.amounts.empty());
+  const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
+  report.details()["pruning"] = {{"method", args.method}, {"amount", amount}, {"global", args.global},
                                  {"layers", outcome.layers}, {"groups", outcome.groups}, {"notes", outcome.notes}};
   if (!outcome.finetune.is_null()) report.details()["pruning"]["finetune"] = outcome.finetune;
   print_outcome(outcome, args.method, args.model, args.output);
@@ -119,7 +124,6 @@ void run_prune_command(const PruneArgs& args, Report& report) {
 
   const auto& c = outcome.comparison;
   if (args.max_accuracy_drop >= 0) {
-    if (!c["before"].contains("accuracy")) throw usage_error("--max-accuracy-drop needs labelled --eval-data");
     const double drop = 100 * (c["before"]["accuracy"]["top1"].get<double>() - c["after"]["accuracy"]["top1"].get<double>());
     report.add_gate("max-accuracy-drop", fmt::format("accuracy drop <= {} points", args.max_accuracy_drop),
                     drop <= args.max_accuracy_drop, drop);
@@ -129,7 +133,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
     }
   }
   outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
-                                                            {"amount", args.amount}}).dump());
+                                                            {"amount", amount}}).dump());
   outcome.model.save(args.output);
   report.add_output(args.output, &outcome.model);
   remove_default_checkpoints(args.training, args.output);
