@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "lib/bench/flops.h"
+#include "lib/util/log.h"
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
@@ -72,8 +73,9 @@ json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, 
   MacCount macs;
   try {
     macs = count_macs(model, input);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
     macs.complete = false;
+    log_verbose("MACs not counted: {}", short_torch_message(e.what()));
   }
   row["work"] = {{"macs", macs.macs}, {"layers_counted", macs.layers}, {"complete", macs.complete},
                  {"gflops", stats.p50_ms > 0 ? 2.0 * static_cast<double>(macs.macs) / (stats.p50_ms * 1e6) : 0.0}};

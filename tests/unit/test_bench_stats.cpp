@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "lib/bench/flops.h"
+#include "lib/eval/evaluate.h"
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/memory.h"
 #include "lib/bench/timed_run.h"
@@ -286,7 +287,24 @@ TEST_SUITE("flops") {
     auto optimized = test::run_text(model, "optimize-for-inference").model;
     auto after = count_macs(optimized, input);
     MESSAGE(fmt::format("conv_bn MACs {} (optimized: {}, complete {})", before.macs, after.macs, after.complete));
-    CHECK(after.complete);  // oneDNN's prim::mkldnn_convolution counts like aten::conv2d
+    CHECK(after.complete);
+    CHECK(after.macs == before.macs);
+    // oneDNN's prim::mkldnn_convolution counts like aten::conv2d, in memory and loaded from a file.
+    auto onednn = test::run_text(model, "optimize-for-inference{mkldnn=true}").model;
+    CHECK(count_macs(onednn, input).macs == before.macs);
+    CHECK(count_macs(onednn.reloaded(), input).macs == before.macs);
+  }
+
+  TEST_CASE("a ResNet-18 compiled to oneDNN layouts and saved counts the same MACs") {
+    auto model = Model::load(test::fixture("resnet18.pt"));
+    auto input = torch::randn({1, 3, 224, 224});
+    const auto before = count_macs(model, input);
+    auto onednn = test::run_text(model, "remove-dropout,fold-conv-bn,freeze,optimize-for-inference{mkldnn=true}").model;
+    auto loaded = onednn.reloaded();
+    run_model(loaded, input);  // packs and caches the oneDNN weights, as a benchmark run does
+    auto after = count_macs(loaded, input);
+    MESSAGE(fmt::format("resnet18 MACs {} -> {} (complete {})", before.macs, after.macs, after.complete));
+    CHECK(after.complete);
     CHECK(after.macs == before.macs);
   }
 
