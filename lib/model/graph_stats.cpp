@@ -88,7 +88,13 @@ ParameterTotals parameter_totals(const Model& model) {
     totals.bytes += tensor_bytes(param);
   }
   if (totals.count > 0) return totals;
-  // Frozen modules keep their weights as tensor constants in the graph.
+  // Frozen modules keep their weights as tensor constants in the graph, or (oneDNN form) as plain
+  // tensor attributes that are packed on the first call.
+  for (const auto& attribute : module.named_attributes(/*recurse=*/false)) {
+    if (!attribute.value.isTensor() || attribute.value.toTensor().is_mkldnn()) continue;  // not the caches
+    totals.count += attribute.value.toTensor().numel();
+    totals.bytes += tensor_bytes(attribute.value.toTensor());
+  }
   if (auto method = module.find_method("forward")) {
     for (const auto* node : method->graph()->nodes()) {
       if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
