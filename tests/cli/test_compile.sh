@@ -76,4 +76,13 @@ import json; r=json.load(open('$WORK/pi.json')); p=r['details']['profile']
 assert p['name']=='raspberry-pi-4' and len(r['gates'])>=1 and p['judged_only_on_target'], p" "profile gates recorded"
 expect_exit 3 -- "$MOPT" bench "$FIXTURES/resnet18.pt" --input-shape 1x3x224x224 --profile mcu --iterations 3 --report "$WORK/mcu.json"
 grep -q '"verdict": "fail"' "$WORK/mcu.json" || fail "mcu size budget should fail"
+# The oneDNN form (x86 profiles) loads in PyTorch, packs its weights on the first call, and can be
+# saved again after running (only the dense weights are written).
+expect_exit 0 -- "$MOPT" optimize "$CNN" -p 'freeze,optimize-for-inference{mkldnn=true}' -o "$WORK/onednn.pt"
+py "
+import torch
+m=torch.jit.load('$WORK/onednn.pt'); ref=torch.jit.load('$CNN').eval(); x=torch.randn(3,1,28,28)
+assert 'mkldnn_convolution' in str(m.forward.graph) or 'mopt_packed' in str(m.forward.graph), m.forward.graph
+assert (m(x)-ref(x)).abs().max()<1e-4
+torch.jit.save(m, '$WORK/onednn2.pt'); assert (torch.jit.load('$WORK/onednn2.pt')(x)-ref(x)).abs().max()<1e-4" "oneDNN artifact in PyTorch"
 finish
