@@ -215,7 +215,7 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
     restore_weights(model, contents.weights);
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < extra_parameters.size(); ++i) {  // the fingerprint guarantees the count
-      const_cast<torch::Tensor&>(extra_parameters[i]).copy_(contents.extra_parameters[i]);
+      extra_parameters[i].copy_(contents.extra_parameters[i]);  // in place: the optimizer holds them
     }
     state = LoopState::from_json(contents.loop_state);
     best = contents.best_weights;
