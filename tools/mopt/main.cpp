@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
                          "  mopt passes\n"
                          "  mopt optimize model.pt -p 'freeze,fold-conv-bn,optimize-for-inference' -o fast.pt --report r.json\n"
                          "  mopt bench fast.pt --input-shape x:1x3x224x224 --batch 1,8 --fail-if 'latency.p95_ms > 20'\n"
+                         "  mopt prune cnn.pt -o small.pt --method channel --amount 0.5 --input-shape 1x1x28x28\n"
+                         "  mopt distill --teacher cnn.pt --student small.pt --train DATA --val DATA -o student.pt\n"
                          "Run `mopt COMMAND --help` for a command's flags.\n\n") +
              mopt::cli::exit_codes_help());
 
