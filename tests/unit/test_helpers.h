@@ -19,6 +19,19 @@ inline std::filesystem::path committed(const std::string& name) {
   return std::filesystem::path(MOPT_COMMITTED_FIXTURES_DIR) / name;
 }
 
+/// A generated fixture model with its saved input and PyTorch's output for it.
+struct FixtureCase {
+  Model model;
+  torch::Tensor input;
+  torch::Tensor expected;
+};
+
+/// Loads NAME.pt, NAME.input.npy and NAME.output.npy from the generated fixtures.
+inline FixtureCase load_case(const std::string& name) {
+  return {Model::load(fixture(name + ".pt")), read_npy(fixture(name + ".input.npy")),
+          read_npy(fixture(name + ".output.npy"))};
+}
+
 /// Runs pipeline text through the registry, as the CLI does.
 inline PipelineResult run_text(const Model& model, const std::string& text) {
   static const PassRegistry registry = make_default_registry();

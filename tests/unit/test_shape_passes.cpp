@@ -11,16 +11,8 @@ using mopt::test::run_text;
 
 namespace {
 
-struct Case {
-  Model model;
-  torch::Tensor input;
-  torch::Tensor expected;
-};
-
-Case load_case(const std::string& name) {
-  return {Model::load(fixture(name + ".pt")), read_npy(fixture(name + ".input.npy")),
-          read_npy(fixture(name + ".output.npy"))};
-}
+using Case = mopt::test::FixtureCase;
+using mopt::test::load_case;
 
 double max_diff(const Model& a, const Model& b, const torch::Tensor& input) {
   return (run_model(a, input) - run_model(b, input)).abs().max().item<double>();

@@ -12,16 +12,8 @@ using mopt::test::run_text;
 
 namespace {
 
-struct Case {
-  Model model;
-  torch::Tensor input;
-  torch::Tensor expected;
-};
-
-Case load_case(const std::string& name) {
-  return {Model::load(fixture(name + ".pt")), read_npy(fixture(name + ".input.npy")),
-          read_npy(fixture(name + ".output.npy"))};
-}
+using Case = mopt::test::FixtureCase;
+using mopt::test::load_case;
 
 double max_diff(const Model& model, const Case& c) {
   return (run_model(model, c.input) - c.expected).abs().max().item<double>();
