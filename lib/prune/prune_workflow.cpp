@@ -168,7 +168,7 @@ void validate_request(const PruneRequest& request) {
 
 PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   validate_request(request);
-  if (!input.is_torchscript()) throw usage_error("mopt prune works on TorchScript models");
+  if (!input.is_torchscript()) throw usage_error("pruning works on TorchScript models");
   const auto example = request.eval.inputs.slice(0, 0, 1);
   PruneOutcome outcome{input.clone()};
   auto& module = outcome.model.torchscript();

@@ -22,15 +22,8 @@ struct OptimizeArgs {
 };
 
 void print_comparison(const nlohmann::json& c) {
-  const auto& b = c["before"];
-  const auto& a = c["after"];
-  say("{:<22} {:>12} {:>12}", "", "before", "after");
-  say("{:<22} {:>12.3f} {:>12.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", b["latency"]["p50_ms"].get<double>(),
-      a["latency"]["p50_ms"].get<double>(), c["speedup_p50"].get<double>());
-  if (b.contains("accuracy")) {
-    say("{:<22} {:>11.2f}% {:>11.2f}%", "accuracy (top-1)", 100 * b["accuracy"]["top1"].get<double>(),
-        100 * a["accuracy"]["top1"].get<double>());
-  }
+  say("{:<28} {:>14} {:>14}", "", "before", "after");
+  say_latency_and_accuracy(c);
   const auto& g = c["agreement"];
   say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
       g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), 100 * g["top1_agreement"].get<double>(),

@@ -58,12 +58,7 @@ void print_outcome(const prune::PruneOutcome& outcome, const std::string& method
   }
   say("{:<28} {:>14} {:>14}", "file bytes", t["before"]["bytes"].get<int64_t>(), t["after"]["bytes"].get<int64_t>());
   say("{:<28} {:>14} {:>14}", "gzip bytes", t["before"]["gzip_bytes"].get<int64_t>(), t["after"]["gzip_bytes"].get<int64_t>());
-  say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x faster)", "latency p50 (ms, b=1)", c["before"]["latency"]["p50_ms"].get<double>(),
-      c["after"]["latency"]["p50_ms"].get<double>(), c["speedup_p50"].get<double>());
-  if (c["before"].contains("accuracy")) {
-    say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * c["before"]["accuracy"]["top1"].get<double>(),
-        100 * c["after"]["accuracy"]["top1"].get<double>());
-  }
+  say_latency_and_accuracy(c);
   for (const auto& note : outcome.notes) say("note: {}", note);
 }
 

@@ -46,13 +46,8 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   const auto mode = outcome.details["mode"].get<std::string>();
   const bool reduced = mode == "fp16" || mode == "bf16";
   say("{} -> {}  ({}, engine {})", in, out, reduced ? mode + " weights" : mode + " INT8", active_engine());
-  say("{:<24} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
-  say("{:<24} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", m["before"]["latency"]["p50_ms"].get<double>(),
-      m["after"]["latency"]["p50_ms"].get<double>(), outcome.speedup);
-  if (m["before"].contains("accuracy")) {
-    say("{:<24} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * m["before"]["accuracy"]["top1"].get<double>(),
-        100 * m["after"]["accuracy"]["top1"].get<double>());
-  }
+  say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
+  say_latency_and_accuracy(m);
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
       m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
       100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());

@@ -58,6 +58,17 @@ void warn_if_busy(const Report& report) {
   }
 }
 
+void say_latency_and_accuracy(const nlohmann::json& comparison) {
+  const auto& before = comparison["before"];
+  const auto& after = comparison["after"];
+  say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", before["latency"]["p50_ms"].get<double>(),
+      after["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
+  if (before.contains("accuracy")) {
+    say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * before["accuracy"]["top1"].get<double>(),
+        100 * after["accuracy"]["top1"].get<double>());
+  }
+}
+
 const char* exit_codes_help() {
   return "Exit codes: 0 success, 1 runtime failure, 2 usage error, 3 gate failed,\n"
          "            4 invalid input (unreadable/corrupt model, bad data, bad profile),\n"

@@ -33,6 +33,10 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
 /// timings untrustworthy (the report records the figure as environment.foreign_load_cores).
 void warn_if_busy(const Report& report);
 
+/// The latency-p50 row (with the speedup) and, when measured, the top-1 accuracy row of a
+/// compare_models() result, in the 28/14/14-column layout of the before/after tables.
+void say_latency_and_accuracy(const nlohmann::json& comparison);
+
 /// Exit-code table shown in `--help` footers.
 const char* exit_codes_help();
 
