@@ -63,6 +63,7 @@ class Model {
 
   /// Where the model was loaded from (empty when built in memory).
   const std::filesystem::path& source_path() const { return source_; }
+  void set_source_path(const std::filesystem::path& path) { source_ = path; }
 
  private:
   ModelFormat format_ = ModelFormat::kTorchScript;

@@ -1,0 +1,204 @@
+#include "lib/onnx/import/graph_builder.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <sstream>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/constant_values.h"
+#include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/graph_validation.h"
+#include "lib/onnx/import/helpers.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+// Words the generated source must not use as identifiers: Python keywords and the names
+// TorchScript resolves in every scope.
+const char* const kReserved[] = {
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "self", "torch", "math", "int", "float",
+    "bool", "str", "list", "tuple", "List", "Tuple", "Optional", "Tensor", "Dict", "len", "range", "min", "max",
+    "print", "forward", "training", "annotate", "ops", "abs", "round", "sum", "all", "any", "isinstance", "getattr"};
+
+std::string sanitize(const std::string& hint) {
+  std::string out;
+  for (char c : hint) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  // Collapse runs of '_' and trim them: "onnx::Conv_12" -> "onnx_Conv_12".
+  std::string collapsed;
+  for (char c : out) {
+    if (c == '_' && !collapsed.empty() && collapsed.back() == '_') continue;
+    collapsed += c;
+  }
+  while (!collapsed.empty() && collapsed.front() == '_') collapsed.erase(collapsed.begin());
+  while (!collapsed.empty() && collapsed.back() == '_') collapsed.pop_back();
+  if (collapsed.empty()) collapsed = "v";
+  if (std::isdigit(static_cast<unsigned char>(collapsed.front()))) collapsed = "v" + collapsed;
+  return collapsed;
+}
+
+std::string strip_suffix(const std::string& text, const std::string& suffix) {
+  if (text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return text.substr(0, text.size() - suffix.size());
+  }
+  return text;
+}
+
+}  // namespace
+
+NameTable::NameTable() : used_(std::begin(kReserved), std::end(kReserved)) {}
+
+std::string NameTable::unique(const std::string& hint) {
+  auto base = sanitize(hint);
+  if (base.size() > 60) base = base.substr(base.size() - 60);  // keep the distinctive tail
+  if (std::isdigit(static_cast<unsigned char>(base.front()))) base = "v" + base;
+  auto name = base;
+  for (int n = 1; used_.count(name); ++n) name = fmt::format("{}_{}", base, n);
+  used_.insert(name);
+  return name;
+}
+
+GraphBuilder::GraphBuilder(const onnx::ModelProto& model)
+    : graph_(model.graph()),
+      opset_(model_opset(model)),
+      unit_(std::make_shared<torch::jit::CompilationUnit>()),
+      root_(c10::QualifiedName("__torch__.mopt.onnx.ImportedModel"), unit_, /*shouldMangle=*/true) {
+  root_.register_attribute("training", c10::BoolType::get(), false);
+  constants_ = constant_values(graph_);
+  for (const auto& value : graph_.input()) types_[value.name()] = &value.type();
+  for (const auto& value : graph_.value_info()) types_[value.name()] = &value.type();
+  for (const auto& value : graph_.output()) types_[value.name()] = &value.type();
+  for (const auto& node : graph_.node()) {
+    for (const auto& input : node.input()) ++uses_[input];
+  }
+  for (const auto& output : graph_.output()) ++uses_[output.name()];
+}
+
+const at::Tensor* GraphBuilder::constant(const std::string& value) const {
+  auto it = constants_.find(value);
+  return it == constants_.end() ? nullptr : &it->second;
+}
+
+const onnx::TypeProto* GraphBuilder::type_of(const std::string& value) const {
+  auto it = types_.find(value);
+  return it == types_.end() ? nullptr : it->second;
+}
+
+bool GraphBuilder::is_used(const std::string& value) const {
+  auto it = uses_.find(value);
+  return it != uses_.end() && it->second > 0;
+}
+
+std::string GraphBuilder::expression_of(const std::string& value) {
+  auto it = expressions_.find(value);
+  if (it != expressions_.end()) return it->second;
+  if (auto* tensor = constant(value)) {
+    auto expression = add_constant(*tensor, value);
+    expressions_[value] = expression;
+    return expression;
+  }
+  // validate_graph guarantees every input is defined before use.
+  throw runtime_failure(fmt::format("internal error: ONNX value '{}' used before it was defined", value));
+}
+
+std::string GraphBuilder::local_for(const std::string& value) {
+  auto it = expressions_.find(value);
+  if (it != expressions_.end()) return it->second;
+  auto name = names_.unique("v_" + value);
+  expressions_[value] = name;
+  return name;
+}
+
+std::string GraphBuilder::add_layer(LayerSpec spec) {
+  auto attribute = names_.unique(strip_suffix(spec.name_hint, ".weight"));
+  torch::jit::Module layer(c10::QualifiedName("__torch__." + spec.type_name), unit_, /*shouldMangle=*/true);
+  layer.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& tensor : spec.tensors) {
+    if (!tensor.value.defined()) {
+      layer.register_attribute(tensor.name, c10::OptionalType::create(c10::TensorType::get()), c10::IValue());
+      continue;
+    }
+    auto value = tensor.value.contiguous();
+    if (tensor.parameter) {
+      layer.register_parameter(tensor.name, value.detach().requires_grad_(value.is_floating_point()), false);
+    } else {
+      layer.register_buffer(tensor.name, value);
+    }
+    if (!tensor.onnx_name.empty()) parameter_names_[attribute + "." + tensor.name] = tensor.onnx_name;
+  }
+  for (const auto& [name, value] : spec.float_attributes) layer.register_attribute(name, c10::FloatType::get(), value);
+  try {
+    layer.define(spec.forward_source);
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: the {} layer for '{}' does not compile: {}\n{}", spec.type_name,
+                                      spec.name_hint, short_torch_message(e.what()), spec.forward_source));
+  }
+  root_.register_module(attribute, layer);
+  // `.forward` explicitly: the C++ frontend has no module __call__ (the call compiles to the same
+  // prim::CallMethod that scripted torch.nn modules produce).
+  return "self." + attribute + ".forward";
+}
+
+std::string GraphBuilder::add_constant(const at::Tensor& value, const std::string& name_hint) {
+  auto attribute = names_.unique(name_hint);
+  root_.register_buffer(attribute, value.contiguous());
+  return "self." + attribute;
+}
+
+std::string GraphBuilder::helper(const std::string& name) {
+  helpers_.insert(name);
+  for (const auto& dependency : helper_dependencies(name)) helpers_.insert(dependency);
+  return "self." + name;
+}
+
+torch::jit::Module GraphBuilder::build() {
+  // Arguments: graph inputs that are not initializers (IR < 4 lists initializers as inputs too).
+  std::vector<std::string> parameters;
+  for (const auto& input : graph_.input()) {
+    if (constants_.count(input.name())) continue;
+    auto name = names_.unique(input.name());
+    expressions_[input.name()] = name;
+    argument_names_.push_back(name);
+    parameters.push_back(name + ": Tensor");
+  }
+
+  for (int index : topological_order(graph_)) {
+    const auto& node = graph_.node(index);
+    if (node.op_type() == "Constant" && node.domain().empty()) continue;  // already in constants_
+    auto* entry = find_converter(node.domain(), node.op_type(), opset_);
+    if (!entry) {
+      throw invalid_input(fmt::format("no converter for {} (opset {}) at node '{}'", node.op_type(), opset_, node.name()));
+    }
+    emit(fmt::format("# {} {}", node.op_type(), node.name()));
+    NodeContext context(*this, node, opset_);
+    entry->convert(context);
+  }
+
+  std::vector<std::string> results;
+  for (const auto& output : graph_.output()) results.push_back(expression_of(output.name()));
+  std::ostringstream forward;
+  forward << "def forward(self" << (parameters.empty() ? "" : ", ") << fmt::format("{}", fmt::join(parameters, ", "))
+          << "):\n";
+  for (const auto& line : lines_) forward << line << "\n";
+  if (results.size() == 1) {
+    forward << "    return " << results.front() << "\n";
+  } else {
+    forward << "    return (" << fmt::format("{}", fmt::join(results, ", ")) << (results.empty() ? "" : ",") << ")\n";
+  }
+
+  std::ostringstream source;
+  for (const auto& name : helpers_) source << helper_source(name) << "\n";
+  source << forward.str();
+  source_ = source.str();
+  try {
+    root_.define(source_);
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: the imported module does not compile: {}\n--- generated source ---\n{}",
+                                      short_torch_message(e.what()), source_));
+  }
+  return root_;
+}
+
+}  // namespace mopt::onnx_import

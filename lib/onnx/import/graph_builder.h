@@ -1,0 +1,73 @@
+#pragma once
+// Walks an ONNX graph in topological order, runs each node's converter and assembles the
+// TorchScript module: layer submodules, constant buffers, helper methods and `forward`.
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lib/onnx/import/node_context.h"
+
+namespace mopt::onnx_import {
+
+/// Identifier allocation: sanitized, never a keyword or builtin, never reused.
+class NameTable {
+ public:
+  NameTable();
+  /// A fresh identifier close to `hint` ("features.0.weight" -> "features_0_weight").
+  std::string unique(const std::string& hint);
+
+ private:
+  std::set<std::string> used_;
+};
+
+class GraphBuilder {
+ public:
+  /// `model` must already be validated (validate_graph) and shape-inferred.
+  explicit GraphBuilder(const onnx::ModelProto& model);
+
+  /// Converts every node and compiles the module.
+  torch::jit::Module build();
+  /// The generated source of `forward` and helpers (for --verbose and errors).
+  const std::string& source() const { return source_; }
+  /// TorchScript parameter path -> ONNX initializer name, for every layer tensor that had one.
+  const std::map<std::string, std::string>& parameter_names() const { return parameter_names_; }
+  /// Sanitized forward argument names, in ONNX input order.
+  const std::vector<std::string>& argument_names() const { return argument_names_; }
+
+  // ---- used by NodeContext ----
+  std::string expression_of(const std::string& value);
+  const at::Tensor* constant(const std::string& value) const;
+  const onnx::TypeProto* type_of(const std::string& value) const;
+  bool is_used(const std::string& value) const;
+  std::string local_for(const std::string& value);
+  void emit(const std::string& statement) { lines_.push_back("    " + statement); }
+  std::string temp() { return names_.unique("t"); }
+  std::string add_layer(LayerSpec spec);
+  std::string add_constant(const at::Tensor& value, const std::string& name_hint);
+  std::string helper(const std::string& name);
+  int64_t opset() const { return opset_; }
+
+ private:
+  const onnx::GraphProto& graph_;
+  int64_t opset_;
+  std::shared_ptr<torch::jit::CompilationUnit> unit_;
+  torch::jit::Module root_;
+  NameTable names_;
+  std::unordered_map<std::string, at::Tensor> constants_;
+  std::unordered_map<std::string, std::string> expressions_;
+  std::unordered_map<std::string, const onnx::TypeProto*> types_;
+  std::unordered_map<std::string, int> uses_;
+  std::vector<std::string> lines_;
+  std::set<std::string> helpers_;
+  std::vector<std::string> argument_names_;
+  std::map<std::string, std::string> parameter_names_;
+  std::string source_;
+};
+
+}  // namespace mopt::onnx_import

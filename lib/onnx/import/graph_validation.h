@@ -1,0 +1,22 @@
+#pragma once
+// Structural checks an ONNX graph must pass before conversion; each failure is invalid_input
+// (exit 4) naming the node or value.
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+namespace mopt::onnx_import {
+
+/// The ai.onnx opset the model imports (default domain), or invalid_input when it has none.
+int64_t model_opset(const onnx::ModelProto& model);
+
+/// Node indices in an order where every input is defined before use. Throws invalid_input for an
+/// input nothing defines, a value defined twice, or a cycle (naming the nodes involved).
+std::vector<int> topological_order(const onnx::GraphProto& graph);
+
+/// Graph-level checks: opset in range, subgraph ops refused with a clear message, topological
+/// order exists, graph outputs are defined.
+void validate_graph(const onnx::ModelProto& model);
+
+}  // namespace mopt::onnx_import

@@ -1,0 +1,135 @@
+#include "lib/onnx/import/helpers.h"
+
+#include <map>
+
+#include "lib/errors.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+struct Helper {
+  std::vector<std::string> dependencies;
+  std::string source;
+};
+
+const std::map<std::string, Helper>& helpers() {
+  static const std::map<std::string, Helper> table = {
+      {"_ints", {{}, R"(
+def _ints(self, t: Tensor) -> List[int]:
+    values: List[int] = t.reshape([-1]).to(4).tolist()  # 4: torch.int64
+    return values
+)"}},
+      {"_shape_list", {{}, R"(
+def _shape_list(self, x: Tensor, shape: List[int], allowzero: bool) -> List[int]:
+    # ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 is inferred.
+    out: List[int] = []
+    for i in range(len(shape)):
+        d = shape[i]
+        if d == 0 and not allowzero:
+            d = x.size(i)
+        out.append(d)
+    return out
+)"}},
+      {"_broadcast_shape", {{}, R"(
+def _broadcast_shape(self, a: List[int], b: List[int]) -> List[int]:
+    n = max(len(a), len(b))
+    out: List[int] = []
+    for i in range(n):
+        da = a[i - n + len(a)] if i - n + len(a) >= 0 else 1
+        db = b[i - n + len(b)] if i - n + len(b) >= 0 else 1
+        out.append(da if db == 1 else db)
+    return out
+)"}},
+      {"_expand", {{"_broadcast_shape"}, R"(
+def _expand(self, x: Tensor, shape: List[int]) -> Tensor:
+    return x.expand(self._broadcast_shape(x.size(), shape))
+)"}},
+      {"_slice", {{}, R"(
+def _slice(self, x: Tensor, starts: List[int], ends: List[int], axes: List[int], steps: List[int]) -> Tensor:
+    # ONNX Slice: clamp starts/ends per axis; negative steps walk backwards (flip, then slice).
+    for i in range(len(starts)):
+        axis = axes[i]
+        if axis < 0:
+            axis += x.dim()
+        n = x.size(axis)
+        step = steps[i]
+        start = starts[i]
+        end = ends[i]
+        if start < 0:
+            start += n
+        if end < 0:
+            end += n
+        if step > 0:
+            start = min(max(start, 0), n)
+            end = min(max(end, 0), n)
+            if end < start:
+                end = start
+            x = x.slice(axis, start, end, step)
+        else:
+            start = max(min(start, n - 1), 0)
+            end = min(max(end, -1), n - 1)
+            if end > start:
+                end = start
+            # indices start, start+step, ... > end, counted on the flipped axis
+            count = (start - end + (-step) - 1) // (-step)
+            x = x.flip([axis]).slice(axis, n - 1 - start, n - 1 - start + count * (-step), -step)
+    return x
+)"}},
+      {"_div", {{}, R"(
+def _div(self, a: Tensor, b: Tensor) -> Tensor:
+    if a.is_floating_point() or b.is_floating_point():
+        return torch.div(a, b)
+    return torch.div(a, b, rounding_mode='trunc')
+)"}},
+      {"_pad", {{}, R"(
+def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
+    # ONNX pads are [x1_begin, x2_begin, ..., x1_end, x2_end, ...]; torch wants last dim first.
+    n = len(pads) // 2
+    torch_pads: List[int] = []
+    for i in range(n - 1, -1, -1):
+        torch_pads.append(pads[i])
+        torch_pads.append(pads[i + n])
+    # drop leading all-zero pairs (batch/channel dims), which reflect/replicate modes refuse
+    while len(torch_pads) > 2 and torch_pads[-1] == 0 and torch_pads[-2] == 0:
+        torch_pads = torch_pads[:-2]
+    if mode == 'constant':
+        return torch.constant_pad_nd(x, torch_pads, value)
+    # reflect/edge kernels exist per number of padded dims
+    dims = len(torch_pads) // 2
+    if mode == 'reflect':
+        if dims == 1:
+            return torch.reflection_pad1d(x, torch_pads)
+        if dims == 2:
+            return torch.reflection_pad2d(x, torch_pads)
+        return torch.reflection_pad3d(x, torch_pads)
+    if dims == 1:
+        return torch.replication_pad1d(x, torch_pads)
+    if dims == 2:
+        return torch.replication_pad2d(x, torch_pads)
+    return torch.replication_pad3d(x, torch_pads)
+)"}},
+      {"_lrn", {{}, R"(
+def _lrn(self, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
+    # ONNX LRN: x / (k + alpha / size * sum of squares over `size` neighbouring channels) ** beta
+    squares = torch.mul(x, x).reshape([x.size(0), 1, x.size(1), -1])
+    squares = torch.constant_pad_nd(squares, [0, 0, size // 2, (size - 1) // 2])
+    mean = torch.avg_pool2d(squares, [size, 1], [1, 1]).reshape(x.size())
+    return torch.div(x, torch.pow(torch.add(torch.mul(mean, alpha), k), beta))
+)"}},
+  };
+  return table;
+}
+
+const Helper& find(const std::string& name) {
+  auto it = helpers().find(name);
+  if (it == helpers().end()) throw runtime_failure("internal error: unknown import helper " + name);
+  return it->second;
+}
+
+}  // namespace
+
+const std::string& helper_source(const std::string& name) { return find(name).source; }
+
+std::vector<std::string> helper_dependencies(const std::string& name) { return find(name).dependencies; }
+
+}  // namespace mopt::onnx_import

@@ -1,0 +1,160 @@
+#include "lib/onnx/import/node_context.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/graph_builder.h"
+#include "lib/onnx/onnx_tensors.h"
+
+namespace mopt::onnx_import {
+
+NodeContext::NodeContext(GraphBuilder& graph, const onnx::NodeProto& node, int64_t opset)
+    : graph_(graph), node_(node), opset_(opset) {}
+
+bool NodeContext::has_input(int i) const { return i < node_.input_size() && !node_.input(i).empty(); }
+
+std::string NodeContext::input(int i) {
+  if (!has_input(i)) fail(fmt::format("input {} is required", i));
+  return graph_.expression_of(node_.input(i));
+}
+
+const at::Tensor* NodeContext::constant(int i) const {
+  return has_input(i) ? graph_.constant(node_.input(i)) : nullptr;
+}
+
+std::optional<std::vector<int64_t>> NodeContext::constant_ints(int i) const {
+  auto* value = constant(i);
+  if (!value) return std::nullopt;
+  if (value->is_floating_point()) fail(fmt::format("input {} must hold integers", i));
+  auto flat = value->reshape({-1}).to(at::kLong).contiguous();
+  return std::vector<int64_t>(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
+}
+
+std::string NodeContext::int_list_input(int i) {
+  if (auto values = constant_ints(i)) return int_list_literal(*values);
+  return fmt::format("{}({})", helper("_ints"), input(i));
+}
+
+int32_t NodeContext::input_elem_type(int i) const {
+  if (!has_input(i)) return 0;
+  if (auto* value = constant(i)) return onnx_dtype(value->scalar_type()).value_or(0);
+  auto* type = graph_.type_of(node_.input(i));
+  return type && type->has_tensor_type() ? type->tensor_type().elem_type() : 0;
+}
+
+std::optional<std::vector<int64_t>> NodeContext::input_dims(int i) const {
+  if (!has_input(i)) return std::nullopt;
+  if (auto* value = constant(i)) return value->sizes().vec();
+  auto* type = graph_.type_of(node_.input(i));
+  if (!type || !type->has_tensor_type() || !type->tensor_type().has_shape()) return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const auto& dim : type->tensor_type().shape().dim()) dims.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  return dims;
+}
+
+std::optional<int64_t> NodeContext::input_rank(int i) const {
+  auto dims = input_dims(i);
+  if (!dims) return std::nullopt;
+  return static_cast<int64_t>(dims->size());
+}
+
+const onnx::AttributeProto* NodeContext::attribute(const std::string& name) const {
+  for (const auto& attr : node_.attribute()) {
+    if (attr.name() == name) return &attr;
+  }
+  return nullptr;
+}
+
+int64_t NodeContext::attr_int(const std::string& name, int64_t fallback) const {
+  auto* attr = attribute(name);
+  return attr ? attr->i() : fallback;
+}
+
+double NodeContext::attr_float(const std::string& name, double fallback) const {
+  auto* attr = attribute(name);
+  return attr ? attr->f() : fallback;
+}
+
+std::string NodeContext::attr_string(const std::string& name, const std::string& fallback) const {
+  auto* attr = attribute(name);
+  return attr ? attr->s() : fallback;
+}
+
+std::optional<std::vector<int64_t>> NodeContext::attr_ints(const std::string& name) const {
+  auto* attr = attribute(name);
+  if (!attr) return std::nullopt;
+  return std::vector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+std::optional<std::vector<double>> NodeContext::attr_floats(const std::string& name) const {
+  auto* attr = attribute(name);
+  if (!attr) return std::nullopt;
+  return std::vector<double>(attr->floats().begin(), attr->floats().end());
+}
+
+void NodeContext::require(bool condition, const std::string& what) const {
+  if (!condition) fail("unsupported: " + what);
+}
+
+bool NodeContext::output_used(int i) const {
+  return i < node_.output_size() && !node_.output(i).empty() && graph_.is_used(node_.output(i));
+}
+
+std::string NodeContext::output(int i) {
+  if (i >= node_.output_size() || node_.output(i).empty()) return temp();
+  return graph_.local_for(node_.output(i));
+}
+
+void NodeContext::assign(int i, const std::string& expression) { emit(fmt::format("{} = {}", output(i), expression)); }
+
+void NodeContext::emit(const std::string& statement) { graph_.emit(statement); }
+
+std::string NodeContext::temp() { return graph_.temp(); }
+
+std::string NodeContext::add_layer(LayerSpec spec) { return graph_.add_layer(std::move(spec)); }
+
+std::string NodeContext::add_constant(const at::Tensor& value, const std::string& name_hint) {
+  return graph_.add_constant(value, name_hint);
+}
+
+std::string NodeContext::helper(const std::string& name) { return graph_.helper(name); }
+
+void NodeContext::fail(const std::string& message) const {
+  throw invalid_input(fmt::format("{} node '{}' (opset {}): {}", node_.op_type(),
+                                  node_.name().empty() ? node_.output_size() ? node_.output(0) : "" : node_.name(),
+                                  opset_, message));
+}
+
+std::string int_list_literal(const std::vector<int64_t>& values) { return fmt::format("[{}]", fmt::join(values, ", ")); }
+
+std::string float_literal(double value) {
+  if (std::isnan(value)) return "float('nan')";
+  if (std::isinf(value)) return value > 0 ? "float('inf')" : "float('-inf')";
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  auto text = out.str();
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string dtype_literal(const NodeContext& context, int32_t onnx_type) {
+  auto dtype = torch_dtype(onnx_type);
+  if (!dtype) {
+    context.fail(fmt::format("element type {} has no LibTorch equivalent",
+                             onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnx_type))));
+  }
+  return dtype_code(*dtype);
+}
+
+std::string dtype_code(at::ScalarType dtype) { return std::to_string(static_cast<int>(dtype)); }
+
+int64_t normalize_axis(const NodeContext& context, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank) context.fail(fmt::format("axis {} is out of range for rank {}", axis, rank));
+  return axis < 0 ? axis + rank : axis;
+}
+
+}  // namespace mopt::onnx_import

@@ -1,0 +1,101 @@
+#include "lib/onnx/import/onnx_importer.h"
+
+#include <fmt/format.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <map>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/graph_builder.h"
+#include "lib/onnx/import/graph_validation.h"
+#include "lib/util/log.h"
+
+namespace mopt {
+namespace {
+
+// Shape inference gives converters element types and ranks. Strict mode turns type and rank
+// mismatches into errors, which is what a malformed model deserves.
+void infer_shapes(onnx::ModelProto& model) {
+  try {
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
+  } catch (const std::exception& e) {
+    throw invalid_input(fmt::format("the ONNX graph is inconsistent (type or shape mismatch): {}", e.what()));
+  }
+}
+
+}  // namespace
+
+std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model) {
+  int64_t opset = 0;
+  try {
+    opset = onnx_import::model_opset(model);
+  } catch (const Error&) {
+    return {{"", "(no ai.onnx opset)", 0, {}}};
+  }
+  std::map<std::pair<std::string, std::string>, UnsupportedOp> found;
+  for (const auto& node : model.graph().node()) {
+    if (node.op_type() == "Constant" && node.domain().empty()) continue;
+    if (onnx_import::find_converter(node.domain(), node.op_type(), opset)) continue;
+    auto& op = found[{node.domain(), node.op_type()}];
+    op.domain = node.domain();
+    op.op_type = node.op_type();
+    op.opset = opset;
+    op.nodes.push_back(node.name().empty() ? (node.output_size() ? node.output(0) : "?") : node.name());
+  }
+  std::vector<UnsupportedOp> ops;
+  for (auto& [key, op] : found) ops.push_back(std::move(op));
+  return ops;
+}
+
+std::string describe_unsupported(const std::vector<UnsupportedOp>& ops) {
+  std::vector<std::string> parts;
+  for (const auto& op : ops) {
+    std::vector<std::string> shown(op.nodes.begin(), op.nodes.begin() + std::min<size_t>(op.nodes.size(), 3));
+    if (op.nodes.size() > 3) shown.push_back(fmt::format("and {} more", op.nodes.size() - 3));
+    parts.push_back(fmt::format("{}{} (opset {}): node{} {}", op.domain.empty() ? "" : op.domain + ".", op.op_type,
+                                op.opset, op.nodes.size() == 1 ? "" : "s", fmt::join(shown, ", ")));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+ImportedOnnx import_onnx(const onnx::ModelProto& input) {
+  onnx_import::validate_graph(input);
+  auto unsupported = unsupported_ops(input);
+  if (!unsupported.empty()) {
+    throw invalid_input(fmt::format("mopt cannot import this ONNX model: no converter for {}",
+                                    describe_unsupported(unsupported)));
+  }
+  onnx::ModelProto model = input;
+  infer_shapes(model);
+  onnx_import::GraphBuilder builder(model);
+  ImportedOnnx imported;
+  imported.module = builder.build();
+  imported.source = builder.source();
+  std::vector<std::string> inputs, outputs;
+  for (const auto& value : model.graph().input()) {
+    bool is_initializer = false;
+    for (const auto& init : model.graph().initializer()) is_initializer |= init.name() == value.name();
+    if (!is_initializer) inputs.push_back(value.name());
+  }
+  for (const auto& value : model.graph().output()) outputs.push_back(value.name());
+  imported.names = {{"inputs", inputs},
+                    {"outputs", outputs},
+                    {"arguments", builder.argument_names()},
+                    {"parameters", builder.parameter_names()},
+                    {"opset", onnx_import::model_opset(model)}};
+  log_verbose("imported ONNX graph ({} nodes) as TorchScript:\n{}", model.graph().node_size(), imported.source);
+  return imported;
+}
+
+Model to_torchscript(const Model& model) {
+  if (model.is_torchscript()) return model;
+  auto imported = import_onnx(model.onnx());
+  auto converted = Model::from_torchscript(imported.module);
+  converted.set_source_path(model.source_path());
+  converted.set_extra_file(kOnnxNamesFile, imported.names.dump());
+  return converted;
+}
+
+}  // namespace mopt

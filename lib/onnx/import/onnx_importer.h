@@ -1,0 +1,46 @@
+#pragma once
+// ONNX -> TorchScript: builds a scripted module whose forward computes the ONNX graph's outputs,
+// so LibTorch executes ONNX models for every subcommand (DESIGN.md "Runtime").
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// The imported module and what it was made from.
+struct ImportedOnnx {
+  torch::jit::Module module;
+  std::string source;    ///< generated TorchScript of forward and its helpers
+  nlohmann::json names;  ///< {"inputs": [...], "outputs": [...], "parameters": {ts path: onnx name}, "opset": N}
+};
+
+/// Ops in a model that the importer has no converter for, grouped by (domain, op type).
+struct UnsupportedOp {
+  std::string domain, op_type;
+  int64_t opset = 0;
+  std::vector<std::string> nodes;  ///< node names (or first outputs) that use it
+};
+
+/// Every op the importer cannot convert (empty when the whole graph is supported).
+std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model);
+
+/// "Resize (opset 17): nodes a, b; NonMaxSuppression (opset 17): node c".
+std::string describe_unsupported(const std::vector<UnsupportedOp>& ops);
+
+/// Imports an ONNX model. Throws invalid_input (exit 4) for unsupported ops (all listed at once),
+/// structural errors (cycle, undefined input, type/rank mismatch, bad initializer), naming nodes.
+ImportedOnnx import_onnx(const onnx::ModelProto& model);
+
+/// Name of the extra file in an imported model's archive that records the ONNX names.
+inline constexpr const char* kOnnxNamesFile = "onnx_import.json";
+
+/// The model as TorchScript: itself when it already is, otherwise imported (the source path is
+/// kept, and the ONNX names go into the archive as kOnnxNamesFile).
+Model to_torchscript(const Model& model);
+
+}  // namespace mopt

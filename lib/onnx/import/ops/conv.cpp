@@ -1,0 +1,159 @@
+// Conv and ConvTranspose. A constant weight becomes a Conv{1,2,3}d / ConvTranspose{1,2,3}d layer
+// with `weight` and `bias` parameters, scripted as torch.nn does (aten::conv2d on self.weight), so
+// quantization, BN folding and channel pruning see an ordinary conv layer.
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+struct ConvGeometry {
+  std::vector<int64_t> strides, dilations, padding;  // symmetric padding per spatial dim
+  std::vector<int64_t> extra_pads;                    // ONNX-style [begins..., ends...] applied first, or empty
+};
+
+// Resolves auto_pad and asymmetric pads into torch's symmetric padding plus an explicit pre-pad.
+ConvGeometry conv_geometry(NodeContext& c, int64_t spatial, const std::vector<int64_t>& kernel) {
+  ConvGeometry g;
+  g.strides = c.attr_ints("strides").value_or(std::vector<int64_t>(spatial, 1));
+  g.dilations = c.attr_ints("dilations").value_or(std::vector<int64_t>(spatial, 1));
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
+  c.require(static_cast<int64_t>(g.strides.size()) == spatial && static_cast<int64_t>(g.dilations.size()) == spatial &&
+                static_cast<int64_t>(pads.size()) == 2 * spatial,
+            "strides/dilations/pads whose length does not match the kernel");
+  auto auto_pad = c.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    auto dims = c.input_dims(0);
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t effective = (kernel[i] - 1) * g.dilations[i] + 1;
+      int64_t total;
+      if (g.strides[i] == 1) {
+        total = effective - 1;
+      } else {
+        c.require(dims && (*dims)[2 + i] > 0, "auto_pad SAME with stride > 1 on a dynamic spatial size");
+        int64_t in = (*dims)[2 + i];
+        int64_t out = (in + g.strides[i] - 1) / g.strides[i];
+        total = std::max<int64_t>(0, (out - 1) * g.strides[i] + effective - in);
+      }
+      int64_t small = total / 2, large = total - small;
+      pads[i] = auto_pad == "SAME_UPPER" ? small : large;
+      pads[i + spatial] = auto_pad == "SAME_UPPER" ? large : small;
+    }
+  } else if (auto_pad == "VALID") {
+    std::fill(pads.begin(), pads.end(), 0);
+  } else {
+    c.require(auto_pad == "NOTSET", "auto_pad " + auto_pad);
+  }
+  bool symmetric = true;
+  for (int64_t i = 0; i < spatial; ++i) symmetric &= pads[i] == pads[i + spatial];
+  if (symmetric) {
+    g.padding.assign(pads.begin(), pads.begin() + spatial);
+  } else {
+    g.padding.assign(spatial, 0);
+    g.extra_pads = pads;
+  }
+  return g;
+}
+
+std::string padded_input(NodeContext& c, const ConvGeometry& g) {
+  auto x = c.input(0);
+  if (g.extra_pads.empty()) return x;
+  auto padded = c.temp();
+  c.emit(fmt::format("{} = {}({}, {}, 'constant', 0.0)", padded, c.helper("_pad"), x,
+                     int_list_literal([&] {
+                       // _pad takes pads for every dim: none on batch and channels.
+                       auto n = g.extra_pads.size() / 2;
+                       std::vector<int64_t> all(2 * (n + 2), 0);
+                       for (size_t i = 0; i < n; ++i) {
+                         all[2 + i] = g.extra_pads[i];
+                         all[n + 2 + 2 + i] = g.extra_pads[n + i];
+                       }
+                       return all;
+                     }())));
+  return padded;
+}
+
+void convert_conv(NodeContext& c) {
+  auto* weight = c.constant(1);
+  auto rank = weight ? std::optional<int64_t>(weight->dim()) : c.input_rank(1);
+  c.require(rank && *rank >= 3 && *rank <= 5, "Conv whose weight rank is unknown or not 3-5");
+  int64_t spatial = *rank - 2;
+  std::vector<int64_t> kernel;
+  if (weight) kernel.assign(weight->sizes().begin() + 2, weight->sizes().end());
+  else kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>{});
+  c.require(static_cast<int64_t>(kernel.size()) == spatial, "Conv without a known kernel shape");
+  auto g = conv_geometry(c, spatial, kernel);
+  auto groups = c.attr_int("group", 1);
+  auto x = padded_input(c, g);
+  auto arguments = fmt::format("{}, {}, {}, {}", int_list_literal(g.strides), int_list_literal(g.padding),
+                               int_list_literal(g.dilations), groups);
+  auto function = fmt::format("torch.conv{}d", spatial);
+  auto* bias = c.constant(2);
+  if (weight && (bias || !c.has_input(2))) {
+    LayerSpec layer;
+    layer.type_name = fmt::format("torch.nn.modules.conv.Conv{}d", spatial);
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
+    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    layer.forward_source = fmt::format(
+        "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
+        arguments);
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), x));
+    return;
+  }
+  auto bias_expression = c.has_input(2) ? c.input(2) : "None";
+  c.assign(0, fmt::format("{}({}, {}, {}, {})", function, x, c.input(1), bias_expression, arguments));
+}
+
+void convert_conv_transpose(NodeContext& c) {
+  auto* weight = c.constant(1);
+  auto rank = weight ? std::optional<int64_t>(weight->dim()) : c.input_rank(1);
+  c.require(rank && *rank >= 3 && *rank <= 5, "ConvTranspose whose weight rank is unknown or not 3-5");
+  int64_t spatial = *rank - 2;
+  c.require(!c.attribute("output_shape"), "ConvTranspose with output_shape");
+  auto auto_pad = c.attr_string("auto_pad", "NOTSET");
+  c.require(auto_pad == "NOTSET" || auto_pad == "VALID", "ConvTranspose with auto_pad " + auto_pad);
+  auto strides = c.attr_ints("strides").value_or(std::vector<int64_t>(spatial, 1));
+  auto dilations = c.attr_ints("dilations").value_or(std::vector<int64_t>(spatial, 1));
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
+  if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
+  auto output_padding = c.attr_ints("output_padding").value_or(std::vector<int64_t>(spatial, 0));
+  std::vector<int64_t> padding(pads.begin(), pads.begin() + spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    // An end pad smaller than the begin pad is the same as output_padding on a symmetric one.
+    int64_t difference = pads[i] - pads[i + spatial];
+    c.require(difference >= 0, "ConvTranspose with a larger end pad than begin pad");
+    output_padding[i] += difference;
+  }
+  auto groups = c.attr_int("group", 1);
+  auto arguments = fmt::format("{}, {}, {}, {}, {}", int_list_literal(strides), int_list_literal(padding),
+                               int_list_literal(output_padding), groups, int_list_literal(dilations));
+  auto function = fmt::format("torch.conv_transpose{}d", spatial);
+  auto* bias = c.constant(2);
+  if (weight && (bias || !c.has_input(2))) {
+    LayerSpec layer;
+    layer.type_name = fmt::format("torch.nn.modules.conv.ConvTranspose{}d", spatial);
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
+    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    layer.forward_source = fmt::format(
+        "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
+        arguments);
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(0)));
+    return;
+  }
+  auto bias_expression = c.has_input(2) ? c.input(2) : "None";
+  c.assign(0, fmt::format("{}({}, {}, {}, {})", function, c.input(0), c.input(1), bias_expression, arguments));
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> conv_converters() {
+  return {
+      {"", "Conv", 1, kMaxOpset, convert_conv},
+      {"", "ConvTranspose", 1, kMaxOpset, convert_conv_transpose},
+  };
+}
+
+}  // namespace mopt::onnx_import

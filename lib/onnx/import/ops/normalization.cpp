@@ -1,0 +1,119 @@
+// BatchNormalization, InstanceNormalization, LayerNormalization, LRN and LpNormalization.
+// Constant scale/bias/statistics become BatchNorm/InstanceNorm/LayerNorm layers scripted as
+// torch.nn does them (aten::batch_norm etc. on self tensors), so BN folding finds them.
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+std::string norm_dims(NodeContext& c) {
+  auto rank = c.input_rank(0);
+  return !rank ? "2" : (*rank <= 3 ? "1" : (*rank == 4 ? "2" : "3"));
+}
+
+void convert_batch_norm(NodeContext& c) {
+  c.require(c.attr_int("training_mode", 0) == 0, "BatchNormalization in training mode");
+  for (int i = 1; i < c.output_count(); ++i) c.require(!c.output_used(i), "BatchNormalization's running-statistics outputs");
+  double eps = c.attr_float("epsilon", 1e-5), momentum = c.attr_float("momentum", 0.9);
+  bool constant = c.constant(1) && c.constant(2) && c.constant(3) && c.constant(4);
+  if (constant) {
+    LayerSpec layer;
+    layer.type_name = "torch.nn.modules.batchnorm.BatchNorm" + norm_dims(c) + "d";
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *c.constant(1), c.node().input(1)});
+    layer.tensors.push_back({"bias", *c.constant(2), c.node().input(2)});
+    layer.tensors.push_back({"running_mean", *c.constant(3), c.node().input(3), false});
+    layer.tensors.push_back({"running_var", *c.constant(4), c.node().input(4), false});
+    layer.float_attributes = {{"eps", eps}, {"momentum", 1.0 - momentum}};
+    layer.forward_source =
+        "def forward(self, input: Tensor) -> Tensor:\n"
+        "    return torch.batch_norm(input, self.weight, self.bias, self.running_mean, self.running_var, False, "
+        "self.momentum, self.eps, False)\n";
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(0)));
+    return;
+  }
+  c.assign(0, fmt::format("torch.batch_norm({}, {}, {}, {}, {}, False, 0.1, {}, False)", c.input(0), c.input(1), c.input(2),
+                          c.input(3), c.input(4), float_literal(eps)));
+}
+
+void convert_instance_norm(NodeContext& c) {
+  double eps = c.attr_float("epsilon", 1e-5);
+  if (c.constant(1) && c.constant(2)) {
+    LayerSpec layer;
+    layer.type_name = "torch.nn.modules.instancenorm.InstanceNorm" + norm_dims(c) + "d";
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *c.constant(1), c.node().input(1)});
+    layer.tensors.push_back({"bias", *c.constant(2), c.node().input(2)});
+    layer.float_attributes = {{"eps", eps}};
+    layer.forward_source =
+        "def forward(self, input: Tensor) -> Tensor:\n"
+        "    return torch.instance_norm(input, self.weight, self.bias, None, None, True, 0.1, self.eps, False)\n";
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(0)));
+    return;
+  }
+  c.assign(0, fmt::format("torch.instance_norm({}, {}, {}, None, None, True, 0.1, {}, False)", c.input(0), c.input(1),
+                          c.input(2), float_literal(eps)));
+}
+
+void convert_layer_norm(NodeContext& c) {
+  for (int i = 1; i < c.output_count(); ++i) c.require(!c.output_used(i), "LayerNormalization's mean/inv-std outputs");
+  double eps = c.attr_float("epsilon", 1e-5);
+  auto axis = c.attr_int("axis", -1);
+  auto* scale = c.constant(1);
+  auto* bias = c.constant(2);
+  auto rank = c.input_rank(0);
+  // torch normalizes over the trailing dims that the scale spans; ONNX over dims [axis, rank).
+  std::optional<std::vector<int64_t>> shape;
+  if (scale && rank) {
+    auto first = normalize_axis(c, axis, *rank);
+    if (scale->dim() == *rank - first) shape = scale->sizes().vec();
+  } else if (scale && axis < 0 && scale->dim() == -axis) {
+    shape = scale->sizes().vec();
+  }
+  c.require(shape.has_value(), "LayerNormalization whose normalized dims are not the scale's shape");
+  if (scale && (bias || !c.has_input(2))) {
+    LayerSpec layer;
+    layer.type_name = "torch.nn.modules.normalization.LayerNorm";
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *scale, c.node().input(1)});
+    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    layer.float_attributes = {{"eps", eps}};
+    layer.forward_source = fmt::format(
+        "def forward(self, input: Tensor) -> Tensor:\n"
+        "    return torch.layer_norm(input, {}, self.weight, self.bias, self.eps, False)\n",
+        int_list_literal(*shape));
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(0)));
+    return;
+  }
+  c.assign(0, fmt::format("torch.layer_norm({}, {}, {}, {}, {}, False)", c.input(0), int_list_literal(*shape), c.input(1),
+                          c.has_input(2) ? c.input(2) : "None", float_literal(eps)));
+}
+
+void convert_lrn(NodeContext& c) {
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_lrn"), c.input(0), c.attr_int("size", 1),
+                          float_literal(c.attr_float("alpha", 1e-4)), float_literal(c.attr_float("beta", 0.75)),
+                          float_literal(c.attr_float("bias", 1.0))));
+}
+
+void convert_lp_norm(NodeContext& c) {
+  auto p = c.attr_int("p", 2);
+  c.require(p == 1 || p == 2, "LpNormalization with p other than 1 or 2");
+  c.assign(0, fmt::format("torch.div({0}, torch.linalg.vector_norm({0}, {1}, [{2}], True))", c.input(0), p,
+                          c.attr_int("axis", -1)));
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> normalization_converters() {
+  return {
+      {"", "BatchNormalization", 6, kMaxOpset, convert_batch_norm},
+      {"", "InstanceNormalization", 6, kMaxOpset, convert_instance_norm},
+      {"", "LayerNormalization", 17, kMaxOpset, convert_layer_norm},
+      {"", "LRN", 1, kMaxOpset, convert_lrn},
+      {"", "LpNormalization", 1, kMaxOpset, convert_lp_norm},
+  };
+}
+
+}  // namespace mopt::onnx_import

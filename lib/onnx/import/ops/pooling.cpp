@@ -1,0 +1,116 @@
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, LpPool-free. ONNX pads may be
+// asymmetric or larger than torch allows (half the kernel); those are applied as an explicit pad
+// first (-inf for max, zeros for average with count_include_pad).
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+struct PoolGeometry {
+  std::vector<int64_t> kernel, strides, dilations, padding, extra_pads;
+  bool ceil_mode = false;
+};
+
+PoolGeometry pool_geometry(NodeContext& c) {
+  PoolGeometry g;
+  g.kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>{});
+  auto spatial = static_cast<int64_t>(g.kernel.size());
+  c.require(spatial >= 1 && spatial <= 3, "pooling without a 1-3 dim kernel_shape");
+  g.strides = c.attr_ints("strides").value_or(std::vector<int64_t>(spatial, 1));
+  g.dilations = c.attr_ints("dilations").value_or(std::vector<int64_t>(spatial, 1));
+  g.ceil_mode = c.attr_int("ceil_mode", 0) != 0;
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
+  auto auto_pad = c.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    auto dims = c.input_dims(0);
+    for (int64_t i = 0; i < spatial; ++i) {
+      c.require(dims && (*dims)[2 + i] > 0, "pooling with auto_pad SAME on a dynamic spatial size");
+      int64_t in = (*dims)[2 + i];
+      int64_t out = (in + g.strides[i] - 1) / g.strides[i];
+      int64_t effective = (g.kernel[i] - 1) * g.dilations[i] + 1;
+      int64_t total = std::max<int64_t>(0, (out - 1) * g.strides[i] + effective - in);
+      int64_t small = total / 2, large = total - small;
+      pads[i] = auto_pad == "SAME_UPPER" ? small : large;
+      pads[i + spatial] = auto_pad == "SAME_UPPER" ? large : small;
+    }
+  } else if (auto_pad == "VALID") {
+    std::fill(pads.begin(), pads.end(), 0);
+  } else {
+    c.require(auto_pad == "NOTSET", "auto_pad " + auto_pad);
+  }
+  bool plain = true;
+  for (int64_t i = 0; i < spatial; ++i) plain &= pads[i] == pads[i + spatial] && 2 * pads[i] <= g.kernel[i];
+  if (plain) {
+    g.padding.assign(pads.begin(), pads.begin() + spatial);
+  } else {
+    g.padding.assign(spatial, 0);
+    g.extra_pads.assign(2 * (spatial + 2), 0);  // all dims, for _pad
+    for (int64_t i = 0; i < spatial; ++i) {
+      g.extra_pads[2 + i] = pads[i];
+      g.extra_pads[spatial + 2 + 2 + i] = pads[i + spatial];
+    }
+  }
+  return g;
+}
+
+void convert_max_pool(NodeContext& c) {
+  c.require(!c.output_used(1), "MaxPool's Indices output");
+  c.require(c.attr_int("storage_order", 0) == 0, "MaxPool with storage_order 1");
+  auto g = pool_geometry(c);
+  auto x = c.input(0);
+  if (!g.extra_pads.empty()) x = fmt::format("{}({}, {}, 'constant', float('-inf'))", c.helper("_pad"), x,
+                                             int_list_literal(g.extra_pads));
+  c.assign(0, fmt::format("torch.max_pool{}d({}, {}, {}, {}, {}, {})", g.kernel.size(), x, int_list_literal(g.kernel),
+                          int_list_literal(g.strides), int_list_literal(g.padding), int_list_literal(g.dilations),
+                          g.ceil_mode ? "True" : "False"));
+}
+
+void convert_average_pool(NodeContext& c) {
+  auto g = pool_geometry(c);
+  bool count_include_pad = c.attr_int("count_include_pad", 0) != 0;
+  for (auto d : g.dilations) c.require(d == 1, "AveragePool with dilations");
+  auto x = c.input(0);
+  if (!g.extra_pads.empty()) {
+    c.require(count_include_pad, "AveragePool with asymmetric pads that excludes padding from the count");
+    x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.extra_pads));
+  }
+  auto spatial = g.kernel.size();
+  if (spatial == 1) {
+    c.assign(0, fmt::format("torch.avg_pool1d({}, {}, {}, {}, {}, {})", x, int_list_literal(g.kernel),
+                            int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False",
+                            count_include_pad ? "True" : "False"));
+    return;
+  }
+  c.assign(0, fmt::format("torch.avg_pool{}d({}, {}, {}, {}, {}, {})", spatial, x, int_list_literal(g.kernel),
+                          int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False",
+                          count_include_pad ? "True" : "False"));
+}
+
+void convert_global_average_pool(NodeContext& c) {
+  auto rank = c.input_rank(0);
+  auto x = c.input(0);
+  if (rank && *rank == 4) {
+    c.assign(0, fmt::format("torch.adaptive_avg_pool2d({}, [1, 1])", x));  // as torchvision computes it
+  } else {
+    c.assign(0, fmt::format("torch.mean({0}, list(range(2, {0}.dim())), True)", x));
+  }
+}
+
+void convert_global_max_pool(NodeContext& c) {
+  c.assign(0, fmt::format("torch.amax({0}, list(range(2, {0}.dim())), True)", c.input(0)));
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> pooling_converters() {
+  return {
+      {"", "MaxPool", 1, kMaxOpset, convert_max_pool},
+      {"", "AveragePool", 1, kMaxOpset, convert_average_pool},
+      {"", "GlobalAveragePool", 1, kMaxOpset, convert_global_average_pool},
+      {"", "GlobalMaxPool", 1, kMaxOpset, convert_global_max_pool},
+  };
+}
+
+}  // namespace mopt::onnx_import

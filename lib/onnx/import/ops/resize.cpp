@@ -1,0 +1,83 @@
+// Resize (opset 10+) and Upsample (7-9), for the modes LibTorch's upsample kernels compute
+// exactly: nearest with asymmetric coordinates and floor rounding (PyTorch's "nearest"),
+// linear/cubic with half_pixel or pytorch_half_pixel (align_corners=False) or align_corners.
+// Other combinations are refused by name rather than approximated.
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t spatial, std::string& align_corners) {
+  if (mode == "nearest") {
+    auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
+    auto rounding = c.attr_string("nearest_mode", "round_prefer_floor");
+    if (c.op_type() == "Upsample" || c.opset() < 11) return "nearest";  // asymmetric + floor before opset 11
+    c.require(transform == "asymmetric" && rounding == "floor",
+              fmt::format("nearest resize with {} coordinates and {} rounding", transform, rounding));
+    return "nearest";
+  }
+  c.require(c.op_type() == "Resize", "Upsample in linear mode (asymmetric coordinates)");
+  auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (transform == "align_corners") align_corners = "True";
+  else c.require(transform == "half_pixel" || transform == "pytorch_half_pixel", "resize with " + transform + " coordinates");
+  if (mode == "linear") {
+    c.require(spatial >= 1 && spatial <= 3, "linear resize of more than 3 spatial dims");
+    return spatial == 1 ? "linear" : spatial == 2 ? "bilinear" : "trilinear";  // + "{spatial}d"
+  }
+  c.require(mode == "cubic" && spatial == 2, "resize mode " + mode);
+  c.require(std::abs(c.attr_float("cubic_coeff_a", -0.75) + 0.75) < 1e-6, "cubic resize with cubic_coeff_a other than -0.75");
+  return "bicubic";
+}
+
+void convert_resize(NodeContext& c) {
+  c.require(c.attr_int("exclude_outside", 0) == 0, "Resize with exclude_outside");
+  auto mode = c.attr_string("mode", "nearest");
+  auto x = c.input(0);
+  auto rank = c.input_rank(0);
+  std::optional<std::vector<double>> scales;
+  std::string sizes;
+  int scales_input = c.op_type() == "Upsample" ? 1 : (c.opset() == 10 ? 1 : 2);
+  if (c.op_type() == "Upsample" && c.opset() < 9) {
+    scales = c.attr_floats("scales");
+  } else if (c.has_input(scales_input) && !(c.constant(scales_input) && c.constant(scales_input)->numel() == 0)) {
+    auto* constant = c.constant(scales_input);
+    c.require(constant != nullptr, "scales given as a run-time value");
+    auto flat = constant->to(at::kDouble).contiguous();
+    scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  }
+  if (!scales) {
+    c.require(c.has_input(3), "Resize without scales or sizes");
+    sizes = c.int_list_input(3);
+  }
+  int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : (rank ? *rank - 2 : 2);
+  if (scales) c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "resizing the batch or channel dim");
+  std::string align_corners = "False";
+  auto torch_mode = interpolation_mode(c, mode, spatial, align_corners);
+  std::string size = "None", factors = "None";
+  if (scales) {
+    std::vector<std::string> values;
+    for (size_t i = 2; i < scales->size(); ++i) values.push_back(float_literal((*scales)[i]));
+    factors = fmt::format("[{}]", fmt::join(values, ", "));
+  } else {
+    size = fmt::format("{}[2:]", sizes);
+  }
+  // The .vec overloads of aten's upsample kernels, as torch.nn.functional.interpolate calls them.
+  if (torch_mode == "nearest") {
+    c.assign(0, fmt::format("torch.upsample_nearest{}d({}, {}, {})", spatial, x, size, factors));
+  } else {
+    c.assign(0, fmt::format("torch.upsample_{}{}d({}, {}, {}, {})", torch_mode, spatial, x, size, align_corners, factors));
+  }
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> resize_converters() {
+  return {
+      {"", "Resize", 10, kMaxOpset, convert_resize},
+      {"", "Upsample", 7, 9, convert_resize},
+  };
+}
+
+}  // namespace mopt::onnx_import

@@ -1,0 +1,240 @@
+// Tensor selection and assembly: Concat, Split, Slice, Gather (a constant 2-D float table read by
+// run-time indices becomes an Embedding layer), GatherElements, Pad, TopK, ArgMax/ArgMin, CumSum,
+// NonZero, DepthToSpace, SpaceToDepth, Trilu.
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+void convert_concat(NodeContext& c) {
+  std::vector<std::string> parts;
+  for (int i = 0; i < c.input_count(); ++i) {
+    if (c.has_input(i)) parts.push_back(c.input(i));
+  }
+  c.assign(0, fmt::format("torch.cat([{}], {})", fmt::join(parts, ", "), c.attr_int("axis", 0)));
+}
+
+void convert_split(NodeContext& c) {
+  auto x = c.input(0);
+  auto axis = c.attr_int("axis", 0);
+  std::optional<std::vector<int64_t>> sizes;
+  if (c.opset() >= 13) {
+    if (c.has_input(1)) {
+      sizes = c.constant_ints(1);
+      c.require(sizes.has_value(), "Split sizes given as a run-time value");
+    }
+  } else {
+    sizes = c.attr_ints("split");
+  }
+  auto parts = c.temp();
+  if (sizes && !sizes->empty()) {
+    c.emit(fmt::format("{} = torch.split({}, {}, {})", parts, x, int_list_literal(*sizes), axis));
+  } else {
+    c.emit(fmt::format("{} = torch.tensor_split({}, {}, {})", parts, x, c.output_count(), axis));
+  }
+  for (int i = 0; i < c.output_count(); ++i) {
+    if (c.output_used(i)) c.assign(i, fmt::format("{}[{}]", parts, i));
+  }
+}
+
+void convert_slice(NodeContext& c) {
+  auto x = c.input(0);
+  if (c.opset() < 10) {
+    auto starts = c.attr_ints("starts").value_or(std::vector<int64_t>{});
+    auto ends = c.attr_ints("ends").value_or(std::vector<int64_t>{});
+    auto axes = c.attr_ints("axes");
+    if (!axes) {
+      axes = std::vector<int64_t>();
+      for (size_t i = 0; i < starts.size(); ++i) axes->push_back(static_cast<int64_t>(i));
+    }
+    c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_slice"), x, int_list_literal(starts), int_list_literal(ends),
+                            int_list_literal(*axes), int_list_literal(std::vector<int64_t>(starts.size(), 1))));
+    return;
+  }
+  auto starts = c.int_list_input(1);
+  auto ends = c.int_list_input(2);
+  std::string axes, steps;
+  if (c.has_input(3)) {
+    axes = c.int_list_input(3);
+  } else if (auto known = c.constant_ints(1)) {
+    std::vector<int64_t> all;
+    for (size_t i = 0; i < known->size(); ++i) all.push_back(static_cast<int64_t>(i));
+    axes = int_list_literal(all);
+  } else {
+    axes = fmt::format("list(range(len({})))", starts);
+  }
+  if (c.has_input(4)) steps = c.int_list_input(4);
+  else steps = fmt::format("[1 for _ in range(len({}))]", starts);
+  // Constant unit-step slices on known axes become plain aten::slice calls.
+  auto known_starts = c.constant_ints(1), known_ends = c.constant_ints(2);
+  auto known_axes = c.has_input(3) ? c.constant_ints(3) : known_starts ? std::optional<std::vector<int64_t>>(std::vector<int64_t>()) : std::nullopt;
+  if (known_axes && known_axes->empty() && known_starts) {
+    for (size_t i = 0; i < known_starts->size(); ++i) known_axes->push_back(static_cast<int64_t>(i));
+  }
+  auto known_steps = c.has_input(4) ? c.constant_ints(4) : std::optional<std::vector<int64_t>>(std::vector<int64_t>());
+  if (known_starts && known_ends && known_axes && known_steps) {
+    bool simple = true;
+    for (size_t i = 0; i < known_starts->size(); ++i) {
+      int64_t step = known_steps->empty() ? 1 : (*known_steps)[i];
+      simple &= step > 0 && (*known_starts)[i] >= 0 && (*known_axes)[i] >= 0;
+    }
+    if (simple) {
+      auto expression = x;
+      for (size_t i = 0; i < known_starts->size(); ++i) {
+        int64_t step = known_steps->empty() ? 1 : (*known_steps)[i];
+        int64_t end = (*known_ends)[i];
+        // aten::slice clamps like ONNX does; INT64_MAX-style ends stay as they are, negative ones count from the end.
+        expression = fmt::format("torch.slice({}, {}, {}, {}, {})", expression, (*known_axes)[i], (*known_starts)[i],
+                                 end, step);
+      }
+      c.assign(0, expression);
+      return;
+    }
+  }
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_slice"), x, starts, ends, axes, steps));
+}
+
+void convert_gather(NodeContext& c) {
+  auto axis = c.attr_int("axis", 0);
+  auto* table = c.constant(0);
+  auto* indices = c.constant(1);
+  if (table && !indices && axis == 0 && table->dim() == 2 && table->is_floating_point()) {
+    LayerSpec layer;
+    layer.type_name = "torch.nn.modules.sparse.Embedding";
+    layer.name_hint = c.node().input(0);
+    layer.tensors.push_back({"weight", *table, c.node().input(0)});
+    layer.forward_source =
+        "def forward(self, input: Tensor) -> Tensor:\n    return torch.embedding(self.weight, input, -1, False, False)\n";
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(1)));
+    return;
+  }
+  auto x = c.input(0);
+  if (indices && indices->dim() == 0) {
+    c.assign(0, fmt::format("torch.select({}, {}, {})", x, axis, indices->item<int64_t>()));
+    return;
+  }
+  auto index = c.input(1);
+  auto normalized = c.temp();
+  c.emit(fmt::format("{0} = torch.where(torch.lt({1}, 0), torch.add({1}, {2}.size({3})), {1}).to({4})", normalized,
+                     index, x, axis, dtype_code(at::kLong)));
+  auto rank = c.input_rank(0);
+  c.require(axis >= 0 || rank.has_value(), "Gather with a negative axis on an input of unknown rank");
+  if (axis < 0) axis += *rank;
+  c.assign(0, fmt::format("torch.index_select({0}, {1}, {2}.reshape([-1])).reshape({0}.size()[:{1}] + {2}.size() + "
+                          "{0}.size()[{1} + 1:])",
+                          x, axis, normalized));
+}
+
+void convert_gather_elements(NodeContext& c) {
+  auto x = c.input(0), index = c.input(1);
+  auto axis = c.attr_int("axis", 0);
+  c.assign(0, fmt::format("torch.gather({0}, {2}, torch.where(torch.lt({1}, 0), torch.add({1}, {0}.size({2})), {1}))", x,
+                          index, axis));
+}
+
+void convert_pad(NodeContext& c) {
+  auto mode = c.attr_string("mode", "constant");
+  c.require(mode == "constant" || mode == "reflect" || mode == "edge", "Pad mode " + mode);
+  std::string pads, value = "0.0";
+  if (c.opset() < 11) {
+    pads = int_list_literal(c.attr_ints("pads").value_or(std::vector<int64_t>{}));
+    value = float_literal(c.attr_float("value", 0.0));
+  } else {
+    pads = c.int_list_input(1);
+    if (c.has_input(2)) {
+      auto* constant = c.constant(2);
+      value = constant ? float_literal(constant->item<double>()) : fmt::format("float({})", c.input(2));
+    }
+  }
+  c.assign(0, fmt::format("{}({}, {}, '{}', {})", c.helper("_pad"), c.input(0), pads, mode, value));
+}
+
+void convert_topk(NodeContext& c) {
+  auto k = c.opset() < 10 ? std::to_string(c.attr_int("k", 1)) : fmt::format("int({})", c.input(1));
+  auto result = c.temp();
+  c.emit(fmt::format("{} = torch.topk({}, {}, {}, {}, {})", result, c.input(0), k, c.attr_int("axis", -1),
+                     c.attr_int("largest", 1) ? "True" : "False", c.attr_int("sorted", 1) ? "True" : "False"));
+  c.assign(0, fmt::format("{}[0]", result));
+  if (c.output_count() > 1) c.assign(1, fmt::format("{}[1]", result));
+}
+
+template <bool kMax>
+void convert_arg(NodeContext& c) {
+  auto x = c.input(0);
+  auto axis = c.attr_int("axis", 0);
+  bool keepdims = c.attr_int("keepdims", 1) != 0;
+  const char* function = kMax ? "torch.argmax" : "torch.argmin";
+  if (c.attr_int("select_last_index", 0)) {
+    // The last extreme index: search the flipped axis, then map back.
+    c.assign(0, fmt::format("torch.sub(torch.sub({1}.size({2}), 1), {0}(torch.flip({1}, [{2}]), {2}, {3}))", function, x,
+                            axis, keepdims ? "True" : "False"));
+    return;
+  }
+  c.assign(0, fmt::format("{}({}, {}, {})", function, x, axis, keepdims ? "True" : "False"));
+}
+
+void convert_cumsum(NodeContext& c) {
+  auto x = c.input(0);
+  auto axis = fmt::format("int({})", c.input(1));
+  if (auto known = c.constant_ints(1)) axis = std::to_string(known->front());
+  bool exclusive = c.attr_int("exclusive", 0), reverse = c.attr_int("reverse", 0);
+  auto input = reverse ? fmt::format("torch.flip({}, [{}])", x, axis) : x;
+  auto sum = fmt::format("torch.cumsum({}, {})", input, axis);
+  if (exclusive) sum = fmt::format("torch.sub({}, {})", sum, input);
+  if (reverse) sum = fmt::format("torch.flip({}, [{}])", sum, axis);
+  c.assign(0, sum);
+}
+
+void convert_nonzero(NodeContext& c) { c.assign(0, fmt::format("torch.nonzero({}).t()", c.input(0))); }
+
+void convert_depth_to_space(NodeContext& c) {
+  auto x = c.input(0);
+  auto b = c.attr_int("blocksize", 1);
+  if (c.attr_string("mode", "DCR") == "CRD") {
+    c.assign(0, fmt::format("torch.pixel_shuffle({}, {})", x, b));
+    return;
+  }
+  c.assign(0, fmt::format("{0}.reshape([{0}.size(0), {1}, {1}, {0}.size(1) // {2}, {0}.size(2), {0}.size(3)])"
+                          ".permute([0, 3, 4, 1, 5, 2]).reshape([{0}.size(0), {0}.size(1) // {2}, {0}.size(2) * {1}, "
+                          "{0}.size(3) * {1}])",
+                          x, b, b * b));
+}
+
+void convert_space_to_depth(NodeContext& c) {
+  auto x = c.input(0);
+  auto b = c.attr_int("blocksize", 1);
+  c.assign(0, fmt::format("{0}.reshape([{0}.size(0), {0}.size(1), {0}.size(2) // {1}, {1}, {0}.size(3) // {1}, {1}])"
+                          ".permute([0, 3, 5, 1, 2, 4]).reshape([{0}.size(0), {0}.size(1) * {2}, {0}.size(2) // {1}, "
+                          "{0}.size(3) // {1}])",
+                          x, b, b * b));
+}
+
+void convert_trilu(NodeContext& c) {
+  auto k = c.has_input(1) ? fmt::format("int({})", c.input(1)) : "0";
+  c.assign(0, fmt::format("{}({}, {})", c.attr_int("upper", 1) ? "torch.triu" : "torch.tril", c.input(0), k));
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> tensor_converters() {
+  return {
+      {"", "Concat", 4, kMaxOpset, convert_concat},
+      {"", "Split", 2, kMaxOpset, convert_split},
+      {"", "Slice", 1, kMaxOpset, convert_slice},
+      {"", "Gather", 1, kMaxOpset, convert_gather},
+      {"", "GatherElements", 11, kMaxOpset, convert_gather_elements},
+      {"", "Pad", 2, kMaxOpset, convert_pad},
+      {"", "TopK", 1, kMaxOpset, convert_topk},
+      {"", "ArgMax", 1, kMaxOpset, convert_arg<true>},
+      {"", "ArgMin", 1, kMaxOpset, convert_arg<false>},
+      {"", "CumSum", 11, kMaxOpset, convert_cumsum},
+      {"", "NonZero", 9, kMaxOpset, convert_nonzero},
+      {"", "DepthToSpace", 1, kMaxOpset, convert_depth_to_space},
+      {"", "SpaceToDepth", 1, kMaxOpset, convert_space_to_depth},
+      {"", "Trilu", 14, kMaxOpset, convert_trilu},
+  };
+}
+
+}  // namespace mopt::onnx_import

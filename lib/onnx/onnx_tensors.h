@@ -1,0 +1,26 @@
+#pragma once
+// TensorProto <-> at::Tensor and ONNX element type <-> torch dtype.
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include <optional>
+#include <string>
+
+namespace mopt {
+
+/// The torch dtype of an ONNX element type, or nullopt for types LibTorch cannot hold
+/// (strings, unsigned > 8 bit, complex, ...).
+std::optional<at::ScalarType> torch_dtype(int32_t onnx_type);
+
+/// The ONNX element type of a torch dtype, or nullopt.
+std::optional<int32_t> onnx_dtype(at::ScalarType dtype);
+
+/// Decodes a dense tensor (raw_data or the typed fields); nullopt when the type is unsupported,
+/// the data is external or the element count does not match the dims.
+std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor);
+
+/// Encodes a tensor as a TensorProto named `name`, little-endian in raw_data.
+/// Throws runtime_failure for dtypes ONNX cannot represent.
+onnx::TensorProto torch_to_tensor(const at::Tensor& tensor, const std::string& name);
+
+}  // namespace mopt
