@@ -19,6 +19,11 @@ def _ints(self, t: Tensor) -> List[int]:
     values: List[int] = t.reshape([-1]).to(4).tolist()  # 4: torch.int64
     return values
 )"}},
+      {"_floats", {{}, R"(
+def _floats(self, t: Tensor) -> List[float]:
+    values: List[float] = t.reshape([-1]).to(7).tolist()  # 7: torch.float64
+    return values
+)"}},
       {"_shape_list", {{}, R"(
 def _shape_list(self, x: Tensor, shape: List[int], allowzero: bool) -> List[int]:
     # ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 is inferred.
@@ -94,19 +99,35 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
         torch_pads = torch_pads[:-2]
     if mode == 'constant':
         return torch.constant_pad_nd(x, torch_pads, value)
-    # reflect/edge kernels exist per number of padded dims
+    # reflect/edge kernels are floating-point only and exist per number of padded dims
+    y = x if x.is_floating_point() else x.to(7)  # 7: torch.float64, exact for int32 and smaller
     dims = len(torch_pads) // 2
     if mode == 'reflect':
         if dims == 1:
-            return torch.reflection_pad1d(x, torch_pads)
-        if dims == 2:
-            return torch.reflection_pad2d(x, torch_pads)
-        return torch.reflection_pad3d(x, torch_pads)
-    if dims == 1:
-        return torch.replication_pad1d(x, torch_pads)
-    if dims == 2:
-        return torch.replication_pad2d(x, torch_pads)
-    return torch.replication_pad3d(x, torch_pads)
+            y = torch.reflection_pad1d(y, torch_pads)
+        elif dims == 2:
+            y = torch.reflection_pad2d(y, torch_pads)
+        else:
+            y = torch.reflection_pad3d(y, torch_pads)
+    else:
+        if dims == 1:
+            y = torch.replication_pad1d(y, torch_pads)
+        elif dims == 2:
+            y = torch.replication_pad2d(y, torch_pads)
+        else:
+            y = torch.replication_pad3d(y, torch_pads)
+    return y.to(x.dtype)
+)"}},
+      {"_prod", {{}, R"(
+def _prod(self, x: Tensor, dims: List[int], keepdim: bool) -> Tensor:
+    # torch.prod reduces one dim at a time: highest first, so lower indices stay valid.
+    axes: List[int] = []
+    for d in dims:
+        axes.append(d if d >= 0 else d + x.dim())
+    axes.sort()
+    for i in range(len(axes) - 1, -1, -1):
+        x = torch.prod(x, axes[i], keepdim)
+    return x
 )"}},
       {"_lrn", {{}, R"(
 def _lrn(self, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:

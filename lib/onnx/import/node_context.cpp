@@ -144,7 +144,7 @@ std::string float_literal(double value) {
 std::string dtype_literal(const NodeContext& context, int32_t onnx_type) {
   auto dtype = torch_dtype(onnx_type);
   if (!dtype) {
-    context.fail(fmt::format("element type {} has no LibTorch equivalent",
+    context.fail(fmt::format("unsupported: element type {} has no LibTorch equivalent",
                              onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnx_type))));
   }
   return dtype_code(*dtype);

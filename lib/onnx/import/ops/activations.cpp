@@ -48,6 +48,11 @@ void convert_hard_swish(NodeContext& c) { c.assign(0, fmt::format("torch.hardswi
 void convert_softplus(NodeContext& c) { c.assign(0, fmt::format("torch.softplus({})", c.input(0))); }
 
 void convert_prelu(NodeContext& c) {
+  auto* slope = c.constant(1);
+  if (c.opset() < 7 && slope && slope->dim() == 1) {
+    c.assign(0, fmt::format("torch.prelu({}, {})", c.input(0), c.input(1)));  // legacy: one slope per channel
+    return;
+  }
   // ONNX broadcasts the slope unidirectionally; torch.prelu wants one slope per channel.
   c.assign(0, fmt::format("torch.where(torch.ge({0}, 0), {0}, torch.mul({0}, {1}))", c.input(0), c.input(1)));
 }

@@ -57,8 +57,23 @@ void convert_instance_norm(NodeContext& c) {
                           c.input(2), float_literal(eps)));
 }
 
+// The formula itself, for what the layer form cannot express: the Mean/InvStdDev outputs, or a
+// scale that broadcasts instead of spanning the normalized dims.
+void layer_norm_formula(NodeContext& c, int64_t axis, double eps) {
+  auto x = c.input(0);
+  auto dims = c.temp(), mean = c.temp(), inv_std = c.temp();
+  c.emit(fmt::format("{} = list(range({} if {} >= 0 else {} + {}.dim(), {}.dim()))", dims, axis, axis, axis, x, x));
+  c.emit(fmt::format("{} = torch.mean({}, {}, True)", mean, x, dims));
+  c.emit(fmt::format("{0} = torch.rsqrt(torch.add(torch.mean(torch.square(torch.sub({1}, {2})), {3}, True), {4}))", inv_std,
+                     x, mean, dims, float_literal(eps)));
+  auto y = fmt::format("torch.mul(torch.mul(torch.sub({}, {}), {}), {})", x, mean, inv_std, c.input(1));
+  if (c.has_input(2)) y = fmt::format("torch.add({}, {})", y, c.input(2));
+  c.assign(0, y);
+  if (c.output_used(1)) c.assign(1, mean);
+  if (c.output_used(2)) c.assign(2, inv_std);
+}
+
 void convert_layer_norm(NodeContext& c) {
-  for (int i = 1; i < c.output_count(); ++i) c.require(!c.output_used(i), "LayerNormalization's mean/inv-std outputs");
   double eps = c.attr_float("epsilon", 1e-5);
   auto axis = c.attr_int("axis", -1);
   auto* scale = c.constant(1);
@@ -72,8 +87,12 @@ void convert_layer_norm(NodeContext& c) {
   } else if (scale && axis < 0 && scale->dim() == -axis) {
     shape = scale->sizes().vec();
   }
-  c.require(shape.has_value(), "LayerNormalization whose normalized dims are not the scale's shape");
-  if (scale && (bias || !c.has_input(2))) {
+  bool statistics_used = c.output_used(1) || c.output_used(2);
+  if (!shape || statistics_used || c.input_elem_type(0) != onnx::TensorProto::FLOAT) {
+    layer_norm_formula(c, axis, eps);
+    return;
+  }
+  if (bias || !c.has_input(2)) {
     LayerSpec layer;
     layer.type_name = "torch.nn.modules.normalization.LayerNorm";
     layer.name_hint = c.node().input(1);
@@ -88,7 +107,7 @@ void convert_layer_norm(NodeContext& c) {
     return;
   }
   c.assign(0, fmt::format("torch.layer_norm({}, {}, {}, {}, {}, False)", c.input(0), int_list_literal(*shape), c.input(1),
-                          c.has_input(2) ? c.input(2) : "None", float_literal(eps)));
+                          c.input(2), float_literal(eps)));
 }
 
 void convert_lrn(NodeContext& c) {

@@ -72,11 +72,21 @@ void convert_average_pool(NodeContext& c) {
   bool count_include_pad = c.attr_int("count_include_pad", 0) != 0;
   for (auto d : g.dilations) c.require(d == 1, "AveragePool with dilations");
   auto x = c.input(0);
-  if (!g.extra_pads.empty()) {
-    c.require(count_include_pad, "AveragePool with asymmetric pads that excludes padding from the count");
-    x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.extra_pads));
-  }
   auto spatial = g.kernel.size();
+  if (!g.extra_pads.empty()) {
+    x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.extra_pads));
+    if (!count_include_pad) {
+      // Average over real elements only: window sums of x over window sums of a ones mask.
+      auto ones = fmt::format("{}(torch.ones_like({}), {}, 'constant', 0.0)", c.helper("_pad"), c.input(0),
+                              int_list_literal(g.extra_pads));
+      auto pool = [&](const std::string& input) {
+        return fmt::format("torch.avg_pool{}d({}, {}, {}, {}, {}, True)", spatial, input, int_list_literal(g.kernel),
+                           int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False");
+      };
+      c.assign(0, fmt::format("torch.div({}, {})", pool(x), pool(ones)));
+      return;
+    }
+  }
   if (spatial == 1) {
     c.assign(0, fmt::format("torch.avg_pool1d({}, {}, {}, {}, {}, {})", x, int_list_literal(g.kernel),
                             int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False",

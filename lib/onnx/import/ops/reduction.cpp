@@ -15,19 +15,29 @@ void convert_reduce(NodeContext& c) {
   bool keepdims = c.attr_int("keepdims", 1) != 0;
   std::string dims;
   bool axes_as_input = kKind == Reduce::kSum && c.opset() >= 13;
+  bool noop_when_empty = c.attr_int("noop_with_empty_axes", 0) != 0;
+  std::string runtime_dims;  // a local holding axes known only at run time
   if (axes_as_input && c.has_input(1)) {
-    auto known = c.constant_ints(1);
-    dims = known ? int_list_literal(*known) : c.int_list_input(1);
-    if (known && known->empty()) dims.clear();
+    if (auto known = c.constant_ints(1)) {
+      if (!known->empty()) dims = int_list_literal(*known);
+    } else {
+      runtime_dims = c.temp();
+      c.emit(fmt::format("{} = {}", runtime_dims, c.int_list_input(1)));
+      dims = runtime_dims;
+    }
   } else if (!axes_as_input) {
     if (auto axes = c.attr_ints("axes")) dims = int_list_literal(*axes);
   }
   if (dims.empty()) {
-    if (c.attr_int("noop_with_empty_axes", 0)) {
+    if (noop_when_empty) {
       c.assign(0, x);
       return;
     }
     dims = fmt::format("list(range({}.dim()))", x);
+  }
+  if (!runtime_dims.empty() && !noop_when_empty) {
+    c.emit(fmt::format("if len({}) == 0:", runtime_dims));
+    c.emit(fmt::format("    {} = list(range({}.dim()))", runtime_dims, x));
   }
   auto keep = keepdims ? "True" : "False";
   std::string expression;
@@ -36,17 +46,7 @@ void convert_reduce(NodeContext& c) {
     case Reduce::kSum: expression = fmt::format("torch.sum({}, {}, {})", x, dims, keep); break;
     case Reduce::kMax: expression = fmt::format("torch.amax({}, {}, {})", x, dims, keep); break;
     case Reduce::kMin: expression = fmt::format("torch.amin({}, {}, {})", x, dims, keep); break;
-    case Reduce::kProd: {
-      // torch.prod reduces one dim at a time: flatten the reduced dims to the end first.
-      auto result = c.temp();
-      c.emit(fmt::format("{} = {}", result, x));
-      auto axes = c.temp();
-      c.emit(fmt::format("{} = [a if a >= 0 else a + {}.dim() for a in {}]", axes, x, dims));
-      c.emit(fmt::format("for a in sorted({}, reverse=True):", axes));
-      c.emit(fmt::format("    {0} = torch.prod({0}, a, {1})", result, keep));
-      expression = result;
-      break;
-    }
+    case Reduce::kProd: expression = fmt::format("{}({}, {}, {})", c.helper("_prod"), x, dims, keep); break;
     case Reduce::kL1: expression = fmt::format("torch.sum(torch.abs({}), {}, {})", x, dims, keep); break;
     case Reduce::kL2: expression = fmt::format("torch.sqrt(torch.sum(torch.mul({0}, {0}), {1}, {2}))", x, dims, keep); break;
     case Reduce::kLogSumExp: expression = fmt::format("torch.logsumexp({}, {}, {})", x, dims, keep); break;
@@ -55,6 +55,15 @@ void convert_reduce(NodeContext& c) {
   }
   if (kKind == Reduce::kSum || kKind == Reduce::kSumSquare || kKind == Reduce::kL1) {
     expression = fmt::format("{}.to({}.dtype)", expression, x);  // torch sums ints into int64; ONNX keeps the type
+  }
+  if (!runtime_dims.empty() && noop_when_empty) {
+    // Empty run-time axes pass the input through.
+    auto output = c.output(0);
+    c.emit(fmt::format("if len({}) == 0:", runtime_dims));
+    c.emit(fmt::format("    {} = {}", output, x));
+    c.emit("else:");
+    c.emit(fmt::format("    {} = {}", output, expression));
+    return;
   }
   c.assign(0, expression);
 }

@@ -4,6 +4,8 @@
 // Other combinations are refused by name rather than approximated.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lib/onnx/import/converter_table.h"
 
 namespace mopt::onnx_import {
@@ -22,6 +24,12 @@ std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t 
   auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
   if (transform == "align_corners") align_corners = "True";
   else c.require(transform == "half_pixel" || transform == "pytorch_half_pixel", "resize with " + transform + " coordinates");
+  if (transform == "pytorch_half_pixel" && c.has_input(3)) {
+    // It differs from half_pixel (what LibTorch computes) only where an output dim is 1.
+    auto sizes = c.constant_ints(3);
+    c.require(sizes && std::count(sizes->begin(), sizes->end(), 1) == 0,
+              "pytorch_half_pixel resize to a size that may be 1");
+  }
   if (mode == "linear") {
     c.require(spatial >= 1 && spatial <= 3, "linear resize of more than 3 spatial dims");
     return spatial == 1 ? "linear" : spatial == 2 ? "bilinear" : "trilinear";  // + "{spatial}d"
@@ -37,22 +45,33 @@ void convert_resize(NodeContext& c) {
   auto x = c.input(0);
   auto rank = c.input_rank(0);
   std::optional<std::vector<double>> scales;
-  std::string sizes;
+  std::string sizes, runtime_scales;
   int scales_input = c.op_type() == "Upsample" ? 1 : (c.opset() == 10 ? 1 : 2);
   if (c.op_type() == "Upsample" && c.opset() < 9) {
     scales = c.attr_floats("scales");
   } else if (c.has_input(scales_input) && !(c.constant(scales_input) && c.constant(scales_input)->numel() == 0)) {
-    auto* constant = c.constant(scales_input);
-    c.require(constant != nullptr, "scales given as a run-time value");
-    auto flat = constant->to(at::kDouble).contiguous();
-    scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    if (auto* constant = c.constant(scales_input)) {
+      auto flat = constant->to(at::kDouble).contiguous();
+      scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    } else {
+      c.require(c.attr_string("coordinate_transformation_mode", "") != "align_corners",
+                "align_corners resize by run-time scales (shrinking to one pixel is undefined)");
+      runtime_scales = fmt::format("{}({})[2:]", c.helper("_floats"), c.input(scales_input));
+    }
   }
-  if (!scales) {
+  if (!scales && runtime_scales.empty()) {
     c.require(c.has_input(3), "Resize without scales or sizes");
     sizes = c.int_list_input(3);
   }
-  int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : (rank ? *rank - 2 : 2);
-  if (scales) c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "resizing the batch or channel dim");
+  c.require(scales || rank, "Resize of an input whose rank is unknown");
+  int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : *rank - 2;
+  if (scales) {
+    c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "resizing the batch or channel dim");
+    // Downscaling to a single pixel divides by zero in ONNX's align_corners formula; LibTorch picks 0.
+    bool shrinks = std::any_of(scales->begin(), scales->end(), [](double s) { return s < 1.0; });
+    c.require(!(shrinks && c.attr_string("coordinate_transformation_mode", "") == "align_corners"),
+              "align_corners resize that shrinks by scales");
+  }
   std::string align_corners = "False";
   auto torch_mode = interpolation_mode(c, mode, spatial, align_corners);
   std::string size = "None", factors = "None";
@@ -60,6 +79,8 @@ void convert_resize(NodeContext& c) {
     std::vector<std::string> values;
     for (size_t i = 2; i < scales->size(); ++i) values.push_back(float_literal((*scales)[i]));
     factors = fmt::format("[{}]", fmt::join(values, ", "));
+  } else if (!runtime_scales.empty()) {
+    factors = runtime_scales;
   } else {
     size = fmt::format("{}[2:]", sizes);
   }
