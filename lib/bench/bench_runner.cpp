@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -23,16 +24,6 @@ namespace {
 
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
-
-Model load_runnable(const fs::path& path, const char* role) {
-  auto model = Model::load(path);
-  if (!model.is_torchscript()) {
-    throw usage_error(fmt::format("{} '{}' is ONNX; mopt bench executes TorchScript models with LibTorch "
-                                  "(export the model to TorchScript, or check ONNX files with ONNX Runtime)",
-                                  role, path.string()));
-  }
-  return model;
 }
 
 json accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -96,7 +87,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
 
   // Cold start: load, then the first inference, apart from the steady state.
   auto load_start = std::chrono::steady_clock::now();
-  Model model = load_runnable(settings.model_path, "model");
+  Model model = load_executable(settings.model_path);
   double load_ms = elapsed_ms(load_start);
   auto first_input = make_batch(settings.data.inputs, settings.batches.front());
   auto first_start = std::chrono::steady_clock::now();
@@ -125,7 +116,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
     auto outputs = run_model_batched(model, settings.data.inputs, settings.eval_batch);
     if (settings.data.has_labels()) metrics["accuracy"] = accuracy_metrics(outputs, settings.data.labels);
     if (!settings.reference_path.empty()) {
-      auto reference = load_runnable(settings.reference_path, "reference");
+      auto reference = load_executable(settings.reference_path);
       auto expected = run_model_batched(reference, settings.data.inputs, settings.eval_batch);
       auto agreement = compare_outputs(expected, outputs);
       metrics["agreement"] = {{"top1_agreement", agreement.top1_agreement},

@@ -151,8 +151,9 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   }
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
-  if (!has_data(args.data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
-  settings.data = load_data(args.data, "test");
+  auto data = with_graph_input(args.data, args.model);
+  if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
+  settings.data = load_data(data, "test");
 
   const bool show_progress = isatty(STDERR_FILENO) && verbosity() != Verbosity::kQuiet;
   auto metrics = run_bench(settings, [&](const std::string& row, int64_t done, double elapsed) {

@@ -10,6 +10,7 @@
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -50,16 +51,16 @@ void run_compile(const CompileArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
   auto registry = make_default_registry();
   auto pipeline = parse_pipeline(args.pipeline.empty() ? profile.compile_pipeline : args.pipeline);
-  if (args.specialize) append_specialize_step(args.data, pipeline);
+  auto data_args = with_graph_input(args.data, args.model);
+  if (args.specialize) append_specialize_step(data_args, pipeline);
   validate_pipeline(pipeline, registry);
-  if (!has_data(args.data)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
+  if (!has_data(data_args)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
 
   // The engine must be set before the model loads (packed weights are re-packed at load).
   if (args.common.engine.empty()) apply_runtime_settings({args.common.threads.empty() ? 0 : args.common.threads.front(), profile.quantized_engine});
-  auto input = Model::load(args.model);
-  if (!input.is_torchscript()) throw usage_error("mopt compile works on TorchScript models");
+  auto input = load_executable(args.model);
   report.add_input(args.model, &input);
-  auto data = load_data(args.data, "test");
+  auto data = load_data(data_args, "test");
   const bool on_host = runs_on_host(profile);
   if (!on_host) {
     log_info("note: profile '{}' targets {}; speed is measured on this {} host, not on the target", profile.name,

@@ -6,6 +6,7 @@
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
 #include "tools/mopt/train_flags.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -52,11 +53,8 @@ void print_summary(const train::DistillOutcome& outcome, const std::string& outp
 void run_distill_command(const DistillArgs& args, Report& report) {
   check_output_path(args.student, args.output, args.force);
   auto pairs = parse_feature_pairs(args.feature_pairs);
-  auto teacher = Model::load(args.teacher);
-  auto student = Model::load(args.student);
-  if (!teacher.is_torchscript() || !student.is_torchscript()) {
-    throw usage_error("mopt distill runs TorchScript models (teacher and student); convert ONNX models first");
-  }
+  auto teacher = load_executable(args.teacher);
+  auto student = load_executable(args.student);
   report.add_input(args.teacher, &teacher);
   report.add_input(args.student, &student);
 

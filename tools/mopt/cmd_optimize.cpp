@@ -2,6 +2,7 @@
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/util/log.h"
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
@@ -37,7 +38,8 @@ void print_comparison(const nlohmann::json& c) {
 
 void run_optimize(const OptimizeArgs& args, Report& report) {
   auto registry = make_default_registry();
-  auto pipeline = parse_pipeline(args.pipeline);
+  // No pipeline: a plain conversion (ONNX in, TorchScript out).
+  auto pipeline = args.pipeline.empty() ? Pipeline{} : parse_pipeline(args.pipeline);
   validate_pipeline(pipeline, registry);
   auto text = print_pipeline(pipeline);
   if (args.print_pipeline) {
@@ -46,11 +48,23 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   }
   if (args.output.empty()) throw usage_error("--output/-o is required (or use --print-pipeline)");
   check_output_path(args.model, args.output, args.force);
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
+  const bool convert = input.is_onnx() && !onnx_out;
+  if (convert) {
+    log_info("importing ONNX model {} ...", args.model);
+    input = to_torchscript(input);  // TorchScript passes follow the import
+  }
+  if (input.is_torchscript() && onnx_out) {
+    throw usage_error("writing ONNX from a TorchScript model is not supported yet; use -o NAME.pt or NAME.ptl");
+  }
+  if (pipeline.steps.empty() && !convert) {
+    throw usage_error("give a pipeline with -p, or an output format to convert to (model.onnx -o model.pt)");
+  }
   Dataset data;
   const bool measure = has_data(args.data) && input.is_torchscript();
-  if (has_data(args.data) && !measure) log_info("note: ONNX models are not executed by mopt; skipping measurement");
+  if (has_data(args.data) && !measure) log_info("note: ONNX outputs are not executed by mopt yet; skipping measurement");
   if (measure) data = load_data(args.data, "test");  // bad data fails before any pass runs
 
   auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
@@ -91,7 +105,7 @@ void setup_optimize(CLI::App& app) {
   auto args = std::make_shared<OptimizeArgs>();
   auto* cmd = app.add_subcommand("optimize", "apply a pass pipeline to a model and measure the result");
   cmd->add_option("MODEL", args->model, "input model (.pt or .onnx); never modified")->required();
-  cmd->add_option("-p,--pipeline", args->pipeline, "pass pipeline, e.g. 'freeze,fold-conv-bn'")->required();
+  cmd->add_option("-p,--pipeline", args->pipeline, "pass pipeline, e.g. 'freeze,fold-conv-bn' (none: convert only)");
   cmd->add_option("-o,--output", args->output, "output file (.pt, .ptl for TorchScript lite, .onnx)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline, "print the canonical pipeline text and exit");
@@ -102,7 +116,9 @@ void setup_optimize(CLI::App& app) {
                           "  mopt optimize model.pt -p 'freeze,fold-conv-bn,optimize-for-inference' -o fast.pt\n"
                           "  mopt optimize cnn.pt -p freeze,remove-dropout -o out.pt \\\n"
                           "      --data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --report r.json\n"
-                          "  mopt optimize model.onnx -p 'eliminate-identity,fuse-conv-bn,eliminate-dead-nodes' -o out.onnx\n\n") +
+                          "  mopt optimize model.onnx -p 'eliminate-identity,fuse-conv-bn,eliminate-dead-nodes' -o out.onnx\n"
+                          "  mopt optimize model.onnx -o model.pt        # ONNX -> TorchScript\n"
+                          "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize(*args, report); }); });
 }

@@ -6,6 +6,7 @@
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
 #include "tools/mopt/train_flags.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -64,8 +65,7 @@ void print_outcome(const prune::PruneOutcome& outcome, const std::string& method
 
 void run_prune_command(const PruneArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
-  auto input = Model::load(args.model);
-  if (!input.is_torchscript()) throw usage_error("mopt prune works on TorchScript models");
+  auto input = load_executable(args.model);
   report.add_input(args.model, &input);
 
   prune::PruneRequest request;
@@ -83,7 +83,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   if (!args.finetune_data.empty()) request.train = train_config(args.training, args.output);
   request.comparison.iterations = args.iterations;
   if (!args.teacher.empty()) {
-    request.teacher = Model::load(args.teacher);
+    request.teacher = load_executable(args.teacher);
     report.add_input(args.teacher, &*request.teacher);
   }
   if (!args.eval_data.empty() && !args.input_shape.empty()) throw usage_error("give --eval-data or --input-shape, not both");

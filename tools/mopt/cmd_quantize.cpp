@@ -8,6 +8,7 @@
 #include "passes/quantize/quantize_workflow.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -68,8 +69,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
-  auto fp32 = Model::load(args.model);
-  if (!fp32.is_torchscript()) throw usage_error("mopt quantize works on TorchScript models");
+  auto fp32 = load_executable(args.model);
   report.add_input(args.model, &fp32);
 
   quant::QuantizeRequest request;

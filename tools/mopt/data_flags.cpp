@@ -1,6 +1,9 @@
 #include "tools/mopt/data_flags.h"
 
 #include "lib/errors.h"
+#include "lib/model/onnx_io.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "lib/util/log.h"
 
 namespace mopt::cli {
 
@@ -15,6 +18,13 @@ void add_data_flags(CLI::App& command, DataArgs& args) {
 }
 
 bool has_data(const DataArgs& args) { return !args.data.empty() || !args.input_shape.empty(); }
+
+DataArgs with_graph_input(DataArgs args, const std::string& model_path) {
+  if (has_data(args) || detect_format(model_path) != ModelFormat::kOnnx) return args;
+  args.input_shape = graph_input_spec(load_onnx(model_path));
+  log_info("input from the ONNX graph: {}", args.input_shape);
+  return args;
+}
 
 Dataset load_data(const DataArgs& args, const std::string& default_split) {
   if (!args.data.empty() && !args.input_shape.empty()) throw usage_error("give --data or --input-shape, not both");

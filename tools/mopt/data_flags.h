@@ -22,6 +22,10 @@ void add_data_flags(CLI::App& command, DataArgs& args);
 /// True when the user gave --data or --input-shape.
 bool has_data(const DataArgs& args);
 
+/// For an ONNX model given neither --data nor --input-shape: the graph's declared input as the
+/// synthetic-input spec (a usage error names the dynamic dims it cannot fill in).
+DataArgs with_graph_input(DataArgs args, const std::string& model_path);
+
 /// Loads --data (or makes seeded synthetic inputs from --input-shape) and keeps --samples rows.
 Dataset load_data(const DataArgs& args, const std::string& default_split);
 

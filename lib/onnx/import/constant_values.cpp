@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "lib/errors.h"
+#include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/onnx_tensors.h"
 
 namespace mopt::onnx_import {
@@ -54,9 +55,14 @@ std::unordered_map<std::string, at::Tensor> constant_values(const onnx::GraphPro
   for (const auto& init : graph.initializer()) {
     values[init.name()] = decode(init, fmt::format("initializer '{}'", init.name()));
   }
-  for (const auto& node : graph.node()) {
-    if (node.op_type() == "Constant" && node.domain().empty() && node.output_size() == 1) {
+  for (int index : topological_order(graph)) {
+    const auto& node = graph.node(index);
+    if (!node.domain().empty() || node.output_size() != 1) continue;
+    if (node.op_type() == "Constant") {
       values[node.output(0)] = constant_node_value(node);
+    } else if (node.op_type() == "Identity" && values.count(node.input(0))) {
+      // PyTorch's exporter shares equal initializers through Identity nodes (e.g. conv biases).
+      values[node.output(0)] = values.at(node.input(0));
     }
   }
   return values;

@@ -9,7 +9,7 @@
 
 namespace mopt::onnx_import {
 
-/// Every initializer and Constant-node output by value name. Throws invalid_input naming the
+/// Every initializer, Constant-node output and Identity of those, by value name. Throws invalid_input naming the
 /// tensor when its data does not match its dims or its type is one LibTorch cannot hold.
 std::unordered_map<std::string, at::Tensor> constant_values(const onnx::GraphProto& graph);
 

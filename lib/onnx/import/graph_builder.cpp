@@ -166,7 +166,7 @@ torch::jit::Module GraphBuilder::build() {
 
   for (int index : topological_order(graph_)) {
     const auto& node = graph_.node(index);
-    if (node.op_type() == "Constant" && node.domain().empty()) continue;  // already in constants_
+    if (node.domain().empty() && node.output_size() == 1 && constants_.count(node.output(0))) continue;  // folded
     auto* entry = find_converter(node.domain(), node.op_type(), opset_);
     if (!entry) {
       throw invalid_input(fmt::format("no converter for {} (opset {}) at node '{}'", node.op_type(), opset_, node.name()));

@@ -114,7 +114,44 @@ void NodeContext::emit(const std::string& statement) { graph_.emit(statement); }
 
 std::string NodeContext::temp() { return graph_.temp(); }
 
-std::string NodeContext::add_layer(LayerSpec spec) { return graph_.add_layer(std::move(spec)); }
+namespace {
+
+// "/layer1/layer1.0/conv1/Conv" (PyTorch's exporter scopes) -> "layer1.0.conv1".
+std::string module_path_of(const std::string& node_name) {
+  std::vector<std::string> segments;
+  std::string segment;
+  for (char ch : node_name + "/") {
+    if (ch != '/') {
+      segment += ch;
+    } else if (!segment.empty()) {
+      segments.push_back(segment);
+      segment.clear();
+    }
+  }
+  if (segments.size() < 2) return "";
+  segments.pop_back();  // the op itself
+  std::string path;
+  for (const auto& s : segments) {
+    if (!path.empty() && s.rfind(path + ".", 0) == 0) path = s;
+    else path = path.empty() ? s : path + "." + s;
+  }
+  return path;
+}
+
+bool is_generated_name(const std::string& name) {
+  return name.empty() || name.rfind("onnx::", 0) == 0 || name.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+std::string NodeContext::add_layer(LayerSpec spec) {
+  // Exporters rename folded weights ("onnx::Conv_193"); the node's scope keeps the module's path.
+  if (is_generated_name(spec.name_hint)) {
+    auto path = module_path_of(node_.name());
+    if (!path.empty()) spec.name_hint = path;
+  }
+  return graph_.add_layer(std::move(spec));
+}
 
 std::string NodeContext::add_constant(const at::Tensor& value, const std::string& name_hint) {
   return graph_.add_constant(value, name_hint);

@@ -4,8 +4,11 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <map>
+#include <set>
 
+#include "lib/data/dtype_names.h"
 #include "lib/errors.h"
+#include "lib/onnx/onnx_tensors.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/graph_builder.h"
 #include "lib/onnx/import/graph_validation.h"
@@ -102,6 +105,53 @@ Model to_torchscript(const Model& model) {
   converted.set_source_path(model.source_path());
   converted.set_extra_file(kOnnxNamesFile, imported.names.dump());
   return converted;
+}
+
+}  // namespace mopt
+
+namespace mopt {
+
+Model load_executable(const std::filesystem::path& path) {
+  auto model = Model::load(path);
+  if (model.is_torchscript()) return model;
+  log_info("importing ONNX model {} ...", path.string());
+  try {
+    return to_torchscript(model);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", path.string(), e.what()));
+  }
+}
+
+std::string graph_input_spec(const onnx::ModelProto& model) {
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  for (const auto& input : model.graph().input()) {
+    if (initializers.count(input.name())) continue;
+    const auto& tensor = input.type().tensor_type();
+    auto dtype = torch_dtype(tensor.elem_type());
+    std::vector<std::string> dims, missing;
+    for (int i = 0; i < tensor.shape().dim_size(); ++i) {
+      const auto& dim = tensor.shape().dim(i);
+      if (dim.has_dim_value() && dim.dim_value() > 0) {
+        dims.push_back(std::to_string(dim.dim_value()));
+      } else if (i == 0) {
+        dims.push_back("1");  // batch
+      } else {
+        missing.push_back(dim.has_dim_param() ? dim.dim_param() : fmt::format("dim {}", i));
+        dims.push_back("?");
+      }
+    }
+    if (!tensor.has_shape() || !dtype) {
+      throw usage_error(fmt::format("the model's input '{}' has no declared shape or dtype: give --input-shape", input.name()));
+    }
+    auto spec = fmt::format("{}:{}:{}", input.name(), fmt::join(dims, "x"), data_detail::dtype_name(*dtype));
+    if (!missing.empty()) {
+      throw usage_error(fmt::format("the model's input '{}' has dynamic dims ({}); give them with --input-shape, e.g. {}",
+                                    input.name(), fmt::join(missing, ", "), spec));
+    }
+    return spec;
+  }
+  throw usage_error("the ONNX model has no inputs to feed");
 }
 
 }  // namespace mopt

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/script.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,13 @@ inline constexpr const char* kOnnxNamesFile = "onnx_import.json";
 /// The model as TorchScript: itself when it already is, otherwise imported (the source path is
 /// kept, and the ONNX names go into the archive as kOnnxNamesFile).
 Model to_torchscript(const Model& model);
+
+/// Loads a model for execution: TorchScript as it is, ONNX through the importer. Errors name the file.
+Model load_executable(const std::filesystem::path& path);
+
+/// A synthetic-input spec ("name:1x3x224x224:float32") for the first graph input, from its declared
+/// type. A symbolic batch dim (dim 0) becomes 1; any other symbolic dim is a usage_error that names
+/// the dims, since only the user knows the image size or sequence length.
+std::string graph_input_spec(const onnx::ModelProto& model);
 
 }  // namespace mopt
