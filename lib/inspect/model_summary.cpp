@@ -3,6 +3,7 @@
 #include <set>
 
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -160,6 +161,14 @@ json summarize_model(const Model& model, const fs::path& path) {
   summary["op_histogram"] = op_histogram(model);
   if (model.is_onnx()) {
     onnx_io_and_layers(model.onnx(), summary);
+    // Whether mopt can execute it (through the importer), and what blocks it if not.
+    auto unsupported = unsupported_ops(model.onnx());
+    summary["executable"] = unsupported.empty();
+    summary["unsupported_ops"] = nlohmann::json::array();
+    for (const auto& op : unsupported) {
+      summary["unsupported_ops"].push_back({{"domain", op.domain}, {"op_type", op.op_type}, {"opset", op.opset}, {"nodes", op.nodes}});
+    }
+    if (!unsupported.empty()) summary["unsupported_summary"] = describe_unsupported(unsupported);
   } else {
     const auto& module = model.torchscript();
     torchscript_io(module, summary);

@@ -74,11 +74,19 @@ int64_t total_ops(const std::map<std::string, int64_t>& histogram) {
 ParameterTotals parameter_totals(const Model& model) {
   ParameterTotals totals;
   if (model.is_onnx()) {
-    for (const auto& init : model.onnx().graph().initializer()) {
+    auto add = [&](const onnx::TensorProto& tensor) {
       int64_t elements = 1;
-      for (auto d : init.dims()) elements *= d;
+      for (auto d : tensor.dims()) elements *= d;
       totals.count += elements;
-      totals.bytes += elements * onnx_element_size(init.data_type());
+      totals.bytes += elements * onnx_element_size(tensor.data_type());
+    };
+    for (const auto& init : model.onnx().graph().initializer()) add(init);
+    // paddle2onnx and others keep weights in Constant nodes: they are weights all the same.
+    for (const auto& node : model.onnx().graph().node()) {
+      if (node.op_type() != "Constant" || !node.domain().empty()) continue;
+      for (const auto& attr : node.attribute()) {
+        if (attr.name() == "value") add(attr.t());
+      }
     }
     return totals;
   }

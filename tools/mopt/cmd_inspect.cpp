@@ -22,6 +22,10 @@ std::string shape_text(const nlohmann::json& shape) {
 void print_summary(const nlohmann::json& s, const std::string& path, int top_layers) {
   say("{}  ({}, {} bytes)", path, s["format"].get<std::string>(), s["file_bytes"].get<int64_t>());
   say("parameters: {} ({} bytes)", s["parameters"].get<int64_t>(), s["parameter_bytes"].get<int64_t>());
+  if (s.contains("executable")) {
+    if (s["executable"].get<bool>()) say("runs in mopt: yes (through the ONNX importer)");
+    else say("runs in mopt: no; no converter for {}", s["unsupported_summary"].get<std::string>());
+  }
   for (const char* side : {"inputs", "outputs"}) {
     for (const auto& v : s[side]) {
       say("{:<8} {:<24} {:<10} {}", side == std::string("inputs") ? "input" : "output", v["name"].get<std::string>(),
