@@ -1,0 +1,257 @@
+// ONNX importer tests: small graphs built in C++, imported, run in LibTorch and compared with
+// reference computations; weighted ops become real layers; dynamic dims stay dynamic; bad graphs
+// are refused with exit 4 naming the node. (The conformance suites run in ctest's onnx_conformance.)
+#include <doctest/doctest.h>
+#include <torch/torch.h>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "tests/unit/onnx_test_builder.h"
+
+using namespace mopt;
+using namespace mopt::testing;
+using onnx::TensorProto;
+
+namespace {
+
+at::Tensor run(const ImportedOnnx& imported, std::vector<c10::IValue> inputs) {
+  torch::NoGradGuard no_grad;
+  auto module = imported.module;
+  return module.forward(std::move(inputs)).toTensor();
+}
+
+// Sets dim `i` of a graph input to a symbolic name (dynamic).
+void make_dynamic(onnx::ModelProto& model, int input, int dim, const std::string& name) {
+  model.mutable_graph()->mutable_input(input)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(dim)->set_dim_param(name);
+}
+
+int count_submodules_of_kind(const torch::jit::Module& module, const std::string& kind) {
+  int count = 0;
+  for (const auto& child : module.named_children()) {
+    auto name = child.value.type()->name()->qualifiedName();
+    count += name.size() >= kind.size() && name.compare(name.size() - kind.size(), kind.size(), kind) == 0;
+  }
+  return count;
+}
+
+// Conv(3->4, 3x3, pad 1) -> BatchNormalization -> Relu -> GlobalAveragePool -> Flatten -> Gemm(4->2).
+onnx::ModelProto small_cnn(bool weights_in_constant_nodes) {
+  torch::manual_seed(0);
+  OnnxGraphBuilder b(13);
+  b.input("x", {1, 3, 8, 8}).output("y", {1, 2});
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"conv.weight", torch::randn({4, 3, 3, 3})}, {"conv.bias", torch::randn({4})},
+      {"bn.weight", torch::rand({4}) + 0.5},      {"bn.bias", torch::randn({4})},
+      {"bn.running_mean", torch::randn({4})},      {"bn.running_var", torch::rand({4}) + 0.5},
+      {"fc.weight", torch::randn({2, 4})},         {"fc.bias", torch::randn({2})}};
+  for (const auto& [name, value] : tensors) {
+    if (weights_in_constant_nodes) b.constant(name, value);
+    else b.initializer(name, value);
+  }
+  set_attr_ints(b.node("Conv", {"x", "conv.weight", "conv.bias"}, {"c"}), "pads", {1, 1, 1, 1});
+  b.node("BatchNormalization", {"c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"}, {"n"});
+  b.node("Relu", {"n"}, {"r"});
+  b.node("GlobalAveragePool", {"r"}, {"p"});
+  b.node("Flatten", {"p"}, {"f"});
+  set_attr(b.node("Gemm", {"f", "fc.weight", "fc.bias"}, {"y"}), "transB", 1);
+  return b.build();
+}
+
+at::Tensor small_cnn_reference(const onnx::ModelProto& model, const at::Tensor& x) {
+  auto get = [&](const std::string& name) {
+    for (const auto& init : model.graph().initializer()) {
+      if (init.name() == name) return *tensor_to_torch(init);
+    }
+    for (const auto& node : model.graph().node()) {
+      if (node.op_type() == "Constant" && node.output(0) == name) return *tensor_to_torch(node.attribute(0).t());
+    }
+    return at::Tensor();
+  };
+  auto c = torch::conv2d(x, get("conv.weight"), get("conv.bias"), 1, 1);
+  auto n = torch::batch_norm(c, get("bn.weight"), get("bn.bias"), get("bn.running_mean"), get("bn.running_var"), false,
+                             0.1, 1e-5, false);
+  auto p = torch::relu(n).mean({2, 3});
+  return torch::linear(p, get("fc.weight"), get("fc.bias"));
+}
+
+}  // namespace
+
+TEST_SUITE("onnx_import") {
+  TEST_CASE("a small CNN imports as Conv2d/BatchNorm2d/Linear layers and matches the reference") {
+    for (bool constant_nodes : {false, true}) {
+      CAPTURE(constant_nodes);
+      auto model = small_cnn(constant_nodes);
+      auto imported = import_onnx(model);
+      CHECK(count_submodules_of_kind(imported.module, ".Conv2d") == 1);
+      CHECK(count_submodules_of_kind(imported.module, ".BatchNorm2d") == 1);
+      CHECK(count_submodules_of_kind(imported.module, ".Linear") == 1);
+      // Weights held in Constant nodes are parameters exactly like initializers (4 conv + BN affine + fc).
+      int64_t parameters = 0;
+      for (const auto& p : imported.module.parameters()) parameters += p.numel();
+      CHECK(parameters == 4 * 3 * 3 * 3 + 4 + 4 + 4 + 2 * 4 + 2);
+      CHECK(imported.names["parameters"].contains("conv.weight"));
+      auto x = torch::randn({1, 3, 8, 8});
+      CHECK(torch::allclose(run(imported, {x}), small_cnn_reference(model, x), 1e-4, 1e-5));
+    }
+  }
+
+  TEST_CASE("the imported module survives save and load, and exposes the graph's input names") {
+    auto imported = import_onnx(small_cnn(false));
+    std::stringstream buffer;
+    imported.module.save(buffer);
+    auto loaded = torch::jit::load(buffer);
+    auto x = torch::randn({1, 3, 8, 8});
+    torch::NoGradGuard no_grad;
+    CHECK(torch::allclose(loaded.forward({x}).toTensor(), run(imported, {x})));
+    CHECK(imported.names["inputs"] == nlohmann::json::array({"x"}));
+    CHECK(imported.names["outputs"] == nlohmann::json::array({"y"}));
+  }
+
+  TEST_CASE("dynamic dims stay dynamic: Shape/Gather/Concat/Reshape are computed at run time") {
+    // y = Reshape(x, Concat(Shape(x)[0], [-1])): flattens any [N, ...] input.
+    OnnxGraphBuilder b(13);
+    b.input("x", {2, 3, 4}).output("y", {2, 12});
+    b.initializer("zero", torch::tensor(int64_t{0})).initializer("minus_one", torch::tensor({int64_t{-1}}));
+    b.node("Shape", {"x"}, {"s"});
+    b.node("Gather", {"s", "zero"}, {"n"});
+    b.initializer("axes0", torch::tensor({int64_t{0}}));
+    b.node("Unsqueeze", {"n", "axes0"}, {"n1"});
+    set_attr(b.node("Concat", {"n1", "minus_one"}, {"shape"}), "axis", 0);
+    b.node("Reshape", {"x", "shape"}, {"y"});
+    auto model = b.build();
+    make_dynamic(model, 0, 0, "N");
+    make_dynamic(model, 0, 2, "T");
+    auto imported = import_onnx(model);
+    for (auto shape : {std::vector<int64_t>{2, 3, 4}, std::vector<int64_t>{5, 3, 7}}) {
+      auto x = torch::randn(shape);
+      auto y = run(imported, {x});
+      CHECK(y.sizes() == at::IntArrayRef({shape[0], shape[1] * shape[2]}));
+      CHECK(torch::equal(y, x.reshape({shape[0], -1})));
+    }
+  }
+
+  TEST_CASE("a constant-table Gather becomes an Embedding and a constant MatMul a Linear") {
+    torch::manual_seed(1);
+    auto table = torch::randn({10, 6});
+    auto w = torch::randn({6, 3});
+    OnnxGraphBuilder b(13);
+    b.input("ids", {2, 4}, TensorProto::INT64).output("y", {2, 4, 3});
+    b.initializer("embed.weight", table).initializer("proj", w);
+    b.node("Gather", {"embed.weight", "ids"}, {"e"});
+    b.node("MatMul", {"e", "proj"}, {"y"});
+    auto imported = import_onnx(b.build());
+    CHECK(count_submodules_of_kind(imported.module, ".Embedding") == 1);
+    CHECK(count_submodules_of_kind(imported.module, ".Linear") == 1);
+    auto ids = torch::randint(0, 10, {2, 4}, torch::kLong);
+    CHECK(torch::allclose(run(imported, {ids}), torch::matmul(table.index_select(0, ids.reshape(-1)).reshape({2, 4, 6}), w),
+                          1e-5, 1e-6));
+  }
+
+  TEST_CASE("LSTM gates are reordered from ONNX (iofc) to LibTorch (ifgo)") {
+    // A forward LSTM with hidden 3: compare with a hand-written ONNX-order cell.
+    torch::manual_seed(2);
+    int64_t hidden = 3, features = 2, steps = 4;
+    auto W = torch::randn({1, 4 * hidden, features}), R = torch::randn({1, 4 * hidden, hidden}), B = torch::randn({1, 8 * hidden});
+    OnnxGraphBuilder b(13);
+    b.input("x", {steps, 1, features}).output("y", {steps, 1, 1, hidden});
+    b.initializer("W", W).initializer("R", R).initializer("B", B);
+    set_attr(b.node("LSTM", {"x", "W", "R", "B"}, {"y"}), "hidden_size", hidden);
+    auto imported = import_onnx(b.build());
+    auto x = torch::randn({steps, 1, features});
+    auto h = torch::zeros({1, hidden}), c = torch::zeros({1, hidden});
+    std::vector<at::Tensor> outputs;
+    for (int64_t t = 0; t < steps; ++t) {
+      auto gates = torch::matmul(x[t], W[0].t()) + torch::matmul(h, R[0].t()) + B[0].slice(0, 0, 4 * hidden) +
+                   B[0].slice(0, 4 * hidden);
+      auto chunks = gates.chunk(4, 1);  // ONNX order: input, output, forget, cell
+      auto i = torch::sigmoid(chunks[0]), o = torch::sigmoid(chunks[1]), f = torch::sigmoid(chunks[2]);
+      c = f * c + i * torch::tanh(chunks[3]);
+      h = o * torch::tanh(c);
+      outputs.push_back(h);
+    }
+    auto expected = torch::stack(outputs).unsqueeze(1);
+    CHECK(torch::allclose(run(imported, {x}), expected, 1e-4, 1e-5));
+  }
+
+  TEST_CASE("unsupported ops are all listed at once, with exit 4") {
+    OnnxGraphBuilder b(13);
+    b.input("x", {4}).output("y", {4});
+    b.node("Shrink", {"x"}, {"a"});
+    b.node("Relu", {"a"}, {"b"});
+    b.node("Shrink", {"b"}, {"c"});
+    b.node("BitShift", {"c", "c"}, {"y"});
+    auto model = b.build();
+    auto ops = unsupported_ops(model);
+    REQUIRE(ops.size() == 2);
+    CHECK(ops[0].op_type == "BitShift");
+    CHECK(ops[1].op_type == "Shrink");
+    CHECK(ops[1].nodes.size() == 2);
+    try {
+      import_onnx(model);
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      std::string message = e.what();
+      CHECK(message.find("BitShift") != std::string::npos);
+      CHECK(message.find("Shrink (opset 13): nodes Shrink_1, Shrink_3") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("structural errors name the node: undefined input, cycle, bad initializer, type mismatch") {
+    auto expect_invalid = [](const onnx::ModelProto& model, const std::string& fragment) {
+      try {
+        import_onnx(model);
+        FAIL("expected an error");
+      } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::kInvalidInput);
+        std::string message = e.what();
+        INFO(message);
+        CHECK(message.find(fragment) != std::string::npos);
+      }
+    };
+    {
+      OnnxGraphBuilder b(13);
+      b.input("x", {4}).output("y", {4});
+      b.node("Add", {"x", "missing"}, {"y"});
+      expect_invalid(b.build(), "reads 'missing'");
+    }
+    {
+      OnnxGraphBuilder b(13);
+      b.input("x", {4}).output("y", {4});
+      b.node("Add", {"x", "b"}, {"a"});
+      b.node("Relu", {"a"}, {"b"});
+      b.node("Relu", {"a"}, {"y"});
+      expect_invalid(b.build(), "cycle");
+    }
+    {
+      OnnxGraphBuilder b(13);
+      b.input("x", {4}).output("y", {4});
+      b.initializer("w", torch::ones({4}));
+      b.node("Add", {"x", "w"}, {"y"});
+      auto model = b.build();
+      model.mutable_graph()->mutable_initializer(0)->set_dims(0, 5);  // 4 floats, dims say 5
+      expect_invalid(model, "initializer 'w'");
+    }
+    {
+      OnnxGraphBuilder b(13);
+      b.input("x", {4}).input("i", {4}, TensorProto::INT64).output("y", {4});
+      b.node("Add", {"x", "i"}, {"y"});
+      expect_invalid(b.build(), "type");
+    }
+  }
+
+  TEST_CASE("graph_input_spec fills a symbolic batch with 1 and names other dynamic dims") {
+    auto model = small_cnn(false);
+    CHECK(graph_input_spec(model) == "x:1x3x8x8:float32");
+    make_dynamic(model, 0, 0, "N");
+    CHECK(graph_input_spec(model) == "x:1x3x8x8:float32");
+    make_dynamic(model, 0, 2, "H");
+    try {
+      graph_input_spec(model);
+      FAIL("expected a usage error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kUsage);
+      CHECK(std::string(e.what()).find("dynamic dims (H)") != std::string::npos);
+    }
+  }
+}
