@@ -1,0 +1,94 @@
+# ONNX in: every subcommand takes .onnx through the importer. Conversion (optimize), bench, quantize,
+# prune and distill on the Fashion-MNIST CNN exported to ONNX give the TorchScript twin's accuracy;
+# imported torchvision/transformer/LSTM/paddle-style models match PyTorch's outputs; bad input exits 4.
+source "$(dirname "$0")/lib.sh"
+TWIN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+ONNX="$FIXTURES/fashion_cnn.onnx"
+FMNIST=/usr/share/datasets/fashion-mnist
+NORM=0.2860,0.3530
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+top1() { /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r$2)" "$1"; }
+
+# Conversion: the TorchScript file runs in PyTorch with the ONNX inputs and returns PyTorch's outputs.
+expect_exit 0 -- "$MOPT" optimize "$ONNX" -o "$WORK/cnn.pt" --report "$WORK/convert.json"
+validate_report "$WORK/convert.json"
+py "
+import torch, numpy as np
+m=torch.jit.load('$WORK/cnn.pt'); x=torch.from_numpy(np.load('$FIXTURES/fashion_cnn.input.npy'))
+y=m(x).detach().numpy(); r=np.load('$FIXTURES/fashion_cnn.output.npy')
+assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
+assert sum(p.numel() for p in m.parameters()) == 421834" "converted CNN matches PyTorch"
+
+# bench straight from the .onnx (input shape from the graph), same accuracy as the twin.
+expect_exit 0 -- "$MOPT" bench "$ONNX" --data "$FMNIST" --normalize $NORM --samples 2000 --threads 1 --report "$WORK/b_onnx.json"
+expect_exit 0 -- "$MOPT" bench "$TWIN" --data "$FMNIST" --normalize $NORM --samples 2000 --threads 1 --report "$WORK/b_pt.json"
+py "
+import json
+a=json.load(open('$WORK/b_onnx.json'))['metrics']['accuracy']['top1']; b=json.load(open('$WORK/b_pt.json'))['metrics']['accuracy']['top1']
+assert abs(a-b) <= 0.001, (a, b)" "bench accuracy of the ONNX model equals the twin's"
+expect_exit 0 -- "$MOPT" bench "$ONNX" --threads 1 --iterations 5
+expect_stderr "input from the ONNX graph"
+
+# Static INT8 (TorchScript out) from ONNX and from the twin: accuracies within 0.1 pt.
+for src in onnx pt; do
+  model=$ONNX; [ $src = pt ] && model=$TWIN
+  expect_exit 0 -- "$MOPT" quantize "$model" -o "$WORK/q_$src.pt" --calib "$FMNIST" --calib-samples 256 \
+    --eval-data "$FMNIST" --eval-samples 2000 --normalize $NORM --iterations 10 --report "$WORK/q_$src.json"
+done
+validate_report "$WORK/q_onnx.json"
+py "
+import json
+a=json.load(open('$WORK/q_onnx.json'))['metrics']['after']['accuracy']['top1']; b=json.load(open('$WORK/q_pt.json'))['metrics']['after']['accuracy']['top1']
+assert abs(a-b) <= 0.001, (a, b)" "INT8 from ONNX matches INT8 from the twin"
+py "
+import torch; m=torch.jit.load('$WORK/q_onnx.pt'); assert 'quantized::conv2d' in str(m.graph)" "INT8 artifact holds quantized convs"
+
+# Channel pruning on the imported model: same surgery and accuracy as on the twin.
+for src in onnx pt; do
+  model=$ONNX; [ $src = pt ] && model=$TWIN
+  expect_exit 0 -- "$MOPT" prune "$model" -o "$WORK/p_$src.pt" --method channel --amount 0.3 \
+    --eval-data "$FMNIST" --eval-samples 2000 --normalize $NORM --iterations 10 --report "$WORK/p_$src.json"
+done
+py "
+import json
+a=json.load(open('$WORK/p_onnx.json'))['metrics']; b=json.load(open('$WORK/p_pt.json'))['metrics']
+assert abs(a['after']['accuracy']['top1']-b['after']['accuracy']['top1']) <= 0.001, (a['after'], b['after'])" "pruned ONNX model matches the pruned twin"
+
+# Distillation with an ONNX teacher equals distillation with the TorchScript teacher.
+for src in onnx pt; do
+  teacher=$ONNX; [ $src = pt ] && teacher=$TWIN
+  expect_exit 0 -- "$MOPT" distill --teacher "$teacher" --student "$FIXTURES/fashion_student.pt" --train "$FMNIST" \
+    --train-samples 2000 --val "$FMNIST" --val-samples 1000 --normalize $NORM --epochs 1 -o "$WORK/s_$src.pt" \
+    --report "$WORK/s_$src.json"
+done
+py "
+import json
+a=json.load(open('$WORK/s_onnx.json'))['metrics']; b=json.load(open('$WORK/s_pt.json'))['metrics']
+assert a['teacher']['accuracy'] == b['teacher']['accuracy'], (a, b)
+assert abs(a['student']['accuracy_after']-b['student']['accuracy_after']) <= 0.001, (a, b)" "distillation with an ONNX teacher matches the TorchScript teacher"
+
+# Imported fixture models (torchvision, transformer, LSTM/GRU, paddle-style) match PyTorch's outputs.
+if [ -f "$FIXTURES/onnx_import/index.json" ]; then
+  for name in $(/usr/bin/python3 -c "import json; print(' '.join(m['name'] for m in json.load(open('$FIXTURES/onnx_import/index.json'))['models']))"); do
+    expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/$name.onnx" -o "$WORK/$name.pt" -q
+    py "
+import torch, numpy as np
+m=torch.jit.load('$WORK/$name.pt'); x=torch.from_numpy(np.load('$FIXTURES/onnx_import/$name.input.npy'))
+y=m(x); y=y[0] if isinstance(y, tuple) else y; r=np.load('$FIXTURES/onnx_import/$name.output.npy')
+err=np.abs(y.detach().numpy()-r).max(); assert err <= 1e-4*max(1.0, np.abs(r).max()), err" "imported $name matches its reference"
+  done
+else
+  fail "onnx_import fixtures missing (scripts/make_fixtures.sh)"
+fi
+
+# Bad input: unsupported ops are listed (exit 4, nothing written); corrupt files exit 4.
+NMS=/usr/share/libonnx-testdata/data/node/test_nonmaxsuppression_center_point_box_format/model.onnx
+expect_exit 4 -- "$MOPT" optimize "$NMS" -o "$WORK/nms.pt"
+expect_stderr "NonMaxSuppression"
+[ ! -e "$WORK/nms.pt" ] || fail "a failed import left an output file"
+expect_exit 0 -- "$MOPT" inspect "$NMS"
+expect_stdout "runs in mopt: no"
+expect_exit 4 -- "$MOPT" bench "$FIXTURES/bad/random.onnx" --input-shape 1x3
+expect_exit 2 -- "$MOPT" optimize "$TWIN" -o "$WORK/x.onnx"
+expect_stderr "not supported yet"
+finish
