@@ -99,8 +99,34 @@ std::string GraphBuilder::expression_of(const std::string& value) {
     expressions_[value] = expression;
     return expression;
   }
+  // A shape value kept as ints, read as a tensor: make the tensor once, here.
+  auto list = int_lists_.find(value);
+  auto scalar = int_scalars_.find(value);
+  if (list != int_lists_.end() || scalar != int_scalars_.end()) {
+    auto name = names_.unique("v_" + value);
+    emit(fmt::format("{} = torch.tensor({}, dtype=4)  # 4: torch.int64", name,
+                     list != int_lists_.end() ? list->second : scalar->second));
+    expressions_[value] = name;
+    return name;
+  }
   // validate_graph guarantees every input is defined before use.
   throw runtime_failure(fmt::format("internal error: ONNX value '{}' used before it was defined", value));
+}
+
+void GraphBuilder::define_ints(const std::string& value, const std::string& expression, bool scalar) {
+  auto name = names_.unique("s_" + value);
+  emit(fmt::format("{}: {} = {}", name, scalar ? "int" : "List[int]", expression));
+  (scalar ? int_scalars_ : int_lists_)[value] = name;
+}
+
+std::optional<std::string> GraphBuilder::ints_of(const std::string& value) const {
+  auto it = int_lists_.find(value);
+  return it == int_lists_.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+std::optional<std::string> GraphBuilder::int_of(const std::string& value) const {
+  auto it = int_scalars_.find(value);
+  return it == int_scalars_.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
 std::string GraphBuilder::local_for(const std::string& value) {

@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,6 +47,10 @@ class GraphBuilder {
   const onnx::TypeProto* type_of(const std::string& value) const;
   bool is_used(const std::string& value) const;
   std::string local_for(const std::string& value);
+  /// Shape values kept as TorchScript ints: List[int] (or int when `scalar`) for an int64 value.
+  void define_ints(const std::string& value, const std::string& expression, bool scalar);
+  std::optional<std::string> ints_of(const std::string& value) const;
+  std::optional<std::string> int_of(const std::string& value) const;
   void emit(const std::string& statement) { lines_.push_back("    " + statement); }
   std::string temp() { return names_.unique("t"); }
   std::string add_layer(LayerSpec spec);
@@ -61,6 +66,7 @@ class GraphBuilder {
   NameTable names_;
   std::unordered_map<std::string, at::Tensor> constants_;
   std::unordered_map<std::string, std::string> expressions_;
+  std::unordered_map<std::string, std::string> int_lists_, int_scalars_;
   std::unordered_map<std::string, const onnx::TypeProto*> types_;
   std::unordered_map<std::string, int> uses_;
   std::vector<std::string> lines_;

@@ -34,8 +34,34 @@ std::optional<std::vector<int64_t>> NodeContext::constant_ints(int i) const {
 }
 
 std::string NodeContext::int_list_input(int i) {
-  if (auto values = constant_ints(i)) return int_list_literal(*values);
+  if (auto form = ints_form(i)) return *form;
   return fmt::format("{}({})", helper("_ints"), input(i));
+}
+
+std::optional<std::string> NodeContext::ints_form(int i) {
+  if (!has_input(i)) return std::nullopt;
+  if (auto* value = constant(i)) {
+    if (value->dim() != 1 || value->is_floating_point() || value->scalar_type() == at::kBool) return std::nullopt;
+    return int_list_literal(*constant_ints(i));
+  }
+  return graph_.ints_of(node_.input(i));
+}
+
+std::optional<std::string> NodeContext::int_form(int i) {
+  if (!has_input(i)) return std::nullopt;
+  if (auto* value = constant(i)) {
+    if (value->dim() != 0 || value->is_floating_point() || value->scalar_type() == at::kBool) return std::nullopt;
+    return std::to_string(value->item<int64_t>());
+  }
+  return graph_.int_of(node_.input(i));
+}
+
+void NodeContext::assign_ints(int i, const std::string& expression) {
+  if (i < node_.output_size() && !node_.output(i).empty()) graph_.define_ints(node_.output(i), expression, /*scalar=*/false);
+}
+
+void NodeContext::assign_int(int i, const std::string& expression) {
+  if (i < node_.output_size() && !node_.output(i).empty()) graph_.define_ints(node_.output(i), expression, /*scalar=*/true);
 }
 
 int32_t NodeContext::input_elem_type(int i) const {

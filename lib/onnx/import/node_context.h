@@ -54,8 +54,13 @@ class NodeContext {
   const at::Tensor* constant(int i) const;
   /// Constant input i as int64 values (shape, axes, pads...); nullopt if not constant.
   std::optional<std::vector<int64_t>> constant_ints(int i) const;
-  /// Input i as a TorchScript List[int] expression: a literal when constant, else a conversion.
+  /// Input i as a TorchScript List[int] expression: a literal when constant, the shape list when
+  /// it was computed as one, else a conversion of the tensor.
   std::string int_list_input(int i);
+  /// Input i as a List[int] expression when it is an int constant or a shape value kept as ints.
+  std::optional<std::string> ints_form(int i);
+  /// Input i as an int expression when it is a 0-d int constant or a shape scalar kept as an int.
+  std::optional<std::string> int_form(int i);
   /// ONNX element type of input i from shape inference (TensorProto::DataType), 0 when unknown.
   int32_t input_elem_type(int i) const;
   /// Rank of input i from shape inference, nullopt when unknown.
@@ -81,6 +86,10 @@ class NodeContext {
   std::string output(int i);
   /// Emits `output(i) = expression`.
   void assign(int i, const std::string& expression);
+  /// Defines output i (an int64 shape value) by a List[int] / int expression. Shape arithmetic
+  /// then runs on TorchScript ints, not tiny tensors; a tensor is made only where one is read.
+  void assign_ints(int i, const std::string& expression);
+  void assign_int(int i, const std::string& expression);
   /// Emits a statement in forward (indentation added).
   void emit(const std::string& statement);
   /// A fresh local for intermediate results.

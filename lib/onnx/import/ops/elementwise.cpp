@@ -13,38 +13,6 @@ bool is_float_type(int32_t type) {
 }
 bool is_int_type(int32_t type) { return type != 0 && !is_float_type(type) && type != onnx::TensorProto::BOOL; }
 
-// Before opset 7, `broadcast=1` with `axis` aligned B's dims with A's starting at axis, instead of
-// NumPy's trailing alignment: pad B's shape with trailing 1s to get the same result.
-std::string second_operand(NodeContext& c) {
-  auto b = c.input(1);
-  if (c.opset() >= 7 || !c.attr_int("broadcast", 0) || !c.attribute("axis")) return b;
-  auto rank_a = c.input_rank(0), rank_b = c.input_rank(1);
-  c.require(rank_a && rank_b, "legacy axis broadcasting with unknown ranks");
-  auto axis = c.attr_int("axis", 0);
-  if (axis < 0) axis += *rank_a;
-  auto trailing = *rank_a - axis - *rank_b;
-  if (trailing <= 0) return b;
-  return fmt::format("{}.reshape({}.size() + {})", b, b, int_list_literal(std::vector<int64_t>(trailing, 1)));
-}
-
-template <const char* kFunction>
-void binary(NodeContext& c) {
-  c.assign(0, fmt::format("{}({}, {})", kFunction, c.input(0), second_operand(c)));
-}
-
-template <const char* kFunction>
-void unary(NodeContext& c) {
-  c.assign(0, fmt::format("{}({})", kFunction, c.input(0)));
-}
-
-// Variadic ops (Sum, Max, Min, Mean) fold pairwise.
-template <const char* kFunction>
-std::string fold_inputs(NodeContext& c) {
-  auto result = c.input(0);
-  for (int i = 1; i < c.input_count(); ++i) result = fmt::format("{}({}, {})", kFunction, result, c.input(i));
-  return result;
-}
-
 constexpr char kAdd[] = "torch.add";
 constexpr char kSub[] = "torch.sub";
 constexpr char kMul[] = "torch.mul";
@@ -86,7 +54,51 @@ constexpr char kAcosh[] = "torch.acosh";
 constexpr char kAtanh[] = "torch.atanh";
 constexpr char kIsNaN[] = "torch.isnan";
 
+// Before opset 7, `broadcast=1` with `axis` aligned B's dims with A's starting at axis, instead of
+// NumPy's trailing alignment: pad B's shape with trailing 1s to get the same result.
+std::string second_operand(NodeContext& c) {
+  auto b = c.input(1);
+  if (c.opset() >= 7 || !c.attr_int("broadcast", 0) || !c.attribute("axis")) return b;
+  auto rank_a = c.input_rank(0), rank_b = c.input_rank(1);
+  c.require(rank_a && rank_b, "legacy axis broadcasting with unknown ranks");
+  auto axis = c.attr_int("axis", 0);
+  if (axis < 0) axis += *rank_a;
+  auto trailing = *rank_a - axis - *rank_b;
+  if (trailing <= 0) return b;
+  return fmt::format("{}.reshape({}.size() + {})", b, b, int_list_literal(std::vector<int64_t>(trailing, 1)));
+}
+
+// Arithmetic on shape scalars stays in TorchScript ints.
+bool int_arithmetic(NodeContext& c, const char* op) {
+  auto a = c.int_form(0), b = c.int_form(1);
+  if (!a || !b || (c.constant(0) && c.constant(1))) return false;
+  c.assign_int(0, fmt::format("{} {} {}", *a, op, *b));
+  return true;
+}
+
+template <const char* kFunction>
+void binary(NodeContext& c) {
+  if (kFunction == kAdd && int_arithmetic(c, "+")) return;
+  if (kFunction == kSub && int_arithmetic(c, "-")) return;
+  if (kFunction == kMul && int_arithmetic(c, "*")) return;
+  c.assign(0, fmt::format("{}({}, {})", kFunction, c.input(0), second_operand(c)));
+}
+
+template <const char* kFunction>
+void unary(NodeContext& c) {
+  c.assign(0, fmt::format("{}({})", kFunction, c.input(0)));
+}
+
+// Variadic ops (Sum, Max, Min, Mean) fold pairwise.
+template <const char* kFunction>
+std::string fold_inputs(NodeContext& c) {
+  auto result = c.input(0);
+  for (int i = 1; i < c.input_count(); ++i) result = fmt::format("{}({}, {})", kFunction, result, c.input(i));
+  return result;
+}
+
 void convert_div(NodeContext& c) {
+  if (int_arithmetic(c, "//")) return;  // shape dims are non-negative: floor == ONNX's truncation
   auto a = c.input_elem_type(0), b = c.input_elem_type(1);
   if (is_float_type(a) || is_float_type(b)) {
     c.assign(0, fmt::format("torch.div({}, {})", c.input(0), second_operand(c)));
@@ -129,7 +141,11 @@ void convert_where(NodeContext& c) {
   c.assign(0, fmt::format("torch.where({}, {}, {})", c.input(0), c.input(1), c.input(2)));
 }
 
-void convert_identity(NodeContext& c) { c.assign(0, c.input(0)); }
+void convert_identity(NodeContext& c) {
+  if (auto list = c.ints_form(0); list && !c.constant(0)) return c.assign_ints(0, *list);
+  if (auto scalar = c.int_form(0); scalar && !c.constant(0)) return c.assign_int(0, *scalar);
+  c.assign(0, c.input(0));
+}
 
 void convert_dropout(NodeContext& c) {
   // Inference: the identity. opset 12+ may ask for training mode through input 2.

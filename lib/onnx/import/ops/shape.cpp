@@ -15,8 +15,7 @@ void convert_shape(NodeContext& c) {
   auto x = c.input(0);
   auto start = c.attr_int("start", 0);
   auto end = c.attribute("end") ? fmt::format("{}", c.attr_int("end", 0)) : "";
-  auto sizes = start == 0 && end.empty() ? fmt::format("{}.size()", x) : fmt::format("{}.size()[{}:{}]", x, start, end);
-  c.assign(0, fmt::format("torch.tensor({}, dtype={})", sizes, dtype_code(at::kLong)));
+  c.assign_ints(0, start == 0 && end.empty() ? fmt::format("{}.size()", x) : fmt::format("{}.size()[{}:{}]", x, start, end));
 }
 
 void convert_size(NodeContext& c) {
@@ -78,8 +77,12 @@ std::vector<int64_t> resolved_axes(NodeContext& c, std::vector<int64_t> axes, st
 }
 
 void convert_squeeze(NodeContext& c) {
-  auto x = c.input(0);
   auto axes = axes_of(c);
+  if (auto list = c.ints_form(0); list && !c.constant(0) && (!axes || *axes == std::vector<int64_t>{0})) {
+    c.assign_int(0, fmt::format("{}[0]", *list));
+    return;
+  }
+  auto x = c.input(0);
   if (!axes || axes->empty()) {
     c.assign(0, fmt::format("torch.squeeze({})", x));
     return;
@@ -94,9 +97,13 @@ void convert_squeeze(NodeContext& c) {
 }
 
 void convert_unsqueeze(NodeContext& c) {
-  auto x = c.input(0);
   auto axes = axes_of(c);
   c.require(axes && !axes->empty(), "Unsqueeze without axes");
+  if (auto scalar = c.int_form(0); scalar && *axes == std::vector<int64_t>{0}) {
+    c.assign_ints(0, fmt::format("[{}]", *scalar));  // a shape scalar becomes a one-element shape list
+    return;
+  }
+  auto x = c.input(0);
   auto rank = c.input_rank(0);
   auto resolved = resolved_axes(c, *axes, rank ? std::optional<int64_t>(*rank + static_cast<int64_t>(axes->size()))
                                                : std::nullopt);
@@ -152,6 +159,11 @@ void convert_range(NodeContext& c) {
 }
 
 void convert_cast(NodeContext& c) {
+  if (c.attr_int("to", 0) == onnx::TensorProto::INT64 && !c.constant(0)) {
+    // Shape values are int64 already: the cast is a no-op on their int form.
+    if (auto list = c.ints_form(0)) return c.assign_ints(0, *list);
+    if (auto scalar = c.int_form(0)) return c.assign_int(0, *scalar);
+  }
   c.assign(0, fmt::format("{}.to({})", c.input(0), dtype_literal(c, static_cast<int32_t>(c.attr_int("to", 0)))));
 }
 

@@ -9,6 +9,20 @@ namespace mopt::onnx_import {
 namespace {
 
 void convert_concat(NodeContext& c) {
+  // Shape lists join as TorchScript lists.
+  std::vector<std::string> lists;
+  bool all_ints = c.attr_int("axis", 0) == 0;
+  for (int i = 0; i < c.input_count() && all_ints; ++i) {
+    auto form = c.ints_form(i);
+    all_ints = form.has_value();
+    if (form) lists.push_back(*form);
+  }
+  bool any_runtime = false;
+  for (int i = 0; i < c.input_count(); ++i) any_runtime |= !c.constant(i);
+  if (all_ints && any_runtime && !lists.empty()) {
+    c.assign_ints(0, fmt::format("{}", fmt::join(lists, " + ")));
+    return;
+  }
   std::vector<std::string> parts;
   for (int i = 0; i < c.input_count(); ++i) {
     if (c.has_input(i)) parts.push_back(c.input(i));
@@ -39,7 +53,22 @@ void convert_split(NodeContext& c) {
   }
 }
 
+// A unit-step slice of a shape list along its only axis, as a list slice (which clamps like ONNX).
+bool slice_of_ints(NodeContext& c) {
+  auto list = c.ints_form(0);
+  if (!list || c.constant(0) || c.opset() < 10) return false;
+  auto starts = c.constant_ints(1), ends = c.constant_ints(2);
+  auto axes = c.has_input(3) ? c.constant_ints(3) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{0});
+  auto steps = c.has_input(4) ? c.constant_ints(4) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{1});
+  if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1) return false;
+  if ((*axes)[0] != 0 && (*axes)[0] != -1) return false;
+  if ((*steps)[0] != 1) return false;
+  c.assign_ints(0, fmt::format("{}[{}:{}]", *list, (*starts)[0], std::min<int64_t>((*ends)[0], int64_t{1} << 40)));
+  return true;
+}
+
 void convert_slice(NodeContext& c) {
+  if (slice_of_ints(c)) return;
   auto x = c.input(0);
   if (c.opset() < 10) {
     auto starts = c.attr_ints("starts").value_or(std::vector<int64_t>{});
@@ -100,6 +129,18 @@ void convert_gather(NodeContext& c) {
   auto axis = c.attr_int("axis", 0);
   auto* table = c.constant(0);
   auto* indices = c.constant(1);
+  if (auto list = c.ints_form(0); list && !table && indices && axis == 0) {
+    // Picking dims out of a shape list.
+    auto picks = *c.constant_ints(1);
+    if (indices->dim() == 0) {
+      c.assign_int(0, fmt::format("{}[{}]", *list, picks[0]));
+    } else if (indices->dim() == 1) {
+      std::vector<std::string> items;
+      for (auto i : picks) items.push_back(fmt::format("{}[{}]", *list, i));
+      c.assign_ints(0, fmt::format("[{}]", fmt::join(items, ", ")));
+    }
+    if (indices->dim() <= 1) return;
+  }
   if (table && !indices && axis == 0 && table->dim() == 2 && table->is_floating_point()) {
     LayerSpec layer;
     layer.type_name = "torch.nn.modules.sparse.Embedding";
