@@ -139,6 +139,7 @@ void Model::save(const fs::path& path) const {
     save_onnx(*proto_, path);
     return;
   }
+  require_torchscript_output(path);  // a zip archive named .onnx would only confuse
   const bool lite = path.extension() == ".ptl";
   write_atomically(path, [&](const fs::path& temp) {
     try {
@@ -168,6 +169,14 @@ void Model::save(const fs::path& path) const {
                                         path.string(), short_torch_message(e.what())));
     }
   });
+}
+
+void require_torchscript_output(const fs::path& output) {
+  if (output.extension() == ".onnx") {
+    throw usage_error(fmt::format("'{}': writing ONNX from a TorchScript model is not supported yet; use .pt or .ptl "
+                                  "(ONNX inputs are fine: they are imported)",
+                                  output.string()));
+  }
 }
 
 void check_output_path(const fs::path& input, const fs::path& output, bool force) {

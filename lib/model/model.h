@@ -77,6 +77,9 @@ class Model {
 /// requires_grad (Module::clone() alone leaves autograd history on them, which optimizers refuse).
 torch::jit::Module clone_module(const torch::jit::Module& module);
 
+/// Refuses (usage error, exit 2) an .onnx output path for a command that writes TorchScript.
+void require_torchscript_output(const std::filesystem::path& output);
+
 /// Refuses (usage error, exit 2) to write over the input unless `force` is set.
 void check_output_path(const std::filesystem::path& input, const std::filesystem::path& output,
                        bool force);

@@ -49,6 +49,7 @@ void run_compile(const CompileArgs& args, Report& report) {
     throw usage_error(fmt::format("profile '{}' deploys lite-interpreter files: use -o NAME.ptl", profile.name));
   }
   check_output_path(args.model, args.output, args.force);
+  require_torchscript_output(args.output);
   auto registry = make_default_registry();
   auto pipeline = parse_pipeline(args.pipeline.empty() ? profile.compile_pipeline : args.pipeline);
   auto data_args = with_graph_input(args.data, args.model);

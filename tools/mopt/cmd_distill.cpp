@@ -52,6 +52,7 @@ void print_summary(const train::DistillOutcome& outcome, const std::string& outp
 
 void run_distill_command(const DistillArgs& args, Report& report) {
   check_output_path(args.student, args.output, args.force);
+  require_torchscript_output(args.output);
   auto pairs = parse_feature_pairs(args.feature_pairs);
   auto teacher = load_executable(args.teacher);
   auto student = load_executable(args.student);

@@ -56,9 +56,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     log_info("importing ONNX model {} ...", args.model);
     input = to_torchscript(input);  // TorchScript passes follow the import
   }
-  if (input.is_torchscript() && onnx_out) {
-    throw usage_error("writing ONNX from a TorchScript model is not supported yet; use -o NAME.pt or NAME.ptl");
-  }
+  if (input.is_torchscript()) require_torchscript_output(args.output);
   if (pipeline.steps.empty() && !convert) {
     throw usage_error("give a pipeline with -p, or an output format to convert to (model.onnx -o model.pt)");
   }

@@ -65,6 +65,7 @@ void print_outcome(const prune::PruneOutcome& outcome, const std::string& method
 
 void run_prune_command(const PruneArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
+  require_torchscript_output(args.output);
   auto input = load_executable(args.model);
   report.add_input(args.model, &input);
 

@@ -69,6 +69,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
+  require_torchscript_output(args.output);
   auto fp32 = load_executable(args.model);
   report.add_input(args.model, &fp32);
 
