@@ -67,15 +67,29 @@ a=json.load(open('$WORK/s_onnx.json'))['metrics']; b=json.load(open('$WORK/s_pt.
 assert a['teacher']['accuracy'] == b['teacher']['accuracy'], (a, b)
 assert abs(a['student']['accuracy_after']-b['student']['accuracy_after']) <= 0.001, (a, b)" "distillation with an ONNX teacher matches the TorchScript teacher"
 
-# Imported fixture models (torchvision, transformer, LSTM/GRU, paddle-style) match PyTorch's outputs.
+# Imported fixture models (torchvision, transformer, LSTM/GRU, paddle-style) match PyTorch's outputs
+# (numpy's for the paddle-style CNN) and ONNX Runtime's, within 1e-4 relative.
+ORT="$SOURCE_DIR/scripts/ort/run_onnx.js"
+have_ort=0
+[ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null && have_ort=1
+[ $have_ort = 1 ] || echo "note: ONNX Runtime not installed (scripts/ort); skipping the ORT comparisons" >&2
 if [ -f "$FIXTURES/onnx_import/index.json" ]; then
   for name in $(/usr/bin/python3 -c "import json; print(' '.join(m['name'] for m in json.load(open('$FIXTURES/onnx_import/index.json'))['models']))"); do
-    expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/$name.onnx" -o "$WORK/$name.pt" -q
+    dir="$FIXTURES/onnx_import"
+    expect_exit 0 -- "$MOPT" optimize "$dir/$name.onnx" -o "$WORK/$name.pt" -q
+    ort_out=""
+    if [ $have_ort = 1 ]; then
+      node "$ORT" "$dir/$name.onnx" "$dir/$name.input.npy" "$WORK/$name.ort.npy" || fail "ONNX Runtime could not run $name"
+      ort_out="$WORK/$name.ort.npy"
+    fi
     py "
 import torch, numpy as np
-m=torch.jit.load('$WORK/$name.pt'); x=torch.from_numpy(np.load('$FIXTURES/onnx_import/$name.input.npy'))
-y=m(x); y=y[0] if isinstance(y, tuple) else y; r=np.load('$FIXTURES/onnx_import/$name.output.npy')
-err=np.abs(y.detach().numpy()-r).max(); assert err <= 1e-4*max(1.0, np.abs(r).max()), err" "imported $name matches its reference"
+m=torch.jit.load('$WORK/$name.pt'); x=torch.from_numpy(np.load('$dir/$name.input.npy'))
+y=m(x); y=(y[0] if isinstance(y, tuple) else y).detach().numpy()
+for ref in ['$dir/$name.output.npy', '$ort_out']:
+    if not ref: continue
+    r=np.load(ref); err=np.abs(y-r).max()
+    assert err <= 1e-4*max(1.0, np.abs(r).max()), (ref, err)" "imported $name matches PyTorch and ONNX Runtime"
   done
 else
   fail "onnx_import fixtures missing (scripts/make_fixtures.sh)"
