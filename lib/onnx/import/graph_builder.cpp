@@ -71,7 +71,10 @@ GraphBuilder::GraphBuilder(const onnx::ModelProto& model)
   for (const auto& value : graph_.value_info()) types_[value.name()] = &value.type();
   for (const auto& value : graph_.output()) types_[value.name()] = &value.type();
   for (const auto& node : graph_.node()) {
-    for (const auto& input : node.input()) ++uses_[input];
+    for (const auto& input : node.input()) {
+      ++uses_[input];
+      last_reader_[input] = &node;
+    }
   }
   for (const auto& output : graph_.output()) ++uses_[output.name()];
 }
@@ -89,6 +92,19 @@ const onnx::TypeProto* GraphBuilder::type_of(const std::string& value) const {
 bool GraphBuilder::is_used(const std::string& value) const {
   auto it = uses_.find(value);
   return it != uses_.end() && it->second > 0;
+}
+
+const onnx::NodeProto* GraphBuilder::sole_reader(const std::string& value) const {
+  auto uses = uses_.find(value);
+  auto reader = last_reader_.find(value);
+  // uses_ counts every read (and graph outputs), so one use is one read by one node.
+  if (uses == uses_.end() || uses->second != 1 || reader == last_reader_.end()) return nullptr;
+  return reader->second;
+}
+
+void GraphBuilder::absorb(const onnx::NodeProto& node, const std::string& value, const std::string& expression) {
+  absorbed_.insert(&node);
+  expressions_[value] = expression;
 }
 
 std::string GraphBuilder::expression_of(const std::string& value) {
@@ -193,6 +209,7 @@ torch::jit::Module GraphBuilder::build() {
   for (int index : topological_order(graph_)) {
     const auto& node = graph_.node(index);
     if (node.domain().empty() && node.output_size() == 1 && constants_.count(node.output(0))) continue;  // folded
+    if (absorbed_.count(&node)) continue;
     auto* entry = find_converter(node.domain(), node.op_type(), opset_);
     if (!entry) {
       throw invalid_input(fmt::format("no converter for {} (opset {}) at node '{}'", node.op_type(), opset_, node.name()));

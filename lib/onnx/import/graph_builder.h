@@ -46,6 +46,10 @@ class GraphBuilder {
   const at::Tensor* constant(const std::string& value) const;
   const onnx::TypeProto* type_of(const std::string& value) const;
   bool is_used(const std::string& value) const;
+  /// The only node that reads `value` (nullptr if none, several, or a graph output reads it).
+  const onnx::NodeProto* sole_reader(const std::string& value) const;
+  /// Marks `node` as computed by another node's converter: its output `value` is `expression`.
+  void absorb(const onnx::NodeProto& node, const std::string& value, const std::string& expression);
   std::string local_for(const std::string& value);
   /// Shape values kept as TorchScript ints: List[int] (or int when `scalar`) for an int64 value.
   void define_ints(const std::string& value, const std::string& expression, bool scalar);
@@ -69,6 +73,8 @@ class GraphBuilder {
   std::unordered_map<std::string, std::string> int_lists_, int_scalars_;
   std::unordered_map<std::string, const onnx::TypeProto*> types_;
   std::unordered_map<std::string, int> uses_;
+  std::unordered_map<std::string, const onnx::NodeProto*> last_reader_;
+  std::set<const onnx::NodeProto*> absorbed_;
   std::vector<std::string> lines_;
   std::set<std::string> helpers_;
   std::vector<std::string> argument_names_;

@@ -183,6 +183,17 @@ std::string NodeContext::add_constant(const at::Tensor& value, const std::string
   return graph_.add_constant(value, name_hint);
 }
 
+const onnx::NodeProto* NodeContext::sole_reader(int i) const {
+  if (i >= node_.output_size() || node_.output(i).empty()) return nullptr;
+  return graph_.sole_reader(node_.output(i));
+}
+
+void NodeContext::absorb(const onnx::NodeProto& reader, const std::string& expression) {
+  graph_.absorb(reader, reader.output(0), expression);
+}
+
+const at::Tensor* NodeContext::constant_of(const std::string& value) const { return graph_.constant(value); }
+
 std::string NodeContext::helper(const std::string& name) { return graph_.helper(name); }
 
 void NodeContext::fail(const std::string& message) const {

@@ -94,6 +94,13 @@ class NodeContext {
   void emit(const std::string& statement);
   /// A fresh local for intermediate results.
   std::string temp();
+  /// The only node reading output i (nullptr if none or several, or it is a graph output).
+  const onnx::NodeProto* sole_reader(int i) const;
+  /// Takes over `reader` (a node reading output i): its output is `expression`, and its own
+  /// converter does not run. For fusions such as MatMul + Add(bias) -> Linear.
+  void absorb(const onnx::NodeProto& reader, const std::string& expression);
+  /// A constant read by `node` (any node), or nullptr.
+  const at::Tensor* constant_of(const std::string& value) const;
   /// Registers a layer submodule and returns the expression that calls it (`self.conv_3.forward`).
   std::string add_layer(LayerSpec spec);
   /// Registers a tensor as a buffer of the imported module and returns `self.name`.

@@ -69,11 +69,24 @@ std::string second_operand(NodeContext& c) {
 }
 
 // Arithmetic on shape scalars stays in TorchScript ints.
+// Shape lists combined with a one-value constant map element by element.
 bool int_arithmetic(NodeContext& c, const char* op) {
+  if (c.constant(0) && c.constant(1)) return false;
   auto a = c.int_form(0), b = c.int_form(1);
-  if (!a || !b || (c.constant(0) && c.constant(1))) return false;
-  c.assign_int(0, fmt::format("{} {} {}", *a, op, *b));
-  return true;
+  if (a && b) {
+    c.assign_int(0, fmt::format("{} {} {}", *a, op, *b));
+    return true;
+  }
+  for (int side : {0, 1}) {
+    auto list = c.ints_form(side);
+    auto* other = c.constant(1 - side);
+    if (!list || c.constant(side) || !other || other->numel() != 1 || other->is_floating_point()) continue;
+    auto value = std::to_string(other->item<int64_t>());
+    c.assign_ints(0, side == 0 ? fmt::format("[d {} {} for d in {}]", op, value, *list)
+                               : fmt::format("[{} {} d for d in {}]", value, op, *list));
+    return true;
+  }
+  return false;
 }
 
 template <const char* kFunction>

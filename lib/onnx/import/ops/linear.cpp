@@ -50,10 +50,32 @@ void convert_gemm(NodeContext& c) {
   c.assign(0, product);
 }
 
+// The bias of an Add that is the only reader of a MatMul: a constant vector of the output width.
+const at::Tensor* fusable_bias(NodeContext& c, const onnx::NodeProto& add, int64_t width, std::string& name) {
+  if (add.op_type() != "Add" || !add.domain().empty() || add.input_size() != 2 || add.output_size() != 1) return nullptr;
+  const auto& other = add.input(0) == c.node().output(0) ? add.input(1) : add.input(0);
+  auto* bias = c.constant_of(other);
+  if (!bias || bias->dim() != 1 || bias->size(0) != width || !bias->is_floating_point()) return nullptr;
+  name = other;
+  return bias;
+}
+
 void convert_matmul(NodeContext& c) {
   auto* b = c.constant(1);
   if (b && b->dim() == 2 && b->is_floating_point()) {
-    c.assign(0, fmt::format("{}({})", linear_layer(c, b->t(), at::Tensor(), c.node().input(1), ""), c.input(0)));
+    // MatMul + Add(bias), as PyTorch exports nn.Linear on 3-D inputs, is one Linear with a bias.
+    std::string bias_name;
+    auto* add = c.sole_reader(0);
+    auto* bias = add ? fusable_bias(c, *add, b->size(1), bias_name) : nullptr;
+    auto layer = linear_layer(c, b->t(), bias ? *bias : at::Tensor(), c.node().input(1), bias_name);
+    auto result = fmt::format("{}({})", layer, c.input(0));
+    if (bias) {
+      auto local = c.output(0);
+      c.emit(fmt::format("{} = {}", local, result));
+      c.absorb(*add, local);
+      return;
+    }
+    c.assign(0, result);
     return;
   }
   c.assign(0, fmt::format("torch.matmul({}, {})", c.input(0), c.input(1)));

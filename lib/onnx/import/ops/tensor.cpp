@@ -3,6 +3,8 @@
 // NonZero, DepthToSpace, SpaceToDepth, Trilu.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lib/onnx/import/converter_table.h"
 
 namespace mopt::onnx_import {
@@ -84,44 +86,34 @@ void convert_slice(NodeContext& c) {
   }
   auto starts = c.int_list_input(1);
   auto ends = c.int_list_input(2);
-  std::string axes, steps;
-  if (c.has_input(3)) {
-    axes = c.int_list_input(3);
-  } else if (auto known = c.constant_ints(1)) {
-    std::vector<int64_t> all;
-    for (size_t i = 0; i < known->size(); ++i) all.push_back(static_cast<int64_t>(i));
-    axes = int_list_literal(all);
-  } else {
-    axes = fmt::format("list(range(len({})))", starts);
+  // Known axes and positive steps: chained aten::slice, which wraps negative bounds once and clamps
+  // to [0, n] exactly as ONNX Slice does. Bounds may be run-time ints.
+  std::optional<std::vector<int64_t>> known_axes, known_steps;
+  auto known_starts = c.constant_ints(1);
+  if (c.has_input(3)) known_axes = c.constant_ints(3);
+  if (c.has_input(4)) known_steps = c.constant_ints(4);
+  size_t count = known_axes ? known_axes->size() : known_starts ? known_starts->size() : 0;
+  if (!c.has_input(3) && count) {
+    known_axes = std::vector<int64_t>();
+    for (size_t i = 0; i < count; ++i) known_axes->push_back(static_cast<int64_t>(i));
   }
-  if (c.has_input(4)) steps = c.int_list_input(4);
-  else steps = fmt::format("[1 for _ in range(len({}))]", starts);
-  // Constant unit-step slices on known axes become plain aten::slice calls.
-  auto known_starts = c.constant_ints(1), known_ends = c.constant_ints(2);
-  auto known_axes = c.has_input(3) ? c.constant_ints(3) : known_starts ? std::optional<std::vector<int64_t>>(std::vector<int64_t>()) : std::nullopt;
-  if (known_axes && known_axes->empty() && known_starts) {
-    for (size_t i = 0; i < known_starts->size(); ++i) known_axes->push_back(static_cast<int64_t>(i));
-  }
-  auto known_steps = c.has_input(4) ? c.constant_ints(4) : std::optional<std::vector<int64_t>>(std::vector<int64_t>());
-  if (known_starts && known_ends && known_axes && known_steps) {
-    bool simple = true;
-    for (size_t i = 0; i < known_starts->size(); ++i) {
-      int64_t step = known_steps->empty() ? 1 : (*known_steps)[i];
-      simple &= step > 0 && (*known_starts)[i] >= 0 && (*known_axes)[i] >= 0;
+  if (!c.has_input(4) && count) known_steps = std::vector<int64_t>(count, 1);
+  if (known_axes && known_steps && known_steps->size() == count &&
+      std::all_of(known_steps->begin(), known_steps->end(), [](int64_t step) { return step > 0; })) {
+    auto known_ends = c.constant_ints(2);
+    auto bound = [](const std::optional<std::vector<int64_t>>& known, const std::string& list, size_t i) {
+      return known ? std::to_string((*known)[i]) : fmt::format("{}[{}]", list, i);
+    };
+    auto expression = x;
+    for (size_t i = 0; i < count; ++i) {
+      expression = fmt::format("torch.slice({}, {}, {}, {}, {})", expression, (*known_axes)[i], bound(known_starts, starts, i),
+                               bound(known_ends, ends, i), (*known_steps)[i]);
     }
-    if (simple) {
-      auto expression = x;
-      for (size_t i = 0; i < known_starts->size(); ++i) {
-        int64_t step = known_steps->empty() ? 1 : (*known_steps)[i];
-        int64_t end = (*known_ends)[i];
-        // aten::slice clamps like ONNX does; INT64_MAX-style ends stay as they are, negative ones count from the end.
-        expression = fmt::format("torch.slice({}, {}, {}, {}, {})", expression, (*known_axes)[i], (*known_starts)[i],
-                                 end, step);
-      }
-      c.assign(0, expression);
-      return;
-    }
+    c.assign(0, expression);
+    return;
   }
+  std::string axes = c.has_input(3) ? c.int_list_input(3) : fmt::format("list(range(len({})))", starts);
+  std::string steps = c.has_input(4) ? c.int_list_input(4) : fmt::format("[1 for _ in range(len({}))]", starts);
   c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_slice"), x, starts, ends, axes, steps));
 }
 
