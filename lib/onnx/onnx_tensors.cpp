@@ -98,6 +98,29 @@ std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor) {
   return flat.reshape(dims).clone();
 }
 
+std::string tensor_data_mismatch(const onnx::TensorProto& tensor) {
+  using T = onnx::TensorProto;
+  auto dtype = torch_dtype(tensor.data_type());
+  if (!dtype) return "";
+  int64_t elements = 1;
+  for (auto d : tensor.dims()) elements *= d;
+  if (tensor.has_raw_data()) {
+    auto element = static_cast<int64_t>(c10::elementSize(*dtype));
+    auto bytes = static_cast<int64_t>(tensor.raw_data().size());
+    if (bytes == elements * element) return "";
+    return fmt::format("raw_data holds {} bytes, dims say {} ({} elements of {} bytes)", bytes, elements * element,
+                       elements, element);
+  }
+  int64_t stored = 0;
+  switch (tensor.data_type()) {
+    case T::FLOAT: stored = tensor.float_data_size(); break;
+    case T::DOUBLE: stored = tensor.double_data_size(); break;
+    case T::INT64: stored = tensor.int64_data_size(); break;
+    default: stored = tensor.int32_data_size(); break;
+  }
+  return stored == elements ? "" : fmt::format("holds {} values, dims say {}", stored, elements);
+}
+
 onnx::TensorProto torch_to_tensor(const at::Tensor& tensor, const std::string& name) {
   auto type = onnx_dtype(tensor.scalar_type());
   if (!type) {

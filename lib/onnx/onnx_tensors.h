@@ -19,6 +19,11 @@ std::optional<int32_t> onnx_dtype(at::ScalarType dtype);
 /// the data is external or the element count does not match the dims.
 std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor);
 
+/// Why a TensorProto's stored data does not fit its dims ("raw_data holds 8 bytes, dims say 4
+/// elements of 4 bytes", "holds 1 values, dims say 3"), or "" when it fits or the type is one
+/// LibTorch cannot hold. Reads sizes only; decodes nothing.
+std::string tensor_data_mismatch(const onnx::TensorProto& tensor);
+
 /// Encodes a tensor as a TensorProto named `name`, little-endian in raw_data.
 /// Throws runtime_failure for dtypes ONNX cannot represent.
 onnx::TensorProto torch_to_tensor(const at::Tensor& tensor, const std::string& name);

@@ -74,12 +74,17 @@ json environment_fingerprint() {
 json describe_artifact(const fs::path& path, const Model* model) {
   json artifact = {{"path", path.string()}};
   std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
+  const bool exists = fs::is_regular_file(path, ec);
+  if (exists) {
     artifact["bytes"] = static_cast<int64_t>(fs::file_size(path));
     artifact["sha256"] = sha256_file(path);
   }
+  if (exists || model) {
+    // The file's own format: an ONNX input is described as ONNX even when mopt ran it imported.
+    auto format = exists ? detect_format(path) : model->format();
+    artifact["format"] = path.extension() == ".ptl" ? "torchscript-lite" : format_name(format);
+  }
   if (model) {
-    artifact["format"] = path.extension() == ".ptl" ? "torchscript-lite" : format_name(model->format());
     auto params = parameter_totals(*model);
     artifact["parameters"] = params.count;
     artifact["parameter_bytes"] = params.bytes;

@@ -19,32 +19,11 @@ std::string node_label(const onnx::NodeProto& node, int index) {
                              : fmt::format("'{}' ({})", node.name(), node.op_type());
 }
 
-// The element count a TensorProto's data holds, without decoding it; -1 for types LibTorch lacks.
-int64_t stored_elements(const onnx::TensorProto& tensor) {
-  using T = onnx::TensorProto;
-  auto dtype = torch_dtype(tensor.data_type());
-  if (!dtype) return -1;
-  if (tensor.has_raw_data()) return static_cast<int64_t>(tensor.raw_data().size() / c10::elementSize(*dtype));
-  switch (tensor.data_type()) {
-    case T::FLOAT: return tensor.float_data_size();
-    case T::DOUBLE: return tensor.double_data_size();
-    case T::INT64: return tensor.int64_data_size();
-    default: return tensor.int32_data_size();
-  }
-}
-
 void check_initializers(const onnx::GraphProto& graph) {
   for (const auto& init : graph.initializer()) {
     if (init.data_location() == onnx::TensorProto::EXTERNAL) continue;  // constant_values() explains
-    int64_t elements = 1;
-    for (auto d : init.dims()) elements *= d;
-    auto stored = stored_elements(init);
-    bool raw_mismatch = init.has_raw_data() && stored >= 0 &&
-                        init.raw_data().size() % c10::elementSize(*torch_dtype(init.data_type())) != 0;
-    if (stored >= 0 && (stored != elements || raw_mismatch)) {
-      throw invalid_input(fmt::format("initializer '{}' holds {} elements but its dims [{}] say {}", init.name(), stored,
-                                      fmt::join(init.dims(), ", "), elements));
-    }
+    auto mismatch = tensor_data_mismatch(init);
+    if (!mismatch.empty()) throw invalid_input(fmt::format("initializer '{}': {}", init.name(), mismatch));
   }
 }
 
