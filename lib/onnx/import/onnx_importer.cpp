@@ -107,9 +107,6 @@ Model to_torchscript(const Model& model) {
   return converted;
 }
 
-}  // namespace mopt
-
-namespace mopt {
 
 Model load_executable(const std::filesystem::path& path) {
   auto model = Model::load(path);
