@@ -8,21 +8,19 @@
 // Preconditions (otherwise the node is left alone, silently):
 //   - every input is an initializer that is NOT also a graph input (that would be a default the
 //     caller may override), the output of a Constant node, or the output of a node folded earlier;
-//   - the op is one LibTorch evaluates here (see onnx_op_evaluator.h): Add Sub Mul Div Neg Sqrt
-//     Reciprocal Relu Transpose Reshape Unsqueeze Squeeze Concat Cast Identity Constant, and Shape
-//     of a constant; no subgraph attributes; the evaluation succeeds with the dtype ONNX specifies;
+//   - the ONNX importer converts the op (evaluation runs through it: one implementation of each
+//     op's semantics for folding and execution); no subgraph attributes; the evaluation succeeds;
 //   - every output has at most `max-size` elements (0 = no limit), so folding never bloats a model
 //     with a huge materialized tensor.
 // Materialization: a folded value becomes an initializer (same name, so readers need no rewiring)
 // when a graph output, a node that was not folded, or a subgraph reads it. Folded nodes are
 // removed. A Constant node is kept unless every reader of it was folded, so a graph where nothing
 // folds is returned unchanged. Initializers that become unused are removed.
-// Math: the op's own definition, evaluated once at optimization time instead of every inference;
-// 16-bit floats are computed in float32 and rounded once.
+// Math: the op's own definition, evaluated once at optimization time instead of every inference.
 #include <fmt/format.h>
 
 #include "passes/onnx/onnx_graph_utils.h"
-#include "passes/onnx/onnx_op_evaluator.h"
+#include "lib/onnx/import/node_evaluator.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -54,6 +52,7 @@ class FoldConstantsPass final : public Pass {
     const int nodes_before = graph.node_size();
     const int initializers_before = graph.initializer_size();
     const auto read_before = read_names(graph);
+    const auto opset = default_opset(proto);
 
     // Values known at optimization time; initializers are decoded on first use only.
     std::map<std::string, const onnx::TensorProto*> fixed;
@@ -91,11 +90,7 @@ class FoldConstantsPass final : public Pass {
         inputs.push_back(*value);
       }
       if (!all_known || has_subgraph(node)) continue;
-      if (!is_evaluable_op(node)) {
-        ++unsupported;
-        continue;
-      }
-      auto outputs = evaluate_onnx_node(node, inputs);
+      auto outputs = evaluate_onnx_node(node, inputs, opset);
       if (!outputs) {
         ++unsupported;
         continue;
