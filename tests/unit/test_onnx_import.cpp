@@ -173,6 +173,37 @@ TEST_SUITE("onnx_import") {
     CHECK(torch::allclose(run(imported, {x}), expected, 1e-4, 1e-5));
   }
 
+  TEST_CASE("the exported LayerNorm decomposition becomes one LayerNorm layer, and only when it matches exactly") {
+    torch::manual_seed(3);
+    auto weight = torch::rand({8}) + 0.5, bias = torch::randn({8});
+    auto build = [&](bool extra_reader) {
+      OnnxGraphBuilder b(13);
+      b.input("x", {2, 5, 8}).output("y", {2, 5, 8});
+      b.initializer("two", torch::tensor(2.0f)).initializer("eps", torch::tensor(1e-5f));
+      b.initializer("ln.weight", weight).initializer("ln.bias", bias);
+      set_attr_ints(b.node("ReduceMean", {"x"}, {"m"}), "axes", {-1});
+      b.node("Sub", {"x", "m"}, {"d"});
+      b.node("Pow", {"d", "two"}, {"p"});
+      set_attr_ints(b.node("ReduceMean", {"p"}, {"v"}), "axes", {-1});
+      b.node("Add", {"v", "eps"}, {"ve"});
+      b.node("Sqrt", {"ve"}, {"s"});
+      b.node("Div", {"d", "s"}, {"n"});
+      b.node("Mul", {"n", "ln.weight"}, {"w"});
+      b.node(extra_reader ? "Sub" : "Add", {"w", extra_reader ? "d" : "ln.bias"}, {"y"});  // d read a third time
+      return b.build();
+    };
+    auto x = torch::randn({2, 5, 8});
+    auto expected = torch::layer_norm(x, {8}, weight, bias, 1e-5);
+    auto fused = import_onnx(build(false));
+    CHECK(count_submodules_of_kind(fused.module, ".LayerNorm") == 1);
+    CHECK(torch::allclose(run(fused, {x}), expected, 1e-4, 1e-5));
+    auto unfused = import_onnx(build(true));  // must not fire: an intermediate is read outside the pattern
+    CHECK(count_submodules_of_kind(unfused.module, ".LayerNorm") == 0);
+    auto d = x - x.mean(-1, true);
+    auto n = d / (d.pow(2).mean(-1, true) + 1e-5).sqrt();
+    CHECK(torch::allclose(run(unfused, {x}), n * weight - d, 1e-4, 1e-5));
+  }
+
   TEST_CASE("unsupported ops are all listed at once, with exit 4") {
     OnnxGraphBuilder b(13);
     b.input("x", {4}).output("y", {4});

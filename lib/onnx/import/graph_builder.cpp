@@ -8,6 +8,7 @@
 #include "lib/errors.h"
 #include "lib/onnx/import/constant_values.h"
 #include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/fusions.h"
 #include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/import/helpers.h"
 
@@ -73,10 +74,13 @@ GraphBuilder::GraphBuilder(const onnx::ModelProto& model)
   for (const auto& node : graph_.node()) {
     for (const auto& input : node.input()) {
       ++uses_[input];
-      last_reader_[input] = &node;
+      readers_[input].push_back(&node);
     }
   }
-  for (const auto& output : graph_.output()) ++uses_[output.name()];
+  for (const auto& output : graph_.output()) {
+    ++uses_[output.name()];
+    graph_outputs_.insert(output.name());
+  }
 }
 
 const at::Tensor* GraphBuilder::constant(const std::string& value) const {
@@ -94,12 +98,15 @@ bool GraphBuilder::is_used(const std::string& value) const {
   return it != uses_.end() && it->second > 0;
 }
 
+std::vector<const onnx::NodeProto*> GraphBuilder::readers(const std::string& value) const {
+  auto it = readers_.find(value);
+  if (it == readers_.end() || graph_outputs_.count(value)) return {};
+  return it->second;
+}
+
 const onnx::NodeProto* GraphBuilder::sole_reader(const std::string& value) const {
-  auto uses = uses_.find(value);
-  auto reader = last_reader_.find(value);
-  // uses_ counts every read (and graph outputs), so one use is one read by one node.
-  if (uses == uses_.end() || uses->second != 1 || reader == last_reader_.end()) return nullptr;
-  return reader->second;
+  auto all = readers(value);
+  return all.size() == 1 ? all.front() : nullptr;
 }
 
 void GraphBuilder::absorb(const onnx::NodeProto& node, const std::string& value, const std::string& expression) {
@@ -216,6 +223,7 @@ torch::jit::Module GraphBuilder::build() {
     }
     emit(fmt::format("# {} {}", node.op_type(), node.name()));
     NodeContext context(*this, node, opset_);
+    if (try_fusions(context)) continue;
     entry->convert(context);
   }
 

@@ -46,6 +46,8 @@ class GraphBuilder {
   const at::Tensor* constant(const std::string& value) const;
   const onnx::TypeProto* type_of(const std::string& value) const;
   bool is_used(const std::string& value) const;
+  /// Every node that reads `value` (once per read); empty when a graph output reads it too.
+  std::vector<const onnx::NodeProto*> readers(const std::string& value) const;
   /// The only node that reads `value` (nullptr if none, several, or a graph output reads it).
   const onnx::NodeProto* sole_reader(const std::string& value) const;
   /// Marks `node` as computed by another node's converter: its output `value` is `expression`.
@@ -73,7 +75,8 @@ class GraphBuilder {
   std::unordered_map<std::string, std::string> int_lists_, int_scalars_;
   std::unordered_map<std::string, const onnx::TypeProto*> types_;
   std::unordered_map<std::string, int> uses_;
-  std::unordered_map<std::string, const onnx::NodeProto*> last_reader_;
+  std::unordered_map<std::string, std::vector<const onnx::NodeProto*>> readers_;
+  std::set<std::string> graph_outputs_;
   std::set<const onnx::NodeProto*> absorbed_;
   std::vector<std::string> lines_;
   std::set<std::string> helpers_;

@@ -188,6 +188,10 @@ const onnx::NodeProto* NodeContext::sole_reader(int i) const {
   return graph_.sole_reader(node_.output(i));
 }
 
+std::vector<const onnx::NodeProto*> NodeContext::readers_of(const std::string& value) const {
+  return graph_.readers(value);
+}
+
 void NodeContext::absorb(const onnx::NodeProto& reader, const std::string& expression) {
   graph_.absorb(reader, reader.output(0), expression);
 }

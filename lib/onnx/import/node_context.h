@@ -96,10 +96,12 @@ class NodeContext {
   std::string temp();
   /// The only node reading output i (nullptr if none or several, or it is a graph output).
   const onnx::NodeProto* sole_reader(int i) const;
-  /// Takes over `reader` (a node reading output i): its output is `expression`, and its own
+  /// Every node reading `value` (empty if a graph output reads it), for fusions that walk ahead.
+  std::vector<const onnx::NodeProto*> readers_of(const std::string& value) const;
+  /// Takes over a node downstream of this one: its (first) output is `expression`, and its own
   /// converter does not run. For fusions such as MatMul + Add(bias) -> Linear.
   void absorb(const onnx::NodeProto& reader, const std::string& expression);
-  /// A constant read by `node` (any node), or nullptr.
+  /// The constant tensor of any value (initializer or Constant output), or nullptr.
   const at::Tensor* constant_of(const std::string& value) const;
   /// Registers a layer submodule and returns the expression that calls it (`self.conv_3.forward`).
   std::string add_layer(LayerSpec spec);
