@@ -46,9 +46,12 @@ Model Model::load(const fs::path& path) {
     return model;
   }
   try {
-    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}};
+    // mopt.json: how the artifact was made; onnx_import.json: the ONNX names of an imported model.
+    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}, {"onnx_import.json", ""}};
     model.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), c10::nullopt, extra));
-    if (!extra["mopt.json"].empty()) model.extra_files_["mopt.json"] = extra["mopt.json"];
+    for (const auto& [name, contents] : extra) {
+      if (!contents.empty()) model.extra_files_[name] = contents;
+    }
   } catch (const c10::Error& e) {
     throw invalid_input(fmt::format("'{}' is not a loadable TorchScript archive (truncated or corrupt?): {}",
                                     path.string(), short_torch_message(e.what())));
