@@ -28,6 +28,13 @@ else
   echo "setup: all system packages present" >&2
 fi
 
+# ONNX Runtime for measuring .onnx files: its official Node.js binding from the npm registry, pinned
+# by scripts/ort/package-lock.json (--ignore-scripts: the CPU library ships in the package).
+if command -v npm >/dev/null && [ ! -d "$(dirname "$0")/ort/node_modules/onnxruntime-node" ]; then
+  (cd "$(dirname "$0")/ort" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+    || echo "setup: warning: onnxruntime-node did not install; mopt bench --runtime onnxruntime will say how to fix it" >&2
+fi
+
 # Without OpenBLAS, Debian's reference BLAS makes fp32 Linear layers ~25x slower.
 if command -v update-alternatives >/dev/null; then
   blas=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas-pthread | head -1 || true)

@@ -1,6 +1,7 @@
 #include "lib/bench/bench_runner.h"
 
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,13 +9,14 @@
 #include <limits>
 
 #include "lib/bench/flops.h"
-#include "lib/util/log.h"
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/runtime/onnxruntime_runner.h"
+#include "lib/util/log.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -40,6 +42,35 @@ json accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& labels) 
   return {{"top1", top1}, {"top5", top5}, {"samples", labels.size(0)}};
 }
 
+// One sweep row from a timed run, whichever runtime produced it.
+json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, double increase_mb,
+              const BenchSettings& settings) {
+  auto stats = summarize_latencies(run.samples_ms);
+  return {{"batch", batch},
+          {"threads", threads},
+          {"latency", latency_json(stats)},
+          {"throughput",
+           {{"inferences_per_s", 1000.0 / stats.mean_ms}, {"samples_per_s", 1000.0 * static_cast<double>(batch) / stats.mean_ms}}},
+          {"memory", {{"peak_mb", peak_mb}, {"increase_mb", increase_mb}}},
+          {"stop_rule", describe(settings.stop)},
+          {"stopped_by", run.stopped_by},
+          {"elapsed_s", run.elapsed_s}};
+}
+
+// MACs at this input, counted on the LibTorch form of the model. The model already ran, so a
+// failure here is a limit of the counter, not bad input: the work is reported as unknown.
+json work_json(const Model& model, const torch::Tensor& input, double p50_ms) {
+  MacCount macs;
+  try {
+    macs = count_macs(model, input);
+  } catch (const std::exception& e) {
+    macs.complete = false;
+    log_verbose("MACs not counted: {}", short_torch_message(e.what()));
+  }
+  return {{"macs", macs.macs}, {"layers_counted", macs.layers}, {"complete", macs.complete},
+          {"gflops", p50_ms > 0 ? 2.0 * static_cast<double>(macs.macs) / (p50_ms * 1e6) : 0.0}};
+}
+
 json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, int threads, double baseline_rss_mb,
                  const BenchSettings& settings, const BenchProgress& progress) {
   at::set_num_threads(threads);
@@ -48,29 +79,92 @@ json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, 
   auto call = [&] { run_model(model, input); };
   auto run = run_timed(call, settings.warmup, settings.stop,
                        [&](int64_t done, double elapsed) { if (progress) progress(label, done, elapsed); });
-  auto stats = summarize_latencies(run.samples_ms);
   double peak = peak_rss_mb();
-  json row = {{"batch", batch},
-              {"threads", threads},
-              {"latency", latency_json(stats)},
-              {"throughput",
-               {{"inferences_per_s", 1000.0 / stats.mean_ms}, {"samples_per_s", 1000.0 * static_cast<double>(batch) / stats.mean_ms}}},
-              {"memory", {{"peak_mb", peak}, {"increase_mb", peak - baseline_rss_mb}}},
-              {"stop_rule", describe(settings.stop)},
-              {"stopped_by", run.stopped_by},
-              {"elapsed_s", run.elapsed_s}};
-  // The input already ran (cold start), so a failure here is a limit of the counter, not bad input:
-  // report the work as unknown rather than failing the benchmark.
-  MacCount macs;
-  try {
-    macs = count_macs(model, input);
-  } catch (const std::exception& e) {
-    macs.complete = false;
-    log_verbose("MACs not counted: {}", short_torch_message(e.what()));
-  }
-  row["work"] = {{"macs", macs.macs}, {"layers_counted", macs.layers}, {"complete", macs.complete},
-                 {"gflops", stats.p50_ms > 0 ? 2.0 * static_cast<double>(macs.macs) / (stats.p50_ms * 1e6) : 0.0}};
+  auto row = row_json(batch, threads, run, peak, peak - baseline_rss_mb, settings);
+  row["work"] = work_json(model, input, row["latency"]["p50_ms"].get<double>());
   return row;
+}
+
+// Accuracy (with labels) and agreement with --reference (run in LibTorch) of these outputs.
+void add_quality(json& metrics, const torch::Tensor& outputs, const BenchSettings& settings) {
+  if (settings.data.has_labels()) metrics["accuracy"] = accuracy_metrics(outputs, settings.data.labels);
+  if (settings.reference_path.empty()) return;
+  auto reference = load_executable(settings.reference_path);
+  auto expected = run_model_batched(reference, settings.data.inputs, settings.eval_batch);
+  auto agreement = compare_outputs(expected, outputs);
+  metrics["agreement"] = {{"top1_agreement", agreement.top1_agreement},
+                          {"max_abs_diff", agreement.max_abs_diff},
+                          {"cosine", agreement.cosine},
+                          {"sqnr_db", agreement.sqnr_db},
+                          {"samples", settings.data.size()}};
+}
+
+json model_json(const BenchSettings& settings, const ParameterTotals& params) {
+  return {{"file_mb", static_cast<double>(fs::file_size(settings.model_path)) / 1e6},
+          {"parameters", params.count},
+          {"parameter_mb", static_cast<double>(params.bytes) / 1e6}};
+}
+
+// The whole sweep in ONNX Runtime's helper process; MACs are counted on the imported model.
+json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>& threads) {
+  auto onnx_model = Model::load(settings.model_path);
+  if (!onnx_model.is_onnx()) {
+    throw usage_error(fmt::format("--runtime onnxruntime runs ONNX files; '{}' is TorchScript (use --runtime libtorch)",
+                                  settings.model_path.string()));
+  }
+  // ONNX Runtime enforces declared dims (LibTorch's import does not): a fixed batch is the only one.
+  int64_t fixed_batch = 0;
+  for (const auto& input : onnx_model.onnx().graph().input()) {
+    const auto& shape = input.type().tensor_type().shape();
+    if (shape.dim_size() > 0 && shape.dim(0).has_dim_value()) fixed_batch = shape.dim(0).dim_value();
+    break;
+  }
+  if (fixed_batch > 0) {
+    for (int64_t batch : settings.batches) {
+      if (batch != fixed_batch) {
+        throw usage_error(fmt::format("the model's input has a fixed batch of {}; ONNX Runtime cannot run batch {} "
+                                      "(re-export with a dynamic batch axis, or use --runtime libtorch)",
+                                      fixed_batch, batch));
+      }
+    }
+  }
+  OrtRequest request;
+  request.model = settings.model_path;
+  request.warmup = settings.warmup;
+  request.stop = settings.stop;
+  for (int t : threads) {
+    for (int64_t batch : settings.batches) request.rows.push_back({t, make_batch(settings.data.inputs, batch)});
+  }
+  const bool quality = settings.data.has_labels() || !settings.reference_path.empty();
+  if (quality) {
+    request.eval_inputs = settings.data.inputs;
+    request.eval_threads = threads.front();
+    request.eval_batch = fixed_batch > 0 ? fixed_batch : settings.eval_batch;
+  }
+  log_info("measuring in ONNX Runtime ({} row(s)) ...", request.rows.size());
+  auto result = run_onnxruntime(request);
+
+  std::optional<Model> imported;
+  try {
+    imported = to_torchscript(onnx_model);
+  } catch (const Error& e) {
+    log_verbose("MACs not counted: the model does not import ({})", e.what());
+  }
+  json metrics = {{"model", model_json(settings, parameter_totals(onnx_model))},
+                  {"runtime", {{"name", "onnxruntime"}, {"version", result.version}, {"session", result.session}}},
+                  {"cold_start", result.cold_start},
+                  {"rows", json::array()}};
+  for (size_t i = 0; i < request.rows.size(); ++i) {
+    const auto& row = request.rows[i];
+    auto [peak, increase] = result.memory_mb[i];
+    auto entry = row_json(row.input.size(0), row.threads, result.rows[i], peak, increase, settings);
+    double p50 = entry["latency"]["p50_ms"].get<double>();
+    entry["work"] = imported ? work_json(*imported, row.input, p50)
+                             : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
+    metrics["rows"].push_back(entry);
+  }
+  if (quality) add_quality(metrics, result.eval_outputs, settings);
+  return metrics;
 }
 
 }  // namespace
@@ -83,6 +177,8 @@ torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
 
 json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
+  auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
+  if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);
   const double baseline_rss = current_rss_mb();
 
   // Cold start: load, then the first inference, apart from the steady state.
@@ -94,15 +190,10 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   run_model(model, first_input);
   double first_ms = elapsed_ms(first_start);
 
-  auto params = parameter_totals(model);
-  json metrics = {{"model",
-                   {{"file_mb", static_cast<double>(fs::file_size(settings.model_path)) / 1e6},
-                    {"parameters", params.count},
-                    {"parameter_mb", static_cast<double>(params.bytes) / 1e6}}},
+  json metrics = {{"model", model_json(settings, parameter_totals(model))},
+                  {"runtime", {{"name", "libtorch"}, {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};
-
-  auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   const int original_threads = at::get_num_threads();
   for (int t : threads) {
     for (int64_t batch : settings.batches) {
@@ -113,18 +204,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   at::set_num_threads(original_threads);
 
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
-    auto outputs = run_model_batched(model, settings.data.inputs, settings.eval_batch);
-    if (settings.data.has_labels()) metrics["accuracy"] = accuracy_metrics(outputs, settings.data.labels);
-    if (!settings.reference_path.empty()) {
-      auto reference = load_executable(settings.reference_path);
-      auto expected = run_model_batched(reference, settings.data.inputs, settings.eval_batch);
-      auto agreement = compare_outputs(expected, outputs);
-      metrics["agreement"] = {{"top1_agreement", agreement.top1_agreement},
-                              {"max_abs_diff", agreement.max_abs_diff},
-                              {"cosine", agreement.cosine},
-                              {"sqnr_db", agreement.sqnr_db},
-                              {"samples", settings.data.size()}};
-    }
+    add_quality(metrics, run_model_batched(model, settings.data.inputs, settings.eval_batch), settings);
   }
   return metrics;
 }

@@ -24,6 +24,7 @@ struct BenchSettings {
   int64_t warmup = 10;
   StopRule stop;
   int64_t eval_batch = 256;              ///< batch size for accuracy/agreement passes
+  std::string runtime = "libtorch";      ///< "libtorch" (in process) or "onnxruntime" (helper process)
 };
 
 /// Progress callback: (row label, iterations done, seconds elapsed).

@@ -59,9 +59,9 @@ expect_exit 4 -- "$MOPT" bench "$CNN" --data "$WORK/wrong.npy" --iterations 5
 expect_stderr "shape"
 expect_exit 4 -- "$MOPT" bench "$CNN" --data "$WORK/x.npy" --labels "$WORK/labels.npy" --iterations 5
 expect_stderr "labels.npy"
-# ONNX models run through the importer (tests/cli/test_onnx_import.sh covers them); the report
+# ONNX models run in ONNX Runtime (tests/cli/test_onnxruntime.sh) or imported (test_onnx_import.sh); the report
 # still describes the input file as ONNX.
-expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --input-shape x:1x784 --iterations 5 --report "$WORK/onnx.json"
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --input-shape x:4x784 --batch 4 --iterations 5 --report "$WORK/onnx.json"
 /usr/bin/python3 -c "import json; r=json.load(open('$WORK/onnx.json')); assert r['inputs'][0]['format']=='onnx', r['inputs']" \
   || fail "an ONNX input is reported as onnx"
 expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --iterations 5

@@ -39,6 +39,7 @@ struct BenchArgs {
   std::string profile;
   std::string format = "text";
   std::string junit;
+  std::string runtime;  ///< "" = ONNX Runtime for .onnx files, LibTorch otherwise
 };
 
 struct CompareArgs {
@@ -78,6 +79,8 @@ StopRule stop_rule(const BenchArgs& args) {
 }
 
 void print_text(const nlohmann::json& metrics) {
+  const auto& runtime = metrics["runtime"];
+  say("runtime: {} {}", runtime["name"].get<std::string>(), runtime["version"].get<std::string>());
   say("{:>5} {:>7} {:>10} {:>10} {:>10} {:>19} {:>6} {:>12} {:>9}", "batch", "threads", "p50 ms", "p95 ms", "p99 ms",
       "p50 95% CI", "cv", "samples/s", "peak MB");
   for (const auto& row : metrics["rows"]) {
@@ -151,6 +154,9 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   }
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
+  // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
+  settings.runtime = !args.runtime.empty() ? args.runtime
+                     : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
   auto data = with_graph_input(args.data, args.model);
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
   settings.data = load_data(data, "test");
@@ -167,6 +173,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
                                   {"threads", settings.threads},
                                   {"warmup", args.warmup},
                                   {"stop_rule", describe(settings.stop)},
+                                  {"runtime", settings.runtime},
                                   {"data", settings.data.description}};
 
   if (profile) {
@@ -230,7 +237,9 @@ void run_compare_command(const CompareArgs& args, Report& report) {
 void setup_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "measure latency, throughput, memory, work and accuracy; gate CI on them");
-  cmd->add_option("MODEL", args->model, "TorchScript model to measure");
+  cmd->add_option("MODEL", args->model, "model to measure: TorchScript (.pt/.ptl) or ONNX (.onnx)");
+  cmd->add_option("--runtime", args->runtime, "onnxruntime or libtorch (default: onnxruntime for .onnx, libtorch otherwise)")
+      ->check(CLI::IsMember({"onnxruntime", "libtorch"}));
   cmd->add_option("--reference", args->reference, "compare outputs with this model (agreement, cosine, SQNR)")->type_name("MODEL");
   cmd->add_option("--batch", args->batches, "batch sizes to sweep, e.g. 1,8,32")->delimiter(',')->check(CLI::PositiveNumber)->type_name("N[,N...]");
   cmd->add_option("--warmup", args->warmup, "untimed warm-up calls per row (default 10)")->check(CLI::NonNegativeNumber);
@@ -255,7 +264,9 @@ void setup_bench(CLI::App& app) {
                   "  mopt bench new.pt --input-shape 1x784 --baseline old.json --max-regression latency.p50_ms=5%\n"
                   "  mopt bench int8.pt --reference fp32.pt --data inputs.npy\n"
                   "  mopt bench compare old.json new.json --max-regression latency.p50_ms=5%\n"
-                  "  mopt bench model.pt --input-shape 1x3x224x224 --profile raspberry-pi-4\n\n") +
+                  "  mopt bench model.pt --input-shape 1x3x224x224 --profile raspberry-pi-4\n"
+                  "  mopt bench model.onnx --threads 1,2          # in ONNX Runtime, input shape from the graph\n"
+                  "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;

@@ -1,0 +1,141 @@
+#include "lib/runtime/onnxruntime_runner.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "lib/data/readers.h"
+#include "lib/errors.h"
+#include "lib/util/log.h"
+
+namespace mopt {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* stop_kind(StopRule::Kind kind) {
+  switch (kind) {
+    case StopRule::Kind::kIterations: return "iterations";
+    case StopRule::Kind::kMinTime: return "min-time";
+    case StopRule::Kind::kTargetCv: return "target-cv";
+  }
+  return "iterations";
+}
+
+std::string install_hint() {
+  return fmt::format("install it with: cd {} && npm install --ignore-scripts (Node.js from Debian's nodejs package), "
+                     "or measure with --runtime libtorch",
+                     onnxruntime_dir().string());
+}
+
+// A scratch folder removed on every exit path.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "mopt-ort-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw runtime_failure("cannot create a temporary folder for ONNX Runtime");
+    path = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+fs::path onnxruntime_dir() {
+  if (const char* env = std::getenv("MOPT_ORT_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = (exe.parent_path() / ".." / "share" / "mopt" / "ort").lexically_normal();
+    if (fs::exists(installed / "ort_bench.js")) return installed;
+  }
+  return fs::path(MOPT_SOURCE_DIR) / "scripts" / "ort";
+}
+
+OrtResult run_onnxruntime(const OrtRequest& request) {
+  const auto dir = onnxruntime_dir();
+  const char* node_env = std::getenv("MOPT_NODE");
+  const std::string node = node_env && *node_env ? node_env : "node";
+  ScratchDir scratch;
+  json rows = json::array();
+  for (size_t i = 0; i < request.rows.size(); ++i) {
+    auto file = scratch.path / fmt::format("row{}.npy", i);
+    write_npy(request.rows[i].input, file);
+    rows.push_back({{"threads", request.rows[i].threads}, {"input", file.string()}});
+  }
+  const auto result_file = scratch.path / "result.json";
+  json body = {{"model", fs::absolute(request.model).string()},
+               {"result", result_file.string()},
+               {"warmup", request.warmup},
+               {"stop",
+                {{"kind", stop_kind(request.stop.kind)},
+                 {"iterations", request.stop.iterations},
+                 {"min_time_s", request.stop.min_time_s},
+                 {"target_cv", request.stop.target_cv},
+                 {"max_time_s", request.stop.max_time_s},
+                 {"min_iterations", request.stop.min_iterations}}},
+               {"rows", rows}};
+  const auto eval_output = scratch.path / "outputs.npy";
+  if (request.eval_inputs.defined()) {
+    auto file = scratch.path / "eval.npy";
+    write_npy(request.eval_inputs, file);
+    body["eval"] = {{"threads", request.eval_threads}, {"input", file.string()}, {"batch", request.eval_batch},
+                    {"output", eval_output.string()}};
+  }
+  const auto request_file = scratch.path / "request.json";
+  std::ofstream(request_file) << body.dump();
+
+  const auto errors_file = scratch.path / "stderr.txt";
+  auto command = fmt::format("{} {} {} </dev/null >/dev/null 2>{}", shell_quote(node),
+                             shell_quote((dir / "ort_bench.js").string()), shell_quote(request_file.string()),
+                             shell_quote(errors_file.string()));
+  log_verbose("onnxruntime: {}", command);
+  const int status = std::system(command.c_str());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::string errors;
+  {
+    std::ifstream in(errors_file);
+    errors.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
+  }
+  if (code == 127) throw invalid_input(fmt::format("ONNX Runtime needs Node.js ('{}' was not found); {}", node, install_hint()));
+  if (code == 3) throw invalid_input(fmt::format("ONNX Runtime is not installed ({}); {}", errors, install_hint()));
+  if (code == 4) throw invalid_input(fmt::format("ONNX Runtime: {}", errors));
+  if (code != 0) throw runtime_failure(fmt::format("the ONNX Runtime helper failed (exit {}): {}", code, errors));
+
+  OrtResult result;
+  json reply;
+  try {
+    std::ifstream in(result_file);
+    reply = json::parse(in);
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("the ONNX Runtime helper answered something unreadable: {}", e.what()));
+  }
+  result.version = reply.value("version", "");
+  result.cold_start = reply.value("cold_start", json());
+  result.session = reply.value("session", json());
+  for (const auto& row : reply["rows"]) {
+    TimedRun run;
+    run.samples_ms = row["samples_ms"].get<std::vector<double>>();
+    run.stopped_by = row["stopped_by"].get<std::string>();
+    run.elapsed_s = row["elapsed_s"].get<double>();
+    result.rows.push_back(std::move(run));
+    result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
+  }
+  if (request.eval_inputs.defined()) result.eval_outputs = read_npy(eval_output);
+  return result;
+}
+
+}  // namespace mopt

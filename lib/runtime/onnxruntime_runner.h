@@ -1,0 +1,54 @@
+#pragma once
+// ONNX Runtime as a measured runtime. There are no ORT C/C++ headers in the registries this
+// project may use, so mopt drives the official Node.js binding (npm onnxruntime-node) through a
+// helper process (scripts/ort/ort_bench.js) that loads the model once per thread count and runs
+// the warm-up and the timed loop itself: samples never include the bridge. Memory figures are the
+// helper process's own (peak RSS, and its growth over the process's start).
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/bench/timed_run.h"
+
+namespace mopt {
+
+/// One timed row: this input at this many intra-op threads.
+struct OrtRow {
+  int threads = 1;
+  torch::Tensor input;
+};
+
+/// What to run in ONNX Runtime.
+struct OrtRequest {
+  std::filesystem::path model;
+  int64_t warmup = 10;
+  StopRule stop;
+  std::vector<OrtRow> rows;
+  torch::Tensor eval_inputs;  ///< optional: run every row (in eval_batch batches) and return the outputs
+  int eval_threads = 1;
+  int64_t eval_batch = 256;
+};
+
+/// What came back.
+struct OrtResult {
+  std::string version;                 ///< onnxruntime-node's version
+  nlohmann::json cold_start;           ///< {load_ms, first_inference_ms} of the first session
+  nlohmann::json session;              ///< the session options in effect
+  std::vector<TimedRun> rows;          ///< one per request row
+  std::vector<std::pair<double, double>> memory_mb;  ///< per row: helper's peak RSS, and its increase
+  torch::Tensor eval_outputs;          ///< the first output over eval_inputs, when asked
+};
+
+/// Runs the request. Without Node.js or the binding: invalid_input (exit 4) saying how to install
+/// it; a model ORT refuses: invalid_input with ORT's reason; anything else: runtime_failure.
+OrtResult run_onnxruntime(const OrtRequest& request);
+
+/// The folder holding ort_bench.js and node_modules/onnxruntime-node: $MOPT_ORT_DIR, the
+/// installed share/mopt/ort, or the source tree's scripts/ort.
+std::filesystem::path onnxruntime_dir();
+
+}  // namespace mopt

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// mopt's ONNX Runtime helper: loads an ONNX model once per thread count, runs the warm-up and the
+// timed loop itself (so the bridge to mopt is never inside a sample), and hands back latency
+// samples, cold-start figures, ORT's session settings and, on request, the outputs over a dataset.
+// mopt (lib/runtime/onnxruntime_runner.cpp) starts it; people need not.
+//
+// Usage:  node ort_bench.js REQUEST.json      (writes the result JSON to the request's "result" file)
+// Request: {"model": PATH, "result": PATH, "warmup": N, "stop": {kind, iterations, min_time_s, target_cv, max_time_s,
+//           min_iterations}, "rows": [{"threads": T, "input": NPY}], "eval": {"threads": T,
+//           "input": NPY, "batch": B, "output": NPY}}
+// Stop rules mirror lib/bench/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
+// Exit codes: 0 ok, 2 usage, 3 onnxruntime-node missing, 4 bad model or input, 1 anything else.
+'use strict';
+
+const fs = require('fs');
+const { readNpy, writeNpy, BadInput } = require('./npy');
+
+const kMaxSamples = 10000000;
+
+class MissingBinding extends Error {}
+
+function loadOrt() {
+  try {
+    return require('onnxruntime-node');
+  } catch (e) {
+    throw new MissingBinding(`onnxruntime-node is not installed in ${__dirname}`);
+  }
+}
+
+function nowMs() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+// Welford's running coefficient of variation, as timed_run.cpp computes it.
+function runningCv() {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  return {
+    add(x) {
+      n += 1;
+      const delta = x - mean;
+      mean += delta / n;
+      m2 += delta * (x - mean);
+    },
+    cv() {
+      return n < 2 || mean <= 0 ? Infinity : Math.sqrt(m2 / (n - 1)) / mean;
+    },
+  };
+}
+
+async function timedLoop(session, feeds, warmup, stop) {
+  for (let i = 0; i < warmup; ++i) await session.run(feeds);
+  const samples = [];
+  const cv = runningCv();
+  const start = nowMs();
+  let previous = start;
+  let stoppedBy = '';
+  for (;;) {
+    await session.run(feeds);
+    const now = nowMs();
+    const sample = now - previous;
+    previous = now;
+    samples.push(sample);
+    const elapsedS = (now - start) / 1000;
+    if (stop.kind === 'iterations') {
+      if (samples.length >= stop.iterations) stoppedBy = 'iterations';
+    } else {
+      if (stop.kind === 'target-cv') cv.add(sample);
+      if (samples.length >= stop.min_iterations) {
+        if (stop.kind === 'min-time' && elapsedS >= stop.min_time_s) stoppedBy = 'min-time';
+        if (stop.kind === 'target-cv' && cv.cv() < stop.target_cv) stoppedBy = 'target-cv';
+      }
+      if (!stoppedBy && stop.kind === 'target-cv' && elapsedS >= stop.max_time_s) stoppedBy = 'max-time';
+      if (!stoppedBy && samples.length >= kMaxSamples) stoppedBy = 'max-samples';
+    }
+    if (stoppedBy) return { samples_ms: samples, stopped_by: stoppedBy, elapsed_s: elapsedS };
+  }
+}
+
+function tensorOf(ort, array) {
+  return new ort.Tensor(array.type, array.data, array.dims);
+}
+
+// Runs the whole dataset in batches and writes the first output, rows concatenated.
+async function evaluate(ort, session, request) {
+  const inputs = readNpy(request.input);
+  const rows = inputs.dims[0];
+  const rowSize = inputs.data.length / Math.max(rows, 1);
+  const chunks = [];
+  let outDims = null;
+  for (let start = 0; start < rows; start += request.batch) {
+    const end = Math.min(rows, start + request.batch);
+    const dims = [end - start, ...inputs.dims.slice(1)];
+    const slice = { type: inputs.type, dims, data: inputs.data.slice(start * rowSize, end * rowSize) };
+    const result = await session.run({ [session.inputNames[0]]: tensorOf(ort, slice) });
+    const output = result[session.outputNames[0]];
+    if (output.type !== 'float32') throw new BadInput(`output '${session.outputNames[0]}' is ${output.type}, not float32`);
+    outDims = output.dims.map(Number);
+    chunks.push(output.data);
+  }
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const data = new Float32Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    data.set(c, offset);
+    offset += c.length;
+  }
+  writeNpy(request.output, [rows, ...outDims.slice(1)], data);
+}
+
+async function main(argv) {
+  if (argv.length !== 1) {
+    process.stderr.write('usage: node ort_bench.js REQUEST.json\n');
+    return 2;
+  }
+  const request = JSON.parse(fs.readFileSync(argv[0], 'utf8'));
+  const baselineMb = process.memoryUsage().rss / 1048576;
+  const ort = loadOrt();
+  if (!fs.existsSync(request.model)) throw new BadInput(`${request.model}: no such file`);
+  const sessions = new Map();
+  let coldStart = null;
+  async function sessionFor(threads, firstInput) {
+    if (sessions.has(threads)) return sessions.get(threads);
+    const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    const loadStart = nowMs();
+    let session;
+    try {
+      session = await ort.InferenceSession.create(request.model, options);
+    } catch (e) {
+      throw new BadInput(`ONNX Runtime cannot load ${request.model}: ${e.message}`);
+    }
+    const loadMs = nowMs() - loadStart;
+    if (session.inputNames.length !== 1) {
+      throw new BadInput(`${request.model}: mopt feeds one input; the model has ${session.inputNames.length}`);
+    }
+    if (!coldStart && firstInput) {
+      const firstStart = nowMs();
+      await session.run({ [session.inputNames[0]]: tensorOf(ort, firstInput) });
+      coldStart = { load_ms: loadMs, first_inference_ms: nowMs() - firstStart };
+    }
+    sessions.set(threads, { session, options });
+    return sessions.get(threads);
+  }
+
+  const rows = [];
+  for (const row of request.rows || []) {
+    const input = readNpy(row.input);
+    const { session } = await sessionFor(row.threads, input);
+    const feeds = { [session.inputNames[0]]: tensorOf(ort, input) };
+    const run = await timedLoop(session, feeds, request.warmup, request.stop);
+    // Peak RSS of this helper process so far (the models it loaded and ran), and over its start.
+    run.peak_mb = process.resourceUsage().maxRSS / 1024;
+    run.increase_mb = run.peak_mb - baselineMb;
+    rows.push(run);
+  }
+  if (request.eval) {
+    const { session } = await sessionFor(request.eval.threads, null);
+    await evaluate(ort, session, request.eval);
+  }
+  const first = sessions.values().next().value;
+  const version = require('onnxruntime-node/package.json').version;
+  // A file, not stdout: process.exit() would cut a piped stdout at 64 KiB.
+  fs.writeFileSync(
+    request.result,
+    JSON.stringify({
+      runtime: 'onnxruntime',
+      version,
+      cold_start: coldStart,
+      session: first ? { ...first.options, execution_providers: ['cpu'] } : null,
+      rows,
+    }),
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(err instanceof MissingBinding ? 3 : err instanceof BadInput ? 4 : 1);
+  },
+);
