@@ -113,12 +113,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
                                   settings.model_path.string()));
   }
   // ONNX Runtime enforces declared dims (LibTorch's import does not): a fixed batch is the only one.
-  int64_t fixed_batch = 0;
-  for (const auto& input : onnx_model.onnx().graph().input()) {
-    const auto& shape = input.type().tensor_type().shape();
-    if (shape.dim_size() > 0 && shape.dim(0).has_dim_value()) fixed_batch = shape.dim(0).dim_value();
-    break;
-  }
+  const int64_t fixed_batch = declared_batch(onnx_model.onnx());
   if (fixed_batch > 0) {
     for (int64_t batch : settings.batches) {
       if (batch != fixed_batch) {

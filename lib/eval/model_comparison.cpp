@@ -3,32 +3,22 @@
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/timed_run.h"
 #include "lib/eval/evaluate.h"
+#include "lib/model/onnx_io.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "lib/runtime/onnxruntime_runner.h"
 
 namespace mopt {
 using nlohmann::json;
 
-json compare_models(const Model& before, const Model& after, const Dataset& data, const ComparisonSettings& settings) {
-  auto out_before = run_model_batched(before, data.inputs, settings.eval_batch);
-  auto out_after = run_model_batched(after, data.inputs, settings.eval_batch);
-  auto agreement = compare_outputs(out_before, out_after);
+namespace {
 
-  // Alternate rounds of the two models so a burst of load on the shared machine hits both alike;
-  // each model's samples are pooled across its rounds.
-  auto sample = data.inputs.slice(0, 0, 1);
-  const int rounds = 5;
-  StopRule rule;
-  rule.iterations = std::max<int64_t>(1, settings.iterations / rounds);
-  std::vector<double> samples_before, samples_after;
-  for (int r = 0; r < rounds; ++r) {
-    int64_t warmup = r == 0 ? settings.warmup : 2;
-    auto b = run_timed([&] { run_model(before, sample); }, warmup, rule);
-    auto a = run_timed([&] { run_model(after, sample); }, warmup, rule);
-    samples_before.insert(samples_before.end(), b.samples_ms.begin(), b.samples_ms.end());
-    samples_after.insert(samples_after.end(), a.samples_ms.begin(), a.samples_ms.end());
-  }
+constexpr int kRounds = 5;
+
+json comparison_json(const std::vector<double>& samples_before, const std::vector<double>& samples_after,
+                     const torch::Tensor& out_before, const torch::Tensor& out_after, const Dataset& data) {
+  auto agreement = compare_outputs(out_before, out_after);
   auto lat_before = summarize_latencies(samples_before);
   auto lat_after = summarize_latencies(samples_after);
-
   json result = {{"before", {{"latency", latency_json(lat_before)}}},
                  {"after", {{"latency", latency_json(lat_after)}}},
                  {"agreement",
@@ -44,6 +34,58 @@ json compare_models(const Model& before, const Model& after, const Dataset& data
     result["before"]["accuracy"] = {{"top1", out_before.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>()}};
     result["after"]["accuracy"] = {{"top1", out_after.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>()}};
   }
+  return result;
+}
+
+}  // namespace
+
+json compare_models(const Model& before, const Model& after, const Dataset& data, const ComparisonSettings& settings) {
+  auto out_before = run_model_batched(before, data.inputs, settings.eval_batch);
+  auto out_after = run_model_batched(after, data.inputs, settings.eval_batch);
+
+  // Alternate rounds of the two models so a burst of load on the shared machine hits both alike;
+  // each model's samples are pooled across its rounds.
+  auto sample = data.inputs.slice(0, 0, 1);
+  StopRule rule;
+  rule.iterations = std::max<int64_t>(1, settings.iterations / kRounds);
+  std::vector<double> samples_before, samples_after;
+  for (int r = 0; r < kRounds; ++r) {
+    int64_t warmup = r == 0 ? settings.warmup : 2;
+    auto b = run_timed([&] { run_model(before, sample); }, warmup, rule);
+    auto a = run_timed([&] { run_model(after, sample); }, warmup, rule);
+    samples_before.insert(samples_before.end(), b.samples_ms.begin(), b.samples_ms.end());
+    samples_after.insert(samples_after.end(), a.samples_ms.begin(), a.samples_ms.end());
+  }
+  return comparison_json(samples_before, samples_after, out_before, out_after, data);
+}
+
+json compare_onnx_files(const std::filesystem::path& before, const std::filesystem::path& after, const Dataset& data,
+                        const ComparisonSettings& settings, int threads) {
+  StopRule rule;
+  rule.iterations = std::max<int64_t>(1, settings.iterations / kRounds);
+  std::vector<double> samples_before, samples_after;
+  torch::Tensor out_before, out_after;
+  for (int r = 0; r < kRounds; ++r) {
+    for (bool is_before : {true, false}) {
+      OrtRequest request;
+      request.model = is_before ? before : after;
+      request.warmup = settings.warmup;
+      request.stop = rule;
+      request.rows.push_back({threads, data.inputs.slice(0, 0, 1).contiguous()});
+      if (r == 0) {  // outputs once per model, at its declared batch if it has one
+        request.eval_inputs = data.inputs;
+        request.eval_threads = threads;
+        auto fixed = declared_batch(load_onnx(request.model));
+        request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;
+      }
+      auto result = run_onnxruntime(request);
+      auto& samples = is_before ? samples_before : samples_after;
+      samples.insert(samples.end(), result.rows[0].samples_ms.begin(), result.rows[0].samples_ms.end());
+      if (r == 0) (is_before ? out_before : out_after) = result.eval_outputs;
+    }
+  }
+  auto result = comparison_json(samples_before, samples_after, out_before, out_after, data);
+  result["runtime"] = "onnxruntime";
   return result;
 }
 

@@ -6,6 +6,8 @@
 #include "lib/data/dataset.h"
 #include "lib/model/model.h"
 
+#include <filesystem>
+
 namespace mopt {
 
 /// How much work the comparison does.
@@ -21,5 +23,10 @@ struct ComparisonSettings {
 /// (batch 1), alternating before/after rounds so machine noise hits both alike.
 nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,
                               const ComparisonSettings& settings);
+
+/// The same comparison for two ONNX files, measured in ONNX Runtime at `threads` (each round a
+/// fresh helper process per model, alternating); the result also says "runtime": "onnxruntime".
+nlohmann::json compare_onnx_files(const std::filesystem::path& before, const std::filesystem::path& after,
+                                  const Dataset& data, const ComparisonSettings& settings, int threads);
 
 }  // namespace mopt

@@ -34,6 +34,14 @@ assert b['runtime']['name']=='libtorch' and a['accuracy']['top1']==b['accuracy']
 import json; rows=json.load(open('$WORK/sweep.json'))['metrics']['rows']
 assert [(r['batch'], r['threads']) for r in rows]==[(1,1),(4,1),(1,2),(4,2)], rows
 assert all(r['stopped_by']=='min-time' and r['elapsed_s']>=0.2 for r in rows), rows" "sweep and min-time rule in ONNX Runtime"
+  # ONNX in and out: optimize measures both files in ONNX Runtime.
+  expect_exit 0 -- "$MOPT" optimize "$ONNX" -p 'eliminate-identity,fold-constants,fuse-conv-bn,eliminate-dead-nodes' \
+    -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 20 --report "$WORK/opt.json"
+  expect_stdout "measured in ONNX Runtime"
+  py "
+import json; m=json.load(open('$WORK/opt.json'))['metrics']
+assert m['runtime']=='onnxruntime' and m['agreement']['cosine']>0.99999, m
+assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m" "optimize ONNX->ONNX measured in ORT"
   # A fixed batch dim is enforced by ONNX Runtime: say so instead of failing inside it.
   expect_exit 2 -- "$MOPT" bench "$ONNX" --batch 4 --iterations 5
   expect_stderr "fixed batch of 1"

@@ -119,6 +119,17 @@ Model load_executable(const std::filesystem::path& path) {
   }
 }
 
+int64_t declared_batch(const onnx::ModelProto& model) {
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  for (const auto& input : model.graph().input()) {
+    if (initializers.count(input.name())) continue;
+    const auto& shape = input.type().tensor_type().shape();
+    return shape.dim_size() > 0 && shape.dim(0).has_dim_value() ? shape.dim(0).dim_value() : 0;
+  }
+  return 0;
+}
+
 std::string graph_input_spec(const onnx::ModelProto& model) {
   std::set<std::string> initializers;
   for (const auto& init : model.graph().initializer()) initializers.insert(init.name());

@@ -47,6 +47,10 @@ Model to_torchscript(const Model& model);
 /// Loads a model for execution: TorchScript as it is, ONNX through the importer. Errors name the file.
 Model load_executable(const std::filesystem::path& path);
 
+/// The first graph input's fixed batch (dim 0), or 0 when it is symbolic or unknown. ONNX Runtime
+/// enforces it; LibTorch's import does not.
+int64_t declared_batch(const onnx::ModelProto& model);
+
 /// A synthetic-input spec ("name:1x3x224x224:float32") for the first graph input, from its declared
 /// type. A symbolic batch dim (dim 0) becomes 1; any other symbolic dim is a usage_error that names
 /// the dims, since only the user knows the image size or sequence length.
