@@ -103,6 +103,32 @@ expect_stderr "NonMaxSuppression"
 expect_exit 0 -- "$MOPT" inspect "$NMS"
 expect_stdout "runs in mopt: no"
 expect_exit 4 -- "$MOPT" bench "$FIXTURES/bad/random.onnx" --input-shape 1x3
+
+# Mutated ONNX files (bit flips, truncations, zeroed ranges; seeded): the importer imports them or
+# refuses them with exit 4, never crashes or fails another way.
+/usr/bin/python3 - "$FIXTURES" "$WORK/mutants" <<'PY'
+import os, random, sys
+random.seed(7)
+sources = [f"{sys.argv[1]}/onnx_import/paddle_style_cnn.onnx", f"{sys.argv[1]}/onnx_import/gru.onnx", f"{sys.argv[1]}/fashion_cnn.onnx"]
+os.makedirs(sys.argv[2])
+for i in range(30):
+    data = bytearray(open(sources[i % 3], "rb").read())
+    if i % 3 == 0:
+        for _ in range(8):
+            p = random.randrange(len(data)); data[p] ^= 1 << random.randrange(8)
+    elif i % 3 == 1:
+        data = data[:random.randrange(len(data))]
+    else:
+        p = random.randrange(len(data)); n = random.randrange(1, 64); data[p:p + n] = bytes(n)
+    open(f"{sys.argv[2]}/m{i}.onnx", "wb").write(data)
+PY
+for mutant in "$WORK"/mutants/*.onnx; do
+  "$MOPT" optimize "$mutant" -o "$WORK/mutant.pt" -q 2>"$WORK/err"
+  code=$?
+  [ $code -eq 0 ] || [ $code -eq 4 ] || fail "$(basename "$mutant"): exit $code ($(head -c 300 "$WORK/err"))"
+  [ $code -eq 0 ] || [ ! -e "$WORK/mutant.pt" ] || fail "$(basename "$mutant"): a failed import left an output"
+  rm -f "$WORK/mutant.pt"
+done
 expect_exit 2 -- "$MOPT" optimize "$TWIN" -o "$WORK/x.onnx"
 expect_stderr "not supported yet"
 finish
