@@ -59,6 +59,47 @@ json compare_models(const Model& before, const Model& after, const Dataset& data
   return comparison_json(samples_before, samples_after, out_before, out_after, data);
 }
 
+namespace {
+
+// One ORT helper run of an ONNX file: timed calls at batch 1, plus its outputs over the data if asked.
+OrtResult onnxruntime_round(const std::filesystem::path& model, const Dataset& data, const ComparisonSettings& settings,
+                            int threads, const StopRule& rule, bool with_outputs) {
+  OrtRequest request;
+  request.model = model;
+  request.warmup = settings.warmup;
+  request.stop = rule;
+  request.rows.push_back({threads, data.inputs.slice(0, 0, 1).contiguous()});
+  if (with_outputs) {  // at the model's declared batch if it has one
+    request.eval_inputs = data.inputs;
+    request.eval_threads = threads;
+    auto fixed = declared_batch(load_onnx(model));
+    request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;
+  }
+  return run_onnxruntime(request);
+}
+
+}  // namespace
+
+json compare_with_onnx_export(const Model& before, const std::filesystem::path& after, const Dataset& data,
+                              const ComparisonSettings& settings, int threads) {
+  auto out_before = run_model_batched(before, data.inputs, settings.eval_batch);
+  auto sample = data.inputs.slice(0, 0, 1);
+  StopRule rule;
+  rule.iterations = std::max<int64_t>(1, settings.iterations / kRounds);
+  std::vector<double> samples_before, samples_after;
+  torch::Tensor out_after;
+  for (int r = 0; r < kRounds; ++r) {
+    auto b = run_timed([&] { run_model(before, sample); }, r == 0 ? settings.warmup : 2, rule);
+    samples_before.insert(samples_before.end(), b.samples_ms.begin(), b.samples_ms.end());
+    auto a = onnxruntime_round(after, data, settings, threads, rule, r == 0);
+    samples_after.insert(samples_after.end(), a.rows[0].samples_ms.begin(), a.rows[0].samples_ms.end());
+    if (r == 0) out_after = a.eval_outputs;
+  }
+  auto result = comparison_json(samples_before, samples_after, out_before, out_after, data);
+  result["runtime"] = {{"before", "libtorch"}, {"after", "onnxruntime"}};
+  return result;
+}
+
 json compare_onnx_files(const std::filesystem::path& before, const std::filesystem::path& after, const Dataset& data,
                         const ComparisonSettings& settings, int threads) {
   StopRule rule;
@@ -66,26 +107,17 @@ json compare_onnx_files(const std::filesystem::path& before, const std::filesyst
   std::vector<double> samples_before, samples_after;
   torch::Tensor out_before, out_after;
   for (int r = 0; r < kRounds; ++r) {
-    for (bool is_before : {true, false}) {
-      OrtRequest request;
-      request.model = is_before ? before : after;
-      request.warmup = settings.warmup;
-      request.stop = rule;
-      request.rows.push_back({threads, data.inputs.slice(0, 0, 1).contiguous()});
-      if (r == 0) {  // outputs once per model, at its declared batch if it has one
-        request.eval_inputs = data.inputs;
-        request.eval_threads = threads;
-        auto fixed = declared_batch(load_onnx(request.model));
-        request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;
-      }
-      auto result = run_onnxruntime(request);
-      auto& samples = is_before ? samples_before : samples_after;
-      samples.insert(samples.end(), result.rows[0].samples_ms.begin(), result.rows[0].samples_ms.end());
-      if (r == 0) (is_before ? out_before : out_after) = result.eval_outputs;
+    auto b = onnxruntime_round(before, data, settings, threads, rule, r == 0);
+    auto a = onnxruntime_round(after, data, settings, threads, rule, r == 0);
+    samples_before.insert(samples_before.end(), b.rows[0].samples_ms.begin(), b.rows[0].samples_ms.end());
+    samples_after.insert(samples_after.end(), a.rows[0].samples_ms.begin(), a.rows[0].samples_ms.end());
+    if (r == 0) {
+      out_before = b.eval_outputs;
+      out_after = a.eval_outputs;
     }
   }
   auto result = comparison_json(samples_before, samples_after, out_before, out_after, data);
-  result["runtime"] = "onnxruntime";
+  result["runtime"] = {{"before", "onnxruntime"}, {"after", "onnxruntime"}};
   return result;
 }
 

@@ -24,8 +24,13 @@ struct ComparisonSettings {
 nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,
                               const ComparisonSettings& settings);
 
+/// A TorchScript model (run in LibTorch) against its ONNX export (run in ONNX Runtime at `threads`),
+/// alternating rounds; the result says "runtime": {"before": "libtorch", "after": "onnxruntime"}.
+nlohmann::json compare_with_onnx_export(const Model& before, const std::filesystem::path& after, const Dataset& data,
+                                        const ComparisonSettings& settings, int threads);
+
 /// The same comparison for two ONNX files, measured in ONNX Runtime at `threads` (each round a
-/// fresh helper process per model, alternating); the result also says "runtime": "onnxruntime".
+/// fresh helper process per model, alternating); the result also says which runtime ran each side.
 nlohmann::json compare_onnx_files(const std::filesystem::path& before, const std::filesystem::path& after,
                                   const Dataset& data, const ComparisonSettings& settings, int threads);
 

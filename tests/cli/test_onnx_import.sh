@@ -130,5 +130,7 @@ for mutant in "$WORK"/mutants/*.onnx; do
   rm -f "$WORK/mutant.pt"
 done
 expect_exit 2 -- "$MOPT" optimize "$TWIN" -o "$WORK/x.onnx"
+expect_stderr "input-shape"
+expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/x.onnx" --calib "$FMNIST"
 expect_stderr "not supported yet"
 finish

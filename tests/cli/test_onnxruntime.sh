@@ -37,11 +37,45 @@ assert all(r['stopped_by']=='min-time' and r['elapsed_s']>=0.2 for r in rows), r
   # ONNX in and out: optimize measures both files in ONNX Runtime.
   expect_exit 0 -- "$MOPT" optimize "$ONNX" -p 'eliminate-identity,fold-constants,fuse-conv-bn,eliminate-dead-nodes' \
     -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 20 --report "$WORK/opt.json"
-  expect_stdout "measured in ONNX Runtime"
+  expect_stdout "onnxruntime -> onnxruntime"
   py "
 import json; m=json.load(open('$WORK/opt.json'))['metrics']
-assert m['runtime']=='onnxruntime' and m['agreement']['cosine']>0.99999, m
+assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.99999, m
 assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m" "optimize ONNX->ONNX measured in ORT"
+  # ONNX out: TorchScript exported op by op, validated, measured against LibTorch in ORT.
+  expect_exit 0 -- "$MOPT" optimize "$TWIN" -p freeze -o "$WORK/cnn.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 \
+    --samples 300 --iterations 20 --report "$WORK/export.json"
+  expect_stdout "libtorch -> onnxruntime"
+  py "
+import json, onnx; m=json.load(open('$WORK/export.json'))['metrics']
+assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.99999, m
+assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m
+p=onnx.load('$WORK/cnn.onnx'); onnx.checker.check_model(p, full_check=True)
+assert p.opset_import[0].version==17 and p.graph.input[0].type.tensor_type.shape.dim[0].dim_param=='N'" "export of the CNN"
+  for name in resnet18 mobilenet_v2; do
+    expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x224x224 \
+      --opset 13 --iterations 5
+    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+      || fail "ORT cannot run the exported $name"
+    py "
+import numpy as np; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
+assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "exported $name matches PyTorch in ORT"
+  done
+  # ONNX -> import -> export -> ORT reproduces the original outputs, under the original names.
+  expect_exit 0 -- "$MOPT" optimize "$ONNX" -o "$WORK/imported.pt" -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/imported.pt" -p freeze -o "$WORK/roundtrip.onnx" --input-shape 1x1x28x28 -q
+  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/roundtrip.onnx" "$FIXTURES/fashion_cnn.input.npy" "$WORK/rt.npy" \
+    || fail "ORT cannot run the round trip"
+  py "
+import numpy as np, onnx; y=np.load('$WORK/rt.npy'); r=np.load('$FIXTURES/fashion_cnn.output.npy')
+assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
+a=onnx.load('$ONNX'); b=onnx.load('$WORK/roundtrip.onnx')
+assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.name for o in a.graph.output]==[o.name for o in b.graph.output]" \
+    "ONNX -> import -> export round trip"
+  # Ops without a translator are all listed, exit 4, nothing written.
+  expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64
+  expect_stderr "no translator for"
+  [ ! -e "$WORK/tr.onnx" ] || fail "a failed export left an output"
   # A fixed batch dim is enforced by ONNX Runtime: say so instead of failing inside it.
   expect_exit 2 -- "$MOPT" bench "$ONNX" --batch 4 --iterations 5
   expect_stderr "fixed batch of 1"

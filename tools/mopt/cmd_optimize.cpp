@@ -5,6 +5,7 @@
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/util/log.h"
 #include "passes/register_all_passes.h"
@@ -23,10 +24,13 @@ struct OptimizeArgs {
   bool force = false;
   bool print_pipeline = false;
   int iterations = 50;
+  int64_t opset = 17;
 };
 
 void print_comparison(const nlohmann::json& c) {
-  say("{:<28} {:>14} {:>14}", c.contains("runtime") ? "measured in ONNX Runtime" : "", "before", "after");
+  std::string where;
+  if (c.contains("runtime")) where = fmt::format("{} -> {}", c["runtime"]["before"].get<std::string>(), c["runtime"]["after"].get<std::string>());
+  say("{:<28} {:>14} {:>14}", where, "before", "after");
   say_latency_and_accuracy(c);
   const auto& g = c["agreement"];
   say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
@@ -54,12 +58,11 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
-  const bool convert = input.is_onnx() && !onnx_out;
-  if (convert) {
+  const bool convert = input.is_onnx() != onnx_out;
+  if (input.is_onnx() && !onnx_out) {
     log_info("importing ONNX model {} ...", args.model);
     input = to_torchscript(input);  // TorchScript passes follow the import
   }
-  if (input.is_torchscript()) require_torchscript_output(args.output);
   if (pipeline.steps.empty() && !convert) {
     throw usage_error("give a pipeline with -p, or an output format to convert to (model.onnx -o model.pt)");
   }
@@ -72,17 +75,26 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   });
   report.set_pipeline(text, result.records);
   for (const auto& r : result.records) log_verbose("  {:<28} {:>4} rewrites  {:.3f}s", r.invocation, r.stats.rewrites, r.seconds);
+  if (onnx_out && result.model.is_torchscript()) {
+    log_info("exporting to ONNX (opset {}) ...", args.opset);
+    ExportOptions options;
+    options.opset = args.opset;
+    if (measure) options.input_shape = data.inputs.slice(0, 0, 1).sizes().vec();  // else export_to_onnx says what to give
+    result.model = Model::from_onnx(export_to_onnx(result.model, options));
+  }
 
   if (measure) {
     log_info("measuring before/after on {} ...", data.description);
     ComparisonSettings settings;
     settings.iterations = args.iterations;
     if (result.model.is_onnx()) {
-      // ONNX in and out: both files measured in ONNX Runtime, where they will run.
+      // An ONNX output is measured in ONNX Runtime, where it will run (the input where it runs).
       auto scratch = std::filesystem::temp_directory_path() / fmt::format("mopt-optimize-{}.onnx", getpid());
       result.model.save(scratch);
       try {
-        report.metrics() = compare_onnx_files(args.model, scratch, data, settings, at::get_num_threads());
+        report.metrics() = input.is_onnx()
+                               ? compare_onnx_files(args.model, scratch, data, settings, at::get_num_threads())
+                               : compare_with_onnx_export(input, scratch, data, settings, at::get_num_threads());
       } catch (...) {
         std::filesystem::remove(scratch);
         throw;
@@ -122,6 +134,8 @@ void setup_optimize(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "output file (.pt, .ptl for TorchScript lite, .onnx)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline, "print the canonical pipeline text and exit");
+  cmd->add_option("--opset", args->opset, "ONNX opset of an .onnx output exported from TorchScript (13..17, default 17)")
+      ->check(CLI::Range(13, 17));
   cmd->add_option("--iterations", args->iterations, "timed calls for the before/after latency")->check(CLI::PositiveNumber);
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common);
@@ -131,6 +145,7 @@ void setup_optimize(CLI::App& app) {
                           "      --data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --report r.json\n"
                           "  mopt optimize model.onnx -p 'eliminate-identity,fuse-conv-bn,eliminate-dead-nodes' -o out.onnx\n"
                           "  mopt optimize model.onnx -o model.pt        # ONNX -> TorchScript\n"
+                          "  mopt optimize model.pt -p freeze -o model.onnx --input-shape 1x3x224x224   # export\n"
                           "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize(*args, report); }); });

@@ -1,0 +1,136 @@
+#include "lib/onnx/export/export_context.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/ir/constants.h>
+
+#include <cctype>
+
+#include "lib/errors.h"
+#include "lib/onnx/onnx_tensors.h"
+
+namespace mopt::onnx_export {
+
+std::string ExportContext::fresh(const std::string& hint) {
+  std::string base = hint.empty() ? "v" : hint;
+  auto& count = used_[base];
+  auto name = count == 0 ? base : fmt::format("{}_{}", base, count);
+  ++count;
+  return name;
+}
+
+std::string ExportContext::fresh(const torch::jit::Value* value) {
+  auto name = fresh(value->hasDebugName() ? value->debugName() : std::string("v"));
+  names_[value] = name;
+  return name;
+}
+
+std::string ExportContext::name(const torch::jit::Value* value) {
+  auto it = names_.find(value);
+  if (it != names_.end()) return it->second;
+  auto constant_value = constant(value);
+  if (constant_value && constant_value->isTensor()) {
+    auto name = add_initializer(constant_value->toTensor(), value->hasDebugName() ? value->debugName() : "const");
+    names_[value] = name;
+    return name;
+  }
+  throw runtime_failure(fmt::format("internal error: TorchScript value %{} used before it was exported", value->debugName()));
+}
+
+std::optional<c10::IValue> ExportContext::constant(const torch::jit::Value* value) const {
+  auto ivalue = torch::jit::toIValue(value);
+  if (!ivalue) return std::nullopt;
+  return *ivalue;
+}
+
+std::optional<int64_t> ExportContext::constant_int(const torch::jit::Value* value) const {
+  auto v = constant(value);
+  if (v && v->isBool()) return v->toBool() ? 1 : 0;
+  if (!v || !v->isInt()) return std::nullopt;
+  return v->toInt();
+}
+
+std::optional<double> ExportContext::constant_double(const torch::jit::Value* value) const {
+  auto v = constant(value);
+  if (!v) return std::nullopt;
+  if (v->isDouble()) return v->toDouble();
+  if (v->isInt()) return static_cast<double>(v->toInt());
+  return std::nullopt;
+}
+
+std::optional<std::vector<int64_t>> ExportContext::constant_ints(const torch::jit::Value* value) const {
+  auto v = constant(value);
+  if (!v) return std::nullopt;
+  if (v->isIntList()) return v->toIntVector();
+  if (v->isInt()) return std::vector<int64_t>{v->toInt()};
+  return std::nullopt;
+}
+
+bool ExportContext::is_none(const torch::jit::Value* value) const {
+  return value->type()->kind() == c10::TypeKind::NoneType || (constant(value) && constant(value)->isNone());
+}
+
+onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vector<std::string>& inputs,
+                                         const std::vector<std::string>& outputs) {
+  auto* node = graph_.add_node();
+  node->set_op_type(op);
+  node->set_name(fresh(op));
+  for (const auto& input : inputs) node->add_input(input);
+  for (const auto& output : outputs) node->add_output(output);
+  return *node;
+}
+
+std::string ExportContext::add_initializer(const at::Tensor& value, const std::string& hint) {
+  auto name = fresh(hint);
+  *graph_.add_initializer() = torch_to_tensor(value.contiguous(), name);
+  return name;
+}
+
+std::string ExportContext::add_ints(const std::vector<int64_t>& values, const std::string& hint) {
+  return add_initializer(at::tensor(values, at::kLong), hint);
+}
+
+void set_ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::INTS);
+  for (auto v : values) attr->add_ints(v);
+}
+
+void set_int(onnx::NodeProto& node, const std::string& name, int64_t value) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::INT);
+  attr->set_i(value);
+}
+
+void set_float(onnx::NodeProto& node, const std::string& name, float value) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::FLOAT);
+  attr->set_f(value);
+}
+
+void unsupported(const torch::jit::Node* node, const std::string& what) {
+  throw invalid_input(fmt::format("cannot export {} to ONNX: {}", node->kind().toQualString(), what));
+}
+
+const std::vector<TranslatorEntry>& translator_table() {
+  static const std::vector<TranslatorEntry> table = [] {
+    std::vector<TranslatorEntry> all;
+    for (auto family : {layer_translators, elementwise_translators, tensor_translators}) {
+      auto entries = family();
+      all.insert(all.end(), entries.begin(), entries.end());
+    }
+    return all;
+  }();
+  return table;
+}
+
+const TranslatorEntry* find_translator(const std::string& kind) {
+  for (const auto& entry : translator_table()) {
+    if (kind == entry.kind) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace mopt::onnx_export

@@ -1,0 +1,77 @@
+#pragma once
+// What an aten-op translator sees while the exporter writes an ONNX graph from a frozen
+// TorchScript graph: names of the values already translated, the constants LibTorch folded, and
+// helpers to add nodes and initializers.
+#include <onnx/onnx_pb.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mopt::onnx_export {
+
+class ExportContext {
+ public:
+  ExportContext(onnx::GraphProto& graph, int64_t opset) : graph_(graph), opset_(opset) {}
+
+  int64_t opset() const { return opset_; }
+
+  /// The ONNX name of a tensor value (translated earlier, a graph input, or a tensor constant
+  /// that becomes an initializer on first use).
+  std::string name(const torch::jit::Value* value);
+  /// Binds a TorchScript value to an ONNX name (graph inputs, identity ops).
+  void bind(const torch::jit::Value* value, const std::string& name) { names_[value] = name; }
+  /// A fresh ONNX value name for `value` (its debug name when it has one).
+  std::string fresh(const torch::jit::Value* value);
+  /// A fresh name for an intermediate value.
+  std::string fresh(const std::string& hint);
+
+  /// Constant inputs, as LibTorch folded them (nullopt when the value is computed at run time).
+  std::optional<c10::IValue> constant(const torch::jit::Value* value) const;
+  std::optional<int64_t> constant_int(const torch::jit::Value* value) const;
+  std::optional<double> constant_double(const torch::jit::Value* value) const;
+  std::optional<std::vector<int64_t>> constant_ints(const torch::jit::Value* value) const;
+  bool is_none(const torch::jit::Value* value) const;
+
+  /// Appends a node; returns it for attributes.
+  onnx::NodeProto& add_node(const std::string& op, const std::vector<std::string>& inputs,
+                            const std::vector<std::string>& outputs);
+  /// Adds an initializer and returns its name.
+  std::string add_initializer(const at::Tensor& value, const std::string& hint);
+  /// An int64 1-D initializer (shapes, axes, pads).
+  std::string add_ints(const std::vector<int64_t>& values, const std::string& hint);
+
+ private:
+  onnx::GraphProto& graph_;
+  int64_t opset_;
+  std::unordered_map<const torch::jit::Value*, std::string> names_;
+  std::unordered_map<std::string, int> used_;
+};
+
+/// Attribute helpers.
+void set_ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values);
+void set_int(onnx::NodeProto& node, const std::string& name, int64_t value);
+void set_float(onnx::NodeProto& node, const std::string& name, float value);
+
+/// Translates one aten node; throws invalid_input (unsupported argument) naming the node.
+using TranslateFn = void (*)(ExportContext&, const torch::jit::Node*);
+
+/// One translator per aten op or family, in an explicit table.
+struct TranslatorEntry {
+  const char* kind;  ///< "aten::conv2d"
+  TranslateFn translate;
+};
+
+const std::vector<TranslatorEntry>& translator_table();
+const TranslatorEntry* find_translator(const std::string& kind);
+
+std::vector<TranslatorEntry> layer_translators();
+std::vector<TranslatorEntry> elementwise_translators();
+std::vector<TranslatorEntry> tensor_translators();
+
+/// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
+[[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);
+
+}  // namespace mopt::onnx_export

@@ -1,0 +1,154 @@
+#include "lib/onnx/export/onnx_exporter.h"
+
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "lib/errors.h"
+#include "lib/onnx/export/export_context.h"
+#include "lib/onnx/import/onnx_importer.h"
+
+namespace mopt {
+namespace {
+
+using torch::jit::Node;
+
+// Nodes the exporter handles itself rather than through the translator table.
+bool is_structural(const Node* node) {
+  auto kind = node->kind();
+  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
+}
+
+// A prim::If with no outputs whose branches either do nothing or raise: an argument check
+// (e.g. torchvision's "input must be at least 3-D"). The exported graph keeps the happy path.
+bool is_assertion(const Node* node) {
+  if (node->kind() != c10::prim::If || !node->outputs().empty()) return false;
+  for (const auto* block : node->blocks()) {
+    for (const auto* inner : block->nodes()) {
+      if (inner->kind() != c10::prim::RaiseException && inner->kind() != c10::prim::Constant) return false;
+    }
+  }
+  return true;
+}
+
+// The frozen, inlined forward graph, without argument checks.
+std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model) {
+  auto module = clone_module(model.torchscript());
+  module.eval();
+  auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
+  auto graph = frozen.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (is_assertion(node)) node->destroy();
+  }
+  torch::jit::EliminateDeadCode(graph);
+  return graph;
+}
+
+std::vector<std::string> unsupported_kinds(const torch::jit::Graph& graph) {
+  std::set<std::string> kinds;
+  for (const auto* node : graph.nodes()) {
+    if (is_structural(node)) continue;
+    if (!onnx_export::find_translator(node->kind().toQualString())) kinds.insert(node->kind().toQualString());
+  }
+  return {kinds.begin(), kinds.end()};
+}
+
+// A float tensor value; dim 0 of a declared shape is a symbolic batch "N".
+void declare(onnx::ValueInfoProto& info, const std::string& name, const std::optional<std::vector<int64_t>>& shape) {
+  info.set_name(name);
+  auto* tensor = info.mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(onnx::TensorProto::FLOAT);
+  if (!shape) return;
+  auto* dims = tensor->mutable_shape();
+  for (size_t i = 0; i < shape->size(); ++i) {
+    if (i == 0) dims->add_dim()->set_dim_param("N");
+    else dims->add_dim()->set_dim_value((*shape)[i]);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> unexportable_ops(const Model& model) { return unsupported_kinds(*exportable_graph(model)); }
+
+onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options) {
+  if (options.input_shape.empty()) {
+    throw usage_error("an ONNX export declares its input's shape: give --input-shape (or --data)");
+  }
+  if (options.opset < 13 || options.opset > 17) {
+    throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
+  }
+  auto graph = exportable_graph(model);
+  auto missing = unsupported_kinds(*graph);
+  if (!missing.empty()) {
+    throw invalid_input(fmt::format("cannot export to ONNX: no translator for {}", fmt::join(missing, ", ")));
+  }
+  // Names an imported model came with.
+  std::vector<std::string> input_names, output_names;
+  auto names_file = model.extra_files().find(kOnnxNamesFile);
+  if (names_file != model.extra_files().end()) {
+    auto names = nlohmann::json::parse(names_file->second);
+    input_names = names.value("inputs", std::vector<std::string>{});
+    output_names = names.value("outputs", std::vector<std::string>{});
+  }
+
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.set_producer_name("mopt");
+  proto.set_producer_version(MOPT_VERSION);
+  auto* import = proto.add_opset_import();
+  import->set_domain("");
+  import->set_version(options.opset);
+  auto& onnx_graph = *proto.mutable_graph();
+  onnx_graph.set_name("mopt");
+  onnx_export::ExportContext context(onnx_graph, options.opset);
+
+  auto inputs = graph->inputs();
+  for (size_t i = 1; i < inputs.size(); ++i) {  // input 0 is the module itself
+    auto name = i - 1 < input_names.size() ? input_names[i - 1] : (inputs.size() == 2 ? "input" : fmt::format("input_{}", i - 1));
+    context.bind(inputs[i], name);
+    if (i > 1) throw usage_error("ONNX export handles single-input models for now");
+    declare(*onnx_graph.add_input(), name, options.input_shape);
+  }
+  for (const auto* node : graph->nodes()) {
+    if (is_structural(node)) continue;
+    onnx_export::find_translator(node->kind().toQualString())->translate(context, node);
+  }
+  std::vector<const torch::jit::Value*> results;
+  for (const auto* output : graph->outputs()) {
+    if (output->node()->kind() == c10::prim::TupleConstruct) {
+      for (const auto* element : output->node()->inputs()) results.push_back(element);
+    } else {
+      results.push_back(output);
+    }
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto name = i < output_names.size() ? output_names[i] : (results.size() == 1 ? "output" : fmt::format("output_{}", i));
+    context.add_node("Identity", {context.name(results[i])}, {name});
+    declare(*onnx_graph.add_output(), name, std::nullopt);
+  }
+  try {
+    // Output shapes come from ONNX's own inference (the checker wants a shape on every output);
+    // then onnx.checker's full check: the structural check, then strict shape and type inference.
+    onnx::shape_inference::InferShapes(proto);
+    onnx::checker::check_model(proto);
+    onnx::ModelProto inferred = proto;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: the exported ONNX model does not validate: {}", e.what()));
+  }
+  return proto;
+}
+
+}  // namespace mopt

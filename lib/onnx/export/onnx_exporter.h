@@ -1,0 +1,28 @@
+#pragma once
+// TorchScript -> ONNX: the frozen, inlined forward graph translated op by op (one translator per
+// aten op or family, lib/onnx/export/ops/), validated by onnx::checker plus strict shape inference
+// (what onnx.checker.check_model(full_check=True) does).
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/model/model.h"
+
+namespace mopt {
+
+struct ExportOptions {
+  int64_t opset = 17;
+  /// The input's shape (dim 0 is exported as a symbolic batch); required.
+  std::vector<int64_t> input_shape;
+};
+
+/// Aten ops of the model's frozen graph that have no translator, all at once (empty when exportable).
+std::vector<std::string> unexportable_ops(const Model& model);
+
+/// Exports a TorchScript model. A model imported from ONNX keeps its input and output names.
+/// Throws invalid_input (exit 4) listing every unsupported op, or naming an unsupported argument.
+onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options);
+
+}  // namespace mopt

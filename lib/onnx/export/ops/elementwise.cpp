@@ -1,0 +1,121 @@
+// Activations and arithmetic. In-place variants (relu_, add_) export like their pure forms: a
+// frozen inference graph reads no tensor after it was overwritten.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "lib/onnx/export/export_context.h"
+
+namespace mopt::onnx_export {
+namespace {
+
+template <const char* kOp>
+void unary(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node(kOp, {c.name(node->input(0))}, {c.fresh(node->output())});
+}
+
+constexpr char kRelu[] = "Relu";
+constexpr char kSigmoid[] = "Sigmoid";
+constexpr char kTanh[] = "Tanh";
+constexpr char kHardSwish[] = "HardSwish";
+constexpr char kIdentity[] = "Identity";
+
+// A number operand becomes a float scalar initializer (the graphs exported here are float).
+std::string operand(ExportContext& c, const torch::jit::Value* value) {
+  if (value->type()->isSubtypeOf(*c10::TensorType::get())) return c.name(value);
+  auto number = c.constant_double(value);
+  if (!number) unsupported(value->node(), "a scalar operand computed at run time");
+  return c.add_initializer(at::scalar_tensor(*number, at::kFloat), "scalar");
+}
+
+// aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
+template <const char* kOp>
+void add_sub(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() > 2 && c.constant_double(node->input(2)).value_or(0) != 1.0) unsupported(node, "alpha != 1");
+  c.add_node(kOp, {c.name(node->input(0)), operand(c, node->input(1))}, {c.fresh(node->output())});
+}
+
+template <const char* kOp>
+void binary(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() > 2) unsupported(node, "a rounding mode");
+  c.add_node(kOp, {c.name(node->input(0)), operand(c, node->input(1))}, {c.fresh(node->output())});
+}
+
+constexpr char kAdd[] = "Add";
+constexpr char kSub[] = "Sub";
+constexpr char kMul[] = "Mul";
+constexpr char kDiv[] = "Div";
+
+// aten::hardtanh(x, min, max) -> Clip(x, min, max) (ReLU6 is hardtanh(x, 0, 6)).
+void translate_hardtanh(ExportContext& c, const torch::jit::Node* node) {
+  auto low = c.constant_double(node->input(1)), high = c.constant_double(node->input(2));
+  if (!low || !high) unsupported(node, "bounds computed at run time");
+  c.add_node("Clip",
+             {c.name(node->input(0)), c.add_initializer(at::scalar_tensor(*low, at::kFloat), "clip_min"),
+              c.add_initializer(at::scalar_tensor(*high, at::kFloat), "clip_max")},
+             {c.fresh(node->output())});
+}
+
+void translate_hardsigmoid(ExportContext& c, const torch::jit::Node* node) {
+  auto& hs = c.add_node("HardSigmoid", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_float(hs, "alpha", 1.0f / 6.0f);
+  set_float(hs, "beta", 0.5f);
+}
+
+// aten::silu(x) = x * sigmoid(x).
+void translate_silu(ExportContext& c, const torch::jit::Node* node) {
+  auto gate = c.fresh("sigmoid");
+  c.add_node("Sigmoid", {c.name(node->input(0))}, {gate});
+  c.add_node("Mul", {c.name(node->input(0)), gate}, {c.fresh(node->output())});
+}
+
+// aten::gelu(x, approximate='none') = 0.5 x (1 + erf(x / sqrt 2)).
+void translate_gelu(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() > 1) {
+    auto mode = c.constant(node->input(1));
+    if (!mode || !mode->isString() || mode->toStringRef() != "none") unsupported(node, "tanh-approximated GELU");
+  }
+  auto x = c.name(node->input(0));
+  auto scaled = c.fresh("gelu_scaled"), erf = c.fresh("gelu_erf"), shifted = c.fresh("gelu_shifted"),
+       half = c.fresh("gelu_half");
+  c.add_node("Mul", {x, c.add_initializer(at::scalar_tensor(M_SQRT1_2, at::kFloat), "inv_sqrt2")}, {scaled});
+  c.add_node("Erf", {scaled}, {erf});
+  c.add_node("Add", {erf, c.add_initializer(at::scalar_tensor(1.0, at::kFloat), "one")}, {shifted});
+  c.add_node("Mul", {x, c.add_initializer(at::scalar_tensor(0.5, at::kFloat), "half")}, {half});
+  c.add_node("Mul", {half, shifted}, {c.fresh(node->output())});
+}
+
+template <const char* kOp>
+void softmax(ExportContext& c, const torch::jit::Node* node) {
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  if (node->inputs().size() > 2 && !c.is_none(node->input(2))) unsupported(node, "a dtype argument");
+  auto& op = c.add_node(kOp, {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_int(op, "axis", *dim);
+}
+
+constexpr char kSoftmax[] = "Softmax";
+constexpr char kLogSoftmax[] = "LogSoftmax";
+
+}  // namespace
+
+std::vector<TranslatorEntry> elementwise_translators() {
+  return {
+      {"aten::relu", unary<kRelu>},          {"aten::relu_", unary<kRelu>},
+      {"aten::sigmoid", unary<kSigmoid>},    {"aten::sigmoid_", unary<kSigmoid>},
+      {"aten::tanh", unary<kTanh>},          {"aten::tanh_", unary<kTanh>},
+      {"aten::hardswish", unary<kHardSwish>}, {"aten::hardswish_", unary<kHardSwish>},
+      {"aten::hardsigmoid", translate_hardsigmoid}, {"aten::hardsigmoid_", translate_hardsigmoid},
+      {"aten::hardtanh", translate_hardtanh}, {"aten::hardtanh_", translate_hardtanh},
+      {"aten::silu", translate_silu},         {"aten::silu_", translate_silu},
+      {"aten::gelu", translate_gelu},
+      {"aten::add", add_sub<kAdd>},           {"aten::add_", add_sub<kAdd>},
+      {"aten::sub", add_sub<kSub>},           {"aten::sub_", add_sub<kSub>},
+      {"aten::mul", binary<kMul>},            {"aten::mul_", binary<kMul>},
+      {"aten::div", binary<kDiv>},            {"aten::div_", binary<kDiv>},
+      {"aten::softmax", softmax<kSoftmax>},   {"aten::log_softmax", softmax<kLogSoftmax>},
+      {"aten::contiguous", unary<kIdentity>},
+  };
+}
+
+}  // namespace mopt::onnx_export

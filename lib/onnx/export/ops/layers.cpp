@@ -1,0 +1,137 @@
+// Layers: convolution, linear, normalization and pooling.
+#include <fmt/format.h>
+
+#include "lib/onnx/export/export_context.h"
+
+namespace mopt::onnx_export {
+namespace {
+
+// ONNX pads repeat the symmetric torch padding for the begin and end of each spatial dim.
+std::vector<int64_t> onnx_pads(const std::vector<int64_t>& padding) {
+  std::vector<int64_t> pads(padding);
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  return pads;
+}
+
+std::vector<int64_t> ints_or_fail(ExportContext& c, const torch::jit::Node* node, size_t i, const char* what) {
+  auto values = c.constant_ints(node->input(i));
+  if (!values) unsupported(node, fmt::format("{} computed at run time", what));
+  return *values;
+}
+
+// aten::conv{1,2,3}d(input, weight, bias, stride, padding, dilation, groups) and
+// aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...).
+void translate_conv(ExportContext& c, const torch::jit::Node* node) {
+  const bool general = node->kind().toQualString() == std::string("aten::_convolution");
+  if (general && c.constant_int(node->input(6)).value_or(1) != 0) unsupported(node, "transposed convolution");
+  auto stride = ints_or_fail(c, node, 3, "stride");
+  auto padding = c.constant_ints(node->input(4));
+  if (!padding) unsupported(node, "padding given as a string or at run time");
+  auto dilation = ints_or_fail(c, node, 5, "dilation");
+  auto groups = c.constant_int(node->input(general ? 8 : 6));
+  if (!groups) unsupported(node, "groups computed at run time");
+  std::vector<std::string> inputs = {c.name(node->input(0)), c.name(node->input(1))};
+  if (!c.is_none(node->input(2))) inputs.push_back(c.name(node->input(2)));
+  auto& conv = c.add_node("Conv", inputs, {c.fresh(node->output())});
+  set_ints(conv, "strides", stride);
+  set_ints(conv, "pads", onnx_pads(*padding));
+  set_ints(conv, "dilations", dilation);
+  set_int(conv, "group", *groups);
+}
+
+// aten::linear(input, weight, bias): MatMul by the transposed weight (any input rank), then Add.
+void translate_linear(ExportContext& c, const torch::jit::Node* node) {
+  auto weight = c.constant(node->input(1));
+  if (!weight || !weight->isTensor()) unsupported(node, "a weight computed at run time");
+  auto transposed = c.add_initializer(weight->toTensor().t().contiguous(), "weight_t");
+  const bool bias = !c.is_none(node->input(2));
+  auto product = bias ? c.fresh("matmul") : c.fresh(node->output());
+  c.add_node("MatMul", {c.name(node->input(0)), transposed}, {product});
+  if (bias) c.add_node("Add", {product, c.name(node->input(2))}, {c.fresh(node->output())});
+}
+
+// aten::batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
+void translate_batch_norm(ExportContext& c, const torch::jit::Node* node) {
+  if (c.constant_int(node->input(5)).value_or(1) != 0) unsupported(node, "batch norm in training mode");
+  auto mean = c.constant(node->input(3));
+  if (!mean || !mean->isTensor()) unsupported(node, "running statistics computed at run time");
+  auto channels = mean->toTensor().size(0);
+  auto scale = c.is_none(node->input(1)) ? c.add_initializer(at::ones({channels}), "bn_scale") : c.name(node->input(1));
+  auto shift = c.is_none(node->input(2)) ? c.add_initializer(at::zeros({channels}), "bn_bias") : c.name(node->input(2));
+  auto& bn = c.add_node("BatchNormalization",
+                        {c.name(node->input(0)), scale, shift, c.name(node->input(3)), c.name(node->input(4))},
+                        {c.fresh(node->output())});
+  set_float(bn, "epsilon", static_cast<float>(c.constant_double(node->input(7)).value_or(1e-5)));
+}
+
+// aten::layer_norm(input, normalized_shape, weight, bias, eps, cudnn) -> LayerNormalization (opset 17).
+void translate_layer_norm(ExportContext& c, const torch::jit::Node* node) {
+  auto shape = ints_or_fail(c, node, 1, "normalized_shape");
+  int64_t width = 1;
+  for (auto d : shape) width *= d;
+  auto scale = c.is_none(node->input(2)) ? c.add_initializer(at::ones(shape), "ln_scale") : c.name(node->input(2));
+  std::vector<std::string> inputs = {c.name(node->input(0)), scale};
+  if (!c.is_none(node->input(3))) inputs.push_back(c.name(node->input(3)));
+  auto& ln = c.add_node("LayerNormalization", inputs, {c.fresh(node->output())});
+  set_int(ln, "axis", -static_cast<int64_t>(shape.size()));
+  set_float(ln, "epsilon", static_cast<float>(c.constant_double(node->input(4)).value_or(1e-5)));
+}
+
+// aten::max_pool{1,2,3}d(input, kernel, stride, padding, dilation, ceil_mode)
+void translate_max_pool(ExportContext& c, const torch::jit::Node* node) {
+  auto kernel = ints_or_fail(c, node, 1, "kernel size");
+  auto stride = ints_or_fail(c, node, 2, "stride");
+  if (stride.empty()) stride = kernel;  // torch's default
+  auto& pool = c.add_node("MaxPool", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_ints(pool, "kernel_shape", kernel);
+  set_ints(pool, "strides", stride);
+  set_ints(pool, "pads", onnx_pads(ints_or_fail(c, node, 3, "padding")));
+  set_ints(pool, "dilations", ints_or_fail(c, node, 4, "dilation"));
+  set_int(pool, "ceil_mode", c.constant_int(node->input(5)).value_or(0));
+}
+
+// aten::avg_pool{2,3}d(input, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+void translate_avg_pool(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() > 6 && !c.is_none(node->input(6))) unsupported(node, "divisor_override");
+  auto kernel = ints_or_fail(c, node, 1, "kernel size");
+  auto stride = ints_or_fail(c, node, 2, "stride");
+  if (stride.empty()) stride = kernel;
+  auto& pool = c.add_node("AveragePool", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_ints(pool, "kernel_shape", kernel);
+  set_ints(pool, "strides", stride);
+  set_ints(pool, "pads", onnx_pads(ints_or_fail(c, node, 3, "padding")));
+  set_int(pool, "ceil_mode", c.constant_int(node->input(4)).value_or(0));
+  set_int(pool, "count_include_pad", c.constant_int(node->input(5)).value_or(1));
+}
+
+// aten::adaptive_avg_pool2d(input, [1, 1]) is a global average; other sizes are not expressible
+// without the input size.
+void translate_adaptive_avg_pool(ExportContext& c, const torch::jit::Node* node) {
+  auto size = ints_or_fail(c, node, 1, "output size");
+  for (auto s : size) {
+    if (s != 1) unsupported(node, fmt::format("adaptive pooling to [{}] (only global pooling exports)", fmt::join(size, ", ")));
+  }
+  c.add_node("GlobalAveragePool", {c.name(node->input(0))}, {c.fresh(node->output())});
+}
+
+}  // namespace
+
+std::vector<TranslatorEntry> layer_translators() {
+  return {
+      {"aten::conv1d", translate_conv},
+      {"aten::conv2d", translate_conv},
+      {"aten::conv3d", translate_conv},
+      {"aten::_convolution", translate_conv},
+      {"aten::linear", translate_linear},
+      {"aten::batch_norm", translate_batch_norm},
+      {"aten::layer_norm", translate_layer_norm},
+      {"aten::max_pool1d", translate_max_pool},
+      {"aten::max_pool2d", translate_max_pool},
+      {"aten::max_pool3d", translate_max_pool},
+      {"aten::avg_pool2d", translate_avg_pool},
+      {"aten::avg_pool3d", translate_avg_pool},
+      {"aten::adaptive_avg_pool2d", translate_adaptive_avg_pool},
+  };
+}
+
+}  // namespace mopt::onnx_export

@@ -1,0 +1,77 @@
+// Layout and selection: flatten, reshape/view, permute, cat, mean, dropout (identity at inference).
+#include <fmt/format.h>
+
+#include "lib/onnx/export/export_context.h"
+
+namespace mopt::onnx_export {
+namespace {
+
+// aten::flatten(x, start, end): ONNX Flatten is exactly flatten(x, axis, -1) folded to 2-D, which
+// equals torch's result when start is 1 (the classifier case) or 0.
+void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
+  auto start = c.constant_int(node->input(1)), end = c.constant_int(node->input(2));
+  if (!start || !end || *end != -1 || (*start != 0 && *start != 1)) unsupported(node, "flatten other than (x, 1, -1) or (x, 0, -1)");
+  if (*start == 0) {
+    c.add_node("Reshape", {c.name(node->input(0)), c.add_ints({-1}, "flat_shape")}, {c.fresh(node->output())});
+    return;
+  }
+  auto& flatten = c.add_node("Flatten", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_int(flatten, "axis", 1);
+}
+
+// aten::reshape/view(x, shape) with a constant shape; a literal 0 in torch means size 0.
+void translate_reshape(ExportContext& c, const torch::jit::Node* node) {
+  auto shape = c.constant_ints(node->input(1));
+  if (!shape) unsupported(node, "a shape computed at run time");
+  auto& reshape = c.add_node("Reshape", {c.name(node->input(0)), c.add_ints(*shape, "shape")}, {c.fresh(node->output())});
+  if (std::count(shape->begin(), shape->end(), 0) > 0) set_int(reshape, "allowzero", 1);
+}
+
+void translate_permute(ExportContext& c, const torch::jit::Node* node) {
+  auto dims = c.constant_ints(node->input(1));
+  if (!dims) unsupported(node, "dims computed at run time");
+  auto& transpose = c.add_node("Transpose", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_ints(transpose, "perm", *dims);
+}
+
+// aten::cat(ListConstruct(tensors...), dim)
+void translate_cat(ExportContext& c, const torch::jit::Node* node) {
+  auto* list = node->input(0)->node();
+  if (list->kind() != c10::prim::ListConstruct) unsupported(node, "a tensor list that is not built in the graph");
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  std::vector<std::string> inputs;
+  for (const auto* value : list->inputs()) inputs.push_back(c.name(value));
+  auto& concat = c.add_node("Concat", inputs, {c.fresh(node->output())});
+  set_int(concat, "axis", *dim);
+}
+
+// aten::mean(x, dims, keepdim, dtype) -> ReduceMean (axes attribute up to opset 17).
+void translate_mean(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() < 3) unsupported(node, "mean over all elements");
+  auto dims = c.constant_ints(node->input(1));
+  auto keepdim = c.constant_int(node->input(2));
+  if (!dims || !keepdim) unsupported(node, "run-time dims");
+  if (node->inputs().size() > 3 && !c.is_none(node->input(3))) unsupported(node, "a dtype argument");
+  auto& mean = c.add_node("ReduceMean", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_ints(mean, "axes", *dims);
+  set_int(mean, "keepdims", *keepdim);
+}
+
+// aten::dropout(x, p, train) at inference is the identity.
+void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
+  if (c.constant_int(node->input(2)).value_or(1) != 0) unsupported(node, "dropout in training mode");
+  c.bind(node->output(), c.name(node->input(0)));
+}
+
+}  // namespace
+
+std::vector<TranslatorEntry> tensor_translators() {
+  return {
+      {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
+      {"aten::permute", translate_permute}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
+      {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
+  };
+}
+
+}  // namespace mopt::onnx_export
