@@ -4,74 +4,53 @@
 #include <fmt/format.h>
 
 #include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/ops/window_padding.h"
 
 namespace mopt::onnx_import {
 namespace {
 
 struct ConvGeometry {
-  std::vector<int64_t> strides, dilations, padding;  // symmetric padding per spatial dim
-  std::vector<int64_t> extra_pads;                    // ONNX-style [begins..., ends...] applied first, or empty
+  std::vector<int64_t> strides, dilations;
+  SplitPadding padding;
 };
 
-// Resolves auto_pad and asymmetric pads into torch's symmetric padding plus an explicit pre-pad.
 ConvGeometry conv_geometry(NodeContext& c, int64_t spatial, const std::vector<int64_t>& kernel) {
   ConvGeometry g;
   g.strides = c.attr_ints("strides").value_or(std::vector<int64_t>(spatial, 1));
   g.dilations = c.attr_ints("dilations").value_or(std::vector<int64_t>(spatial, 1));
-  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
-  c.require(static_cast<int64_t>(g.strides.size()) == spatial && static_cast<int64_t>(g.dilations.size()) == spatial &&
-                static_cast<int64_t>(pads.size()) == 2 * spatial,
-            "strides/dilations/pads whose length does not match the kernel");
-  auto auto_pad = c.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    auto dims = c.input_dims(0);
-    for (int64_t i = 0; i < spatial; ++i) {
-      int64_t effective = (kernel[i] - 1) * g.dilations[i] + 1;
-      int64_t total;
-      if (g.strides[i] == 1) {
-        total = effective - 1;
-      } else {
-        c.require(dims && (*dims)[2 + i] > 0, "auto_pad SAME with stride > 1 on a dynamic spatial size");
-        int64_t in = (*dims)[2 + i];
-        int64_t out = (in + g.strides[i] - 1) / g.strides[i];
-        total = std::max<int64_t>(0, (out - 1) * g.strides[i] + effective - in);
-      }
-      int64_t small = total / 2, large = total - small;
-      pads[i] = auto_pad == "SAME_UPPER" ? small : large;
-      pads[i + spatial] = auto_pad == "SAME_UPPER" ? large : small;
-    }
-  } else if (auto_pad == "VALID") {
-    std::fill(pads.begin(), pads.end(), 0);
-  } else {
-    c.require(auto_pad == "NOTSET", "auto_pad " + auto_pad);
-  }
-  bool symmetric = true;
-  for (int64_t i = 0; i < spatial; ++i) symmetric &= pads[i] == pads[i + spatial];
-  if (symmetric) {
-    g.padding.assign(pads.begin(), pads.begin() + spatial);
-  } else {
-    g.padding.assign(spatial, 0);
-    g.extra_pads = pads;
-  }
+  auto pads = resolve_pads(c, kernel, g.strides, g.dilations);
+  g.padding = split_padding(pads, is_symmetric(pads));
   return g;
 }
 
 std::string padded_input(NodeContext& c, const ConvGeometry& g) {
-  auto x = c.input(0);
-  if (g.extra_pads.empty()) return x;
+  if (g.padding.extra.empty()) return c.input(0);
   auto padded = c.temp();
-  c.emit(fmt::format("{} = {}({}, {}, 'constant', 0.0)", padded, c.helper("_pad"), x,
-                     int_list_literal([&] {
-                       // _pad takes pads for every dim: none on batch and channels.
-                       auto n = g.extra_pads.size() / 2;
-                       std::vector<int64_t> all(2 * (n + 2), 0);
-                       for (size_t i = 0; i < n; ++i) {
-                         all[2 + i] = g.extra_pads[i];
-                         all[n + 2 + 2 + i] = g.extra_pads[n + i];
-                       }
-                       return all;
-                     }())));
+  c.emit(fmt::format("{} = {}({}, {}, 'constant', 0.0)", padded, c.helper("_pad"), c.input(0),
+                     int_list_literal(g.padding.extra)));
   return padded;
+}
+
+// The layer (constant weight and bias) or functional form of a convolution.
+void emit_convolution(NodeContext& c, const std::string& kind, int64_t spatial, const std::string& x,
+                      const std::string& arguments) {
+  auto function = fmt::format("torch.{}{}d", kind == "Conv" ? "conv" : "conv_transpose", spatial);
+  auto* weight = c.constant(1);
+  auto* bias = c.constant(2);
+  if (weight && (bias || !c.has_input(2))) {
+    LayerSpec layer;
+    layer.type_name = fmt::format("torch.nn.modules.conv.{}{}d", kind, spatial);
+    layer.name_hint = c.node().input(1);
+    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
+    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    layer.forward_source = fmt::format(
+        "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
+        arguments);
+    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), x));
+    return;
+  }
+  auto bias_expression = c.has_input(2) ? c.input(2) : "None";
+  c.assign(0, fmt::format("{}({}, {}, {}, {})", function, x, c.input(1), bias_expression, arguments));
 }
 
 void convert_conv(NodeContext& c) {
@@ -84,26 +63,10 @@ void convert_conv(NodeContext& c) {
   else kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>{});
   c.require(static_cast<int64_t>(kernel.size()) == spatial, "Conv without a known kernel shape");
   auto g = conv_geometry(c, spatial, kernel);
-  auto groups = c.attr_int("group", 1);
   auto x = padded_input(c, g);
-  auto arguments = fmt::format("{}, {}, {}, {}", int_list_literal(g.strides), int_list_literal(g.padding),
-                               int_list_literal(g.dilations), groups);
-  auto function = fmt::format("torch.conv{}d", spatial);
-  auto* bias = c.constant(2);
-  if (weight && (bias || !c.has_input(2))) {
-    LayerSpec layer;
-    layer.type_name = fmt::format("torch.nn.modules.conv.Conv{}d", spatial);
-    layer.name_hint = c.node().input(1);
-    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
-    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
-    layer.forward_source = fmt::format(
-        "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
-        arguments);
-    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), x));
-    return;
-  }
-  auto bias_expression = c.has_input(2) ? c.input(2) : "None";
-  c.assign(0, fmt::format("{}({}, {}, {}, {})", function, x, c.input(1), bias_expression, arguments));
+  auto arguments = fmt::format("{}, {}, {}, {}", int_list_literal(g.strides), int_list_literal(g.padding.symmetric),
+                               int_list_literal(g.dilations), c.attr_int("group", 1));
+  emit_convolution(c, "Conv", spatial, x, arguments);
 }
 
 void convert_conv_transpose(NodeContext& c) {
@@ -126,25 +89,9 @@ void convert_conv_transpose(NodeContext& c) {
     c.require(difference >= 0, "ConvTranspose with a larger end pad than begin pad");
     output_padding[i] += difference;
   }
-  auto groups = c.attr_int("group", 1);
   auto arguments = fmt::format("{}, {}, {}, {}, {}", int_list_literal(strides), int_list_literal(padding),
-                               int_list_literal(output_padding), groups, int_list_literal(dilations));
-  auto function = fmt::format("torch.conv_transpose{}d", spatial);
-  auto* bias = c.constant(2);
-  if (weight && (bias || !c.has_input(2))) {
-    LayerSpec layer;
-    layer.type_name = fmt::format("torch.nn.modules.conv.ConvTranspose{}d", spatial);
-    layer.name_hint = c.node().input(1);
-    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
-    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
-    layer.forward_source = fmt::format(
-        "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
-        arguments);
-    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), c.input(0)));
-    return;
-  }
-  auto bias_expression = c.has_input(2) ? c.input(2) : "None";
-  c.assign(0, fmt::format("{}({}, {}, {}, {})", function, c.input(0), c.input(1), bias_expression, arguments));
+                               int_list_literal(output_padding), c.attr_int("group", 1), int_list_literal(dilations));
+  emit_convolution(c, "ConvTranspose", spatial, c.input(0), arguments);
 }
 
 }  // namespace

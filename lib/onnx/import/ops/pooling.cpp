@@ -4,12 +4,14 @@
 #include <fmt/format.h>
 
 #include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/ops/window_padding.h"
 
 namespace mopt::onnx_import {
 namespace {
 
 struct PoolGeometry {
-  std::vector<int64_t> kernel, strides, dilations, padding, extra_pads;
+  std::vector<int64_t> kernel, strides, dilations;
+  SplitPadding padding;
   bool ceil_mode = false;
 };
 
@@ -21,37 +23,11 @@ PoolGeometry pool_geometry(NodeContext& c) {
   g.strides = c.attr_ints("strides").value_or(std::vector<int64_t>(spatial, 1));
   g.dilations = c.attr_ints("dilations").value_or(std::vector<int64_t>(spatial, 1));
   g.ceil_mode = c.attr_int("ceil_mode", 0) != 0;
-  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
-  auto auto_pad = c.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    auto dims = c.input_dims(0);
-    for (int64_t i = 0; i < spatial; ++i) {
-      c.require(dims && (*dims)[2 + i] > 0, "pooling with auto_pad SAME on a dynamic spatial size");
-      int64_t in = (*dims)[2 + i];
-      int64_t out = (in + g.strides[i] - 1) / g.strides[i];
-      int64_t effective = (g.kernel[i] - 1) * g.dilations[i] + 1;
-      int64_t total = std::max<int64_t>(0, (out - 1) * g.strides[i] + effective - in);
-      int64_t small = total / 2, large = total - small;
-      pads[i] = auto_pad == "SAME_UPPER" ? small : large;
-      pads[i + spatial] = auto_pad == "SAME_UPPER" ? large : small;
-    }
-  } else if (auto_pad == "VALID") {
-    std::fill(pads.begin(), pads.end(), 0);
-  } else {
-    c.require(auto_pad == "NOTSET", "auto_pad " + auto_pad);
-  }
-  bool plain = true;
-  for (int64_t i = 0; i < spatial; ++i) plain &= pads[i] == pads[i + spatial] && 2 * pads[i] <= g.kernel[i];
-  if (plain) {
-    g.padding.assign(pads.begin(), pads.begin() + spatial);
-  } else {
-    g.padding.assign(spatial, 0);
-    g.extra_pads.assign(2 * (spatial + 2), 0);  // all dims, for _pad
-    for (int64_t i = 0; i < spatial; ++i) {
-      g.extra_pads[2 + i] = pads[i];
-      g.extra_pads[spatial + 2 + 2 + i] = pads[i + spatial];
-    }
-  }
+  auto pads = resolve_pads(c, g.kernel, g.strides, g.dilations);
+  // torch's pooling takes symmetric padding of at most half the kernel.
+  bool fits = is_symmetric(pads);
+  for (int64_t i = 0; i < spatial; ++i) fits &= 2 * pads[i] <= g.kernel[i];
+  g.padding = split_padding(pads, fits);
   return g;
 }
 
@@ -60,10 +36,10 @@ void convert_max_pool(NodeContext& c) {
   c.require(c.attr_int("storage_order", 0) == 0, "MaxPool with storage_order 1");
   auto g = pool_geometry(c);
   auto x = c.input(0);
-  if (!g.extra_pads.empty()) x = fmt::format("{}({}, {}, 'constant', float('-inf'))", c.helper("_pad"), x,
-                                             int_list_literal(g.extra_pads));
+  if (!g.padding.extra.empty()) x = fmt::format("{}({}, {}, 'constant', float('-inf'))", c.helper("_pad"), x,
+                                             int_list_literal(g.padding.extra));
   c.assign(0, fmt::format("torch.max_pool{}d({}, {}, {}, {}, {}, {})", g.kernel.size(), x, int_list_literal(g.kernel),
-                          int_list_literal(g.strides), int_list_literal(g.padding), int_list_literal(g.dilations),
+                          int_list_literal(g.strides), int_list_literal(g.padding.symmetric), int_list_literal(g.dilations),
                           g.ceil_mode ? "True" : "False"));
 }
 
@@ -73,15 +49,15 @@ void convert_average_pool(NodeContext& c) {
   for (auto d : g.dilations) c.require(d == 1, "AveragePool with dilations");
   auto x = c.input(0);
   auto spatial = g.kernel.size();
-  if (!g.extra_pads.empty()) {
-    x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.extra_pads));
+  if (!g.padding.extra.empty()) {
+    x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.padding.extra));
     if (!count_include_pad) {
       // Average over real elements only: window sums of x over window sums of a ones mask.
       auto ones = fmt::format("{}(torch.ones_like({}), {}, 'constant', 0.0)", c.helper("_pad"), c.input(0),
-                              int_list_literal(g.extra_pads));
+                              int_list_literal(g.padding.extra));
       auto pool = [&](const std::string& input) {
         return fmt::format("torch.avg_pool{}d({}, {}, {}, {}, {}, True)", spatial, input, int_list_literal(g.kernel),
-                           int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False");
+                           int_list_literal(g.strides), int_list_literal(g.padding.symmetric), g.ceil_mode ? "True" : "False");
       };
       c.assign(0, fmt::format("torch.div({}, {})", pool(x), pool(ones)));
       return;
@@ -89,12 +65,12 @@ void convert_average_pool(NodeContext& c) {
   }
   if (spatial == 1) {
     c.assign(0, fmt::format("torch.avg_pool1d({}, {}, {}, {}, {}, {})", x, int_list_literal(g.kernel),
-                            int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False",
+                            int_list_literal(g.strides), int_list_literal(g.padding.symmetric), g.ceil_mode ? "True" : "False",
                             count_include_pad ? "True" : "False"));
     return;
   }
   c.assign(0, fmt::format("torch.avg_pool{}d({}, {}, {}, {}, {}, {})", spatial, x, int_list_literal(g.kernel),
-                          int_list_literal(g.strides), int_list_literal(g.padding), g.ceil_mode ? "True" : "False",
+                          int_list_literal(g.strides), int_list_literal(g.padding.symmetric), g.ceil_mode ? "True" : "False",
                           count_include_pad ? "True" : "False"));
 }
 
