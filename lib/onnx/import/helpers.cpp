@@ -129,6 +129,35 @@ def _prod(self, x: Tensor, dims: List[int], keepdim: bool) -> Tensor:
         x = torch.prod(x, axes[i], keepdim)
     return x
 )"}},
+      {"_gates", {{}, R"(
+def _gates(self, t: Tensor, order: List[int]) -> Tensor:
+    # ONNX gate blocks -> LibTorch's order (recurrent weights given at run time)
+    chunks = t.chunk(len(order), 0)
+    return torch.cat([chunks[i] for i in order], 0)
+)"}},
+      {"_squeeze", {{}, R"(
+def _squeeze(self, x: Tensor, axes: List[int]) -> Tensor:
+    # run-time axes: squeeze the highest first so the others keep their index
+    normalized: List[int] = []
+    for a in axes:
+        normalized.append(a + x.dim() if a < 0 else a)
+    normalized.sort()
+    for i in range(len(normalized) - 1, -1, -1):
+        x = torch.squeeze(x, normalized[i])
+    return x
+)"}},
+      {"_unsqueeze", {{}, R"(
+def _unsqueeze(self, x: Tensor, axes: List[int]) -> Tensor:
+    # run-time axes, relative to the output rank: insert the lowest first
+    rank = x.dim() + len(axes)
+    normalized: List[int] = []
+    for a in axes:
+        normalized.append(a + rank if a < 0 else a)
+    normalized.sort()
+    for a in normalized:
+        x = torch.unsqueeze(x, a)
+    return x
+)"}},
       {"_lrn", {{}, R"(
 def _lrn(self, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
     # ONNX LRN: x / (k + alpha / size * sum of squares over `size` neighbouring channels) ** beta

@@ -55,14 +55,12 @@ void convert_flatten(NodeContext& c) {
 }
 
 std::optional<std::vector<int64_t>> axes_of(NodeContext& c) {
-  if (c.opset() >= 13) {
-    if (!c.has_input(1)) return std::nullopt;
-    auto axes = c.constant_ints(1);
-    c.require(axes.has_value(), "axes given as a run-time value");
-    return axes;
-  }
+  if (c.opset() >= 13) return c.has_input(1) ? c.constant_ints(1) : std::nullopt;
   return c.attr_ints("axes");
 }
+
+// Axes given as a run-time input (opset 13+).
+bool has_runtime_axes(NodeContext& c) { return c.opset() >= 13 && c.has_input(1) && !c.constant(1); }
 
 // Axes made non-negative when the rank is known; otherwise they must share a sign.
 std::vector<int64_t> resolved_axes(NodeContext& c, std::vector<int64_t> axes, std::optional<int64_t> rank) {
@@ -77,6 +75,10 @@ std::vector<int64_t> resolved_axes(NodeContext& c, std::vector<int64_t> axes, st
 }
 
 void convert_squeeze(NodeContext& c) {
+  if (has_runtime_axes(c)) {
+    c.assign(0, fmt::format("{}({}, {})", c.helper("_squeeze"), c.input(0), c.int_list_input(1)));
+    return;
+  }
   auto axes = axes_of(c);
   if (auto list = c.ints_form(0); list && !c.constant(0) && (!axes || *axes == std::vector<int64_t>{0})) {
     c.assign_int(0, fmt::format("{}[0]", *list));
@@ -97,6 +99,10 @@ void convert_squeeze(NodeContext& c) {
 }
 
 void convert_unsqueeze(NodeContext& c) {
+  if (has_runtime_axes(c) && !c.int_form(0)) {
+    c.assign(0, fmt::format("{}({}, {})", c.helper("_unsqueeze"), c.input(0), c.int_list_input(1)));
+    return;
+  }
   auto axes = axes_of(c);
   c.require(axes && !axes->empty(), "Unsqueeze without axes");
   if (auto scalar = c.int_form(0); scalar && *axes == std::vector<int64_t>{0}) {

@@ -37,15 +37,14 @@ void convert_split(NodeContext& c) {
   auto axis = c.attr_int("axis", 0);
   std::optional<std::vector<int64_t>> sizes;
   if (c.opset() >= 13) {
-    if (c.has_input(1)) {
-      sizes = c.constant_ints(1);
-      c.require(sizes.has_value(), "Split sizes given as a run-time value");
-    }
+    if (c.has_input(1)) sizes = c.constant_ints(1);
   } else {
     sizes = c.attr_ints("split");
   }
   auto parts = c.temp();
-  if (sizes && !sizes->empty()) {
+  if (c.opset() >= 13 && c.has_input(1) && !sizes) {
+    c.emit(fmt::format("{} = torch.split({}, {}, {})", parts, x, c.int_list_input(1), axis));  // run-time sizes
+  } else if (sizes && !sizes->empty()) {
     c.emit(fmt::format("{} = torch.split({}, {}, {})", parts, x, int_list_literal(*sizes), axis));
   } else {
     c.emit(fmt::format("{} = torch.tensor_split({}, {}, {})", parts, x, c.output_count(), axis));
