@@ -1,6 +1,6 @@
 // Tensor selection and assembly: Concat, Split, Slice, Gather (a constant 2-D float table read by
 // run-time indices becomes an Embedding layer), GatherElements, Pad, TopK, ArgMax/ArgMin, CumSum,
-// NonZero, DepthToSpace, SpaceToDepth, Trilu.
+// NonZero, DepthToSpace, SpaceToDepth, Trilu, OneHot, EyeLike, ScatterElements.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -248,6 +248,46 @@ void convert_trilu(NodeContext& c) {
   c.assign(0, fmt::format("{}({}, {})", c.attr_int("upper", 1) ? "torch.triu" : "torch.tril", c.input(0), k));
 }
 
+// OneHot(indices, depth, values=[off, on], axis): negative indices count from depth.
+void convert_one_hot(NodeContext& c) {
+  auto indices = c.input(0), values = c.input(2);
+  auto depth = c.temp(), index = c.temp(), hot = c.temp();
+  c.emit(fmt::format("{} = int({}.reshape([-1])[0])", depth, c.input(1)));
+  c.emit(fmt::format("{0} = {1}.to({2})", index, indices, dtype_code(at::kLong)));
+  c.emit(fmt::format("{0} = torch.where(torch.lt({0}, 0), torch.add({0}, {1}), {0})", index, depth));
+  c.emit(fmt::format("{} = torch.one_hot({}, {}).to({}.dtype)", hot, index, depth, values));
+  auto scaled = fmt::format("torch.add(torch.mul({0}, torch.sub({1}[1], {1}[0])), {1}[0])", hot, values);
+  c.assign(0, fmt::format("torch.movedim({}, -1, {})", scaled, c.attr_int("axis", -1)));
+}
+
+// EyeLike(x, k, dtype): ones on the k-th diagonal of a 2-D tensor shaped like x.
+void convert_eye_like(NodeContext& c) {
+  auto x = c.input(0);
+  auto dtype = c.attribute("dtype") ? dtype_literal(c, static_cast<int32_t>(c.attr_int("dtype", 0)))
+                                    : fmt::format("{}.dtype", x);
+  auto k = c.attr_int("k", 0);
+  c.assign(0, fmt::format("torch.ones([{0}.size(0), {0}.size(1)], dtype={1}).tril({2}).triu({2})", x, dtype, k));
+}
+
+// ScatterElements(data, indices, updates, axis, reduction): torch.scatter / scatter_add / scatter(reduce=multiply).
+void convert_scatter_elements(NodeContext& c) {
+  auto data = c.input(0), indices = c.input(1), updates = c.input(2);
+  auto axis = c.attr_int("axis", 0);
+  auto reduction = c.attr_string("reduction", "none");
+  auto index = c.temp();
+  c.emit(fmt::format("{0} = torch.where(torch.lt({1}, 0), torch.add({1}, {2}.size({3})), {1}).to({4})", index, indices, data,
+                     axis, dtype_code(at::kLong)));
+  if (reduction == "none") {
+    c.assign(0, fmt::format("torch.scatter({}, {}, {}, {})", data, axis, index, updates));
+  } else if (reduction == "add") {
+    c.assign(0, fmt::format("torch.scatter_add({}, {}, {}, {})", data, axis, index, updates));
+  } else if (reduction == "mul") {
+    c.assign(0, fmt::format("torch.scatter({}, {}, {}, {}, reduce='multiply')", data, axis, index, updates));
+  } else {
+    c.require(false, "ScatterElements reduction " + reduction);
+  }
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> tensor_converters() {
@@ -266,6 +306,9 @@ std::vector<ConverterEntry> tensor_converters() {
       {"", "DepthToSpace", 1, kMaxOpset, convert_depth_to_space},
       {"", "SpaceToDepth", 1, kMaxOpset, convert_space_to_depth},
       {"", "Trilu", 14, kMaxOpset, convert_trilu},
+      {"", "OneHot", 9, kMaxOpset, convert_one_hot},
+      {"", "EyeLike", 9, kMaxOpset, convert_eye_like},
+      {"", "ScatterElements", 11, kMaxOpset, convert_scatter_elements},
   };
 }
 
