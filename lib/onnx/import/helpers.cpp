@@ -158,6 +158,42 @@ def _unsqueeze(self, x: Tensor, axes: List[int]) -> Tensor:
         x = torch.unsqueeze(x, a)
     return x
 )"}},
+      {"_resize_nearest", {{}, R"(
+def _resize_nearest(self, x: Tensor, sizes: Optional[List[int]], scales: Optional[List[float]], transform: str, rounding: str) -> Tensor:
+    # ONNX nearest Resize: per spatial dim, the source index of each output index, as the spec computes it.
+    for d in range(2, x.dim()):
+        n_in = x.size(d)
+        if sizes is not None:
+            n_out = sizes[d - 2]
+            scale = float(n_out) / float(n_in)
+        elif scales is not None:
+            scale = scales[d - 2]
+            n_out = int(float(n_in) * scale)
+        else:
+            n_out = n_in
+            scale = 1.0
+        i = torch.arange(n_out, dtype=7)  # 7: torch.float64
+        if transform == 'half_pixel':
+            src = (i + 0.5) / scale - 0.5
+        elif transform == 'pytorch_half_pixel':
+            src = (i + 0.5) / scale - 0.5 if n_out > 1 else torch.zeros_like(i)
+        elif transform == 'align_corners':
+            src = i * (n_in - 1) / (n_out - 1) if n_out > 1 else torch.zeros_like(i)
+        elif transform == 'tf_half_pixel_for_nn':
+            src = (i + 0.5) / scale
+        else:
+            src = i / scale
+        if rounding == 'round_prefer_floor':
+            index = torch.ceil(src - 0.5)
+        elif rounding == 'round_prefer_ceil':
+            index = torch.floor(src + 0.5)
+        elif rounding == 'floor':
+            index = torch.floor(src)
+        else:
+            index = torch.ceil(src)
+        x = torch.index_select(x, d, torch.clamp(index, 0, n_in - 1).to(4))
+    return x
+)"}},
       {"_lrn", {{}, R"(
 def _lrn(self, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
     # ONNX LRN: x / (k + alpha / size * sum of squares over `size` neighbouring channels) ** beta

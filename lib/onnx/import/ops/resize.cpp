@@ -16,9 +16,15 @@ std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t 
     auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
     auto rounding = c.attr_string("nearest_mode", "round_prefer_floor");
     if (c.op_type() == "Upsample" || c.opset() < 11) return "nearest";  // asymmetric + floor before opset 11
-    c.require(transform == "asymmetric" && rounding == "floor",
-              fmt::format("nearest resize with {} coordinates and {} rounding", transform, rounding));
-    return "nearest";
+    if (transform == "asymmetric" && rounding == "floor") return "nearest";  // LibTorch's own nearest
+    for (const auto& [value, known] : {std::pair{transform, std::vector<std::string>{"half_pixel", "pytorch_half_pixel",
+                                                                                  "align_corners", "asymmetric",
+                                                                                  "tf_half_pixel_for_nn"}},
+                                       std::pair{rounding, std::vector<std::string>{"round_prefer_floor", "round_prefer_ceil",
+                                                                                 "floor", "ceil"}}}) {
+      c.require(std::count(known.begin(), known.end(), value) > 0, "nearest resize with " + value);
+    }
+    return "nearest_indexed";  // the source index of every output pixel, computed as ONNX defines it
   }
   c.require(c.op_type() == "Resize", "Upsample in linear mode (asymmetric coordinates)");
   auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
@@ -54,7 +60,7 @@ void convert_resize(NodeContext& c) {
       auto flat = constant->to(at::kDouble).contiguous();
       scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
     } else {
-      c.require(c.attr_string("coordinate_transformation_mode", "") != "align_corners",
+      c.require(mode == "nearest" || c.attr_string("coordinate_transformation_mode", "") != "align_corners",
                 "align_corners resize by run-time scales (shrinking to one pixel is undefined)");
       runtime_scales = fmt::format("{}({})[2:]", c.helper("_floats"), c.input(scales_input));
     }
@@ -69,7 +75,7 @@ void convert_resize(NodeContext& c) {
     c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "resizing the batch or channel dim");
     // Downscaling to a single pixel divides by zero in ONNX's align_corners formula; LibTorch picks 0.
     bool shrinks = std::any_of(scales->begin(), scales->end(), [](double s) { return s < 1.0; });
-    c.require(!(shrinks && c.attr_string("coordinate_transformation_mode", "") == "align_corners"),
+    c.require(!(shrinks && mode != "nearest" && c.attr_string("coordinate_transformation_mode", "") == "align_corners"),
               "align_corners resize that shrinks by scales");
   }
   std::string align_corners = "False";
@@ -85,7 +91,11 @@ void convert_resize(NodeContext& c) {
     size = fmt::format("{}[2:]", sizes);
   }
   // The .vec overloads of aten's upsample kernels, as torch.nn.functional.interpolate calls them.
-  if (torch_mode == "nearest") {
+  if (torch_mode == "nearest_indexed") {
+    c.assign(0, fmt::format("{}({}, {}, {}, '{}', '{}')", c.helper("_resize_nearest"), x, size, factors,
+                            c.attr_string("coordinate_transformation_mode", "half_pixel"),
+                            c.attr_string("nearest_mode", "round_prefer_floor")));
+  } else if (torch_mode == "nearest") {
     c.assign(0, fmt::format("torch.upsample_nearest{}d({}, {}, {})", spatial, x, size, factors));
   } else {
     c.assign(0, fmt::format("torch.upsample_{}{}d({}, {}, {}, {})", torch_mode, spatial, x, size, align_corners, factors));
