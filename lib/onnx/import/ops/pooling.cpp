@@ -36,11 +36,17 @@ void convert_max_pool(NodeContext& c) {
   c.require(c.attr_int("storage_order", 0) == 0, "MaxPool with storage_order 1");
   auto g = pool_geometry(c);
   auto x = c.input(0);
+  // LibTorch's max-pool kernels are floating-point only; float64 holds every 8- and 32-bit integer.
+  auto type = c.input_elem_type(0);
+  const bool integral = type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ||
+                        type == onnx::TensorProto::INT32;
+  if (integral) x = fmt::format("{}.to({})", x, dtype_code(at::kDouble));
   if (!g.padding.extra.empty()) x = fmt::format("{}({}, {}, 'constant', float('-inf'))", c.helper("_pad"), x,
                                              int_list_literal(g.padding.extra));
-  c.assign(0, fmt::format("torch.max_pool{}d({}, {}, {}, {}, {}, {})", g.kernel.size(), x, int_list_literal(g.kernel),
-                          int_list_literal(g.strides), int_list_literal(g.padding.symmetric), int_list_literal(g.dilations),
-                          g.ceil_mode ? "True" : "False"));
+  auto pooled = fmt::format("torch.max_pool{}d({}, {}, {}, {}, {}, {})", g.kernel.size(), x, int_list_literal(g.kernel),
+                            int_list_literal(g.strides), int_list_literal(g.padding.symmetric), int_list_literal(g.dilations),
+                            g.ceil_mode ? "True" : "False");
+  c.assign(0, integral ? fmt::format("{}.to({}.dtype)", pooled, c.input(0)) : pooled);
 }
 
 void convert_average_pool(NodeContext& c) {
