@@ -17,8 +17,18 @@ p50() {  # MODEL SHAPE THREADS RUNTIME
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# A trivial model (one Relu on 16 floats): what is left is the timing loop itself, on both sides.
+/usr/bin/python3 - "$dir/trivial_relu.onnx" <<'PY'
+import sys, onnx
+from onnx import TensorProto, helper
+graph = helper.make_graph([helper.make_node("Relu", ["input"], ["output"])], "trivial",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 16])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 16])])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+PY
+
 printf '%-18s %-7s %10s %10s %7s   %12s %8s\n' model threads "ORT loop" "mopt ORT" ratio "mopt LibTorch" "LT/ORT"
-for spec in resnet18:1x3x224x224 mobilenet_v2:1x3x224x224 mobilenet_v3_small:1x3x224x224 efficientnet_b0:1x3x224x224 \
+for spec in trivial_relu:1x16 resnet18:1x3x224x224 mobilenet_v2:1x3x224x224 mobilenet_v3_small:1x3x224x224 efficientnet_b0:1x3x224x224 \
             shufflenet_v2:1x3x224x224 transformer:1x16x64 lstm:1x10x32; do
   name=${spec%%:*}; shape=${spec#*:}
   [ -f "$dir/$name.onnx" ] || continue
@@ -37,3 +47,4 @@ print(f'{\"$name\":<18} {\"$threads\":<7} {b:10.3f} {o:10.3f} {r:7.3f} {\"ok\" i
   done
 done
 echo "ratio = mopt bench --runtime onnxruntime p50 / ORT's own loop p50 (aim 0.95-1.05); LT/ORT = LibTorch p50 / ORT p50"
+echo "trivial_relu: the per-call cost of each timing loop (the bridge to mopt is outside the samples)"
