@@ -62,7 +62,6 @@ class GraphBuilder {
   std::string add_layer(LayerSpec spec);
   std::string add_constant(const at::Tensor& value, const std::string& name_hint);
   std::string helper(const std::string& name);
-  int64_t opset() const { return opset_; }
 
  private:
   const onnx::GraphProto& graph_;
