@@ -79,6 +79,10 @@ assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.n
   # A fixed batch dim is enforced by ONNX Runtime: say so instead of failing inside it.
   expect_exit 2 -- "$MOPT" bench "$ONNX" --batch 4 --iterations 5
   expect_stderr "fixed batch of 1"
+  expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --iterations 5 --report "$WORK/fixed.json"  # exported at batch 4
+  py "
+import json; rows=json.load(open('$WORK/fixed.json'))['metrics']['rows']
+assert [r['batch'] for r in rows]==[4], rows" "a fixed-batch model is measured at its batch"
 else
   echo "note: onnxruntime-node not installed (scripts/ort); ONNX Runtime measurements not checked" >&2
 fi

@@ -11,6 +11,8 @@
 #include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
+#include "lib/model/onnx_io.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
@@ -28,6 +30,7 @@ struct BenchArgs {
   std::string model;
   std::string reference;
   std::vector<int64_t> batches = {1};
+  bool batches_given = false;  ///< --batch on the command line (else an ONNX model's fixed batch is used)
   int64_t warmup = 10;
   int64_t iterations = 0;
   double min_time = 0;
@@ -144,6 +147,10 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.model_path = args.model;
   settings.reference_path = args.reference;
   settings.batches = args.batches;
+  if (!args.batches_given && detect_format(args.model) == ModelFormat::kOnnx) {
+    // A model exported with a fixed batch runs at that batch only (ONNX Runtime enforces it).
+    if (auto fixed = declared_batch(load_onnx(args.model)); fixed > 1) settings.batches = {fixed};
+  }
   for (int t : args.common.threads) settings.threads.push_back(t > 0 ? t : static_cast<int>(std::thread::hardware_concurrency()));
   if (profile) {
     // The profile's budgets are stated at its batch size and thread count; measure those.
@@ -270,6 +277,7 @@ void setup_bench(CLI::App& app) {
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;
+    args->batches_given = cmd->get_option("--batch")->count() > 0;
     run_reported("bench", args->common, [&](Report& report) { run_bench_command(*args, report); });
   });
 
