@@ -22,6 +22,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_onnx_eliminate_identity_pass());
   registry.add(make_onnx_eliminate_dead_nodes_pass());
   registry.add(make_onnx_fold_constants_pass());
+  registry.add(make_onnx_constants_to_initializers_pass());
   registry.add(make_onnx_fuse_conv_bn_pass());
 }
 

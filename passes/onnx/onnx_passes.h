@@ -13,6 +13,8 @@ std::unique_ptr<Pass> make_onnx_eliminate_identity_pass();
 std::unique_ptr<Pass> make_onnx_eliminate_dead_nodes_pass();
 /// `fold-constants`: evaluates subgraphs whose inputs are all initializers/Constants.
 std::unique_ptr<Pass> make_onnx_fold_constants_pass();
+/// `constants-to-initializers`: Constant nodes holding tensors become initializers.
+std::unique_ptr<Pass> make_onnx_constants_to_initializers_pass();
 /// `fuse-conv-bn`: folds BatchNormalization (inference) into the preceding Conv's weights.
 std::unique_ptr<Pass> make_onnx_fuse_conv_bn_pass();
 

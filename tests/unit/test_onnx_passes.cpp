@@ -439,6 +439,47 @@ TEST_CASE("fuse-conv-bn folds BatchNormalization into Conv, with and without bia
   check_with_ort(before, after, x, reference, "conv-bn");
 }
 
+TEST_CASE("constants-to-initializers lifts paddle2onnx-style Constant weights so fuse-conv-bn fires") {
+  torch::manual_seed(7);
+  auto w = torch::randn({4, 3, 3, 3}) * 0.3;
+  auto bn = random_bn(4, 1e-5f);
+  OnnxGraphBuilder g;
+  g.input("X", {1, 3, 8, 8});
+  g.constant("W", w);
+  g.constant("bn_scale", bn.scale).constant("bn_beta", bn.beta).constant("bn_mean", bn.mean).constant("bn_var", bn.var);
+  set_attr_ints(g.node("Conv", {"X", "W"}, {"z"}), "pads", {1, 1, 1, 1});
+  set_attr_float(g.node("BatchNormalization", {"z", "bn_scale", "bn_beta", "bn_mean", "bn_var"}, {"Y"}), "epsilon", bn.eps);
+  g.output("Y", {1, 4, 8, 8});
+  auto before = g.build();
+  REQUIRE(check_model_message(before).empty());
+
+  // On its own, fuse-conv-bn finds no initializers to rewrite: nothing changes.
+  CHECK(same_proto(run_onnx_pipeline(before, "fuse-conv-bn").model.onnx(), before));
+  auto result = run_onnx_pipeline(before, "constants-to-initializers,fuse-conv-bn");
+  const auto& after = result.model.onnx();
+  CHECK(result.records.at(0).stats.rewrites == 5);
+  CHECK(count_ops(after, "Constant") == 0);
+  CHECK(count_ops(after, "BatchNormalization") == 0);
+  CHECK(count_ops(after, "Conv") == 1);
+  CHECK(check_model_message(after) == "");
+  auto x = torch::randn({1, 3, 8, 8});
+  auto reference = torch_bn(torch::conv2d(x, w, {}, {1, 1}, {1, 1}), bn);
+  check_with_ort(before, after, x, reference, "constants-conv-bn");
+}
+
+TEST_CASE("constants-to-initializers must not fire on non-tensor Constants or names read in subgraphs") {
+  OnnxGraphBuilder g;
+  g.input("X", {2});
+  auto& c = g.node("Constant", {}, {"c"});
+  set_attr_float(c, "value_float", 2.0f);
+  g.node("Mul", {"X", "c"}, {"Y"});
+  g.output("Y", {2});
+  auto before = g.build();
+  auto result = run_onnx_pipeline(before, "constants-to-initializers");
+  CHECK(same_proto(result.model.onnx(), before));
+  CHECK(result.records.at(0).stats.rewrites == 0);
+}
+
 TEST_CASE("fuse-conv-bn writes new weights when a Conv weight is shared") {
   torch::manual_seed(3);
   auto w = torch::randn({2, 2, 1, 1});
