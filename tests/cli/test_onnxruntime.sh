@@ -72,6 +72,14 @@ assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
 a=onnx.load('$ONNX'); b=onnx.load('$WORK/roundtrip.onnx')
 assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.name for o in a.graph.output]==[o.name for o in b.graph.output]" \
     "ONNX -> import -> export round trip"
+  # The paddle2onnx-style CNN (Reshape [0, -1] becomes x.size(0) arithmetic) round-trips too, dynamic batch included.
+  expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/paddle_style_cnn.onnx" -o "$WORK/paddle.pt" -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/paddle.pt" -p freeze -o "$WORK/paddle.onnx" --input-shape 1x3x32x32 -q
+  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/paddle.onnx" "$FIXTURES/onnx_import/paddle_style_cnn.input.npy" \
+    "$WORK/paddle.npy" || fail "ORT cannot run the paddle-style round trip"
+  py "
+import numpy as np; y=np.load('$WORK/paddle.npy'); r=np.load('$FIXTURES/onnx_import/paddle_style_cnn.output.npy')
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "paddle-style round trip"
   # Ops without a translator are all listed, exit 4, nothing written.
   expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64
   expect_stderr "no translator for"

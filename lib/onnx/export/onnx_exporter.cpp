@@ -77,6 +77,20 @@ void declare(onnx::ValueInfoProto& info, const std::string& name, const std::opt
   }
 }
 
+// The rank of each output of the model run on zeros of `input_shape`.
+std::vector<int64_t> output_ranks(const Model& model, const std::vector<int64_t>& input_shape) {
+  torch::NoGradGuard no_grad;
+  auto module = model.torchscript();
+  auto result = module.forward({at::zeros(input_shape)});
+  std::vector<int64_t> ranks;
+  if (result.isTuple()) {
+    for (const auto& element : result.toTupleRef().elements()) ranks.push_back(element.toTensor().dim());
+  } else {
+    ranks.push_back(result.toTensor().dim());
+  }
+  return ranks;
+}
+
 }  // namespace
 
 std::vector<std::string> unexportable_ops(const Model& model) { return unsupported_kinds(*exportable_graph(model)); }
@@ -132,10 +146,18 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
       results.push_back(output);
     }
   }
+  // Output ranks from one LibTorch run on the example shape; their dims stay symbolic (ONNX's own
+  // inference fills in what it can), since they may follow the input's.
+  auto ranks = output_ranks(model, options.input_shape);
   for (size_t i = 0; i < results.size(); ++i) {
     auto name = i < output_names.size() ? output_names[i] : (results.size() == 1 ? "output" : fmt::format("output_{}", i));
     context.add_node("Identity", {context.name(results[i])}, {name});
-    declare(*onnx_graph.add_output(), name, std::nullopt);
+    auto& output = *onnx_graph.add_output();
+    declare(output, name, std::nullopt);
+    if (i < ranks.size()) {
+      auto* dims = output.mutable_type()->mutable_tensor_type()->mutable_shape();
+      for (int64_t d = 0; d < ranks[i]; ++d) dims->add_dim()->set_dim_param(fmt::format("{}_d{}", name, d));
+    }
   }
   try {
     // Output shapes come from ONNX's own inference (the checker wants a shape on every output);

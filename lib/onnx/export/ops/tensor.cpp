@@ -19,12 +19,45 @@ void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
   set_int(flatten, "axis", 1);
 }
 
-// aten::reshape/view(x, shape) with a constant shape; a literal 0 in torch means size 0.
+// A shape list as a 1-D int64 ONNX value: constant, or built in the graph from constant and
+// run-time ints (each a 0-d int64 value, e.g. from aten::size) by Unsqueeze + Concat.
+std::string shape_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list) {
+  if (auto shape = c.constant_ints(list)) return c.add_ints(*shape, "shape");
+  if (list->node()->kind() != c10::prim::ListConstruct) unsupported(node, "a shape list that is not built in the graph");
+  std::vector<std::string> parts;
+  for (const auto* element : list->node()->inputs()) {
+    if (auto value = c.constant_int(element)) {
+      parts.push_back(c.add_ints({*value}, "dim"));
+      continue;
+    }
+    auto part = c.fresh("dim");
+    c.add_node("Unsqueeze", {c.name(element), c.add_ints({0}, "axes")}, {part});
+    parts.push_back(part);
+  }
+  auto shape = c.fresh("shape");
+  set_int(c.add_node("Concat", parts, {shape}), "axis", 0);
+  return shape;
+}
+
+// aten::reshape/view(x, shape): torch has no "0 copies the dim" rule, so allowzero=1 keeps a
+// literal 0 (or a run-time 0) meaning size 0.
 void translate_reshape(ExportContext& c, const torch::jit::Node* node) {
-  auto shape = c.constant_ints(node->input(1));
-  if (!shape) unsupported(node, "a shape computed at run time");
-  auto& reshape = c.add_node("Reshape", {c.name(node->input(0)), c.add_ints(*shape, "shape")}, {c.fresh(node->output())});
-  if (std::count(shape->begin(), shape->end(), 0) > 0) set_int(reshape, "allowzero", 1);
+  auto shape = shape_value(c, node, node->input(1));
+  auto& reshape = c.add_node("Reshape", {c.name(node->input(0)), shape}, {c.fresh(node->output())});
+  auto constant = c.constant_ints(node->input(1));
+  if (!constant || std::count(constant->begin(), constant->end(), 0) > 0) set_int(reshape, "allowzero", 1);
+}
+
+// aten::size(x, dim) -> a 0-d int64 value: Shape, then Gather of that dim.
+void translate_size(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() != 2) unsupported(node, "the whole size list (only x.size(dim) exports)");
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  auto shape = c.fresh("shape");
+  c.add_node("Shape", {c.name(node->input(0))}, {shape});
+  auto& gather = c.add_node("Gather", {shape, c.add_initializer(at::scalar_tensor(*dim, at::kLong), "dim")},
+                            {c.fresh(node->output())});
+  set_int(gather, "axis", 0);
 }
 
 void translate_permute(ExportContext& c, const torch::jit::Node* node) {
@@ -69,6 +102,7 @@ void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
 std::vector<TranslatorEntry> tensor_translators() {
   return {
       {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
+      {"aten::size", translate_size},
       {"aten::permute", translate_permute}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
