@@ -72,9 +72,14 @@ std::string second_operand(NodeContext& c) {
 // Shape lists combined with a one-value constant map element by element.
 bool int_arithmetic(NodeContext& c, const char* op) {
   if (c.constant(0) && c.constant(1)) return false;
+  // ONNX integer division truncates toward zero; int(x / y) does, where // would floor.
+  const bool divide = std::string(op) == "/";
+  auto combine = [&](const std::string& x, const std::string& y) {
+    return divide ? fmt::format("int({} / {})", x, y) : fmt::format("{} {} {}", x, op, y);
+  };
   auto a = c.int_form(0), b = c.int_form(1);
   if (a && b) {
-    c.assign_int(0, fmt::format("{} {} {}", *a, op, *b));
+    c.assign_int(0, combine(*a, *b));
     return true;
   }
   for (int side : {0, 1}) {
@@ -82,8 +87,7 @@ bool int_arithmetic(NodeContext& c, const char* op) {
     auto* other = c.constant(1 - side);
     if (!list || c.constant(side) || !other || other->numel() != 1 || other->is_floating_point()) continue;
     auto value = std::to_string(other->item<int64_t>());
-    c.assign_ints(0, side == 0 ? fmt::format("[d {} {} for d in {}]", op, value, *list)
-                               : fmt::format("[{} {} d for d in {}]", value, op, *list));
+    c.assign_ints(0, fmt::format("[{} for d in {}]", side == 0 ? combine("d", value) : combine(value, "d"), *list));
     return true;
   }
   return false;
@@ -111,7 +115,7 @@ std::string fold_inputs(NodeContext& c) {
 }
 
 void convert_div(NodeContext& c) {
-  if (int_arithmetic(c, "//")) return;  // shape dims are non-negative: floor == ONNX's truncation
+  if (int_arithmetic(c, "/")) return;
   auto a = c.input_elem_type(0), b = c.input_elem_type(1);
   if (is_float_type(a) || is_float_type(b)) {
     c.assign(0, fmt::format("torch.div({}, {})", c.input(0), second_operand(c)));
