@@ -41,5 +41,8 @@ std::vector<ConverterEntry> tensor_converters();
 std::vector<ConverterEntry> reduction_converters();
 std::vector<ConverterEntry> resize_converters();
 std::vector<ConverterEntry> recurrent_converters();
+std::vector<ConverterEntry> loss_converters();
+std::vector<ConverterEntry> quantization_converters();
+std::vector<ConverterEntry> signal_converters();
 
 }  // namespace mopt::onnx_import

@@ -194,6 +194,108 @@ def _resize_nearest(self, x: Tensor, sizes: Optional[List[int]], scales: Optiona
         x = torch.index_select(x, d, torch.clamp(index, 0, n_in - 1).to(4))
     return x
 )"}},
+      {"_nd_offsets", {{}, R"(
+def _nd_offsets(self, indices: Tensor, dims: List[int]) -> Tensor:
+    # rows of indices.shape[-1] coordinates into `dims` -> row-major linear offsets (negatives wrap)
+    k = len(dims)
+    idx = indices.reshape([-1, k]).to(4)  # 4: torch.int64
+    linear = torch.zeros([idx.size(0)], dtype=4)
+    for i in range(k):
+        column = idx.select(1, i)
+        column = torch.where(torch.lt(column, 0), torch.add(column, dims[i]), column)
+        linear = torch.add(torch.mul(linear, dims[i]), column)
+    return linear
+)"}},
+      {"_scatter_nd", {{"_nd_offsets"}, R"(
+def _scatter_nd(self, data: Tensor, indices: Tensor, updates: Tensor, reduction: str) -> Tensor:
+    # ONNX ScatterND: data's first k dims flattened into one, each index row addresses one slice
+    k = indices.size(-1)
+    shape = data.size()
+    n = 1
+    for i in range(k):
+        n *= shape[i]
+    linear = self._nd_offsets(indices, shape[:k])
+    flat = data.reshape([n] + shape[k:])
+    source = updates.reshape([linear.size(0)] + shape[k:])
+    if reduction == 'add':
+        flat = torch.index_add(flat, 0, linear, source)
+    elif reduction == 'mul':
+        flat = torch.index_reduce(flat, 0, linear, source, 'prod')
+    else:
+        flat = torch.index_copy(flat, 0, linear, source)
+    return flat.reshape(shape)
+)"}},
+      {"_gather_nd", {{"_nd_offsets"}, R"(
+def _gather_nd(self, data: Tensor, indices: Tensor, batch_dims: int) -> Tensor:
+    # ONNX GatherND: per batch entry, each index row picks a slice of the next k dims
+    k = indices.size(-1)
+    shape = data.size()
+    b = 1
+    for i in range(batch_dims):
+        b *= shape[i]
+    n = 1
+    for i in range(batch_dims, batch_dims + k):
+        n *= shape[i]
+    rest = shape[batch_dims + k:]
+    linear = self._nd_offsets(indices, shape[batch_dims:batch_dims + k]).reshape([b, -1])
+    linear = torch.add(linear, torch.mul(torch.arange(b, dtype=4).unsqueeze(1), n))
+    out = torch.index_select(data.reshape([b * n] + rest), 0, linear.reshape([-1]))
+    return out.reshape(indices.size()[:-1] + rest)
+)"}},
+      {"_reverse_sequence", {{}, R"(
+def _reverse_sequence(self, x: Tensor, lengths: Tensor, time_axis: int, batch_axis: int) -> Tensor:
+    # ONNX ReverseSequence: the first lengths[b] steps of batch entry b reversed, the rest kept
+    t = torch.arange(x.size(time_axis), dtype=4).unsqueeze(1)
+    n = lengths.to(4).unsqueeze(0)
+    index = torch.where(torch.lt(t, n), torch.sub(torch.sub(n, 1), t), t)  # [time, batch]
+    if time_axis > batch_axis:
+        index = index.t()
+    shape: List[int] = index.size()
+    for _ in range(x.dim() - 2):
+        shape.append(1)
+    return torch.gather(x, time_axis, index.reshape(shape).expand(x.size()))
+)"}},
+      {"_unique", {{}, R"(
+def _unique(self, x: Tensor, axis: Optional[int], ascending: bool) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    # ONNX Unique: values (sorted, or in order of first occurrence), first indices, inverse, counts
+    dim = 0
+    if axis is None:
+        flat = x.reshape([-1])
+        values, inverse, counts = torch._unique2(flat, True, True, True)
+    else:
+        dim = axis + x.dim() if axis < 0 else axis
+        values, inverse, counts = torch.unique_dim(x, dim, True, True, True)
+    # first occurrence of each value: positions grouped by value (stable sort keeps them ascending)
+    positions = torch.sort(inverse.reshape([-1]), stable=True)[1]
+    first = torch.index_select(positions, 0, torch.sub(torch.cumsum(counts, 0), counts))
+    if not ascending:
+        order = torch.argsort(first)
+        rank = torch.empty_like(order).scatter(0, order, torch.arange(order.size(0), dtype=4))
+        values = torch.index_select(values, dim, order)
+        first = torch.index_select(first, 0, order)
+        counts = torch.index_select(counts, 0, order)
+        inverse = torch.index_select(rank, 0, inverse.reshape([-1]))
+    return values, first, inverse.reshape([-1]), counts
+)"}},
+      {"_along_axis", {{}, R"(
+def _along_axis(self, t: Tensor, x: Tensor, axis: int) -> Tensor:
+    # a per-axis (1-D) quantization parameter shaped to broadcast along `axis` of x
+    if t.dim() != 1 or x.dim() == 0 or t.numel() == 1:
+        return t
+    shape = [1 for _ in range(x.dim())]
+    shape[axis + x.dim() if axis < 0 else axis] = -1
+    return t.reshape(shape)
+)"}},
+      {"_window", {{}, R"(
+def _window(self, size: int, periodic: bool, a0: float, a1: float, a2: float) -> Tensor:
+    # float32 throughout, as the ONNX window functions' bodies compute
+    n = float(size) if periodic else float(size) - 1.0
+    increment = torch.div(torch.tensor(6.2831854820251465, dtype=6), n)  # 6: torch.float32; tau
+    angle = torch.mul(torch.arange(0, size, dtype=6), increment)
+    a1_part = torch.mul(torch.cos(angle), torch.tensor(a1, dtype=6))
+    a2_part = torch.mul(torch.cos(torch.mul(angle, 2.0)), torch.tensor(a2, dtype=6))
+    return torch.add(torch.sub(torch.tensor(a0, dtype=6), a1_part), a2_part)
+)"}},
       {"_lrn", {{}, R"(
 def _lrn(self, x: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
     # ONNX LRN: x / (k + alpha / size * sum of squares over `size` neighbouring channels) ** beta

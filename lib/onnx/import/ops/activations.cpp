@@ -93,6 +93,21 @@ void convert_clip(NodeContext& c) {
   }
 }
 
+// Shrink: x + bias below -lambd, x - bias above lambd, 0 between. Integer inputs are computed in
+// float64 and truncated back, as the reference's NumPy arithmetic does.
+void convert_shrink(NodeContext& c) {
+  auto x = c.input(0);
+  auto type = c.input_elem_type(0);
+  bool floating = type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::DOUBLE || type == onnx::TensorProto::FLOAT16;
+  c.require(floating || type != 0, "Shrink on an input of unknown element type");
+  auto v = floating ? x : fmt::format("{}.to({})", x, dtype_code(at::kDouble));
+  auto lambd = float_literal(c.attr_float("lambd", 0.5)), bias = float_literal(c.attr_float("bias", 0.0));
+  auto y = fmt::format("torch.where(torch.lt({0}, -{1}), torch.add({0}, {2}), torch.where(torch.gt({0}, {1}), "
+                       "torch.sub({0}, {2}), torch.zeros_like({0})))",
+                       v, lambd, bias);
+  c.assign(0, floating ? y : fmt::format("{}.to({}.dtype)", y, x));
+}
+
 // Softmax, LogSoftmax, Hardmax. Before opset 13 they flatten the input to 2-D at `axis`
 // (default 1) and normalize over the second dim; from 13 on they work along `axis` (default -1).
 template <int kKind>
@@ -134,6 +149,7 @@ std::vector<ConverterEntry> activation_converters() {
       {"", "Softplus", 1, kMaxOpset, convert_softplus},
       {"", "PRelu", 1, kMaxOpset, convert_prelu},
       {"", "Clip", 1, kMaxOpset, convert_clip},
+      {"", "Shrink", 9, kMaxOpset, convert_shrink},
       {"", "Softmax", 1, kMaxOpset, convert_softmax<0>},
       {"", "LogSoftmax", 1, kMaxOpset, convert_softmax<1>},
       {"", "Hardmax", 1, kMaxOpset, convert_softmax<2>},

@@ -185,6 +185,16 @@ void convert_isinf(NodeContext& c) {
   else c.assign(0, fmt::format("torch.zeros_like({}, dtype={})", x, dtype_code(at::kBool)));
 }
 
+// BitShift on uint8 (the only unsigned type LibTorch holds); shifts by 8 or more give 0, as NumPy's.
+void convert_bit_shift(NodeContext& c) {
+  c.require(c.input_elem_type(0) == onnx::TensorProto::UINT8, "BitShift on types other than uint8");
+  auto direction = c.attr_string("direction", "");
+  c.require(direction == "LEFT" || direction == "RIGHT", "BitShift direction " + direction);
+  auto x = c.input(0), y = c.input(1);
+  auto shifted = fmt::format("torch.{}({}, {})", direction == "LEFT" ? "bitwise_left_shift" : "bitwise_right_shift", x, y);
+  c.assign(0, fmt::format("torch.where(torch.ge({0}, 8), torch.zeros_like({1}), {1})", y, shifted));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> elementwise_converters() {
@@ -239,6 +249,7 @@ std::vector<ConverterEntry> elementwise_converters() {
       {"", "Softsign", 1, kMaxOpset, convert_softsign},
       {"", "Identity", 1, kMaxOpset, convert_identity},
       {"", "Dropout", 1, kMaxOpset, convert_dropout},
+      {"", "BitShift", 11, kMaxOpset, convert_bit_shift},
   };
 }
 

@@ -89,6 +89,8 @@ void convert_einsum(NodeContext& c) {
   c.assign(0, fmt::format("torch.einsum(\"{}\", [{}])", equation, fmt::join(operands, ", ")));
 }
 
+void convert_det(NodeContext& c) { c.assign(0, fmt::format("torch.linalg_det({})", c.input(0))); }
+
 }  // namespace
 
 std::vector<ConverterEntry> linear_converters() {
@@ -96,6 +98,7 @@ std::vector<ConverterEntry> linear_converters() {
       {"", "Gemm", 1, kMaxOpset, convert_gemm},
       {"", "MatMul", 1, kMaxOpset, convert_matmul},
       {"", "Einsum", 12, kMaxOpset, convert_einsum},
+      {"", "Det", 11, kMaxOpset, convert_det},
   };
 }
 

@@ -13,7 +13,28 @@ std::string norm_dims(NodeContext& c) {
   return !rank ? "2" : (*rank <= 3 ? "1" : (*rank == 4 ? "2" : "3"));
 }
 
+// Training mode (opset 14+): normalized by the batch's statistics (population variance), and the
+// running statistics updated as input * momentum + batch * (1 - momentum), in the reference's order.
+void batch_norm_training(NodeContext& c) {
+  double eps = c.attr_float("epsilon", 1e-5), momentum = c.attr_float("momentum", 0.9);
+  auto x = c.input(0);
+  auto dims = c.temp(), shape = c.temp(), mean = c.temp(), variance = c.temp();
+  c.emit(fmt::format("{} = [0] + list(range(2, {}.dim()))", dims, x));
+  c.emit(fmt::format("{} = [1, -1] + [1 for _ in range({}.dim() - 2)]", shape, x));
+  c.emit(fmt::format("{} = torch.mean({}, {}, False)", mean, x, dims));
+  c.emit(fmt::format("{} = torch.var({}, {}, False, False)", variance, x, dims));
+  c.assign(0, fmt::format("torch.add(torch.div(torch.mul({2}.reshape({1}), torch.sub({0}, {3}.reshape({1}))), "
+                          "torch.sqrt(torch.add({4}.reshape({1}), {5}))), {6}.reshape({1}))",
+                          x, shape, c.input(1), mean, variance, float_literal(eps), c.input(2)));
+  for (int i : {1, 2}) {
+    if (!c.output_used(i)) continue;
+    c.assign(i, fmt::format("torch.add(torch.mul({}, {}), torch.mul({}, {}))", c.input(i + 2), float_literal(momentum),
+                            i == 1 ? mean : variance, float_literal(1.0 - momentum)));
+  }
+}
+
 void convert_batch_norm(NodeContext& c) {
+  if (c.attr_int("training_mode", 0) != 0 && c.opset() >= 14) return batch_norm_training(c);
   c.require(c.attr_int("training_mode", 0) == 0, "BatchNormalization in training mode");
   for (int i = 1; i < c.output_count(); ++i) c.require(!c.output_used(i), "BatchNormalization's running-statistics outputs");
   double eps = c.attr_float("epsilon", 1e-5), momentum = c.attr_float("momentum", 0.9);
@@ -123,6 +144,16 @@ void convert_lp_norm(NodeContext& c) {
                           c.attr_int("axis", -1)));
 }
 
+// MeanVarianceNormalization, as its ONNX function body: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9).
+void convert_mvn(NodeContext& c) {
+  auto x = c.input(0);
+  auto axes = int_list_literal(c.attr_ints("axes").value_or(std::vector<int64_t>{0, 2, 3}));
+  auto mean = c.temp(), variance = c.temp();
+  c.emit(fmt::format("{} = torch.mean({}, {}, True)", mean, x, axes));
+  c.emit(fmt::format("{} = torch.sub(torch.mean(torch.pow({}, 2.0), {}, True), torch.pow({}, 2.0))", variance, x, axes, mean));
+  c.assign(0, fmt::format("torch.div(torch.sub({}, {}), torch.add(torch.sqrt({}), 1e-9))", x, mean, variance));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> normalization_converters() {
@@ -132,6 +163,7 @@ std::vector<ConverterEntry> normalization_converters() {
       {"", "LayerNormalization", 17, kMaxOpset, convert_layer_norm},
       {"", "LRN", 1, kMaxOpset, convert_lrn},
       {"", "LpNormalization", 1, kMaxOpset, convert_lp_norm},
+      {"", "MeanVarianceNormalization", 9, kMaxOpset, convert_mvn},
   };
 }
 

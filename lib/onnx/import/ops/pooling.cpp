@@ -32,9 +32,10 @@ PoolGeometry pool_geometry(NodeContext& c) {
 }
 
 void convert_max_pool(NodeContext& c) {
-  c.require(!c.output_used(1), "MaxPool's Indices output");
-  c.require(c.attr_int("storage_order", 0) == 0, "MaxPool with storage_order 1");
+  const bool indices = c.output_used(1);
+  c.require(!indices || c.attr_int("storage_order", 0) == 0, "MaxPool's Indices output with storage_order 1");
   auto g = pool_geometry(c);
+  c.require(!indices || g.padding.extra.empty(), "MaxPool's Indices output with padding torch's pooling cannot take");
   auto x = c.input(0);
   // LibTorch's max-pool kernels are floating-point only; float64 holds every 8- and 32-bit integer.
   auto type = c.input_elem_type(0);
@@ -43,9 +44,19 @@ void convert_max_pool(NodeContext& c) {
   if (integral) x = fmt::format("{}.to({})", x, dtype_code(at::kDouble));
   if (!g.padding.extra.empty()) x = fmt::format("{}({}, {}, 'constant', float('-inf'))", c.helper("_pad"), x,
                                              int_list_literal(g.padding.extra));
-  auto pooled = fmt::format("torch.max_pool{}d({}, {}, {}, {}, {}, {})", g.kernel.size(), x, int_list_literal(g.kernel),
-                            int_list_literal(g.strides), int_list_literal(g.padding.symmetric), int_list_literal(g.dilations),
-                            g.ceil_mode ? "True" : "False");
+  auto pooled = fmt::format("torch.max_pool{}d{}({}, {}, {}, {}, {}, {})", g.kernel.size(), indices ? "_with_indices" : "", x,
+                            int_list_literal(g.kernel), int_list_literal(g.strides), int_list_literal(g.padding.symmetric),
+                            int_list_literal(g.dilations), g.ceil_mode ? "True" : "False");
+  if (indices) {
+    // torch's indices count within each (n, c) plane of the input; ONNX's within the whole input.
+    auto result = c.temp();
+    c.emit(fmt::format("{} = {}", result, pooled));
+    pooled = result + "[0]";
+    auto in = c.input(0);
+    c.assign(1, fmt::format("torch.add({0}[1], torch.mul(torch.arange({1}.size(0) * {1}.size(1), dtype={2}).reshape("
+                            "[{1}.size(0), {1}.size(1)] + [1 for _ in range({3})]), {1}[0, 0].numel()))",
+                            result, in, dtype_code(at::kLong), g.kernel.size()));
+  }
   c.assign(0, integral ? fmt::format("{}.to({}.dtype)", pooled, c.input(0)) : pooled);
 }
 
@@ -94,6 +105,31 @@ void convert_global_max_pool(NodeContext& c) {
   c.assign(0, fmt::format("torch.amax({0}, list(range(2, {0}.dim())), True)", c.input(0)));
 }
 
+// MaxUnpool (2-D): values scattered to their MaxPool indices (ONNX's count over the whole output
+// tensor, torch's within each (n, c) plane), zeros elsewhere. Output size:
+// (in - 1) * stride + kernel - pad_begin - pad_end.
+void convert_max_unpool(NodeContext& c) {
+  auto kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>{});
+  c.require(kernel.size() == 2, "MaxUnpool other than 2-D");
+  auto strides = c.attr_ints("strides").value_or(std::vector<int64_t>(2, 1));
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(4, 0));
+  auto x = c.input(0), indices = c.input(1);
+  // With output_shape the spec leaves open where indices of the smaller default output land (the
+  // conformance data keeps their (h, w), not their flat offset): refused rather than guessed.
+  c.require(!c.has_input(2), "MaxUnpool with an output_shape input");
+  std::vector<std::string> dims;
+  for (int i = 0; i < 2; ++i) {
+    dims.push_back(fmt::format("({}.size({}) - 1) * {} + {}", x, i + 2, strides[i], kernel[i] - pads[i] - pads[i + 2]));
+  }
+  auto size = fmt::format("[{}]", fmt::join(dims, ", "));
+  auto out_size = c.temp();
+  c.emit(fmt::format("{} = {}", out_size, size));
+  auto plane = fmt::format("torch.mul(torch.arange({0}.size(0) * {0}.size(1), dtype={1}).reshape([{0}.size(0), {0}.size(1), 1, 1]), "
+                           "{2}[0] * {2}[1])",
+                           x, dtype_code(at::kLong), out_size);
+  c.assign(0, fmt::format("torch.max_unpool2d({}, torch.sub({}, {}), {})", x, indices, plane, out_size));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> pooling_converters() {
@@ -102,6 +138,7 @@ std::vector<ConverterEntry> pooling_converters() {
       {"", "AveragePool", 1, kMaxOpset, convert_average_pool},
       {"", "GlobalAveragePool", 1, kMaxOpset, convert_global_average_pool},
       {"", "GlobalMaxPool", 1, kMaxOpset, convert_global_max_pool},
+      {"", "MaxUnpool", 9, kMaxOpset, convert_max_unpool},
   };
 }
 

@@ -102,12 +102,27 @@ void convert_resize(NodeContext& c) {
   }
 }
 
+// GridSample (opset 16) is defined as PyTorch's grid_sample: aten::grid_sampler with the same
+// modes (bilinear 0, nearest 1, bicubic 2), padding modes (zeros 0, border 1, reflection 2) and
+// align_corners.
+void convert_grid_sample(NodeContext& c) {
+  auto mode = c.attr_string("mode", "bilinear"), padding = c.attr_string("padding_mode", "zeros");
+  int interpolation = mode == "bilinear" ? 0 : mode == "nearest" ? 1 : mode == "bicubic" ? 2 : -1;
+  int padding_code = padding == "zeros" ? 0 : padding == "border" ? 1 : padding == "reflection" ? 2 : -1;
+  c.require(interpolation >= 0, "GridSample mode " + mode);
+  c.require(padding_code >= 0, "GridSample padding_mode " + padding);
+  c.require(c.input_rank(0).value_or(4) == 4, "GridSample on inputs other than 4-D");
+  c.assign(0, fmt::format("torch.grid_sampler({}, {}, {}, {}, {})", c.input(0), c.input(1), interpolation, padding_code,
+                          c.attr_int("align_corners", 0) ? "True" : "False"));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> resize_converters() {
   return {
       {"", "Resize", 10, kMaxOpset, convert_resize},
       {"", "Upsample", 7, 9, convert_resize},
+      {"", "GridSample", 16, kMaxOpset, convert_grid_sample},
   };
 }
 

@@ -1,6 +1,7 @@
 // Tensor selection and assembly: Concat, Split, Slice, Gather (a constant 2-D float table read by
 // run-time indices becomes an Embedding layer), GatherElements, Pad, TopK, ArgMax/ArgMin, CumSum,
-// NonZero, DepthToSpace, SpaceToDepth, Trilu, OneHot, EyeLike, ScatterElements.
+// NonZero, DepthToSpace, SpaceToDepth, Trilu, OneHot, EyeLike, ScatterElements (and Scatter), ScatterND,
+// GatherND, Compress, ReverseSequence, Unique.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -288,6 +289,45 @@ void convert_scatter_elements(NodeContext& c) {
   }
 }
 
+// ScatterND(data, indices, updates, reduction): index rows address slices of data's first k dims.
+void convert_scatter_nd(NodeContext& c) {
+  auto reduction = c.attr_string("reduction", "none");
+  c.require(reduction == "none" || reduction == "add" || reduction == "mul", "ScatterND reduction " + reduction);
+  c.assign(0, fmt::format("{}({}, {}, {}, '{}')", c.helper("_scatter_nd"), c.input(0), c.input(1), c.input(2), reduction));
+}
+
+void convert_gather_nd(NodeContext& c) {
+  c.assign(0, fmt::format("{}({}, {}, {})", c.helper("_gather_nd"), c.input(0), c.input(1), c.attr_int("batch_dims", 0)));
+}
+
+// Compress(input, condition, axis): the slices whose condition is true (a shorter condition leaves
+// the remaining slices out, as numpy.compress); no axis: of the flattened input.
+void convert_compress(NodeContext& c) {
+  auto x = c.input(0);
+  auto picks = fmt::format("torch.nonzero({}).reshape([-1])", c.input(1));
+  if (!c.attribute("axis")) {
+    c.assign(0, fmt::format("torch.index_select({}.reshape([-1]), 0, {})", x, picks));
+    return;
+  }
+  c.assign(0, fmt::format("torch.index_select({}, {}, {})", x, c.attr_int("axis", 0), picks));
+}
+
+void convert_reverse_sequence(NodeContext& c) {
+  auto time_axis = c.attr_int("time_axis", 0), batch_axis = c.attr_int("batch_axis", 1);
+  c.require((time_axis == 0 && batch_axis == 1) || (time_axis == 1 && batch_axis == 0), "ReverseSequence axes");
+  c.assign(0, fmt::format("{}({}, {}, {}, {})", c.helper("_reverse_sequence"), c.input(0), c.input(1), time_axis, batch_axis));
+}
+
+void convert_unique(NodeContext& c) {
+  auto result = c.temp();
+  auto axis = c.attribute("axis") ? std::to_string(c.attr_int("axis", 0)) : std::string("None");
+  c.emit(fmt::format("{} = {}({}, {}, {})", result, c.helper("_unique"), c.input(0), axis,
+                     c.attr_int("sorted", 1) ? "True" : "False"));
+  for (int i = 0; i < c.output_count(); ++i) {
+    if (c.output_used(i)) c.assign(i, fmt::format("{}[{}]", result, i));
+  }
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> tensor_converters() {
@@ -309,6 +349,12 @@ std::vector<ConverterEntry> tensor_converters() {
       {"", "OneHot", 9, kMaxOpset, convert_one_hot},
       {"", "EyeLike", 9, kMaxOpset, convert_eye_like},
       {"", "ScatterElements", 11, kMaxOpset, convert_scatter_elements},
+      {"", "Scatter", 9, 10, convert_scatter_elements},  // ScatterElements' predecessor, no reduction
+      {"", "ScatterND", 11, kMaxOpset, convert_scatter_nd},
+      {"", "GatherND", 11, kMaxOpset, convert_gather_nd},
+      {"", "Compress", 9, kMaxOpset, convert_compress},
+      {"", "ReverseSequence", 10, kMaxOpset, convert_reverse_sequence},
+      {"", "Unique", 11, kMaxOpset, convert_unique},
   };
 }
 

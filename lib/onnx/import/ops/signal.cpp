@@ -1,0 +1,34 @@
+// HannWindow, HammingWindow, BlackmanWindow (opset 17): a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
+// for n in [0, size), N = size (periodic) or size - 1, computed in float32 with the float32 constants
+// of their ONNX function bodies, then cast to output_datatype.
+#include <fmt/format.h>
+
+#include "lib/onnx/import/converter_table.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+template <int kKind>
+void convert_window(NodeContext& c) {
+  // The function bodies' constants, as float32 values.
+  const double a0 = kKind == 0 ? 0.5f : kKind == 1 ? 25.0f / 46.0f : 0.42f;
+  const double a1 = kKind == 0 ? 0.5f : kKind == 1 ? 1.0f - 25.0f / 46.0f : 0.5f;
+  const double a2 = kKind == 2 ? 0.08f : 0.0f;
+  auto size = c.int_form(0).value_or(fmt::format("int({})", c.input(0)));
+  auto type = static_cast<int32_t>(c.attr_int("output_datatype", onnx::TensorProto::FLOAT));
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {}).to({})", c.helper("_window"), size,
+                          c.attr_int("periodic", 1) ? "True" : "False", float_literal(a0), float_literal(a1),
+                          float_literal(a2), dtype_literal(c, type)));
+}
+
+}  // namespace
+
+std::vector<ConverterEntry> signal_converters() {
+  return {
+      {"", "HannWindow", 17, kMaxOpset, convert_window<0>},
+      {"", "HammingWindow", 17, kMaxOpset, convert_window<1>},
+      {"", "BlackmanWindow", 17, kMaxOpset, convert_window<2>},
+  };
+}
+
+}  // namespace mopt::onnx_import
