@@ -87,6 +87,7 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
                  {"max_time_s", request.stop.max_time_s},
                  {"min_iterations", request.stop.min_iterations}}},
                {"rows", rows}};
+  if (!request.optimized_model.empty()) body["optimized_model"] = fs::absolute(request.optimized_model).string();
   const auto eval_output = scratch.path / "outputs.npy";
   if (request.eval_inputs.defined()) {
     auto file = scratch.path / "eval.npy";

@@ -31,6 +31,7 @@ struct OrtRequest {
   torch::Tensor eval_inputs;  ///< optional: run every row (in eval_batch batches) and return the outputs
   int eval_threads = 1;
   int64_t eval_batch = 256;
+  std::filesystem::path optimized_model;  ///< optional: where ORT writes the graph it actually runs
 };
 
 /// What came back.

@@ -7,7 +7,7 @@
 // Usage:  node ort_bench.js REQUEST.json      (writes the result JSON to the request's "result" file)
 // Request: {"model": PATH, "result": PATH, "warmup": N, "stop": {kind, iterations, min_time_s, target_cv, max_time_s,
 //           min_iterations}, "rows": [{"threads": T, "input": NPY}], "eval": {"threads": T,
-//           "input": NPY, "batch": B, "output": NPY}}
+//           "input": NPY, "batch": B, "output": NPY}, "optimized_model": PATH (optional)}
 // Stop rules mirror lib/bench/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
 // Exit codes: 0 ok, 2 usage, 3 onnxruntime-node missing, 4 bad model or input, 1 anything else.
 'use strict';
@@ -123,6 +123,8 @@ async function main(argv) {
   async function sessionFor(threads, firstInput) {
     if (sessions.has(threads)) return sessions.get(threads);
     const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    // The graph ORT runs after its fusions (mopt counts the INT8 kernels in it); first session only.
+    if (request.optimized_model && sessions.size === 0) options.optimizedModelFilePath = request.optimized_model;
     const loadStart = nowMs();
     let session;
     try {

@@ -1,14 +1,19 @@
 // mopt quantize MODEL -o OUT: dynamic or calibrated static INT8 with per-layer error,
 // accuracy-aware fallback and speed measured against the fp32 model in the same run.
+#include <ATen/Parallel.h>
 #include <fnmatch.h>
 
 #include "lib/errors.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "lib/pipeline/pass_manager.h"
+#include "lib/pipeline/pipeline.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
+#include "passes/quantize/onnx/onnx_quantize_workflow.h"
 #include "passes/quantize/quantize_workflow.h"
+#include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
-#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -67,8 +72,95 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
 }
 
+// Clean-up ORT's own quantizer asks for first (its quant_pre_process): constants become
+// initializers and BatchNorms fold into their convs, so each Conv meets its Q/DQ directly.
+constexpr const char* kOnnxPreparation = "constants-to-initializers,fold-constants,eliminate-identity,fuse-conv-bn,eliminate-dead-nodes";
+
+void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
+  const auto& m = outcome.metrics;
+  say("{} -> {}  (static INT8, QDQ for ONNX Runtime, {} calibration)", in, out, outcome.details["calibrator"].get<std::string>());
+  say("{:<28} {:>14} {:>14}", "", "fp32 (ORT)", "int8 (ORT)");
+  say_latency_and_accuracy(m);
+  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
+      m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
+      100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
+  const auto& fusion = outcome.details["onnxruntime_fusion"]["ops"];
+  const auto& quantized = outcome.details["quantized_nodes"];
+  for (const auto& [op, c] : fusion.items()) {
+    say("ONNX Runtime: {} of {} {} run as INT8 kernels; {} left fp32", c["int8"].get<int>(), quantized.value(op, 0), op,
+        c["fp32"].get<int>());
+  }
+  for (const auto& s : outcome.details["fp32_nodes"]) {
+    say("kept in fp32: {} ({}: {})", s["node"].get<std::string>(), s["op_type"].get<std::string>(), s["reason"].get<std::string>());
+  }
+  const auto& cal = outcome.details["calibration"];
+  say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
+  int unfused = 0;
+  for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
+  if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);
+  if (outcome.speedup < 1.0) {
+    say("WARNING: the INT8 model is SLOWER than fp32 in ONNX Runtime ({:.2f}x) on this CPU; do not ship it for speed", outcome.speedup);
+  }
+}
+
+// ONNX in, ONNX out: QDQ that ONNX Runtime fuses, measured in ONNX Runtime.
+void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
+  if (args.mode != "static") {
+    throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use --mode static, or -o MODEL.pt "
+                                  "for LibTorch {} quantization", args.mode, args.mode));
+  }
+  if (args.max_accuracy_drop >= 0 || args.min_sqnr >= 0) {
+    throw usage_error("--max-accuracy-drop/--min-sqnr are not available for ONNX output yet; use --skip to keep nodes in fp32");
+  }
+  if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
+  auto input = Model::load(args.model);
+  report.add_input(args.model, &input);
+  make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
+
+  onnx_quant::OnnxQuantizeRequest request;
+  request.fp32_path = args.model;
+  request.options.per_channel = !args.per_tensor;
+  request.options.symmetric_activations = args.symmetric;
+  request.options.skip = args.skip;
+  request.calibrator = args.calibrator;
+  request.calibrator_options.percentile = args.percentile;
+  request.calib_batch = args.calib_batch;
+  request.comparison.iterations = args.iterations;
+  request.threads = at::get_num_threads();
+  auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
+  request.calib_inputs = calib.inputs;
+  log_info("calibration: {}", calib.description);
+  if (!args.eval_data.empty()) {
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+  } else {
+    request.eval.inputs = request.calib_inputs;
+    request.eval.description = "calibration inputs (no labels)";
+  }
+
+  auto registry = make_default_registry();
+  auto prepared = run_pipeline(input, parse_pipeline(kOnnxPreparation), registry, [](size_t, size_t, const std::string&) {});
+  report.set_pipeline(kOnnxPreparation, prepared.records);
+  auto outcome = onnx_quant::run_onnx_quantize(prepared.model.onnx(), request, [](const std::string& line) { log_info("{}", line); });
+  report.metrics() = outcome.metrics;
+  report.details()["quantization"] = outcome.details;
+  print_onnx_outcome(outcome, args.model, args.output);
+  warn_if_busy(report);
+  if (args.require_speedup) {
+    report.add_gate("require-speedup", "int8 p50 < fp32 p50 in ONNX Runtime", outcome.speedup > 1.0, outcome.speedup);
+    if (outcome.speedup <= 1.0) {
+      throw Error(ExitCode::kGateFailed, fmt::format("INT8 is not faster in ONNX Runtime ({:.2f}x); no artifact written", outcome.speedup));
+    }
+  }
+  auto model = Model::from_onnx(std::move(outcome.model));
+  model.save(args.output);
+  report.add_output(args.output, &model);
+}
+
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
+  if (std::filesystem::path(args.output).extension() == ".onnx" && detect_format(args.model) == ModelFormat::kOnnx) {
+    return run_onnx_quantize_command(args, report);
+  }
   require_torchscript_output(args.output);
   auto fp32 = load_executable(args.model);
   report.add_input(args.model, &fp32);
@@ -134,8 +226,8 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
 void setup_quantize(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   auto* cmd = app.add_subcommand("quantize", "INT8 quantization (dynamic or calibrated static) with measured accuracy and speed");
-  cmd->add_option("MODEL", args->model, "unfrozen TorchScript model")->required();
-  cmd->add_option("-o,--output", args->output, "output (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("MODEL", args->model, "TorchScript or ONNX model")->required();
+  cmd->add_option("-o,--output", args->output, "output (.pt, .ptl for the lite interpreter, or .onnx: QDQ for ONNX Runtime from an ONNX input)")->required();
   cmd->add_option("--mode", args->mode, "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage)")
       ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16"}));
   cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
@@ -146,7 +238,7 @@ void setup_quantize(CLI::App& app) {
   auto* per_tensor = cmd->add_flag("--per-tensor", args->per_tensor, "one weight scale per tensor");
   cmd->add_flag("--per-channel", args->per_channel, "one weight scale per output channel (default)")->excludes(per_tensor);
   cmd->add_flag("--symmetric-activations", args->symmetric, "symmetric activation ranges (zero point 128) instead of affine");
-  cmd->add_option("--skip", args->skip, "keep layers matching this glob in fp32 (repeatable)")->type_name("PATTERN");
+  cmd->add_option("--skip", args->skip, "keep layers (ONNX: node or weight names) matching this glob in fp32 (repeatable)")->type_name("PATTERN");
   cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default)")->type_name("DATA");
   cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
   cmd->add_option("--eval-samples", args->eval_samples, "evaluate on the first N samples (0 = all)");
@@ -163,6 +255,7 @@ void setup_quantize(CLI::App& app) {
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib /usr/share/datasets/fashion-mnist \\\n"
                           "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --calibrator entropy\n"
                           "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy\n"
+                          "  mopt quantize resnet18.onnx -o resnet18.int8.onnx --calib calib.npy   # QDQ, measured in ONNX Runtime\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });

@@ -1,0 +1,77 @@
+#include "passes/quantize/onnx/activation_calibration.h"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <set>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/onnx_importer.h"
+
+namespace mopt::onnx_quant {
+namespace {
+
+// The model with every watched tensor also declared as a graph output (float, shape left open).
+onnx::ModelProto with_watched_outputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
+  onnx::ModelProto copy = model;
+  auto& graph = *copy.mutable_graph();
+  std::set<std::string> already;
+  for (const auto& o : graph.output()) already.insert(o.name());
+  for (const auto& name : tensors) {
+    if (already.count(name)) continue;
+    auto* out = graph.add_output();
+    out->set_name(name);
+    out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  return copy;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+}  // namespace
+
+CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                    const torch::Tensor& inputs, const std::string& calibrator,
+                                    const CalibratorOptions& options, int64_t batch,
+                                    const std::function<void(const std::string&)>& log) {
+  if (!inputs.defined() || inputs.size(0) == 0) throw invalid_input("the calibration data is empty");
+  auto watched = with_watched_outputs(model, tensors);
+  auto imported = import_onnx(watched);
+  std::map<std::string, int> output_index;
+  for (int i = 0; i < watched.graph().output_size(); ++i) output_index[watched.graph().output(i).name()] = i;
+  std::vector<std::unique_ptr<Calibrator>> calibrators;
+  for (size_t i = 0; i < tensors.size(); ++i) calibrators.push_back(make_calibrator(calibrator, options));
+
+  torch::NoGradGuard no_grad;
+  const int64_t n = inputs.size(0);
+  for (int64_t start = 0; start < n; start += batch) {
+    auto chunk = inputs.slice(0, start, std::min(n, start + batch)).to(torch::kFloat);
+    torch::IValue out;
+    try {
+      out = imported.module.forward({chunk});
+    } catch (const c10::Error& e) {
+      throw invalid_input(fmt::format("the model cannot run on the calibration data (batch shape {}): {}",
+                                      fmt::join(chunk.sizes(), "x"), e.what_without_backtrace()));
+    }
+    std::vector<torch::IValue> values = out.isTuple() ? out.toTupleRef().elements().vec() : std::vector<torch::IValue>{out};
+    for (size_t i = 0; i < tensors.size(); ++i) calibrators[i]->observe(values.at(output_index.at(tensors[i])).toTensor());
+    log(fmt::format("calibration: {}/{} samples", std::min(n, start + batch), n));
+  }
+  CalibrationResult result;
+  result.samples = n;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    try {
+      result.ranges[tensors[i]] = calibrators[i]->range();
+    } catch (const Error&) {
+      throw invalid_input(fmt::format("calibration saw no finite value for tensor '{}'; check the data for NaN", tensors[i]));
+    }
+  }
+  result.peak_rss_mb = peak_rss_mb();
+  return result;
+}
+
+}  // namespace mopt::onnx_quant

@@ -1,0 +1,32 @@
+#pragma once
+// Calibration of an ONNX model's activations with LibTorch: the model runs through the importer
+// with the tensors to watch added as graph outputs, batch by batch, and each tensor feeds one of
+// mopt's streaming calibrators, so memory stays flat however many samples are used (ONNX
+// Runtime's own entropy/percentile calibration keeps every activation of every sample).
+#include <onnx/onnx_pb.h>
+#include <torch/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "calibration/calibrator.h"
+
+namespace mopt::onnx_quant {
+
+/// What calibration used and cost.
+struct CalibrationResult {
+  std::map<std::string, Range> ranges;
+  int64_t samples = 0;
+  double peak_rss_mb = 0;  ///< this process's peak resident memory after calibration
+};
+
+/// Runs `inputs` (samples along dim 0) through the model in `batch`-sized steps and returns a range
+/// for every tensor in `tensors`. Bad data (NaN only, wrong shape) -> invalid_input naming it.
+CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                    const torch::Tensor& inputs, const std::string& calibrator,
+                                    const CalibratorOptions& options, int64_t batch,
+                                    const std::function<void(const std::string&)>& log);
+
+}  // namespace mopt::onnx_quant

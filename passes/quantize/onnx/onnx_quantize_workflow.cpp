@@ -1,0 +1,111 @@
+#include "passes/quantize/onnx/onnx_quantize_workflow.h"
+
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+#include <unistd.h>
+
+#include "lib/errors.h"
+#include "lib/model/model.h"
+#include "lib/model/onnx_io.h"
+#include "lib/runtime/onnxruntime_runner.h"
+#include "passes/quantize/onnx/activation_calibration.h"
+
+namespace mopt::onnx_quant {
+namespace {
+
+// ORT's INT8 kernels and the fp32 op each replaces (com.microsoft and default domains alike).
+const std::map<std::string, std::string> kInt8Kernels = {
+    {"QLinearConv", "Conv"},       {"QGemm", "Gemm"},       {"QLinearMatMul", "MatMul"},
+    {"MatMulIntegerToFloat", "MatMul"}, {"QLinearAdd", "Add"}, {"QLinearMul", "Mul"},
+    {"QLinearConcat", "Concat"},   {"QLinearAveragePool", "AveragePool"},
+    {"QLinearGlobalAveragePool", "GlobalAveragePool"}};
+// fp32 compute kinds as they appear after ORT's fp32 fusions.
+const std::map<std::string, std::string> kFp32Kernels = {
+    {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}};
+
+struct ScratchFile {
+  std::filesystem::path path;
+  explicit ScratchFile(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / fmt::format("mopt-{}-{}", getpid(), name)) {}
+  ~ScratchFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+// onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
+void check_rewritten(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto inferred = model;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
+  std::map<std::string, std::pair<int, int>> counts;  // source op -> (int8 kernels, fp32 nodes)
+  int quantize_nodes = 0;
+  for (const auto& node : optimized.graph().node()) {
+    const auto& op = node.op_type();
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") ++quantize_nodes;
+    if (auto it = kInt8Kernels.find(op); it != kInt8Kernels.end()) ++counts[it->second].first;
+    if (auto it = kFp32Kernels.find(op); it != kFp32Kernels.end()) ++counts[it->second].second;
+  }
+  nlohmann::json ops = nlohmann::json::object();
+  for (const auto& [op, c] : counts) ops[op] = {{"int8", c.first}, {"fp32", c.second}};
+  return {{"ops", ops}, {"quantize_dequantize_nodes", quantize_nodes}, {"nodes", optimized.graph().node_size()}};
+}
+
+OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const OnnxQuantizeRequest& request,
+                                      const std::function<void(const std::string&)>& log) {
+  auto plan = plan_qdq(prepared, request.options);
+  if (plan.targets.empty()) throw invalid_input("the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)");
+  log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", plan.targets.size(),
+                  plan.calibrate.size(), request.calibrator));
+  auto calibration = calibrate_tensors(prepared, plan.calibrate, request.calib_inputs, request.calibrator,
+                                       request.calibrator_options, request.calib_batch, log);
+
+  OnnxQuantizeOutcome outcome;
+  nlohmann::json summary;
+  outcome.model = apply_qdq(prepared, plan, calibration.ranges, request.options, summary);
+  check_rewritten(outcome.model);
+
+  // What ORT makes of it: the graph it runs, and the file measured against the fp32 input.
+  ScratchFile qdq("quantized.onnx"), optimized("ort-optimized.onnx");
+  Model::from_onnx(outcome.model).save(qdq.path);
+  OrtRequest probe;
+  probe.model = qdq.path;
+  probe.warmup = 0;
+  probe.stop.iterations = 1;
+  probe.rows.push_back({request.threads, request.eval.inputs.slice(0, 0, 1).contiguous()});
+  probe.optimized_model = optimized.path;
+  run_onnxruntime(probe);
+  auto fusion = count_ort_fusions(load_onnx(optimized.path));
+
+  log("measuring fp32 vs INT8 in ONNX Runtime ...");
+  outcome.metrics = compare_onnx_files(request.fp32_path, qdq.path, request.eval, request.comparison, request.threads);
+  outcome.speedup = outcome.metrics.value("speedup_p50", 0.0);
+
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& name : plan.calibrate) {
+    const auto& r = calibration.ranges.at(name);
+    ranges.push_back({{"tensor", name}, {"range", {r.min, r.max}}});
+  }
+  outcome.details = summary;
+  outcome.details["format"] = "onnx-qdq";
+  outcome.details["mode"] = "static";
+  outcome.details["calibrator"] = request.calibrator;
+  outcome.details["calibration"] = {{"samples", calibration.samples}, {"batch", request.calib_batch},
+                                    {"peak_rss_mb", calibration.peak_rss_mb}};
+  outcome.details["activation_ranges"] = ranges;
+  outcome.details["onnxruntime_fusion"] = fusion;
+  return outcome;
+}
+
+}  // namespace mopt::onnx_quant
