@@ -53,9 +53,11 @@ CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::ve
     torch::IValue out;
     try {
       out = imported.module.forward({chunk});
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {  // c10::Error, or the interpreter's wrapped runtime_error
+      std::string reason = e.what();
+      reason = reason.substr(0, reason.find('\n'));
       throw invalid_input(fmt::format("the model cannot run on the calibration data (batch shape {}): {}",
-                                      fmt::join(chunk.sizes(), "x"), e.what_without_backtrace()));
+                                      fmt::join(chunk.sizes(), "x"), reason));
     }
     std::vector<torch::IValue> values = out.isTuple() ? out.toTupleRef().elements().vec() : std::vector<torch::IValue>{out};
     for (size_t i = 0; i < tensors.size(); ++i) calibrators[i]->observe(values.at(output_index.at(tensors[i])).toTensor());

@@ -1,0 +1,56 @@
+# mopt quantize model.onnx -o model.int8.onnx: QDQ that ONNX Runtime fuses into INT8 kernels,
+# calibrated through the importer, measured in ONNX Runtime against the fp32 input; bad
+# calibration data and unavailable modes fail cleanly with no partial file.
+source "$(dirname "$0")/lib.sh"
+ONNX="$FIXTURES/fashion_cnn.onnx"
+FMNIST=/usr/share/datasets/fashion-mnist
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+  cp "$ONNX" "$WORK/in.onnx"; before=$(sha256sum < "$WORK/in.onnx")
+  expect_exit 0 -- "$MOPT" quantize "$WORK/in.onnx" -o "$WORK/int8.onnx" --calib "$FMNIST" --calib-samples 128 \
+    --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --threads 1 --iterations 20 --report "$WORK/q.json"
+  validate_report "$WORK/q.json"
+  [ "$(sha256sum < "$WORK/in.onnx")" = "$before" ] || fail "the input model was modified"
+  expect_stdout "2 of 2 Conv run as INT8 kernels; 0 left fp32"
+  py "
+import json; r=json.load(open('$WORK/q.json')); q=r['details']['quantization']; m=r['metrics']
+f=q['onnxruntime_fusion']['ops']
+assert f['Conv']=={'int8':2,'fp32':0} and f['Gemm']=={'int8':2,'fp32':0}, f
+assert q['quantized_nodes']=={'Conv':2,'Gemm':2}, q['quantized_nodes']
+assert q['calibration']['samples']==128 and q['calibration']['peak_rss_mb']>0, q['calibration']
+assert m['runtime']=={'before':'onnxruntime','after':'onnxruntime'}, m['runtime']
+drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
+assert drop < 0.01 and m['agreement']['cosine'] > 0.999, (drop, m['agreement'])" "QDQ report: fused kernels, accuracy"
+  # The file is plain ONNX with int8 weights: smaller, and mopt bench runs it in ONNX Runtime.
+  py "
+import os; a=os.path.getsize('$ONNX'); b=os.path.getsize('$WORK/int8.onnx'); assert b < a/3, (a, b)" "INT8 file is ~4x smaller"
+  expect_exit 0 -- "$MOPT" bench "$WORK/int8.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 500 --iterations 10 \
+    --reference "$ONNX"
+  expect_stdout "runtime: onnxruntime"
+  # --skip keeps a node in fp32, and ORT then runs it in fp32.
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/skip.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 \
+    --skip '*Gemm*' --iterations 5 --report "$WORK/skip.json"
+  py "
+import json; q=json.load(open('$WORK/skip.json'))['details']['quantization']
+assert q['quantized_nodes']=={'Conv':2}, q['quantized_nodes']
+assert [s['reason'] for s in q['fp32_nodes']]==['--skip','--skip'], q['fp32_nodes']
+assert q['onnxruntime_fusion']['ops']['Gemm']['fp32']==2, q['onnxruntime_fusion']" "--skip leaves Gemm in fp32"
+  expect_stdout "kept in fp32"
+fi
+
+# Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.
+/usr/bin/python3 -c "
+import numpy as np
+np.save('$WORK/wrong.npy', np.zeros((4, 3, 5, 5), np.float32))
+np.save('$WORK/nan.npy', np.full((4, 1, 28, 28), np.nan, np.float32))
+np.save('$WORK/empty.npy', np.zeros((0, 1, 28, 28), np.float32))"
+for bad in wrong nan empty; do
+  expect_exit 4 -- "$MOPT" quantize "$ONNX" -o "$WORK/bad_$bad.onnx" --calib "$WORK/$bad.npy"
+  [ -e "$WORK/bad_$bad.onnx" ] && fail "a partial file was left for $bad calibration data"
+done
+expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/dyn.onnx" --mode dynamic --eval-data "$WORK/nan.npy"
+expect_stderr "not available for ONNX output yet"
+expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/x.onnx"
+expect_stderr "needs --calib"
+finish
