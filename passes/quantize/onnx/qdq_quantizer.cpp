@@ -302,6 +302,13 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
       if (name.empty()) continue;
       if (has_weight && i == 1) {
         auto w = *tensor_to_torch(*find_constant_initializer(graph, name));
+        if (node.op_type() == "Conv" && !attribute(node, "kernel_shape")) {
+          // The weight now comes from a DQ; state the kernel so readers need not trace it back.
+          auto* k = node.add_attribute();
+          k->set_name("kernel_shape");
+          k->set_type(onnx::AttributeProto::INTS);
+          for (int64_t d = 2; d < w.dim(); ++d) k->add_ints(w.size(d));
+        }
         const bool per_channel = options.per_channel && node.op_type() == "Conv";
         auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
         TensorParams p{writer.add_initializer(scale, name + "_scale"), writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0};

@@ -1,0 +1,147 @@
+// ONNX QDQ quantizer: which nodes are quantized, how the weights and bias are stored, and that the
+// rewritten model validates and computes what the fp32 model does within quantization error.
+#include <doctest/doctest.h>
+#include <onnx/checker.h>
+
+#include "lib/errors.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "passes/quantize/onnx/activation_calibration.h"
+#include "passes/quantize/onnx/qdq_quantizer.h"
+#include "tests/unit/onnx_test_builder.h"
+
+using namespace mopt;
+using namespace mopt::onnx_quant;
+using mopt::testing::OnnxGraphBuilder;
+
+namespace {
+
+// x -> Conv(+bias) -> Relu -> MaxPool -> Flatten -> Gemm(+bias) -> y
+onnx::ModelProto conv_gemm_model() {
+  torch::manual_seed(7);
+  OnnxGraphBuilder b(13);
+  b.input("x", {4, 2, 6, 6}).output("y", {4, 5});
+  b.initializer("conv.weight", torch::randn({3, 2, 3, 3}) * torch::tensor({1.0, 0.1, 4.0}).reshape({3, 1, 1, 1}));
+  b.initializer("conv.bias", torch::randn({3}));
+  b.initializer("fc.weight", torch::randn({5, 12}));
+  b.initializer("fc.bias", torch::randn({5}));
+  b.node("Conv", {"x", "conv.weight", "conv.bias"}, {"c"});
+  b.node("Relu", {"c"}, {"r"});
+  auto& pool = b.node("MaxPool", {"r"}, {"p"});
+  auto* k = pool.add_attribute();
+  k->set_name("kernel_shape");
+  k->set_type(onnx::AttributeProto::INTS);
+  k->add_ints(2);
+  k->add_ints(2);
+  auto* s = pool.add_attribute();
+  s->set_name("strides");
+  s->set_type(onnx::AttributeProto::INTS);
+  s->add_ints(2);
+  s->add_ints(2);
+  b.node("Flatten", {"p"}, {"f"});
+  auto& gemm = b.node("Gemm", {"f", "fc.weight", "fc.bias"}, {"y"});
+  auto* t = gemm.add_attribute();
+  t->set_name("transB");
+  t->set_type(onnx::AttributeProto::INT);
+  t->set_i(1);
+  return b.build();
+}
+
+torch::Tensor run(const onnx::ModelProto& model, const torch::Tensor& x) {
+  auto imported = import_onnx(model);
+  return imported.module.forward({x}).toTensor();
+}
+
+const onnx::TensorProto& initializer(const onnx::ModelProto& model, const std::string& name) {
+  auto* t = find_initializer(model.graph(), name);
+  REQUIRE(t != nullptr);
+  return *t;
+}
+
+}  // namespace
+
+TEST_SUITE("onnx_qdq") {
+  TEST_CASE("plan: Conv and Gemm quantized, Relu folded into the Q, pooling and flatten share parameters") {
+    auto model = conv_gemm_model();
+    auto plan = plan_qdq(model, QdqOptions{});
+    CHECK(plan.targets == std::vector<int>{0, 4});
+    CHECK(plan.folded_activation.at(0) == 1);
+    CHECK(plan.passthrough == std::vector<int>{2, 3});
+    CHECK(plan.calibrate == std::vector<std::string>{"x", "r", "y"});
+    CHECK(plan.shares_params.at("f") == "p");
+
+    QdqOptions symmetric;
+    symmetric.symmetric_activations = true;  // zero point 0 in int8 is not a Relu: keep it
+    CHECK(plan_qdq(model, symmetric).folded_activation.empty());
+  }
+
+  TEST_CASE("rewrite: validates, int8 weights and int32 bias dequantize to the fp32 values, outputs agree") {
+    auto model = conv_gemm_model();
+    auto plan = plan_qdq(model, QdqOptions{});
+    auto calib = torch::randn({16, 2, 6, 6});
+    auto calibration = calibrate_tensors(model, plan.calibrate, calib, "minmax", CalibratorOptions{}, 8, [](const std::string&) {});
+    CHECK(calibration.ranges.at("r").min >= 0.0);  // measured after the Relu
+    nlohmann::json summary;
+    auto qdq = apply_qdq(model, plan, calibration.ranges, QdqOptions{}, summary);
+    onnx::checker::check_model(qdq);
+    CHECK(summary["quantized_nodes"].dump() == R"({"Conv":1,"Gemm":1})");
+    int relus = 0, quantize = 0;
+    for (const auto& node : qdq.graph().node()) {
+      relus += node.op_type() == "Relu";
+      quantize += node.op_type() == "QuantizeLinear";
+    }
+    CHECK(relus == 0);
+    CHECK(quantize == 5);  // x, r, then p and f (r's params, shared), y
+    CHECK(find_initializer(qdq.graph(), "conv.weight") == nullptr);  // replaced, not kept beside
+
+    // Weights: per output channel, int8 in [-127, 127], within half a step of the fp32 values.
+    auto w = *tensor_to_torch(initializer(model, "conv.weight"));
+    auto wq = *tensor_to_torch(initializer(qdq, "conv.weight_quantized"));
+    auto ws = *tensor_to_torch(initializer(qdq, "conv.weight_scale"));
+    CHECK((wq.scalar_type() == torch::kInt8));
+    CHECK(ws.sizes().vec() == std::vector<int64_t>{3});
+    CHECK(wq.abs().max().item<int>() == 127);
+    auto step = ws.reshape({3, 1, 1, 1});
+    CHECK(((wq.to(torch::kFloat) * step - w).abs() <= step / 2 + 1e-7).all().item<bool>());
+    // Bias: int32 at x_scale * w_scale.
+    auto b = *tensor_to_torch(initializer(model, "conv.bias"));
+    auto bq = *tensor_to_torch(initializer(qdq, "conv.bias_quantized"));
+    auto bs = *tensor_to_torch(initializer(qdq, "conv.bias_scale"));
+    auto xs = tensor_to_torch(initializer(qdq, "x_scale"))->item<float>();
+    CHECK((bq.scalar_type() == torch::kInt));
+    CHECK(torch::allclose(bs, ws * xs));
+    CHECK(((bq.to(torch::kFloat) * bs - b).abs() <= bs / 2 + 1e-7).all().item<bool>());
+
+    auto x = torch::randn({4, 2, 6, 6});
+    auto expected = run(model, x), got = run(qdq, x);
+    auto cosine = torch::cosine_similarity(expected.flatten(), got.flatten(), 0).item<double>();
+    CHECK(cosine > 0.99);
+    CHECK_FALSE(torch::equal(expected, got));  // it really is quantized
+  }
+
+  TEST_CASE("--skip keeps matching nodes in fp32 and says why; bad inputs are invalid input") {
+    auto model = conv_gemm_model();
+    QdqOptions options;
+    options.skip = {"fc.*"};  // a weight initializer's name
+    auto plan = plan_qdq(model, options);
+    CHECK(plan.targets == std::vector<int>{0});
+    REQUIRE(plan.skipped.size() == 1);
+    CHECK(plan.skipped[0].op_type == "Gemm");
+    CHECK(plan.skipped[0].reason == "--skip");
+
+    auto nan = torch::full({4, 2, 6, 6}, NAN);
+    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, nan, "minmax", CalibratorOptions{}, 4, [](const std::string&) {}), Error);
+    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, torch::zeros({0, 2, 6, 6}), "minmax", CalibratorOptions{}, 4,
+                                      [](const std::string&) {}),
+                    Error);
+    OnnxGraphBuilder old(12);
+    old.input("x", {1, 2}).output("y", {1, 2});
+    old.node("Add", {"x", "x"}, {"y"});
+    try {
+      plan_qdq(old.build(), QdqOptions{});
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      CHECK(std::string(e.what()).find("--per-tensor") != std::string::npos);
+    }
+  }
+}
