@@ -102,7 +102,8 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   outcome.details["mode"] = "static";
   outcome.details["calibrator"] = request.calibrator;
   outcome.details["calibration"] = {{"samples", calibration.samples}, {"batch", request.calib_batch},
-                                    {"peak_rss_mb", calibration.peak_rss_mb}};
+                                    {"peak_rss_mb", calibration.peak_rss_mb},
+                                    {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
   outcome.details["activation_ranges"] = ranges;
   outcome.details["onnxruntime_fusion"] = fusion;
   return outcome;
