@@ -37,6 +37,25 @@ assert q['quantized_nodes']=={'Conv':2}, q['quantized_nodes']
 assert [s['reason'] for s in q['fp32_nodes']]==['--skip','--skip'], q['fp32_nodes']
 assert q['onnxruntime_fusion']['ops']['Gemm']['fp32']==2, q['onnxruntime_fusion']" "--skip leaves Gemm in fp32"
   expect_stdout "kept in fp32"
+  # Dynamic INT8 of the transformer: every MatMul/Gemm with a constant weight becomes an ORT INT8
+  # kernel; the activation-by-activation attention MatMuls stay fp32 and are listed.
+  T="$FIXTURES/onnx_import/transformer.onnx"
+  expect_exit 0 -- "$MOPT" quantize "$T" --mode dynamic -o "$WORK/t.onnx" --eval-data "$FIXTURES/onnx_import/transformer.input.npy" \
+    --iterations 10 --report "$WORK/t.json"
+  validate_report "$WORK/t.json"
+  py "
+import json; r=json.load(open('$WORK/t.json')); q=r['details']['quantization']
+assert q['mode']=='dynamic' and q['quantized_nodes']=={'MatMul':8}, q['quantized_nodes']
+assert q['onnxruntime_fusion']['ops']['MatMul']=={'int8':8,'fp32':4}, q['onnxruntime_fusion']
+assert len(q['fp32_nodes'])==4 and r['metrics']['agreement']['cosine']>0.999, (q['fp32_nodes'], r['metrics']['agreement'])" \
+    "dynamic INT8 of the transformer"
+  # The CNN's two Gemms are its only MatMul-like nodes: dynamic INT8 takes them, the convs stay fp32.
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" --mode dynamic -o "$WORK/cnn_dyn.onnx" --eval-data "$FMNIST" --eval-samples 200 \
+    --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/cd.json"
+  py "
+import json; q=json.load(open('$WORK/cd.json'))['details']['quantization']
+assert q['onnxruntime_fusion']['ops']['MatMul']['int8']==2 and q['onnxruntime_fusion']['ops']['Conv']['int8']==0, q" \
+    "dynamic INT8 of the CNN's Gemms"
 fi
 
 # Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.
@@ -49,7 +68,7 @@ for bad in wrong nan empty; do
   expect_exit 4 -- "$MOPT" quantize "$ONNX" -o "$WORK/bad_$bad.onnx" --calib "$WORK/$bad.npy"
   [ -e "$WORK/bad_$bad.onnx" ] && fail "a partial file was left for $bad calibration data"
 done
-expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/dyn.onnx" --mode dynamic --eval-data "$WORK/nan.npy"
+expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/fp16.onnx" --mode fp16 --eval-data "$WORK/nan.npy"
 expect_stderr "not available for ONNX output yet"
 expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/x.onnx"
 expect_stderr "needs --calib"

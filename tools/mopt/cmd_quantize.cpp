@@ -78,7 +78,11 @@ constexpr const char* kOnnxPreparation = "constants-to-initializers,fold-constan
 
 void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
-  say("{} -> {}  (static INT8, QDQ for ONNX Runtime, {} calibration)", in, out, outcome.details["calibrator"].get<std::string>());
+  if (outcome.details["mode"] == "dynamic") {
+    say("{} -> {}  (dynamic INT8 for ONNX Runtime: MatMulInteger, activations quantized per call)", in, out);
+  } else {
+    say("{} -> {}  (static INT8, QDQ for ONNX Runtime, {} calibration)", in, out, outcome.details["calibrator"].get<std::string>());
+  }
   say("{:<28} {:>14} {:>14}", "", "fp32 (ORT)", "int8 (ORT)");
   say_latency_and_accuracy(m);
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
@@ -93,8 +97,10 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   for (const auto& s : outcome.details["fp32_nodes"]) {
     say("kept in fp32: {} ({}: {})", s["node"].get<std::string>(), s["op_type"].get<std::string>(), s["reason"].get<std::string>());
   }
-  const auto& cal = outcome.details["calibration"];
-  say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
+  if (outcome.details.contains("calibration")) {
+    const auto& cal = outcome.details["calibration"];
+    say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
+  }
   int unfused = 0;
   for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
   if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);
@@ -105,20 +111,22 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
 
 // ONNX in, ONNX out: QDQ that ONNX Runtime fuses, measured in ONNX Runtime.
 void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
-  if (args.mode != "static") {
-    throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use --mode static, or -o MODEL.pt "
-                                  "for LibTorch {} quantization", args.mode, args.mode));
+  if (args.mode != "static" && args.mode != "dynamic") {
+    throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
+                                  "for LibTorch {} weights", args.mode, args.mode));
   }
   if (args.max_accuracy_drop >= 0 || args.min_sqnr >= 0) {
     throw usage_error("--max-accuracy-drop/--min-sqnr are not available for ONNX output yet; use --skip to keep nodes in fp32");
   }
-  if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
+  const bool dynamic = args.mode == "dynamic";
+  if (!dynamic && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
   make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
 
   onnx_quant::OnnxQuantizeRequest request;
   request.fp32_path = args.model;
+  request.mode = args.mode;
   request.options.per_channel = !args.per_tensor;
   request.options.symmetric_activations = args.symmetric;
   request.options.skip = args.skip;
@@ -127,11 +135,15 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   request.calib_batch = args.calib_batch;
   request.comparison.iterations = args.iterations;
   request.threads = at::get_num_threads();
-  auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
-  request.calib_inputs = calib.inputs;
-  log_info("calibration: {}", calib.description);
+  if (!dynamic) {
+    auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
+    request.calib_inputs = calib.inputs;
+    log_info("calibration: {}", calib.description);
+  }
   if (!args.eval_data.empty()) {
     request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+  } else if (dynamic) {
+    throw usage_error("give --eval-data so the INT8 model can be measured against fp32");
   } else {
     request.eval.inputs = request.calib_inputs;
     request.eval.description = "calibration inputs (no labels)";

@@ -10,6 +10,7 @@
 #include "lib/model/onnx_io.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "passes/quantize/onnx/activation_calibration.h"
+#include "passes/quantize/onnx/dynamic_quantizer.h"
 
 namespace mopt::onnx_quant {
 namespace {
@@ -17,7 +18,8 @@ namespace {
 // ORT's INT8 kernels and the fp32 op each replaces (com.microsoft and default domains alike).
 const std::map<std::string, std::string> kInt8Kernels = {
     {"QLinearConv", "Conv"},       {"QGemm", "Gemm"},       {"QLinearMatMul", "MatMul"},
-    {"MatMulIntegerToFloat", "MatMul"}, {"QLinearAdd", "Add"}, {"QLinearMul", "Mul"},
+    {"MatMulIntegerToFloat", "MatMul"}, {"DynamicQuantizeMatMul", "MatMul"}, {"MatMulInteger", "MatMul"},
+    {"QLinearAdd", "Add"}, {"QLinearMul", "Mul"},
     {"QLinearConcat", "Concat"},   {"QLinearAveragePool", "AveragePool"},
     {"QLinearGlobalAveragePool", "GlobalAveragePool"}};
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
@@ -64,16 +66,33 @@ nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
 
 OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const OnnxQuantizeRequest& request,
                                       const std::function<void(const std::string&)>& log) {
-  auto plan = plan_qdq(prepared, request.options);
-  if (plan.targets.empty()) throw invalid_input("the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)");
-  log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", plan.targets.size(),
-                  plan.calibrate.size(), request.calibrator));
-  auto calibration = calibrate_tensors(prepared, plan.calibrate, request.calib_inputs, request.calibrator,
-                                       request.calibrator_options, request.calib_batch, log);
-
   OnnxQuantizeOutcome outcome;
   nlohmann::json summary;
-  outcome.model = apply_qdq(prepared, plan, calibration.ranges, request.options, summary);
+  if (request.mode == "dynamic") {
+    outcome.model = apply_dynamic(prepared, request.options.skip, summary);
+    if (summary["quantized_nodes"]["MatMul"].get<int>() == 0) {
+      throw invalid_input("the model has no MatMul with a constant 2-D weight for dynamic INT8; use --mode static");
+    }
+    log(fmt::format("dynamic INT8: {} MatMul nodes", summary["quantized_nodes"]["MatMul"].get<int>()));
+  } else {
+    auto plan = plan_qdq(prepared, request.options);
+    if (plan.targets.empty()) throw invalid_input("the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)");
+    log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", plan.targets.size(),
+                    plan.calibrate.size(), request.calibrator));
+    auto calibration = calibrate_tensors(prepared, plan.calibrate, request.calib_inputs, request.calibrator,
+                                         request.calibrator_options, request.calib_batch, log);
+    outcome.model = apply_qdq(prepared, plan, calibration.ranges, request.options, summary);
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& name : plan.calibrate) {
+      const auto& r = calibration.ranges.at(name);
+      ranges.push_back({{"tensor", name}, {"range", {r.min, r.max}}});
+    }
+    summary["calibrator"] = request.calibrator;
+    summary["calibration"] = {{"samples", calibration.samples}, {"batch", request.calib_batch},
+                              {"peak_rss_mb", calibration.peak_rss_mb},
+                              {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
+    summary["activation_ranges"] = ranges;
+  }
   check_rewritten(outcome.model);
 
   // What ORT makes of it: the graph it runs, and the file measured against the fp32 input.
@@ -92,19 +111,9 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   outcome.metrics = compare_onnx_files(request.fp32_path, qdq.path, request.eval, request.comparison, request.threads);
   outcome.speedup = outcome.metrics.value("speedup_p50", 0.0);
 
-  nlohmann::json ranges = nlohmann::json::array();
-  for (const auto& name : plan.calibrate) {
-    const auto& r = calibration.ranges.at(name);
-    ranges.push_back({{"tensor", name}, {"range", {r.min, r.max}}});
-  }
   outcome.details = summary;
-  outcome.details["format"] = "onnx-qdq";
-  outcome.details["mode"] = "static";
-  outcome.details["calibrator"] = request.calibrator;
-  outcome.details["calibration"] = {{"samples", calibration.samples}, {"batch", request.calib_batch},
-                                    {"peak_rss_mb", calibration.peak_rss_mb},
-                                    {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
-  outcome.details["activation_ranges"] = ranges;
+  outcome.details["format"] = request.mode == "dynamic" ? "onnx-dynamic" : "onnx-qdq";
+  outcome.details["mode"] = request.mode;
   outcome.details["onnxruntime_fusion"] = fusion;
   return outcome;
 }

@@ -19,6 +19,7 @@ namespace mopt::onnx_quant {
 /// What the user asked for.
 struct OnnxQuantizeRequest {
   std::filesystem::path fp32_path;  ///< the user's model as given: the baseline ORT runs
+  std::string mode = "static";      ///< "static" (calibrated QDQ) or "dynamic" (MatMulInteger, no calibration)
   QdqOptions options;
   std::string calibrator = "minmax";
   CalibratorOptions calibrator_options;

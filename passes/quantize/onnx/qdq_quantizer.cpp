@@ -9,6 +9,7 @@
 #include "lib/errors.h"
 #include "lib/onnx/onnx_tensors.h"
 #include "passes/onnx/onnx_graph_utils.h"
+#include "passes/quantize/onnx/node_attributes.h"
 
 namespace mopt::onnx_quant {
 namespace {
@@ -26,23 +27,6 @@ bool matches_any(const std::vector<std::string>& globs, const std::string& name)
 
 bool is_constant(const onnx::GraphProto& graph, const std::string& name) {
   return find_constant_initializer(graph, name) != nullptr;
-}
-
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
-
-double float_attribute(const onnx::NodeProto& node, const std::string& name, double fallback) {
-  auto* a = attribute(node, name);
-  return a ? a->f() : fallback;
-}
-
-int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  auto* a = attribute(node, name);
-  return a ? a->i() : fallback;
 }
 
 // A scalar constant initializer's value, if `name` is one.
@@ -302,7 +286,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
       if (name.empty()) continue;
       if (has_weight && i == 1) {
         auto w = *tensor_to_torch(*find_constant_initializer(graph, name));
-        if (node.op_type() == "Conv" && !attribute(node, "kernel_shape")) {
+        if (node.op_type() == "Conv" && !find_attribute(node, "kernel_shape")) {
           // The weight now comes from a DQ; state the kernel so readers need not trace it back.
           auto* k = node.add_attribute();
           k->set_name("kernel_shape");
