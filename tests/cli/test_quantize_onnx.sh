@@ -19,6 +19,7 @@ f=q['onnxruntime_fusion']['ops']
 assert f['Conv']=={'int8':2,'fp32':0} and f['Gemm']=={'int8':2,'fp32':0}, f
 assert q['quantized_nodes']=={'Conv':2,'Gemm':2}, q['quantized_nodes']
 assert q['calibration']['samples']==128 and q['calibration']['peak_rss_mb']>0, q['calibration']
+acts=q['activations']; assert len(acts)==5 and all(a['sqnr_db']>25 and a['range'][0]<=0 for a in acts), acts
 assert m['runtime']=={'before':'onnxruntime','after':'onnxruntime'}, m['runtime']
 drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
 assert drop < 0.01 and m['agreement']['cosine'] > 0.999, (drop, m['agreement'])" "QDQ report: fused kernels, accuracy"

@@ -1,6 +1,7 @@
 // mopt quantize MODEL -o OUT: dynamic or calibrated static INT8 with per-layer error,
 // accuracy-aware fallback and speed measured against the fp32 model in the same run.
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <fnmatch.h>
 
 #include "lib/errors.h"
@@ -88,6 +89,16 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
       m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
       100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
+  if (outcome.details.contains("activations")) {  // the five with the largest error carried on
+    auto rows = outcome.details["activations"].get<std::vector<nlohmann::json>>();
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["sqnr_db"].template get<double>() < b["sqnr_db"].template get<double>(); });
+    say("{:<40} {:>22} {:>10} {:>9}", "activation (lowest SQNR vs fp32)", "range", "SQNR dB", "cosine");
+    for (size_t i = 0; i < std::min<size_t>(5, rows.size()); ++i) {
+      const auto& l = rows[i];
+      say("{:<40} [{:>9.4f},{:>9.4f}] {:>10.1f} {:>9.5f}", l["tensor"].get<std::string>(), l["range"][0].get<double>(),
+          l["range"][1].get<double>(), l["sqnr_db"].get<double>(), l["cosine"].get<double>());
+    }
+  }
   const auto& fusion = outcome.details["onnxruntime_fusion"]["ops"];
   const auto& quantized = outcome.details["quantized_nodes"];
   for (const auto& [op, c] : fusion.items()) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/model/model.h"
 #include "lib/model/onnx_io.h"
 #include "lib/runtime/onnxruntime_runner.h"
@@ -46,6 +47,37 @@ void check_rewritten(const onnx::ModelProto& model) {
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
   }
+}
+
+// The calibrated tensors, in plan order (as recorded in the summary).
+std::vector<std::string> plan_tensors(const nlohmann::json& summary) {
+  std::vector<std::string> names;
+  for (const auto& r : summary["activation_ranges"]) names.push_back(r["tensor"].get<std::string>());
+  return names;
+}
+
+// Error each quantized activation carries into its consumers, accumulated from the input on: the
+// QDQ model's tensor, quantized and dequantized with its own parameters (what its DQs hand on),
+// against the fp32 model's tensor, on the first few evaluation samples.
+nlohmann::json activation_errors(const onnx::ModelProto& fp32, const onnx::ModelProto& qdq, const std::vector<std::string>& tensors,
+                                 const nlohmann::json& params, const nlohmann::json& ranges, const torch::Tensor& inputs,
+                                 bool symmetric) {
+  auto sample = inputs.slice(0, 0, std::min<int64_t>(8, inputs.size(0)));
+  std::vector<torch::Tensor> reference(tensors.size());
+  auto nothing = [](int64_t, int64_t) {};
+  run_watched(fp32, tensors, sample, sample.size(0), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
+  nlohmann::json rows = nlohmann::json::array();
+  run_watched(qdq, tensors, sample, sample.size(0), [&](size_t i, const torch::Tensor& t) {
+    const auto& p = params.at(tensors[i]);
+    double scale = p["scale"].get<double>();
+    int64_t zero_point = p["zero_point"].get<int64_t>();
+    auto q = torch::clamp(torch::round(t / scale) + zero_point, symmetric ? -128 : 0, symmetric ? 127 : 255);
+    auto seen = (q - zero_point) * scale;
+    auto comparison = compare_outputs(reference[i], seen);
+    rows.push_back({{"tensor", tensors[i]}, {"range", ranges.at(i)["range"]}, {"scale", scale}, {"zero_point", zero_point},
+                    {"sqnr_db", comparison.sqnr_db}, {"cosine", comparison.cosine}});
+  }, nothing);
+  return rows;
 }
 
 }  // namespace
@@ -94,6 +126,12 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
     summary["activation_ranges"] = ranges;
   }
   check_rewritten(outcome.model);
+  if (request.mode != "dynamic") {
+    log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");
+    summary["activations"] = activation_errors(prepared, outcome.model, plan_tensors(summary), summary["activation_params"],
+                                               summary["activation_ranges"], request.eval.inputs, request.options.symmetric_activations);
+    summary.erase("activation_ranges");
+  }
 
   // What ORT makes of it: the graph it runs, and the file measured against the fp32 input.
   ScratchFile qdq("quantized.onnx"), optimized("ort-optimized.onnx");

@@ -160,6 +160,7 @@ namespace {
 struct TensorParams {
   std::string scale, zero_point;  // initializer names
   double scale_value;
+  int64_t zero_point_value;
 };
 
 // Builds the rewritten node list and the initializers it needs.
@@ -184,6 +185,7 @@ class QdqWriter {
     auto q = symmetric ? choose_qparams(range, -128, 127, true) : choose_qparams(range, 0, 255, false);
     TensorParams p;
     p.scale_value = q.scale;
+    p.zero_point_value = q.zero_point;
     p.scale = add_initializer(torch::tensor(static_cast<float>(q.scale)), tensor + "_scale");
     auto zp = symmetric ? torch::tensor(static_cast<int8_t>(q.zero_point), torch::kInt8)
                         : torch::tensor(static_cast<uint8_t>(q.zero_point), torch::kUInt8);
@@ -295,7 +297,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
         }
         const bool per_channel = options.per_channel && node.op_type() == "Conv";
         auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
-        TensorParams p{writer.add_initializer(scale, name + "_scale"), writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0};
+        TensorParams p{writer.add_initializer(scale, name + "_scale"), writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
         auto qname = writer.add_initializer(q, name + "_quantized");
         node.set_input(1, writer.dequantize(qname, p, name, per_channel ? std::optional<int64_t>(0) : std::nullopt));
         replaced_initializers.insert(name);
@@ -309,7 +311,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
           if (vector || bias_scale.dim() == 0) {
             auto qb = torch::round(b / bias_scale).clamp(INT32_MIN, INT32_MAX).to(torch::kInt);
             TensorParams bp{writer.add_initializer(bias_scale, bias_name + "_scale"),
-                            writer.add_initializer(torch::zeros_like(bias_scale, torch::kInt), bias_name + "_zero_point"), 0};
+                            writer.add_initializer(torch::zeros_like(bias_scale, torch::kInt), bias_name + "_zero_point"), 0, 0};
             auto qbname = writer.add_initializer(qb, bias_name + "_quantized");
             node.set_input(2, writer.dequantize(qbname, bp, bias_name, vector ? std::optional<int64_t>(0) : std::nullopt));
             replaced_initializers.insert(bias_name);
@@ -354,6 +356,8 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
   remove_unused_initializers(graph, &replaced_initializers);
   prune_value_info(graph);
 
+  nlohmann::json activation_params = nlohmann::json::object();
+  for (const auto& [tensor, p] : params) activation_params[tensor] = {{"scale", p.scale_value}, {"zero_point", p.zero_point_value}};
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& s : plan.skipped) skipped.push_back({{"node", s.node}, {"op_type", s.op_type}, {"reason", s.reason}});
   summary = {{"quantized_nodes", per_op},
@@ -362,6 +366,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"passthrough_nodes", plan.passthrough.size()},
              {"activations_folded", plan.folded_activation.size()},
              {"fp32_nodes", skipped},
+             {"activation_params", activation_params},
              {"weights", options.per_channel ? "int8 symmetric, per channel for Conv" : "int8 symmetric, per tensor"},
              {"activations", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
   return result;
