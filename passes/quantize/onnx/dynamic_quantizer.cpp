@@ -116,8 +116,8 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
   summary = {{"quantized_nodes", {{"MatMul", converted}}},  // Gemm included: it becomes a MatMulInteger
              {"weights_quantized", quantized_weight.size()},
              {"fp32_nodes", fp32},
-             {"weights", "int8 symmetric, per tensor"},
-             {"activations", "uint8, quantized at run time (DynamicQuantizeLinear)"}};
+             {"weight_format", "int8 symmetric, per tensor"},
+             {"activation_format", "uint8, quantized at run time (DynamicQuantizeLinear)"}};
   return result;
 }
 

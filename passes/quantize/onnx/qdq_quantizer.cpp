@@ -367,8 +367,8 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"activations_folded", plan.folded_activation.size()},
              {"fp32_nodes", skipped},
              {"activation_params", activation_params},
-             {"weights", options.per_channel ? "int8 symmetric, per channel for Conv" : "int8 symmetric, per tensor"},
-             {"activations", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
+             {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv" : "int8 symmetric, per tensor"},
+             {"activation_format", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
   return result;
 }
 
