@@ -131,6 +131,6 @@ for mutant in "$WORK"/mutants/*.onnx; do
 done
 expect_exit 2 -- "$MOPT" optimize "$TWIN" -o "$WORK/x.onnx"
 expect_stderr "input-shape"
-expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/x.onnx" --calib "$FMNIST"
+expect_exit 2 -- "$MOPT" prune "$ONNX" -o "$WORK/x.onnx" --amount 0.3
 expect_stderr "not supported yet"
 finish

@@ -326,7 +326,7 @@ TEST_CASE("fold-constants must not fire on runtime inputs, unsupported ops or ov
   g.initializer("spare", torch::ones({1}));  // unused before the pass: not the pass's to remove
   g.constant("c", torch::tensor(3.0f));
   g.node("Mul", {"X", "c"}, {"xc"});           // runtime input
-  g.node("Shrink", {"W"}, {"ww"});             // constant input, but an op the importer does not convert
+  g.node("RandomUniformLike", {"W"}, {"ww"});  // constant input, but an op the importer does not convert
   g.node("Neg", {"Wdefault"}, {"nd"});         // overridable initializer
   g.node("Shape", {"X"}, {"sx"});              // Shape of a runtime value
   g.node("Add", {"xc", "ww"}, {"a"});
