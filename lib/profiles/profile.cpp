@@ -78,6 +78,8 @@ Profile from_json(const json& doc, const fs::path& source) {
   p.quantize.mode = value_or(quantize, "mode", p.quantize.mode);
   p.quantize.calibrator = value_or(quantize, "calibrator", p.quantize.calibrator);
   p.quantize.per_channel = value_or(quantize, "per_channel", p.quantize.per_channel);
+  const json prune = doc.value("prune", json::object());
+  p.prune.round_to = value_or<int64_t>(prune, "round_to", default_round_to(p.isa_features));
   const json& b = doc["budgets"];
   p.budgets.batch = value_or<int64_t>(b, "batch", 1);
   p.budgets.latency_p50_ms = budget(b, "latency_p50_ms");
@@ -93,6 +95,15 @@ Profile from_json(const json& doc, const fs::path& source) {
 }
 
 }  // namespace
+
+int64_t default_round_to(const std::vector<std::string>& isa_features) {
+  auto has = [&](const char* feature) {
+    return std::find(isa_features.begin(), isa_features.end(), feature) != isa_features.end();
+  };
+  if (has("avx512f")) return 16;
+  if (has("avx2") || has("neon")) return 8;
+  return 1;
+}
 
 fs::path profiles_dir() {
   auto dirs = profile_search_dirs();

@@ -26,6 +26,11 @@ struct QuantizeDefaults {
   bool per_channel = true;
 };
 
+/// Defaults `mopt prune` takes from a profile.
+struct PruneDefaults {
+  int64_t round_to = 1;  ///< channel pruning keeps multiples of this (the target's SIMD width); 1 = off
+};
+
 /// One deployment target, as loaded and validated from its JSON file.
 struct Profile {
   std::string name, description, architecture;  ///< architecture: x86_64, arm64 or armv7
@@ -34,10 +39,15 @@ struct Profile {
   std::string quantized_engine, precision, artifact_format;  ///< onednn|qnnpack, fp32|int8|fp16, pt|ptl|onnx
   std::string compile_pipeline;                              ///< pipeline text
   QuantizeDefaults quantize;
+  PruneDefaults prune;  ///< prune.round_to as written, or default_round_to(isa_features) when absent
   Budgets budgets;
   std::filesystem::path source;  ///< the file it was loaded from
   nlohmann::json raw;            ///< the file's JSON as written
 };
+
+/// The channel multiple a target's SIMD width asks for: 16 with avx512f (16 fp32 lanes), 8 with
+/// avx2 (8 lanes) or neon (two 4-lane registers), else 1 (no rounding).
+int64_t default_round_to(const std::vector<std::string>& isa_features);
 
 /// Resolves NAME (a shipped profile) or a path to a .json file. Unknown name -> usage_error (exit 2)
 /// listing the known names; a file that violates the schema -> invalid_input (exit 4) naming the

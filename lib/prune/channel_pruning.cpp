@@ -11,6 +11,7 @@
 
 #include "lib/errors.h"
 #include "lib/prune/channel_dependencies.h"
+#include "lib/prune/channel_rounding.h"
 #include "lib/prune/channel_surgery.h"
 #include "lib/prune/module_paths.h"
 #include "lib/prune/unstructured.h"
@@ -152,6 +153,9 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
   if (options.norm != 1 && options.norm != 2) {
     throw usage_error(fmt::format("channel norm must be 1 (L1) or 2 (L2), got {}", options.norm));
   }
+  if (options.round_to < 1) {
+    throw usage_error(fmt::format("channel rounding must be a multiple >= 1 (1 = off), got {}", options.round_to));
+  }
   const auto selected_list = prunable_layers(module, options.selection);
   const std::set<std::string> selected(selected_list.begin(), selected_list.end());
 
@@ -172,7 +176,7 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
     group.producers = deps.producers.empty() ? deps.depthwise : deps.producers;
     std::string problem;
     const int64_t channels = group_channels(module, deps, problem);
-    group.channels_before = group.channels_after = channels;
+    group.channels_before = group.channels_requested = group.channels_after = channels;
     std::vector<std::string> unselected;
     for (const auto& layer : deps.producers) {
       if (!selected.count(layer)) unselected.push_back(layer);
@@ -186,9 +190,13 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
     } else if (!unselected.empty()) {
       group.skipped_reason = "not selected: " + join(unselected, ", ");
     } else {
-      const int64_t keep = channels_to_keep(options.amount, channels);
-      if (keep == channels) {
+      group.channels_requested = channels_to_keep(options.amount, channels);
+      const int64_t keep = round_kept_channels(group.channels_requested, channels, options.round_to);
+      if (group.channels_requested == channels) {
         group.skipped_reason = fmt::format("amount {} removes none of {} channels", options.amount, channels);
+      } else if (keep == channels) {
+        group.skipped_reason = fmt::format("{} of {} channels rounded to a multiple of {} is all of them",
+                                           group.channels_requested, channels, options.round_to);
       } else {
         cuts.push_back({&deps, channels, strongest(channel_scores(module, deps, channels, options.norm), keep)});
         group.channels_after = keep;

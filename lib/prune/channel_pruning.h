@@ -17,12 +17,14 @@ struct ChannelPruneOptions {
   double amount = 0.0;  ///< fraction of each group's channels to remove, 0 < amount < 1
   int norm = 1;         ///< filter norm that ranks channels: 1 = L1, 2 = L2
   LayerSelection selection;
+  int64_t round_to = 1;  ///< kept counts are rounded to a multiple of this (round_kept_channels); 1 = off
 };
 
 /// Output channels that must be pruned together (e.g. every conv feeding one residual sum).
 struct ChannelGroup {
   std::vector<std::string> producers;  ///< convs/linears whose output channels are tied
   int64_t channels_before = 0;
+  int64_t channels_requested = 0;  ///< what the amount asks to keep, before rounding to round_to
   int64_t channels_after = 0;
   std::string skipped_reason;  ///< empty when pruned
 };
@@ -44,8 +46,9 @@ struct ChannelPruneResult {
 /// all dependent tensors. Groups are found by following channels through the inlined forward
 /// graph; a group whose channels reach the model output, an unsupported op (aten::cat, control
 /// flow, ...) or a grouped conv is left whole with a reason, as is a group with a producer outside
-/// `options.selection`. Each pruned group keeps ceil((1 - amount) * C) channels (>= 1), ranked by the
-/// sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
+/// `options.selection`. Each pruned group keeps ceil((1 - amount) * C) channels (>= 1), rounded to a
+/// multiple of `options.round_to` by round_kept_channels (a group the rounding would keep whole is
+/// left whole, with the reason), ranked by the sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
 /// replaces `module` (new TorchScript types; handles to the old submodules keep the unpruned model),
 /// so a failure leaves `module` untouched. Parameters stay leaf parameters with requires_grad and
 /// buffers stay buffers, so the result trains; training flags are kept. `example_input` runs before

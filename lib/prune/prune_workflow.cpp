@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -92,7 +93,7 @@ train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& requ
   auto config = request.train;
   config.label = "finetune";
   config.fingerprint = {{"method", request.method}, {"amount", request.amount}, {"global", request.global},
-                        {"amounts_file", request.amounts_file}, {"schedule", request.schedule},
+                        {"amounts_file", request.amounts_file}, {"round_to", request.round_to}, {"schedule", request.schedule},
                         {"steps", request.schedule_steps}, {"initial_sparsity", request.initial_sparsity},
                         {"teacher", request.teacher.has_value()}};
   // Before any training: the data fits the model, labels are class ids it has, the teacher agrees.
@@ -143,6 +144,7 @@ void validate_request(const PruneRequest& request) {
   if (is_n_m(request.method)) parse_n_m(request.method);
   if (!is_n_m(request.method) && request.amounts_file.empty()) check_amount(request.amount);
   if (request.norm != 1 && request.norm != 2) throw usage_error("--norm must be l1 or l2");
+  if (request.round_to < 1) throw usage_error(fmt::format("--round-to must be >= 1 (1 = off), got {}", request.round_to));
   if (request.global && request.method != "magnitude") throw usage_error("--global applies to --method magnitude");
   if (!request.amounts_file.empty() && (request.method != "magnitude" || request.global)) {
     throw usage_error("--amounts applies to --method magnitude without --global");
@@ -178,22 +180,43 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   Masks masks;
   train::StepHook keep_masks;
   if (request.method == "channel") {
-    ChannelPruneOptions options{request.amount, request.norm, request.selection};
+    ChannelPruneOptions options{request.amount, request.norm, request.selection, request.round_to};
     auto result = prune_channels(module, options, example);
-    int64_t pruned = 0;
+    int64_t pruned = 0, rounded = 0, unroundable = 0;
+    std::map<std::string, const ChannelGroup*> group_of_producer;
     for (const auto& g : result.groups) {
       outcome.groups.push_back({{"producers", g.producers}, {"channels_before", g.channels_before},
-                                {"channels_after", g.channels_after}, {"pruned", g.skipped_reason.empty()}});
+                                {"channels_requested", g.channels_requested}, {"channels_after", g.channels_after},
+                                {"pruned", g.skipped_reason.empty()}});
       if (!g.skipped_reason.empty()) outcome.groups.back()["skipped_reason"] = g.skipped_reason;
       pruned += g.skipped_reason.empty() ? 1 : 0;
+      rounded += g.channels_requested != g.channels_after ? 1 : 0;
+      unroundable += g.skipped_reason.empty() && g.channels_after % request.round_to != 0 ? 1 : 0;
+      for (const auto& producer : g.producers) group_of_producer[producer] = &g;
     }
     for (const auto& l : result.layers) {
       outcome.layers.push_back({{"layer", l.layer}, {"shape_before", l.shape_before}, {"shape_after", l.shape_after},
                                 {"parameters_removed", l.params_before - l.params_after}, {"sparsity", 0.0}});
+      // Producers say what the amount asked for and what the rounding kept; the other rows (batch
+      // norms, next layers' inputs, depthwise followers) follow a producer's group.
+      auto found = group_of_producer.find(l.layer);
+      if (found != group_of_producer.end() && found->second->skipped_reason.empty()) {
+        outcome.layers.back()["channels_requested"] = found->second->channels_requested;
+        outcome.layers.back()["channels_kept"] = found->second->channels_after;
+      }
     }
     if (pruned == 0) throw usage_error("no channel group could be pruned; see the groups in --verbose output");
     const auto left = static_cast<int64_t>(result.groups.size()) - pruned;
     if (left > 0) outcome.notes.push_back(fmt::format("{} channel group(s) left whole; the report's groups say why", left));
+    if (request.round_to > 1) {
+      outcome.notes.push_back(fmt::format(
+          "channel counts rounded to multiples of {} (--round-to, 1 = off): {} group(s) keep a count other than "
+          "the amount's; the table shows kept (asked){}",
+          request.round_to, rounded,
+          unroundable > 0 ? fmt::format("; {} group(s) of at most {} channels keep the count asked", unroundable,
+                                        request.round_to)
+                          : ""));
+    }
   } else if (!request.schedule.empty()) {
     // Gradual pruning (Zhu & Gupta): sparsity rises on the schedule over the first half of
     // fine-tuning, in `schedule_steps` steps; the second half recovers at the final sparsity.

@@ -16,12 +16,17 @@
 
 namespace mopt::prune {
 
+/// Channel multiple when neither --round-to nor a profile says: 8 fills AVX2's 8 fp32 lanes and two
+/// NEON registers, and is half an AVX-512 vector; the same on every host, so a run is reproducible.
+constexpr int64_t kDefaultRoundTo = 8;
+
 struct PruneRequest {
   std::string method = "magnitude";  ///< magnitude, channel, or N:M such as "2:4"
   double amount = 0.5;               ///< fraction of weights (magnitude) or channels (channel)
   bool global = false;               ///< magnitude: one threshold across all selected layers
   std::string amounts_file;          ///< magnitude: per-layer amounts, JSON {"layer or glob": amount}
   int norm = 1;                      ///< channel: 1 = L1, 2 = L2 filter norm
+  int64_t round_to = kDefaultRoundTo;  ///< channel: kept counts rounded to a multiple of this; 1 = off
   LayerSelection selection;
   std::string schedule;               ///< "" = one shot; cubic or linear = gradual during fine-tuning
   int64_t schedule_steps = 10;        ///< gradual: number of pruning steps spread over fine-tuning

@@ -104,11 +104,27 @@ TEST_SUITE("profiles") {
     CHECK(*iot.budgets.peak_memory_mb == 100);
     CHECK(*iot.budgets.max_cpu_percent == 25);
 
+    // Channel pruning rounds to the SIMD width: 16 fp32 lanes on AVX-512, 8 on AVX2 and NEON.
+    CHECK(server.prune.round_to == 16);
+    CHECK(laptop.prune.round_to == 8);
+    CHECK(android.prune.round_to == 8);
+    CHECK(rpi.prune.round_to == 8);
+    CHECK(jetson.prune.round_to == 8);
+    CHECK(iot.prune.round_to == 8);
+
     auto mcu = load_profile("mcu");
     CHECK(mcu.precision == "int8");
+    CHECK(mcu.prune.round_to == 1);  // a scalar core: no rounding
     CHECK(*mcu.budgets.model_size_mb == 1);
     CHECK_FALSE(mcu.budgets.latency_p50_ms.has_value());
     CHECK_FALSE(mcu.budgets.peak_memory_mb.has_value());
+  }
+
+  TEST_CASE("the channel multiple follows the ISA when a profile does not give one") {
+    CHECK(default_round_to({"avx2", "fma", "avx512f"}) == 16);
+    CHECK(default_round_to({"avx2", "fma"}) == 8);
+    CHECK(default_round_to({"neon", "dotprod"}) == 8);
+    CHECK(default_round_to({}) == 1);
   }
 
   TEST_CASE("a profile loads by name and by path; absent optional fields take their defaults") {
@@ -127,6 +143,7 @@ TEST_SUITE("profiles") {
     CHECK(custom.quantize.mode == "dynamic");
     CHECK(custom.quantize.calibrator == "minmax");  // absent -> default
     CHECK(custom.quantize.per_channel);
+    CHECK(custom.prune.round_to == 8);  // absent -> from its isa_features (avx2)
     CHECK(custom.budgets.batch == 4);
     CHECK(*custom.budgets.latency_p50_ms == doctest::Approx(12.5));
     CHECK(*custom.budgets.min_accuracy_top1 == doctest::Approx(0.9));
@@ -148,6 +165,7 @@ TEST_SUITE("profiles") {
     CHECK(only_error("missing-name") == "name: required field is missing (line 1)");
     CHECK(only_error("unknown-arch") == "architecture: must be one of x86_64, arm64, armv7, not \"riscv64\" (line 4)");
     CHECK(only_error("negative-budget") == "budgets.peak_memory_mb: must be > 0, not -5 (line 18)");
+    CHECK(only_error("bad-round-to") == "prune.round_to: must be >= 1, not 0 (line 13)");
     CHECK(contains(only_error("unknown-field"), "colour: unknown field; known fields here: "));
     CHECK(contains(only_error("unknown-field"), "(line 10)"));
     CHECK(only_error("bad-isa-item") == "isa_features[1]: must match ^[a-z0-9_]+$, not \"AVX-512\" (line 6)");

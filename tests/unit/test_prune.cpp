@@ -6,6 +6,7 @@
 
 #include "lib/prune/channel_dependencies.h"
 #include "lib/prune/channel_pruning.h"
+#include "lib/prune/channel_rounding.h"
 #include "lib/prune/layer_selection.h"
 #include "lib/prune/module_paths.h"
 #include "lib/prune/unstructured.h"
@@ -500,6 +501,80 @@ TEST_SUITE("prune") {
     CHECK(group_of(result2, "s") == group_of(result2, "a"));  // a's input and output are the same channels
     CHECK(weight(inner, "a").sizes() == torch::IntArrayRef({4, 4, 3, 3}));
     CHECK(weight(inner, "c").size(1) == 4);
+  }
+
+  TEST_CASE("kept channel counts round to the nearest multiple, never to 0 or past the layer") {
+    CHECK(round_kept_channels(359, 512, 16) == 352);  // the ResNet-18 layer4 at 30%
+    CHECK(round_kept_channels(359, 512, 8) == 360);
+    CHECK(round_kept_channels(359, 512, 1) == 359);   // 1 = off
+    CHECK(round_kept_channels(45, 64, 16) == 48);     // nearer 48 than 32
+    CHECK(round_kept_channels(40, 64, 16) == 48);     // a tie keeps more channels
+    CHECK(round_kept_channels(3, 64, 16) == 16);      // never 0
+    CHECK(round_kept_channels(1, 17, 16) == 16);
+    CHECK(round_kept_channels(60, 64, 16) == 64);     // nearest is the whole layer
+    CHECK(round_kept_channels(12, 16, 8) == 16);      // tie between 8 and the whole layer
+    CHECK(round_kept_channels(19, 20, 8) == 20);      // 20 is nearer than 16; never 24
+    CHECK(round_kept_channels(13, 20, 8) == 16);
+    CHECK(round_kept_channels(6, 12, 16) == 6);       // no multiple fits in 12 channels
+    CHECK(round_kept_channels(5, 16, 16) == 5);       // nor in exactly 16 (it would keep all)
+    for (int64_t channels = 1; channels <= 80; ++channels) {
+      for (int64_t requested = 1; requested <= channels; ++requested) {
+        for (int64_t multiple : {2, 4, 8, 16}) {
+          const int64_t kept = round_kept_channels(requested, channels, multiple);
+          CAPTURE(channels); CAPTURE(requested); CAPTURE(multiple);
+          CHECK(kept >= 1);
+          CHECK(kept <= channels);
+          if (channels > multiple) CHECK((kept % multiple == 0 || kept == channels));
+          // Within half a step of the request, unless it was bumped up from below one step to one.
+          if (channels > multiple && kept != channels && requested >= multiple) {
+            CHECK(std::abs(kept - requested) <= multiple / 2);
+          }
+          if (requested < multiple && channels > multiple) CHECK(kept == multiple);
+        }
+      }
+    }
+    CHECK(thrown_code([] { round_kept_channels(0, 8, 4); }) == 2);
+    CHECK(thrown_code([] { round_kept_channels(9, 8, 4); }) == 2);
+  }
+
+  TEST_CASE("channel pruning with round_to keeps multiples of it, and says what was asked") {
+    auto resnet = load(fixture("resnet18.pt"));
+    const auto input = read_npy(fixture("resnet18.input.npy"));
+    ChannelPruneOptions options{0.3, 1, {}, 16};
+    const auto result = prune_channels(resnet, options, input);
+    CHECK(forward(resnet, input).sizes() == torch::IntArrayRef({1, 1000}));
+    CHECK(out_channels(resnet, "conv1") == 48);           // asked ceil(0.7 * 64) = 45
+    CHECK(group_of(result, "conv1")->channels_requested == 45);
+    CHECK(group_of(result, "conv1")->channels_after == 48);
+    CHECK(out_channels(resnet, "layer4.1.conv1") == 352);  // asked 359
+    CHECK(group_of(result, "layer4.1.conv1")->channels_requested == 359);
+    CHECK(weight(resnet, "fc").sizes() == torch::IntArrayRef({1000, 352}));
+    int pruned = 0;
+    for (const auto& group : result.groups) {
+      if (!group.skipped_reason.empty()) continue;
+      ++pruned;
+      CAPTURE(group.producers.front());
+      CHECK(group.channels_after % 16 == 0);
+      CHECK(out_channels(resnet, group.producers.front()) == group.channels_after);
+    }
+    CHECK(pruned == static_cast<int>(result.groups.size()) - 1);  // all but the classifier
+    CHECK(thrown_code([&] { prune_channels(resnet, {0.3, 1, {}, 0}, input); }) == 2);
+  }
+
+  TEST_CASE("a group that rounding would keep whole is left whole, with the reason") {
+    torch::manual_seed(0);
+    auto net = conv_net({{"a", conv_module(3, 16)}, {"c", conv_module(16, 4)}},
+                        "    return self.c.forward(torch.relu(self.a.forward(x)))\n");
+    const auto result = prune_channels(net, {0.25, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 12 of 16
+    CHECK(out_channels(net, "a") == 16);
+    CHECK(group_of(result, "a")->channels_requested == 12);
+    CHECK(reasons_of(result, "a").find("rounded to a multiple of 8 is all of them") != std::string::npos);
+    auto again = conv_net({{"a", conv_module(3, 16)}, {"c", conv_module(16, 4)}},
+                          "    return self.c.forward(torch.relu(self.a.forward(x)))\n");
+    prune_channels(again, {0.3, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 12 (ceil 11.2): same
+    CHECK(out_channels(again, "a") == 16);
+    prune_channels(again, {0.5, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 8
+    CHECK(out_channels(again, "a") == 8);
   }
 
   TEST_CASE("a module cloned with grad on comes back with leaf parameters") {

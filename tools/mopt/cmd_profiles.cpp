@@ -85,6 +85,8 @@ void run_show(Report& report, const std::string& name_or_path) {
   say("  {:<14} {}", "compile", p.compile_pipeline);
   say("  {:<14} {}, calibrator {}, {}", "quantize", p.quantize.mode, p.quantize.calibrator,
       p.quantize.per_channel ? "per-channel" : "per-tensor");
+  say("  {:<14} {}", "prune", p.prune.round_to > 1 ? fmt::format("channel counts rounded to multiples of {}", p.prune.round_to)
+                                                       : std::string("channel counts not rounded"));
   say("  {:<14} {}", "budgets", budgets_text(p.budgets));
   std::vector<std::string> flags;
   for (const auto& g : gates) flags.push_back(fmt::format("--fail-if '{}'", g));

@@ -1,6 +1,7 @@
 // mopt prune MODEL -o OUT --method magnitude|channel|N:M: sparsify or physically shrink a model,
 // optionally fine-tune it (shared training loop), and measure size, MACs, latency and accuracy.
 #include "lib/errors.h"
+#include "lib/profiles/profile.h"
 #include "lib/prune/prune_workflow.h"
 #include "lib/util/log.h"
 #include "tools/mopt/commands.h"
@@ -14,7 +15,8 @@ namespace {
 struct PruneArgs {
   CommonArgs common;
   TrainFlags training;
-  std::string model, output, method = "magnitude", norm = "l1";
+  std::string model, output, method = "magnitude", norm = "l1", profile;
+  int64_t round_to = 0;  // 0 = not given: the profile's, else prune::kDefaultRoundTo
   double amount = 0.5;
   bool global = false, force = false;
   std::string amounts;
@@ -33,14 +35,24 @@ std::string shape_text(const nlohmann::json& shape) {
   return fmt::format("{}", fmt::join(dims, "x"));
 }
 
+// "kept (asked)" for a layer whose output channels were pruned, e.g. "352 (359)"; "" otherwise.
+std::string kept_channels_text(const nlohmann::json& layer) {
+  if (!layer.contains("channels_kept")) return "";
+  const auto kept = layer["channels_kept"].get<int64_t>(), asked = layer["channels_requested"].get<int64_t>();
+  return kept == asked ? std::to_string(kept) : fmt::format("{} ({})", kept, asked);
+}
+
 void print_outcome(const prune::PruneOutcome& outcome, const std::string& method, const std::string& in,
-                   const std::string& out) {
-  say("{} -> {}  (--method {})", in, out, method);
-  say("{:<28} {:>24} {:>9} {:>12}", "layer", "weight shape", "sparsity", "params cut");
+                   const std::string& out, const std::string& rounding) {
+  say("{} -> {}  (--method {}{})", in, out, method, rounding.empty() ? "" : ", " + rounding);
+  const bool channel = method == "channel";
+  say("{:<28} {:>24} {:>9} {:>12}{}", "layer", "weight shape", "sparsity", "params cut",
+      channel ? fmt::format(" {:>16}", "kept (asked)") : "");
   for (const auto& l : outcome.layers) {
     const auto before = shape_text(l["shape_before"]), after = shape_text(l["shape_after"]);
-    say("{:<28} {:>24} {:>8.1f}% {:>12}", l["layer"].get<std::string>(), before == after ? before : before + " -> " + after,
-        100 * l["sparsity"].get<double>(), l["parameters_removed"].get<int64_t>());
+    say("{:<28} {:>24} {:>8.1f}% {:>12}{}", l["layer"].get<std::string>(), before == after ? before : before + " -> " + after,
+        100 * l["sparsity"].get<double>(), l["parameters_removed"].get<int64_t>(),
+        channel ? fmt::format(" {:>16}", kept_channels_text(l)) : "");
   }
   for (const auto& g : outcome.groups) {
     if (!g["pruned"].get<bool>()) log_verbose("left whole: {} ({})", fmt::join(g["producers"].get<std::vector<std::string>>(), ", "),
@@ -75,6 +87,18 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   request.global = args.global;
   request.amounts_file = args.amounts;
   request.norm = args.norm == "l2" ? 2 : 1;
+  // --round-to, else the profile's prune.round_to, else the fixed default; the report says which.
+  std::string round_to_source = "default", profile_name;
+  if (args.round_to > 0) {
+    if (args.method != "channel") throw usage_error("--round-to applies to --method channel (whole channels)");
+    request.round_to = args.round_to;
+    round_to_source = "flag";
+  } else if (!args.profile.empty()) {
+    const auto profile = load_profile(args.profile);
+    request.round_to = profile.prune.round_to;
+    round_to_source = "profile";
+    profile_name = profile.name;
+  }
   request.selection = {args.include, args.exclude};
   request.schedule = args.schedule;
   request.schedule_steps = args.steps;
@@ -114,8 +138,16 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
   report.details()["pruning"] = {{"method", args.method}, {"amount", amount}, {"global", args.global},
                                  {"layers", outcome.layers}, {"groups", outcome.groups}, {"notes", outcome.notes}};
+  std::string rounding;
+  if (args.method == "channel") {
+    report.details()["pruning"]["round_to"] = request.round_to;
+    report.details()["pruning"]["round_to_source"] = round_to_source;  // default, flag or profile
+    if (!profile_name.empty()) report.details()["pruning"]["profile"] = profile_name;
+    rounding = fmt::format("--round-to {} ({})", request.round_to,
+                           profile_name.empty() ? round_to_source : "from profile " + profile_name);
+  }
   if (!outcome.finetune.is_null()) report.details()["pruning"]["finetune"] = outcome.finetune;
-  print_outcome(outcome, args.method, args.model, args.output);
+  print_outcome(outcome, args.method, args.model, args.output, rounding);
   warn_if_busy(report);
 
   const auto& c = outcome.comparison;
@@ -129,7 +161,9 @@ void run_prune_command(const PruneArgs& args, Report& report) {
     }
   }
   outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
-                                                            {"amount", amount}}).dump());
+                                                            {"amount", amount},
+                                                            {"round_to", args.method == "channel" ? nlohmann::json(request.round_to)
+                                                                                                  : nlohmann::json()}}).dump());
   outcome.model.save(args.output);
   report.add_output(args.output, &outcome.model);
   remove_default_checkpoints(args.training, args.output);
@@ -149,6 +183,17 @@ void setup_prune(CLI::App& app) {
   cmd->add_flag("--global", args->global, "magnitude: one threshold across all selected layers");
   cmd->add_option("--amounts", args->amounts, "magnitude: per-layer amounts, JSON {\"layer or glob\": amount}")->type_name("FILE");
   cmd->add_option("--norm", args->norm, "channel: rank filters by l1 (default) or l2 norm")->check(CLI::IsMember({"l1", "l2"}));
+  cmd->add_option("--round-to", args->round_to,
+                  fmt::format("channel: keep channel counts that are multiples of N, nearest to what --amount asks "
+                              "(never 0, never more than the layer has); 1 = off; default: the --profile's "
+                              "prune.round_to, else {}",
+                              prune::kDefaultRoundTo))
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--profile", args->profile,
+                  "device profile (name or JSON file) whose prune.round_to is the --round-to default "
+                  "(16 for AVX-512, 8 for AVX2 and NEON)")
+      ->type_name("NAME");
   cmd->add_option("--include", args->include, "only layers matching this glob (repeatable)")->type_name("PATTERN");
   cmd->add_option("--exclude", args->exclude, "skip layers matching this glob (repeatable)")->type_name("PATTERN");
   cmd->add_option("--schedule", args->schedule,
@@ -182,6 +227,8 @@ void setup_prune(CLI::App& app) {
                           "      --finetune-data /usr/share/datasets/fashion-mnist --epochs 2 --teacher cnn.pt \\\n"
                           "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353\n"
                           "  mopt prune resnet18.pt -o r.pt --method channel --amount 0.3 --input-shape 1x3x224x224\n"
+                          "  mopt prune resnet18.pt -o r.pt --method channel --amount 0.3 --profile x86-64-avx512-vnni \\\n"
+                          "      --input-shape 1x3x224x224      # 512 channels keep 352 (30% asks 359)\n"
                           "  mopt prune model.pt -o sparse.pt --method magnitude --amount 0.5 --global --exclude 'fc'\n"
                           "  mopt prune model.pt -o sparse.pt --method 2:4 --input-shape 1x784\n"
                           "  mopt prune model.pt -o s.pt --amount 0.8 --schedule cubic --steps 10 --finetune-data DATA\n\n"
