@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/mobile/import.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "lib/errors.h"
@@ -37,6 +38,39 @@ ModelFormat detect_format(const fs::path& path) {
   return ModelFormat::kOnnx;  // load_onnx() rejects bytes that are not a ModelProto
 }
 
+namespace {
+
+// A TorchScript compile error in one line: "undefined value x (code/__torch__.py, line 26)". The
+// parser's message is the reason, a source excerpt and a caret; the excerpt says nothing to a user
+// who never wrote that code, the file and line do.
+std::string compile_error_summary(const std::string& what) {
+  std::istringstream lines(what);
+  std::string line, reason, where;
+  const std::regex location(R"re(File "([^"]+)", line (\d+))re");
+  while (std::getline(lines, line)) {
+    std::smatch match;
+    if (where.empty() && std::regex_search(line, match, location)) {
+      where = fmt::format("{}, line {}", match[1].str(), match[2].str());
+    } else if (reason.empty() && line.find_first_not_of(" \t") != std::string::npos) {
+      reason = line.substr(line.find_first_not_of(" \t"));
+      while (!reason.empty() && (reason.back() == ':' || reason.back() == ' ')) reason.pop_back();
+      if (reason.size() > 5 && reason.compare(reason.size() - 5, 5, " here") == 0) reason.resize(reason.size() - 5);
+    }
+  }
+  if (reason.empty()) reason = "compile error";
+  return where.empty() ? reason : fmt::format("{} ({})", reason, where);
+}
+
+// Compiles every method now: LibTorch compiles the archive's code lazily in places, and a broken
+// function would otherwise surface on the first forward call as a runtime failure, not bad input.
+void compile_all_methods(const torch::jit::Module& module) {
+  for (const auto& submodule : module.modules()) {
+    for (const auto& method : submodule.get_methods()) method.function().ensure_defined();
+  }
+}
+
+}  // namespace
+
 Model Model::load(const fs::path& path) {
   Model model;
   model.source_ = path;
@@ -52,9 +86,23 @@ Model Model::load(const fs::path& path) {
     for (const auto& [name, contents] : extra) {
       if (!contents.empty()) model.extra_files_[name] = contents;
     }
+    compile_all_methods(*model.module_);
+  } catch (const std::bad_alloc&) {
+    throw;  // out of memory is not a property of the file
   } catch (const c10::Error& e) {
     throw invalid_input(fmt::format("'{}' is not a loadable TorchScript archive (truncated or corrupt?): {}",
                                     path.string(), short_torch_message(e.what())));
+  } catch (const std::exception& e) {
+    // The TorchScript frontend does not throw c10::Error: code that does not compile throws
+    // torch::jit::ErrorReport, code that does not parse a std::runtime_error; both name a source line.
+    if (std::string(e.what()).find("File \"") == std::string::npos) {
+      throw invalid_input(fmt::format("'{}' is not a loadable TorchScript archive (truncated or corrupt?): {}",
+                                      path.string(), short_torch_message(e.what())));
+    }
+    throw invalid_input(fmt::format("'{}' is not a valid TorchScript model: its code does not compile: {}. The "
+                                    "archive's code/*.py is corrupt or was edited, or it was saved by a PyTorch "
+                                    "newer than this LibTorch; re-export it with torch.jit.save",
+                                    path.string(), compile_error_summary(e.what())));
   }
   return model;
 }
