@@ -12,10 +12,18 @@
 
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
+#include "passes/quantize/observer_diagnosis.h"
+#include "passes/quantize/quantize_errors.h"
 
 namespace mopt::quant {
 namespace {
+
+// For failures that are mopt's or LibTorch's, not the user's: what they can still do.
+constexpr const char* kReportAdvice =
+    "This is a limitation of LibTorch's graph-mode quantization or a bug in mopt: try --mode dynamic or --mode fp16, "
+    "or keep the failing layer in fp32 with --skip LAYER, and report the model";
 
 torch::jit::Module prepare_module(const Model& model) {
   if (!model.is_torchscript()) throw usage_error("quantization works on TorchScript models");
@@ -24,8 +32,14 @@ torch::jit::Module prepare_module(const Model& model) {
     throw usage_error("the model is frozen; quantize the unfrozen TorchScript module (quantize before `freeze`)");
   }
   module.eval();
-  return torch::jit::FoldConvBatchNorm(module);
+  return quantization_stage("preparing the model (inference branches, fold-conv-bn)", kReportAdvice, [&] {
+    // Branches on `self.training` (stochastic depth, dropout) are dead at inference, and
+    // InsertObservers rejects an `if` whose branches return values observed differently.
+    resolve_inference_branches(module);
+    return torch::jit::FoldConvBatchNorm(module);
+  });
 }
+
 
 torch::jit::QConfigDict qconfig_dict(const torch::jit::QConfig& qconfig, const QuantConfig& config) {
   torch::jit::QConfigDict dict{{"", qconfig}};
@@ -143,6 +157,47 @@ void cleanup_graph(torch::jit::Module& module) {
   torch::jit::EliminateDeadCode(graph);
 }
 
+// InsertObservers, and when it fails, the layers it fails on and what to do about them.
+torch::jit::Module insert_observers(torch::jit::Module& module, const torch::jit::QConfig& qconfig,
+                                    const QuantConfig& config, torch::jit::QuantType type) {
+  try {
+    return torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false, type);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    const auto layers = modules_failing_observers(module, qconfig, type);
+    throw quantization_failure(
+        "inserting observers", e.what(), layers.empty() ? "" : fmt::format("{}", fmt::join(layers, ", ")),
+        "LibTorch's graph-mode quantization needs both branches of an `if` to treat a quantized value alike; mopt "
+        "resolves branches on `self.training` (stochastic depth, dropout), not ones on data or other attributes. "
+        "Script the model with that branch removed or made to depend on `self.training`, or use --mode fp16/bf16");
+  }
+}
+
+// Runs calibration batches; a failure is bad data when the fp32 model fails on the same batch too.
+void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp32, const torch::Tensor& inputs,
+                     int64_t batch, int64_t limit, const CalibrationProgress& progress) {
+  try {
+    run_batches(prepared, inputs, batch, limit, progress);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error, or the interpreter's std::runtime_error
+    const auto first = inputs.slice(0, 0, std::min(batch, inputs.size(0)));
+    try {
+      torch::NoGradGuard no_grad;
+      auto copy = fp32;
+      copy.forward({first});
+    } catch (const std::exception& fp32_error) {
+      throw invalid_input(fmt::format("the model does not run on the calibration data (a batch of shape [{}]): {}; "
+                                      "check that --calib holds the model's inputs (shape, --normalize)",
+                                      fmt::join(first.sizes(), ", "), torch_error_reason(fp32_error.what())));
+    }
+    throw quantization_failure("running calibration batches through the observed model", e.what(), "", kReportAdvice);
+  }
+}
+
 }  // namespace
 
 QuantResult quantize_static(const Model& model, const torch::Tensor& calib_inputs, const QuantConfig& config,
@@ -150,8 +205,7 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
   if (calib_inputs.size(0) == 0) throw invalid_input("calibration data is empty");
   auto module = prepare_module(model);
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
-  auto prepared = torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false,
-                                              torch::jit::QuantType::STATIC);
+  auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::STATIC);
 
   auto observers = activation_observers(prepared);
   auto layers = observed_layers(prepared);
@@ -167,7 +221,7 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
   {
     CalibrationSink sink(config, observers.size());
     ScopedObservationSink scope(&sink);
-    run_batches(prepared, calib_inputs, config.calib_batch, calib_inputs.size(0), progress);
+    run_calibration(prepared, module, calib_inputs, config.calib_batch, calib_inputs.size(0), progress);
     for (size_t i = 0; i < observers.size(); ++i) {
       records[i].range = sink.range(i);
       records[i].qparams = choose_qparams(records[i].range, 0, 255, config.symmetric_activations);
@@ -179,14 +233,19 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
   {
     ErrorSink sink(records);
     ScopedObservationSink scope(&sink);
-    run_batches(prepared, calib_inputs, config.calib_batch, config.error_samples, {});
+    quantization_stage("measuring per-activation error", kReportAdvice, [&] {
+      run_batches(prepared, calib_inputs, config.calib_batch, config.error_samples, {});
+    });
     sink.finish();
   }
 
-  auto quantized = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
-                                                  torch::jit::QuantType::STATIC);
-  quantized = torch::jit::Finalize(quantized, torch::jit::QuantType::STATIC);
-  cleanup_graph(quantized);
+  auto quantized = quantization_stage("inserting quantize/dequantize ops and finalizing", kReportAdvice, [&] {
+    auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
+                                            torch::jit::QuantType::STATIC);
+    q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
+    cleanup_graph(q);
+    return q;
+  });
   result.model = Model::from_torchscript(quantized);
   result.activations = std::move(records);
   return result;
@@ -195,13 +254,14 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
 Model quantize_dynamic(const Model& model, const QuantConfig& config) {
   auto module = prepare_module(model);
   torch::jit::QConfig qconfig{make_dynamic_activation_observer(), make_weight_observer(config.per_channel)};
-  auto prepared = torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false,
-                                              torch::jit::QuantType::DYNAMIC);
+  auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::DYNAMIC);
   // No calibration: in dynamic mode InsertQuantDeQuant puts the weight observer calls and
   // calculate_qparams into the graph, and Finalize freezes and folds them into constants.
-  auto quantized = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
-                                                  torch::jit::QuantType::DYNAMIC);
-  quantized = torch::jit::Finalize(quantized, torch::jit::QuantType::DYNAMIC);
+  auto quantized = quantization_stage("inserting dynamic quantize ops and finalizing", kReportAdvice, [&] {
+    auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
+                                            torch::jit::QuantType::DYNAMIC);
+    return torch::jit::Finalize(q, torch::jit::QuantType::DYNAMIC);
+  });
   // Finalize(DYNAMIC) hard-codes reduce_range=true; onednn computes with full 8-bit activations.
   auto graph = quantized.get_method("forward").graph();
   for (auto* node : graph->nodes()) {

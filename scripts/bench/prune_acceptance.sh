@@ -3,7 +3,9 @@
 # 1. the Fashion-MNIST fixture CNN, channel-pruned to 50% and fine-tuned briefly against the
 #    original's soft targets: >= 1.6x faster (p50, batch 1) and within 1.0 accuracy point on the
 #    full test split; the artifact loads in PyTorch;
-# 2. torchvision ResNet-18 (residual adds) channel-pruned at 30%: smaller, same output shape, faster.
+# 2. torchvision ResNet-18 (residual adds) channel-pruned at 30%: smaller, same output shape, faster;
+# 3. channel counts rounded to hardware-friendly multiples: scripts/bench/prune_round_to.sh prints the
+#    speedups at 1 and 2 threads, each file measured by `mopt bench` in a fresh process.
 # Usage: scripts/bench/prune_acceptance.sh [FINETUNE_SAMPLES] [EPOCHS] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,3 +41,4 @@ print(f"ResNet-18, 30% channels: params {t['before']['parameters']} -> {t['after
       f"({m['speedup_p50']:.2f}x): {'PASS' if ok else 'FAIL'}")
 print(f"other processes used {r['environment']['foreign_load_cores']:.2f} cores during the ResNet run")
 PY
+bash scripts/bench/prune_round_to.sh

@@ -1,5 +1,5 @@
 # mopt quantize: static INT8 on the Fashion-MNIST CNN with real calibration data, dynamic INT8 on
-# the MLP, per-layer report, skip/fallback, gates, bad input.
+# the MLP, per-layer report, skip/fallback, gates, models that branch on `self.training`, bad input.
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
@@ -57,6 +57,41 @@ expect_exit 3 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --calib "$FMNIST" -
 py "
 import json; r=json.load(open('$WORK/t.json')); t=r['details']['quantization']['trials']
 assert len(t)==2 and len(t[1]['fp32_layers'])==1 and r['verdict']=='fail', t" "fallback trials recorded"
+
+# Branches on `self.training` (torchvision's StochasticDepth as in EfficientNet, an `if not
+# self.training: return x` module, an `if self.training:` in forward) are resolved for inference
+# before observers go in: the model quantizes, and the artifact runs close to fp32 in PyTorch.
+SD="$FIXTURES/stochastic_depth"
+expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.int8.pt" --calib "$SD.input.npy" --iterations 5 --report "$WORK/sd.json"
+validate_report "$WORK/sd.json"
+py "
+import json, torch, numpy as np
+r=json.load(open('$WORK/sd.json')); a=r['metrics']['agreement']; assert a['cosine']>0.99 and a['sqnr_db']>20, a
+m=torch.jit.load('$WORK/sd.int8.pt'); assert 'quantized::conv2d' in str(m.graph), m.graph
+x=torch.from_numpy(np.load('$SD.input.npy')); y=torch.from_numpy(np.load('$SD.output.npy'))
+out=m(x); assert out.shape==y.shape and torch.nn.functional.cosine_similarity(out.flatten(), y.flatten(), 0)>0.99" \
+  "stochastic-depth model quantized"
+expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.dyn.pt" --mode dynamic --eval-data "$SD.input.npy" --iterations 5
+
+# A branch mopt cannot resolve (stochastic depth switched by an attribute of its own): exit 1 with
+# what failed, where in the code, which layer and what to do; never LibTorch's graph dump.
+AB="$FIXTURES/attribute_branch"
+expect_exit 1 -- "$MOPT" quantize "$AB.pt" -o "$WORK/ab.pt" --calib "$AB.input.npy" --report "$WORK/ab.json"
+expect_stderr "quantization failed while inserting observers: branches for \`if\` should return values that are observed consistently"
+expect_stderr "(at torchvision/ops/stochastic_depth.py:32) in layer block\."
+expect_stderr "self.training"
+grep -q -E "prim::If|%[0-9]+ :|Exception raised from|<--- HERE" "$WORK/err" && fail "raw LibTorch text: $(head -c 400 "$WORK/err")"
+[ -e "$WORK/ab.pt" ] && fail "a failed quantization wrote the artifact"
+validate_report "$WORK/ab.json"
+grep -q '"verdict": "error"' "$WORK/ab.json" || fail "error verdict missing"
+
+# Data that does not fit the model is invalid input (exit 4), checked before any work.
+expect_exit 4 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/x.pt" --calib "$SD.input.npy"
+expect_stderr "does not run on the --calib data (a sample of shape \[1, 3, 32, 32\])"
+expect_exit 4 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/x.pt" --calib "$SD.input.npy" --eval-data "$FIXTURES/mlp.input.npy"
+expect_stderr "does not run on the calibration data"
+grep -q "Traceback\|<--- HERE" "$WORK/err" && fail "raw TorchScript traceback for bad calibration data"
+[ -e "$WORK/x.pt" ] && fail "partial output"
 
 # Usage and input errors.
 expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --calibrator bogus --calib "$FMNIST"

@@ -11,6 +11,7 @@
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 #include "passes/quantize/onnx/onnx_quantize_workflow.h"
+#include "passes/quantize/quantize_errors.h"
 #include "passes/quantize/quantize_workflow.h"
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
@@ -46,6 +47,23 @@ std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, 
     }
   }
   return matched;
+}
+
+// invalid_input unless the model runs on `sample` (the first row of FLAG's data).
+void check_model_runs_on(const Model& model, const torch::Tensor& sample, const char* flag) {
+  try {
+    torch::NoGradGuard no_grad;
+    auto module = model.torchscript();
+    module.forward({sample});
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw invalid_input(fmt::format("the model does not run on the {} data (a sample of shape [{}]): {}; check that "
+                                    "it holds the model's inputs (shape, --normalize)",
+                                    flag, fmt::join(sample.sizes(), ", "), quant::torch_error_reason(e.what())));
+  }
 }
 
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
@@ -217,7 +235,15 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
     throw usage_error("give --eval-data (or --calib) so the quantized model can be measured against fp32");
   }
 
-  auto outcome = quant::run_quantize(fp32, request, [](const std::string& line) { log_info("{}", line); });
+  // Data that does not fit the model is the user's input, not a quantization failure (exit 4).
+  check_model_runs_on(fp32, request.eval.inputs.slice(0, 0, 1), args.eval_data.empty() ? "--calib" : "--eval-data");
+  // The quantizer words its own failures; this catches LibTorch errors from the steps around it
+  // (the fp32 baseline, saving and reloading, measuring), so none reaches the user raw.
+  auto outcome = quant::quantization_stage(
+      "building or measuring the quantized model",
+      "Try --mode dynamic or --mode fp16, keep a layer in fp32 with --skip LAYER, and report the model", [&] {
+        return quant::run_quantize(fp32, request, [](const std::string& line) { log_info("{}", line); });
+      });
   report.metrics() = outcome.metrics;
   report.details()["quantization"] = outcome.details;
   report.details()["quantization"]["engine"] = active_engine();

@@ -1,0 +1,106 @@
+// resolve_inference_branches: `self.training` becomes a constant false, then constant propagation
+// deletes the training-only branches.
+//   Before: %t = prim::GetAttr[name="training"](%self)
+//           %y = prim::CallFunction(%stochastic_depth, %x, %p, %mode, %t)   # if not training: return x
+//   After:  %y = %x
+// Preconditions: every module is in eval mode (the caller's module.eval()); a module type whose
+// methods write `training` is left alone, since its flag is not a constant.
+#include "passes/quantize/inference_branches.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <memory>
+#include <vector>
+
+namespace mopt::quant {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+bool is_module_value(const Value* value) {
+  auto type = value->type()->cast<c10::ClassType>();
+  return type && type->is_module();
+}
+
+bool is_training_read(const Node* node) {
+  return node->kind() == c10::prim::GetAttr && node->s(c10::attr::name) == "training" && is_module_value(node->input(0));
+}
+
+void collect(Block* block, c10::Symbol kind, std::vector<Node*>& found) {
+  for (auto* node : block->nodes()) {
+    if (node->kind() == kind) found.push_back(node);
+    for (auto* sub : node->blocks()) collect(sub, kind, found);
+  }
+}
+
+bool writes_training(Graph& graph) {
+  std::vector<Node*> writes;
+  collect(graph.block(), c10::prim::SetAttr, writes);
+  for (auto* node : writes) {
+    if (node->s(c10::attr::name) == "training") return true;
+  }
+  return false;
+}
+
+// Inlines every function call that is passed `flag`, repeatedly: an inlined body passes the same
+// value on to the functions it calls.
+void inline_calls_taking(Graph& graph, Value* flag) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::vector<Node*> calls;
+    collect(graph.block(), c10::prim::CallFunction, calls);
+    for (auto* call : calls) {
+      bool takes_flag = false;
+      for (auto* input : call->inputs()) takes_flag = takes_flag || input == flag;
+      auto function_type = call->input(0)->type()->cast<c10::FunctionType>();
+      if (!takes_flag || !function_type) continue;
+      auto* callee = torch::jit::tryToGraphFunction(*function_type->function());
+      if (!callee) continue;
+      call->removeInput(0);  // the function constant; inlineCallTo maps the remaining inputs to the callee's
+      torch::jit::inlineCallTo(call, callee);
+      changed = true;
+      break;  // the node list is stale now
+    }
+  }
+}
+
+int64_t resolve_in_graph(std::shared_ptr<Graph> graph_ptr) {
+  Graph& graph = *graph_ptr;
+  if (writes_training(graph)) return 0;
+  std::vector<Node*> reads;
+  collect(graph.block(), c10::prim::GetAttr, reads);
+  int64_t replaced = 0;
+  Value* constant_false = nullptr;
+  for (auto* node : reads) {
+    if (!is_training_read(node)) continue;
+    if (!constant_false) {
+      torch::jit::WithInsertPoint at_start(graph.block()->nodes().front());
+      constant_false = graph.insertConstant(false);
+    }
+    node->output()->replaceAllUsesWith(constant_false);
+    node->destroy();
+    ++replaced;
+  }
+  if (replaced == 0) return 0;
+  inline_calls_taking(graph, constant_false);
+  torch::jit::ConstantPropagation(graph_ptr);
+  torch::jit::EliminateDeadCode(graph_ptr);
+  return replaced;
+}
+
+}  // namespace
+
+int64_t resolve_inference_branches(torch::jit::Module& module) {
+  int64_t replaced = 0;
+  for (const auto& submodule : module.modules()) {
+    for (const auto& method : submodule.get_methods()) replaced += resolve_in_graph(method.graph());
+  }
+  return replaced;
+}
+
+}  // namespace mopt::quant
