@@ -46,7 +46,7 @@ json accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& labels) 
 json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, double increase_mb,
               const BenchSettings& settings) {
   auto stats = summarize_latencies(run.samples_ms);
-  return {{"batch", batch},
+  json row = {{"batch", batch},
           {"threads", threads},
           {"latency", latency_json(stats)},
           {"throughput",
@@ -55,6 +55,8 @@ json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, d
           {"stop_rule", describe(settings.stop)},
           {"stopped_by", run.stopped_by},
           {"elapsed_s", run.elapsed_s}};
+  if (settings.keep_samples) row["samples_ms"] = run.samples_ms;
+  return row;
 }
 
 // MACs at this input, counted on the LibTorch form of the model. The model already ran, so a

@@ -25,6 +25,7 @@ struct BenchSettings {
   StopRule stop;
   int64_t eval_batch = 256;              ///< batch size for accuracy/agreement passes
   std::string runtime = "libtorch";      ///< "libtorch" (in process) or "onnxruntime" (helper process)
+  bool keep_samples = false;             ///< every timed sample in rows[].samples_ms (for pooling across processes)
 };
 
 /// Progress callback: (row label, iterations done, seconds elapsed).

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/errors.h"
+
 namespace mopt {
 using nlohmann::json;
 
@@ -13,13 +15,22 @@ MeasuredPipelineResult run_pipeline_keep_if_faster(const Model& input, const Pip
   Pipeline kept;
   for (const auto& step : pipeline.steps) {
     auto candidate = run_pipeline(result.model, Pipeline{{step}}, registry);
-    auto comparison = compare_models(result.model.reloaded(), candidate.model.reloaded(), data, settings);
+    auto text = print_step(step);
+    nlohmann::json comparison;
+    try {
+      comparison = compare_models(result.model, candidate.model, data, settings);
+    } catch (const std::exception& e) {
+      // A rewrite the model cannot run with (e.g. a layout an op refuses) is dropped, not fatal.
+      auto reason = fmt::format("dropped: the model fails to run after it ({})", short_torch_message(e.what()));
+      log(fmt::format("{:<32} {}", text, reason));
+      result.decisions.push_back({{"step", text}, {"kept", false}, {"speedup_p50", nullptr}, {"reason", reason}});
+      continue;
+    }
     const auto& before = comparison["before"]["latency"];
     const auto& after = comparison["after"]["latency"];
     double speedup = comparison["speedup_p50"].get<double>();
     bool slower = after["p50_ms"].get<double>() > before["p50_ms"].get<double>() * (1 + tolerance) &&
                   after["p50_ci95_ms"][0].get<double>() > before["p50_ci95_ms"][1].get<double>();
-    auto text = print_step(step);
     std::string reason = slower ? fmt::format("dropped: {:.2f}x (slower beyond noise)", speedup)
                                 : fmt::format("kept: {:.2f}x", speedup);
     log(fmt::format("{:<32} {}", text, reason));

@@ -1,6 +1,7 @@
 #pragma once
-// Before/after measurement of an optimization in one run, same threads, same inputs:
-// latency, accuracy (when labels exist) and output agreement.
+// Before/after measurement of an optimization in one run, same threads, same inputs: latency of
+// the saved artifacts in fresh processes (what `mopt bench` of the files reproduces), accuracy
+// (when labels exist) and output agreement.
 #include <nlohmann/json.hpp>
 
 #include "lib/data/dataset.h"
@@ -13,25 +14,21 @@ namespace mopt {
 /// How much work the comparison does.
 struct ComparisonSettings {
   int64_t eval_batch = 256;  ///< batch for accuracy/agreement passes over the data
-  int warmup = 10;           ///< latency warm-up calls (excluded)
-  int iterations = 50;       ///< timed calls, batch 1
+  int warmup = 10;           ///< latency warm-up calls in each fresh process (excluded)
+  int iterations = 50;       ///< timed calls per model, batch 1, split over the fresh-process rounds
+  int threads = 0;           ///< threads of the timed runs; 0 = those in effect
 };
 
-/// Runs both TorchScript models over `data` and returns
-/// {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...}, agreement: {max_abs_diff,
-///  cosine, top1_agreement}, speedup_p50, samples, data}. Latency is measured on the first sample
-/// (batch 1), alternating before/after rounds so machine noise hits both alike.
+/// Compares two saved models, each run where it is deployed (TorchScript in LibTorch, .onnx in
+/// ONNX Runtime). Returns {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...},
+/// agreement: {max_abs_diff, cosine, top1_agreement, sqnr_db}, speedup_p50, samples, data,
+/// runtime: {before, after}, latency_measurement: {...}}. Latency is timed on the first sample
+/// (batch 1) by `mopt bench` in fresh child processes, alternating before/after rounds.
+nlohmann::json compare_files(const std::filesystem::path& before, const std::filesystem::path& after,
+                             const Dataset& data, const ComparisonSettings& settings);
+
+/// compare_files() of two in-memory models, saved first as a user would get them.
 nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,
                               const ComparisonSettings& settings);
-
-/// A TorchScript model (run in LibTorch) against its ONNX export (run in ONNX Runtime at `threads`),
-/// alternating rounds; the result says "runtime": {"before": "libtorch", "after": "onnxruntime"}.
-nlohmann::json compare_with_onnx_export(const Model& before, const std::filesystem::path& after, const Dataset& data,
-                                        const ComparisonSettings& settings, int threads);
-
-/// The same comparison for two ONNX files, measured in ONNX Runtime at `threads` (each round a
-/// fresh helper process per model, alternating); the result also says which runtime ran each side.
-nlohmann::json compare_onnx_files(const std::filesystem::path& before, const std::filesystem::path& after,
-                                  const Dataset& data, const ComparisonSettings& settings, int threads);
 
 }  // namespace mopt

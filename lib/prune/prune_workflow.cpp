@@ -250,7 +250,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   if (request.method != "channel") outcome.layers = mask_layer_rows(input.torchscript(), module, masks);
 
   outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));
-  outcome.comparison = compare_models(input.reloaded(), outcome.model.reloaded(), request.eval, request.comparison);
+  outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);
   const double speedup = outcome.comparison["speedup_p50"].get<double>();
   if (request.method != "channel") {
     outcome.notes.push_back(fmt::format(

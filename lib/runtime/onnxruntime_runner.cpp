@@ -9,6 +9,7 @@
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 #include "lib/util/log.h"
+#include "lib/util/scratch_dir.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -30,20 +31,6 @@ std::string install_hint() {
                      "or measure with --runtime libtorch",
                      onnxruntime_dir().string());
 }
-
-// A scratch folder removed on every exit path.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "mopt-ort-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw runtime_failure("cannot create a temporary folder for ONNX Runtime");
-    path = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::string shell_quote(const std::string& text) {
   std::string quoted = "'";
@@ -68,14 +55,14 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
   const auto dir = onnxruntime_dir();
   const char* node_env = std::getenv("MOPT_NODE");
   const std::string node = node_env && *node_env ? node_env : "node";
-  ScratchDir scratch;
+  ScratchDir scratch("mopt-ort");
   json rows = json::array();
   for (size_t i = 0; i < request.rows.size(); ++i) {
-    auto file = scratch.path / fmt::format("row{}.npy", i);
+    auto file = scratch.path() / fmt::format("row{}.npy", i);
     write_npy(request.rows[i].input, file);
     rows.push_back({{"threads", request.rows[i].threads}, {"input", file.string()}});
   }
-  const auto result_file = scratch.path / "result.json";
+  const auto result_file = scratch.path() / "result.json";
   json body = {{"model", fs::absolute(request.model).string()},
                {"result", result_file.string()},
                {"warmup", request.warmup},
@@ -88,17 +75,17 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
                  {"min_iterations", request.stop.min_iterations}}},
                {"rows", rows}};
   if (!request.optimized_model.empty()) body["optimized_model"] = fs::absolute(request.optimized_model).string();
-  const auto eval_output = scratch.path / "outputs.npy";
+  const auto eval_output = scratch.path() / "outputs.npy";
   if (request.eval_inputs.defined()) {
-    auto file = scratch.path / "eval.npy";
+    auto file = scratch.path() / "eval.npy";
     write_npy(request.eval_inputs, file);
     body["eval"] = {{"threads", request.eval_threads}, {"input", file.string()}, {"batch", request.eval_batch},
                     {"output", eval_output.string()}};
   }
-  const auto request_file = scratch.path / "request.json";
+  const auto request_file = scratch.path() / "request.json";
   std::ofstream(request_file) << body.dump();
 
-  const auto errors_file = scratch.path / "stderr.txt";
+  const auto errors_file = scratch.path() / "stderr.txt";
   auto command = fmt::format("{} {} {} </dev/null >/dev/null 2>{}", shell_quote(node),
                              shell_quote((dir / "ort_bench.js").string()), shell_quote(request_file.string()),
                              shell_quote(errors_file.string()));

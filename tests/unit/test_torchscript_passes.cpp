@@ -33,6 +33,19 @@ Model plain_module() {
   return Model::from_torchscript(module);
 }
 
+// Conv weights of forward() that are stored in NHWC order, and all conv weights.
+std::pair<int64_t, int64_t> channels_last_weights(const Model& model) {
+  int64_t nhwc = 0, total = 0;
+  for (auto* node : model.torchscript().get_method("forward").graph()->nodes()) {
+    if (node->kind() != c10::aten::conv2d && node->kind() != c10::aten::_convolution) continue;
+    auto weight = torch::jit::toIValue(node->inputs().at(1));
+    if (!weight || !weight->isTensor()) continue;
+    ++total;
+    nhwc += weight->toTensor().is_contiguous(at::MemoryFormat::ChannelsLast) ? 1 : 0;
+  }
+  return {nhwc, total};
+}
+
 }  // namespace
 
 TEST_SUITE("torchscript-passes") {
@@ -201,6 +214,50 @@ TEST_SUITE("torchscript-passes") {
     CHECK(result.records.at(0).stats.rewrites == 0);
     auto input = torch::randn({3, 4});
     CHECK(torch::allclose(run_model(result.model, input), run_model(model, input)));
+  }
+
+  TEST_CASE("channels-last stores every conv weight in NHWC order, keeps outputs, and survives save and load") {
+    auto dir = mopt::test::temp_dir("channels-last");
+    for (const auto* name : {"conv_bn", "mobilenet_v2", "resnet18"}) {
+      CAPTURE(name);
+      auto c = load_case(name);
+      auto result = run_text(c.model, "channels-last");
+      auto [nhwc, total] = channels_last_weights(result.model);
+      CHECK(total > 0);
+      CHECK(nhwc == total);
+      CHECK(result.records.at(0).stats.rewrites > 0);  // 1x1 and depthwise kernels already are NHWC-contiguous
+      CHECK(max_diff(result.model, c) < 1e-4);
+      result.model.save(dir / "nhwc.pt");
+      auto loaded = Model::load(dir / "nhwc.pt");
+      CHECK(channels_last_weights(loaded).first == total);  // the serializer keeps the strides
+      CHECK(max_diff(loaded, c) < 1e-4);
+    }
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("channels-last guards views so an NHWC activation can be flattened") {
+    torch::jit::Module module("ConvView");
+    module.register_attribute("training", c10::BoolType::get(), false);
+    module.register_parameter("weight", torch::randn({8, 3, 3, 3}), false);
+    module.define(R"(
+      def forward(self, x):
+          y = torch.conv2d(x, self.weight)
+          return y.view(y.size(0), -1)
+    )");
+    module.eval();
+    auto model = Model::from_torchscript(module);
+    auto input = torch::randn({2, 3, 6, 6});
+    auto result = run_text(model, "channels-last");
+    CHECK(result.records.at(0).stats.details["views_guarded"].get<int64_t>() == 1);
+    CHECK(torch::allclose(run_model(result.model, input), run_model(model, input), 1e-5, 1e-5));
+  }
+
+  TEST_CASE("channels-last does not fire without convolutions") {
+    auto c = load_case("transformer");
+    auto result = run_text(c.model, "channels-last");
+    CHECK(result.records.at(0).stats.rewrites == 0);
+    CHECK(result.records.at(0).stats.details["views_guarded"].get<int64_t>() == 0);
+    CHECK(max_diff(result.model, c) < 1e-4);
   }
 
   TEST_CASE("a TorchScript pass on an ONNX model is a usage error") {

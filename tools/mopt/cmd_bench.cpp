@@ -43,6 +43,7 @@ struct BenchArgs {
   std::string format = "text";
   std::string junit;
   std::string runtime;  ///< "" = ONNX Runtime for .onnx files, LibTorch otherwise
+  bool keep_samples = false;
 };
 
 struct CompareArgs {
@@ -161,6 +162,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   }
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
+  settings.keep_samples = args.keep_samples;
   // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
   settings.runtime = !args.runtime.empty() ? args.runtime
                      : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
@@ -254,6 +256,7 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--min-time", args->min_time, "stop after this many seconds of timed calls")->type_name("SECONDS");
   cmd->add_option("--target-cv", args->target_cv, "sample until the coefficient of variation is below X")->type_name("X");
   cmd->add_option("--max-time", args->max_time, "upper bound for --target-cv (default 60 s)")->type_name("SECONDS");
+  cmd->add_flag("--keep-samples", args->keep_samples, "record every timed sample in the report (rows[].samples_ms)");
   cmd->add_option("--fail-if", args->fail_if, "fail (exit 3) when EXPR holds, e.g. 'latency.p95_ms > 12'")->type_name("EXPR");
   cmd->add_option("--baseline", args->baseline, "previous report to compare against")->type_name("REPORT.json");
   cmd->add_option("--max-regression", args->max_regression, "allowed regression vs --baseline: latency.p50_ms=5% or accuracy.top1=0.5pt")

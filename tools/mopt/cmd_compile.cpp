@@ -90,7 +90,7 @@ void run_compile(const CompileArgs& args, Report& report) {
     report.set_pipeline(kept_text, result.records);
   }
 
-  auto comparison = compare_models(input, output.reloaded(), data, settings);
+  auto comparison = compare_models(input, output, data, settings);
   output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
                                                      {"pipeline", kept_text}}).dump());
   output.save(args.output);
@@ -113,6 +113,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   for (const auto& d : decisions) say("  {:<32} {}", d["step"].get<std::string>(), d["reason"].get<std::string>());
   say("latency p50 (ms, b=1, on this host): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
       comparison["after"]["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
+  say("  {}", latency_method_note(comparison));
   say("outputs vs input: max abs diff {:.3g}, cosine {:.6f}", comparison["agreement"]["max_abs_diff"].get<double>(),
       comparison["agreement"]["cosine"].get<double>());
   if (lite) {

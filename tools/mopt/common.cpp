@@ -58,11 +58,18 @@ void warn_if_busy(const Report& report) {
   }
 }
 
+std::string latency_method_note(const nlohmann::json& comparison) {
+  const auto& m = comparison["latency_measurement"];
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh processes, {} thread(s), {} engine)",
+                     m["rounds"].get<int>(), m["threads"].get<int>(), m["engine"].get<std::string>());
+}
+
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
   const auto& before = comparison["before"];
   const auto& after = comparison["after"];
   say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", before["latency"]["p50_ms"].get<double>(),
       after["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
+  say("  {}", latency_method_note(comparison));
   if (before.contains("accuracy")) {
     say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * before["accuracy"]["top1"].get<double>(),
         100 * after["accuracy"]["top1"].get<double>());

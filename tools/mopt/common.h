@@ -33,6 +33,9 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
 /// timings untrustworthy (the report records the figure as environment.foreign_load_cores).
 void warn_if_busy(const Report& report);
 
+/// One line saying how a compare_models() result's latencies were taken (fresh processes, threads).
+std::string latency_method_note(const nlohmann::json& comparison);
+
 /// The latency-p50 row (with the speedup) and, when measured, the top-1 accuracy row of a
 /// compare_models() result, in the 28/14/14-column layout of the before/after tables.
 void say_latency_and_accuracy(const nlohmann::json& comparison);

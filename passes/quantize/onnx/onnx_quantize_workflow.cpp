@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
-#include <unistd.h>
 
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/model/model.h"
 #include "lib/model/onnx_io.h"
 #include "lib/runtime/onnxruntime_runner.h"
+#include "lib/util/scratch_dir.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
 
@@ -26,16 +26,6 @@ const std::map<std::string, std::string> kInt8Kernels = {
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
 const std::map<std::string, std::string> kFp32Kernels = {
     {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}};
-
-struct ScratchFile {
-  std::filesystem::path path;
-  explicit ScratchFile(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / fmt::format("mopt-{}-{}", getpid(), name)) {}
-  ~ScratchFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
 
 // onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
 void check_rewritten(const onnx::ModelProto& model) {
@@ -134,19 +124,22 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   }
 
   // What ORT makes of it: the graph it runs, and the file measured against the fp32 input.
-  ScratchFile qdq("quantized.onnx"), optimized("ort-optimized.onnx");
-  Model::from_onnx(outcome.model).save(qdq.path);
+  ScratchDir scratch("mopt-quantize");
+  const auto qdq = scratch.file("quantized.onnx"), optimized = scratch.file("ort-optimized.onnx");
+  Model::from_onnx(outcome.model).save(qdq);
   OrtRequest probe;
-  probe.model = qdq.path;
+  probe.model = qdq;
   probe.warmup = 0;
   probe.stop.iterations = 1;
   probe.rows.push_back({request.threads, request.eval.inputs.slice(0, 0, 1).contiguous()});
-  probe.optimized_model = optimized.path;
+  probe.optimized_model = optimized;
   run_onnxruntime(probe);
-  auto fusion = count_ort_fusions(load_onnx(optimized.path));
+  auto fusion = count_ort_fusions(load_onnx(optimized));
 
   log("measuring fp32 vs INT8 in ONNX Runtime ...");
-  outcome.metrics = compare_onnx_files(request.fp32_path, qdq.path, request.eval, request.comparison, request.threads);
+  auto comparison = request.comparison;
+  comparison.threads = request.threads;
+  outcome.metrics = compare_files(request.fp32_path, qdq, request.eval, comparison);
   outcome.speedup = outcome.metrics.value("speedup_p50", 0.0);
 
   outcome.details = summary;

@@ -1,0 +1,76 @@
+#include "lib/eval/fresh_latency.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "lib/data/readers.h"
+#include "lib/errors.h"
+#include "lib/runtime/runtime.h"
+#include "lib/util/child_process.h"
+#include "lib/util/log.h"
+#include "lib/util/scratch_dir.h"
+
+namespace mopt {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// One child: `mopt bench FILE` at batch 1 with every timed sample kept in its report.
+std::vector<double> bench_in_child(const fs::path& model, const fs::path& input, int warmup, int iterations,
+                                   int threads, const std::string& engine, const ScratchDir& scratch, int index) {
+  const auto report = scratch.file(fmt::format("round{}.json", index));
+  const auto log = scratch.file(fmt::format("round{}.log", index));
+  std::vector<std::string> argv = {self_executable().string(), "bench", fs::absolute(model).string(),
+                                   "--data", input.string(), "--batch", "1",
+                                   "--threads", std::to_string(threads), "--engine", engine,
+                                   "--warmup", std::to_string(warmup), "--iterations", std::to_string(iterations),
+                                   "--keep-samples", "--report", report.string(), "--quiet"};
+  log_verbose("fresh-process timing: {}", fmt::join(argv, " "));
+  auto outcome = run_child(argv, log);
+  if (outcome.exit_code != 0) {
+    auto why = outcome.signal ? fmt::format("killed by signal {}", outcome.signal) : fmt::format("exit {}", outcome.exit_code);
+    auto message = fmt::format("timing '{}' in a fresh process failed ({}): {}", model.string(), why, outcome.output_tail);
+    if (outcome.exit_code == static_cast<int>(ExitCode::kInvalidInput)) throw invalid_input(message);
+    throw runtime_failure(message);
+  }
+  try {
+    std::ifstream in(report);
+    return json::parse(in).at("metrics").at("rows").at(0).at("samples_ms").get<std::vector<double>>();
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("the fresh-process timing of '{}' wrote an unreadable report: {}", model.string(), e.what()));
+  }
+}
+
+}  // namespace
+
+FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after, const torch::Tensor& input,
+                                   const FreshLatencySettings& settings) {
+  const int threads = settings.threads > 0 ? settings.threads : active_threads();
+  const std::string engine = settings.engine.empty() ? active_engine() : settings.engine;
+  const int rounds = std::max(1, settings.rounds);
+  const int per_round = std::max(1, settings.iterations / rounds);
+  ScratchDir scratch("mopt-fresh");
+  const auto input_file = scratch.file("input.npy");
+  write_npy(input.contiguous(), input_file);
+
+  FreshLatency result;
+  for (int r = 0; r < rounds; ++r) {
+    auto b = bench_in_child(before, input_file, settings.warmup, per_round, threads, engine, scratch, 2 * r);
+    auto a = bench_in_child(after, input_file, settings.warmup, per_round, threads, engine, scratch, 2 * r + 1);
+    result.before_ms.insert(result.before_ms.end(), b.begin(), b.end());
+    result.after_ms.insert(result.after_ms.end(), a.begin(), a.end());
+  }
+  result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
+                   {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}",
+                                           threads, engine, settings.warmup, per_round)},
+                   {"rounds", rounds},
+                   {"warmup_per_round", settings.warmup},
+                   {"timed_per_round", per_round},
+                   {"threads", threads},
+                   {"engine", engine}};
+  return result;
+}
+
+}  // namespace mopt

@@ -1,0 +1,37 @@
+#pragma once
+// Latency of saved artifacts as a user gets them: every round re-executes `mopt bench FILE` in a
+// fresh child process (load, warm-up at the measured shape only, timed calls), alternating the
+// two files so a burst of load on the shared machine hits both alike. In-process A/B timings
+// disagreed with the saved files by 2-3x here (executor state, warm-up at other batch sizes);
+// this is the measurement `mopt bench` reproduces.
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace mopt {
+
+/// How the children run. threads 0 / engine "" = what is in effect in this process.
+struct FreshLatencySettings {
+  int rounds = 3;         ///< child processes per file
+  int warmup = 10;        ///< untimed calls in each child
+  int iterations = 50;    ///< timed calls per file, split over the rounds
+  int threads = 0;
+  std::string engine;
+};
+
+/// Pooled timed samples of each file, and how they were taken (for the report).
+struct FreshLatency {
+  std::vector<double> before_ms;
+  std::vector<double> after_ms;
+  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_per_round, threads, engine}
+};
+
+/// Times `before` and `after` (TorchScript in LibTorch, .onnx in ONNX Runtime, as `mopt bench`
+/// picks) on `input` (batch 1) in fresh mopt processes. A child that fails is a runtime_failure
+/// quoting its output; a file the child calls invalid keeps exit 4.
+FreshLatency measure_fresh_latency(const std::filesystem::path& before, const std::filesystem::path& after,
+                                   const torch::Tensor& input, const FreshLatencySettings& settings);
+
+}  // namespace mopt

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Issue 14, section 1: every latency a command reports is a measurement of the saved files in fresh
+# processes. For ResNet-18, MobileNetV2 and the transformer, runs compile, optimize, quantize and
+# prune at 1 thread, then measures each file again with `mopt bench` (a fresh process, 30 warm-up
+# calls, 100 timed) and with an independent PyTorch loop (torch.jit.load in a fresh python3, 30
+# warm-up calls, median of 100), and prints the ratios:
+#   reported/bench = the command's reported p50 / mopt bench's p50 of the same file (aim 0.9-1.1)
+#   bench/pytorch  = mopt bench's p50 / the PyTorch loop's median (aim 0.9-1.1)
+# quantize's "before" is its fp32 baseline (frozen + optimized, not a file the user keeps), so only
+# its "after" is checked. Usage: scripts/bench/fresh_process_agreement.sh [MODEL...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mopt=build/tools/mopt/mopt
+[ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
+[ -f build/fixtures/transformer.pt ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
+models=("${@:-resnet18 mobilenet_v2 transformer}")
+read -r -a models <<<"${models[*]}"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+/usr/bin/python3 - "$tmp" <<'PY'
+import numpy as np, sys
+rng = np.random.default_rng(0)
+np.save(f"{sys.argv[1]}/images.npy", rng.standard_normal((64, 3, 224, 224), dtype=np.float32))
+np.save(f"{sys.argv[1]}/tokens.npy", rng.standard_normal((64, 16, 64), dtype=np.float32))
+PY
+
+common=(--threads 1 --iterations 60 --quiet)
+for name in "${models[@]}"; do
+  src=build/fixtures/$name.pt
+  if [ "$name" = transformer ]; then shape=1x16x64 data=$tmp/tokens.npy; else shape=1x3x224x224 data=$tmp/images.npy; fi
+  echo "== $name: running compile, optimize, quantize, prune ..." >&2
+  "$mopt" compile "$src" --profile x86-64-avx512-vnni -o "$tmp/$name.compile.pt" --input-shape "$shape" \
+    "${common[@]}" --report "$tmp/$name.compile.json"
+  "$mopt" optimize "$src" -p 'freeze,fold-conv-bn,remove-dropout' -o "$tmp/$name.optimize.pt" --input-shape "$shape" \
+    "${common[@]}" --report "$tmp/$name.optimize.json"
+  if [ "$name" = transformer ]; then
+    "$mopt" quantize "$src" --mode dynamic -o "$tmp/$name.quantize.pt" --eval-data "$data" --eval-samples 16 \
+      "${common[@]}" --report "$tmp/$name.quantize.json"
+    "$mopt" prune "$src" --method magnitude --amount 0.5 -o "$tmp/$name.prune.pt" --input-shape "$shape" \
+      "${common[@]}" --report "$tmp/$name.prune.json"
+  else
+    "$mopt" quantize "$src" -o "$tmp/$name.quantize.pt" --calib "$data" --calib-samples 32 --eval-data "$data" \
+      --eval-samples 16 "${common[@]}" --report "$tmp/$name.quantize.json"
+    "$mopt" prune "$src" --method channel --amount 0.3 -o "$tmp/$name.prune.pt" --input-shape "$shape" \
+      "${common[@]}" --report "$tmp/$name.prune.json"
+  fi
+  for file in "$src" "$tmp/$name".{compile,optimize,quantize,prune}.pt; do
+    key=$(basename "$file" .pt)
+    "$mopt" bench "$file" --input-shape "$shape" --batch 1 --threads 1 --warmup 30 --iterations 100 --quiet \
+      --report "$tmp/bench.$key.json"
+  done
+done
+
+/usr/bin/python3 - "$tmp" "${models[@]}" <<'PY'
+import json, statistics, subprocess, sys, textwrap
+tmp, models = sys.argv[1], sys.argv[2:]
+# The independent loop: a fresh python3 per file, PyTorch's own load path, 1 thread, oneDNN engine.
+loop = textwrap.dedent("""
+    import sys, time, torch
+    torch.set_num_threads(1)
+    if "onednn" in torch.backends.quantized.supported_engines: torch.backends.quantized.engine = "onednn"
+    m = torch.jit.load(sys.argv[1]); x = torch.randn(*map(int, sys.argv[2].split("x")))
+    with torch.no_grad():
+        for _ in range(30): m(x)
+        t = []
+        for _ in range(100):
+            s = time.perf_counter(); m(x); t.append((time.perf_counter() - s) * 1e3)
+    t.sort(); print(t[50])
+""")
+def pytorch_ms(path, shape):
+    return float(subprocess.run([sys.executable, "-c", loop, path, shape], check=True, capture_output=True, text=True).stdout)
+def bench_ms(key):
+    return json.load(open(f"{tmp}/bench.{key}.json"))["metrics"]["rows"][0]["latency"]["p50_ms"]
+
+print(f"{'model':<13} {'command':<9} {'side':<7} {'reported':>9} {'bench':>9} {'pytorch':>9} {'rep/bench':>10} {'bench/pt':>9}")
+worst = []
+for name in models:
+    shape = "1x16x64" if name == "transformer" else "1x3x224x224"
+    src = f"build/fixtures/{name}.pt"
+    pt_cache = {}
+    for command in ("compile", "optimize", "quantize", "prune"):
+        m = json.load(open(f"{tmp}/{name}.{command}.json"))["metrics"]
+        sides = [("after", f"{name}.{command}", f"{tmp}/{name}.{command}.pt")]
+        if command != "quantize": sides.insert(0, ("before", name, src))
+        for side, key, path in sides:
+            reported = m[side]["latency"]["p50_ms"]; bench = bench_ms(key)
+            if path not in pt_cache: pt_cache[path] = pytorch_ms(path, shape)
+            pt = pt_cache[path]
+            worst += [reported / bench, bench / pt]
+            print(f"{name:<13} {command:<9} {side:<7} {reported:9.3f} {bench:9.3f} {pt:9.3f} {reported / bench:10.2f} {bench / pt:9.2f}")
+inside = sum(0.9 <= r <= 1.1 for r in worst)
+print(f"\n{inside} of {len(worst)} ratios within 10% (1 thread, batch 1; every figure from a fresh process)")
+PY
