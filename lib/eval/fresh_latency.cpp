@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "lib/data/readers.h"
@@ -16,6 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+constexpr int kMinCallsPerRound = 10;
 
 // One child: `mopt bench FILE` at batch 1 with every timed sample kept in its report.
 std::vector<double> bench_in_child(const fs::path& model, const fs::path& input, int warmup, int iterations,
@@ -49,25 +52,29 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
                                    const FreshLatencySettings& settings) {
   const int threads = settings.threads > 0 ? settings.threads : active_threads();
   const std::string engine = settings.engine.empty() ? active_engine() : settings.engine;
-  const int rounds = std::max(1, settings.rounds);
-  const int per_round = std::max(1, settings.iterations / rounds);
+  // At least kMinCallsPerRound timed calls per child: a process start costs ~0.7 s here, and a
+  // handful of calls per round would spend the run starting processes.
+  const int total = std::max(1, settings.iterations);
+  const int rounds = std::clamp(total / kMinCallsPerRound, 1, std::max(1, settings.rounds));
+  // The timed calls are split over the rounds so that the pooled count is what was asked for.
+  auto calls_in_round = [&](int r) { return total / rounds + (r < total % rounds ? 1 : 0); };
   ScratchDir scratch("mopt-fresh");
   const auto input_file = scratch.file("input.npy");
   write_npy(input.contiguous(), input_file);
 
   FreshLatency result;
   for (int r = 0; r < rounds; ++r) {
-    auto b = bench_in_child(before, input_file, settings.warmup, per_round, threads, engine, scratch, 2 * r);
-    auto a = bench_in_child(after, input_file, settings.warmup, per_round, threads, engine, scratch, 2 * r + 1);
+    auto b = bench_in_child(before, input_file, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r);
+    auto a = bench_in_child(after, input_file, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r + 1);
     result.before_ms.insert(result.before_ms.end(), b.begin(), b.end());
     result.after_ms.insert(result.after_ms.end(), a.begin(), a.end());
   }
   result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
                    {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}",
-                                           threads, engine, settings.warmup, per_round)},
+                                           threads, engine, settings.warmup, calls_in_round(0))},
                    {"rounds", rounds},
                    {"warmup_per_round", settings.warmup},
-                   {"timed_per_round", per_round},
+                   {"timed_calls", total},
                    {"threads", threads},
                    {"engine", engine}};
   return result;

@@ -14,9 +14,9 @@ namespace mopt {
 
 /// How the children run. threads 0 / engine "" = what is in effect in this process.
 struct FreshLatencySettings {
-  int rounds = 3;         ///< child processes per file
+  int rounds = 3;         ///< child processes per file (fewer when there are under 10 timed calls per round)
   int warmup = 10;        ///< untimed calls in each child
-  int iterations = 50;    ///< timed calls per file, split over the rounds
+  int iterations = 50;    ///< timed calls per file, split over the rounds (at least one per round)
   int threads = 0;
   std::string engine;
 };
@@ -25,7 +25,7 @@ struct FreshLatencySettings {
 struct FreshLatency {
   std::vector<double> before_ms;
   std::vector<double> after_ms;
-  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_per_round, threads, engine}
+  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine}
 };
 
 /// Times `before` and `after` (TorchScript in LibTorch, .onnx in ONNX Runtime, as `mopt bench`

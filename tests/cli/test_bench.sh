@@ -66,4 +66,11 @@ expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --input-shape x:4x784 --batc
   || fail "an ONNX input is reported as onnx"
 expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --iterations 5
 expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --iterations 5 --min-time 1
+# --keep-samples: every timed sample in the report (what fresh-process comparisons pool).
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape 1x784 --iterations 7 --warmup 1 --keep-samples --report "$WORK/ks.json"
+/usr/bin/python3 -c "
+import json; row=json.load(open('$WORK/ks.json'))['metrics']['rows'][0]
+assert len(row['samples_ms'])==7 and row['latency']['count']==7 and min(row['samples_ms'])==row['latency']['min_ms'], row" \
+  || fail "--keep-samples"
+
 finish
