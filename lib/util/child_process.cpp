@@ -63,6 +63,13 @@ fs::path self_executable() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) throw runtime_failure(fmt::format("cannot find the running executable (/proc/self/exe): {}", ec.message()));
+  // Rebuilt or upgraded while running: the kernel reports "PATH (deleted)"; run what is at PATH now.
+  const std::string kDeleted = " (deleted)";
+  auto text = exe.string();
+  if (text.size() > kDeleted.size() && text.compare(text.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+    exe = text.substr(0, text.size() - kDeleted.size());
+    if (!fs::exists(exe)) throw runtime_failure(fmt::format("the running executable {} was deleted; cannot re-execute it", exe.string()));
+  }
   return exe;
 }
 

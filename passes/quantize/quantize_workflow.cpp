@@ -7,6 +7,7 @@
 
 #include "lib/errors.h"
 #include "lib/pipeline/pass_manager.h"
+#include "passes/quantize/quant_boundaries.h"
 #include "passes/quantize/reduced_precision.h"
 #include "passes/register_all_passes.h"
 
@@ -159,6 +160,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"fp32_layers", fp32_layers},
                      {"trials", trial_list},
                      {"target_met", outcome.target_met},
+                     {"boundaries", quantization_boundaries(pick.result.model)},
                      {"calibration",
                       {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
   return outcome;

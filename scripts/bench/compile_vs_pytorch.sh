@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}; shift || true
 models=("$@"); [ ${#models[@]} -gt 0 ] || models=(resnet18 mobilenet_v2 mobilenet_v3_small shufflenet_v2_x1_0 squeezenet1_0 efficientnet_b0)
-mopt=build/tools/mopt/mopt
+mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during the run cannot swap it
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

@@ -10,7 +10,7 @@
 # its "after" is checked. Usage: scripts/bench/fresh_process_agreement.sh [MODEL...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mopt=build/tools/mopt/mopt
+mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during the run cannot swap it
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
 [ -f build/fixtures/transformer.pt ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
 models=("${@:-resnet18 mobilenet_v2 transformer}")

@@ -15,7 +15,13 @@ drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
 assert drop<=0.005, drop
 assert q['mode']=='static' and q['engine'] in ('onednn','qnnpack') and len(q['activations'])>=4, q
 assert all(a['sqnr_db']>10 for a in q['activations']), q['activations']
-assert r['outputs'][0]['bytes'] < 0.4*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])" "static quantization report"
+assert r['outputs'][0]['bytes'] < 0.4*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])
+b=q['boundaries']  # one quantize at the input, one dequantize before the logits: INT8 end to end
+assert b['quantize']==1 and b['dequantize']==1 and b['fp32_consumers']=={'return': 1} and b['quantized_ops']>=4, b" "static quantization report"
+py "
+import torch
+g=torch.jit.load('$WORK/cnn.int8.pt').graph; n=lambda k: sum(1 for x in g.nodes() if x.kind()==k)
+assert n('aten::quantize_per_tensor')==1 and n('aten::dequantize')==1, g" "boundary counts agree with PyTorch's view of the graph"
 py "
 import torch
 m=torch.jit.load('$WORK/cnn.int8.pt'); y=m(torch.randn(2,1,28,28)); assert y.shape==(2,10)

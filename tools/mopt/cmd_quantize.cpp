@@ -66,6 +66,15 @@ void check_model_runs_on(const Model& model, const torch::Tensor& sample, const 
   }
 }
 
+// "INT8 chain: 3 quantize, 12 dequantize; fp32 ops fed by a dequantize: aten::hardswish x9, ...".
+void say_boundaries(const nlohmann::json& b) {
+  std::vector<std::string> consumers;
+  for (const auto& [kind, n] : b["fp32_consumers"].items()) consumers.push_back(fmt::format("{} x{}", kind, n.get<int64_t>()));
+  say("INT8 chain: {} quantized ops, {} quantize and {} dequantize boundaries{}{}", b["quantized_ops"].get<int64_t>(),
+      b["quantize"].get<int64_t>(), b["dequantize"].get<int64_t>(), consumers.empty() ? "" : "; fp32 ops fed by a dequantize: ",
+      fmt::join(consumers, ", "));
+}
+
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   const auto mode = outcome.details["mode"].get<std::string>();
@@ -85,6 +94,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
     }
   }
   for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
+  if (!reduced) say_boundaries(outcome.details["boundaries"]);
   if (outcome.speedup < 1.0) {
     say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
         outcome.speedup);
