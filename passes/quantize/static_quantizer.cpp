@@ -24,6 +24,9 @@ namespace {
 constexpr const char* kReportAdvice =
     "This is a limitation of LibTorch's graph-mode quantization or a bug in mopt: try --mode dynamic or --mode fp16, "
     "or keep the failing layer in fp32 with --skip LAYER, and report the model";
+constexpr const char* kDynamicReportAdvice =
+    "This is a limitation of LibTorch's graph-mode quantization or a bug in mopt: keep the failing layer in fp32 with "
+    "--skip LAYER or try --mode fp16, and report the model";
 
 torch::jit::Module prepare_module(const Model& model) {
   if (!model.is_torchscript()) throw usage_error("quantization works on TorchScript models");
@@ -41,15 +44,27 @@ torch::jit::Module prepare_module(const Model& model) {
 }
 
 
-torch::jit::QConfigDict qconfig_dict(const torch::jit::QConfig& qconfig, const QuantConfig& config) {
-  torch::jit::QConfigDict dict{{"", qconfig}};
-  for (const auto& name : config.skip_modules) dict[name] = c10::nullopt;
-  return dict;
-}
-
 std::string type_name(const torch::jit::Module& module) {
   auto name = module.type()->name();
   return name ? name->qualifiedName() : "";
+}
+
+// Static: every op of the model is a candidate, minus --skip. Dynamic: only Linear modules get the
+// qconfig, because a global one also observes functional linears whose weights are computed, not
+// parameters (nn.MultiheadAttention slices in_proj_weight), which Finalize(DYNAMIC) cannot
+// quantize ("expected 3 inputs, but got only 1" on every nn.TransformerEncoder).
+torch::jit::QConfigDict qconfig_dict(const torch::jit::Module& module, const torch::jit::QConfig& qconfig,
+                                     const QuantConfig& config, torch::jit::QuantType type) {
+  torch::jit::QConfigDict dict;
+  if (type == torch::jit::QuantType::STATIC) {
+    dict[""] = qconfig;
+  } else {
+    for (const auto& item : module.named_modules()) {
+      if (type_name(item.value).find(".Linear") != std::string::npos) dict[item.name] = qconfig;
+    }
+  }
+  for (const auto& name : config.skip_modules) dict[name] = c10::nullopt;
+  return dict;
 }
 
 // Activation observers in module-path order, so ids are deterministic.
@@ -161,7 +176,7 @@ void cleanup_graph(torch::jit::Module& module) {
 torch::jit::Module insert_observers(torch::jit::Module& module, const torch::jit::QConfig& qconfig,
                                     const QuantConfig& config, torch::jit::QuantType type) {
   try {
-    return torch::jit::InsertObservers(module, "forward", qconfig_dict(qconfig, config), /*inplace=*/false, type);
+    return torch::jit::InsertObservers(module, "forward", qconfig_dict(module, qconfig, config, type), /*inplace=*/false, type);
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {
@@ -257,7 +272,7 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config) {
   auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::DYNAMIC);
   // No calibration: in dynamic mode InsertQuantDeQuant puts the weight observer calls and
   // calculate_qparams into the graph, and Finalize freezes and folds them into constants.
-  auto quantized = quantization_stage("inserting dynamic quantize ops and finalizing", kReportAdvice, [&] {
+  auto quantized = quantization_stage("inserting dynamic quantize ops and finalizing", kDynamicReportAdvice, [&] {
     auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
                                             torch::jit::QuantType::DYNAMIC);
     return torch::jit::Finalize(q, torch::jit::QuantType::DYNAMIC);

@@ -27,6 +27,15 @@ import torch
 m=torch.jit.load('$WORK/cnn.int8.pt'); y=m(torch.randn(2,1,28,28)); assert y.shape==(2,10)
 assert 'quantized::conv2d' in str(m.graph) or 'quantized::conv2d_relu' in str(m.graph), m.graph" "artifact loads in PyTorch"
 
+# Dynamic INT8 of nn.TransformerEncoder: only its Linear modules are quantized (a global qconfig also
+# caught MultiheadAttention's functional linears on sliced weights, and Finalize failed on them).
+expect_exit 0 -- "$MOPT" quantize "$FIXTURES/transformer.pt" -o "$WORK/tr.int8.pt" --mode dynamic \
+  --eval-data "$FIXTURES/transformer.input.npy" --iterations 10 --report "$WORK/tr.json"
+py "
+import json, torch; r=json.load(open('$WORK/tr.json'))
+assert r['details']['quantization']['boundaries']['quantized_ops']==4, r['details']['quantization']['boundaries']
+m=torch.jit.load('$WORK/tr.int8.pt'); assert m(torch.randn(1,16,64)).shape==(1,16,64)" "transformer dynamic INT8"
+
 # Dynamic INT8 of the MLP, with per-tensor weights.
 expect_exit 0 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/mlp.int8.pt" --mode dynamic --per-tensor \
   --eval-data "$FIXTURES/mlp.input.npy" --iterations 20 --report "$WORK/d.json"
