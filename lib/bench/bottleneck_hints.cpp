@@ -168,24 +168,24 @@ std::vector<Hint> bottleneck_hints(const OpProfileSummary& summary, const std::v
   }
 
   // Compute- or memory-bound: how much of the time multiplies at all, and how fast it does.
-  double mac_ms = 0, best_gflops = 0;
+  // Counted per top-level op, not per layer: a frozen model's ops all sit in one top-level "layer".
+  const double mac_ms =
+      group_top_level(events, summary.iterations, [](const ProfiledEvent& e) { return does_macs(e.name); }).ms;
+  double best_gflops = 0;
   for (const auto& l : summary.layers) {
-    bool mac_layer = false;
-    for (const auto& op : l.ops) mac_layer = mac_layer || does_macs(op);
-    if (mac_layer) mac_ms += l.total_ms;
     if (l.gflop > 0 && l.total_ms > 0) best_gflops = std::max(best_gflops, l.gflop / (l.total_ms / 1000.0));
   }
   const double mac_share = mac_ms / total;
   const double achieved = macs > 0 ? 2.0 * static_cast<double>(macs) / 1e9 / (total / 1000.0) : 0.0;
-  json figures = {{"mac_layer_share", mac_share}, {"gflops_per_s", achieved}, {"best_layer_gflops_per_s", best_gflops}};
+  json figures = {{"mac_op_share", mac_share}, {"gflops_per_s", achieved}, {"best_layer_gflops_per_s", best_gflops}};
   if (mac_share >= kComputeBoundShare) {
     hints.push_back({"compute-bound",
-                     fmt::format("compute-bound: {} of op time is in conv/linear/matmul layers{}", percent(mac_share),
+                     fmt::format("compute-bound: {} of op time is in conv/linear/matmul ops{}", percent(mac_share),
                                  achieved > 0 ? fmt::format(", {:.1f} GFLOP/s achieved over the model's op time", achieved) : ""),
                      figures});
   } else {
     hints.push_back({"memory-bound",
-                     fmt::format("memory-bound: only {} of op time is in conv/linear/matmul layers; the rest (pooling, norms, "
+                     fmt::format("memory-bound: only {} of op time is in conv/linear/matmul ops; the rest (pooling, norms, "
                                  "activations, copies) moves data without multiply-accumulates{}",
                                  percent(mac_share),
                                  achieved > 0 ? fmt::format(" ({:.1f} GFLOP/s achieved over the model's op time)", achieved) : ""),
