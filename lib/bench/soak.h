@@ -28,11 +28,12 @@ inline constexpr int kDefaultWindows = 6;
 inline constexpr double kLeakMb = 5.0;
 inline constexpr double kLeakFraction = 0.02;
 
-/// One time window of a soak.
+/// One time window of a soak: its calls are samples [begin, end) of the run.
 struct SoakWindow {
   double start_s = 0, end_s = 0;
-  std::vector<double> samples_ms;
+  size_t begin = 0, end = 0;
   double rss_end_mb = 0;
+  size_t count() const { return end - begin; }
 };
 
 /// A finished soak: every sample (for the row's overall figures) and the windows.
@@ -46,8 +47,10 @@ struct SoakRun {
 /// "duration=60s rate=50/s window=10s" (rate "max" when flat out).
 std::string describe(const SoakSettings& settings);
 
-/// Runs `warmup` untimed calls, then calls until duration_s has passed. Throws usage_error for a
-/// non-positive duration, a negative rate or a window longer than the duration.
+/// Runs `warmup` untimed calls, then calls until duration_s has passed. The sample buffer is sized
+/// and written before the timed phase (from the rate, or from the warm-up's pace) so that the
+/// harness's own memory does not read as RSS growth. Throws usage_error for a non-positive
+/// duration, a negative rate or a window longer than the duration.
 SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSettings& settings,
                  const std::function<void(int64_t done, double elapsed_s)>& progress = {});
 

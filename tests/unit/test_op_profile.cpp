@@ -237,7 +237,10 @@ TEST_SUITE("resource-monitor") {
     CHECK(soak.run.stopped_by == "duration");
     CHECK(soak.windows.size() == 3);
     size_t in_windows = 0;
-    for (const auto& w : soak.windows) in_windows += w.samples_ms.size();
+    for (size_t w = 0; w < soak.windows.size(); ++w) {
+      in_windows += soak.windows[w].count();
+      if (w > 0) CHECK(soak.windows[w].begin == soak.windows[w - 1].end);
+    }
     CHECK(in_windows == soak.run.samples_ms.size());
     auto j = soak_json(soak);
     CHECK(j.contains("drift"));
