@@ -7,7 +7,7 @@ FMNIST=/usr/share/datasets/fashion-mnist
 py() { /usr/bin/python3 -c "$1" || fail "$2"; }
 
 # Per-layer and per-op profile with a trace; one thread keeps the run cheap on a shared machine.
-expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 20 --threads 1 --op-profile \
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 20 --threads 1 --op-profile --top 100 \
   --trace "$WORK/cnn.trace.json" --report "$WORK/prof.json"
 validate_report "$WORK/prof.json"
 expect_stdout "features.0"; expect_stdout "classifier.2"; expect_stdout "aten::conv2d"; expect_stdout "hint: "

@@ -351,7 +351,7 @@ void setup_bench(CLI::App& app) {
                 "op kind, bottleneck hints, profiler overhead (LibTorch runs)");
   cmd->add_option("--trace", args->trace, "write a Chrome/Perfetto trace of the first 5 profiled calls (implies --op-profile)")
       ->type_name("FILE");
-  cmd->add_option("--top", args->top, "rows of the op-profile tables on stdout (default 10; the report has all)")
+  cmd->add_option("--top", args->top, "rows of the op-profile tables on stdout (default 10; the report has all)")->type_name("N")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--duration", args->duration, "soak: call for this long (after warm-up), report latency per window, drift "
                                                 "and RSS growth")->type_name("SECONDS")->check(CLI::PositiveNumber);
