@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <unordered_map>
 
 #include "lib/errors.h"
@@ -99,20 +100,18 @@ void link_events(std::vector<ProfiledEvent>& events) {
   }
 }
 
-ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t iterations) {
-  if (iterations < 1) throw usage_error(fmt::format("profiled iterations must be >= 1, got {}", iterations));
-  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO,
-                                                     /*report_input_shapes=*/true, /*profile_memory=*/false,
-                                                     /*with_stack=*/false, /*with_flops=*/true, /*with_modules=*/true);
+namespace {
+
+// Runs `iterations` calls under the profiler with `config`; returns linked events and, when asked,
+// each call's steady-clock time.
+std::vector<ProfiledEvent> run_profiled(const std::function<void()>& call, int64_t iterations,
+                                        const torch::profiler::impl::ProfilerConfig& config, std::vector<double>* iteration_ms) {
   try {
     prof::prepareProfiler(config, {torch::profiler::impl::ActivityType::CPU});
     prof::enableProfiler(config, {torch::profiler::impl::ActivityType::CPU});
   } catch (const c10::Error& e) {
     throw runtime_failure("cannot start LibTorch's profiler: " + short_torch_message(e.what()));
   }
-  ProfileCapture capture;
-  capture.iteration_ms.reserve(static_cast<size_t>(iterations));
-  std::unique_ptr<prof::ProfilerResult> result;
   try {
     for (int64_t i = 0; i < iterations; ++i) {
       const auto start = std::chrono::steady_clock::now();
@@ -120,19 +119,76 @@ ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t ite
         RECORD_USER_SCOPE(kIterationMarker);
         call();
       }
-      capture.iteration_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      if (iteration_ms) {
+        iteration_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      }
     }
   } catch (...) {
     prof::disableProfiler();  // never leave the profiler on behind an error
     throw;
   }
-  result = prof::disableProfiler();
-  capture.events.reserve(result->events().size());
+  auto result = prof::disableProfiler();
+  std::vector<ProfiledEvent> events;
+  events.reserve(result->events().size());
   for (const auto& e : result->events()) {
     if (e.deviceType() != c10::DeviceType::CPU) continue;
-    capture.events.push_back(from_kineto(e));
+    events.push_back(from_kineto(e));
   }
-  link_events(capture.events);
+  link_events(events);
+  return events;
+}
+
+torch::profiler::impl::ProfilerConfig profiler_config(bool details) {
+  return torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::KINETO, /*report_input_shapes=*/details,
+                                               /*profile_memory=*/false, /*with_stack=*/false, /*with_flops=*/details,
+                                               /*with_modules=*/details);
+}
+
+}  // namespace
+
+ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t iterations) {
+  if (iterations < 1) throw usage_error(fmt::format("profiled iterations must be >= 1, got {}", iterations));
+  // Timings come from a lean pass: LibTorch builds the module hierarchy as strings for every op
+  // record (about 1 us each here), more than a small model's ops take. One more call with module
+  // hierarchy, input shapes and FLOP estimates on labels them, record by record.
+  ProfileCapture capture;
+  capture.iteration_ms.reserve(static_cast<size_t>(iterations));
+  capture.events = run_profiled(call, iterations, profiler_config(false), &capture.iteration_ms);
+  const auto detail = run_profiled(call, 1, profiler_config(true), nullptr);
+  // The k-th record named X in a timed call gets the labels of the k-th X in the labelling call:
+  // kernels may call a different number of helper ops (buffer resizes) from one call to the next,
+  // and a record in its parent's last microsecond may nest differently, but the interpreter's ops
+  // come in the same order. Records without a counterpart take their parent's module.
+  std::map<std::string, std::vector<size_t>> reference;
+  for (size_t i = 0; i < detail.size(); ++i) {
+    if (detail[i].iteration == 0 && detail[i].is_op) reference[detail[i].name].push_back(i);
+  }
+  if (!reference.empty()) {
+    std::map<std::pair<int, std::string>, size_t> seen;
+    for (auto& e : capture.events) {
+      if (!e.is_op || e.iteration < 0) continue;
+      const auto it = reference.find(e.name);
+      const size_t k = seen[{e.iteration, e.name}]++;
+      if (it != reference.end() && k < it->second.size()) {
+        const auto& d = detail[it->second[k]];
+        e.module_path = d.module_path;
+        e.module_type = d.module_type;
+        e.shapes = d.shapes;
+        e.dtypes = d.dtypes;
+        e.flops = d.flops;
+      } else if (e.parent >= 0) {
+        const auto& p = capture.events[static_cast<size_t>(e.parent)];
+        e.module_path = p.module_path;
+        e.module_type = p.module_type;
+      }
+    }
+    capture.labelled_by = "a second profiled call with module hierarchy, input shapes and FLOPs";
+    return capture;
+  }
+  // Nothing to label from: one pass with everything on, at its cost.
+  capture.iteration_ms.clear();
+  capture.events = run_profiled(call, iterations, profiler_config(true), &capture.iteration_ms);
+  capture.labelled_by = "the timed calls themselves (the labelling call recorded no ops)";
   return capture;
 }
 

@@ -35,11 +35,13 @@ struct ProfiledEvent {
 struct ProfileCapture {
   std::vector<ProfiledEvent> events;  ///< linked: parent and iteration set
   std::vector<double> iteration_ms;   ///< steady-clock time of each profiled call
+  std::string labelled_by;            ///< where module paths, shapes and FLOPs came from
 };
 
-/// Calls `call` `iterations` times with the profiler on (input shapes, module hierarchy and FLOP
-/// estimates recorded), each call inside a kIterationMarker scope. Throws runtime_failure when
-/// the profiler cannot be started (e.g. another profiler is active).
+/// Calls `call` `iterations` times with the profiler on (times only), each call inside a
+/// kIterationMarker scope, then once more with module hierarchy, input shapes and FLOP estimates,
+/// and copies those onto the timed records (the k-th record of a name from the k-th of that name).
+/// Throws runtime_failure when the profiler cannot be started.
 ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t iterations);
 
 /// Instance path and innermost class from LibTorch's module hierarchy entries, e.g.

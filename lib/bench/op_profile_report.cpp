@@ -23,6 +23,7 @@ json profile_ops(const std::function<void()>& call, const OpProfileRequest& requ
   out["overhead"] = {{"profiled_p50_ms", profiled_p50},
                      {"unprofiled_p50_ms", request.unprofiled_p50_ms},
                      {"ratio", request.unprofiled_p50_ms > 0 ? profiled_p50 / request.unprofiled_p50_ms : 0.0}};
+  out["labelled_by"] = capture.labelled_by;
   out["hints"] = hints_json(bottleneck_hints(summary, capture.events, request.macs));
   if (!request.trace_path.empty()) {
     const int64_t traced = std::min(iterations, kTraceIterations);
