@@ -11,6 +11,8 @@
 #include "lib/bench/flops.h"
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/memory.h"
+#include "lib/bench/op_profile_report.h"
+#include "lib/bench/resource_monitor.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/model/graph_stats.h"
@@ -78,13 +80,52 @@ json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, 
   at::set_num_threads(threads);
   auto label = fmt::format("batch={} threads={}", batch, threads);
   reset_peak_rss();
-  auto call = [&] { run_model(model, input); };
-  auto run = run_timed(call, settings.warmup, settings.stop,
-                       [&](int64_t done, double elapsed) { if (progress) progress(label, done, elapsed); });
+  ResourceMonitor monitor;
+  bool first = true;
+  auto call = [&] {
+    run_model(model, input);
+    if (first) {
+      monitor.mark_first_inference();
+      first = false;
+    }
+  };
+  auto report_progress = [&](int64_t done, double elapsed) { if (progress) progress(label, done, elapsed); };
+  // CPU and RSS cover warm-up and timed calls alike: a device budget holds for the whole run.
+  monitor.start();
+  std::optional<SoakRun> soak;
+  TimedRun run;
+  if (settings.soak) {
+    soak = run_soak(call, settings.warmup, *settings.soak, report_progress);
+    run = soak->run;
+  } else {
+    run = run_timed(call, settings.warmup, settings.stop, report_progress);
+  }
+  monitor.stop();
   double peak = peak_rss_mb();
   auto row = row_json(batch, threads, run, peak, peak - baseline_rss_mb, settings);
   row["work"] = work_json(model, input, row["latency"]["p50_ms"].get<double>());
+  row["cpu"] = cpu_json(monitor.cpu());
+  row["memory"]["rss"] = rss_json(monitor.rss(), 20);
+  if (soak) {
+    row["stop_rule"] = describe(soak->settings);
+    row["soak"] = soak_json(*soak);
+  }
   return row;
+}
+
+// The first row's calls again, under the profiler.
+json op_profile_metrics(const Model& model, const json& row, const BenchSettings& settings) {
+  const auto input = make_batch(settings.data.inputs, row["batch"].get<int64_t>());
+  at::set_num_threads(row["threads"].get<int>());
+  OpProfileRequest request;
+  request.iterations = row["latency"]["count"].get<int64_t>();
+  request.unprofiled_p50_ms = row["latency"]["p50_ms"].get<double>();
+  request.macs = row["work"]["macs"].get<int64_t>();
+  request.trace_path = settings.trace_path;
+  auto out = profile_ops([&] { run_model(model, input); }, request);
+  out["batch"] = row["batch"];
+  out["threads"] = row["threads"];
+  return out;
 }
 
 // Accuracy (with labels) and agreement with --reference (run in LibTorch) of these outputs.
@@ -196,6 +237,9 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
     for (int64_t batch : settings.batches) {
       auto input = make_batch(settings.data.inputs, batch);
       metrics["rows"].push_back(row_metrics(model, input, batch, t, baseline_rss, settings, progress));
+      if (metrics["rows"].size() == 1 && (settings.op_profile || !settings.trace_path.empty())) {
+        metrics["op_profile"] = op_profile_metrics(model, metrics["rows"][0], settings);
+      }
     }
   }
   at::set_num_threads(original_threads);

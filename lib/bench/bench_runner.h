@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/bench/soak.h"
 #include "lib/bench/timed_run.h"
 #include "lib/data/dataset.h"
 
@@ -26,6 +27,9 @@ struct BenchSettings {
   int64_t eval_batch = 256;              ///< batch size for accuracy/agreement passes
   std::string runtime = "libtorch";      ///< "libtorch" (in process) or "onnxruntime" (helper process)
   bool keep_samples = false;             ///< every timed sample in rows[].samples_ms (for pooling across processes)
+  std::optional<SoakSettings> soak;      ///< --duration: each row's timed phase is a soak instead of `stop`
+  bool op_profile = false;               ///< --op-profile: profile the first row's calls per layer and op (LibTorch)
+  std::filesystem::path trace_path;      ///< --trace: Chrome trace of the first profiled iterations (implies op_profile)
 };
 
 /// Progress callback: (row label, iterations done, seconds elapsed).

@@ -17,7 +17,7 @@ constexpr const char* kGateExample =
     "expected FIELD OP NUMBER, e.g. 'latency.p95_ms > 12' or 'accuracy.top1 < 0.90' (operators: > >= < <= == !=)";
 
 // Groups a bench row carries; anything else is a top-level metric.
-const std::set<std::string> kRowGroups = {"latency", "throughput", "memory", "work"};
+const std::set<std::string> kRowGroups = {"latency", "throughput", "memory", "work", "cpu", "soak"};
 
 // Why a known group can be missing from a report: it is only measured when asked for.
 const std::map<std::string, std::string> kMeasuredBy = {
@@ -26,6 +26,9 @@ const std::map<std::string, std::string> kMeasuredBy = {
     {"memory", "is only measured where the platform reports process memory"},
     {"work", "is only measured when the model's MACs can be counted"},
     {"cold_start", "is measured by every bench run; this report has none"},
+    {"cpu", "is measured for runs in LibTorch (in process), not for ONNX Runtime's helper process"},
+    {"soak", "needs --duration SECONDS"},
+    {"op_profile", "needs --op-profile"},
 };
 
 std::string trim(const std::string& text) {

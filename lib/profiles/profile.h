@@ -95,7 +95,8 @@ bool runs_on_host(const Profile& profile);
 /// "memory.peak_mb > 100", "throughput.samples_per_s < 100", "model.file_mb > 1", "accuracy.top1 < 0.9".
 std::vector<std::string> budget_gates(const Profile& profile);
 
-/// Budgets bench cannot measure yet, in the same syntax (e.g. "cpu.percent > 25").
-std::vector<std::string> unmeasured_budgets(const Profile& profile);
+/// Budgets bench cannot measure in `runtime` ("libtorch" or "onnxruntime"), in the same syntax
+/// (e.g. "cpu.percent > 25": CPU use is measured for in-process LibTorch runs only).
+std::vector<std::string> unmeasured_budgets(const Profile& profile, const std::string& runtime = "libtorch");
 
 }  // namespace mopt

@@ -2,6 +2,7 @@
 // mopt bench compare A.json B.json: the side-by-side difference of two reports.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -44,6 +45,12 @@ struct BenchArgs {
   std::string junit;
   std::string runtime;  ///< "" = ONNX Runtime for .onnx files, LibTorch otherwise
   bool keep_samples = false;
+  bool op_profile = false;
+  std::string trace;
+  int64_t top = 10;     ///< rows of the op-profile tables on stdout
+  double duration = 0;  ///< --duration: soak seconds
+  double rate = 0;      ///< --rate: calls per second in a soak (0 = flat out)
+  double window = 0;    ///< --window: soak report window (0 = duration / 6)
 };
 
 struct CompareArgs {
@@ -67,8 +74,8 @@ nlohmann::json read_report(const std::string& path) {
 
 StopRule stop_rule(const BenchArgs& args) {
   StopRule rule;
-  int chosen = (args.iterations > 0) + (args.min_time > 0) + (args.target_cv > 0);
-  if (chosen > 1) throw usage_error("choose one stop rule: --iterations, --min-time or --target-cv");
+  int chosen = (args.iterations > 0) + (args.min_time > 0) + (args.target_cv > 0) + (args.duration > 0);
+  if (chosen > 1) throw usage_error("choose one stop rule: --iterations, --min-time, --target-cv or --duration");
   rule.max_time_s = args.max_time;
   if (args.min_time > 0) {
     rule.kind = StopRule::Kind::kMinTime;
@@ -82,18 +89,80 @@ StopRule stop_rule(const BenchArgs& args) {
   return rule;
 }
 
-void print_text(const nlohmann::json& metrics) {
+// CPU and RSS of one row, and its soak windows when it was a soak.
+void print_resources(const nlohmann::json& row) {
+  const auto label = fmt::format("batch={} threads={}", row["batch"].get<int64_t>(), row["threads"].get<int>());
+  if (row.contains("cpu")) {
+    const auto& c = row["cpu"];
+    const auto& r = row["memory"]["rss"];
+    say("{}: cpu {:.1f}% of one core, {:.1f}% of {} cores; RSS peak {:.1f} MB, mean {:.1f}, at first inference {:.1f}, at end {:.1f}",
+        label, c["percent_one_core"].get<double>(), c["percent"].get<double>(), c["logical_cores"].get<int>(),
+        r["peak_mb"].get<double>(), r["mean_mb"].get<double>(), r["first_inference_mb"].get<double>(), r["end_mb"].get<double>());
+  }
+  if (!row.contains("soak")) return;
+  const auto& soak = row["soak"];
+  say("soak {} ({}): {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", label, soak["settings"].get<std::string>(), "window s", "calls",
+      "p50 ms", "p95 ms", "p99 ms", "RSS MB");
+  for (const auto& w : soak["windows"]) {
+    if (!w.contains("p50_ms")) continue;
+    say("  {:>4.0f}-{:<4.0f} {:>7} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.1f}", w["start_s"].get<double>(), w["end_s"].get<double>(),
+        w["count"].get<int64_t>(), w["p50_ms"].get<double>(), w["p95_ms"].get<double>(), w["p99_ms"].get<double>(),
+        w["rss_end_mb"].get<double>());
+  }
+  if (soak.contains("drift")) {
+    say("  drift last vs first window: p50 {:+.1f}%, p99 {:+.1f}%; RSS growth {:+.1f} MB{}{}", soak["drift"]["p50_percent"].get<double>(),
+        soak["drift"]["p99_percent"].get<double>(), soak["rss_growth_mb"].get<double>(),
+        soak["rss_growth_flagged"].get<bool>() ? " (FLAGGED: possible leak)" : "",
+        soak["late_starts"].get<int64_t>() > 0 ? fmt::format("; {} calls started late (the model is slower than --rate)",
+                                                             soak["late_starts"].get<int64_t>())
+                                               : "");
+  }
+}
+
+// The op profile's top rows as two tables, then the hints.
+void print_op_profile(const nlohmann::json& p, int64_t top) {
+  const auto& o = p["overhead"];
+  say("op profile (batch={} threads={}, {} iterations): op time {:.3f} ms of {:.3f} ms per inference; profiler overhead "
+      "{:.2f}x (p50 {:.3f} ms profiled vs {:.3f} ms)",
+      p["batch"].get<int64_t>(), p["threads"].get<int>(), p["iterations"].get<int64_t>(), p["op_total_ms"].get<double>(),
+      p["marked_ms"].get<double>(), o["ratio"].get<double>(), o["profiled_p50_ms"].get<double>(), o["unprofiled_p50_ms"].get<double>());
+  say("{:<32} {:<18} {:>6} {:>9} {:>6} {:>9} {:>9}  {}", "layer", "type", "calls", "total ms", "share", "p50 ms", "p99 ms",
+      "input shapes");
+  int64_t shown = 0;
+  for (const auto& l : p["layers"]) {
+    if (shown++ >= top) break;
+    say("{:<32} {:<18} {:>6.0f} {:>9.3f} {:>5.1f}% {:>9.3f} {:>9.3f}  {}", l["layer"].get<std::string>(), l["type"].get<std::string>(),
+        l["calls"].get<double>(), l["total_ms"].get<double>(), 100 * l["share"].get<double>(), l["p50_ms"].get<double>(),
+        l["p99_ms"].get<double>(), l["input_shapes"].get<std::string>());
+  }
+  say("{:<32} {:>6} {:>9} {:>9} {:>6} {:>9} {:>9}  {}", "op", "calls", "total ms", "self ms", "share", "p50 ms", "p99 ms",
+      "input shapes");
+  shown = 0;
+  for (const auto& op : p["ops"]) {
+    if (shown++ >= top) break;
+    const auto& shapes = op["input_shapes"];
+    say("{:<32} {:>6.0f} {:>9.3f} {:>9.3f} {:>5.1f}% {:>9.3f} {:>9.3f}  {}", op["op"].get<std::string>(), op["calls"].get<double>(),
+        op["total_ms"].get<double>(), op["self_ms"].get<double>(), 100 * op["share"].get<double>(), op["p50_ms"].get<double>(),
+        op["p99_ms"].get<double>(), shapes.empty() ? "" : shapes[0].get<std::string>());
+  }
+  for (const auto& h : p["hints"]) say("hint: {}", h["message"].get<std::string>());
+  if (p.contains("trace")) say("trace: {} ({} iterations)", p["trace"]["path"].get<std::string>(), p["trace"]["iterations"].get<int64_t>());
+}
+
+void print_text(const nlohmann::json& metrics, int64_t top) {
   const auto& runtime = metrics["runtime"];
   say("runtime: {} {}", runtime["name"].get<std::string>(), runtime["version"].get<std::string>());
-  say("{:>5} {:>7} {:>10} {:>10} {:>10} {:>19} {:>6} {:>12} {:>9}", "batch", "threads", "p50 ms", "p95 ms", "p99 ms",
-      "p50 95% CI", "cv", "samples/s", "peak MB");
+  say("{:>5} {:>7} {:>10} {:>10} {:>10} {:>19} {:>6} {:>12} {:>9} {:>6}", "batch", "threads", "p50 ms", "p95 ms", "p99 ms",
+      "p50 95% CI", "cv", "samples/s", "peak MB", "cpu %");
   for (const auto& row : metrics["rows"]) {
     const auto& l = row["latency"];
-    say("{:>5} {:>7} {:>10.3f} {:>10.3f} {:>10.3f}   [{:>7.3f},{:>7.3f}] {:>6.3f} {:>12.1f} {:>9.1f}", row["batch"].get<int64_t>(),
+    say("{:>5} {:>7} {:>10.3f} {:>10.3f} {:>10.3f}   [{:>7.3f},{:>7.3f}] {:>6.3f} {:>12.1f} {:>9.1f} {:>6}", row["batch"].get<int64_t>(),
         row["threads"].get<int>(), l["p50_ms"].get<double>(), l["p95_ms"].get<double>(), l["p99_ms"].get<double>(),
         l["p50_ci95_ms"][0].get<double>(), l["p50_ci95_ms"][1].get<double>(), l["cv"].get<double>(),
-        row["throughput"]["samples_per_s"].get<double>(), row["memory"]["peak_mb"].get<double>());
+        row["throughput"]["samples_per_s"].get<double>(), row["memory"]["peak_mb"].get<double>(),
+        row.contains("cpu") ? fmt::format("{:.1f}", row["cpu"]["percent"].get<double>()) : std::string("-"));
   }
+  for (const auto& row : metrics["rows"]) print_resources(row);
   const auto& cold = metrics["cold_start"];
   say("cold start: load {:.1f} ms, first inference {:.2f} ms", cold["load_ms"].get<double>(), cold["first_inference_ms"].get<double>());
   const auto& work = metrics["rows"][0]["work"];
@@ -109,6 +178,7 @@ void print_text(const nlohmann::json& metrics) {
     say("vs reference: top-1 agreement {:.2f}%, max abs diff {:.3g}, cosine {:.6f}, SQNR {:.1f} dB",
         100 * g["top1_agreement"].get<double>(), g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), g["sqnr_db"].get<double>());
   }
+  if (metrics.contains("op_profile")) print_op_profile(metrics["op_profile"], top);
 }
 
 // Records every gate verdict in the report.
@@ -134,9 +204,14 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   std::vector<GateExpression> gates;
   for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
   std::optional<Profile> profile;
+  const std::string runtime = !args.runtime.empty() ? args.runtime
+                              : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
   if (!args.profile.empty()) {
     profile = load_profile(args.profile);
-    for (const auto& text : budget_gates(*profile)) gates.push_back(parse_gate(text));
+    const auto unmeasured = unmeasured_budgets(*profile, runtime);
+    for (const auto& text : budget_gates(*profile)) {
+      if (std::find(unmeasured.begin(), unmeasured.end(), text) == unmeasured.end()) gates.push_back(parse_gate(text));
+    }
   }
   std::vector<RegressionRule> rules;
   for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
@@ -166,6 +241,14 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
   settings.runtime = !args.runtime.empty() ? args.runtime
                      : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
+  if ((args.rate > 0 || args.window > 0) && !(args.duration > 0)) throw usage_error("--rate and --window need --duration SECONDS");
+  if (args.duration > 0) settings.soak = SoakSettings{args.duration, args.rate, args.window};
+  settings.op_profile = args.op_profile || !args.trace.empty();
+  settings.trace_path = args.trace;
+  if (settings.runtime == "onnxruntime" && (settings.op_profile || settings.soak)) {
+    throw usage_error("--op-profile, --trace and --duration run in LibTorch only for now; add --runtime libtorch to measure "
+                      "the imported model");
+  }
   auto data = with_graph_input(args.data, args.model);
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
   settings.data = load_data(data, "test");
@@ -179,6 +262,8 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   if (!args.reference.empty()) report.add_input(args.reference);
   report.metrics() = metrics;
   report.details()["settings"] = {{"batches", args.batches},
+                                  {"op_profile", settings.op_profile},
+                                  {"soak", settings.soak ? nlohmann::json(describe(*settings.soak)) : nlohmann::json(nullptr)},
                                   {"threads", settings.threads},
                                   {"warmup", args.warmup},
                                   {"stop_rule", describe(settings.stop)},
@@ -192,14 +277,14 @@ void run_bench_command(const BenchArgs& args, Report& report) {
         {"target_architecture", profile->architecture},
         {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
         {"budget_gates", budget_gates(*profile)},
-        {"unmeasured_budgets", unmeasured_budgets(*profile)},
+        {"unmeasured_budgets", unmeasured_budgets(*profile, settings.runtime)},
         {"judged_only_on_target", on_host ? nlohmann::json::array() : nlohmann::json(budget_gates(*profile))}};
     if (!on_host) {
       say("note: profile '{}' targets {}; these figures were measured on this {} host, so its latency, throughput and "
           "memory budgets can only be judged on the target",
           profile->name, profile->architecture, cpu_info().architecture);
     }
-    for (const auto& budget : unmeasured_budgets(*profile)) say("note: budget not measured by bench: {}", budget);
+    for (const auto& budget : unmeasured_budgets(*profile, settings.runtime)) say("note: budget not measured by bench: {}", budget);
   }
 
   std::vector<GateResult> results;
@@ -216,7 +301,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.format == "markdown") {
     say("{}", bench_markdown(report.finalize()));
   } else {
-    print_text(metrics);
+    print_text(metrics, args.top);
   }
   warn_if_busy(report);
   finish_gates(results, args.junit, "mopt.bench");
@@ -264,6 +349,18 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--profile", args->profile, "device profile (name or JSON file): its budgets become gates")->type_name("NAME");
   cmd->add_option("--format", args->format, "stdout format: text or markdown (CI job summaries)")->check(CLI::IsMember({"text", "markdown"}));
   cmd->add_option("--junit", args->junit, "write the gates as JUnit XML")->type_name("FILE");
+  cmd->add_flag("--op-profile", args->op_profile,
+                "profile the first row's timed calls again under LibTorch's profiler: time per layer (module path) and per "
+                "op kind, bottleneck hints, profiler overhead (LibTorch runs)");
+  cmd->add_option("--trace", args->trace, "write a Chrome/Perfetto trace of the first 5 profiled calls (implies --op-profile)")
+      ->type_name("FILE");
+  cmd->add_option("--top", args->top, "rows of the op-profile tables on stdout (default 10; the report has all)")->type_name("N")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--duration", args->duration, "soak: call for this long (after warm-up), report latency per window, drift "
+                                                "and RSS growth")->type_name("SECONDS")->check(CLI::PositiveNumber);
+  cmd->add_option("--rate", args->rate, "soak at a fixed request rate (calls per second; default flat out)")
+      ->type_name("N")->check(CLI::PositiveNumber);
+  cmd->add_option("--window", args->window, "soak report window (default duration/6)")->type_name("SECONDS")->check(CLI::PositiveNumber);
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common, /*thread_sweep=*/true);
   cmd->footer(std::string(
@@ -276,6 +373,9 @@ void setup_bench(CLI::App& app) {
                   "  mopt bench compare old.json new.json --max-regression latency.p50_ms=5%\n"
                   "  mopt bench model.pt --input-shape 1x3x224x224 --profile raspberry-pi-4\n"
                   "  mopt bench model.onnx --threads 1,2          # in ONNX Runtime, input shape from the graph\n"
+                  "  mopt bench cnn.pt --input-shape 1x1x28x28 --op-profile --trace cnn.trace.json   # where the time goes\n"
+                  "  mopt bench int8.pt --input-shape 1x1x28x28 --duration 60 --rate 100   # soak: drift and RSS growth\n"
+                  "  mopt bench cnn.pt --input-shape 1x1x28x28 --fail-if 'cpu.percent > 25'   # CPU budget (% of all cores)\n"
                   "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {

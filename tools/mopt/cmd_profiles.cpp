@@ -91,7 +91,7 @@ void run_show(Report& report, const std::string& name_or_path) {
   std::vector<std::string> flags;
   for (const auto& g : gates) flags.push_back(fmt::format("--fail-if '{}'", g));
   say("  {:<14} {}", "bench gates", flags.empty() ? "none" : fmt::format("{}", fmt::join(flags, " ")));
-  if (!unmeasured.empty()) say("  {:<14} {} (bench does not measure these yet)", "not gated", fmt::join(unmeasured, ", "));
+  if (!unmeasured.empty()) say("  {:<14} {} (bench does not measure these)", "not gated", fmt::join(unmeasured, ", "));
   // The file as written: nlohmann::json would print the keys sorted, not in the author's order.
   say("{}", profile_text(p.source));
   report.details()["profile"] = p.raw;

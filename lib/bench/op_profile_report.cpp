@@ -1,0 +1,36 @@
+#include "lib/bench/op_profile_report.h"
+
+#include <algorithm>
+
+#include "lib/bench/bottleneck_hints.h"
+#include "lib/bench/chrome_trace.h"
+#include "lib/bench/latency_stats.h"
+#include "lib/bench/op_profile.h"
+#include "lib/bench/op_profile_summary.h"
+#include "lib/util/atomic_file.h"
+#include "lib/util/log.h"
+
+namespace mopt {
+using nlohmann::json;
+
+json profile_ops(const std::function<void()>& call, const OpProfileRequest& request) {
+  const int64_t iterations = std::clamp<int64_t>(request.iterations, 1, kMaxProfiledIterations);
+  log_info("profiling {} iteration(s) ...", iterations);
+  auto capture = capture_op_profile(call, iterations);
+  auto summary = summarize_profile(capture.events);
+  auto out = summary_json(summary);
+  const double profiled_p50 = summarize_latencies(capture.iteration_ms).p50_ms;
+  out["overhead"] = {{"profiled_p50_ms", profiled_p50},
+                     {"unprofiled_p50_ms", request.unprofiled_p50_ms},
+                     {"ratio", request.unprofiled_p50_ms > 0 ? profiled_p50 / request.unprofiled_p50_ms : 0.0}};
+  out["labelled_by"] = capture.labelled_by;
+  out["hints"] = hints_json(bottleneck_hints(summary, capture.events, request.macs));
+  if (!request.trace_path.empty()) {
+    const int64_t traced = std::min(iterations, kTraceIterations);
+    write_text_atomically(request.trace_path, chrome_trace(capture.events, traced).dump());
+    out["trace"] = {{"path", request.trace_path.string()}, {"iterations", traced}};
+  }
+  return out;
+}
+
+}  // namespace mopt

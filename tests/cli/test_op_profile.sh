@@ -1,0 +1,97 @@
+# mopt bench --op-profile / --trace / --duration and CPU+RSS monitoring: per-layer tables of the
+# Fashion-MNIST CNN, a Chrome trace, an INT8 model's quantize/dequantize ops, the max_cpu_percent
+# gate, a short soak and the usage errors. Behaviour only: no wall-clock thresholds.
+source "$(dirname "$0")/lib.sh"
+CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+FMNIST=/usr/share/datasets/fashion-mnist
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Per-layer and per-op profile with a trace; one thread keeps the run cheap on a shared machine.
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 20 --threads 1 --op-profile --top 100 \
+  --trace "$WORK/cnn.trace.json" --report "$WORK/prof.json"
+validate_report "$WORK/prof.json"
+expect_stdout "features.0"; expect_stdout "classifier.2"; expect_stdout "aten::conv2d"; expect_stdout "hint: "
+expect_stdout "profiler overhead"
+py "
+import json; m=json.load(open('$WORK/prof.json'))['metrics']; p=m['op_profile']
+types={l['layer']: l['type'] for l in p['layers']}
+for layer, t in [('features.0','Conv2d'),('features.4','Conv2d'),('classifier.2','Linear'),('classifier.5','Linear')]:
+    assert types.get(layer)==t, (layer, types)
+total=sum(l['total_ms'] for l in p['layers'])
+assert abs(total-p['op_total_ms'])<=0.1*p['op_total_ms'], (total, p['op_total_ms'])
+assert abs(sum(o['share'] for o in p['ops'])-1)<0.02
+assert p['iterations']==20 and p['overhead']['ratio']>0 and p['overhead']['unprofiled_p50_ms']==m['rows'][0]['latency']['p50_ms']
+conv=[l for l in p['layers'] if l['layer']=='features.0'][0]
+assert conv['input_shapes'].startswith('1x1x28x28, 32x1x3x3'), conv
+assert conv['p50_ms']<=conv['p99_ms'] and 'aten::conv2d' in conv['ops']
+kinds={h['kind'] for h in p['hints']}
+assert 'top-layers' in kinds and ('compute-bound' in kinds or 'memory-bound' in kinds), kinds
+assert p['trace']['iterations']==5" "op profile of the CNN"
+py "
+import json, collections
+t=json.load(open('$WORK/cnn.trace.json')); ev=t['traceEvents']
+assert all(e['ph']=='X' and {'name','ts','dur','pid','tid'}<=set(e) for e in ev)
+its=[e for e in ev if e['cat']=='iteration']; assert len(its)==5, len(its)
+ops=[e for e in ev if e['cat']=='cpu_op']
+per_it=collections.Counter(e['args']['iteration'] for e in ops)
+assert sorted(per_it)==[0,1,2,3,4] and len(set(per_it.values()))==1, per_it
+convs=collections.Counter(e['args']['iteration'] for e in ops if e['name']=='aten::conv2d')
+assert all(convs[i]==2 for i in range(5)), convs
+mods={e['args']['module'] for e in ev if e['cat']=='module'}
+assert {'features','features.0','classifier','classifier.2'}<=mods, mods" "Chrome trace"
+
+# Every row reports CPU use and an RSS timeline; a CPU budget in a profile is a gate (exit 3).
+py "
+import json; r=json.load(open('$WORK/prof.json'))['metrics']['rows'][0]
+c=r['cpu']; s=r['memory']['rss']
+assert c['percent_one_core']>0 and abs(c['percent']*c['logical_cores']-c['percent_one_core'])<1e-6, c
+assert s['peak_mb']>=s['mean_mb']>0 and s['first_inference_mb']>0 and s['end_mb']>0 and len(s['samples'])>=1, s" "cpu and rss per row"
+/usr/bin/python3 -c "
+import json; p=json.load(open('$SOURCE_DIR/tests/fixtures/profiles/custom-board.json'))
+p['name']='cpu-budget'; p['quantized_engine']='onednn'; p['budgets']={'batch':1,'latency_p50_ms':None,'latency_p95_ms':None,
+ 'throughput_samples_per_s':None,'peak_memory_mb':None,'model_size_mb':None,'min_accuracy_top1':None,'max_cpu_percent':0.001}
+json.dump(p, open('$WORK/cpu-budget.json','w'))"
+expect_exit 3 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 10 --profile "$WORK/cpu-budget.json" --report "$WORK/cpu.json"
+validate_report "$WORK/cpu.json"
+expect_stdout "FAIL fail-if cpu.percent > 0.001"
+py "
+import json; r=json.load(open('$WORK/cpu.json')); g=[g for g in r['gates'] if 'cpu.percent' in g['name']]
+assert len(g)==1 and not g[0]['passed'] and r['verdict']=='fail', r['gates']
+assert r['details']['profile']['unmeasured_budgets']==[]" "cpu budget gate"
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 10 --fail-if 'cpu.percent > 100.0001'
+
+# INT8: the profile shows the quantize/dequantize boundaries and says what they cost.
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 64 --quiet
+expect_exit 0 -- "$MOPT" bench "$WORK/cnn.int8.pt" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile --report "$WORK/int8.json"
+expect_stdout "quantize"
+py "
+import json; p=json.load(open('$WORK/int8.json'))['metrics']['op_profile']
+ops={o['op'] for o in p['ops']}
+assert 'aten::quantize_per_tensor' in ops and 'aten::dequantize' in ops, ops
+assert any(o.startswith('quantized::') for o in ops), ops
+h=[h for h in p['hints'] if h['kind']=='quantize-boundaries']
+assert len(h)==1 and h[0]['figures']['quantize_calls']>=1 and h[0]['figures']['dequantize_calls']>=1, p['hints']" "INT8 profile"
+
+# Soak: windows, drift and RSS growth; the row's stop rule says so.
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --threads 1 --warmup 2 --duration 1 --window 0.5 --rate 200 --report "$WORK/soak.json"
+validate_report "$WORK/soak.json"
+expect_stdout "drift last vs first window"
+py "
+import json; r=json.load(open('$WORK/soak.json'))['metrics']['rows'][0]; s=r['soak']
+assert r['stopped_by']=='duration' and r['stop_rule'].startswith('duration=1s rate=200/s'), r['stop_rule']
+assert len(s['windows'])==2 and sum(w['count'] for w in s['windows'])==r['latency']['count']
+assert r['latency']['count']<=201, r['latency']['count']
+assert 'p50_percent' in s['drift'] and isinstance(s['rss_growth_flagged'], bool)" "soak report"
+
+# Usage errors: exit 2 before anything runs.
+expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --rate 10
+expect_stderr "need --duration"
+expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 1 --iterations 5
+expect_stderr "one stop rule"
+expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 2 --window 3
+expect_stderr "--window"
+if [ -f "$FIXTURES/mlp.onnx" ]; then
+  expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --op-profile
+  expect_stderr "LibTorch only"
+fi
+finish
