@@ -58,7 +58,8 @@ std::string last_line(const fs::path& path) {
   std::ifstream in(path);
   std::string line, last;
   while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+    // CLI11 ends a flag error with a generic hint; the line before it says what was wrong.
+    if (line.find_first_not_of(" \t\r") != std::string::npos && line.rfind("Run with --help", 0) != 0) last = line;
   }
   return last.size() > 300 ? last.substr(0, 297) + "..." : last;
 }

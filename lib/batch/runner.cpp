@@ -146,7 +146,7 @@ std::vector<JobResult> run_jobs(const std::vector<JobSpec>& jobs, const RunnerSe
     if (settings.on_finished) settings.on_finished(jobs[index], results[index], progress);
   };
 
-  while (next < jobs.size() || !running.empty()) {
+  while ((!interrupting && next < jobs.size()) || !running.empty()) {
     if (train::interrupt_requested() && !interrupting) {
       interrupting = true;
       for (auto& [pid, run] : running) {
@@ -174,6 +174,8 @@ std::vector<JobResult> run_jobs(const std::vector<JobSpec>& jobs, const RunnerSe
         }
       }
       fs::create_directories(paths.dir);
+      // Output templates name folders ("out/{stem}.pt"); mopt itself writes only into existing ones.
+      if (!job.output.empty()) fs::create_directories(job.output.parent_path());
       clear_job(paths);
       pid_t pid = spawn(job, paths, settings);
       running[pid] = {index, Clock::now(), false, false, Clock::time_point::max()};

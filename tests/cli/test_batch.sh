@@ -22,7 +22,7 @@ cat >"$M/batch.json" <<EOF
     {"name": "{stem}-dynamic", "model": "models/mlp.pt", "command": "quantize", "flags": {"mode": "dynamic", "eval-data": "mlp.input.npy"}},
     {"model": "models/cnn.pt", "command": "optimize", "flags": {"pipeline": "freeze,fold-conv-bn", "input-shape": "1x1x28x28"}},
     {"model": "models/cnn.pt", "command": "prune", "flags": {"method": "magnitude", "amount": 0.5, "input-shape": "1x1x28x28"}},
-    {"model": "models/corrupt.pt", "command": "quantize", "flags": {"mode": "dynamic", "input-shape": "1x1x28x28"}},
+    {"model": "models/corrupt.pt", "command": "quantize", "flags": {"mode": "dynamic"}},
     {"name": "cnn-gate", "model": "models/cnn.pt", "command": "bench",
      "flags": {"input-shape": "1x1x28x28", "warmup": 1, "fail-if": ["latency.p50_ms > 0"]}}
   ]
@@ -87,7 +87,6 @@ rows = {j['id']: j for j in b['jobs']}
 assert [j for j in rows if not rows[j]['cached']] == ['cnn-optimize', 'corrupt-quantize'], [(j, rows[j]['cached']) for j in rows]
 assert rows['cnn-optimize']['status'] == 'ok' and os.path.exists('$M/out/cnn-optimize.pt')" "deleted artifact reruns just its job"
 
-# A changed input changes the key: editing the manifest's flags reruns that job (checked through keys).
 cp "$REPORT" "$WORK/unsharded.json"
 
 # Shards 0/2 and 1/2 (own state folders, so they really run) merged equal the unsharded results.
@@ -105,6 +104,14 @@ a, b = rows('$WORK/unsharded.json'), rows('$WORK/merged.json')
 assert a == b, (a, b)" "shards + merge equal the unsharded run"
 expect_exit 4 -- "$MOPT" batch merge "$WORK/s0/batch-report.shard-0-of-2.json"
 expect_stderr "shard(s) 1 of 2 missing"
+
+# A job whose flags its command rejects (exit 2) is a manifest problem: the row says usage-error, the batch exits 4.
+printf '{"jobs": [{"model": "models/cnn.pt", "command": "quantize", "output": "out/x.pt", "flags": {"frobnicate": 1}}]}\n' >"$M/flags.json"
+expect_exit 4 -- "$MOPT" batch "$M/flags.json"
+grep -E '^cnn-quantize +usage-error +2 ' "$WORK/out" >/dev/null || fail "usage-error row: $(cat "$WORK/out")"
+py "
+import json; r = json.load(open('$M/flags.batch/batch-report.json'))['details']['batch']['jobs'][0]
+assert 'frobnicate' in r['message'], r['message']" "a usage error's message names the flag"
 
 # Bad manifests name the field and its line (exit 4); bad batch flags are usage errors (exit 2).
 printf '{"jobs": [\n  {"model": "models/cnn.pt",\n   "command": "shrink"}]}\n' >"$M/bad.json"
