@@ -12,6 +12,7 @@
 
 namespace mopt::batch {
 
+/// What `mopt batch` was asked to do.
 struct BatchOptions {
   std::filesystem::path manifest;
   std::filesystem::path out_dir;  ///< default: MANIFEST_DIR/MANIFEST_STEM.batch
@@ -24,6 +25,7 @@ struct BatchOptions {
   std::vector<std::string> argv;  ///< recorded in the batch report
 };
 
+/// The batch section of the report, its exit code and where the outputs were written.
 struct BatchOutcome {
   int exit_code = 0;
   nlohmann::json batch;  ///< the report's details.batch section (jobs = rows)

@@ -18,6 +18,7 @@ namespace mopt::batch {
 struct JobPaths {
   std::filesystem::path dir, report, stdout_log, stderr_log, done;
 };
+/// The folder and file names of job `id` under `out_dir`.
 JobPaths job_paths(const std::filesystem::path& out_dir, const std::string& id);
 
 /// Files a job reads: its model and every flag value that names an existing regular file (teacher,

@@ -34,6 +34,7 @@ struct BatchProgress {
   double eta_s = -1;  ///< -1 until a job has run
 };
 
+/// How run_jobs runs: workers, threads per job, state folder, callbacks for progress.
 struct RunnerSettings {
   int workers = 1;
   int threads_per_job = 1;  ///< --threads given to jobs whose flags do not set it
