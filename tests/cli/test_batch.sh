@@ -134,7 +134,9 @@ cat >"$M/slow.json" <<EOF
 EOF
 "$MOPT" batch "$M/slow.json" --jobs 1 >"$WORK/slow.out" 2>"$WORK/slow.err" &
 pid=$!
-sleep 1.5
+# Wait until the first job runs (its log exists), however slow start-up is on a busy machine.
+for _ in $(seq 1 300); do [ -e "$M/slow.batch/jobs/slow-0/stderr.log" ] && break; sleep 0.1; done
+sleep 0.5
 kill -TERM $pid
 wait $pid
 code=$?
@@ -142,5 +144,12 @@ code=$?
 py "
 import json; b = json.load(open('$M/slow.batch/batch-report.json'))['details']['batch']
 assert b['interrupted'] and [j['status'] for j in b['jobs']] == ['interrupted', 'not-run'], b['jobs']" "interrupted report"
+
+# A job past its timeout_s is stopped: status timeout, batch exit 1.
+cat >"$M/timeout.json" <<EOF
+{"jobs": [{"model": "models/cnn.pt", "command": "bench", "timeout_s": 1, "flags": {"input-shape": "1x1x28x28", "min-time": 30}}]}
+EOF
+expect_exit 1 -- "$MOPT" batch "$M/timeout.json"
+grep -E '^cnn-bench +timeout ' "$WORK/out" >/dev/null || fail "timeout row: $(cat "$WORK/out")"
 
 finish
