@@ -186,6 +186,7 @@ std::vector<std::string> validate_manifest_text(const std::string& text) {
 std::vector<JobSpec> expand_jobs(const json& doc, const std::string& text, const fs::path& base_dir) {
   std::vector<JobSpec> jobs;
   std::map<std::string, std::vector<std::string>> id_sources;
+  std::map<fs::path, std::string> output_owner;  // two jobs writing one file would undo each other's done records
   for (size_t i = 0; i < doc["jobs"].size(); ++i) {
     json s = merged_settings(doc, i);
     const std::string model_text = s["model"].get<std::string>();
@@ -234,6 +235,15 @@ std::vector<JobSpec> expand_jobs(const json& doc, const std::string& text, const
                 fmt::format("job id '{}' is also produced by {}; give each job a \"name\" (e.g. \"{{stem}}-{}\")", job.id,
                             sources.front(), job.command),
                 doc, text);
+      }
+      if (!job.output.empty()) {
+        auto [owner, fresh] = output_owner.emplace(job.output, job.id);
+        if (!fresh) {
+          fail_at(setting_tokens(doc, i, "output"),
+                  fmt::format("job '{}' writes '{}', which job '{}' writes too; put {{stem}} or {{name}} in the template", job.id,
+                              job.output.string(), owner->second),
+                  doc, text);
+        }
       }
       // The child's arguments: mopt COMMAND MODEL [-o OUTPUT] FLAGS... (distill: --student MODEL).
       job.args = {job.command};

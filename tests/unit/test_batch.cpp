@@ -142,6 +142,12 @@ TEST_SUITE("batch") {
     message = thrown_message([&] { load_manifest(dir / "dup.json"); });
     CHECK(contains(message, "job id 'a-bench' is also produced by jobs[0]"));
 
+    write(dir / "b.pt", "x");
+    write(dir / "same.json", "{\"defaults\": {\"command\": \"optimize\"}, \"jobs\": [{\"model\": \"*.pt\",\n\"output\": \"out.pt\"}]}");
+    message = thrown_message([&] { load_manifest(dir / "same.json"); });
+    CHECK(contains(message, "jobs[0].output: job 'b-optimize' writes '"));
+    CHECK(contains(message, "which job 'a-optimize' writes too; put {stem} or {name} in the template (line 2)"));
+
     write(dir / "bad.json", "{\"jobs\": [{\"model\": \"a.pt\",\n \"command\": 7}]}");
     message = thrown_message([&] { load_manifest(dir / "bad.json"); });
     CHECK(contains(message, "jobs[0].command: must be one of"));
