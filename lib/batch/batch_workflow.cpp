@@ -27,10 +27,10 @@ std::string shard_suffix(const Shard& shard) {
   return shard.count > 1 ? fmt::format(".shard-{}-of-{}", shard.index, shard.count) : "";
 }
 
-// The batch report: the common report with the batch section under details.batch; every job's
-// gates are the batch's gates; a failed job is the batch's error.
-void write_batch_report(const fs::path& path, const json& batch, const std::vector<std::string>& argv, const fs::path& manifest) {
-  (void)manifest;  // named (with its sha256) in details.batch: inputs[] describes model files
+// The batch report: the common report with the batch section under details.batch (which names the
+// manifest and its sha256: inputs[] describes model files); every job's gates are the batch's
+// gates; a job that did not finish is the batch's error.
+void write_batch_report(const fs::path& path, const json& batch, const std::vector<std::string>& argv) {
   Report report("batch", argv);
   for (const auto& row : batch["jobs"]) {
     if (row["output_sha256"].is_string() && fs::is_regular_file(row["output"].get<std::string>())) {
@@ -55,8 +55,8 @@ void write_batch_report(const fs::path& path, const json& batch, const std::vect
   report.write(path);
 }
 
-void write_outputs(const BatchOutcome& outcome, const std::vector<std::string>& argv, const fs::path& manifest, const std::string& title) {
-  if (!outcome.report.empty()) write_batch_report(outcome.report, outcome.batch, argv, manifest);
+void write_outputs(const BatchOutcome& outcome, const std::vector<std::string>& argv, const std::string& title) {
+  if (!outcome.report.empty()) write_batch_report(outcome.report, outcome.batch, argv);
   if (!outcome.junit.empty()) write_text_atomically(outcome.junit, batch_junit_xml(outcome.batch["jobs"]));
   if (!outcome.markdown.empty()) write_text_atomically(outcome.markdown, batch_markdown(outcome.batch["jobs"], outcome.exit_code, title));
 }
@@ -128,7 +128,7 @@ BatchOutcome run_batch(const BatchOptions& options) {
   outcome.report = options.report.empty() ? settings.out_dir / ("batch-report" + suffix + ".json") : options.report;
   outcome.junit = options.junit.empty() ? settings.out_dir / ("junit" + suffix + ".xml") : options.junit;
   outcome.markdown = options.markdown.empty() ? settings.out_dir / ("summary" + suffix + ".md") : options.markdown;
-  write_outputs(outcome, options.argv, manifest.path,
+  write_outputs(outcome, options.argv,
                 fmt::format("mopt batch {}{}", manifest.path.filename().string(),
                             shard.count > 1 ? fmt::format(" (shard {}/{})", shard.index, shard.count) : ""));
   return outcome;
@@ -154,7 +154,7 @@ BatchOutcome merge_batches(const std::vector<fs::path>& reports, const fs::path&
   outcome.report = report;
   outcome.junit = junit;
   outcome.markdown = markdown;
-  write_outputs(outcome, argv, outcome.batch["manifest"].get<std::string>(),
+  write_outputs(outcome, argv,
                 fmt::format("mopt batch {} (merged from {} shard reports)", fs::path(outcome.batch["manifest"].get<std::string>()).filename().string(),
                             reports.size()));
   return outcome;
