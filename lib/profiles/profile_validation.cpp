@@ -1,10 +1,6 @@
-// Profile validation: valijson against profiles/profile.schema.json, errors reworded in the
-// profile's terms with the line they are on, then the checks the schema cannot express.
+// Profile validation: profiles/profile.schema.json (lib/util/json_schema: valijson, errors with the
+// field and its line), then the checks the schema cannot express.
 #include <fmt/format.h>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +13,7 @@
 #include "lib/errors.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/profiles/profile.h"
+#include "lib/util/json_schema.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -25,222 +22,14 @@ namespace mopt {
 namespace {
 
 constexpr const char* kSchemaFile = "profile.schema.json";
-std::string escape_token(const std::string& token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
-// nlohmann::json keeps no source positions, so a small scanner over the (already parsed, hence
-// well-formed) text records the line where each value's key, or the value itself, is written.
-class LineIndex {
- public:
-  explicit LineIndex(const std::string& text) : text_(text) {
-    skip_space();
-    if (pos_ < text_.size()) value("");
-  }
-  const std::map<std::string, int>& lines() const { return lines_; }
-
- private:
-  void skip_space() {
-    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) {
-      if (text_[pos_] == '\n') ++line_;
-      ++pos_;
-    }
-  }
-  std::string string_token() {
-    std::string out;
-    ++pos_;  // opening quote
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;  // keeps the escaped character
-      out += text_[pos_++];
-    }
-    ++pos_;  // closing quote
-    return out;
-  }
-  void value(const std::string& pointer) {
-    skip_space();
-    lines_.emplace(pointer, line_);  // a member's key line was recorded first and wins
-    if (pos_ >= text_.size()) return;
-    char c = text_[pos_];
-    if (c == '{' || c == '[') {
-      ++pos_;
-      for (size_t index = 0;; ++index) {
-        skip_space();
-        if (pos_ >= text_.size()) return;
-        if (text_[pos_] == '}' || text_[pos_] == ']') {
-          ++pos_;
-          return;
-        }
-        if (text_[pos_] == ',') {
-          ++pos_;
-          skip_space();
-        }
-        if (c == '{') {
-          int key_line = line_;
-          std::string child = pointer + "/" + escape_token(string_token());
-          skip_space();
-          ++pos_;  // ':'
-          lines_.emplace(child, key_line);
-          value(child);
-        } else {
-          value(pointer + "/" + std::to_string(index));
-        }
-      }
-    } else if (c == '"') {
-      string_token();
-    } else {
-      while (pos_ < text_.size() && !std::strchr(",]} \t\r\n", text_[pos_])) ++pos_;
-    }
-  }
-
-  const std::string& text_;
-  size_t pos_ = 0;
-  int line_ = 1;
-  std::map<std::string, int> lines_;
-};
-
-// "budgets/latency_p50_ms" -> "budgets.latency_p50_ms"; array indices read "isa_features[1]".
-std::string display_field(const std::vector<std::string>& tokens, const json& doc) {
-  std::string out;
-  const json* node = &doc;
-  for (const auto& token : tokens) {
-    if (node && node->is_array()) {
-      out += "[" + token + "]";
-      size_t index = std::strtoul(token.c_str(), nullptr, 10);
-      node = index < node->size() ? &(*node)[index] : nullptr;
-    } else {
-      out += (out.empty() ? "" : ".") + token;
-      node = (node && node->is_object() && node->contains(token)) ? &(*node)[token] : nullptr;
-    }
-  }
-  return out.empty() ? "(profile)" : out;
-}
-
-std::string pointer_of(const std::vector<std::string>& tokens) {
-  std::string out;
-  for (const auto& token : tokens) out += "/" + escape_token(token);
-  return out;
-}
-
-std::string short_value(const json& value) {
-  std::string text = value.dump();
-  return text.size() > 40 ? text.substr(0, 37) + "..." : text;
-}
-
-// The schema node that describes the value at `tokens`, or null when the schema does not say.
-const json* schema_node(const json& schema, const std::vector<std::string>& tokens, const json& doc) {
-  const json* node = &schema;
-  const json* value = &doc;
-  for (const auto& token : tokens) {
-    if (value && value->is_array()) {
-      node = node->contains("items") ? &(*node)["items"] : nullptr;
-      size_t index = std::strtoul(token.c_str(), nullptr, 10);
-      value = index < value->size() ? &(*value)[index] : nullptr;
-    } else {
-      node = (node->contains("properties") && (*node)["properties"].contains(token)) ? &(*node)["properties"][token] : nullptr;
-      value = (value && value->is_object() && value->contains(token)) ? &(*value)[token] : nullptr;
-    }
-    if (!node) return nullptr;
-  }
-  return node;
-}
-
-const json* value_at(const json& doc, const std::vector<std::string>& tokens) {
-  const json* value = &doc;
-  for (const auto& token : tokens) {
-    if (value->is_array()) {
-      size_t index = std::strtoul(token.c_str(), nullptr, 10);
-      if (index >= value->size()) return nullptr;
-      value = &(*value)[index];
-    } else if (value->is_object() && value->contains(token)) {
-      value = &(*value)[token];
-    } else {
-      return nullptr;
-    }
-  }
-  return value;
-}
-
-std::string join_values(const json& values, const char* separator = ", ") {
-  std::vector<std::string> parts;
-  for (const auto& v : values) parts.push_back(v.is_string() ? v.get<std::string>() : v.dump());
-  return fmt::format("{}", fmt::join(parts, separator));
-}
-
-std::string text_after_quote(const std::string& description) {
-  auto end = description.rfind('\'');
-  auto start = end == std::string::npos || end == 0 ? std::string::npos : description.rfind('\'', end - 1);
-  return start == std::string::npos ? "" : description.substr(start + 1, end - start - 1);
-}
-
-struct FieldError {
-  std::vector<std::string> tokens;
-  std::string message;
-};
-
-// Rewords one valijson error in the profile's terms; nullopt for the summary errors valijson adds
-// on every enclosing object, which only repeat the specific error under them.
-std::optional<FieldError> reword(const valijson::ValidationResults::Error& error, const json& schema, const json& doc) {
-  const std::string& d = error.description;
-  if (d.rfind("Failed to validate against schema associated with property name", 0) == 0 ||
-      d.rfind("Failed to validate item #", 0) == 0 || d.rfind("Failed to validate against additional properties", 0) == 0) {
-    return std::nullopt;
-  }
-  FieldError out;
-  for (const auto& part : error.context) {
-    if (part == "<root>") continue;
-    out.tokens.push_back(part.size() >= 2 && part.front() == '[' ? part.substr(1, part.size() - 2) : part);
-  }
-  const json* node = schema_node(schema, out.tokens, doc);
-  const json* value = value_at(doc, out.tokens);
-  std::string got = value ? short_value(*value) : "nothing";
-
-  if (d.rfind("Missing required property", 0) == 0) {
-    out.tokens.push_back(text_after_quote(d));
-    out.message = "required field is missing";
-  } else if (d.rfind("Object contains a property that could not be validated", 0) == 0) {
-    std::vector<std::string> known;
-    if (node && node->contains("properties")) {
-      for (const auto& item : (*node)["properties"].items()) known.push_back(item.key());
-    }
-    out.tokens.push_back(text_after_quote(d));
-    out.message = fmt::format("unknown field; known fields here: {}", fmt::join(known, ", "));
-  } else if (d.rfind("Value type not permitted", 0) == 0 && node && node->contains("type")) {
-    const json& type = (*node)["type"];
-    out.message = fmt::format("must be {}, not {}", type.is_array() ? join_values(type, " or ") : type.get<std::string>(), got);
-  } else if (d.rfind("Failed to match against any enum values", 0) == 0 && node && node->contains("enum")) {
-    out.message = fmt::format("must be one of {}, not {}", join_values((*node)["enum"]), got);
-  } else if (d.rfind("Expected number greater than", 0) == 0 && node) {
-    bool exclusive = node->contains("exclusiveMinimum");
-    out.message = fmt::format("must be {} {}, not {}", exclusive ? ">" : ">=",
-                              (*node)[exclusive ? "exclusiveMinimum" : "minimum"].dump(), got);
-  } else if (d.rfind("Expected number less than", 0) == 0 && node && node->contains("maximum")) {
-    out.message = fmt::format("must be <= {}, not {}", (*node)["maximum"].dump(), got);
-  } else if (d.rfind("Failed to match regex", 0) == 0 && node && node->contains("pattern")) {
-    out.message = fmt::format("must match {}, not {}", (*node)["pattern"].get<std::string>(), got);
-  } else if (d.rfind("String should be no fewer than", 0) == 0) {
-    out.message = "must not be empty";
-  } else if (d.rfind("Elements at indexes", 0) == 0) {
-    out.message = fmt::format("must not repeat items, not {}", got);
-  } else {
-    out.message = d;
-  }
-  return out;
-}
-
-std::string format_error(const FieldError& error, const json& doc, const std::string& text) {
-  return fmt::format("{}: {} (line {})", display_field(error.tokens, doc), error.message,
-                     field_line(text, pointer_of(error.tokens)));
+std::string format_error(const JsonFieldError& error, const json& doc, const std::string& text) {
+  return format_field_error(error, doc, text, "(profile)");
 }
 
 // What the schema cannot express; only run on a document the schema accepted.
-std::vector<FieldError> semantic_errors(const json& doc) {
-  std::vector<FieldError> errors;
+std::vector<JsonFieldError> semantic_errors(const json& doc) {
+  std::vector<JsonFieldError> errors;
   int cores = doc["cores"].get<int>(), threads = doc["threads"].get<int>();
   if (threads > cores) errors.push_back({{"threads"}, fmt::format("must be at most cores ({}), not {}", cores, threads)});
   std::string arch = doc["architecture"].get<std::string>();
@@ -265,14 +54,9 @@ std::vector<FieldError> semantic_errors(const json& doc) {
 
 // The schema from the first search directory that has it, so a $MOPT_PROFILES_DIR holding only
 // profiles still validates against the shipped schema.
-struct LoadedSchema {
-  json document;
-  valijson::Schema compiled;
-};
-
-const LoadedSchema& profile_schema() {
+const JsonSchema& profile_schema() {
   static std::mutex mutex;
-  static std::map<std::string, std::unique_ptr<LoadedSchema>> cache;
+  static std::map<std::string, std::unique_ptr<JsonSchema>> cache;
   fs::path path;
   for (const auto& dir : profile_search_dirs()) {
     if (fs::is_regular_file(dir / kSchemaFile)) {
@@ -284,61 +68,26 @@ const LoadedSchema& profile_schema() {
   std::lock_guard<std::mutex> lock(mutex);
   auto& slot = cache[path.string()];
   if (!slot) {
-    auto loaded = std::make_unique<LoadedSchema>();
+    json document;
     try {
-      loaded->document = json::parse(read_profile_text(path));
-      valijson::SchemaParser parser;
-      valijson::adapters::NlohmannJsonAdapter adapter(loaded->document);
-      parser.populateSchema(adapter, loaded->compiled);
+      document = json::parse(read_profile_text(path));
     } catch (const std::exception& e) {
       throw runtime_failure(fmt::format("profile schema {} is broken: {}", path.string(), e.what()));
     }
-    slot = std::move(loaded);
+    slot = std::make_unique<JsonSchema>(std::move(document), "profile schema " + path.string());
   }
   return *slot;
 }
 
 }  // namespace
 
-int field_line(const std::string& text, const std::string& pointer) {
-  LineIndex index(text);
-  std::string key = pointer;
-  for (;;) {
-    auto it = index.lines().find(key);
-    if (it != index.lines().end()) return it->second;
-    if (key.empty()) return 1;
-    key = key.substr(0, key.rfind('/'));
-  }
-}
+int field_line(const std::string& text, const std::string& pointer) { return json_field_line(text, pointer); }
 
 std::vector<std::string> validate_profile_file(const fs::path& path) {
   const std::string text = read_profile_text(path);
   json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    size_t end = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
-    std::string what = e.what();
-    auto cut = what.find("syntax error");
-    return {fmt::format("(profile): not valid JSON: {} (line {})", cut == std::string::npos ? what : what.substr(cut), line)};
-  }
-
-  const LoadedSchema& schema = profile_schema();
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  std::vector<std::string> errors;
-  if (!validator.validate(schema.compiled, target, &results)) {
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) {
-      if (auto reworded = reword(error, schema.document, doc)) {
-        std::string line = format_error(*reworded, doc, text);
-        if (std::find(errors.begin(), errors.end(), line) == errors.end()) errors.push_back(line);
-      }
-    }
-    return errors;
-  }
+  auto errors = schema_errors(text, profile_schema(), "(profile)", &doc);
+  if (!errors.empty() || doc.is_null()) return errors;
   for (const auto& e : semantic_errors(doc)) errors.push_back(format_error(e, doc, text));
   return errors;
 }

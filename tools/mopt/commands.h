@@ -15,5 +15,6 @@ void setup_compile(CLI::App& app);
 void setup_profiles(CLI::App& app);
 void setup_distill(CLI::App& app);
 void setup_prune(CLI::App& app);
+void setup_batch(CLI::App& app);
 
 }  // namespace mopt::cli

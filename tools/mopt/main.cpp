@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   mopt::cli::setup_prune(app);
   mopt::cli::setup_profiles(app);
   mopt::cli::setup_bench(app);
+  mopt::cli::setup_batch(app);
   app.footer(std::string("Examples:\n"
                          "  mopt inspect model.pt\n"
                          "  mopt passes\n"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
                          "  mopt bench fast.pt --input-shape x:1x3x224x224 --batch 1,8 --fail-if 'latency.p95_ms > 20'\n"
                          "  mopt prune cnn.pt -o small.pt --method channel --amount 0.5 --input-shape 1x1x28x28\n"
                          "  mopt distill --teacher cnn.pt --student small.pt --train DATA --val DATA -o student.pt\n"
+                         "  mopt batch models.json --jobs 2\n"
                          "Run `mopt COMMAND --help` for a command's flags.\n\n") +
              mopt::cli::exit_codes_help());
 
