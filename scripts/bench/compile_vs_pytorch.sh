@@ -28,23 +28,11 @@ for name in "${models[@]}"; do
 done
 
 /usr/bin/python3 - "$tmp" "$rounds" "${models[@]}" <<'PY'
-import json, statistics, subprocess, sys, textwrap
+import json, statistics, subprocess, sys
 tmp, rounds, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-loop = textwrap.dedent("""
-    import sys, time, torch
-    torch.set_num_threads(1)
-    m = torch.jit.load(sys.argv[1])
-    if sys.argv[2] == "ofi": m = torch.jit.optimize_for_inference(torch.jit.freeze(m.eval()))
-    x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        for _ in range(30): m(x)
-        t = []
-        for _ in range(100):
-            s = time.perf_counter(); m(x); t.append((time.perf_counter() - s) * 1e3)
-    t.sort(); print(t[50])
-""")
-def ms(path, mode):
-    return float(subprocess.run([sys.executable, "-c", loop, path, mode], check=True, capture_output=True, text=True).stdout)
+def ms(path, mode):  # scripts/bench/pytorch_latency.py: a fresh python3 process per figure
+    return float(subprocess.run([sys.executable, "scripts/bench/pytorch_latency.py", path, "1x3x224x224", mode],
+                                check=True, capture_output=True, text=True).stdout)
 print(f"{'model':<20} {'input':>8} {'pytorch ofi':>12} {'compiled':>9} {'comp/ofi':>9} {'comp/input':>11}  kept pipeline")
 for name in models:
     runs = {"input": [], "ofi": [], "compiled": []}

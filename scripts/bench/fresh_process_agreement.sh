@@ -3,7 +3,7 @@
 # processes. For ResNet-18, MobileNetV2 and the transformer, runs compile, optimize, quantize and
 # prune at 1 thread, then measures each file again with `mopt bench` (a fresh process, 30 warm-up
 # calls, 100 timed) and with an independent PyTorch loop (torch.jit.load in a fresh python3, 30
-# warm-up calls, median of 100), and prints the ratios:
+# warm-up calls, median of 100: scripts/bench/pytorch_latency.py), and prints the ratios:
 #   reported/bench = the command's reported p50 / mopt bench's p50 of the same file (aim 0.9-1.1)
 #   bench/pytorch  = mopt bench's p50 / the PyTorch loop's median (aim 0.9-1.1)
 # quantize's "before" is its fp32 baseline (frozen + optimized, not a file the user keeps), so only
@@ -52,23 +52,11 @@ for name in "${models[@]}"; do
 done
 
 /usr/bin/python3 - "$tmp" "${models[@]}" <<'PY'
-import json, statistics, subprocess, sys, textwrap
+import json, subprocess, sys
 tmp, models = sys.argv[1], sys.argv[2:]
-# The independent loop: a fresh python3 per file, PyTorch's own load path, 1 thread, oneDNN engine.
-loop = textwrap.dedent("""
-    import sys, time, torch
-    torch.set_num_threads(1)
-    if "onednn" in torch.backends.quantized.supported_engines: torch.backends.quantized.engine = "onednn"
-    m = torch.jit.load(sys.argv[1]); x = torch.randn(*map(int, sys.argv[2].split("x")))
-    with torch.no_grad():
-        for _ in range(30): m(x)
-        t = []
-        for _ in range(100):
-            s = time.perf_counter(); m(x); t.append((time.perf_counter() - s) * 1e3)
-    t.sort(); print(t[50])
-""")
-def pytorch_ms(path, shape):
-    return float(subprocess.run([sys.executable, "-c", loop, path, shape], check=True, capture_output=True, text=True).stdout)
+def pytorch_ms(path, shape):  # the independent loop: a fresh python3 per file, PyTorch's own load path
+    return float(subprocess.run([sys.executable, "scripts/bench/pytorch_latency.py", path, shape], check=True,
+                                capture_output=True, text=True).stdout)
 def bench_ms(key):
     return json.load(open(f"{tmp}/bench.{key}.json"))["metrics"]["rows"][0]["latency"]["p50_ms"]
 

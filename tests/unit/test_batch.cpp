@@ -13,7 +13,9 @@
 
 using namespace mopt;
 using namespace mopt::batch;
+using mopt::test::contains;
 using mopt::test::thrown_code;
+using mopt::test::thrown_message;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -25,17 +27,6 @@ void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
 }
-
-std::string thrown_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 json row(const std::string& id, const std::string& status, int exit_code, size_t position = 0) {
   return {{"position", position}, {"id", id}, {"status", status}, {"exit_code", exit_code}, {"cached", false}, {"duration_s", 1.0},

@@ -14,7 +14,9 @@
 
 using namespace mopt;
 using mopt::test::committed;
+using mopt::test::contains;
 using mopt::test::thrown_code;
+using mopt::test::thrown_message;
 using nlohmann::json;
 
 namespace {
@@ -26,17 +28,6 @@ json canned(const std::string& name) {
 }
 
 json metrics(const std::string& name) { return canned(name)["metrics"]; }
-
-std::string error_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 size_t count_of(const std::string& text, const std::string& part) {
   size_t n = 0;
@@ -139,7 +130,7 @@ TEST_SUITE("bench-gates") {
                             "latency.p95_ms > nan", "latency.p95_ms > 12ms"}) {
       CAPTURE(bad);
       CHECK(thrown_code([&] { parse_gate(bad); }) == 2);
-      CHECK(contains(error_message([&] { parse_gate(bad); }), "e.g. 'latency.p95_ms > 12'"));
+      CHECK(contains(thrown_message([&] { parse_gate(bad); }), "e.g. 'latency.p95_ms > 12'"));
     }
   }
 
@@ -183,7 +174,7 @@ TEST_SUITE("bench-gates") {
     const json m = metrics("baseline");
     auto gate = parse_gate("latency.p42_ms > 1");
     CHECK(thrown_code([&] { evaluate_fail_if(gate, m); }) == 2);
-    std::string message = error_message([&] { evaluate_fail_if(gate, m); });
+    std::string message = thrown_message([&] { evaluate_fail_if(gate, m); });
     CHECK(contains(message, "latency.p42_ms"));
     CHECK(contains(message, "latency.p95_ms"));
     CHECK(contains(message, "accuracy.top1"));
@@ -195,7 +186,7 @@ TEST_SUITE("bench-gates") {
     m.erase("accuracy");
     auto gate = parse_gate("accuracy.top1 < 0.9");
     CHECK(thrown_code([&] { evaluate_fail_if(gate, m); }) == 2);
-    std::string message = error_message([&] { evaluate_fail_if(gate, m); });
+    std::string message = thrown_message([&] { evaluate_fail_if(gate, m); });
     CHECK(contains(message, "accuracy.top1 needs --data with labels"));
     CHECK(contains(message, "latency.p50_ms"));
   }
@@ -233,7 +224,7 @@ TEST_SUITE("bench-gates") {
                             "latency p50=5%", "accuracy.top1=pt"}) {
       CAPTURE(bad);
       CHECK(thrown_code([&] { parse_regression(bad); }) == 2);
-      CHECK(contains(error_message([&] { parse_regression(bad); }), "e.g. 'latency.p50_ms=5%'"));
+      CHECK(contains(thrown_message([&] { parse_regression(bad); }), "e.g. 'latency.p50_ms=5%'"));
     }
   }
 
@@ -332,7 +323,7 @@ TEST_SUITE("bench-gates") {
     candidate.erase("accuracy");
     auto rule = parse_regression("accuracy.top1=0.5pt");
     CHECK(thrown_code([&] { check_regressions(rule, metrics("baseline"), candidate); }) == 2);
-    CHECK(contains(error_message([&] { check_regressions(rule, metrics("baseline"), candidate); }),
+    CHECK(contains(thrown_message([&] { check_regressions(rule, metrics("baseline"), candidate); }),
                    "needs --data with labels"));
     CHECK(thrown_code([&] {
             check_regressions(parse_regression("latency.p42_ms=5%"), metrics("baseline"), metrics("regressed"));

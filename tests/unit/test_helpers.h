@@ -49,6 +49,20 @@ int thrown_code(F&& f) {
   return -1;
 }
 
+/// The message of the mopt::Error that `f` throws ("" when it throws none).
+template <typename F>
+std::string thrown_message(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// True when `part` occurs in `text`.
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 /// A fresh empty directory under the system temp dir.
 inline std::filesystem::path temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("mopt-test-" + name + "-" + std::to_string(::getpid()));

@@ -13,22 +13,13 @@
 
 using namespace mopt;
 using mopt::test::committed;
+using mopt::test::contains;
 using mopt::test::thrown_code;
+using mopt::test::thrown_message;
 
 namespace {
 
 std::string fixture_profile(const std::string& name) { return committed("profiles/" + name + ".json").string(); }
-
-std::string thrown_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // The one error validate_profile_file reports for a fixture.
 std::string only_error(const std::string& fixture) {

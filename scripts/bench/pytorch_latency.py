@@ -1,0 +1,35 @@
+"""Independent latency of a TorchScript file as PyTorch runs it: one fresh process per call.
+
+Usage: pytorch_latency.py MODEL SHAPE [plain|ofi]
+Loads MODEL with torch.jit.load (ofi: then torch.jit.optimize_for_inference(torch.jit.freeze(m)),
+PyTorch's in-memory result that it cannot save), 1 thread, oneDNN quantized engine, 30 warm-up
+calls on a random input of SHAPE (e.g. 1x3x224x224), then prints the median of 100 timed calls in ms.
+"""
+import sys
+import time
+
+import torch
+
+
+def main(path, shape, mode="plain"):
+    torch.set_num_threads(1)
+    if "onednn" in torch.backends.quantized.supported_engines:
+        torch.backends.quantized.engine = "onednn"
+    model = torch.jit.load(path)
+    if mode == "ofi":
+        model = torch.jit.optimize_for_inference(torch.jit.freeze(model.eval()))
+    x = torch.randn(*map(int, shape.split("x")))
+    with torch.no_grad():
+        for _ in range(30):
+            model(x)
+        times = []
+        for _ in range(100):
+            start = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    print(times[50])
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
