@@ -95,6 +95,12 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
   for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
   if (!reduced) say_boundaries(outcome.details["boundaries"]);
+  if (!reduced && m["agreement"]["max_abs_diff"].get<double>() == 0.0) {
+    // Quantized ops exist but never ran: e.g. nn.TransformerEncoder's eval fast path
+    // (_transformer_encoder_layer_fwd) reads the fp32 Linear weights directly.
+    say("WARNING: the outputs are bit-identical to fp32: the quantized ops are not on the path this model runs at "
+        "inference, so INT8 changes nothing here");
+  }
   if (outcome.speedup < 1.0) {
     say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
         outcome.speedup);
