@@ -61,6 +61,23 @@ expect_stderr "give --input-shape"
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/x.pt" --input-shape 1x1x28x28 -p 'freeze,specialize-input-shape'
 expect_stderr "needs the shape"
 
+# .onnx output: LibTorch-only passes skipped, exported after the rest, timed in ONNX Runtime vs the input in LibTorch.
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx512-vnni -o "$WORK/cnn.onnx" --input-shape 1x1x28x28 \
+  --iterations 10 --report "$WORK/o.json"
+expect_stdout "ONNX, timed in ONNX Runtime"
+validate_report "$WORK/o.json"
+py "
+import json, onnx; r=json.load(open('$WORK/o.json')); c=r['details']['compile']; m=r['metrics']
+assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimize-for-inference{mkldnn=true}'], c
+assert c['kept_pipeline']=='remove-dropout,fold-conv-bn,freeze', c
+assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
+onnx.checker.check_model(onnx.load('$WORK/cnn.onnx'), full_check=True)" "compile to .onnx"
+# ONNX in, ONNX out: both sides in ONNX Runtime.
+expect_exit 0 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -o "$WORK/cnn2.onnx" --iterations 10 --report "$WORK/o2.json"
+py "
+import json; m=json.load(open('$WORK/o2.json'))['metrics']
+assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m" "compile .onnx to .onnx"
+
 # Bad input.
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/x.pt" --input-shape 1x1x28x28
 expect_stderr ".ptl"

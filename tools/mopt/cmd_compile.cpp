@@ -1,8 +1,13 @@
 // mopt compile MODEL --profile NAME -o OUT: a frozen, fused, deployment-ready artifact for a
 // device profile, checked for speed (on the host) and numerics against the input.
+#include <algorithm>
+#include <array>
+
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/keep_if_faster.h"
+#include "lib/onnx/export/onnx_exporter.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
@@ -10,7 +15,6 @@
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
-#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -42,6 +46,22 @@ void append_specialize_step(const DataArgs& data, Pipeline& pipeline) {
   pipeline.steps.push_back({"specialize-input-shape", {{"shape", data.input_shape}}});
 }
 
+// Passes that choose LibTorch kernels and layouts: meaningless, and not exportable, for a file that
+// ONNX Runtime will run (it picks its own). Removed from the pipeline for .onnx output.
+constexpr std::array<const char*, 3> kLibTorchRuntimePasses = {"channels-last", "optimize-for-inference", "optimize-for-mobile"};
+
+std::vector<std::string> drop_libtorch_runtime_passes(Pipeline& pipeline) {
+  std::vector<std::string> dropped;
+  Pipeline kept;
+  for (const auto& step : pipeline.steps) {
+    bool runtime = std::find(kLibTorchRuntimePasses.begin(), kLibTorchRuntimePasses.end(), step.name) != kLibTorchRuntimePasses.end();
+    if (runtime) dropped.push_back(print_step(step));
+    else kept.steps.push_back(step);
+  }
+  pipeline = kept;
+  return dropped;
+}
+
 void run_compile(const CompileArgs& args, Report& report) {
   auto profile = load_profile(args.profile);
   const bool lite = std::filesystem::path(args.output).extension() == ".ptl";
@@ -49,9 +69,15 @@ void run_compile(const CompileArgs& args, Report& report) {
     throw usage_error(fmt::format("profile '{}' deploys lite-interpreter files: use -o NAME.ptl", profile.name));
   }
   check_output_path(args.model, args.output, args.force);
-  require_torchscript_output(args.output);
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  if (!onnx_out) require_torchscript_output(args.output);
   auto registry = make_default_registry();
   auto pipeline = parse_pipeline(args.pipeline.empty() ? profile.compile_pipeline : args.pipeline);
+  std::vector<std::string> not_for_onnx;
+  if (onnx_out) {
+    not_for_onnx = drop_libtorch_runtime_passes(pipeline);
+    for (const auto& step : not_for_onnx) log_info("note: {} is skipped for .onnx output (ONNX Runtime picks its own kernels and layouts)", step);
+  }
   auto data_args = with_graph_input(args.data, args.model);
   if (args.specialize) append_specialize_step(data_args, pipeline);
   validate_pipeline(pipeline, registry);
@@ -73,7 +99,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   Model output;
   std::string kept_text;
   nlohmann::json decisions = nlohmann::json::array();
-  if (args.keep_if_faster && on_host) {
+  if (args.keep_if_faster && on_host && !onnx_out) {
     auto measured = run_pipeline_keep_if_faster(input, pipeline, registry, data, settings, args.tolerance,
                                                 [](const std::string& line) { log_info("{}", line); });
     output = measured.model;
@@ -81,7 +107,8 @@ void run_compile(const CompileArgs& args, Report& report) {
     decisions = measured.decisions;
     report.set_pipeline(kept_text, measured.kept);
   } else {
-    if (args.keep_if_faster) log_info("note: --keep-if-faster needs a profile for this host's architecture; keeping every pass");
+    if (args.keep_if_faster && onnx_out) log_info("note: --keep-if-faster times TorchScript passes in LibTorch; for .onnx output every pass is kept and the exported file is timed in ONNX Runtime");
+    else if (args.keep_if_faster) log_info("note: --keep-if-faster needs a profile for this host's architecture; keeping every pass");
     auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
       log_info("[{}/{}] {}", i + 1, n, step);
     });
@@ -90,9 +117,19 @@ void run_compile(const CompileArgs& args, Report& report) {
     report.set_pipeline(kept_text, result.records);
   }
 
-  auto comparison = compare_models(input, output, data, settings);
-  output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
-                                                     {"pipeline", kept_text}}).dump());
+  if (onnx_out) {
+    log_info("exporting to ONNX (opset 17) ...");
+    ExportOptions options;
+    options.input_shape = data.inputs.slice(0, 0, 1).sizes().vec();
+    output = Model::from_onnx(export_to_onnx(output, options));
+  } else {
+    output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
+                                                       {"pipeline", kept_text}}).dump());
+  }
+  // An .onnx output is timed in ONNX Runtime, where it will run, against the input where it runs
+  // (an ONNX input in ONNX Runtime too, a TorchScript input in LibTorch).
+  const bool onnx_in = detect_format(args.model) == ModelFormat::kOnnx;
+  auto comparison = compare_models(onnx_out && onnx_in ? Model::load(args.model) : input, output, data, settings);
   output.save(args.output);
   report.add_output(args.output, &output);
   report.metrics() = comparison;
@@ -102,13 +139,15 @@ void run_compile(const CompileArgs& args, Report& report) {
              {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
              {"requested_pipeline", print_pipeline(pipeline)},
              {"kept_pipeline", kept_text},
-             {"decisions", decisions}};
+             {"decisions", decisions},
+             {"format", lite ? "ptl" : onnx_out ? "onnx" : "pt"},
+             {"skipped_for_onnx", not_for_onnx}};
   if (lite) {
     auto agreement = compare_lite_outputs(args.output, input, data.inputs.slice(0, 0, 1));
     details["lite_agreement"] = {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
   }
 
-  say("{} -> {}  (profile {}, {})", args.model, args.output, profile.name, lite ? "lite .ptl" : "TorchScript .pt");
+  say("{} -> {}  (profile {}, {})", args.model, args.output, profile.name, lite ? "lite .ptl" : onnx_out ? "ONNX, timed in ONNX Runtime" : "TorchScript .pt");
   say("pipeline: {}", kept_text.empty() ? "(every pass dropped)" : kept_text);
   for (const auto& d : decisions) say("  {:<32} {}", d["step"].get<std::string>(), d["reason"].get<std::string>());
   say("latency p50 (ms, b=1, on this host): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
@@ -133,7 +172,7 @@ void setup_compile(CLI::App& app) {
   auto* cmd = app.add_subcommand("compile", "freeze, fuse and package a model for a device profile, checking speed and numerics");
   cmd->add_option("MODEL", args->model, "TorchScript model")->required();
   cmd->add_option("--profile", args->profile, "device profile name (see `mopt profiles list`) or a JSON file")->required();
-  cmd->add_option("-o,--output", args->output, "output: .pt, or .ptl for the lite interpreter")->required();
+  cmd->add_option("-o,--output", args->output, "output: .pt, .ptl for the lite interpreter, or .onnx (exported after the passes, timed in ONNX Runtime)")->required();
   cmd->add_option("-p,--pipeline", args->pipeline, "override the profile's compile pipeline");
   cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down");
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
@@ -147,6 +186,7 @@ void setup_compile(CLI::App& app) {
   cmd->footer(std::string("Examples:\n"
                           "  mopt compile cnn.pt --profile x86-64-avx512-vnni -o cnn.server.pt --input-shape 1x1x28x28 --keep-if-faster\n"
                           "  mopt compile cnn.pt --profile android-arm64 -o cnn.ptl --input-shape 1x1x28x28\n"
+                          "  mopt compile cnn.pt --profile x86-64-avx2 -o cnn.onnx --input-shape 1x1x28x28\n"
                           "  mopt compile encoder.pt --profile x86-64-avx2 -o encoder.pt --input-shape 1x16x64 --specialize --keep-if-faster\n"
                           "  mopt compile model.pt --profile my-board.json -o out.pt --data inputs.npy --report compile.json\n\n") +
               exit_codes_help());

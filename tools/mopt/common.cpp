@@ -60,8 +60,9 @@ void warn_if_busy(const Report& report) {
 
 std::string latency_method_note(const nlohmann::json& comparison) {
   const auto& m = comparison["latency_measurement"];
-  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh processes, {} thread(s), {} engine)",
-                     m["rounds"].get<int>(), m["threads"].get<int>(), m["engine"].get<std::string>());
+  const int rounds = m["rounds"].get<int>();
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine)", rounds,
+                     rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>());
 }
 
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
