@@ -11,6 +11,7 @@
 #include "lib/bench/flops.h"
 #include "lib/errors.h"
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/prune/channel_pruning.h"
 #include "lib/prune/module_paths.h"
 #include "lib/prune/unstructured.h"
@@ -250,6 +251,13 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   if (request.method != "channel") outcome.layers = mask_layer_rows(input.torchscript(), module, masks);
 
   outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));
+  if (request.onnx_output) {
+    // Exported after pruning: the totals describe the pruned network, the timing the .onnx file in ONNX Runtime.
+    ExportOptions options;
+    options.input_shape = example.sizes().vec();
+    outcome.model = Model::from_onnx(export_to_onnx(outcome.model, options));
+    outcome.totals["after"]["onnx_bytes"] = static_cast<int64_t>(outcome.model.onnx().ByteSizeLong());
+  }
   outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);
   const double speedup = outcome.comparison["speedup_p50"].get<double>();
   if (request.method != "channel") {

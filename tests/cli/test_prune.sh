@@ -140,4 +140,17 @@ for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9 bad10 bad11 bad12; do [ ! 
 expect_exit 0 -- "$MOPT" prune --help
 expect_stdout "Examples:"
 expect_stdout "round-to"
+# .onnx output: pruned, exported, timed in ONNX Runtime against the input in LibTorch.
+expect_exit 0 -- "$MOPT" prune "$CNN" --method channel --amount 0.3 -o "$WORK/pruned.onnx" --input-shape 1x1x28x28 \
+  --iterations 10 --report "$WORK/po.json"
+expect_stdout "before in libtorch, after in onnxruntime"
+validate_report "$WORK/po.json"
+/usr/bin/python3 -c "
+import json, onnx; r=json.load(open('$WORK/po.json')); m=r['metrics']
+assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['after']['latency']['count']==10, m
+assert m['agreement']['cosine']>0.5, m['agreement']  # 30% of the channels are gone: close, not equal
+assert m['totals']['after']['onnx_bytes']>0 and m['totals']['parameter_ratio']<0.7, m['totals']
+assert r['outputs'][0]['format']=='onnx', r['outputs']
+onnx.checker.check_model(onnx.load('$WORK/pruned.onnx'), full_check=True)" || fail "prune to .onnx"
+
 finish

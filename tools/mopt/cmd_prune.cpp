@@ -71,13 +71,15 @@ void print_outcome(const prune::PruneOutcome& outcome, const std::string& method
   }
   say("{:<28} {:>14} {:>14}", "file bytes", t["before"]["bytes"].get<int64_t>(), t["after"]["bytes"].get<int64_t>());
   say("{:<28} {:>14} {:>14}", "gzip bytes", t["before"]["gzip_bytes"].get<int64_t>(), t["after"]["gzip_bytes"].get<int64_t>());
+  if (t["after"].contains("onnx_bytes")) say("{:<28} {:>14} {:>14}", "ONNX file bytes", "", t["after"]["onnx_bytes"].get<int64_t>());
   say_latency_and_accuracy(c);
   for (const auto& note : outcome.notes) say("note: {}", note);
 }
 
 void run_prune_command(const PruneArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
-  require_torchscript_output(args.output);
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  if (!onnx_out) require_torchscript_output(args.output);
   auto input = load_executable(args.model);
   report.add_input(args.model, &input);
 
@@ -123,6 +125,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
     synthetic.input_shape = args.input_shape;
     request.eval = load_data(synthetic, "test");
   }
+  request.onnx_output = onnx_out;
   prune::validate_request(request);  // before any work: bad flags exit 2 at once
   if (args.max_accuracy_drop >= 0 && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs labelled --eval-data");
@@ -133,6 +136,8 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                       {"after", outcome.comparison["after"]},
                       {"agreement", outcome.comparison["agreement"]},
                       {"speedup_p50", outcome.comparison["speedup_p50"]},
+                      {"runtime", outcome.comparison["runtime"]},
+                      {"latency_measurement", outcome.comparison["latency_measurement"]},
                       {"totals", outcome.totals}};
   const bool uses_amount = args.method == "channel" || (args.method == "magnitude" && args.amounts.empty());
   const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
@@ -160,10 +165,12 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                                                      drop, args.max_accuracy_drop));
     }
   }
-  outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
-                                                            {"amount", amount},
-                                                            {"round_to", args.method == "channel" ? nlohmann::json(request.round_to)
-                                                                                                  : nlohmann::json()}}).dump());
+  if (outcome.model.is_torchscript()) {
+    outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
+                                                              {"amount", amount},
+                                                              {"round_to", args.method == "channel" ? nlohmann::json(request.round_to)
+                                                                                                    : nlohmann::json()}}).dump());
+  }
   outcome.model.save(args.output);
   report.add_output(args.output, &outcome.model);
   remove_default_checkpoints(args.training, args.output);
@@ -175,7 +182,7 @@ void setup_prune(CLI::App& app) {
   auto args = std::make_shared<PruneArgs>();
   auto* cmd = app.add_subcommand("prune", "unstructured, N:M or structured channel pruning, with fine-tuning and measured effect");
   cmd->add_option("MODEL", args->model, "unfrozen TorchScript model")->required();
-  cmd->add_option("-o,--output", args->output, "output (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("-o,--output", args->output, "output (.pt, .ptl for the lite interpreter, or .onnx: exported after pruning, timed in ONNX Runtime)")->required();
   cmd->add_option("--method", args->method,
                   "magnitude (L1 unstructured, default), channel (removes whole channels: smaller and faster), "
                   "or an N:M pattern such as 2:4");

@@ -61,8 +61,11 @@ void warn_if_busy(const Report& report) {
 std::string latency_method_note(const nlohmann::json& comparison) {
   const auto& m = comparison["latency_measurement"];
   const int rounds = m["rounds"].get<int>();
-  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine)", rounds,
-                     rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>());
+  const auto& runtime = comparison["runtime"];
+  const auto before = runtime["before"].get<std::string>(), after = runtime["after"].get<std::string>();
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{})", rounds,
+                     rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>(),
+                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after));
 }
 
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
