@@ -37,6 +37,18 @@ import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 m=_load_for_lite_interpreter('$WORK/s.ptl'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" ".ptl loads in the lite interpreter"
 
+# ONNX output: the trained student is exported and checked in ONNX Runtime on the validation data.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.onnx" --epochs 1 \
+  --report "$WORK/do.json"
+expect_stdout "ONNX file in ONNX Runtime vs the trained student in LibTorch"
+validate_report "$WORK/do.json"
+py "
+import json, onnx; r=json.load(open('$WORK/do.json')); x=r['metrics']['onnx_export']
+assert x['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and x['agreement']['cosine']>0.9999, x
+assert abs(x['before']['accuracy']['top1']-x['after']['accuracy']['top1'])<0.002, x
+assert abs(x['before']['accuracy']['top1']-r['metrics']['student']['accuracy_after'])<0.002, (x, r['metrics']['student'])
+onnx.checker.check_model(onnx.load('$WORK/s.onnx'), full_check=True)" "distill to .onnx"
+
 # Interrupted after 40 steps (as Ctrl-C would be): exit 130, checkpoint kept, no artifact; resume
 # finishes with exactly the weights of an uninterrupted run.
 expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/full.pt" --epochs 2

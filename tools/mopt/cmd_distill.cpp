@@ -1,12 +1,14 @@
 // mopt distill --teacher T --student S --train DATA --val DATA -o OUT: knowledge distillation in
 // LibTorch's C++ autograd, with an optional labels-only baseline trained for the same budget.
 #include "lib/errors.h"
+#include "lib/eval/model_comparison.h"
+#include "lib/onnx/export/onnx_exporter.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/train/distillation.h"
 #include "lib/util/log.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
 #include "tools/mopt/train_flags.h"
-#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {
@@ -52,7 +54,8 @@ void print_summary(const train::DistillOutcome& outcome, const std::string& outp
 
 void run_distill_command(const DistillArgs& args, Report& report) {
   check_output_path(args.student, args.output, args.force);
-  require_torchscript_output(args.output);
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  if (!onnx_out) require_torchscript_output(args.output);
   auto pairs = parse_feature_pairs(args.feature_pairs);
   auto teacher = load_executable(args.teacher);
   auto student = load_executable(args.student);
@@ -101,9 +104,28 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   result.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt distill"},
                                                       {"teacher", args.teacher},
                                                       {"val_accuracy", outcome.distilled.val_accuracy}}).dump());
+  nlohmann::json onnx_check;
+  if (onnx_out) {
+    // The accuracy above is LibTorch's: measure the exported file where it will run, on the same data.
+    log_info("exporting the student to ONNX (opset 17) and checking it in ONNX Runtime ...");
+    const auto& check_data = args.val.empty() ? train : val;
+    ExportOptions options;
+    options.input_shape = check_data.inputs.slice(0, 0, 1).sizes().vec();
+    result.torchscript().eval();
+    auto exported = Model::from_onnx(export_to_onnx(result, options));
+    onnx_check = compare_models(result, exported, check_data, ComparisonSettings{});
+    metrics["onnx_export"] = onnx_check;
+    result = exported;
+  }
   result.save(args.output);
   report.add_output(args.output, &result);
   print_summary(outcome, args.output);
+  if (onnx_out) {
+    say("ONNX file in ONNX Runtime vs the trained student in LibTorch: cosine {:.6f}, top-1 agreement {:.2f}%",
+        onnx_check["agreement"]["cosine"].get<double>(), 100 * onnx_check["agreement"]["top1_agreement"].get<double>());
+    say("{:<28} {:>14} {:>14}", "", "LibTorch .pt", "ORT .onnx");
+    say_latency_and_accuracy(onnx_check);
+  }
   remove_default_checkpoints(args.training, args.output);
 }
 
@@ -117,7 +139,7 @@ void setup_distill(CLI::App& app) {
       ->required()->type_name("MODEL");
   cmd->add_option("--train", args->train, "training data (train split of a folder by default)")->required()->type_name("DATA");
   cmd->add_option("--val", args->val, "validation data with labels (test split of a folder by default)")->type_name("DATA");
-  cmd->add_option("-o,--output", args->output, "trained student (.pt, or .ptl for the lite interpreter)")->required();
+  cmd->add_option("-o,--output", args->output, "trained student (.pt, .ptl for the lite interpreter, or .onnx: exported, then checked and timed in ONNX Runtime)")->required();
   cmd->add_option("--train-labels", args->train_labels, "labels for a --train file (optional: pure soft targets without)")
       ->type_name("FILE");
   cmd->add_option("--val-labels", args->val_labels, "labels for a --val file")->type_name("FILE");
