@@ -1,7 +1,4 @@
 // mopt optimize MODEL --pipeline TEXT -o OUT: apply any pipeline, then measure what it did.
-#include <ATen/Parallel.h>
-#include <unistd.h>
-
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/model/graph_stats.h"
