@@ -3,7 +3,7 @@
 
 namespace mopt {
 
-/// Resident set size now, in MiB (VmRSS of /proc/self/status); 0 when unavailable.
+/// Resident set size now, in MiB (resident pages of /proc/self/statm); 0 when unavailable.
 double current_rss_mb();
 
 /// Peak resident set size since start or the last reset, in MiB (VmHWM); 0 when unavailable.

@@ -1,12 +1,11 @@
 #include "lib/bench/resource_monitor.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <tuple>
 
+#include "lib/bench/memory.h"
 #include "lib/runtime/cpu_info.h"
 
 namespace mopt {
@@ -21,16 +20,6 @@ std::pair<double, double> process_cpu_seconds() {
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return {0, 0};
   return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
-}
-
-double statm_rss_mb() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  long size = 0, resident = 0;
-  const int read = std::fscanf(f, "%ld %ld", &size, &resident);
-  std::fclose(f);
-  if (read != 2) return 0;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
 double RssTimeline::peak_mb() const {
@@ -54,7 +43,7 @@ ResourceMonitor::~ResourceMonitor() {
 
 void ResourceMonitor::sample() {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  rss_.samples.emplace_back(t, statm_rss_mb());
+  rss_.samples.emplace_back(t, current_rss_mb());
 }
 
 void ResourceMonitor::start() {
@@ -72,7 +61,7 @@ void ResourceMonitor::start() {
   });
 }
 
-void ResourceMonitor::mark_first_inference() { rss_.first_inference_mb = statm_rss_mb(); }
+void ResourceMonitor::mark_first_inference() { rss_.first_inference_mb = current_rss_mb(); }
 
 void ResourceMonitor::stop() {
   const auto [user_s, system_s] = process_cpu_seconds();

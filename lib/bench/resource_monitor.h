@@ -63,9 +63,6 @@ class ResourceMonitor {
 /// This process's user and system CPU seconds so far (all threads).
 std::pair<double, double> process_cpu_seconds();
 
-/// Resident set size now, in MiB, from /proc/self/statm (cheaper than /proc/self/status); 0 if unreadable.
-double statm_rss_mb();
-
 /// {"percent": of all cores, "percent_one_core", "user_s", "system_s", "wall_s", "logical_cores"}
 nlohmann::json cpu_json(const CpuUsage& cpu);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <thread>
 
+#include "lib/bench/memory.h"
 #include "lib/bench/resource_monitor.h"
 #include "lib/errors.h"
 
@@ -103,7 +104,7 @@ SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSe
     }
     // A call belongs to the window it started in; a window's RSS is read when the next begins.
     while (window + 1 < soak.windows.size() && at_s >= soak.windows[window].end_s) {
-      soak.windows[window].rss_end_mb = statm_rss_mb();
+      soak.windows[window].rss_end_mb = current_rss_mb();
       soak.windows[window].end = done;
       soak.windows[++window].begin = done;
     }
@@ -117,7 +118,7 @@ SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSe
   samples.resize(done);
   soak.windows[window].end = done;
   for (size_t w = window; w < soak.windows.size(); ++w) {
-    soak.windows[w].rss_end_mb = statm_rss_mb();
+    soak.windows[w].rss_end_mb = current_rss_mb();
     if (w > window) soak.windows[w].begin = soak.windows[w].end = done;
   }
   soak.run.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();

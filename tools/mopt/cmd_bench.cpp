@@ -204,6 +204,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   std::vector<GateExpression> gates;
   for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
   std::optional<Profile> profile;
+  // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
   const std::string runtime = !args.runtime.empty() ? args.runtime
                               : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
   if (!args.profile.empty()) {
@@ -238,9 +239,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
   settings.keep_samples = args.keep_samples;
-  // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
-  settings.runtime = !args.runtime.empty() ? args.runtime
-                     : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
+  settings.runtime = runtime;
   if ((args.rate > 0 || args.window > 0) && !(args.duration > 0)) throw usage_error("--rate and --window need --duration SECONDS");
   if (args.duration > 0) settings.soak = SoakSettings{args.duration, args.rate, args.window};
   settings.op_profile = args.op_profile || !args.trace.empty();

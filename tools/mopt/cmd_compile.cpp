@@ -119,9 +119,7 @@ void run_compile(const CompileArgs& args, Report& report) {
 
   if (onnx_out) {
     log_info("exporting to ONNX (opset 17) ...");
-    ExportOptions options;
-    options.input_shape = data.inputs.slice(0, 0, 1).sizes().vec();
-    output = Model::from_onnx(export_to_onnx(output, options));
+    output = export_like(output, data.inputs.slice(0, 0, 1));
   } else {
     output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
                                                        {"pipeline", kept_text}}).dump());

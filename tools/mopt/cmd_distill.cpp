@@ -109,10 +109,8 @@ void run_distill_command(const DistillArgs& args, Report& report) {
     // The accuracy above is LibTorch's: measure the exported file where it will run, on the same data.
     log_info("exporting the student to ONNX (opset 17) and checking it in ONNX Runtime ...");
     const auto& check_data = args.val.empty() ? train : val;
-    ExportOptions options;
-    options.input_shape = check_data.inputs.slice(0, 0, 1).sizes().vec();
     result.torchscript().eval();
-    auto exported = Model::from_onnx(export_to_onnx(result, options));
+    auto exported = export_like(result, check_data.inputs.slice(0, 0, 1));
     onnx_check = compare_models(result, exported, check_data, ComparisonSettings{});
     metrics["onnx_export"] = onnx_check;
     result = exported;

@@ -173,4 +173,10 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   return proto;
 }
 
+Model export_like(const Model& model, const torch::Tensor& sample) {
+  ExportOptions options;
+  options.input_shape = sample.sizes().vec();
+  return Model::from_onnx(export_to_onnx(model, options));
+}
+
 }  // namespace mopt

@@ -25,4 +25,8 @@ std::vector<std::string> unexportable_ops(const Model& model);
 /// Throws invalid_input (exit 4) listing every unsupported op, or naming an unsupported argument.
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options);
 
+/// export_to_onnx() at the default opset with the input shape of `sample` (one row of the data the
+/// command measures on), as a Model ready to save and time in ONNX Runtime.
+Model export_like(const Model& model, const torch::Tensor& sample);
+
 }  // namespace mopt
