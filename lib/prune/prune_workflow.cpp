@@ -88,6 +88,11 @@ json totals_before_after(const json& before, const json& after) {
   return totals;
 }
 
+// Fine-tuning distills with vanilla KD (Hinton et al.) at the request's temperature and alpha.
+train::SoftTargets soft_targets(const PruneRequest& request) {
+  return {train::KdLoss::kVanilla, request.temperature, request.alpha, 8};
+}
+
 // Fine-tuning: cross-entropy on labels, or the teacher's soft targets (with labels mixed in
 // when there are some), keeping `masks` applied after every step if there are masks.
 train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& request, const train::StepHook& after_step) {
@@ -104,8 +109,8 @@ train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& requ
   if (request.teacher) {
     log_info("computing teacher logits for {} fine-tuning samples", request.finetune.size());
     objective = train::distillation_objective(
-        train::teacher_logits_for(*request.teacher, request.finetune.inputs, config.eval_batch_size), request.temperature,
-        request.alpha);
+        train::teacher_logits_for(request.teacher->torchscript(), request.finetune.inputs, config.eval_batch_size),
+        soft_targets(request));
   } else {
     objective = train::cross_entropy_objective();
   }
@@ -162,7 +167,7 @@ void validate_request(const PruneRequest& request) {
       throw usage_error("fine-tuning without --teacher needs labels (--finetune-labels or a folder with labels)");
     }
     train::validate_config(request.train);
-    if (request.teacher) train::validate_soft_targets(request.temperature, request.alpha);
+    if (request.teacher) train::validate_soft_targets(soft_targets(request));
   } else if (request.teacher) {
     throw usage_error("--teacher gives soft targets for fine-tuning: give --finetune-data too");
   }

@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 #include <torch/nn/functional/loss.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "lib/errors.h"
 #include "lib/train/checkpoint.h"
 #include "lib/train/feature_taps.h"
-#include "lib/train/losses.h"
 #include "lib/util/log.h"
 
 namespace mopt::train {
@@ -108,16 +112,7 @@ FeatureDistillation prepare_features(const Model& teacher, torch::jit::Module& t
   return features;
 }
 
-// alpha * KD + (1 - alpha) * CE when there are labels, else KD alone; the parts for reporting.
-LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& teacher_logits, const torch::Tensor& labels,
-                            double temperature, double alpha) {
-  auto kd = distillation_loss(logits, teacher_logits, temperature);
-  if (!labels.defined()) return {{"total", kd}, {"kd", kd.detach()}};
-  auto ce = cross_entropy(logits, labels);
-  return {{"total", alpha * kd + (1 - alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
-}
-
-Objective feature_objective(std::shared_ptr<FeatureDistillation> features, double temperature, double alpha,
+Objective feature_objective(std::shared_ptr<FeatureDistillation> features, const SoftTargets& soft,
                             double feature_weight) {
   return [=](torch::jit::Module& student, const Batch& batch) {
     FeatureCapture capture;
@@ -126,7 +121,7 @@ Objective feature_objective(std::shared_ptr<FeatureDistillation> features, doubl
       torch::NoGradGuard no_grad;
       teacher_logits = forward_tensor(features->teacher, batch.inputs);
     }
-    auto terms = soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits, batch.labels, temperature, alpha);
+    auto terms = soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits, batch.labels, soft);
     auto feature_loss = torch::zeros({});
     for (size_t i = 0; i < features->projections.size(); ++i) {
       auto target = capture.get(static_cast<int64_t>(i)).detach();
@@ -153,47 +148,156 @@ std::filesystem::path with_suffix(const std::filesystem::path& path, const std::
 
 }  // namespace
 
+
+namespace {
+
+Dataset subset(const Dataset& data, const torch::Tensor& rows) {
+  Dataset part;
+  part.inputs = data.inputs.index_select(0, rows);
+  if (data.has_labels()) part.labels = data.labels.index_select(0, rows);
+  part.description = fmt::format("{} of {} rows", rows.size(0), data.size());
+  return part;
+}
+
+// What soft-target objectives are built from: the teacher's logits cached once per training row
+// when the inputs never change, else the teacher itself, run on every augmented batch.
+struct TeacherSource {
+  torch::jit::Module teacher;
+  torch::Tensor cached_logits;  // undefined with augmentation
+};
+
+// The objective of one run: labels only (no soft targets) or distillation; `rows` picks the
+// training rows of a partial run (undefined: all of them).
+Objective objective_for(const std::optional<SoftTargets>& soft, const TeacherSource& source, const torch::Tensor& rows,
+                        const DistillSettings& settings) {
+  if (!soft) return cross_entropy_objective(settings.augment, settings.train.seed);
+  if (source.cached_logits.defined()) {
+    return distillation_objective(rows.defined() ? source.cached_logits.index_select(0, rows) : source.cached_logits, *soft);
+  }
+  return live_teacher_objective(source.teacher, *soft, settings.augment, settings.train.seed);
+}
+
+// A training config for a run that is not checkpointed (the search's short runs).
+TrainConfig scratch_config(const DistillSettings& settings, const std::string& label) {
+  TrainConfig config = settings.train;
+  config.label = label;
+  config.checkpoint_path.clear();
+  config.resume_path.clear();
+  config.stop_after_steps = 0;  // the test hook interrupts the checkpointed run, not the search
+  return config;
+}
+
+// Trains every candidate for a fraction of the budget on part of the training rows and scores it
+// on rows none of them trained on; the user's validation set stays out of the choice.
+std::vector<RecipeCandidate> search_recipes(const TeacherSource& source, const torch::jit::Module& initial,
+                                            const Dataset& train, const DistillSettings& settings) {
+  const int64_t n = train.size();
+  if (n < 20) throw usage_error(fmt::format("--recipe auto holds out part of the training data: {} samples are too few "
+                                            "(use --recipe fixed)", n));
+  const auto& search = settings.search;
+  const int64_t holdout = std::clamp<int64_t>(std::llround(static_cast<double>(n) * search.holdout_fraction), 10, n / 2);
+  const int64_t rest = n - holdout;
+  const int64_t budget_rows = std::clamp<int64_t>(std::llround(static_cast<double>(rest) * search.budget_fraction),
+                                                  std::min(rest, settings.train.batch_size), rest);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(settings.train.seed * 1000003ULL + 77);
+  const auto order = torch::randperm(n, generator, torch::kLong);
+  const auto holdout_rows = order.slice(0, 0, holdout);
+  const auto train_rows = order.slice(0, holdout, holdout + budget_rows);
+  const auto held_out = subset(train, holdout_rows);
+  const auto part = subset(train, train_rows);
+
+  auto candidates = recipe_candidates(settings.soft);
+  log_info("recipe search: {} candidates, each trained on {} of {} training samples for {} epoch(s), ranked on {} "
+           "held-out training samples",
+           candidates.size(), budget_rows, n, settings.train.epochs, holdout);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    auto& c = candidates[i];
+    const auto start = std::chrono::steady_clock::now();
+    auto config = scratch_config(settings, fmt::format("search {}/{} {}", i + 1, candidates.size(), c.name()));
+    auto run = train_student(clone_module(initial), {}, part, held_out, config,
+                             objective_for(c.soft, source, train_rows, settings));
+    c.holdout_accuracy = run.val_accuracy;
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    log_info("recipe search {}/{}: {:<24} {:.2f}% on the held-out slice ({:.1f}s)", i + 1, candidates.size(), c.name(),
+             100 * c.holdout_accuracy, c.seconds);
+  }
+  return candidates;
+}
+
+// The best candidate on the held-out slice; ties go to the earlier one (labels only first).
+const RecipeCandidate& winner(const std::vector<RecipeCandidate>& candidates) {
+  size_t best = 0;
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    if (candidates[i].holdout_accuracy > candidates[best].holdout_accuracy) best = i;
+  }
+  return candidates[best];
+}
+
+nlohmann::json recipe_json(const std::optional<SoftTargets>& soft) {
+  return soft ? soft->to_json() : nlohmann::json({{"loss", "labels-only"}});
+}
+
+}  // namespace
+
+std::string RecipeCandidate::name() const { return soft ? soft->describe() : "labels-only"; }
+
+std::vector<RecipeCandidate> recipe_candidates(const SoftTargets& base) {
+  std::vector<RecipeCandidate> candidates = {RecipeCandidate{std::nullopt}, RecipeCandidate{base}};
+  const std::vector<SoftTargets> grid = {
+      {KdLoss::kVanilla, 4, 0.5, 8},
+      {KdLoss::kLogitStandardized, 2, 0.9, 8},
+      {KdLoss::kDecoupled, 4, 0.5, 8},
+  };
+  for (const auto& soft : grid) {
+    if (soft.describe() != base.describe()) candidates.push_back(RecipeCandidate{soft});
+  }
+  return candidates;
+}
+
+std::optional<double> DistillOutcome::gain_points() const {
+  if (!baseline) return std::nullopt;
+  return 100 * (distilled.val_accuracy - baseline->val_accuracy);
+}
+
+std::string DistillOutcome::verdict() const {
+  const auto recipe = chosen ? chosen->describe() : std::string("labels-only");
+  if (!chosen) {
+    return fmt::format("labels-only training won the recipe search: the student ships trained on labels only "
+                       "(no distillation setting beat it on the held-out slice)");
+  }
+  const auto gain = gain_points();
+  if (!gain) return fmt::format("distilled with {}; the gain over labels-only training was not measured (--baseline-ce)", recipe);
+  if (*gain >= 0) return fmt::format("distillation ({}) gained {:.2f} points over labels-only training; the distilled student ships", recipe, *gain);
+  if (shipped_baseline) {
+    return fmt::format("distillation ({}) LOST {:.2f} points vs labels-only training; the labels-only student ships instead "
+                       "(--ship distilled keeps the distilled one)", recipe, -*gain);
+  }
+  return fmt::format("distillation ({}) LOST {:.2f} points vs labels-only training; the distilled student ships as asked "
+                     "(--ship distilled)", recipe, -*gain);
+}
+
 json DistillOutcome::to_json() const {
   json j = {{"teacher", {{"val_accuracy", teacher_val_accuracy}}},
             {"student", {{"val_accuracy_before", student_val_accuracy_before},
-                         {"val_accuracy_after", distilled.val_accuracy}}},
-            {"training", distilled.result.to_json()}};
+                         {"val_accuracy_after", shipped().val_accuracy}}},
+            {"recipe", {{"mode", candidates.empty() ? "fixed" : "auto"}, {"chosen", recipe_json(chosen)}}},
+            {"distilled", {{"val_accuracy", distilled.val_accuracy}}},
+            {"training", distilled.result.to_json()},
+            {"shipped", shipped_baseline ? "baseline" : "distilled"},
+            {"verdict", verdict()}};
+  if (!candidates.empty()) {
+    json tried = json::array();
+    for (const auto& c : candidates) {
+      tried.push_back({{"name", c.name()}, {"settings", recipe_json(c.soft)}, {"holdout_accuracy", c.holdout_accuracy},
+                       {"seconds", c.seconds}});
+    }
+    j["recipe"]["candidates"] = tried;
+  }
   if (baseline) {
     j["baseline_ce"] = {{"val_accuracy", baseline->val_accuracy}, {"training", baseline->result.to_json()}};
-    j["gain_over_baseline_points"] = 100 * (distilled.val_accuracy - baseline->val_accuracy);
+    j["gain_over_baseline_points"] = *gain_points();
   }
   return j;
-}
-
-torch::Tensor teacher_logits_for(const Model& teacher, const torch::Tensor& inputs, int64_t batch_size) {
-  auto module = module_of(teacher);
-  EvalModeGuard eval_mode(module);
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < batch_count(inputs.size(0), batch_size); ++b) {
-    parts.push_back(forward_tensor(module, batch_slice(inputs, b, batch_size)));
-  }
-  return torch::cat(parts, 0);
-}
-
-void validate_soft_targets(double temperature, double alpha) {
-  if (!(temperature > 0)) throw usage_error("--temperature must be > 0");
-  if (!(alpha >= 0 && alpha <= 1)) throw usage_error("--alpha must be in [0, 1]");
-}
-
-Objective distillation_objective(torch::Tensor teacher_logits, double temperature, double alpha) {
-  validate_soft_targets(temperature, alpha);
-  return [=](torch::jit::Module& student, const Batch& batch) {
-    return soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits.index_select(0, batch.indices),
-                             batch.labels, temperature, alpha);
-  };
-}
-
-Objective cross_entropy_objective() {
-  return [](torch::jit::Module& model, const Batch& batch) {
-    auto ce = cross_entropy(forward_tensor(model, batch.inputs), batch.labels);
-    return LossTerms{{"total", ce}, {"ce", ce.detach()}};
-  };
 }
 
 int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
@@ -216,16 +320,59 @@ int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module
   return classes;
 }
 
+namespace {
+
+void validate_settings(const DistillSettings& settings, const Dataset& train, const Dataset& val) {
+  validate_soft_targets(settings.soft);
+  validate_config(settings.train);
+  const bool automatic = settings.recipe == Recipe::kAuto;
+  if (automatic && !train.has_labels()) {
+    throw usage_error("--recipe auto compares distillation with labels-only training: it needs training labels "
+                      "(without labels use --recipe fixed)");
+  }
+  if (automatic && !settings.feature_pairs.empty()) {
+    throw usage_error("--feature-pair uses the fixed recipe: add --recipe fixed (with --loss/--temperature/--alpha)");
+  }
+  if (settings.augment.any() && !settings.feature_pairs.empty()) {
+    throw usage_error("--augment is not combined with --feature-pair yet: drop one of them");
+  }
+  if ((settings.baseline_ce || automatic) && !train.has_labels()) throw usage_error("--baseline-ce needs labelled training data");
+  if ((settings.baseline_ce || automatic) && !val.has_labels()) {
+    throw usage_error("comparing with labels-only training needs labelled --val data");
+  }
+  if (!(settings.search.holdout_fraction > 0 && settings.search.holdout_fraction < 0.5) ||
+      !(settings.search.budget_fraction > 0 && settings.search.budget_fraction <= 1)) {
+    throw usage_error("the recipe search needs 0 < holdout fraction < 0.5 and 0 < budget fraction <= 1");
+  }
+}
+
+// The chosen recipe with feature matching: taps live in an inlined training copy, and the
+// weights go back into the clean student.
+StudentRun train_with_features(const Model& teacher, torch::jit::Module trained, const Dataset& train, const Dataset& val,
+                               const TrainConfig& config, const DistillSettings& settings) {
+  auto tapped = clone_module(trained);
+  torch::manual_seed(settings.train.seed);  // the projections start from the seed
+  auto features = std::make_shared<FeatureDistillation>(prepare_features(teacher, tapped, train, settings));
+  std::vector<torch::Tensor> learned;  // equal widths need no projection, so nothing to train there
+  for (const auto& p : features->projections) {
+    if (p.defined()) learned.push_back(p);
+  }
+  auto run = train_student(tapped, learned, train, val, config,
+                           feature_objective(features, settings.soft, settings.feature_weight));
+  restore_weights(trained, snapshot_weights(tapped));
+  trained.eval();
+  return {trained, run.result, run.val_accuracy};
+}
+
+}  // namespace
+
 DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
                        const Dataset& val, const DistillSettings& settings) {
-  validate_soft_targets(settings.temperature, settings.alpha);
-  if (settings.baseline_ce && !train.has_labels()) throw usage_error("--baseline-ce needs labelled training data");
-  if (settings.baseline_ce && !val.has_labels()) throw usage_error("--baseline-ce compares accuracies: give --val data with labels");
-  validate_config(settings.train);
+  validate_settings(settings, train, val);
   check_distillation_inputs(teacher, student, train, val);
 
   DistillOutcome outcome;
-  const auto initial = clone_module(student);  // the baseline starts from exactly these weights
+  const auto initial = clone_module(student);  // every run starts from exactly these weights
   if (val.has_labels()) {
     auto teacher_module = module_of(teacher);
     outcome.teacher_val_accuracy = evaluate_classifier(teacher_module, val, settings.train.eval_batch_size).first;
@@ -235,41 +382,47 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
              100 * outcome.student_val_accuracy_before);
   }
 
-  TrainConfig config = settings.train;
-  config.label = "distill";
-  config.fingerprint = {{"temperature", settings.temperature}, {"alpha", settings.alpha},
-                        {"feature_pairs", settings.feature_pairs}, {"feature_weight", settings.feature_weight}};
-  auto trained = clone_module(initial);
-  if (settings.feature_pairs.empty()) {
-    log_info("computing teacher logits for {} training samples", train.size());
-    auto objective = distillation_objective(teacher_logits_for(teacher, train.inputs, config.eval_batch_size),
-                                            settings.temperature, settings.alpha);
-    outcome.distilled = train_student(trained, {}, train, val, config, objective);
-  } else {
-    // Taps live in an inlined training copy; the weights go back into the clean student.
-    auto tapped = clone_module(trained);
-    torch::manual_seed(settings.train.seed);  // the projections start from the seed
-    auto features = std::make_shared<FeatureDistillation>(prepare_features(teacher, tapped, train, settings));
-    std::vector<torch::Tensor> learned;  // equal widths need no projection, so nothing to train there
-    for (const auto& p : features->projections) {
-      if (p.defined()) learned.push_back(p);
-    }
-    auto run = train_student(tapped, learned, train, val, config,
-                             feature_objective(features, settings.temperature, settings.alpha, settings.feature_weight));
-    restore_weights(trained, snapshot_weights(tapped));
-    trained.eval();
-    outcome.distilled = {trained, run.result, run.val_accuracy};
+  TeacherSource source{module_of(teacher), {}};
+  if (settings.feature_pairs.empty() && !settings.augment.any()) {
+    log_info("computing teacher logits for {} training samples (once: no augmentation)", train.size());
+    source.cached_logits = teacher_logits_for(source.teacher, train.inputs, settings.train.eval_batch_size);
+  } else if (settings.augment.any()) {
+    log_info("augmentation {}: the teacher runs on every augmented batch (inference mode)", settings.augment.describe());
   }
 
-  if (settings.baseline_ce) {
+  outcome.chosen = settings.soft;
+  if (settings.recipe == Recipe::kAuto) {
+    outcome.candidates = search_recipes(source, initial, train, settings);
+    outcome.chosen = winner(outcome.candidates).soft;
+    log_info("recipe search chose {}", winner(outcome.candidates).name());
+  }
+
+  TrainConfig config = settings.train;
+  config.label = outcome.chosen ? "distill" : "labels-only";
+  config.fingerprint = {{"recipe", recipe_json(outcome.chosen)}, {"augment", settings.augment.to_json()},
+                        {"feature_pairs", settings.feature_pairs}, {"feature_weight", settings.feature_weight}};
+  if (outcome.chosen && !settings.feature_pairs.empty()) {
+    outcome.distilled = train_with_features(teacher, clone_module(initial), train, val, config, settings);
+  } else {
+    outcome.distilled = train_student(clone_module(initial), {}, train, val, config,
+                                      objective_for(outcome.chosen, source, {}, settings));
+  }
+
+  if (!outcome.chosen) {
+    outcome.baseline = outcome.distilled;  // the chosen run is the labels-only run
+  } else if (settings.baseline_ce || settings.recipe == Recipe::kAuto) {
     TrainConfig baseline_config = settings.train;
     baseline_config.label = "baseline-ce";
+    baseline_config.fingerprint = {{"recipe", "labels-only"}, {"augment", settings.augment.to_json()}};
     baseline_config.checkpoint_path = with_suffix(settings.train.checkpoint_path, ".baseline");
     baseline_config.resume_hint = settings.train.checkpoint_path;  // --resume takes the main checkpoint
     const auto resume = with_suffix(settings.train.resume_path, ".baseline");
     baseline_config.resume_path = !resume.empty() && std::filesystem::exists(resume) ? resume : std::filesystem::path();
-    outcome.baseline = train_student(clone_module(initial), {}, train, val, baseline_config, cross_entropy_objective());
+    outcome.baseline = train_student(clone_module(initial), {}, train, val, baseline_config,
+                                     cross_entropy_objective(settings.augment, settings.train.seed));
   }
+  outcome.shipped_baseline = settings.ship_better && outcome.baseline && outcome.chosen &&
+                             outcome.baseline->val_accuracy > outcome.distilled.val_accuracy;
   return outcome;
 }
 

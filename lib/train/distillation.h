@@ -1,6 +1,8 @@
 #pragma once
-// Knowledge distillation: train a student TorchScript model against a teacher's soft targets
-// (Hinton et al.), optionally matching intermediate features, with the shared training loop.
+// Knowledge distillation: train a student TorchScript model against a teacher's soft targets,
+// optionally matching intermediate features, with the shared training loop. A recipe search
+// (`--recipe auto`) picks the loss, temperature and alpha (or labels only) on a held-out slice of
+// the training data, and the labels-only baseline keeps the tool honest: the better student ships.
 #include <torch/script.h>
 
 #include <optional>
@@ -10,17 +12,31 @@
 
 #include "lib/data/dataset.h"
 #include "lib/model/model.h"
+#include "lib/train/augment.h"
+#include "lib/train/distill_objectives.h"
 #include "lib/train/trainer.h"
 
 namespace mopt::train {
 
+/// How the soft-target settings are chosen.
+enum class Recipe { kFixed, kAuto };
+
+/// The auto recipe's short search.
+struct RecipeSearchSettings {
+  double holdout_fraction = 0.1;  ///< of the training rows, held out to rank the candidates
+  double budget_fraction = 0.2;   ///< of the full budget's optimizer steps, per candidate
+};
+
 struct DistillSettings {
-  double temperature = 3;
-  double alpha = 0.7;  ///< weight of the soft-target loss; 1 - alpha weighs cross-entropy on labels
+  SoftTargets soft;  ///< the fixed recipe (and the auto recipe's first distillation candidate)
+  Recipe recipe = Recipe::kFixed;
+  RecipeSearchSettings search;
+  AugmentSpec augment;  ///< applied to every run alike (distilled, candidates, baseline)
   std::vector<std::pair<std::string, std::string>> feature_pairs;  ///< (teacher layer, student layer)
   double feature_weight = 1.0;  ///< weight of each feature-matching MSE term
   TrainConfig train;
-  bool baseline_ce = false;  ///< also train the same initial student on labels only, same budget
+  bool baseline_ce = false;     ///< also train the same initial student on labels only, same budget
+  bool ship_better = true;      ///< return the baseline when it beats the distilled student on validation
 };
 
 /// One training run's result: the trained student and how it got there.
@@ -30,11 +46,28 @@ struct StudentRun {
   double val_accuracy = -1;  ///< of the returned (best) weights
 };
 
+/// One recipe the auto search tried: labels only (no soft targets) or a soft-target setting.
+struct RecipeCandidate {
+  std::optional<SoftTargets> soft;
+  double holdout_accuracy = -1;
+  double seconds = 0;
+  std::string name() const;
+};
+
 struct DistillOutcome {
   double teacher_val_accuracy = -1;
   double student_val_accuracy_before = -1;
-  StudentRun distilled;
-  std::optional<StudentRun> baseline;  ///< with DistillSettings::baseline_ce
+  std::vector<RecipeCandidate> candidates;  ///< the auto search, in the order tried; empty when fixed
+  std::optional<SoftTargets> chosen;        ///< the recipe of `distilled`; none = labels only
+  StudentRun distilled;                     ///< the chosen recipe trained with the full budget
+  std::optional<StudentRun> baseline;       ///< labels only, same init, seed, augmentation and budget
+  bool shipped_baseline = false;            ///< the baseline beat the distilled student and ships instead
+  /// The student to write out.
+  const StudentRun& shipped() const { return shipped_baseline ? *baseline : distilled; }
+  /// Validation points gained by the chosen recipe over the baseline; none without a baseline.
+  std::optional<double> gain_points() const;
+  /// One sentence for stdout and the report saying which student ships and why.
+  std::string verdict() const;
   nlohmann::json to_json() const;
 };
 
@@ -48,17 +81,7 @@ int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module
 DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
                        const Dataset& val, const DistillSettings& settings);
 
-/// The soft-target loss function for a training run (used by prune's fine-tuning too):
-/// teacher logits precomputed for every training row, indexed by Batch::indices.
-Objective distillation_objective(torch::Tensor teacher_logits, double temperature, double alpha);
-
-/// usage_error unless temperature > 0 and 0 <= alpha <= 1.
-void validate_soft_targets(double temperature, double alpha);
-
-/// Cross-entropy on labels only.
-Objective cross_entropy_objective();
-
-/// The teacher's logits for every row of `inputs`, computed once in eval mode.
-torch::Tensor teacher_logits_for(const Model& teacher, const torch::Tensor& inputs, int64_t batch_size);
+/// The auto recipe's candidates: labels only, then soft-target settings, `base` first.
+std::vector<RecipeCandidate> recipe_candidates(const SoftTargets& base);
 
 }  // namespace mopt::train

@@ -256,6 +256,7 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
       const auto step_start = Clock::now();
       Batch batch;
       batch.indices = batch_slice(order, b, config.batch_size);
+      batch.step = state.step;
       batch.inputs = train.inputs.index_select(0, batch.indices);
       if (train.has_labels()) batch.labels = train.labels.index_select(0, batch.indices);
       const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);

@@ -42,6 +42,7 @@ struct Batch {
   torch::Tensor inputs;
   torch::Tensor labels;   ///< undefined when the training set has no labels
   torch::Tensor indices;  ///< row numbers in the training set (to look up cached teacher outputs)
+  int64_t step = 0;       ///< the run's optimizer step this batch is for (seeds per-step randomness)
 };
 
 /// Named loss terms; the first is the one minimised, the rest are reported ("kd", "ce", ...).

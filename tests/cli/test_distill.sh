@@ -5,6 +5,8 @@ TEACHER="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 STUDENT="$FIXTURES/fashion_student.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
 small=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --train-samples 2000 --val-samples 1000 --threads 1)
+fixed=(--recipe fixed)
+tiny=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --train-samples 1000 --val-samples 1000 --threads 1)
 py() { /usr/bin/python3 -c "$1" || fail "$2"; }
 
 # Distillation with feature pairs (64-channel teacher map vs 32-channel student map: projected;
@@ -14,7 +16,7 @@ expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${sm
   --epochs 2 --feature-pair features.7:features.7 --feature-pair classifier.5:classifier.3 --baseline-ce \
   --report "$WORK/d.json"
 validate_report "$WORK/d.json"
-expect_stdout "baseline (cross-entropy)"
+expect_stdout "baseline (labels only)"
 expect_stderr "distill epoch 2/2"
 py "
 import json; r=json.load(open('$WORK/d.json')); m=r['metrics']; d=r['details']['distillation']
@@ -31,7 +33,8 @@ assert 'mopt::tap' not in str(m.forward.graph)" "distilled student loads in PyTo
 [ ! -e "$WORK/s.pt.ckpt" ] && [ ! -e "$WORK/s.pt.ckpt.baseline" ] || fail "default checkpoints left after success"
 
 # Lite-interpreter output.
-expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.ptl" --epochs 1
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.ptl" --epochs 1 \
+  --recipe fixed
 py "
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
@@ -39,7 +42,7 @@ m=_load_for_lite_interpreter('$WORK/s.ptl'); assert m(torch.randn(1,1,28,28)).sh
 
 # ONNX output: the trained student is exported and checked in ONNX Runtime on the validation data.
 expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/s.onnx" --epochs 1 \
-  --report "$WORK/do.json"
+  --recipe fixed --report "$WORK/do.json"
 expect_stdout "ONNX file in ONNX Runtime vs the trained student in LibTorch"
 validate_report "$WORK/do.json"
 py "
@@ -51,13 +54,13 @@ onnx.checker.check_model(onnx.load('$WORK/s.onnx'), full_check=True)" "distill t
 
 # Interrupted after 40 steps (as Ctrl-C would be): exit 130, checkpoint kept, no artifact; resume
 # finishes with exactly the weights of an uninterrupted run.
-expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/full.pt" --epochs 2
-expect_exit 130 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 \
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/full.pt" --epochs 2 "${fixed[@]}"
+expect_exit 130 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 "${fixed[@]}" \
   --stop-after-steps 40 --checkpoint "$WORK/r.ckpt"
 expect_stderr "resume"
 [ -s "$WORK/r.ckpt" ] || fail "no checkpoint after an interruption"
 [ ! -e "$WORK/r.pt" ] || fail "an interrupted run wrote its artifact"
-expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 \
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/r.pt" --epochs 2 "${fixed[@]}" \
   --checkpoint "$WORK/r.ckpt" --resume "$WORK/r.ckpt"
 expect_stderr "resumed from"
 py "
@@ -66,7 +69,7 @@ a=torch.jit.load('$WORK/full.pt').state_dict(); b=torch.jit.load('$WORK/r.pt').s
 assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]" "resumed run equals the uninterrupted one"
 
 # A real SIGINT mid-run: exits 130 cleanly, leaving a checkpoint and no artifact.
-"$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/sig.pt" --epochs 200 \
+"$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/sig.pt" --epochs 200 "${fixed[@]}" \
   --checkpoint "$WORK/sig.ckpt" >"$WORK/sig.out" 2>"$WORK/sig.err" &
 pid=$!
 for _ in $(seq 1 300); do grep -q "distill epoch 1/200" "$WORK/sig.err" && break; sleep 0.2; done
@@ -74,6 +77,37 @@ kill -INT $pid
 wait $pid; code=$?
 [ "$code" -eq 130 ] || fail "SIGINT: exit $code, expected 130: $(tail -c 300 "$WORK/sig.err")"
 [ -s "$WORK/sig.ckpt" ] && [ ! -e "$WORK/sig.pt" ] || fail "SIGINT: checkpoint missing or artifact written"
+
+# The auto recipe (the default with labels) on a 1,000-sample run: every candidate is listed with
+# its held-out accuracy, the labels-only baseline is trained, and the better student is written.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" \
+  -o "$WORK/auto.pt" --epochs 1 --report "$WORK/auto.json"
+validate_report "$WORK/auto.json"
+expect_stdout "recipe search"
+expect_stdout "labels-only"
+expect_stdout "dkd T=4"
+py "
+import json, torch; r=json.load(open('$WORK/auto.json')); d=r['details']['distillation']; m=r['metrics']
+c=d['recipe']['candidates']; assert d['recipe']['mode']=='auto' and len(c)>=4, d['recipe']
+assert c[0]['name']=='labels-only' and all(0.3<x['holdout_accuracy']<=1 for x in c), c
+names=[x['name'] for x in c]; assert any(n.startswith('ls ') for n in names) and any(n.startswith('dkd ') for n in names), names
+assert 'baseline_ce' in d and d['verdict'], d.keys()
+assert m['student']['accuracy_after']>=max(d['distilled']['val_accuracy'], d['baseline_ce']['val_accuracy'])-1e-9, (m, d)
+shipped=torch.jit.load('$WORK/auto.pt'); acc=d['baseline_ce']['val_accuracy'] if d['shipped']=='baseline' else d['distilled']['val_accuracy']
+assert abs(acc-m['student']['accuracy_after'])<1e-9" "auto recipe report"
+
+# --require-gain: a gain the run cannot reach is a failed gate (exit 3) and no artifact; an
+# augmented fixed recipe runs the teacher per batch and reports both throughputs.
+expect_exit 3 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" \
+  -o "$WORK/gain.pt" --epochs 1 --recipe fixed --loss ls --temperature 2 --alpha 0.9 --augment shift,flip \
+  --require-gain 50 --report "$WORK/gain.json"
+expect_stderr "no artifact written"
+[ ! -e "$WORK/gain.pt" ] || fail "--require-gain miss wrote its artifact"
+py "
+import json; r=json.load(open('$WORK/gain.json')); g=r['gates']; m=r['metrics']
+assert r['verdict']=='fail' and g[0]['name']=='require-gain' and not g[0]['passed'], g
+assert m['training']['samples_per_s']>0 and m['baseline_ce']['samples_per_s']>0, m
+assert r['details']['distillation']['settings']['augment']['flip'] is True" "require-gain report"
 
 # Bad input, caught before training: exit 4 (or 2 for bad flags) and no artifact.
 /usr/bin/python3 - "$WORK" "$SOURCE_DIR/scripts/fixtures" <<'PY' || fail "making bad-input fixtures"
@@ -99,7 +133,11 @@ expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${sm
 expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad6.pt" \
   --feature-pair features.7:nope
 expect_stderr "no layer 'nope'"
-for f in bad1 bad2 bad3 bad4 bad5 bad6; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad7.pt" --loss kl
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad8.pt" --augment rotate
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/bad9.pt" \
+  --feature-pair features.7:features.7 --recipe auto
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
 expect_exit 0 -- "$MOPT" distill --help
 expect_stdout "Examples:"
 finish

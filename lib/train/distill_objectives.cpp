@@ -1,0 +1,102 @@
+#include "lib/train/distill_objectives.h"
+
+#include <fmt/format.h>
+
+#include "lib/errors.h"
+
+namespace mopt::train {
+namespace {
+
+torch::Tensor soft_target_loss(const torch::Tensor& logits, const torch::Tensor& teacher_logits,
+                               const torch::Tensor& labels, const SoftTargets& soft) {
+  switch (soft.loss) {
+    case KdLoss::kVanilla: return distillation_loss(logits, teacher_logits, soft.temperature);
+    case KdLoss::kLogitStandardized: return logit_standardized_loss(logits, teacher_logits, soft.temperature);
+    case KdLoss::kDecoupled:
+      if (!labels.defined()) throw usage_error("--loss dkd splits off the target class: it needs labelled training data");
+      return decoupled_loss(logits, teacher_logits, labels, soft.temperature, soft.dkd_beta);
+  }
+  return distillation_loss(logits, teacher_logits, soft.temperature);
+}
+
+// Cross-entropy against the labels of a (possibly mixed) batch.
+torch::Tensor label_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& partner,
+                         double lambda) {
+  auto ce = cross_entropy(logits, labels);
+  if (!partner.defined()) return ce;
+  return lambda * ce + (1 - lambda) * cross_entropy(logits, labels.index_select(0, partner));
+}
+
+}  // namespace
+
+std::string SoftTargets::describe() const {
+  auto text = fmt::format("{} T={:g} a={:g}", kd_loss_name(loss), temperature, alpha);
+  if (loss == KdLoss::kDecoupled) text += fmt::format(" b={:g}", dkd_beta);
+  return text;
+}
+
+nlohmann::json SoftTargets::to_json() const {
+  nlohmann::json j = {{"loss", kd_loss_name(loss)}, {"temperature", temperature}, {"alpha", alpha}};
+  if (loss == KdLoss::kDecoupled) j["dkd_beta"] = dkd_beta;
+  return j;
+}
+
+void validate_soft_targets(const SoftTargets& soft) {
+  if (!(soft.temperature > 0)) throw usage_error("--temperature must be > 0");
+  if (!(soft.alpha >= 0 && soft.alpha <= 1)) throw usage_error("--alpha must be in [0, 1]");
+  if (!(soft.dkd_beta >= 0)) throw usage_error("--dkd-beta must be >= 0");
+}
+
+LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& teacher_logits, const torch::Tensor& labels,
+                            const SoftTargets& soft, const torch::Tensor& partner, double lambda) {
+  auto kd = soft_target_loss(logits, teacher_logits, labels, soft);
+  if (!labels.defined()) return {{"total", kd}, {"kd", kd.detach()}};
+  auto ce = label_loss(logits, labels, partner, lambda);
+  return {{"total", soft.alpha * kd + (1 - soft.alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
+}
+
+Objective distillation_objective(torch::Tensor teacher_logits, const SoftTargets& soft) {
+  validate_soft_targets(soft);
+  return [=](torch::jit::Module& student, const Batch& batch) {
+    return soft_target_terms(forward_tensor(student, batch.inputs), teacher_logits.index_select(0, batch.indices),
+                             batch.labels, soft);
+  };
+}
+
+Objective live_teacher_objective(torch::jit::Module teacher, const SoftTargets& soft, const AugmentSpec& augment,
+                                 uint64_t seed) {
+  validate_soft_targets(soft);
+  teacher.eval();
+  return [=](torch::jit::Module& student, const Batch& batch) mutable {
+    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step);
+    torch::Tensor teacher_logits;
+    {
+      c10::InferenceMode inference;
+      teacher_logits = forward_tensor(teacher, augmented.inputs);
+    }
+    // Inference tensors cannot enter autograd: a plain copy can.
+    teacher_logits = teacher_logits.clone();
+    return soft_target_terms(forward_tensor(student, augmented.inputs), teacher_logits, batch.labels, soft,
+                             augmented.partner, augmented.lambda);
+  };
+}
+
+Objective cross_entropy_objective(const AugmentSpec& augment, uint64_t seed) {
+  return [=](torch::jit::Module& model, const Batch& batch) {
+    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step);
+    auto ce = label_loss(forward_tensor(model, augmented.inputs), batch.labels, augmented.partner, augmented.lambda);
+    return LossTerms{{"total", ce}, {"ce", ce.detach()}};
+  };
+}
+
+torch::Tensor teacher_logits_for(torch::jit::Module teacher, const torch::Tensor& inputs, int64_t batch_size) {
+  EvalModeGuard eval_mode(teacher);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (int64_t b = 0; b < batch_count(inputs.size(0), batch_size); ++b) {
+    parts.push_back(forward_tensor(teacher, batch_slice(inputs, b, batch_size)));
+  }
+  return torch::cat(parts, 0);
+}
+
+}  // namespace mopt::train
