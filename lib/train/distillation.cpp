@@ -197,8 +197,11 @@ std::vector<RecipeCandidate> search_recipes(const TeacherSource& source, const t
   const auto& search = settings.search;
   const int64_t holdout = std::clamp<int64_t>(std::llround(static_cast<double>(n) * search.holdout_fraction), 10, n / 2);
   const int64_t rest = n - holdout;
+  // At least kMinSearchSteps steps per epoch: on a small training set a fraction of the budget
+  // would be a few steps, too few to rank anything (small sets are cheap to train on in full).
+  constexpr int64_t kMinSearchSteps = 50;
   const int64_t budget_rows = std::clamp<int64_t>(std::llround(static_cast<double>(rest) * search.budget_fraction),
-                                                  std::min(rest, settings.train.batch_size), rest);
+                                                  std::min(rest, kMinSearchSteps * settings.train.batch_size), rest);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(settings.train.seed * 1000003ULL + 77);
   const auto order = torch::randperm(n, generator, torch::kLong);
   const auto holdout_rows = order.slice(0, 0, holdout);
@@ -283,7 +286,7 @@ json DistillOutcome::to_json() const {
             {"recipe", {{"mode", candidates.empty() ? "fixed" : "auto"}, {"chosen", recipe_json(chosen)}}},
             {"distilled", {{"val_accuracy", distilled.val_accuracy}}},
             {"training", distilled.result.to_json()},
-            {"shipped", shipped_baseline ? "baseline" : "distilled"},
+            {"shipped", shipped_kind()},
             {"verdict", verdict()}};
   if (!candidates.empty()) {
     json tried = json::array();

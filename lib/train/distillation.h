@@ -64,6 +64,8 @@ struct DistillOutcome {
   bool shipped_baseline = false;            ///< the baseline beat the distilled student and ships instead
   /// The student to write out.
   const StudentRun& shipped() const { return shipped_baseline ? *baseline : distilled; }
+  /// What shipped: "distilled", "baseline" (it beat the distilled student) or "labels-only" (the search chose it).
+  std::string shipped_kind() const { return !chosen ? "labels-only" : shipped_baseline ? "baseline" : "distilled"; }
   /// Validation points gained by the chosen recipe over the baseline; none without a baseline.
   std::optional<double> gain_points() const;
   /// One sentence for stdout and the report saying which student ships and why.

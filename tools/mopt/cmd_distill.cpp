@@ -30,7 +30,7 @@ struct DistillArgs {
   bool soft_targets_given = false;  ///< --loss, --temperature or --alpha on the command line
 };
 
-// --recipe auto is the default when there are labels to compare with, unless the user fixed
+// --recipe auto is the default when there are labels to train and validate on, unless the user fixed
 // the soft targets themselves (or asked for feature matching, which the search does not vary).
 train::Recipe choose_recipe(const DistillArgs& args, bool labelled) {
   if (args.recipe == "auto") return train::Recipe::kAuto;
@@ -96,7 +96,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
 
   train::DistillSettings settings;
   settings.soft = {train::parse_kd_loss(args.loss), args.temperature, args.alpha, args.dkd_beta};
-  settings.recipe = choose_recipe(args, train.has_labels());
+  settings.recipe = choose_recipe(args, train.has_labels() && val.has_labels());
   settings.search.budget_fraction = args.search_budget;
   settings.augment = train::parse_augment(args.augment, args.max_shift, args.mixup);
   settings.feature_pairs = pairs;
@@ -122,7 +122,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
                               {"samples_per_s", outcome.baseline->result.samples_per_s}};
     metrics["gain_over_baseline_points"] = *outcome.gain_points();
   }
-  metrics["shipped"] = outcome.shipped_baseline ? "baseline" : "distilled";
+  metrics["shipped"] = outcome.shipped_kind();
   report.details()["distillation"] = outcome.to_json();
   report.details()["distillation"]["settings"] = {{"recipe", settings.recipe == train::Recipe::kAuto ? "auto" : "fixed"},
                                                   {"soft_targets", settings.soft.to_json()},
