@@ -22,12 +22,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "budget: $samples training samples x $epochs epochs, batch 64, Adam 1e-3, T=3, alpha=0.7, $threads thread(s)"
 for seed in $(seq 0 $((seeds - 1))); do
   build/tools/mopt/mopt distill --teacher $teacher --student $student --train $data --val $data \
-    --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --seed "$seed" --baseline-ce \
+    --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --seed "$seed" --baseline-ce --recipe fixed \
     --threads "$threads" -o "$tmp/student.$seed.pt" --quiet --report "$tmp/distill.$seed.json"
 done
 for round in 1 2; do
   build/tools/mopt/mopt distill --teacher $teacher --student $student --train $data --val $data \
-    --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --threads "$threads" \
+    --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --threads "$threads" --recipe fixed \
     -o "$tmp/throughput.pt" --force --quiet --report "$tmp/mopt.$round.json"
   /usr/bin/python3 scripts/bench/distill_throughput.py $teacher $student $data "$samples" "$epochs" 64 "$threads" \
     > "$tmp/torch.$round.json"
