@@ -249,7 +249,9 @@ std::vector<RecipeCandidate> recipe_candidates(const SoftTargets& base) {
   const std::vector<SoftTargets> grid = {
       {KdLoss::kVanilla, 4, 0.5, 8},
       {KdLoss::kLogitStandardized, 2, 0.9, 8},
-      {KdLoss::kDecoupled, 4, 0.5, 8},
+      // The paper's beta=8 (for 100 classes) needs its 20-epoch warm-up; at the short budgets the
+      // search runs, it fell 8-30 points behind labels-only on Fashion-MNIST (10 classes).
+      {KdLoss::kDecoupled, 4, 0.5, 2},
   };
   for (const auto& soft : grid) {
     if (soft.describe() != base.describe()) candidates.push_back(RecipeCandidate{soft});
