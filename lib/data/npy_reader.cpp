@@ -9,6 +9,7 @@
 #include "lib/data/file_io.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace {
@@ -150,13 +151,9 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
                     "with np.save(path, np.ascontiguousarray(arr))",
                     path.string()));
 
-  uint64_t numel = 1;
-  for (int64_t dim : info.shape) {
-    if (dim != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(dim))
-      throw invalid_input(fmt::format("{}: .npy shape too large", path.string()));
-    numel *= static_cast<uint64_t>(dim);
-  }
-  uint64_t expected = numel * info.item_size;
+  auto declared = checked_byte_count(info.shape, static_cast<int64_t>(info.item_size));
+  if (!declared) throw invalid_input(fmt::format("{}: .npy shape too large", path.string()));
+  auto expected = static_cast<uint64_t>(*declared);
   uint64_t actual = std::filesystem::file_size(path) - prefix_len - header_len;
   if (actual < expected)
     throw invalid_input(

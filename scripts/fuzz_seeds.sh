@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Copies the seeds that are too big or too many to commit into a target's working corpus (once):
+# the generated fixtures (build/fixtures) and Debian's ONNX backend test data.
+#   bash scripts/fuzz_seeds.sh TARGET CORPUS_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=$1
+corpus=$2
+marker="$(dirname "$corpus")/.seeded-$target"  # outside the corpus: libFuzzer reads every file in it
+[ -e "$marker" ] && exit 0
+testdata=/usr/share/libonnx-testdata/data
+small() { find "$@" -type f -size -64k 2>/dev/null; }  # -max_len is 64 KiB
+case $target in
+  onnx_model) files=$(small "$testdata/node" "$testdata/simple" "$testdata/pytorch-operator" build/fixtures -name '*.onnx') ;;
+  tensor_pb) files=$(small "$testdata/node" "$testdata/simple" -name 'input_*.pb' | awk 'NR % 4 == 0') ;;
+  torchscript) files=$(small build/fixtures -name '*.pt' -o -name '*.ptl') ;;
+  npy) files=$(small build/fixtures -name '*.npy') ;;
+  *) files= ;;
+esac
+for f in $files; do cp "$f" "$corpus/$(echo "$f" | tr '/' '_')"; done
+touch "$marker"
