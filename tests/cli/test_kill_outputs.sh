@@ -2,7 +2,9 @@
 # killed (several seeds, fixed so a failure reproduces) while they load, calibrate, train, measure
 # or write. Afterwards every output path either does not exist or is complete (the artifact loads
 # in PyTorch, the report is JSON): outputs are written to a temp file and renamed. The input is
-# untouched (sha256). Kept under a minute: small data, a few iterations, at most ~4 s per kill.
+# untouched (sha256). Kept under a minute: small data, a few iterations. Each command's kill delay
+# spans a little more than its whole run here (3.5-7 s on a loaded 2-core machine), so the kills
+# land in loading, calibration/training, the fresh-process latency runs and the final write.
 source "$(dirname "$0")/lib.sh"
 FMNIST=/usr/share/datasets/fashion-mnist
 IN="$WORK/in"
@@ -30,14 +32,14 @@ mkdir -p "$WORK/out"
 for seed in 11 23 37; do
   O="$WORK/out/$seed"
   mkdir -p "$O"
-  run_and_kill "quantize-$seed" "$seed" 4000 -- "$MOPT" quantize "$IN/cnn.pt" -o "$O/q.pt" --calib "$FMNIST" \
+  run_and_kill "quantize-$seed" "$seed" 8000 -- "$MOPT" quantize "$IN/cnn.pt" -o "$O/q.pt" --calib "$FMNIST" \
     --calib-samples 64 --eval-data "$FMNIST" --eval-samples 200 --iterations 5 "${norm[@]}" --report "$O/q.json"
-  run_and_kill "compile-$seed" "$seed" 4000 -- "$MOPT" compile "$IN/cnn.pt" --profile x86-64-avx512-vnni -o "$O/c.pt" \
+  run_and_kill "compile-$seed" "$((seed + 1))" 4500 -- "$MOPT" compile "$IN/cnn.pt" --profile x86-64-avx512-vnni -o "$O/c.pt" \
     --input-shape 1x1x28x28 --iterations 5 --threads 1 --report "$O/c.json"
-  run_and_kill "prune-$seed" "$seed" 4000 -- "$MOPT" prune "$IN/cnn.pt" -o "$O/p.pt" --method channel --amount 0.5 \
+  run_and_kill "prune-$seed" "$((seed + 2))" 7500 -- "$MOPT" prune "$IN/cnn.pt" -o "$O/p.pt" --method channel --amount 0.5 \
     --finetune-data "$FMNIST" --finetune-samples 256 --epochs 1 --eval-data "$FMNIST" --eval-samples 200 \
     --iterations 5 "${norm[@]}" --report "$O/p.json"
-  run_and_kill "distill-$seed" "$seed" 4000 -- "$MOPT" distill --teacher "$IN/cnn.pt" --student "$IN/student.pt" \
+  run_and_kill "distill-$seed" "$((seed + 3))" 5500 -- "$MOPT" distill --teacher "$IN/cnn.pt" --student "$IN/student.pt" \
     --train "$FMNIST" --val "$FMNIST" --train-samples 256 --val-samples 128 --epochs 1 "${norm[@]}" -o "$O/d.pt" \
     --report "$O/d.json"
 done
@@ -47,11 +49,12 @@ done
 /usr/bin/python3 - "$WORK/out" <<'PY' || fail "an output path holds a partial file"
 import json, os, sys, torch
 bad = []
-seen = 0
+seen = temps = 0
 for root, _, files in os.walk(sys.argv[1]):
     for name in files:
         path = os.path.join(root, name)
         if name.startswith("."):
+            temps += 1
             continue  # a temp file the kill interrupted; never the output's own name
         seen += 1
         try:
@@ -63,7 +66,7 @@ for root, _, files in os.walk(sys.argv[1]):
                 raise RuntimeError("unexpected file")
         except Exception as e:
             bad.append(f"{path}: {e}")
-print(f"{seen} complete output file(s) checked", file=sys.stderr)
+print(f"{seen} complete output file(s) checked, {temps} interrupted temp file(s) left", file=sys.stderr)
 if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)

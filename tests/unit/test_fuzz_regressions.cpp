@@ -9,6 +9,7 @@
 #include <iterator>
 #include <vector>
 
+#include "lib/util/log.h"
 #include "tests/fuzz/fuzz_target.h"
 
 namespace fs = std::filesystem;
@@ -22,6 +23,7 @@ std::vector<uint8_t> file_bytes(const fs::path& path) {
 
 // Replays every file under MOPT_FUZZ_DIR/KIND/TARGET; returns how many.
 size_t replay(const char* kind) {
+  mopt::set_verbosity(mopt::Verbosity::kQuiet);  // the importer logs a line per ONNX model
   size_t replayed = 0;
   for (const auto& target : mopt::fuzz::all_targets()) {
     auto dir = fs::path(MOPT_FUZZ_DIR) / kind / target.name;
@@ -33,7 +35,7 @@ size_t replay(const char* kind) {
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       auto bytes = file_bytes(file);
-      INFO("target ", target.name, ", input ", file.string());
+      INFO("target ", std::string(target.name), ", input ", file.string());
       CHECK(target.run(bytes.data(), bytes.size()) == "");
       ++replayed;
     }
@@ -46,7 +48,7 @@ size_t replay(const char* kind) {
 TEST_SUITE("fuzz_regressions") {
   TEST_CASE("every target has a committed seed corpus") {
     for (const auto& target : mopt::fuzz::all_targets()) {
-      INFO("target ", target.name);
+      INFO("target ", std::string(target.name));
       auto dir = fs::path(MOPT_FUZZ_DIR) / "corpus" / target.name;
       CHECK(fs::is_directory(dir));
       CHECK(fs::directory_iterator(dir) != fs::directory_iterator());

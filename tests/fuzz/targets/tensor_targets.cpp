@@ -1,5 +1,5 @@
-// Tensor files as `--data`/`--calib`/`--labels` read them: load_dataset on the file, once as
-// inputs and once with the same file as labels (prepare_inputs and prepare_labels both run).
+// Tensor files as `--data`/`--calib`/`--labels` read them: load_dataset on the file as inputs,
+// with the same file as labels (prepare_inputs and prepare_labels both run), and normalized.
 #include "lib/data/dataset.h"
 #include "tests/fuzz/fuzz_target.h"
 #include "tests/fuzz/targets/targets.h"
@@ -13,9 +13,13 @@ std::string run_dataset_file(const char* name, const uint8_t* data, size_t size)
   if (!finding.empty()) return finding;
   DatasetOptions with_labels;
   with_labels.labels_path = path;
-  with_labels.mean = {0.5};
-  with_labels.std = {0.25};
-  return refusals_only([&] { load_dataset(path, with_labels); }, {ExitCode::kInvalidInput}, path);
+  finding = refusals_only([&] { load_dataset(path, with_labels); }, {ExitCode::kInvalidInput}, path);
+  if (!finding.empty()) return finding;
+  // --normalize on integer data (token ids) is a usage error: the flag does not fit the file.
+  DatasetOptions normalized;
+  normalized.mean = {0.5};
+  normalized.std = {0.25};
+  return refusals_only([&] { load_dataset(path, normalized); }, {ExitCode::kInvalidInput, ExitCode::kUsage}, path);
 }
 
 }  // namespace
