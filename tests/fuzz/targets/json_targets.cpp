@@ -20,7 +20,7 @@ std::string run_profile(const uint8_t* data, size_t size) {
   auto finding = refusals_only([&] { profile = load_profile(path.string()); }, {ExitCode::kInvalidInput}, path);
   if (!finding.empty() || !profile) return finding;
   // What compile and bench do with a loaded profile: run its pipeline, gate on its budgets.
-  // An unknown pass in compile_pipeline is the usage error `mopt compile` reports.
+  // An unknown pass in compile_pipeline: `mopt compile` turns it into invalid input naming the profile.
   finding = refusals_only([&] { validate_pipeline(parse_pipeline(profile->compile_pipeline), registry); },
                           {ExitCode::kUsage, ExitCode::kInvalidInput});
   if (!finding.empty()) return finding;
