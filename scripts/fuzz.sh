@@ -18,7 +18,7 @@ fi
 [ -d "tests/fuzz/corpus/$target" ] || { echo "fuzz.sh: unknown target '$target'; one of: $(ls tests/fuzz/corpus | tr '\n' ' ')" >&2; exit 2; }
 corpus=build-fuzz/corpus/$target
 crashes=build-fuzz/crashes/$target
-mkdir -p "$corpus" "$crashes"
+mkdir -p "$corpus" "$crashes" "tests/fuzz/regressions/$target"
 bash scripts/fuzz_seeds.sh "$target" "$corpus"
 source scripts/fuzz_env.sh
 dict=()
