@@ -9,12 +9,17 @@ corpus=$2
 marker="$(dirname "$corpus")/.seeded-$target"  # outside the corpus: libFuzzer reads every file in it
 [ -e "$marker" ] && exit 0
 testdata=/usr/share/libonnx-testdata/data
-small() { find "$@" -type f -size -64k 2>/dev/null; }  # -max_len is 64 KiB
+small() {  # small() DIR... NAME_PATTERN...: regular files under 64 KiB (-max_len) matching a pattern
+  local dirs=() names=()
+  for a in "$@"; do if [ -d "$a" ]; then dirs+=("$a"); elif [ "${a:0:1}" != - ]; then names+=(-o -name "$a"); fi; done
+  [ ${#dirs[@]} -gt 0 ] || return 0
+  find "${dirs[@]}" -type f -size -64k \( -false "${names[@]}" \) 2>/dev/null
+}
 case $target in
-  onnx_model) files=$(small "$testdata/node" "$testdata/simple" "$testdata/pytorch-operator" build/fixtures -name '*.onnx') ;;
-  tensor_pb) files=$(small "$testdata/node" "$testdata/simple" -name 'input_*.pb' | awk 'NR % 4 == 0') ;;
-  torchscript) files=$(small build/fixtures -name '*.pt' -o -name '*.ptl') ;;
-  npy) files=$(small build/fixtures -name '*.npy') ;;
+  onnx_model) files=$(small "$testdata/node" "$testdata/simple" "$testdata/pytorch-operator" build/fixtures '*.onnx') ;;
+  tensor_pb) files=$(small "$testdata/node" "$testdata/simple" 'input_*.pb' | awk 'NR % 4 == 0') ;;
+  torchscript) files=$(small build/fixtures '*.pt' '*.ptl') ;;
+  npy) files=$(small build/fixtures '*.npy') ;;
   *) files= ;;
 esac
 for f in $files; do cp "$f" "$corpus/$(echo "$f" | tr '/' '_')"; done

@@ -141,6 +141,9 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   } else {
     throw invalid_input(fmt::format("{}: unsupported .npy version {}", path.string(), major));
   }
+  // A v2/v3 header length is 4 bytes: check it against the file before allocating it.
+  if (header_len > std::filesystem::file_size(path) - prefix_len)
+    throw invalid_input(fmt::format("{}: truncated .npy header ({} bytes declared)", path.string(), header_len));
   std::string header(header_len, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
     throw invalid_input(fmt::format("{}: truncated .npy header", path.string()));

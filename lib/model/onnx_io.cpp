@@ -69,8 +69,8 @@ void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, co
   auto file = resolve_external(model_dir, location, model_path);
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    throw invalid_input(fmt::format("external data file '{}' for tensor '{}' is missing",
-                                    file.string(), tensor.name()));
+    throw invalid_input(fmt::format("external data file '{}' for tensor '{}' of '{}' is missing",
+                                    file.string(), tensor.name(), model_path.string()));
   }
   in.seekg(0, std::ios::end);
   int64_t file_size = in.tellg();
