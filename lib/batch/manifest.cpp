@@ -271,7 +271,13 @@ Manifest load_manifest(const fs::path& path) {
     throw invalid_input(fmt::format("invalid manifest {}:\n  {}", path.string(), fmt::join(errors, "\n  ")));
   }
   manifest.sha256 = sha256_file(manifest.path);
-  manifest.jobs = expand_jobs(json::parse(text), text, manifest.base_dir);
+  try {
+    manifest.jobs = expand_jobs(json::parse(text), text, manifest.base_dir);
+  } catch (const Error& e) {
+    // expand_jobs knows fields and lines, not the file; users need both.
+    if (e.code() != ExitCode::kInvalidInput) throw;
+    throw invalid_input(fmt::format("{} ({})", e.what(), path.string()));
+  }
   return manifest;
 }
 

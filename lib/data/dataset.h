@@ -57,6 +57,10 @@ struct InputSpec {
   torch::ScalarType dtype = torch::kFloat;
 };
 
+/// Most elements a synthetic input may have (4 GiB of float32): a bigger shape is a typo, or a
+/// model file declaring absurd input dims, and would otherwise fail deep inside an allocation.
+inline constexpr int64_t kMaxSyntheticElements = int64_t{1} << 30;
+
 /// Parses an --input spec; dtype is optional (float32, float64, float16, int64, int32, uint8).
 InputSpec parse_input_spec(const std::string& text);
 

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
 #include <memory>
 
 #include "lib/data/file_io.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace {
@@ -26,6 +28,8 @@ constexpr IdxType kIdxTypes[] = {
     {0x0C, torch::kInt, 4},  {0x0D, torch::kFloat, 4}, {0x0E, torch::kDouble, 8},
 };
 constexpr int kMaxIdxDims = 8;
+// Deflate's largest expansion (RFC 1951: 258-byte matches coded in 2 bits each, about 1032:1).
+constexpr int64_t kMaxDeflateRatio = 1032;
 
 const IdxType* find_idx_type(unsigned char code) {
   for (const auto& t : kIdxTypes)
@@ -99,18 +103,25 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
       dim_bytes.size())
     throw invalid_input(fmt::format("{}: truncated IDX header", path.string()));
   std::vector<int64_t> shape;
-  uint64_t numel = 1;
   for (int i = 0; i < ndims; ++i) {
     const unsigned char* b = &dim_bytes[static_cast<size_t>(i) * 4];
-    uint64_t dim = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
-    if (dim != 0 && numel > (uint64_t{1} << 40) / dim)
-      throw invalid_input(fmt::format("{}: IDX shape too large", path.string()));
-    numel *= dim;
-    shape.push_back(static_cast<int64_t>(dim));
+    shape.push_back((int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | b[3]);
   }
+  // The header is checked against what the file can hold before anything is allocated: a raw
+  // file holds its data byte for byte; deflate expands at most 1032:1, so a .gz of n bytes
+  // cannot hold more than 1032 n (a 100-byte file declaring 2^40 elements is refused here).
+  auto declared = checked_byte_count(shape, static_cast<int64_t>(type->size));
+  const auto file_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+  const int64_t header_bytes = 4 + 4 * int64_t{ndims};
+  const int64_t can_hold = gzdirect(file.get()) ? file_bytes - header_bytes : file_bytes * kMaxDeflateRatio;
+  if (!declared || *declared > can_hold)
+    throw invalid_input(fmt::format("{}: IDX header declares shape [{}] ({} bytes of data) but the file can hold at most "
+                                    "{} bytes: truncated or corrupt",
+                                    path.string(), fmt::join(shape, ", "),
+                                    declared ? std::to_string(*declared) : std::string("too many"), can_hold));
+  const auto expected = static_cast<size_t>(*declared);
 
   auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type->dtype));
-  size_t expected = numel * type->size;
   size_t got = gz_read_all(file.get(), static_cast<char*>(tensor.data_ptr()), expected, path);
   if (got < expected)
     throw invalid_input(

@@ -10,6 +10,7 @@
 #include "lib/data/dataset.h"
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace {
@@ -90,6 +91,9 @@ InputSpec parse_input_spec(const std::string& text) {
   const auto& shape_text = parts[has_name ? 1 : 0];
   if (!parse_shape(shape_text, spec.shape))
     throw fail(fmt::format("shape '{}' is not positive integers joined by 'x'", shape_text));
+  auto elements = checked_byte_count(spec.shape);
+  if (!elements || *elements > kMaxSyntheticElements)
+    throw fail(fmt::format("shape '{}' has more than {} elements", shape_text, kMaxSyntheticElements));
   if (has_dtype) {
     auto dtype = data_detail::parse_dtype_name(parts.back());
     if (!dtype) throw fail(fmt::format("unknown dtype '{}'", parts.back()));

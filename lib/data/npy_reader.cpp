@@ -9,6 +9,7 @@
 #include "lib/data/file_io.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace {
@@ -140,6 +141,9 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   } else {
     throw invalid_input(fmt::format("{}: unsupported .npy version {}", path.string(), major));
   }
+  // A v2/v3 header length is 4 bytes: check it against the file before allocating it.
+  if (header_len > std::filesystem::file_size(path) - prefix_len)
+    throw invalid_input(fmt::format("{}: truncated .npy header ({} bytes declared)", path.string(), header_len));
   std::string header(header_len, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
     throw invalid_input(fmt::format("{}: truncated .npy header", path.string()));
@@ -150,13 +154,9 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
                     "with np.save(path, np.ascontiguousarray(arr))",
                     path.string()));
 
-  uint64_t numel = 1;
-  for (int64_t dim : info.shape) {
-    if (dim != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(dim))
-      throw invalid_input(fmt::format("{}: .npy shape too large", path.string()));
-    numel *= static_cast<uint64_t>(dim);
-  }
-  uint64_t expected = numel * info.item_size;
+  auto declared = checked_byte_count(info.shape, static_cast<int64_t>(info.item_size));
+  if (!declared) throw invalid_input(fmt::format("{}: .npy shape too large", path.string()));
+  auto expected = static_cast<uint64_t>(*declared);
   uint64_t actual = std::filesystem::file_size(path) - prefix_len - header_len;
   if (actual < expected)
     throw invalid_input(

@@ -17,8 +17,12 @@ torch::Tensor run_model(const Model& model, const torch::Tensor& input) {
   try {
     output = module.forward({input});
   } catch (const std::exception& e) {  // c10::Error, or the interpreter's wrapped runtime_error
-    throw invalid_input(fmt::format("the model cannot run on inputs of shape {} ({}): {}", fmt::join(input.sizes(), "x"),
-                                    c10::toString(input.scalar_type()), short_torch_message(e.what())));
+    // The data does not fit the model (or the model is broken): either way it is the input files.
+    const auto& source = model.source_path();
+    throw invalid_input(fmt::format("the model{} cannot run on inputs of shape {} ({}): {}",
+                                    source.empty() ? "" : fmt::format(" '{}'", source.string()),
+                                    fmt::join(input.sizes(), "x"), c10::toString(input.scalar_type()),
+                                    short_torch_message(e.what())));
   }
   if (output.isTensor()) return output.toTensor();
   if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +40,18 @@ fs::path resolve_external(const fs::path& model_dir, const std::string& location
   return resolved;
 }
 
+// An external_data offset or length: a non-negative decimal integer (ONNX writes them as strings).
+int64_t external_number(const std::string& text, const char* key, const onnx::TensorProto& tensor,
+                        const fs::path& model_path) {
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
+    throw invalid_input(fmt::format("tensor '{}' in '{}' has external data {} '{}'; expected a non-negative integer",
+                                    tensor.name(), model_path.string(), key, text));
+  }
+  return value;
+}
+
 void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, const fs::path& model_path) {
   if (tensor.data_location() != onnx::TensorProto::EXTERNAL) return;
   std::string location;
@@ -46,8 +59,8 @@ void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, co
   int64_t length = -1;
   for (const auto& entry : tensor.external_data()) {
     if (entry.key() == "location") location = entry.value();
-    if (entry.key() == "offset") offset = std::stoll(entry.value());
-    if (entry.key() == "length") length = std::stoll(entry.value());
+    if (entry.key() == "offset") offset = external_number(entry.value(), "offset", tensor, model_path);
+    if (entry.key() == "length") length = external_number(entry.value(), "length", tensor, model_path);
   }
   if (location.empty()) {
     throw invalid_input(fmt::format("tensor '{}' in '{}' is external but has no location",
@@ -56,16 +69,16 @@ void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, co
   auto file = resolve_external(model_dir, location, model_path);
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    throw invalid_input(fmt::format("external data file '{}' for tensor '{}' is missing",
-                                    file.string(), tensor.name()));
+    throw invalid_input(fmt::format("external data file '{}' for tensor '{}' of '{}' is missing",
+                                    file.string(), tensor.name(), model_path.string()));
   }
   in.seekg(0, std::ios::end);
   int64_t file_size = in.tellg();
   if (length < 0) length = file_size - offset;
-  if (offset < 0 || offset + length > file_size) {
-    throw invalid_input(fmt::format("external data '{}' is truncated: tensor '{}' needs bytes {}..{}, "
-                                    "file has {}",
-                                    file.string(), tensor.name(), offset, offset + length, file_size));
+  if (file_size < 0 || offset > file_size || length < 0 || length > file_size - offset) {
+    throw invalid_input(fmt::format("external data '{}' is truncated: tensor '{}' needs {} bytes at offset {}, "
+                                    "file has {} (model '{}')",
+                                    file.string(), tensor.name(), length, offset, file_size, model_path.string()));
   }
   std::string data(static_cast<size_t>(length), '\0');
   in.seekg(offset);

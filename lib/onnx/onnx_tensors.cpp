@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 
@@ -63,17 +64,15 @@ std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor) {
   auto dtype = torch_dtype(tensor.data_type());
   if (!dtype || tensor.data_location() == T::EXTERNAL || tensor.has_segment()) return std::nullopt;
   std::vector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
-  int64_t count = 1;
-  for (auto d : dims) {
-    if (d < 0) return std::nullopt;
-    count *= d;
-  }
+  auto declared = checked_byte_count(dims);
+  if (!declared) return std::nullopt;  // negative dim, or more elements than any file holds
+  const int64_t count = *declared;
   auto options = at::TensorOptions().dtype(*dtype);
 
   if (tensor.has_raw_data()) {
     const auto& raw = tensor.raw_data();
-    auto element = static_cast<int64_t>(c10::elementSize(*dtype));
-    if (static_cast<int64_t>(raw.size()) != count * element) return std::nullopt;
+    auto bytes = checked_byte_count(dims, static_cast<int64_t>(c10::elementSize(*dtype)));
+    if (!bytes || static_cast<int64_t>(raw.size()) != *bytes) return std::nullopt;
     auto out = at::empty(dims, options);
     // ONNX raw_data is little-endian, like every host LibTorch runs on here.
     if (count > 0) std::memcpy(out.data_ptr(), raw.data(), raw.size());
@@ -102,14 +101,15 @@ std::string tensor_data_mismatch(const onnx::TensorProto& tensor) {
   using T = onnx::TensorProto;
   auto dtype = torch_dtype(tensor.data_type());
   if (!dtype) return "";
-  int64_t elements = 1;
-  for (auto d : tensor.dims()) elements *= d;
+  auto declared = checked_byte_count(tensor.dims());
+  if (!declared) return fmt::format("dims [{}] are negative or too large for any file", fmt::join(tensor.dims(), ", "));
+  const int64_t elements = *declared;
   if (tensor.has_raw_data()) {
     auto element = static_cast<int64_t>(c10::elementSize(*dtype));
     auto bytes = static_cast<int64_t>(tensor.raw_data().size());
-    if (bytes == elements * element) return "";
-    return fmt::format("raw_data holds {} bytes, dims say {} ({} elements of {} bytes)", bytes, elements * element,
-                       elements, element);
+    auto needed = checked_byte_count(tensor.dims(), element);
+    if (needed && bytes == *needed) return "";
+    return fmt::format("raw_data holds {} bytes, dims say {} elements of {} bytes", bytes, elements, element);
   }
   int64_t stored = 0;
   switch (tensor.data_type()) {

@@ -18,7 +18,9 @@ std::vector<std::string> modules_failing_observers(const torch::jit::Module& mod
 
   std::vector<size_t> failing;
   for (size_t i : order) {
-    const auto& [name, submodule] = candidates[i];
+    // Not a structured binding: lambdas may not capture those before C++20 (clang refuses).
+    const auto& name = candidates[i].first;
+    const auto& submodule = candidates[i].second;
     const bool parent_of_failing = std::any_of(failing.begin(), failing.end(), [&](size_t f) {
       return candidates[f].first.rfind(name + ".", 0) == 0;
     });

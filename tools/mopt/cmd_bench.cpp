@@ -15,6 +15,7 @@
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
+#include "lib/report/read_report.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
@@ -59,18 +60,6 @@ struct CompareArgs {
   std::vector<std::string> max_regression;
   std::string junit;
 };
-
-nlohmann::json read_report(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw invalid_input(fmt::format("cannot read report '{}'", path));
-  try {
-    auto doc = nlohmann::json::parse(in);
-    if (!doc.contains("metrics") || !doc["metrics"].is_object()) throw invalid_input(fmt::format("'{}' has no metrics", path));
-    return doc;
-  } catch (const nlohmann::json::exception& e) {
-    throw invalid_input(fmt::format("'{}' is not a JSON report: {}", path, e.what()));
-  }
-}
 
 StopRule stop_rule(const BenchArgs& args) {
   StopRule rule;

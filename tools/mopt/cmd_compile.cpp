@@ -80,7 +80,16 @@ void run_compile(const CompileArgs& args, Report& report) {
   }
   auto data_args = with_graph_input(args.data, args.model);
   if (args.specialize) append_specialize_step(data_args, pipeline);
-  validate_pipeline(pipeline, registry);
+  try {
+    validate_pipeline(pipeline, registry);
+  } catch (const Error& e) {
+    // An unknown pass or option in the profile's compile_pipeline is the profile file's fault (exit 4);
+    // in -p it is the user's flag (exit 2).
+    if (!args.pipeline.empty() || e.code() != ExitCode::kUsage) throw;
+    throw invalid_input(fmt::format("profile {} has an invalid compile_pipeline: {}; fix the file (`mopt profiles "
+                                    "validate {}` checks it) or give -p",
+                                    profile.source.string(), e.what(), profile.source.string()));
+  }
   if (!has_data(data_args)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
 
   // The engine must be set before the model loads (packed weights are re-packed at load).

@@ -1,5 +1,7 @@
 #include "tools/mopt/data_flags.h"
 
+#include <fmt/format.h>
+
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -21,7 +23,12 @@ bool has_data(const DataArgs& args) { return !args.data.empty() || !args.input_s
 
 DataArgs with_graph_input(DataArgs args, const std::string& model_path) {
   if (has_data(args) || detect_format(model_path) != ModelFormat::kOnnx) return args;
-  args.input_shape = graph_input_spec(load_onnx(model_path));
+  try {
+    args.input_shape = graph_input_spec(load_onnx(model_path));
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kInvalidInput || std::string(e.what()).find(model_path) != std::string::npos) throw;
+    throw invalid_input(fmt::format("{}: {}", model_path, e.what()));  // say which file declares it
+  }
   log_info("input from the ONNX graph: {}", args.input_shape);
   return args;
 }

@@ -7,11 +7,13 @@
 #include <set>
 
 #include "lib/data/dtype_names.h"
+#include "lib/data/dataset.h"
 #include "lib/errors.h"
 #include "lib/onnx/onnx_tensors.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/graph_builder.h"
 #include "lib/onnx/import/graph_validation.h"
+#include "lib/util/checked_size.h"
 #include "lib/util/log.h"
 
 namespace mopt {
@@ -138,10 +140,12 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
     const auto& tensor = input.type().tensor_type();
     auto dtype = torch_dtype(tensor.elem_type());
     std::vector<std::string> dims, missing;
+    std::vector<int64_t> sizes;
     for (int i = 0; i < tensor.shape().dim_size(); ++i) {
       const auto& dim = tensor.shape().dim(i);
       if (dim.has_dim_value() && dim.dim_value() > 0) {
         dims.push_back(std::to_string(dim.dim_value()));
+        sizes.push_back(dim.dim_value());
       } else if (i == 0) {
         dims.push_back("1");  // batch
       } else {
@@ -156,6 +160,12 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
     if (!missing.empty()) {
       throw usage_error(fmt::format("the model's input '{}' has dynamic dims ({}); give them with --input-shape, e.g. {}",
                                     input.name(), fmt::join(missing, ", "), spec));
+    }
+    auto elements = checked_byte_count(sizes);
+    if (!elements || *elements > kMaxSyntheticElements) {
+      throw invalid_input(fmt::format("the model's input '{}' declares shape {} (over {} elements), too large to feed; "
+                                      "the file is corrupt, or give a smaller --input-shape",
+                                      input.name(), fmt::join(dims, "x"), kMaxSyntheticElements));
     }
     return spec;
   }

@@ -1,0 +1,79 @@
+# SIGKILL at random points: `mopt quantize`, `compile`, `prune --finetune-data` and `distill` are
+# killed (several seeds, fixed so a failure reproduces) while they load, calibrate, train, measure
+# or write. Afterwards every output path either does not exist or is complete (the artifact loads
+# in PyTorch, the report is JSON): outputs are written to a temp file and renamed. The input is
+# untouched (sha256). Kept under a minute: small data, a few iterations. Each command's kill delay
+# spans a little more than its whole run here (3.5-7 s on a loaded 2-core machine), so the kills
+# land in loading, calibration/training, the fresh-process latency runs and the final write.
+source "$(dirname "$0")/lib.sh"
+FMNIST=/usr/share/datasets/fashion-mnist
+IN="$WORK/in"
+mkdir -p "$IN"
+cp "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" "$IN/cnn.pt"
+cp "$FIXTURES/fashion_student.pt" "$IN/student.pt"
+before=$(cd "$IN" && sha256sum cnn.pt student.pt)
+norm=(--normalize 0.2860,0.3530 --threads 1)
+
+# run_and_kill NAME SEED MAX_MS -- command...: starts the command in its own process group (its
+# latency children die with it), SIGKILLs the group after a seeded delay in [150, MAX_MS] ms.
+run_and_kill() {
+  local name=$1 seed=$2 max_ms=$3; shift 4
+  RANDOM=$seed
+  local delay_ms=$(( 150 + RANDOM % (max_ms - 150) ))
+  setsid "$@" >"$WORK/$name.out" 2>&1 &
+  local pid=$!
+  sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+  kill -KILL -- "-$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo "$name killed after ${delay_ms} ms" >&2
+}
+
+mkdir -p "$WORK/out"
+for seed in 11 23 37; do
+  O="$WORK/out/$seed"
+  mkdir -p "$O"
+  run_and_kill "quantize-$seed" "$seed" 8000 -- "$MOPT" quantize "$IN/cnn.pt" -o "$O/q.pt" --calib "$FMNIST" \
+    --calib-samples 64 --eval-data "$FMNIST" --eval-samples 200 --iterations 5 "${norm[@]}" --report "$O/q.json"
+  run_and_kill "compile-$seed" "$((seed + 1))" 4500 -- "$MOPT" compile "$IN/cnn.pt" --profile x86-64-avx512-vnni -o "$O/c.pt" \
+    --input-shape 1x1x28x28 --iterations 5 --threads 1 --report "$O/c.json"
+  run_and_kill "prune-$seed" "$((seed + 2))" 7500 -- "$MOPT" prune "$IN/cnn.pt" -o "$O/p.pt" --method channel --amount 0.5 \
+    --finetune-data "$FMNIST" --finetune-samples 256 --epochs 1 --eval-data "$FMNIST" --eval-samples 200 \
+    --iterations 5 "${norm[@]}" --report "$O/p.json"
+  run_and_kill "distill-$seed" "$((seed + 3))" 5500 -- "$MOPT" distill --teacher "$IN/cnn.pt" --student "$IN/student.pt" \
+    --train "$FMNIST" --val "$FMNIST" --train-samples 256 --val-samples 128 --epochs 1 "${norm[@]}" -o "$O/d.pt" \
+    --report "$O/d.json"
+done
+
+# Whatever exists at an output path is whole. Hidden temp files (.NAME.tmp-PID) are the only
+# thing a kill may leave, and never under an output's own name.
+/usr/bin/python3 - "$WORK/out" <<'PY' || fail "an output path holds a partial file"
+import json, os, sys, torch
+bad = []
+seen = temps = 0
+for root, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        path = os.path.join(root, name)
+        if name.startswith("."):
+            temps += 1
+            continue  # a temp file the kill interrupted; never the output's own name
+        seen += 1
+        try:
+            if name.endswith(".json"):
+                json.load(open(path))
+            elif name.endswith(".pt") or ".ckpt" in name:
+                torch.jit.load(path)  # artifacts, and training checkpoints (serialized archives)
+            else:
+                raise RuntimeError("unexpected file")
+        except Exception as e:
+            bad.append(f"{path}: {e}")
+print(f"{seen} complete output file(s) checked, {temps} interrupted temp file(s) left", file=sys.stderr)
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+after=$(cd "$IN" && sha256sum cnn.pt student.pt)
+[ "$before" = "$after" ] || fail "an input changed: $after"
+# The kills really interrupted something: not every run got to write its artifact.
+n_artifacts=$(find "$WORK/out" -name '[qcpd].pt' | wc -l)
+[ "$n_artifacts" -lt 12 ] || fail "all 12 runs finished before the kill; the test killed nothing"
+finish
