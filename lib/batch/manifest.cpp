@@ -274,9 +274,12 @@ Manifest load_manifest(const fs::path& path) {
   try {
     manifest.jobs = expand_jobs(json::parse(text), text, manifest.base_dir);
   } catch (const Error& e) {
-    // expand_jobs knows fields and lines, not the file; users need both.
+    // expand_jobs knows fields and lines, not the file; users need both, as validation gives them.
     if (e.code() != ExitCode::kInvalidInput) throw;
-    throw invalid_input(fmt::format("{} ({})", e.what(), path.string()));
+    std::string message = e.what();
+    const std::string prefix = "invalid manifest: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    throw invalid_input(fmt::format("invalid manifest {}: {}", path.string(), message));
   }
   return manifest;
 }

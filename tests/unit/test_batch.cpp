@@ -121,7 +121,7 @@ TEST_SUITE("batch") {
     write(dir / "a.pt", "x");
     write(dir / "empty.json", "{\"jobs\": [\n{\"model\": \"none/*.pt\", \"command\": \"bench\"}]}");
     auto message = thrown_message([&] { load_manifest(dir / "empty.json"); });
-    CHECK(message == "invalid manifest: jobs[0].model: 'none/*.pt' matches no file (line 2)");
+    CHECK(message == "invalid manifest " + (dir / "empty.json").string() + ": jobs[0].model: 'none/*.pt' matches no file (line 2)");
     CHECK(thrown_code([&] { load_manifest(dir / "empty.json"); }) == 4);
 
     write(dir / "var.json", "{\"jobs\": [{\"model\": \"a.pt\", \"command\": \"optimize\",\n\"output\": \"{stme}.pt\"}]}");
