@@ -11,6 +11,9 @@ packages=(
   python3-torch python3-torchvision python3-onnx python3-numpy python3-jsonschema
   dataset-fashion-mnist libonnx-testdata
 )
+# Callers add their own on top (scripts/setup_fuzz.sh: clang and its sanitizer runtime).
+read -r -a extra <<<"${MOPT_EXTRA_PACKAGES:-}"
+packages+=("${extra[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

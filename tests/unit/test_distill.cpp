@@ -8,6 +8,7 @@
 #include "lib/train/distillation.h"
 #include "lib/train/losses.h"
 #include "lib/util/log.h"
+#include "tests/unit/linear_task.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -21,25 +22,8 @@ const torch::Tensor kStudent = torch::tensor({{1.0, 2.0, 0.5}, {0.2, -1.0, 3.0}}
 const torch::Tensor kTeacher = torch::tensor({{0.5, 3.0, -1.0}, {1.0, 0.0, 2.0}});
 const torch::Tensor kLabels = torch::tensor({1, 2}, torch::kLong);
 
-// Labels are the argmax of a fixed random linear map of the inputs.
-Dataset linear_task(int64_t rows, int64_t features, int64_t classes, uint64_t seed) {
-  auto map = torch::randn({features, classes}, at::make_generator<at::CPUGeneratorImpl>(99));
-  Dataset data;
-  data.inputs = torch::randn({rows, features}, at::make_generator<at::CPUGeneratorImpl>(seed));
-  data.labels = data.inputs.matmul(map).argmax(1);
-  return data;
-}
-
-torch::jit::Module linear_model(int64_t inputs, int64_t outputs) {
-  torch::jit::Module model("LinearStudent");
-  model.register_parameter("weight", (torch::randn({outputs, inputs}) * 0.01).requires_grad_(), false);
-  model.register_parameter("bias", torch::zeros({outputs}).requires_grad_(), false);
-  model.define(R"(
-    def forward(self, x):
-        return torch.matmul(x, self.weight.t()) + self.bias
-  )");
-  return model;
-}
+using test::linear_model;
+using test::linear_task;
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "lib/train/lr_schedule.h"
 #include "lib/train/trainer.h"
 #include "lib/util/log.h"
+#include "tests/unit/linear_task.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -24,27 +25,8 @@ using namespace mopt::train;
 
 namespace {
 
-// A learnable synthetic task: labels are the argmax of a fixed random linear map (chosen by
-// `task`) of the inputs (drawn from `seed`).
-Dataset linear_task(int64_t rows, int64_t features, int64_t classes, uint64_t seed, uint64_t task = 99) {
-  auto map = torch::randn({features, classes}, at::make_generator<at::CPUGeneratorImpl>(task));
-  Dataset data;
-  data.inputs = torch::randn({rows, features}, at::make_generator<at::CPUGeneratorImpl>(seed));
-  data.labels = data.inputs.matmul(map).argmax(1);
-  return data;
-}
-
-// A linear classifier defined in TorchScript, `outputs` wide.
-torch::jit::Module linear_model(int64_t inputs, int64_t outputs) {
-  torch::jit::Module model("LinearStudent");
-  model.register_parameter("weight", (torch::randn({outputs, inputs}) * 0.01).requires_grad_(), false);
-  model.register_parameter("bias", torch::zeros({outputs}).requires_grad_(), false);
-  model.define(R"(
-    def forward(self, x):
-        return torch.matmul(x, self.weight.t()) + self.bias
-  )");
-  return model;
-}
+using test::linear_model;
+using test::linear_task;
 
 TrainConfig quick_config(const std::filesystem::path& checkpoint = {}) {
   TrainConfig config;

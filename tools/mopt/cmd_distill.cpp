@@ -241,7 +241,7 @@ void setup_distill(CLI::App& app) {
                           "the winner with the full budget and a labels-only baseline alongside (about 3x the budget in all);\n"
                           "the better of the two on --val ships (--ship distilled keeps the distilled one).\n"
                           "Teacher logits are computed once per sample without augmentation; with --augment the teacher runs\n"
-                          "on every batch (typically 2-3x slower per step, reported as samples/s).\n\n") +
+                          "on every batch: a teacher forward per step, its cost shown as samples/s in the report.\n\n") +
               exit_codes_help());
   cmd->callback([args, loss, temperature, alpha] {
     args->soft_targets_given = loss->count() + temperature->count() + alpha->count() > 0;
