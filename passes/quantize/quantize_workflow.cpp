@@ -22,17 +22,6 @@ struct Trial {
   json metrics;
 };
 
-double accuracy_drop(const json& metrics) {
-  if (!metrics["before"].contains("accuracy")) return 0;
-  return metrics["before"]["accuracy"]["top1"].get<double>() - metrics["after"]["accuracy"]["top1"].get<double>();
-}
-
-bool meets_target(const json& metrics, const QuantizeRequest& request) {
-  if (request.max_accuracy_drop && accuracy_drop(metrics) > *request.max_accuracy_drop + 1e-12) return false;
-  if (request.min_sqnr_db && metrics["agreement"]["sqnr_db"].get<double>() < *request.min_sqnr_db) return false;
-  return true;
-}
-
 // The quantizable module an activation belongs to: itself, or for values produced by
 // non-quantizable modules (a ReLU after a conv) the nearest quantizable module before it.
 std::string owning_module(const std::string& layer, const std::vector<std::string>& module_order,
@@ -83,7 +72,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   if (request.mode != "static" && request.mode != "dynamic" && request.mode != "fp16" && request.mode != "bf16") {
     throw usage_error("--mode is static, dynamic, fp16 or bf16");
   }
-  if (request.max_accuracy_drop && !request.eval.has_labels()) {
+  if (request.target.max_accuracy_drop && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs --eval-data with labels");
   }
   static const PassRegistry registry = make_default_registry();
@@ -115,8 +104,8 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   };
 
   std::vector<Trial> trials{attempt({})};
-  const bool fallback = request.mode == "static" && (request.max_accuracy_drop || request.min_sqnr_db);
-  while (fallback && !meets_target(trials.back().metrics, request) && static_cast<int>(trials.size()) < request.max_trials) {
+  const bool fallback = request.mode == "static" && request.target.active();
+  while (fallback && !meets_target(trials.back().metrics, request.target) && static_cast<int>(trials.size()) < request.max_trials) {
     auto layer = most_sensitive(trials.back().result, fp32, trials.back().fp32_layers);
     if (layer.empty()) break;
     auto layers = trials.back().fp32_layers;
@@ -126,29 +115,17 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   }
 
   // The written configuration: the first trial meeting the target, else the last one tried.
-  size_t chosen = trials.size() - 1;
-  for (size_t i = 0; i < trials.size(); ++i) {
-    if (meets_target(trials[i].metrics, request)) {
-      chosen = i;
-      break;
-    }
-  }
+  std::vector<json> trial_metrics;
+  std::vector<std::vector<std::string>> trial_layers;
+  for (const auto& t : trials) trial_metrics.push_back(t.metrics), trial_layers.push_back(t.fp32_layers);
+  const size_t chosen = chosen_trial(trial_metrics, request.target);
   auto& pick = trials[chosen];
   QuantizeOutcome outcome;
   outcome.model = pick.result.model;
   outcome.metrics = pick.metrics;
-  outcome.target_met = meets_target(pick.metrics, request);
+  outcome.target_met = meets_target(pick.metrics, request.target);
   outcome.speedup = pick.metrics["speedup_p50"].get<double>();
 
-  json trial_list = json::array();
-  for (size_t i = 0; i < trials.size(); ++i) {
-    trial_list.push_back({{"fp32_layers", trials[i].fp32_layers},
-                          {"accuracy_drop_pt", 100 * accuracy_drop(trials[i].metrics)},
-                          {"sqnr_db", trials[i].metrics["agreement"]["sqnr_db"]},
-                          {"speedup_p50", trials[i].metrics["speedup_p50"]},
-                          {"meets_target", meets_target(trials[i].metrics, request)},
-                          {"chosen", i == chosen}});
-  }
   json fp32_layers = json::array();
   for (const auto& name : request.config.skip_modules) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});
   for (const auto& name : pick.fp32_layers) fp32_layers.push_back({{"layer", name}, {"reason", "accuracy fallback (most sensitive)"}});
@@ -158,7 +135,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"baseline", "fp32 frozen + optimize-for-inference"},
                      {"activations", layer_table(pick.result)},
                      {"fp32_layers", fp32_layers},
-                     {"trials", trial_list},
+                     {"trials", trial_table(trial_layers, trial_metrics, request.target, chosen)},
                      {"target_met", outcome.target_met},
                      {"boundaries", quantization_boundaries(pick.result.model)},
                      {"calibration",

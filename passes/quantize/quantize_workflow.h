@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
-#include <optional>
 #include <string>
 
 #include "lib/data/dataset.h"
 #include "lib/eval/model_comparison.h"
+#include "passes/quantize/accuracy_target.h"
 #include "passes/quantize/static_quantizer.h"
 
 namespace mopt::quant {
@@ -20,8 +20,7 @@ struct QuantizeRequest {
   QuantConfig config;
   torch::Tensor calib_inputs;   ///< static mode
   Dataset eval;                 ///< inputs (+ labels for accuracy)
-  std::optional<double> max_accuracy_drop;  ///< as a fraction: 0.005 = 0.5 points
-  std::optional<double> min_sqnr_db;        ///< output SQNR vs fp32
+  AccuracyTarget target;  ///< --max-accuracy-drop/--min-sqnr: fall back layer by layer
   int max_trials = 8;
   ComparisonSettings comparison;
 };

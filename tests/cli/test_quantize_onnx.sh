@@ -23,6 +23,28 @@ acts=q['activations']; assert len(acts)==5 and all(a['sqnr_db']>25 and a['range'
 assert m['runtime']=={'before':'onnxruntime','after':'onnxruntime'}, m['runtime']
 drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
 assert drop < 0.01 and m['agreement']['cosine'] > 0.999, (drop, m['agreement'])" "QDQ report: fused kernels, accuracy"
+  # Accuracy target: met at once -> one trial, gate passed; unreachable -> the most sensitive nodes
+  # return to fp32 one per trial (each executed in ORT), then exit 3 with nothing written.
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/target.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+    --eval-samples 300 --normalize 0.2860,0.3530 --max-accuracy-drop 5 --iterations 5 --report "$WORK/target.json"
+  py "
+import json; r=json.load(open('$WORK/target.json')); q=r['details']['quantization']
+assert len(q['trials'])==1 and q['trials'][0]['chosen'] and q['target_met'], q['trials']
+assert [g['passed'] for g in r['gates']]==[True], r['gates']" "a met accuracy target takes one trial"
+  expect_exit 3 -- "$MOPT" quantize "$ONNX" -o "$WORK/fallback.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+    --eval-samples 300 --normalize 0.2860,0.3530 --min-sqnr 90 --max-trials 3 --iterations 5 --report "$WORK/fallback.json"
+  [ -e "$WORK/fallback.onnx" ] && fail "a model was written although the accuracy target was not met"
+  expect_stderr "returning node"
+  py "
+import json; r=json.load(open('$WORK/fallback.json')); q=r['details']['quantization']; t=q['trials']
+assert [len(x['fp32_layers']) for x in t]==[0,1,2] and not any(x['meets_target'] for x in t), t
+assert t[1]['fp32_layers'][0]==t[2]['fp32_layers'][0] and len(set(t[2]['fp32_layers']))==2, t
+assert r['verdict']=='fail' and not q['target_met'], r['verdict']
+assert sorted(s['node'] for s in q['fp32_nodes'] if s['reason'].startswith('accuracy fallback'))==sorted(t[2]['fp32_layers'])" \
+    "ONNX accuracy fallback trials"
+  expect_exit 2 -- "$MOPT" quantize "$ONNX" -o "$WORK/nolabels.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 \
+    --max-accuracy-drop 1
+  expect_stderr "needs --eval-data with labels"
   # The file is plain ONNX with int8 weights: smaller, and mopt bench runs it in ONNX Runtime.
   py "
 import os; a=os.path.getsize('$ONNX'); b=os.path.getsize('$WORK/int8.onnx'); assert b < a/3, (a, b)" "INT8 file is ~4x smaller"

@@ -144,4 +144,23 @@ TEST_SUITE("onnx_qdq") {
       CHECK(std::string(e.what()).find("--per-tensor") != std::string::npos);
     }
   }
+
+  TEST_CASE("accuracy fallback: the nodes behind an activation, producer first; a node returned to fp32 says why") {
+    auto model = conv_gemm_model();
+    auto plan = plan_qdq(model, QdqOptions{});
+    CHECK(nodes_touching(model, plan, "r") == std::vector<std::string>{"Conv_1"});  // through its folded Relu
+    CHECK(nodes_touching(model, plan, "x") == std::vector<std::string>{"Conv_1"});
+    CHECK(nodes_touching(model, plan, "y") == std::vector<std::string>{"Gemm_5"});
+    CHECK(nodes_touching(model, plan, "p").empty());  // shared parameters, no quantized node reads it
+
+    QdqOptions options;
+    options.fallback = {"Conv_1"};
+    auto fallback = plan_qdq(model, options);
+    CHECK(fallback.targets == std::vector<int>{4});
+    REQUIRE(fallback.skipped.size() == 1);
+    CHECK(fallback.skipped[0].node == "Conv_1");
+    CHECK(fallback.skipped[0].reason == "accuracy fallback (most sensitive)");
+    // With the Conv in fp32 nothing upstream is quantized: the Gemm's input needs a range of its own.
+    CHECK(fallback.calibrate == std::vector<std::string>{"f", "y"});
+  }
 }

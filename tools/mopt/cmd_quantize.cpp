@@ -49,6 +49,28 @@ std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, 
   return matched;
 }
 
+quant::AccuracyTarget accuracy_target(const QuantizeArgs& args) {
+  quant::AccuracyTarget target;
+  if (args.max_accuracy_drop >= 0) target.max_accuracy_drop = args.max_accuracy_drop / 100.0;
+  if (args.min_sqnr >= 0) target.min_sqnr_db = args.min_sqnr;
+  return target;
+}
+
+// Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
+void enforce_gates(const quant::AccuracyTarget& target, bool target_met, const nlohmann::json& metrics, bool require_speedup,
+                   double speedup, Report& report) {
+  std::vector<std::string> failed;
+  if (target.active()) {
+    report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", target_met, metrics["agreement"]["sqnr_db"]);
+    if (!target_met) failed.push_back("accuracy target not met after all trials");
+  }
+  if (require_speedup) {
+    report.add_gate("require-speedup", "int8 p50 < fp32 p50", speedup > 1.0, speedup);
+    if (speedup <= 1.0) failed.push_back(fmt::format("INT8 is not faster ({:.2f}x)", speedup));
+  }
+  if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
+}
+
 // invalid_input unless the model runs on `sample` (the first row of FLAG's data).
 void check_model_runs_on(const Model& model, const torch::Tensor& sample, const char* flag) {
   try {
@@ -160,9 +182,6 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
     throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
                                   "for LibTorch {} weights", args.mode, args.mode));
   }
-  if (args.max_accuracy_drop >= 0 || args.min_sqnr >= 0) {
-    throw usage_error("--max-accuracy-drop/--min-sqnr are not available for ONNX output yet; use --skip to keep nodes in fp32");
-  }
   const bool dynamic = args.mode == "dynamic";
   if (!dynamic && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
   auto input = Model::load(args.model);
@@ -180,6 +199,8 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   request.calib_batch = args.calib_batch;
   request.comparison.iterations = args.iterations;
   request.threads = at::get_num_threads();
+  request.target = accuracy_target(args);
+  request.max_trials = args.max_trials;
   if (!dynamic) {
     auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
     request.calib_inputs = calib.inputs;
@@ -202,12 +223,7 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   report.details()["quantization"] = outcome.details;
   print_onnx_outcome(outcome, args.model, args.output);
   warn_if_busy(report);
-  if (args.require_speedup) {
-    report.add_gate("require-speedup", "int8 p50 < fp32 p50 in ONNX Runtime", outcome.speedup > 1.0, outcome.speedup);
-    if (outcome.speedup <= 1.0) {
-      throw Error(ExitCode::kGateFailed, fmt::format("INT8 is not faster in ONNX Runtime ({:.2f}x); no artifact written", outcome.speedup));
-    }
-  }
+  enforce_gates(request.target, outcome.target_met, outcome.metrics, args.require_speedup, outcome.speedup, report);
   auto model = Model::from_onnx(std::move(outcome.model));
   model.save(args.output);
   report.add_output(args.output, &model);
@@ -232,8 +248,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.config.skip_modules = expand_skips(args.skip, fp32);
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
-  if (args.max_accuracy_drop >= 0) request.max_accuracy_drop = args.max_accuracy_drop / 100.0;
-  if (args.min_sqnr >= 0) request.min_sqnr_db = args.min_sqnr;
+  request.target = accuracy_target(args);
   make_calibrator(args.calibrator, request.config.calibrator_options);  // unknown name -> exit 2 before any work
 
   if (args.mode == "static") {
@@ -266,18 +281,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   print_outcome(outcome, args.model, args.output);
   warn_if_busy(report);
 
-  // Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
-  std::vector<std::string> failed;
-  if (request.max_accuracy_drop || request.min_sqnr_db) {
-    report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", outcome.target_met,
-                    outcome.metrics["agreement"]["sqnr_db"]);
-    if (!outcome.target_met) failed.push_back("accuracy target not met after all trials");
-  }
-  if (args.require_speedup) {
-    report.add_gate("require-speedup", "int8 p50 < fp32 p50", outcome.speedup > 1.0, outcome.speedup);
-    if (outcome.speedup <= 1.0) failed.push_back(fmt::format("INT8 is not faster ({:.2f}x)", outcome.speedup));
-  }
-  if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
+  enforce_gates(request.target, outcome.target_met, outcome.metrics, args.require_speedup, outcome.speedup, report);
 
   outcome.model.set_extra_file("mopt.json", nlohmann::json({{"quantized_engine", active_engine()},
                                                             {"mode", args.mode},
@@ -308,7 +312,7 @@ void setup_quantize(CLI::App& app) {
   cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
   cmd->add_option("--eval-samples", args->eval_samples, "evaluate on the first N samples (0 = all)");
   cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
-  cmd->add_option("--max-accuracy-drop", args->max_accuracy_drop, "accuracy points the INT8 model may lose; falls back layer by layer")
+  cmd->add_option("--max-accuracy-drop", args->max_accuracy_drop, "accuracy points the INT8 model may lose; falls back layer by layer (ONNX: node by node, trials run in ONNX Runtime)")
       ->type_name("POINTS");
   cmd->add_option("--min-sqnr", args->min_sqnr, "minimum output SQNR vs fp32 in dB; falls back layer by layer")->type_name("DB");
   cmd->add_option("--max-trials", args->max_trials, "fallback trials (default 8)")->check(CLI::PositiveNumber);
@@ -321,6 +325,7 @@ void setup_quantize(CLI::App& app) {
                           "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --calibrator entropy\n"
                           "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy\n"
                           "  mopt quantize resnet18.onnx -o resnet18.int8.onnx --calib calib.npy   # QDQ, measured in ONNX Runtime\n"
+                          "  mopt quantize cnn.onnx -o cnn.int8.onnx --calib DATA --eval-data DATA --min-sqnr 35   # fp32 fallback\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });

@@ -1,6 +1,7 @@
 #include "passes/quantize/onnx/onnx_quantize_workflow.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -10,6 +11,7 @@
 #include "lib/model/onnx_io.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/util/scratch_dir.h"
+#include "passes/quantize/accuracy_target.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
 
@@ -37,13 +39,6 @@ void check_rewritten(const onnx::ModelProto& model) {
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
   }
-}
-
-// The calibrated tensors, in plan order (as recorded in the summary).
-std::vector<std::string> plan_tensors(const nlohmann::json& summary) {
-  std::vector<std::string> names;
-  for (const auto& r : summary["activation_ranges"]) names.push_back(r["tensor"].get<std::string>());
-  return names;
 }
 
 // Error each quantized activation carries into its consumers, accumulated from the input on: the
@@ -86,66 +81,145 @@ nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
   return {{"ops", ops}, {"quantize_dequantize_nodes", quantize_nodes}, {"nodes", optimized.graph().node_size()}};
 }
 
+namespace {
+
+// One configuration tried: the nodes returned to fp32 so far, the model built with them, and the
+// saved file measured against the fp32 input in ORT.
+struct QdqTrial {
+  std::vector<std::string> fallback;
+  QdqPlan plan;
+  onnx::ModelProto model;
+  nlohmann::json summary;
+  nlohmann::json metrics;
+  std::filesystem::path file;
+};
+
+// The quantized node with the lowest activation SQNR not yet in fp32, or "" when returning it
+// would leave nothing quantized.
+std::string most_sensitive_node(const onnx::ModelProto& prepared, const QdqTrial& trial) {
+  if (trial.plan.targets.size() <= 1 || !trial.summary.contains("activations")) return "";
+  auto rows = trial.summary["activations"].get<std::vector<nlohmann::json>>();
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a["sqnr_db"].template get<double>() < b["sqnr_db"].template get<double>();
+  });
+  for (const auto& row : rows) {
+    for (const auto& node : nodes_touching(prepared, trial.plan, row["tensor"].get<std::string>())) {
+      if (std::find(trial.fallback.begin(), trial.fallback.end(), node) == trial.fallback.end()) return node;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const OnnxQuantizeRequest& request,
                                       const std::function<void(const std::string&)>& log) {
-  OnnxQuantizeOutcome outcome;
-  nlohmann::json summary;
-  if (request.mode == "dynamic") {
-    outcome.model = apply_dynamic(prepared, request.options.skip, summary);
-    if (summary["quantized_nodes"]["MatMul"].get<int>() == 0) {
-      throw invalid_input("the model has no MatMul with a constant 2-D weight for dynamic INT8; use --mode static");
-    }
-    log(fmt::format("dynamic INT8: {} MatMul nodes", summary["quantized_nodes"]["MatMul"].get<int>()));
-  } else {
-    auto plan = plan_qdq(prepared, request.options);
-    if (plan.targets.empty()) throw invalid_input("the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)");
-    log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", plan.targets.size(),
-                    plan.calibrate.size(), request.calibrator));
-    auto calibration = calibrate_tensors(prepared, plan.calibrate, request.calib_inputs, request.calibrator,
-                                         request.calibrator_options, request.calib_batch, log);
-    outcome.model = apply_qdq(prepared, plan, calibration.ranges, request.options, summary);
-    nlohmann::json ranges = nlohmann::json::array();
-    for (const auto& name : plan.calibrate) {
-      const auto& r = calibration.ranges.at(name);
-      ranges.push_back({{"tensor", name}, {"range", {r.min, r.max}}});
-    }
-    summary["calibrator"] = request.calibrator;
-    summary["calibration"] = {{"samples", calibration.samples}, {"batch", request.calib_batch},
-                              {"peak_rss_mb", calibration.peak_rss_mb},
-                              {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
-    summary["activation_ranges"] = ranges;
+  const bool dynamic = request.mode == "dynamic";
+  if (request.target.max_accuracy_drop && !request.eval.has_labels()) {
+    throw usage_error("--max-accuracy-drop needs --eval-data with labels");
   }
-  check_rewritten(outcome.model);
-  if (request.mode != "dynamic") {
-    log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");
-    summary["activations"] = activation_errors(prepared, outcome.model, plan_tensors(summary), summary["activation_params"],
-                                               summary["activation_ranges"], request.eval.inputs, request.options.symmetric_activations);
-    summary.erase("activation_ranges");
+  ScratchDir scratch("mopt-quantize");
+  auto comparison = request.comparison;
+  comparison.threads = request.threads;
+  std::map<std::string, Range> ranges;  // calibrated once per tensor, reused by every trial
+  nlohmann::json calibration;
+
+  auto attempt = [&](const std::vector<std::string>& fallback) {
+    QdqTrial trial;
+    trial.fallback = fallback;
+    auto options = request.options;
+    options.fallback = {fallback.begin(), fallback.end()};
+    if (dynamic) {
+      trial.model = apply_dynamic(prepared, options.skip, trial.summary);
+      if (trial.summary["quantized_nodes"]["MatMul"].get<int>() == 0) {
+        throw invalid_input("the model has no MatMul with a constant 2-D weight for dynamic INT8; use --mode static");
+      }
+      log(fmt::format("dynamic INT8: {} MatMul nodes", trial.summary["quantized_nodes"]["MatMul"].get<int>()));
+    } else {
+      trial.plan = plan_qdq(prepared, options);
+      if (trial.plan.targets.empty()) {
+        throw invalid_input("the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)");
+      }
+      std::vector<std::string> missing;
+      for (const auto& name : trial.plan.calibrate) {
+        if (!ranges.count(name)) missing.push_back(name);
+      }
+      if (!missing.empty()) {
+        log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", trial.plan.targets.size(),
+                        missing.size(), request.calibrator));
+        auto result = calibrate_tensors(prepared, missing, request.calib_inputs, request.calibrator, request.calibrator_options,
+                                        request.calib_batch, log);
+        ranges.insert(result.ranges.begin(), result.ranges.end());
+        if (calibration.is_null()) {
+          calibration = {{"samples", result.samples}, {"batch", request.calib_batch}, {"peak_rss_mb", result.peak_rss_mb},
+                         {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
+        }
+      }
+      trial.model = apply_qdq(prepared, trial.plan, ranges, options, trial.summary);
+    }
+    check_rewritten(trial.model);
+    if (!dynamic) {
+      nlohmann::json activation_ranges = nlohmann::json::array();
+      for (const auto& name : trial.plan.calibrate) activation_ranges.push_back({{"tensor", name}, {"range", {ranges.at(name).min, ranges.at(name).max}}});
+      log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");
+      trial.summary["activations"] = activation_errors(prepared, trial.model, trial.plan.calibrate, trial.summary["activation_params"],
+                                                       activation_ranges, request.eval.inputs, request.options.symmetric_activations);
+    }
+    trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
+    Model::from_onnx(trial.model).save(trial.file);
+    log("measuring fp32 vs INT8 in ONNX Runtime ...");
+    trial.metrics = compare_files(request.fp32_path, trial.file, request.eval, comparison);
+    if (request.target.active()) {
+      log(fmt::format("trial {}: fp32 nodes [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB, speedup {:.2f}x", fallback.size(),
+                      fmt::join(fallback, ", "), 100 * quant::accuracy_drop(trial.metrics),
+                      trial.metrics["agreement"]["sqnr_db"].get<double>(), trial.metrics["speedup_p50"].get<double>()));
+    }
+    return trial;
+  };
+
+  std::vector<QdqTrial> trials;
+  trials.push_back(attempt({}));
+  while (!dynamic && request.target.active() && !quant::meets_target(trials.back().metrics, request.target) &&
+         static_cast<int>(trials.size()) < request.max_trials) {
+    auto node = most_sensitive_node(prepared, trials.back());
+    if (node.empty()) break;
+    log(fmt::format("target not met; returning node '{}' (lowest activation SQNR) to fp32", node));
+    auto fallback = trials.back().fallback;
+    fallback.push_back(node);
+    trials.push_back(attempt(fallback));
   }
 
-  // What ORT makes of it: the graph it runs, and the file measured against the fp32 input.
-  ScratchDir scratch("mopt-quantize");
-  const auto qdq = scratch.file("quantized.onnx"), optimized = scratch.file("ort-optimized.onnx");
-  Model::from_onnx(outcome.model).save(qdq);
+  std::vector<nlohmann::json> trial_metrics;
+  std::vector<std::vector<std::string>> trial_nodes;
+  for (const auto& t : trials) trial_metrics.push_back(t.metrics), trial_nodes.push_back(t.fallback);
+  const size_t chosen = quant::chosen_trial(trial_metrics, request.target);
+  auto& pick = trials[chosen];
+
+  // What ORT makes of the chosen file: the graph it actually runs.
+  const auto optimized = scratch.file("ort-optimized.onnx");
   OrtRequest probe;
-  probe.model = qdq;
+  probe.model = pick.file;
   probe.warmup = 0;
   probe.stop.iterations = 1;
   probe.rows.push_back({request.threads, request.eval.inputs.slice(0, 0, 1).contiguous()});
   probe.optimized_model = optimized;
   run_onnxruntime(probe);
-  auto fusion = count_ort_fusions(load_onnx(optimized));
 
-  log("measuring fp32 vs INT8 in ONNX Runtime ...");
-  auto comparison = request.comparison;
-  comparison.threads = request.threads;
-  outcome.metrics = compare_files(request.fp32_path, qdq, request.eval, comparison);
+  OnnxQuantizeOutcome outcome;
+  outcome.model = std::move(pick.model);
+  outcome.metrics = pick.metrics;
   outcome.speedup = outcome.metrics.value("speedup_p50", 0.0);
-
-  outcome.details = summary;
-  outcome.details["format"] = request.mode == "dynamic" ? "onnx-dynamic" : "onnx-qdq";
+  outcome.target_met = quant::meets_target(pick.metrics, request.target);
+  outcome.details = pick.summary;
+  if (!dynamic) {
+    outcome.details["calibrator"] = request.calibrator;
+    outcome.details["calibration"] = calibration;
+  }
+  outcome.details["format"] = dynamic ? "onnx-dynamic" : "onnx-qdq";
   outcome.details["mode"] = request.mode;
-  outcome.details["onnxruntime_fusion"] = fusion;
+  outcome.details["onnxruntime_fusion"] = count_ort_fusions(load_onnx(optimized));
+  outcome.details["trials"] = quant::trial_table(trial_nodes, trial_metrics, request.target, chosen);
+  outcome.details["target_met"] = outcome.target_met;
   return outcome;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // `mopt quantize model.onnx -o model.int8.onnx` as a library call: plan the QDQ layout, calibrate
-// through the importer, rewrite, then measure what an ONNX Runtime user gets: ORT's own optimized
+// through the importer, rewrite (returning the most sensitive nodes to fp32 one at a time while an
+// accuracy target is not met, each trial executed by ORT), then measure what an ONNX Runtime user gets: ORT's own optimized
 // graph (how many Conv/Gemm/MatMul it fused into INT8 kernels and how many stayed fp32), and
 // latency, accuracy and agreement of the saved file against the fp32 input, both in ORT.
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 
 #include "lib/data/dataset.h"
 #include "lib/eval/model_comparison.h"
+#include "passes/quantize/accuracy_target.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
 namespace mopt::onnx_quant {
@@ -28,6 +30,8 @@ struct OnnxQuantizeRequest {
   Dataset eval;
   ComparisonSettings comparison;
   int threads = 1;
+  quant::AccuracyTarget target;  ///< static mode: nodes return to fp32 one at a time until it is met
+  int max_trials = 8;
 };
 
 /// The QDQ model and what was measured.
@@ -36,6 +40,7 @@ struct OnnxQuantizeOutcome {
   nlohmann::json metrics;  ///< compare_onnx_files() of fp32 vs INT8, both in ORT
   nlohmann::json details;  ///< plan summary, calibration (samples, peak RSS), ORT fusion counts
   double speedup = 0;
+  bool target_met = true;
 };
 
 /// Quantizes `prepared` (the fp32 model after graph clean-up: constants as initializers, BN folded).

@@ -123,6 +123,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     if (!kComputeOps.count(node.op_type())) continue;
     int weight_slot = -1;
     auto blocker = compute_node_blocker(graph, node, weight_slot);
+    if (blocker.empty() && options.fallback.count(label)) blocker = "accuracy fallback (most sensitive)";
     if (blocker.empty() && (matches_any(options.skip, label) ||
                             (weight_slot >= 0 && matches_any(options.skip, node.input(weight_slot))))) {
       blocker = "--skip";
@@ -153,6 +154,22 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     quantize(out);
   }
   return plan;
+}
+
+std::vector<std::string> nodes_touching(const onnx::ModelProto& model, const QdqPlan& plan, const std::string& tensor) {
+  const auto& graph = model.graph();
+  std::vector<std::string> producers, readers;
+  for (int n : plan.targets) {
+    const auto& node = graph.node(n);
+    auto folded = plan.folded_activation.find(n);
+    const auto& out = folded == plan.folded_activation.end() ? node.output(0) : graph.node(folded->second).output(0);
+    if (out == tensor) producers.push_back(node_label(node));
+    for (const auto& input : node.input()) {
+      if (input == tensor) readers.push_back(node_label(node));
+    }
+  }
+  producers.insert(producers.end(), readers.begin(), readers.end());
+  return producers;
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct QdqOptions {
   bool per_channel = true;             ///< Conv weights: one scale per output channel
   bool symmetric_activations = false;  ///< int8 activations with zero point 0 (keeps Relu nodes)
   std::vector<std::string> skip;       ///< globs on node names or weight initializer names: left fp32
+  std::set<std::string> fallback;      ///< node labels returned to fp32 by the accuracy fallback
 };
 
 /// A node left in fp32 and why.
@@ -41,6 +43,10 @@ struct QdqPlan {
   std::map<std::string, std::string> shares_params;  ///< tensor -> tensor whose params it reuses
   std::vector<SkippedNode> skipped;                  ///< quantizable-kind nodes left fp32
 };
+
+/// Quantized nodes that compute or read `tensor`, the producer first: where an error measured on an
+/// activation is returned to fp32 (labels as node_label() gives them).
+std::vector<std::string> nodes_touching(const onnx::ModelProto& model, const QdqPlan& plan, const std::string& tensor);
 
 /// Plans the QDQ layout. Throws invalid_input for models whose opset has no QuantizeLinear (< 10),
 /// or per-channel weights below opset 13 (then --per-tensor is the way).
