@@ -72,6 +72,22 @@ assert q['mode']=='dynamic' and q['quantized_nodes']=={'MatMul':8}, q['quantized
 assert q['onnxruntime_fusion']['ops']['MatMul']=={'int8':8,'fp32':4}, q['onnxruntime_fusion']
 assert len(q['fp32_nodes'])==4 and r['metrics']['agreement']['cosine']>0.999, (q['fp32_nodes'], r['metrics']['agreement'])" \
     "dynamic INT8 of the transformer"
+  # Dynamic INT8 of the 2-layer LSTM: both become ORT's DynamicQuantizeLSTM; the file runs in mopt bench.
+  L="$FIXTURES/onnx_import/lstm.onnx"
+  expect_exit 0 -- "$MOPT" quantize "$L" --mode dynamic -o "$WORK/lstm.onnx" --eval-data "$FIXTURES/onnx_import/lstm.input.npy" \
+    --iterations 10 --report "$WORK/l.json"
+  validate_report "$WORK/l.json"
+  expect_stdout "2 of 2 LSTM run as INT8 kernels; 0 left fp32"
+  py "
+import json; r=json.load(open('$WORK/l.json')); q=r['details']['quantization']
+assert q['quantized_nodes']=={'LSTM':2} and q['onnxruntime_fusion']['ops']['LSTM']=={'int8':2,'fp32':0}, q
+assert r['metrics']['agreement']['cosine']>0.999, r['metrics']['agreement']" "dynamic INT8 of the LSTM"
+  expect_exit 0 -- "$MOPT" bench "$WORK/lstm.onnx" --data "$FIXTURES/onnx_import/lstm.input.npy" --iterations 5
+  # The bi-GRU has no INT8 kernel in ORT: nothing to quantize, said so (exit 4), nothing written.
+  expect_exit 4 -- "$MOPT" quantize "$FIXTURES/onnx_import/gru.onnx" --mode dynamic -o "$WORK/gru.onnx" \
+    --eval-data "$FIXTURES/onnx_import/gru.input.npy"
+  expect_stderr "no LSTM"
+  [ -e "$WORK/gru.onnx" ] && fail "a file was written for the GRU"
   # The CNN's two Gemms are its only MatMul-like nodes: dynamic INT8 takes them, the convs stay fp32.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" --mode dynamic -o "$WORK/cnn_dyn.onnx" --eval-data "$FMNIST" --eval-samples 200 \
     --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/cd.json"

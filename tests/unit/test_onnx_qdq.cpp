@@ -6,6 +6,7 @@
 #include "lib/errors.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "passes/quantize/onnx/activation_calibration.h"
+#include "passes/quantize/onnx/dynamic_quantizer.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 #include "tests/unit/onnx_test_builder.h"
 
@@ -162,5 +163,56 @@ TEST_SUITE("onnx_qdq") {
     CHECK(fallback.skipped[0].reason == "accuracy fallback (most sensitive)");
     // With the Conv in fp32 nothing upstream is quantized: the Gemm's input needs a range of its own.
     CHECK(fallback.calibrate == std::vector<std::string>{"f", "y"});
+  }
+
+  TEST_CASE("dynamic LSTM: DynamicQuantizeLSTM with int8 W/R per direction, transposed, within half a step; GRU stays fp32") {
+    torch::manual_seed(3);
+    const int64_t hidden = 4, in = 3;
+    OnnxGraphBuilder b(14);
+    b.input("x", {5, 2, in}).output("y", {5, 2, 2, hidden});
+    b.initializer("W", torch::randn({2, 4 * hidden, in}));
+    b.initializer("R", torch::randn({2, 4 * hidden, hidden}) * torch::tensor({1.0, 0.1}).reshape({2, 1, 1}));
+    auto& lstm = b.node("LSTM", {"x", "W", "R"}, {"y"});
+    auto* h = lstm.add_attribute();
+    h->set_name("hidden_size");
+    h->set_type(onnx::AttributeProto::INT);
+    h->set_i(hidden);
+    auto* d = lstm.add_attribute();
+    d->set_name("direction");
+    d->set_type(onnx::AttributeProto::STRING);
+    d->set_s("bidirectional");
+    auto model = b.build();
+    nlohmann::json summary;
+    auto q = apply_dynamic(model, {}, summary);
+    onnx::checker::check_model(q);
+    CHECK(summary["quantized_nodes"].dump() == R"({"LSTM":1})");
+    REQUIRE(q.graph().node_size() == 1);
+    const auto& node = q.graph().node(0);
+    CHECK(node.op_type() == "DynamicQuantizeLSTM");
+    CHECK(node.domain() == "com.microsoft");
+    CHECK(node.input_size() == 12);
+    CHECK(find_initializer(q.graph(), "W") == nullptr);
+    for (const auto& [name, cols] : {std::pair<std::string, int64_t>{"W", in}, {"R", hidden}}) {
+      auto fp32 = *tensor_to_torch(initializer(model, name));
+      auto int8 = *tensor_to_torch(initializer(q, name + "_quantized"));
+      auto scale = *tensor_to_torch(initializer(q, name + "_scale"));
+      CHECK((int8.scalar_type() == torch::kInt8));
+      CHECK(int8.sizes().vec() == std::vector<int64_t>{2, cols, 4 * hidden});  // [dirs, input, 4*hidden]
+      CHECK(scale.sizes().vec() == std::vector<int64_t>{2});  // one per direction
+      auto step = scale.reshape({2, 1, 1});
+      auto back = int8.transpose(1, 2).to(torch::kFloat) * step;
+      CHECK(((back - fp32).abs() <= step / 2 + 1e-7).all().item<bool>());
+    }
+    // ONNX Runtime has no INT8 GRU: it stays fp32 with its reason, and then nothing is quantized.
+    OnnxGraphBuilder g(14);
+    g.input("x", {5, 2, in}).output("y", {5, 1, 2, hidden});
+    g.initializer("W", torch::randn({1, 3 * hidden, in}));
+    g.initializer("R", torch::randn({1, 3 * hidden, hidden}));
+    auto& gru = g.node("GRU", {"x", "W", "R"}, {"y"});
+    *gru.add_attribute() = *h;
+    nlohmann::json gru_summary;
+    apply_dynamic(g.build(), {}, gru_summary);
+    CHECK(gru_summary["quantized_nodes"].empty());
+    CHECK(gru_summary["fp32_nodes"][0]["reason"] == "ONNX Runtime has no dynamic INT8 GRU kernel");
   }
 }

@@ -136,7 +136,7 @@ constexpr const char* kOnnxPreparation = "constants-to-initializers,fold-constan
 void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   if (outcome.details["mode"] == "dynamic") {
-    say("{} -> {}  (dynamic INT8 for ONNX Runtime: MatMulInteger, activations quantized per call)", in, out);
+    say("{} -> {}  (dynamic INT8 for ONNX Runtime: int8 weights, activations quantized per call)", in, out);
   } else {
     say("{} -> {}  (static INT8, QDQ for ONNX Runtime, {} calibration)", in, out, outcome.details["calibrator"].get<std::string>());
   }

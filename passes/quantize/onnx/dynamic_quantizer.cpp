@@ -9,6 +9,7 @@
 #include "lib/errors.h"
 #include "lib/onnx/onnx_tensors.h"
 #include "passes/onnx/onnx_graph_utils.h"
+#include "passes/quantize/onnx/dynamic_lstm.h"
 #include "passes/quantize/onnx/node_attributes.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
@@ -51,9 +52,23 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
   std::map<std::string, std::array<std::string, 3>> quantized_weight;      // W -> (W_q, W_scale, W_zp)
   std::set<std::string> replaced;
   nlohmann::json fp32 = nlohmann::json::array();
-  int converted = 0;
+  int converted = 0, lstms = 0;
   std::vector<onnx::NodeProto> nodes;
   for (const auto& node : graph.node()) {
+    if (is_onnx_op(node, "LSTM") || is_onnx_op(node, "GRU")) {
+      auto reason = is_onnx_op(node, "GRU") ? "ONNX Runtime has no dynamic INT8 GRU kernel" : dynamic_lstm_blocker(graph, node);
+      if (reason.empty() && skipped(skip, node_label(node), node.input(1))) reason = "--skip";
+      if (!reason.empty()) {
+        fp32.push_back({{"node", node_label(node)}, {"op_type", node.op_type()}, {"reason", reason}});
+        nodes.push_back(node);
+        continue;
+      }
+      nodes.push_back(make_dynamic_lstm(result, node, unique));
+      replaced.insert(node.input(1));
+      replaced.insert(node.input(2));
+      ++lstms;
+      continue;
+    }
     // Gemm (alpha = beta = 1, A not transposed) is A x op(B) + C: the same rewrite plus an Add.
     const bool gemm = is_onnx_op(node, "Gemm");
     const bool matmul = is_onnx_op(node, "MatMul") || gemm;
@@ -113,10 +128,13 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
   for (auto& n : nodes) *graph.add_node() = std::move(n);
   remove_unused_initializers(graph, &replaced);
   prune_value_info(graph);
-  summary = {{"quantized_nodes", {{"MatMul", converted}}},  // Gemm included: it becomes a MatMulInteger
+  nlohmann::json quantized = nlohmann::json::object();
+  if (converted) quantized["MatMul"] = converted;  // Gemm included: it becomes a MatMulInteger
+  if (lstms) quantized["LSTM"] = lstms;
+  summary = {{"quantized_nodes", quantized},
              {"weights_quantized", quantized_weight.size()},
              {"fp32_nodes", fp32},
-             {"weight_format", "int8 symmetric, per tensor"},
+             {"weight_format", "int8 symmetric, per tensor (LSTM: per direction)"},
              {"activation_format", "uint8, quantized at run time (DynamicQuantizeLinear)"}};
   return result;
 }

@@ -3,7 +3,8 @@
 //   DynamicQuantizeLinear(A) -> MatMulInteger(A_q, W_q, A_zp, W_zp) -> Cast(float) -> Mul(A_scale * W_scale)
 // which ORT fuses into MatMulIntegerToFloat and then DynamicQuantizeMatMul (its
 // matmul_integer_to_float and dynamic_quantize_matmul fusions). Activations are quantized at run
-// time (uint8, per call); weights int8 symmetric per tensor. No calibration.
+// time (uint8, per call); weights int8 symmetric per tensor. No calibration. LSTM with constant
+// weights becomes ORT's DynamicQuantizeLSTM (dynamic_lstm.h); GRU stays fp32 (no ORT kernel).
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
@@ -13,7 +14,7 @@
 namespace mopt::onnx_quant {
 
 /// Rewrites a copy; `skip` globs match node or weight names. `summary` gets the counts and the
-/// MatMul/Gemm nodes left fp32 with their reasons. Opset < 11 (no DynamicQuantizeLinear): invalid_input.
+/// MatMul/Gemm/LSTM/GRU nodes left fp32 with their reasons. Opset < 11 (no DynamicQuantizeLinear): invalid_input.
 onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, nlohmann::json& summary);
 
 }  // namespace mopt::onnx_quant

@@ -24,10 +24,10 @@ const std::map<std::string, std::string> kInt8Kernels = {
     {"MatMulIntegerToFloat", "MatMul"}, {"DynamicQuantizeMatMul", "MatMul"}, {"MatMulInteger", "MatMul"},
     {"QLinearAdd", "Add"}, {"QLinearMul", "Mul"},
     {"QLinearConcat", "Concat"},   {"QLinearAveragePool", "AveragePool"},
-    {"QLinearGlobalAveragePool", "GlobalAveragePool"}};
+    {"QLinearGlobalAveragePool", "GlobalAveragePool"}, {"DynamicQuantizeLSTM", "LSTM"}};
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
 const std::map<std::string, std::string> kFp32Kernels = {
-    {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}};
+    {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}, {"LSTM", "LSTM"}};
 
 // onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
 void check_rewritten(const onnx::ModelProto& model) {
@@ -131,10 +131,11 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
     options.fallback = {fallback.begin(), fallback.end()};
     if (dynamic) {
       trial.model = apply_dynamic(prepared, options.skip, trial.summary);
-      if (trial.summary["quantized_nodes"]["MatMul"].get<int>() == 0) {
-        throw invalid_input("the model has no MatMul with a constant 2-D weight for dynamic INT8; use --mode static");
+      const auto& counts = trial.summary["quantized_nodes"];
+      if (counts.empty()) {
+        throw invalid_input("the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
       }
-      log(fmt::format("dynamic INT8: {} MatMul nodes", trial.summary["quantized_nodes"]["MatMul"].get<int>()));
+      log(fmt::format("dynamic INT8: {} MatMul and {} LSTM nodes", counts.value("MatMul", 0), counts.value("LSTM", 0)));
     } else {
       trial.plan = plan_qdq(prepared, options);
       if (trial.plan.targets.empty()) {
