@@ -25,6 +25,8 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_onnx_fold_constants_pass());
   registry.add(make_onnx_constants_to_initializers_pass());
   registry.add(make_onnx_fuse_conv_bn_pass());
+  registry.add(make_onnx_fuse_matmul_add_pass());
+  registry.add(make_onnx_eliminate_dropout_pass());
 }
 
 PassRegistry make_default_registry() {

@@ -7,6 +7,12 @@
 
 namespace mopt {
 
+/// The hardware-independent ONNX clean-up run before ONNX Runtime gets a file: `compile`'s pipeline
+/// for ONNX in and out, and `quantize`'s preparation of an ONNX model (what ORT's quant_pre_process
+/// does: constants as initializers, BatchNorm folded, so each Conv meets its Q/DQ directly).
+inline constexpr const char* kOnnxCleanupPipeline =
+    "constants-to-initializers,fold-constants,eliminate-identity,eliminate-dropout,fuse-conv-bn,fuse-matmul-add,eliminate-dead-nodes";
+
 /// `eliminate-identity`: reroutes consumers of Identity nodes to their input.
 std::unique_ptr<Pass> make_onnx_eliminate_identity_pass();
 /// `eliminate-dead-nodes`: drops nodes (and initializers) no graph output depends on.
@@ -17,5 +23,9 @@ std::unique_ptr<Pass> make_onnx_fold_constants_pass();
 std::unique_ptr<Pass> make_onnx_constants_to_initializers_pass();
 /// `fuse-conv-bn`: folds BatchNormalization (inference) into the preceding Conv's weights.
 std::unique_ptr<Pass> make_onnx_fuse_conv_bn_pass();
+/// `fuse-matmul-add`: MatMul by a constant matrix + Add of a constant bias -> Gemm (2-D inputs).
+std::unique_ptr<Pass> make_onnx_fuse_matmul_add_pass();
+/// `eliminate-dropout`: removes inference-mode Dropout nodes.
+std::unique_ptr<Pass> make_onnx_eliminate_dropout_pass();
 
 }  // namespace mopt

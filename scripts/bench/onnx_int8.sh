@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# ONNX static INT8 (QDQ) in ONNX Runtime vs ONNX Runtime fp32, side by side in one run:
-#   - per model: mopt quantize model.onnx -o model.int8.onnx, then `mopt bench` of both files in fresh
-#     processes, alternating, 1 thread (and 2 threads, labelled: noisy on this shared machine);
-#     the ratio fp32 p50 / int8 p50 (aim >= 1.8 for ResNet-18 and MobileNetV2) and ORT's fused counts;
+# ONNX INT8 in ONNX Runtime vs ONNX Runtime fp32 and vs LibTorch INT8, side by side in one run:
+#   - per model: mopt quantize model.onnx -o model.int8.onnx (static QDQ for the CNNs, dynamic for
+#     the transformer and LSTMs), and the TorchScript twin quantized by mopt for LibTorch (the peer);
+#     then `mopt bench` of the three files in fresh processes, alternating, 1 thread (and 2 threads,
+#     labelled: noisy on this shared machine); ratios ORT fp32 / ORT int8 (aim >= 1.8 for ResNet-18,
+#     ResNet-50 and MobileNetV2; >= 1.3 for the transformer) and LibTorch int8 / ORT int8, and ORT's
+#     fused counts;
 #   - the Fashion-MNIST CNN: accuracy of both files in ONNX Runtime on the full test split;
 #   - calibration memory: peak RSS of `mopt quantize` at 64 and 1024 calibration samples (aim: flat).
-#   bash scripts/bench/onnx_int8.sh [ROUNDS]
+#   bash scripts/bench/onnx_int8.sh [ROUNDS] [MODELS]   (MODELS: a quoted subset of the list below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/build.sh mopt >/dev/null
@@ -16,27 +19,41 @@ fmnist=/usr/share/datasets/fashion-mnist
 norm=0.2860,0.3530
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 field() { /usr/bin/python3 -c "import json,sys; r=json.load(open('$1')); print(eval('r' + sys.argv[1]))" "$2"; }
-p50() {  # MODEL THREADS
-  $mopt bench "$1" --threads "$2" --iterations 200 --quiet --report "$tmp/b.json"
+p50() {  # MODEL THREADS DATA-ARGS...
+  $mopt bench "$1" --threads "$2" --iterations 200 --quiet --report "$tmp/b.json" "${@:3}"
   field "$tmp/b.json" "['metrics']['rows'][0]['latency']['p50_ms']"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+/usr/bin/python3 scripts/bench/onnx_int8_models.py "$tmp/big" >/dev/null  # ResNet-50, LSTM(256) x2 and their twins
 
-printf '%-16s %-8s %10s %10s %7s   %s\n' model threads "fp32 ms" "int8 ms" ratio "ORT INT8 kernels (fused/quantized, fp32 left)"
-for model in fashion_cnn resnet18 mobilenet_v2; do
-  if [ "$model" = fashion_cnn ]; then
-    src=build/fixtures/fashion_cnn.onnx; calib=(--calib "$fmnist" --normalize "$norm")
-  else
-    src=build/fixtures/onnx_import/$model.onnx; calib=(--calib "build/fixtures/onnx_import/$model.input.npy")
-  fi
-  $mopt quantize "$src" -o "$tmp/$model.int8.onnx" "${calib[@]}" --threads 1 --iterations 10 --quiet --report "$tmp/q.json"
+# The peer: the TorchScript twin quantized by mopt with LibTorch graph-mode INT8 (static for CNNs,
+# dynamic for the transformer and LSTMs), run in LibTorch: today's best LibTorch artifact.
+printf '%-16s %-8s %-9s %9s %9s %7s %10s %9s   %s\n' model mode threads "ORT fp32" "ORT int8" ratio "LT int8" "LT/ORT8" \
+  "ORT INT8 kernels (fused/quantized, fp32 left)"
+for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer lstm lstm256}; do
+  dir=build/fixtures/onnx_import
+  case $model in resnet50|lstm256) dir="$tmp/big" ;; esac
+  src=$dir/$model.onnx; twin=$dir/$model.pt; data=(--data "$dir/$model.input.npy")
+  mode=static; quant=(--calib "$dir/$model.input.npy")
+  case $model in
+    fashion_cnn) src=build/fixtures/fashion_cnn.onnx; twin=tests/fixtures/fashion_cnn.pt
+                 data=(--data "$fmnist" --normalize "$norm" --samples 64); quant=(--calib "$fmnist" --normalize "$norm") ;;
+    transformer|lstm*) mode=dynamic; quant=(--mode dynamic --eval-data "$dir/$model.input.npy") ;;
+  esac
+  $mopt quantize "$src" -o "$tmp/$model.int8.onnx" "${quant[@]}" --threads 1 --iterations 10 --quiet --report "$tmp/q.json"
   fused=$(field "$tmp/q.json" "['details']['quantization']['onnxruntime_fusion']['ops']")
+  peer=yes
+  $mopt quantize "$twin" -o "$tmp/$model.int8.pt" "${quant[@]}" --threads 1 --iterations 10 --quiet 2>/dev/null || peer=no
   for threads in 1 2; do
-    a=(); b=()
-    for _ in $(seq "$rounds"); do a+=("$(p50 "$src" $threads)"); b+=("$(p50 "$tmp/$model.int8.onnx" $threads)"); done
+    a=(); b=(); c=()
+    for _ in $(seq "$rounds"); do
+      a+=("$(p50 "$src" $threads "${data[@]}")"); b+=("$(p50 "$tmp/$model.int8.onnx" $threads "${data[@]}")")
+      [ $peer = yes ] && c+=("$(p50 "$tmp/$model.int8.pt" $threads "${data[@]}")")
+    done
     fa=$(median "${a[@]}"); fb=$(median "${b[@]}")
+    if [ $peer = yes ]; then fc=$(median "${c[@]}"); lt=$(printf '%10.3f %8.2fx' "$fc" "$(echo "$fc / $fb" | bc -l)"); else lt=$(printf '%10s %9s' "failed" "-"); fi
     label=$threads; [ "$threads" = 2 ] && label="2 (noisy)"
-    printf '%-16s %-8s %10.3f %10.3f %6.2fx   %s\n' "$model" "$label" "$fa" "$fb" "$(echo "$fa / $fb" | bc -l)" "$fused"
+    printf '%-16s %-8s %-9s %9.3f %9.3f %6.2fx %s   %s\n' "$model" "$mode" "$label" "$fa" "$fb" "$(echo "$fa / $fb" | bc -l)" "$lt" "$fused"
   done
 done
 

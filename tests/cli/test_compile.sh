@@ -72,11 +72,26 @@ assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimiz
 assert c['kept_pipeline']=='remove-dropout,fold-conv-bn,freeze', c
 assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
 onnx.checker.check_model(onnx.load('$WORK/cnn.onnx'), full_check=True)" "compile to .onnx"
-# ONNX in, ONNX out: both sides in ONNX Runtime.
+# ONNX in, ONNX out: the graph stays ONNX (the ONNX clean-up pipeline, no TorchScript round trip),
+# both sides run in ONNX Runtime, and the written file is never slower than the input.
 expect_exit 0 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -o "$WORK/cnn2.onnx" --iterations 10 --report "$WORK/o2.json"
+validate_report "$WORK/o2.json"
 py "
-import json; m=json.load(open('$WORK/o2.json'))['metrics']
-assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m" "compile .onnx to .onnx"
+import json; r=json.load(open('$WORK/o2.json')); m=r['metrics']; c=r['details']['compile']; g=c['compiled_graph']
+assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
+assert c['requested_pipeline'].startswith('constants-to-initializers,') and m['speedup_p50']>=1.0, (c, m['speedup_p50'])
+assert g['written']==(g['speedup_p50']>=1.0), g" "compile .onnx to .onnx"
+# paddle2onnx-style weights in Constant nodes: the clean-up folds them into fewer nodes, same outputs.
+P="$FIXTURES/onnx_import/paddle_style_cnn"
+expect_exit 0 -- "$MOPT" compile "$P.onnx" --profile x86-64-avx2 -o "$WORK/paddle.onnx" --data "$P.input.npy" --iterations 10 \
+  --report "$WORK/p.json"
+py "
+import json, onnx; r=json.load(open('$WORK/p.json')); c=r['details']['compile']
+assert c['nodes']['after'] < c['nodes']['before'] and c['rewrites'] >= 10, c
+assert r['metrics']['agreement']['cosine'] > 0.9999, r['metrics']['agreement']
+onnx.checker.check_model(onnx.load('$WORK/paddle.onnx'), full_check=True)" "compile of a paddle-style ONNX CNN"
+expect_exit 2 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -p freeze -o "$WORK/x.onnx"
+expect_stderr "does not support onnx"
 
 # Bad input.
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/x.pt" --input-shape 1x1x28x28

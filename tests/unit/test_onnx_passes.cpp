@@ -540,11 +540,69 @@ TEST_CASE("fuse-conv-bn must not fire on a shared Conv output or runtime BN para
   CHECK(stats.details["skipped_non_constant_params"] == 1);
 }
 
+// ---- fuse-matmul-add, eliminate-dropout ------------------------------------------------------------
+
+TEST_CASE("fuse-matmul-add turns MatMul by a constant + bias Add into Gemm; a 3-D input stays a MatMul") {
+  torch::manual_seed(5);
+  auto w = torch::randn({3, 4}), b = torch::randn({4});
+  OnnxGraphBuilder g;
+  g.input("X", {2, 3});
+  g.initializer("W", w);
+  g.initializer("B", b);
+  g.node("MatMul", {"X", "W"}, {"m"});
+  g.node("Add", {"B", "m"}, {"Y"});  // bias first: Add is commutative
+  g.output("Y", {2, 4});
+  auto before = g.build();
+  auto result = run_onnx_pipeline(before, "fuse-matmul-add");
+  const auto& after = result.model.onnx();
+  CHECK(result.records.at(0).stats.rewrites == 1);
+  CHECK(count_ops(after, "Gemm") == 1);
+  CHECK(count_ops(after, "MatMul") + count_ops(after, "Add") == 0);
+  CHECK(output_names(after) == std::vector<std::string>{"Y"});
+  CHECK(check_model_message(after) == "");
+  auto x = torch::randn({2, 3});
+  check_with_ort(before, after, x, x.mm(w) + b, "matmul-add");
+
+  OnnxGraphBuilder batched;  // [N, T, K] x [K, N]: Gemm takes matrices only
+  batched.input("X", {2, 5, 3});
+  batched.initializer("W", w);
+  batched.initializer("B", b);
+  batched.node("MatMul", {"X", "W"}, {"m"});
+  batched.node("Add", {"m", "B"}, {"Y"});
+  batched.output("Y", {2, 5, 4});
+  auto kept = batched.build();
+  CHECK(same_proto(run_onnx_pipeline(kept, "fuse-matmul-add").model.onnx(), kept));
+}
+
+TEST_CASE("eliminate-dropout removes inference Dropout and its ratio; keeps one whose mask is read") {
+  OnnxGraphBuilder g;
+  g.input("X", {2, 3});
+  g.initializer("ratio", torch::tensor(0.5f));
+  g.node("Dropout", {"X", "ratio"}, {"d"});
+  g.node("Relu", {"d"}, {"Y"});
+  g.output("Y", {2, 3});
+  auto result = run_onnx_pipeline(g.build(), "eliminate-dropout");
+  const auto& after = result.model.onnx();
+  CHECK(result.records.at(0).stats.rewrites == 1);
+  CHECK(count_ops(after, "Dropout") + count_ops(after, "Identity") == 0);
+  CHECK(after.graph().node(0).input(0) == "X");
+  CHECK(after.graph().initializer_size() == 0);
+  CHECK(check_model_message(after) == "");
+
+  OnnxGraphBuilder masked;
+  masked.input("X", {2, 3});
+  masked.node("Dropout", {"X"}, {"Y", "M"});
+  masked.output("Y", {2, 3}).output("M", {2, 3}, TensorProto::BOOL);
+  auto kept = masked.build();
+  CHECK(same_proto(run_onnx_pipeline(kept, "eliminate-dropout").model.onnx(), kept));
+}
+
 TEST_CASE("ONNX passes refuse TorchScript models with a usage error") {
   torch::jit::Module module("m");
   module.define("def forward(self, x):\n  return x\n");
   static const PassRegistry registry = make_default_registry();
-  for (const char* name : {"eliminate-identity", "eliminate-dead-nodes", "fold-constants", "fuse-conv-bn"}) {
+  for (const char* name : {"eliminate-identity", "eliminate-dead-nodes", "fold-constants", "fuse-conv-bn", "fuse-matmul-add",
+                           "eliminate-dropout"}) {
     CAPTURE(name);
     CHECK_THROWS_AS(run_pipeline(Model::from_torchscript(module), parse_pipeline(name), registry), mopt::Error);
   }

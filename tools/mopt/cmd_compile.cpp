@@ -12,6 +12,7 @@
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
+#include "passes/onnx/onnx_passes.h"
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
@@ -62,6 +63,73 @@ std::vector<std::string> drop_libtorch_runtime_passes(Pipeline& pipeline) {
   return dropped;
 }
 
+// The written file is the input itself: its figures are the input's, and outputs agree exactly.
+void describe_input_as_written(nlohmann::json& comparison) {
+  comparison["after"] = comparison["before"];
+  comparison["speedup_p50"] = 1.0;
+  comparison["agreement"] = {{"max_abs_diff", 0.0}, {"cosine", 1.0}, {"top1_agreement", 1.0}, {"sqnr_db", 999.0}};
+}
+
+// ONNX in, ONNX out: the graph stays ONNX. The profile's compile_pipeline chooses LibTorch kernels
+// and layouts, and ONNX Runtime picks its own at load, so compile runs the hardware-independent
+// ONNX clean-up (or -p), then writes whichever of the result and the input ONNX Runtime runs faster:
+// it never writes a file slower than the input.
+void run_onnx_compile(const CompileArgs& args, const Profile& profile, Report& report) {
+  auto registry = make_default_registry();
+  const std::string text = args.pipeline.empty() ? kOnnxCleanupPipeline : args.pipeline;
+  auto pipeline = parse_pipeline(text);
+  validate_pipeline(pipeline, registry);
+  if (args.specialize) throw usage_error("--specialize is a TorchScript pass; for ONNX in and out the shapes stay as the graph declares them");
+  auto data_args = with_graph_input(args.data, args.model);
+  if (!has_data(data_args)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
+  auto input = Model::load(args.model);
+  report.add_input(args.model, &input);
+  auto data = load_data(data_args, "test");
+  log_info("ONNX in and out: the graph stays ONNX; ONNX Runtime picks kernels and layouts at load, so the "
+           "profile's TorchScript pipeline is not used");
+  auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
+    log_info("[{}/{}] {}", i + 1, n, step);
+  });
+  report.set_pipeline(text, result.records);
+
+  ComparisonSettings settings;
+  settings.iterations = args.iterations;
+  auto comparison = compare_models(input, result.model, data, settings);
+  const double speedup = comparison["speedup_p50"].get<double>();
+  const bool keep_input = speedup < 1.0;
+  nlohmann::json candidate = {{"p50_ms", comparison["after"]["latency"]["p50_ms"]}, {"speedup_p50", speedup},
+                              {"written", !keep_input}};
+  if (keep_input) describe_input_as_written(comparison);
+  const Model& output = keep_input ? input : result.model;
+  output.save(args.output);
+  report.add_output(args.output, &output);
+  report.metrics() = comparison;
+  int64_t rewrites = 0;
+  for (const auto& r : result.records) rewrites += r.stats.rewrites;
+  report.details()["compile"] = {{"profile", profile.name},
+                                 {"target_architecture", profile.architecture},
+                                 {"format", "onnx"},
+                                 {"kept_pipeline", keep_input ? "" : text},
+                                 {"requested_pipeline", text},
+                                 {"rewrites", rewrites},
+                                 {"nodes", {{"before", input.onnx().graph().node_size()}, {"after", result.model.onnx().graph().node_size()}}},
+                                 {"compiled_graph", candidate}};
+
+  say("{} -> {}  (profile {}, ONNX, timed in ONNX Runtime)", args.model, args.output, profile.name);
+  say("pipeline: {} ({} rewrites, {} -> {} nodes)", text, rewrites, input.onnx().graph().node_size(), result.model.onnx().graph().node_size());
+  if (keep_input) {
+    say("WARNING: ONNX Runtime ran the compiled graph slower than the input ({:.2f}x: {:.3f} vs {:.3f} ms); wrote the input "
+        "graph unchanged", speedup, candidate["p50_ms"].get<double>(), comparison["before"]["latency"]["p50_ms"].get<double>());
+  } else {
+    say("latency p50 (ms, b=1, ONNX Runtime): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
+        comparison["after"]["latency"]["p50_ms"].get<double>(), speedup);
+    say("outputs vs input: max abs diff {:.3g}, cosine {:.6f}", comparison["agreement"]["max_abs_diff"].get<double>(),
+        comparison["agreement"]["cosine"].get<double>());
+  }
+  say("  {}", latency_method_note(comparison));
+  warn_if_busy(report);
+}
+
 void run_compile(const CompileArgs& args, Report& report) {
   auto profile = load_profile(args.profile);
   const bool lite = std::filesystem::path(args.output).extension() == ".ptl";
@@ -70,6 +138,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   }
   check_output_path(args.model, args.output, args.force);
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  if (onnx_out && detect_format(args.model) == ModelFormat::kOnnx) return run_onnx_compile(args, profile, report);
   if (!onnx_out) require_torchscript_output(args.output);
   auto registry = make_default_registry();
   auto pipeline = parse_pipeline(args.pipeline.empty() ? profile.compile_pipeline : args.pipeline);
@@ -133,10 +202,8 @@ void run_compile(const CompileArgs& args, Report& report) {
     output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
                                                        {"pipeline", kept_text}}).dump());
   }
-  // An .onnx output is timed in ONNX Runtime, where it will run, against the input where it runs
-  // (an ONNX input in ONNX Runtime too, a TorchScript input in LibTorch).
-  const bool onnx_in = detect_format(args.model) == ModelFormat::kOnnx;
-  auto comparison = compare_models(onnx_out && onnx_in ? Model::load(args.model) : input, output, data, settings);
+  // An .onnx output is timed in ONNX Runtime, where it will run, against the input in LibTorch.
+  auto comparison = compare_models(input, output, data, settings);
   output.save(args.output);
   report.add_output(args.output, &output);
   report.metrics() = comparison;

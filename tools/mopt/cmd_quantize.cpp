@@ -10,6 +10,7 @@
 #include "lib/pipeline/pipeline.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
+#include "passes/onnx/onnx_passes.h"
 #include "passes/quantize/onnx/onnx_quantize_workflow.h"
 #include "passes/quantize/quantize_errors.h"
 #include "passes/quantize/quantize_workflow.h"
@@ -129,10 +130,6 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
 }
 
-// Clean-up ORT's own quantizer asks for first (its quant_pre_process): constants become
-// initializers and BatchNorms fold into their convs, so each Conv meets its Q/DQ directly.
-constexpr const char* kOnnxPreparation = "constants-to-initializers,fold-constants,eliminate-identity,fuse-conv-bn,eliminate-dead-nodes";
-
 void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   if (outcome.details["mode"] == "dynamic") {
@@ -216,8 +213,8 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   }
 
   auto registry = make_default_registry();
-  auto prepared = run_pipeline(input, parse_pipeline(kOnnxPreparation), registry, [](size_t, size_t, const std::string&) {});
-  report.set_pipeline(kOnnxPreparation, prepared.records);
+  auto prepared = run_pipeline(input, parse_pipeline(kOnnxCleanupPipeline), registry, [](size_t, size_t, const std::string&) {});
+  report.set_pipeline(kOnnxCleanupPipeline, prepared.records);
   auto outcome = onnx_quant::run_onnx_quantize(prepared.model.onnx(), request, [](const std::string& line) { log_info("{}", line); });
   report.metrics() = outcome.metrics;
   report.details()["quantization"] = outcome.details;

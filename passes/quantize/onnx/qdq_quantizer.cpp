@@ -16,7 +16,7 @@ namespace {
 
 // Ops that only move or select values: their output reuses the input's parameters, which is what
 // lets ORT drop the DQ -> op -> Q around them and run them on uint8.
-const std::set<std::string> kPassthroughOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout"};
+const std::set<std::string> kPassthroughOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Resize"};
 
 bool matches_any(const std::vector<std::string>& globs, const std::string& name) {
   for (const auto& g : globs) {
