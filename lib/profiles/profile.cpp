@@ -9,6 +9,7 @@
 
 #include "lib/bench/gates.h"
 #include "lib/errors.h"
+#include "lib/model/model.h"
 #include "lib/runtime/cpu_info.h"
 
 namespace fs = std::filesystem;
@@ -73,6 +74,8 @@ Profile from_json(const json& doc, const fs::path& source) {
   p.quantized_engine = doc["quantized_engine"].get<std::string>();
   p.precision = doc["precision"].get<std::string>();
   p.artifact_format = doc["artifact_format"].get<std::string>();
+  const std::string format_runtime = p.artifact_format == "onnx" ? "onnxruntime" : p.artifact_format == "ptl" ? "libtorch-lite" : "libtorch";
+  p.runtimes = value_or(doc, "runtimes", std::vector<std::string>{format_runtime});
   p.compile_pipeline = doc["compile_pipeline"].get<std::string>();
   const json quantize = doc.value("quantize", json::object());
   p.quantize.mode = value_or(quantize, "mode", p.quantize.mode);
@@ -95,6 +98,17 @@ Profile from_json(const json& doc, const fs::path& source) {
 }
 
 }  // namespace
+
+std::string profile_runtime_for(const Profile& profile, const fs::path& model) {
+  std::vector<std::string> can_run;  // what bench can measure this file with, in the file's own order
+  if (model.extension() == ".ptl") can_run = {"libtorch-lite"};
+  else if (detect_format(model) == ModelFormat::kOnnx) can_run = {"onnxruntime", "libtorch"};
+  else can_run = {"libtorch"};
+  for (const auto& r : profile.runtimes) {
+    if (std::find(can_run.begin(), can_run.end(), r) != can_run.end()) return r;
+  }
+  return can_run.front();
+}
 
 int64_t default_round_to(const std::vector<std::string>& isa_features) {
   auto has = [&](const char* feature) {

@@ -37,6 +37,7 @@ struct Profile {
   std::vector<std::string> isa_features;
   int cores = 1, threads = 1;
   std::string quantized_engine, precision, artifact_format;  ///< onednn|qnnpack, fp32|int8|fp16, pt|ptl|onnx
+  std::vector<std::string> runtimes;  ///< libtorch|libtorch-lite|onnxruntime|tensorrt, preferred first
   std::string compile_pipeline;                              ///< pipeline text
   QuantizeDefaults quantize;
   PruneDefaults prune;  ///< prune.round_to as written, or default_round_to(isa_features) when absent
@@ -90,6 +91,16 @@ std::string normalize_architecture(const std::string& machine);
 
 /// Whether the profile's architecture matches the host (x86_64 vs arm64/aarch64 vs armv7).
 bool runs_on_host(const Profile& profile);
+
+/// The runtime bench measures `model` with for this profile: the first of the profile's runtimes
+/// that can run the file here (.onnx: onnxruntime or, imported, libtorch; .pt: libtorch; .ptl:
+/// libtorch-lite, measured by LibTorch), else the file's own runtime (the runtime gate then fails).
+std::string profile_runtime_for(const Profile& profile, const std::filesystem::path& model);
+
+/// The runtime bench passes to the engine for a profile runtime: libtorch-lite files run in LibTorch.
+inline std::string measured_runtime(const std::string& profile_runtime) {
+  return profile_runtime == "libtorch-lite" ? "libtorch" : profile_runtime;
+}
 
 /// Budgets as bench gate expressions in the `--fail-if` syntax, e.g. "latency.p50_ms > 50",
 /// "memory.peak_mb > 100", "throughput.samples_per_s < 100", "model.file_mb > 1", "accuracy.top1 < 0.9".

@@ -59,6 +59,8 @@ done
 
 echo
 echo "Fashion-MNIST CNN, full test split, both files in ONNX Runtime:"
+[ -f "$tmp/fashion_cnn.int8.onnx" ] || $mopt quantize build/fixtures/fashion_cnn.onnx -o "$tmp/fashion_cnn.int8.onnx" \
+  --calib "$fmnist" --normalize "$norm" --threads 1 --iterations 10 --quiet
 $mopt bench build/fixtures/fashion_cnn.onnx --data "$fmnist" --normalize "$norm" --threads 1 --iterations 5 --quiet --report "$tmp/f.json"
 $mopt bench "$tmp/fashion_cnn.int8.onnx" --data "$fmnist" --normalize "$norm" --threads 1 --iterations 5 --quiet --report "$tmp/i.json"
 fa=$(field "$tmp/f.json" "['metrics']['accuracy']['top1']"); ia=$(field "$tmp/i.json" "['metrics']['accuracy']['top1']")

@@ -50,6 +50,21 @@ expect_stderr 'threads: must be integer, not "four" (line 7)'
 expect_exit 4 -- "$MOPT" profiles show "$WORK/absent.json"
 expect_stderr "does not exist"
 
+# bench --profile measures with the first of the profile's runtimes that runs the file, and gates on it.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile x86-64-avx2 --iterations 5 --report "$WORK/rt.json"
+expect_exit 3 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile android-arm64 --iterations 5 --report "$WORK/rt2.json"
+# edge-iot deploys with LibTorch only: the ONNX file is imported (its 25% CPU budget fails here: exit 3).
+expect_exit 3 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile edge-iot --iterations 5 --report "$WORK/rt3.json"
+/usr/bin/python3 -c "
+import json
+def runtime(f):
+    r=json.load(open(f)); g=[g for g in r['gates'] if g['name']=='profile runtime']
+    assert len(g)==1, r['gates']
+    return r['details']['profile']['runtime'], r['details']['settings']['runtime'], g[0]['passed']
+assert runtime('$WORK/rt.json')==('onnxruntime','onnxruntime',True), runtime('$WORK/rt.json')
+assert runtime('$WORK/rt2.json')==('onnxruntime','onnxruntime',False), runtime('$WORK/rt2.json')
+assert runtime('$WORK/rt3.json')==('libtorch','libtorch',True), runtime('$WORK/rt3.json')" || fail "bench --profile runtime gate"
+
 # validate: every shipped profile; each bad file names the field and its line.
 for p in $SHIPPED; do
   expect_exit 0 -- "$MOPT" profiles validate "$SOURCE_DIR/profiles/$p.json"

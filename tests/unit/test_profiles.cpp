@@ -135,11 +135,26 @@ TEST_SUITE("profiles") {
     CHECK(custom.quantize.calibrator == "minmax");  // absent -> default
     CHECK(custom.quantize.per_channel);
     CHECK(custom.prune.round_to == 8);  // absent -> from its isa_features (avx2)
+    CHECK(custom.runtimes == std::vector<std::string>{"libtorch"});  // absent -> its artifact_format's (pt)
     CHECK(custom.budgets.batch == 4);
     CHECK(*custom.budgets.latency_p50_ms == doctest::Approx(12.5));
     CHECK(*custom.budgets.min_accuracy_top1 == doctest::Approx(0.9));
     CHECK_FALSE(custom.budgets.max_cpu_percent.has_value());
     CHECK(custom.raw["budgets"]["batch"] == 4);
+  }
+
+  TEST_CASE("bench measures with the first of the profile's runtimes that runs the file") {
+    auto x86 = load_profile("x86-64-avx2"), android = load_profile("android-arm64"), jetson = load_profile("jetson-nano");
+    auto edge = load_profile("edge-iot");
+    const auto onnx = mopt::test::fixture("fashion_cnn.onnx"), pt = committed("fashion_cnn.pt");
+    CHECK(x86.runtimes == std::vector<std::string>{"onnxruntime", "libtorch"});
+    CHECK(profile_runtime_for(x86, pt) == "libtorch");
+    CHECK(profile_runtime_for(x86, onnx) == "onnxruntime");
+    CHECK(profile_runtime_for(jetson, onnx) == "onnxruntime");
+    CHECK(profile_runtime_for(edge, onnx) == "libtorch");  // LibTorch only: the ONNX file is imported
+    CHECK(profile_runtime_for(android, "model.ptl") == "libtorch-lite");
+    CHECK(profile_runtime_for(android, pt) == "libtorch");  // not among its runtimes: the gate fails
+    CHECK(measured_runtime("libtorch-lite") == "libtorch");
   }
 
   TEST_CASE("an unknown name is a usage error listing the known names; a missing file is invalid input") {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -193,11 +194,15 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   std::vector<GateExpression> gates;
   for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
   std::optional<Profile> profile;
-  // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise.
-  const std::string runtime = !args.runtime.empty() ? args.runtime
-                              : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
+  // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise or
+  // the profile deploys it with LibTorch.
+  std::string runtime = !args.runtime.empty() ? args.runtime
+                        : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
+  std::string profile_runtime;  // the profile's name for it (libtorch-lite for a .ptl file)
   if (!args.profile.empty()) {
     profile = load_profile(args.profile);
+    if (args.runtime.empty()) runtime = measured_runtime(profile_runtime_for(*profile, args.model));
+    profile_runtime = runtime == "libtorch" && std::filesystem::path(args.model).extension() == ".ptl" ? "libtorch-lite" : runtime;
     const auto unmeasured = unmeasured_budgets(*profile, runtime);
     for (const auto& text : budget_gates(*profile)) {
       if (std::find(unmeasured.begin(), unmeasured.end(), text) == unmeasured.end()) gates.push_back(parse_gate(text));
@@ -263,6 +268,8 @@ void run_bench_command(const BenchArgs& args, Report& report) {
     report.details()["profile"] = {
         {"name", profile->name},
         {"target_architecture", profile->architecture},
+        {"runtimes", profile->runtimes},
+        {"runtime", profile_runtime},
         {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
         {"budget_gates", budget_gates(*profile)},
         {"unmeasured_budgets", unmeasured_budgets(*profile, settings.runtime)},
@@ -283,6 +290,13 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   for (const auto& rule : rules) {
     auto r = check_regressions(rule, baseline["metrics"], metrics);
     results.insert(results.end(), r.begin(), r.end());
+  }
+  if (profile) {  // the figures only speak for the target if it deploys with the runtime measured
+    const bool deployed = std::count(profile->runtimes.begin(), profile->runtimes.end(), profile_runtime) > 0;
+    results.push_back({"profile runtime", fmt::format("runtime in [{}]", fmt::join(profile->runtimes, ", ")), deployed,
+                       std::numeric_limits<double>::quiet_NaN(),
+                       fmt::format("measured with {}; profile {} deploys with {}", profile_runtime, profile->name,
+                                   fmt::join(profile->runtimes, ", "))});
   }
   record_gates(report, results);
 

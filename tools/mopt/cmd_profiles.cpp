@@ -50,6 +50,7 @@ nlohmann::json summary(const Profile& p) {
           {"quantized_engine", p.quantized_engine},
           {"precision", p.precision},
           {"artifact_format", p.artifact_format},
+          {"runtimes", p.runtimes},
           {"description", p.description},
           {"runs_on_host", runs_on_host(p)},
           {"source", p.source.string()}};
@@ -82,6 +83,7 @@ void run_show(Report& report, const std::string& name_or_path) {
   say("  {:<14} {}", "engine", p.quantized_engine);
   say("  {:<14} {}", "precision", p.precision);
   say("  {:<14} {}", "artifact", p.artifact_format);
+  say("  {:<14} {}", "runtimes", fmt::join(p.runtimes, ", "));
   say("  {:<14} {}", "compile", p.compile_pipeline);
   say("  {:<14} {}, calibrator {}, {}", "quantize", p.quantize.mode, p.quantize.calibrator,
       p.quantize.per_channel ? "per-channel" : "per-tensor");
