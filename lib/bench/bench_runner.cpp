@@ -4,6 +4,7 @@
 #include <torch/version.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -179,6 +180,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
     request.eval_threads = threads.front();
     request.eval_batch = fixed_batch > 0 ? fixed_batch : settings.eval_batch;
   }
+  if (settings.op_profile) request.profile_iterations = std::clamp<int64_t>(settings.stop.iterations, 1, kMaxProfiledIterations);
   log_info("measuring in ONNX Runtime ({} row(s)) ...", request.rows.size());
   auto result = run_onnxruntime(request);
 
@@ -200,6 +202,16 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
     entry["work"] = imported ? work_json(*imported, row.input, p50)
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
     metrics["rows"].push_back(entry);
+  }
+  if (result.profile) {
+    const auto& first = metrics["rows"][0];
+    OpProfileRequest profile;
+    profile.unprofiled_p50_ms = first["latency"]["p50_ms"].get<double>();
+    profile.macs = first["work"]["macs"].get<int64_t>();
+    profile.trace_path = settings.trace_path;
+    metrics["op_profile"] = onnxruntime_op_profile(*result.profile, profile);
+    metrics["op_profile"]["batch"] = first["batch"];
+    metrics["op_profile"]["threads"] = first["threads"];
   }
   if (quality) add_quality(metrics, result.eval_outputs, settings);
   return metrics;

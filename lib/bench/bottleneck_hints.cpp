@@ -28,11 +28,20 @@ bool is_quantized_dtype(const std::string& dtype) { return lower(dtype).find("qi
                                                            lower(dtype).find("quint") != std::string::npos; }
 bool is_fp32_dtype(const std::string& dtype) { return lower(dtype) == "float"; }
 
+// LibTorch's aten::/quantized:: names and ONNX Runtime's op types (Conv, QLinearConv, Gemm, LSTM...).
 bool does_macs(const std::string& op) {
-  for (const char* key : {"conv", "linear", "addmm", "matmul", "::mm", "bmm", "multi_head_attention", "_transformer_encoder"}) {
-    if (op.find(key) != std::string::npos) return true;
+  const auto name = lower(op);
+  for (const char* key : {"conv", "linear", "addmm", "matmul", "gemm", "::mm", "bmm", "multi_head_attention", "attention",
+                          "_transformer_encoder", "lstm", "gru"}) {
+    if (name.find(key) != std::string::npos) return true;
   }
   return false;
+}
+
+// An ONNX Runtime INT8 kernel (its QDQ fusions and dynamic-quantization ops).
+bool is_ort_int8_kernel(const std::string& op) {
+  return op.rfind("QLinear", 0) == 0 || op == "QGemm" || op == "QAttention" || op.rfind("DynamicQuantize", 0) == 0 ||
+         op == "MatMulInteger" || op == "MatMulIntegerToFloat" || op == "ConvInteger";
 }
 
 std::string layer_label(const std::string& path) { return path.empty() ? "(top level)" : path; }
@@ -94,11 +103,13 @@ json starved_json(const std::vector<std::pair<std::string, double>>& items) {
 
 bool is_quantize_boundary(const std::string& op) {
   return op.find("quantize_per_tensor") != std::string::npos || op.find("quantize_per_channel") != std::string::npos ||
-         op == "aten::dequantize";
+         op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
 }
 
 bool is_layout_reorder(const std::string& op) {
-  return op == "aten::to_dense" || op == "aten::to_mkldnn" || op == "aten::contiguous";
+  // ONNX Runtime's NCHWc layout transformer inserts ReorderInput/ReorderOutput around blocked convs.
+  return op == "aten::to_dense" || op == "aten::to_mkldnn" || op == "aten::contiguous" || op == "ReorderInput" ||
+         op == "ReorderOutput";
 }
 
 std::vector<Hint> bottleneck_hints(const OpProfileSummary& summary, const std::vector<ProfiledEvent>& events, int64_t macs) {
@@ -129,7 +140,7 @@ std::vector<Hint> bottleneck_hints(const OpProfileSummary& summary, const std::v
   if (boundaries.calls > 0) {
     double quantize = 0, dequantize = 0;
     for (const auto& o : summary.ops) {
-      if (o.name == "aten::dequantize") dequantize += o.calls;
+      if (o.name == "aten::dequantize" || o.name == "DequantizeLinear") dequantize += o.calls;
       else if (is_quantize_boundary(o.name)) quantize += o.calls;
     }
     hints.push_back({"quantize-boundaries",
@@ -142,7 +153,7 @@ std::vector<Hint> bottleneck_hints(const OpProfileSummary& summary, const std::v
   const auto reorders = group_top_level(events, summary.iterations, [](const ProfiledEvent& e) { return is_layout_reorder(e.name); });
   if (reorders.calls > 0) {
     hints.push_back({"layout-reorders",
-                     fmt::format("{:.0f} layout reorders per inference (to_dense/to_mkldnn/contiguous) take {:.3f} ms, {} of op time; most in: {}",
+                     fmt::format("{:.0f} layout reorders per inference (to_dense/to_mkldnn/contiguous, ORT ReorderInput/Output) take {:.3f} ms, {} of op time; most in: {}",
                                  reorders.calls, reorders.ms, percent(reorders.ms / total), top_list(reorders.by_layer, total)),
                      {{"calls", reorders.calls}, {"ms", reorders.ms}, {"share", reorders.ms / total}, {"top", list_json(reorders.by_layer)}}});
   }
@@ -151,7 +162,7 @@ std::vector<Hint> bottleneck_hints(const OpProfileSummary& summary, const std::v
   bool int8 = false;
   for (const auto& e : events) {
     if (!e.is_op) continue;
-    if (e.name.rfind("quantized::", 0) == 0 || is_quantize_boundary(e.name)) int8 = true;
+    if (e.name.rfind("quantized::", 0) == 0 || is_quantize_boundary(e.name) || is_ort_int8_kernel(e.name)) int8 = true;
     for (const auto& d : e.dtypes) int8 = int8 || is_quantized_dtype(d);
     if (int8) break;
   }

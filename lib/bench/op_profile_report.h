@@ -6,6 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/bench/op_profile.h"
+#include "lib/runtime/onnxruntime_runner.h"
 
 namespace mopt {
 
@@ -20,8 +25,16 @@ struct OpProfileRequest {
   std::filesystem::path trace_path;  ///< empty = no trace
 };
 
-/// Runs `call` under the profiler and returns {"iterations", "overhead": {profiled_p50_ms,
+/// Runs `call` under LibTorch's profiler and returns {"iterations", "overhead": {profiled_p50_ms,
 /// unprofiled_p50_ms, ratio}, "op_total_ms", "marked_ms", "layers", "ops", "hints", "trace"?}.
 nlohmann::json profile_ops(const std::function<void()>& call, const OpProfileRequest& request);
+
+/// The same section from ONNX Runtime's session profile of the first row (OrtRequest::
+/// profile_iterations); a trace path gets ORT's own Chrome trace.
+nlohmann::json onnxruntime_op_profile(const OrtProfile& profile, const OpProfileRequest& request);
+
+/// Tables, profiler overhead and hints from linked profiler records of either runtime.
+nlohmann::json profile_from_events(const std::vector<ProfiledEvent>& events, const std::vector<double>& iteration_ms,
+                                   const OpProfileRequest& request, const std::string& labelled_by);
 
 }  // namespace mopt

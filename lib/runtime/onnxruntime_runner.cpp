@@ -75,6 +75,9 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
                  {"min_iterations", request.stop.min_iterations}}},
                {"rows", rows}};
   if (!request.optimized_model.empty()) body["optimized_model"] = fs::absolute(request.optimized_model).string();
+  if (request.profile_iterations > 0) {
+    body["profile"] = {{"iterations", request.profile_iterations}, {"prefix", (scratch.path() / "ort_profile").string()}};
+  }
   const auto eval_output = scratch.path() / "outputs.npy";
   if (request.eval_inputs.defined()) {
     auto file = scratch.path() / "eval.npy";
@@ -123,6 +126,19 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
   }
   if (request.eval_inputs.defined()) result.eval_outputs = read_npy(eval_output);
+  if (reply.contains("profile") && !reply["profile"].is_null()) {
+    const auto& p = reply["profile"];
+    OrtProfile profile;
+    profile.warmup_runs = p["warmup_runs"].get<int64_t>();
+    profile.iteration_ms = p["iteration_ms"].get<std::vector<double>>();
+    try {
+      std::ifstream in(p["file"].get<std::string>());
+      profile.trace = json::parse(in);
+    } catch (const std::exception& e) {
+      throw runtime_failure(fmt::format("ONNX Runtime's profile could not be read: {}", e.what()));
+    }
+    result.profile = std::move(profile);
+  }
   return result;
 }
 

@@ -32,6 +32,14 @@ struct OrtRequest {
   int eval_threads = 1;
   int64_t eval_batch = 256;
   std::filesystem::path optimized_model;  ///< optional: where ORT writes the graph it actually runs
+  int64_t profile_iterations = 0;  ///< > 0: the first row again under ORT's session profiling
+};
+
+/// ORT's session profile of the first row's calls (OrtRequest::profile_iterations).
+struct OrtProfile {
+  nlohmann::json trace;               ///< ORT's Chrome-trace events, as it wrote them
+  int64_t warmup_runs = 0;            ///< model_run events before the profiled calls
+  std::vector<double> iteration_ms;   ///< each profiled call's time, seen from the helper
 };
 
 /// What came back.
@@ -42,6 +50,7 @@ struct OrtResult {
   std::vector<TimedRun> rows;          ///< one per request row
   std::vector<std::pair<double, double>> memory_mb;  ///< per row: helper's peak RSS, and its increase
   torch::Tensor eval_outputs;          ///< the first output over eval_inputs, when asked
+  std::optional<OrtProfile> profile;   ///< when asked
 };
 
 /// Runs the request. Without Node.js or the binding: invalid_input (exit 4) saying how to install

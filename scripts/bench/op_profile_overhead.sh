@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 17 figures: the op profiler's overhead (profiled p50 / unprofiled p50, measured in the same
-# `mopt bench --op-profile` run) for ResNet-18 and the transformer fixture, then a soak of the
+# `mopt bench --op-profile` run) for ResNet-18 and the transformer fixture in LibTorch and, through
+# ONNX Runtime's session profiling, for their ONNX exports in ONNX Runtime; then a soak of the
 # static-INT8 Fashion-MNIST CNN with its latency drift (last vs first window) and RSS growth.
 # One thread: intra-op threads on a shared 2-core machine swing too much for a ratio.
 # Usage: scripts/bench/op_profile_overhead.sh [ITERATIONS] [ROUNDS] [SOAK_SECONDS] [SOAK_RATE]
@@ -13,13 +14,13 @@ rate=${4:-0}
 bash scripts/build.sh mopt >/dev/null
 mopt=build/tools/mopt/mopt
 fixtures=build/fixtures
-[ -f "$fixtures/resnet18.pt" ] || bash scripts/make_fixtures.sh "$fixtures" >/dev/null
+[ -f "$fixtures/onnx_import/resnet18.onnx" ] || bash scripts/make_fixtures.sh "$fixtures" >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 overhead() {  # NAME MODEL SHAPE
   local ratios=()
   for r in $(seq "$rounds"); do
-    $mopt bench "$2" --input-shape "$3" --threads 1 --iterations "$iterations" --op-profile --quiet --report "$tmp/p.json"
+    $mopt bench "$2" --data "$3" --samples 1 --threads 1 --iterations "$iterations" --op-profile --quiet --report "$tmp/p.json"
     line=$(/usr/bin/python3 -c "
 import json; p=json.load(open('$tmp/p.json'))['metrics']['op_profile']; o=p['overhead']
 print(f\"{o['ratio']:.4f} unprofiled p50 {o['unprofiled_p50_ms']:.3f} ms, profiled p50 {o['profiled_p50_ms']:.3f} ms, \"
@@ -30,8 +31,11 @@ print(f\"{o['ratio']:.4f} unprofiled p50 {o['unprofiled_p50_ms']:.3f} ms, profil
   /usr/bin/python3 -c "import statistics,sys; print(f'$1: median profiler overhead {statistics.median(map(float, sys.argv[1:])):.3f}x (aim < 1.10)')" "${ratios[@]}"
 }
 
-overhead resnet18 "$fixtures/resnet18.pt" 1x3x224x224
-overhead transformer "$fixtures/transformer.pt" 1x16x64
+imports=$fixtures/onnx_import
+overhead "resnet18 (LibTorch)" "$imports/resnet18.pt" "$imports/resnet18.input.npy"
+overhead "transformer (LibTorch)" "$imports/transformer.pt" "$imports/transformer.input.npy"
+overhead "resnet18 (ONNX Runtime)" "$imports/resnet18.onnx" "$imports/resnet18.input.npy"
+overhead "transformer (ONNX Runtime)" "$imports/transformer.onnx" "$imports/transformer.input.npy"
 
 $mopt quantize tests/fixtures/fashion_cnn.pt -o "$tmp/cnn.int8.pt" --calib /usr/share/datasets/fashion-mnist \
   --calib-samples 512 --quiet

@@ -7,12 +7,15 @@
 // Usage:  node ort_bench.js REQUEST.json      (writes the result JSON to the request's "result" file)
 // Request: {"model": PATH, "result": PATH, "warmup": N, "stop": {kind, iterations, min_time_s, target_cv, max_time_s,
 //           min_iterations}, "rows": [{"threads": T, "input": NPY}], "eval": {"threads": T,
-//           "input": NPY, "batch": B, "output": NPY}, "optimized_model": PATH (optional)}
+//           "input": NPY, "batch": B, "output": NPY}, "optimized_model": PATH (optional),
+//           "profile": {"iterations": N, "prefix": PATH} (optional: the first row again, in a session
+//           with ORT's profiling on; the trace file's path and each profiled call's time come back)}
 // Stop rules mirror lib/bench/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
 // Exit codes: 0 ok, 2 usage, 3 onnxruntime-node missing, 4 bad model or input, 1 anything else.
 'use strict';
 
 const fs = require('fs');
+const path = require('path');
 const { readNpy, writeNpy, BadInput } = require('./npy');
 
 const kMaxSamples = 10000000;
@@ -109,6 +112,30 @@ async function evaluate(ort, session, request) {
   writeNpy(request.output, [rows, ...outDims.slice(1)], data);
 }
 
+// The first row's calls again in a session of their own with ORT's profiler on (the timed rows stay
+// unprofiled): warm-up calls, then `iterations` calls timed from here; ORT writes a Chrome trace
+// whose model_run events are the calls, in order.
+async function profileFirstRow(ort, request) {
+  const row = request.rows[0];
+  const options = { intraOpNumThreads: row.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+                    enableProfiling: true, profileFilePrefix: request.profile.prefix };
+  const session = await ort.InferenceSession.create(request.model, options);
+  const feeds = { [session.inputNames[0]]: tensorOf(ort, readNpy(row.input)) };
+  for (let i = 0; i < request.warmup; ++i) await session.run(feeds);
+  const iterationMs = [];
+  for (let i = 0; i < request.profile.iterations; ++i) {
+    const start = nowMs();
+    await session.run(feeds);
+    iterationMs.push(nowMs() - start);
+  }
+  session.endProfiling();
+  const dir = path.dirname(request.profile.prefix);
+  const stem = path.basename(request.profile.prefix);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(stem) && f.endsWith('.json'));
+  if (files.length !== 1) throw new Error(`ONNX Runtime wrote ${files.length} profile files for ${request.profile.prefix}`);
+  return { file: path.join(dir, files[0]), warmup_runs: request.warmup, iteration_ms: iterationMs };
+}
+
 async function main(argv) {
   if (argv.length !== 1) {
     process.stderr.write('usage: node ort_bench.js REQUEST.json\n');
@@ -160,6 +187,7 @@ async function main(argv) {
     const { session } = await sessionFor(request.eval.threads, null);
     await evaluate(ort, session, request.eval);
   }
+  const profile = request.profile && request.rows.length ? await profileFirstRow(ort, request) : null;
   const first = sessions.values().next().value;
   const version = require('onnxruntime-node/package.json').version;
   // A file, not stdout: process.exit() would cut a piped stdout at 64 KiB.
@@ -171,6 +199,7 @@ async function main(argv) {
       cold_start: coldStart,
       session: first ? { ...first.options, execution_providers: ['cpu'] } : null,
       rows,
+      profile,
     }),
   );
   return 0;

@@ -90,8 +90,29 @@ expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 1 --ite
 expect_stderr "one stop rule"
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 2 --window 3
 expect_stderr "--window"
-if [ -f "$FIXTURES/mlp.onnx" ]; then
-  expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --op-profile
-  expect_stderr "LibTorch only"
-fi
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --duration 1
+expect_stderr "LibTorch only"
+
+# ONNX Runtime: its session profiling feeds the same tables (one row per graph node after ORT's
+# fusions), the hints, the overhead and a Chrome trace ORT wrote itself; INT8 kernels and the
+# QuantizeLinear/DequantizeLinear boundaries of a QDQ model are named.
+ONNX="$FIXTURES/fashion_cnn.onnx"
+expect_exit 0 -- "$MOPT" bench "$ONNX" --iterations 20 --threads 1 --op-profile --trace "$WORK/ort_trace.json" --report "$WORK/ort.json"
+validate_report "$WORK/ort.json"
+expect_stdout "op profile (batch=1 threads=1, 20 iterations)"
+py "
+import json; r=json.load(open('$WORK/ort.json')); p=r['metrics']['op_profile']
+assert r['metrics']['runtime']['name']=='onnxruntime' and p['iterations']==20, p['iterations']
+ops={o['op']: o for o in p['ops']}
+assert any('Conv' in op for op in ops) and any('Gemm' in op or 'MatMul' in op for op in ops), list(ops)
+assert abs(sum(o['share'] for o in p['ops'])-1) < 1e-6 and len(p['layers']) >= 4, p['layers']
+assert 0 < p['overhead']['ratio'] < 5 and p['trace']['written_by']=='onnxruntime', (p['overhead'], p['trace'])
+t=json.load(open('$WORK/ort_trace.json')); assert sum(e['cat']=='Node' for e in t) >= 20*4, len(t)" "ONNX Runtime op profile"
+expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/cnn.int8.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 --quiet
+expect_exit 0 -- "$MOPT" bench "$WORK/cnn.int8.onnx" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile --report "$WORK/ort8.json"
+py "
+import json; p=json.load(open('$WORK/ort8.json'))['metrics']['op_profile']
+ops={o['op'] for o in p['ops']}
+assert 'QLinearConv' in ops and 'QuantizeLinear' in ops and 'DequantizeLinear' in ops, ops
+assert any(h['kind']=='quantize-boundaries' for h in p['hints']), p['hints']" "ONNX Runtime INT8 profile"
 finish

@@ -8,6 +8,7 @@
 #include "lib/bench/chrome_trace.h"
 #include "lib/bench/op_profile.h"
 #include "lib/bench/op_profile_summary.h"
+#include "lib/bench/ort_profile.h"
 #include "lib/bench/resource_monitor.h"
 #include "lib/bench/soak.h"
 #include "lib/eval/evaluate.h"
@@ -162,6 +163,36 @@ TEST_SUITE("op-profile") {
         CHECK(h.message.find("act (aten::hardswish)") != std::string::npos);
       }
     }
+  }
+
+  TEST_CASE("ONNX Runtime trace: warm-up runs skipped, kernels assigned to their run, shapes and dtypes read") {
+    auto node = [](const std::string& name, const std::string& op, int64_t ts, int64_t dur, const std::string& dtype) {
+      return nlohmann::json{{"cat", "Node"}, {"name", name + "_kernel_time"}, {"ts", ts}, {"dur", dur}, {"tid", 7},
+                            {"args", {{"op_name", op}, {"input_type_shape", {{{dtype, {1, 3, 8, 8}}}, {{"int8", {4, 3, 3, 3}}}}}}}};
+    };
+    auto run = [](int64_t ts, int64_t dur) {
+      return nlohmann::json{{"cat", "Session"}, {"name", "model_run"}, {"ts", ts}, {"dur", dur}, {"tid", 7}};
+    };
+    nlohmann::json trace = nlohmann::json::array({run(0, 100), node("/conv/Conv", "QLinearConv", 10, 50, "uint8"),
+                                                  run(200, 100), node("/conv/Conv", "QLinearConv", 210, 40, "uint8"),
+                                                  node("out_DequantizeLinear", "DequantizeLinear", 260, 20, "uint8"),
+                                                  run(400, 100), node("/conv/Conv", "QLinearConv", 410, 60, "uint8"),
+                                                  node("/fc/Gemm", "Gemm", 480, 10, "float")});
+    auto events = events_from_ort_trace(trace, 1);  // the first run was a warm-up
+    auto s = summarize_profile(events);
+    CHECK(s.iterations == 2);
+    CHECK(s.op_total_ms == doctest::Approx((40 + 20 + 60 + 10) / 2.0 / 1000.0));
+    REQUIRE(s.layers.size() == 3);
+    CHECK(s.layers[0].path == "/conv/Conv");
+    CHECK(s.layers[0].total_ms == doctest::Approx(0.05));
+    CHECK(s.layers[0].input_shapes == "1x3x8x8, 4x3x3x3");
+    for (const auto& e : events) {
+      if (e.is_op && e.name == "QLinearConv") CHECK(e.dtypes == std::vector<std::string>{"uint8", "int8"});
+    }
+    auto hints = bottleneck_hints(s, events, 0);
+    CHECK(has_hint(hints, "quantize-boundaries"));  // DequantizeLinear
+    CHECK(has_hint(hints, "fp32-in-int8"));         // the fp32 Gemm beside QLinearConv
+    CHECK(events_from_ort_trace(trace, 3).empty());  // every run a warm-up: nothing to report
   }
 
   TEST_CASE("chrome trace: one event per op per iteration, module spans, children inside parents") {

@@ -238,9 +238,8 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.duration > 0) settings.soak = SoakSettings{args.duration, args.rate, args.window};
   settings.op_profile = args.op_profile || !args.trace.empty();
   settings.trace_path = args.trace;
-  if (settings.runtime == "onnxruntime" && (settings.op_profile || settings.soak)) {
-    throw usage_error("--op-profile, --trace and --duration run in LibTorch only for now; add --runtime libtorch to measure "
-                      "the imported model");
+  if (settings.runtime == "onnxruntime" && settings.soak) {
+    throw usage_error("--duration runs in LibTorch only for now; add --runtime libtorch to soak the imported model");
   }
   auto data = with_graph_input(args.data, args.model);
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
