@@ -64,10 +64,11 @@ json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, d
 
 // MACs at this input, counted on the LibTorch form of the model. The model already ran, so a
 // failure here is a limit of the counter, not bad input: the work is reported as unknown.
-json work_json(const Model& model, const torch::Tensor& input, double p50_ms) {
+json work_json(const Model& model, const std::vector<torch::Tensor>& inputs, double p50_ms) {
   MacCount macs;
   try {
-    macs = count_macs(model, input);
+    if (inputs.size() != 1) throw std::runtime_error("the MAC counter feeds single-input models");
+    macs = count_macs(model, inputs[0]);
   } catch (const std::exception& e) {
     macs.complete = false;
     log_verbose("MACs not counted: {}", short_torch_message(e.what()));
@@ -76,7 +77,7 @@ json work_json(const Model& model, const torch::Tensor& input, double p50_ms) {
           {"gflops", p50_ms > 0 ? 2.0 * static_cast<double>(macs.macs) / (p50_ms * 1e6) : 0.0}};
 }
 
-json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, int threads, double baseline_rss_mb,
+json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, int64_t batch, int threads, double baseline_rss_mb,
                  const BenchSettings& settings, const BenchProgress& progress) {
   at::set_num_threads(threads);
   auto label = fmt::format("batch={} threads={}", batch, threads);
@@ -116,7 +117,7 @@ json row_metrics(const Model& model, const torch::Tensor& input, int64_t batch, 
 
 // The first row's calls again, under the profiler.
 json op_profile_metrics(const Model& model, const json& row, const BenchSettings& settings) {
-  const auto input = make_batch(settings.data.inputs, row["batch"].get<int64_t>());
+  const auto input = batch_inputs(settings.data, row["batch"].get<int64_t>());
   at::set_num_threads(row["threads"].get<int>());
   OpProfileRequest request;
   request.iterations = row["latency"]["count"].get<int64_t>();
@@ -172,7 +173,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
   request.warmup = settings.warmup;
   request.stop = settings.stop;
   for (int t : threads) {
-    for (int64_t batch : settings.batches) request.rows.push_back({t, make_batch(settings.data.inputs, batch)});
+    for (int64_t batch : settings.batches) request.rows.push_back({t, batch_inputs(settings.data, batch)});
   }
   const bool quality = settings.data.has_labels() || !settings.reference_path.empty();
   if (quality) {
@@ -197,9 +198,9 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
   for (size_t i = 0; i < request.rows.size(); ++i) {
     const auto& row = request.rows[i];
     auto [peak, increase] = result.memory_mb[i];
-    auto entry = row_json(row.input.size(0), row.threads, result.rows[i], peak, increase, settings);
+    auto entry = row_json(row.inputs[0].size(0), row.threads, result.rows[i], peak, increase, settings);
     double p50 = entry["latency"]["p50_ms"].get<double>();
-    entry["work"] = imported ? work_json(*imported, row.input, p50)
+    entry["work"] = imported ? work_json(*imported, row.inputs, p50)
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
     metrics["rows"].push_back(entry);
   }
@@ -219,6 +220,12 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
 
 }  // namespace
 
+std::vector<torch::Tensor> batch_inputs(const Dataset& data, int64_t batch) {
+  std::vector<torch::Tensor> inputs{make_batch(data.inputs, batch)};
+  for (const auto& more : data.more_inputs) inputs.push_back(make_batch(more, batch));
+  return inputs;
+}
+
 torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
   if (inputs.size(0) >= batch) return inputs.slice(0, 0, batch).contiguous();
   auto index = torch::arange(batch, torch::kLong).remainder(inputs.size(0));
@@ -227,6 +234,9 @@ torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
 
 json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
+  if (!settings.data.more_inputs.empty() && (settings.data.has_labels() || !settings.reference_path.empty())) {
+    throw usage_error("accuracy and --reference need a single-input model for now; a multi-input model is timed only");
+  }
   auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);
   const double baseline_rss = current_rss_mb();
@@ -235,7 +245,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   auto load_start = std::chrono::steady_clock::now();
   Model model = load_executable(settings.model_path);
   double load_ms = elapsed_ms(load_start);
-  auto first_input = make_batch(settings.data.inputs, settings.batches.front());
+  auto first_input = batch_inputs(settings.data, settings.batches.front());
   auto first_start = std::chrono::steady_clock::now();
   run_model(model, first_input);
   double first_ms = elapsed_ms(first_start);
@@ -247,7 +257,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   const int original_threads = at::get_num_threads();
   for (int t : threads) {
     for (int64_t batch : settings.batches) {
-      auto input = make_batch(settings.data.inputs, batch);
+      auto input = batch_inputs(settings.data, batch);
       metrics["rows"].push_back(row_metrics(model, input, batch, t, baseline_rss, settings, progress));
       if (metrics["rows"].size() == 1 && (settings.op_profile || !settings.trace_path.empty())) {
         metrics["op_profile"] = op_profile_metrics(model, metrics["rows"][0], settings);

@@ -42,4 +42,7 @@ nlohmann::json run_bench(const BenchSettings& settings, const BenchProgress& pro
 /// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.
 torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch);
 
+/// make_batch() of every model input in `data` (one tensor per input, forward()'s order).
+std::vector<torch::Tensor> batch_inputs(const Dataset& data, int64_t batch);
+
 }  // namespace mopt

@@ -27,6 +27,7 @@ namespace mopt {
 /// Inputs [N, ...] with optional labels [N] (int64), ready to feed to a model.
 struct Dataset {
   torch::Tensor inputs;
+  std::vector<torch::Tensor> more_inputs;  // a multi-input model's 2nd, 3rd... inputs, rows aligned with `inputs`
   torch::Tensor labels;  // undefined when the dataset has no labels
   std::string description;
 
@@ -63,6 +64,9 @@ inline constexpr int64_t kMaxSyntheticElements = int64_t{1} << 30;
 
 /// Parses an --input spec; dtype is optional (float32, float64, float16, int64, int32, uint8).
 InputSpec parse_input_spec(const std::string& text);
+
+/// Parses one spec per model input, in forward()'s order, separated by ';' ("ids:1x16:int64;mask:1x16:int64").
+std::vector<InputSpec> parse_input_specs(const std::string& text);
 
 /// Reproducible random input for a spec: floats ~ N(0,1), integers in [0,10); uses its own
 /// generator so the global seed (and anyone relying on it) is left alone.

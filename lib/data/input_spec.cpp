@@ -102,6 +102,17 @@ InputSpec parse_input_spec(const std::string& text) {
   return spec;
 }
 
+std::vector<InputSpec> parse_input_specs(const std::string& text) {
+  std::vector<InputSpec> specs;
+  size_t start = 0;
+  while (true) {
+    auto end = text.find(';', start);
+    specs.push_back(parse_input_spec(text.substr(start, end == std::string::npos ? std::string::npos : end - start)));
+    if (end == std::string::npos) return specs;
+    start = end + 1;
+  }
+}
+
 torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed) {
   // A private generator: reseeding the global one would change every later random draw.
   auto generator = at::detail::createCPUGenerator(seed);

@@ -10,19 +10,22 @@
 
 namespace mopt {
 
-torch::Tensor run_model(const Model& model, const torch::Tensor& input) {
+torch::Tensor run_model(const Model& model, const torch::Tensor& input) { return run_model(model, std::vector<torch::Tensor>{input}); }
+
+torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& inputs) {
   c10::InferenceMode guard;
   auto& module = const_cast<torch::jit::Module&>(model.torchscript());  // forward() is non-const in LibTorch
   torch::jit::IValue output;
   try {
-    output = module.forward({input});
+    output = module.forward(std::vector<torch::jit::IValue>(inputs.begin(), inputs.end()));
   } catch (const std::exception& e) {  // c10::Error, or the interpreter's wrapped runtime_error
     // The data does not fit the model (or the model is broken): either way it is the input files.
     const auto& source = model.source_path();
-    throw invalid_input(fmt::format("the model{} cannot run on inputs of shape {} ({}): {}",
+    std::vector<std::string> described;
+    for (const auto& input : inputs) described.push_back(fmt::format("{} ({})", fmt::join(input.sizes(), "x"), c10::toString(input.scalar_type())));
+    throw invalid_input(fmt::format("the model{} cannot run on inputs of shape {}: {}",
                                     source.empty() ? "" : fmt::format(" '{}'", source.string()),
-                                    fmt::join(input.sizes(), "x"), c10::toString(input.scalar_type()),
-                                    short_torch_message(e.what())));
+                                    fmt::join(described, ", "), short_torch_message(e.what())));
   }
   if (output.isTensor()) return output.toTensor();
   if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {

@@ -11,6 +11,8 @@ namespace mopt {
 
 /// Runs forward() under inference mode and returns the first tensor output. Requires TorchScript.
 torch::Tensor run_model(const Model& model, const torch::Tensor& input);
+/// The same for a model taking several inputs, in forward()'s order.
+torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& inputs);
 
 /// Runs the model over `inputs` in batches of `batch_size` and concatenates the outputs.
 torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size);

@@ -58,9 +58,13 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
   ScratchDir scratch("mopt-ort");
   json rows = json::array();
   for (size_t i = 0; i < request.rows.size(); ++i) {
-    auto file = scratch.path() / fmt::format("row{}.npy", i);
-    write_npy(request.rows[i].input, file);
-    rows.push_back({{"threads", request.rows[i].threads}, {"input", file.string()}});
+    json files = json::array();
+    for (size_t k = 0; k < request.rows[i].inputs.size(); ++k) {
+      auto file = scratch.path() / fmt::format("row{}_input{}.npy", i, k);
+      write_npy(request.rows[i].inputs[k], file);
+      files.push_back(file.string());
+    }
+    rows.push_back({{"threads", request.rows[i].threads}, {"inputs", files}});
   }
   const auto result_file = scratch.path() / "result.json";
   json body = {{"model", fs::absolute(request.model).string()},

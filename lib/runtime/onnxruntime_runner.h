@@ -16,10 +16,10 @@
 
 namespace mopt {
 
-/// One timed row: this input at this many intra-op threads.
+/// One timed row: these inputs (one per graph input, in order) at this many intra-op threads.
 struct OrtRow {
   int threads = 1;
-  torch::Tensor input;
+  std::vector<torch::Tensor> inputs;
 };
 
 /// What to run in ONNX Runtime.

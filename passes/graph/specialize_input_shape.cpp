@@ -47,17 +47,6 @@ using torch::jit::Value;
 constexpr const char* kGuardPrefix = "specialize-input-shape: ";
 constexpr int kMaxRounds = 16;  // each round needs a newly folded query; real models settle in 2-3
 
-std::vector<std::string> split_specs(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    auto end = text.find(';', start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
-
 std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("{}", fmt::join(shape, "x")); }
 
 int64_t count_nodes(const Block* block, c10::optional<c10::Symbol> kind = c10::nullopt) {
@@ -285,8 +274,7 @@ class SpecializeInputShapePass : public Pass {
     if (shape_option.empty()) {
       throw usage_error("specialize-input-shape needs the shape: specialize-input-shape{shape=1x3x224x224}");
     }
-    std::vector<InputSpec> specs;
-    for (const auto& text : split_specs(shape_option)) specs.push_back(parse_input_spec(text));
+    const auto specs = parse_input_specs(shape_option);
     std::vector<std::string> spec_texts;
     for (const auto& spec : specs) spec_texts.push_back(shape_text(spec.shape) + ":" + data_detail::dtype_name(spec.dtype));
     const auto expected = fmt::format("{}", fmt::join(spec_texts, ";"));

@@ -6,7 +6,7 @@
 //
 // Usage:  node ort_bench.js REQUEST.json      (writes the result JSON to the request's "result" file)
 // Request: {"model": PATH, "result": PATH, "warmup": N, "stop": {kind, iterations, min_time_s, target_cv, max_time_s,
-//           min_iterations}, "rows": [{"threads": T, "input": NPY}], "eval": {"threads": T,
+//           min_iterations}, "rows": [{"threads": T, "inputs": [NPY per graph input, in order]}], "eval": {"threads": T,
 //           "input": NPY, "batch": B, "output": NPY}, "optimized_model": PATH (optional),
 //           "profile": {"iterations": N, "prefix": PATH} (optional: the first row again, in a session
 //           with ORT's profiling on; the trace file's path and each profiled call's time come back)}
@@ -85,6 +85,17 @@ function tensorOf(ort, array) {
   return new ort.Tensor(array.type, array.data, array.dims);
 }
 
+// One tensor per graph input, in the session's input order.
+function feedsOf(ort, session, arrays) {
+  if (arrays.length !== session.inputNames.length) {
+    throw new BadInput(`the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); ` +
+                       `${arrays.length} given`);
+  }
+  const feeds = {};
+  session.inputNames.forEach((name, i) => { feeds[name] = tensorOf(ort, arrays[i]); });
+  return feeds;
+}
+
 // Runs the whole dataset in batches and writes the first output, rows concatenated.
 async function evaluate(ort, session, request) {
   const inputs = readNpy(request.input);
@@ -120,7 +131,7 @@ async function profileFirstRow(ort, request) {
   const options = { intraOpNumThreads: row.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
                     enableProfiling: true, profileFilePrefix: request.profile.prefix };
   const session = await ort.InferenceSession.create(request.model, options);
-  const feeds = { [session.inputNames[0]]: tensorOf(ort, readNpy(row.input)) };
+  const feeds = feedsOf(ort, session, row.inputs.map(readNpy));
   for (let i = 0; i < request.warmup; ++i) await session.run(feeds);
   const iterationMs = [];
   for (let i = 0; i < request.profile.iterations; ++i) {
@@ -147,7 +158,7 @@ async function main(argv) {
   if (!fs.existsSync(request.model)) throw new BadInput(`${request.model}: no such file`);
   const sessions = new Map();
   let coldStart = null;
-  async function sessionFor(threads, firstInput) {
+  async function sessionFor(threads, firstInputs) {
     if (sessions.has(threads)) return sessions.get(threads);
     const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
     // The graph ORT runs after its fusions (mopt counts the INT8 kernels in it); first session only.
@@ -160,12 +171,10 @@ async function main(argv) {
       throw new BadInput(`ONNX Runtime cannot load ${request.model}: ${e.message}`);
     }
     const loadMs = nowMs() - loadStart;
-    if (session.inputNames.length !== 1) {
-      throw new BadInput(`${request.model}: mopt feeds one input; the model has ${session.inputNames.length}`);
-    }
-    if (!coldStart && firstInput) {
+    if (!coldStart && firstInputs) {
+      const firstFeeds = feedsOf(ort, session, firstInputs);
       const firstStart = nowMs();
-      await session.run({ [session.inputNames[0]]: tensorOf(ort, firstInput) });
+      await session.run(firstFeeds);
       coldStart = { load_ms: loadMs, first_inference_ms: nowMs() - firstStart };
     }
     sessions.set(threads, { session, options });
@@ -174,9 +183,9 @@ async function main(argv) {
 
   const rows = [];
   for (const row of request.rows || []) {
-    const input = readNpy(row.input);
-    const { session } = await sessionFor(row.threads, input);
-    const feeds = { [session.inputNames[0]]: tensorOf(ort, input) };
+    const inputs = row.inputs.map(readNpy);
+    const { session } = await sessionFor(row.threads, inputs);
+    const feeds = feedsOf(ort, session, inputs);
     const run = await timedLoop(session, feeds, request.warmup, request.stop);
     // Peak RSS of this helper process so far (the models it loaded and ran), and over its start.
     run.peak_mb = process.resourceUsage().maxRSS / 1024;

@@ -5,7 +5,10 @@
 #include <torch/torch.h>
 
 #include "lib/errors.h"
+#include "lib/data/readers.h"
+#include "lib/eval/evaluate.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "tests/unit/test_helpers.h"
 #include "tests/unit/onnx_test_builder.h"
 
 using namespace mopt;
@@ -282,7 +285,25 @@ TEST_SUITE("onnx_import") {
       FAIL("expected a usage error");
     } catch (const Error& e) {
       CHECK(e.code() == ExitCode::kUsage);
-      CHECK(std::string(e.what()).find("dynamic dims (H)") != std::string::npos);
+      CHECK(std::string(e.what()).find("input 'x' (H) has dynamic dims") != std::string::npos);
+      CHECK(std::string(e.what()).find("e.g. 'x:1x3x?x8:float32'") != std::string::npos);
     }
+  }
+
+  TEST_CASE("a two-input model (token ids and mask, as BERT-style exports take them) imports and matches PyTorch") {
+    auto model = Model::load(mopt::test::fixture("onnx_import/two_input.onnx"));
+    try {
+      graph_input_spec(model.onnx());
+      FAIL("expected a usage error");
+    } catch (const Error& e) {  // both inputs named, with one example spec for all of them
+      CHECK(std::string(e.what()).find("inputs 'input_ids' (T), 'attention_mask' (T) have dynamic dims") != std::string::npos);
+      CHECK(std::string(e.what()).find("'input_ids:1x?:int64;attention_mask:1x?:int64'") != std::string::npos);
+    }
+    auto imported = to_torchscript(model);
+    auto ids = read_npy(mopt::test::fixture("onnx_import/two_input.input_ids.npy"));
+    auto mask = read_npy(mopt::test::fixture("onnx_import/two_input.attention_mask.npy"));
+    auto expected = read_npy(mopt::test::fixture("onnx_import/two_input.output.npy"));
+    auto got = run_model(imported, std::vector<torch::Tensor>{ids, mask});
+    CHECK(torch::allclose(got, expected, 1e-4, 1e-5));
   }
 }

@@ -242,6 +242,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
     throw usage_error("--duration runs in LibTorch only for now; add --runtime libtorch to soak the imported model");
   }
   auto data = with_graph_input(args.data, args.model);
+  data.multiple_inputs = true;  // a multi-input model is fed one synthetic tensor per input
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
   settings.data = load_data(data, "test");
 

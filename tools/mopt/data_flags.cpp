@@ -37,8 +37,14 @@ Dataset load_data(const DataArgs& args, const std::string& default_split) {
   if (!args.data.empty() && !args.input_shape.empty()) throw usage_error("give --data or --input-shape, not both");
   Dataset dataset;
   if (!args.input_shape.empty()) {
-    auto spec = parse_input_spec(args.input_shape);
-    dataset.inputs = synthetic_input(spec, args.seed);
+    auto specs = parse_input_specs(args.input_shape);
+    if (specs.size() > 1 && !args.multiple_inputs) {
+      throw usage_error(fmt::format("the model takes {} inputs ({}); `mopt bench` measures multi-input models, this command "
+                                    "feeds one input for now", specs.size(), args.input_shape));
+    }
+    dataset.inputs = synthetic_input(specs[0], args.seed);
+    // Each input draws from its own seed: equal shapes must not get equal values.
+    for (size_t i = 1; i < specs.size(); ++i) dataset.more_inputs.push_back(synthetic_input(specs[i], args.seed + i));
     dataset.description = "synthetic " + args.input_shape;
     return dataset;
   }

@@ -14,6 +14,7 @@ struct DataArgs {
   std::string input_shape;
   int64_t samples = 0;  ///< 0 = all
   uint64_t seed = 0;
+  bool multiple_inputs = false;  ///< the command can feed a multi-input model (bench); others refuse one
 };
 
 /// Adds --data, --labels, --split, --normalize, --input-shape, --samples, --seed.

@@ -135,6 +135,7 @@ int64_t declared_batch(const onnx::ModelProto& model) {
 std::string graph_input_spec(const onnx::ModelProto& model) {
   std::set<std::string> initializers;
   for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  std::vector<std::string> specs, dynamic;
   for (const auto& input : model.graph().input()) {
     if (initializers.count(input.name())) continue;
     const auto& tensor = input.type().tensor_type();
@@ -157,19 +158,23 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
       throw usage_error(fmt::format("the model's input '{}' has no declared shape or dtype: give --input-shape", input.name()));
     }
     auto spec = fmt::format("{}:{}:{}", input.name(), fmt::join(dims, "x"), data_detail::dtype_name(*dtype));
-    if (!missing.empty()) {
-      throw usage_error(fmt::format("the model's input '{}' has dynamic dims ({}); give them with --input-shape, e.g. {}",
-                                    input.name(), fmt::join(missing, ", "), spec));
-    }
+    if (!missing.empty()) dynamic.push_back(fmt::format("'{}' ({})", input.name(), fmt::join(missing, ", ")));
+    specs.push_back(spec);
+    if (!missing.empty()) continue;
     auto elements = checked_byte_count(sizes);
     if (!elements || *elements > kMaxSyntheticElements) {
       throw invalid_input(fmt::format("the model's input '{}' declares shape {} (over {} elements), too large to feed; "
                                       "the file is corrupt, or give a smaller --input-shape",
                                       input.name(), fmt::join(dims, "x"), kMaxSyntheticElements));
     }
-    return spec;
   }
-  throw usage_error("the ONNX model has no inputs to feed");
+  if (specs.empty()) throw usage_error("the ONNX model has no inputs to feed");
+  if (!dynamic.empty()) {
+    throw usage_error(fmt::format("the model's input{} {} {} dynamic dims; give them with --input-shape, e.g. '{}'",
+                                  dynamic.size() > 1 ? "s" : "", fmt::join(dynamic, ", "), dynamic.size() > 1 ? "have" : "has",
+                                  fmt::join(specs, ";")));
+  }
+  return fmt::format("{}", fmt::join(specs, ";"));
 }
 
 }  // namespace mopt

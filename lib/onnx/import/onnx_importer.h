@@ -51,9 +51,9 @@ Model load_executable(const std::filesystem::path& path);
 /// enforces it; LibTorch's import does not.
 int64_t declared_batch(const onnx::ModelProto& model);
 
-/// A synthetic-input spec ("name:1x3x224x224:float32") for the first graph input, from its declared
-/// type. A symbolic batch dim (dim 0) becomes 1; any other symbolic dim is a usage_error that names
-/// the dims, since only the user knows the image size or sequence length.
+/// Synthetic-input specs ("name:1x3x224x224:float32") for every graph input, ';' between them, from
+/// their declared types. A symbolic batch dim (dim 0) becomes 1; any other symbolic dim is a
+/// usage_error that names the dims, since only the user knows the image size or sequence length.
 std::string graph_input_spec(const onnx::ModelProto& model);
 
 }  // namespace mopt

@@ -202,7 +202,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   probe.model = pick.file;
   probe.warmup = 0;
   probe.stop.iterations = 1;
-  probe.rows.push_back({request.threads, request.eval.inputs.slice(0, 0, 1).contiguous()});
+  probe.rows.push_back({request.threads, {request.eval.inputs.slice(0, 0, 1).contiguous()}});
   probe.optimized_model = optimized;
   run_onnxruntime(probe);
 
