@@ -4,7 +4,7 @@
 # ONNX import fixtures (scripts/fixtures/onnx_import_fixtures.py); mopt exports their TorchScript
 # twins with `mopt optimize NAME.pt -p freeze -o NAME.onnx`. Each figure: median p50 of fresh
 # `mopt bench` processes, alternating, at 1 thread (2 threads labelled: noisy on this machine).
-#   bash scripts/bench/onnx_export_vs_torch.sh [ROUNDS]
+#   bash scripts/bench/onnx_export_vs_torch.sh [ROUNDS] [MODELS]   (MODELS: a quoted subset of the list below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/build.sh mopt >/dev/null
@@ -25,7 +25,7 @@ print('x'.join(['1'] + [str(d) for d in m['input_shape'][1:]]))"
 }
 
 printf '%-16s %-9s %12s %12s %7s   %s\n' model threads "torch.onnx ms" "mopt ms" ratio "outputs (mopt export vs PyTorch)"
-for model in resnet18 mobilenet_v2 efficientnet_b0 transformer lstm; do
+for model in ${2:-resnet18 mobilenet_v2 efficientnet_b0 transformer lstm gru}; do
   if ! $mopt optimize "$dir/$model.pt" -p freeze -o "$tmp/$model.onnx" --input-shape "$(shape_of $model)" --quiet \
        2>"$tmp/err.txt"; then
     printf '%-16s %-9s %12s %12s %7s   export fails: %s\n' "$model" - - - - "$(tail -1 "$tmp/err.txt" | cut -c1-110)"

@@ -80,6 +80,23 @@ assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.n
   py "
 import numpy as np; y=np.load('$WORK/paddle.npy'); r=np.load('$FIXTURES/onnx_import/paddle_style_cnn.output.npy')
 assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "paddle-style round trip"
+  # Recurrent layers: the 2-layer LSTM and the bidirectional GRU twins export (one ONNX LSTM/GRU per
+  # layer, gates reordered, zero initial states left out) and match PyTorch in ORT; their ONNX
+  # imports round-trip (ONNX -> import -> export -> ORT) too.
+  dir="$FIXTURES/onnx_import"
+  for name in lstm gru; do
+    shape=$(/usr/bin/python3 -c "import numpy as np; s=np.load('$dir/$name.input.npy').shape; print('x'.join(['1']+[str(d) for d in s[1:]]))")
+    expect_exit 0 -- "$MOPT" optimize "$dir/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape "$shape" -q
+    expect_exit 0 -- "$MOPT" optimize "$dir/$name.onnx" -o "$WORK/$name.imported.pt" -q
+    expect_exit 0 -- "$MOPT" optimize "$WORK/$name.imported.pt" -p freeze -o "$WORK/$name.rt.onnx" --input-shape "$shape" -q
+    for file in "$WORK/$name.onnx" "$WORK/$name.rt.onnx"; do
+      node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$file" "$dir/$name.input.npy" "$WORK/$name.ort.npy" || fail "ORT cannot run $file"
+      py "
+import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$dir/$name.output.npy')
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
+onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basename "$file") matches PyTorch in ORT"
+    done
+  done
   # Ops without a translator are all listed, exit 4, nothing written.
   expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64
   expect_stderr "no translator for"

@@ -117,7 +117,7 @@ void unsupported(const torch::jit::Node* node, const std::string& what) {
 const std::vector<TranslatorEntry>& translator_table() {
   static const std::vector<TranslatorEntry> table = [] {
     std::vector<TranslatorEntry> all;
-    for (auto family : {layer_translators, elementwise_translators, tensor_translators}) {
+    for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -70,6 +70,11 @@ const TranslatorEntry* find_translator(const std::string& kind);
 std::vector<TranslatorEntry> layer_translators();
 std::vector<TranslatorEntry> elementwise_translators();
 std::vector<TranslatorEntry> tensor_translators();
+std::vector<TranslatorEntry> recurrent_translators();
+
+/// Whether an aten::lstm/gru node's initial state is all aten::zeros (ONNX's default when left
+/// out): then the exporter neither reads nor translates what built it.
+bool recurrent_state_is_zeros(const torch::jit::Node* node);
 
 /// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
 [[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);

@@ -4,6 +4,7 @@
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 #include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -39,8 +40,33 @@ bool is_assertion(const Node* node) {
   return true;
 }
 
-// The frozen, inlined forward graph, without argument checks.
-std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model) {
+// aten::dim of the input is known once its shape is declared: fold it, then constant-propagate,
+// which resolves the branches on it (nn.LSTM's batched/unbatched paths) and exposes the next
+// aten::dim of the same input (a branch output replaced by the input itself).
+void fold_input_rank(std::shared_ptr<torch::jit::Graph> graph, const torch::jit::Value* input, int64_t rank) {
+  for (int round = 0; round < 8; ++round) {
+    std::vector<Node*> dims;
+    for (auto* node : graph->nodes()) {
+      if (node->kind() == c10::aten::dim && node->input(0) == input) dims.push_back(node);
+    }
+    if (dims.empty()) return;
+    for (auto* node : dims) {
+      torch::jit::WithInsertPoint guard(node);
+      node->output()->replaceAllUsesWith(graph->insertConstant(rank));
+      node->destroy();
+    }
+    torch::jit::ConstantPropagation(graph);
+    for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
+      auto* node = *it;
+      ++it;
+      if (is_assertion(node)) node->destroy();
+    }
+    torch::jit::EliminateDeadCode(graph);
+  }
+}
+
+// The frozen, inlined forward graph, without argument checks, its input's rank folded.
+std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, int64_t input_rank) {
   auto module = clone_module(model.torchscript());
   module.eval();
   auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
@@ -52,13 +78,32 @@ std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model) {
     if (is_assertion(node)) node->destroy();
   }
   torch::jit::EliminateDeadCode(graph);
+  if (graph->inputs().size() == 2) fold_input_rank(graph, graph->inputs()[1], input_rank);
   return graph;
 }
 
-std::vector<std::string> unsupported_kinds(const torch::jit::Graph& graph) {
+// The nodes the outputs depend on, as the translators read them: a recurrent layer's zero initial
+// state is left out (ONNX's default), so what built it (aten::zeros of a run-time size) is not needed.
+std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
+  std::set<const Node*> needed;
+  std::vector<const torch::jit::Value*> stack(graph.outputs().begin(), graph.outputs().end());
+  while (!stack.empty()) {
+    const auto* node = stack.back()->node();
+    stack.pop_back();
+    if (node->kind() == c10::prim::Param || !needed.insert(node).second) continue;
+    const bool recurrent = node->kind() == c10::aten::lstm || node->kind() == c10::aten::gru;
+    for (size_t i = 0; i < node->inputs().size(); ++i) {
+      if (recurrent && i == 1 && onnx_export::recurrent_state_is_zeros(node)) continue;
+      stack.push_back(node->input(i));
+    }
+  }
+  return needed;
+}
+
+std::vector<std::string> unsupported_kinds(const torch::jit::Graph& graph, const std::set<const Node*>& needed) {
   std::set<std::string> kinds;
   for (const auto* node : graph.nodes()) {
-    if (is_structural(node)) continue;
+    if (is_structural(node) || !needed.count(node)) continue;
     if (!onnx_export::find_translator(node->kind().toQualString())) kinds.insert(node->kind().toQualString());
   }
   return {kinds.begin(), kinds.end()};
@@ -93,8 +138,6 @@ std::vector<int64_t> output_ranks(const Model& model, const std::vector<int64_t>
 
 }  // namespace
 
-std::vector<std::string> unexportable_ops(const Model& model) { return unsupported_kinds(*exportable_graph(model)); }
-
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options) {
   if (options.input_shape.empty()) {
     throw usage_error("an ONNX export declares its input's shape: give --input-shape (or --data)");
@@ -102,8 +145,9 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   if (options.opset < 13 || options.opset > 17) {
     throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
   }
-  auto graph = exportable_graph(model);
-  auto missing = unsupported_kinds(*graph);
+  auto graph = exportable_graph(model, static_cast<int64_t>(options.input_shape.size()));
+  const auto needed = needed_nodes(*graph);
+  auto missing = unsupported_kinds(*graph, needed);
   if (!missing.empty()) {
     throw invalid_input(fmt::format("cannot export to ONNX: no translator for {}", fmt::join(missing, ", ")));
   }
@@ -135,7 +179,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     declare(*onnx_graph.add_input(), name, options.input_shape);
   }
   for (const auto* node : graph->nodes()) {
-    if (is_structural(node)) continue;
+    if (is_structural(node) || !needed.count(node)) continue;
     onnx_export::find_translator(node->kind().toQualString())->translate(context, node);
   }
   std::vector<const torch::jit::Value*> results;

@@ -18,9 +18,6 @@ struct ExportOptions {
   std::vector<int64_t> input_shape;
 };
 
-/// Aten ops of the model's frozen graph that have no translator, all at once (empty when exportable).
-std::vector<std::string> unexportable_ops(const Model& model);
-
 /// Exports a TorchScript model. A model imported from ONNX keeps its input and output names.
 /// Throws invalid_input (exit 4) listing every unsupported op, or naming an unsupported argument.
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options);

@@ -67,6 +67,44 @@ void translate_permute(ExportContext& c, const torch::jit::Node* node) {
   set_ints(transpose, "perm", *dims);
 }
 
+// The rank of a value where the graph states it: the shape list of the reshape/view or the dims
+// of the permute that produced it.
+std::optional<int64_t> stated_rank(ExportContext& c, const torch::jit::Value* value) {
+  const auto* producer = value->node();
+  const auto kind = producer->kind();
+  if (kind != c10::aten::reshape && kind != c10::aten::view && kind != c10::aten::permute) return std::nullopt;
+  const auto* list = producer->input(1);
+  if (list->node()->kind() == c10::prim::ListConstruct) return static_cast<int64_t>(list->node()->inputs().size());
+  auto dims = c.constant_ints(list);
+  if (!dims) return std::nullopt;
+  return static_cast<int64_t>(dims->size());
+}
+
+// aten::transpose(x, dim0, dim1): a Transpose whose perm swaps the two (needs x's rank).
+void translate_transpose(ExportContext& c, const torch::jit::Node* node) {
+  auto rank = stated_rank(c, node->input(0));
+  auto d0 = c.constant_int(node->input(1)), d1 = c.constant_int(node->input(2));
+  if (!rank || !d0 || !d1) unsupported(node, "a transpose whose input rank or dims are not known when exporting");
+  std::vector<int64_t> perm(static_cast<size_t>(*rank));
+  for (int64_t i = 0; i < *rank; ++i) perm[static_cast<size_t>(i)] = i;
+  auto a = (*d0 + *rank) % *rank, b = (*d1 + *rank) % *rank;
+  std::swap(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]);
+  set_ints(c.add_node("Transpose", {c.name(node->input(0))}, {c.fresh(node->output())}), "perm", perm);
+}
+
+// aten::squeeze(x[, dim]) -> Squeeze (axes as an input, opset 13+). torch leaves a dim that is not
+// 1 alone where ONNX refuses it: the graphs this meets (an imported ONNX Squeeze, an RNN's
+// direction dim) squeeze dims of size 1 only.
+void translate_squeeze(ExportContext& c, const torch::jit::Node* node) {
+  std::vector<std::string> inputs = {c.name(node->input(0))};
+  if (node->inputs().size() > 1) {
+    auto dim = c.constant_int(node->input(1));
+    if (!dim) unsupported(node, "a squeeze dim computed at run time");
+    inputs.push_back(c.add_ints({*dim}, "squeeze_axes"));
+  }
+  c.add_node("Squeeze", inputs, {c.fresh(node->output())});
+}
+
 // aten::cat(ListConstruct(tensors...), dim)
 void translate_cat(ExportContext& c, const torch::jit::Node* node) {
   auto* list = node->input(0)->node();
@@ -103,7 +141,7 @@ std::vector<TranslatorEntry> tensor_translators() {
   return {
       {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
       {"aten::size", translate_size},
-      {"aten::permute", translate_permute}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
+      {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
 }

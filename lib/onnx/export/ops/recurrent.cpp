@@ -1,0 +1,158 @@
+// Recurrent layers: aten::lstm and aten::gru (nn.LSTM / nn.GRU, any layers, uni- or bidirectional,
+// batch first or not) -> one ONNX LSTM/GRU node per layer, fed sequence-first.
+//
+// PyTorch stacks gates as (i, f, g, o) for LSTM and (r, z, n) for GRU; ONNX as (i, o, f, c) and
+// (z, r, h), so weights and biases are reordered. PyTorch's GRU applies the reset gate after the
+// hidden projection: ONNX's linear_before_reset = 1. Zero initial states (what nn.LSTM builds when
+// no state is passed) are left out, which ONNX defines as zeros; the exporter does not translate
+// the aten::zeros (or aten::full of 0) that built them (see recurrent_state_is_zeros).
+#include <fmt/format.h>
+
+#include <functional>
+
+#include "lib/onnx/export/export_context.h"
+
+namespace mopt::onnx_export {
+namespace {
+
+struct RecurrentKind {
+  const char* onnx_op;
+  int64_t gates;
+  std::vector<int64_t> onnx_order;  ///< PyTorch gate index for each ONNX gate slot
+};
+
+const RecurrentKind kLstm{"LSTM", 4, {0, 3, 1, 2}};
+const RecurrentKind kGru{"GRU", 3, {1, 0, 2}};
+
+// [gates*H, ...] in PyTorch's gate order -> ONNX's.
+at::Tensor reorder_gates(const at::Tensor& w, const RecurrentKind& kind) {
+  auto chunks = w.chunk(kind.gates, 0);
+  std::vector<at::Tensor> ordered;
+  for (auto i : kind.onnx_order) ordered.push_back(chunks[static_cast<size_t>(i)]);
+  return at::cat(ordered, 0);
+}
+
+template <typename T>
+T constant_or_fail(const std::optional<T>& value, const torch::jit::Node* node, const char* what) {
+  if (!value) unsupported(node, fmt::format("{} computed at run time", what));
+  return *value;
+}
+
+// aten::lstm(input, hx[], params[], has_biases, num_layers, dropout, train, bidirectional, batch_first)
+// aten::gru(input, hx, params[], has_biases, num_layers, dropout, train, bidirectional, batch_first)
+void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const RecurrentKind& kind) {
+  const bool lstm = kind.gates == 4;
+  const bool has_biases = constant_or_fail(c.constant_int(node->input(3)), node, "has_biases") != 0;
+  const int64_t layers = constant_or_fail(c.constant_int(node->input(4)), node, "num_layers");
+  if (c.constant_int(node->input(6)).value_or(1) != 0) unsupported(node, "a recurrent layer in training mode");
+  const int64_t directions = constant_or_fail(c.constant_int(node->input(7)), node, "bidirectional") != 0 ? 2 : 1;
+  const bool batch_first = constant_or_fail(c.constant_int(node->input(8)), node, "batch_first") != 0;
+  auto params = c.constant(node->input(2));
+  if (!params || !params->isTensorList()) unsupported(node, "weights computed at run time");
+  const auto weights = params->toTensorVector();
+  const size_t per_direction = has_biases ? 4 : 2;
+  if (weights.size() != static_cast<size_t>(layers * directions) * per_direction) {
+    unsupported(node, "projections (proj_size) or an unexpected weight layout");
+  }
+  const int64_t hidden = weights[1].size(1);  // w_hh: [gates*H, H]
+
+  // Initial states: [layers*directions, N, H], or none when they are zeros.
+  std::vector<std::string> initial;  // h0 (and c0 for LSTM)
+  if (!recurrent_state_is_zeros(node)) {
+    if (lstm) {
+      const auto* list = node->input(1)->node();
+      if (list->kind() != c10::prim::ListConstruct || list->inputs().size() != 2) unsupported(node, "hidden state given as a run-time list");
+      initial = {c.name(list->input(0)), c.name(list->input(1))};
+    } else {
+      initial = {c.name(node->input(1))};
+    }
+  }
+
+  auto x = c.name(node->input(0));
+  if (batch_first) {
+    auto t = c.fresh("seq_first");
+    set_ints(c.add_node("Transpose", {x}, {t}), "perm", {1, 0, 2});
+    x = t;
+  }
+  const auto merge_directions = c.add_ints({0, 0, -1}, "merge_directions");
+  std::vector<std::string> final_h, final_c;
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    std::vector<at::Tensor> w, r, b;
+    for (int64_t d = 0; d < directions; ++d) {
+      const size_t base = static_cast<size_t>(layer * directions + d) * per_direction;
+      w.push_back(reorder_gates(weights[base], kind));
+      r.push_back(reorder_gates(weights[base + 1], kind));
+      if (has_biases) b.push_back(at::cat({reorder_gates(weights[base + 2], kind), reorder_gates(weights[base + 3], kind)}));
+    }
+    std::vector<std::string> inputs = {x, c.add_initializer(at::stack(w).contiguous(), "W"), c.add_initializer(at::stack(r).contiguous(), "R"),
+                                       has_biases ? c.add_initializer(at::stack(b).contiguous(), "B") : "", ""};
+    for (const auto& state : initial) {  // this layer's slice of [layers*directions, N, H]
+      auto slice = c.fresh("initial_state");
+      c.add_node("Slice", {state, c.add_ints({layer * directions}, "start"), c.add_ints({(layer + 1) * directions}, "end"),
+                           c.add_ints({0}, "axis")},
+                 {slice});
+      inputs.push_back(slice);
+    }
+    while (inputs.back().empty()) inputs.pop_back();  // trailing optional inputs left out
+    auto y = c.fresh("y"), y_h = c.fresh("y_h"), y_c = c.fresh("y_c");
+    auto& rnn = c.add_node(kind.onnx_op, inputs, lstm ? std::vector<std::string>{y, y_h, y_c} : std::vector<std::string>{y, y_h});
+    set_int(rnn, "hidden_size", hidden);
+    auto* direction = rnn.add_attribute();
+    direction->set_name("direction");
+    direction->set_type(onnx::AttributeProto::STRING);
+    direction->set_s(directions == 2 ? "bidirectional" : "forward");
+    if (!lstm) set_int(rnn, "linear_before_reset", 1);
+    final_h.push_back(y_h);
+    final_c.push_back(y_c);
+    // [T, directions, N, H] -> [T, N, directions*H]: the next layer's input.
+    auto moved = c.fresh("y_directions_last");
+    set_ints(c.add_node("Transpose", {y}, {moved}), "perm", {0, 2, 1, 3});
+    x = c.fresh("layer_output");
+    c.add_node("Reshape", {moved, merge_directions}, {x});
+  }
+  if (batch_first) {
+    auto t = c.fresh(node->output(0));
+    set_ints(c.add_node("Transpose", {x}, {t}), "perm", {1, 0, 2});
+  } else {
+    c.bind(node->output(0), x);
+  }
+  auto states = [&](const std::vector<std::string>& parts, const torch::jit::Value* out) {
+    if (out->uses().empty()) return;
+    set_int(c.add_node("Concat", parts, {c.fresh(out)}), "axis", 0);
+  };
+  states(final_h, node->output(1));
+  if (lstm) states(final_c, node->output(2));
+}
+
+void translate_lstm(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kLstm); }
+void translate_gru(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kGru); }
+
+}  // namespace
+
+bool recurrent_state_is_zeros(const torch::jit::Node* node) {
+  // aten::zeros (nn.LSTM's own), aten::full(size, 0.) (an imported ONNX ConstantOfShape), or a
+  // slice of either (an imported multi-layer RNN's per-layer state).
+  std::function<bool(const torch::jit::Value*)> is_zeros = [&](const torch::jit::Value* v) {
+    const auto* n = v->node();
+    if (n->kind() == c10::aten::zeros) return true;
+    if (n->kind() == c10::aten::slice) return is_zeros(n->input(0));
+    if (n->kind() != c10::aten::full) return false;
+    auto fill = torch::jit::toIValue(n->input(1));
+    return fill && (fill->isDouble() || fill->isInt()) && fill->toScalar().toDouble() == 0.0;
+  };
+  const auto* hx = node->input(1);
+  if (hx->node()->kind() != c10::prim::ListConstruct) return is_zeros(hx);
+  for (const auto* state : hx->node()->inputs()) {
+    if (!is_zeros(state)) return false;
+  }
+  return true;
+}
+
+std::vector<TranslatorEntry> recurrent_translators() {
+  return {
+      {"aten::lstm", translate_lstm},
+      {"aten::gru", translate_gru},
+  };
+}
+
+}  // namespace mopt::onnx_export
