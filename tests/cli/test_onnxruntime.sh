@@ -97,6 +97,13 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
 onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basename "$file") matches PyTorch in ORT"
     done
   done
+  # ShuffleNetV2's channel shuffle (x.size() unpacked, floor division of sizes, chunk) exports too.
+  expect_exit 0 -- "$MOPT" optimize "$dir/shufflenet_v2.pt" -p freeze -o "$WORK/shufflenet.onnx" --input-shape 1x3x224x224 -q
+  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/shufflenet.onnx" "$dir/shufflenet_v2.input.npy" "$WORK/shufflenet.npy" \
+    || fail "ORT cannot run the exported ShuffleNetV2"
+  py "
+import numpy as np; y=np.load('$WORK/shufflenet.npy'); r=np.load('$dir/shufflenet_v2.output.npy')
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "exported ShuffleNetV2 matches PyTorch in ORT"
   # Ops without a translator are all listed, exit 4, nothing written.
   expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64
   expect_stderr "no translator for"

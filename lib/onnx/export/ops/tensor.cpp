@@ -1,4 +1,5 @@
-// Layout and selection: flatten, reshape/view, permute, cat, mean, dropout (identity at inference).
+// Layout and selection: flatten, reshape/view, permute, transpose, squeeze, chunk, cat, mean, run-time
+// sizes, dropout (identity at inference).
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
@@ -48,16 +49,30 @@ void translate_reshape(ExportContext& c, const torch::jit::Node* node) {
   if (!constant || std::count(constant->begin(), constant->end(), 0) > 0) set_int(reshape, "allowzero", 1);
 }
 
-// aten::size(x, dim) -> a 0-d int64 value: Shape, then Gather of that dim.
+// The single prim::ListUnpack that reads `list`, or nullptr.
+const torch::jit::Node* unpacked_by(const torch::jit::Value* list) {
+  const auto& uses = list->uses();
+  return uses.size() == 1 && uses[0].user->kind() == c10::prim::ListUnpack ? uses[0].user : nullptr;
+}
+
+// aten::size(x, dim) -> a 0-d int64 value: Shape, then Gather of that dim. The whole list
+// (`n, c, h, w = x.size()`) exports when unpacked at once: one Gather per unpacked value.
 void translate_size(ExportContext& c, const torch::jit::Node* node) {
-  if (node->inputs().size() != 2) unsupported(node, "the whole size list (only x.size(dim) exports)");
+  auto shape = c.fresh("shape");
+  auto gather = [&](int64_t dim, const torch::jit::Value* out) {
+    set_int(c.add_node("Gather", {shape, c.add_initializer(at::scalar_tensor(dim, at::kLong), "dim")}, {c.fresh(out)}), "axis", 0);
+  };
+  if (node->inputs().size() == 1) {
+    const auto* unpack = unpacked_by(node->output());
+    if (!unpack) unsupported(node, "the whole size list used other than unpacked at once");
+    c.add_node("Shape", {c.name(node->input(0))}, {shape});
+    for (size_t i = 0; i < unpack->outputs().size(); ++i) gather(static_cast<int64_t>(i), unpack->output(i));
+    return;
+  }
   auto dim = c.constant_int(node->input(1));
   if (!dim) unsupported(node, "a run-time dim");
-  auto shape = c.fresh("shape");
   c.add_node("Shape", {c.name(node->input(0))}, {shape});
-  auto& gather = c.add_node("Gather", {shape, c.add_initializer(at::scalar_tensor(*dim, at::kLong), "dim")},
-                            {c.fresh(node->output())});
-  set_int(gather, "axis", 0);
+  gather(*dim, node->output());
 }
 
 void translate_permute(ExportContext& c, const torch::jit::Node* node) {
@@ -105,6 +120,36 @@ void translate_squeeze(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Squeeze", inputs, {c.fresh(node->output())});
 }
 
+// aten::floordiv(a, b) of run-time sizes (0-d int64 values, e.g. channels // groups) -> Div:
+// sizes are >= 0, so ONNX's truncating integer division equals flooring.
+void translate_floordiv(ExportContext& c, const torch::jit::Node* node) {
+  auto operand = [&](const torch::jit::Value* v) {
+    if (auto k = c.constant_int(v)) return c.add_initializer(at::scalar_tensor(*k, at::kLong), "int");
+    if (v->type()->kind() != c10::TypeKind::IntType) unsupported(node, "floor division of tensors");
+    return c.name(v);
+  };
+  c.add_node("Div", {operand(node->input(0)), operand(node->input(1))}, {c.fresh(node->output())});
+}
+
+// aten::chunk(x, chunks, dim) unpacked at once by prim::ListUnpack (ShuffleNet's channel split) ->
+// Split into equal parts, one output per unpacked value (torch's uneven last chunk has no equal-
+// split ONNX form; such a model fails in ONNX Runtime's shape check, not silently).
+void translate_chunk(ExportContext& c, const torch::jit::Node* node) {
+  auto chunks = c.constant_int(node->input(1)), dim = c.constant_int(node->input(2));
+  if (!chunks || !dim) unsupported(node, "chunks or dim computed at run time");
+  const auto* unpack = unpacked_by(node->output());
+  if (!unpack || static_cast<int64_t>(unpack->outputs().size()) != *chunks) unsupported(node, "chunks used other than unpacked at once");
+  std::vector<std::string> parts;
+  for (const auto* part : unpack->outputs()) parts.push_back(c.fresh(part));
+  set_int(c.add_node("Split", {c.name(node->input(0))}, parts), "axis", *dim);
+}
+
+// prim::ListUnpack of an aten::chunk or a whole aten::size: its values were named by those.
+void translate_list_unpack(ExportContext&, const torch::jit::Node* node) {
+  const auto kind = node->input()->node()->kind();
+  if (kind != c10::aten::chunk && kind != c10::aten::size) unsupported(node, "unpacking a list that aten::chunk or aten::size did not make");
+}
+
 // aten::cat(ListConstruct(tensors...), dim)
 void translate_cat(ExportContext& c, const torch::jit::Node* node) {
   auto* list = node->input(0)->node();
@@ -140,7 +185,8 @@ void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
 std::vector<TranslatorEntry> tensor_translators() {
   return {
       {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
-      {"aten::size", translate_size},
+      {"aten::size", translate_size}, {"aten::floordiv", translate_floordiv},
+      {"aten::chunk", translate_chunk}, {"prim::ListUnpack", translate_list_unpack},
       {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
