@@ -25,7 +25,7 @@ print('x'.join(['1'] + [str(d) for d in m['input_shape'][1:]]))"
 }
 
 printf '%-16s %-9s %12s %12s %7s   %s\n' model threads "torch.onnx ms" "mopt ms" ratio "outputs (mopt export vs PyTorch)"
-for model in ${2:-resnet18 mobilenet_v2 efficientnet_b0 transformer lstm gru}; do
+for model in ${2:-resnet18 mobilenet_v2 efficientnet_b0 shufflenet_v2 transformer lstm gru}; do
   if ! $mopt optimize "$dir/$model.pt" -p freeze -o "$tmp/$model.onnx" --input-shape "$(shape_of $model)" --quiet \
        2>"$tmp/err.txt"; then
     printf '%-16s %-9s %12s %12s %7s   export fails: %s\n' "$model" - - - - "$(tail -1 "$tmp/err.txt" | cut -c1-110)"
