@@ -215,4 +215,15 @@ TEST_SUITE("onnx_qdq") {
     CHECK(gru_summary["quantized_nodes"].empty());
     CHECK(gru_summary["fp32_nodes"][0]["reason"] == "ONNX Runtime has no dynamic INT8 GRU kernel");
   }
+
+  TEST_CASE("integer shape arithmetic (int64 Mul/Add/Concat, as transformers export) is never quantized") {
+    OnnxGraphBuilder b(13);
+    b.input("x", {2, 4}).output("y", {2, 4}).output("s2", {2}, onnx::TensorProto::INT64);
+    b.node("Shape", {"x"}, {"s"});
+    b.node("Mul", {"s", "s"}, {"s2"});  // int64 by int64: both "activations", no constant
+    b.node("Add", {"x", "x"}, {"y"});
+    auto plan = plan_qdq(b.build(), QdqOptions{});
+    CHECK(plan.targets == std::vector<int>{2});
+    CHECK(plan.calibrate == std::vector<std::string>{"x", "y"});
+  }
 }

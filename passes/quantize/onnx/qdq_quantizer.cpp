@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <set>
+
+#include <onnx/shape_inference/implementation.h>
 
 #include "calibration/qparams.h"
 #include "lib/errors.h"
@@ -79,6 +82,28 @@ std::string compute_node_blocker(const onnx::GraphProto& graph, const onnx::Node
   return "";
 }
 
+// Names of the float32 values, by ONNX's own type inference on a copy (initializers included):
+// Add/Mul/Concat also do int64 shape arithmetic, which must never get a Q/DQ.
+std::set<std::string> float_values(const onnx::ModelProto& model) {
+  onnx::ModelProto copy = model;
+  try {
+    onnx::shape_inference::InferShapes(copy);
+  } catch (const std::exception&) {
+    // Types stay as declared; the importer reports a graph whose types do not check.
+  }
+  std::set<std::string> floats;
+  auto record = [&](const onnx::ValueInfoProto& v) {
+    if (v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT) floats.insert(v.name());
+  };
+  for (const auto& v : copy.graph().input()) record(v);
+  for (const auto& v : copy.graph().value_info()) record(v);
+  for (const auto& v : copy.graph().output()) record(v);
+  for (const auto& t : copy.graph().initializer()) {
+    if (t.data_type() == onnx::TensorProto::FLOAT) floats.insert(t.name());
+  }
+  return floats;
+}
+
 const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"};
 
 }  // namespace
@@ -97,6 +122,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
   const auto& graph = model.graph();
   const auto consumers = build_consumers(graph);
   const auto outputs = graph_output_names(graph);
+  const auto floats = float_values(model);
   QdqPlan plan;
   std::set<std::string> quantized;  // tensors that get a Q (calibrated or shared)
   std::set<int> folded_nodes;
@@ -121,6 +147,9 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
       continue;
     }
     if (!kComputeOps.count(node.op_type())) continue;
+    const bool all_float = std::all_of(node.input().begin(), node.input().end(),
+                                       [&](const std::string& in) { return in.empty() || floats.count(in); });
+    if (!all_float) continue;  // integer shape arithmetic, not a quantization candidate
     int weight_slot = -1;
     auto blocker = compute_node_blocker(graph, node, weight_slot);
     if (blocker.empty() && options.fallback.count(label)) blocker = "accuracy fallback (most sensitive)";
