@@ -6,7 +6,8 @@
 namespace mopt {
 
 /// Writes `target` through `write_to(temp_path)` and renames the temp file into place, so a
-/// failed or interrupted write never leaves a partial file at `target`.
+/// failed or interrupted write never leaves a partial file at `target`. The temp file is
+/// `.NAME.tmp-PID` beside it; one left by a killed earlier write (its PID gone) is removed first.
 void write_atomically(const std::filesystem::path& target,
                       const std::function<void(const std::filesystem::path&)>& write_to);
 

@@ -71,6 +71,14 @@ if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)
 PY
+# The next write of an output removes the temp files killed runs left for it (their PIDs are gone).
+O="$WORK/out/11"
+for i in 1 2; do echo partial > "$O/.c.pt.tmp-$((4194300 + i))"; done
+# (not expect_exit: this test's $WORK/out is the outputs' folder)
+"$MOPT" compile "$IN/cnn.pt" --profile x86-64-avx512-vnni -o "$O/c.pt" --input-shape 1x1x28x28 --iterations 5 --threads 1 \
+  --force >"$WORK/rewrite.out" 2>&1 || fail "the rewrite of c.pt failed: $(tail -c 300 "$WORK/rewrite.out")"
+left=$(find "$O" -name '.c.pt.tmp-*' | wc -l)
+[ "$left" -eq 0 ] || fail "$left stale temp file(s) of c.pt survived the next write"
 after=$(cd "$IN" && sha256sum cnn.pt student.pt)
 [ "$before" = "$after" ] || fail "an input changed: $after"
 # The kills really interrupted something: not every run got to write its artifact.

@@ -7,6 +7,9 @@
 #include "lib/eval/evaluate.h"
 #include "lib/model/graph_stats.h"
 #include "lib/util/atomic_file.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -107,6 +110,21 @@ TEST_SUITE("model-io") {
     write_text_atomically(target, "done");
     CHECK(fs::file_size(target) == 4);
     CHECK(thrown_code([&] { write_text_atomically(dir / "no/such/dir/x", "x"); }) == 2);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("a temp file left by a killed write is removed by the next write; a live writer's is kept") {
+    auto dir = mopt::test::temp_dir("stale-temps");
+    auto target = dir / "model.pt";
+    // PID 2^22 - 1 is at the top of Linux's range (pid_max): no process has it here.
+    const auto stale = dir / ".model.pt.tmp-4194303", live = dir / fmt::format(".model.pt.tmp-{}", ::getppid());
+    const auto other = dir / ".other.pt.tmp-4194303";
+    for (const auto& p : {stale, live, other}) std::ofstream(p) << "partial";
+    write_text_atomically(target, "done");
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(live));   // the parent process is alive: maybe writing now
+    CHECK(fs::exists(other));  // another output's temp file is not this write's business
+    CHECK(fs::file_size(target) == 4);
     fs::remove_all(dir);
   }
 
