@@ -9,6 +9,7 @@
 //     below opset 7 (before that, Dropout in training form scaled its output).
 // The Dropout becomes an Identity and `eliminate-identity` removes it, so graph output names are
 // kept by the same rules.
+#include "passes/onnx/node_attributes.h"
 #include "passes/onnx/onnx_graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
@@ -16,12 +17,7 @@ namespace mopt {
 namespace {
 
 bool in_inference_mode(const onnx::GraphProto& graph, const onnx::NodeProto& node, int64_t opset) {
-  if (opset < 7) {
-    for (const auto& a : node.attribute()) {
-      if (a.name() == "is_test") return a.i() != 0;
-    }
-    return false;
-  }
+  if (opset < 7) return int_attribute(node, "is_test", 0) != 0;
   if (node.input_size() < 3 || node.input(2).empty()) return true;
   const auto* mode = find_constant_initializer(graph, node.input(2));
   if (!mode) return false;

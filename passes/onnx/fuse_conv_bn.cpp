@@ -19,25 +19,12 @@
 // Conv reads them, else written to new initializers. Y keeps its name, so graph outputs survive.
 #include <fmt/format.h>
 
+#include "passes/onnx/node_attributes.h"
 #include "passes/onnx/onnx_graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
 namespace {
-
-float float_attr(const onnx::NodeProto& node, const std::string& name, float fallback) {
-  for (const auto& attr : node.attribute()) {
-    if (attr.name() == name) return attr.f();
-  }
-  return fallback;
-}
-
-int64_t int_attr(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  for (const auto& attr : node.attribute()) {
-    if (attr.name() == name) return attr.i();
-  }
-  return fallback;
-}
 
 bool is_inference_bn(const onnx::NodeProto& bn, int64_t opset) {
   if (!is_onnx_op(bn, "BatchNormalization") || bn.input_size() != 5 || bn.output_size() < 1 ||
@@ -48,8 +35,8 @@ bool is_inference_bn(const onnx::NodeProto& bn, int64_t opset) {
     if (!bn.output(i).empty()) return false;
   }
   // Before opset 7, is_test (default 0) picks batch statistics even with one output.
-  if (opset < 7 && int_attr(bn, "is_test", 0) != 1) return false;
-  return int_attr(bn, "training_mode", 0) == 0 && int_attr(bn, "spatial", 1) == 1;
+  if (opset < 7 && int_attribute(bn, "is_test", 0) != 1) return false;
+  return int_attribute(bn, "training_mode", 0) == 0 && int_attribute(bn, "spatial", 1) == 1;
 }
 
 // The decoded constant tensor `name`, or an undefined tensor when it is not a fixed initializer.
@@ -149,7 +136,7 @@ class FuseConvBnPass final : public Pass {
       }
 
       // Transform, in double so the only rounding is the final cast back.
-      const double eps = float_attr(bn, "epsilon", 1e-5f);
+      const double eps = float_attribute(bn, "epsilon", 1e-5f);
       auto s = scale.to(at::kDouble) / at::sqrt(var.to(at::kDouble) + eps);
       std::vector<int64_t> per_channel(w.dim(), 1);
       per_channel[0] = out_channels;

@@ -2,7 +2,7 @@
 
 #include "lib/onnx/onnx_tensors.h"
 #include "passes/onnx/onnx_graph_utils.h"
-#include "passes/quantize/onnx/node_attributes.h"
+#include "passes/onnx/node_attributes.h"
 
 namespace mopt::onnx_quant {
 namespace {

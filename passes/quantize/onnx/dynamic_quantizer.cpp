@@ -10,7 +10,7 @@
 #include "lib/onnx/onnx_tensors.h"
 #include "passes/onnx/onnx_graph_utils.h"
 #include "passes/quantize/onnx/dynamic_lstm.h"
-#include "passes/quantize/onnx/node_attributes.h"
+#include "passes/onnx/node_attributes.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
 namespace mopt::onnx_quant {

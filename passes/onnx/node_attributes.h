@@ -1,10 +1,10 @@
 #pragma once
-// Reading a node's attributes with the ONNX defaults (shared by the QDQ and dynamic quantizers).
+// Reading a node's attributes with the ONNX defaults (shared by the ONNX passes and quantizers).
 #include <onnx/onnx_pb.h>
 
 #include <string>
 
-namespace mopt::onnx_quant {
+namespace mopt {
 
 /// The attribute called `name`, or nullptr.
 inline const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
@@ -26,4 +26,4 @@ inline double float_attribute(const onnx::NodeProto& node, const std::string& na
   return a ? a->f() : fallback;
 }
 
-}  // namespace mopt::onnx_quant
+}  // namespace mopt
