@@ -111,6 +111,9 @@ TEST_SUITE("onnx_qdq") {
     CHECK((bq.scalar_type() == torch::kInt));
     CHECK(torch::allclose(bs, ws * xs));
     CHECK(((bq.to(torch::kFloat) * bs - b).abs() <= bs / 2 + 1e-7).all().item<bool>());
+    // Gemm with transB=1 ([N, K]): per output channel too, and its bias per channel at x_scale * w_scale.
+    CHECK(tensor_to_torch(initializer(qdq, "fc.weight_scale"))->sizes().vec() == std::vector<int64_t>{5});
+    CHECK(tensor_to_torch(initializer(qdq, "fc.bias_scale"))->sizes().vec() == std::vector<int64_t>{5});
 
     auto x = torch::randn({4, 2, 6, 6});
     auto expected = run(model, x), got = run(qdq, x);

@@ -341,7 +341,10 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
           k->set_type(onnx::AttributeProto::INTS);
           for (int64_t d = 2; d < w.dim(); ++d) k->add_ints(w.size(d));
         }
-        const bool per_channel = options.per_channel && node.op_type() == "Conv";
+        // Per output channel: Conv's weight [C_out, ...] and Gemm's transposed B [N, K] (axis 0
+        // both); a [K, N] B or a MatMul weight stays per tensor.
+        const bool per_channel = options.per_channel && (node.op_type() == "Conv" ||
+                                                         (node.op_type() == "Gemm" && int_attribute(node, "transB", 0) != 0));
         auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
         TensorParams p{writer.add_initializer(scale, name + "_scale"), writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
         auto qname = writer.add_initializer(q, name + "_quantized");
@@ -413,7 +416,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"activations_folded", plan.folded_activation.size()},
              {"fp32_nodes", skipped},
              {"activation_params", activation_params},
-             {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv" : "int8 symmetric, per tensor"},
+             {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv and Gemm (transB=1)" : "int8 symmetric, per tensor"},
              {"activation_format", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
   return result;
 }
