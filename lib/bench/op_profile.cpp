@@ -80,8 +80,15 @@ void link_events(std::vector<ProfiledEvent>& events) {
       open.clear();
       thread = e.thread;
     }
-    // A record that started at or after a candidate's (rounded) end is not inside it.
-    while (!open.empty() && e.start_us >= events[static_cast<size_t>(open.back())].end_us()) open.pop_back();
+    // A record that started at or after a candidate's (rounded) end is not inside it; except that
+    // an iteration marker keeps an op starting in its last microsecond (a call's final dequantize):
+    // the profiled loop runs nothing between two markers, so it can only be the call's own.
+    while (!open.empty()) {
+      const auto& candidate = events[static_cast<size_t>(open.back())];
+      const bool marker_boundary = candidate.is_marker && !e.is_marker && e.start_us == candidate.end_us();
+      if (e.start_us < candidate.end_us() || marker_boundary) break;
+      open.pop_back();
+    }
     e.parent = open.empty() ? -1 : open.back();
     e.iteration = -1;
     open.push_back(static_cast<int>(i));

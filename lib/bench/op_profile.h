@@ -53,7 +53,8 @@ void parse_module_hierarchy(const std::vector<std::string>& entries, std::vector
 /// Sets parent and iteration of every event from call order and times. Events are re-sorted by
 /// (thread, sequence). A record opened before its predecessor closed is its child; LibTorch rounds
 /// times down to microseconds, so a child that starts in its parent's last microsecond reads as a
-/// sibling (an error bounded by that microsecond).
+/// sibling (an error bounded by that microsecond); an iteration marker keeps such an op (nothing
+/// else runs between two markers), so a call's last op is never lost from its iteration.
 void link_events(std::vector<ProfiledEvent>& events);
 
 /// The events as "a.b.c" module path ("" at the model's top level).

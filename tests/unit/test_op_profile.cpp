@@ -102,6 +102,18 @@ TEST_SUITE("op-profile") {
     CHECK(events[5].parent == 1);
     CHECK(events[6].iteration == 1);
     CHECK(events[11].iteration == 1);
+
+    // A call's last op starting in its marker's last microsecond stays in that iteration; the next
+    // marker starting there does not nest.
+    Recorder r;
+    r.add(kIterationMarker, 0, 10, false);
+    r.add("aten::dequantize", 10, 0, true);
+    r.add(kIterationMarker, 10, 10, false);
+    link_events(r.events);
+    CHECK(r.events[1].parent == 0);
+    CHECK(r.events[1].iteration == 0);
+    CHECK(r.events[2].parent == -1);
+    CHECK(r.events[2].iteration == 1);
   }
 
   TEST_CASE("summary: layers hold top-level op time only, op kinds split self from total") {
