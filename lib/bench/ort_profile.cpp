@@ -2,16 +2,14 @@
 
 #include <algorithm>
 
+#include "lib/util/strings.h"
+
 namespace mopt {
 using nlohmann::json;
 
 namespace {
 
 constexpr const char* kKernelSuffix = "_kernel_time";
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // {"float": [1, 64, 56, 56]} entries -> shapes and dtypes, in input order.
 void read_inputs(const json& args, ProfiledEvent& e) {

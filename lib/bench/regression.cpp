@@ -10,6 +10,8 @@
 #include <set>
 #include <utility>
 
+#include "lib/util/strings.h"
+
 namespace mopt {
 using nlohmann::json;
 
@@ -29,10 +31,6 @@ std::string trim(const std::string& text) {
   if (begin == std::string::npos) return "";
   size_t end = text.find_last_not_of(" \t\r\n");
   return text.substr(begin, end - begin + 1);
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string leaf_of(const std::string& field) {

@@ -102,6 +102,12 @@ inline std::string measured_runtime(const std::string& profile_runtime) {
   return profile_runtime == "libtorch-lite" ? "libtorch" : profile_runtime;
 }
 
+/// The profile's name for a runtime bench measures `model` with (`--runtime`): the inverse of
+/// measured_runtime(), libtorch-lite for a .ptl file run in LibTorch.
+inline std::string profile_runtime_name(const std::string& measured, const std::filesystem::path& model) {
+  return measured == "libtorch" && model.extension() == ".ptl" ? "libtorch-lite" : measured;
+}
+
 /// Budgets as bench gate expressions in the `--fail-if` syntax, e.g. "latency.p50_ms > 50",
 /// "memory.peak_mb > 100", "throughput.samples_per_s < 100", "model.file_mb > 1", "accuracy.top1 < 0.9".
 std::vector<std::string> budget_gates(const Profile& profile);

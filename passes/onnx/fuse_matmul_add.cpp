@@ -13,33 +13,11 @@
 //     float or double;
 //   - Y is read only by the Add, is not a graph output and is not read inside a subgraph.
 // Math: Gemm(A, B, C) = A x B + C with alpha = beta = 1: the same operations in the same order.
-#include <onnx/shape_inference/implementation.h>
-
 #include "passes/onnx/onnx_graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
 namespace {
-
-// Rank of every value shape inference can tell (inputs, value_info, outputs), on a copy.
-std::map<std::string, int> inferred_ranks(const onnx::ModelProto& model) {
-  onnx::ModelProto copy = model;
-  try {
-    onnx::shape_inference::InferShapes(copy);
-  } catch (const std::exception&) {
-    // No ranks, no fusion: the pass only ever rewrites what it can prove.
-  }
-  std::map<std::string, int> ranks;
-  auto record = [&](const onnx::ValueInfoProto& info) {
-    if (info.type().has_tensor_type() && info.type().tensor_type().has_shape()) {
-      ranks[info.name()] = info.type().tensor_type().shape().dim_size();
-    }
-  };
-  for (const auto& v : copy.graph().input()) record(v);
-  for (const auto& v : copy.graph().value_info()) record(v);
-  for (const auto& v : copy.graph().output()) record(v);
-  return ranks;
-}
 
 bool is_float(const onnx::TensorProto& t) {
   return t.data_type() == onnx::TensorProto::FLOAT || t.data_type() == onnx::TensorProto::DOUBLE;
@@ -57,7 +35,7 @@ class FuseMatMulAddPass final : public Pass {
     PassStats stats;
     stats.details = {{"fused", 0}};
     if (default_opset(model.onnx()) < 7) return stats;
-    const auto ranks = inferred_ranks(model.onnx());
+    const auto types = inferred_tensor_types(model.onnx());
     auto& graph = *model.onnx().mutable_graph();
     const auto consumers = build_consumers(graph);
     const auto outputs = graph_output_names(graph);
@@ -68,10 +46,11 @@ class FuseMatMulAddPass final : public Pass {
       const auto& matmul = graph.node(n);
       if (!is_onnx_op(matmul, "MatMul") || matmul.input_size() != 2) continue;
       const auto& y = matmul.output(0);
-      auto rank = ranks.find(matmul.input(0));
+      auto a_type = types.find(matmul.input(0));
       const auto* b = find_constant_initializer(graph, matmul.input(1));
       auto uses = consumers.find(y);
-      if (rank == ranks.end() || rank->second != 2 || !b || b->dims_size() != 2 || !is_float(*b)) continue;
+      const bool a_is_matrix = a_type != types.end() && a_type->second.has_shape() && a_type->second.shape().dim_size() == 2;
+      if (!a_is_matrix || !b || b->dims_size() != 2 || !is_float(*b)) continue;
       if (outputs.count(y) || pinned.count(y) || uses == consumers.end() || uses->second.size() != 1) continue;
       auto& add = *graph.mutable_node(uses->second[0].node);
       if (!is_onnx_op(add, "Add") || add.input_size() != 2) continue;

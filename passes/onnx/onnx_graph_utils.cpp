@@ -1,5 +1,7 @@
 #include "passes/onnx/onnx_graph_utils.h"
 
+#include <onnx/shape_inference/implementation.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -182,6 +184,23 @@ void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed) {
     if (!doomed.count(n)) kept.Add()->Swap(graph.mutable_node(n));
   }
   graph.mutable_node()->Swap(&kept);
+}
+
+std::map<std::string, onnx::TypeProto::Tensor> inferred_tensor_types(const onnx::ModelProto& model) {
+  onnx::ModelProto copy = model;
+  try {
+    onnx::shape_inference::InferShapes(copy);
+  } catch (const std::exception&) {
+    // Only the declared types below.
+  }
+  std::map<std::string, onnx::TypeProto::Tensor> types;
+  auto record = [&](const onnx::ValueInfoProto& info) {
+    if (info.type().has_tensor_type()) types[info.name()] = info.type().tensor_type();
+  };
+  for (const auto& v : copy.graph().input()) record(v);
+  for (const auto& v : copy.graph().value_info()) record(v);
+  for (const auto& v : copy.graph().output()) record(v);
+  return types;
 }
 
 }  // namespace mopt

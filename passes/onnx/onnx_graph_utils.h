@@ -76,6 +76,11 @@ void prune_value_info(onnx::GraphProto& graph);
 /// The model's opset version for the default ONNX domain (1 when not imported).
 int64_t default_opset(const onnx::ModelProto& model);
 
+/// Tensor types (element type and, where known, shape) of the graph's inputs, outputs and the
+/// values ONNX's own type and shape inference can tell, computed on a copy. A graph inference
+/// rejects gives only what it declares: passes rewrite only what they can prove.
+std::map<std::string, onnx::TypeProto::Tensor> inferred_tensor_types(const onnx::ModelProto& model);
+
 /// Removes the top-level nodes whose index is in `doomed`, keeping the others in order.
 void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed);
 

@@ -7,17 +7,9 @@
 #   bash scripts/bench/onnx_export_vs_torch.sh [ROUNDS] [MODELS]   (MODELS: a quoted subset of the list below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/build.sh mopt >/dev/null
-[ -f build/fixtures/onnx_import/index.json ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
+source scripts/bench/lib.sh
 rounds=${1:-3}
-mopt=build/tools/mopt/mopt
 dir=build/fixtures/onnx_import
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-p50() {  # MODEL DATA THREADS
-  $mopt bench "$1" --data "$2" --samples 1 --threads "$3" --iterations 200 --quiet --report "$tmp/b.json"
-  /usr/bin/python3 -c "import json; print(json.load(open('$tmp/b.json'))['metrics']['rows'][0]['latency']['p50_ms'])"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 shape_of() {  # NAME -> the fixture's input shape at batch 1, e.g. 1x3x224x224
   /usr/bin/python3 -c "
 import json; m=[m for m in json.load(open('$dir/index.json'))['models'] if m['name']=='$1'][0]
@@ -38,7 +30,8 @@ import json; a=json.load(open('$tmp/agree.json'))['metrics']['agreement']; print
   for threads in 1 2; do
     a=(); b=()
     for _ in $(seq "$rounds"); do
-      a+=("$(p50 "$dir/$model.onnx" "$dir/$model.input.npy" $threads)"); b+=("$(p50 "$tmp/$model.onnx" "$dir/$model.input.npy" $threads)")
+      a+=("$(bench_p50 "$dir/$model.onnx" $threads --data "$dir/$model.input.npy" --samples 1)")
+      b+=("$(bench_p50 "$tmp/$model.onnx" $threads --data "$dir/$model.input.npy" --samples 1)")
     done
     fa=$(median "${a[@]}"); fb=$(median "${b[@]}")
     label=$threads; [ "$threads" = 2 ] && label="2 (noisy)"

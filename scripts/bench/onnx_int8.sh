@@ -11,19 +11,10 @@
 #   bash scripts/bench/onnx_int8.sh [ROUNDS] [MODELS]   (MODELS: a quoted subset of the list below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/build.sh mopt >/dev/null
-[ -f build/fixtures/onnx_import/index.json ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
+source scripts/bench/lib.sh
 rounds=${1:-3}
-mopt=build/tools/mopt/mopt
 fmnist=/usr/share/datasets/fashion-mnist
 norm=0.2860,0.3530
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-field() { /usr/bin/python3 -c "import json,sys; r=json.load(open('$1')); print(eval('r' + sys.argv[1]))" "$2"; }
-p50() {  # MODEL THREADS DATA-ARGS...
-  $mopt bench "$1" --threads "$2" --iterations 200 --quiet --report "$tmp/b.json" "${@:3}"
-  field "$tmp/b.json" "['metrics']['rows'][0]['latency']['p50_ms']"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 /usr/bin/python3 scripts/bench/onnx_int8_models.py "$tmp/big" >/dev/null  # ResNet-50, LSTM(256) x2 and their twins
 
 # The peer: the TorchScript twin quantized by mopt with LibTorch graph-mode INT8 (static for CNNs,
@@ -47,8 +38,8 @@ for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer lstm ls
   for threads in 1 2; do
     a=(); b=(); c=()
     for _ in $(seq "$rounds"); do
-      a+=("$(p50 "$src" $threads "${data[@]}")"); b+=("$(p50 "$tmp/$model.int8.onnx" $threads "${data[@]}")")
-      [ $peer = yes ] && c+=("$(p50 "$tmp/$model.int8.pt" $threads "${data[@]}")")
+      a+=("$(bench_p50 "$src" $threads "${data[@]}")"); b+=("$(bench_p50 "$tmp/$model.int8.onnx" $threads "${data[@]}")")
+      [ $peer = yes ] && c+=("$(bench_p50 "$tmp/$model.int8.pt" $threads "${data[@]}")")
     done
     fa=$(median "${a[@]}"); fb=$(median "${b[@]}")
     if [ $peer = yes ]; then fc=$(median "${c[@]}"); lt=$(printf '%10.3f %8.2fx' "$fc" "$(echo "$fc / $fb" | bc -l)"); else lt=$(printf '%10s %9s' "failed" "-"); fi

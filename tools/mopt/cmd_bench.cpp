@@ -201,8 +201,8 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   std::string profile_runtime;  // the profile's name for it (libtorch-lite for a .ptl file)
   if (!args.profile.empty()) {
     profile = load_profile(args.profile);
-    if (args.runtime.empty()) runtime = measured_runtime(profile_runtime_for(*profile, args.model));
-    profile_runtime = runtime == "libtorch" && std::filesystem::path(args.model).extension() == ".ptl" ? "libtorch-lite" : runtime;
+    profile_runtime = args.runtime.empty() ? profile_runtime_for(*profile, args.model) : profile_runtime_name(args.runtime, args.model);
+    runtime = measured_runtime(profile_runtime);
     const auto unmeasured = unmeasured_budgets(*profile, runtime);
     for (const auto& text : budget_gates(*profile)) {
       if (std::find(unmeasured.begin(), unmeasured.end(), text) == unmeasured.end()) gates.push_back(parse_gate(text));

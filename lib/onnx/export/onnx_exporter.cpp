@@ -40,6 +40,16 @@ bool is_assertion(const Node* node) {
   return true;
 }
 
+// Drops the argument checks, then what only they used.
+void remove_assertions(torch::jit::Graph& graph) {
+  for (auto it = graph.nodes().begin(); it != graph.nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (is_assertion(node)) node->destroy();
+  }
+  torch::jit::EliminateDeadCode(graph.block());
+}
+
 // aten::dim of the input is known once its shape is declared: fold it, then constant-propagate,
 // which resolves the branches on it (nn.LSTM's batched/unbatched paths) and exposes the next
 // aten::dim of the same input (a branch output replaced by the input itself).
@@ -56,12 +66,7 @@ void fold_input_rank(std::shared_ptr<torch::jit::Graph> graph, const torch::jit:
       node->destroy();
     }
     torch::jit::ConstantPropagation(graph);
-    for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
-      auto* node = *it;
-      ++it;
-      if (is_assertion(node)) node->destroy();
-    }
-    torch::jit::EliminateDeadCode(graph);
+    remove_assertions(*graph);
   }
 }
 
@@ -72,12 +77,7 @@ std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, int64_t 
   auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
   auto graph = frozen.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
-  for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
-    auto* node = *it;
-    ++it;
-    if (is_assertion(node)) node->destroy();
-  }
-  torch::jit::EliminateDeadCode(graph);
+  remove_assertions(*graph);
   if (graph->inputs().size() == 2) fold_input_rank(graph, graph->inputs()[1], input_rank);
   return graph;
 }

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <set>
 
-#include <onnx/shape_inference/implementation.h>
-
 #include "calibration/qparams.h"
 #include "lib/errors.h"
 #include "lib/onnx/onnx_tensors.h"
@@ -82,23 +80,14 @@ std::string compute_node_blocker(const onnx::GraphProto& graph, const onnx::Node
   return "";
 }
 
-// Names of the float32 values, by ONNX's own type inference on a copy (initializers included):
-// Add/Mul/Concat also do int64 shape arithmetic, which must never get a Q/DQ.
+// Names of the float32 values, by ONNX's own type inference (initializers included): Add/Mul/
+// Concat also do int64 shape arithmetic, which must never get a Q/DQ.
 std::set<std::string> float_values(const onnx::ModelProto& model) {
-  onnx::ModelProto copy = model;
-  try {
-    onnx::shape_inference::InferShapes(copy);
-  } catch (const std::exception&) {
-    // Types stay as declared; the importer reports a graph whose types do not check.
-  }
   std::set<std::string> floats;
-  auto record = [&](const onnx::ValueInfoProto& v) {
-    if (v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT) floats.insert(v.name());
-  };
-  for (const auto& v : copy.graph().input()) record(v);
-  for (const auto& v : copy.graph().value_info()) record(v);
-  for (const auto& v : copy.graph().output()) record(v);
-  for (const auto& t : copy.graph().initializer()) {
+  for (const auto& [name, type] : inferred_tensor_types(model)) {
+    if (type.elem_type() == onnx::TensorProto::FLOAT) floats.insert(name);
+  }
+  for (const auto& t : model.graph().initializer()) {
     if (t.data_type() == onnx::TensorProto::FLOAT) floats.insert(t.name());
   }
   return floats;
