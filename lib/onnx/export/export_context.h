@@ -58,10 +58,15 @@ void set_float(onnx::NodeProto& node, const std::string& name, float value);
 /// Translates one aten node; throws invalid_input (unsupported argument) naming the node.
 using TranslateFn = void (*)(ExportContext&, const torch::jit::Node*);
 
+/// Whether a translator leaves input `index` of `node` unread (then whatever computed it need not
+/// be exported). Null: every input is read.
+using IgnoresInputFn = bool (*)(const torch::jit::Node*, size_t index);
+
 /// One translator per aten op or family, in an explicit table.
 struct TranslatorEntry {
   const char* kind;  ///< "aten::conv2d"
   TranslateFn translate;
+  IgnoresInputFn ignores_input = nullptr;
 };
 
 const std::vector<TranslatorEntry>& translator_table();
@@ -71,10 +76,6 @@ std::vector<TranslatorEntry> layer_translators();
 std::vector<TranslatorEntry> elementwise_translators();
 std::vector<TranslatorEntry> tensor_translators();
 std::vector<TranslatorEntry> recurrent_translators();
-
-/// Whether an aten::lstm/gru node's initial state is all aten::zeros (ONNX's default when left
-/// out): then the exporter neither reads nor translates what built it.
-bool recurrent_state_is_zeros(const torch::jit::Node* node);
 
 /// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
 [[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);

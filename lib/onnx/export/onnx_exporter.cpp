@@ -82,8 +82,8 @@ std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, int64_t 
   return graph;
 }
 
-// The nodes the outputs depend on, as the translators read them: a recurrent layer's zero initial
-// state is left out (ONNX's default), so what built it (aten::zeros of a run-time size) is not needed.
+// The nodes the outputs depend on, as the translators read them: an input a translator leaves
+// unread (a recurrent layer's zero initial state) does not make its producer needed.
 std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
   std::set<const Node*> needed;
   std::vector<const torch::jit::Value*> stack(graph.outputs().begin(), graph.outputs().end());
@@ -91,9 +91,9 @@ std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
     const auto* node = stack.back()->node();
     stack.pop_back();
     if (node->kind() == c10::prim::Param || !needed.insert(node).second) continue;
-    const bool recurrent = node->kind() == c10::aten::lstm || node->kind() == c10::aten::gru;
+    const auto* entry = onnx_export::find_translator(node->kind().toQualString());
     for (size_t i = 0; i < node->inputs().size(); ++i) {
-      if (recurrent && i == 1 && onnx_export::recurrent_state_is_zeros(node)) continue;
+      if (entry && entry->ignores_input && entry->ignores_input(node, i)) continue;
       stack.push_back(node->input(i));
     }
   }

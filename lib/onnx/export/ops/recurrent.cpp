@@ -5,7 +5,7 @@
 // (z, r, h), so weights and biases are reordered. PyTorch's GRU applies the reset gate after the
 // hidden projection: ONNX's linear_before_reset = 1. Zero initial states (what nn.LSTM builds when
 // no state is passed) are left out, which ONNX defines as zeros; the exporter does not translate
-// the aten::zeros (or aten::full of 0) that built them (see recurrent_state_is_zeros).
+// the aten::zeros (or aten::full of 0) that built them (the entries' ignores_input).
 #include <fmt/format.h>
 
 #include <functional>
@@ -31,6 +31,29 @@ at::Tensor reorder_gates(const at::Tensor& w, const RecurrentKind& kind) {
   for (auto i : kind.onnx_order) ordered.push_back(chunks[static_cast<size_t>(i)]);
   return at::cat(ordered, 0);
 }
+
+// Whether the initial state is all zeros (ONNX's default when left out): aten::zeros (nn.LSTM's
+// own), aten::full(size, 0.) (an imported ONNX ConstantOfShape), or a slice of either (an imported
+// multi-layer RNN's per-layer state).
+bool recurrent_state_is_zeros(const torch::jit::Node* node) {
+  std::function<bool(const torch::jit::Value*)> is_zeros = [&](const torch::jit::Value* v) {
+    const auto* n = v->node();
+    if (n->kind() == c10::aten::zeros) return true;
+    if (n->kind() == c10::aten::slice) return is_zeros(n->input(0));
+    if (n->kind() != c10::aten::full) return false;
+    auto fill = torch::jit::toIValue(n->input(1));
+    return fill && (fill->isDouble() || fill->isInt()) && fill->toScalar().toDouble() == 0.0;
+  };
+  const auto* hx = node->input(1);
+  if (hx->node()->kind() != c10::prim::ListConstruct) return is_zeros(hx);
+  for (const auto* state : hx->node()->inputs()) {
+    if (!is_zeros(state)) return false;
+  }
+  return true;
+}
+
+// A zero initial state (input 1) is left out of the ONNX node, so what built it is not exported.
+bool ignores_zero_state(const torch::jit::Node* node, size_t index) { return index == 1 && recurrent_state_is_zeros(node); }
 
 template <typename T>
 T constant_or_fail(const std::optional<T>& value, const torch::jit::Node* node, const char* what) {
@@ -129,29 +152,10 @@ void translate_gru(ExportContext& c, const torch::jit::Node* node) { translate_r
 
 }  // namespace
 
-bool recurrent_state_is_zeros(const torch::jit::Node* node) {
-  // aten::zeros (nn.LSTM's own), aten::full(size, 0.) (an imported ONNX ConstantOfShape), or a
-  // slice of either (an imported multi-layer RNN's per-layer state).
-  std::function<bool(const torch::jit::Value*)> is_zeros = [&](const torch::jit::Value* v) {
-    const auto* n = v->node();
-    if (n->kind() == c10::aten::zeros) return true;
-    if (n->kind() == c10::aten::slice) return is_zeros(n->input(0));
-    if (n->kind() != c10::aten::full) return false;
-    auto fill = torch::jit::toIValue(n->input(1));
-    return fill && (fill->isDouble() || fill->isInt()) && fill->toScalar().toDouble() == 0.0;
-  };
-  const auto* hx = node->input(1);
-  if (hx->node()->kind() != c10::prim::ListConstruct) return is_zeros(hx);
-  for (const auto* state : hx->node()->inputs()) {
-    if (!is_zeros(state)) return false;
-  }
-  return true;
-}
-
 std::vector<TranslatorEntry> recurrent_translators() {
   return {
-      {"aten::lstm", translate_lstm},
-      {"aten::gru", translate_gru},
+      {"aten::lstm", translate_lstm, ignores_zero_state},
+      {"aten::gru", translate_gru, ignores_zero_state},
   };
 }
 
