@@ -109,7 +109,7 @@ train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& requ
   if (request.teacher) {
     log_info("computing teacher logits for {} fine-tuning samples", request.finetune.size());
     objective = train::distillation_objective(
-        train::teacher_logits_for(request.teacher->torchscript(), request.finetune.inputs, config.eval_batch_size),
+        train::teacher_logits_for(request.teacher->torchscript(), request.finetune, config),
         soft_targets(request));
   } else {
     objective = train::cross_entropy_objective();
@@ -253,6 +253,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     if (!request.schedule.empty()) masks = compute_masks(module, layers, request, request.amount);
   }
   module.eval();
+  if (!request.train.is_main_rank()) return outcome;  // rank 0 of a data-parallel fine-tuning measures and writes
   if (request.method != "channel") outcome.layers = mask_layer_rows(input.torchscript(), module, masks);
 
   outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));

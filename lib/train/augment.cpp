@@ -68,10 +68,12 @@ AugmentSpec parse_augment(const std::string& list, int64_t max_shift, double mix
   return spec;
 }
 
-AugmentedInputs augment_batch(const torch::Tensor& inputs, const AugmentSpec& spec, uint64_t seed, int64_t step) {
+AugmentedInputs augment_batch(const torch::Tensor& inputs, const AugmentSpec& spec, uint64_t seed, int64_t step,
+                              int64_t shard) {
   AugmentedInputs out{inputs, {}, 1};
   if (!spec.any()) return out;
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed * 2654435761ULL + static_cast<uint64_t>(step) + 17);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed * 2654435761ULL + static_cast<uint64_t>(step) + 17 +
+                                                             static_cast<uint64_t>(shard) * 0x9E3779B97F4A7C15ULL);
   torch::NoGradGuard no_grad;
   if (inputs.dim() == 4) {
     if (spec.shift) out.inputs = random_shift(out.inputs, spec.max_shift, generator);

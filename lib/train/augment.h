@@ -31,6 +31,8 @@ struct AugmentedInputs {
 };
 
 /// Augments image batches [N, C, H, W] (other ranks pass through unchanged: nothing to shift).
-AugmentedInputs augment_batch(const torch::Tensor& inputs, const AugmentSpec& spec, uint64_t seed, int64_t step);
+/// Draws depend on (seed, step, shard): a data-parallel rank's share gets its own draws.
+AugmentedInputs augment_batch(const torch::Tensor& inputs, const AugmentSpec& spec, uint64_t seed, int64_t step,
+                              int64_t shard = 0);
 
 }  // namespace mopt::train

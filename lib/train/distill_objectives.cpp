@@ -68,7 +68,7 @@ Objective live_teacher_objective(torch::jit::Module teacher, const SoftTargets& 
   validate_soft_targets(soft);
   teacher.eval();
   return [=](torch::jit::Module& student, const Batch& batch) mutable {
-    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step);
+    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step, batch.shard);
     torch::Tensor teacher_logits;
     {
       c10::InferenceMode inference;
@@ -83,7 +83,7 @@ Objective live_teacher_objective(torch::jit::Module teacher, const SoftTargets& 
 
 Objective cross_entropy_objective(const AugmentSpec& augment, uint64_t seed) {
   return [=](torch::jit::Module& model, const Batch& batch) {
-    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step);
+    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step, batch.shard);
     auto ce = label_loss(forward_tensor(model, augmented.inputs), batch.labels, augmented.partner, augmented.lambda);
     return LossTerms{{"total", ce}, {"ce", ce.detach()}};
   };
@@ -97,6 +97,13 @@ torch::Tensor teacher_logits_for(torch::jit::Module teacher, const torch::Tensor
     parts.push_back(forward_tensor(teacher, batch_slice(inputs, b, batch_size)));
   }
   return torch::cat(parts, 0);
+}
+
+torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Dataset& train, const TrainConfig& config) {
+  const auto& dp = config.data_parallel;
+  if (!dp) return teacher_logits_for(teacher, train.inputs, config.eval_batch_size);
+  const auto [begin, end] = dp->shard(train.size());
+  return dp->gather_rows(teacher_logits_for(teacher, train.inputs.slice(0, begin, end), config.eval_batch_size), train.size());
 }
 
 }  // namespace mopt::train

@@ -48,4 +48,8 @@ LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& te
 /// The teacher's logits for every row of `inputs`, computed once in eval mode.
 torch::Tensor teacher_logits_for(torch::jit::Module teacher, const torch::Tensor& inputs, int64_t batch_size);
 
+/// The teacher's logits for every training row; the ranks of a data-parallel run each compute
+/// their share and exchange them.
+torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Dataset& train, const TrainConfig& config);
+
 }  // namespace mopt::train

@@ -137,7 +137,7 @@ Objective feature_objective(std::shared_ptr<FeatureDistillation> features, const
 StudentRun train_student(torch::jit::Module student, const std::vector<torch::Tensor>& extras, const Dataset& train,
                          const Dataset& val, const TrainConfig& config, const Objective& objective) {
   StudentRun run{student, train_model(student, extras, train, val, config, objective), -1};
-  if (val.has_labels()) run.val_accuracy = evaluate_classifier(student, val, config.eval_batch_size).first;
+  if (val.has_labels()) run.val_accuracy = evaluate_on_main(student, val, config).first;
   student.eval();
   return run;
 }
@@ -378,7 +378,7 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
 
   DistillOutcome outcome;
   const auto initial = clone_module(student);  // every run starts from exactly these weights
-  if (val.has_labels()) {
+  if (val.has_labels() && settings.train.is_main_rank()) {  // for the report, which rank 0 writes
     auto teacher_module = module_of(teacher);
     outcome.teacher_val_accuracy = evaluate_classifier(teacher_module, val, settings.train.eval_batch_size).first;
     auto probe = clone_module(initial);
@@ -390,7 +390,7 @@ DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, 
   TeacherSource source{module_of(teacher), {}};
   if (settings.feature_pairs.empty() && !settings.augment.any()) {
     log_info("computing teacher logits for {} training samples (once: no augmentation)", train.size());
-    source.cached_logits = teacher_logits_for(source.teacher, train.inputs, settings.train.eval_batch_size);
+    source.cached_logits = teacher_logits_for(source.teacher, train, settings.train);
   } else if (settings.augment.any()) {
     log_info("augmentation {}: the teacher runs on every augmented batch (inference mode)", settings.augment.describe());
   }

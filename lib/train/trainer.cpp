@@ -109,6 +109,7 @@ json run_fingerprint(const TrainConfig& config, const Dataset& train, size_t ext
           {"clip_grad_norm", config.clip_grad_norm},
           {"patience", config.patience},
           {"train_rows", train.size()},
+          {"world_size", config.data_parallel ? config.data_parallel->world_size() : 1},
           {"extra_parameters", extras},
           {"caller", config.fingerprint}};
 }
@@ -118,6 +119,33 @@ Error interrupted_error(const TrainConfig& config) {
   const auto resume = config.resume_hint.empty() ? config.checkpoint_path : config.resume_hint;
   return Error(ExitCode::kInterrupted, fmt::format("interrupted; checkpoint saved to {} (continue with --resume {})",
                                                    config.checkpoint_path.string(), resume.string()));
+}
+
+// All of a model's parameters and buffers, and the extra trained tensors: what a rank must share.
+std::vector<torch::Tensor> model_state(const torch::jit::Module& model, const std::vector<torch::Tensor>& extras) {
+  std::vector<torch::Tensor> tensors = extras;
+  for (const auto& p : model.parameters(/*recurse=*/true)) tensors.push_back(p);
+  for (const auto& b : model.buffers(/*recurse=*/true)) tensors.push_back(b);
+  return tensors;
+}
+
+std::vector<torch::Tensor> model_buffers(const torch::jit::Module& model) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& b : model.buffers(/*recurse=*/true)) tensors.push_back(b);
+  return tensors;
+}
+
+// Every rank must run the same training from the same weights: the settings are compared with
+// rank 0's, and rank 0's weights (after a resume, the checkpoint's) are copied everywhere.
+void join_ranks(torch::jit::Module& model, const std::vector<torch::Tensor>& extras, const json& fingerprint,
+                DataParallel& dp) {
+  const auto mine = static_cast<double>(std::hash<std::string>{}(fingerprint.dump()) % (1ULL << 52));
+  if (dp.main_values({mine}).front() != mine) {
+    throw usage_error(fmt::format("rank {}'s training settings or data differ from rank 0's: every rank needs the same "
+                                  "command line and data",
+                                  dp.rank()));
+  }
+  dp.broadcast_from_main(model_state(model, extras));
 }
 
 std::string loss_summary(const std::map<std::string, double>& sums, int64_t rows) {
@@ -132,7 +160,7 @@ json TrainResult::to_json() const {
   json curve = json::array();
   for (const auto& r : history) curve.push_back(epoch_to_json(r));
   json j = {{"epochs", curve}, {"steps", steps}, {"train_seconds", train_seconds}, {"samples_per_s", samples_per_s},
-            {"early_stopped", early_stopped}, {"resumed", resumed}};
+            {"early_stopped", early_stopped}, {"resumed", resumed}, {"world_size", world_size}};
   if (best_val_accuracy >= 0) {
     j["best_epoch"] = best_epoch;
     j["best_val_accuracy"] = best_val_accuracy;
@@ -181,11 +209,25 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
   return {static_cast<double>(correct) / rows, loss_sum / rows};
 }
 
-TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
-                        const Dataset& train, const Dataset& val, const TrainConfig& config,
-                        const Objective& objective, const StepHook& after_step) {
+std::pair<double, double> evaluate_on_main(torch::jit::Module& model, const Dataset& data, const TrainConfig& config) {
+  std::pair<double, double> result{-1, -1};
+  if (config.is_main_rank()) result = evaluate_classifier(model, data, config.eval_batch_size);
+  if (!config.data_parallel) return result;
+  const auto shared = config.data_parallel->main_values({result.first, result.second});
+  return {shared[0], shared[1]};
+}
+
+namespace {
+
+TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
+                         const Dataset& train, const Dataset& val, const TrainConfig& config,
+                         const Objective& objective, const StepHook& after_step) {
   validate_config(config);
   if (train.size() == 0) throw invalid_input("the training set is empty");
+  const auto& dp = config.data_parallel;
+  if (dp && train.size() < dp->world_size()) {
+    throw usage_error(fmt::format("{} training samples cannot be shared by {} ranks", train.size(), dp->world_size()));
+  }
   const bool validate = val.size() > 0 && val.has_labels();
   const int64_t steps_per_epoch = batch_count(train.size(), config.batch_size);
   const int64_t total_steps = steps_per_epoch * config.epochs;
@@ -227,8 +269,10 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
              state.next_batch, steps_per_epoch);
   }
 
+  if (dp) join_ranks(model, extra_parameters, fingerprint, *dp);
+
   auto save = [&] {
-    if (config.checkpoint_path.empty()) return;
+    if (config.checkpoint_path.empty() || !config.is_main_rank()) return;
     CheckpointContents contents{snapshot_weights(model), extra_parameters, best, global_rng_state(),
                                 state.to_json(fingerprint, extra_parameters.size())};
     save_checkpoint(config.checkpoint_path, contents, *optimizer);
@@ -246,7 +290,9 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
   result.early_stopped = stopped_early();
   while (state.epoch < config.epochs && !result.early_stopped) {
     if (state.next_batch == 0) {
-      torch::manual_seed(config.seed * 7919ULL + static_cast<uint64_t>(state.epoch));  // dropout masks of this epoch
+      // Dropout masks of this epoch (each rank its own).
+      torch::manual_seed(config.seed * 7919ULL + static_cast<uint64_t>(state.epoch) +
+                         (dp ? static_cast<uint64_t>(dp->rank()) * 1000003ULL : 0));
       state.loss_sums.clear();
       state.rows_done = 0;
       state.epoch_seconds = 0;
@@ -257,6 +303,16 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
       Batch batch;
       batch.indices = batch_slice(order, b, config.batch_size);
       batch.step = state.step;
+      // A rank trains on its share of the global batch; a rank whose share is empty (a last batch
+      // smaller than the world) runs the whole batch with weight 0, so every rank has the same terms.
+      const int64_t global_rows = batch.indices.size(0);
+      int64_t share = global_rows;
+      if (dp) {
+        const auto [begin, end] = dp->shard(global_rows);
+        share = end - begin;
+        if (share > 0) batch.indices = batch.indices.slice(0, begin, end);
+        batch.shard = dp->rank();
+      }
       batch.inputs = train.inputs.index_select(0, batch.indices);
       if (train.has_labels()) batch.labels = train.labels.index_select(0, batch.indices);
       const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
@@ -264,16 +320,26 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
       optimizer->zero_grad();
       auto terms = objective(model, batch);
       terms.front().second.backward();
+      std::vector<double> loss_values;  // each term summed over the batch's rows
+      for (const auto& term : terms) loss_values.push_back(term.second.item<double>() * static_cast<double>(share));
+      if (config.stop_after_steps > 0 && result.steps + 1 == config.stop_after_steps) request_interrupt();
+      bool stop = false;
+      if (dp) {  // the ranks agree on stopping at the same step, and sum their gradients and losses
+        loss_values.push_back(interrupt_requested() ? 1 : 0);
+        loss_values = dp->sum_gradients(parameters, static_cast<double>(share) / static_cast<double>(global_rows), loss_values);
+        stop = loss_values.back() > 0;
+        loss_values.pop_back();
+      }
       if (config.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, config.clip_grad_norm);
       optimizer->step();
       ++state.step;
       ++result.steps;
       if (after_step) after_step(state.step, total_steps);
+      if (!dp) stop = interrupt_requested();
 
-      const int64_t rows = batch.indices.size(0);
-      for (const auto& [name, value] : terms) state.loss_sums[name] += value.item<double>() * static_cast<double>(rows);
-      state.rows_done += rows;
-      state.total_rows += rows;
+      for (size_t t = 0; t < terms.size(); ++t) state.loss_sums[terms[t].first] += loss_values[t];
+      state.rows_done += global_rows;
+      state.total_rows += global_rows;
       const double step_seconds = seconds_since(step_start);
       state.epoch_seconds += step_seconds;
       state.total_seconds += step_seconds;
@@ -284,8 +350,7 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
                                   loss_summary(state.loss_sums, state.rows_done), rate,
                                   format_duration(rows_left / std::max(rate, 1e-9))));
 
-      if (config.stop_after_steps > 0 && result.steps == config.stop_after_steps) request_interrupt();
-      if (interrupt_requested()) {
+      if (stop) {
         state.next_batch = b + 1;
         save();
         progress.finish(fmt::format("{}: interrupted at epoch {}, batch {}/{}", config.label, state.epoch + 1, b + 1,
@@ -302,8 +367,10 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
     record.seconds = state.epoch_seconds;
     record.samples_per_s = state.rows_done / std::max(state.epoch_seconds, 1e-9);
     std::string val_text;
+    // Rank 0's normalization statistics everywhere: every rank then holds the same model.
+    if (dp) dp->broadcast_from_main(model_buffers(model));
     if (validate) {
-      std::tie(record.val_accuracy, record.val_loss) = evaluate_classifier(model, val, config.eval_batch_size);
+      std::tie(record.val_accuracy, record.val_loss) = evaluate_on_main(model, val, config);
       val_text = fmt::format("  val acc {:.2f}%", 100 * record.val_accuracy);
       if (record.val_accuracy > state.best_val_accuracy) {
         state.best_val_accuracy = record.val_accuracy;
@@ -320,7 +387,8 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
                                 record.samples_per_s, record.seconds));
     state.epoch += 1;
     save();
-    if (interrupt_requested()) throw interrupted_error(config);  // Ctrl-C during validation or the save
+    // Ctrl-C during validation or the save (data-parallel ranks agree on stopping at the next step).
+    if (!dp && interrupt_requested()) throw interrupted_error(config);
     result.early_stopped = stopped_early();
     if (result.early_stopped) {
       log_info("{}: no better validation accuracy for {} epochs; stopping early", config.label, config.patience);
@@ -333,7 +401,27 @@ TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tens
   result.best_val_accuracy = state.best_val_accuracy;
   result.train_seconds = state.total_seconds;
   result.samples_per_s = static_cast<double>(state.total_rows) / std::max(state.total_seconds, 1e-9);
+  result.world_size = dp ? dp->world_size() : 1;
   return result;
+}
+
+}  // namespace
+
+TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
+                        const Dataset& train, const Dataset& val, const TrainConfig& config,
+                        const Objective& objective, const StepHook& after_step) {
+  try {
+    return run_training(model, extra_parameters, train, val, config, objective, after_step);
+  } catch (const LostRankError& e) {
+    const auto resume = config.resume_hint.empty() ? config.checkpoint_path : config.resume_hint;
+    throw Error(ExitCode::kRuntimeFailure,
+                fmt::format("{}: data-parallel training stopped: {}. {}", config.label, e.what(),
+                            config.checkpoint_path.empty()
+                                ? std::string("No checkpoint was set.")
+                                : fmt::format("Restart every rank with --resume {} (written by rank 0 after each epoch; "
+                                              "same world size)",
+                                              resume.string())));
+  }
 }
 
 }  // namespace mopt::train

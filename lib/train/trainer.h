@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/data/dataset.h"
+#include "lib/train/data_parallel.h"
 #include "lib/train/lr_schedule.h"
 #include "lib/train/optimizer.h"
 
@@ -35,6 +36,10 @@ struct TrainConfig {
   int64_t stop_after_steps = 0;           ///< act as if Ctrl-C came after this many steps (tests); 0 = off
   std::string label = "train";            ///< names the run in progress lines ("distill", "baseline-ce")
   nlohmann::json fingerprint;             ///< the caller's settings a checkpoint must match to be resumed
+  /// Set: this process is one rank of a data-parallel run; batch_size is the global batch of all
+  /// ranks, and only rank 0 validates and writes checkpoints.
+  std::shared_ptr<DataParallel> data_parallel;
+  bool is_main_rank() const { return !data_parallel || data_parallel->is_main(); }
 };
 
 /// One mini-batch: rows of the training set in shuffled order.
@@ -43,6 +48,7 @@ struct Batch {
   torch::Tensor labels;   ///< undefined when the training set has no labels
   torch::Tensor indices;  ///< row numbers in the training set (to look up cached teacher outputs)
   int64_t step = 0;       ///< the run's optimizer step this batch is for (seeds per-step randomness)
+  int64_t shard = 0;      ///< which rank's share of the global batch this is (its own random stream)
 };
 
 /// Named loss terms; the first is the one minimised, the rest are reported ("kd", "ce", ...).
@@ -68,6 +74,7 @@ struct TrainResult {
   int64_t steps = 0;                  ///< optimizer steps done in this process
   double train_seconds = 0;           ///< time spent in training steps (no validation), resumed parts included
   double samples_per_s = 0;           ///< training throughput over train_seconds
+  int world_size = 1;                 ///< data-parallel ranks that trained together (samples/s counts them all)
   nlohmann::json to_json() const;
 };
 
@@ -96,6 +103,10 @@ class EvalModeGuard {
 
 /// Top-1 accuracy and mean cross-entropy of `model` on labelled `data`, in eval mode.
 std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const Dataset& data, int64_t batch_size);
+
+/// evaluate_classifier on rank 0 of a data-parallel run, its result shared with every rank (so all
+/// ranks take the same decisions); a plain evaluation otherwise.
+std::pair<double, double> evaluate_on_main(torch::jit::Module& model, const Dataset& data, const TrainConfig& config);
 
 /// Runs the model's forward on a batch and returns its (first) tensor output.
 torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inputs);

@@ -146,6 +146,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
     }
   }
 
+  if (!settings.train.is_main_rank()) return;  // rank 0 writes the student and the report
   const auto& shipped = outcome.shipped();
   auto result = Model::from_torchscript(shipped.student);
   result.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt distill"},
@@ -245,6 +246,7 @@ void setup_distill(CLI::App& app) {
               exit_codes_help());
   cmd->callback([args, loss, temperature, alpha] {
     args->soft_targets_given = loss->count() + temperature->count() + alpha->count() > 0;
+    prepare_rank(args->training, args->common);
     run_reported("distill", args->common, [&](Report& report) { run_distill_command(*args, report); });
   });
 }

@@ -132,6 +132,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   }
 
   auto outcome = prune::run_prune(input, request);
+  if (!request.train.is_main_rank()) return;  // rank 0 measures, reports and writes
   report.metrics() = {{"before", outcome.comparison["before"]},
                       {"after", outcome.comparison["after"]},
                       {"agreement", outcome.comparison["agreement"]},
@@ -242,7 +243,10 @@ void setup_prune(CLI::App& app) {
                           "Unstructured (magnitude, N:M) sparsity keeps tensor shapes: it shrinks the compressed file,\n"
                           "not CPU latency; channel pruning removes channels and is faster everywhere.\n\n") +
               exit_codes_help());
-  cmd->callback([args] { run_reported("prune", args->common, [&](Report& report) { run_prune_command(*args, report); }); });
+  cmd->callback([args] {
+    prepare_rank(args->training, args->common);
+    run_reported("prune", args->common, [&](Report& report) { run_prune_command(*args, report); });
+  });
 }
 
 }  // namespace mopt::cli

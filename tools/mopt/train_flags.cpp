@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "lib/errors.h"
 #include "lib/util/log.h"
 
 namespace mopt::cli {
@@ -34,13 +35,48 @@ void add_train_flags(CLI::App& command, TrainFlags& flags) {
   group->add_option("--resume", flags.resume, "continue an interrupted run from its checkpoint, exactly")->type_name("FILE");
   // For tests of interruption: behaves as if Ctrl-C arrived after N optimizer steps.
   command.add_option("--stop-after-steps", c.stop_after_steps)->group("");
+  add_data_parallel_flags(command, flags);
+}
+
+void add_data_parallel_flags(CLI::App& command, TrainFlags& flags) {
+  auto& d = flags.data_parallel;
+  auto* group = command.add_option_group("Data-parallel training (c10d Gloo; one process per rank)");
+  group->add_option("--world-size", d.world_size, "number of ranks (default: $WORLD_SIZE, else 1 = one process)");
+  group->add_option("--rank", d.rank, "this process's rank, 0..world-size-1 (default: $RANK)");
+  group->add_option("--master-addr", d.master_addr, "address of rank 0, which hosts the rendezvous (default: $MASTER_ADDR, else 127.0.0.1)")
+      ->type_name("HOST");
+  group->add_option("--master-port", d.master_port, "TCP port of the rendezvous on rank 0 (default: $MASTER_PORT, else 29500)")
+      ->type_name("PORT");
+  group->add_option("--dist-timeout", flags.dist_timeout_s,
+                    "seconds a rank waits for the others (joining, and each step) before giving up (default 300)")
+      ->type_name("S");
+}
+
+void prepare_rank(TrainFlags& flags, CommonArgs& common) {
+  flags.data_parallel.timeout = std::chrono::seconds(flags.dist_timeout_s);
+  flags.data_parallel = train::resolve_data_parallel(flags.data_parallel);
+  if (flags.data_parallel.rank > 0) {
+    common.quiet = true;
+    common.report_path.clear();
+  }
 }
 
 train::TrainConfig train_config(const TrainFlags& flags, const std::string& output) {
   auto config = flags.config;
   config.checkpoint_path = flags.checkpoint.empty() ? default_checkpoint(output) : flags.checkpoint;
   config.resume_path = flags.resume;
-  if (flags.resume.empty() && std::filesystem::exists(config.checkpoint_path)) {
+  const auto& spec = flags.data_parallel;
+  if (spec.enabled()) {
+    if (config.batch_size < spec.world_size) {
+      throw usage_error(fmt::format("--batch-size {} is the global batch: it must be at least the world size {}",
+                                    config.batch_size, spec.world_size));
+    }
+    log_info("rank {} of {}: joining the others at {}:{} ...", spec.rank, spec.world_size, spec.master_addr, spec.master_port);
+    config.data_parallel = train::DataParallel::connect(spec);
+    log_info("all {} ranks joined; global batch {} = about {} samples per rank per step", spec.world_size,
+             config.batch_size, config.batch_size / spec.world_size);
+  }
+  if (config.is_main_rank() && flags.resume.empty() && std::filesystem::exists(config.checkpoint_path)) {
     log_info("note: {} exists (from an interrupted run?); it will be overwritten; pass --resume {} to continue that run",
              config.checkpoint_path.string(), config.checkpoint_path.string());
   }
@@ -48,7 +84,7 @@ train::TrainConfig train_config(const TrainFlags& flags, const std::string& outp
 }
 
 void remove_default_checkpoints(const TrainFlags& flags, const std::string& output) {
-  if (!flags.checkpoint.empty()) return;
+  if (!flags.checkpoint.empty() || flags.data_parallel.rank > 0) return;
   std::error_code ignored;
   std::filesystem::remove(default_checkpoint(output), ignored);
   std::filesystem::remove(default_checkpoint(output) + ".baseline", ignored);
