@@ -13,6 +13,7 @@
 #include "lib/errors.h"
 #include "lib/report/report.h"
 #include "lib/util/json_schema.h"
+#include "lib/util/yaml_to_json.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -265,7 +266,14 @@ Manifest load_manifest(const fs::path& path) {
   std::error_code ec;
   manifest.path = fs::absolute(path, ec).lexically_normal();
   manifest.base_dir = manifest.path.parent_path();
-  const std::string text = read_text(manifest.path);
+  // A YAML manifest becomes JSON text with every value on its YAML line: errors name YAML lines.
+  std::string text = read_text(manifest.path);
+  if (is_yaml_path(manifest.path.string())) {
+    std::string yaml_error;
+    auto converted = yaml_to_json_text(text, kRoot, yaml_error);
+    if (!converted) throw invalid_input(fmt::format("invalid manifest {}:\n  {}", path.string(), yaml_error));
+    text = std::move(*converted);
+  }
   auto errors = validate_manifest_text(text);
   if (!errors.empty()) {
     throw invalid_input(fmt::format("invalid manifest {}:\n  {}", path.string(), fmt::join(errors, "\n  ")));

@@ -27,6 +27,7 @@ const std::vector<FuzzTarget>& all_targets() {
       {"input_spec", "--input-shape text -> parse_input_spec (+ synthetic_input when small)", run_input_spec},
       {"gate", "--fail-if / --max-regression text -> parse_gate, parse_regression, evaluate_fail_if", run_gate},
       {"manifest", "batch manifest JSON -> load_manifest", run_manifest},
+      {"manifest_yaml", "batch manifest YAML -> yaml_to_json_text, load_manifest", run_manifest_yaml},
   };
   return targets;
 }

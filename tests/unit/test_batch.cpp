@@ -147,6 +147,57 @@ TEST_SUITE("batch") {
     fs::remove_all(dir);
   }
 
+  TEST_CASE("a YAML manifest is the JSON one, and its errors name YAML lines") {
+    auto dir = mopt::test::temp_dir("batch-yaml");
+    write(dir / "models/a.pt", "x");
+    write(dir / "models/b.pt", "x");
+    write(dir / "m.json", R"({"defaults": {"command": "quantize", "flags": {"mode": "dynamic", "iterations": 5, "per-tensor": true}},
+      "jobs": [{"model": "models/*.pt", "name": "{stem}-q", "output": "out/{stem}.{command}.{ext}"},
+               {"model": "/abs/c.pt", "command": "bench", "flags": {"mode": null, "per-tensor": false, "fail-if": ["a > 1", "b < 2"],
+                                                                     "input-shape": "1x3x224x224", "calib-samples": "512"}}]})");
+    write(dir / "m.yaml", R"(# the same jobs as m.json
+defaults:
+  command: quantize
+  flags: {mode: dynamic, iterations: 5, per-tensor: true}
+jobs:
+  - model: models/*.pt
+    name: "{stem}-q"
+    output: out/{stem}.{command}.{ext}
+  - model: /abs/c.pt
+    command: bench
+    flags:
+      mode: ~
+      per-tensor: false
+      fail-if: [a > 1, b < 2]
+      input-shape: 1x3x224x224
+      calib-samples: '512'
+)");
+    const auto from_json = load_manifest(dir / "m.json");
+    const auto from_yaml = load_manifest(dir / "m.yaml");
+    REQUIRE(from_yaml.jobs.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK(from_yaml.jobs[i].id == from_json.jobs[i].id);
+      CHECK(from_yaml.jobs[i].args == from_json.jobs[i].args);
+      CHECK(from_yaml.jobs[i].output == from_json.jobs[i].output);
+    }
+
+    write(dir / "bad.yml", "jobs:\n  - model: models/a.pt\n    command: bench\n  - model: models/b.pt\n    command: 7\n");
+    auto message = thrown_message([&] { load_manifest(dir / "bad.yml"); });
+    CHECK(contains(message, "jobs[1].command: must be one of"));
+    CHECK(contains(message, "(line 5)"));
+    CHECK(thrown_code([&] { load_manifest(dir / "bad.yml"); }) == 4);
+
+    write(dir / "syntax.yaml", "jobs:\n  - model: a.pt\n    command: [bench\n");
+    message = thrown_message([&] { load_manifest(dir / "syntax.yaml"); });
+    CHECK(contains(message, "not valid YAML"));
+    CHECK(contains(message, "(line "));
+    CHECK(thrown_code([&] { load_manifest(dir / "syntax.yaml"); }) == 4);
+
+    write(dir / "key.yaml", "jobs:\n  - ? [a, b]\n    : c\n");
+    CHECK(contains(thrown_message([&] { load_manifest(dir / "key.yaml"); }), "a key must be a plain value (line 2)"));
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("templates") {
     std::vector<std::pair<std::string, std::string>> vars = {{"stem", "cnn"}, {"dir", "/m"}};
     CHECK(expand_template("{dir}/{stem}.int8.pt", vars) == "/m/cnn.int8.pt");

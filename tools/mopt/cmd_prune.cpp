@@ -239,7 +239,9 @@ void setup_prune(CLI::App& app) {
                           "      --input-shape 1x3x224x224      # 512 channels keep 352 (30% asks 359)\n"
                           "  mopt prune model.pt -o sparse.pt --method magnitude --amount 0.5 --global --exclude 'fc'\n"
                           "  mopt prune model.pt -o sparse.pt --method 2:4 --input-shape 1x784\n"
-                          "  mopt prune model.pt -o s.pt --amount 0.8 --schedule cubic --steps 10 --finetune-data DATA\n\n"
+                          "  mopt prune model.pt -o s.pt --amount 0.8 --schedule cubic --steps 10 --finetune-data DATA\n"
+                          "  mopt prune ... --finetune-data DATA --world-size 2 --rank R   (fine-tuning data-parallel on 2 processes,\n"
+                          "                                                              one per R; rank 0 measures and writes)\n\n"
                           "Unstructured (magnitude, N:M) sparsity keeps tensor shapes: it shrinks the compressed file,\n"
                           "not CPU latency; channel pruning removes channels and is faster everywhere.\n\n") +
               exit_codes_help());

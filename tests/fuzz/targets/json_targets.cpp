@@ -47,13 +47,21 @@ std::string run_baseline_report(const uint8_t* data, size_t size) {
       {ExitCode::kInvalidInput}, path);
 }
 
-std::string run_manifest(const uint8_t* data, size_t size) {
+namespace {
+
+std::string run_manifest_file(const std::string& name, const uint8_t* data, size_t size) {
   // A model for the manifest's paths and globs to find, next to it (relative paths resolve there).
   static const uint8_t kModelBytes[] = {'P', 'K', 3, 4};
   static const bool model_written = (write_scratch_file("model.pt", kModelBytes, sizeof kModelBytes), true);
   (void)model_written;
-  auto path = write_scratch_file("manifest.json", data, size);
+  auto path = write_scratch_file(name, data, size);
   return refusals_only([&] { batch::load_manifest(path); }, {ExitCode::kInvalidInput}, path);
 }
+
+}  // namespace
+
+std::string run_manifest(const uint8_t* data, size_t size) { return run_manifest_file("manifest.json", data, size); }
+
+std::string run_manifest_yaml(const uint8_t* data, size_t size) { return run_manifest_file("manifest.yaml", data, size); }
 
 }  // namespace mopt::fuzz

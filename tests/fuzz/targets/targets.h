@@ -33,5 +33,7 @@ std::string run_profile(const uint8_t* data, size_t size);
 std::string run_baseline_report(const uint8_t* data, size_t size);
 /// Batch manifest JSON -> load_manifest (json_targets.cpp).
 std::string run_manifest(const uint8_t* data, size_t size);
+/// Batch manifest YAML -> load_manifest (json_targets.cpp).
+std::string run_manifest_yaml(const uint8_t* data, size_t size);
 
 }  // namespace mopt::fuzz
