@@ -19,6 +19,7 @@
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
+#include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 
 namespace mopt {
@@ -79,7 +80,7 @@ json work_json(const Model& model, const std::vector<torch::Tensor>& inputs, dou
 
 json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, int64_t batch, int threads, double baseline_rss_mb,
                  const BenchSettings& settings, const BenchProgress& progress) {
-  at::set_num_threads(threads);
+  set_threads(threads);
   auto label = fmt::format("batch={} threads={}", batch, threads);
   reset_peak_rss();
   ResourceMonitor monitor;
@@ -118,7 +119,7 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
 // The first row's calls again, under the profiler.
 json op_profile_metrics(const Model& model, const json& row, const BenchSettings& settings) {
   const auto input = batch_inputs(settings.data, row["batch"].get<int64_t>());
-  at::set_num_threads(row["threads"].get<int>());
+  set_threads(row["threads"].get<int>());
   OpProfileRequest request;
   request.iterations = row["latency"]["count"].get<int64_t>();
   request.unprofiled_p50_ms = row["latency"]["p50_ms"].get<double>();
@@ -264,7 +265,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
       }
     }
   }
-  at::set_num_threads(original_threads);
+  set_threads(original_threads);
 
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
     add_quality(metrics, run_model_batched(model, settings.data.inputs, settings.eval_batch), settings);

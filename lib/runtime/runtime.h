@@ -22,6 +22,9 @@ std::vector<std::string> available_engines();
 std::string active_engine();
 /// The engine mopt picks by default: onednn on x86, qnnpack on ARM, else the first available.
 std::string default_engine();
+/// Sets the intra-op threads of LibTorch and of the BLAS it calls (Debian's LibTorch multiplies fp32
+/// matrices in OpenBLAS, whose own thread pool ignores at::set_num_threads).
+void set_threads(int threads);
 /// Intra-op threads in effect now.
 int active_threads();
 

@@ -11,7 +11,12 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+# torch.set_num_threads does not reach OpenBLAS's own thread pool (Debian's torch multiplies fp32
+# matrices there); mopt --threads N sets both, so the PyTorch side must too.
+if len(sys.argv) > 7:
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[7]
+import torch  # noqa: E402
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))

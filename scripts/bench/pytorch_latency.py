@@ -5,10 +5,14 @@ Loads MODEL with torch.jit.load (ofi: then torch.jit.optimize_for_inference(torc
 PyTorch's in-memory result that it cannot save), 1 thread, oneDNN quantized engine, 30 warm-up
 calls on a random input of SHAPE (e.g. 1x3x224x224), then prints the median of 100 timed calls in ms.
 """
+import os
 import sys
 import time
 
-import torch
+# torch.set_num_threads does not reach OpenBLAS's own thread pool (Debian's torch multiplies fp32
+# matrices there); mopt --threads 1 limits both, so this loop must too.
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import torch  # noqa: E402
 
 
 def main(path, shape, mode="plain"):
