@@ -58,7 +58,8 @@ class DataParallel {
 
   /// The step's collective: each rank's gradients scaled by `weight` (its share of the global
   /// batch) are summed across ranks in place, in buckets; `scalars` (loss sums, a stop flag) are
-  /// summed too and returned. Parameters without a gradient get one (zeros before the sum).
+  /// summed too, in the gradients' precision, and returned. Parameters without a gradient get one
+  /// (zeros before the sum).
   std::vector<double> sum_gradients(const std::vector<torch::Tensor>& parameters, double weight,
                                     const std::vector<double>& scalars);
 
