@@ -121,17 +121,17 @@ Error interrupted_error(const TrainConfig& config) {
                                                    config.checkpoint_path.string(), resume.string()));
 }
 
-// All of a model's parameters and buffers, and the extra trained tensors: what a rank must share.
-std::vector<torch::Tensor> model_state(const torch::jit::Module& model, const std::vector<torch::Tensor>& extras) {
-  std::vector<torch::Tensor> tensors = extras;
-  for (const auto& p : model.parameters(/*recurse=*/true)) tensors.push_back(p);
+std::vector<torch::Tensor> model_buffers(const torch::jit::Module& model) {
+  std::vector<torch::Tensor> tensors;
   for (const auto& b : model.buffers(/*recurse=*/true)) tensors.push_back(b);
   return tensors;
 }
 
-std::vector<torch::Tensor> model_buffers(const torch::jit::Module& model) {
-  std::vector<torch::Tensor> tensors;
-  for (const auto& b : model.buffers(/*recurse=*/true)) tensors.push_back(b);
+// All of a model's parameters and buffers, and the extra trained tensors: what a rank must share.
+std::vector<torch::Tensor> model_state(const torch::jit::Module& model, const std::vector<torch::Tensor>& extras) {
+  std::vector<torch::Tensor> tensors = extras;
+  for (const auto& p : model.parameters(/*recurse=*/true)) tensors.push_back(p);
+  for (auto& b : model_buffers(model)) tensors.push_back(std::move(b));
   return tensors;
 }
 
