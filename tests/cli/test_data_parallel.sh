@@ -93,6 +93,11 @@ expect_stderr "are all ranks started"
 expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${data[@]}" -o "$WORK/x.pt" --world-size 2 --rank 2
 expect_stderr "outside a world of 2"
 
+# Only prune's fine-tuning is data-parallel: ranks without it would each prune and write.
+expect_exit 2 -- "$MOPT" prune "$TEACHER" -o "$WORK/np.pt" --method channel --amount 0.3 --input-shape 1x1x28x28 \
+  --world-size 2 --rank 0
+expect_stderr "only fine-tuning runs data-parallel"
+
 # Prune fine-tuning on two ranks: rank 0 measures and writes.
 two_ranks prune prune "$TEACHER" -o "$WORK/p.pt" --method channel --amount 0.3 --finetune-data "$FMNIST" \
   --finetune-samples 2000 --eval-data "$FMNIST" --eval-samples 500 --normalize 0.2860,0.3530 --epochs 1 --threads 1 \

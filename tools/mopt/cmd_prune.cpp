@@ -78,6 +78,11 @@ void print_outcome(const prune::PruneOutcome& outcome, const std::string& method
 
 void run_prune_command(const PruneArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
+  if (args.training.data_parallel.enabled() && args.finetune_data.empty()) {
+    throw usage_error(fmt::format("{} ranks were asked for (--world-size or WORLD_SIZE), but only fine-tuning runs "
+                                  "data-parallel: give --finetune-data, or run one process",
+                                  args.training.data_parallel.world_size));
+  }
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   if (!onnx_out) require_torchscript_output(args.output);
   auto input = load_executable(args.model);
