@@ -45,6 +45,7 @@ class Writer {
     move_to(node.Mark().line + 1);
     switch (node.Type()) {
       case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
         out_ += "null";
         break;
       case YAML::NodeType::Scalar:
@@ -53,10 +54,9 @@ class Writer {
         break;
       case YAML::NodeType::Sequence: {
         out_ += '[';
-        bool first = true;
+        size_t i = 0;
         for (const auto& item : node) {
-          if (!first) out_ += ", ";
-          first = false;
+          separate(i++);
           value(item);
         }
         out_ += ']';
@@ -64,10 +64,9 @@ class Writer {
       }
       case YAML::NodeType::Map: {
         out_ += '{';
-        bool first = true;
+        size_t i = 0;
         for (const auto& item : node) {
-          if (!first) out_ += ", ";
-          first = false;
+          separate(i++);
           if (!item.first.IsScalar()) throw Unconvertible{"a key must be a plain value", item.first.Mark().line + 1};
           move_to(item.first.Mark().line + 1);
           out_ += nlohmann::json(item.first.Scalar()).dump() + ": ";
@@ -76,13 +75,14 @@ class Writer {
         out_ += '}';
         break;
       }
-      case YAML::NodeType::Undefined:
-        out_ += "null";
-        break;
     }
   }
 
  private:
+  void separate(size_t index) {
+    if (index > 0) out_ += ", ";
+  }
+
   // Newlines up to `line`: the value written next lands on the line it has in the YAML file.
   void move_to(int line) {
     while (line_ < line) {
