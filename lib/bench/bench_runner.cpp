@@ -136,7 +136,7 @@ void add_quality(json& metrics, const torch::Tensor& outputs, const BenchSetting
   if (settings.data.has_labels()) metrics["accuracy"] = accuracy_metrics(outputs, settings.data.labels);
   if (settings.reference_path.empty()) return;
   auto reference = load_executable(settings.reference_path);
-  auto expected = run_model_batched(reference, settings.data.inputs, settings.eval_batch);
+  auto expected = run_model_batched(reference, settings.data.input_list(), settings.eval_batch);
   auto agreement = compare_outputs(expected, outputs);
   metrics["agreement"] = {{"top1_agreement", agreement.top1_agreement},
                           {"max_abs_diff", agreement.max_abs_diff},
@@ -178,7 +178,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
   }
   const bool quality = settings.data.has_labels() || !settings.reference_path.empty();
   if (quality) {
-    request.eval_inputs = settings.data.inputs;
+    request.eval_inputs = settings.data.input_list();
     request.eval_threads = threads.front();
     request.eval_batch = fixed_batch > 0 ? fixed_batch : settings.eval_batch;
   }
@@ -235,9 +235,6 @@ torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
 
 json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
-  if (!settings.data.more_inputs.empty() && (settings.data.has_labels() || !settings.reference_path.empty())) {
-    throw usage_error("accuracy and --reference need a single-input model for now; a multi-input model is timed only");
-  }
   auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);
   const double baseline_rss = current_rss_mb();
@@ -268,7 +265,7 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   set_threads(original_threads);
 
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
-    add_quality(metrics, run_model_batched(model, settings.data.inputs, settings.eval_batch), settings);
+    add_quality(metrics, run_model_batched(model, settings.data.input_list(), settings.eval_batch), settings);
   }
   return metrics;
 }

@@ -119,6 +119,28 @@ torch::Tensor prepare_labels(const torch::Tensor& raw, const fs::path& path, int
 
 }  // namespace
 
+std::vector<torch::Tensor> Dataset::input_list() const {
+  std::vector<torch::Tensor> all{inputs};
+  all.insert(all.end(), more_inputs.begin(), more_inputs.end());
+  return all;
+}
+
+std::vector<torch::Tensor> Dataset::input_rows(int64_t start, int64_t end) const {
+  std::vector<torch::Tensor> rows;
+  for (const auto& input : input_list()) rows.push_back(input.slice(0, start, end));
+  return rows;
+}
+
+Dataset Dataset::head(int64_t n) const {
+  if (n <= 0 || n >= size()) return *this;
+  Dataset first = *this;
+  first.inputs = inputs.slice(0, 0, n);
+  for (auto& more : first.more_inputs) more = more.slice(0, 0, n);
+  if (has_labels()) first.labels = labels.slice(0, 0, n);
+  first.description += fmt::format(" (first {})", n);
+  return first;
+}
+
 Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
   check_options(options);
   std::error_code ec;
@@ -152,7 +174,20 @@ Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
 
   Dataset dataset;
   std::string conversion;
+  if (!files.more_inputs.empty() && !options.mean.empty())
+    throw usage_error(fmt::format("--normalize applies to a single-input dataset; {} holds {} inputs (normalize "
+                                  "them when writing the files)", path.string(), files.more_inputs.size() + 1));
   dataset.inputs = prepare_inputs(read_tensor_file(files.inputs), files, options, conversion);
+  for (const auto& more : files.more_inputs) {
+    std::string more_conversion;
+    data_detail::DatasetFiles one{more, {}, "", false, {}};
+    dataset.more_inputs.push_back(prepare_inputs(read_tensor_file(more), one, options, more_conversion));
+    if (dataset.more_inputs.back().size(0) != dataset.inputs.size(0))
+      throw invalid_input(fmt::format("{}: has {} samples but {} has {}; the inputs of one dataset are aligned row by row",
+                                      more.string(), dataset.more_inputs.back().size(0), files.inputs.string(),
+                                      dataset.inputs.size(0)));
+    conversion += " + " + shape_text(dataset.more_inputs.back().sizes().slice(1)) + " " + more_conversion;
+  }
   std::string labels_text = "no labels";
   if (!files.labels.empty()) {
     dataset.labels = prepare_labels(read_tensor_file(files.labels), files.labels,

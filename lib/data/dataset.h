@@ -9,6 +9,9 @@
 //   `<split>-images-idx3-ubyte[.gz]` + `<split>-labels-idx1-ubyte[.gz]`. When it holds several
 //   IDX pairs (train and t10k, as Debian's /usr/share/datasets/fashion-mnist does), the split
 //   ("train", or "test" == "t10k") picks one, defaulting to DatasetOptions::default_split.
+// - A DIRECTORY of `input_0.npy`, `input_1.npy`, ... (or `.pb`, as ONNX's test_data_set_* folders
+//   hold them) feeds a multi-input model, one file per input in forward()'s order, rows aligned;
+//   an optional `labels.npy` beside them holds labels.
 // - uint8 inputs become float32 in [0,1]; float64/float16 inputs become float32 (models are fed
 //   float32; reduced precision is a pass's job, not the data's). Integer inputs (token ids) stay.
 // - IDX images [N,H,W] become [N,1,H,W]: the channel dim CNNs expect (IDX stores no channels).
@@ -35,6 +38,12 @@ struct Dataset {
   int64_t size() const { return inputs.defined() && inputs.dim() > 0 ? inputs.size(0) : 0; }
   /// True when labels were loaded.
   bool has_labels() const { return labels.defined(); }
+  /// Every input, in forward()'s order: `inputs`, then `more_inputs`.
+  std::vector<torch::Tensor> input_list() const;
+  /// Rows [start, end) of every input (views).
+  std::vector<torch::Tensor> input_rows(int64_t start, int64_t end) const;
+  /// The first n samples (inputs, more_inputs and labels); all of them when n <= 0 or n >= size().
+  Dataset head(int64_t n) const;
 };
 
 /// How to read a dataset path; mirrors the CLI flags.

@@ -38,9 +38,16 @@ torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& in
 }
 
 torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size) {
+  return run_model_batched(model, std::vector<torch::Tensor>{inputs}, batch_size);
+}
+
+torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size) {
   std::vector<torch::Tensor> outputs;
-  for (int64_t start = 0; start < inputs.size(0); start += batch_size) {
-    outputs.push_back(run_model(model, inputs.slice(0, start, std::min(inputs.size(0), start + batch_size))));
+  const int64_t n = inputs.front().size(0);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    std::vector<torch::Tensor> batch;
+    for (const auto& input : inputs) batch.push_back(input.slice(0, start, std::min(n, start + batch_size)));
+    outputs.push_back(run_model(model, batch));
   }
   return torch::cat(outputs, 0);
 }

@@ -16,6 +16,8 @@ torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& in
 
 /// Runs the model over `inputs` in batches of `batch_size` and concatenates the outputs.
 torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size);
+/// The same for a model taking several inputs (rows aligned), in forward()'s order.
+torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size);
 
 /// How close a candidate's outputs are to a reference's on the same inputs.
 struct OutputComparison {

@@ -48,7 +48,7 @@ std::vector<double> bench_in_child(const fs::path& model, const fs::path& input,
 
 }  // namespace
 
-FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after, const torch::Tensor& input,
+FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after, const std::vector<torch::Tensor>& inputs,
                                    const FreshLatencySettings& settings) {
   const int threads = settings.threads > 0 ? settings.threads : active_threads();
   const std::string engine = settings.engine.empty() ? active_engine() : settings.engine;
@@ -59,13 +59,15 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
   // The timed calls are split over the rounds so that the pooled count is what was asked for.
   auto calls_in_round = [&](int r) { return total / rounds + (r < total % rounds ? 1 : 0); };
   ScratchDir scratch("mopt-fresh");
-  const auto input_file = scratch.file("input.npy");
-  write_npy(input.contiguous(), input_file);
+  // The children read the inputs as a dataset folder: input_0.npy, input_1.npy... (lib/data/dataset.h).
+  const auto input_dir = scratch.file("inputs");
+  fs::create_directories(input_dir);
+  for (size_t k = 0; k < inputs.size(); ++k) write_npy(inputs[k].contiguous(), input_dir / fmt::format("input_{}.npy", k));
 
   FreshLatency result;
   for (int r = 0; r < rounds; ++r) {
-    auto b = bench_in_child(before, input_file, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r);
-    auto a = bench_in_child(after, input_file, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r + 1);
+    auto b = bench_in_child(before, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r);
+    auto a = bench_in_child(after, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r + 1);
     result.before_ms.insert(result.before_ms.end(), b.begin(), b.end());
     result.after_ms.insert(result.after_ms.end(), a.begin(), a.end());
   }

@@ -29,9 +29,9 @@ struct FreshLatency {
 };
 
 /// Times `before` and `after` (TorchScript in LibTorch, .onnx in ONNX Runtime, as `mopt bench`
-/// picks) on `input` (batch 1) in fresh mopt processes. A child that fails is a runtime_failure
-/// quoting its output; a file the child calls invalid keeps exit 4.
+/// picks) on `inputs` (one per model input, batch 1) in fresh mopt processes. A child that fails
+/// is a runtime_failure quoting its output; a file the child calls invalid keeps exit 4.
 FreshLatency measure_fresh_latency(const std::filesystem::path& before, const std::filesystem::path& after,
-                                   const torch::Tensor& input, const FreshLatencySettings& settings);
+                                   const std::vector<torch::Tensor>& inputs, const FreshLatencySettings& settings);
 
 }  // namespace mopt

@@ -19,10 +19,10 @@ bool is_onnx_file(const fs::path& path) { return detect_format(path) == ModelFor
 
 // The model's outputs over the whole dataset, computed by the runtime that will run the file.
 torch::Tensor outputs_of(const fs::path& file, const Dataset& data, const ComparisonSettings& settings, int threads) {
-  if (!is_onnx_file(file)) return run_model_batched(load_executable(file), data.inputs, settings.eval_batch);
+  if (!is_onnx_file(file)) return run_model_batched(load_executable(file), data.input_list(), settings.eval_batch);
   OrtRequest request;
   request.model = file;
-  request.eval_inputs = data.inputs;
+  request.eval_inputs = data.input_list();
   request.eval_threads = threads;
   auto fixed = declared_batch(load_onnx(file));  // ONNX Runtime enforces a declared batch
   request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;
@@ -44,7 +44,7 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   timing.warmup = settings.warmup;
   timing.iterations = settings.iterations;
   timing.threads = threads;
-  auto latency = measure_fresh_latency(before, after, data.inputs.slice(0, 0, 1), timing);
+  auto latency = measure_fresh_latency(before, after, data.input_rows(0, 1), timing);
 
   auto agreement = compare_outputs(out_before, out_after);
   auto lat_before = summarize_latencies(latency.before_ms);

@@ -83,10 +83,14 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     body["profile"] = {{"iterations", request.profile_iterations}, {"prefix", (scratch.path() / "ort_profile").string()}};
   }
   const auto eval_output = scratch.path() / "outputs.npy";
-  if (request.eval_inputs.defined()) {
-    auto file = scratch.path() / "eval.npy";
-    write_npy(request.eval_inputs, file);
-    body["eval"] = {{"threads", request.eval_threads}, {"input", file.string()}, {"batch", request.eval_batch},
+  if (!request.eval_inputs.empty()) {
+    json files = json::array();
+    for (size_t k = 0; k < request.eval_inputs.size(); ++k) {
+      auto file = scratch.path() / fmt::format("eval_input{}.npy", k);
+      write_npy(request.eval_inputs[k], file);
+      files.push_back(file.string());
+    }
+    body["eval"] = {{"threads", request.eval_threads}, {"inputs", files}, {"batch", request.eval_batch},
                     {"output", eval_output.string()}};
   }
   const auto request_file = scratch.path() / "request.json";
@@ -129,7 +133,7 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     result.rows.push_back(std::move(run));
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
   }
-  if (request.eval_inputs.defined()) result.eval_outputs = read_npy(eval_output);
+  if (!request.eval_inputs.empty()) result.eval_outputs = read_npy(eval_output);
   if (reply.contains("profile") && !reply["profile"].is_null()) {
     const auto& p = reply["profile"];
     OrtProfile profile;

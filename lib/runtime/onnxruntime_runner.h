@@ -28,7 +28,7 @@ struct OrtRequest {
   int64_t warmup = 10;
   StopRule stop;
   std::vector<OrtRow> rows;
-  torch::Tensor eval_inputs;  ///< optional: run every row (in eval_batch batches) and return the outputs
+  std::vector<torch::Tensor> eval_inputs;  ///< optional, one per graph input: run every row (in eval_batch batches), return the outputs
   int eval_threads = 1;
   int64_t eval_batch = 256;
   std::filesystem::path optimized_model;  ///< optional: where ORT writes the graph it actually runs

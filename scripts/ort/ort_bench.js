@@ -7,7 +7,7 @@
 // Usage:  node ort_bench.js REQUEST.json      (writes the result JSON to the request's "result" file)
 // Request: {"model": PATH, "result": PATH, "warmup": N, "stop": {kind, iterations, min_time_s, target_cv, max_time_s,
 //           min_iterations}, "rows": [{"threads": T, "inputs": [NPY per graph input, in order]}], "eval": {"threads": T,
-//           "input": NPY, "batch": B, "output": NPY}, "optimized_model": PATH (optional),
+//           "inputs": [NPY per graph input, rows aligned], "batch": B, "output": NPY}, "optimized_model": PATH (optional),
 //           "profile": {"iterations": N, "prefix": PATH} (optional: the first row again, in a session
 //           with ORT's profiling on; the trace file's path and each profiled call's time come back)}
 // Stop rules mirror lib/bench/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
@@ -98,16 +98,18 @@ function feedsOf(ort, session, arrays) {
 
 // Runs the whole dataset in batches and writes the first output, rows concatenated.
 async function evaluate(ort, session, request) {
-  const inputs = readNpy(request.input);
-  const rows = inputs.dims[0];
-  const rowSize = inputs.data.length / Math.max(rows, 1);
+  const inputs = request.inputs.map(readNpy);
+  const rows = inputs[0].dims[0];
+  const rowsOf = (array, start, end) => {
+    const rowSize = array.data.length / Math.max(array.dims[0], 1);
+    return { type: array.type, dims: [end - start, ...array.dims.slice(1)],
+             data: array.data.slice(start * rowSize, end * rowSize) };
+  };
   const chunks = [];
   let outDims = null;
   for (let start = 0; start < rows; start += request.batch) {
     const end = Math.min(rows, start + request.batch);
-    const dims = [end - start, ...inputs.dims.slice(1)];
-    const slice = { type: inputs.type, dims, data: inputs.data.slice(start * rowSize, end * rowSize) };
-    const result = await session.run({ [session.inputNames[0]]: tensorOf(ort, slice) });
+    const result = await session.run(feedsOf(ort, session, inputs.map((array) => rowsOf(array, start, end))));
     const output = result[session.outputNames[0]];
     if (output.type !== 'float32') throw new BadInput(`output '${session.outputNames[0]}' is ${output.type}, not float32`);
     outDims = output.dims.map(Number);

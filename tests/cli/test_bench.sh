@@ -73,21 +73,5 @@ import json; row=json.load(open('$WORK/ks.json'))['metrics']['rows'][0]
 assert len(row['samples_ms'])==7 and row['latency']['count']==7 and min(row['samples_ms'])==row['latency']['min_ms'], row" \
   || fail "--keep-samples"
 
-# A two-input model (token ids and mask): one synthetic tensor per input, in ONNX Runtime, in
-# LibTorch through the importer, and as its TorchScript twin; commands that feed one input refuse it.
-T="$FIXTURES/onnx_import/two_input"
-SPEC='input_ids:1x12:int64;attention_mask:1x12:int64'
-for target in "$T.onnx" "$T.onnx --runtime libtorch" "$T.pt"; do
-  # shellcheck disable=SC2086
-  expect_exit 0 -- "$MOPT" bench $target --input-shape "$SPEC" --iterations 10 --report "$WORK/two.json"
-  validate_report "$WORK/two.json"
-done
-expect_exit 2 -- "$MOPT" bench "$T.onnx" --iterations 5
-expect_stderr "inputs 'input_ids' (T), 'attention_mask' (T) have dynamic dims"
-expect_exit 2 -- "$MOPT" bench "$T.onnx" --input-shape "$SPEC" --reference "$T.pt" --iterations 5
-expect_stderr "single-input"
-expect_exit 4 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.int8.onnx" --calib "$T.input_ids.npy" --eval-data "$T.input_ids.npy"
-expect_stderr "missing value for argument 'attention_mask'"
-expect_exit 2 -- "$MOPT" optimize "$T.onnx" -o "$WORK/two.pt" --input-shape "$SPEC"
-expect_stderr "measures multi-input models"
+# Multi-input models (token ids and mask) in every command: tests/cli/test_multi_input.sh.
 finish

@@ -616,6 +616,49 @@ TEST_SUITE("data") {
     require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir.path, "no dataset found");
   }
 
+  TEST_CASE("load_dataset on a multi-input directory: input_0, input_1... rows aligned, labels optional") {
+    TempDir dir;
+    write_file(dir / "input_0.npy", npy_bytes("<i8", "(2, 3)", raw_bytes(std::vector<int64_t>{1, 2, 3, 4, 5, 6})));
+    write_file(dir / "input_1.npy", npy_bytes("<f4", "(2, 1)", raw_bytes(std::vector<float>{0.5f, 1.5f})));
+    auto d = mopt::load_dataset(dir.path, {});
+    CHECK(d.size() == 2);
+    CHECK_FALSE(d.has_labels());
+    REQUIRE(d.more_inputs.size() == 1);
+    CHECK(same(d.inputs, torch::tensor({1, 2, 3, 4, 5, 6}, torch::kLong).view({2, 3})));  // ids stay int64
+    CHECK(same(d.more_inputs[0], torch::tensor({0.5f, 1.5f}).view({2, 1})));
+    auto first = d.head(1);
+    CHECK(first.size() == 1);
+    CHECK(first.more_inputs[0].size(0) == 1);
+    CHECK(d.input_rows(1, 2)[1].item<float>() == 1.5f);
+
+    write_file(dir / "labels.npy", npy_bytes("<i8", "(2,)", raw_bytes(std::vector<int64_t>{1, 0})));
+    CHECK(mopt::load_dataset(dir.path, {}).has_labels());
+    mopt::DatasetOptions normalized;
+    normalized.mean = {0.5};
+    normalized.std = {1.0};
+    require_error([&] { mopt::load_dataset(dir.path, normalized); }, ExitCode::kUsage, {"single-input"});
+
+    write_file(dir / "input_1.npy", npy_bytes("<f4", "(3, 1)", raw_bytes(std::vector<float>{1, 2, 3})));
+    require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir / "input_1.npy", "aligned row by row");
+    fs::rename(dir / "input_1.npy", dir / "input_2.npy");
+    require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir.path, "no input_1");
+    write_file(dir / "inputs.npy", npy_bytes("<f4", "(2, 1)", raw_bytes(std::vector<float>{1, 2})));
+    require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir.path, "one dataset per folder");
+  }
+
+  TEST_CASE("load_dataset reads an ONNX conformance test_data_set folder as a multi-input dataset") {
+    // test_add: output_0 = input_0 + input_1, float [3,4,5] each, from Debian's libonnx-testdata.
+    fs::path set = "/usr/share/libonnx-testdata/data/node/test_add/test_data_set_0";
+    if (!fs::exists(set / "input_1.pb")) {
+      MESSAGE("libonnx-testdata not installed; skipped");
+      return;
+    }
+    auto d = mopt::load_dataset(set, {});
+    REQUIRE(d.more_inputs.size() == 1);
+    CHECK(d.inputs.sizes() == torch::IntArrayRef({3, 4, 5}));
+    CHECK(mopt::read_tensor_file(set / "output_0.pb").allclose(d.inputs + d.more_inputs[0]));
+  }
+
   TEST_CASE("load_dataset on a directory of IDX pairs picks the split") {
     for (bool gz : {false, true}) {
       CAPTURE(gz);

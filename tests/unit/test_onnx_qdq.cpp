@@ -79,7 +79,7 @@ TEST_SUITE("onnx_qdq") {
     auto model = conv_gemm_model();
     auto plan = plan_qdq(model, QdqOptions{});
     auto calib = torch::randn({16, 2, 6, 6});
-    auto calibration = calibrate_tensors(model, plan.calibrate, calib, "minmax", CalibratorOptions{}, 8, [](const std::string&) {});
+    auto calibration = calibrate_tensors(model, plan.calibrate, {calib}, "minmax", CalibratorOptions{}, 8, [](const std::string&) {});
     CHECK(calibration.ranges.at("r").min >= 0.0);  // measured after the Relu
     nlohmann::json summary;
     auto qdq = apply_qdq(model, plan, calibration.ranges, QdqOptions{}, summary);
@@ -133,8 +133,8 @@ TEST_SUITE("onnx_qdq") {
     CHECK(plan.skipped[0].reason == "--skip");
 
     auto nan = torch::full({4, 2, 6, 6}, NAN);
-    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, nan, "minmax", CalibratorOptions{}, 4, [](const std::string&) {}), Error);
-    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, torch::zeros({0, 2, 6, 6}), "minmax", CalibratorOptions{}, 4,
+    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, {nan}, "minmax", CalibratorOptions{}, 4, [](const std::string&) {}), Error);
+    CHECK_THROWS_AS(calibrate_tensors(model, {"x"}, {torch::zeros({0, 2, 6, 6})}, "minmax", CalibratorOptions{}, 4,
                                       [](const std::string&) {}),
                     Error);
     OnnxGraphBuilder old(12);

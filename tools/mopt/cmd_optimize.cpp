@@ -56,6 +56,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
   const bool convert = input.is_onnx() != onnx_out;
+  const bool exports = onnx_out && !input.is_onnx();  // the exporter traces one input
   if (input.is_onnx() && !onnx_out) {
     log_info("importing ONNX model {} ...", args.model);
     input = to_torchscript(input);  // TorchScript passes follow the import
@@ -65,7 +66,9 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   }
   Dataset data;
   const bool measure = has_data(args.data);
-  if (measure) data = load_data(args.data, "test");  // bad data fails before any pass runs
+  auto data_args = args.data;
+  data_args.multiple_inputs = !exports;
+  if (measure) data = load_data(data_args, "test");  // bad data fails before any pass runs
 
   auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
     log_info("[{}/{}] {}", i + 1, n, step);

@@ -72,12 +72,12 @@ void enforce_gates(const quant::AccuracyTarget& target, bool target_met, const n
   if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
 }
 
-// invalid_input unless the model runs on `sample` (the first row of FLAG's data).
-void check_model_runs_on(const Model& model, const torch::Tensor& sample, const char* flag) {
+// invalid_input unless the model runs on `sample` (the first row of each of FLAG's inputs).
+void check_model_runs_on(const Model& model, const std::vector<torch::Tensor>& sample, const char* flag) {
   try {
     torch::NoGradGuard no_grad;
     auto module = model.torchscript();
-    module.forward({sample});
+    module.forward(std::vector<torch::IValue>(sample.begin(), sample.end()));
   } catch (const Error&) {
     throw;
   } catch (const std::bad_alloc&) {
@@ -85,7 +85,7 @@ void check_model_runs_on(const Model& model, const torch::Tensor& sample, const 
   } catch (const std::exception& e) {
     throw invalid_input(fmt::format("the model does not run on the {} data (a sample of shape [{}]): {}; check that "
                                     "it holds the model's inputs (shape, --normalize)",
-                                    flag, fmt::join(sample.sizes(), ", "), quant::torch_error_reason(e.what())));
+                                    flag, fmt::join(sample.front().sizes(), ", "), quant::torch_error_reason(e.what())));
   }
 }
 
@@ -199,16 +199,16 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   request.target = accuracy_target(args);
   request.max_trials = args.max_trials;
   if (!dynamic) {
-    auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
-    request.calib_inputs = calib.inputs;
-    log_info("calibration: {}", calib.description);
+    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize, /*multiple_inputs=*/true);
+    request.calib.labels = torch::Tensor();  // calibration needs none; a folder's labels must not count as eval labels
+    log_info("calibration: {}", request.calib.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize, /*multiple_inputs=*/true);
   } else if (dynamic) {
     throw usage_error("give --eval-data so the INT8 model can be measured against fp32");
   } else {
-    request.eval.inputs = request.calib_inputs;
+    request.eval = request.calib;
     request.eval.description = "calibration inputs (no labels)";
   }
 
@@ -255,7 +255,9 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
     log_info("calibration: {}", calib.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+    // Dynamic INT8 runs no calibration, so a multi-input model needs only multi-input evaluation.
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize,
+                                  /*multiple_inputs=*/args.mode != "static");
   } else if (request.calib_inputs.defined()) {
     request.eval.inputs = request.calib_inputs;  // agreement with fp32 only, no accuracy
     request.eval.description = "calibration inputs (no labels)";
@@ -264,7 +266,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   }
 
   // Data that does not fit the model is the user's input, not a quantization failure (exit 4).
-  check_model_runs_on(fp32, request.eval.inputs.slice(0, 0, 1), args.eval_data.empty() ? "--calib" : "--eval-data");
+  check_model_runs_on(fp32, request.eval.input_rows(0, 1), args.eval_data.empty() ? "--calib" : "--eval-data");
   // The quantizer words its own failures; this catches LibTorch errors from the steps around it
   // (the fp32 baseline, saving and reloading, measuring), so none reaches the user raw.
   auto outcome = quant::quantization_stage(

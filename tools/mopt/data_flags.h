@@ -14,7 +14,7 @@ struct DataArgs {
   std::string input_shape;
   int64_t samples = 0;  ///< 0 = all
   uint64_t seed = 0;
-  bool multiple_inputs = false;  ///< the command can feed a multi-input model (bench); others refuse one
+  bool multiple_inputs = false;  ///< the command can feed a multi-input model (bench, quantize, optimize); others refuse one
 };
 
 /// Adds --data, --labels, --split, --normalize, --input-shape, --samples, --seed.
@@ -30,8 +30,9 @@ DataArgs with_graph_input(DataArgs args, const std::string& model_path);
 /// Loads --data (or makes seeded synthetic inputs from --input-shape) and keeps --samples rows.
 Dataset load_data(const DataArgs& args, const std::string& default_split);
 
-/// Loads one dataset path given by a command's own flags (--calib, --train, --eval-data, ...).
+/// Loads one dataset path given by a command's own flags (--calib, --train, --eval-data, ...);
+/// a multi-input dataset is a usage error unless the command can feed one.
 Dataset load_data_path(const std::string& path, const std::string& labels, const std::string& default_split,
-                       int64_t samples, const std::string& normalize);
+                       int64_t samples, const std::string& normalize, bool multiple_inputs = false);
 
 }  // namespace mopt::cli

@@ -34,26 +34,27 @@ double peak_rss_mb() {
 
 }  // namespace
 
-void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& tensors, const torch::Tensor& inputs,
+void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& tensors, const std::vector<torch::Tensor>& inputs,
                  int64_t batch, const std::function<void(size_t, const torch::Tensor&)>& observe,
                  const std::function<void(int64_t, int64_t)>& progress) {
-  if (!inputs.defined() || inputs.size(0) == 0) throw invalid_input("the calibration data is empty");
+  if (inputs.empty() || !inputs.front().defined() || inputs.front().size(0) == 0) throw invalid_input("the calibration data is empty");
   auto watched = with_watched_outputs(model, tensors);
   auto imported = import_onnx(watched);
   std::map<std::string, int> output_index;
   for (int i = 0; i < watched.graph().output_size(); ++i) output_index[watched.graph().output(i).name()] = i;
   torch::NoGradGuard no_grad;
-  const int64_t n = inputs.size(0);
+  const int64_t n = inputs.front().size(0);
   for (int64_t start = 0; start < n; start += batch) {
-    auto chunk = inputs.slice(0, start, std::min(n, start + batch)).to(torch::kFloat);
+    std::vector<torch::IValue> chunk;
+    for (const auto& input : inputs) chunk.emplace_back(input.slice(0, start, std::min(n, start + batch)));
     torch::IValue out;
     try {
-      out = imported.module.forward({chunk});
+      out = imported.module.forward(chunk);
     } catch (const std::exception& e) {  // c10::Error, or the interpreter's wrapped runtime_error
       std::string reason = e.what();
       reason = reason.substr(0, reason.find('\n'));
       throw invalid_input(fmt::format("the model cannot run on the calibration data (batch shape {}): {}",
-                                      fmt::join(chunk.sizes(), "x"), reason));
+                                      fmt::join(chunk.front().toTensor().sizes(), "x"), reason));
     }
     std::vector<torch::IValue> values = out.isTuple() ? out.toTupleRef().elements().vec() : std::vector<torch::IValue>{out};
     for (size_t i = 0; i < tensors.size(); ++i) observe(i, values.at(output_index.at(tensors[i])).toTensor());
@@ -62,14 +63,14 @@ void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& 
 }
 
 CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                    const torch::Tensor& inputs, const std::string& calibrator,
+                                    const std::vector<torch::Tensor>& inputs, const std::string& calibrator,
                                     const CalibratorOptions& options, int64_t batch,
                                     const std::function<void(const std::string&)>& log) {
   std::vector<std::unique_ptr<Calibrator>> calibrators;
   for (size_t i = 0; i < tensors.size(); ++i) calibrators.push_back(make_calibrator(calibrator, options));
   run_watched(model, tensors, inputs, batch, [&](size_t i, const torch::Tensor& t) { calibrators[i]->observe(t); },
               [&](int64_t done, int64_t n) { log(fmt::format("calibration: {}/{} samples", done, n)); });
-  const int64_t n = inputs.size(0);
+  const int64_t n = inputs.front().size(0);
   CalibrationResult result;
   result.samples = n;
   for (size_t i = 0; i < tensors.size(); ++i) {

@@ -22,16 +22,17 @@ struct CalibrationResult {
   double peak_rss_mb = 0;  ///< this process's peak resident memory after calibration
 };
 
-/// Runs `inputs` through the model in `batch`-sized steps (LibTorch, through the importer) and hands
-/// every watched tensor of every batch to `observe(index in tensors, value)`; nothing is kept.
-void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& tensors, const torch::Tensor& inputs,
+/// Runs `inputs` (one tensor per graph input, rows aligned) through the model in `batch`-sized steps
+/// (LibTorch, through the importer) and hands every watched tensor of every batch to
+/// `observe(index in tensors, value)`; nothing is kept.
+void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& tensors, const std::vector<torch::Tensor>& inputs,
                  int64_t batch, const std::function<void(size_t, const torch::Tensor&)>& observe,
                  const std::function<void(int64_t, int64_t)>& progress);
 
-/// Runs `inputs` (samples along dim 0) through the model in `batch`-sized steps and returns a range
-/// for every tensor in `tensors`. Bad data (NaN only, wrong shape) -> invalid_input naming it.
+/// Runs `inputs` (one per graph input, samples along dim 0) through the model in `batch`-sized steps
+/// and returns a range for every tensor in `tensors`. Bad data (NaN only, wrong shape) -> invalid_input.
 CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                    const torch::Tensor& inputs, const std::string& calibrator,
+                                    const std::vector<torch::Tensor>& inputs, const std::string& calibrator,
                                     const CalibratorOptions& options, int64_t batch,
                                     const std::function<void(const std::string&)>& log);
 

@@ -45,14 +45,14 @@ void check_rewritten(const onnx::ModelProto& model) {
 // QDQ model's tensor, quantized and dequantized with its own parameters (what its DQs hand on),
 // against the fp32 model's tensor, on the first few evaluation samples.
 nlohmann::json activation_errors(const onnx::ModelProto& fp32, const onnx::ModelProto& qdq, const std::vector<std::string>& tensors,
-                                 const nlohmann::json& params, const nlohmann::json& ranges, const torch::Tensor& inputs,
+                                 const nlohmann::json& params, const nlohmann::json& ranges, const Dataset& data,
                                  bool symmetric) {
-  auto sample = inputs.slice(0, 0, std::min<int64_t>(8, inputs.size(0)));
+  auto sample = data.input_rows(0, std::min<int64_t>(8, data.size()));
   std::vector<torch::Tensor> reference(tensors.size());
   auto nothing = [](int64_t, int64_t) {};
-  run_watched(fp32, tensors, sample, sample.size(0), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
+  run_watched(fp32, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
   nlohmann::json rows = nlohmann::json::array();
-  run_watched(qdq, tensors, sample, sample.size(0), [&](size_t i, const torch::Tensor& t) {
+  run_watched(qdq, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) {
     const auto& p = params.at(tensors[i]);
     double scale = p["scale"].get<double>();
     int64_t zero_point = p["zero_point"].get<int64_t>();
@@ -63,6 +63,12 @@ nlohmann::json activation_errors(const onnx::ModelProto& fp32, const onnx::Model
                     {"sqnr_db", comparison.sqnr_db}, {"cosine", comparison.cosine}});
   }, nothing);
   return rows;
+}
+
+double calib_megabytes(const Dataset& calib) {
+  double bytes = 0;
+  for (const auto& input : calib.input_list()) bytes += static_cast<double>(input.nbytes());
+  return bytes / 1048576.0;
 }
 
 }  // namespace
@@ -148,12 +154,12 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
       if (!missing.empty()) {
         log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", trial.plan.targets.size(),
                         missing.size(), request.calibrator));
-        auto result = calibrate_tensors(prepared, missing, request.calib_inputs, request.calibrator, request.calibrator_options,
+        auto result = calibrate_tensors(prepared, missing, request.calib.input_list(), request.calibrator, request.calibrator_options,
                                         request.calib_batch, log);
         ranges.insert(result.ranges.begin(), result.ranges.end());
         if (calibration.is_null()) {
           calibration = {{"samples", result.samples}, {"batch", request.calib_batch}, {"peak_rss_mb", result.peak_rss_mb},
-                         {"data_mb", static_cast<double>(request.calib_inputs.nbytes()) / 1048576.0}};
+                         {"data_mb", calib_megabytes(request.calib)}};
         }
       }
       trial.model = apply_qdq(prepared, trial.plan, ranges, options, trial.summary);
@@ -164,7 +170,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
       for (const auto& name : trial.plan.calibrate) activation_ranges.push_back({{"tensor", name}, {"range", {ranges.at(name).min, ranges.at(name).max}}});
       log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");
       trial.summary["activations"] = activation_errors(prepared, trial.model, trial.plan.calibrate, trial.summary["activation_params"],
-                                                       activation_ranges, request.eval.inputs, request.options.symmetric_activations);
+                                                       activation_ranges, request.eval, request.options.symmetric_activations);
     }
     trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
     Model::from_onnx(trial.model).save(trial.file);
@@ -202,7 +208,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   probe.model = pick.file;
   probe.warmup = 0;
   probe.stop.iterations = 1;
-  probe.rows.push_back({request.threads, {request.eval.inputs.slice(0, 0, 1).contiguous()}});
+  probe.rows.push_back({request.threads, request.eval.input_rows(0, 1)});
   probe.optimized_model = optimized;
   run_onnxruntime(probe);
 

@@ -25,7 +25,7 @@ struct OnnxQuantizeRequest {
   QdqOptions options;
   std::string calibrator = "minmax";
   CalibratorOptions calibrator_options;
-  torch::Tensor calib_inputs;
+  Dataset calib;  ///< static mode: calibration inputs (labels unused)
   int64_t calib_batch = 32;
   Dataset eval;
   ComparisonSettings comparison;

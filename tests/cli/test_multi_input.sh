@@ -1,0 +1,81 @@
+# Multi-input models (a token classifier taking input_ids and attention_mask) through every command
+# that feeds several inputs: synthetic specs, a multi-input dataset folder (input_0.npy, input_1.npy,
+# labels.npy), accuracy, --reference, ONNX INT8 (static and dynamic) and optimize's fresh-process
+# timing; commands that feed one input refuse such data with exit 2.
+source "$(dirname "$0")/lib.sh"
+T="$FIXTURES/onnx_import/two_input"
+DATA="$FIXTURES/onnx_import/two_input_data"   # labels = the fp32 model's own argmax
+SPEC='input_ids:1x12:int64;attention_mask:1x12:int64'
+py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+
+# Synthetic inputs, one per input: ONNX Runtime, LibTorch through the importer, the TorchScript twin.
+for target in "$T.onnx" "$T.onnx --runtime libtorch" "$T.pt"; do
+  # shellcheck disable=SC2086
+  expect_exit 0 -- "$MOPT" bench $target --input-shape "$SPEC" --iterations 10 --report "$WORK/two.json"
+  validate_report "$WORK/two.json"
+done
+expect_exit 2 -- "$MOPT" bench "$T.onnx" --iterations 5
+expect_stderr "inputs 'input_ids' (T), 'attention_mask' (T) have dynamic dims"
+
+# A dataset folder: accuracy (100%: the labels are the model's argmax) and agreement with the twin,
+# in both runtimes.
+for runtime in onnxruntime libtorch; do
+  expect_exit 0 -- "$MOPT" bench "$T.onnx" --runtime $runtime --data "$DATA" --reference "$T.pt" --iterations 5 \
+    --report "$WORK/acc-$runtime.json"
+  validate_report "$WORK/acc-$runtime.json"
+  py "
+import json; m=json.load(open('$WORK/acc-$runtime.json'))['metrics']
+assert m['accuracy']['top1']==1.0 and m['accuracy']['samples']==64, m['accuracy']
+assert m['agreement']['max_abs_diff']<1e-4 and m['agreement']['samples']==64, m['agreement']" "$runtime accuracy/agreement"
+done
+expect_exit 0 -- "$MOPT" bench "$T.onnx" --data "$DATA" --samples 10 --iterations 3 --report "$WORK/ten.json"
+py "import json; assert json.load(open('$WORK/ten.json'))['metrics']['accuracy']['samples']==10" "--samples cuts every input"
+
+# ONNX INT8 for ONNX Runtime: dynamic measured on the folder, static calibrated on it.
+expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.dyn.onnx" --mode dynamic --eval-data "$DATA" --iterations 5 \
+  --report "$WORK/dyn.json"
+validate_report "$WORK/dyn.json"
+expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.int8.onnx" --calib "$DATA" --eval-data "$DATA" --iterations 5 \
+  --report "$WORK/static.json"
+validate_report "$WORK/static.json"
+py "
+import json
+for name in ('dyn', 'static'):
+    m=json.load(open('$WORK/%s.json' % name))['metrics']
+    assert m['samples']==64 and m['after']['accuracy']['top1']>=0.9 and m['agreement']['cosine']>0.99, (name, m)
+    assert m['before']['accuracy']['top1']==1.0, (name, m['before'])
+" "INT8 of the two-input model"
+expect_exit 0 -- "$MOPT" bench "$WORK/two.int8.onnx" --data "$DATA" --iterations 3 --report "$WORK/int8.json"
+# One input's data alone is the model's mismatch, named by ONNX Runtime/the importer (exit 4).
+expect_exit 4 -- "$MOPT" quantize "$T.onnx" -o "$WORK/bad.onnx" --calib "$T.input_ids.npy" --eval-data "$T.input_ids.npy"
+expect_stderr "missing value for argument 'attention_mask'"
+[ ! -e "$WORK/bad.onnx" ] || fail "a failed quantize wrote its output"
+
+# optimize: ONNX -> TorchScript measured in fresh processes on both inputs.
+expect_exit 0 -- "$MOPT" optimize "$T.onnx" -o "$WORK/two.pt" --data "$DATA" --iterations 10 --report "$WORK/opt.json"
+validate_report "$WORK/opt.json"
+py "
+import json; m=json.load(open('$WORK/opt.json'))['metrics']
+assert m['agreement']['max_abs_diff']<1e-4 and m['before']['latency']['p50_ms']>0 and m['after']['latency']['p50_ms']>0, m
+assert m['before']['accuracy']['top1']==1.0 and m['after']['accuracy']['top1']==1.0, m" "optimize comparison"
+# TorchScript dynamic INT8 of the twin, measured on the folder.
+expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.dyn.pt" --mode dynamic --eval-data "$DATA" --iterations 5
+
+# Commands that feed one input say so (exit 2), and write nothing.
+expect_exit 2 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA"
+expect_stderr "holds 2 inputs; this command feeds one input"
+expect_exit 2 -- "$MOPT" optimize "$T.pt" -p freeze -o "$WORK/two.onnx" --data "$DATA"
+expect_stderr "holds 2 inputs"
+expect_exit 2 -- "$MOPT" distill --teacher "$T.pt" --student "$T.pt" -o "$WORK/student.pt" --train "$DATA" --epochs 1
+expect_stderr "holds 2 inputs"
+for f in two.static.pt two.onnx student.pt; do [ ! -e "$WORK/$f" ] || fail "$f written after a refusal"; done
+
+# Folder layout errors are the data's (exit 4), named.
+mkdir -p "$WORK/gap" && cp "$DATA/input_0.npy" "$WORK/gap/" && cp "$DATA/input_1.npy" "$WORK/gap/input_2.npy"
+expect_exit 4 -- "$MOPT" bench "$T.onnx" --data "$WORK/gap" --iterations 3
+expect_stderr "has input_2 but no input_1"
+mkdir -p "$WORK/short" && cp "$DATA/input_0.npy" "$WORK/short/" && /usr/bin/python3 -c "
+import numpy as np; np.save('$WORK/short/input_1.npy', np.load('$DATA/input_1.npy')[:5])"
+expect_exit 4 -- "$MOPT" bench "$T.onnx" --data "$WORK/short" --iterations 3
+expect_stderr "aligned row by row"
+finish
