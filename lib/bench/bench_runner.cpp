@@ -222,8 +222,8 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
 }  // namespace
 
 std::vector<torch::Tensor> batch_inputs(const Dataset& data, int64_t batch) {
-  std::vector<torch::Tensor> inputs{make_batch(data.inputs, batch)};
-  for (const auto& more : data.more_inputs) inputs.push_back(make_batch(more, batch));
+  std::vector<torch::Tensor> inputs;
+  for (const auto& input : data.input_list()) inputs.push_back(make_batch(input, batch));
   return inputs;
 }
 

@@ -37,10 +37,6 @@ torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& in
   throw runtime_failure("the model's forward() returned no tensor");
 }
 
-torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size) {
-  return run_model_batched(model, std::vector<torch::Tensor>{inputs}, batch_size);
-}
-
 torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size) {
   std::vector<torch::Tensor> outputs;
   const int64_t n = inputs.front().size(0);

@@ -14,9 +14,8 @@ torch::Tensor run_model(const Model& model, const torch::Tensor& input);
 /// The same for a model taking several inputs, in forward()'s order.
 torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& inputs);
 
-/// Runs the model over `inputs` in batches of `batch_size` and concatenates the outputs.
-torch::Tensor run_model_batched(const Model& model, const torch::Tensor& inputs, int64_t batch_size);
-/// The same for a model taking several inputs (rows aligned), in forward()'s order.
+/// Runs the model over `inputs` (one tensor per model input, in forward()'s order, rows aligned) in
+/// batches of `batch_size` and concatenates the outputs.
 torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size);
 
 /// How close a candidate's outputs are to a reference's on the same inputs.

@@ -215,7 +215,7 @@ TEST_SUITE("train") {
     auto train = linear_task(512, 20, 4, 8);
     train.labels = torch::Tensor();  // pure soft targets
     auto val = linear_task(256, 20, 4, 9);
-    val.labels = run_model_batched(teacher, val.inputs, 256).argmax(1);  // accuracy = agreement with the teacher
+    val.labels = run_model_batched(teacher, {val.inputs}, 256).argmax(1);  // accuracy = agreement with the teacher
     DistillSettings settings;
     settings.train = config;
     settings.train.epochs = 8;
