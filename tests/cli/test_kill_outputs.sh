@@ -2,7 +2,8 @@
 # killed (several seeds, fixed so a failure reproduces) while they load, calibrate, train, measure
 # or write. Afterwards every output path either does not exist or is complete (the artifact loads
 # in PyTorch, the report is JSON): outputs are written to a temp file and renamed. The input is
-# untouched (sha256). Kept under a minute: small data, a few iterations. Each command's kill delay
+# untouched (sha256); killed `distill`/`prune` runs resume from their checkpoint to the same weights
+# as an uninterrupted run. Kept to about a minute and a half: small data, a few iterations. Each command's kill delay
 # spans a little more than its whole run here (3.5-7 s on a loaded 2-core machine), so the kills
 # land in loading, calibration/training, the fresh-process latency runs and the final write.
 source "$(dirname "$0")/lib.sh"
@@ -79,6 +80,44 @@ for i in 1 2; do echo partial > "$O/.c.pt.tmp-$((4194300 + i))"; done
   --force >"$WORK/rewrite.out" 2>&1 || fail "the rewrite of c.pt failed: $(tail -c 300 "$WORK/rewrite.out")"
 left=$(find "$O" -name '.c.pt.tmp-*' | wc -l)
 [ "$left" -eq 0 ] || fail "$left stale temp file(s) of c.pt survived the next write"
+
+# Killed training resumes from its last checkpoint and ends exactly where an uninterrupted run ends:
+# each command runs once whole, then again SIGKILLed as soon as its first epoch's checkpoint exists,
+# then with --resume; the two artifacts must hold identical weights.
+weights_equal() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, torch
+a, b = (torch.jit.load(p).state_dict() for p in sys.argv[1:3])
+diff = [k for k in a if not torch.equal(a[k], b[k])]
+sys.exit(f"weights differ after resume: {diff[:5]}" if diff or a.keys() != b.keys() else 0)
+PY
+}
+R="$WORK/resume"
+mkdir -p "$R"
+train_cmd() {  # train_cmd NAME: the command line, writing $R/NAME.pt with its checkpoint at $R/NAME.ckpt
+  case $1 in
+    distill*) echo "$MOPT" distill --teacher "$IN/cnn.pt" --student "$IN/student.pt" --train "$FMNIST" --val "$FMNIST" \
+                --train-samples 1024 --val-samples 128 --epochs 3 --seed 5 "${norm[@]}" -o "$R/$1.pt" --checkpoint "$R/$1.ckpt" ;;
+    prune*) echo "$MOPT" prune "$IN/cnn.pt" -o "$R/$1.pt" --method channel --amount 0.5 --finetune-data "$FMNIST" \
+                --finetune-samples 1024 --epochs 3 --seed 5 --eval-data "$FMNIST" --eval-samples 128 --iterations 3 \
+                "${norm[@]}" --checkpoint "$R/$1.ckpt" ;;
+  esac
+}
+for cmd in distill prune; do
+  # shellcheck disable=SC2046
+  $(train_cmd "$cmd-whole") >"$WORK/$cmd-whole.out" 2>&1 || fail "$cmd (uninterrupted) failed: $(tail -c 300 "$WORK/$cmd-whole.out")"
+  # shellcheck disable=SC2046
+  setsid $(train_cmd "$cmd-killed") >"$WORK/$cmd-killed.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do [ -e "$R/$cmd-killed.ckpt" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -KILL -- "-$pid" 2>/dev/null; then echo "$cmd killed after its first checkpoint" >&2; else echo "$cmd finished before the kill" >&2; fi
+  wait "$pid" 2>/dev/null
+  [ -e "$R/$cmd-killed.ckpt" ] || fail "$cmd wrote no checkpoint before it was killed or finished"
+  # shellcheck disable=SC2046
+  $(train_cmd "$cmd-killed") --resume "$R/$cmd-killed.ckpt" >"$WORK/$cmd-resumed.out" 2>&1 \
+    || fail "$cmd --resume failed: $(tail -c 300 "$WORK/$cmd-resumed.out")"
+  weights_equal "$R/$cmd-whole.pt" "$R/$cmd-killed.pt" || fail "$cmd: killed + resumed differs from the uninterrupted run"
+done
 after=$(cd "$IN" && sha256sum cnn.pt student.pt)
 [ "$before" = "$after" ] || fail "an input changed: $after"
 # The kills really interrupted something: not every run got to write its artifact.

@@ -12,6 +12,19 @@
 
 namespace mopt::test {
 
+// True in an AddressSanitizer build (scripts/sanitize.sh), whose allocator changes memory figures.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 /// A generated fixture (scripts/make_fixtures.sh writes build/fixtures).
 inline std::filesystem::path fixture(const std::string& name) { return std::filesystem::path(MOPT_FIXTURES_DIR) / name; }
 /// A committed fixture (tests/fixtures).
