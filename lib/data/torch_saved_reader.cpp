@@ -6,6 +6,7 @@
 #include "lib/data/file_io.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/util/zip_check.h"
 
 namespace mopt {
 namespace {
@@ -38,6 +39,7 @@ torch::Tensor read_torch_saved(const std::filesystem::path& path) {
         "{}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with "
         "torch.save(tensor, path) from PyTorch >= 1.6",
         path.string()));
+  check_zip_bytes(bytes, path.string());  // LibTorch's zip reader trusts the offsets an archive declares
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lib/errors.h"
+#include "lib/util/zip_check.h"
 #include "lib/model/onnx_io.h"
 #include "lib/util/atomic_file.h"
 
@@ -79,6 +80,7 @@ Model Model::load(const fs::path& path) {
     model.proto_ = std::make_shared<onnx::ModelProto>(load_onnx(path));
     return model;
   }
+  check_zip_file(path);  // LibTorch's zip reader trusts the offsets an archive declares
   try {
     // mopt.json: how the artifact was made; onnx_import.json: the ONNX names of an imported model.
     torch::jit::ExtraFilesMap extra{{"mopt.json", ""}, {"onnx_import.json", ""}};

@@ -291,6 +291,9 @@ std::optional<json> parse_json_located(const std::string& text, const std::strin
     auto cut = what.find("syntax error");
     error = fmt::format("{}: not valid JSON: {} (line {})", root_name, cut == std::string::npos ? what : what.substr(cut), line);
     return std::nullopt;
+  } catch (const json::exception& e) {  // well-formed but unrepresentable, e.g. a number like 1e999
+    error = fmt::format("{}: not valid JSON: {}", root_name, e.what());
+    return std::nullopt;
   }
 }
 

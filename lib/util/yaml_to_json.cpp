@@ -107,6 +107,8 @@ std::optional<std::string> yaml_to_json_text(const std::string& yaml, const std:
     error = fmt::format("{}: not valid YAML: {} (line {})", root_name, e.msg, e.mark.line + 1);
   } catch (const Unconvertible& e) {
     error = fmt::format("{}: {} (line {})", root_name, e.message, e.line);
+  } catch (const nlohmann::json::exception& e) {  // a scalar JSON cannot hold, e.g. invalid UTF-8
+    error = fmt::format("{}: not valid YAML for a manifest: {}", root_name, e.what());
   }
   return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "lib/errors.h"
+#include "lib/onnx/import/graph_validation.h"
 
 namespace mopt {
 
@@ -189,6 +190,7 @@ void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed) {
 std::map<std::string, onnx::TypeProto::Tensor> inferred_tensor_types(const onnx::ModelProto& model) {
   onnx::ModelProto copy = model;
   try {
+    onnx_import::check_node_schemas(copy);  // ONNX's inference would trust a malformed node
     onnx::shape_inference::InferShapes(copy);
   } catch (const std::exception&) {
     // Only the declared types below.

@@ -7,6 +7,8 @@
 #include "lib/eval/evaluate.h"
 #include "lib/model/graph_stats.h"
 #include "lib/util/atomic_file.h"
+#include "lib/data/file_io.h"
+#include "lib/util/zip_check.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -40,6 +42,36 @@ TEST_SUITE("model-io") {
         CHECK(std::string(e.what()).find(fixture(name).filename().string()) != std::string::npos);
         CHECK(std::string(e.what()).find("Exception raised from") == std::string::npos);
       }
+    }
+  }
+
+  TEST_CASE("zip archives are checked before LibTorch's reader trusts their offsets") {
+    // Real archives pass: a TorchScript model (C++ writer) and a torch.save file (Python's).
+    std::string model_bytes = mopt::data_detail::read_file_bytes(fixture("mlp.pt"));
+    CHECK_NOTHROW(check_zip_bytes(model_bytes, "mlp.pt"));
+    CHECK_NOTHROW(check_zip_file(fixture("mlp.pt")));
+    CHECK_NOTHROW(check_zip_file(fixture("data/tensor_f32.pt")));
+    auto code_of = [](const std::function<void()>& f) { return mopt::test::thrown_code(f); };
+    // The central-directory offset moved past the end of the file (in the zip64 end record, which
+    // PyTorch's writer adds and which then overrides the 32-bit one).
+    auto zip64 = model_bytes.rfind(std::string("PK\x06\x06", 4));
+    auto end = model_bytes.rfind(std::string("PK\x05\x06", 4));
+    REQUIRE(end != std::string::npos);
+    auto moved = model_bytes;
+    moved[zip64 != std::string::npos ? zip64 + 48 + 6 : end + 19] = '\x7f';
+    CHECK(code_of([&] { check_zip_bytes(moved, "moved.pt"); }) == 4);
+    // A member's stored size grown beyond the bytes the file holds.
+    auto central = model_bytes.find(std::string("PK\x01\x02", 4));
+    REQUIRE(central != std::string::npos);
+    auto grown = model_bytes;
+    for (int i : {20, 24}) grown[central + i + 3] = '\x10';  // compressed and uncompressed sizes += 256 MiB
+    CHECK(code_of([&] { check_zip_bytes(grown, "grown.pt"); }) == 4);
+    CHECK(code_of([&] { check_zip_bytes(model_bytes.substr(0, model_bytes.size() / 2), "half.pt"); }) == 4);
+    try {
+      check_zip_bytes("PK\x05\x06", "tiny.pt");
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("tiny.pt: not a valid zip archive") != std::string::npos);
     }
   }
 

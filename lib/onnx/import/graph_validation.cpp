@@ -1,6 +1,7 @@
 #include "lib/onnx/import/graph_validation.h"
 
 #include <fmt/format.h>
+#include <onnx/defs/schema.h>
 
 #include <map>
 #include <set>
@@ -95,6 +96,52 @@ std::vector<int> topological_order(const onnx::GraphProto& graph) {
   return order;
 }
 
+namespace {
+
+// Declared ranks (graph inputs, value_info, initializers): what ONNX's inference starts from.
+std::map<std::string, int> declared_ranks(const onnx::GraphProto& graph) {
+  std::map<std::string, int> ranks;
+  auto record = [&](const onnx::ValueInfoProto& info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().has_shape()) {
+      ranks[info.name()] = info.type().tensor_type().shape().dim_size();
+    }
+  };
+  for (const auto& info : graph.input()) record(info);
+  for (const auto& info : graph.value_info()) record(info);
+  for (const auto& init : graph.initializer()) ranks[init.name()] = init.dims_size();
+  return ranks;
+}
+
+}  // namespace
+
+void check_node_schemas(const onnx::ModelProto& model) {
+  const auto opset = static_cast<int>(model_opset(model));
+  const auto& graph = model.graph();
+  const auto ranks = declared_ranks(graph);
+  auto rank_of = [&](const std::string& name) { auto it = ranks.find(name); return it == ranks.end() ? -1 : it->second; };
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& node = graph.node(i);
+    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
+    const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "");
+    if (schema == nullptr) continue;  // unsupported_ops() names it
+    try {
+      schema->Verify(node);
+    } catch (const std::exception& e) {
+      std::string why = e.what();
+      throw invalid_input(fmt::format("node {} does not match the {} operator at opset {}: {}", node_label(node, i),
+                                      node.op_type(), opset, why.substr(0, why.find('\n'))));
+    }
+    // ONNX 1.12's ConvTranspose inference reads the weight's dim 1 unchecked (a SEGV on a rank-0 weight).
+    if (node.op_type() == "ConvTranspose" && node.input_size() >= 2) {
+      const int x = rank_of(node.input(0)), w = rank_of(node.input(1));
+      if (w >= 0 && (w < 3 || (x >= 0 && x != w))) {
+        throw invalid_input(fmt::format("node {}: its weight '{}' has rank {}; ConvTranspose needs a weight of the "
+                                        "input's rank (at least 3)", node_label(node, i), node.input(1), w));
+      }
+    }
+  }
+}
+
 void validate_graph(const onnx::ModelProto& model) {
   if (!model.has_graph()) throw invalid_input("the ONNX model has no graph");
   auto opset = model_opset(model);
@@ -105,6 +152,7 @@ void validate_graph(const onnx::ModelProto& model) {
   }
   const auto& graph = model.graph();
   check_initializers(graph);
+  check_node_schemas(model);
   topological_order(graph);
   std::unordered_set<std::string> defined;
   for (const auto& input : graph.input()) defined.insert(input.name());

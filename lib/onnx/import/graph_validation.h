@@ -15,7 +15,13 @@ int64_t model_opset(const onnx::ModelProto& model);
 /// input nothing defines, a value defined twice, or a cycle (naming the nodes involved).
 std::vector<int> topological_order(const onnx::GraphProto& graph);
 
-/// Graph-level checks: opset in range, subgraph ops refused with a clear message, topological
+/// Every default-domain node against its operator's schema at the model's opset (input and output
+/// counts, attribute names and types), as ONNX Runtime checks when it loads a model: ONNX's shape
+/// inference trusts what the schema promises (fuzzing found it dereferencing a missing output of a
+/// ConvTranspose). Call before onnx::shape_inference::InferShapes. Throws invalid_input naming the node.
+void check_node_schemas(const onnx::ModelProto& model);
+
+/// Graph-level checks: node schemas, opset in range, subgraph ops refused with a clear message, topological
 /// order exists, graph outputs are defined.
 void validate_graph(const onnx::ModelProto& model);
 

@@ -27,12 +27,19 @@ void infer_shapes(onnx::ModelProto& model) {
                                        onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
   } catch (const std::exception& e) {
     std::string message = e.what();
+    auto inconsistent = [](const std::string& why) {
+      return invalid_input(fmt::format("the ONNX graph is inconsistent (type or shape mismatch): {}", why));
+    };
     // Exporters of the opset-6 era wrote int64 Constants that Constant-1's schema did not allow
     // yet; every runtime accepts them, so only that complaint falls back to lenient inference.
-    if (message.find("(op_type:Constant") == std::string::npos) {
-      throw invalid_input(fmt::format("the ONNX graph is inconsistent (type or shape mismatch): {}", message));
+    const bool constant = message.find("(op_type:Constant)") != std::string::npos ||
+                          message.find("(op_type:Constant,") != std::string::npos;  // ", node name: ..."
+    if (!constant) throw inconsistent(message);
+    try {
+      onnx::shape_inference::InferShapes(model);
+    } catch (const std::exception& lenient) {
+      throw inconsistent(lenient.what());
     }
-    onnx::shape_inference::InferShapes(model);
   }
 }
 
@@ -102,7 +109,13 @@ ImportedOnnx import_onnx(const onnx::ModelProto& input) {
 
 Model to_torchscript(const Model& model) {
   if (model.is_torchscript()) return model;
-  auto imported = import_onnx(model.onnx());
+  ImportedOnnx imported;
+  try {
+    imported = import_onnx(model.onnx());
+  } catch (const Error& e) {  // name the file the problem is in
+    if (model.source_path().empty()) throw;
+    throw Error(e.code(), fmt::format("{}: {}", model.source_path().string(), e.what()));
+  }
   auto converted = Model::from_torchscript(imported.module);
   converted.set_source_path(model.source_path());
   converted.set_extra_file(kOnnxNamesFile, imported.names.dump());
@@ -114,11 +127,7 @@ Model load_executable(const std::filesystem::path& path) {
   auto model = Model::load(path);
   if (model.is_torchscript()) return model;
   log_info("importing ONNX model {} ...", path.string());
-  try {
-    return to_torchscript(model);
-  } catch (const Error& e) {
-    throw Error(e.code(), fmt::format("{}: {}", path.string(), e.what()));
-  }
+  return to_torchscript(model);
 }
 
 int64_t declared_batch(const onnx::ModelProto& model) {

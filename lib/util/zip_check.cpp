@@ -1,0 +1,161 @@
+// Zip layout (APPNOTE.TXT): [local header + data]... central directory, [zip64 end record, zip64
+// locator], end-of-central-directory record (+ comment). Little-endian throughout.
+#include "lib/util/zip_check.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "lib/errors.h"
+
+namespace mopt {
+namespace {
+
+constexpr uint32_t kEndSignature = 0x06054b50;
+constexpr uint32_t kZip64EndSignature = 0x06064b50;
+constexpr uint32_t kZip64LocatorSignature = 0x07064b50;
+constexpr uint32_t kCentralSignature = 0x02014b50;
+constexpr uint32_t kLocalSignature = 0x04034b50;
+constexpr uint64_t kEndSize = 22, kZip64EndSize = 56, kZip64LocatorSize = 20, kCentralSize = 46, kLocalSize = 30;
+constexpr uint64_t kMaxComment = 0xffff;
+constexpr uint64_t kDeflateMaxRatio = 1032;  // deflate cannot expand data by more than this
+
+uint64_t le(const unsigned char* p, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | p[i];
+  return value;
+}
+
+class ZipWalker {
+ public:
+  ZipWalker(uint64_t size, const ZipReadAt& read_at, const std::string& what) : size_(size), read_at_(read_at), what_(what) {}
+
+  void walk() {
+    const uint64_t end = find_end_record();
+    std::vector<unsigned char> record = read(end, kEndSize, "end-of-central-directory record");
+    uint64_t entries = le(&record[10], 2), cd_size = le(&record[12], 4), cd_offset = le(&record[16], 4);
+    if (le(&record[4], 2) != 0 || le(&record[6], 2) != 0) fail("spans several disks");
+    if (end >= kZip64LocatorSize && signature_at(end - kZip64LocatorSize) == kZip64LocatorSignature) {
+      auto locator = read(end - kZip64LocatorSize, kZip64LocatorSize, "zip64 locator");
+      auto zip64 = read(le(&locator[8], 8), kZip64EndSize, "zip64 end record");
+      if (le(&zip64[0], 4) != kZip64EndSignature) fail("its zip64 locator points at no zip64 end record");
+      entries = le(&zip64[32], 8);
+      cd_size = le(&zip64[40], 8);
+      cd_offset = le(&zip64[48], 8);
+    }
+    if (!inside(cd_offset, cd_size)) fail(fmt::format("its central directory ({} bytes at {}) lies outside the file", cd_size, cd_offset));
+    // Each entry takes at least kCentralSize bytes: a count beyond that is a lie (and an allocation).
+    if (entries > cd_size / kCentralSize) fail(fmt::format("declares {} members in a {}-byte central directory", entries, cd_size));
+    uint64_t offset = cd_offset;
+    for (uint64_t i = 0; i < entries; ++i) offset = check_member(offset, cd_offset + cd_size, i);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw invalid_input(fmt::format("{}: not a valid zip archive (TorchScript/torch.save): {}", what_, why));
+  }
+
+  bool inside(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
+
+  std::vector<unsigned char> read(uint64_t offset, uint64_t length, const char* record) const {
+    if (!inside(offset, length)) fail(fmt::format("its {} ({} bytes at {}) lies outside the file", record, length, offset));
+    std::vector<unsigned char> bytes(length);
+    read_at_(offset, bytes.data(), length);
+    return bytes;
+  }
+
+  uint32_t signature_at(uint64_t offset) const {
+    if (!inside(offset, 4)) return 0;
+    unsigned char bytes[4];
+    read_at_(offset, bytes, 4);
+    return static_cast<uint32_t>(le(bytes, 4));
+  }
+
+  // The last end record whose comment ends inside the file, searched where a reader searches.
+  uint64_t find_end_record() const {
+    if (size_ < kEndSize) fail(fmt::format("{} bytes is too short for a zip archive", size_));
+    const uint64_t lowest = size_ - kEndSize > kMaxComment ? size_ - kEndSize - kMaxComment : 0;
+    auto tail = read(lowest, size_ - lowest, "tail");
+    for (uint64_t at = size_ - kEndSize + 1; at-- > lowest;) {
+      const unsigned char* p = &tail[at - lowest];
+      if (le(p, 4) == kEndSignature && at + kEndSize + le(p + 20, 2) <= size_) return at;
+    }
+    fail("no end-of-central-directory record");
+  }
+
+  // One central directory entry at `offset` (inside [.., cd_end)); returns the next entry's offset.
+  uint64_t check_member(uint64_t offset, uint64_t cd_end, uint64_t index) const {
+    if (offset > cd_end || cd_end - offset < kCentralSize) fail(fmt::format("member {} runs past the central directory", index));
+    auto header = read(offset, kCentralSize, "central directory entry");
+    if (le(&header[0], 4) != kCentralSignature) fail(fmt::format("member {} has no central directory signature", index));
+    const uint64_t method = le(&header[10], 2), name = le(&header[28], 2), extra = le(&header[30], 2), comment = le(&header[32], 2);
+    uint64_t compressed = le(&header[20], 4), uncompressed = le(&header[24], 4), local = le(&header[42], 4);
+    const uint64_t variable = name + extra + comment;
+    if (cd_end - offset - kCentralSize < variable) fail(fmt::format("member {}'s name and fields run past the central directory", index));
+    if (name == 0) fail(fmt::format("member {} has no name", index));
+    if (extra > 0) read_zip64_sizes(read(offset + kCentralSize + name, extra, "extra field"), uncompressed, compressed, local);
+    if (method != 0 && method != 8) fail(fmt::format("member {} uses compression method {} (stored or deflate expected)", index, method));
+    if (method == 0 && compressed != uncompressed) fail(fmt::format("stored member {} declares {} bytes but holds {}", index, uncompressed, compressed));
+    if (method == 8 && uncompressed / kDeflateMaxRatio > compressed + 1) {
+      fail(fmt::format("member {} declares {} bytes from {} deflated ones", index, uncompressed, compressed));
+    }
+    auto local_header = read(local, kLocalSize, "local header");
+    if (le(&local_header[0], 4) != kLocalSignature) fail(fmt::format("member {} has no local header where it says", index));
+    const uint64_t data = local + kLocalSize + le(&local_header[26], 2) + le(&local_header[28], 2);
+    if (!inside(data, compressed)) fail(fmt::format("member {}'s data ({} bytes at {}) lies outside the file", index, compressed, data));
+    return offset + kCentralSize + variable;
+  }
+
+  // The zip64 extended-information field (id 1) replaces the 32-bit fields that read 0xffffffff,
+  // in this order: uncompressed size, compressed size, local header offset.
+  void read_zip64_sizes(const std::vector<unsigned char>& extra, uint64_t& uncompressed, uint64_t& compressed,
+                        uint64_t& local) const {
+    size_t at = 0;
+    while (at + 4 <= extra.size()) {
+      const uint64_t id = le(&extra[at], 2), length = le(&extra[at + 2], 2);
+      if (length > extra.size() - at - 4) fail("an extra field runs past its entry");
+      if (id == 1) {
+        size_t field = at + 4;
+        for (uint64_t* value : {&uncompressed, &compressed, &local}) {
+          if (*value != 0xffffffff) continue;
+          if (field + 8 > at + 4 + length) fail("a zip64 field is shorter than the sizes it replaces");
+          *value = le(&extra[field], 8);
+          field += 8;
+        }
+      }
+      at += 4 + length;
+    }
+  }
+
+  uint64_t size_;
+  const ZipReadAt& read_at_;
+  std::string what_;
+};
+
+}  // namespace
+
+void check_zip_structure(uint64_t size, const ZipReadAt& read_at, const std::string& what) {
+  ZipWalker(size, read_at, what).walk();
+}
+
+void check_zip_bytes(const std::string& bytes, const std::string& what) {
+  check_zip_structure(bytes.size(), [&](uint64_t offset, void* out, size_t n) { std::memcpy(out, bytes.data() + offset, n); },
+                      what);
+}
+
+void check_zip_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!in || ec) throw invalid_input(fmt::format("{}: cannot read the file", path.string()));
+  check_zip_structure(size, [&](uint64_t offset, void* out, size_t n) {
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(static_cast<char*>(out), static_cast<std::streamsize>(n));
+    if (!in) throw invalid_input(fmt::format("{}: the file changed or could not be read while checking it", path.string()));
+  }, path.string());
+}
+
+}  // namespace mopt
