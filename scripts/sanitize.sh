@@ -5,12 +5,12 @@
 #   bash scripts/sanitize.sh [--cli] [ctest arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests='^unit\.'
+tests='^unit\.' build=--tests
 if [ "${1:-}" = "--cli" ]; then
-  tests='^(unit|cli)\.'
+  tests='^(unit|cli)\.' build=--cli
   shift
 fi
-bash scripts/build_fuzz.sh --tests >&2
+bash scripts/build_fuzz.sh "$build" >&2
 # The unit tests read the generated fixtures from their build folder; share build/'s.
 [ -d build/fixtures ] || bash scripts/make_fixtures.sh build/fixtures
 [ -e build-fuzz/fixtures ] || ln -s ../build/fixtures build-fuzz/fixtures

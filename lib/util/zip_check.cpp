@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/errors.h"
+#include "lib/util/pickle_check.h"
 
 namespace mopt {
 namespace {
@@ -74,14 +75,17 @@ class ZipWalker {
     return static_cast<uint32_t>(le(bytes, 4));
   }
 
-  // The last end record whose comment ends inside the file, searched where a reader searches.
+  // The end record: the last signature in the file's final 64 KiB, as miniz finds it, whose comment
+  // must end exactly where the file ends (anything else means a truncated or padded archive).
   uint64_t find_end_record() const {
     if (size_ < kEndSize) fail(fmt::format("{} bytes is too short for a zip archive", size_));
     const uint64_t lowest = size_ - kEndSize > kMaxComment ? size_ - kEndSize - kMaxComment : 0;
     auto tail = read(lowest, size_ - lowest, "tail");
     for (uint64_t at = size_ - kEndSize + 1; at-- > lowest;) {
       const unsigned char* p = &tail[at - lowest];
-      if (le(p, 4) == kEndSignature && at + kEndSize + le(p + 20, 2) <= size_) return at;
+      if (le(p, 4) != kEndSignature) continue;
+      if (at + kEndSize + le(p + 20, 2) != size_) fail("its end-of-central-directory record does not end the file");
+      return at;
     }
     fail("no end-of-central-directory record");
   }
@@ -106,6 +110,13 @@ class ZipWalker {
     if (le(&local_header[0], 4) != kLocalSignature) fail(fmt::format("member {} has no local header where it says", index));
     const uint64_t data = local + kLocalSize + le(&local_header[26], 2) + le(&local_header[28], 2);
     if (!inside(data, compressed)) fail(fmt::format("member {}'s data ({} bytes at {}) lies outside the file", index, compressed, data));
+    auto name_bytes = read(offset + kCentralSize, name, "member name");
+    const std::string member(name_bytes.begin(), name_bytes.end());
+    if (method == 0 && member.size() > 4 && member.compare(member.size() - 4, 4, ".pkl") == 0) {
+      auto pickle = read(data, compressed, "pickle");
+      auto problem = pickle_length_problem(pickle.data(), pickle.size());
+      if (!problem.empty()) fail(fmt::format("its pickle '{}' is corrupt: {}", member, problem));
+    }
     return offset + kCentralSize + variable;
   }
 

@@ -5,6 +5,10 @@
 #   bash scripts/bench/fuzz_all.sh [SECONDS] [TARGET...]
 #   MOPT_FUZZ_RUNS=1000000    stop a target once it has executed this many inputs (issue 16's aim)
 #   MOPT_FUZZ_PARALLEL=2      fuzz this many targets at once, one process each (default 1)
+#   MOPT_FUZZ_SEED=1          libFuzzer's random seed (CI fixes it so that a failure reproduces)
+#   MOPT_FUZZ_REPLAY_ONLY="a b"   these targets only replay their corpus and regressions (-runs=0):
+#                             CI's choice for torchscript, whose mutations reach a known SEGV in
+#                             LibTorch's TorchScript compiler (tests/fuzz/known/README.md)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -22,7 +26,9 @@ fuzz_one() {
   before=$(ls build-fuzz/crashes/"$t" 2>/dev/null | wc -l)
   start=$(date +%s)
   limit=()
-  [ "$runs" -gt 0 ] && limit=(-runs="$runs")
+  [ "$runs" -gt 0 ] && limit+=(-runs="$runs")
+  [ -n "${MOPT_FUZZ_SEED:-}" ] && limit+=(-seed="$MOPT_FUZZ_SEED")
+  [[ " ${MOPT_FUZZ_REPLAY_ONLY:-} " == *" $t "* ]] && limit+=(-runs=0)
   MOPT_FUZZ_NO_BUILD=1 bash scripts/fuzz.sh "$t" "$seconds" "${limit[@]}" >"$log" 2>&1
   rc=$?
   after=$(ls build-fuzz/crashes/"$t" 2>/dev/null | wc -l)

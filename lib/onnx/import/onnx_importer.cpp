@@ -118,7 +118,8 @@ Model to_torchscript(const Model& model) {
   }
   auto converted = Model::from_torchscript(imported.module);
   converted.set_source_path(model.source_path());
-  converted.set_extra_file(kOnnxNamesFile, imported.names.dump());
+  // ONNX names are arbitrary bytes; JSON wants UTF-8 (invalid sequences become U+FFFD).
+  converted.set_extra_file(kOnnxNamesFile, imported.names.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return converted;
 }
 
