@@ -203,6 +203,8 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
     double p50 = entry["latency"]["p50_ms"].get<double>();
     entry["work"] = imported ? work_json(*imported, row.inputs, p50)
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
+    entry["cpu"] = cpu_json(result.cpu[i]);
+    entry["memory"]["rss"] = rss_json(result.rss[i], 20);
     metrics["rows"].push_back(entry);
   }
   if (result.profile) {

@@ -26,7 +26,7 @@ const std::map<std::string, std::string> kMeasuredBy = {
     {"memory", "is only measured where the platform reports process memory"},
     {"work", "is only measured when the model's MACs can be counted"},
     {"cold_start", "is measured by every bench run; this report has none"},
-    {"cpu", "is measured for runs in LibTorch (in process), not for ONNX Runtime's helper process"},
+    {"cpu", "is measured by every bench row; this report has none"},
     {"soak", "needs --duration SECONDS"},
     {"op_profile", "needs --op-profile"},
 };

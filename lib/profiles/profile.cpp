@@ -204,13 +204,4 @@ std::vector<std::string> budget_gates(const Profile& profile) {
   return gates;
 }
 
-std::vector<std::string> unmeasured_budgets(const Profile& profile, const std::string& runtime) {
-  std::vector<std::string> out;
-  // CPU time is this process's: ONNX Runtime's helper process is not measured.
-  if (runtime == "onnxruntime" && profile.budgets.max_cpu_percent) {
-    out.push_back(fmt::format("cpu.percent > {}", format_number(*profile.budgets.max_cpu_percent)));
-  }
-  return out;
-}
-
 }  // namespace mopt

@@ -112,8 +112,5 @@ inline std::string profile_runtime_name(const std::string& measured, const std::
 /// "memory.peak_mb > 100", "throughput.samples_per_s < 100", "model.file_mb > 1", "accuracy.top1 < 0.9".
 std::vector<std::string> budget_gates(const Profile& profile);
 
-/// Budgets bench cannot measure in `runtime` ("libtorch" or "onnxruntime"), in the same syntax
-/// (e.g. "cpu.percent > 25": CPU use is measured for in-process LibTorch runs only).
-std::vector<std::string> unmeasured_budgets(const Profile& profile, const std::string& runtime = "libtorch");
 
 }  // namespace mopt

@@ -1,5 +1,7 @@
 #include "lib/runtime/onnxruntime_runner.h"
 
+#include "lib/runtime/cpu_info.h"
+
 #include <fmt/format.h>
 #include <sys/wait.h>
 
@@ -132,6 +134,16 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     run.elapsed_s = row["elapsed_s"].get<double>();
     result.rows.push_back(std::move(run));
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
+    CpuUsage cpu;
+    cpu.user_s = row["cpu"]["user_s"].get<double>();
+    cpu.system_s = row["cpu"]["system_s"].get<double>();
+    cpu.wall_s = row["cpu"]["wall_s"].get<double>();
+    cpu.logical_cores = std::max(1, cpu_info().logical_cores);
+    result.cpu.push_back(cpu);
+    RssTimeline rss;
+    rss.samples = row["rss"]["samples"].get<std::vector<std::pair<double, double>>>();
+    rss.first_inference_mb = row["rss"]["first_inference_mb"].get<double>();
+    result.rss.push_back(std::move(rss));
   }
   if (!request.eval_inputs.empty()) result.eval_outputs = read_npy(eval_output);
   if (reply.contains("profile") && !reply["profile"].is_null()) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/bench/resource_monitor.h"
 #include "lib/bench/timed_run.h"
 
 namespace mopt {
@@ -49,6 +50,8 @@ struct OrtResult {
   nlohmann::json session;              ///< the session options in effect
   std::vector<TimedRun> rows;          ///< one per request row
   std::vector<std::pair<double, double>> memory_mb;  ///< per row: helper's peak RSS, and its increase
+  std::vector<CpuUsage> cpu;           ///< per row: the helper's CPU time over warm-up and timed calls
+  std::vector<RssTimeline> rss;        ///< per row: the helper's RSS over the same calls
   torch::Tensor eval_outputs;          ///< the first output over eval_inputs, when asked
   std::optional<OrtProfile> profile;   ///< when asked
 };

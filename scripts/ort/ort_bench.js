@@ -52,8 +52,40 @@ function runningCv() {
   };
 }
 
+const kRssSampleMs = 20;
+
+// CPU time of this process (ORT's threads included) and its RSS every kRssSampleMs over warm-up
+// and timed calls alike, as LibTorch rows measure them in process.
+function resourceMonitor() {
+  const cpuStart = process.cpuUsage();
+  const wallStart = nowMs();
+  const samples = [];
+  let firstInferenceMb = 0;
+  let nextSample = wallStart;
+  return {
+    afterCall(first) {
+      const now = nowMs();
+      if (first) firstInferenceMb = process.memoryUsage.rss() / 1048576;
+      if (now < nextSample) return;
+      samples.push([(now - wallStart) / 1000, process.memoryUsage.rss() / 1048576]);
+      nextSample = now + kRssSampleMs;
+    },
+    result() {
+      const used = process.cpuUsage(cpuStart);
+      return {
+        cpu: { user_s: used.user / 1e6, system_s: used.system / 1e6, wall_s: (nowMs() - wallStart) / 1000 },
+        rss: { samples, first_inference_mb: firstInferenceMb },
+      };
+    },
+  };
+}
+
 async function timedLoop(session, feeds, warmup, stop) {
-  for (let i = 0; i < warmup; ++i) await session.run(feeds);
+  const monitor = resourceMonitor();
+  for (let i = 0; i < warmup; ++i) {
+    await session.run(feeds);
+    monitor.afterCall(i === 0);
+  }
   const samples = [];
   const cv = runningCv();
   const start = nowMs();
@@ -63,8 +95,8 @@ async function timedLoop(session, feeds, warmup, stop) {
     await session.run(feeds);
     const now = nowMs();
     const sample = now - previous;
-    previous = now;
     samples.push(sample);
+    monitor.afterCall(warmup === 0 && samples.length === 1);
     const elapsedS = (now - start) / 1000;
     if (stop.kind === 'iterations') {
       if (samples.length >= stop.iterations) stoppedBy = 'iterations';
@@ -77,7 +109,8 @@ async function timedLoop(session, feeds, warmup, stop) {
       if (!stoppedBy && stop.kind === 'target-cv' && elapsedS >= stop.max_time_s) stoppedBy = 'max-time';
       if (!stoppedBy && samples.length >= kMaxSamples) stoppedBy = 'max-samples';
     }
-    if (stoppedBy) return { samples_ms: samples, stopped_by: stoppedBy, elapsed_s: elapsedS };
+    if (stoppedBy) return { samples_ms: samples, stopped_by: stoppedBy, elapsed_s: elapsedS, ...monitor.result() };
+    previous = nowMs();  // the bookkeeping above is not part of the next call's sample
   }
 }
 

@@ -145,6 +145,30 @@ py "
 import json; b = json.load(open('$M/slow.batch/batch-report.json'))['details']['batch']
 assert b['interrupted'] and [j['status'] for j in b['jobs']] == ['interrupted', 'not-run'], b['jobs']" "interrupted report"
 
+# SIGKILL (no chance to clean up): the batch and its running child die at once. A rerun takes as
+# done only the jobs whose done record and artifact hashes are intact, reruns the rest, and leaves
+# every artifact loadable and no temp file behind.
+cat >"$M/kill.json" <<EOF
+{"defaults": {"command": "optimize", "output": "killed/{name}.pt",
+              "flags": {"pipeline": "freeze,fold-conv-bn", "input-shape": "1x1x28x28", "iterations": 5}},
+ "jobs": [{"name": "k-{index}", "model": "models/cnn.pt"}, {"name": "k-{index}", "model": "models/cnn.pt", "flags": {"pipeline": "freeze"}},
+          {"name": "k-{index}", "model": "models/mlp.pt", "flags": {"input-shape": "1x784"}}]}
+EOF
+setsid "$MOPT" batch "$M/kill.json" --jobs 1 >"$WORK/kill.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ -e "$M/kill.batch/jobs/k-1/stderr.log" ] && break; sleep 0.05; done
+sleep 0.3
+kill -KILL -- "-$pid"
+wait $pid 2>/dev/null || true
+[ -e "$M/kill.batch/jobs/k-0/done.json" ] || fail "the first job finished before the kill but has no done record"
+expect_exit 0 -- "$MOPT" batch "$M/kill.json" --jobs 1
+py "
+import json, os, torch
+jobs = json.load(open('$M/kill.batch/batch-report.json'))['details']['batch']['jobs']
+assert [(j['status'], j['cached']) for j in jobs] == [('ok', True), ('ok', False), ('ok', False)], jobs
+assert sorted(os.listdir('$M/killed')) == ['k-0.pt', 'k-1.pt', 'k-2.pt'], os.listdir('$M/killed')
+for name in os.listdir('$M/killed'): torch.jit.load('$M/killed/' + name)" "a SIGKILLed batch resumes"
+
 # A job past its timeout_s is stopped: status timeout, batch exit 1.
 cat >"$M/timeout.json" <<EOF
 {"jobs": [{"model": "models/cnn.pt", "command": "bench", "timeout_s": 1, "flags": {"input-shape": "1x1x28x28", "min-time": 30}}]}

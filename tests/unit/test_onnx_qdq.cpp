@@ -228,5 +228,18 @@ TEST_SUITE("onnx_qdq") {
     auto plan = plan_qdq(b.build(), QdqOptions{});
     CHECK(plan.targets == std::vector<int>{2});
     CHECK(plan.calibrate == std::vector<std::string>{"x", "y"});
+    CHECK(plan.fp32_op_types.empty());  // Shape and int64 Mul are not float ops left behind
+  }
+
+  TEST_CASE("float ops with no fused QDQ form (Softmax, Sigmoid) are counted by kind as left fp32") {
+    OnnxGraphBuilder b(13);
+    b.input("x", {2, 4}).output("y", {2, 4});
+    b.node("Add", {"x", "x"}, {"a"});
+    b.node("Softmax", {"a"}, {"s"});
+    b.node("Sigmoid", {"s"}, {"g"});
+    b.node("Softmax", {"g"}, {"y"});
+    auto plan = plan_qdq(b.build(), QdqOptions{});
+    CHECK(plan.targets == std::vector<int>{0});
+    CHECK(plan.fp32_op_types == std::map<std::string, int>{{"Sigmoid", 1}, {"Softmax", 2}});
   }
 }

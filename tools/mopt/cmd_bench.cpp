@@ -203,10 +203,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
     profile = load_profile(args.profile);
     profile_runtime = args.runtime.empty() ? profile_runtime_for(*profile, args.model) : profile_runtime_name(args.runtime, args.model);
     runtime = measured_runtime(profile_runtime);
-    const auto unmeasured = unmeasured_budgets(*profile, runtime);
-    for (const auto& text : budget_gates(*profile)) {
-      if (std::find(unmeasured.begin(), unmeasured.end(), text) == unmeasured.end()) gates.push_back(parse_gate(text));
-    }
+    for (const auto& text : budget_gates(*profile)) gates.push_back(parse_gate(text));
   }
   std::vector<RegressionRule> rules;
   for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
@@ -272,14 +269,12 @@ void run_bench_command(const BenchArgs& args, Report& report) {
         {"runtime", profile_runtime},
         {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
         {"budget_gates", budget_gates(*profile)},
-        {"unmeasured_budgets", unmeasured_budgets(*profile, settings.runtime)},
         {"judged_only_on_target", on_host ? nlohmann::json::array() : nlohmann::json(budget_gates(*profile))}};
     if (!on_host) {
       say("note: profile '{}' targets {}; these figures were measured on this {} host, so its latency, throughput and "
           "memory budgets can only be judged on the target",
           profile->name, profile->architecture, cpu_info().architecture);
     }
-    for (const auto& budget : unmeasured_budgets(*profile, settings.runtime)) say("note: budget not measured by bench: {}", budget);
   }
 
   std::vector<GateResult> results;

@@ -73,7 +73,6 @@ void run_list(Report& report) {
 void run_show(Report& report, const std::string& name_or_path) {
   Profile p = load_profile(name_or_path);
   auto gates = budget_gates(p);
-  auto unmeasured = unmeasured_budgets(p);
   say("{}: {}", p.name, p.description);
   say("  {:<14} {}", "source", p.source.string());
   say("  {:<14} {}{} (this host: {})", "architecture", p.architecture,
@@ -93,14 +92,12 @@ void run_show(Report& report, const std::string& name_or_path) {
   std::vector<std::string> flags;
   for (const auto& g : gates) flags.push_back(fmt::format("--fail-if '{}'", g));
   say("  {:<14} {}", "bench gates", flags.empty() ? "none" : fmt::format("{}", fmt::join(flags, " ")));
-  if (!unmeasured.empty()) say("  {:<14} {} (bench does not measure these)", "not gated", fmt::join(unmeasured, ", "));
   // The file as written: nlohmann::json would print the keys sorted, not in the author's order.
   say("{}", profile_text(p.source));
   report.details()["profile"] = p.raw;
   report.details()["source"] = p.source.string();
   report.details()["runs_on_host"] = runs_on_host(p);
   report.details()["budget_gates"] = gates;
-  report.details()["unmeasured_budgets"] = unmeasured;
 }
 
 void run_validate(Report& report, const std::string& name_or_path) {

@@ -161,6 +161,11 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   for (const auto& s : outcome.details["fp32_nodes"]) {
     say("kept in fp32: {} ({}: {})", s["node"].get<std::string>(), s["op_type"].get<std::string>(), s["reason"].get<std::string>());
   }
+  if (outcome.details.contains("fp32_op_types") && !outcome.details["fp32_op_types"].empty()) {
+    std::vector<std::string> kinds;
+    for (const auto& [op, count] : outcome.details["fp32_op_types"].items()) kinds.push_back(fmt::format("{} x{}", op, count.get<int>()));
+    say("kept in fp32 (op kinds with no INT8 form that ONNX Runtime fuses from QDQ): {}", fmt::join(kinds, ", "));
+  }
   if (outcome.details.contains("calibration")) {
     const auto& cal = outcome.details["calibration"];
     say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());

@@ -4,10 +4,6 @@
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 #include <torch/csrc/jit/api/module.h>
-#include <torch/csrc/jit/passes/constant_propagation.h>
-#include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/freeze_module.h>
-#include <torch/csrc/jit/passes/inliner.h>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +11,7 @@
 
 #include "lib/errors.h"
 #include "lib/onnx/export/export_context.h"
+#include "lib/onnx/export/export_graph.h"
 #include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt {
@@ -26,60 +23,6 @@ using torch::jit::Node;
 bool is_structural(const Node* node) {
   auto kind = node->kind();
   return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
-}
-
-// A prim::If with no outputs whose branches either do nothing or raise: an argument check
-// (e.g. torchvision's "input must be at least 3-D"). The exported graph keeps the happy path.
-bool is_assertion(const Node* node) {
-  if (node->kind() != c10::prim::If || !node->outputs().empty()) return false;
-  for (const auto* block : node->blocks()) {
-    for (const auto* inner : block->nodes()) {
-      if (inner->kind() != c10::prim::RaiseException && inner->kind() != c10::prim::Constant) return false;
-    }
-  }
-  return true;
-}
-
-// Drops the argument checks, then what only they used.
-void remove_assertions(torch::jit::Graph& graph) {
-  for (auto it = graph.nodes().begin(); it != graph.nodes().end();) {
-    auto* node = *it;
-    ++it;
-    if (is_assertion(node)) node->destroy();
-  }
-  torch::jit::EliminateDeadCode(graph.block());
-}
-
-// aten::dim of the input is known once its shape is declared: fold it, then constant-propagate,
-// which resolves the branches on it (nn.LSTM's batched/unbatched paths) and exposes the next
-// aten::dim of the same input (a branch output replaced by the input itself).
-void fold_input_rank(std::shared_ptr<torch::jit::Graph> graph, const torch::jit::Value* input, int64_t rank) {
-  for (int round = 0; round < 8; ++round) {
-    std::vector<Node*> dims;
-    for (auto* node : graph->nodes()) {
-      if (node->kind() == c10::aten::dim && node->input(0) == input) dims.push_back(node);
-    }
-    if (dims.empty()) return;
-    for (auto* node : dims) {
-      torch::jit::WithInsertPoint guard(node);
-      node->output()->replaceAllUsesWith(graph->insertConstant(rank));
-      node->destroy();
-    }
-    torch::jit::ConstantPropagation(graph);
-    remove_assertions(*graph);
-  }
-}
-
-// The frozen, inlined forward graph, without argument checks, its input's rank folded.
-std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, int64_t input_rank) {
-  auto module = clone_module(model.torchscript());
-  module.eval();
-  auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
-  auto graph = frozen.get_method("forward").graph()->copy();
-  torch::jit::Inline(*graph);
-  remove_assertions(*graph);
-  if (graph->inputs().size() == 2) fold_input_rank(graph, graph->inputs()[1], input_rank);
-  return graph;
 }
 
 // The nodes the outputs depend on, as the translators read them: an input a translator leaves
@@ -145,7 +88,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   if (options.opset < 13 || options.opset > 17) {
     throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
   }
-  auto graph = exportable_graph(model, static_cast<int64_t>(options.input_shape.size()));
+  auto graph = onnx_export::exportable_graph(model, options.input_shape);
   const auto needed = needed_nodes(*graph);
   auto missing = unsupported_kinds(*graph, needed);
   if (!missing.empty()) {

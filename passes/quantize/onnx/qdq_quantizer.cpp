@@ -135,10 +135,15 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
       }
       continue;
     }
-    if (!kComputeOps.count(node.op_type())) continue;
-    const bool all_float = std::all_of(node.input().begin(), node.input().end(),
+    const bool all_float = node.input_size() > 0 &&
+                           std::all_of(node.input().begin(), node.input().end(),
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
-    if (!all_float) continue;  // integer shape arithmetic, not a quantization candidate
+    if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
+    if (!kComputeOps.count(node.op_type())) {
+      // Softmax, LayerNormalization, Sigmoid...: ORT runs them fp32 between a DQ and a Q.
+      if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];
+      continue;
+    }
     int weight_slot = -1;
     auto blocker = compute_node_blocker(graph, node, weight_slot);
     if (blocker.empty() && options.fallback.count(label)) blocker = "accuracy fallback (most sensitive)";
@@ -404,6 +409,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"passthrough_nodes", plan.passthrough.size()},
              {"activations_folded", plan.folded_activation.size()},
              {"fp32_nodes", skipped},
+             {"fp32_op_types", plan.fp32_op_types},
              {"activation_params", activation_params},
              {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv and Gemm (transB=1)" : "int8 symmetric, per tensor"},
              {"activation_format", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};

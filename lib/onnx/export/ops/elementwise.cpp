@@ -20,31 +20,52 @@ constexpr char kTanh[] = "Tanh";
 constexpr char kHardSwish[] = "HardSwish";
 constexpr char kIdentity[] = "Identity";
 
-// A number operand becomes a float scalar initializer (the graphs exported here are float).
-std::string operand(ExportContext& c, const torch::jit::Value* value) {
+bool is_int(const torch::jit::Value* value) { return value->type()->kind() == c10::TypeKind::IntType; }
+
+// An operand of a tensor or number op. Tensors by name; a constant number becomes a scalar
+// initializer; a number computed at run time (a size, or math on sizes: nn.MultiheadAttention's
+// head_dim ** -0.5) is already a 0-d value. Int arithmetic (sizes) stays int64; anything else is
+// float, the type of the graphs exported here.
+std::string operand(ExportContext& c, const torch::jit::Value* value, bool int_result) {
   if (value->type()->isSubtypeOf(*c10::TensorType::get())) return c.name(value);
-  auto number = c.constant_double(value);
-  if (!number) unsupported(value->node(), "a scalar operand computed at run time");
-  return c.add_initializer(at::scalar_tensor(*number, at::kFloat), "scalar");
+  if (int_result) {
+    if (auto number = c.constant_int(value)) return c.add_initializer(at::scalar_tensor(*number, at::kLong), "int");
+    return c.name(value);
+  }
+  if (auto number = c.constant_double(value)) return c.add_initializer(at::scalar_tensor(*number, at::kFloat), "scalar");
+  if (!is_int(value)) return c.name(value);
+  auto as_float = c.fresh("as_float");
+  set_int(c.add_node("Cast", {c.name(value)}, {as_float}), "to", onnx::TensorProto::FLOAT);
+  return as_float;
+}
+
+std::string operand(ExportContext& c, const torch::jit::Value* value, const torch::jit::Node* node) {
+  return operand(c, value, is_int(node->output()));
 }
 
 // aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
 template <const char* kOp>
 void add_sub(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 2 && c.constant_double(node->input(2)).value_or(0) != 1.0) unsupported(node, "alpha != 1");
-  c.add_node(kOp, {c.name(node->input(0)), operand(c, node->input(1))}, {c.fresh(node->output())});
+  c.add_node(kOp, {operand(c, node->input(0), node), operand(c, node->input(1), node)}, {c.fresh(node->output())});
 }
 
 template <const char* kOp>
 void binary(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 2) unsupported(node, "a rounding mode");
-  c.add_node(kOp, {c.name(node->input(0)), operand(c, node->input(1))}, {c.fresh(node->output())});
+  c.add_node(kOp, {operand(c, node->input(0), node), operand(c, node->input(1), node)}, {c.fresh(node->output())});
+}
+
+// aten::sqrt of a tensor, or of a number (math.sqrt of a size: a float result).
+void translate_sqrt(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node("Sqrt", {operand(c, node->input(0), false)}, {c.fresh(node->output())});
 }
 
 constexpr char kAdd[] = "Add";
 constexpr char kSub[] = "Sub";
 constexpr char kMul[] = "Mul";
 constexpr char kDiv[] = "Div";
+constexpr char kMatMul[] = "MatMul";
 
 // aten::hardtanh(x, min, max) -> Clip(x, min, max) (ReLU6 is hardtanh(x, 0, 6)).
 void translate_hardtanh(ExportContext& c, const torch::jit::Node* node) {
@@ -114,6 +135,8 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::mul", binary<kMul>},            {"aten::mul_", binary<kMul>},
       {"aten::div", binary<kDiv>},            {"aten::div_", binary<kDiv>},
       {"aten::softmax", softmax<kSoftmax>},   {"aten::log_softmax", softmax<kLogSoftmax>},
+      {"aten::bmm", binary<kMatMul>},         {"aten::matmul", binary<kMatMul>},
+      {"aten::sqrt", translate_sqrt},
       {"aten::contiguous", unary<kIdentity>},
   };
 }

@@ -55,24 +55,41 @@ const torch::jit::Node* unpacked_by(const torch::jit::Value* list) {
   return uses.size() == 1 && uses[0].user->kind() == c10::prim::ListUnpack ? uses[0].user : nullptr;
 }
 
-// aten::size(x, dim) -> a 0-d int64 value: Shape, then Gather of that dim. The whole list
-// (`n, c, h, w = x.size()`) exports when unpacked at once: one Gather per unpacked value.
+// Element `index` of a 1-D int64 value (a shape) -> a 0-d int64 value.
+void gather_dim(ExportContext& c, const std::string& shape, int64_t index, const torch::jit::Value* out) {
+  set_int(c.add_node("Gather", {shape, c.add_initializer(at::scalar_tensor(index, at::kLong), "dim")}, {c.fresh(out)}),
+          "axis", 0);
+}
+
+// aten::size(x) -> Shape, a 1-D int64 value that stands for the int list (`n, c, h, w = x.size()`
+// unpacks it, `x.size()[0]` indexes it: a Gather each). aten::size(x, dim) -> Shape, Gather.
 void translate_size(ExportContext& c, const torch::jit::Node* node) {
-  auto shape = c.fresh("shape");
-  auto gather = [&](int64_t dim, const torch::jit::Value* out) {
-    set_int(c.add_node("Gather", {shape, c.add_initializer(at::scalar_tensor(dim, at::kLong), "dim")}, {c.fresh(out)}), "axis", 0);
-  };
   if (node->inputs().size() == 1) {
-    const auto* unpack = unpacked_by(node->output());
-    if (!unpack) unsupported(node, "the whole size list used other than unpacked at once");
-    c.add_node("Shape", {c.name(node->input(0))}, {shape});
-    for (size_t i = 0; i < unpack->outputs().size(); ++i) gather(static_cast<int64_t>(i), unpack->output(i));
+    c.add_node("Shape", {c.name(node->input(0))}, {c.fresh(node->output())});
     return;
   }
   auto dim = c.constant_int(node->input(1));
   if (!dim) unsupported(node, "a run-time dim");
+  auto shape = c.fresh("shape");
   c.add_node("Shape", {c.name(node->input(0))}, {shape});
-  gather(*dim, node->output());
+  gather_dim(c, shape, *dim, node->output());
+}
+
+// aten::__getitem__(list, i) of a whole aten::size list.
+void translate_getitem(ExportContext& c, const torch::jit::Node* node) {
+  auto index = c.constant_int(node->input(1));
+  if (node->input(0)->node()->kind() != c10::aten::size || !index) {
+    unsupported(node, "indexing other than a constant index into x.size()");
+  }
+  gather_dim(c, c.name(node->input(0)), *index, node->output());
+}
+
+// prim::TupleIndex(TupleConstruct(...), i) with a constant i: the element itself.
+void translate_tuple_index(ExportContext& c, const torch::jit::Node* node) {
+  auto index = c.constant_int(node->input(1));
+  const auto* tuple = node->input(0)->node();
+  if (tuple->kind() != c10::prim::TupleConstruct || !index) unsupported(node, "a tuple not built in the graph");
+  c.bind(node->output(), c.name(tuple->input(static_cast<size_t>(*index))));
 }
 
 void translate_permute(ExportContext& c, const torch::jit::Node* node) {
@@ -82,9 +99,11 @@ void translate_permute(ExportContext& c, const torch::jit::Node* node) {
   set_ints(transpose, "perm", *dims);
 }
 
-// The rank of a value where the graph states it: the shape list of the reshape/view or the dims
-// of the permute that produced it.
+// The rank of a value where the graph states it: its type, or the shape list of the reshape/view or
+// the dims of the permute that produced it.
 std::optional<int64_t> stated_rank(ExportContext& c, const torch::jit::Value* value) {
+  // LibTorch's shape propagation (export_graph.h) typed it.
+  if (auto type = value->type()->cast<c10::TensorType>(); type && type->dim()) return static_cast<int64_t>(*type->dim());
   const auto* producer = value->node();
   const auto kind = producer->kind();
   if (kind != c10::aten::reshape && kind != c10::aten::view && kind != c10::aten::permute) return std::nullopt;
@@ -144,10 +163,12 @@ void translate_chunk(ExportContext& c, const torch::jit::Node* node) {
   set_int(c.add_node("Split", {c.name(node->input(0))}, parts), "axis", *dim);
 }
 
-// prim::ListUnpack of an aten::chunk or a whole aten::size: its values were named by those.
-void translate_list_unpack(ExportContext&, const torch::jit::Node* node) {
+// prim::ListUnpack of an aten::chunk (its Split named the values) or of a whole aten::size.
+void translate_list_unpack(ExportContext& c, const torch::jit::Node* node) {
   const auto kind = node->input()->node()->kind();
-  if (kind != c10::aten::chunk && kind != c10::aten::size) unsupported(node, "unpacking a list that aten::chunk or aten::size did not make");
+  if (kind == c10::aten::chunk) return;
+  if (kind != c10::aten::size) unsupported(node, "unpacking a list that aten::chunk or aten::size did not make");
+  for (size_t i = 0; i < node->outputs().size(); ++i) gather_dim(c, c.name(node->input()), static_cast<int64_t>(i), node->output(i));
 }
 
 // aten::cat(ListConstruct(tensors...), dim)
@@ -185,7 +206,8 @@ void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
 std::vector<TranslatorEntry> tensor_translators() {
   return {
       {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
-      {"aten::size", translate_size}, {"aten::floordiv", translate_floordiv},
+      {"aten::size", translate_size}, {"aten::__getitem__", translate_getitem}, {"prim::TupleIndex", translate_tuple_index},
+      {"aten::floordiv", translate_floordiv},
       {"aten::chunk", translate_chunk}, {"prim::ListUnpack", translate_list_unpack},
       {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},

@@ -1,0 +1,199 @@
+#include "lib/onnx/export/export_graph.h"
+
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+namespace mopt::onnx_export {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+constexpr int kMaxRounds = 16;  // each round needs something newly folded; models settle in 2-4
+
+void collect_nodes(Block* block, std::vector<Node*>& nodes) {
+  for (auto* node : block->nodes()) {
+    nodes.push_back(node);
+    for (auto* sub : node->blocks()) collect_nodes(sub, nodes);
+  }
+}
+
+// A block that only raises (after building its message) or does nothing.
+bool raises_or_nothing(const Block* block) {
+  bool raises = false;
+  for (const auto* node : block->nodes()) {
+    if (node->kind() == c10::prim::RaiseException) raises = true;
+    else if (node->kind() != c10::prim::Constant && (node->hasSideEffects() || !node->blocks().empty())) return false;
+  }
+  return raises || std::all_of(block->nodes().begin(), block->nodes().end(),
+                               [](const Node* n) { return n->kind() == c10::prim::Constant; });
+}
+
+// A prim::If with no outputs whose branches either raise or do nothing: an argument check (e.g.
+// torchvision's "input must be at least 3-D"). The exported graph keeps the happy path.
+bool is_assertion(const Node* node) {
+  if (node->kind() != c10::prim::If || !node->outputs().empty()) return false;
+  return std::all_of(node->blocks().begin(), node->blocks().end(), raises_or_nothing);
+}
+
+int remove_assertions(Block* block) {
+  int removed = 0;
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (is_assertion(node)) {
+      node->destroy();
+      ++removed;
+      continue;
+    }
+    for (auto* sub : node->blocks()) removed += remove_assertions(sub);
+  }
+  return removed;
+}
+
+// Queries about how PyTorch runs, not about what the model computes, answered so that the
+// general path (ops ONNX has) is the one kept.
+c10::optional<c10::IValue> environment_answer(const Node* node) {
+  static const std::map<std::string, bool> kAnswers = {
+      {"aten::is_grad_enabled", true}, {"prim::requires_grad", true}, {"aten::is_autocast_enabled", false},
+      {"prim::is_cuda", false},        {"prim::is_nested", false},
+  };
+  const std::string kind = node->kind().toQualString();
+  auto it = kAnswers.find(kind);
+  if (it != kAnswers.end()) return c10::IValue(it->second);
+  if (node->kind() == c10::prim::device) return c10::IValue(c10::Device(c10::kCPU));
+  // `x is x` (nn.MultiheadAttention's self-attention test) once both sides are the same value.
+  if (node->kind() == c10::aten::__is__ && node->inputs().size() == 2 && node->input(0) == node->input(1)) {
+    return c10::IValue(true);
+  }
+  if (node->kind() == c10::aten::__isnot__ && node->inputs().size() == 2 && node->input(0) == node->input(1)) {
+    return c10::IValue(false);
+  }
+  return c10::nullopt;
+}
+
+c10::optional<c10::IValue> known_rank(const Node* node) {
+  if (node->kind() != c10::aten::dim || node->inputs().size() != 1) return c10::nullopt;
+  auto type = node->input(0)->type()->cast<c10::TensorType>();
+  if (!type || !type->dim()) return c10::nullopt;
+  return c10::IValue(static_cast<int64_t>(*type->dim()));
+}
+
+c10::optional<size_t> rank_of(const Value* value) {
+  auto type = value->type()->cast<c10::TensorType>();
+  return type ? type->dim() : c10::nullopt;
+}
+
+// Ops whose output has the rank of their first input (elementwise with a scalar or a same-rank
+// tensor, normalizations, activations, linear layers, transposes).
+bool keeps_rank(const Node* node) {
+  static const std::set<std::string> kKinds = {
+      "aten::linear",  "aten::layer_norm", "aten::batch_norm", "aten::relu",     "aten::gelu",    "aten::sigmoid",
+      "aten::tanh",    "aten::softmax",    "aten::log_softmax", "aten::contiguous", "aten::dropout", "aten::transpose",
+      "aten::sqrt",    "aten::silu",       "aten::hardswish",  "aten::hardtanh",  "aten::clone"};
+  return kKinds.count(node->kind().toQualString()) > 0;
+}
+
+// LibTorch's symbolic shape analysis gives up after a view whose sizes are computed (attention's
+// head split), leaving every later tensor rankless. Ranks follow from the ops alone there: fill in
+// what it left, in graph order.
+void complete_ranks(Block* block) {
+  for (auto* node : block->nodes()) {
+    for (auto* sub : node->blocks()) complete_ranks(sub);
+    if (node->outputs().size() != 1) continue;
+    auto* out = node->output();
+    auto type = out->type()->cast<c10::TensorType>();
+    if (!type || type->dim()) continue;
+    c10::optional<size_t> rank;
+    const auto kind = node->kind();
+    if ((kind == c10::aten::view || kind == c10::aten::reshape) && node->input(1)->node()->kind() == c10::prim::ListConstruct) {
+      rank = node->input(1)->node()->inputs().size();
+    } else if (keeps_rank(node)) {
+      rank = rank_of(node->input(0));
+    } else if (kind == c10::aten::add || kind == c10::aten::sub || kind == c10::aten::mul || kind == c10::aten::div ||
+               kind == c10::aten::bmm || kind == c10::aten::matmul) {
+      auto a = rank_of(node->input(0));
+      auto b = node->input(1)->type()->cast<c10::TensorType>() ? rank_of(node->input(1)) : c10::optional<size_t>(0);
+      if (a && b) rank = std::max(*a, *b);
+    } else if (kind == c10::prim::TupleIndex && node->input(0)->node()->kind() == c10::prim::TupleConstruct) {
+      auto index = torch::jit::toIValue(node->input(1));
+      if (index && index->isInt()) rank = rank_of(node->input(0)->node()->input(static_cast<size_t>(index->toInt())));
+    }
+    if (rank) out->setType(type->withDim(rank));
+  }
+}
+
+// One round: type the input, propagate ranks, fold what is now answered. Returns how many nodes
+// were folded.
+int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<int64_t>& input_shape) {
+  graph->inputs()[1]->setType(c10::TensorType::createContiguous(at::kFloat, c10::kCPU, input_shape));
+  try {
+    torch::jit::PropagateShapesOnGraph(graph);
+  } catch (const std::exception&) {
+    // Marked experimental in LibTorch 1.13: without it, ranks come from complete_ranks alone.
+  }
+  complete_ranks(graph->block());
+  std::vector<Node*> nodes;
+  collect_nodes(graph->block(), nodes);
+  int folded = 0;
+  for (auto* node : nodes) {
+    if (node->outputs().size() != 1) continue;
+    auto answer = environment_answer(node);
+    if (!answer) answer = known_rank(node);
+    if (!answer) continue;
+    torch::jit::WithInsertPoint point(node);
+    node->output()->replaceAllUsesWith(graph->insertConstant(*answer));
+    node->destroy();
+    ++folded;
+  }
+  return folded;
+}
+
+// Trailing inputs that default to None and are left out by a single-input call.
+void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema) {
+  for (size_t i = graph.inputs().size(); i-- > 2;) {
+    const auto& argument = schema.arguments()[i];
+    if (!argument.default_value() || !argument.default_value()->isNone()) break;
+    torch::jit::WithInsertPoint point(graph.block()->param_node()->next());
+    graph.inputs()[i]->replaceAllUsesWith(graph.insertConstant(c10::IValue()));
+    graph.eraseInput(i);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<int64_t>& input_shape) {
+  auto module = clone_module(model.torchscript());
+  module.eval();
+  auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
+  const auto& method = frozen.get_method("forward");
+  auto graph = method.graph()->copy();
+  torch::jit::Inline(*graph);
+  drop_none_default_inputs(*graph, method.function().getSchema());
+  for (int round = 0; round < kMaxRounds; ++round) {
+    const int folded = graph->inputs().size() == 2 ? fold_queries(graph, input_shape) : 0;
+    // The fast-path checks collect their conditions in lists (any(...), all(...)): make them
+    // constant lists so that constant propagation can evaluate them.
+    torch::jit::RemoveListMutation(graph);
+    torch::jit::ConstantPropagation(graph);
+    const int removed = remove_assertions(graph->block());
+    torch::jit::EliminateDeadCode(graph);
+    if (folded + removed == 0) break;
+  }
+  return graph;
+}
+
+}  // namespace mopt::onnx_export

@@ -1,0 +1,27 @@
+#pragma once
+// The graph the ONNX exporter translates: the frozen, inlined forward() of a TorchScript model with
+// what only steers PyTorch's own execution resolved, so that the ops left compute the model and
+// have ONNX forms:
+//   - trailing inputs that default to None (nn.TransformerEncoder's masks) are None;
+//   - argument checks (branches that only raise) are dropped;
+//   - ranks are folded (the export declares its input's rank): aten::dim of any tensor whose rank
+//     LibTorch's shape propagation knows, which resolves batched/unbatched branches;
+//   - execution-environment queries get the answers that select PyTorch's general path: grad mode
+//     on and weights requiring grad, no autocast, a dense CPU tensor. The fused inference fast
+//     paths they would otherwise select (_transformer_encoder_layer_fwd,
+//     _native_multi_head_attention) compute the same function with kernels ONNX has no op for.
+// Tensor sizes are not folded: the exported graph keeps them dynamic.
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "lib/model/model.h"
+
+namespace mopt::onnx_export {
+
+/// The prepared forward() graph (input 0 is the module; then the model's tensor inputs).
+std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, const std::vector<int64_t>& input_shape);
+
+}  // namespace mopt::onnx_export
