@@ -173,6 +173,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
   request.model = settings.model_path;
   request.warmup = settings.warmup;
   request.stop = settings.stop;
+  request.soak = settings.soak;
   for (int t : threads) {
     for (int64_t batch : settings.batches) request.rows.push_back({t, batch_inputs(settings.data, batch)});
   }
@@ -205,6 +206,10 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
     entry["cpu"] = cpu_json(result.cpu[i]);
     entry["memory"]["rss"] = rss_json(result.rss[i], 20);
+    if (settings.soak) {
+      entry["stop_rule"] = describe(*settings.soak);
+      entry["soak"] = soak_json(result.soaks[i]);
+    }
     metrics["rows"].push_back(entry);
   }
   if (result.profile) {

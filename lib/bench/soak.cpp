@@ -42,13 +42,28 @@ std::string describe(const SoakSettings& s) {
                      window_length(s));
 }
 
-SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSettings& settings,
-                 const std::function<void(int64_t, double)>& progress) {
+void validate(const SoakSettings& settings) {
   if (!(settings.duration_s > 0)) throw usage_error(fmt::format("--duration must be > 0 seconds, got {}", settings.duration_s));
   if (settings.rate_per_s < 0) throw usage_error(fmt::format("--rate must be > 0 calls per second, got {}", settings.rate_per_s));
   if (settings.window_s < 0 || settings.window_s > settings.duration_s) {
     throw usage_error(fmt::format("--window must be between 0 and --duration ({} s), got {}", settings.duration_s, settings.window_s));
   }
+}
+
+std::vector<SoakWindow> soak_windows(const SoakSettings& settings) {
+  const double window_s = window_length(settings);
+  const auto count = static_cast<size_t>(std::ceil(settings.duration_s / window_s - 1e-9));
+  std::vector<SoakWindow> windows(std::max<size_t>(1, count));
+  for (size_t w = 0; w < windows.size(); ++w) {
+    windows[w].start_s = static_cast<double>(w) * window_s;
+    windows[w].end_s = std::min(settings.duration_s, static_cast<double>(w + 1) * window_s);
+  }
+  return windows;
+}
+
+SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSettings& settings,
+                 const std::function<void(int64_t, double)>& progress) {
+  validate(settings);
   if (warmup < 0) throw usage_error(fmt::format("warm-up count must be >= 0, got {}", warmup));
   const auto warmup_start = Clock::now();
   for (int64_t i = 0; i < warmup; ++i) call();
@@ -57,13 +72,7 @@ SoakRun run_soak(const std::function<void()>& call, int64_t warmup, const SoakSe
 
   SoakRun soak;
   soak.settings = settings;
-  const double window_s = window_length(settings);
-  const auto count = static_cast<size_t>(std::ceil(settings.duration_s / window_s - 1e-9));
-  soak.windows.resize(std::max<size_t>(1, count));
-  for (size_t w = 0; w < soak.windows.size(); ++w) {
-    soak.windows[w].start_s = static_cast<double>(w) * window_s;
-    soak.windows[w].end_s = std::min(settings.duration_s, static_cast<double>(w + 1) * window_s);
-  }
+  soak.windows = soak_windows(settings);
   // Expected calls with a margin; written now so the pages are resident before timing starts.
   double expected = settings.rate_per_s > 0 ? settings.duration_s * settings.rate_per_s
                     : warmup_call_s > 0     ? settings.duration_s / warmup_call_s

@@ -47,6 +47,12 @@ struct SoakRun {
 /// "duration=60s rate=50/s window=10s" (rate "max" when flat out).
 std::string describe(const SoakSettings& settings);
 
+/// Throws usage_error for a non-positive duration, a negative rate or a window longer than the duration.
+void validate(const SoakSettings& settings);
+
+/// The windows' time spans (calls not assigned yet): [0, w), [w, 2w), ... up to duration_s.
+std::vector<SoakWindow> soak_windows(const SoakSettings& settings);
+
 /// Runs `warmup` untimed calls, then calls until duration_s has passed. The sample buffer is sized
 /// and written before the timed phase (from the rate, or from the warm-up's pace) so that the
 /// harness's own memory does not read as RSS growth. Throws usage_error for a non-positive

@@ -80,6 +80,11 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
                  {"max_time_s", request.stop.max_time_s},
                  {"min_iterations", request.stop.min_iterations}}},
                {"rows", rows}};
+  if (request.soak) {
+    json spans = json::array();
+    for (const auto& w : soak_windows(*request.soak)) spans.push_back({w.start_s, w.end_s});
+    body["soak"] = {{"duration_s", request.soak->duration_s}, {"rate_per_s", request.soak->rate_per_s}, {"windows", spans}};
+  }
   if (!request.optimized_model.empty()) body["optimized_model"] = fs::absolute(request.optimized_model).string();
   if (request.profile_iterations > 0) {
     body["profile"] = {{"iterations", request.profile_iterations}, {"prefix", (scratch.path() / "ort_profile").string()}};
@@ -132,6 +137,20 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     run.samples_ms = row["samples_ms"].get<std::vector<double>>();
     run.stopped_by = row["stopped_by"].get<std::string>();
     run.elapsed_s = row["elapsed_s"].get<double>();
+    if (request.soak) {
+      SoakRun soak;
+      soak.run = run;
+      soak.settings = *request.soak;
+      soak.late_starts = row["soak"]["late_starts"].get<int64_t>();
+      soak.windows = soak_windows(*request.soak);
+      const auto& windows = row["soak"]["windows"];
+      for (size_t w = 0; w < soak.windows.size() && w < windows.size(); ++w) {
+        soak.windows[w].begin = windows[w]["begin"].get<size_t>();
+        soak.windows[w].end = windows[w]["end"].get<size_t>();
+        soak.windows[w].rss_end_mb = windows[w]["rss_end_mb"].get<double>();
+      }
+      result.soaks.push_back(std::move(soak));
+    }
     result.rows.push_back(std::move(run));
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
     CpuUsage cpu;

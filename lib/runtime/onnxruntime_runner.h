@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/bench/resource_monitor.h"
+#include "lib/bench/soak.h"
 #include "lib/bench/timed_run.h"
 
 namespace mopt {
@@ -28,6 +29,7 @@ struct OrtRequest {
   std::filesystem::path model;
   int64_t warmup = 10;
   StopRule stop;
+  std::optional<SoakSettings> soak;  ///< each row's timed phase is a soak instead of `stop`
   std::vector<OrtRow> rows;
   std::vector<torch::Tensor> eval_inputs;  ///< optional, one per graph input: run every row (in eval_batch batches), return the outputs
   int eval_threads = 1;
@@ -52,6 +54,7 @@ struct OrtResult {
   std::vector<std::pair<double, double>> memory_mb;  ///< per row: helper's peak RSS, and its increase
   std::vector<CpuUsage> cpu;           ///< per row: the helper's CPU time over warm-up and timed calls
   std::vector<RssTimeline> rss;        ///< per row: the helper's RSS over the same calls
+  std::vector<SoakRun> soaks;          ///< per row, when the request asked for a soak
   torch::Tensor eval_outputs;          ///< the first output over eval_inputs, when asked
   std::optional<OrtProfile> profile;   ///< when asked
 };

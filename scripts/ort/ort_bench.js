@@ -114,6 +114,71 @@ async function timedLoop(session, feeds, warmup, stop) {
   }
 }
 
+function sleepMs(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// `mopt bench --duration`: calls flat out or paced (call i due at start + i / rate) until the
+// duration has passed; mopt laid out the windows (lib/bench/soak.cpp), a call belongs to the
+// window it started in and a window's RSS is read when the next one begins. As in LibTorch, a
+// start counts as late only when the previous call ran past its due time.
+async function soakLoop(session, feeds, warmup, soak) {
+  const monitor = resourceMonitor();
+  for (let i = 0; i < warmup; ++i) {
+    await session.run(feeds);
+    monitor.afterCall(i === 0);
+  }
+  const rssMb = () => process.memoryUsage.rss() / 1048576;
+  const spans = soak.windows;  // [[start_s, end_s], ...]
+  const windows = spans.map(() => ({ begin: 0, end: 0, rss_end_mb: 0 }));
+  const period = soak.rate_per_s > 0 ? 1000 / soak.rate_per_s : 0;
+  const samples = [];
+  let window = 0;
+  let lateStarts = 0;
+  let stoppedBy = 'duration';
+  const start = nowMs();
+  for (let i = 0; ; ++i) {
+    const due = start + period * i;
+    let before = nowMs();
+    if (period > 0) {
+      if (before < due) {
+        await sleepMs(due - before);
+        before = nowMs();
+      } else if (i > 0 && before - due > 1) {
+        ++lateStarts;
+      }
+    }
+    const atS = (before - start) / 1000;
+    if (atS >= soak.duration_s) break;
+    if (samples.length >= kMaxSamples) {
+      stoppedBy = 'max-samples';
+      break;
+    }
+    await session.run(feeds);
+    samples.push(nowMs() - before);
+    monitor.afterCall(warmup === 0 && samples.length === 1);
+    const index = samples.length - 1;
+    while (window + 1 < spans.length && atS >= spans[window][1]) {
+      windows[window].rss_end_mb = rssMb();
+      windows[window].end = index;
+      windows[++window].begin = index;
+    }
+  }
+  if (samples.length === 0) throw new Error('the soak made no call: --duration is shorter than one call');
+  windows[window].end = samples.length;
+  for (let w = window; w < windows.length; ++w) {
+    windows[w].rss_end_mb = rssMb();
+    if (w > window) windows[w].begin = windows[w].end = samples.length;
+  }
+  return {
+    samples_ms: samples,
+    stopped_by: stoppedBy,
+    elapsed_s: (nowMs() - start) / 1000,
+    soak: { windows, late_starts: lateStarts },
+    ...monitor.result(),
+  };
+}
+
 function tensorOf(ort, array) {
   return new ort.Tensor(array.type, array.data, array.dims);
 }
@@ -221,7 +286,9 @@ async function main(argv) {
     const inputs = row.inputs.map(readNpy);
     const { session } = await sessionFor(row.threads, inputs);
     const feeds = feedsOf(ort, session, inputs);
-    const run = await timedLoop(session, feeds, request.warmup, request.stop);
+    const run = request.soak
+      ? await soakLoop(session, feeds, request.warmup, request.soak)
+      : await timedLoop(session, feeds, request.warmup, request.stop);
     // Peak RSS of this helper process so far (the models it loaded and ran), and over its start.
     run.peak_mb = process.resourceUsage().maxRSS / 1024;
     run.increase_mb = run.peak_mb - baselineMb;

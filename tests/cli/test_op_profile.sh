@@ -81,6 +81,17 @@ assert r['stopped_by']=='duration' and r['stop_rule'].startswith('duration=1s ra
 assert len(s['windows'])==2 and sum(w['count'] for w in s['windows'])==r['latency']['count']
 assert r['latency']['count']<=201, r['latency']['count']
 assert 'p50_percent' in s['drift'] and isinstance(s['rss_growth_flagged'], bool)" "soak report"
+# The same soak in ONNX Runtime: its helper paces the calls and reads RSS at each window's end.
+expect_exit 0 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --threads 1 --warmup 2 --duration 1 --window 0.5 --rate 200 \
+  --report "$WORK/ort-soak.json"
+validate_report "$WORK/ort-soak.json"
+expect_stdout "drift last vs first window"
+py "
+import json; m=json.load(open('$WORK/ort-soak.json'))['metrics']; r=m['rows'][0]; s=r['soak']
+assert m['runtime']['name']=='onnxruntime' and r['stopped_by']=='duration' and r['stop_rule'].startswith('duration=1s rate=200/s'), r
+assert len(s['windows'])==2 and sum(w['count'] for w in s['windows'])==r['latency']['count'] and all(w['count']>0 for w in s['windows'])
+assert 100<=r['latency']['count']<=201 and all(w['rss_end_mb']>0 for w in s['windows']), (r['latency']['count'], s)
+assert 'p50_percent' in s['drift'] and s['late_starts']>=0" "ONNX Runtime soak report"
 
 # Usage errors: exit 2 before anything runs.
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --rate 10
@@ -89,8 +100,8 @@ expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 1 --ite
 expect_stderr "one stop rule"
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --duration 2 --window 3
 expect_stderr "--window"
-expect_exit 2 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --duration 1
-expect_stderr "LibTorch only"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --duration 2 --window 3
+expect_stderr "--window"
 
 # ONNX Runtime: its session profiling feeds the same tables (one row per graph node after ORT's
 # fusions), the hints, the overhead and a Chrome trace ORT wrote itself; INT8 kernels and the

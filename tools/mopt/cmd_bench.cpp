@@ -95,7 +95,7 @@ void print_resources(const nlohmann::json& row) {
       "p50 ms", "p95 ms", "p99 ms", "RSS MB");
   for (const auto& w : soak["windows"]) {
     if (!w.contains("p50_ms")) continue;
-    say("  {:>4.0f}-{:<4.0f} {:>7} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.1f}", w["start_s"].get<double>(), w["end_s"].get<double>(),
+    say("  {:>9} {:>7} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.1f}", fmt::format("{:g}-{:g}", w["start_s"].get<double>(), w["end_s"].get<double>()),
         w["count"].get<int64_t>(), w["p50_ms"].get<double>(), w["p95_ms"].get<double>(), w["p99_ms"].get<double>(),
         w["rss_end_mb"].get<double>());
   }
@@ -235,9 +235,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.duration > 0) settings.soak = SoakSettings{args.duration, args.rate, args.window};
   settings.op_profile = args.op_profile || !args.trace.empty();
   settings.trace_path = args.trace;
-  if (settings.runtime == "onnxruntime" && settings.soak) {
-    throw usage_error("--duration runs in LibTorch only for now; add --runtime libtorch to soak the imported model");
-  }
+  if (settings.soak) validate(*settings.soak);  // before ONNX Runtime's helper starts
   auto data = with_graph_input(args.data, args.model);
   data.multiple_inputs = true;  // a multi-input model is fed one synthetic tensor per input
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
