@@ -1,15 +1,15 @@
 #include "lib/runtime/onnxruntime_runner.h"
 
-#include "lib/runtime/cpu_info.h"
-
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/runtime/cpu_info.h"
 #include "lib/util/log.h"
 #include "lib/util/scratch_dir.h"
 
@@ -38,6 +38,38 @@ std::string shell_quote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
+}
+
+// The helper's figures for one row (scripts/ort/ort_bench.js: timedLoop, soakLoop).
+CpuUsage cpu_of(const json& row) {
+  CpuUsage cpu;
+  cpu.user_s = row["cpu"]["user_s"].get<double>();
+  cpu.system_s = row["cpu"]["system_s"].get<double>();
+  cpu.wall_s = row["cpu"]["wall_s"].get<double>();
+  cpu.logical_cores = std::max(1, cpu_info().logical_cores);
+  return cpu;
+}
+
+RssTimeline rss_of(const json& row) {
+  RssTimeline rss;
+  rss.samples = row["rss"]["samples"].get<std::vector<std::pair<double, double>>>();
+  rss.first_inference_mb = row["rss"]["first_inference_mb"].get<double>();
+  return rss;
+}
+
+SoakRun soak_of(const json& row, const TimedRun& run, const SoakSettings& settings) {
+  SoakRun soak;
+  soak.run = run;
+  soak.settings = settings;
+  soak.late_starts = row["soak"]["late_starts"].get<int64_t>();
+  soak.windows = soak_windows(settings);
+  const auto& windows = row["soak"]["windows"];
+  for (size_t w = 0; w < soak.windows.size() && w < windows.size(); ++w) {
+    soak.windows[w].begin = windows[w]["begin"].get<size_t>();
+    soak.windows[w].end = windows[w]["end"].get<size_t>();
+    soak.windows[w].rss_end_mb = windows[w]["rss_end_mb"].get<double>();
+  }
+  return soak;
 }
 
 }  // namespace
@@ -137,32 +169,11 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     run.samples_ms = row["samples_ms"].get<std::vector<double>>();
     run.stopped_by = row["stopped_by"].get<std::string>();
     run.elapsed_s = row["elapsed_s"].get<double>();
-    if (request.soak) {
-      SoakRun soak;
-      soak.run = run;
-      soak.settings = *request.soak;
-      soak.late_starts = row["soak"]["late_starts"].get<int64_t>();
-      soak.windows = soak_windows(*request.soak);
-      const auto& windows = row["soak"]["windows"];
-      for (size_t w = 0; w < soak.windows.size() && w < windows.size(); ++w) {
-        soak.windows[w].begin = windows[w]["begin"].get<size_t>();
-        soak.windows[w].end = windows[w]["end"].get<size_t>();
-        soak.windows[w].rss_end_mb = windows[w]["rss_end_mb"].get<double>();
-      }
-      result.soaks.push_back(std::move(soak));
-    }
+    if (request.soak) result.soaks.push_back(soak_of(row, run, *request.soak));
     result.rows.push_back(std::move(run));
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
-    CpuUsage cpu;
-    cpu.user_s = row["cpu"]["user_s"].get<double>();
-    cpu.system_s = row["cpu"]["system_s"].get<double>();
-    cpu.wall_s = row["cpu"]["wall_s"].get<double>();
-    cpu.logical_cores = std::max(1, cpu_info().logical_cores);
-    result.cpu.push_back(cpu);
-    RssTimeline rss;
-    rss.samples = row["rss"]["samples"].get<std::vector<std::pair<double, double>>>();
-    rss.first_inference_mb = row["rss"]["first_inference_mb"].get<double>();
-    result.rss.push_back(std::move(rss));
+    result.cpu.push_back(cpu_of(row));
+    result.rss.push_back(rss_of(row));
   }
   if (!request.eval_inputs.empty()) result.eval_outputs = read_npy(eval_output);
   if (reply.contains("profile") && !reply["profile"].is_null()) {
