@@ -6,6 +6,9 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/loop_unrolling.h>
+#include <torch/csrc/jit/passes/peephole.h>
+#include <torch/csrc/jit/passes/peephole_list_idioms.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
 
@@ -103,7 +106,8 @@ bool keeps_rank(const Node* node) {
   static const std::set<std::string> kKinds = {
       "aten::linear",  "aten::layer_norm", "aten::batch_norm", "aten::relu",     "aten::gelu",    "aten::sigmoid",
       "aten::tanh",    "aten::softmax",    "aten::log_softmax", "aten::contiguous", "aten::dropout", "aten::transpose",
-      "aten::sqrt",    "aten::silu",       "aten::hardswish",  "aten::hardtanh",  "aten::clone"};
+      "aten::sqrt",    "aten::silu",       "aten::hardswish",  "aten::hardtanh",  "aten::clone",   "aten::slice",
+      "aten::permute"};
   return kKinds.count(node->kind().toQualString()) > 0;
 }
 
@@ -162,6 +166,60 @@ int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<int64_t>& inpu
   return folded;
 }
 
+bool is_number(const Value* value) {
+  const auto kind = value->type()->kind();
+  return kind == c10::TypeKind::IntType || kind == c10::TypeKind::FloatType || kind == c10::TypeKind::BoolType;
+}
+
+// x.size(i) with i beyond x's known rank: PyTorch raises there.
+bool raises_index_error(const Node* node) {
+  if (node->kind() != c10::aten::size || node->inputs().size() != 2) return false;
+  auto rank = rank_of(node->input(0));
+  auto index = torch::jit::toIValue(node->input(1));
+  if (!rank || !index || !index->isInt()) return false;
+  const auto i = index->toInt(), r = static_cast<int64_t>(*rank);
+  return i >= r || i < -r;
+}
+
+void move_before(Block* branch, Node* node) {
+  for (auto it = branch->nodes().begin(); it != branch->nodes().end();) {
+    auto* inner = *it;
+    ++it;
+    inner->moveBefore(node);
+  }
+}
+
+// A prim::If that picks between numbers computed without side effects (an imported Reshape's "0
+// copies the input's dim": `x.size(i) if d == 0 else d`). A branch that would raise (x.size(i)
+// past x's rank: the reshape adds dims) is never taken: the other one replaces the If. Otherwise
+// both branches' nodes move before it, leaving blocks that only name their results, which export
+// as a Where.
+void hoist_number_selects(Block* block) {
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (node->kind() != c10::prim::If || node->outputs().empty()) continue;
+    if (!std::all_of(node->outputs().begin(), node->outputs().end(), is_number)) continue;
+    bool pure = true;
+    int raising = -1;
+    for (size_t b = 0; b < node->blocks().size(); ++b) {
+      for (auto* inner : node->blocks()[b]->nodes()) {
+        pure = pure && inner->blocks().empty() && !inner->hasSideEffects() && inner->kind() != c10::prim::RaiseException;
+        if (raises_index_error(inner)) raising = static_cast<int>(b);
+      }
+    }
+    if (!pure) continue;
+    if (raising >= 0) {
+      auto* taken = node->blocks()[1 - raising];
+      move_before(taken, node);
+      for (size_t i = 0; i < node->outputs().size(); ++i) node->output(i)->replaceAllUsesWith(taken->outputs()[i]);
+      node->destroy();
+      continue;
+    }
+    for (auto* branch : node->blocks()) move_before(branch, node);
+  }
+}
+
 // Trailing inputs that default to None and are left out by a single-input call.
 void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema) {
   for (size_t i = graph.inputs().size(); i-- > 2;) {
@@ -185,14 +243,19 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<in
   drop_none_default_inputs(*graph, method.function().getSchema());
   for (int round = 0; round < kMaxRounds; ++round) {
     const int folded = graph->inputs().size() == 2 ? fold_queries(graph, input_shape) : 0;
-    // The fast-path checks collect their conditions in lists (any(...), all(...)): make them
-    // constant lists so that constant propagation can evaluate them.
-    torch::jit::RemoveListMutation(graph);
+    // The fast-path checks collect their conditions in lists (any(...), all(...)), and an imported
+    // model builds shapes in loops over lists: make them constant-length lists, unroll the loops,
+    // so that constant propagation can evaluate what is known.
+    bool changed = torch::jit::RemoveListMutation(graph);
+    changed |= torch::jit::PeepholeOptimizeListIdioms(graph, /*refine_list_len=*/true);
+    changed |= torch::jit::PeepholeOptimize(graph, /*disable_shape_peepholes=*/true);
     torch::jit::ConstantPropagation(graph);
+    changed |= torch::jit::UnrollConstantLoops(graph);
     const int removed = remove_assertions(graph->block());
     torch::jit::EliminateDeadCode(graph);
-    if (folded + removed == 0) break;
+    if (folded + removed == 0 && !changed) break;
   }
+  hoist_number_selects(graph->block());
   return graph;
 }
 

@@ -10,6 +10,8 @@
 //     on and weights requiring grad, no autocast, a dense CPU tensor. The fused inference fast
 //     paths they would otherwise select (_transformer_encoder_layer_fwd,
 //     _native_multi_head_attention) compute the same function with kernels ONNX has no op for.
+//   - lists of known length and loops over them (shape arithmetic of a model imported from ONNX)
+//     are unrolled, and a branch between numbers computed without side effects becomes a select.
 // Tensor sizes are not folded: the exported graph keeps them dynamic.
 #include <torch/csrc/jit/ir/ir.h>
 

@@ -39,6 +39,9 @@ std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
       if (entry && entry->ignores_input && entry->ignores_input(node, i)) continue;
       stack.push_back(node->input(i));
     }
+    for (const auto* block : node->blocks()) {  // a select's branch results (export_graph.h)
+      stack.insert(stack.end(), block->outputs().begin(), block->outputs().end());
+    }
   }
   return needed;
 }

@@ -1,4 +1,5 @@
-// Activations and arithmetic. In-place variants (relu_, add_) export like their pure forms: a
+// Activations, arithmetic and comparison (on tensors, and on the numbers that shape code computes
+// at run time). In-place variants (relu_, add_) export like their pure forms: a
 // frozen inference graph reads no tensor after it was overwritten.
 #include <fmt/format.h>
 
@@ -59,6 +60,37 @@ void binary(ExportContext& c, const torch::jit::Node* node) {
 // aten::sqrt of a tensor, or of a number (math.sqrt of a size: a float result).
 void translate_sqrt(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Sqrt", {operand(c, node->input(0), false)}, {c.fresh(node->output())});
+}
+
+// aten::eq of tensors or numbers -> Equal (a bool).
+void translate_eq(ExportContext& c, const torch::jit::Node* node) {
+  const bool ints = is_int(node->input(0)) && is_int(node->input(1));
+  c.add_node("Equal", {operand(c, node->input(0), ints), operand(c, node->input(1), ints)}, {c.fresh(node->output())});
+}
+
+// aten::Int(x): a number or 0-d tensor to int64, truncating toward zero like Python's int().
+void translate_int(ExportContext& c, const torch::jit::Node* node) {
+  if (is_int(node->input(0))) {
+    c.bind(node->output(), c.name(node->input(0)));
+    return;
+  }
+  set_int(c.add_node("Cast", {c.name(node->input(0))}, {c.fresh(node->output())}), "to", onnx::TensorProto::INT64);
+}
+
+// prim::If between numbers whose branches only name their results (export_graph.h hoisted the
+// rest) -> one Where per result.
+void translate_select(ExportContext& c, const torch::jit::Node* node) {
+  for (const auto* block : node->blocks()) {
+    if (block->nodes().begin() != block->nodes().end()) unsupported(node, "a branch that computes (control flow)");
+  }
+  const auto* then_block = node->blocks()[0];
+  const auto* else_block = node->blocks()[1];
+  for (size_t i = 0; i < node->outputs().size(); ++i) {
+    const bool ints = is_int(node->output(i));
+    c.add_node("Where",
+               {c.name(node->input(0)), operand(c, then_block->outputs()[i], ints), operand(c, else_block->outputs()[i], ints)},
+               {c.fresh(node->output(i))});
+  }
 }
 
 constexpr char kAdd[] = "Add";
@@ -137,6 +169,8 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::softmax", softmax<kSoftmax>},   {"aten::log_softmax", softmax<kLogSoftmax>},
       {"aten::bmm", binary<kMatMul>},         {"aten::matmul", binary<kMatMul>},
       {"aten::sqrt", translate_sqrt},
+      {"aten::eq", translate_eq},             {"aten::Int", translate_int},
+      {"prim::If", translate_select},
       {"aten::contiguous", unary<kIdentity>},
   };
 }

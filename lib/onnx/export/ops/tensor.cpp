@@ -2,6 +2,8 @@
 // sizes, dropout (identity at inference).
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "lib/onnx/export/export_context.h"
 
 namespace mopt::onnx_export {
@@ -90,6 +92,28 @@ void translate_tuple_index(ExportContext& c, const torch::jit::Node* node) {
   const auto* tuple = node->input(0)->node();
   if (tuple->kind() != c10::prim::TupleConstruct || !index) unsupported(node, "a tuple not built in the graph");
   c.bind(node->output(), c.name(tuple->input(static_cast<size_t>(*index))));
+}
+
+// A 1-D int64 value of one element: a constant, or a run-time 0-d int unsqueezed.
+std::string one_element(ExportContext& c, const torch::jit::Value* value, const std::string& hint) {
+  if (auto constant = c.constant_int(value)) return c.add_ints({*constant}, hint);
+  auto out = c.fresh(hint);
+  c.add_node("Unsqueeze", {c.name(value), c.add_ints({0}, "axes")}, {out});
+  return out;
+}
+
+// aten::slice(x, dim, start, end, step) -> Slice; a None start/end is the whole range.
+void translate_slice(ExportContext& c, const torch::jit::Node* node) {
+  if (node->input(0)->type()->kind() != c10::TypeKind::TensorType) unsupported(node, "slicing a list");
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  auto bound = [&](const torch::jit::Value* value, int64_t none, const std::string& hint) {
+    return c.is_none(value) ? c.add_ints({none}, hint) : one_element(c, value, hint);
+  };
+  auto start = bound(node->input(2), 0, "starts");
+  auto end = bound(node->input(3), std::numeric_limits<int64_t>::max(), "ends");
+  c.add_node("Slice", {c.name(node->input(0)), start, end, c.add_ints({*dim}, "axes"), one_element(c, node->input(4), "steps")},
+             {c.fresh(node->output())});
 }
 
 void translate_permute(ExportContext& c, const torch::jit::Node* node) {
@@ -207,7 +231,7 @@ std::vector<TranslatorEntry> tensor_translators() {
   return {
       {"aten::flatten", translate_flatten}, {"aten::reshape", translate_reshape}, {"aten::view", translate_reshape},
       {"aten::size", translate_size}, {"aten::__getitem__", translate_getitem}, {"prim::TupleIndex", translate_tuple_index},
-      {"aten::floordiv", translate_floordiv},
+      {"aten::floordiv", translate_floordiv}, {"aten::slice", translate_slice},
       {"aten::chunk", translate_chunk}, {"prim::ListUnpack", translate_list_unpack},
       {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
