@@ -2,7 +2,7 @@
 # Sets up everything, builds, regenerates fixtures and runs the whole test suite (ctest), then the
 # hardening checks of issue 16 on the clang ASan+UBSan build (build-fuzz/): the sanitized unit tests
 # and every fuzz target for MOPT_CI_FUZZ_SECONDS (default 15) from a fixed seed, so a failure
-# reproduces (torchscript replays its corpus only: tests/fuzz/known/README.md). The clang build adds ~15 min on 2 cores; MOPT_CI_FUZZ=0 skips this part.
+# reproduces (torchscript replays its corpus only: tests/fuzz/known/README.md). The clang build adds ~25 min on 2 cores (the whole run: ~70 min); MOPT_CI_FUZZ=0 skips this part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
