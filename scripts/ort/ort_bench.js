@@ -54,6 +54,10 @@ function runningCv() {
 
 const kRssSampleMs = 20;
 
+function rssMb() {
+  return process.memoryUsage.rss() / 1048576;
+}
+
 // CPU time of this process (ORT's threads included) and its RSS every kRssSampleMs over warm-up
 // and timed calls alike, as LibTorch rows measure them in process.
 function resourceMonitor() {
@@ -65,9 +69,9 @@ function resourceMonitor() {
   return {
     afterCall(first) {
       const now = nowMs();
-      if (first) firstInferenceMb = process.memoryUsage.rss() / 1048576;
+      if (first) firstInferenceMb = rssMb();
       if (now < nextSample) return;
-      samples.push([(now - wallStart) / 1000, process.memoryUsage.rss() / 1048576]);
+      samples.push([(now - wallStart) / 1000, rssMb()]);
       nextSample = now + kRssSampleMs;
     },
     result() {
@@ -128,7 +132,6 @@ async function soakLoop(session, feeds, warmup, soak) {
     await session.run(feeds);
     monitor.afterCall(i === 0);
   }
-  const rssMb = () => process.memoryUsage.rss() / 1048576;
   const spans = soak.windows;  // [[start_s, end_s], ...]
   const windows = spans.map(() => ({ begin: 0, end: 0, rss_end_mb: 0 }));
   const period = soak.rate_per_s > 0 ? 1000 / soak.rate_per_s : 0;
