@@ -6,6 +6,7 @@
 
 
 #include "lib/errors.h"
+#include "lib/model/graph_walk.h"
 
 namespace mopt::train {
 namespace {
@@ -34,13 +35,6 @@ bool inside(const std::string& path, const std::string& layer) {
   return path == layer || (path.size() > layer.size() && path.compare(0, layer.size(), layer) == 0 && path[layer.size()] == '.');
 }
 
-void collect_nodes(torch::jit::Block* block, std::vector<torch::jit::Node*>& out) {
-  for (auto* node : block->nodes()) {
-    out.push_back(node);
-    for (auto* sub : node->blocks()) collect_nodes(sub, out);
-  }
-}
-
 std::string known_layers(const torch::jit::Module& model) {
   std::vector<std::string> names;
   for (const auto& m : model.named_modules()) {
@@ -59,8 +53,7 @@ TORCH_LIBRARY_FRAGMENT(mopt, m) {
 void insert_feature_taps(torch::jit::Module& model, const std::vector<std::string>& layers, int64_t first_id) {
   auto graph = model.get_method("forward").graph();
   torch::jit::Inline(*graph);
-  std::vector<torch::jit::Node*> nodes;
-  collect_nodes(graph->block(), nodes);
+  const auto nodes = all_nodes(graph->block());
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& layer = layers[i];
     bool exists = false;

@@ -6,14 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lib/util/little_endian.h"
+
 namespace mopt {
 namespace {
-
-uint64_t little_endian(const unsigned char* p, int bytes) {
-  uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | p[i];
-  return value;
-}
 
 // Bytes of a fixed-size argument; 0 for opcodes without one.
 int fixed_argument(unsigned char op) {
@@ -64,14 +60,14 @@ std::string pickle_length_problem(const unsigned char* data, size_t size) {
     if (int n = fixed_argument(op)) {
       if (left < static_cast<size_t>(n)) return fmt::format("opcode 0x{:02x} at byte {} is cut off", op, opcode_at);
       if (op == 'q' || op == 'r') {  // BINPUT, LONG_BINPUT
-        const uint64_t id = little_endian(data + at, n);
+        const uint64_t id = read_little_endian(data + at, n);
         if (id > memoized) return fmt::format("memo id {} at byte {} skips ahead of the {} stored so far", id, opcode_at, memoized);
         memoized += id == memoized ? 1 : 0;
       }
       at += static_cast<size_t>(n);
     } else if (int prefix = length_prefix(op)) {
       if (left < static_cast<size_t>(prefix)) return fmt::format("opcode 0x{:02x} at byte {} is cut off", op, opcode_at);
-      const uint64_t length = little_endian(data + at, prefix);
+      const uint64_t length = read_little_endian(data + at, prefix);
       at += static_cast<size_t>(prefix);
       if (length > size - at) {
         return fmt::format("opcode 0x{:02x} at byte {} declares {} bytes, but {} are left", op, opcode_at, length, size - at);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/errors.h"
+#include "lib/util/little_endian.h"
 #include "lib/util/pickle_check.h"
 
 namespace mopt {
@@ -24,11 +25,8 @@ constexpr uint64_t kEndSize = 22, kZip64EndSize = 56, kZip64LocatorSize = 20, kC
 constexpr uint64_t kMaxComment = 0xffff;
 constexpr uint64_t kDeflateMaxRatio = 1032;  // deflate cannot expand data by more than this
 
-uint64_t le(const unsigned char* p, int bytes) {
-  uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | p[i];
-  return value;
-}
+// Short: the record layouts below read field by field.
+uint64_t le(const unsigned char* p, int bytes) { return read_little_endian(p, bytes); }
 
 class ZipWalker {
  public:

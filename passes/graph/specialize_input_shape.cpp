@@ -33,6 +33,7 @@
 #include "lib/data/dataset.h"
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
+#include "lib/model/graph_walk.h"
 #include "passes/graph/graph_passes.h"
 
 namespace mopt {
@@ -58,13 +59,6 @@ int64_t count_nodes(const Block* block, c10::optional<c10::Symbol> kind = c10::n
   return n;
 }
 
-void collect_nodes(Block* block, std::vector<Node*>& nodes) {
-  for (auto* node : block->nodes()) {
-    nodes.push_back(node);
-    for (auto* sub : node->blocks()) collect_nodes(sub, nodes);
-  }
-}
-
 // In-place ops that can change a tensor's shape: after one of them the type shape propagation
 // gave the tensor no longer holds, so folding its size would be wrong.
 bool may_resize_in_place(const Node* node) {
@@ -85,9 +79,7 @@ bool may_resize_in_place(const Node* node) {
 }
 
 bool has_in_place_resize(Block* block) {
-  std::vector<Node*> nodes;
-  collect_nodes(block, nodes);
-  for (const auto* node : nodes) {
+  for (const auto* node : all_nodes(block)) {
     if (may_resize_in_place(node)) return true;
   }
   return false;
@@ -168,10 +160,8 @@ std::map<std::string, int64_t> fold_known_queries(std::shared_ptr<Graph>& graph,
   }
   torch::jit::PropagateShapesOnGraph(graph);
   auto protected_nodes = guard_nodes(graph->block());
-  std::vector<Node*> nodes;
-  collect_nodes(graph->block(), nodes);
   std::map<std::string, int64_t> folded;
-  for (auto* node : nodes) {
+  for (auto* node : all_nodes(graph->block())) {
     if (protected_nodes.count(node) || node->outputs().size() != 1) continue;
     auto answer = known_answer(node);
     if (!answer) continue;

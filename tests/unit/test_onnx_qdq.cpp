@@ -231,7 +231,7 @@ TEST_SUITE("onnx_qdq") {
     CHECK(plan.fp32_op_types.empty());  // Shape and int64 Mul are not float ops left behind
   }
 
-  TEST_CASE("float ops with no fused QDQ form (Softmax, Sigmoid) are counted by kind as left fp32") {
+  TEST_CASE("float ops of kinds not quantized (Softmax, Sigmoid) are counted by kind as left fp32") {
     OnnxGraphBuilder b(13);
     b.input("x", {2, 4}).output("y", {2, 4});
     b.node("Add", {"x", "x"}, {"a"});

@@ -164,7 +164,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   if (outcome.details.contains("fp32_op_types") && !outcome.details["fp32_op_types"].empty()) {
     std::vector<std::string> kinds;
     for (const auto& [op, count] : outcome.details["fp32_op_types"].items()) kinds.push_back(fmt::format("{} x{}", op, count.get<int>()));
-    say("kept in fp32 (op kinds with no INT8 form that ONNX Runtime fuses from QDQ): {}", fmt::join(kinds, ", "));
+    say("kept in fp32 (op kinds mopt does not quantize): {}", fmt::join(kinds, ", "));
   }
   if (outcome.details.contains("calibration")) {
     const auto& cal = outcome.details["calibration"];

@@ -17,6 +17,8 @@
 #include <set>
 #include <string>
 
+#include "lib/model/graph_walk.h"
+
 namespace mopt::onnx_export {
 namespace {
 
@@ -26,13 +28,6 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 constexpr int kMaxRounds = 16;  // each round needs something newly folded; models settle in 2-4
-
-void collect_nodes(Block* block, std::vector<Node*>& nodes) {
-  for (auto* node : block->nodes()) {
-    nodes.push_back(node);
-    for (auto* sub : node->blocks()) collect_nodes(sub, nodes);
-  }
-}
 
 // A block that only raises (after building its message) or does nothing.
 bool raises_or_nothing(const Block* block) {
@@ -150,10 +145,8 @@ int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<int64_t>& inpu
     // Marked experimental in LibTorch 1.13: without it, ranks come from complete_ranks alone.
   }
   complete_ranks(graph->block());
-  std::vector<Node*> nodes;
-  collect_nodes(graph->block(), nodes);
   int folded = 0;
-  for (auto* node : nodes) {
+  for (auto* node : all_nodes(graph->block())) {
     if (node->outputs().size() != 1) continue;
     auto answer = environment_answer(node);
     if (!answer) answer = known_rank(node);

@@ -140,7 +140,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
     if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
     if (!kComputeOps.count(node.op_type())) {
-      // Softmax, LayerNormalization, Sigmoid...: ORT runs them fp32 between a DQ and a Q.
+      // Softmax, LayerNormalization, Sigmoid...: they run fp32 between a DQ and a Q.
       if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];
       continue;
     }

@@ -43,7 +43,7 @@ struct QdqPlan {
   std::vector<std::string> calibrate;                ///< activation tensors that need a range
   std::map<std::string, std::string> shares_params;  ///< tensor -> tensor whose params it reuses
   std::vector<SkippedNode> skipped;                  ///< quantizable-kind nodes left fp32
-  std::map<std::string, int> fp32_op_types;          ///< float ops of kinds with no fused QDQ form: count
+  std::map<std::string, int> fp32_op_types;          ///< float ops of kinds not quantized nor folded: count
 };
 
 /// Quantized nodes that compute or read `tensor`, the producer first: where an error measured on an
