@@ -9,6 +9,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "lib/bench/profile_instrumentation.h"
 #include "lib/errors.h"
 
 namespace mopt {
@@ -37,7 +38,8 @@ ProfiledEvent from_kineto(const prof::KinetoEvent& e) {
   out.thread = e.startThreadId();
   out.sequence = e.correlationId();
   out.is_marker = static_cast<at::RecordScope>(e.scope()) == at::RecordScope::USER_SCOPE && out.name == kIterationMarker;
-  out.is_op = !out.is_marker && is_op_scope(e.scope());
+  out.is_op = !out.is_marker && (is_op_scope(e.scope()) || (static_cast<at::RecordScope>(e.scope()) == at::RecordScope::USER_SCOPE &&
+                                                              is_recorded_prim(out.name)));
   if (e.hasModuleHierarchy()) {
     std::vector<std::string> entries(e.moduleHierarchy().begin(), e.moduleHierarchy().end());
     parse_module_hierarchy(entries, out.module_path, out.module_type);

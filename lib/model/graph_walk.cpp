@@ -1,5 +1,9 @@
 #include "lib/model/graph_walk.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string>
+
 namespace mopt {
 namespace {
 
@@ -16,6 +20,13 @@ std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block) {
   std::vector<torch::jit::Node*> nodes;
   collect(block, nodes);
   return nodes;
+}
+
+bool is_mkldnn_prim(const torch::jit::Node* node) {
+  if (!node->kind().is_prim()) return false;
+  std::string name = node->kind().toUnqualString();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name.rfind("mkldnn", 0) == 0;
 }
 
 }  // namespace mopt

@@ -10,4 +10,8 @@ namespace mopt {
 /// each node before the nodes of its own blocks, in graph order.
 std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 
+/// prim::mkldnn_convolution, prim::MKLDNNHardSwish, ...: the oneDNN ops of a graph frozen for
+/// inference. The interpreter runs them itself, past the dispatcher, so profilers never see them.
+bool is_mkldnn_prim(const torch::jit::Node* node);
+
 }  // namespace mopt

@@ -11,6 +11,7 @@
 
 #include "lib/errors.h"
 #include "lib/util/zip_check.h"
+#include "lib/model/layer_map.h"
 #include "lib/model/onnx_io.h"
 #include "lib/util/atomic_file.h"
 
@@ -83,12 +84,14 @@ Model Model::load(const fs::path& path) {
   check_zip_file(path);  // LibTorch's zip reader trusts the offsets an archive declares
   try {
     // mopt.json: how the artifact was made; onnx_import.json: the ONNX names of an imported model.
-    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}, {"onnx_import.json", ""}};
+    // mopt_layers.json: the module each op of a frozen graph came from (layer_map.h).
+    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}, {"onnx_import.json", ""}, {kLayerMapFile, ""}};
     model.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), c10::nullopt, extra));
     for (const auto& [name, contents] : extra) {
-      if (!contents.empty()) model.extra_files_[name] = contents;
+      if (!contents.empty() && name != kLayerMapFile) model.extra_files_[name] = contents;
     }
     compile_all_methods(*model.module_);
+    if (!extra[kLayerMapFile].empty()) restore_layer_map(*model.module_, extra[kLayerMapFile]);
   } catch (const std::bad_alloc&) {
     throw;  // out of memory is not a property of the file
   } catch (const c10::Error& e) {
@@ -173,6 +176,7 @@ Model Model::reloaded() const {
   std::stringstream buffer;
   module_->save(buffer);
   Model copy = from_torchscript(torch::jit::load(buffer));
+  if (const auto layers = layer_map_json(*module_)) restore_layer_map(*copy.module_, *layers);
   copy.source_ = source_;
   copy.extra_files_ = extra_files_;
   return copy;
@@ -197,6 +201,7 @@ void Model::save(const fs::path& path) const {
   write_atomically(path, [&](const fs::path& temp) {
     try {
       torch::jit::ExtraFilesMap extra(extra_files_.begin(), extra_files_.end());
+      if (const auto layers = layer_map_json(*module_)) extra[kLayerMapFile] = *layers;
       if (lite) {
         // Through a reload: the lite exporter drops submodule methods of clone()d modules
         // (their mangled types), which then fail at run time with "Couldn't find method".

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "lib/errors.h"
+#include "lib/model/layer_map.h"
 
 namespace mopt {
 
@@ -34,7 +35,10 @@ PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const 
     PassRecord record{step.name, print_step(step), 0, {}};
     auto start = std::chrono::steady_clock::now();
     try {
+      // Passes that rewrite a frozen graph drop its ops' layers; carry them over (layer_map.h).
+      const auto layers = result.model.is_torchscript() ? snapshot_layers(result.model.torchscript()) : LayerSnapshot{};
       record.stats = pass->run(result.model, options);
+      if (result.model.is_torchscript()) carry_layers(layers, result.model.torchscript());
       result.model.invalidate_graph_caches();
     } catch (const c10::Error& e) {
       throw runtime_failure(fmt::format("pass '{}' failed: {}", step.name, short_torch_message(e.what())));

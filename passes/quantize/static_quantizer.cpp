@@ -12,6 +12,7 @@
 
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/model/layer_map.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
@@ -257,7 +258,9 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
   auto quantized = quantization_stage("inserting quantize/dequantize ops and finalizing", kReportAdvice, [&] {
     auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
                                             torch::jit::QuantType::STATIC);
+    const auto layers = snapshot_layers(q);
     q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
+    carry_layers(layers, q);
     cleanup_graph(q);
     return q;
   });
@@ -275,7 +278,10 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config) {
   auto quantized = quantization_stage("inserting dynamic quantize ops and finalizing", kDynamicReportAdvice, [&] {
     auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
                                             torch::jit::QuantType::DYNAMIC);
-    return torch::jit::Finalize(q, torch::jit::QuantType::DYNAMIC);
+    const auto layers = snapshot_layers(q);
+    q = torch::jit::Finalize(q, torch::jit::QuantType::DYNAMIC);
+    carry_layers(layers, q);
+    return q;
   });
   // Finalize(DYNAMIC) hard-codes reduce_range=true; onednn computes with full 8-bit activations.
   auto graph = quantized.get_method("forward").graph();
