@@ -69,7 +69,26 @@ ops={o['op'] for o in p['ops']}
 assert 'aten::quantize_per_tensor' in ops and 'aten::dequantize' in ops, ops
 assert any(o.startswith('quantized::') for o in ops), ops
 h=[h for h in p['hints'] if h['kind']=='quantize-boundaries']
-assert len(h)==1 and h[0]['figures']['quantize_calls']>=1 and h[0]['figures']['dequantize_calls']>=1, p['hints']" "INT8 profile"
+assert len(h)==1 and h[0]['figures']['quantize_calls']>=1 and h[0]['figures']['dequantize_calls']>=1, p['hints']
+# The INT8 model is frozen, yet its fused ops keep the layers they came from (mopt_layers.json).
+layers={l['layer']: l for l in p['layers']}
+for layer, t, op in [('features.0','Conv2d','quantized::conv2d_relu'),('features.4','Conv2d','quantized::conv2d_relu'),
+                     ('classifier.2','Linear','quantized::linear_relu'),('classifier.5','Linear','quantized::linear')]:
+    assert layer in layers and layers[layer]['type']==t and op in layers[layer]['ops'], (layer, layers.get(layer))" "INT8 profile"
+
+# A model frozen into oneDNN ops: prim::mkldnn_convolution never reaches LibTorch's profiler on its
+# own; the profile must still account for it, in its layer.
+expect_exit 0 -- "$MOPT" optimize "$CNN" -p 'freeze,optimize-for-inference{mkldnn=true}' -o "$WORK/cnn.mkldnn.pt" --quiet
+expect_exit 0 -- "$MOPT" bench "$WORK/cnn.mkldnn.pt" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile --report "$WORK/mkldnn.json"
+expect_stdout "prim::mkldnn_convolution"
+py "
+import json; p=json.load(open('$WORK/mkldnn.json'))['metrics']['op_profile']
+convs=[o for o in p['ops'] if o['op']=='prim::mkldnn_convolution']
+assert len(convs)==1 and convs[0]['calls']==2, p['ops']
+layers={l['layer']: l for l in p['layers']}
+for layer in ['features.0','features.4']:
+    assert layers[layer]['type']=='Conv2d' and 'prim::mkldnn_convolution' in layers[layer]['ops'], layers.get(layer)
+assert 'classifier.2' in layers, list(layers)" "oneDNN model profile"
 
 # Soak: windows, drift and RSS growth; the row's stop rule says so.
 expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --threads 1 --warmup 2 --duration 1 --window 0.5 --rate 200 --report "$WORK/soak.json"
