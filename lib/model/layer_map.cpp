@@ -71,6 +71,12 @@ LayerPath path_of(const Node* node) { return node->callstack() ? path_of_stack(*
 
 }  // namespace
 
+std::string layer_path(const torch::jit::Node* node) {
+  std::string path;
+  for (const auto& level : path_of(node)) path += (path.empty() ? "" : ".") + level.first;
+  return path;
+}
+
 std::optional<std::string> layer_map_json(const torch::jit::Module& module) {
   std::map<LayerPath, int> layer_index;
   json layers = json::array();

@@ -19,6 +19,10 @@ namespace mopt {
 /// Name of the extra file inside a TorchScript archive that holds the layer map.
 inline constexpr const char* kLayerMapFile = "mopt_layers.json";
 
+/// The dotted path of the module instance `node` was inlined from ("features.0"; "" for an op of
+/// the top-level forward), from its call stack.
+std::string layer_path(const torch::jit::Node* node);
+
 /// The layer map of `module`'s forward graph as JSON, or nullopt when no node in it carries a
 /// module call stack (an un-inlined module already names its layers through its own methods).
 std::optional<std::string> layer_map_json(const torch::jit::Module& module);

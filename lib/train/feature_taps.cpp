@@ -7,6 +7,7 @@
 
 #include "lib/errors.h"
 #include "lib/model/graph_walk.h"
+#include "lib/model/layer_map.h"
 
 namespace mopt::train {
 namespace {
@@ -16,19 +17,6 @@ std::map<int64_t, at::Tensor>* g_captured = nullptr;
 at::Tensor tap_op(const at::Tensor& x, int64_t tap_id) {
   if (g_captured) (*g_captured)[tap_id] = x;
   return x;
-}
-
-// The dotted submodule path a node was inlined from ("" for the top-level forward).
-std::string module_path(const torch::jit::Node* node) {
-  auto callstack = node->callstack();
-  if (!callstack) return "";
-  std::string path;
-  for (const auto& entry : (*callstack)->vec()) {
-    const auto& info = std::get<2>(entry);
-    if (!info) continue;
-    path += (path.empty() ? "" : ".") + info->instance_name();
-  }
-  return path;
 }
 
 bool inside(const std::string& path, const std::string& layer) {
@@ -62,11 +50,11 @@ void insert_feature_taps(torch::jit::Module& model, const std::vector<std::strin
     // The layer's output: a value made inside the layer and used outside it (or returned).
     std::vector<torch::jit::Value*> outputs;
     for (auto* node : nodes) {
-      if (!inside(module_path(node), layer)) continue;
+      if (!inside(layer_path(node), layer)) continue;
       for (auto* value : node->outputs()) {
         bool used_outside = false;
         for (const auto& use : value->uses()) {
-          used_outside = used_outside || use.user->kind() == c10::prim::Return || !inside(module_path(use.user), layer);
+          used_outside = used_outside || use.user->kind() == c10::prim::Return || !inside(layer_path(use.user), layer);
         }
         if (used_outside && value->type()->isSubtypeOf(*c10::TensorType::get())) outputs.push_back(value);
       }

@@ -21,14 +21,7 @@ std::multimap<std::string, std::string> layers_by_kind(const torch::jit::Module&
   std::multimap<std::string, std::string> out;
   for (auto* node : all_nodes(module.get_method("forward").graph()->block())) {
     if (node->kind().is_prim() && !is_mkldnn_prim(node)) continue;
-    std::vector<std::string> path;
-    if (node->callstack()) {
-      for (const auto& entry : (*node->callstack())->vec()) {
-        const auto& info = std::get<2>(entry);
-        if (info && info->instance_name() != "SELF") path.push_back(info->instance_name());
-      }
-    }
-    out.emplace(node->kind().toQualString(), module_path_text(path));
+    out.emplace(node->kind().toQualString(), layer_path(node));
   }
   return out;
 }
