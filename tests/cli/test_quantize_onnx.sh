@@ -1,4 +1,4 @@
-# mopt quantize model.onnx -o model.int8.onnx: QDQ that ONNX Runtime fuses into INT8 kernels,
+# mopt quantize model.onnx (or model.pt, exported first) -o model.int8.onnx: QDQ that ONNX Runtime fuses into INT8 kernels,
 # calibrated through the importer, measured in ONNX Runtime against the fp32 input; bad
 # calibration data and unavailable modes fail cleanly with no partial file.
 source "$(dirname "$0")/lib.sh"
@@ -95,6 +95,22 @@ assert r['metrics']['agreement']['cosine']>0.999, r['metrics']['agreement']" "dy
 import json; q=json.load(open('$WORK/cd.json'))['details']['quantization']
 assert q['onnxruntime_fusion']['ops']['MatMul']['int8']==2 and q['onnxruntime_fusion']['ops']['Conv']['int8']==0, q" \
     "dynamic INT8 of the CNN's Gemms"
+  # A TorchScript input is exported to fp32 ONNX first; the INT8 file is measured against that export.
+  CNN_PT="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
+  expect_exit 0 -- "$MOPT" quantize "$CNN_PT" -o "$WORK/from_pt.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+    --eval-samples 300 --normalize 0.2860,0.3530 --threads 1 --iterations 5 --report "$WORK/from_pt.json"
+  validate_report "$WORK/from_pt.json"
+  expect_stderr "exported to fp32 ONNX"
+  expect_stdout "2 of 2 Conv run as INT8 kernels; 0 left fp32"
+  py "
+import json; r=json.load(open('$WORK/from_pt.json')); q=r['details']['quantization']; m=r['metrics']
+assert q['exported_fp32']['opset']==17 and q['exported_fp32']['nodes']>0, q['exported_fp32']
+assert q['onnxruntime_fusion']['ops']['Gemm']=={'int8':2,'fp32':0}, q['onnxruntime_fusion']
+assert m['runtime']=={'before':'onnxruntime','after':'onnxruntime'} and m['agreement']['cosine']>0.999, m
+assert m['after']['accuracy']['top1']>0.8, m['after']['accuracy']" "TorchScript in, QDQ ONNX out"
+  expect_exit 0 -- "$MOPT" bench "$WORK/from_pt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 5 \
+    --reference "$CNN_PT"
+  expect_stdout "runtime: onnxruntime"
 fi
 
 # Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.

@@ -5,11 +5,13 @@
 #include <fnmatch.h>
 
 #include "lib/errors.h"
+#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/pipeline/pass_manager.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
+#include "lib/util/scratch_dir.h"
 #include "passes/onnx/onnx_passes.h"
 #include "passes/quantize/onnx/onnx_quantize_workflow.h"
 #include "passes/quantize/quantize_errors.h"
@@ -178,7 +180,9 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   }
 }
 
-// ONNX in, ONNX out: QDQ that ONNX Runtime fuses, measured in ONNX Runtime.
+// ONNX out: QDQ that ONNX Runtime fuses, measured in ONNX Runtime. A TorchScript input is exported
+// to fp32 ONNX first (the exporter of `mopt optimize -o x.onnx`), and that export is the fp32
+// baseline the INT8 file is measured against.
 void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   if (args.mode != "static" && args.mode != "dynamic") {
     throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
@@ -217,12 +221,28 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
     request.eval.description = "calibration inputs (no labels)";
   }
 
+  ScratchDir scratch("mopt-quantize");
+  nlohmann::json exported_fp32;  // null for an ONNX input
+  if (input.is_torchscript()) {
+    const auto& sample = dynamic ? request.eval : request.calib;
+    if (!sample.more_inputs.empty()) {
+      throw usage_error("ONNX export takes single-input models; quantize this one to -o MODEL.pt for LibTorch");
+    }
+    check_model_runs_on(input, sample.input_rows(0, 1), dynamic ? "--eval-data" : "--calib");
+    input = export_like(input, sample.inputs.slice(0, 0, 1));
+    request.fp32_path = scratch.file("fp32.onnx");
+    input.save(request.fp32_path);
+    log_info("exported to fp32 ONNX (opset {}) as the baseline to quantize and measure against", ExportOptions{}.opset);
+    exported_fp32 = {{"opset", ExportOptions{}.opset}, {"nodes", input.onnx().graph().node_size()}};
+  }
+
   auto registry = make_default_registry();
   auto prepared = run_pipeline(input, parse_pipeline(kOnnxCleanupPipeline), registry, [](size_t, size_t, const std::string&) {});
   report.set_pipeline(kOnnxCleanupPipeline, prepared.records);
   auto outcome = onnx_quant::run_onnx_quantize(prepared.model.onnx(), request, [](const std::string& line) { log_info("{}", line); });
   report.metrics() = outcome.metrics;
   report.details()["quantization"] = outcome.details;
+  if (!exported_fp32.is_null()) report.details()["quantization"]["exported_fp32"] = exported_fp32;
   print_onnx_outcome(outcome, args.model, args.output);
   warn_if_busy(report);
   enforce_gates(request.target, outcome.target_met, outcome.metrics, args.require_speedup, outcome.speedup, report);
@@ -233,9 +253,7 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
   check_output_path(args.model, args.output, args.force);
-  if (std::filesystem::path(args.output).extension() == ".onnx" && detect_format(args.model) == ModelFormat::kOnnx) {
-    return run_onnx_quantize_command(args, report);
-  }
+  if (std::filesystem::path(args.output).extension() == ".onnx") return run_onnx_quantize_command(args, report);
   require_torchscript_output(args.output);
   auto fp32 = load_executable(args.model);
   report.add_input(args.model, &fp32);
@@ -300,7 +318,7 @@ void setup_quantize(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   auto* cmd = app.add_subcommand("quantize", "INT8 quantization (dynamic or calibrated static) with measured accuracy and speed");
   cmd->add_option("MODEL", args->model, "TorchScript or ONNX model")->required();
-  cmd->add_option("-o,--output", args->output, "output (.pt, .ptl for the lite interpreter, or .onnx: QDQ for ONNX Runtime from an ONNX input)")->required();
+  cmd->add_option("-o,--output", args->output, "output (.pt, .ptl for the lite interpreter, or .onnx: QDQ for ONNX Runtime; a TorchScript input is exported to ONNX first)")->required();
   cmd->add_option("--mode", args->mode, "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage)")
       ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16"}));
   cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
@@ -329,6 +347,7 @@ void setup_quantize(CLI::App& app) {
                           "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --calibrator entropy\n"
                           "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy\n"
                           "  mopt quantize resnet18.onnx -o resnet18.int8.onnx --calib calib.npy   # QDQ, measured in ONNX Runtime\n"
+                          "  mopt quantize cnn.pt -o cnn.int8.onnx --calib DATA   # exported to fp32 ONNX, then QDQ\n"
                           "  mopt quantize cnn.onnx -o cnn.int8.onnx --calib DATA --eval-data DATA --min-sqnr 35   # fp32 fallback\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n\n") +
               exit_codes_help());
