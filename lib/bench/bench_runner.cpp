@@ -85,13 +85,13 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
   auto label = fmt::format("batch={} threads={}", batch, threads);
   reset_peak_rss();
   ResourceMonitor monitor;
-  bool first = true;
+  // Page faults over the timed calls only: warm-up calls touch memory for the first time.
+  int64_t calls = 0;
+  int64_t faults_before_timed = 0;
   auto call = [&] {
+    if (calls == settings.warmup) faults_before_timed = minor_page_faults();
     run_model(model, input);
-    if (first) {
-      monitor.mark_first_inference();
-      first = false;
-    }
+    if (++calls == 1) monitor.mark_first_inference();
   };
   auto report_progress = [&](int64_t done, double elapsed) { if (progress) progress(label, done, elapsed); };
   // CPU and RSS cover warm-up and timed calls alike: a device budget holds for the whole run.
@@ -110,6 +110,10 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
   row["work"] = work_json(model, input, row["latency"]["p50_ms"].get<double>());
   row["cpu"] = cpu_json(monitor.cpu());
   row["memory"]["rss"] = rss_json(monitor.rss(), 20);
+  if (calls > settings.warmup) {
+    row["memory"]["page_faults_per_call"] =
+        static_cast<double>(minor_page_faults() - faults_before_timed) / static_cast<double>(calls - settings.warmup);
+  }
   if (soak) {
     row["stop_rule"] = describe(soak->settings);
     row["soak"] = soak_json(*soak);
@@ -262,7 +266,8 @@ json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
   double first_ms = elapsed_ms(first_start);
 
   json metrics = {{"model", model_json(settings, parameter_totals(model))},
-                  {"runtime", {{"name", "libtorch"}, {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)}}},
+                  {"runtime", {{"name", "libtorch"}, {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
+                               {"malloc", malloc_settings_json()}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};
   const int original_threads = at::get_num_threads();

@@ -1,6 +1,10 @@
 #include "lib/bench/memory.h"
 
+#include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <cstdio>
 #include <fstream>
@@ -46,6 +50,31 @@ bool reset_peak_rss() {
   clear_refs << "5";
   clear_refs.flush();
   return static_cast<bool>(clear_refs);
+}
+
+int64_t minor_page_faults() {
+  rusage usage{};
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<int64_t>(usage.ru_minflt) : 0;
+}
+
+void use_tuned_malloc() {
+  constexpr int kMmapThreshold = 32 << 20;
+  constexpr int kTrimThreshold = 256 << 20;
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+  setenv("MALLOC_MMAP_THRESHOLD_", std::to_string(kMmapThreshold).c_str(), 1);
+  setenv("MALLOC_TRIM_THRESHOLD_", std::to_string(kTrimThreshold).c_str(), 1);
+}
+
+nlohmann::json malloc_settings_json() {
+  auto read = [](const char* name) -> nlohmann::json {
+    const char* value = std::getenv(name);
+    if (!value || !*value) return nullptr;
+    char* end = nullptr;
+    const long long bytes = std::strtoll(value, &end, 10);
+    return end && *end == '\0' ? nlohmann::json(bytes) : nlohmann::json(value);
+  };
+  return {{"mmap_threshold_bytes", read("MALLOC_MMAP_THRESHOLD_")}, {"trim_threshold_bytes", read("MALLOC_TRIM_THRESHOLD_")}};
 }
 
 }  // namespace mopt

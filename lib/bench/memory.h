@@ -1,5 +1,9 @@
 #pragma once
-// Process memory figures for `mopt bench`, read from Linux's /proc (0 / false elsewhere).
+// Process memory figures for `mopt bench`, read from Linux's /proc (0 / false elsewhere), and the
+// C allocator's settings, which decide whether a model's per-call buffers cost page faults.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
 
 namespace mopt {
 
@@ -12,5 +16,21 @@ double peak_rss_mb();
 /// Resets the peak to the current RSS (writes "5" to /proc/self/clear_refs, Linux >= 4.0), so a
 /// peak can be attributed to one phase; false when the kernel or sandbox does not permit it.
 bool reset_peak_rss();
+
+/// Minor page faults of this process so far (getrusage): memory mapped and touched afresh.
+int64_t minor_page_faults();
+
+/// glibc's thresholds as a process can set them: mmap threshold 32 MiB (its maximum) and trim
+/// threshold 256 MiB keep freed buffers in the process, so the next call reuses them instead of
+/// mapping (and page-faulting) them again.
+inline constexpr const char* kTunedMallocEnv = "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456";
+
+/// Applies those thresholds to this process (mallopt) and to the environment its children inherit
+/// (ONNX Runtime's helper, fresh-process measurements). Call before the model is loaded.
+void use_tuned_malloc();
+
+/// The allocator settings this process runs with: {"mmap_threshold_bytes", "trim_threshold_bytes"}
+/// (null: glibc's dynamic default) from the MALLOC_*_ variables glibc itself reads.
+nlohmann::json malloc_settings_json();
 
 }  // namespace mopt

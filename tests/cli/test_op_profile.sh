@@ -45,7 +45,17 @@ py "
 import json; r=json.load(open('$WORK/prof.json'))['metrics']['rows'][0]
 c=r['cpu']; s=r['memory']['rss']
 assert c['percent_one_core']>0 and abs(c['percent']*c['logical_cores']-c['percent_one_core'])<1e-6, c
-assert s['peak_mb']>=s['mean_mb']>0 and s['first_inference_mb']>0 and s['end_mb']>0 and len(s['samples'])>=1, s" "cpu and rss per row"
+assert s['peak_mb']>=s['mean_mb']>0 and s['first_inference_mb']>0 and s['end_mb']>0 and len(s['samples'])>=1, s
+assert r['memory']['page_faults_per_call']>=0, r['memory']" "cpu and rss per row"
+expect_stdout "page faults per call"
+# --malloc-tuned: the allocator thresholds are set, and the report says so.
+py "
+import json; m=json.load(open('$WORK/prof.json'))['metrics']['runtime']['malloc']
+assert m=={'mmap_threshold_bytes':None,'trim_threshold_bytes':None}, m" "default allocator settings recorded"
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 5 --malloc-tuned --report "$WORK/tuned.json"
+py "
+import json; m=json.load(open('$WORK/tuned.json'))['metrics']['runtime']['malloc']
+assert m=={'mmap_threshold_bytes':33554432,'trim_threshold_bytes':268435456}, m" "--malloc-tuned recorded"
 /usr/bin/python3 -c "
 import json; p=json.load(open('$SOURCE_DIR/tests/fixtures/profiles/custom-board.json'))
 p['name']='cpu-budget'; p['quantized_engine']='onednn'; p['budgets']={'batch':1,'latency_p50_ms':None,'latency_p95_ms':None,

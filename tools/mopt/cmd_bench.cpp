@@ -11,6 +11,7 @@
 #include "lib/bench/bench_runner.h"
 #include "lib/bench/ci_output.h"
 #include "lib/bench/gates.h"
+#include "lib/bench/memory.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
@@ -26,6 +27,9 @@
 
 namespace mopt::cli {
 namespace {
+
+// Above this much freshly mapped memory per call, the allocator hint is printed.
+constexpr double kFreshMemoryHintMb = 1.0;
 
 struct BenchArgs {
   CommonArgs common;
@@ -53,6 +57,7 @@ struct BenchArgs {
   double duration = 0;  ///< --duration: soak seconds
   double rate = 0;      ///< --rate: calls per second in a soak (0 = flat out)
   double window = 0;    ///< --window: soak report window (0 = duration / 6)
+  bool malloc_tuned = false;
 };
 
 struct CompareArgs {
@@ -79,6 +84,19 @@ StopRule stop_rule(const BenchArgs& args) {
   return rule;
 }
 
+// Page faults per timed call; many of them mean the C allocator maps each call's buffers afresh.
+void print_page_faults(const std::string& label, const nlohmann::json& row) {
+  if (!row.contains("memory") || !row["memory"].contains("page_faults_per_call")) return;
+  const double faults = row["memory"]["page_faults_per_call"].get<double>();
+  const double mapped_mb = faults * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+  say("{}: {:.0f} page faults per call ({:.1f} MB of memory mapped afresh per call)", label, faults, mapped_mb);
+  // With the thresholds set (by --malloc-tuned or the environment) what remains is not this.
+  if (mapped_mb < kFreshMemoryHintMb || !malloc_settings_json()["mmap_threshold_bytes"].is_null()) return;
+  say("hint: {:.1f} MB mapped afresh per call; where that is glibc handing freed buffers back to the OS (it is for "
+      "MobileNetV2, not for ResNet-18 here), setting {} in the deploying process (or jemalloc/tcmalloc) avoids it: "
+      "`mopt bench --malloc-tuned` measures whether it does for this model", mapped_mb, kTunedMallocEnv);
+}
+
 // CPU and RSS of one row, and its soak windows when it was a soak.
 void print_resources(const nlohmann::json& row) {
   const auto label = fmt::format("batch={} threads={}", row["batch"].get<int64_t>(), row["threads"].get<int>());
@@ -89,6 +107,7 @@ void print_resources(const nlohmann::json& row) {
         label, c["percent_one_core"].get<double>(), c["percent"].get<double>(), c["logical_cores"].get<int>(),
         r["peak_mb"].get<double>(), r["mean_mb"].get<double>(), r["first_inference_mb"].get<double>(), r["end_mb"].get<double>());
   }
+  print_page_faults(label, row);
   if (!row.contains("soak")) return;
   const auto& soak = row["soak"];
   say("soak {} ({}): {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", label, soak["settings"].get<std::string>(), "window s", "calls",
@@ -227,6 +246,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
     if (args.common.engine.empty()) apply_runtime_settings({args.common.threads.empty() ? 0 : args.common.threads.front(), profile->quantized_engine});
     if (args.common.threads.empty()) settings.threads = {std::min<int>(profile->threads, static_cast<int>(std::thread::hardware_concurrency()))};
   }
+  if (args.malloc_tuned) use_tuned_malloc();  // before the model and its buffers are allocated
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
   settings.keep_samples = args.keep_samples;
@@ -355,6 +375,9 @@ void setup_bench(CLI::App& app) {
                                                 "and RSS growth")->type_name("SECONDS")->check(CLI::PositiveNumber);
   cmd->add_option("--rate", args->rate, "soak at a fixed request rate (calls per second; default flat out)")
       ->type_name("N")->check(CLI::PositiveNumber);
+  cmd->add_flag("--malloc-tuned", args->malloc_tuned,
+                "keep freed memory in the process (what MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 "
+                "do for any program): models that allocate large buffers per call stop paying page faults for them");
   cmd->add_option("--window", args->window, "soak report window (default duration/6)")->type_name("SECONDS")->check(CLI::PositiveNumber);
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common, /*thread_sweep=*/true);
