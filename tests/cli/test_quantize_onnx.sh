@@ -113,6 +113,14 @@ assert m['after']['accuracy']['top1']>0.8, m['after']['accuracy']" "TorchScript 
   expect_stdout "runtime: onnxruntime"
 fi
 
+# A LibTorch INT8 file has no ONNX form: exit 4, the ops listed, and the way to INT8 ONNX named.
+expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.int8.pt" --calib "$FMNIST" \
+  --calib-samples 32 --iterations 3 --quiet
+expect_exit 4 -- "$MOPT" optimize "$WORK/lt.int8.pt" -o "$WORK/lt.int8.onnx" --input-shape 1x1x28x28
+expect_stderr "quantized::conv2d_relu"
+expect_stderr "mopt quantize MODEL.pt -o MODEL.int8.onnx"
+[ -e "$WORK/lt.int8.onnx" ] && fail "a file was written for an unexportable model"
+
 # Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.
 /usr/bin/python3 -c "
 import numpy as np

@@ -1,5 +1,6 @@
 #include "lib/onnx/export/onnx_exporter.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
@@ -95,7 +96,14 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   const auto needed = needed_nodes(*graph);
   auto missing = unsupported_kinds(*graph, needed);
   if (!missing.empty()) {
-    throw invalid_input(fmt::format("cannot export to ONNX: no translator for {}", fmt::join(missing, ", ")));
+    // LibTorch's INT8 ops have no ONNX form here; ONNX Runtime's INT8 is QDQ made from fp32.
+    const bool int8 = std::any_of(missing.begin(), missing.end(), [](const std::string& kind) {
+      return kind.rfind("quantized::", 0) == 0 || kind == "aten::quantize_per_tensor";
+    });
+    throw invalid_input(fmt::format("cannot export to ONNX: no translator for {}{}", fmt::join(missing, ", "),
+                                    int8 ? ". This is a LibTorch INT8 model: for INT8 in ONNX Runtime, quantize the fp32 "
+                                           "model to ONNX instead (mopt quantize MODEL.pt -o MODEL.int8.onnx --calib DATA)"
+                                         : ""));
   }
   // Names an imported model came with.
   std::vector<std::string> input_names, output_names;
