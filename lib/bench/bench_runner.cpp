@@ -204,7 +204,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
     log_verbose("MACs not counted: the model does not import ({})", e.what());
   }
   json metrics = {{"model", model_json(settings, parameter_totals(onnx_model))},
-                  {"runtime", {{"name", "onnxruntime"}, {"version", result.version}, {"session", result.session}}},
+                  {"runtime", {{"name", "onnxruntime"}, {"version", result.version}, {"session", result.session}, {"malloc", malloc_settings_json()}}},
                   {"cold_start", result.cold_start},
                   {"rows", json::array()}};
   for (size_t i = 0; i < request.rows.size(); ++i) {
@@ -216,6 +216,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
     entry["cpu"] = cpu_json(result.cpu[i]);
     entry["memory"]["rss"] = rss_json(result.rss[i], 20);
+    entry["memory"]["page_faults_per_call"] = result.page_faults_per_call[i];
     if (settings.soak) {
       entry["stop_rule"] = describe(*settings.soak);
       entry["soak"] = soak_json(result.soaks[i]);

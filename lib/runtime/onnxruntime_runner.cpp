@@ -174,6 +174,7 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
     result.memory_mb.emplace_back(row["peak_mb"].get<double>(), row["increase_mb"].get<double>());
     result.cpu.push_back(cpu_of(row));
     result.rss.push_back(rss_of(row));
+    result.page_faults_per_call.push_back(row.value("page_faults_per_call", 0.0));
   }
   if (!request.eval_inputs.empty()) result.eval_outputs = read_npy(eval_output);
   if (reply.contains("profile") && !reply["profile"].is_null()) {

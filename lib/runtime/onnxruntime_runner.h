@@ -54,6 +54,7 @@ struct OrtResult {
   std::vector<std::pair<double, double>> memory_mb;  ///< per row: helper's peak RSS, and its increase
   std::vector<CpuUsage> cpu;           ///< per row: the helper's CPU time over warm-up and timed calls
   std::vector<RssTimeline> rss;        ///< per row: the helper's RSS over the same calls
+  std::vector<double> page_faults_per_call;  ///< per row: the helper's minor page faults per timed call
   std::vector<SoakRun> soaks;          ///< per row, when the request asked for a soak
   torch::Tensor eval_outputs;          ///< the first output over eval_inputs, when asked
   std::optional<OrtProfile> profile;   ///< when asked

@@ -66,7 +66,12 @@ function resourceMonitor() {
   const samples = [];
   let firstInferenceMb = 0;
   let nextSample = wallStart;
+  let faultsAtTimedStart = 0;
   return {
+    // Page faults count over the timed calls only: warm-up calls touch memory for the first time.
+    timedStart() {
+      faultsAtTimedStart = process.resourceUsage().minorPageFault;
+    },
     afterCall(first) {
       const now = nowMs();
       if (first) firstInferenceMb = rssMb();
@@ -74,11 +79,13 @@ function resourceMonitor() {
       samples.push([(now - wallStart) / 1000, rssMb()]);
       nextSample = now + kRssSampleMs;
     },
-    result() {
+    result(timedCalls) {
       const used = process.cpuUsage(cpuStart);
+      const faults = process.resourceUsage().minorPageFault - faultsAtTimedStart;
       return {
         cpu: { user_s: used.user / 1e6, system_s: used.system / 1e6, wall_s: (nowMs() - wallStart) / 1000 },
         rss: { samples, first_inference_mb: firstInferenceMb },
+        page_faults_per_call: timedCalls > 0 ? faults / timedCalls : 0,
       };
     },
   };
@@ -92,6 +99,7 @@ async function timedLoop(session, feeds, warmup, stop) {
   }
   const samples = [];
   const cv = runningCv();
+  monitor.timedStart();
   const start = nowMs();
   let previous = start;
   let stoppedBy = '';
@@ -113,7 +121,7 @@ async function timedLoop(session, feeds, warmup, stop) {
       if (!stoppedBy && stop.kind === 'target-cv' && elapsedS >= stop.max_time_s) stoppedBy = 'max-time';
       if (!stoppedBy && samples.length >= kMaxSamples) stoppedBy = 'max-samples';
     }
-    if (stoppedBy) return { samples_ms: samples, stopped_by: stoppedBy, elapsed_s: elapsedS, ...monitor.result() };
+    if (stoppedBy) return { samples_ms: samples, stopped_by: stoppedBy, elapsed_s: elapsedS, ...monitor.result(samples.length) };
     previous = nowMs();  // the bookkeeping above is not part of the next call's sample
   }
 }
@@ -139,6 +147,7 @@ async function soakLoop(session, feeds, warmup, soak) {
   let window = 0;
   let lateStarts = 0;
   let stoppedBy = 'duration';
+  monitor.timedStart();
   const start = nowMs();
   for (let i = 0; ; ++i) {
     const due = start + period * i;
@@ -178,7 +187,7 @@ async function soakLoop(session, feeds, warmup, soak) {
     stopped_by: stoppedBy,
     elapsed_s: (nowMs() - start) / 1000,
     soak: { windows, late_starts: lateStarts },
-    ...monitor.result(),
+    ...monitor.result(samples.length),
   };
 }
 

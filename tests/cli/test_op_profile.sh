@@ -120,7 +120,8 @@ import json; m=json.load(open('$WORK/ort-soak.json'))['metrics']; r=m['rows'][0]
 assert m['runtime']['name']=='onnxruntime' and r['stopped_by']=='duration' and r['stop_rule'].startswith('duration=1s rate=200/s'), r
 assert len(s['windows'])==2 and sum(w['count'] for w in s['windows'])==r['latency']['count'] and all(w['count']>0 for w in s['windows'])
 assert 100<=r['latency']['count']<=201 and all(w['rss_end_mb']>0 for w in s['windows']), (r['latency']['count'], s)
-assert 'p50_percent' in s['drift'] and s['late_starts']>=0" "ONNX Runtime soak report"
+assert 'p50_percent' in s['drift'] and s['late_starts']>=0
+assert r['memory']['page_faults_per_call']>=0 and 'malloc' in m['runtime'], (r['memory'], m['runtime'])" "ONNX Runtime soak report"
 
 # Usage errors: exit 2 before anything runs.
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --rate 10
