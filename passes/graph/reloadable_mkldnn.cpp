@@ -77,7 +77,7 @@ def mopt_broadcast(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
     return dense[0].contiguous().to_mkldnn(), dense[1].contiguous().to_mkldnn()
 
 def mopt_hardtanh(self, x: Tensor, low: float, high: float) -> Tensor:
-    return torch.hardtanh(x.to_dense(), low, high).to_mkldnn()
+    return torch.hardtanh_(x.to_dense(), low, high).to_mkldnn()
 )";
   if (!constants.empty()) {
     // Only the dense copies are saved: an oneDNN tensor in the file could not be read back.
