@@ -48,10 +48,12 @@ bool is_quantize_boundary(const std::string& kind) {
   return kind == "aten::quantize_per_tensor" || kind == "aten::quantize_per_channel" || kind == "aten::dequantize";
 }
 
-// "quantized::conv2d_relu" replaced "aten::conv2d": the fused op's name starts with the original's.
+// "quantized::conv2d_relu" replaced "aten::conv2d", "quantized::hardswish" the in-place
+// "aten::hardswish_": the fused op's name starts with the original's, in-place mark dropped.
 bool fused_from(const std::string& fused, const std::string& original) {
   const auto fused_name = fused.substr(fused.find("::") + 2);
-  const auto original_name = original.substr(original.find("::") + 2);
+  auto original_name = original.substr(original.find("::") + 2);
+  if (!original_name.empty() && original_name.back() == '_') original_name.pop_back();
   return !original_name.empty() && fused_name.rfind(original_name, 0) == 0;
 }
 

@@ -91,19 +91,29 @@ TEST_SUITE("layer-map") {
 
     // A rewrite that builds new nodes (which have no call stack): they get the replaced op's layer.
     auto frozen = frozen_cnn();
-    const auto before = snapshot_layers(frozen.torchscript());
+    auto before = snapshot_layers(frozen.torchscript());
+    for (auto& op : before.ops) {
+      if (op.first == "aten::relu") op.first = "aten::relu_";  // as a model with nn.ReLU(inplace=True) has them
+    }
     auto graph = frozen.torchscript().get_method("forward").graph();
+    // In-place originals count too: "quantized::relu" stands for "aten::relu_".
+    const std::map<std::string, std::string> renamed{{"aten::linear", "aten::linear"}, {"aten::relu", "quantized::relu"}};
+    size_t replaced = 0;
     for (auto* node : all_nodes(graph->block())) {
-      if (std::string(node->kind().toQualString()) != "aten::linear") continue;
-      auto* fresh = graph->create(node->kind(), node->inputs(), 1)->insertBefore(node);
+      const auto to = renamed.find(node->kind().toQualString());
+      if (to == renamed.end()) continue;
+      auto* fresh = graph->create(c10::Symbol::fromQualString(to->second), node->inputs(), 1)->insertBefore(node);
       fresh->output()->setType(node->output()->type());
       node->output()->replaceAllUsesWith(fresh->output());
       node->destroy();
+      ++replaced;
     }
-    CHECK(carry_layers(before, frozen.torchscript()) == 2);
+    REQUIRE(replaced >= 4);
+    CHECK(carry_layers(before, frozen.torchscript()) == replaced);
     const auto carried = layers_by_kind(frozen.torchscript());
     CHECK(has(carried, "aten::linear", "classifier.2"));
     CHECK(has(carried, "aten::linear", "classifier.5"));
+    CHECK(has(carried, "quantized::relu", "features.2"));
   }
 
   TEST_CASE("the profiler sees oneDNN prim ops, in their layers") {
