@@ -1,8 +1,16 @@
 #include "lib/bench/profile_instrumentation.h"
 
+#include <algorithm>
+
 #include "lib/model/graph_walk.h"
 
 namespace mopt {
+
+bool has_mkldnn_prims(const torch::jit::Module& module) {
+  if (!module.find_method("forward")) return false;
+  const auto nodes = all_nodes(module.get_method("forward").graph()->block());
+  return std::any_of(nodes.begin(), nodes.end(), [](const torch::jit::Node* node) { return is_mkldnn_prim(node); });
+}
 
 size_t record_mkldnn_prims(torch::jit::Module& module) {
   if (!module.find_method("forward")) return 0;

@@ -3,8 +3,12 @@
 #include <torch/script.h>
 
 #include <cstddef>
+#include <string>
 
 namespace mopt {
+
+/// Whether `module`'s forward graph has oneDNN prim ops (which its profile would miss).
+bool has_mkldnn_prims(const torch::jit::Module& module);
 
 /// Wraps each oneDNN prim op of `module`'s forward graph (prim::mkldnn_convolution: most of the
 /// time of a model frozen for inference) in a record_function scope named after the op, carrying

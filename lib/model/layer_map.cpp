@@ -153,10 +153,6 @@ size_t restore_layer_map(torch::jit::Module& module, const std::string& text) {
   return restored;
 }
 
-}  // namespace mopt
-
-namespace mopt {
-
 LayerSnapshot snapshot_layers(const torch::jit::Module& module) {
   LayerSnapshot snapshot;
   for (const auto* node : forward_ops(module)) snapshot.ops.emplace_back(node->kind().toQualString(), node->callstack());

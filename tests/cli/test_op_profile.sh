@@ -21,6 +21,7 @@ total=sum(l['total_ms'] for l in p['layers'])
 assert abs(total-p['op_total_ms'])<=0.1*p['op_total_ms'], (total, p['op_total_ms'])
 assert abs(sum(o['share'] for o in p['ops'])-1)<0.02
 assert p['iterations']==20 and p['overhead']['ratio']>0 and p['overhead']['unprofiled_p50_ms']==m['rows'][0]['latency']['p50_ms']
+f=p['overhead']['page_faults_per_call']; assert f['profiled']>=0 and f['unprofiled']==m['rows'][0]['memory']['page_faults_per_call'], f
 conv=[l for l in p['layers'] if l['layer']=='features.0'][0]
 assert conv['input_shapes'].startswith('1x1x28x28, 32x1x3x3'), conv
 assert conv['p50_ms']<=conv['p99_ms'] and 'aten::conv2d' in conv['ops']

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -135,6 +136,16 @@ void print_op_profile(const nlohmann::json& p, int64_t top) {
       "{:.2f}x (p50 {:.3f} ms profiled vs {:.3f} ms)",
       p["batch"].get<int64_t>(), p["threads"].get<int>(), p["iterations"].get<int64_t>(), p["op_total_ms"].get<double>(),
       p["marked_ms"].get<double>(), o["ratio"].get<double>(), o["profiled_p50_ms"].get<double>(), o["unprofiled_p50_ms"].get<double>());
+  if (o.contains("page_faults_per_call")) {
+    const double profiled = o["page_faults_per_call"]["profiled"].get<double>();
+    const double unprofiled = o["page_faults_per_call"]["unprofiled"].get<double>();
+    const double pages_per_mb = static_cast<double>(1 << 20) / static_cast<double>(sysconf(_SC_PAGESIZE));
+    if (std::abs(profiled - unprofiled) > kFreshMemoryHintMb * pages_per_mb && (profiled > 2 * unprofiled || unprofiled > 2 * profiled)) {
+      say("note: the profiled calls made {:.0f} page faults each, the unprofiled ones {:.0f}: the profiler changed how the C "
+          "allocator reuses memory, so the profile's times are not the unprofiled ones (--malloc-tuned takes the allocator "
+          "out of both)", profiled, unprofiled);
+    }
+  }
   say("{:<32} {:<18} {:>6} {:>9} {:>6} {:>9} {:>9}  {}", "layer", "type", "calls", "total ms", "share", "p50 ms", "p99 ms",
       "input shapes");
   int64_t shown = 0;
