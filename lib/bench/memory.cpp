@@ -57,6 +57,10 @@ int64_t minor_page_faults() {
   return getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<int64_t>(usage.ru_minflt) : 0;
 }
 
+double faulted_mb(double page_faults) { return page_faults * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20); }
+
+bool malloc_tuned() { return !malloc_settings_json()["mmap_threshold_bytes"].is_null(); }
+
 void use_tuned_malloc() {
   constexpr int kMmapThreshold = 32 << 20;
   constexpr int kTrimThreshold = 256 << 20;

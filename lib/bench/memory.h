@@ -20,6 +20,15 @@ bool reset_peak_rss();
 /// Minor page faults of this process so far (getrusage): memory mapped and touched afresh.
 int64_t minor_page_faults();
 
+/// Memory that `page_faults` page faults map, in MiB (this system's page size).
+double faulted_mb(double page_faults);
+
+/// Above this much memory mapped afresh per call, mopt points at the allocator (--malloc-tuned).
+inline constexpr double kFreshMemoryHintMb = 1.0;
+
+/// True when the MALLOC_*_ thresholds are set (by --malloc-tuned or by the environment).
+bool malloc_tuned();
+
 /// glibc's thresholds as a process can set them: mmap threshold 32 MiB (its maximum) and trim
 /// threshold 256 MiB keep freed buffers in the process, so the next call reuses them instead of
 /// mapping (and page-faulting) them again.

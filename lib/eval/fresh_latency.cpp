@@ -20,8 +20,14 @@ namespace {
 
 constexpr int kMinCallsPerRound = 10;
 
+// One child's timed samples and page faults per timed call.
+struct ChildTiming {
+  std::vector<double> samples_ms;
+  double page_faults_per_call = 0;
+};
+
 // One child: `mopt bench FILE` at batch 1 with every timed sample kept in its report.
-std::vector<double> bench_in_child(const fs::path& model, const fs::path& input, int warmup, int iterations,
+ChildTiming bench_in_child(const fs::path& model, const fs::path& input, int warmup, int iterations,
                                    int threads, const std::string& engine, const ScratchDir& scratch, int index) {
   const auto report = scratch.file(fmt::format("round{}.json", index));
   const auto log = scratch.file(fmt::format("round{}.log", index));
@@ -40,7 +46,8 @@ std::vector<double> bench_in_child(const fs::path& model, const fs::path& input,
   }
   try {
     std::ifstream in(report);
-    return json::parse(in).at("metrics").at("rows").at(0).at("samples_ms").get<std::vector<double>>();
+    const auto row = json::parse(in).at("metrics").at("rows").at(0);
+    return {row.at("samples_ms").get<std::vector<double>>(), row.at("memory").value("page_faults_per_call", 0.0)};
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("the fresh-process timing of '{}' wrote an unreadable report: {}", model.string(), e.what()));
   }
@@ -68,8 +75,10 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
   for (int r = 0; r < rounds; ++r) {
     auto b = bench_in_child(before, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r);
     auto a = bench_in_child(after, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r + 1);
-    result.before_ms.insert(result.before_ms.end(), b.begin(), b.end());
-    result.after_ms.insert(result.after_ms.end(), a.begin(), a.end());
+    result.before_ms.insert(result.before_ms.end(), b.samples_ms.begin(), b.samples_ms.end());
+    result.after_ms.insert(result.after_ms.end(), a.samples_ms.begin(), a.samples_ms.end());
+    result.before_page_faults = std::max(result.before_page_faults, b.page_faults_per_call);
+    result.after_page_faults = std::max(result.after_page_faults, a.page_faults_per_call);
   }
   result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
                    {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}",

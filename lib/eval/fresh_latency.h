@@ -25,6 +25,8 @@ struct FreshLatencySettings {
 struct FreshLatency {
   std::vector<double> before_ms;
   std::vector<double> after_ms;
+  double before_page_faults = 0;  ///< page faults per timed call, the most of any round
+  double after_page_faults = 0;
   nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine}
 };
 

@@ -50,8 +50,8 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   auto lat_before = summarize_latencies(latency.before_ms);
   auto lat_after = summarize_latencies(latency.after_ms);
   auto runtime_of = [](const fs::path& file) { return is_onnx_file(file) ? "onnxruntime" : "libtorch"; };
-  json result = {{"before", {{"latency", latency_json(lat_before)}}},
-                 {"after", {{"latency", latency_json(lat_after)}}},
+  json result = {{"before", {{"latency", latency_json(lat_before)}, {"page_faults_per_call", latency.before_page_faults}}},
+                 {"after", {{"latency", latency_json(lat_after)}, {"page_faults_per_call", latency.after_page_faults}}},
                  {"agreement",
                   {{"max_abs_diff", agreement.max_abs_diff},
                    {"cosine", agreement.cosine},

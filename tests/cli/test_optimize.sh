@@ -14,6 +14,7 @@ assert [p['name'] for p in r['passes']]==['remove-dropout','fold-conv-bn','freez
 assert r['passes'][0]['rewrites']==2 and r['passes'][1]['rewrites']==2 and r['passes'][2]['rewrites']>0, r['passes']
 assert abs(m['before']['accuracy']['top1']-m['after']['accuracy']['top1'])<1e-3 and m['before']['accuracy']['top1']>0.85, m
 assert m['before']['latency']['count']==10 and m['speedup_p50']>0, m
+assert m['before']['page_faults_per_call']>=0 and m['after']['page_faults_per_call']>=0, m
 assert m['agreement']['cosine']>0.9999 and m['samples']==2000, m
 assert r['outputs'][0]['sha256'] and r['outputs'][0]['format']=='torchscript'" || fail "optimize report content"
 [ "$before" = "$(sha256sum "$CNN")" ] || fail "input model was modified"

@@ -29,9 +29,6 @@
 namespace mopt::cli {
 namespace {
 
-// Above this much freshly mapped memory per call, the allocator hint is printed.
-constexpr double kFreshMemoryHintMb = 1.0;
-
 struct BenchArgs {
   CommonArgs common;
   DataArgs data;
@@ -89,10 +86,10 @@ StopRule stop_rule(const BenchArgs& args) {
 void print_page_faults(const std::string& label, const nlohmann::json& row) {
   if (!row.contains("memory") || !row["memory"].contains("page_faults_per_call")) return;
   const double faults = row["memory"]["page_faults_per_call"].get<double>();
-  const double mapped_mb = faults * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+  const double mapped_mb = faulted_mb(faults);
   say("{}: {:.0f} page faults per call ({:.1f} MB of memory mapped afresh per call)", label, faults, mapped_mb);
   // With the thresholds set (by --malloc-tuned or the environment) what remains is not this.
-  if (mapped_mb < kFreshMemoryHintMb || !malloc_settings_json()["mmap_threshold_bytes"].is_null()) return;
+  if (mapped_mb < kFreshMemoryHintMb || malloc_tuned()) return;
   say("hint: {:.1f} MB mapped afresh per call; where that is glibc handing freed buffers back to the OS (it is for "
       "MobileNetV2, not for ResNet-18 here), setting {} in the deploying process (or jemalloc/tcmalloc) avoids it: "
       "`mopt bench --malloc-tuned` measures whether it does for this model", mapped_mb, kTunedMallocEnv);
@@ -139,8 +136,7 @@ void print_op_profile(const nlohmann::json& p, int64_t top) {
   if (o.contains("page_faults_per_call")) {
     const double profiled = o["page_faults_per_call"]["profiled"].get<double>();
     const double unprofiled = o["page_faults_per_call"]["unprofiled"].get<double>();
-    const double pages_per_mb = static_cast<double>(1 << 20) / static_cast<double>(sysconf(_SC_PAGESIZE));
-    if (std::abs(profiled - unprofiled) > kFreshMemoryHintMb * pages_per_mb && (profiled > 2 * unprofiled || unprofiled > 2 * profiled)) {
+    if (faulted_mb(std::abs(profiled - unprofiled)) > kFreshMemoryHintMb && (profiled > 2 * unprofiled || unprofiled > 2 * profiled)) {
       say("note: the profiled calls made {:.0f} page faults each, the unprofiled ones {:.0f}: the profiler changed how the C "
           "allocator reuses memory, so the profile's times are not the unprofiled ones (--malloc-tuned takes the allocator "
           "out of both)", profiled, unprofiled);

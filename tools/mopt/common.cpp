@@ -1,5 +1,6 @@
 #include "tools/mopt/common.h"
 
+#include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
@@ -63,9 +64,18 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   const int rounds = m["rounds"].get<int>();
   const auto& runtime = comparison["runtime"];
   const auto before = runtime["before"].get<std::string>(), after = runtime["after"].get<std::string>();
-  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{})", rounds,
+  // A file whose buffers the C allocator maps afresh every call can be several times faster in a
+  // process that keeps them (README, "Page faults and the C allocator"): say which file.
+  std::vector<std::string> mapped;
+  for (const char* side : {"before", "after"}) {
+    const double mb = faulted_mb(comparison[side].value("page_faults_per_call", 0.0));
+    if (mb >= kFreshMemoryHintMb && !malloc_tuned()) mapped.push_back(fmt::format("{:.1f} MB {}", mb, side));
+  }
+  const std::string allocator =
+      mapped.empty() ? "" : fmt::format("; memory mapped afresh per call: {}, see `mopt bench --malloc-tuned`", fmt::join(mapped, ", "));
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{}{})", rounds,
                      rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>(),
-                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after));
+                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator);
 }
 
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
