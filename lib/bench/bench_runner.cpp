@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 
+#include "lib/bench/bottleneck_hints.h"
 #include "lib/bench/flops.h"
 #include "lib/bench/latency_stats.h"
 #include "lib/bench/memory.h"
@@ -146,8 +147,9 @@ json op_profile_metrics(const Model& model, const json& row, const BenchSettings
   // them; then profiled and unprofiled calls differ in page faults, not only in the profiler.
   const double profiled_faults = static_cast<double>(minor_page_faults() - faults_before) /
                                  static_cast<double>(out["iterations"].get<int64_t>() + 1);  // + the labelling call
-  out["overhead"]["page_faults_per_call"] = {{"profiled", profiled_faults},
-                                             {"unprofiled", row["memory"].value("page_faults_per_call", 0.0)}};
+  const double unprofiled_faults = row["memory"].value("page_faults_per_call", 0.0);
+  out["overhead"]["page_faults_per_call"] = {{"profiled", profiled_faults}, {"unprofiled", unprofiled_faults}};
+  if (auto hint = allocator_hint(profiled_faults, unprofiled_faults)) out["hints"].push_back(hints_json({*hint})[0]);
   out["batch"] = row["batch"];
   out["threads"] = row["threads"];
   return out;

@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
+
+#include "lib/bench/memory.h"
+#include "lib/model/graph_walk.h"
 
 namespace mopt {
 using nlohmann::json;
@@ -101,9 +105,14 @@ json starved_json(const std::vector<std::pair<std::string, double>>& items) {
 
 }  // namespace
 
-bool is_quantize_boundary(const std::string& op) {
-  return op.find("quantize_per_tensor") != std::string::npos || op.find("quantize_per_channel") != std::string::npos ||
-         op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
+std::optional<Hint> allocator_hint(double profiled, double unprofiled) {
+  const bool far_apart = profiled > 2 * unprofiled || unprofiled > 2 * profiled;
+  if (!far_apart || faulted_mb(std::abs(profiled - unprofiled)) <= kFreshMemoryHintMb) return std::nullopt;
+  return Hint{"allocator-changed",
+              fmt::format("the profiled calls made {:.0f} page faults each, the unprofiled ones {:.0f}: the profiler changed how "
+                          "the C allocator reuses memory, so the profile's times are not the unprofiled ones (--malloc-tuned "
+                          "takes the allocator out of both)", profiled, unprofiled),
+              {{"profiled_page_faults_per_call", profiled}, {"unprofiled_page_faults_per_call", unprofiled}}};
 }
 
 bool is_layout_reorder(const std::string& op) {

@@ -61,6 +61,10 @@ double faulted_mb(double page_faults) { return page_faults * static_cast<double>
 
 bool malloc_tuned() { return !malloc_settings_json()["mmap_threshold_bytes"].is_null(); }
 
+bool maps_memory_afresh(double page_faults_per_call) {
+  return faulted_mb(page_faults_per_call) >= kFreshMemoryHintMb && !malloc_tuned();
+}
+
 void use_tuned_malloc() {
   constexpr int kMmapThreshold = 32 << 20;
   constexpr int kTrimThreshold = 256 << 20;

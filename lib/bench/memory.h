@@ -29,6 +29,10 @@ inline constexpr double kFreshMemoryHintMb = 1.0;
 /// True when the MALLOC_*_ thresholds are set (by --malloc-tuned or by the environment).
 bool malloc_tuned();
 
+/// Calls with this many page faults each map over kFreshMemoryHintMb afresh while the thresholds
+/// are not set: the C allocator may cost more than the model (README, "Page faults and the C allocator").
+bool maps_memory_afresh(double page_faults_per_call);
+
 /// glibc's thresholds as a process can set them: mmap threshold 32 MiB (its maximum) and trim
 /// threshold 256 MiB keep freed buffers in the process, so the next call reuses them instead of
 /// mapping (and page-faulting) them again.

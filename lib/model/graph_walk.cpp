@@ -29,4 +29,9 @@ bool is_mkldnn_prim(const torch::jit::Node* node) {
   return name.rfind("mkldnn", 0) == 0;
 }
 
+bool is_quantize_boundary(const std::string& op) {
+  return op.find("quantize_per_tensor") != std::string::npos || op.find("quantize_per_channel") != std::string::npos ||
+         op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
+}
+
 }  // namespace mopt

@@ -1,7 +1,8 @@
 #pragma once
-// Walking a TorchScript graph.
+// Walking a TorchScript graph, and what kind of op a node name stands for.
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <string>
 #include <vector>
 
 namespace mopt {
@@ -13,5 +14,9 @@ std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 /// prim::mkldnn_convolution, prim::MKLDNNHardSwish, ...: the oneDNN ops of a graph frozen for
 /// inference. The interpreter runs them itself, past the dispatcher, so profilers never see them.
 bool is_mkldnn_prim(const torch::jit::Node* node);
+
+/// Whether an op (LibTorch's aten::quantize_per_tensor / aten::dequantize, or ONNX's
+/// QuantizeLinear / DequantizeLinear) converts to or from a quantized tensor.
+bool is_quantize_boundary(const std::string& op);
 
 }  // namespace mopt

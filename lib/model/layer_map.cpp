@@ -44,10 +44,6 @@ std::vector<Node*> forward_ops(const torch::jit::Module& module) {
   return ops;
 }
 
-bool is_quantize_boundary(const std::string& kind) {
-  return kind == "aten::quantize_per_tensor" || kind == "aten::quantize_per_channel" || kind == "aten::dequantize";
-}
-
 // "quantized::conv2d_relu" replaced "aten::conv2d", "quantized::hardswish" the in-place
 // "aten::hardswish_": the fused op's name starts with the original's, in-place mark dropped.
 bool fused_from(const std::string& fused, const std::string& original) {

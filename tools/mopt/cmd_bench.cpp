@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -88,8 +87,7 @@ void print_page_faults(const std::string& label, const nlohmann::json& row) {
   const double faults = row["memory"]["page_faults_per_call"].get<double>();
   const double mapped_mb = faulted_mb(faults);
   say("{}: {:.0f} page faults per call ({:.1f} MB of memory mapped afresh per call)", label, faults, mapped_mb);
-  // With the thresholds set (by --malloc-tuned or the environment) what remains is not this.
-  if (mapped_mb < kFreshMemoryHintMb || malloc_tuned()) return;
+  if (!maps_memory_afresh(faults)) return;
   say("hint: {:.1f} MB mapped afresh per call; where that is glibc handing freed buffers back to the OS (it is for "
       "MobileNetV2, not for ResNet-18 here), setting {} in the deploying process (or jemalloc/tcmalloc) avoids it: "
       "`mopt bench --malloc-tuned` measures whether it does for this model", mapped_mb, kTunedMallocEnv);
@@ -133,15 +131,6 @@ void print_op_profile(const nlohmann::json& p, int64_t top) {
       "{:.2f}x (p50 {:.3f} ms profiled vs {:.3f} ms)",
       p["batch"].get<int64_t>(), p["threads"].get<int>(), p["iterations"].get<int64_t>(), p["op_total_ms"].get<double>(),
       p["marked_ms"].get<double>(), o["ratio"].get<double>(), o["profiled_p50_ms"].get<double>(), o["unprofiled_p50_ms"].get<double>());
-  if (o.contains("page_faults_per_call")) {
-    const double profiled = o["page_faults_per_call"]["profiled"].get<double>();
-    const double unprofiled = o["page_faults_per_call"]["unprofiled"].get<double>();
-    if (faulted_mb(std::abs(profiled - unprofiled)) > kFreshMemoryHintMb && (profiled > 2 * unprofiled || unprofiled > 2 * profiled)) {
-      say("note: the profiled calls made {:.0f} page faults each, the unprofiled ones {:.0f}: the profiler changed how the C "
-          "allocator reuses memory, so the profile's times are not the unprofiled ones (--malloc-tuned takes the allocator "
-          "out of both)", profiled, unprofiled);
-    }
-  }
   say("{:<32} {:<18} {:>6} {:>9} {:>6} {:>9} {:>9}  {}", "layer", "type", "calls", "total ms", "share", "p50 ms", "p99 ms",
       "input shapes");
   int64_t shown = 0;

@@ -68,8 +68,8 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   // process that keeps them (README, "Page faults and the C allocator"): say which file.
   std::vector<std::string> mapped;
   for (const char* side : {"before", "after"}) {
-    const double mb = faulted_mb(comparison[side].value("page_faults_per_call", 0.0));
-    if (mb >= kFreshMemoryHintMb && !malloc_tuned()) mapped.push_back(fmt::format("{:.1f} MB {}", mb, side));
+    const double faults = comparison[side].value("page_faults_per_call", 0.0);
+    if (maps_memory_afresh(faults)) mapped.push_back(fmt::format("{:.1f} MB {}", faulted_mb(faults), side));
   }
   const std::string allocator =
       mapped.empty() ? "" : fmt::format("; memory mapped afresh per call: {}, see `mopt bench --malloc-tuned`", fmt::join(mapped, ", "));
