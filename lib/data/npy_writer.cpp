@@ -11,9 +11,16 @@ namespace mopt {
 
 void write_npy(const torch::Tensor& tensor, const std::filesystem::path& path) {
   const char* descr = nullptr;
-  switch (tensor.scalar_type()) {
+  switch (tensor.scalar_type()) {  // the dtypes read_npy reads
     case torch::kFloat: descr = "<f4"; break;
+    case torch::kDouble: descr = "<f8"; break;
+    case torch::kHalf: descr = "<f2"; break;
     case torch::kLong: descr = "<i8"; break;
+    case torch::kInt: descr = "<i4"; break;
+    case torch::kShort: descr = "<i2"; break;
+    case torch::kChar: descr = "|i1"; break;
+    case torch::kByte: descr = "|u1"; break;
+    case torch::kBool: descr = "|b1"; break;
     default: throw runtime_failure(fmt::format("write_npy: {} tensors are not supported", c10::toString(tensor.scalar_type())));
   }
   auto dense = tensor.contiguous();

@@ -31,7 +31,7 @@ torch::Tensor read_tensor_pb(const std::filesystem::path& path);
 /// the first tensor element is taken.
 torch::Tensor read_torch_saved(const std::filesystem::path& path);
 
-/// Writes a float32 or int64 tensor as a .npy file (atomically).
+/// Writes a tensor of a dtype read_npy reads as a .npy file (atomically).
 void write_npy(const torch::Tensor& tensor, const std::filesystem::path& path);
 
 /// Reads any of the formats above, chosen by detect_tensor_format.

@@ -259,7 +259,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));
   if (request.onnx_output) {
     // Exported after pruning: the totals describe the pruned network, the timing the .onnx file in ONNX Runtime.
-    outcome.model = export_like(outcome.model, example);
+    outcome.model = export_like(outcome.model, {example});
     outcome.totals["after"]["onnx_bytes"] = static_cast<int64_t>(outcome.model.onnx().ByteSizeLong());
   }
   outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);

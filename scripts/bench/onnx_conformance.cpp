@@ -2,9 +2,15 @@
 // in Debian's libonnx-testdata, through mopt's importer and LibTorch, and compares with the stored
 // outputs the way the ONNX backend runner does (rtol 1e-3, atol 1e-7, exact dtype and shape).
 //
-// Usage: mopt_onnx_conformance [--expect FILE] [--write-passing FILE] [--verbose] SUITE_DIR...
+// With --round-trip, every case that imports is also exported back to ONNX by mopt's exporter
+// (at the first data set's shapes, dim 0 symbolic) and run in ONNX Runtime (one Node.js process
+// for all cases, scripts/ort/run_cases.js); its outputs are compared with the stored ones the same
+// way: ONNX -> import -> export -> ORT must reproduce the original model.
+//
+// Usage: mopt_onnx_conformance [--expect FILE] [--write-passing FILE]
+//          [--round-trip [--expect-round-trip FILE] [--write-round-trip FILE]] [--verbose] SUITE_DIR...
 // Prints one line per failing case (all with --verbose), per-suite totals and an overall line.
-// Exit 1 when a case listed in --expect (one "suite/test" per line) does not pass.
+// Exit 1 when a case listed in an --expect file (one "suite/test" per line) does not pass.
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
@@ -13,6 +19,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,7 +28,10 @@
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
+#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/runtime/onnxruntime_runner.h"
+#include "lib/util/scratch_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -60,7 +71,39 @@ std::string compare(const at::Tensor& expected, const at::Tensor& actual) {
   return "";
 }
 
-CaseResult run_case(const fs::path& dir) {
+// One test_data_set_*: its inputs and the outputs the suite stores.
+struct DataSet {
+  std::string name;
+  std::vector<at::Tensor> inputs, expected;
+};
+
+// A case that imported and matched: what its round trip needs.
+struct Imported {
+  mopt::Model model;
+  std::vector<DataSet> sets;
+};
+
+std::vector<at::Tensor> outputs_of(const c10::IValue& output) {
+  std::vector<at::Tensor> tensors;
+  if (output.isTuple()) {
+    for (const auto& element : output.toTupleRef().elements()) tensors.push_back(element.toTensor());
+  } else {
+    tensors.push_back(output.toTensor());
+  }
+  return tensors;
+}
+
+// First difference between stored and computed outputs of one data set, or "".
+std::string compare_set(const DataSet& set, const std::vector<at::Tensor>& actual) {
+  if (actual.size() != set.expected.size()) return fmt::format("{} outputs, expected {}", actual.size(), set.expected.size());
+  for (size_t i = 0; i < set.expected.size(); ++i) {
+    auto difference = compare(set.expected[i], actual[i]);
+    if (!difference.empty()) return fmt::format("{} output {}: {}", set.name, i, difference);
+  }
+  return "";
+}
+
+CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case) {
   onnx::ModelProto proto;
   try {
     proto = mopt::load_onnx(dir / "model.onnx");
@@ -69,9 +112,9 @@ CaseResult run_case(const fs::path& dir) {
   }
   auto unsupported = mopt::unsupported_ops(proto);
   if (!unsupported.empty()) return {Outcome::kUnsupported, mopt::describe_unsupported(unsupported)};
-  mopt::ImportedOnnx imported;
+  mopt::Model imported;
   try {
-    imported = mopt::import_onnx(proto);
+    imported = mopt::to_torchscript(mopt::Model::from_onnx(std::move(proto)));
   } catch (const std::exception& e) {
     std::string message = e.what();
     bool refused = message.find("internal error") == std::string::npos && (message.find("unsupported:") != std::string::npos || message.find("mopt cannot") != std::string::npos ||
@@ -79,113 +122,207 @@ CaseResult run_case(const fs::path& dir) {
                    message.find("which mopt cannot execute") != std::string::npos);
     return {refused ? Outcome::kUnsupported : Outcome::kFail, "import: " + message.substr(0, 400)};
   }
-  std::vector<fs::path> sets;
+  std::vector<fs::path> set_dirs;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(entry.path());
+    if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) set_dirs.push_back(entry.path());
   }
-  std::sort(sets.begin(), sets.end());
-  if (sets.empty()) return {Outcome::kUnsupported, "no test data sets"};
-  for (const auto& set : sets) {
-    std::vector<c10::IValue> inputs;
-    std::vector<at::Tensor> expected;
+  std::sort(set_dirs.begin(), set_dirs.end());
+  if (set_dirs.empty()) return {Outcome::kUnsupported, "no test data sets"};
+  std::vector<DataSet> sets;
+  for (const auto& set_dir : set_dirs) {
+    DataSet set{set_dir.filename().string(), {}, {}};
     try {
-      for (const auto& file : numbered_files(set, "input")) inputs.emplace_back(mopt::read_tensor_pb(file));
-      for (const auto& file : numbered_files(set, "output")) expected.push_back(mopt::read_tensor_pb(file));
+      for (const auto& file : numbered_files(set_dir, "input")) set.inputs.push_back(mopt::read_tensor_pb(file));
+      for (const auto& file : numbered_files(set_dir, "output")) set.expected.push_back(mopt::read_tensor_pb(file));
     } catch (const std::exception& e) {
       return {Outcome::kUnsupported, fmt::format("test data: {}", e.what())};
     }
     std::vector<at::Tensor> actual;
     try {
       torch::NoGradGuard no_grad;
-      auto output = imported.module.forward(inputs);
-      if (output.isTuple()) {
-        for (const auto& element : output.toTupleRef().elements()) actual.push_back(element.toTensor());
-      } else {
-        actual.push_back(output.toTensor());
-      }
+      auto module = imported.torchscript();
+      actual = outputs_of(module.forward(std::vector<c10::IValue>(set.inputs.begin(), set.inputs.end())));
     } catch (const std::exception& e) {
       return {Outcome::kFail, fmt::format("run: {}", mopt::short_torch_message(e.what()).substr(0, 400))};
     }
-    if (actual.size() != expected.size()) {
-      return {Outcome::kFail, fmt::format("{} outputs, expected {}", actual.size(), expected.size())};
+    auto difference = compare_set(set, actual);
+    if (!difference.empty()) return {Outcome::kFail, difference};
+    sets.push_back(std::move(set));
+  }
+  imported_case = Imported{std::move(imported), std::move(sets)};
+  return {Outcome::kPass, ""};
+}
+
+// The round trip of the cases that imported: export each (export failures are results too), run
+// all exported files in one ONNX Runtime process, compare. Returns one result per case, by name.
+std::map<std::string, CaseResult> round_trip(const std::map<std::string, Imported>& cases) {
+  std::map<std::string, CaseResult> results;
+  mopt::ScratchDir scratch("mopt-conformance");
+  nlohmann::json jobs = nlohmann::json::array();
+  std::map<std::string, fs::path> case_dirs;
+  int index = 0;
+  for (const auto& [name, imported] : cases) {
+    const auto dir = scratch.file(std::to_string(index++));
+    fs::create_directories(dir);
+    try {
+      mopt::ExportOptions options;
+      options.examples = imported.sets.front().inputs;
+      mopt::Model::from_onnx(mopt::export_to_onnx(imported.model, options)).save(dir / "model.onnx");
+    } catch (const std::exception& e) {
+      std::string message = mopt::short_torch_message(e.what()).substr(0, 400);
+      const bool refused = message.rfind("cannot export", 0) == 0;
+      results[name] = {refused ? Outcome::kUnsupported : Outcome::kFail, "export: " + message};
+      continue;
     }
-    for (size_t i = 0; i < expected.size(); ++i) {
-      auto difference = compare(expected[i], actual[i]);
-      if (!difference.empty()) return {Outcome::kFail, fmt::format("{} output {}: {}", set.filename().string(), i, difference)};
+    nlohmann::json sets = nlohmann::json::array();
+    for (size_t s = 0; s < imported.sets.size(); ++s) {
+      const auto set_dir = dir / std::to_string(s);
+      fs::create_directories(set_dir);
+      nlohmann::json inputs = nlohmann::json::array();
+      for (size_t i = 0; i < imported.sets[s].inputs.size(); ++i) {
+        const auto file = set_dir / fmt::format("input_{}.npy", i);
+        mopt::write_npy(imported.sets[s].inputs[i], file);
+        inputs.push_back(file.string());
+      }
+      sets.push_back({{"inputs", inputs}, {"output_dir", set_dir.string()}});
+    }
+    jobs.push_back({{"model", (dir / "model.onnx").string()}, {"sets", sets}});
+    case_dirs[name] = dir;
+  }
+  const auto jobs_file = scratch.file("cases.json");
+  std::ofstream(jobs_file) << jobs.dump();
+  const char* node = std::getenv("MOPT_NODE");
+  const auto command = fmt::format("'{}' '{}' '{}'", node && *node ? node : "node",
+                                   (mopt::onnxruntime_dir() / "run_cases.js").string(), jobs_file.string());
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("the ONNX Runtime helper failed: " + command);
+  for (const auto& [name, dir] : case_dirs) {
+    const auto& imported = cases.at(name);
+    CaseResult result{Outcome::kPass, ""};
+    for (size_t s = 0; s < imported.sets.size() && result.outcome == Outcome::kPass; ++s) {
+      const auto set_dir = dir / std::to_string(s);
+      if (fs::exists(set_dir / "error.txt")) {
+        std::ifstream in(set_dir / "error.txt");
+        std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        result = {Outcome::kFail, "onnxruntime " + message.substr(0, 400)};
+        break;
+      }
+      std::vector<at::Tensor> actual;
+      for (size_t i = 0;; ++i) {
+        const auto file = set_dir / fmt::format("output_{}.npy", i);
+        if (!fs::exists(file)) break;
+        actual.push_back(mopt::read_npy(file));
+      }
+      auto difference = compare_set(imported.sets[s], actual);
+      if (!difference.empty()) result = {Outcome::kFail, "onnxruntime " + difference};
+    }
+    results[name] = result;
+  }
+  return results;
+}
+
+struct Tally {
+  int pass = 0, fail = 0, unsupported = 0;
+  void add(Outcome outcome) { ++(outcome == Outcome::kPass ? pass : outcome == Outcome::kFail ? fail : unsupported); }
+};
+
+// Cases of `expect_file` (one "suite/test" per line) missing from `passing`, each printed.
+int regressions(const fs::path& expect_file, const std::set<std::string>& passing, const std::string& what) {
+  std::ifstream in(expect_file);
+  if (!in) throw std::runtime_error("cannot read " + expect_file.string());
+  int count = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (!passing.count(line)) {
+      std::cout << "REGRESSION " << line << " no longer passes " << what << "\n";
+      ++count;
     }
   }
-  return {Outcome::kPass, ""};
+  return count;
+}
+
+void write_list(const fs::path& file, const std::set<std::string>& names) {
+  std::ofstream out(file);
+  for (const auto& name : names) out << name << "\n";
+}
+
+void print_outcome(const std::string& prefix, const std::string& name, const CaseResult& result, bool verbose) {
+  if (result.outcome == Outcome::kFail) std::cout << "FAIL " << prefix << name << ": " << result.detail << "\n";
+  else if (verbose) std::cout << (result.outcome == Outcome::kPass ? "PASS " : "UNSUPPORTED ") << prefix << name
+                              << (result.detail.empty() ? "" : ": " + result.detail) << "\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<fs::path> suites;
-  fs::path expect_file, write_passing;
-  bool verbose = false;
+  fs::path expect_file, write_passing, expect_round_trip, write_round_trip;
+  bool verbose = false, with_round_trip = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--expect" && i + 1 < argc) expect_file = argv[++i];
     else if (arg == "--write-passing" && i + 1 < argc) write_passing = argv[++i];
+    else if (arg == "--round-trip") with_round_trip = true;
+    else if (arg == "--expect-round-trip" && i + 1 < argc) expect_round_trip = argv[++i];
+    else if (arg == "--write-round-trip" && i + 1 < argc) write_round_trip = argv[++i];
     else if (arg == "--verbose") verbose = true;
     else suites.emplace_back(arg);
   }
   if (suites.empty()) {
-    std::cerr << "usage: mopt_onnx_conformance [--expect FILE] [--write-passing FILE] [--verbose] SUITE_DIR...\n";
+    std::cerr << "usage: mopt_onnx_conformance [--expect FILE] [--write-passing FILE] [--round-trip [--expect-round-trip FILE] "
+                 "[--write-round-trip FILE]] [--verbose] SUITE_DIR...\n";
     return 2;
   }
   at::set_num_threads(1);
-  std::set<std::string> passing;
-  int total_pass = 0, total_fail = 0, total_unsupported = 0;
-  for (const auto& suite : suites) {
-    std::vector<fs::path> cases;
-    for (const auto& entry : fs::directory_iterator(suite)) {
-      if (fs::exists(entry.path() / "model.onnx")) cases.push_back(entry.path());
-    }
-    std::sort(cases.begin(), cases.end());
-    int pass = 0, fail = 0, unsupported = 0;
-    for (const auto& dir : cases) {
-      auto name = suite.filename().string() + "/" + dir.filename().string();
-      auto result = run_case(dir);
-      if (result.outcome == Outcome::kPass) {
-        ++pass;
+  std::set<std::string> passing, round_trip_passing;
+  Tally total, total_round_trip;
+  try {
+    for (const auto& suite : suites) {
+      std::vector<fs::path> cases;
+      for (const auto& entry : fs::directory_iterator(suite)) {
+        if (fs::exists(entry.path() / "model.onnx")) cases.push_back(entry.path());
+      }
+      std::sort(cases.begin(), cases.end());
+      Tally tally;
+      std::map<std::string, Imported> imported;
+      for (const auto& dir : cases) {
+        auto name = suite.filename().string() + "/" + dir.filename().string();
+        std::optional<Imported> imported_case;
+        auto result = run_case(dir, imported_case);
+        tally.add(result.outcome);
+        print_outcome("", name, result, verbose);
+        if (result.outcome != Outcome::kPass) continue;
         passing.insert(name);
-        if (verbose) std::cout << "PASS " << name << "\n";
-      } else if (result.outcome == Outcome::kFail) {
-        ++fail;
-        std::cout << "FAIL " << name << ": " << result.detail << "\n";
-      } else {
-        ++unsupported;
-        if (verbose) std::cout << "UNSUPPORTED " << name << ": " << result.detail << "\n";
+        if (with_round_trip) imported.emplace(name, std::move(*imported_case));
       }
-    }
-    std::cout << fmt::format("suite {:<18} {:>4} passed {:>4} failed {:>4} unsupported (of {})\n", suite.filename().string(),
-                             pass, fail, unsupported, cases.size());
-    total_pass += pass;
-    total_fail += fail;
-    total_unsupported += unsupported;
-  }
-  std::cout << fmt::format("total: {} passed, {} failed, {} unsupported\n", total_pass, total_fail, total_unsupported);
-  if (!write_passing.empty()) {
-    std::ofstream out(write_passing);
-    for (const auto& name : passing) out << name << "\n";
-  }
-  int regressions = 0;
-  if (!expect_file.empty()) {
-    std::ifstream in(expect_file);
-    if (!in) {
-      std::cerr << "cannot read " << expect_file << "\n";
-      return 2;
-    }
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      if (!passing.count(line)) {
-        std::cout << "REGRESSION " << line << " no longer passes\n";
-        ++regressions;
+      std::cout << fmt::format("suite {:<18} {:>4} passed {:>4} failed {:>4} unsupported (of {})\n", suite.filename().string(),
+                               tally.pass, tally.fail, tally.unsupported, cases.size());
+      total.pass += tally.pass, total.fail += tally.fail, total.unsupported += tally.unsupported;
+      if (!with_round_trip) continue;
+      Tally trip;
+      for (const auto& [name, result] : round_trip(imported)) {
+        trip.add(result.outcome);
+        print_outcome("round trip ", name, result, verbose);
+        if (result.outcome == Outcome::kPass) round_trip_passing.insert(name);
       }
+      std::cout << fmt::format("  round trip (import, export, ONNX Runtime) {:>4} passed {:>4} failed {:>4} export unsupported (of {})\n",
+                               trip.pass, trip.fail, trip.unsupported, imported.size());
+      total_round_trip.pass += trip.pass, total_round_trip.fail += trip.fail, total_round_trip.unsupported += trip.unsupported;
     }
-    std::cout << fmt::format("expected passes checked: {} regressions\n", regressions);
+    std::cout << fmt::format("total: {} passed, {} failed, {} unsupported\n", total.pass, total.fail, total.unsupported);
+    if (with_round_trip) {
+      std::cout << fmt::format("round trip total: {} passed, {} failed, {} export unsupported\n", total_round_trip.pass,
+                               total_round_trip.fail, total_round_trip.unsupported);
+    }
+    if (!write_passing.empty()) write_list(write_passing, passing);
+    if (!write_round_trip.empty()) write_list(write_round_trip, round_trip_passing);
+    int count = 0;
+    if (!expect_file.empty()) count += regressions(expect_file, passing, "import");
+    if (!expect_round_trip.empty()) count += regressions(expect_round_trip, round_trip_passing, "the round trip");
+    if (!expect_file.empty() || !expect_round_trip.empty()) std::cout << fmt::format("expected passes checked: {} regressions\n", count);
+    return count ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mopt_onnx_conformance: " << e.what() << "\n";
+    return 2;
   }
-  return regressions ? 1 : 0;
 }

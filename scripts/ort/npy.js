@@ -1,13 +1,25 @@
 'use strict';
-// .npy reading and writing for mopt's ONNX Runtime helpers: float32 and int64 arrays, C order.
+// .npy reading and writing for mopt's ONNX Runtime helpers: the dtypes mopt's own reader takes
+// (float32/64/16, int64/32/16/8, uint8, bool), little-endian, C order.
 const fs = require('fs');
 
 class BadInput extends Error {}
 
-const kDtypes = { '<f4': { type: 'float32', size: 4 }, '<i8': { type: 'int64', size: 8 } };
+// numpy descr (without the byte-order mark) <-> ONNX Runtime tensor type and its JS array.
+const kDtypes = [
+  { code: 'f4', type: 'float32', Array: Float32Array },
+  { code: 'f8', type: 'float64', Array: Float64Array },
+  { code: 'f2', type: 'float16', Array: Uint16Array },
+  { code: 'i8', type: 'int64', Array: BigInt64Array },
+  { code: 'i4', type: 'int32', Array: Int32Array },
+  { code: 'i2', type: 'int16', Array: Int16Array },
+  { code: 'i1', type: 'int8', Array: Int8Array },
+  { code: 'u1', type: 'uint8', Array: Uint8Array },
+  { code: 'b1', type: 'bool', Array: Uint8Array },
+];
 
-// Parses a little-endian float32 or int64 .npy (format versions 1-3, C order). Anything else is
-// rejected rather than guessed, so a wrong file fails loudly.
+// Parses a .npy (format versions 1-3, C order) of one of kDtypes. Anything else is rejected
+// rather than guessed, so a wrong file fails loudly.
 function readNpy(path) {
   const buf = fs.readFileSync(path);
   if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new BadInput(`${path}: not a .npy file`);
@@ -24,39 +36,41 @@ function readNpy(path) {
     throw new BadInput(`${path}: unsupported .npy version ${major}`);
   }
   const header = buf.toString('latin1', offset, offset + headerLen);
-  const descr = /'descr':\s*'([^']*)'/.exec(header);
+  const descr = /'descr':\s*'([<|=])([a-z][0-9])'/.exec(header);
   const fortran = /'fortran_order':\s*(True|False)/.exec(header);
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header);
-  if (!descr || !fortran || !shape) throw new BadInput(`${path}: malformed .npy header`);
-  const dtype = kDtypes[descr[1]];
-  if (!dtype) throw new BadInput(`${path}: dtype ${descr[1]} is neither float32 ('<f4') nor int64 ('<i8')`);
+  if (!descr || !fortran || !shape) throw new BadInput(`${path}: malformed .npy header or big-endian dtype`);
+  const dtype = kDtypes.find((d) => d.code === descr[2]);
+  if (!dtype) throw new BadInput(`${path}: unsupported dtype '${descr[1]}${descr[2]}'`);
   if (fortran[1] === 'True') throw new BadInput(`${path}: Fortran-order arrays are not supported`);
   const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   const count = dims.reduce((a, b) => a * b, 1);
-  const dataStart = offset + headerLen;
-  if (buf.length - dataStart < count * dtype.size) throw new BadInput(`${path}: data is truncated`);
-  // Copy: the Buffer's byte offset is not necessarily aligned.
-  const data = dtype.type === 'float32' ? new Float32Array(count) : new BigInt64Array(count);
-  for (let i = 0; i < count; ++i) {
-    data[i] = dtype.type === 'float32' ? buf.readFloatLE(dataStart + 4 * i) : buf.readBigInt64LE(dataStart + 8 * i);
-  }
+  const start = offset + headerLen;
+  const bytes = count * dtype.Array.BYTES_PER_ELEMENT;
+  if (buf.length - start < bytes) throw new BadInput(`${path}: data is truncated`);
+  // Copy into a fresh ArrayBuffer: the Buffer's byte offset is not necessarily aligned.
+  const data = new dtype.Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + bytes));
   return { type: dtype.type, dims, data };
 }
 
-// Writes a version-1.0 float32 .npy; the header is padded so the data starts 64-byte aligned.
-function writeNpy(path, dims, data) {
+// Writes a version-1.0 .npy of an ORT tensor type (float32 by default); the header is padded so
+// the data starts 64-byte aligned.
+function writeNpy(path, dims, data, type = 'float32') {
+  const dtype = kDtypes.find((d) => d.type === type);
+  if (!dtype) throw new Error(`cannot write a ${type} tensor as .npy`);
+  const order = dtype.Array.BYTES_PER_ELEMENT === 1 ? '|' : '<';
   const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  let header = `{'descr': '${order}${dtype.code}', 'fortran_order': False, 'shape': ${shape}, }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const out = Buffer.alloc(10 + header.length + data.length * 4);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out[6] = 1;
-  out[7] = 0;
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  for (let i = 0; i < data.length; ++i) out.writeFloatLE(data[i], 10 + header.length + 4 * i);
-  fs.writeFileSync(path, out);
+  const typed = data instanceof dtype.Array ? data : dtype.Array.from(data);
+  const prefix = Buffer.alloc(10 + header.length);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  prefix.write(header, 10, 'latin1');
+  fs.writeFileSync(path, Buffer.concat([prefix, Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength)]));
 }
 
 module.exports = { readNpy, writeNpy, BadInput };

@@ -197,7 +197,7 @@ void run_compile(const CompileArgs& args, Report& report) {
 
   if (onnx_out) {
     log_info("exporting to ONNX (opset 17) ...");
-    output = export_like(output, data.inputs.slice(0, 0, 1));
+    output = export_like(output, data.input_rows(0, 1));
   } else {
     output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
                                                        {"pipeline", kept_text}}).dump());

@@ -161,7 +161,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
     log_info("exporting the student to ONNX (opset 17) and checking it in ONNX Runtime ...");
     const auto& check_data = args.val.empty() ? train : val;
     result.torchscript().eval();
-    auto exported = export_like(result, check_data.inputs.slice(0, 0, 1));
+    auto exported = export_like(result, check_data.input_rows(0, 1));
     onnx_check = compare_models(result, exported, check_data, ComparisonSettings{});
     metrics["onnx_export"] = onnx_check;
     result = exported;

@@ -56,7 +56,6 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
   const bool convert = input.is_onnx() != onnx_out;
-  const bool exports = onnx_out && !input.is_onnx();  // the exporter traces one input
   if (input.is_onnx() && !onnx_out) {
     log_info("importing ONNX model {} ...", args.model);
     input = to_torchscript(input);  // TorchScript passes follow the import
@@ -67,7 +66,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   Dataset data;
   const bool measure = has_data(args.data);
   auto data_args = args.data;
-  data_args.multiple_inputs = !exports;
+  data_args.multiple_inputs = true;
   if (measure) data = load_data(data_args, "test");  // bad data fails before any pass runs
 
   auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
@@ -79,7 +78,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     log_info("exporting to ONNX (opset {}) ...", args.opset);
     ExportOptions options;
     options.opset = args.opset;
-    if (measure) options.input_shape = data.inputs.slice(0, 0, 1).sizes().vec();  // else export_to_onnx says what to give
+    if (measure) options.examples = data.input_rows(0, 1);  // else export_to_onnx says what to give
     result.model = Model::from_onnx(export_to_onnx(result.model, options));
   }
 

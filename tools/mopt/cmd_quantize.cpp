@@ -225,11 +225,8 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   nlohmann::json exported_fp32;  // null for an ONNX input
   if (input.is_torchscript()) {
     const auto& sample = dynamic ? request.eval : request.calib;
-    if (!sample.more_inputs.empty()) {
-      throw usage_error("ONNX export takes single-input models; quantize this one to -o MODEL.pt for LibTorch");
-    }
     check_model_runs_on(input, sample.input_rows(0, 1), dynamic ? "--eval-data" : "--calib");
-    input = export_like(input, sample.inputs.slice(0, 0, 1));
+    input = export_like(input, sample.input_rows(0, 1));
     request.fp32_path = scratch.file("fp32.onnx");
     input.save(request.fp32_path);
     log_info("exported to fp32 ONNX (opset {}) as the baseline to quantize and measure against", ExportOptions{}.opset);

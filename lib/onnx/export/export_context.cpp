@@ -69,6 +69,44 @@ bool ExportContext::is_none(const torch::jit::Value* value) const {
   return value->type()->kind() == c10::TypeKind::NoneType || (constant(value) && constant(value)->isNone());
 }
 
+std::optional<at::ScalarType> ExportContext::dtype(const torch::jit::Value* value) const {
+  switch (value->type()->kind()) {
+    case c10::TypeKind::IntType: return at::kLong;
+    case c10::TypeKind::FloatType: return at::kFloat;
+    case c10::TypeKind::BoolType: return at::kBool;
+    default: break;
+  }
+  auto tensor = value->type()->cast<c10::TensorType>();
+  if (tensor && tensor->scalarType()) return *tensor->scalarType();
+  return std::nullopt;
+}
+
+std::string ExportContext::cast(const std::string& name, at::ScalarType type) {
+  auto to = onnx_dtype(type);
+  if (!to) throw invalid_input(fmt::format("cannot export to ONNX: {} has no ONNX type", c10::toString(type)));
+  auto out = fresh(name + "_cast");
+  auto& node = add_node("Cast", {name}, {out});
+  auto* attr = node.add_attribute();
+  attr->set_name("to");
+  attr->set_type(onnx::AttributeProto::INT);
+  attr->set_i(*to);
+  return out;
+}
+
+std::string ExportContext::as_type(const torch::jit::Value* value, at::ScalarType type) {
+  if (!value->type()->cast<c10::TensorType>()) {
+    if (auto number = constant(value); number && (number->isInt() || number->isDouble() || number->isBool())) {
+      auto scalar = number->isInt() ? at::scalar_tensor(number->toInt(), at::kLong)
+                    : number->isBool() ? at::scalar_tensor(number->toBool(), at::kBool)
+                                       : at::scalar_tensor(number->toDouble(), at::kDouble);
+      return add_initializer(scalar.to(type), "scalar");
+    }
+  }
+  auto own = dtype(value);
+  auto onnx_name = name(value);
+  return own && *own != type ? cast(onnx_name, type) : onnx_name;
+}
+
 onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vector<std::string>& inputs,
                                          const std::vector<std::string>& outputs) {
   auto* node = graph_.add_node();

@@ -35,6 +35,15 @@ class ExportContext {
   std::optional<std::vector<int64_t>> constant_ints(const torch::jit::Value* value) const;
   bool is_none(const torch::jit::Value* value) const;
 
+  /// The dtype a tensor value took when the graph ran on the examples (export_graph.h); numbers
+  /// computed at run time are 0-d int64 (ints) or float (floats, bools as bool) values.
+  std::optional<at::ScalarType> dtype(const torch::jit::Value* value) const;
+  /// `value` as an ONNX value of `type`: its name, cast when it has another dtype; a constant
+  /// number becomes a 0-d initializer of `type`.
+  std::string as_type(const torch::jit::Value* value, at::ScalarType type);
+  /// A fresh Cast of `name` to `type`.
+  std::string cast(const std::string& name, at::ScalarType type);
+
   /// Appends a node; returns it for attributes.
   onnx::NodeProto& add_node(const std::string& op, const std::vector<std::string>& inputs,
                             const std::vector<std::string>& outputs);

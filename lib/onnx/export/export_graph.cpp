@@ -1,5 +1,6 @@
 #include "lib/onnx/export/export_graph.h"
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -12,11 +13,14 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 
+#include "lib/errors.h"
 #include "lib/model/graph_walk.h"
 
 namespace mopt::onnx_export {
@@ -135,10 +139,13 @@ void complete_ranks(Block* block) {
   }
 }
 
-// One round: type the input, propagate ranks, fold what is now answered. Returns how many nodes
-// were folded.
-int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<int64_t>& input_shape) {
-  graph->inputs()[1]->setType(c10::TensorType::createContiguous(at::kFloat, c10::kCPU, input_shape));
+// One round: type the inputs like the examples, propagate ranks, fold what is now answered.
+// Returns how many nodes were folded.
+int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<at::Tensor>& examples) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    graph->inputs()[i + 1]->setType(
+        c10::TensorType::createContiguous(examples[i].scalar_type(), c10::kCPU, examples[i].sizes().vec()));
+  }
   try {
     torch::jit::PropagateShapesOnGraph(graph);
   } catch (const std::exception&) {
@@ -213,9 +220,9 @@ void hoist_number_selects(Block* block) {
   }
 }
 
-// Trailing inputs that default to None and are left out by a single-input call.
-void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema) {
-  for (size_t i = graph.inputs().size(); i-- > 2;) {
+// Trailing inputs that default to None and are left out by a call with `given` inputs.
+void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema, size_t given) {
+  for (size_t i = graph.inputs().size(); i-- > given + 1;) {
     const auto& argument = schema.arguments()[i];
     if (!argument.default_value() || !argument.default_value()->isNone()) break;
     torch::jit::WithInsertPoint point(graph.block()->param_node()->next());
@@ -224,18 +231,70 @@ void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema) {
   }
 }
 
+// Runs the graph once on the examples and types every tensor value of its top-level block with the
+// dtype it took (translators need it: a scalar constant or a Clip bound takes its operand's type),
+// then folds prim::dtype of such values. A graph the examples cannot run keeps untyped values.
+void record_dtypes(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples) {
+  auto probe = graph->copy();
+  std::vector<Value*> originals, copies;
+  auto original_nodes = graph->nodes(), copied_nodes = probe->nodes();
+  for (auto o = original_nodes.begin(), c = copied_nodes.begin(); o != original_nodes.end(); ++o, ++c) {
+    for (size_t i = 0; i < o->outputs().size(); ++i) {
+      if (!o->outputs()[i]->type()->cast<c10::TensorType>()) continue;
+      originals.push_back(o->outputs()[i]);
+      copies.push_back(c->outputs()[i]);
+    }
+  }
+  for (size_t i = 1; i < graph->inputs().size(); ++i) originals.push_back(graph->inputs()[i]);
+  for (size_t i = 1; i < probe->inputs().size(); ++i) copies.push_back(probe->inputs()[i]);
+  // Return the values probed, as one tuple (a function returns one value).
+  while (!probe->outputs().empty()) probe->eraseOutput(probe->outputs().size() - 1);
+  probe->registerOutput(probe->insertNode(probe->createTuple(copies))->output());
+  torch::jit::Stack stack{module._ivalue()};
+  stack.insert(stack.end(), examples.begin(), examples.end());
+  try {
+    torch::NoGradGuard no_grad;
+    torch::jit::GraphFunction("dtype_probe", probe, nullptr).run(stack);
+  } catch (const std::exception&) {
+    return;
+  }
+  if (stack.size() != 1 || !stack[0].isTuple()) return;
+  const auto& probed = stack[0].toTupleRef().elements();
+  for (size_t i = 0; i < originals.size(); ++i) {
+    const auto& value = probed[i];
+    if (!value.isTensor()) continue;
+    auto type = originals[i]->type()->expect<c10::TensorType>();
+    originals[i]->setType(type->withScalarType(value.toTensor().scalar_type()));
+  }
+  for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (node->kind() != c10::prim::dtype) continue;
+    auto type = node->input()->type()->cast<c10::TensorType>();
+    if (!type || !type->scalarType()) continue;
+    torch::jit::WithInsertPoint point(node);
+    node->output()->replaceAllUsesWith(graph->insertConstant(static_cast<int64_t>(*type->scalarType())));
+    node->destroy();
+  }
+  torch::jit::ConstantPropagation(graph);
+}
+
 }  // namespace
 
-std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<int64_t>& input_shape) {
+std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at::Tensor>& examples) {
   auto module = clone_module(model.torchscript());
   module.eval();
   auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
   const auto& method = frozen.get_method("forward");
   auto graph = method.graph()->copy();
   torch::jit::Inline(*graph);
-  drop_none_default_inputs(*graph, method.function().getSchema());
+  drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
+  if (graph->inputs().size() != examples.size() + 1) {
+    throw usage_error(fmt::format("the model's forward() takes {} inputs; {} given for the export",
+                                  graph->inputs().size() - 1, examples.size()));
+  }
   for (int round = 0; round < kMaxRounds; ++round) {
-    const int folded = graph->inputs().size() == 2 ? fold_queries(graph, input_shape) : 0;
+    const int folded = fold_queries(graph, examples);
     // The fast-path checks collect their conditions in lists (any(...), all(...)), and an imported
     // model builds shapes in loops over lists: make them constant-length lists, unroll the loops,
     // so that constant propagation can evaluate what is known.
@@ -249,6 +308,7 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<in
     if (folded + removed == 0 && !changed) break;
   }
   hoist_number_selects(graph->block());
+  record_dtypes(graph, frozen, examples);
   return graph;
 }
 

@@ -4,7 +4,7 @@
 // have ONNX forms:
 //   - trailing inputs that default to None (nn.TransformerEncoder's masks) are None;
 //   - argument checks (branches that only raise) are dropped;
-//   - ranks are folded (the export declares its input's rank): aten::dim of any tensor whose rank
+//   - ranks are folded (the export declares its inputs' ranks): aten::dim of any tensor whose rank
 //     LibTorch's shape propagation knows, which resolves batched/unbatched branches;
 //   - execution-environment queries get the answers that select PyTorch's general path: grad mode
 //     on and weights requiring grad, no autocast, a dense CPU tensor. The fused inference fast
@@ -23,7 +23,8 @@
 
 namespace mopt::onnx_export {
 
-/// The prepared forward() graph (input 0 is the module; then the model's tensor inputs).
-std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, const std::vector<int64_t>& input_shape);
+/// The prepared forward() graph (input 0 is the module; then the model's tensor inputs, typed like
+/// `examples`, one per input). Throws usage_error when forward() takes another number of inputs.
+std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, const std::vector<at::Tensor>& examples);
 
 }  // namespace mopt::onnx_export

@@ -14,6 +14,7 @@
 #include "lib/onnx/export/export_context.h"
 #include "lib/onnx/export/export_graph.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/onnx/onnx_tensors.h"
 
 namespace mopt {
 namespace {
@@ -56,43 +57,47 @@ std::vector<std::string> unsupported_kinds(const torch::jit::Graph& graph, const
   return {kinds.begin(), kinds.end()};
 }
 
-// A float tensor value; dim 0 of a declared shape is a symbolic batch "N".
-void declare(onnx::ValueInfoProto& info, const std::string& name, const std::optional<std::vector<int64_t>>& shape) {
+// A tensor value of `dtype`; with a shape, dim 0 is a symbolic batch "N"; without one, the rank's
+// dims are all symbolic (ONNX's own inference fills in what it can).
+void declare(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype, const std::vector<int64_t>& shape,
+             bool known_dims) {
   info.set_name(name);
+  auto onnx_type = onnx_dtype(dtype);
+  if (!onnx_type) throw invalid_input(fmt::format("cannot export to ONNX: '{}' is {}, which ONNX has no type for", name, c10::toString(dtype)));
   auto* tensor = info.mutable_type()->mutable_tensor_type();
-  tensor->set_elem_type(onnx::TensorProto::FLOAT);
-  if (!shape) return;
+  tensor->set_elem_type(*onnx_type);
   auto* dims = tensor->mutable_shape();
-  for (size_t i = 0; i < shape->size(); ++i) {
-    if (i == 0) dims->add_dim()->set_dim_param("N");
-    else dims->add_dim()->set_dim_value((*shape)[i]);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (!known_dims) dims->add_dim()->set_dim_param(fmt::format("{}_d{}", name, i));
+    else if (i == 0) dims->add_dim()->set_dim_param("N");
+    else dims->add_dim()->set_dim_value(shape[i]);
   }
 }
 
-// The rank of each output of the model run on zeros of `input_shape`.
-std::vector<int64_t> output_ranks(const Model& model, const std::vector<int64_t>& input_shape) {
+// Each output of the model run on the examples (its dtype and rank go into the declaration).
+std::vector<at::Tensor> example_outputs(const Model& model, const std::vector<at::Tensor>& examples) {
   torch::NoGradGuard no_grad;
   auto module = model.torchscript();
-  auto result = module.forward({at::zeros(input_shape)});
-  std::vector<int64_t> ranks;
+  auto result = module.forward(std::vector<c10::IValue>(examples.begin(), examples.end()));
+  std::vector<at::Tensor> outputs;
   if (result.isTuple()) {
-    for (const auto& element : result.toTupleRef().elements()) ranks.push_back(element.toTensor().dim());
+    for (const auto& element : result.toTupleRef().elements()) outputs.push_back(element.toTensor());
   } else {
-    ranks.push_back(result.toTensor().dim());
+    outputs.push_back(result.toTensor());
   }
-  return ranks;
+  return outputs;
 }
 
 }  // namespace
 
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options) {
-  if (options.input_shape.empty()) {
-    throw usage_error("an ONNX export declares its input's shape: give --input-shape (or --data)");
+  if (options.examples.empty()) {
+    throw usage_error("an ONNX export declares its inputs' shapes: give --input-shape (or --data)");
   }
   if (options.opset < 13 || options.opset > 17) {
     throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
   }
-  auto graph = onnx_export::exportable_graph(model, options.input_shape);
+  auto graph = onnx_export::exportable_graph(model, options.examples);
   const auto needed = needed_nodes(*graph);
   auto missing = unsupported_kinds(*graph, needed);
   if (!missing.empty()) {
@@ -129,8 +134,8 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   for (size_t i = 1; i < inputs.size(); ++i) {  // input 0 is the module itself
     auto name = i - 1 < input_names.size() ? input_names[i - 1] : (inputs.size() == 2 ? "input" : fmt::format("input_{}", i - 1));
     context.bind(inputs[i], name);
-    if (i > 1) throw usage_error("ONNX export handles single-input models for now");
-    declare(*onnx_graph.add_input(), name, options.input_shape);
+    const auto& example = options.examples[i - 1];
+    declare(*onnx_graph.add_input(), name, example.scalar_type(), example.sizes().vec(), /*known_dims=*/true);
   }
   for (const auto* node : graph->nodes()) {
     if (is_structural(node) || !needed.count(node)) continue;
@@ -144,18 +149,16 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
       results.push_back(output);
     }
   }
-  // Output ranks from one LibTorch run on the example shape; their dims stay symbolic (ONNX's own
-  // inference fills in what it can), since they may follow the input's.
-  auto ranks = output_ranks(model, options.input_shape);
+  // Output dtypes and ranks from one LibTorch run on the examples; their dims stay symbolic (ONNX's
+  // own inference fills in what it can), since they may follow the inputs'.
+  auto outputs = example_outputs(model, options.examples);
+  if (outputs.size() != results.size()) {
+    throw runtime_failure(fmt::format("internal error: the graph has {} outputs, the model returned {}", results.size(), outputs.size()));
+  }
   for (size_t i = 0; i < results.size(); ++i) {
     auto name = i < output_names.size() ? output_names[i] : (results.size() == 1 ? "output" : fmt::format("output_{}", i));
     context.add_node("Identity", {context.name(results[i])}, {name});
-    auto& output = *onnx_graph.add_output();
-    declare(output, name, std::nullopt);
-    if (i < ranks.size()) {
-      auto* dims = output.mutable_type()->mutable_tensor_type()->mutable_shape();
-      for (int64_t d = 0; d < ranks[i]; ++d) dims->add_dim()->set_dim_param(fmt::format("{}_d{}", name, d));
-    }
+    declare(*onnx_graph.add_output(), name, outputs[i].scalar_type(), outputs[i].sizes().vec(), /*known_dims=*/false);
   }
   try {
     // Output shapes come from ONNX's own inference (the checker wants a shape on every output);
@@ -171,9 +174,9 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   return proto;
 }
 
-Model export_like(const Model& model, const torch::Tensor& sample) {
+Model export_like(const Model& model, const std::vector<torch::Tensor>& samples) {
   ExportOptions options;
-  options.input_shape = sample.sizes().vec();
+  options.examples = samples;
   return Model::from_onnx(export_to_onnx(model, options));
 }
 

@@ -14,16 +14,17 @@ namespace mopt {
 
 struct ExportOptions {
   int64_t opset = 17;
-  /// The input's shape (dim 0 is exported as a symbolic batch); required.
-  std::vector<int64_t> input_shape;
+  /// One example per forward() input, for its dtype and shape (dim 0 is exported as a symbolic
+  /// batch); required.
+  std::vector<at::Tensor> examples;
 };
 
 /// Exports a TorchScript model. A model imported from ONNX keeps its input and output names.
 /// Throws invalid_input (exit 4) listing every unsupported op, or naming an unsupported argument.
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options);
 
-/// export_to_onnx() at the default opset with the input shape of `sample` (one row of the data the
-/// command measures on), as a Model ready to save and time in ONNX Runtime.
-Model export_like(const Model& model, const torch::Tensor& sample);
+/// export_to_onnx() at the default opset with the inputs shaped like `samples` (one row of each
+/// input of the data the command measures on), as a Model ready to save and time in ONNX Runtime.
+Model export_like(const Model& model, const std::vector<torch::Tensor>& samples);
 
 }  // namespace mopt

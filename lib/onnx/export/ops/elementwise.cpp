@@ -16,6 +16,29 @@ void unary(ExportContext& c, const torch::jit::Node* node) {
 }
 
 constexpr char kRelu[] = "Relu";
+constexpr char kNeg[] = "Neg";
+constexpr char kExp[] = "Exp";
+constexpr char kLog[] = "Log";
+constexpr char kAbs[] = "Abs";
+constexpr char kReciprocal[] = "Reciprocal";
+constexpr char kCeil[] = "Ceil";
+constexpr char kFloor[] = "Floor";
+constexpr char kRound[] = "Round";  // both round half to even
+constexpr char kSign[] = "Sign";
+constexpr char kErf[] = "Erf";
+constexpr char kSin[] = "Sin";
+constexpr char kCos[] = "Cos";
+constexpr char kTan[] = "Tan";
+constexpr char kAsin[] = "Asin";
+constexpr char kAcos[] = "Acos";
+constexpr char kAtan[] = "Atan";
+constexpr char kSinh[] = "Sinh";
+constexpr char kCosh[] = "Cosh";
+constexpr char kAsinh[] = "Asinh";
+constexpr char kAcosh[] = "Acosh";
+constexpr char kAtanh[] = "Atanh";
+constexpr char kNot[] = "Not";
+constexpr char kIsNaN[] = "IsNaN";
 constexpr char kSigmoid[] = "Sigmoid";
 constexpr char kTanh[] = "Tanh";
 constexpr char kHardSwish[] = "HardSwish";
@@ -23,49 +46,59 @@ constexpr char kIdentity[] = "Identity";
 
 bool is_int(const torch::jit::Value* value) { return value->type()->kind() == c10::TypeKind::IntType; }
 
-// An operand of a tensor or number op. Tensors by name; a constant number becomes a scalar
-// initializer; a number computed at run time (a size, or math on sizes: nn.MultiheadAttention's
-// head_dim ** -0.5) is already a 0-d value. Int arithmetic (sizes) stays int64; anything else is
-// float, the type of the graphs exported here.
-std::string operand(ExportContext& c, const torch::jit::Value* value, bool int_result) {
-  if (value->type()->isSubtypeOf(*c10::TensorType::get())) return c.name(value);
-  if (int_result) {
-    if (auto number = c.constant_int(value)) return c.add_initializer(at::scalar_tensor(*number, at::kLong), "int");
-    return c.name(value);
+// The type torch computes `inputs` in: the promoted dtype of the tensors (a float number makes an
+// integral tensor's result float); numbers alone (shape code): int64 if all are ints, else float.
+at::ScalarType promoted(const ExportContext& c, const std::vector<const torch::jit::Value*>& inputs) {
+  std::optional<at::ScalarType> tensors;
+  bool float_number = false;
+  for (const auto* value : inputs) {
+    if (value->type()->cast<c10::TensorType>()) {
+      auto type = c.dtype(value).value_or(at::kFloat);
+      tensors = tensors ? at::promote_types(*tensors, type) : type;
+    } else {
+      float_number = float_number || !is_int(value);
+    }
   }
-  if (auto number = c.constant_double(value)) return c.add_initializer(at::scalar_tensor(*number, at::kFloat), "scalar");
-  if (!is_int(value)) return c.name(value);
-  auto as_float = c.fresh("as_float");
-  set_int(c.add_node("Cast", {c.name(value)}, {as_float}), "to", onnx::TensorProto::FLOAT);
-  return as_float;
+  if (!tensors) return float_number ? at::kFloat : at::kLong;
+  return float_number && !at::isFloatingType(*tensors) ? at::kFloat : *tensors;
 }
 
-std::string operand(ExportContext& c, const torch::jit::Value* value, const torch::jit::Node* node) {
-  return operand(c, value, is_int(node->output()));
+// The type an arithmetic node computes in: its result's dtype when the example run recorded it
+// (torch's promotion: int / int is float), else what its operands promote to.
+at::ScalarType result_type(const ExportContext& c, const torch::jit::Node* node) {
+  if (auto type = c.dtype(node->output()); type && node->output()->type()->cast<c10::TensorType>()) return *type;
+  return promoted(c, {node->input(0), node->input(1)});
 }
+
+// Operands go through ExportContext::as_type: tensors by name (cast when their dtype differs from
+// the computing type), constant numbers as scalar initializers, and numbers computed at run time (a
+// size, or math on sizes: nn.MultiheadAttention's head_dim ** -0.5) as the 0-d values they are.
 
 // aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
 template <const char* kOp>
 void add_sub(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 2 && c.constant_double(node->input(2)).value_or(0) != 1.0) unsupported(node, "alpha != 1");
-  c.add_node(kOp, {operand(c, node->input(0), node), operand(c, node->input(1), node)}, {c.fresh(node->output())});
+  const auto type = result_type(c, node);
+  c.add_node(kOp, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
 
 template <const char* kOp>
 void binary(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 2) unsupported(node, "a rounding mode");
-  c.add_node(kOp, {operand(c, node->input(0), node), operand(c, node->input(1), node)}, {c.fresh(node->output())});
+  const auto type = result_type(c, node);
+  c.add_node(kOp, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
 
 // aten::sqrt of a tensor, or of a number (math.sqrt of a size: a float result).
 void translate_sqrt(ExportContext& c, const torch::jit::Node* node) {
-  c.add_node("Sqrt", {operand(c, node->input(0), false)}, {c.fresh(node->output())});
+  const auto* x = node->input(0);
+  c.add_node("Sqrt", {x->type()->cast<c10::TensorType>() ? c.name(x) : c.as_type(x, at::kFloat)}, {c.fresh(node->output())});
 }
 
 // aten::eq of tensors or numbers -> Equal (a bool).
 void translate_eq(ExportContext& c, const torch::jit::Node* node) {
-  const bool ints = is_int(node->input(0)) && is_int(node->input(1));
-  c.add_node("Equal", {operand(c, node->input(0), ints), operand(c, node->input(1), ints)}, {c.fresh(node->output())});
+  const auto type = promoted(c, {node->input(0), node->input(1)});
+  c.add_node("Equal", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
 
 // aten::Int(x): a number or 0-d tensor to int64, truncating toward zero like Python's int().
@@ -86,13 +119,22 @@ void translate_select(ExportContext& c, const torch::jit::Node* node) {
   const auto* then_block = node->blocks()[0];
   const auto* else_block = node->blocks()[1];
   for (size_t i = 0; i < node->outputs().size(); ++i) {
-    const bool ints = is_int(node->output(i));
+    const auto type = promoted(c, {node->output(i)});
     c.add_node("Where",
-               {c.name(node->input(0)), operand(c, then_block->outputs()[i], ints), operand(c, else_block->outputs()[i], ints)},
+               {c.name(node->input(0)), c.as_type(then_block->outputs()[i], type), c.as_type(else_block->outputs()[i], type)},
                {c.fresh(node->output(i))});
   }
 }
 
+constexpr char kLess[] = "Less";
+constexpr char kGreater[] = "Greater";
+constexpr char kLessOrEqual[] = "LessOrEqual";
+constexpr char kGreaterOrEqual[] = "GreaterOrEqual";
+constexpr char kAnd[] = "And";
+constexpr char kOr[] = "Or";
+constexpr char kXor[] = "Xor";
+constexpr char kMin[] = "Min";
+constexpr char kMax[] = "Max";
 constexpr char kAdd[] = "Add";
 constexpr char kSub[] = "Sub";
 constexpr char kMul[] = "Mul";
@@ -107,6 +149,123 @@ void translate_hardtanh(ExportContext& c, const torch::jit::Node* node) {
              {c.name(node->input(0)), c.add_initializer(at::scalar_tensor(*low, at::kFloat), "clip_min"),
               c.add_initializer(at::scalar_tensor(*high, at::kFloat), "clip_max")},
              {c.fresh(node->output())});
+}
+
+// Comparisons of tensors or numbers, computed in the type the operands promote to; ne is Not(Equal).
+template <const char* kOp>
+void compare(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = promoted(c, {node->input(0), node->input(1)});
+  c.add_node(kOp, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
+}
+
+void translate_ne(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = promoted(c, {node->input(0), node->input(1)});
+  auto equal = c.fresh("equal");
+  c.add_node("Equal", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {equal});
+  c.add_node("Not", {equal}, {c.fresh(node->output())});
+}
+
+// torch's logical ops take any dtype (non-zero is true); ONNX's take bool.
+template <const char* kOp>
+void logical(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node(kOp, {c.as_type(node->input(0), at::kBool), c.as_type(node->input(1), at::kBool)}, {c.fresh(node->output())});
+}
+
+void translate_logical_not(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node("Not", {c.as_type(node->input(0), at::kBool)}, {c.fresh(node->output())});
+}
+
+// aten::pow(x, exponent): ONNX Pow keeps the base's type, torch promotes; both operands are cast to
+// the result type.
+void translate_pow(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = result_type(c, node);
+  c.add_node("Pow", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
+}
+
+// aten::where(condition, x, y) -> Where.
+void translate_where(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() != 3) unsupported(node, "where(condition) (the indices form)");
+  const auto type = c.dtype(node->output()).value_or(at::kFloat);
+  c.add_node("Where", {c.as_type(node->input(0), at::kBool), c.as_type(node->input(1), type), c.as_type(node->input(2), type)},
+             {c.fresh(node->output())});
+}
+
+// aten::rsqrt(x) = 1 / sqrt(x); aten::square(x) = x * x.
+void translate_rsqrt(ExportContext& c, const torch::jit::Node* node) {
+  auto root = c.fresh("sqrt");
+  c.add_node("Sqrt", {c.name(node->input(0))}, {root});
+  c.add_node("Reciprocal", {root}, {c.fresh(node->output())});
+}
+
+void translate_square(ExportContext& c, const torch::jit::Node* node) {
+  auto x = c.name(node->input(0));
+  c.add_node("Mul", {x, x}, {c.fresh(node->output())});
+}
+
+// aten::leaky_relu(x, slope), aten::elu(x, alpha, scale, input_scale), aten::celu(x, alpha),
+// aten::selu(x): the ONNX activations with the same parameters (elu's scales must be 1).
+void translate_leaky_relu(ExportContext& c, const torch::jit::Node* node) {
+  auto slope = c.constant_double(node->input(1));
+  if (!slope) unsupported(node, "a slope computed at run time");
+  set_float(c.add_node("LeakyRelu", {c.name(node->input(0))}, {c.fresh(node->output())}), "alpha", static_cast<float>(*slope));
+}
+
+void translate_elu(ExportContext& c, const torch::jit::Node* node) {
+  auto alpha = c.constant_double(node->input(1));
+  if (!alpha || c.constant_double(node->input(2)).value_or(0) != 1.0 || c.constant_double(node->input(3)).value_or(0) != 1.0) {
+    unsupported(node, "elu with scales other than 1, or a run-time alpha");
+  }
+  set_float(c.add_node("Elu", {c.name(node->input(0))}, {c.fresh(node->output())}), "alpha", static_cast<float>(*alpha));
+}
+
+void translate_celu(ExportContext& c, const torch::jit::Node* node) {
+  auto alpha = c.constant_double(node->input(1));
+  if (!alpha) unsupported(node, "a run-time alpha");
+  set_float(c.add_node("Celu", {c.name(node->input(0))}, {c.fresh(node->output())}), "alpha", static_cast<float>(*alpha));
+}
+
+// aten::softplus(x, beta=1, threshold): ONNX's Softplus is log(1 + exp(x)); above torch's threshold
+// both equal x to float precision.
+void translate_softplus(ExportContext& c, const torch::jit::Node* node) {
+  if (c.constant_double(node->input(1)).value_or(0) != 1.0) unsupported(node, "beta other than 1");
+  c.add_node("Softplus", {c.name(node->input(0))}, {c.fresh(node->output())});
+}
+
+void translate_selu(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node("Selu", {c.name(node->input(0))}, {c.fresh(node->output())});  // ONNX's defaults are torch's constants
+}
+
+// aten::prelu(x, weight): torch's weight is per channel (dim 1); ONNX broadcasts from the right,
+// so a per-channel weight becomes [C, 1, ..., 1].
+void translate_prelu(ExportContext& c, const torch::jit::Node* node) {
+  auto slope = c.name(node->input(1));
+  auto x_type = node->input(0)->type()->cast<c10::TensorType>();
+  auto rank = x_type ? x_type->dim() : c10::optional<size_t>();
+  auto weight = c.constant(node->input(1));
+  const int64_t count = weight && weight->isTensor() ? weight->toTensor().numel() : -1;
+  if (count != 1) {
+    if (!rank || count < 0) unsupported(node, "a per-channel weight for an input of unknown rank");
+    if (*rank >= 2) {
+      std::vector<int64_t> shape(*rank - 1, 1);
+      shape[0] = count;
+      auto reshaped = c.fresh("prelu_slope");
+      c.add_node("Reshape", {slope, c.add_ints(shape, "prelu_shape")}, {reshaped});
+      slope = reshaped;
+    }
+  }
+  c.add_node("PRelu", {c.name(node->input(0)), slope}, {c.fresh(node->output())});
+}
+
+// aten::clamp(x, min, max) / clamp_min / clamp_max -> Clip; bounds take x's type, None is no bound.
+void translate_clamp(ExportContext& c, const torch::jit::Node* node) {
+  const auto kind = node->kind();
+  const auto type = c.dtype(node->output()).value_or(at::kFloat);
+  auto bound = [&](const torch::jit::Value* value) { return c.is_none(value) ? std::string() : c.as_type(value, type); };
+  std::string low = kind == c10::aten::clamp_max ? "" : bound(node->input(1));
+  std::string high = kind == c10::aten::clamp_min ? "" : bound(node->input(kind == c10::aten::clamp ? 2 : 1));
+  std::vector<std::string> inputs = {c.as_type(node->input(0), type), low};
+  if (!high.empty()) inputs.push_back(high);
+  c.add_node("Clip", inputs, {c.fresh(node->output())});
 }
 
 void translate_hardsigmoid(ExportContext& c, const torch::jit::Node* node) {
@@ -160,6 +319,8 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::hardswish", unary<kHardSwish>}, {"aten::hardswish_", unary<kHardSwish>},
       {"aten::hardsigmoid", translate_hardsigmoid}, {"aten::hardsigmoid_", translate_hardsigmoid},
       {"aten::hardtanh", translate_hardtanh}, {"aten::hardtanh_", translate_hardtanh},
+      {"aten::clamp", translate_clamp},       {"aten::clamp_", translate_clamp},
+      {"aten::clamp_min", translate_clamp},   {"aten::clamp_max", translate_clamp},
       {"aten::silu", translate_silu},         {"aten::silu_", translate_silu},
       {"aten::gelu", translate_gelu},
       {"aten::add", add_sub<kAdd>},           {"aten::add_", add_sub<kAdd>},
@@ -172,6 +333,29 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::eq", translate_eq},             {"aten::Int", translate_int},
       {"prim::If", translate_select},
       {"aten::contiguous", unary<kIdentity>},
+      {"aten::neg", unary<kNeg>},             {"aten::exp", unary<kExp>},
+      {"aten::log", unary<kLog>},             {"aten::abs", unary<kAbs>},
+      {"aten::reciprocal", unary<kReciprocal>}, {"aten::ceil", unary<kCeil>},
+      {"aten::floor", unary<kFloor>},         {"aten::round", unary<kRound>},
+      {"aten::sign", unary<kSign>},           {"aten::erf", unary<kErf>},
+      {"aten::sin", unary<kSin>},             {"aten::cos", unary<kCos>},
+      {"aten::tan", unary<kTan>},             {"aten::asin", unary<kAsin>},
+      {"aten::acos", unary<kAcos>},           {"aten::atan", unary<kAtan>},
+      {"aten::sinh", unary<kSinh>},           {"aten::cosh", unary<kCosh>},
+      {"aten::asinh", unary<kAsinh>},         {"aten::acosh", unary<kAcosh>},
+      {"aten::atanh", unary<kAtanh>},         {"aten::softplus", translate_softplus},
+      {"aten::isnan", unary<kIsNaN>},         {"aten::rsqrt", translate_rsqrt},
+      {"aten::square", translate_square},     {"aten::logical_not", translate_logical_not},
+      {"aten::lt", compare<kLess>},           {"aten::gt", compare<kGreater>},
+      {"aten::le", compare<kLessOrEqual>},    {"aten::ge", compare<kGreaterOrEqual>},
+      {"aten::ne", translate_ne},
+      {"aten::logical_and", logical<kAnd>},   {"aten::logical_or", logical<kOr>},
+      {"aten::logical_xor", logical<kXor>},
+      {"aten::minimum", binary<kMin>},        {"aten::maximum", binary<kMax>},
+      {"aten::pow", translate_pow},           {"aten::where", translate_where},
+      {"aten::leaky_relu", translate_leaky_relu}, {"aten::elu", translate_elu},
+      {"aten::celu", translate_celu},         {"aten::selu", translate_selu},
+      {"aten::prelu", translate_prelu},
   };
 }
 

@@ -1,5 +1,5 @@
-// Layout and selection: flatten, reshape/view, permute, transpose, squeeze, chunk, cat, mean, run-time
-// sizes, dropout (identity at inference).
+// Layout and selection: flatten, reshape/view, permute, transpose, (un)squeeze, chunk, cat, mean,
+// sum, dtype conversion, embedding rows, run-time sizes, dropout (identity at inference).
 #include <fmt/format.h>
 
 #include <limits>
@@ -219,6 +219,44 @@ void translate_mean(ExportContext& c, const torch::jit::Node* node) {
   set_int(mean, "keepdims", *keepdim);
 }
 
+// aten::unsqueeze(x, dim) -> Unsqueeze (axes as an input, opset 13+).
+void translate_unsqueeze(ExportContext& c, const torch::jit::Node* node) {
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  c.add_node("Unsqueeze", {c.name(node->input(0)), c.add_ints({*dim}, "axes")}, {c.fresh(node->output())});
+}
+
+// aten::sum(x, dims, keepdim, dtype) / aten::sum(x, dtype) -> ReduceSum (axes as an input). torch
+// sums integral and bool tensors as int64: the input is cast to the recorded result type.
+void translate_sum(ExportContext& c, const torch::jit::Node* node) {
+  const bool all = node->inputs().size() == 2;
+  const auto* dtype_argument = node->input(all ? 1 : 3);
+  if (!c.is_none(dtype_argument) && !c.dtype(node->output())) unsupported(node, "a dtype argument");
+  auto x = c.dtype(node->output()) ? c.as_type(node->input(0), *c.dtype(node->output())) : c.name(node->input(0));
+  std::vector<std::string> inputs = {x};
+  int64_t keepdim = 0;
+  if (!all) {
+    auto dims = c.constant_ints(node->input(1));
+    auto keep = c.constant_int(node->input(2));
+    if (!dims || !keep) unsupported(node, "run-time dims");
+    keepdim = *keep;
+    if (!dims->empty()) inputs.push_back(c.add_ints(*dims, "axes"));  // torch: empty dims sum everything
+  }
+  set_int(c.add_node("ReduceSum", inputs, {c.fresh(node->output())}), "keepdims", keepdim);
+}
+
+// aten::to(x, dtype | other | device, dtype, ...) -> Cast to the dtype the example run recorded.
+void translate_to(ExportContext& c, const torch::jit::Node* node) {
+  auto type = c.dtype(node->output());
+  if (!type) unsupported(node, "a conversion whose result type is unknown");
+  c.bind(node->output(), c.as_type(node->input(0), *type));
+}
+
+// aten::embedding(weight, indices, padding_idx, ...) at inference: rows of the table -> Gather.
+void translate_embedding(ExportContext& c, const torch::jit::Node* node) {
+  set_int(c.add_node("Gather", {c.name(node->input(0)), c.name(node->input(1))}, {c.fresh(node->output())}), "axis", 0);
+}
+
 // aten::dropout(x, p, train) at inference is the identity.
 void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
   if (c.constant_int(node->input(2)).value_or(1) != 0) unsupported(node, "dropout in training mode");
@@ -234,6 +272,8 @@ std::vector<TranslatorEntry> tensor_translators() {
       {"aten::floordiv", translate_floordiv}, {"aten::slice", translate_slice},
       {"aten::chunk", translate_chunk}, {"prim::ListUnpack", translate_list_unpack},
       {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
+      {"aten::unsqueeze", translate_unsqueeze}, {"aten::sum", translate_sum}, {"aten::to", translate_to},
+      {"aten::embedding", translate_embedding},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
 }
