@@ -13,8 +13,11 @@ namespace mopt::onnx_export {
 std::string ExportContext::fresh(const std::string& hint) {
   std::string base = hint.empty() ? "v" : hint;
   auto& count = used_[base];
-  auto name = count == 0 ? base : fmt::format("{}_{}", base, count);
-  ++count;
+  std::string name;
+  do {
+    name = count == 0 ? base : fmt::format("{}_{}", base, count);
+    ++count;
+  } while (!taken_.insert(name).second);
   return name;
 }
 
@@ -155,7 +158,8 @@ void unsupported(const torch::jit::Node* node, const std::string& what) {
 const std::vector<TranslatorEntry>& translator_table() {
   static const std::vector<TranslatorEntry> table = [] {
     std::vector<TranslatorEntry> all;
-    for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators}) {
+    for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
+                        reduction_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

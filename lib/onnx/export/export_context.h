@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mopt::onnx_export {
@@ -22,7 +23,10 @@ class ExportContext {
   /// that becomes an initializer on first use).
   std::string name(const torch::jit::Value* value);
   /// Binds a TorchScript value to an ONNX name (graph inputs, identity ops).
-  void bind(const torch::jit::Value* value, const std::string& name) { names_[value] = name; }
+  void bind(const torch::jit::Value* value, const std::string& name) {
+    names_[value] = name;
+    taken_.insert(name);  // fresh() never hands out a bound name (a graph input named "shape")
+  }
   /// A fresh ONNX value name for `value` (its debug name when it has one).
   std::string fresh(const torch::jit::Value* value);
   /// A fresh name for an intermediate value.
@@ -56,7 +60,8 @@ class ExportContext {
   onnx::GraphProto& graph_;
   int64_t opset_;
   std::unordered_map<const torch::jit::Value*, std::string> names_;
-  std::unordered_map<std::string, int> used_;
+  std::unordered_map<std::string, int> used_;  ///< per hint: how many names were made from it
+  std::unordered_set<std::string> taken_;      ///< every ONNX name handed out or bound
 };
 
 /// Attribute helpers.
@@ -85,6 +90,7 @@ std::vector<TranslatorEntry> layer_translators();
 std::vector<TranslatorEntry> elementwise_translators();
 std::vector<TranslatorEntry> tensor_translators();
 std::vector<TranslatorEntry> recurrent_translators();
+std::vector<TranslatorEntry> reduction_translators();
 
 /// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
 [[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);

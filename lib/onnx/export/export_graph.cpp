@@ -289,6 +289,9 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at
   auto graph = method.graph()->copy();
   torch::jit::Inline(*graph);
   drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
+  if (examples.empty() && graph->inputs().size() > 1) {
+    throw usage_error("an ONNX export declares its inputs' shapes: give --input-shape (or --data)");
+  }
   if (graph->inputs().size() != examples.size() + 1) {
     throw usage_error(fmt::format("the model's forward() takes {} inputs; {} given for the export",
                                   graph->inputs().size() - 1, examples.size()));

@@ -1,3 +1,4 @@
+#include <fstream>
 #include "lib/onnx/export/onnx_exporter.h"
 
 #include <algorithm>
@@ -27,22 +28,37 @@ bool is_structural(const Node* node) {
   return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
 }
 
+// The top-level node a (possibly nested) node belongs to.
+const Node* top_level(const Node* node) {
+  while (node->owningBlock()->owningNode()) node = node->owningBlock()->owningNode();
+  return node;
+}
+
 // The nodes the outputs depend on, as the translators read them: an input a translator leaves
-// unread (a recurrent layer's zero initial state) does not make its producer needed.
+// unread (a recurrent layer's zero initial state) does not make its producer needed. A list that
+// something mutates (appends in a loop) also depends on what mutates it, which the data flow alone
+// does not show.
 std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
   std::set<const Node*> needed;
-  std::vector<const torch::jit::Value*> stack(graph.outputs().begin(), graph.outputs().end());
+  std::vector<const Node*> stack;
+  for (const auto* output : graph.outputs()) stack.push_back(output->node());
   while (!stack.empty()) {
-    const auto* node = stack.back()->node();
+    const auto* node = stack.back();
     stack.pop_back();
     if (node->kind() == c10::prim::Param || !needed.insert(node).second) continue;
+    if (node->kind() == c10::prim::ListConstruct) {
+      for (const auto& use : node->output()->uses()) {
+        const auto* schema = use.user->maybeSchema();
+        if (schema && schema->is_mutable()) stack.push_back(top_level(use.user));
+      }
+    }
     const auto* entry = onnx_export::find_translator(node->kind().toQualString());
     for (size_t i = 0; i < node->inputs().size(); ++i) {
       if (entry && entry->ignores_input && entry->ignores_input(node, i)) continue;
-      stack.push_back(node->input(i));
+      stack.push_back(node->input(i)->node());
     }
     for (const auto* block : node->blocks()) {  // a select's branch results (export_graph.h)
-      stack.insert(stack.end(), block->outputs().begin(), block->outputs().end());
+      for (const auto* output : block->outputs()) stack.push_back(output->node());
     }
   }
   return needed;
@@ -91,9 +107,6 @@ std::vector<at::Tensor> example_outputs(const Model& model, const std::vector<at
 }  // namespace
 
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options) {
-  if (options.examples.empty()) {
-    throw usage_error("an ONNX export declares its inputs' shapes: give --input-shape (or --data)");
-  }
   if (options.opset < 13 || options.opset > 17) {
     throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
   }
@@ -169,6 +182,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
   } catch (const std::exception& e) {
+    if (getenv("MOPT_DBG")) { std::ofstream o(getenv("MOPT_DBG"), std::ios::binary); proto.SerializeToOstream(&o); }
     throw runtime_failure(fmt::format("internal error: the exported ONNX model does not validate: {}", e.what()));
   }
   return proto;

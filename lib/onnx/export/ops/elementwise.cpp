@@ -110,6 +110,11 @@ void translate_int(ExportContext& c, const torch::jit::Node* node) {
   set_int(c.add_node("Cast", {c.name(node->input(0))}, {c.fresh(node->output())}), "to", onnx::TensorProto::INT64);
 }
 
+// aten::Float(x): a number or 0-d tensor as a float.
+void translate_float(ExportContext& c, const torch::jit::Node* node) {
+  c.bind(node->output(), c.as_type(node->input(0), at::kFloat));
+}
+
 // prim::If between numbers whose branches only name their results (export_graph.h hoisted the
 // rest) -> one Where per result.
 void translate_select(ExportContext& c, const torch::jit::Node* node) {
@@ -329,8 +334,10 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::div", binary<kDiv>},            {"aten::div_", binary<kDiv>},
       {"aten::softmax", softmax<kSoftmax>},   {"aten::log_softmax", softmax<kLogSoftmax>},
       {"aten::bmm", binary<kMatMul>},         {"aten::matmul", binary<kMatMul>},
+      {"aten::mm", binary<kMatMul>},
       {"aten::sqrt", translate_sqrt},
       {"aten::eq", translate_eq},             {"aten::Int", translate_int},
+      {"aten::Float", translate_float},
       {"prim::If", translate_select},
       {"aten::contiguous", unary<kIdentity>},
       {"aten::neg", unary<kNeg>},             {"aten::exp", unary<kExp>},

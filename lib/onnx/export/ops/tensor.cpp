@@ -1,5 +1,6 @@
-// Layout and selection: flatten, reshape/view, permute, transpose, (un)squeeze, chunk, cat, mean,
-// sum, dtype conversion, embedding rows, run-time sizes, dropout (identity at inference).
+// Layout and selection: flatten, reshape/view, permute, transpose, (un)squeeze, chunk, cat, dtype
+// conversion, indexing and gathering, flip, padding, triangles, run-time sizes, dropout (identity at
+// inference).
 #include <fmt/format.h>
 
 #include <limits>
@@ -207,42 +208,11 @@ void translate_cat(ExportContext& c, const torch::jit::Node* node) {
   set_int(concat, "axis", *dim);
 }
 
-// aten::mean(x, dims, keepdim, dtype) -> ReduceMean (axes attribute up to opset 17).
-void translate_mean(ExportContext& c, const torch::jit::Node* node) {
-  if (node->inputs().size() < 3) unsupported(node, "mean over all elements");
-  auto dims = c.constant_ints(node->input(1));
-  auto keepdim = c.constant_int(node->input(2));
-  if (!dims || !keepdim) unsupported(node, "run-time dims");
-  if (node->inputs().size() > 3 && !c.is_none(node->input(3))) unsupported(node, "a dtype argument");
-  auto& mean = c.add_node("ReduceMean", {c.name(node->input(0))}, {c.fresh(node->output())});
-  set_ints(mean, "axes", *dims);
-  set_int(mean, "keepdims", *keepdim);
-}
-
 // aten::unsqueeze(x, dim) -> Unsqueeze (axes as an input, opset 13+).
 void translate_unsqueeze(ExportContext& c, const torch::jit::Node* node) {
   auto dim = c.constant_int(node->input(1));
   if (!dim) unsupported(node, "a run-time dim");
   c.add_node("Unsqueeze", {c.name(node->input(0)), c.add_ints({*dim}, "axes")}, {c.fresh(node->output())});
-}
-
-// aten::sum(x, dims, keepdim, dtype) / aten::sum(x, dtype) -> ReduceSum (axes as an input). torch
-// sums integral and bool tensors as int64: the input is cast to the recorded result type.
-void translate_sum(ExportContext& c, const torch::jit::Node* node) {
-  const bool all = node->inputs().size() == 2;
-  const auto* dtype_argument = node->input(all ? 1 : 3);
-  if (!c.is_none(dtype_argument) && !c.dtype(node->output())) unsupported(node, "a dtype argument");
-  auto x = c.dtype(node->output()) ? c.as_type(node->input(0), *c.dtype(node->output())) : c.name(node->input(0));
-  std::vector<std::string> inputs = {x};
-  int64_t keepdim = 0;
-  if (!all) {
-    auto dims = c.constant_ints(node->input(1));
-    auto keep = c.constant_int(node->input(2));
-    if (!dims || !keep) unsupported(node, "run-time dims");
-    keepdim = *keep;
-    if (!dims->empty()) inputs.push_back(c.add_ints(*dims, "axes"));  // torch: empty dims sum everything
-  }
-  set_int(c.add_node("ReduceSum", inputs, {c.fresh(node->output())}), "keepdims", keepdim);
 }
 
 // aten::to(x, dtype | other | device, dtype, ...) -> Cast to the dtype the example run recorded.
@@ -255,6 +225,116 @@ void translate_to(ExportContext& c, const torch::jit::Node* node) {
 // aten::embedding(weight, indices, padding_idx, ...) at inference: rows of the table -> Gather.
 void translate_embedding(ExportContext& c, const torch::jit::Node* node) {
   set_int(c.add_node("Gather", {c.name(node->input(0)), c.name(node->input(1))}, {c.fresh(node->output())}), "axis", 0);
+}
+
+// aten::index_select(x, dim, index) -> Gather; aten::select(x, dim, i) -> Gather of a 0-d index
+// (drops the dim); aten::gather(x, dim, index) -> GatherElements.
+void translate_index_select(ExportContext& c, const torch::jit::Node* node) {
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  set_int(c.add_node("Gather", {c.name(node->input(0)), c.as_type(node->input(2), at::kLong)}, {c.fresh(node->output())}),
+          "axis", *dim);
+}
+
+void translate_select(ExportContext& c, const torch::jit::Node* node) {
+  if (node->input(0)->type()->kind() != c10::TypeKind::TensorType) unsupported(node, "selecting from a list");
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  set_int(c.add_node("Gather", {c.name(node->input(0)), c.as_type(node->input(2), at::kLong)}, {c.fresh(node->output())}),
+          "axis", *dim);
+}
+
+void translate_gather(ExportContext& c, const torch::jit::Node* node) {
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
+  if (node->inputs().size() > 3 && c.constant_int(node->input(3)).value_or(1) != 0) unsupported(node, "sparse_grad");
+  set_int(c.add_node("GatherElements", {c.name(node->input(0)), c.name(node->input(2))}, {c.fresh(node->output())}), "axis",
+          *dim);
+}
+
+// aten::flip(x, dims) -> Slice from the end with step -1 along each dim.
+void translate_flip(ExportContext& c, const torch::jit::Node* node) {
+  auto dims = c.constant_ints(node->input(1));
+  if (!dims) unsupported(node, "dims computed at run time");
+  const auto n = dims->size();
+  c.add_node("Slice",
+             {c.name(node->input(0)), c.add_ints(std::vector<int64_t>(n, -1), "starts"),
+              c.add_ints(std::vector<int64_t>(n, std::numeric_limits<int64_t>::min()), "ends"), c.add_ints(*dims, "axes"),
+              c.add_ints(std::vector<int64_t>(n, -1), "steps")},
+             {c.fresh(node->output())});
+}
+
+// aten::t(x): transposes a 2-D tensor; 0-D and 1-D tensors are returned as they are.
+void translate_t(ExportContext& c, const torch::jit::Node* node) {
+  auto rank = stated_rank(c, node->input(0));
+  if (!rank) unsupported(node, "an input of unknown rank");
+  if (*rank < 2) {
+    c.bind(node->output(), c.name(node->input(0)));
+    return;
+  }
+  set_ints(c.add_node("Transpose", {c.name(node->input(0))}, {c.fresh(node->output())}), "perm", {1, 0});
+}
+
+// aten::movedim(x, source, destination) -> Transpose (needs x's rank).
+void translate_movedim(ExportContext& c, const torch::jit::Node* node) {
+  auto rank = stated_rank(c, node->input(0));
+  auto source = c.constant_ints(node->input(1)), destination = c.constant_ints(node->input(2));
+  if (!rank || !source || !destination || source->size() != destination->size()) {
+    unsupported(node, "an input of unknown rank or run-time dims");
+  }
+  const auto n = *rank;
+  auto wrap = [n](int64_t d) { return (d % n + n) % n; };
+  std::vector<int64_t> perm(static_cast<size_t>(n), -1);
+  std::vector<bool> moved(static_cast<size_t>(n), false);
+  for (size_t i = 0; i < source->size(); ++i) {
+    perm[static_cast<size_t>(wrap((*destination)[i]))] = wrap((*source)[i]);
+    moved[static_cast<size_t>(wrap((*source)[i]))] = true;
+  }
+  int64_t next = 0;
+  for (auto& p : perm) {
+    if (p >= 0) continue;
+    while (moved[static_cast<size_t>(next)]) ++next;
+    p = next++;
+  }
+  set_ints(c.add_node("Transpose", {c.name(node->input(0))}, {c.fresh(node->output())}), "perm", perm);
+}
+
+// aten::tril/triu(x, diagonal) -> Trilu.
+template <int64_t kUpper>
+void translate_trilu(ExportContext& c, const torch::jit::Node* node) {
+  auto k = c.constant_int(node->input(1));
+  if (!k) unsupported(node, "a run-time diagonal");
+  set_int(c.add_node("Trilu", {c.name(node->input(0)), c.add_initializer(at::scalar_tensor(*k, at::kLong), "k")},
+                     {c.fresh(node->output())}),
+          "upper", kUpper);
+}
+
+// aten::constant_pad_nd(x, pad, value): torch lists (begin, end) pairs from the last dim backwards;
+// ONNX wants every dim's begins, then every dim's ends (needs x's rank).
+void translate_constant_pad(ExportContext& c, const torch::jit::Node* node) {
+  auto pad = c.constant_ints(node->input(1));
+  auto rank = stated_rank(c, node->input(0));
+  if (!pad || !rank || pad->size() % 2 != 0 || static_cast<int64_t>(pad->size() / 2) > *rank) {
+    unsupported(node, "run-time pads or an input of unknown rank");
+  }
+  const auto n = static_cast<size_t>(*rank);
+  std::vector<int64_t> pads(2 * n, 0);
+  for (size_t i = 0; i < pad->size() / 2; ++i) {
+    pads[n - 1 - i] = (*pad)[2 * i];
+    pads[2 * n - 1 - i] = (*pad)[2 * i + 1];
+  }
+  auto type = c.dtype(node->input(0)).value_or(at::kFloat);
+  c.add_node("Pad", {c.name(node->input(0)), c.add_ints(pads, "pads"), c.as_type(node->input(2), type)},
+             {c.fresh(node->output())});
+}
+
+// aten::expand(x, size): torch's -1 keeps a dim, ONNX's Expand broadcasts (a 1 keeps it), so -1
+// becomes 1 in a constant size.
+void translate_expand(ExportContext& c, const torch::jit::Node* node) {
+  auto size = c.constant_ints(node->input(1));
+  if (!size) unsupported(node, "a size computed at run time");
+  for (auto& d : *size) d = d == -1 ? 1 : d;
+  c.add_node("Expand", {c.name(node->input(0)), c.add_ints(*size, "expand_shape")}, {c.fresh(node->output())});
 }
 
 // aten::dropout(x, p, train) at inference is the identity.
@@ -271,9 +351,13 @@ std::vector<TranslatorEntry> tensor_translators() {
       {"aten::size", translate_size}, {"aten::__getitem__", translate_getitem}, {"prim::TupleIndex", translate_tuple_index},
       {"aten::floordiv", translate_floordiv}, {"aten::slice", translate_slice},
       {"aten::chunk", translate_chunk}, {"prim::ListUnpack", translate_list_unpack},
-      {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         {"aten::mean", translate_mean},
-      {"aten::unsqueeze", translate_unsqueeze}, {"aten::sum", translate_sum}, {"aten::to", translate_to},
+      {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         
+      {"aten::unsqueeze", translate_unsqueeze}, {"aten::to", translate_to},
       {"aten::embedding", translate_embedding},
+      {"aten::index_select", translate_index_select}, {"aten::select", translate_select}, {"aten::gather", translate_gather},
+      {"aten::flip", translate_flip}, {"aten::t", translate_t}, {"aten::movedim", translate_movedim},
+      {"aten::tril", translate_trilu<0>}, {"aten::triu", translate_trilu<1>}, {"aten::constant_pad_nd", translate_constant_pad},
+      {"aten::expand", translate_expand},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
 }

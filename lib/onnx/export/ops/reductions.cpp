@@ -1,0 +1,148 @@
+// Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum. Up
+// to opset 17 ReduceSum takes its axes as an input and the other Reduce* ops as an attribute.
+#include <fmt/format.h>
+
+#include "lib/onnx/export/export_context.h"
+
+namespace mopt::onnx_export {
+namespace {
+
+// dims and keepdim of a reduction over listed dims; an empty list means every dim, as in torch.
+struct Reduction {
+  std::vector<int64_t> dims;
+  int64_t keepdim = 0;
+};
+
+Reduction reduction(ExportContext& c, const torch::jit::Node* node, size_t dims_at, size_t keepdim_at) {
+  auto dims = c.constant_ints(node->input(dims_at));
+  auto keepdim = c.constant_int(node->input(keepdim_at));
+  if (!dims || !keepdim) unsupported(node, "dims computed at run time");
+  return {*dims, *keepdim};
+}
+
+// Reduce* with the axes attribute (absent: every dim).
+void reduce(ExportContext& c, const std::string& op, const std::string& x, const Reduction& r, const std::string& out) {
+  auto& node = c.add_node(op, {x}, {out});
+  if (!r.dims.empty()) set_ints(node, "axes", r.dims);
+  set_int(node, "keepdims", r.keepdim);
+}
+
+// The input, cast to the result's recorded dtype (a dtype= argument, or torch summing ints as int64).
+std::string input_as_result(ExportContext& c, const torch::jit::Node* node) {
+  auto type = c.dtype(node->output());
+  return type ? c.as_type(node->input(0), *type) : c.name(node->input(0));
+}
+
+// aten::mean(x, dims, keepdim, dtype) / aten::mean(x, dtype) -> ReduceMean.
+void translate_mean(ExportContext& c, const torch::jit::Node* node) {
+  Reduction r = node->inputs().size() == 2 ? Reduction{} : reduction(c, node, 1, 2);
+  reduce(c, "ReduceMean", input_as_result(c, node), r, c.fresh(node->output()));
+}
+
+// aten::sum(x, dims, keepdim, dtype) / aten::sum(x, dtype) -> ReduceSum (axes as an input).
+void translate_sum(ExportContext& c, const torch::jit::Node* node) {
+  Reduction r = node->inputs().size() == 2 ? Reduction{} : reduction(c, node, 1, 2);
+  std::vector<std::string> inputs = {input_as_result(c, node)};
+  if (!r.dims.empty()) inputs.push_back(c.add_ints(r.dims, "axes"));
+  set_int(c.add_node("ReduceSum", inputs, {c.fresh(node->output())}), "keepdims", r.keepdim);
+}
+
+// aten::prod(x, dim, keepdim, dtype) / aten::prod(x, dtype) -> ReduceProd.
+void translate_prod(ExportContext& c, const torch::jit::Node* node) {
+  Reduction r;
+  if (node->inputs().size() > 2) {
+    auto dim = c.constant_int(node->input(1));
+    auto keepdim = c.constant_int(node->input(2));
+    if (!dim || !keepdim) unsupported(node, "a dim computed at run time");
+    r = {{*dim}, *keepdim};
+  }
+  reduce(c, "ReduceProd", input_as_result(c, node), r, c.fresh(node->output()));
+}
+
+// aten::amax/amin(x, dims, keepdim) -> ReduceMax/ReduceMin; aten::logsumexp likewise.
+template <const char* kOp>
+void reduce_dims(ExportContext& c, const torch::jit::Node* node) {
+  reduce(c, kOp, c.name(node->input(0)), reduction(c, node, 1, 2), c.fresh(node->output()));
+}
+
+constexpr char kReduceMax[] = "ReduceMax";
+constexpr char kReduceMin[] = "ReduceMin";
+constexpr char kReduceLogSumExp[] = "ReduceLogSumExp";
+constexpr char kArgMax[] = "ArgMax";
+constexpr char kArgMin[] = "ArgMin";
+constexpr char kMax[] = "Max";
+constexpr char kMin[] = "Min";
+
+// aten::max/min(x) -> the whole tensor's extreme; aten::max/min(x, dim, keepdim) -> (values,
+// indices), two outputs; aten::max/min(x, y) -> the elementwise Max/Min.
+template <const char* kReduce, const char* kArg, const char* kElementwise>
+void translate_extreme(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() == 2) {
+    auto type = c.dtype(node->output()).value_or(at::kFloat);
+    c.add_node(kElementwise, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
+    return;
+  }
+  const auto x = c.name(node->input(0));
+  if (node->inputs().size() == 1) {
+    reduce(c, kReduce, x, Reduction{}, c.fresh(node->output()));
+    return;
+  }
+  auto dim = c.constant_int(node->input(1));
+  auto keepdim = c.constant_int(node->input(2));
+  if (!dim || !keepdim) unsupported(node, "a dim computed at run time");
+  reduce(c, kReduce, x, Reduction{{*dim}, *keepdim}, c.fresh(node->output(0)));
+  auto& arg = c.add_node(kArg, {x}, {c.fresh(node->output(1))});
+  set_int(arg, "axis", *dim);
+  set_int(arg, "keepdims", *keepdim);
+}
+
+
+// aten::argmax/argmin(x, dim, keepdim): a None dim indexes the flattened tensor (keepdim ignored).
+// Both pick the first of equal values.
+template <const char* kOp>
+void translate_arg(ExportContext& c, const torch::jit::Node* node) {
+  auto x = c.name(node->input(0));
+  int64_t axis = 0, keepdim = 0;
+  if (c.is_none(node->input(1))) {
+    auto flat = c.fresh("flat");
+    c.add_node("Reshape", {x, c.add_ints({-1}, "flat_shape")}, {flat});
+    x = flat;
+  } else {
+    auto dim = c.constant_int(node->input(1));
+    auto keep = c.constant_int(node->input(2));
+    if (!dim || !keep) unsupported(node, "a dim computed at run time");
+    axis = *dim;
+    keepdim = *keep;
+  }
+  auto& arg = c.add_node(kOp, {x}, {c.fresh(node->output())});
+  set_int(arg, "axis", axis);
+  set_int(arg, "keepdims", keepdim);
+}
+
+// aten::cumsum(x, dim, dtype) -> CumSum (axis as a 0-d input).
+void translate_cumsum(ExportContext& c, const torch::jit::Node* node) {
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a dim computed at run time");
+  c.add_node("CumSum", {input_as_result(c, node), c.add_initializer(at::scalar_tensor(*dim, at::kLong), "axis")},
+             {c.fresh(node->output())});
+}
+
+}  // namespace
+
+std::vector<TranslatorEntry> reduction_translators() {
+  return {
+      {"aten::mean", translate_mean},
+      {"aten::sum", translate_sum},
+      {"aten::prod", translate_prod},
+      {"aten::amax", reduce_dims<kReduceMax>},
+      {"aten::amin", reduce_dims<kReduceMin>},
+      {"aten::logsumexp", reduce_dims<kReduceLogSumExp>},
+      {"aten::max", translate_extreme<kReduceMax, kArgMax, kMax>},
+      {"aten::min", translate_extreme<kReduceMin, kArgMin, kMin>},
+      {"aten::argmax", translate_arg<kArgMax>},
+      {"aten::argmin", translate_arg<kArgMin>},
+      {"aten::cumsum", translate_cumsum},
+  };
+}
+
+}  // namespace mopt::onnx_export
