@@ -113,12 +113,45 @@ assert [i.name for i in p.graph.input]==['input'], p.graph.input" "exported tran
   done
   # Ops without a translator are all listed, exit 4, nothing written.
   # (TorchScript compiles from source: the class lives in a file.)
-  printf 'import torch, sys\nclass Unexportable(torch.nn.Module):\n    def forward(self, x): return torch.cumsum(x, 1).flip(1)\ntorch.jit.script(Unexportable()).save(sys.argv[1])\n' \
+  printf 'import torch, sys\nclass Unexportable(torch.nn.Module):\n    def forward(self, x): return torch.erfinv(x).frac()\ntorch.jit.script(Unexportable()).save(sys.argv[1])\n' \
     >"$WORK/unexportable.py"
   /usr/bin/python3 "$WORK/unexportable.py" "$WORK/unexportable.pt" || fail "a model with ops mopt does not export"
   expect_exit 4 -- "$MOPT" optimize "$WORK/unexportable.pt" -p freeze -o "$WORK/un.onnx" --input-shape 1x16
-  expect_stderr "no translator for aten::cumsum, aten::flip"
+  expect_stderr "no translator for aten::erfinv, aten::frac"
   [ ! -e "$WORK/un.onnx" ] || fail "a failed export left an output"
+  # Layers and ops beyond the fixtures' (transposed convolution, pixel shuffle, nearest/bilinear/
+  # bicubic upsampling, reductions, indexing, comparisons), scripted in PyTorch: the export matches
+  # PyTorch in ORT.
+  cat >"$WORK/many_ops.py" <<'PY'
+import sys, torch, torch.nn.functional as F
+class ManyOps(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1)
+        self.prelu = torch.nn.PReLU(8)
+    def forward(self, x):
+        y = self.prelu(self.up(x))                                     # 1x8x16x16
+        y = F.pixel_shuffle(y, 2)                                      # 1x2x32x32
+        a = F.interpolate(y, scale_factor=0.5, mode="nearest")
+        b = F.interpolate(y, size=[16, 16], mode="bilinear", align_corners=False)
+        c = F.interpolate(y, scale_factor=0.5, mode="bicubic", align_corners=True)
+        z = torch.cat([a, b, c], 1).flip(3).cumsum(2)
+        mean = z.mean((2, 3))
+        picked = z.flatten(1).index_select(1, torch.tensor([0, 5, 77]))
+        return torch.cat([z.amax(dim=(2, 3)), z.logsumexp(dim=3).mean(2), z.argmax(3).float().mean(2),
+                          torch.where(mean > 0, mean.clamp(max=0.5), (mean.abs() + 1).rsqrt()), picked], 1)
+torch.manual_seed(0)
+torch.jit.script(ManyOps().eval()).save(sys.argv[1])
+PY
+  /usr/bin/python3 "$WORK/many_ops.py" "$WORK/many_ops.pt" || fail "scripting the many-ops model"
+  /usr/bin/python3 -c "import numpy as np; np.save('$WORK/many.npy', np.random.RandomState(1).randn(2,4,8,8).astype('float32'))"
+  expect_exit 0 -- "$MOPT" optimize "$WORK/many_ops.pt" -p freeze -o "$WORK/many.onnx" --input-shape 1x4x8x8 -q
+  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/many.onnx" "$WORK/many.npy" "$WORK/many.ort.npy" || fail "ORT cannot run the many-ops export"
+  py "
+import numpy as np, onnx, torch; x=np.load('$WORK/many.npy'); y=np.load('$WORK/many.ort.npy')
+with torch.no_grad(): r=torch.jit.load('$WORK/many_ops.pt')(torch.from_numpy(x)).numpy()
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), (np.abs(y-r).max(), y, r)
+onnx.checker.check_model(onnx.load('$WORK/many.onnx'), full_check=True)" "the many-ops export matches PyTorch in ORT at batch 2"
   # A fixed batch dim is enforced by ONNX Runtime: say so instead of failing inside it.
   expect_exit 2 -- "$MOPT" bench "$ONNX" --batch 4 --iterations 5
   expect_stderr "fixed batch of 1"

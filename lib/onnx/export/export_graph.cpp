@@ -139,9 +139,56 @@ void complete_ranks(Block* block) {
   }
 }
 
-// One round: type the inputs like the examples, propagate ranks, fold what is now answered.
-// Returns how many nodes were folded.
-int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<at::Tensor>& examples) {
+// Runs the graph once on the examples and types every tensor value of its top-level block with the
+// dtype and rank it took. Translators need the dtype (a scalar constant or a Clip bound takes its
+// operand's type); prim::dtype and aten::dim of such values fold. Sizes stay unknown: the export
+// keeps them dynamic. A graph the examples cannot run keeps its values untyped.
+void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples) {
+  auto probe = graph->copy();
+  std::vector<Value*> originals, copies;
+  auto original_nodes = graph->nodes(), copied_nodes = probe->nodes();
+  for (auto o = original_nodes.begin(), c = copied_nodes.begin(); o != original_nodes.end(); ++o, ++c) {
+    for (size_t i = 0; i < o->outputs().size(); ++i) {
+      if (!o->outputs()[i]->type()->cast<c10::TensorType>()) continue;
+      originals.push_back(o->outputs()[i]);
+      copies.push_back(c->outputs()[i]);
+    }
+  }
+  for (size_t i = 1; i < graph->inputs().size(); ++i) originals.push_back(graph->inputs()[i]);
+  for (size_t i = 1; i < probe->inputs().size(); ++i) copies.push_back(probe->inputs()[i]);
+  // Return the values probed, as one tuple (a function returns one value).
+  while (!probe->outputs().empty()) probe->eraseOutput(probe->outputs().size() - 1);
+  probe->registerOutput(probe->insertNode(probe->createTuple(copies))->output());
+  torch::jit::Stack stack{module._ivalue()};
+  stack.insert(stack.end(), examples.begin(), examples.end());
+  try {
+    torch::NoGradGuard no_grad;
+    torch::jit::GraphFunction("dtype_probe", probe, nullptr).run(stack);
+  } catch (const std::exception&) {
+    return;
+  }
+  if (stack.size() != 1 || !stack[0].isTuple()) return;
+  const auto& probed = stack[0].toTupleRef().elements();
+  for (size_t i = 0; i < originals.size(); ++i) {
+    const auto& value = probed[i];
+    if (!value.isTensor()) continue;
+    auto type = originals[i]->type()->expect<c10::TensorType>()->withScalarType(value.toTensor().scalar_type());
+    if (!type->dim()) type = type->withDim(static_cast<size_t>(value.toTensor().dim()));
+    originals[i]->setType(type);
+  }
+}
+
+// A prim::dtype of a value whose dtype is known.
+c10::optional<c10::IValue> known_dtype(const Node* node) {
+  if (node->kind() != c10::prim::dtype) return c10::nullopt;
+  auto type = node->input()->type()->cast<c10::TensorType>();
+  if (!type || !type->scalarType()) return c10::nullopt;
+  return c10::IValue(static_cast<int64_t>(*type->scalarType()));
+}
+
+// One round: type the inputs like the examples, propagate ranks, record what a run on the examples
+// shows, fold what is now answered. Returns how many nodes were folded.
+int fold_queries(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples) {
   for (size_t i = 0; i < examples.size(); ++i) {
     graph->inputs()[i + 1]->setType(
         c10::TensorType::createContiguous(examples[i].scalar_type(), c10::kCPU, examples[i].sizes().vec()));
@@ -152,11 +199,13 @@ int fold_queries(std::shared_ptr<Graph>& graph, const std::vector<at::Tensor>& e
     // Marked experimental in LibTorch 1.13: without it, ranks come from complete_ranks alone.
   }
   complete_ranks(graph->block());
+  record_types(graph, module, examples);
   int folded = 0;
   for (auto* node : all_nodes(graph->block())) {
     if (node->outputs().size() != 1) continue;
     auto answer = environment_answer(node);
     if (!answer) answer = known_rank(node);
+    if (!answer) answer = known_dtype(node);
     if (!answer) continue;
     torch::jit::WithInsertPoint point(node);
     node->output()->replaceAllUsesWith(graph->insertConstant(*answer));
@@ -231,54 +280,6 @@ void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema, s
   }
 }
 
-// Runs the graph once on the examples and types every tensor value of its top-level block with the
-// dtype it took (translators need it: a scalar constant or a Clip bound takes its operand's type),
-// then folds prim::dtype of such values. A graph the examples cannot run keeps untyped values.
-void record_dtypes(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples) {
-  auto probe = graph->copy();
-  std::vector<Value*> originals, copies;
-  auto original_nodes = graph->nodes(), copied_nodes = probe->nodes();
-  for (auto o = original_nodes.begin(), c = copied_nodes.begin(); o != original_nodes.end(); ++o, ++c) {
-    for (size_t i = 0; i < o->outputs().size(); ++i) {
-      if (!o->outputs()[i]->type()->cast<c10::TensorType>()) continue;
-      originals.push_back(o->outputs()[i]);
-      copies.push_back(c->outputs()[i]);
-    }
-  }
-  for (size_t i = 1; i < graph->inputs().size(); ++i) originals.push_back(graph->inputs()[i]);
-  for (size_t i = 1; i < probe->inputs().size(); ++i) copies.push_back(probe->inputs()[i]);
-  // Return the values probed, as one tuple (a function returns one value).
-  while (!probe->outputs().empty()) probe->eraseOutput(probe->outputs().size() - 1);
-  probe->registerOutput(probe->insertNode(probe->createTuple(copies))->output());
-  torch::jit::Stack stack{module._ivalue()};
-  stack.insert(stack.end(), examples.begin(), examples.end());
-  try {
-    torch::NoGradGuard no_grad;
-    torch::jit::GraphFunction("dtype_probe", probe, nullptr).run(stack);
-  } catch (const std::exception&) {
-    return;
-  }
-  if (stack.size() != 1 || !stack[0].isTuple()) return;
-  const auto& probed = stack[0].toTupleRef().elements();
-  for (size_t i = 0; i < originals.size(); ++i) {
-    const auto& value = probed[i];
-    if (!value.isTensor()) continue;
-    auto type = originals[i]->type()->expect<c10::TensorType>();
-    originals[i]->setType(type->withScalarType(value.toTensor().scalar_type()));
-  }
-  for (auto it = graph->nodes().begin(); it != graph->nodes().end();) {
-    auto* node = *it;
-    ++it;
-    if (node->kind() != c10::prim::dtype) continue;
-    auto type = node->input()->type()->cast<c10::TensorType>();
-    if (!type || !type->scalarType()) continue;
-    torch::jit::WithInsertPoint point(node);
-    node->output()->replaceAllUsesWith(graph->insertConstant(static_cast<int64_t>(*type->scalarType())));
-    node->destroy();
-  }
-  torch::jit::ConstantPropagation(graph);
-}
-
 }  // namespace
 
 std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at::Tensor>& examples) {
@@ -297,7 +298,7 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at
                                   graph->inputs().size() - 1, examples.size()));
   }
   for (int round = 0; round < kMaxRounds; ++round) {
-    const int folded = fold_queries(graph, examples);
+    const int folded = fold_queries(graph, frozen, examples);
     // The fast-path checks collect their conditions in lists (any(...), all(...)), and an imported
     // model builds shapes in loops over lists: make them constant-length lists, unroll the loops,
     // so that constant propagation can evaluate what is known.
@@ -311,7 +312,7 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at
     if (folded + removed == 0 && !changed) break;
   }
   hoist_number_selects(graph->block());
-  record_dtypes(graph, frozen, examples);
+  record_types(graph, frozen, examples);  // values the last round's passes made
   return graph;
 }
 

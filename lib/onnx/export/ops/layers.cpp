@@ -1,4 +1,4 @@
-// Layers: convolution, linear, normalization and pooling.
+// Layers: convolution (also transposed), linear, normalization, pooling and upsampling.
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
@@ -37,6 +37,83 @@ void translate_conv(ExportContext& c, const torch::jit::Node* node) {
   set_ints(conv, "pads", onnx_pads(*padding));
   set_ints(conv, "dilations", dilation);
   set_int(conv, "group", *groups);
+}
+
+// aten::conv_transpose{1,2,3}d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+// -> ConvTranspose with the same geometry.
+void translate_conv_transpose(ExportContext& c, const torch::jit::Node* node) {
+  auto stride = ints_or_fail(c, node, 3, "stride");
+  auto padding = ints_or_fail(c, node, 4, "padding");
+  auto output_padding = ints_or_fail(c, node, 5, "output padding");
+  auto groups = c.constant_int(node->input(6));
+  if (!groups) unsupported(node, "groups computed at run time");
+  auto dilation = ints_or_fail(c, node, 7, "dilation");
+  std::vector<std::string> inputs = {c.name(node->input(0)), c.name(node->input(1))};
+  if (!c.is_none(node->input(2))) inputs.push_back(c.name(node->input(2)));
+  auto& conv = c.add_node("ConvTranspose", inputs, {c.fresh(node->output())});
+  set_ints(conv, "strides", stride);
+  set_ints(conv, "pads", onnx_pads(padding));
+  set_ints(conv, "output_padding", output_padding);
+  set_ints(conv, "dilations", dilation);
+  set_int(conv, "group", *groups);
+}
+
+// aten::upsample_nearest{1,2,3}d(input, output_size, scale_factors) and
+// aten::upsample_(bi|tri)linear*d(input, output_size, align_corners, scale_factors) -> Resize with
+// torch's coordinate rules: nearest floors asymmetric coordinates; linear uses half pixels clamped
+// at 0 ("pytorch_half_pixel") or corner alignment. Sizes or scales must be constants.
+void translate_upsample(ExportContext& c, const torch::jit::Node* node) {
+  const std::string kind = node->kind().toUnqualString();
+  const bool nearest = kind.rfind("upsample_nearest", 0) == 0;
+  const auto* size_value = node->input(1);
+  const auto* factors_value = node->input(nearest ? 2 : 3);
+  std::string scales, sizes;
+  if (!c.is_none(size_value)) {
+    auto size = c.constant_ints(size_value);
+    if (!size) unsupported(node, "an output size computed at run time");
+    auto shape = c.fresh("input_shape"), leading = c.fresh("leading_dims");
+    c.add_node("Shape", {c.name(node->input(0))}, {shape});
+    c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
+    sizes = c.fresh("sizes");
+    set_int(c.add_node("Concat", {leading, c.add_ints(*size, "spatial_size")}, {sizes}), "axis", 0);
+  } else {
+    auto factors = c.constant(factors_value);
+    if (!factors || !factors->isDoubleList()) unsupported(node, "scale factors computed at run time");
+    std::vector<float> values = {1.0f, 1.0f};
+    for (double f : factors->toDoubleVector()) values.push_back(static_cast<float>(f));
+    scales = c.add_initializer(at::tensor(values), "scales");
+  }
+  auto& resize = c.add_node("Resize", {c.name(node->input(0)), "", scales, sizes}, {c.fresh(node->output())});
+  if (sizes.empty()) resize.mutable_input()->RemoveLast();  // ONNX drops trailing empty inputs
+  auto set_string = [&](const char* name, const std::string& value) {
+    auto* attr = resize.add_attribute();
+    attr->set_name(name);
+    attr->set_type(onnx::AttributeProto::STRING);
+    attr->set_s(value);
+  };
+  if (nearest) {
+    set_string("mode", "nearest");
+    set_string("coordinate_transformation_mode", "asymmetric");
+    set_string("nearest_mode", "floor");
+    return;
+  }
+  auto align_corners = c.constant_int(node->input(2));
+  if (!align_corners) unsupported(node, "align_corners computed at run time");
+  set_string("mode", kind.find("cubic") != std::string::npos ? "cubic" : "linear");
+  set_string("coordinate_transformation_mode", *align_corners ? "align_corners" : "pytorch_half_pixel");
+  if (kind.find("cubic") != std::string::npos) set_float(resize, "cubic_coeff_a", -0.75f);  // torch's
+}
+
+// aten::pixel_shuffle(x, r) -> DepthToSpace in column-row-depth order.
+void translate_pixel_shuffle(ExportContext& c, const torch::jit::Node* node) {
+  auto factor = c.constant_int(node->input(1));
+  if (!factor) unsupported(node, "a run-time factor");
+  auto& op = c.add_node("DepthToSpace", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_int(op, "blocksize", *factor);
+  auto* mode = op.add_attribute();
+  mode->set_name("mode");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s("CRD");
 }
 
 // aten::linear(input, weight, bias): MatMul by the transposed weight (any input rank), then Add.
@@ -122,6 +199,17 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::conv2d", translate_conv},
       {"aten::conv3d", translate_conv},
       {"aten::_convolution", translate_conv},
+      {"aten::conv_transpose1d", translate_conv_transpose},
+      {"aten::conv_transpose2d", translate_conv_transpose},
+      {"aten::conv_transpose3d", translate_conv_transpose},
+      {"aten::upsample_nearest1d", translate_upsample},
+      {"aten::upsample_nearest2d", translate_upsample},
+      {"aten::upsample_nearest3d", translate_upsample},
+      {"aten::upsample_linear1d", translate_upsample},
+      {"aten::upsample_bilinear2d", translate_upsample},
+      {"aten::upsample_trilinear3d", translate_upsample},
+      {"aten::upsample_bicubic2d", translate_upsample},
+      {"aten::pixel_shuffle", translate_pixel_shuffle},
       {"aten::linear", translate_linear},
       {"aten::batch_norm", translate_batch_norm},
       {"aten::layer_norm", translate_layer_norm},
