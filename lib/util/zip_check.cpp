@@ -3,6 +3,7 @@
 #include "lib/util/zip_check.h"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "lib/errors.h"
 #include "lib/util/little_endian.h"
 #include "lib/util/pickle_check.h"
+#include "lib/util/torchscript_code_check.h"
 
 namespace mopt {
 namespace {
@@ -55,6 +57,36 @@ class ZipWalker {
  private:
   [[noreturn]] void fail(const std::string& why) const {
     throw invalid_input(fmt::format("{}: not a valid zip archive (TorchScript/torch.save): {}", what_, why));
+  }
+
+  static constexpr uint64_t kMaxCodeMember = 64ull << 20;  // code and metadata are kilobytes; 64 MiB is generous
+
+  static bool ends_with(const std::string& text, const std::string& suffix) {
+    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+
+  // Small members LibTorch parses or compiles (code, pickles, JSON metadata), whose CRC is cheap to
+  // check; tensor data is only copied, never parsed.
+  static bool is_code_or_metadata(const std::string& member) {
+    return ends_with(member, ".py") || ends_with(member, ".pkl") || ends_with(member, ".json") || ends_with(member, "/version");
+  }
+
+  // A deflated member's bytes: exactly `size` of them, or the archive is refused.
+  std::vector<unsigned char> inflated(const std::string& member, std::vector<unsigned char> deflated, uint64_t size) const {
+    if (size > kMaxCodeMember) fail(fmt::format("member '{}' declares {} bytes of code or metadata", member, size));
+    std::vector<unsigned char> out(size + 1);  // one spare byte shows a member longer than declared
+    z_stream stream{};
+    if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) fail("zlib cannot inflate");
+    stream.next_in = deflated.data();
+    stream.avail_in = static_cast<uInt>(deflated.size());
+    stream.next_out = out.data();
+    stream.avail_out = static_cast<uInt>(out.size());
+    const int status = inflate(&stream, Z_FINISH);
+    const uint64_t produced = stream.total_out;
+    inflateEnd(&stream);
+    if (status != Z_STREAM_END || produced != size) fail(fmt::format("member '{}' does not inflate to its declared {} bytes", member, size));
+    out.resize(size);
+    return out;
   }
 
   bool inside(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
@@ -110,10 +142,20 @@ class ZipWalker {
     if (!inside(data, compressed)) fail(fmt::format("member {}'s data ({} bytes at {}) lies outside the file", index, compressed, data));
     auto name_bytes = read(offset + kCentralSize, name, "member name");
     const std::string member(name_bytes.begin(), name_bytes.end());
-    if (method == 0 && member.size() > 4 && member.compare(member.size() - 4, 4, ".pkl") == 0) {
-      auto pickle = read(data, compressed, "pickle");
-      auto problem = pickle_length_problem(pickle.data(), pickle.size());
-      if (!problem.empty()) fail(fmt::format("its pickle '{}' is corrupt: {}", member, problem));
+    if (is_code_or_metadata(member)) {
+      auto bytes = method == 0 ? read(data, compressed, "member") : inflated(member, read(data, compressed, "member"), uncompressed);
+      // LibTorch's reader hands a member whose bytes fail their CRC to its compiler, which crashed
+      // (SEGV in parseClassConstant) on a code file with one flipped bit.
+      const auto crc = crc32(crc32(0L, Z_NULL, 0), bytes.data(), static_cast<uInt>(bytes.size()));
+      if (crc != le(&header[16], 4)) fail(fmt::format("member '{}' is corrupt (its CRC-32 does not match its bytes)", member));
+      if (ends_with(member, ".py")) {
+        auto problem = torchscript_code_problem(std::string(bytes.begin(), bytes.end()));
+        if (!problem.empty()) fail(fmt::format("its code '{}' is corrupt: {}", member, problem));
+      }
+      if (ends_with(member, ".pkl")) {
+        auto problem = pickle_length_problem(bytes.data(), bytes.size());
+        if (!problem.empty()) fail(fmt::format("its pickle '{}' is corrupt: {}", member, problem));
+      }
     }
     return offset + kCentralSize + variable;
   }

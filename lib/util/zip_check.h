@@ -18,7 +18,9 @@ using ZipReadAt = std::function<void(uint64_t offset, void* out, size_t n)>;
 /// Throws invalid_input("WHAT: ...") unless the archive of `size` bytes read through `read_at` is
 /// structurally sound: one end record, the central directory and every local header and member's
 /// data inside the file, stored members of their declared size, deflated ones within deflate's
-/// 1032:1 bound, and every stored `.pkl` member's declared lengths within it (pickle_check.h).
+/// 1032:1 bound, every code and metadata member (.py, .pkl, .json, version; stored or deflated)
+/// matching its CRC-32, every `.pkl` member's declared lengths within it (pickle_check.h), and
+/// every `.py` member's class bodies typed (torchscript_code_check.h).
 void check_zip_structure(uint64_t size, const ZipReadAt& read_at, const std::string& what);
 
 /// The same for an archive in memory.

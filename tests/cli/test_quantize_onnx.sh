@@ -113,13 +113,37 @@ assert m['after']['accuracy']['top1']>0.8, m['after']['accuracy']" "TorchScript 
   expect_stdout "runtime: onnxruntime"
 fi
 
-# A LibTorch INT8 file has no ONNX form: exit 4, the ops listed, and the way to INT8 ONNX named.
+# A LibTorch static INT8 file exports as QDQ (quantize_per_tensor -> QuantizeLinear, quantized::
+# conv2d_relu/linear(_relu) -> DQ -> Conv/Gemm -> Q with int8 weights and int32 biases): ORT runs it
+# with its INT8 kernels, with LibTorch INT8's accuracy and outputs within a quantization step.
 expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.int8.pt" --calib "$FMNIST" \
-  --calib-samples 32 --iterations 3 --quiet
-expect_exit 4 -- "$MOPT" optimize "$WORK/lt.int8.pt" -o "$WORK/lt.int8.onnx" --input-shape 1x1x28x28
-expect_stderr "quantized::conv2d_relu"
+  --calib-samples 64 --normalize 0.2860,0.3530 --iterations 3 --quiet
+expect_exit 0 -- "$MOPT" optimize "$WORK/lt.int8.pt" -o "$WORK/lt.int8.onnx" --data "$FMNIST" --samples 300 \
+  --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/lt.json"
+validate_report "$WORK/lt.json"
+expect_exit 0 -- "$MOPT" bench "$WORK/lt.int8.onnx" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile \
+  --report "$WORK/lt-ort.json"
+py "
+import json, onnx
+m=json.load(open('$WORK/lt.json'))['metrics']
+assert m['runtime']=={'before':'libtorch','after':'onnxruntime'}, m['runtime']
+assert abs(m['before']['accuracy']['top1']-m['after']['accuracy']['top1'])<=0.005, (m['before']['accuracy'], m['after']['accuracy'])
+assert m['agreement']['cosine']>0.9995 and m['agreement']['top1_agreement']>=0.99, m['agreement']
+ops={o['op'] for o in json.load(open('$WORK/lt-ort.json'))['metrics']['op_profile']['ops']}
+assert 'QLinearConv' in ops and 'QGemm' in ops and 'Conv' not in ops and 'Gemm' not in ops, ops
+p=onnx.load('$WORK/lt.int8.onnx'); onnx.checker.check_model(p, full_check=True)
+types={n.op_type for n in p.graph.node}
+assert {'QuantizeLinear','DequantizeLinear','Conv','Gemm'}<=types, types
+w=[i for i in p.graph.initializer if i.name.startswith('weight_int8') and i.data_type==onnx.TensorProto.INT8]; b=[i for i in p.graph.initializer if i.name.startswith('bias_int32') and i.data_type==onnx.TensorProto.INT32]
+assert len(w)==4 and len(b)==4, (len(w), len(b))" "LibTorch INT8 exported as QDQ that ORT fuses"
+# Dynamic INT8 (quantized::linear_dynamic) has no QDQ form: exit 4, the op named, and the way to
+# INT8 ONNX said.
+expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.dyn.pt" --mode dynamic \
+  --eval-data "$FMNIST" --eval-samples 32 --iterations 3 --quiet
+expect_exit 4 -- "$MOPT" optimize "$WORK/lt.dyn.pt" -o "$WORK/lt.dyn.onnx" --input-shape 1x1x28x28
+expect_stderr "quantized::linear_dynamic"
 expect_stderr "mopt quantize MODEL.pt -o MODEL.int8.onnx"
-[ -e "$WORK/lt.int8.onnx" ] && fail "a file was written for an unexportable model"
+[ -e "$WORK/lt.dyn.onnx" ] && fail "a file was written for an unexportable model"
 
 # Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.
 /usr/bin/python3 -c "

@@ -8,6 +8,7 @@
 #include "lib/model/graph_stats.h"
 #include "lib/util/atomic_file.h"
 #include "lib/data/file_io.h"
+#include "lib/util/torchscript_code_check.h"
 #include "lib/util/zip_check.h"
 
 #include <fmt/format.h>
@@ -73,6 +74,36 @@ TEST_SUITE("model-io") {
     } catch (const Error& e) {
       CHECK(std::string(e.what()).find("tiny.pt: not a valid zip archive") != std::string::npos);
     }
+  }
+
+  TEST_CASE("code members are checked: CRC-32, and class bodies LibTorch 1.13 would crash on") {
+    // A code file whose bytes do not match its CRC (here the CRC changed, as when a bit flips in the
+    // deflated code): refused before LibTorch compiles it.
+    std::string model_bytes = mopt::data_detail::read_file_bytes(fixture("mlp.pt"));
+    auto flipped = model_bytes;
+    for (size_t at = flipped.find(std::string("PK\x01\x02", 4)); at != std::string::npos;
+         at = flipped.find(std::string("PK\x01\x02", 4), at + 4)) {
+      const size_t name_length = static_cast<unsigned char>(flipped[at + 28]) | static_cast<unsigned char>(flipped[at + 29]) << 8;
+      if (flipped.compare(at + 46 + name_length - 3, 3, ".py") != 0) continue;
+      flipped[at + 16] = static_cast<char>(flipped[at + 16] ^ 1);  // its CRC-32
+      break;
+    }
+    REQUIRE(flipped != model_bytes);
+    try {
+      check_zip_bytes(flipped, "flipped.pt");
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(static_cast<int>(e.code()) == 4);
+      CHECK(std::string(e.what()).find("CRC-32 does not match") != std::string::npos);
+    }
+    // With a matching CRC the class body itself is checked (tests/fuzz/regressions/torchscript/
+    // untyped-class-attribute-segv.pt is such a file; LibTorch read a type that is not there).
+    CHECK(torchscript_code_problem("class A(Module):\n  __parameters__ = []\n  __annotations__ = []\n"
+                                   "  __annotations__[\"0\"] = int\n  w : Tensor\n  k : Final[int] = 3\n"
+                                   "  def forward(self: A,\n    x: Tensor) -> Tensor:\n    y = x\n    return y\n") == "");
+    CHECK(torchscript_code_problem("class Color(Enum):\n  RED = 1\n") == "");
+    CHECK(torchscript_code_problem("class A(Module):\n  __palameters__ = [\"w\", ]\n").find("line 2") != std::string::npos);
+    CHECK(torchscript_code_problem("class T(NamedTuple):\n  a : int\n  b = 3\n").find("line 3") != std::string::npos);
   }
 
   TEST_CASE("ONNX external data is read from next to the model") {

@@ -29,7 +29,13 @@ std::string ExportContext::fresh(const torch::jit::Value* value) {
 
 std::string ExportContext::name(const torch::jit::Value* value) {
   auto it = names_.find(value);
-  if (it != names_.end()) return it->second;
+  if (it != names_.end()) {
+    const auto* params = quant_params(value);
+    if (!params) return it->second;
+    auto& dequantized = dequantized_[value];
+    if (dequantized.empty()) dequantized = dequantize(it->second, *params);
+    return dequantized;
+  }
   auto constant_value = constant(value);
   if (constant_value && constant_value->isTensor()) {
     auto name = add_initializer(constant_value->toTensor(), value->hasDebugName() ? value->debugName() : "const");
@@ -37,6 +43,55 @@ std::string ExportContext::name(const torch::jit::Value* value) {
     return name;
   }
   throw runtime_failure(fmt::format("internal error: TorchScript value %{} used before it was exported", value->debugName()));
+}
+
+const QuantParams* ExportContext::quant_params(const torch::jit::Value* value) const {
+  auto it = quantized_.find(value);
+  return it == quantized_.end() ? nullptr : &it->second;
+}
+
+std::string ExportContext::raw(const torch::jit::Value* value) {
+  auto it = names_.find(value);
+  if (it == names_.end() || !quant_params(value)) {
+    throw runtime_failure(fmt::format("internal error: %{} is not a quantized value exported earlier", value->debugName()));
+  }
+  return it->second;
+}
+
+namespace {
+// The scale and zero point initializers of per-tensor parameters (uint8 or int8 zero point).
+std::pair<std::string, std::string> param_initializers(ExportContext& c, const QuantParams& params) {
+  auto zero_type = params.dtype == at::kQInt8 ? at::kChar : at::kByte;
+  return {c.add_initializer(at::scalar_tensor(params.scale, at::kFloat), "scale"),
+          c.add_initializer(at::scalar_tensor(params.zero_point, at::kLong).to(zero_type), "zero_point")};
+}
+}  // namespace
+
+std::string ExportContext::quantize(const std::string& float_name, const QuantParams& params) {
+  if (params.dtype != at::kQUInt8 && params.dtype != at::kQInt8) {
+    throw invalid_input(fmt::format("cannot export to ONNX: {} activations have no QuantizeLinear form", c10::toString(params.dtype)));
+  }
+  auto [scale, zero_point] = param_initializers(*this, params);
+  auto out = fresh(float_name + "_quantized");
+  add_node("QuantizeLinear", {float_name, scale, zero_point}, {out});
+  return out;
+}
+
+std::string ExportContext::dequantize(const std::string& raw_name, const QuantParams& params) {
+  auto [scale, zero_point] = param_initializers(*this, params);
+  auto out = fresh(raw_name + "_dequantized");
+  add_node("DequantizeLinear", {raw_name, scale, zero_point}, {out});
+  return out;
+}
+
+void ExportContext::quantize_output(const torch::jit::Value* value) {
+  const auto* params = quant_params(value);
+  auto it = names_.find(value);
+  if (!params || it == names_.end()) {
+    throw invalid_input(fmt::format("cannot export to ONNX: %{} is quantized per channel or not at all", value->debugName()));
+  }
+  it->second = quantize(it->second, *params);
+  taken_.insert(it->second);
 }
 
 std::optional<c10::IValue> ExportContext::constant(const torch::jit::Value* value) const {
@@ -159,7 +214,7 @@ const std::vector<TranslatorEntry>& translator_table() {
   static const std::vector<TranslatorEntry> table = [] {
     std::vector<TranslatorEntry> all;
     for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
-                        reduction_translators}) {
+                        reduction_translators, quantized_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -11,17 +11,33 @@
 #include <unordered_set>
 #include <vector>
 
+#include "lib/onnx/export/export_graph.h"
+
 namespace mopt::onnx_export {
 
 class ExportContext {
  public:
-  ExportContext(onnx::GraphProto& graph, int64_t opset) : graph_(graph), opset_(opset) {}
+  ExportContext(onnx::GraphProto& graph, int64_t opset, std::unordered_map<const torch::jit::Value*, QuantParams> quantized = {})
+      : graph_(graph), opset_(opset), quantized_(std::move(quantized)) {}
 
   int64_t opset() const { return opset_; }
 
   /// The ONNX name of a tensor value (translated earlier, a graph input, or a tensor constant
-  /// that becomes an initializer on first use).
+  /// that becomes an initializer on first use). A quantized value (LibTorch INT8) is handed out
+  /// dequantized (one DequantizeLinear per value), so float translators need not know.
   std::string name(const torch::jit::Value* value);
+
+  /// The parameters of a quantized value, or nullptr for a float one.
+  const QuantParams* quant_params(const torch::jit::Value* value) const;
+  /// The integer tensor a quantized value is in ONNX (a QuantizeLinear's output), for the
+  /// translators of quantized ops.
+  std::string raw(const torch::jit::Value* value);
+  /// QuantizeLinear of a float ONNX value with `params`, and its inverse; return the new name.
+  std::string quantize(const std::string& float_name, const QuantParams& params);
+  std::string dequantize(const std::string& raw_name, const QuantParams& params);
+  /// A quantized output a float translator wrote as float: quantize it with its parameters (the
+  /// op's LibTorch INT8 form runs on the same parameters).
+  void quantize_output(const torch::jit::Value* value);
   /// Binds a TorchScript value to an ONNX name (graph inputs, identity ops).
   void bind(const torch::jit::Value* value, const std::string& name) {
     names_[value] = name;
@@ -60,6 +76,8 @@ class ExportContext {
   onnx::GraphProto& graph_;
   int64_t opset_;
   std::unordered_map<const torch::jit::Value*, std::string> names_;
+  std::unordered_map<const torch::jit::Value*, QuantParams> quantized_;
+  std::unordered_map<const torch::jit::Value*, std::string> dequantized_;  ///< name() of quantized values
   std::unordered_map<std::string, int> used_;  ///< per hint: how many names were made from it
   std::unordered_set<std::string> taken_;      ///< every ONNX name handed out or bound
 };
@@ -81,6 +99,9 @@ struct TranslatorEntry {
   const char* kind;  ///< "aten::conv2d"
   TranslateFn translate;
   IgnoresInputFn ignores_input = nullptr;
+  /// Reads and writes quantized values itself (raw()); otherwise the exporter quantizes the
+  /// quantized outputs of a float translator.
+  bool handles_quantized = false;
 };
 
 const std::vector<TranslatorEntry>& translator_table();
@@ -91,6 +112,7 @@ std::vector<TranslatorEntry> elementwise_translators();
 std::vector<TranslatorEntry> tensor_translators();
 std::vector<TranslatorEntry> recurrent_translators();
 std::vector<TranslatorEntry> reduction_translators();
+std::vector<TranslatorEntry> quantized_translators();
 
 /// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
 [[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);

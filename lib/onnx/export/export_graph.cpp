@@ -143,7 +143,8 @@ void complete_ranks(Block* block) {
 // dtype and rank it took. Translators need the dtype (a scalar constant or a Clip bound takes its
 // operand's type); prim::dtype and aten::dim of such values fold. Sizes stay unknown: the export
 // keeps them dynamic. A graph the examples cannot run keeps its values untyped.
-void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples) {
+void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples,
+                  std::unordered_map<const Value*, QuantParams>* quantized = nullptr) {
   auto probe = graph->copy();
   std::vector<Value*> originals, copies;
   auto original_nodes = graph->nodes(), copied_nodes = probe->nodes();
@@ -175,6 +176,34 @@ void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& modul
     auto type = originals[i]->type()->expect<c10::TensorType>()->withScalarType(value.toTensor().scalar_type());
     if (!type->dim()) type = type->withDim(static_cast<size_t>(value.toTensor().dim()));
     originals[i]->setType(type);
+    const auto& tensor = value.toTensor();
+    if (quantized && tensor.is_quantized() && tensor.qscheme() == at::kPerTensorAffine) {
+      (*quantized)[originals[i]] = {tensor.q_scale(), tensor.q_zero_point(), tensor.scalar_type()};
+    }
+  }
+}
+
+// Freezing keeps TorchBind attributes (LibTorch INT8's packed weights) as prim::GetAttr of the
+// module: make them constants, which translators read like any other.
+void fold_object_attributes(Graph& graph, const torch::jit::Module& module) {
+  std::unordered_map<const Value*, c10::IValue> objects{{graph.inputs()[0], module._ivalue()}};
+  for (auto it = graph.nodes().begin(); it != graph.nodes().end();) {
+    auto* node = *it;
+    ++it;
+    if (node->kind() != c10::prim::GetAttr) continue;
+    auto owner = objects.find(node->input());
+    if (owner == objects.end() || !owner->second.isObject()) continue;
+    auto value = owner->second.toObjectRef().getAttr(node->s(c10::attr::name));
+    if (!value.isObject()) continue;
+    if (value.toObjectRef().type()->is_module()) {
+      objects[node->output()] = value;
+      continue;
+    }
+    torch::jit::WithInsertPoint point(node);
+    auto constant = torch::jit::tryInsertConstant(graph, value);
+    if (!constant) continue;
+    node->output()->replaceAllUsesWith(*constant);
+    node->destroy();
   }
 }
 
@@ -282,7 +311,7 @@ void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema, s
 
 }  // namespace
 
-std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at::Tensor>& examples) {
+ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tensor>& examples) {
   auto module = clone_module(model.torchscript());
   module.eval();
   auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
@@ -290,6 +319,7 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at
   auto graph = method.graph()->copy();
   torch::jit::Inline(*graph);
   drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
+  fold_object_attributes(*graph, frozen);
   if (examples.empty() && graph->inputs().size() > 1) {
     throw usage_error("an ONNX export declares its inputs' shapes: give --input-shape (or --data)");
   }
@@ -312,8 +342,9 @@ std::shared_ptr<Graph> exportable_graph(const Model& model, const std::vector<at
     if (folded + removed == 0 && !changed) break;
   }
   hoist_number_selects(graph->block());
-  record_types(graph, frozen, examples);  // values the last round's passes made
-  return graph;
+  ExportableGraph result{graph, {}};
+  record_types(graph, frozen, examples, &result.quantized);  // also values the last round's passes made
+  return result;
 }
 
 }  // namespace mopt::onnx_export

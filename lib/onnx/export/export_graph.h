@@ -17,14 +17,30 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/model/model.h"
 
 namespace mopt::onnx_export {
 
+/// How a quantized tensor value (LibTorch INT8) maps its integers to reals; per tensor, as
+/// LibTorch's activations are.
+struct QuantParams {
+  double scale = 1.0;
+  int64_t zero_point = 0;
+  at::ScalarType dtype = at::kQUInt8;
+};
+
+struct ExportableGraph {
+  std::shared_ptr<torch::jit::Graph> graph;
+  /// The quantized tensor values of the top-level block, with the parameters the run on the
+  /// examples gave them (fixed by the ops, not by the data).
+  std::unordered_map<const torch::jit::Value*, QuantParams> quantized;
+};
+
 /// The prepared forward() graph (input 0 is the module; then the model's tensor inputs, typed like
 /// `examples`, one per input). Throws usage_error when forward() takes another number of inputs.
-std::shared_ptr<torch::jit::Graph> exportable_graph(const Model& model, const std::vector<at::Tensor>& examples);
+ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tensor>& examples);
 
 }  // namespace mopt::onnx_export

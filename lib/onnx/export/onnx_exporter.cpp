@@ -110,7 +110,8 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   if (options.opset < 13 || options.opset > 17) {
     throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
   }
-  auto graph = onnx_export::exportable_graph(model, options.examples);
+  auto prepared = onnx_export::exportable_graph(model, options.examples);
+  const auto& graph = prepared.graph;
   const auto needed = needed_nodes(*graph);
   auto missing = unsupported_kinds(*graph, needed);
   if (!missing.empty()) {
@@ -130,6 +131,10 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     auto names = nlohmann::json::parse(names_file->second);
     input_names = names.value("inputs", std::vector<std::string>{});
     output_names = names.value("outputs", std::vector<std::string>{});
+  } else if (options.examples.size() > 1) {
+    // Several inputs are told apart by forward()'s argument names (one input is "input").
+    const auto& arguments = model.torchscript().get_method("forward").function().getSchema().arguments();
+    for (size_t i = 1; i < arguments.size(); ++i) input_names.push_back(arguments[i].name());
   }
 
   onnx::ModelProto proto;
@@ -141,7 +146,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   import->set_version(options.opset);
   auto& onnx_graph = *proto.mutable_graph();
   onnx_graph.set_name("mopt");
-  onnx_export::ExportContext context(onnx_graph, options.opset);
+  onnx_export::ExportContext context(onnx_graph, options.opset, std::move(prepared.quantized));
 
   auto inputs = graph->inputs();
   for (size_t i = 1; i < inputs.size(); ++i) {  // input 0 is the module itself
@@ -152,7 +157,12 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   }
   for (const auto* node : graph->nodes()) {
     if (is_structural(node) || !needed.count(node)) continue;
-    onnx_export::find_translator(node->kind().toQualString())->translate(context, node);
+    const auto* entry = onnx_export::find_translator(node->kind().toQualString());
+    entry->translate(context, node);
+    if (entry->handles_quantized) continue;
+    for (const auto* output : node->outputs()) {
+      if (context.quant_params(output)) context.quantize_output(output);
+    }
   }
   std::vector<const torch::jit::Value*> results;
   for (const auto* output : graph->outputs()) {
