@@ -1,4 +1,5 @@
-// Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum. Up
+// Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum, and
+// the negative log-likelihood loss. Up
 // to opset 17 ReduceSum takes its axes as an input and the other Reduce* ops as an attribute.
 #include <fmt/format.h>
 
@@ -119,12 +120,26 @@ void translate_arg(ExportContext& c, const torch::jit::Node* node) {
   set_int(arg, "keepdims", keepdim);
 }
 
-// aten::cumsum(x, dim, dtype) -> CumSum (axis as a 0-d input).
+// aten::cumsum(x, dim, dtype) -> CumSum (axis a 0-d int64 value, constant or computed).
 void translate_cumsum(ExportContext& c, const torch::jit::Node* node) {
-  auto dim = c.constant_int(node->input(1));
-  if (!dim) unsupported(node, "a dim computed at run time");
-  c.add_node("CumSum", {input_as_result(c, node), c.add_initializer(at::scalar_tensor(*dim, at::kLong), "axis")},
-             {c.fresh(node->output())});
+  c.add_node("CumSum", {input_as_result(c, node), c.as_type(node->input(1), at::kLong)}, {c.fresh(node->output())});
+}
+
+// aten::nll_loss_nd(log_probs, target, weight, reduction, ignore_index) -> NegativeLogLikelihoodLoss
+// (torch's reductions 0, 1, 2 are ONNX's "none", "mean", "sum"; both average over the weights of
+// the targets not ignored).
+void translate_nll_loss(ExportContext& c, const torch::jit::Node* node) {
+  auto reduction = c.constant_int(node->input(3));
+  auto ignore_index = c.constant_int(node->input(4));
+  if (!reduction || !ignore_index || *reduction < 0 || *reduction > 2) unsupported(node, "a reduction or ignore_index computed at run time");
+  std::vector<std::string> inputs = {c.name(node->input(0)), c.as_type(node->input(1), at::kLong)};
+  if (!c.is_none(node->input(2))) inputs.push_back(c.name(node->input(2)));
+  auto& loss = c.add_node("NegativeLogLikelihoodLoss", inputs, {c.fresh(node->output())});
+  auto* mode = loss.add_attribute();
+  mode->set_name("reduction");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s(*reduction == 0 ? "none" : *reduction == 1 ? "mean" : "sum");
+  set_int(loss, "ignore_index", *ignore_index);
 }
 
 }  // namespace
@@ -142,6 +157,7 @@ std::vector<TranslatorEntry> reduction_translators() {
       {"aten::argmax", translate_arg<kArgMax>},
       {"aten::argmin", translate_arg<kArgMin>},
       {"aten::cumsum", translate_cumsum},
+      {"aten::nll_loss_nd", translate_nll_loss},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "lib/onnx/export/export_context.h"
+#include "lib/onnx/onnx_tensors.h"
 
 namespace mopt::onnx_export {
 namespace {
@@ -299,14 +300,16 @@ void translate_movedim(ExportContext& c, const torch::jit::Node* node) {
   set_ints(c.add_node("Transpose", {c.name(node->input(0))}, {c.fresh(node->output())}), "perm", perm);
 }
 
-// aten::tril/triu(x, diagonal) -> Trilu.
+// aten::tril/triu(x, diagonal) -> Trilu (the diagonal a 0-d int64 value, constant or computed).
 template <int64_t kUpper>
 void translate_trilu(ExportContext& c, const torch::jit::Node* node) {
-  auto k = c.constant_int(node->input(1));
-  if (!k) unsupported(node, "a run-time diagonal");
-  set_int(c.add_node("Trilu", {c.name(node->input(0)), c.add_initializer(at::scalar_tensor(*k, at::kLong), "k")},
-                     {c.fresh(node->output())}),
+  set_int(c.add_node("Trilu", {c.name(node->input(0)), c.as_type(node->input(1), at::kLong)}, {c.fresh(node->output())}),
           "upper", kUpper);
+}
+
+// aten::numel(x) -> Size (a 0-d int64 value, as sizes are here).
+void translate_numel(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node("Size", {c.name(node->input(0))}, {c.fresh(node->output())});
 }
 
 // aten::constant_pad_nd(x, pad, value): torch lists (begin, end) pairs from the last dim backwards;
@@ -337,6 +340,35 @@ void translate_expand(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Expand", {c.name(node->input(0)), c.add_ints(*size, "expand_shape")}, {c.fresh(node->output())});
 }
 
+// aten::arange(end | start, end | start, end, step, dtype, ...) -> Range of 0-d values in the result's
+// recorded dtype (both count ceil((end - start) / step) elements).
+void translate_arange(ExportContext& c, const torch::jit::Node* node) {
+  auto type = c.dtype(node->output());
+  if (!type) unsupported(node, "a result of unknown dtype");
+  // arange(end, dtype, layout, device, pin) has 5 inputs, (start, end, ...) 6, (start, end, step, ...) 7.
+  const size_t numbers = node->inputs().size() - 4;
+  if (node->inputs().size() < 5 || numbers > 3) unsupported(node, "an arange overload with an out tensor");
+  auto scalar = [&](int64_t value) { return c.add_initializer(at::scalar_tensor(value, at::kLong).to(*type), "range"); };
+  std::string start = numbers == 1 ? scalar(0) : c.as_type(node->input(0), *type);
+  std::string end = c.as_type(node->input(numbers == 1 ? 0 : 1), *type);
+  std::string step = numbers == 3 ? c.as_type(node->input(2), *type) : scalar(1);
+  c.add_node("Range", {start, end, step}, {c.fresh(node->output())});
+}
+
+// aten::zeros_like/ones_like(x, dtype, ...) -> ConstantOfShape(Shape(x)) in the result's dtype.
+template <int kValue>
+void translate_constant_like(ExportContext& c, const torch::jit::Node* node) {
+  auto type = c.dtype(node->output());
+  if (!type) unsupported(node, "a result of unknown dtype");
+  auto shape = c.fresh("shape");
+  c.add_node("Shape", {c.name(node->input(0))}, {shape});
+  auto& fill = c.add_node("ConstantOfShape", {shape}, {c.fresh(node->output())});
+  auto* value = fill.add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  *value->mutable_t() = torch_to_tensor(at::full({1}, kValue, at::TensorOptions().dtype(*type)), "value");
+}
+
 // aten::dropout(x, p, train) at inference is the identity.
 void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
   if (c.constant_int(node->input(2)).value_or(1) != 0) unsupported(node, "dropout in training mode");
@@ -357,7 +389,8 @@ std::vector<TranslatorEntry> tensor_translators() {
       {"aten::index_select", translate_index_select}, {"aten::select", translate_select}, {"aten::gather", translate_gather},
       {"aten::flip", translate_flip}, {"aten::t", translate_t}, {"aten::movedim", translate_movedim},
       {"aten::tril", translate_trilu<0>}, {"aten::triu", translate_trilu<1>}, {"aten::constant_pad_nd", translate_constant_pad},
-      {"aten::expand", translate_expand},
+      {"aten::expand", translate_expand}, {"aten::arange", translate_arange}, {"aten::numel", translate_numel},
+      {"aten::zeros_like", translate_constant_like<0>}, {"aten::ones_like", translate_constant_like<1>},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
 }
