@@ -152,6 +152,35 @@ import numpy as np, onnx, torch; x=np.load('$WORK/many.npy'); y=np.load('$WORK/m
 with torch.no_grad(): r=torch.jit.load('$WORK/many_ops.pt')(torch.from_numpy(x)).numpy()
 assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), (np.abs(y-r).max(), y, r)
 onnx.checker.check_model(onnx.load('$WORK/many.onnx'), full_check=True)" "the many-ops export matches PyTorch in ORT at batch 2"
+  # Tensor control flow (`if x.sum() > 0:` picking between computed branches) exports as an ONNX If
+  # whose branches are subgraphs; ORT takes each branch like PyTorch does.
+  cat >"$WORK/branchy.py" <<'PY'
+import sys, torch
+class Branchy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(8, 4), torch.nn.Linear(8, 4)
+    def forward(self, x):
+        if x.sum() > 0:
+            y = torch.relu(self.a(x)) * 2.0
+        else:
+            y = self.b(x).abs() - 1.0
+        return y + 0.5
+torch.manual_seed(0)
+torch.jit.script(Branchy().eval()).save(sys.argv[1])
+PY
+  /usr/bin/python3 "$WORK/branchy.py" "$WORK/branchy.pt" || fail "scripting the branching model"
+  expect_exit 0 -- "$MOPT" optimize "$WORK/branchy.pt" -p freeze -o "$WORK/branchy.onnx" --input-shape 1x8 -q
+  for sign in 1 -1; do
+    /usr/bin/python3 -c "import numpy as np; np.save('$WORK/br.npy', ($sign*np.abs(np.random.RandomState(0).randn(3,8))).astype('float32'))"
+    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/branchy.onnx" "$WORK/br.npy" "$WORK/br.ort.npy" || fail "ORT cannot run the If export"
+    py "
+import numpy as np, onnx, torch; x=np.load('$WORK/br.npy'); y=np.load('$WORK/br.ort.npy')
+with torch.no_grad(): r=torch.jit.load('$WORK/branchy.pt')(torch.from_numpy(x)).numpy()
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-5, np.abs(y-r).max()
+p=onnx.load('$WORK/branchy.onnx'); onnx.checker.check_model(p, full_check=True)
+assert 'If' in [n.op_type for n in p.graph.node]" "the If export takes PyTorch's branch (sign $sign)"
+  done
   # A fixed batch dim is enforced by ONNX Runtime: say so instead of failing inside it.
   expect_exit 2 -- "$MOPT" bench "$ONNX" --batch 4 --iterations 5
   expect_stderr "fixed batch of 1"

@@ -32,6 +32,7 @@ std::string ExportContext::name(const torch::jit::Value* value) {
   if (it != names_.end()) {
     const auto* params = quant_params(value);
     if (!params) return it->second;
+    if (graph_ != &root_) return dequantize(it->second, *params);  // a branch's DQ is not visible outside it
     auto& dequantized = dequantized_[value];
     if (dequantized.empty()) dequantized = dequantize(it->second, *params);
     return dequantized;
@@ -43,6 +44,40 @@ std::string ExportContext::name(const torch::jit::Value* value) {
     return name;
   }
   throw runtime_failure(fmt::format("internal error: TorchScript value %{} used before it was exported", value->debugName()));
+}
+
+bool is_structural(const torch::jit::Node* node) {
+  auto kind = node->kind();
+  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
+}
+
+void ExportContext::translate(const torch::jit::Node* node) {
+  const auto* entry = find_translator(node->kind().toQualString());
+  if (!entry) unsupported(node, "no translator");
+  entry->translate(*this, node);
+  if (entry->handles_quantized) return;
+  for (const auto* output : node->outputs()) {
+    if (quant_params(output)) quantize_output(output);
+  }
+}
+
+void ExportContext::translate_block(const torch::jit::Block* block, onnx::GraphProto& branch,
+                                    const std::vector<const torch::jit::Value*>& like) {
+  auto* outer = graph_;
+  graph_ = &branch;
+  branch.set_name(fresh("branch"));
+  for (const auto* node : block->nodes()) {
+    if (!is_structural(node)) translate(node);
+  }
+  for (size_t i = 0; i < block->outputs().size(); ++i) {
+    auto out = fresh(like[i]->hasDebugName() ? like[i]->debugName() + "_branch" : "branch_out");
+    add_node("Identity", {name(block->outputs()[i])}, {out});
+    auto* info = branch.add_output();
+    info->set_name(out);
+    auto type = dtype(like[i]);
+    if (type && onnx_dtype(*type)) info->mutable_type()->mutable_tensor_type()->set_elem_type(*onnx_dtype(*type));
+  }
+  graph_ = outer;
 }
 
 const QuantParams* ExportContext::quant_params(const torch::jit::Value* value) const {
@@ -167,7 +202,7 @@ std::string ExportContext::as_type(const torch::jit::Value* value, at::ScalarTyp
 
 onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vector<std::string>& inputs,
                                          const std::vector<std::string>& outputs) {
-  auto* node = graph_.add_node();
+  auto* node = graph_->add_node();
   node->set_op_type(op);
   node->set_name(fresh(op));
   for (const auto& input : inputs) node->add_input(input);
@@ -177,7 +212,7 @@ onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vecto
 
 std::string ExportContext::add_initializer(const at::Tensor& value, const std::string& hint) {
   auto name = fresh(hint);
-  *graph_.add_initializer() = torch_to_tensor(value.contiguous(), name);
+  *root_.add_initializer() = torch_to_tensor(value.contiguous(), name);
   return name;
 }
 

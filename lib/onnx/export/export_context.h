@@ -18,7 +18,7 @@ namespace mopt::onnx_export {
 class ExportContext {
  public:
   ExportContext(onnx::GraphProto& graph, int64_t opset, std::unordered_map<const torch::jit::Value*, QuantParams> quantized = {})
-      : graph_(graph), opset_(opset), quantized_(std::move(quantized)) {}
+      : root_(graph), graph_(&graph), opset_(opset), quantized_(std::move(quantized)) {}
 
   int64_t opset() const { return opset_; }
 
@@ -64,6 +64,14 @@ class ExportContext {
   /// A fresh Cast of `name` to `type`.
   std::string cast(const std::string& name, at::ScalarType type);
 
+  /// Translates one node with its table entry; a float translator's quantized outputs are then
+  /// quantized with their recorded parameters.
+  void translate(const torch::jit::Node* node);
+  /// Translates a block (a branch of an If) into `branch`: its nodes, then its results as the
+  /// branch's outputs, typed like `like` (the If's own outputs).
+  void translate_block(const torch::jit::Block* block, onnx::GraphProto& branch,
+                       const std::vector<const torch::jit::Value*>& like);
+
   /// Appends a node; returns it for attributes.
   onnx::NodeProto& add_node(const std::string& op, const std::vector<std::string>& inputs,
                             const std::vector<std::string>& outputs);
@@ -73,7 +81,8 @@ class ExportContext {
   std::string add_ints(const std::vector<int64_t>& values, const std::string& hint);
 
  private:
-  onnx::GraphProto& graph_;
+  onnx::GraphProto& root_;   ///< the model's graph: initializers always go here (branches see them)
+  onnx::GraphProto* graph_;  ///< where nodes go: the root, or the branch being translated
   int64_t opset_;
   std::unordered_map<const torch::jit::Value*, std::string> names_;
   std::unordered_map<const torch::jit::Value*, QuantParams> quantized_;
@@ -113,6 +122,10 @@ std::vector<TranslatorEntry> tensor_translators();
 std::vector<TranslatorEntry> recurrent_translators();
 std::vector<TranslatorEntry> reduction_translators();
 std::vector<TranslatorEntry> quantized_translators();
+
+/// Nodes the exporter handles itself rather than through the translator table (constants become
+/// initializers where used; lists and tuples are read by their consumers).
+bool is_structural(const torch::jit::Node* node);
 
 /// Refuses an argument the translator cannot express (exit 4), naming the node's source range.
 [[noreturn]] void unsupported(const torch::jit::Node* node, const std::string& what);

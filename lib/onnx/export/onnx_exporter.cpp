@@ -12,6 +12,7 @@
 #include <set>
 
 #include "lib/errors.h"
+#include "lib/model/graph_walk.h"
 #include "lib/onnx/export/export_context.h"
 #include "lib/onnx/export/export_graph.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -21,12 +22,6 @@ namespace mopt {
 namespace {
 
 using torch::jit::Node;
-
-// Nodes the exporter handles itself rather than through the translator table.
-bool is_structural(const Node* node) {
-  auto kind = node->kind();
-  return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
-}
 
 // The top-level node a (possibly nested) node belongs to.
 const Node* top_level(const Node* node) {
@@ -57,17 +52,18 @@ std::set<const Node*> needed_nodes(const torch::jit::Graph& graph) {
       if (entry && entry->ignores_input && entry->ignores_input(node, i)) continue;
       stack.push_back(node->input(i)->node());
     }
-    for (const auto* block : node->blocks()) {  // a select's branch results (export_graph.h)
+    for (const auto* block : node->blocks()) {  // an If's branches are translated whole
+      for (const auto* inner : block->nodes()) stack.push_back(inner);
       for (const auto* output : block->outputs()) stack.push_back(output->node());
     }
   }
   return needed;
 }
 
-std::vector<std::string> unsupported_kinds(const torch::jit::Graph& graph, const std::set<const Node*>& needed) {
+std::vector<std::string> unsupported_kinds(torch::jit::Graph& graph, const std::set<const Node*>& needed) {
   std::set<std::string> kinds;
-  for (const auto* node : graph.nodes()) {
-    if (is_structural(node) || !needed.count(node)) continue;
+  for (const auto* node : all_nodes(graph.block())) {
+    if (onnx_export::is_structural(node) || !needed.count(node)) continue;
     if (!onnx_export::find_translator(node->kind().toQualString())) kinds.insert(node->kind().toQualString());
   }
   return {kinds.begin(), kinds.end()};
@@ -156,13 +152,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     declare(*onnx_graph.add_input(), name, example.scalar_type(), example.sizes().vec(), /*known_dims=*/true);
   }
   for (const auto* node : graph->nodes()) {
-    if (is_structural(node) || !needed.count(node)) continue;
-    const auto* entry = onnx_export::find_translator(node->kind().toQualString());
-    entry->translate(context, node);
-    if (entry->handles_quantized) continue;
-    for (const auto* output : node->outputs()) {
-      if (context.quant_params(output)) context.quantize_output(output);
-    }
+    if (!onnx_export::is_structural(node) && needed.count(node)) context.translate(node);
   }
   std::vector<const torch::jit::Value*> results;
   for (const auto* output : graph->outputs()) {

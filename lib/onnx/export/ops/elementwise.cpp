@@ -3,7 +3,9 @@
 // frozen inference graph reads no tensor after it was overwritten.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "lib/onnx/export/export_context.h"
 
@@ -115,20 +117,39 @@ void translate_float(ExportContext& c, const torch::jit::Node* node) {
   c.bind(node->output(), c.as_type(node->input(0), at::kFloat));
 }
 
-// prim::If between numbers whose branches only name their results (export_graph.h hoisted the
-// rest) -> one Where per result.
+// prim::If whose branches only name their results (export_graph.h hoisted the computations of
+// number selects) -> one Where per result; an If whose branches compute (tensor control flow: `if
+// x.sum() > 0:`) -> an ONNX If with each branch translated as its subgraph.
 void translate_select(ExportContext& c, const torch::jit::Node* node) {
-  for (const auto* block : node->blocks()) {
-    if (block->nodes().begin() != block->nodes().end()) unsupported(node, "a branch that computes (control flow)");
-  }
   const auto* then_block = node->blocks()[0];
   const auto* else_block = node->blocks()[1];
+  const bool computes = std::any_of(node->blocks().begin(), node->blocks().end(),
+                                    [](const torch::jit::Block* b) { return b->nodes().begin() != b->nodes().end(); });
+  if (computes) {
+    if (node->outputs().empty()) unsupported(node, "a branch without results (side effects only)");
+    std::vector<const torch::jit::Value*> outputs(node->outputs().begin(), node->outputs().end());
+    std::vector<std::string> names;
+    for (const auto* output : outputs) names.push_back(c.fresh(output));
+    auto& op = c.add_node("If", {c.as_type(node->input(0), at::kBool)}, names);
+    for (const auto& [attribute, block] : {std::pair{"then_branch", then_block}, std::pair{"else_branch", else_block}}) {
+      auto* branch = op.add_attribute();
+      branch->set_name(attribute);
+      branch->set_type(onnx::AttributeProto::GRAPH);
+      c.translate_block(block, *branch->mutable_g(), outputs);
+    }
+    return;
+  }
   for (size_t i = 0; i < node->outputs().size(); ++i) {
     const auto type = promoted(c, {node->output(i)});
     c.add_node("Where",
-               {c.name(node->input(0)), c.as_type(then_block->outputs()[i], type), c.as_type(else_block->outputs()[i], type)},
+               {c.as_type(node->input(0), at::kBool), c.as_type(then_block->outputs()[i], type), c.as_type(else_block->outputs()[i], type)},
                {c.fresh(node->output(i))});
   }
+}
+
+// aten::Bool(x): a one-element tensor or number as a bool (an If's condition).
+void translate_bool(ExportContext& c, const torch::jit::Node* node) {
+  c.bind(node->output(), c.as_type(node->input(0), at::kBool));
 }
 
 constexpr char kLess[] = "Less";
@@ -337,7 +358,7 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::mm", binary<kMatMul>},
       {"aten::sqrt", translate_sqrt},
       {"aten::eq", translate_eq},             {"aten::Int", translate_int},
-      {"aten::Float", translate_float},
+      {"aten::Float", translate_float},     {"aten::Bool", translate_bool},
       {"prim::If", translate_select},
       {"aten::contiguous", unary<kIdentity>},
       {"aten::neg", unary<kNeg>},             {"aten::exp", unary<kExp>},
