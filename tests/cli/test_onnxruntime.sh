@@ -98,6 +98,10 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
 onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basename "$file") matches PyTorch in ORT"
     done
   done
+  # An op newer than the asked opset is refused by name (exit 4), not written as an invalid file.
+  expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr13.onnx" --input-shape 1x16x64 --opset 13
+  expect_stderr "LayerNormalization needs opset 17"
+  [ ! -e "$WORK/tr13.onnx" ] || fail "an export refused for its opset left a file"
   # nn.TransformerEncoder exports through PyTorch's general path (its fused fast path has no ONNX
   # form), masks left out, batch dynamic; it matches PyTorch in ORT at batch 1 and 3.
   expect_exit 0 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64 -q

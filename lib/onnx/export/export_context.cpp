@@ -202,6 +202,13 @@ std::string ExportContext::as_type(const torch::jit::Value* value, at::ScalarTyp
 
 onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vector<std::string>& inputs,
                                          const std::vector<std::string>& outputs) {
+  // Ops of the default domain newer than the oldest opset the exporter writes (13).
+  static const std::unordered_map<std::string, int64_t> kSince = {{"Trilu", 14}, {"HardSwish", 14}, {"LayerNormalization", 17}};
+  auto since = kSince.find(op);
+  if (since != kSince.end() && opset_ < since->second) {
+    throw invalid_input(fmt::format("cannot export to ONNX opset {}: {} needs opset {} (give --opset {})", opset_, op,
+                                    since->second, since->second));
+  }
   auto* node = graph_->add_node();
   node->set_op_type(op);
   node->set_name(fresh(op));

@@ -39,7 +39,6 @@ constexpr char kCosh[] = "Cosh";
 constexpr char kAsinh[] = "Asinh";
 constexpr char kAcosh[] = "Acosh";
 constexpr char kAtanh[] = "Atanh";
-constexpr char kNot[] = "Not";
 constexpr char kIsNaN[] = "IsNaN";
 constexpr char kSigmoid[] = "Sigmoid";
 constexpr char kTanh[] = "Tanh";

@@ -144,8 +144,6 @@ void translate_batch_norm(ExportContext& c, const torch::jit::Node* node) {
 // aten::layer_norm(input, normalized_shape, weight, bias, eps, cudnn) -> LayerNormalization (opset 17).
 void translate_layer_norm(ExportContext& c, const torch::jit::Node* node) {
   auto shape = ints_or_fail(c, node, 1, "normalized_shape");
-  int64_t width = 1;
-  for (auto d : shape) width *= d;
   auto scale = c.is_none(node->input(2)) ? c.add_initializer(at::ones(shape), "ln_scale") : c.name(node->input(2));
   std::vector<std::string> inputs = {c.name(node->input(0)), scale};
   if (!c.is_none(node->input(3))) inputs.push_back(c.name(node->input(3)));
