@@ -143,6 +143,13 @@ const onnx::ModelProto& Model::onnx() const {
   return *proto_;
 }
 
+std::vector<torch::Tensor> output_tensors(const c10::IValue& output) {
+  if (!output.isTuple()) return {output.toTensor()};
+  std::vector<torch::Tensor> tensors;
+  for (const auto& element : output.toTupleRef().elements()) tensors.push_back(element.toTensor());
+  return tensors;
+}
+
 torch::jit::Module clone_module(const torch::jit::Module& module) {
   torch::jit::Module copy;
   {

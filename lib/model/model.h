@@ -77,6 +77,9 @@ class Model {
 /// requires_grad (Module::clone() alone leaves autograd history on them, which optimizers refuse).
 torch::jit::Module clone_module(const torch::jit::Module& module);
 
+/// The tensors a forward() returned, in order: the tensor itself, or a tuple's elements.
+std::vector<torch::Tensor> output_tensors(const c10::IValue& output);
+
 /// Refuses (usage error, exit 2) an .onnx output path for a command that writes TorchScript.
 void require_torchscript_output(const std::filesystem::path& output);
 

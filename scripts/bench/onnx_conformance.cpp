@@ -83,16 +83,6 @@ struct Imported {
   std::vector<DataSet> sets;
 };
 
-std::vector<at::Tensor> outputs_of(const c10::IValue& output) {
-  std::vector<at::Tensor> tensors;
-  if (output.isTuple()) {
-    for (const auto& element : output.toTupleRef().elements()) tensors.push_back(element.toTensor());
-  } else {
-    tensors.push_back(output.toTensor());
-  }
-  return tensors;
-}
-
 // First difference between stored and computed outputs of one data set, or "".
 std::string compare_set(const DataSet& set, const std::vector<at::Tensor>& actual) {
   if (actual.size() != set.expected.size()) return fmt::format("{} outputs, expected {}", actual.size(), set.expected.size());
@@ -141,7 +131,7 @@ CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case)
     try {
       torch::NoGradGuard no_grad;
       auto module = imported.torchscript();
-      actual = outputs_of(module.forward(std::vector<c10::IValue>(set.inputs.begin(), set.inputs.end())));
+      actual = mopt::output_tensors(module.forward(std::vector<c10::IValue>(set.inputs.begin(), set.inputs.end())));
     } catch (const std::exception& e) {
       return {Outcome::kFail, fmt::format("run: {}", mopt::short_torch_message(e.what()).substr(0, 400))};
     }

@@ -90,14 +90,7 @@ void declare(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType
 std::vector<at::Tensor> example_outputs(const Model& model, const std::vector<at::Tensor>& examples) {
   torch::NoGradGuard no_grad;
   auto module = model.torchscript();
-  auto result = module.forward(std::vector<c10::IValue>(examples.begin(), examples.end()));
-  std::vector<at::Tensor> outputs;
-  if (result.isTuple()) {
-    for (const auto& element : result.toTupleRef().elements()) outputs.push_back(element.toTensor());
-  } else {
-    outputs.push_back(result.toTensor());
-  }
-  return outputs;
+  return output_tensors(module.forward(std::vector<c10::IValue>(examples.begin(), examples.end())));
 }
 
 }  // namespace
