@@ -136,14 +136,19 @@ types={n.op_type for n in p.graph.node}
 assert {'QuantizeLinear','DequantizeLinear','Conv','Gemm'}<=types, types
 w=[i for i in p.graph.initializer if i.name.startswith('weight_int8') and i.data_type==onnx.TensorProto.INT8]; b=[i for i in p.graph.initializer if i.name.startswith('bias_int32') and i.data_type==onnx.TensorProto.INT32]
 assert len(w)==4 and len(b)==4, (len(w), len(b))" "LibTorch INT8 exported as QDQ that ORT fuses"
-# Dynamic INT8 (quantized::linear_dynamic) has no QDQ form: exit 4, the op named, and the way to
-# INT8 ONNX said.
+# LibTorch dynamic INT8 (quantized::linear_dynamic) exports as ORT's dynamic pattern
+# (DynamicQuantizeLinear + MatMulInteger), which ORT fuses; accuracy within half a point.
 expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.dyn.pt" --mode dynamic \
-  --eval-data "$FMNIST" --eval-samples 32 --iterations 3 --quiet
-expect_exit 4 -- "$MOPT" optimize "$WORK/lt.dyn.pt" -o "$WORK/lt.dyn.onnx" --input-shape 1x1x28x28
-expect_stderr "quantized::linear_dynamic"
-expect_stderr "mopt quantize MODEL.pt -o MODEL.int8.onnx"
-[ -e "$WORK/lt.dyn.onnx" ] && fail "a file was written for an unexportable model"
+  --eval-data "$FMNIST" --eval-samples 32 --normalize 0.2860,0.3530 --iterations 3 --quiet
+expect_exit 0 -- "$MOPT" optimize "$WORK/lt.dyn.pt" -o "$WORK/lt.dyn.onnx" --data "$FMNIST" --samples 300 \
+  --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/lt-dyn.json"
+py "
+import json, onnx
+m=json.load(open('$WORK/lt-dyn.json'))['metrics']
+assert abs(m['before']['accuracy']['top1']-m['after']['accuracy']['top1'])<=0.005, (m['before']['accuracy'], m['after']['accuracy'])
+assert m['agreement']['cosine']>0.999 and m['agreement']['top1_agreement']>=0.98, m['agreement']
+types=[n.op_type for n in onnx.load('$WORK/lt.dyn.onnx').graph.node]
+assert types.count('MatMulInteger')==2 and types.count('DynamicQuantizeLinear')==2, types" "LibTorch dynamic INT8 exported"
 
 # Bad calibration data: wrong shape, NaN only, empty -> exit 4, nothing written.
 /usr/bin/python3 -c "

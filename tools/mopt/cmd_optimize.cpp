@@ -130,6 +130,8 @@ void setup_optimize(CLI::App& app) {
                           "  mopt optimize model.onnx -p 'eliminate-identity,fuse-conv-bn,eliminate-dead-nodes' -o out.onnx\n"
                           "  mopt optimize model.onnx -o model.pt        # ONNX -> TorchScript\n"
                           "  mopt optimize model.pt -p freeze -o model.onnx --input-shape 1x3x224x224   # export\n"
+                          "  mopt optimize tok.pt -o tok.onnx --input-shape 'input_ids:1x128:int64;attention_mask:1x128:int64'\n"
+                          "  mopt optimize model.int8.pt -o model.int8.onnx --data calib/   # LibTorch INT8 -> QDQ for ORT\n"
                           "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize(*args, report); }); });

@@ -85,14 +85,6 @@ const QuantParams* ExportContext::quant_params(const torch::jit::Value* value) c
   return it == quantized_.end() ? nullptr : &it->second;
 }
 
-std::string ExportContext::raw(const torch::jit::Value* value) {
-  auto it = names_.find(value);
-  if (it == names_.end() || !quant_params(value)) {
-    throw runtime_failure(fmt::format("internal error: %{} is not a quantized value exported earlier", value->debugName()));
-  }
-  return it->second;
-}
-
 namespace {
 // The scale and zero point initializers of per-tensor parameters (uint8 or int8 zero point).
 std::pair<std::string, std::string> param_initializers(ExportContext& c, const QuantParams& params) {
@@ -178,11 +170,7 @@ std::string ExportContext::cast(const std::string& name, at::ScalarType type) {
   auto to = onnx_dtype(type);
   if (!to) throw invalid_input(fmt::format("cannot export to ONNX: {} has no ONNX type", c10::toString(type)));
   auto out = fresh(name + "_cast");
-  auto& node = add_node("Cast", {name}, {out});
-  auto* attr = node.add_attribute();
-  attr->set_name("to");
-  attr->set_type(onnx::AttributeProto::INT);
-  attr->set_i(*to);
+  set_int(add_node("Cast", {name}, {out}), "to", *to);
   return out;
 }
 

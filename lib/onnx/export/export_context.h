@@ -29,9 +29,6 @@ class ExportContext {
 
   /// The parameters of a quantized value, or nullptr for a float one.
   const QuantParams* quant_params(const torch::jit::Value* value) const;
-  /// The integer tensor a quantized value is in ONNX (a QuantizeLinear's output), for the
-  /// translators of quantized ops.
-  std::string raw(const torch::jit::Value* value);
   /// QuantizeLinear of a float ONNX value with `params`, and its inverse; return the new name.
   std::string quantize(const std::string& float_name, const QuantParams& params);
   std::string dequantize(const std::string& raw_name, const QuantParams& params);
@@ -108,7 +105,7 @@ struct TranslatorEntry {
   const char* kind;  ///< "aten::conv2d"
   TranslateFn translate;
   IgnoresInputFn ignores_input = nullptr;
-  /// Reads and writes quantized values itself (raw()); otherwise the exporter quantizes the
+  /// Binds quantized outputs itself (ops/quantized.cpp); otherwise the exporter quantizes the
   /// quantized outputs of a float translator.
   bool handles_quantized = false;
 };

@@ -1,4 +1,3 @@
-#include <fstream>
 #include "lib/onnx/export/onnx_exporter.h"
 
 #include <algorithm>
@@ -175,7 +174,6 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
   } catch (const std::exception& e) {
-    if (getenv("MOPT_DBG")) { std::ofstream o(getenv("MOPT_DBG"), std::ios::binary); proto.SerializeToOstream(&o); }
     throw runtime_failure(fmt::format("internal error: the exported ONNX model does not validate: {}", e.what()));
   }
   return proto;

@@ -4,7 +4,8 @@
 // (QLinearConv, QGemm, QLinearAdd/Mul, QLinearConcat): weights int8 with their per-channel or
 // per-tensor scales, bias int32 at scale input scale x weight scale, zero point 0. Ops LibTorch runs
 // on quantized tensors without a quantized:: name (max_pool2d, flatten, relu...) are float
-// translators that the exporter wraps in DQ/Q (ORT drops the pairs where it can).
+// translators that the exporter wraps in DQ/Q (ORT drops the pairs where it can). Dynamic INT8
+// (quantized::linear_dynamic) becomes ORT's dynamic pattern (DynamicQuantizeLinear + MatMulInteger).
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
@@ -165,6 +166,50 @@ void translate_linear(ExportContext& c, const torch::jit::Node* node) {
   finish(c, node, value, kRelu, output_params(c, node, 2));
 }
 
+// quantized::linear(_relu)_dynamic(x, packed, reduce_range): float activations quantized per call ->
+// DynamicQuantizeLinear -> MatMulInteger (int8 weights, per channel or per tensor) -> Cast -> Mul
+// by input scale x weight scales [-> Add bias] [-> Relu], the pattern ORT fuses into its dynamic
+// INT8 MatMul (MatMulIntegerToFloat). ONNX quantizes the activations over the full uint8 range
+// where LibTorch's fbgemm uses 7 bits (reduce_range): the export is the more precise of the two.
+template <bool kRelu>
+void translate_linear_dynamic(ExportContext& c, const torch::jit::Node* node) {
+  auto packed = unpack(c, node, 1);
+  const auto& weight = packed.weight;
+  if (weight.scalar_type() != at::kQInt8) unsupported(node, "weights other than qint8");
+  at::Tensor scales, zero_points;
+  if (weight.qscheme() == at::kPerChannelAffine || weight.qscheme() == at::kPerChannelSymmetric) {
+    if (weight.q_per_channel_axis() != 0) unsupported(node, "weights quantized along another axis than 0");
+    scales = weight.q_per_channel_scales().to(at::kFloat);
+    zero_points = weight.q_per_channel_zero_points().to(at::kChar);
+  } else {
+    scales = at::scalar_tensor(weight.q_scale(), at::kFloat);
+    zero_points = at::scalar_tensor(weight.q_zero_point(), at::kLong).to(at::kChar);
+  }
+  const auto x = c.name(node->input(0));
+  const auto xq = c.fresh("x_quantized"), x_scale = c.fresh("x_scale"), x_zero = c.fresh("x_zero_point");
+  c.add_node("DynamicQuantizeLinear", {x}, {xq, x_scale, x_zero});
+  auto integer = c.fresh("matmul_int32"), as_float = c.fresh("matmul_float"), scale = c.fresh("matmul_scale");
+  c.add_node("MatMulInteger",
+             {xq, c.add_initializer(weight.int_repr().t().contiguous(), "weight_int8"), x_zero,
+              c.add_initializer(zero_points, "weight_zero_point")},
+             {integer});
+  set_int(c.add_node("Cast", {integer}, {as_float}), "to", onnx::TensorProto::FLOAT);
+  c.add_node("Mul", {x_scale, c.add_initializer(scales, "weight_scale")}, {scale});
+  std::string value = c.fresh("linear");
+  c.add_node("Mul", {as_float, scale}, {value});
+  if (packed.bias) {
+    auto biased = c.fresh("linear_bias");
+    c.add_node("Add", {value, c.add_initializer(packed.bias->to(at::kFloat), "bias")}, {biased});
+    value = biased;
+  }
+  if (kRelu) {
+    auto activated = c.fresh("relu");
+    c.add_node("Relu", {value}, {activated});
+    value = activated;
+  }
+  c.bind(node->output(), value);
+}
+
 // quantized::add/mul(_relu)(a, b, scale, zero_point) -> DQ a, DQ b -> Add/Mul [-> Relu] -> Q.
 constexpr char kAdd[] = "Add";
 constexpr char kMul[] = "Mul";
@@ -212,6 +257,8 @@ std::vector<TranslatorEntry> quantized_translators() {
       {"quantized::conv2d_relu", translate_conv<true>, nullptr, true},
       {"quantized::linear", translate_linear<false>, nullptr, true},
       {"quantized::linear_relu", translate_linear<true>, nullptr, true},
+      {"quantized::linear_dynamic", translate_linear_dynamic<false>, nullptr, true},
+      {"quantized::linear_relu_dynamic", translate_linear_dynamic<true>, nullptr, true},
       {"quantized::add", translate_binary<kAdd, false>, nullptr, true},
       {"quantized::add_relu", translate_binary<kAdd, true>, nullptr, true},
       {"quantized::mul", translate_binary<kMul, false>, nullptr, true},
