@@ -94,7 +94,7 @@ class ZipWalker {
   std::vector<unsigned char> read(uint64_t offset, uint64_t length, const char* record) const {
     if (!inside(offset, length)) fail(fmt::format("its {} ({} bytes at {}) lies outside the file", record, length, offset));
     std::vector<unsigned char> bytes(length);
-    read_at_(offset, bytes.data(), length);
+    if (length > 0) read_at_(offset, bytes.data(), length);  // an empty member has no buffer to copy into
     return bytes;
   }
 
