@@ -85,10 +85,14 @@ fs::path onnxruntime_dir() {
   return fs::path(MOPT_SOURCE_DIR) / "scripts" / "ort";
 }
 
+std::string node_executable() {
+  const char* node = std::getenv("MOPT_NODE");
+  return node && *node ? node : "node";
+}
+
 OrtResult run_onnxruntime(const OrtRequest& request) {
   const auto dir = onnxruntime_dir();
-  const char* node_env = std::getenv("MOPT_NODE");
-  const std::string node = node_env && *node_env ? node_env : "node";
+  const std::string node = node_executable();
   ScratchDir scratch("mopt-ort");
   json rows = json::array();
   for (size_t i = 0; i < request.rows.size(); ++i) {

@@ -68,4 +68,7 @@ OrtResult run_onnxruntime(const OrtRequest& request);
 /// installed share/mopt/ort, or the source tree's scripts/ort.
 std::filesystem::path onnxruntime_dir();
 
+/// The Node.js that runs the helpers: $MOPT_NODE, else `node` on PATH.
+std::string node_executable();
+
 }  // namespace mopt

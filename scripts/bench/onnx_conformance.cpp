@@ -31,6 +31,7 @@
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
+#include "lib/util/child_process.h"
 #include "lib/util/scratch_dir.h"
 
 namespace fs = std::filesystem;
@@ -181,10 +182,9 @@ std::map<std::string, CaseResult> round_trip(const std::map<std::string, Importe
   }
   const auto jobs_file = scratch.file("cases.json");
   std::ofstream(jobs_file) << jobs.dump();
-  const char* node = std::getenv("MOPT_NODE");
-  const auto command = fmt::format("'{}' '{}' '{}'", node && *node ? node : "node",
-                                   (mopt::onnxruntime_dir() / "run_cases.js").string(), jobs_file.string());
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("the ONNX Runtime helper failed: " + command);
+  const auto outcome = mopt::run_child(
+      {mopt::node_executable(), (mopt::onnxruntime_dir() / "run_cases.js").string(), jobs_file.string()}, scratch.file("ort.log"));
+  if (outcome.exit_code != 0) throw std::runtime_error("the ONNX Runtime helper failed: " + outcome.output_tail);
   for (const auto& [name, dir] : case_dirs) {
     const auto& imported = cases.at(name);
     CaseResult result{Outcome::kPass, ""};

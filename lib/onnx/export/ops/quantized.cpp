@@ -39,30 +39,37 @@ Packed unpack(ExportContext& c, const torch::jit::Node* node, size_t index) {
   return packed;
 }
 
+// A qint8 weight's scales and int8 zero points: one per output channel (axis 0), or one for all.
+struct WeightParams {
+  at::Tensor scales, zero_points;
+  bool per_channel = false;
+};
+
+WeightParams weight_params(const torch::jit::Node* node, const at::Tensor& weight) {
+  if (weight.scalar_type() != at::kQInt8) unsupported(node, "weights other than qint8");
+  if (weight.qscheme() == at::kPerChannelAffine || weight.qscheme() == at::kPerChannelSymmetric) {
+    if (weight.q_per_channel_axis() != 0) unsupported(node, "weights quantized along another axis than 0");
+    return {weight.q_per_channel_scales().to(at::kFloat), weight.q_per_channel_zero_points().to(at::kChar), true};
+  }
+  if (weight.qscheme() != at::kPerTensorAffine && weight.qscheme() != at::kPerTensorSymmetric) {
+    unsupported(node, "a weight quantization scheme other than affine per tensor or per channel");
+  }
+  return {at::scalar_tensor(weight.q_scale(), at::kFloat), at::scalar_tensor(weight.q_zero_point(), at::kLong).to(at::kChar), false};
+}
+
 // Weight -> int8 initializer + DequantizeLinear (axis 0 for per-channel scales). Returns the float
 // value's name and the weight scales (one per output channel).
 std::pair<std::string, at::Tensor> dequantized_weight(ExportContext& c, const torch::jit::Node* node, const at::Tensor& weight) {
-  at::Tensor scales, zero_points;
-  const bool per_channel = weight.qscheme() == at::kPerChannelAffine || weight.qscheme() == at::kPerChannelSymmetric;
-  if (per_channel) {
-    if (weight.q_per_channel_axis() != 0) unsupported(node, "weights quantized along another axis than 0");
-    scales = weight.q_per_channel_scales().to(at::kFloat);
-    zero_points = weight.q_per_channel_zero_points().to(at::kChar);
-  } else if (weight.qscheme() == at::kPerTensorAffine || weight.qscheme() == at::kPerTensorSymmetric) {
-    scales = at::scalar_tensor(weight.q_scale(), at::kFloat);
-    zero_points = at::scalar_tensor(weight.q_zero_point(), at::kLong).to(at::kChar);
-  } else {
-    unsupported(node, "a weight quantization scheme other than affine per tensor or per channel");
-  }
-  if (weight.scalar_type() != at::kQInt8) unsupported(node, "weights other than qint8");
+  const auto params = weight_params(node, weight);
   auto integers = c.add_initializer(weight.int_repr(), "weight_int8");
   auto out = c.fresh("weight");
   auto& dq = c.add_node("DequantizeLinear",
-                        {integers, c.add_initializer(scales, "weight_scale"), c.add_initializer(zero_points, "weight_zero_point")},
+                        {integers, c.add_initializer(params.scales, "weight_scale"),
+                         c.add_initializer(params.zero_points, "weight_zero_point")},
                         {out});
-  if (per_channel) set_int(dq, "axis", 0);
+  if (params.per_channel) set_int(dq, "axis", 0);
   const auto channels = weight.size(0);
-  return {out, scales.dim() == 0 ? scales.expand({channels}).contiguous() : scales};
+  return {out, params.per_channel ? params.scales : params.scales.expand({channels}).contiguous()};
 }
 
 // Bias -> int32 at scale (input scale x weight scale), zero point 0, + DequantizeLinear (axis 0):
@@ -175,26 +182,17 @@ template <bool kRelu>
 void translate_linear_dynamic(ExportContext& c, const torch::jit::Node* node) {
   auto packed = unpack(c, node, 1);
   const auto& weight = packed.weight;
-  if (weight.scalar_type() != at::kQInt8) unsupported(node, "weights other than qint8");
-  at::Tensor scales, zero_points;
-  if (weight.qscheme() == at::kPerChannelAffine || weight.qscheme() == at::kPerChannelSymmetric) {
-    if (weight.q_per_channel_axis() != 0) unsupported(node, "weights quantized along another axis than 0");
-    scales = weight.q_per_channel_scales().to(at::kFloat);
-    zero_points = weight.q_per_channel_zero_points().to(at::kChar);
-  } else {
-    scales = at::scalar_tensor(weight.q_scale(), at::kFloat);
-    zero_points = at::scalar_tensor(weight.q_zero_point(), at::kLong).to(at::kChar);
-  }
+  const auto params = weight_params(node, weight);
   const auto x = c.name(node->input(0));
   const auto xq = c.fresh("x_quantized"), x_scale = c.fresh("x_scale"), x_zero = c.fresh("x_zero_point");
   c.add_node("DynamicQuantizeLinear", {x}, {xq, x_scale, x_zero});
   auto integer = c.fresh("matmul_int32"), as_float = c.fresh("matmul_float"), scale = c.fresh("matmul_scale");
   c.add_node("MatMulInteger",
              {xq, c.add_initializer(weight.int_repr().t().contiguous(), "weight_int8"), x_zero,
-              c.add_initializer(zero_points, "weight_zero_point")},
+              c.add_initializer(params.zero_points, "weight_zero_point")},
              {integer});
   set_int(c.add_node("Cast", {integer}, {as_float}), "to", onnx::TensorProto::FLOAT);
-  c.add_node("Mul", {x_scale, c.add_initializer(scales, "weight_scale")}, {scale});
+  c.add_node("Mul", {x_scale, c.add_initializer(params.scales, "weight_scale")}, {scale});
   std::string value = c.fresh("linear");
   c.add_node("Mul", {as_float, scale}, {value});
   if (packed.bias) {

@@ -231,13 +231,6 @@ void translate_embedding(ExportContext& c, const torch::jit::Node* node) {
 // aten::index_select(x, dim, index) -> Gather; aten::select(x, dim, i) -> Gather of a 0-d index
 // (drops the dim); aten::gather(x, dim, index) -> GatherElements.
 void translate_index_select(ExportContext& c, const torch::jit::Node* node) {
-  auto dim = c.constant_int(node->input(1));
-  if (!dim) unsupported(node, "a run-time dim");
-  set_int(c.add_node("Gather", {c.name(node->input(0)), c.as_type(node->input(2), at::kLong)}, {c.fresh(node->output())}),
-          "axis", *dim);
-}
-
-void translate_select(ExportContext& c, const torch::jit::Node* node) {
   if (node->input(0)->type()->kind() != c10::TypeKind::TensorType) unsupported(node, "selecting from a list");
   auto dim = c.constant_int(node->input(1));
   if (!dim) unsupported(node, "a run-time dim");
@@ -346,8 +339,8 @@ void translate_arange(ExportContext& c, const torch::jit::Node* node) {
   auto type = c.dtype(node->output());
   if (!type) unsupported(node, "a result of unknown dtype");
   // arange(end, dtype, layout, device, pin) has 5 inputs, (start, end, ...) 6, (start, end, step, ...) 7.
+  if (node->inputs().size() < 5 || node->inputs().size() > 7) unsupported(node, "an arange overload with an out tensor");
   const size_t numbers = node->inputs().size() - 4;
-  if (node->inputs().size() < 5 || numbers > 3) unsupported(node, "an arange overload with an out tensor");
   auto scalar = [&](int64_t value) { return c.add_initializer(at::scalar_tensor(value, at::kLong).to(*type), "range"); };
   std::string start = numbers == 1 ? scalar(0) : c.as_type(node->input(0), *type);
   std::string end = c.as_type(node->input(numbers == 1 ? 0 : 1), *type);
@@ -386,7 +379,7 @@ std::vector<TranslatorEntry> tensor_translators() {
       {"aten::permute", translate_permute}, {"aten::transpose", translate_transpose}, {"aten::squeeze", translate_squeeze}, {"aten::cat", translate_cat},         
       {"aten::unsqueeze", translate_unsqueeze}, {"aten::to", translate_to},
       {"aten::embedding", translate_embedding},
-      {"aten::index_select", translate_index_select}, {"aten::select", translate_select}, {"aten::gather", translate_gather},
+      {"aten::index_select", translate_index_select}, {"aten::select", translate_index_select}, {"aten::gather", translate_gather},
       {"aten::flip", translate_flip}, {"aten::t", translate_t}, {"aten::movedim", translate_movedim},
       {"aten::tril", translate_trilu<0>}, {"aten::triu", translate_trilu<1>}, {"aten::constant_pad_nd", translate_constant_pad},
       {"aten::expand", translate_expand}, {"aten::arange", translate_arange}, {"aten::numel", translate_numel},
