@@ -46,6 +46,25 @@ std::string ExportContext::name(const torch::jit::Value* value) {
   throw runtime_failure(fmt::format("internal error: TorchScript value %{} used before it was exported", value->debugName()));
 }
 
+std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list) {
+  if (auto values = c.constant_ints(list)) return c.add_ints(*values, "ints");
+  if (c.is_bound(list)) return c.name(list);
+  if (list->node()->kind() != c10::prim::ListConstruct) unsupported(node, "an int list that is not built in the graph");
+  std::vector<std::string> parts;
+  for (const auto* element : list->node()->inputs()) {
+    if (auto value = c.constant_int(element)) {
+      parts.push_back(c.add_ints({*value}, "dim"));
+      continue;
+    }
+    auto part = c.fresh("dim");
+    c.add_node("Unsqueeze", {c.name(element), c.add_ints({0}, "axes")}, {part});
+    parts.push_back(part);
+  }
+  auto joined = c.fresh("ints");
+  set_int(c.add_node("Concat", parts, {joined}), "axis", 0);
+  return joined;
+}
+
 bool is_structural(const torch::jit::Node* node) {
   auto kind = node->kind();
   return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;
@@ -236,6 +255,13 @@ void set_float(onnx::NodeProto& node, const std::string& name, float value) {
   attr->set_f(value);
 }
 
+void set_string(onnx::NodeProto& node, const std::string& name, const std::string& value) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::STRING);
+  attr->set_s(value);
+}
+
 void unsupported(const torch::jit::Node* node, const std::string& what) {
   throw invalid_input(fmt::format("cannot export {} to ONNX: {}", node->kind().toQualString(), what));
 }
@@ -244,7 +270,7 @@ const std::vector<TranslatorEntry>& translator_table() {
   static const std::vector<TranslatorEntry> table = [] {
     std::vector<TranslatorEntry> all;
     for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
-                        reduction_translators, quantized_translators}) {
+                        reduction_translators, quantized_translators, helper_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -40,6 +40,8 @@ class ExportContext {
     names_[value] = name;
     taken_.insert(name);  // fresh() never hands out a bound name (a graph input named "shape")
   }
+  /// Whether a translator bound `value` to an ONNX name (lists too: x.size() is a Shape).
+  bool is_bound(const torch::jit::Value* value) const { return names_.count(value) > 0; }
   /// A fresh ONNX value name for `value` (its debug name when it has one).
   std::string fresh(const torch::jit::Value* value);
   /// A fresh name for an intermediate value.
@@ -88,10 +90,16 @@ class ExportContext {
   std::unordered_set<std::string> taken_;      ///< every ONNX name handed out or bound
 };
 
+/// An int list as a 1-D int64 ONNX value: a constant; a list a translator bound to such a value
+/// (x.size(), an imported model's run-time shape tensor); or a list built in the graph from constant
+/// and run-time ints (each a 0-d int64 value, e.g. from aten::size), by Unsqueeze + Concat.
+std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list);
+
 /// Attribute helpers.
 void set_ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values);
 void set_int(onnx::NodeProto& node, const std::string& name, int64_t value);
 void set_float(onnx::NodeProto& node, const std::string& name, float value);
+void set_string(onnx::NodeProto& node, const std::string& name, const std::string& value);
 
 /// Translates one aten node; throws invalid_input (unsupported argument) naming the node.
 using TranslateFn = void (*)(ExportContext&, const torch::jit::Node*);
@@ -119,6 +127,7 @@ std::vector<TranslatorEntry> tensor_translators();
 std::vector<TranslatorEntry> recurrent_translators();
 std::vector<TranslatorEntry> reduction_translators();
 std::vector<TranslatorEntry> quantized_translators();
+std::vector<TranslatorEntry> helper_translators();
 
 /// Nodes the exporter handles itself rather than through the translator table (constants become
 /// initializers where used; lists and tuples are read by their consumers).

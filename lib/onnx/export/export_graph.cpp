@@ -22,6 +22,8 @@
 
 #include "lib/errors.h"
 #include "lib/model/graph_walk.h"
+#include "lib/onnx/export/helper_calls.h"
+#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::onnx_export {
 namespace {
@@ -314,6 +316,7 @@ void drop_none_default_inputs(Graph& graph, const c10::FunctionSchema& schema, s
 ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tensor>& examples) {
   auto module = clone_module(model.torchscript());
   module.eval();
+  if (model.extra_files().count(kOnnxNamesFile)) keep_helper_calls(module);  // imported from ONNX
   auto frozen = module.hasattr("training") ? torch::jit::freeze(module) : module;
   const auto& method = frozen.get_method("forward");
   auto graph = method.graph()->copy();

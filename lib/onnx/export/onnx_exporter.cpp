@@ -68,20 +68,25 @@ std::vector<std::string> unsupported_kinds(torch::jit::Graph& graph, const std::
   return {kinds.begin(), kinds.end()};
 }
 
-// A tensor value of `dtype`; with a shape, dim 0 is a symbolic batch "N"; without one, the rank's
-// dims are all symbolic (ONNX's own inference fills in what it can).
+// A tensor value of `dtype`. An input: the dims an imported model declared (`declared`: sizes,
+// symbols' names, null for unnamed), else dim 0 a symbolic batch "N" and the rest as the example's.
+// An output (no `shape`): the rank's dims all symbolic (ONNX's own inference fills in what it can).
 void declare(onnx::ValueInfoProto& info, const std::string& name, at::ScalarType dtype, const std::vector<int64_t>& shape,
-             bool known_dims) {
+             bool known_dims, const nlohmann::json& declared = nullptr) {
   info.set_name(name);
   auto onnx_type = onnx_dtype(dtype);
   if (!onnx_type) throw invalid_input(fmt::format("cannot export to ONNX: '{}' is {}, which ONNX has no type for", name, c10::toString(dtype)));
   auto* tensor = info.mutable_type()->mutable_tensor_type();
   tensor->set_elem_type(*onnx_type);
   auto* dims = tensor->mutable_shape();
+  const bool use_declared = known_dims && declared.is_array() && declared.size() == shape.size();
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (!known_dims) dims->add_dim()->set_dim_param(fmt::format("{}_d{}", name, i));
-    else if (i == 0) dims->add_dim()->set_dim_param("N");
-    else dims->add_dim()->set_dim_value(shape[i]);
+    auto* dim = dims->add_dim();
+    if (use_declared && declared[i].is_number_integer()) dim->set_dim_value(declared[i].get<int64_t>());
+    else if (use_declared && declared[i].is_string()) dim->set_dim_param(declared[i].get<std::string>());
+    else if (!known_dims || use_declared) dim->set_dim_param(fmt::format("{}_d{}", name, i));
+    else if (i == 0) dim->set_dim_param("N");
+    else dim->set_dim_value(shape[i]);
   }
 }
 
@@ -114,10 +119,12 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   }
   // Names an imported model came with.
   std::vector<std::string> input_names, output_names;
+  nlohmann::json input_dims = nlohmann::json::array();
   auto names_file = model.extra_files().find(kOnnxNamesFile);
   if (names_file != model.extra_files().end()) {
     auto names = nlohmann::json::parse(names_file->second);
     input_names = names.value("inputs", std::vector<std::string>{});
+    input_dims = names.value("input_dims", nlohmann::json::array());
     output_names = names.value("outputs", std::vector<std::string>{});
   } else if (options.examples.size() > 1) {
     // Several inputs are told apart by forward()'s argument names (one input is "input").
@@ -141,7 +148,8 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     auto name = i - 1 < input_names.size() ? input_names[i - 1] : (inputs.size() == 2 ? "input" : fmt::format("input_{}", i - 1));
     context.bind(inputs[i], name);
     const auto& example = options.examples[i - 1];
-    declare(*onnx_graph.add_input(), name, example.scalar_type(), example.sizes().vec(), /*known_dims=*/true);
+    declare(*onnx_graph.add_input(), name, example.scalar_type(), example.sizes().vec(), /*known_dims=*/true,
+            i - 1 < input_dims.size() ? input_dims[i - 1] : nlohmann::json());
   }
   for (const auto* node : graph->nodes()) {
     if (!onnx_export::is_structural(node) && needed.count(node)) context.translate(node);

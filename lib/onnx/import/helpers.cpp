@@ -320,4 +320,10 @@ const std::string& helper_source(const std::string& name) { return find(name).so
 
 std::vector<std::string> helper_dependencies(const std::string& name) { return find(name).dependencies; }
 
+std::vector<std::string> helper_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, helper] : helpers()) names.push_back(name);
+  return names;
+}
+
 }  // namespace mopt::onnx_import

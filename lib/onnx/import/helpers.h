@@ -13,4 +13,7 @@ const std::string& helper_source(const std::string& name);
 /// Helpers that `name` calls.
 std::vector<std::string> helper_dependencies(const std::string& name);
 
+/// Every helper's name.
+std::vector<std::string> helper_names();
+
 }  // namespace mopt::onnx_import

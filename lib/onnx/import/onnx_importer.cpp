@@ -43,6 +43,17 @@ void infer_shapes(onnx::ModelProto& model) {
   }
 }
 
+// An input's declared dims, for the export to declare them again: a size, a symbol's name, or null.
+nlohmann::json declared_dims(const onnx::ValueInfoProto& value) {
+  nlohmann::json dims = nlohmann::json::array();
+  for (const auto& dim : value.type().tensor_type().shape().dim()) {
+    if (dim.has_dim_value()) dims.push_back(dim.dim_value());
+    else if (!dim.dim_param().empty()) dims.push_back(dim.dim_param());
+    else dims.push_back(nullptr);
+  }
+  return dims;
+}
+
 }  // namespace
 
 std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model) {
@@ -92,13 +103,17 @@ ImportedOnnx import_onnx(const onnx::ModelProto& input) {
   imported.module = builder.build();
   imported.source = builder.source();
   std::vector<std::string> inputs, outputs;
+  nlohmann::json input_dims = nlohmann::json::array();
   for (const auto& value : model.graph().input()) {
     bool is_initializer = false;
     for (const auto& init : model.graph().initializer()) is_initializer |= init.name() == value.name();
-    if (!is_initializer) inputs.push_back(value.name());
+    if (is_initializer) continue;
+    inputs.push_back(value.name());
+    input_dims.push_back(declared_dims(value));
   }
   for (const auto& value : model.graph().output()) outputs.push_back(value.name());
   imported.names = {{"inputs", inputs},
+                    {"input_dims", input_dims},
                     {"outputs", outputs},
                     {"arguments", builder.argument_names()},
                     {"parameters", builder.parameter_names()},

@@ -76,8 +76,19 @@ at::ScalarType result_type(const ExportContext& c, const torch::jit::Node* node)
 // size, or math on sizes: nn.MultiheadAttention's head_dim ** -0.5) as the 0-d values they are.
 
 // aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
+// aten::add of two int lists (shape arithmetic: `x.size()[:axis] + indices.size()`) concatenates.
+void concat_lists(ExportContext& c, const torch::jit::Node* node) {
+  set_int(c.add_node("Concat", {int_list_value(c, node, node->input(0)), int_list_value(c, node, node->input(1))},
+                     {c.fresh(node->output())}),
+          "axis", 0);
+}
+
 template <const char* kOp>
 void add_sub(ExportContext& c, const torch::jit::Node* node) {
+  if (node->output()->type()->kind() == c10::TypeKind::ListType) {
+    if (kOp != std::string("Add")) unsupported(node, "list arithmetic other than concatenation");
+    return concat_lists(c, node);
+  }
   if (node->inputs().size() > 2 && c.constant_double(node->input(2)).value_or(0) != 1.0) unsupported(node, "alpha != 1");
   const auto type = result_type(c, node);
   c.add_node(kOp, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});

@@ -58,50 +58,69 @@ void translate_conv_transpose(ExportContext& c, const torch::jit::Node* node) {
   set_int(conv, "group", *groups);
 }
 
-// aten::upsample_nearest{1,2,3}d(input, output_size, scale_factors) and
-// aten::upsample_(bi|tri)linear*d(input, output_size, align_corners, scale_factors) -> Resize with
-// torch's coordinate rules: nearest floors asymmetric coordinates; linear uses half pixels clamped
-// at 0 ("pytorch_half_pixel") or corner alignment. Sizes or scales must be constants.
-void translate_upsample(ExportContext& c, const torch::jit::Node* node) {
-  const std::string kind = node->kind().toUnqualString();
-  const bool nearest = kind.rfind("upsample_nearest", 0) == 0;
-  const auto* size_value = node->input(1);
-  const auto* factors_value = node->input(nearest ? 2 : 3);
+// A Resize of node's input 0 to a spatial size (int list) or by spatial scale factors (float list;
+// constant or an imported model's run-time scales), whichever is not None; the batch and channel
+// dims are kept. Its attributes are the caller's.
+onnx::NodeProto& resize_node(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* size_value,
+                             const torch::jit::Value* factors_value) {
   std::string scales, sizes;
   if (!c.is_none(size_value)) {
-    auto size = c.constant_ints(size_value);
-    if (!size) unsupported(node, "an output size computed at run time");
     auto shape = c.fresh("input_shape"), leading = c.fresh("leading_dims");
     c.add_node("Shape", {c.name(node->input(0))}, {shape});
     c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
     sizes = c.fresh("sizes");
-    set_int(c.add_node("Concat", {leading, c.add_ints(*size, "spatial_size")}, {sizes}), "axis", 0);
-  } else {
-    auto factors = c.constant(factors_value);
-    if (!factors || !factors->isDoubleList()) unsupported(node, "scale factors computed at run time");
+    set_int(c.add_node("Concat", {leading, int_list_value(c, node, size_value)}, {sizes}), "axis", 0);
+  } else if (auto factors = c.constant(factors_value); factors && factors->isDoubleList()) {
     std::vector<float> values = {1.0f, 1.0f};
     for (double f : factors->toDoubleVector()) values.push_back(static_cast<float>(f));
     scales = c.add_initializer(at::tensor(values), "scales");
+  } else if (c.is_bound(factors_value)) {
+    scales = c.fresh("scales");
+    set_int(c.add_node("Concat", {c.add_initializer(at::ones({2}), "leading_scales"), c.name(factors_value)}, {scales}), "axis", 0);
+  } else {
+    unsupported(node, "neither an output size nor scale factors");
   }
   auto& resize = c.add_node("Resize", {c.name(node->input(0)), "", scales, sizes}, {c.fresh(node->output())});
   if (sizes.empty()) resize.mutable_input()->RemoveLast();  // ONNX drops trailing empty inputs
-  auto set_string = [&](const char* name, const std::string& value) {
-    auto* attr = resize.add_attribute();
-    attr->set_name(name);
-    attr->set_type(onnx::AttributeProto::STRING);
-    attr->set_s(value);
-  };
+  return resize;
+}
+
+// aten::upsample_nearest{1,2,3}d(input, output_size, scale_factors) and
+// aten::upsample_(bi|tri)linear*d(input, output_size, align_corners, scale_factors) -> Resize with
+// torch's coordinate rules: nearest floors asymmetric coordinates; linear and cubic use half pixels
+// or corner alignment. Not "pytorch_half_pixel" (what torch.onnx.export writes): it maps an output
+// dim of size 1 to source 0, where torch (and ONNX's half_pixel) take the centre.
+void translate_upsample(ExportContext& c, const torch::jit::Node* node) {
+  const std::string kind = node->kind().toUnqualString();
+  const bool nearest = kind.rfind("upsample_nearest", 0) == 0;
+  auto& resize = resize_node(c, node, node->input(1), node->input(nearest ? 2 : 3));
   if (nearest) {
-    set_string("mode", "nearest");
-    set_string("coordinate_transformation_mode", "asymmetric");
-    set_string("nearest_mode", "floor");
+    set_string(resize, "mode", "nearest");
+    set_string(resize, "coordinate_transformation_mode", "asymmetric");
+    set_string(resize, "nearest_mode", "floor");
     return;
   }
   auto align_corners = c.constant_int(node->input(2));
   if (!align_corners) unsupported(node, "align_corners computed at run time");
-  set_string("mode", kind.find("cubic") != std::string::npos ? "cubic" : "linear");
-  set_string("coordinate_transformation_mode", *align_corners ? "align_corners" : "pytorch_half_pixel");
+  set_string(resize, "mode", kind.find("cubic") != std::string::npos ? "cubic" : "linear");
+  set_string(resize, "coordinate_transformation_mode", *align_corners ? "align_corners" : "half_pixel");
   if (kind.find("cubic") != std::string::npos) set_float(resize, "cubic_coeff_a", -0.75f);  // torch's
+}
+
+// The importer's _resize_nearest(x, sizes, scales, transform, rounding) (helper_calls.h): ONNX's
+// nearest Resize with its coordinate transform and rounding as given; neither sizes nor scales
+// keeps x as it is.
+void translate_resize_nearest(ExportContext& c, const torch::jit::Node* node) {
+  if (c.is_none(node->input(1)) && c.is_none(node->input(2))) {
+    c.bind(node->output(), c.name(node->input(0)));
+    return;
+  }
+  auto transform = c.constant(node->input(3)), rounding = c.constant(node->input(4));
+  if (!transform || !rounding || !transform->isString() || !rounding->isString()) unsupported(node, "modes computed at run time");
+  auto& resize = resize_node(c, node, node->input(1), node->input(2));
+  set_string(resize, "mode", "nearest");
+  set_string(resize, "coordinate_transformation_mode", transform->toStringRef());
+  set_string(resize, "nearest_mode", rounding->toStringRef());
 }
 
 // aten::pixel_shuffle(x, r) -> DepthToSpace in column-row-depth order.
@@ -110,10 +129,7 @@ void translate_pixel_shuffle(ExportContext& c, const torch::jit::Node* node) {
   if (!factor) unsupported(node, "a run-time factor");
   auto& op = c.add_node("DepthToSpace", {c.name(node->input(0))}, {c.fresh(node->output())});
   set_int(op, "blocksize", *factor);
-  auto* mode = op.add_attribute();
-  mode->set_name("mode");
-  mode->set_type(onnx::AttributeProto::STRING);
-  mode->set_s("CRD");
+  set_string(op, "mode", "CRD");
 }
 
 // aten::linear(input, weight, bias): MatMul by the transposed weight (any input rank), then Add.
@@ -207,6 +223,7 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::upsample_bilinear2d", translate_upsample},
       {"aten::upsample_trilinear3d", translate_upsample},
       {"aten::upsample_bicubic2d", translate_upsample},
+      {"mopt_onnx::_resize_nearest", translate_resize_nearest},
       {"aten::pixel_shuffle", translate_pixel_shuffle},
       {"aten::linear", translate_linear},
       {"aten::batch_norm", translate_batch_norm},

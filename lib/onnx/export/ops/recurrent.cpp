@@ -120,10 +120,7 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
     auto y = c.fresh("y"), y_h = c.fresh("y_h"), y_c = c.fresh("y_c");
     auto& rnn = c.add_node(kind.onnx_op, inputs, lstm ? std::vector<std::string>{y, y_h, y_c} : std::vector<std::string>{y, y_h});
     set_int(rnn, "hidden_size", hidden);
-    auto* direction = rnn.add_attribute();
-    direction->set_name("direction");
-    direction->set_type(onnx::AttributeProto::STRING);
-    direction->set_s(directions == 2 ? "bidirectional" : "forward");
+    set_string(rnn, "direction", directions == 2 ? "bidirectional" : "forward");
     if (!lstm) set_int(rnn, "linear_before_reset", 1);
     final_h.push_back(y_h);
     final_c.push_back(y_c);

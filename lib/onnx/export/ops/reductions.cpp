@@ -135,10 +135,7 @@ void translate_nll_loss(ExportContext& c, const torch::jit::Node* node) {
   std::vector<std::string> inputs = {c.name(node->input(0)), c.as_type(node->input(1), at::kLong)};
   if (!c.is_none(node->input(2))) inputs.push_back(c.name(node->input(2)));
   auto& loss = c.add_node("NegativeLogLikelihoodLoss", inputs, {c.fresh(node->output())});
-  auto* mode = loss.add_attribute();
-  mode->set_name("reduction");
-  mode->set_type(onnx::AttributeProto::STRING);
-  mode->set_s(*reduction == 0 ? "none" : *reduction == 1 ? "mean" : "sum");
+  set_string(loss, "reduction", *reduction == 0 ? "none" : *reduction == 1 ? "mean" : "sum");
   set_int(loss, "ignore_index", *ignore_index);
 }
 

@@ -24,31 +24,19 @@ void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
   set_int(flatten, "axis", 1);
 }
 
-// A shape list as a 1-D int64 ONNX value: constant, or built in the graph from constant and
-// run-time ints (each a 0-d int64 value, e.g. from aten::size) by Unsqueeze + Concat.
-std::string shape_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list) {
-  if (auto shape = c.constant_ints(list)) return c.add_ints(*shape, "shape");
-  if (list->node()->kind() != c10::prim::ListConstruct) unsupported(node, "a shape list that is not built in the graph");
-  std::vector<std::string> parts;
-  for (const auto* element : list->node()->inputs()) {
-    if (auto value = c.constant_int(element)) {
-      parts.push_back(c.add_ints({*value}, "dim"));
-      continue;
-    }
-    auto part = c.fresh("dim");
-    c.add_node("Unsqueeze", {c.name(element), c.add_ints({0}, "axes")}, {part});
-    parts.push_back(part);
-  }
-  auto shape = c.fresh("shape");
-  set_int(c.add_node("Concat", parts, {shape}), "axis", 0);
-  return shape;
-}
-
 // aten::reshape/view(x, shape): torch has no "0 copies the dim" rule, so allowzero=1 keeps a
-// literal 0 (or a run-time 0) meaning size 0.
+// literal 0 (or a run-time 0) meaning size 0. An imported ONNX Reshape's shape (the importer's
+// _shape_list, helper_calls.h) keeps ONNX's rule as its allowzero says.
 void translate_reshape(ExportContext& c, const torch::jit::Node* node) {
-  auto shape = shape_value(c, node, node->input(1));
+  auto shape = int_list_value(c, node, node->input(1));
   auto& reshape = c.add_node("Reshape", {c.name(node->input(0)), shape}, {c.fresh(node->output())});
+  const auto* producer = node->input(1)->node();
+  if (producer->kind() == c10::Symbol::fromQualString("mopt_onnx::_shape_list")) {
+    auto allowzero = c.constant_int(producer->input(2));
+    if (!allowzero) unsupported(node, "allowzero computed at run time");
+    if (*allowzero) set_int(reshape, "allowzero", 1);
+    return;
+  }
   auto constant = c.constant_ints(node->input(1));
   if (!constant || std::count(constant->begin(), constant->end(), 0) > 0) set_int(reshape, "allowzero", 1);
 }
@@ -79,13 +67,16 @@ void translate_size(ExportContext& c, const torch::jit::Node* node) {
   gather_dim(c, shape, *dim, node->output());
 }
 
-// aten::__getitem__(list, i) of a whole aten::size list.
+// aten::__getitem__(list, i) of a list exported as a 1-D int64 value (x.size(), an imported
+// run-time shape).
 void translate_getitem(ExportContext& c, const torch::jit::Node* node) {
-  auto index = c.constant_int(node->input(1));
-  if (node->input(0)->node()->kind() != c10::aten::size || !index) {
-    unsupported(node, "indexing other than a constant index into x.size()");
+  if (!c.is_bound(node->input(0))) unsupported(node, "indexing a list that is not a shape");
+  if (auto index = c.constant_int(node->input(1))) {
+    gather_dim(c, c.name(node->input(0)), *index, node->output());
+    return;
   }
-  gather_dim(c, c.name(node->input(0)), *index, node->output());
+  set_int(c.add_node("Gather", {c.name(node->input(0)), c.as_type(node->input(1), at::kLong)}, {c.fresh(node->output())}),
+          "axis", 0);
 }
 
 // prim::TupleIndex(TupleConstruct(...), i) with a constant i: the element itself.
@@ -105,13 +96,23 @@ std::string one_element(ExportContext& c, const torch::jit::Value* value, const 
 }
 
 // aten::slice(x, dim, start, end, step) -> Slice; a None start/end is the whole range.
+// aten::slice(list, start, end, step) of a list exported as a 1-D value (an imported run-time
+// shape's spatial dims) -> Slice along axis 0.
 void translate_slice(ExportContext& c, const torch::jit::Node* node) {
-  if (node->input(0)->type()->kind() != c10::TypeKind::TensorType) unsupported(node, "slicing a list");
-  auto dim = c.constant_int(node->input(1));
-  if (!dim) unsupported(node, "a run-time dim");
   auto bound = [&](const torch::jit::Value* value, int64_t none, const std::string& hint) {
     return c.is_none(value) ? c.add_ints({none}, hint) : one_element(c, value, hint);
   };
+  if (node->input(0)->type()->kind() == c10::TypeKind::ListType) {
+    if (!c.is_bound(node->input(0))) unsupported(node, "slicing a list that is not a shape");
+    c.add_node("Slice",
+               {c.name(node->input(0)), bound(node->input(1), 0, "starts"),
+                bound(node->input(2), std::numeric_limits<int64_t>::max(), "ends"), c.add_ints({0}, "axes"),
+                one_element(c, node->input(3), "steps")},
+               {c.fresh(node->output())});
+    return;
+  }
+  auto dim = c.constant_int(node->input(1));
+  if (!dim) unsupported(node, "a run-time dim");
   auto start = bound(node->input(2), 0, "starts");
   auto end = bound(node->input(3), std::numeric_limits<int64_t>::max(), "ends");
   c.add_node("Slice", {c.name(node->input(0)), start, end, c.add_ints({*dim}, "axes"), one_element(c, node->input(4), "steps")},
@@ -189,11 +190,12 @@ void translate_chunk(ExportContext& c, const torch::jit::Node* node) {
   set_int(c.add_node("Split", {c.name(node->input(0))}, parts), "axis", *dim);
 }
 
-// prim::ListUnpack of an aten::chunk (its Split named the values) or of a whole aten::size.
+// prim::ListUnpack of an aten::chunk (its Split named the values) or of a list exported as a 1-D
+// int64 value (a whole aten::size, an imported run-time shape).
 void translate_list_unpack(ExportContext& c, const torch::jit::Node* node) {
   const auto kind = node->input()->node()->kind();
   if (kind == c10::aten::chunk) return;
-  if (kind != c10::aten::size) unsupported(node, "unpacking a list that aten::chunk or aten::size did not make");
+  if (!c.is_bound(node->input())) unsupported(node, "unpacking a list that is neither a chunk nor a shape");
   for (size_t i = 0; i < node->outputs().size(); ++i) gather_dim(c, c.name(node->input()), static_cast<int64_t>(i), node->output(i));
 }
 
