@@ -90,10 +90,12 @@ void ExportContext::translate_block(const torch::jit::Block* block, onnx::GraphP
   }
   for (size_t i = 0; i < block->outputs().size(); ++i) {
     auto out = fresh(like[i]->hasDebugName() ? like[i]->debugName() + "_branch" : "branch_out");
-    add_node("Identity", {name(block->outputs()[i])}, {out});
+    const auto* result = block->outputs()[i];
+    const bool list = result->type()->kind() == c10::TypeKind::ListType;  // an int list: a 1-D int64 value
+    add_node("Identity", {list ? int_list_value(*this, block->owningNode(), result) : name(result)}, {out});
     auto* info = branch.add_output();
     info->set_name(out);
-    auto type = dtype(like[i]);
+    auto type = list ? std::optional<at::ScalarType>(at::kLong) : dtype(like[i]);
     if (type && onnx_dtype(*type)) info->mutable_type()->mutable_tensor_type()->set_elem_type(*onnx_dtype(*type));
   }
   graph_ = outer;
@@ -270,7 +272,8 @@ const std::vector<TranslatorEntry>& translator_table() {
   static const std::vector<TranslatorEntry> table = [] {
     std::vector<TranslatorEntry> all;
     for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
-                        reduction_translators, quantized_translators, helper_translators}) {
+                        reduction_translators, quantized_translators, helper_translators,
+                        creation_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

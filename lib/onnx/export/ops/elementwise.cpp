@@ -129,13 +129,16 @@ void translate_float(ExportContext& c, const torch::jit::Node* node) {
 
 // prim::If whose branches only name their results (export_graph.h hoisted the computations of
 // number selects) -> one Where per result; an If whose branches compute (tensor control flow: `if
-// x.sum() > 0:`) -> an ONNX If with each branch translated as its subgraph.
+// x.sum() > 0:`) or pick between int lists -> an ONNX If with each branch translated as its subgraph.
 void translate_select(ExportContext& c, const torch::jit::Node* node) {
   const auto* then_block = node->blocks()[0];
   const auto* else_block = node->blocks()[1];
   const bool computes = std::any_of(node->blocks().begin(), node->blocks().end(),
                                     [](const torch::jit::Block* b) { return b->nodes().begin() != b->nodes().end(); });
-  if (computes) {
+  // Lists (an imported model's run-time axes, or all dims when empty) may differ in length: no Where.
+  const bool lists = std::any_of(node->outputs().begin(), node->outputs().end(),
+                                 [](const torch::jit::Value* v) { return v->type()->kind() == c10::TypeKind::ListType; });
+  if (computes || lists) {
     if (node->outputs().empty()) unsupported(node, "a branch without results (side effects only)");
     std::vector<const torch::jit::Value*> outputs(node->outputs().begin(), node->outputs().end());
     std::vector<std::string> names;

@@ -41,11 +41,19 @@ void translate_mean(ExportContext& c, const torch::jit::Node* node) {
 }
 
 // aten::sum(x, dims, keepdim, dtype) / aten::sum(x, dtype) -> ReduceSum (axes as an input).
+// Run-time dims (an imported model's axes input) stay an input; an empty list reduces every dim in
+// both.
 void translate_sum(ExportContext& c, const torch::jit::Node* node) {
-  Reduction r = node->inputs().size() == 2 ? Reduction{} : reduction(c, node, 1, 2);
   std::vector<std::string> inputs = {input_as_result(c, node)};
-  if (!r.dims.empty()) inputs.push_back(c.add_ints(r.dims, "axes"));
-  set_int(c.add_node("ReduceSum", inputs, {c.fresh(node->output())}), "keepdims", r.keepdim);
+  int64_t keepdim = 0;
+  if (node->inputs().size() > 2) {
+    auto keep = c.constant_int(node->input(2));
+    if (!keep) unsupported(node, "keepdim computed at run time");
+    keepdim = *keep;
+    auto dims = c.constant_ints(node->input(1));
+    if (!dims || !dims->empty()) inputs.push_back(int_list_value(c, node, node->input(1)));
+  }
+  set_int(c.add_node("ReduceSum", inputs, {c.fresh(node->output())}), "keepdims", keepdim);
 }
 
 // aten::prod(x, dim, keepdim, dtype) / aten::prod(x, dtype) -> ReduceProd.

@@ -350,20 +350,6 @@ void translate_arange(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Range", {start, end, step}, {c.fresh(node->output())});
 }
 
-// aten::zeros_like/ones_like(x, dtype, ...) -> ConstantOfShape(Shape(x)) in the result's dtype.
-template <int kValue>
-void translate_constant_like(ExportContext& c, const torch::jit::Node* node) {
-  auto type = c.dtype(node->output());
-  if (!type) unsupported(node, "a result of unknown dtype");
-  auto shape = c.fresh("shape");
-  c.add_node("Shape", {c.name(node->input(0))}, {shape});
-  auto& fill = c.add_node("ConstantOfShape", {shape}, {c.fresh(node->output())});
-  auto* value = fill.add_attribute();
-  value->set_name("value");
-  value->set_type(onnx::AttributeProto::TENSOR);
-  *value->mutable_t() = torch_to_tensor(at::full({1}, kValue, at::TensorOptions().dtype(*type)), "value");
-}
-
 // aten::dropout(x, p, train) at inference is the identity.
 void translate_dropout(ExportContext& c, const torch::jit::Node* node) {
   if (c.constant_int(node->input(2)).value_or(1) != 0) unsupported(node, "dropout in training mode");
@@ -385,7 +371,6 @@ std::vector<TranslatorEntry> tensor_translators() {
       {"aten::flip", translate_flip}, {"aten::t", translate_t}, {"aten::movedim", translate_movedim},
       {"aten::tril", translate_trilu<0>}, {"aten::triu", translate_trilu<1>}, {"aten::constant_pad_nd", translate_constant_pad},
       {"aten::expand", translate_expand}, {"aten::arange", translate_arange}, {"aten::numel", translate_numel},
-      {"aten::zeros_like", translate_constant_like<0>}, {"aten::ones_like", translate_constant_like<1>},
       {"aten::dropout", translate_dropout}, {"aten::dropout_", translate_dropout}, {"aten::feature_dropout", translate_dropout},
   };
 }
