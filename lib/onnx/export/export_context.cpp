@@ -212,7 +212,7 @@ std::string ExportContext::as_type(const torch::jit::Value* value, at::ScalarTyp
 onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vector<std::string>& inputs,
                                          const std::vector<std::string>& outputs) {
   // Ops of the default domain newer than the oldest opset the exporter writes (13).
-  static const std::unordered_map<std::string, int64_t> kSince = {{"Trilu", 14}, {"HardSwish", 14}, {"LayerNormalization", 17}};
+  static const std::unordered_map<std::string, int64_t> kSince = {{"Trilu", 14}, {"HardSwish", 14}, {"GridSample", 16}, {"LayerNormalization", 17}};
   auto since = kSince.find(op);
   if (since != kSince.end() && opset_ < since->second) {
     throw invalid_input(fmt::format("cannot export to ONNX opset {}: {} needs opset {} (give --opset {})", opset_, op,
@@ -273,7 +273,7 @@ const std::vector<TranslatorEntry>& translator_table() {
     std::vector<TranslatorEntry> all;
     for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
                         reduction_translators, quantized_translators, helper_translators,
-                        creation_translators}) {
+                        creation_translators, indexing_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -345,6 +345,32 @@ void softmax(ExportContext& c, const torch::jit::Node* node) {
   set_int(op, "axis", *dim);
 }
 
+// aten::fmod(a, b): Mod with fmod=1 (the dividend's sign, as C's fmod). aten::remainder(a, b): the
+// divisor's sign (Python's %): Mod with fmod=0 for integers; ONNX allows floats only with fmod=1,
+// so floats compute a - floor(a / b) * b, which is torch's definition.
+template <int64_t kFmod>
+void translate_mod(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = result_type(c, node);
+  auto a = c.as_type(node->input(0), type), b = c.as_type(node->input(1), type);
+  if (kFmod || !at::isFloatingType(type)) {
+    set_int(c.add_node("Mod", {a, b}, {c.fresh(node->output())}), "fmod", kFmod);
+    return;
+  }
+  auto quotient = c.fresh("quotient"), floored = c.fresh("floored"), product = c.fresh("product");
+  c.add_node("Div", {a, b}, {quotient});
+  c.add_node("Floor", {quotient}, {floored});
+  c.add_node("Mul", {floored, b}, {product});
+  c.add_node("Sub", {a, product}, {c.fresh(node->output())});
+}
+
+// aten::isinf/isposinf/isneginf -> IsInf with the signs it detects.
+template <int64_t kPositive, int64_t kNegative>
+void translate_isinf(ExportContext& c, const torch::jit::Node* node) {
+  auto& op = c.add_node("IsInf", {c.name(node->input(0))}, {c.fresh(node->output())});
+  set_int(op, "detect_positive", kPositive);
+  set_int(op, "detect_negative", kNegative);
+}
+
 constexpr char kSoftmax[] = "Softmax";
 constexpr char kLogSoftmax[] = "LogSoftmax";
 
@@ -397,6 +423,9 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::leaky_relu", translate_leaky_relu}, {"aten::elu", translate_elu},
       {"aten::celu", translate_celu},         {"aten::selu", translate_selu},
       {"aten::prelu", translate_prelu},
+      {"aten::fmod", translate_mod<1>},       {"aten::remainder", translate_mod<0>},
+      {"aten::isinf", translate_isinf<1, 1>}, {"aten::isposinf", translate_isinf<1, 0>},
+      {"aten::isneginf", translate_isinf<0, 1>},
   };
 }
 

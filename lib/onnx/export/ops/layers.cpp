@@ -146,15 +146,41 @@ void translate_linear(ExportContext& c, const torch::jit::Node* node) {
 // aten::batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
 void translate_batch_norm(ExportContext& c, const torch::jit::Node* node) {
   if (c.constant_int(node->input(5)).value_or(1) != 0) unsupported(node, "batch norm in training mode");
-  auto mean = c.constant(node->input(3));
-  if (!mean || !mean->isTensor()) unsupported(node, "running statistics computed at run time");
-  auto channels = mean->toTensor().size(0);
-  auto scale = c.is_none(node->input(1)) ? c.add_initializer(at::ones({channels}), "bn_scale") : c.name(node->input(1));
-  auto shift = c.is_none(node->input(2)) ? c.add_initializer(at::zeros({channels}), "bn_bias") : c.name(node->input(2));
+  // A missing scale or shift takes its channel count from constant running statistics.
+  auto channels = [&] {
+    auto mean = c.constant(node->input(3));
+    if (!mean || !mean->isTensor()) unsupported(node, "no scale or shift, and running statistics computed at run time");
+    return mean->toTensor().size(0);
+  };
+  auto scale = c.is_none(node->input(1)) ? c.add_initializer(at::ones({channels()}), "bn_scale") : c.name(node->input(1));
+  auto shift = c.is_none(node->input(2)) ? c.add_initializer(at::zeros({channels()}), "bn_bias") : c.name(node->input(2));
   auto& bn = c.add_node("BatchNormalization",
                         {c.name(node->input(0)), scale, shift, c.name(node->input(3)), c.name(node->input(4))},
                         {c.fresh(node->output())});
   set_float(bn, "epsilon", static_cast<float>(c.constant_double(node->input(7)).value_or(1e-5)));
+}
+
+// aten::instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps,
+// cudnn) with the input's statistics -> InstanceNormalization.
+void translate_instance_norm(ExportContext& c, const torch::jit::Node* node) {
+  if (c.constant_int(node->input(5)).value_or(0) != 1) unsupported(node, "running statistics instead of the input's");
+  if (c.is_none(node->input(1)) || c.is_none(node->input(2))) unsupported(node, "no scale or shift");
+  auto& norm = c.add_node("InstanceNormalization", {c.name(node->input(0)), c.name(node->input(1)), c.name(node->input(2))},
+                          {c.fresh(node->output())});
+  set_float(norm, "epsilon", static_cast<float>(c.constant_double(node->input(7)).value_or(1e-5)));
+}
+
+// aten::grid_sampler(input, grid, mode, padding_mode, align_corners) -> GridSample (opset 16), which
+// ONNX defines as PyTorch's.
+void translate_grid_sampler(ExportContext& c, const torch::jit::Node* node) {
+  auto mode = c.constant_int(node->input(2)), padding = c.constant_int(node->input(3)), align = c.constant_int(node->input(4));
+  if (!mode || !padding || !align || *mode < 0 || *mode > 2 || *padding < 0 || *padding > 2) unsupported(node, "modes computed at run time");
+  static const char* kModes[] = {"bilinear", "nearest", "bicubic"};
+  static const char* kPaddings[] = {"zeros", "border", "reflection"};
+  auto& sample = c.add_node("GridSample", {c.name(node->input(0)), c.name(node->input(1))}, {c.fresh(node->output())});
+  set_string(sample, "mode", kModes[*mode]);
+  set_string(sample, "padding_mode", kPaddings[*padding]);
+  set_int(sample, "align_corners", *align);
 }
 
 // aten::layer_norm(input, normalized_shape, weight, bias, eps, cudnn) -> LayerNormalization (opset 17).
@@ -228,6 +254,8 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::linear", translate_linear},
       {"aten::batch_norm", translate_batch_norm},
       {"aten::layer_norm", translate_layer_norm},
+      {"aten::instance_norm", translate_instance_norm},
+      {"aten::grid_sampler", translate_grid_sampler},
       {"aten::max_pool1d", translate_max_pool},
       {"aten::max_pool2d", translate_max_pool},
       {"aten::max_pool3d", translate_max_pool},

@@ -11,17 +11,37 @@
 namespace mopt::onnx_export {
 namespace {
 
-// aten::flatten(x, start, end): ONNX Flatten is exactly flatten(x, axis, -1) folded to 2-D, which
-// equals torch's result when start is 1 (the classifier case) or 0.
+// aten::flatten(x, start, end): ONNX Flatten is exactly flatten(x, 1, -1) folded to 2-D (the
+// classifier case); otherwise a Reshape to x's dims before `start`, -1, and its dims after `end`
+// (Slice takes negative dims as they are, so x's rank need not be known).
 void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
   auto start = c.constant_int(node->input(1)), end = c.constant_int(node->input(2));
-  if (!start || !end || *end != -1 || (*start != 0 && *start != 1)) unsupported(node, "flatten other than (x, 1, -1) or (x, 0, -1)");
-  if (*start == 0) {
-    c.add_node("Reshape", {c.name(node->input(0)), c.add_ints({-1}, "flat_shape")}, {c.fresh(node->output())});
+  if (!start || !end) unsupported(node, "dims computed at run time");
+  if (*start == 1 && *end == -1) {
+    set_int(c.add_node("Flatten", {c.name(node->input(0))}, {c.fresh(node->output())}), "axis", 1);
     return;
   }
-  auto& flatten = c.add_node("Flatten", {c.name(node->input(0))}, {c.fresh(node->output())});
-  set_int(flatten, "axis", 1);
+  if (*start == *end) {
+    c.bind(node->output(), c.name(node->input(0)));
+    return;
+  }
+  if ((*start < 0) != (*end < 0)) unsupported(node, "a start and end of different signs");  // needs the rank
+  auto shape = c.fresh("shape");
+  c.add_node("Shape", {c.name(node->input(0))}, {shape});
+  std::vector<std::string> parts;
+  if (*start != 0) {
+    parts.push_back(c.fresh("leading_dims"));
+    c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({*start}, "ends")}, {parts.back()});
+  }
+  parts.push_back(c.add_ints({-1}, "flat_dim"));
+  if (*end != -1) {
+    parts.push_back(c.fresh("trailing_dims"));
+    c.add_node("Slice", {shape, c.add_ints({*end + 1}, "starts"), c.add_ints({std::numeric_limits<int64_t>::max()}, "ends")},
+               {parts.back()});
+  }
+  auto target = c.fresh("flat_shape");
+  set_int(c.add_node("Concat", parts, {target}), "axis", 0);
+  c.add_node("Reshape", {c.name(node->input(0)), target}, {c.fresh(node->output())});
 }
 
 // aten::reshape/view(x, shape): torch has no "0 copies the dim" rule, so allowzero=1 keeps a
@@ -70,6 +90,7 @@ void translate_size(ExportContext& c, const torch::jit::Node* node) {
 // aten::__getitem__(list, i) of a list exported as a 1-D int64 value (x.size(), an imported
 // run-time shape).
 void translate_getitem(ExportContext& c, const torch::jit::Node* node) {
+  if (c.is_bound(node->output())) return;  // a part that aten::split named (ops/indexing.cpp)
   if (!c.is_bound(node->input(0))) unsupported(node, "indexing a list that is not a shape");
   if (auto index = c.constant_int(node->input(1))) {
     gather_dim(c, c.name(node->input(0)), *index, node->output());
@@ -194,7 +215,7 @@ void translate_chunk(ExportContext& c, const torch::jit::Node* node) {
 // int64 value (a whole aten::size, an imported run-time shape).
 void translate_list_unpack(ExportContext& c, const torch::jit::Node* node) {
   const auto kind = node->input()->node()->kind();
-  if (kind == c10::aten::chunk) return;
+  if (kind == c10::aten::chunk || c.is_bound(node->output(0))) return;  // parts a chunk or split named
   if (!c.is_bound(node->input())) unsupported(node, "unpacking a list that is neither a chunk nor a shape");
   for (size_t i = 0; i < node->outputs().size(); ++i) gather_dim(c, c.name(node->input()), static_cast<int64_t>(i), node->output(i));
 }
