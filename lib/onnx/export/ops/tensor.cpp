@@ -25,7 +25,6 @@ void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
     c.bind(node->output(), c.name(node->input(0)));
     return;
   }
-  if ((*start < 0) != (*end < 0)) unsupported(node, "a start and end of different signs");  // needs the rank
   auto shape = c.fresh("shape");
   c.add_node("Shape", {c.name(node->input(0))}, {shape});
   std::vector<std::string> parts;
