@@ -70,8 +70,10 @@ assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "
 import numpy as np, onnx; y=np.load('$WORK/rt.npy'); r=np.load('$FIXTURES/fashion_cnn.output.npy')
 assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
 a=onnx.load('$ONNX'); b=onnx.load('$WORK/roundtrip.onnx')
-assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.name for o in a.graph.output]==[o.name for o in b.graph.output]" \
-    "ONNX -> import -> export round trip"
+assert [i.name for i in a.graph.input]==[i.name for i in b.graph.input] and [o.name for o in a.graph.output]==[o.name for o in b.graph.output]
+dims=lambda g: [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in g.input]
+assert dims(a.graph)==dims(b.graph), (dims(a.graph), dims(b.graph))" \
+    "ONNX -> import -> export round trip (names and declared input dims kept)"
   # The paddle2onnx-style CNN (Reshape [0, -1] becomes x.size(0) arithmetic) round-trips too, dynamic batch included.
   expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/paddle_style_cnn.onnx" -o "$WORK/paddle.pt" -q
   expect_exit 0 -- "$MOPT" optimize "$WORK/paddle.pt" -p freeze -o "$WORK/paddle.onnx" --input-shape 1x3x32x32 -q
