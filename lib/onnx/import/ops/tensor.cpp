@@ -93,6 +93,9 @@ void convert_slice(NodeContext& c) {
   if (c.has_input(3)) known_axes = c.constant_ints(3);
   if (c.has_input(4)) known_steps = c.constant_ints(4);
   size_t count = known_axes ? known_axes->size() : known_starts ? known_starts->size() : 0;
+  if (auto dims = c.input_dims(1); !count && dims && dims->size() == 1 && (*dims)[0] > 0) {
+    count = static_cast<size_t>((*dims)[0]);  // run-time starts of a declared length
+  }
   if (!c.has_input(3) && count) {
     known_axes = std::vector<int64_t>();
     for (size_t i = 0; i < count; ++i) known_axes->push_back(static_cast<int64_t>(i));
@@ -112,8 +115,10 @@ void convert_slice(NodeContext& c) {
     c.assign(0, expression);
     return;
   }
-  std::string axes = c.has_input(3) ? c.int_list_input(3) : fmt::format("list(range(len({})))", starts);
-  std::string steps = c.has_input(4) ? c.int_list_input(4) : fmt::format("[1 for _ in range(len({}))]", starts);
+  std::string axes = c.has_input(3) ? c.int_list_input(3)
+                     : known_axes ? int_list_literal(*known_axes) : fmt::format("list(range(len({})))", starts);
+  std::string steps = c.has_input(4) ? c.int_list_input(4)
+                      : known_steps ? int_list_literal(*known_steps) : fmt::format("[1 for _ in range(len({}))]", starts);
   c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_slice"), x, starts, ends, axes, steps));
 }
 
