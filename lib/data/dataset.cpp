@@ -141,6 +141,15 @@ Dataset Dataset::head(int64_t n) const {
   return first;
 }
 
+Dataset Dataset::rows(const torch::Tensor& indices) const {
+  Dataset picked;
+  picked.inputs = inputs.index_select(0, indices);
+  for (const auto& more : more_inputs) picked.more_inputs.push_back(more.index_select(0, indices));
+  if (has_labels()) picked.labels = labels.index_select(0, indices);
+  picked.description = fmt::format("{} of {} rows", indices.size(0), size());
+  return picked;
+}
+
 Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
   check_options(options);
   std::error_code ec;

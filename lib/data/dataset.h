@@ -44,6 +44,8 @@ struct Dataset {
   std::vector<torch::Tensor> input_rows(int64_t start, int64_t end) const;
   /// The first n samples (inputs, more_inputs and labels); all of them when n <= 0 or n >= size().
   Dataset head(int64_t n) const;
+  /// The samples at `indices` (int64 row numbers), in that order: every input and the labels.
+  Dataset rows(const torch::Tensor& indices) const;
 };
 
 /// How to read a dataset path; mirrors the CLI flags.

@@ -55,6 +55,24 @@ LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& te
   return {{"total", soft.alpha * kd + (1 - soft.alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
 }
 
+namespace {
+
+// A batch's inputs as the model sees them: augmented for a single-input (image) model; several
+// inputs pass unchanged (distill refuses augmentation for them).
+struct AugmentedBatch {
+  std::vector<torch::Tensor> inputs;
+  torch::Tensor partner;  ///< see AugmentedInputs
+  double lambda = 1;
+};
+
+AugmentedBatch augmented(const Batch& batch, const AugmentSpec& augment, uint64_t seed) {
+  if (batch.inputs.size() != 1) return {batch.inputs, {}, 1};
+  auto one = augment_batch(batch.inputs.front(), augment, seed, batch.step, batch.shard);
+  return {{one.inputs}, one.partner, one.lambda};
+}
+
+}  // namespace
+
 Objective distillation_objective(torch::Tensor teacher_logits, const SoftTargets& soft) {
   validate_soft_targets(soft);
   return [=](torch::jit::Module& student, const Batch& batch) {
@@ -68,42 +86,43 @@ Objective live_teacher_objective(torch::jit::Module teacher, const SoftTargets& 
   validate_soft_targets(soft);
   teacher.eval();
   return [=](torch::jit::Module& student, const Batch& batch) mutable {
-    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step, batch.shard);
+    const auto input = augmented(batch, augment, seed);
     torch::Tensor teacher_logits;
     {
       c10::InferenceMode inference;
-      teacher_logits = forward_tensor(teacher, augmented.inputs);
+      teacher_logits = forward_tensor(teacher, input.inputs);
     }
     // Inference tensors cannot enter autograd: a plain copy can.
     teacher_logits = teacher_logits.clone();
-    return soft_target_terms(forward_tensor(student, augmented.inputs), teacher_logits, batch.labels, soft,
-                             augmented.partner, augmented.lambda);
+    return soft_target_terms(forward_tensor(student, input.inputs), teacher_logits, batch.labels, soft, input.partner,
+                             input.lambda);
   };
 }
 
 Objective cross_entropy_objective(const AugmentSpec& augment, uint64_t seed) {
   return [=](torch::jit::Module& model, const Batch& batch) {
-    const auto augmented = augment_batch(batch.inputs, augment, seed, batch.step, batch.shard);
-    auto ce = label_loss(forward_tensor(model, augmented.inputs), batch.labels, augmented.partner, augmented.lambda);
+    const auto input = augmented(batch, augment, seed);
+    auto ce = label_loss(forward_tensor(model, input.inputs), batch.labels, input.partner, input.lambda);
     return LossTerms{{"total", ce}, {"ce", ce.detach()}};
   };
 }
 
-torch::Tensor teacher_logits_for(torch::jit::Module teacher, const torch::Tensor& inputs, int64_t batch_size) {
+torch::Tensor teacher_logits_for(torch::jit::Module teacher, const Dataset& data, int64_t batch_size) {
   EvalModeGuard eval_mode(teacher);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
-  for (int64_t b = 0; b < batch_count(inputs.size(0), batch_size); ++b) {
-    parts.push_back(forward_tensor(teacher, batch_slice(inputs, b, batch_size)));
+  for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
+    parts.push_back(forward_tensor(teacher, data.input_rows(b * batch_size, std::min(data.size(), (b + 1) * batch_size))));
   }
   return torch::cat(parts, 0);
 }
 
 torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Dataset& train, const TrainConfig& config) {
   const auto& dp = config.data_parallel;
-  if (!dp) return teacher_logits_for(teacher, train.inputs, config.eval_batch_size);
+  if (!dp) return teacher_logits_for(teacher, train, config.eval_batch_size);
   const auto [begin, end] = dp->shard(train.size());
-  return dp->gather_rows(teacher_logits_for(teacher, train.inputs.slice(0, begin, end), config.eval_batch_size), train.size());
+  auto share = train.rows(torch::arange(begin, end, torch::kLong));
+  return dp->gather_rows(teacher_logits_for(teacher, share, config.eval_batch_size), train.size());
 }
 
 }  // namespace mopt::train

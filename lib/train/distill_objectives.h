@@ -45,8 +45,8 @@ Objective cross_entropy_objective(const AugmentSpec& augment = {}, uint64_t seed
 LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& teacher_logits, const torch::Tensor& labels,
                             const SoftTargets& soft, const torch::Tensor& partner = {}, double lambda = 1);
 
-/// The teacher's logits for every row of `inputs`, computed once in eval mode.
-torch::Tensor teacher_logits_for(torch::jit::Module teacher, const torch::Tensor& inputs, int64_t batch_size);
+/// The teacher's logits for every row of `data`, computed once in eval mode.
+torch::Tensor teacher_logits_for(torch::jit::Module teacher, const Dataset& data, int64_t batch_size);
 
 /// The teacher's logits for every training row; the ranks of a data-parallel run each compute
 /// their share and exchange them.

@@ -24,7 +24,7 @@ constexpr int64_t kStudentTapBase = 1000;  // teacher taps are 0..k-1, student t
 // A handle to the model's module: handles share the module, and running one is not const.
 torch::jit::Module module_of(const Model& model) { return model.torchscript(); }
 
-torch::Tensor probe_logits(const char* who, torch::jit::Module module, const torch::Tensor& probe) {
+torch::Tensor probe_logits(const char* who, torch::jit::Module module, const std::vector<torch::Tensor>& probe) {
   EvalModeGuard eval_mode(module);
   torch::NoGradGuard no_grad;
   torch::Tensor logits;
@@ -33,8 +33,10 @@ torch::Tensor probe_logits(const char* who, torch::jit::Module module, const tor
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
+    std::vector<std::string> shapes;
+    for (const auto& input : probe) shapes.push_back(fmt::format("{}", fmt::join(input.sizes().slice(1), "x")));
     throw invalid_input(fmt::format("the {} cannot run on the training inputs (shape {} per sample): {}", who,
-                                    fmt::join(probe.sizes().slice(1), "x"), short_torch_message(e.what())));
+                                    fmt::join(shapes, " and "), short_torch_message(e.what())));
   }
   if (logits.dim() != 2) {
     throw invalid_input(fmt::format("the {} returns shape [{}]; distillation needs class logits [batch, classes]", who,
@@ -97,7 +99,7 @@ FeatureDistillation prepare_features(const Model& teacher, torch::jit::Module& t
   insert_feature_taps(features.teacher, teacher_layers, 0);
   insert_feature_taps(tapped_student, student_layers, kStudentTapBase);
   // One probe pass gives the feature shapes the projections are sized from.
-  const auto probe = train.inputs.slice(0, 0, std::min<int64_t>(2, train.size()));
+  const auto probe = train.input_rows(0, std::min<int64_t>(2, train.size()));
   FeatureCapture capture;
   torch::NoGradGuard no_grad;
   {
@@ -151,14 +153,6 @@ std::filesystem::path with_suffix(const std::filesystem::path& path, const std::
 
 namespace {
 
-Dataset subset(const Dataset& data, const torch::Tensor& rows) {
-  Dataset part;
-  part.inputs = data.inputs.index_select(0, rows);
-  if (data.has_labels()) part.labels = data.labels.index_select(0, rows);
-  part.description = fmt::format("{} of {} rows", rows.size(0), data.size());
-  return part;
-}
-
 // What soft-target objectives are built from: the teacher's logits cached once per training row
 // when the inputs never change, else the teacher itself, run on every augmented batch.
 struct TeacherSource {
@@ -206,8 +200,8 @@ std::vector<RecipeCandidate> search_recipes(const TeacherSource& source, const t
   const auto order = torch::randperm(n, generator, torch::kLong);
   const auto holdout_rows = order.slice(0, 0, holdout);
   const auto train_rows = order.slice(0, holdout, holdout + budget_rows);
-  const auto held_out = subset(train, holdout_rows);
-  const auto part = subset(train, train_rows);
+  const auto held_out = train.rows(holdout_rows);
+  const auto part = train.rows(train_rows);
 
   auto candidates = recipe_candidates(settings.soft);
   log_info("recipe search: {} candidates, each trained on {} of {} training samples for {} epoch(s), ranked on {} "
@@ -312,7 +306,7 @@ int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module
   if (student.parameters().size() == 0) {
     throw invalid_input("the student has no trainable parameters (a frozen model cannot be trained; pass the unfrozen one)");
   }
-  const auto probe = train.inputs.slice(0, 0, std::min<int64_t>(2, train.size()));
+  const auto probe = train.input_rows(0, std::min<int64_t>(2, train.size()));
   const auto teacher_logits = probe_logits("teacher", module_of(teacher), probe);
   const auto student_logits = probe_logits("student", student, probe);
   const int64_t classes = teacher_logits.size(1);
@@ -337,6 +331,9 @@ void validate_settings(const DistillSettings& settings, const Dataset& train, co
   }
   if (automatic && !settings.feature_pairs.empty()) {
     throw usage_error("--feature-pair uses the fixed recipe: add --recipe fixed (with --loss/--temperature/--alpha)");
+  }
+  if (settings.augment.any() && !train.more_inputs.empty()) {
+    throw usage_error("--augment and --mixup transform images: a multi-input model's data is trained on as it is");
   }
   if (settings.augment.any() && !settings.feature_pairs.empty()) {
     throw usage_error("--augment is not combined with --feature-pair yet: drop one of them");

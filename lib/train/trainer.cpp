@@ -179,8 +179,8 @@ void validate_config(const TrainConfig& config) {
   validate_schedule(config.schedule);
 }
 
-torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inputs) {
-  auto output = model.forward({inputs});
+torch::Tensor forward_tensor(torch::jit::Module& model, const std::vector<torch::Tensor>& inputs) {
+  auto output = model.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
   if (output.isTensor()) return output.toTensor();
   if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {
     return output.toTupleRef().elements()[0].toTensor();
@@ -200,7 +200,7 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
   int64_t correct = 0;
   double loss_sum = 0;
   for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
-    auto logits = forward_tensor(model, batch_slice(data.inputs, b, batch_size));
+    auto logits = forward_tensor(model, data.input_rows(b * batch_size, std::min(data.size(), (b + 1) * batch_size)));
     auto labels = batch_slice(data.labels, b, batch_size);
     correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     loss_sum += cross_entropy(logits, labels).item<double>() * static_cast<double>(labels.size(0));
@@ -313,8 +313,9 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
         if (share > 0) batch.indices = batch.indices.slice(0, begin, end);
         batch.shard = dp->rank();
       }
-      batch.inputs = train.inputs.index_select(0, batch.indices);
-      if (train.has_labels()) batch.labels = train.labels.index_select(0, batch.indices);
+      auto rows = train.rows(batch.indices);
+      batch.inputs = rows.input_list();
+      batch.labels = rows.labels;
       const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();

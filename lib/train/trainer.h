@@ -44,7 +44,7 @@ struct TrainConfig {
 
 /// One mini-batch: rows of the training set in shuffled order.
 struct Batch {
-  torch::Tensor inputs;
+  std::vector<torch::Tensor> inputs;  ///< one per forward() input (token ids and mask, ...)
   torch::Tensor labels;   ///< undefined when the training set has no labels
   torch::Tensor indices;  ///< row numbers in the training set (to look up cached teacher outputs)
   int64_t step = 0;       ///< the run's optimizer step this batch is for (seeds per-step randomness)
@@ -108,8 +108,9 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
 /// ranks take the same decisions); a plain evaluation otherwise.
 std::pair<double, double> evaluate_on_main(torch::jit::Module& model, const Dataset& data, const TrainConfig& config);
 
-/// Runs the model's forward on a batch and returns its (first) tensor output.
-torch::Tensor forward_tensor(torch::jit::Module& model, const torch::Tensor& inputs);
+/// Runs the model's forward on a batch (one tensor per forward() input) and returns its (first)
+/// tensor output.
+torch::Tensor forward_tensor(torch::jit::Module& model, const std::vector<torch::Tensor>& inputs);
 
 /// Validates `config` (usage_error on nonsense such as epochs < 1).
 void validate_config(const TrainConfig& config);

@@ -1,7 +1,7 @@
 # Multi-input models (a token classifier taking input_ids and attention_mask) through every command
 # that feeds several inputs: synthetic specs, a multi-input dataset folder (input_0.npy, input_1.npy,
-# labels.npy), accuracy, --reference, ONNX INT8 (static and dynamic), ONNX export and optimize's
-# fresh-process timing; commands that feed one input refuse such data with exit 2.
+# labels.npy), accuracy, --reference, ONNX INT8 (static and dynamic), ONNX export, optimize's
+# fresh-process timing and distillation; commands that feed one input refuse such data with exit 2.
 source "$(dirname "$0")/lib.sh"
 T="$FIXTURES/onnx_import/two_input"
 DATA="$FIXTURES/onnx_import/two_input_data"   # labels = the fp32 model's own argmax
@@ -75,12 +75,27 @@ assert m['after']['accuracy']['top1']>=0.9 and m['agreement']['cosine']>0.99, m"
 # TorchScript dynamic INT8 of the twin, measured on the folder.
 expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.dyn.pt" --mode dynamic --eval-data "$DATA" --iterations 5
 
+# Distillation of a multi-input student from the ONNX teacher: both inputs feed both models in
+# training, validation and the ONNX check; the student learns (28% before, the labels are the
+# teacher's argmax) and the written file reproduces its accuracy in a fresh bench.
+STUDENT="$FIXTURES/onnx_import/two_input_student.pt"
+expect_exit 0 -- "$MOPT" distill --teacher "$T.onnx" --student "$STUDENT" --train "$DATA" --val "$DATA" --recipe fixed \
+  --epochs 20 --batch-size 16 -o "$WORK/student.onnx" --report "$WORK/distill.json"
+validate_report "$WORK/distill.json"
+expect_exit 0 -- "$MOPT" bench "$WORK/student.onnx" --data "$DATA" --iterations 3 --report "$WORK/student-bench.json"
+py "
+import json; m=json.load(open('$WORK/distill.json'))['metrics']; b=json.load(open('$WORK/student-bench.json'))['metrics']
+s=m['student']; assert m['teacher']['accuracy']==1.0 and s['accuracy_after']>=s['accuracy_before']+0.1, m
+assert m['onnx_export']['agreement']['cosine']>0.9999, m['onnx_export']['agreement']
+assert abs(b['accuracy']['top1']-s['accuracy_after'])<1e-9, (b['accuracy'], s)" "multi-input distillation"
+expect_exit 2 -- "$MOPT" distill --teacher "$T.onnx" --student "$STUDENT" --train "$DATA" --epochs 1 --augment shift \
+  --recipe fixed -o "$WORK/augmented.pt"
+expect_stderr "multi-input model's data is trained on as it is"
+
 # Commands that feed one input say so (exit 2), and write nothing.
 expect_exit 2 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA"
 expect_stderr "holds 2 inputs; this command feeds one input"
-expect_exit 2 -- "$MOPT" distill --teacher "$T.pt" --student "$T.pt" -o "$WORK/student.pt" --train "$DATA" --epochs 1
-expect_stderr "holds 2 inputs"
-for f in two.static.pt student.pt; do [ ! -e "$WORK/$f" ] || fail "$f written after a refusal"; done
+for f in two.static.pt augmented.pt; do [ ! -e "$WORK/$f" ] || fail "$f written after a refusal"; done
 
 # Folder layout errors are the data's (exit 4), named.
 mkdir -p "$WORK/gap" && cp "$DATA/input_0.npy" "$WORK/gap/" && cp "$DATA/input_1.npy" "$WORK/gap/input_2.npy"

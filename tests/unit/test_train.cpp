@@ -177,7 +177,7 @@ TEST_SUITE("train") {
     auto model = torch::jit::load(test::committed("fashion_cnn.pt").string());
     insert_feature_taps(model, {"features.3", "classifier.2"}, 5);
     FeatureCapture capture;
-    auto out = forward_tensor(model, torch::randn({2, 1, 28, 28}));
+    auto out = forward_tensor(model, {torch::randn({2, 1, 28, 28})});
     CHECK(out.sizes() == torch::IntArrayRef({2, 10}));
     CHECK(capture.get(5).sizes() == torch::IntArrayRef({2, 32, 14, 14}));
     CHECK(capture.get(6).sizes() == torch::IntArrayRef({2, 128}));
