@@ -37,6 +37,14 @@ std::vector<Result> on_ranks(int world, const std::function<Result(DataParallel&
   return results;
 }
 
+// One copy of `initial` per rank, made here: cloning registers class types in the module's shared
+// compilation unit, which two rank threads cloning at once corrupt (a heap abort now and then).
+std::vector<torch::jit::Module> copies_for_ranks(const torch::jit::Module& initial, int world) {
+  std::vector<torch::jit::Module> copies;
+  for (int rank = 0; rank < world; ++rank) copies.push_back(clone_module(initial));
+  return copies;
+}
+
 TrainConfig sgd_config() {
   TrainConfig config;
   config.epochs = 2;
@@ -107,8 +115,9 @@ TEST_CASE("two or three ranks train the same model as one process at the same gl
       torch::Tensor weight;
       TrainResult result;
     };
+    auto models = copies_for_ranks(initial, world);
     auto ranks = on_ranks<Trained>(world, [&](DataParallel& g) {
-      auto model = clone_module(initial);
+      auto& model = models[static_cast<size_t>(g.rank())];
       auto config = sgd_config();
       config.data_parallel = std::shared_ptr<DataParallel>(&g, [](DataParallel*) {});  // owned by on_ranks
       auto result = train_model(model, {}, data, val, config, cross_entropy_objective());
@@ -130,8 +139,9 @@ TEST_CASE("ranks with different settings refuse to train together") {
   const auto data = test::linear_task(200, 8, 4, 1);
   torch::manual_seed(3);
   const auto initial = test::linear_model(8, 4);
+  auto models = copies_for_ranks(initial, 2);
   auto outcomes = on_ranks<std::string>(2, [&](DataParallel& g) -> std::string {
-    auto model = clone_module(initial);
+    auto& model = models[static_cast<size_t>(g.rank())];
     auto config = sgd_config();
     if (g.rank() == 1) config.optimizer.lr = 0.2;
     config.data_parallel = std::shared_ptr<DataParallel>(&g, [](DataParallel*) {});
