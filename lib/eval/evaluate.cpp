@@ -68,14 +68,14 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
 }
 
 OutputComparison compare_lite_outputs(const std::filesystem::path& ptl_path, const Model& reference,
-                                      const torch::Tensor& input) {
+                                      const std::vector<torch::Tensor>& inputs) {
   auto lite = torch::jit::_load_for_mobile(ptl_path.string());
   torch::Tensor output;
   {
     c10::InferenceMode guard;
-    output = lite.forward({input}).toTensor();
+    output = lite.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end())).toTensor();
   }
-  return compare_outputs(run_model(reference, input), output);
+  return compare_outputs(run_model(reference, inputs), output);
 }
 
 }  // namespace mopt

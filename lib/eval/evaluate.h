@@ -28,8 +28,8 @@ struct OutputComparison {
 OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Tensor& candidate);
 
 /// Runs a `.ptl` file in the lite interpreter (what a phone runs) and compares its output with
-/// `reference` on `input`.
+/// `reference` on `inputs` (one per forward() input).
 OutputComparison compare_lite_outputs(const std::filesystem::path& ptl_path, const Model& reference,
-                                      const torch::Tensor& input);
+                                      const std::vector<torch::Tensor>& inputs);
 
 }  // namespace mopt

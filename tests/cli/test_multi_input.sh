@@ -1,7 +1,7 @@
 # Multi-input models (a token classifier taking input_ids and attention_mask) through every command
 # that feeds several inputs: synthetic specs, a multi-input dataset folder (input_0.npy, input_1.npy,
 # labels.npy), accuracy, --reference, ONNX INT8 (static and dynamic), ONNX export, optimize's
-# fresh-process timing and distillation; commands that feed one input refuse such data with exit 2.
+# fresh-process timing, compile and distillation; commands that feed one input refuse such data with exit 2.
 source "$(dirname "$0")/lib.sh"
 T="$FIXTURES/onnx_import/two_input"
 DATA="$FIXTURES/onnx_import/two_input_data"   # labels = the fp32 model's own argmax
@@ -91,6 +91,20 @@ assert abs(b['accuracy']['top1']-s['accuracy_after'])<1e-9, (b['accuracy'], s)" 
 expect_exit 2 -- "$MOPT" distill --teacher "$T.onnx" --student "$STUDENT" --train "$DATA" --epochs 1 --augment shift \
   --recipe fixed -o "$WORK/augmented.pt"
 expect_stderr "multi-input model's data is trained on as it is"
+
+# compile: the profile's pipeline on the TorchScript twin, measured and compared on both inputs, for
+# LibTorch (.pt, passes kept only if faster) and the lite interpreter (.ptl).
+expect_exit 0 -- "$MOPT" compile "$T.pt" --profile x86-64-avx2 --keep-if-faster -o "$WORK/two.compiled.pt" --data "$DATA" \
+  --iterations 5 --report "$WORK/compile.json"
+validate_report "$WORK/compile.json"
+expect_exit 0 -- "$MOPT" compile "$T.pt" --profile android-arm64 -o "$WORK/two.ptl" --data "$DATA" --iterations 5 \
+  --report "$WORK/compile-lite.json"
+py "
+import json
+for name in ('compile', 'compile-lite'):
+    r=json.load(open('$WORK/%s.json' % name)); m=r['metrics']
+    assert m['agreement']['max_abs_diff']<1e-4 and m['after']['accuracy']['top1']==1.0, (name, m)
+assert json.load(open('$WORK/compile-lite.json'))['details']['compile']['lite_agreement']['cosine']>0.9999" "multi-input compile"
 
 # Commands that feed one input say so (exit 2), and write nothing.
 expect_exit 2 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA"
