@@ -71,8 +71,7 @@ json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, d
 json work_json(const Model& model, const std::vector<torch::Tensor>& inputs, double p50_ms) {
   MacCount macs;
   try {
-    if (inputs.size() != 1) throw std::runtime_error("the MAC counter feeds single-input models");
-    macs = count_macs(model, inputs[0]);
+    macs = count_macs(model, inputs);
   } catch (const std::exception& e) {
     macs.complete = false;
     log_verbose("MACs not counted: {}", short_torch_message(e.what()));

@@ -220,7 +220,7 @@ class ValueExposer {
 
 }  // namespace
 
-MacCount count_macs(const Model& model, const torch::Tensor& example_input) {
+MacCount count_macs(const Model& model, const std::vector<torch::Tensor>& examples) {
   MacCount count;
   if (!model.is_torchscript()) {
     count.complete = false;
@@ -231,11 +231,12 @@ MacCount count_macs(const Model& model, const torch::Tensor& example_input) {
   if (!method) throw invalid_input("the model has no forward method to count MACs of");
   auto graph = method->graph()->copy();
   torch::jit::Inline(*graph);
-  // Inputs after the example take their declared defaults (e.g. a transformer's optional masks);
-  // a forward that needs more than one tensor cannot be driven by one example.
-  torch::jit::Stack stack{module._ivalue(), example_input};
+  // Inputs after the examples take their declared defaults (e.g. a transformer's optional masks);
+  // a forward that needs more tensors than given cannot be driven by them.
+  torch::jit::Stack stack{module._ivalue()};
+  stack.insert(stack.end(), examples.begin(), examples.end());
   const auto& arguments = method->function().getSchema().arguments();
-  for (size_t i = 2; i < graph->inputs().size(); ++i) {
+  for (size_t i = stack.size(); i < graph->inputs().size(); ++i) {
     if (i >= arguments.size() || !arguments[i].default_value()) {
       count.complete = false;
       return count;

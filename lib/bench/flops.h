@@ -18,9 +18,10 @@ struct MacCount {
 
 /// Counts the MACs of conv (incl. transposed, quantized, oneDNN), linear/addmm, matmul/mm/bmm/baddbmm
 /// and fused attention / encoder-layer ops over one
-/// forward of `example_input`, from the shapes observed while running it on a frozen eval clone
-/// (the model itself is untouched). ONNX models give {0, 0, false}. Throws invalid_input when the
-/// example input does not fit the model.
-MacCount count_macs(const Model& model, const torch::Tensor& example_input);
+/// forward of `examples` (one per forward() input; inputs after them take their declared
+/// defaults), from the shapes observed while running it on a frozen eval clone (the model itself is
+/// untouched). ONNX models give {0, 0, false}. Throws invalid_input when the examples do not fit
+/// the model.
+MacCount count_macs(const Model& model, const std::vector<torch::Tensor>& examples);
 
 }  // namespace mopt

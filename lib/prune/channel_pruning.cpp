@@ -62,9 +62,9 @@ class EvalModeScope {
   std::map<std::string, bool> training_;
 };
 
-c10::IValue run_forward(torch::jit::Module& module, const torch::Tensor& input) {
+c10::IValue run_forward(torch::jit::Module& module, const std::vector<torch::Tensor>& inputs) {
   torch::NoGradGuard no_grad;
-  return module.forward({input});
+  return module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
 }
 
 // C for the group, after checking that every tensor that follows it agrees; "" or why not.
@@ -148,7 +148,7 @@ torch::jit::Module fresh_copy(const torch::jit::Module& module) {
 }  // namespace
 
 ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPruneOptions& options,
-                                  const torch::Tensor& example_input) {
+                                  const std::vector<torch::Tensor>& examples) {
   check_amount(options.amount);
   if (options.norm != 1 && options.norm != 2) {
     throw usage_error(fmt::format("channel norm must be 1 (L1) or 2 (L2), got {}", options.norm));
@@ -162,13 +162,13 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
   EvalModeScope eval_mode(module);
   c10::IValue before;
   try {
-    before = run_forward(module, example_input);
+    before = run_forward(module, examples);
   } catch (const c10::Error& e) {
-    throw invalid_input(fmt::format("the model does not run on the example input {}: {}", shape_text(example_input),
+    throw invalid_input(fmt::format("the model does not run on the example input {}: {}", shape_text(examples.front()),
                                     short_torch_message(e.what())));
   }
 
-  const auto dependencies = analyze_channel_dependencies(module, example_input.dim());
+  const auto dependencies = analyze_channel_dependencies(module, examples.front().dim());
   ChannelPruneResult result;
   std::vector<ChannelCut> cuts;
   for (const auto& deps : dependencies) {
@@ -211,7 +211,7 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
   result.layers = cut_channels(pruned, cuts);
   c10::IValue after;
   try {
-    after = run_forward(pruned, example_input);
+    after = run_forward(pruned, examples);
   } catch (const c10::Error& e) {
     throw runtime_failure(
         fmt::format("bug: the channel-pruned model no longer runs: {}", short_torch_message(e.what())));

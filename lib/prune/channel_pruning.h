@@ -51,10 +51,10 @@ struct ChannelPruneResult {
 /// left whole, with the reason), ranked by the sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
 /// replaces `module` (new TorchScript types; handles to the old submodules keep the unpruned model),
 /// so a failure leaves `module` untouched. Parameters stay leaf parameters with requires_grad and
-/// buffers stay buffers, so the result trains; training flags are kept. `example_input` runs before
-/// and after: usage_error for bad options, invalid_input when the model does not run on it,
-/// runtime_failure if the pruned model fails or changes its output shape (a bug).
+/// buffers stay buffers, so the result trains; training flags are kept. `examples` (one per
+/// forward() input) run before and after: usage_error for bad options, invalid_input when the model
+/// does not run on them, runtime_failure if the pruned model fails or changes its output shape (a bug).
 ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPruneOptions& options,
-                                  const torch::Tensor& example_input);
+                                  const std::vector<torch::Tensor>& examples);
 
 }  // namespace mopt::prune

@@ -66,7 +66,7 @@ std::string serialized(const Model& model) {
   return buffer.str();
 }
 
-json model_totals(const Model& model, const torch::Tensor& example) {
+json model_totals(const Model& model, const std::vector<torch::Tensor>& example) {
   int64_t nonzero = 0;
   for (const auto& p : model.torchscript().parameters()) nonzero += p.count_nonzero().item<int64_t>();
   const auto bytes = serialized(model);
@@ -177,7 +177,7 @@ void validate_request(const PruneRequest& request) {
 PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   validate_request(request);
   if (!input.is_torchscript()) throw usage_error("pruning works on TorchScript models");
-  const auto example = request.eval.inputs.slice(0, 0, 1);
+  const auto example = request.eval.input_rows(0, 1);  // one row of every input
   PruneOutcome outcome{input.clone()};
   auto& module = outcome.model.torchscript();
   const auto layers = prunable_layers(module, request.selection);
@@ -259,7 +259,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   outcome.totals = totals_before_after(totals_before, model_totals(outcome.model, example));
   if (request.onnx_output) {
     // Exported after pruning: the totals describe the pruned network, the timing the .onnx file in ONNX Runtime.
-    outcome.model = export_like(outcome.model, {example});
+    outcome.model = export_like(outcome.model, example);
     outcome.totals["after"]["onnx_bytes"] = static_cast<int64_t>(outcome.model.onnx().ByteSizeLong());
   }
   outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);

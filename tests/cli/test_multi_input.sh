@@ -1,7 +1,7 @@
 # Multi-input models (a token classifier taking input_ids and attention_mask) through every command
 # that feeds several inputs: synthetic specs, a multi-input dataset folder (input_0.npy, input_1.npy,
 # labels.npy), accuracy, --reference, ONNX INT8 (static and dynamic), ONNX export, optimize's
-# fresh-process timing, compile and distillation; commands that feed one input refuse such data with exit 2.
+# fresh-process timing, compile, prune and distillation; commands that feed one input refuse such data with exit 2.
 source "$(dirname "$0")/lib.sh"
 T="$FIXTURES/onnx_import/two_input"
 DATA="$FIXTURES/onnx_import/two_input_data"   # labels = the fp32 model's own argmax
@@ -105,6 +105,16 @@ for name in ('compile', 'compile-lite'):
     r=json.load(open('$WORK/%s.json' % name)); m=r['metrics']
     assert m['agreement']['max_abs_diff']<1e-4 and m['after']['accuracy']['top1']==1.0, (name, m)
 assert json.load(open('$WORK/compile-lite.json'))['details']['compile']['lite_agreement']['cosine']>0.9999" "multi-input compile"
+
+# prune of the ONNX model: magnitude pruning measured on both inputs, fine-tuned on both; the MAC
+# count covers a multi-input forward too.
+expect_exit 0 -- "$MOPT" prune "$T.onnx" --amount 0.5 -o "$WORK/two.pruned.pt" --eval-data "$DATA" --finetune-data "$DATA" \
+  --epochs 2 --iterations 5 --report "$WORK/prune.json"
+validate_report "$WORK/prune.json"
+py "
+import json; r=json.load(open('$WORK/prune.json')); m=r['metrics']
+assert m['before']['accuracy']['top1']==1.0 and m['after']['accuracy']['top1']>=0.5, m
+assert m['totals']['before']['macs']==128, m['totals']" "multi-input prune"
 
 # Commands that feed one input say so (exit 2), and write nothing.
 expect_exit 2 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA"

@@ -241,17 +241,17 @@ TEST_SUITE("bench-stats") {
 TEST_SUITE("flops") {
   TEST_CASE("MLP 784-256-128-10, batch 4: exact MACs") {
     auto model = Model::load(test::fixture("mlp.pt"));
-    auto count = count_macs(model, torch::randn({4, 784}));
+    auto count = count_macs(model, {torch::randn({4, 784})});
     CHECK(count.complete);
     CHECK(count.layers == 3);
     CHECK(count.macs == 4 * (784 * 256 + 256 * 128 + 128 * 10));  // 938,496
     // Batch scales the count linearly.
-    CHECK(count_macs(model, torch::randn({1, 784})).macs == count.macs / 4);
+    CHECK(count_macs(model, {torch::randn({1, 784})}).macs == count.macs / 4);
   }
 
   TEST_CASE("Fashion-MNIST CNN: MACs by hand from its architecture") {
     auto model = Model::load(test::committed("fashion_cnn.pt"));
-    auto count = count_macs(model, torch::randn({1, 1, 28, 28}));
+    auto count = count_macs(model, {torch::randn({1, 1, 28, 28})});
     // conv1 28x28x32 outputs x (1*3*3) + conv2 14x14x64 x (32*3*3) + fc1 128 x 3136 + fc2 10 x 128
     const int64_t expected = 28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 128 * 3136 + 10 * 128;  // 4,241,152
     CHECK(count.complete);
@@ -261,7 +261,7 @@ TEST_SUITE("flops") {
 
   TEST_CASE("ResNet-18 at 224x224: 1.814 GMACs") {
     auto model = Model::load(test::fixture("resnet18.pt"));
-    auto count = count_macs(model, torch::randn({1, 3, 224, 224}));
+    auto count = count_macs(model, {torch::randn({1, 3, 224, 224})});
     CHECK(count.complete);
     CHECK(count.layers == 21);  // 20 convs (incl. 3 downsample) + fc
     // Conv and fc layers of torchvision's resnet18, computed layer by layer.
@@ -271,7 +271,7 @@ TEST_SUITE("flops") {
 
   TEST_CASE("MobileNetV2 at 224x224: 0.30 GMACs (depthwise convs count C_in/groups)") {
     auto model = Model::load(test::fixture("mobilenet_v2.pt"));
-    auto count = count_macs(model, torch::randn({1, 3, 224, 224}));
+    auto count = count_macs(model, {torch::randn({1, 3, 224, 224})});
     CHECK(count.complete);
     CHECK(count.layers == 53);  // 52 convs + classifier
     CHECK(count.macs == 300774272);
@@ -281,31 +281,31 @@ TEST_SUITE("flops") {
   TEST_CASE("counting leaves the model untouched and survives freezing and optimize-for-inference") {
     auto model = Model::load(test::fixture("conv_bn.pt"));
     auto input = torch::randn({2, 3, 16, 16});
-    const auto before = count_macs(model, input);
+    const auto before = count_macs(model, {input});
     CHECK(before.complete);
     CHECK(before.macs > 0);
     CHECK(model.torchscript().is_training() == Model::load(test::fixture("conv_bn.pt")).torchscript().is_training());
     auto frozen = test::run_text(model, "freeze").model;
-    CHECK(count_macs(frozen, input).macs == before.macs);
+    CHECK(count_macs(frozen, {input}).macs == before.macs);
     auto optimized = test::run_text(model, "optimize-for-inference").model;
-    auto after = count_macs(optimized, input);
+    auto after = count_macs(optimized, {input});
     MESSAGE(fmt::format("conv_bn MACs {} (optimized: {}, complete {})", before.macs, after.macs, after.complete));
     CHECK(after.complete);
     CHECK(after.macs == before.macs);
     // oneDNN's prim::mkldnn_convolution counts like aten::conv2d, in memory and loaded from a file.
     auto onednn = test::run_text(model, "optimize-for-inference{mkldnn=true}").model;
-    CHECK(count_macs(onednn, input).macs == before.macs);
-    CHECK(count_macs(onednn.reloaded(), input).macs == before.macs);
+    CHECK(count_macs(onednn, {input}).macs == before.macs);
+    CHECK(count_macs(onednn.reloaded(), {input}).macs == before.macs);
   }
 
   TEST_CASE("a ResNet-18 compiled to oneDNN layouts and saved counts the same MACs") {
     auto model = Model::load(test::fixture("resnet18.pt"));
     auto input = torch::randn({1, 3, 224, 224});
-    const auto before = count_macs(model, input);
+    const auto before = count_macs(model, {input});
     auto onednn = test::run_text(model, "remove-dropout,fold-conv-bn,freeze,optimize-for-inference{mkldnn=true}").model;
     auto loaded = onednn.reloaded();
     run_model(loaded, input);  // packs and caches the oneDNN weights, as a benchmark run does
-    auto after = count_macs(loaded, input);
+    auto after = count_macs(loaded, {input});
     MESSAGE(fmt::format("resnet18 MACs {} -> {} (complete {})", before.macs, after.macs, after.complete));
     CHECK(after.complete);
     CHECK(after.macs == before.macs);
@@ -313,7 +313,7 @@ TEST_SUITE("flops") {
 
   TEST_CASE("transformer: fused encoder layers are counted") {
     auto model = Model::load(test::fixture("transformer.pt"));
-    auto count = count_macs(model, torch::randn({1, 16, 64}));
+    auto count = count_macs(model, {torch::randn({1, 16, 64})});
     MESSAGE(fmt::format("transformer MACs {} over {} ops, complete {}", count.macs, count.layers, count.complete));
     // Per layer: qkv 16x64x192 + scores 16x16x64 + context 16x16x64 + out 16x64x64 + ff 2x16x64x128.
     // In eval mode LibTorch runs each layer as one fused aten::_transformer_encoder_layer_fwd.
@@ -323,10 +323,10 @@ TEST_SUITE("flops") {
 
   TEST_CASE("ONNX models are not counted; a wrong input is invalid input") {
     auto onnx = Model::load(test::fixture("mlp.onnx"));
-    auto count = count_macs(onnx, torch::randn({4, 784}));
+    auto count = count_macs(onnx, {torch::randn({4, 784})});
     CHECK_FALSE(count.complete);
     CHECK(count.macs == 0);
     auto mlp = Model::load(test::fixture("mlp.pt"));
-    CHECK(test::thrown_code([&] { count_macs(mlp, torch::randn({4, 100})); }) == 4);
+    CHECK(test::thrown_code([&] { count_macs(mlp, {torch::randn({4, 100})}); }) == 4);
   }
 }

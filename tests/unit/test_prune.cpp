@@ -255,11 +255,11 @@ TEST_SUITE("prune") {
       CAPTURE(amount);
       CHECK(thrown_code([&] { check_amount(amount); }) == 2);
       CHECK(thrown_code([&] { global_magnitude_masks(model, {"features.4"}, amount); }) == 2);
-      CHECK(thrown_code([&] { prune_channels(model, {amount, 1, {}}, input); }) == 2);
+      CHECK(thrown_code([&] { prune_channels(model, {amount, 1, {}}, {input}); }) == 2);
     }
     CHECK(thrown_code([&] { check_amount(0.5); }) == -1);
-    CHECK(thrown_code([&] { prune_channels(model, {0.5, 3, {}}, input); }) == 2);                  // norm
-    CHECK(thrown_code([&] { prune_channels(model, {0.5, 1, {{"nothing*"}, {}}}, input); }) == 2);  // include
+    CHECK(thrown_code([&] { prune_channels(model, {0.5, 3, {}}, {input}); }) == 2);                  // norm
+    CHECK(thrown_code([&] { prune_channels(model, {0.5, 1, {{"nothing*"}, {}}}, {input}); }) == 2);  // include
     CHECK(out_channels(model, "features.0") == 32);  // refused before touching anything
   }
 
@@ -306,7 +306,7 @@ TEST_SUITE("prune") {
     forward(model, input);  // executors that already ran must not keep the old shapes
     forward(model, input);
     const auto old_handle = model;  // a shallow handle to the object before pruning
-    const auto result = prune_channels(model, {0.5, 1, {}}, input);
+    const auto result = prune_channels(model, {0.5, 1, {}}, {input});
     CHECK(out_channels(old_handle, "features.0") == 32);  // the cut happened on a copy
 
     CHECK(weight(model, "features.0").sizes() == torch::IntArrayRef({16, 1, 3, 3}));
@@ -362,7 +362,7 @@ TEST_SUITE("prune") {
     kill_channels(model, "classifier.2", "", dead2);
     const auto expected = forward(model, input);
 
-    prune_channels(model, {0.5, 1, {}}, input);
+    prune_channels(model, {0.5, 1, {}}, {input});
     REQUIRE(out_channels(model, "features.0") == 16);
     REQUIRE(out_channels(model, "features.4") == 32);
     REQUIRE(out_channels(model, "classifier.2") == 64);
@@ -376,7 +376,7 @@ TEST_SUITE("prune") {
     auto model = fashion_cnn();
     model.train();
     const auto batches = tensor_attr(submodule_at(model, "features.1"), "num_batches_tracked").item<int64_t>();
-    const auto result = prune_channels(model, {0.5, 2, {{}, {"features.0"}}}, fashion_input());
+    const auto result = prune_channels(model, {0.5, 2, {{}, {"features.0"}}}, {fashion_input()});
     CHECK(model.is_training());  // the verification runs happen in eval mode, then the mode comes back
     CHECK(submodule_at(model, "features.1").is_training());
     CHECK(tensor_attr(submodule_at(model, "features.1"), "num_batches_tracked").item<int64_t>() == batches);
@@ -390,7 +390,7 @@ TEST_SUITE("prune") {
     auto resnet = load(fixture("resnet18.pt"));
     const auto input = read_npy(fixture("resnet18.input.npy"));
     const int64_t params_before = parameter_count(resnet);
-    const auto result = prune_channels(resnet, {0.3, 1, {}}, input);
+    const auto result = prune_channels(resnet, {0.3, 1, {}}, {input});
     const auto output = forward(resnet, input);
     CHECK(output.sizes() == torch::IntArrayRef({1, 1000}));
     CHECK(torch::isfinite(output).all().item<bool>());
@@ -419,7 +419,7 @@ TEST_SUITE("prune") {
     const auto input = read_npy(fixture("mobilenet_v2.input.npy"));
     const int64_t params_before = parameter_count(mobilenet);
     forward(mobilenet, input);  // already-run executors must not keep the old depthwise groups
-    const auto result = prune_channels(mobilenet, {0.3, 1, {}}, input);
+    const auto result = prune_channels(mobilenet, {0.3, 1, {}}, {input});
     CHECK(forward(mobilenet, input).sizes() == torch::IntArrayRef({1, 1000}));
     CHECK(parameter_count(mobilenet) < params_before);
     // features.2: expand 1x1 (conv.0.0) -> depthwise 3x3 (conv.1.0) -> project (conv.2).
@@ -438,7 +438,7 @@ TEST_SUITE("prune") {
   TEST_CASE("channel pruning of a plain MLP keeps the classifier's outputs") {
     auto mlp = load(fixture("mlp.pt"));
     const auto input = read_npy(fixture("mlp.input.npy"));
-    const auto result = prune_channels(mlp, {0.5, 1, {}}, input);
+    const auto result = prune_channels(mlp, {0.5, 1, {}}, {input});
     CHECK(forward(mlp, input).sizes() == read_npy(fixture("mlp.output.npy")).sizes());
     int pruned = 0;
     for (const auto& group : result.groups) pruned += group.skipped_reason.empty();
@@ -452,7 +452,7 @@ TEST_SUITE("prune") {
       const auto input = read_npy(fixture(name + ".input.npy"));
       kill_channels_in_every_group(model, input.dim(), 0.3);
       const auto expected = forward(model, input);
-      const auto result = prune_channels(model, {0.3, 1, {}}, input);
+      const auto result = prune_channels(model, {0.3, 1, {}}, {input});
       const auto actual = forward(model, input);
       CHECK((actual - expected).abs().max().item<double>() < 1e-4 * (1.0 + expected.abs().max().item<double>()));
       int64_t pruned = 0;
@@ -466,7 +466,7 @@ TEST_SUITE("prune") {
     const auto input = torch::randn({1, 3, 8, 8});
     auto check_unpruned = [&](torch::jit::Module net, const std::string& producer, const std::string& reason) {
       CAPTURE(producer);
-      const auto result = prune_channels(net, {0.5, 1, {}}, input);
+      const auto result = prune_channels(net, {0.5, 1, {}}, {input});
       CHECK(reasons_of(result, producer).find(reason) != std::string::npos);
       CHECK(group_of(result, producer)->channels_after == group_of(result, producer)->channels_before);
     };
@@ -490,14 +490,14 @@ TEST_SUITE("prune") {
     auto net = conv_net({{"a", conv_module(8, 8)}, {"c", conv_module(8, 4)}},
                         "    return self.c.forward(torch.relu(self.a.forward(torch.relu(self.a.forward(x)))))\n");
     // a reads the graph input (8 channels that cannot change), so a's input side stays whole.
-    const auto result = prune_channels(net, {0.5, 1, {}}, input);
+    const auto result = prune_channels(net, {0.5, 1, {}}, {input});
     CHECK(out_channels(net, "a") == 8);
     CHECK(reasons_of(result, "a").find("a is also called on channels that cannot be pruned") != std::string::npos);
 
     auto inner = conv_net({{"s", conv_module(3, 8)}, {"a", conv_module(8, 8)}, {"c", conv_module(8, 4)}},
                           "    return self.c.forward(self.a.forward(self.a.forward(self.s.forward(x))))\n");
     const auto small = torch::randn({1, 3, 8, 8});
-    const auto result2 = prune_channels(inner, {0.5, 1, {}}, small);
+    const auto result2 = prune_channels(inner, {0.5, 1, {}}, {small});
     CHECK(group_of(result2, "s") == group_of(result2, "a"));  // a's input and output are the same channels
     CHECK(weight(inner, "a").sizes() == torch::IntArrayRef({4, 4, 3, 3}));
     CHECK(weight(inner, "c").size(1) == 4);
@@ -541,7 +541,7 @@ TEST_SUITE("prune") {
     auto resnet = load(fixture("resnet18.pt"));
     const auto input = read_npy(fixture("resnet18.input.npy"));
     ChannelPruneOptions options{0.3, 1, {}, 16};
-    const auto result = prune_channels(resnet, options, input);
+    const auto result = prune_channels(resnet, options, {input});
     CHECK(forward(resnet, input).sizes() == torch::IntArrayRef({1, 1000}));
     CHECK(out_channels(resnet, "conv1") == 48);           // asked ceil(0.7 * 64) = 45
     CHECK(group_of(result, "conv1")->channels_requested == 45);
@@ -558,28 +558,28 @@ TEST_SUITE("prune") {
       CHECK(out_channels(resnet, group.producers.front()) == group.channels_after);
     }
     CHECK(pruned == static_cast<int>(result.groups.size()) - 1);  // all but the classifier
-    CHECK(thrown_code([&] { prune_channels(resnet, {0.3, 1, {}, 0}, input); }) == 2);
+    CHECK(thrown_code([&] { prune_channels(resnet, {0.3, 1, {}, 0}, {input}); }) == 2);
   }
 
   TEST_CASE("a group that rounding would keep whole is left whole, with the reason") {
     torch::manual_seed(0);
     auto net = conv_net({{"a", conv_module(3, 16)}, {"c", conv_module(16, 4)}},
                         "    return self.c.forward(torch.relu(self.a.forward(x)))\n");
-    const auto result = prune_channels(net, {0.25, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 12 of 16
+    const auto result = prune_channels(net, {0.25, 1, {}, 8}, {torch::randn({1, 3, 8, 8})});  // asks 12 of 16
     CHECK(out_channels(net, "a") == 16);
     CHECK(group_of(result, "a")->channels_requested == 12);
     CHECK(reasons_of(result, "a").find("rounded to a multiple of 8 is all of them") != std::string::npos);
     auto again = conv_net({{"a", conv_module(3, 16)}, {"c", conv_module(16, 4)}},
                           "    return self.c.forward(torch.relu(self.a.forward(x)))\n");
-    prune_channels(again, {0.3, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 12 (ceil 11.2): same
+    prune_channels(again, {0.3, 1, {}, 8}, {torch::randn({1, 3, 8, 8})});  // asks 12 (ceil 11.2): same
     CHECK(out_channels(again, "a") == 16);
-    prune_channels(again, {0.5, 1, {}, 8}, torch::randn({1, 3, 8, 8}));  // asks 8
+    prune_channels(again, {0.5, 1, {}, 8}, {torch::randn({1, 3, 8, 8})});  // asks 8
     CHECK(out_channels(again, "a") == 8);
   }
 
   TEST_CASE("a module cloned with grad on comes back with leaf parameters") {
     auto model = Model::load(committed("fashion_cnn.pt")).clone();  // Module::clone() gives non-leaf tensors
-    prune_channels(model.torchscript(), {0.5, 1, {}}, fashion_input());
+    prune_channels(model.torchscript(), {0.5, 1, {}}, {fashion_input()});
     for (const auto& p : model.torchscript().named_parameters()) {
       CAPTURE(p.name);
       CHECK(p.value.is_leaf());

@@ -39,7 +39,7 @@ namespace {
 void check_input_count(const DataArgs& args, size_t count, const std::string& what) {
   if (count > 1 && !args.multiple_inputs) {
     throw usage_error(fmt::format("{} holds {} inputs; this command feeds one input for now (multi-input models work "
-                                  "in bench, optimize, compile, distill, quantize to ONNX and quantize --mode dynamic)",
+                                  "in every command but TorchScript static quantize: quantize to .onnx, or use --mode dynamic)",
                                   what, count));
   }
 }
