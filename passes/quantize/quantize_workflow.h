@@ -18,7 +18,7 @@ namespace mopt::quant {
 struct QuantizeRequest {
   std::string mode = "static";  ///< "static" or "dynamic"
   QuantConfig config;
-  torch::Tensor calib_inputs;   ///< static mode
+  Dataset calib;                ///< static mode: calibration inputs (every forward() input)
   Dataset eval;                 ///< inputs (+ labels for accuracy)
   AccuracyTarget target;  ///< --max-accuracy-drop/--min-sqnr: fall back layer by layer
   int max_trials = 8;

@@ -156,13 +156,20 @@ class ErrorSink : public ObservationSink {
   std::vector<Sums> sums_;
 };
 
-void run_batches(torch::jit::Module& module, const torch::Tensor& inputs, int64_t batch, int64_t limit,
+// Rows [start, end) of every input, as forward() arguments.
+std::vector<c10::IValue> rows_of(const std::vector<torch::Tensor>& inputs, int64_t start, int64_t end) {
+  std::vector<c10::IValue> rows;
+  for (const auto& input : inputs) rows.emplace_back(input.slice(0, start, end));
+  return rows;
+}
+
+void run_batches(torch::jit::Module& module, const std::vector<torch::Tensor>& inputs, int64_t batch, int64_t limit,
                  const CalibrationProgress& progress) {
   torch::NoGradGuard no_grad;
-  const int64_t n = std::min(inputs.size(0), limit);
+  const int64_t n = std::min(inputs.front().size(0), limit);
   const int64_t total = (n + batch - 1) / batch;
   for (int64_t b = 0; b < total; ++b) {
-    module.forward({inputs.slice(0, b * batch, std::min(n, (b + 1) * batch))});
+    module.forward(rows_of(inputs, b * batch, std::min(n, (b + 1) * batch)));
     if (progress) progress(b + 1, total);
   }
 }
@@ -191,7 +198,7 @@ torch::jit::Module insert_observers(torch::jit::Module& module, const torch::jit
 }
 
 // Runs calibration batches; a failure is bad data when the fp32 model fails on the same batch too.
-void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp32, const torch::Tensor& inputs,
+void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp32, const std::vector<torch::Tensor>& inputs,
                      int64_t batch, int64_t limit, const CalibrationProgress& progress) {
   try {
     run_batches(prepared, inputs, batch, limit, progress);
@@ -200,15 +207,15 @@ void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp3
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {  // c10::Error, or the interpreter's std::runtime_error
-    const auto first = inputs.slice(0, 0, std::min(batch, inputs.size(0)));
+    const auto first = rows_of(inputs, 0, std::min(batch, inputs.front().size(0)));
     try {
       torch::NoGradGuard no_grad;
       auto copy = fp32;
-      copy.forward({first});
+      copy.forward(first);
     } catch (const std::exception& fp32_error) {
       throw invalid_input(fmt::format("the model does not run on the calibration data (a batch of shape [{}]): {}; "
                                       "check that --calib holds the model's inputs (shape, --normalize)",
-                                      fmt::join(first.sizes(), ", "), torch_error_reason(fp32_error.what())));
+                                      fmt::join(first.front().toTensor().sizes(), ", "), torch_error_reason(fp32_error.what())));
     }
     throw quantization_failure("running calibration batches through the observed model", e.what(), "", kReportAdvice);
   }
@@ -216,9 +223,10 @@ void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp3
 
 }  // namespace
 
-QuantResult quantize_static(const Model& model, const torch::Tensor& calib_inputs, const QuantConfig& config,
+QuantResult quantize_static(const Model& model, const std::vector<torch::Tensor>& calib_inputs, const QuantConfig& config,
                             const CalibrationProgress& progress) {
-  if (calib_inputs.size(0) == 0) throw invalid_input("calibration data is empty");
+  if (calib_inputs.empty() || calib_inputs.front().size(0) == 0) throw invalid_input("calibration data is empty");
+  const int64_t samples = calib_inputs.front().size(0);
   auto module = prepare_module(model);
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
   auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::STATIC);
@@ -237,7 +245,7 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
   {
     CalibrationSink sink(config, observers.size());
     ScopedObservationSink scope(&sink);
-    run_calibration(prepared, module, calib_inputs, config.calib_batch, calib_inputs.size(0), progress);
+    run_calibration(prepared, module, calib_inputs, config.calib_batch, samples, progress);
     for (size_t i = 0; i < observers.size(); ++i) {
       records[i].range = sink.range(i);
       records[i].qparams = choose_qparams(records[i].range, 0, 255, config.symmetric_activations);
@@ -245,7 +253,7 @@ QuantResult quantize_static(const Model& model, const torch::Tensor& calib_input
     }
   }
   result.calibration_peak_rss_mb = peak_rss_mb();
-  result.calibration_samples = calib_inputs.size(0);
+  result.calibration_samples = samples;
   {
     ErrorSink sink(records);
     ScopedObservationSink scope(&sink);

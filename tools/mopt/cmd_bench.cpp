@@ -253,7 +253,6 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.trace_path = args.trace;
   if (settings.soak) validate(*settings.soak);  // before ONNX Runtime's helper starts
   auto data = with_graph_input(args.data, args.model);
-  data.multiple_inputs = true;  // a multi-input model is fed one synthetic tensor per input
   if (!has_data(data)) throw usage_error("bench needs inputs: --data PATH or --input-shape NAME:1x3x224x224:float32");
   settings.data = load_data(data, "test");
 

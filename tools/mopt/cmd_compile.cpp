@@ -81,7 +81,6 @@ void run_onnx_compile(const CompileArgs& args, const Profile& profile, Report& r
   validate_pipeline(pipeline, registry);
   if (args.specialize) throw usage_error("--specialize is a TorchScript pass; for ONNX in and out the shapes stay as the graph declares them");
   auto data_args = with_graph_input(args.data, args.model);
-  data_args.multiple_inputs = true;  // compared through compare_models, which feeds every input
   if (!has_data(data_args)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
@@ -149,7 +148,6 @@ void run_compile(const CompileArgs& args, Report& report) {
     for (const auto& step : not_for_onnx) log_info("note: {} is skipped for .onnx output (ONNX Runtime picks its own kernels and layouts)", step);
   }
   auto data_args = with_graph_input(args.data, args.model);
-  data_args.multiple_inputs = true;  // compared through compare_models, which feeds every input
   if (args.specialize) append_specialize_step(data_args, pipeline);
   try {
     validate_pipeline(pipeline, registry);

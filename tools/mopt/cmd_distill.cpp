@@ -90,10 +90,9 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   report.add_input(args.student, &student);
 
   // A multi-input folder (input_0.npy, input_1.npy, ...) feeds a multi-input teacher and student.
-  auto train = load_data_path(args.train, args.train_labels, "train", args.train_samples, args.normalize, /*multiple_inputs=*/true);
+  auto train = load_data_path(args.train, args.train_labels, "train", args.train_samples, args.normalize);
   auto val = args.val.empty() ? Dataset{}
-                              : load_data_path(args.val, args.val_labels, "test", args.val_samples, args.normalize,
-                                               /*multiple_inputs=*/true);
+                              : load_data_path(args.val, args.val_labels, "test", args.val_samples, args.normalize);
   log_info("training data: {}", train.description);
   if (!args.val.empty()) log_info("validation data: {}", val.description);
 

@@ -65,9 +65,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   }
   Dataset data;
   const bool measure = has_data(args.data);
-  auto data_args = args.data;
-  data_args.multiple_inputs = true;
-  if (measure) data = load_data(data_args, "test");  // bad data fails before any pass runs
+  if (measure) data = load_data(args.data, "test");  // bad data fails before any pass runs
 
   auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
     log_info("[{}/{}] {}", i + 1, n, step);

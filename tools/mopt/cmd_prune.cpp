@@ -120,16 +120,14 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   }
   if (!args.eval_data.empty() && !args.input_shape.empty()) throw usage_error("give --eval-data or --input-shape, not both");
   if (!args.finetune_data.empty()) {
-    request.finetune = load_data_path(args.finetune_data, args.finetune_labels, "train", args.finetune_samples, args.normalize,
-                                      /*multiple_inputs=*/true);
+    request.finetune = load_data_path(args.finetune_data, args.finetune_labels, "train", args.finetune_samples, args.normalize);
     log_info("fine-tuning data: {}", request.finetune.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize, /*multiple_inputs=*/true);
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
   } else if (!args.input_shape.empty()) {
     DataArgs synthetic;
     synthetic.input_shape = args.input_shape;
-    synthetic.multiple_inputs = true;
     request.eval = load_data(synthetic, "test");
   }
   request.onnx_output = onnx_out;

@@ -208,12 +208,12 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   request.target = accuracy_target(args);
   request.max_trials = args.max_trials;
   if (!dynamic) {
-    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize, /*multiple_inputs=*/true);
+    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
     request.calib.labels = torch::Tensor();  // calibration needs none; a folder's labels must not count as eval labels
     log_info("calibration: {}", request.calib.description);
   }
   if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize, /*multiple_inputs=*/true);
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
   } else if (dynamic) {
     throw usage_error("give --eval-data so the INT8 model can be measured against fp32");
   } else {
@@ -270,16 +270,14 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
 
   if (args.mode == "static") {
     if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
-    auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
-    request.calib_inputs = calib.inputs;
-    log_info("calibration: {}", calib.description);
+    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
+    log_info("calibration: {}", request.calib.description);
   }
   if (!args.eval_data.empty()) {
-    // Dynamic INT8 runs no calibration, so a multi-input model needs only multi-input evaluation.
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize,
-                                  /*multiple_inputs=*/args.mode != "static");
-  } else if (request.calib_inputs.defined()) {
-    request.eval.inputs = request.calib_inputs;  // agreement with fp32 only, no accuracy
+    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+  } else if (request.calib.size() > 0) {
+    request.eval = request.calib;  // agreement with fp32 only, no accuracy
+    request.eval.labels = torch::Tensor();
     request.eval.description = "calibration inputs (no labels)";
   } else {
     throw usage_error("give --eval-data (or --calib) so the quantized model can be measured against fp32");

@@ -33,25 +33,12 @@ DataArgs with_graph_input(DataArgs args, const std::string& model_path) {
   return args;
 }
 
-namespace {
-
-// A command that feeds one tensor (training, compile's tracing) must not get a multi-input dataset.
-void check_input_count(const DataArgs& args, size_t count, const std::string& what) {
-  if (count > 1 && !args.multiple_inputs) {
-    throw usage_error(fmt::format("{} holds {} inputs; this command feeds one input for now (multi-input models work "
-                                  "in every command but TorchScript static quantize: quantize to .onnx, or use --mode dynamic)",
-                                  what, count));
-  }
-}
-
-}  // namespace
 
 Dataset load_data(const DataArgs& args, const std::string& default_split) {
   if (!args.data.empty() && !args.input_shape.empty()) throw usage_error("give --data or --input-shape, not both");
   Dataset dataset;
   if (!args.input_shape.empty()) {
     auto specs = parse_input_specs(args.input_shape);
-    check_input_count(args, specs.size(), fmt::format("the input spec '{}'", args.input_shape));
     dataset.inputs = synthetic_input(specs[0], args.seed);
     // Each input draws from its own seed: equal shapes must not get equal values.
     for (size_t i = 1; i < specs.size(); ++i) dataset.more_inputs.push_back(synthetic_input(specs[i], args.seed + i));
@@ -76,14 +63,12 @@ Dataset load_data(const DataArgs& args, const std::string& default_split) {
     }
   }
   dataset = load_dataset(args.data, options);
-  check_input_count(args, dataset.more_inputs.size() + 1, fmt::format("the dataset {}", args.data));
   return dataset.head(args.samples);
 }
 
 Dataset load_data_path(const std::string& path, const std::string& labels, const std::string& default_split,
-                       int64_t samples, const std::string& normalize, bool multiple_inputs) {
+                       int64_t samples, const std::string& normalize) {
   DataArgs data;
-  data.multiple_inputs = multiple_inputs;
   data.data = path;
   data.labels = labels;
   data.samples = samples;

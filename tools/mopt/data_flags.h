@@ -14,7 +14,6 @@ struct DataArgs {
   std::string input_shape;
   int64_t samples = 0;  ///< 0 = all
   uint64_t seed = 0;
-  bool multiple_inputs = false;  ///< the command can feed a multi-input model (bench, quantize, optimize); others refuse one
 };
 
 /// Adds --data, --labels, --split, --normalize, --input-shape, --samples, --seed.
@@ -30,9 +29,9 @@ DataArgs with_graph_input(DataArgs args, const std::string& model_path);
 /// Loads --data (or makes seeded synthetic inputs from --input-shape) and keeps --samples rows.
 Dataset load_data(const DataArgs& args, const std::string& default_split);
 
-/// Loads one dataset path given by a command's own flags (--calib, --train, --eval-data, ...);
-/// a multi-input dataset is a usage error unless the command can feed one.
+/// Loads one dataset path given by a command's own flags (--calib, --train, --eval-data, ...); a
+/// folder of input_0.npy, input_1.npy, ... feeds a multi-input model.
 Dataset load_data_path(const std::string& path, const std::string& labels, const std::string& default_split,
-                       int64_t samples, const std::string& normalize, bool multiple_inputs = false);
+                       int64_t samples, const std::string& normalize);
 
 }  // namespace mopt::cli
