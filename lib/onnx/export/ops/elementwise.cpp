@@ -177,7 +177,6 @@ constexpr char kMax[] = "Max";
 constexpr char kAdd[] = "Add";
 constexpr char kSub[] = "Sub";
 constexpr char kMul[] = "Mul";
-constexpr char kDiv[] = "Div";
 constexpr char kMatMul[] = "MatMul";
 
 // aten::hardtanh(x, min, max) -> Clip(x, min, max) (ReLU6 is hardtanh(x, 0, 6)).
@@ -363,6 +362,56 @@ void translate_mod(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Sub", {a, product}, {c.fresh(node->output())});
 }
 
+// aten::div(a, b, rounding_mode): None -> Div; "trunc" -> integer Div (which truncates), or for
+// floats Sign(q) * Floor(|q|); "floor" -> Floor of a float quotient, or for integers the exact
+// quotient of a - (a mod b) (Mod with fmod=0 takes the divisor's sign, as floor division does).
+void translate_div(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = result_type(c, node);
+  auto a = c.as_type(node->input(0), type), b = c.as_type(node->input(1), type);
+  std::string mode;
+  if (node->inputs().size() > 2 && !c.is_none(node->input(2))) {
+    auto constant = c.constant(node->input(2));
+    if (!constant || !constant->isString()) unsupported(node, "a rounding mode computed at run time");
+    mode = constant->toStringRef();
+  }
+  const bool floating = at::isFloatingType(type);
+  if (mode.empty() || (mode == "trunc" && !floating)) {
+    c.add_node("Div", {a, b}, {c.fresh(node->output())});
+    return;
+  }
+  if (mode == "floor" && !floating) {
+    auto remainder = c.fresh("remainder"), exact = c.fresh("exact");
+    set_int(c.add_node("Mod", {a, b}, {remainder}), "fmod", 0);
+    c.add_node("Sub", {a, remainder}, {exact});
+    c.add_node("Div", {exact, b}, {c.fresh(node->output())});
+    return;
+  }
+  auto quotient = c.fresh("quotient");
+  c.add_node("Div", {a, b}, {quotient});
+  if (mode == "floor") {
+    c.add_node("Floor", {quotient}, {c.fresh(node->output())});
+    return;
+  }
+  if (mode != "trunc") unsupported(node, "rounding mode " + mode);
+  auto sign = c.fresh("sign"), magnitude = c.fresh("magnitude"), floored = c.fresh("floored");
+  c.add_node("Sign", {quotient}, {sign});
+  c.add_node("Abs", {quotient}, {magnitude});
+  c.add_node("Floor", {magnitude}, {floored});
+  c.add_node("Mul", {sign, floored}, {c.fresh(node->output())});
+}
+
+// aten::bitwise_left_shift/right_shift -> BitShift (unsigned integers in ONNX, as torch shifts them
+// logically there).
+template <const char* kDirection>
+void translate_bit_shift(ExportContext& c, const torch::jit::Node* node) {
+  const auto type = result_type(c, node);
+  if (type != at::kByte) unsupported(node, "shifting other than uint8 (ONNX shifts unsigned integers)");
+  set_string(c.add_node("BitShift", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())}),
+             "direction", kDirection);
+}
+constexpr char kLeft[] = "LEFT";
+constexpr char kRight[] = "RIGHT";
+
 // aten::isinf/isposinf/isneginf -> IsInf with the signs it detects.
 template <int64_t kPositive, int64_t kNegative>
 void translate_isinf(ExportContext& c, const torch::jit::Node* node) {
@@ -391,7 +440,7 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::add", add_sub<kAdd>},           {"aten::add_", add_sub<kAdd>},
       {"aten::sub", add_sub<kSub>},           {"aten::sub_", add_sub<kSub>},
       {"aten::mul", binary<kMul>},            {"aten::mul_", binary<kMul>},
-      {"aten::div", binary<kDiv>},            {"aten::div_", binary<kDiv>},
+      {"aten::div", translate_div},           {"aten::div_", translate_div},
       {"aten::softmax", softmax<kSoftmax>},   {"aten::log_softmax", softmax<kLogSoftmax>},
       {"aten::bmm", binary<kMatMul>},         {"aten::matmul", binary<kMatMul>},
       {"aten::mm", binary<kMatMul>},
@@ -426,6 +475,7 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::fmod", translate_mod<1>},       {"aten::remainder", translate_mod<0>},
       {"aten::isinf", translate_isinf<1, 1>}, {"aten::isposinf", translate_isinf<1, 0>},
       {"aten::isneginf", translate_isinf<0, 1>},
+      {"aten::bitwise_left_shift", translate_bit_shift<kLeft>}, {"aten::bitwise_right_shift", translate_bit_shift<kRight>},
   };
 }
 

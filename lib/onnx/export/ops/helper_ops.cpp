@@ -126,6 +126,28 @@ void translate_lrn(ExportContext& c, const Node* node) {
   set_float(lrn, "bias", static_cast<float>(*bias));
 }
 
+// _unique(x, axis, ascending) -> Unique (values, first indices, inverse indices, counts: the
+// helper's order); the tuple's parts are read by constant index, whose results are bound here.
+void translate_unique(ExportContext& c, const Node* node) {
+  static const char* kParts[] = {"unique_values", "unique_first", "unique_inverse", "unique_counts"};
+  std::vector<std::string> parts;
+  for (const char* part : kParts) parts.push_back(c.fresh(part));
+  auto& unique = c.add_node("Unique", {c.name(node->input(0))}, parts);
+  if (!c.is_none(node->input(1))) {
+    auto axis = c.constant_int(node->input(1));
+    if (!axis) unsupported(node, "an axis computed at run time");
+    set_int(unique, "axis", *axis);
+  }
+  auto ascending = c.constant_int(node->input(2));
+  if (!ascending) unsupported(node, "sorting chosen at run time");
+  set_int(unique, "sorted", *ascending);
+  for (const auto& use : node->output()->uses()) {
+    auto index = use.user->kind() == c10::prim::TupleIndex ? c.constant_int(use.user->input(1)) : std::nullopt;
+    if (!index || *index < 0 || *index > 3) unsupported(node, "results used other than by constant index");
+    c.bind(use.user->output(), parts[static_cast<size_t>(*index)]);
+  }
+}
+
 }  // namespace
 
 std::vector<TranslatorEntry> helper_translators() {
@@ -137,6 +159,7 @@ std::vector<TranslatorEntry> helper_translators() {
       {"mopt_onnx::_div", translate_div}, {"mopt_onnx::_prod", translate_prod},
       {"mopt_onnx::_scatter_nd", translate_scatter_nd}, {"mopt_onnx::_gather_nd", translate_gather_nd},
       {"mopt_onnx::_reverse_sequence", translate_reverse_sequence}, {"mopt_onnx::_lrn", translate_lrn},
+      {"mopt_onnx::_unique", translate_unique},
   };
 }
 

@@ -207,7 +207,7 @@ void translate_max_pool(ExportContext& c, const torch::jit::Node* node) {
   set_int(pool, "ceil_mode", c.constant_int(node->input(5)).value_or(0));
 }
 
-// aten::avg_pool{2,3}d(input, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+// aten::avg_pool{1,2,3}d(input, kernel, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 void translate_avg_pool(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 6 && !c.is_none(node->input(6))) unsupported(node, "divisor_override");
   auto kernel = ints_or_fail(c, node, 1, "kernel size");
@@ -259,6 +259,7 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::max_pool1d", translate_max_pool},
       {"aten::max_pool2d", translate_max_pool},
       {"aten::max_pool3d", translate_max_pool},
+      {"aten::avg_pool1d", translate_avg_pool},
       {"aten::avg_pool2d", translate_avg_pool},
       {"aten::avg_pool3d", translate_avg_pool},
       {"aten::adaptive_avg_pool2d", translate_adaptive_avg_pool},

@@ -1,6 +1,6 @@
-// Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum, and
-// the negative log-likelihood loss. Up
-// to opset 17 ReduceSum takes its axes as an input and the other Reduce* ops as an attribute.
+// Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum,
+// variance, determinant and the negative log-likelihood loss. Up to opset 17 ReduceSum takes its
+// axes as an input and the other Reduce* ops as an attribute.
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
@@ -147,6 +147,24 @@ void translate_nll_loss(ExportContext& c, const torch::jit::Node* node) {
   set_int(loss, "ignore_index", *ignore_index);
 }
 
+// aten::var(x, dims, unbiased=False, keepdim): the population variance, mean((x - mean(x))^2).
+void translate_var(ExportContext& c, const torch::jit::Node* node) {
+  if (node->inputs().size() != 4 || c.constant_int(node->input(2)).value_or(1) != 0) {
+    unsupported(node, "a variance other than the population one (unbiased=False)");
+  }
+  auto r = reduction(c, node, 1, 3);
+  auto mean = c.fresh("mean"), centered = c.fresh("centered"), squared = c.fresh("squared");
+  reduce(c, "ReduceMean", c.name(node->input(0)), {r.dims, 1}, mean);
+  c.add_node("Sub", {c.name(node->input(0)), mean}, {centered});
+  c.add_node("Mul", {centered, centered}, {squared});
+  reduce(c, "ReduceMean", squared, r, c.fresh(node->output()));
+}
+
+// aten::linalg_det(x) -> Det (of the last two dims).
+void translate_det(ExportContext& c, const torch::jit::Node* node) {
+  c.add_node("Det", {c.name(node->input(0))}, {c.fresh(node->output())});
+}
+
 }  // namespace
 
 std::vector<TranslatorEntry> reduction_translators() {
@@ -163,6 +181,8 @@ std::vector<TranslatorEntry> reduction_translators() {
       {"aten::argmin", translate_arg<kArgMin>},
       {"aten::cumsum", translate_cumsum},
       {"aten::nll_loss_nd", translate_nll_loss},
+      {"aten::var", translate_var},
+      {"aten::linalg_det", translate_det},
   };
 }
 

@@ -101,6 +101,7 @@ void translate_getitem(ExportContext& c, const torch::jit::Node* node) {
 
 // prim::TupleIndex(TupleConstruct(...), i) with a constant i: the element itself.
 void translate_tuple_index(ExportContext& c, const torch::jit::Node* node) {
+  if (c.is_bound(node->output())) return;  // a part of a multi-output op that the op named (helper_ops.cpp)
   auto index = c.constant_int(node->input(1));
   const auto* tuple = node->input(0)->node();
   if (tuple->kind() != c10::prim::TupleConstruct || !index) unsupported(node, "a tuple not built in the graph");
@@ -269,13 +270,16 @@ void translate_gather(ExportContext& c, const torch::jit::Node* node) {
 }
 
 // aten::flip(x, dims) -> Slice from the end with step -1 along each dim.
+// Dims may be run-time ints (an imported reverse CumSum's axis): Slice takes its axes as an input.
 void translate_flip(ExportContext& c, const torch::jit::Node* node) {
-  auto dims = c.constant_ints(node->input(1));
-  if (!dims) unsupported(node, "dims computed at run time");
-  const auto n = dims->size();
+  const auto* dims = node->input(1);
+  size_t n = 0;
+  if (auto known = c.constant_ints(dims)) n = known->size();
+  else if (dims->node()->kind() == c10::prim::ListConstruct) n = dims->node()->inputs().size();
+  else unsupported(node, "a run-time list of dims");
   c.add_node("Slice",
              {c.name(node->input(0)), c.add_ints(std::vector<int64_t>(n, -1), "starts"),
-              c.add_ints(std::vector<int64_t>(n, std::numeric_limits<int64_t>::min()), "ends"), c.add_ints(*dims, "axes"),
+              c.add_ints(std::vector<int64_t>(n, std::numeric_limits<int64_t>::min()), "ends"), int_list_value(c, node, dims),
               c.add_ints(std::vector<int64_t>(n, -1), "steps")},
              {c.fresh(node->output())});
 }
