@@ -95,8 +95,10 @@ void convert_conv_transpose(NodeContext& c) {
 }
 
 // ConvInteger: (x - x_zero_point) conv (w - w_zero_point) as int32, padding with zeros after the
-// shift (i.e. with the zero point). Computed in float64, exact for 8-bit operands (every partial
-// sum is an integer far below 2^53).
+// shift (i.e. with the zero point). Computed in floats on integer values: float32 when every
+// partial sum stays an integer below 2^24 (K = in-channels per group x kernel size products of
+// at most 255 x 255 each: K <= 258), which ONNX Runtime can run once exported; float64 (exact below
+// 2^53) otherwise. Rounded before the cast, so a kernel that reorders the sum cannot truncate.
 void convert_conv_integer(NodeContext& c) {
   auto rank = c.input_rank(1);
   c.require(rank && *rank >= 3 && *rank <= 5, "ConvInteger whose weight rank is unknown or not 3-5");
@@ -104,21 +106,24 @@ void convert_conv_integer(NodeContext& c) {
   auto dims = *c.input_dims(1);
   std::vector<int64_t> kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>(dims.begin() + 2, dims.end()));
   for (auto k : kernel) c.require(k > 0, "ConvInteger without a known kernel shape");
+  int64_t products = dims[1];  // per output value: in-channels per group x kernel size (-1: unknown)
+  for (auto k : kernel) products *= k;
+  const int type = products > 0 && products * 255 * 255 < (int64_t{1} << 24) ? 6 : 7;  // float32 : float64
   auto g = conv_geometry(c, spatial, kernel);
-  auto x = fmt::format("{}.to(7)", c.input(0));  // 7: float64
-  if (c.has_input(2)) x = fmt::format("torch.sub({}, {}.to(7))", x, c.input(2));
-  auto w = fmt::format("{}.to(7)", c.input(1));
+  auto x = fmt::format("{}.to({})", c.input(0), type);
+  if (c.has_input(2)) x = fmt::format("torch.sub({}, {}.to({}))", x, c.input(2), type);
+  auto w = fmt::format("{}.to({})", c.input(1), type);
   if (c.has_input(3)) {
     // a 1-D weight zero point is per output channel
     std::vector<int64_t> shape(static_cast<size_t>(spatial + 2), 1);
     shape[0] = -1;
-    w = fmt::format("torch.sub({0}, {1}.to(7).reshape({2}) if {1}.dim() == 1 else {1}.to(7))", w, c.input(3),
-                    int_list_literal(shape));
+    w = fmt::format("torch.sub({0}, {1}.to({3}).reshape({2}) if {1}.dim() == 1 else {1}.to({3}))", w, c.input(3),
+                    int_list_literal(shape), type);
   }
   if (!g.padding.extra.empty()) x = fmt::format("{}({}, {}, 'constant', 0.0)", c.helper("_pad"), x, int_list_literal(g.padding.extra));
-  c.assign(0, fmt::format("torch.conv{}d({}, {}, None, {}, {}, {}, {}).to({})", spatial, x, w, int_list_literal(g.strides),
-                          int_list_literal(g.padding.symmetric), int_list_literal(g.dilations), c.attr_int("group", 1),
-                          dtype_code(at::kInt)));
+  c.assign(0, fmt::format("torch.round(torch.conv{}d({}, {}, None, {}, {}, {}, {})).to({})", spatial, x, w,
+                          int_list_literal(g.strides), int_list_literal(g.padding.symmetric), int_list_literal(g.dilations),
+                          c.attr_int("group", 1), dtype_code(at::kInt)));
 }
 
 }  // namespace
