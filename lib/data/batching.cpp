@@ -25,4 +25,10 @@ torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_s
   return t.slice(0, start, std::min(n, start + batch_size));
 }
 
+std::vector<torch::Tensor> batch_inputs_at(const Dataset& data, int64_t index, int64_t batch_size) {
+  std::vector<torch::Tensor> batch;
+  for (const auto& input : data.input_list()) batch.push_back(batch_slice(input, index, batch_size));
+  return batch;
+}
+
 }  // namespace mopt

@@ -86,6 +86,9 @@ torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed);
 /// Rows [index*batch_size, min(n, (index+1)*batch_size)) of t along dim 0 (a view, no copy).
 torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_size);
 
+/// batch_slice of every input of `data` (forward()'s arguments for one batch).
+std::vector<torch::Tensor> batch_inputs_at(const Dataset& data, int64_t index, int64_t batch_size);
+
 /// Number of batches covering n rows, the last one possibly short.
 int64_t batch_count(int64_t n, int64_t batch_size);
 

@@ -1,6 +1,12 @@
 #include "lib/model/graph_stats.h"
 
+#include <fmt/format.h>
 #include <torch/csrc/jit/passes/inliner.h>
+
+#include <limits>
+
+#include "lib/errors.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace {
@@ -72,13 +78,19 @@ int64_t total_ops(const std::map<std::string, int64_t>& histogram) {
 }
 
 ParameterTotals parameter_totals(const Model& model) {
+  constexpr int64_t kMaxTotal = std::numeric_limits<int64_t>::max();
   ParameterTotals totals;
   if (model.is_onnx()) {
     auto add = [&](const onnx::TensorProto& tensor) {
-      int64_t elements = 1;
-      for (auto d : tensor.dims()) elements *= d;
-      totals.count += elements;
-      totals.bytes += elements * onnx_element_size(tensor.data_type());
+      // Dims come from the file: a product that overflows is a corrupt tensor, not a size.
+      auto elements = checked_byte_count(tensor.dims());
+      auto bytes = checked_byte_count(tensor.dims(), onnx_element_size(tensor.data_type()));
+      if (!elements || !bytes || *elements > kMaxTotal - totals.count || *bytes > kMaxTotal - totals.bytes) {
+        throw invalid_input(fmt::format("ONNX tensor '{}' declares dims [{}]: negative or too large for any file",
+                                        tensor.name(), fmt::join(tensor.dims(), ", ")));
+      }
+      totals.count += *elements;
+      totals.bytes += *bytes;
     };
     for (const auto& init : model.onnx().graph().initializer()) add(init);
     // paddle2onnx and others keep weights in Constant nodes: they are weights all the same.

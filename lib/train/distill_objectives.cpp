@@ -112,7 +112,7 @@ torch::Tensor teacher_logits_for(torch::jit::Module teacher, const Dataset& data
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
-    parts.push_back(forward_tensor(teacher, data.input_rows(b * batch_size, std::min(data.size(), (b + 1) * batch_size))));
+    parts.push_back(forward_tensor(teacher, batch_inputs_at(data, b, batch_size)));
   }
   return torch::cat(parts, 0);
 }

@@ -200,7 +200,7 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
   int64_t correct = 0;
   double loss_sum = 0;
   for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
-    auto logits = forward_tensor(model, data.input_rows(b * batch_size, std::min(data.size(), (b + 1) * batch_size)));
+    auto logits = forward_tensor(model, batch_inputs_at(data, b, batch_size));
     auto labels = batch_slice(data.labels, b, batch_size);
     correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     loss_sum += cross_entropy(logits, labels).item<double>() * static_cast<double>(labels.size(0));
