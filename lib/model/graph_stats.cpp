@@ -86,8 +86,8 @@ ParameterTotals parameter_totals(const Model& model) {
       auto elements = checked_byte_count(tensor.dims());
       auto bytes = checked_byte_count(tensor.dims(), onnx_element_size(tensor.data_type()));
       if (!elements || !bytes || *elements > kMaxTotal - totals.count || *bytes > kMaxTotal - totals.bytes) {
-        throw invalid_input(fmt::format("ONNX tensor '{}' declares dims [{}]: negative or too large for any file",
-                                        tensor.name(), fmt::join(tensor.dims(), ", ")));
+        throw invalid_input(fmt::format("{}: ONNX tensor '{}' declares dims [{}]: negative or too large for any file",
+                                        model.source_path().string(), tensor.name(), fmt::join(tensor.dims(), ", ")));
       }
       totals.count += *elements;
       totals.bytes += *bytes;
