@@ -65,6 +65,18 @@ std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const
   return joined;
 }
 
+void add_extreme(ExportContext& c, const char* op, const torch::jit::Value* a, const torch::jit::Value* b, at::ScalarType type,
+                 const torch::jit::Value* out) {
+  const bool narrow = type == at::kChar || type == at::kByte || type == at::kShort;
+  if (!narrow) {
+    c.add_node(op, {c.as_type(a, type), c.as_type(b, type)}, {c.fresh(out)});
+    return;
+  }
+  auto wide = c.fresh(std::string(op) + "_int32");
+  c.add_node(op, {c.as_type(a, at::kInt), c.as_type(b, at::kInt)}, {wide});
+  c.bind(out, c.cast(wide, type));
+}
+
 bool is_structural(const torch::jit::Node* node) {
   auto kind = node->kind();
   return kind == c10::prim::Constant || kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct;

@@ -95,6 +95,11 @@ class ExportContext {
 /// and run-time ints (each a 0-d int64 value, e.g. from aten::size), by Unsqueeze + Concat.
 std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list);
 
+/// Max or Min (`op`) of two values computed in `type`, named for `out`. ONNX Runtime has no 8- and
+/// 16-bit integer Max/Min kernels: those compute in int32 (exact) and cast back.
+void add_extreme(ExportContext& c, const char* op, const torch::jit::Value* a, const torch::jit::Value* b, at::ScalarType type,
+                 const torch::jit::Value* out);
+
 /// Attribute helpers.
 void set_ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values);
 void set_int(onnx::NodeProto& node, const std::string& name, int64_t value);

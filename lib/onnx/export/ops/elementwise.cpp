@@ -172,6 +172,12 @@ constexpr char kGreaterOrEqual[] = "GreaterOrEqual";
 constexpr char kAnd[] = "And";
 constexpr char kOr[] = "Or";
 constexpr char kXor[] = "Xor";
+
+// aten::maximum/minimum(a, b) -> Max/Min (add_extreme).
+template <const char* kOp>
+void extreme(ExportContext& c, const torch::jit::Node* node) {
+  add_extreme(c, kOp, node->input(0), node->input(1), result_type(c, node), node->output());
+}
 constexpr char kMin[] = "Min";
 constexpr char kMax[] = "Max";
 constexpr char kAdd[] = "Add";
@@ -467,7 +473,7 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::ne", translate_ne},
       {"aten::logical_and", logical<kAnd>},   {"aten::logical_or", logical<kOr>},
       {"aten::logical_xor", logical<kXor>},
-      {"aten::minimum", binary<kMin>},        {"aten::maximum", binary<kMax>},
+      {"aten::minimum", extreme<kMin>},       {"aten::maximum", extreme<kMax>},
       {"aten::pow", translate_pow},           {"aten::where", translate_where},
       {"aten::leaky_relu", translate_leaky_relu}, {"aten::elu", translate_elu},
       {"aten::celu", translate_celu},         {"aten::selu", translate_selu},

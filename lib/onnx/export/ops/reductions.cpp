@@ -87,8 +87,7 @@ constexpr char kMin[] = "Min";
 template <const char* kReduce, const char* kArg, const char* kElementwise>
 void translate_extreme(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() == 2) {
-    auto type = c.dtype(node->output()).value_or(at::kFloat);
-    c.add_node(kElementwise, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
+    add_extreme(c, kElementwise, node->input(0), node->input(1), c.dtype(node->output()).value_or(at::kFloat), node->output());
     return;
   }
   const auto x = c.name(node->input(0));

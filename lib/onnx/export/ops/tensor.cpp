@@ -239,9 +239,14 @@ void translate_unsqueeze(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Unsqueeze", {c.name(node->input(0)), c.add_ints({*dim}, "axes")}, {c.fresh(node->output())});
 }
 
-// aten::to(x, dtype | other | device, dtype, ...) -> Cast to the dtype the example run recorded.
+// aten::to(x, dtype | other | device, dtype, ...) -> Cast to the dtype the example run recorded;
+// inside a branch (which the run does not record) to the constant dtype argument.
 void translate_to(ExportContext& c, const torch::jit::Node* node) {
   auto type = c.dtype(node->output());
+  for (size_t i = 1; !type && i < 3 && i < node->inputs().size(); ++i) {
+    if (node->input(i)->type()->kind() != c10::TypeKind::IntType) continue;  // to(x, dtype) / to(x, device, dtype)
+    if (auto code = c.constant_int(node->input(i))) type = static_cast<at::ScalarType>(*code);
+  }
   if (!type) unsupported(node, "a conversion whose result type is unknown");
   c.bind(node->output(), c.as_type(node->input(0), *type));
 }
