@@ -1,6 +1,8 @@
 // Layers: convolution (also transposed), linear, normalization, pooling and upsampling.
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "lib/onnx/export/export_context.h"
 
 namespace mopt::onnx_export {
@@ -194,17 +196,66 @@ void translate_layer_norm(ExportContext& c, const torch::jit::Node* node) {
   set_float(ln, "epsilon", static_cast<float>(c.constant_double(node->input(4)).value_or(1e-5)));
 }
 
-// aten::max_pool{1,2,3}d(input, kernel, stride, padding, dilation, ceil_mode)
+// The offset of each (n, c) plane of an [N, C, spatial...] tensor of shape `shape` whose planes hold
+// `plane_size` elements, shaped [N, C, 1...] (`spatial` ones): torch's pooling indices count within
+// a plane, ONNX's over the whole tensor.
+std::string plane_offsets(ExportContext& c, const std::string& shape, const std::string& plane_size, size_t spatial) {
+  auto leading = c.fresh("leading_dims"), planes = c.fresh("planes"), index = c.fresh("plane_index"),
+       target = c.fresh("plane_shape"), shaped = c.fresh("plane_index_shaped"), offsets = c.fresh("plane_offsets");
+  c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
+  set_int(c.add_node("ReduceProd", {leading}, {planes}), "keepdims", 0);
+  c.add_node("Range", {c.add_initializer(at::scalar_tensor(0, at::kLong), "zero"), planes,
+                       c.add_initializer(at::scalar_tensor(1, at::kLong), "one")},
+             {index});
+  set_int(c.add_node("Concat", {leading, c.add_ints(std::vector<int64_t>(spatial, 1), "ones")}, {target}), "axis", 0);
+  c.add_node("Reshape", {index, target}, {shaped});
+  c.add_node("Mul", {shaped, plane_size}, {offsets});
+  return offsets;
+}
+
+// The number of elements of one plane of a tensor of shape `shape` (its dims after the first two).
+std::string plane_size_of(ExportContext& c, const std::string& shape) {
+  auto spatial = c.fresh("spatial_dims"), size = c.fresh("plane_size");
+  c.add_node("Slice", {shape, c.add_ints({2}, "starts"), c.add_ints({std::numeric_limits<int64_t>::max()}, "ends")}, {spatial});
+  set_int(c.add_node("ReduceProd", {spatial}, {size}), "keepdims", 0);
+  return size;
+}
+
+// aten::max_pool{1,2,3}d(input, kernel, stride, padding, dilation, ceil_mode); the _with_indices
+// form also gives the argmax of each window, within its (n, c) plane of the input.
 void translate_max_pool(ExportContext& c, const torch::jit::Node* node) {
   auto kernel = ints_or_fail(c, node, 1, "kernel size");
   auto stride = ints_or_fail(c, node, 2, "stride");
   if (stride.empty()) stride = kernel;  // torch's default
-  auto& pool = c.add_node("MaxPool", {c.name(node->input(0))}, {c.fresh(node->output())});
+  const bool indices = node->outputs().size() == 2;
+  auto flat_indices = indices ? c.fresh("flat_indices") : "";
+  std::vector<std::string> outputs = {c.fresh(node->output(0))};
+  if (indices) outputs.push_back(flat_indices);
+  auto& pool = c.add_node("MaxPool", {c.name(node->input(0))}, outputs);
   set_ints(pool, "kernel_shape", kernel);
   set_ints(pool, "strides", stride);
   set_ints(pool, "pads", onnx_pads(ints_or_fail(c, node, 3, "padding")));
   set_ints(pool, "dilations", ints_or_fail(c, node, 4, "dilation"));
   set_int(pool, "ceil_mode", c.constant_int(node->input(5)).value_or(0));
+  if (!indices) return;
+  auto shape = c.fresh("input_shape");
+  c.add_node("Shape", {c.name(node->input(0))}, {shape});
+  c.add_node("Sub", {flat_indices, plane_offsets(c, shape, plane_size_of(c, shape), kernel.size())}, {c.fresh(node->output(1))});
+}
+
+// aten::max_unpool2d(x, indices, output_size) -> MaxUnpool with the output shape given (so its
+// kernel attribute, which torch does not have, plays no part) and the indices made ONNX's.
+void translate_max_unpool(ExportContext& c, const torch::jit::Node* node) {
+  auto shape = c.fresh("input_shape"), leading = c.fresh("leading_dims"), out_shape = c.fresh("output_shape"),
+       plane = c.fresh("plane_size"), flat = c.fresh("flat_indices");
+  c.add_node("Shape", {c.name(node->input(0))}, {shape});
+  c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
+  auto size = int_list_value(c, node, node->input(2));
+  set_int(c.add_node("Concat", {leading, size}, {out_shape}), "axis", 0);
+  set_int(c.add_node("ReduceProd", {size}, {plane}), "keepdims", 0);
+  c.add_node("Add", {c.as_type(node->input(1), at::kLong), plane_offsets(c, shape, plane, 2)}, {flat});
+  auto& unpool = c.add_node("MaxUnpool", {c.name(node->input(0)), flat, out_shape}, {c.fresh(node->output())});
+  set_ints(unpool, "kernel_shape", {1, 1});
 }
 
 // aten::avg_pool{1,2,3}d(input, kernel, stride, padding, ceil_mode, count_include_pad[, divisor_override])
@@ -259,6 +310,10 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::max_pool1d", translate_max_pool},
       {"aten::max_pool2d", translate_max_pool},
       {"aten::max_pool3d", translate_max_pool},
+      {"aten::max_pool1d_with_indices", translate_max_pool},
+      {"aten::max_pool2d_with_indices", translate_max_pool},
+      {"aten::max_pool3d_with_indices", translate_max_pool},
+      {"aten::max_unpool2d", translate_max_unpool},
       {"aten::avg_pool1d", translate_avg_pool},
       {"aten::avg_pool2d", translate_avg_pool},
       {"aten::avg_pool3d", translate_avg_pool},
