@@ -17,8 +17,9 @@ namespace mopt::onnx_export {
 
 class ExportContext {
  public:
-  ExportContext(onnx::GraphProto& graph, int64_t opset, std::unordered_map<const torch::jit::Value*, QuantParams> quantized = {})
-      : root_(graph), graph_(&graph), opset_(opset), quantized_(std::move(quantized)) {}
+  ExportContext(onnx::GraphProto& graph, int64_t opset, std::unordered_map<const torch::jit::Value*, QuantParams> quantized = {},
+                std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> example_sizes = {})
+      : root_(graph), graph_(&graph), opset_(opset), quantized_(std::move(quantized)), example_sizes_(std::move(example_sizes)) {}
 
   int64_t opset() const { return opset_; }
 
@@ -54,6 +55,11 @@ class ExportContext {
   std::optional<std::vector<int64_t>> constant_ints(const torch::jit::Value* value) const;
   bool is_none(const torch::jit::Value* value) const;
 
+  /// The sizes a top-level tensor value took on the examples (ExportableGraph::example_sizes).
+  std::optional<std::vector<int64_t>> example_sizes(const torch::jit::Value* value) const {
+    auto it = example_sizes_.find(value);
+    return it == example_sizes_.end() ? std::nullopt : std::optional<std::vector<int64_t>>(it->second);
+  }
   /// The dtype a tensor value took when the graph ran on the examples (export_graph.h); numbers
   /// computed at run time are 0-d int64 (ints) or float (floats, bools as bool) values.
   std::optional<at::ScalarType> dtype(const torch::jit::Value* value) const;
@@ -86,6 +92,7 @@ class ExportContext {
   std::unordered_map<const torch::jit::Value*, std::string> names_;
   std::unordered_map<const torch::jit::Value*, QuantParams> quantized_;
   std::unordered_map<const torch::jit::Value*, std::string> dequantized_;  ///< name() of quantized values
+  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> example_sizes_;
   std::unordered_map<std::string, int> used_;  ///< per hint: how many names were made from it
   std::unordered_set<std::string> taken_;      ///< every ONNX name handed out or bound
 };

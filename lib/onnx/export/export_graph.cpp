@@ -146,7 +146,7 @@ void complete_ranks(Block* block) {
 // operand's type); prim::dtype and aten::dim of such values fold. Sizes stay unknown: the export
 // keeps them dynamic. A graph the examples cannot run keeps its values untyped.
 void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& module, const std::vector<at::Tensor>& examples,
-                  std::unordered_map<const Value*, QuantParams>* quantized = nullptr) {
+                  ExportableGraph* result = nullptr) {
   auto probe = graph->copy();
   std::vector<Value*> originals, copies;
   auto original_nodes = graph->nodes(), copied_nodes = probe->nodes();
@@ -179,8 +179,10 @@ void record_types(std::shared_ptr<Graph>& graph, const torch::jit::Module& modul
     if (!type->dim()) type = type->withDim(static_cast<size_t>(value.toTensor().dim()));
     originals[i]->setType(type);
     const auto& tensor = value.toTensor();
-    if (quantized && tensor.is_quantized() && tensor.qscheme() == at::kPerTensorAffine) {
-      (*quantized)[originals[i]] = {tensor.q_scale(), tensor.q_zero_point(), tensor.scalar_type()};
+    if (!result) continue;
+    result->example_sizes[originals[i]] = tensor.sizes().vec();
+    if (tensor.is_quantized() && tensor.qscheme() == at::kPerTensorAffine) {
+      result->quantized[originals[i]] = {tensor.q_scale(), tensor.q_zero_point(), tensor.scalar_type()};
     }
   }
 }
@@ -346,7 +348,7 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
   }
   hoist_number_selects(graph->block());
   ExportableGraph result{graph, {}};
-  record_types(graph, frozen, examples, &result.quantized);  // also values the last round's passes made
+  record_types(graph, frozen, examples, &result);  // also values the last round's passes made
   return result;
 }
 

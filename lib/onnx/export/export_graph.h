@@ -37,6 +37,10 @@ struct ExportableGraph {
   /// The quantized tensor values of the top-level block, with the parameters the run on the
   /// examples gave them (fixed by the ops, not by the data).
   std::unordered_map<const torch::jit::Value*, QuantParams> quantized;
+  /// The sizes the top-level tensor values took on the examples. The export keeps sizes dynamic:
+  /// these serve only an attribute that ONNX wants static where the model fixes it (the hidden size
+  /// of a recurrent layer whose weights are inputs).
+  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> example_sizes;
 };
 
 /// The prepared forward() graph (input 0 is the module; then the model's tensor inputs, typed like

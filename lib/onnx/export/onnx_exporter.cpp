@@ -141,7 +141,7 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   import->set_version(options.opset);
   auto& onnx_graph = *proto.mutable_graph();
   onnx_graph.set_name("mopt");
-  onnx_export::ExportContext context(onnx_graph, options.opset, std::move(prepared.quantized));
+  onnx_export::ExportContext context(onnx_graph, options.opset, std::move(prepared.quantized), std::move(prepared.example_sizes));
 
   auto inputs = graph->inputs();
   for (size_t i = 1; i < inputs.size(); ++i) {  // input 0 is the module itself

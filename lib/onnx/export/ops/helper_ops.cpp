@@ -126,6 +126,17 @@ void translate_lrn(ExportContext& c, const Node* node) {
   set_float(lrn, "bias", static_cast<float>(*bias));
 }
 
+// _gates(t, order): t's gate blocks (equal parts along dim 0) in another order: Split + Concat.
+void translate_gates(ExportContext& c, const Node* node) {
+  auto order = c.constant_ints(node->input(1));
+  if (!order || order->empty()) unsupported(node, "a gate order computed at run time");
+  std::vector<std::string> blocks, reordered;
+  for (size_t i = 0; i < order->size(); ++i) blocks.push_back(c.fresh("gate"));
+  set_int(c.add_node("Split", {c.name(node->input(0))}, blocks), "axis", 0);
+  for (auto i : *order) reordered.push_back(blocks.at(static_cast<size_t>(i)));
+  set_int(c.add_node("Concat", reordered, {c.fresh(node->output())}), "axis", 0);
+}
+
 // _unique(x, axis, ascending) -> Unique (values, first indices, inverse indices, counts: the
 // helper's order); the tuple's parts are read by constant index, whose results are bound here.
 void translate_unique(ExportContext& c, const Node* node) {
@@ -159,7 +170,7 @@ std::vector<TranslatorEntry> helper_translators() {
       {"mopt_onnx::_div", translate_div}, {"mopt_onnx::_prod", translate_prod},
       {"mopt_onnx::_scatter_nd", translate_scatter_nd}, {"mopt_onnx::_gather_nd", translate_gather_nd},
       {"mopt_onnx::_reverse_sequence", translate_reverse_sequence}, {"mopt_onnx::_lrn", translate_lrn},
-      {"mopt_onnx::_unique", translate_unique},
+      {"mopt_onnx::_unique", translate_unique},   {"mopt_onnx::_gates", translate_gates},
   };
 }
 

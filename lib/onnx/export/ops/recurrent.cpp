@@ -1,5 +1,6 @@
-// Recurrent layers: aten::lstm and aten::gru (nn.LSTM / nn.GRU, any layers, uni- or bidirectional,
-// batch first or not) -> one ONNX LSTM/GRU node per layer, fed sequence-first.
+// Recurrent layers: aten::lstm, aten::gru and aten::rnn_tanh (nn.LSTM / nn.GRU / nn.RNN, any layers,
+// uni- or bidirectional, batch first or not) -> one ONNX LSTM/GRU/RNN node per layer, fed
+// sequence-first.
 //
 // PyTorch stacks gates as (i, f, g, o) for LSTM and (r, z, n) for GRU; ONNX as (i, o, f, c) and
 // (z, r, h), so weights and biases are reordered. PyTorch's GRU applies the reset gate after the
@@ -8,6 +9,7 @@
 // the aten::zeros (or aten::full of 0) that built them (the entries' ignores_input).
 #include <fmt/format.h>
 
+#include <array>
 #include <functional>
 
 #include "lib/onnx/export/export_context.h"
@@ -23,6 +25,7 @@ struct RecurrentKind {
 
 const RecurrentKind kLstm{"LSTM", 4, {0, 3, 1, 2}};
 const RecurrentKind kGru{"GRU", 3, {1, 0, 2}};
+const RecurrentKind kRnnTanh{"RNN", 1, {0}};  // ONNX RNN's default activation is Tanh
 
 // [gates*H, ...] in PyTorch's gate order -> ONNX's.
 at::Tensor reorder_gates(const at::Tensor& w, const RecurrentKind& kind) {
@@ -55,6 +58,23 @@ bool recurrent_state_is_zeros(const torch::jit::Node* node) {
 // A zero initial state (input 1) is left out of the ONNX node, so what built it is not exported.
 bool ignores_zero_state(const torch::jit::Node* node, size_t index) { return index == 1 && recurrent_state_is_zeros(node); }
 
+// A weight or bias given at run time ([gates*H, ...] in PyTorch's gate order) in ONNX's order, with
+// a leading direction dim of 1.
+std::string runtime_gates(ExportContext& c, const std::string& w, const RecurrentKind& kind) {
+  std::string ordered = w;
+  if (kind.gates > 1) {
+    std::vector<std::string> chunks, reordered;
+    for (int64_t g = 0; g < kind.gates; ++g) chunks.push_back(c.fresh("gate"));
+    set_int(c.add_node("Split", {w}, chunks), "axis", 0);
+    for (auto i : kind.onnx_order) reordered.push_back(chunks[static_cast<size_t>(i)]);
+    ordered = c.fresh("onnx_gates");
+    set_int(c.add_node("Concat", reordered, {ordered}), "axis", 0);
+  }
+  auto one = c.fresh("direction_weight");
+  c.add_node("Unsqueeze", {ordered, c.add_ints({0}, "axes")}, {one});
+  return one;
+}
+
 template <typename T>
 T constant_or_fail(const std::optional<T>& value, const torch::jit::Node* node, const char* what) {
   if (!value) unsupported(node, fmt::format("{} computed at run time", what));
@@ -70,14 +90,62 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
   if (c.constant_int(node->input(6)).value_or(1) != 0) unsupported(node, "a recurrent layer in training mode");
   const int64_t directions = constant_or_fail(c.constant_int(node->input(7)), node, "bidirectional") != 0 ? 2 : 1;
   const bool batch_first = constant_or_fail(c.constant_int(node->input(8)), node, "batch_first") != 0;
-  auto params = c.constant(node->input(2));
-  if (!params || !params->isTensorList()) unsupported(node, "weights computed at run time");
-  const auto weights = params->toTensorVector();
   const size_t per_direction = has_biases ? 4 : 2;
-  if (weights.size() != static_cast<size_t>(layers * directions) * per_direction) {
-    unsupported(node, "projections (proj_size) or an unexpected weight layout");
+  const size_t expected = static_cast<size_t>(layers * directions) * per_direction;
+
+  // Weights: constants (a trained layer) become initializers in ONNX's layout; weights computed at
+  // run time (an imported ONNX layer whose W, R, B are graph inputs) are reordered in the graph.
+  std::vector<at::Tensor> weights;
+  std::vector<const torch::jit::Value*> runtime;
+  int64_t hidden = 0;
+  if (auto params = c.constant(node->input(2)); params && params->isTensorList()) {
+    weights = params->toTensorVector();
+    if (weights.size() != expected) unsupported(node, "projections (proj_size) or an unexpected weight layout");
+    hidden = weights[1].size(1);  // w_hh: [gates*H, H]
+  } else {
+    const auto* list = node->input(2)->node();
+    if (list->kind() != c10::prim::ListConstruct || list->inputs().size() != expected) {
+      unsupported(node, "weights computed at run time in an unexpected layout");
+    }
+    runtime.assign(list->inputs().begin(), list->inputs().end());
+    auto recurrent = c.example_sizes(runtime[1]);  // w_hh: [gates*H, H] on the examples
+    if (!recurrent || recurrent->size() != 2) unsupported(node, "run-time weights of unknown size");
+    hidden = (*recurrent)[1];
   }
-  const int64_t hidden = weights[1].size(1);  // w_hh: [gates*H, H]
+  // One layer's W, R and B (or "") as ONNX values: [directions, gates*H, ...] in ONNX's gate order.
+  auto layer_weights = [&](int64_t layer) {
+    std::array<std::string, 3> names;
+    if (runtime.empty()) {
+      std::vector<at::Tensor> w, r, b;
+      for (int64_t d = 0; d < directions; ++d) {
+        const size_t base = static_cast<size_t>(layer * directions + d) * per_direction;
+        w.push_back(reorder_gates(weights[base], kind));
+        r.push_back(reorder_gates(weights[base + 1], kind));
+        if (has_biases) b.push_back(at::cat({reorder_gates(weights[base + 2], kind), reorder_gates(weights[base + 3], kind)}));
+      }
+      names = {c.add_initializer(at::stack(w).contiguous(), "W"), c.add_initializer(at::stack(r).contiguous(), "R"),
+               has_biases ? c.add_initializer(at::stack(b).contiguous(), "B") : ""};
+      return names;
+    }
+    std::array<std::vector<std::string>, 3> parts;
+    for (int64_t d = 0; d < directions; ++d) {
+      const size_t base = static_cast<size_t>(layer * directions + d) * per_direction;
+      parts[0].push_back(runtime_gates(c, c.name(runtime[base]), kind));
+      parts[1].push_back(runtime_gates(c, c.name(runtime[base + 1]), kind));
+      if (!has_biases) continue;
+      auto bias = c.fresh("bias");  // ONNX's B: [input biases, recurrent biases] of each direction
+      set_int(c.add_node("Concat", {runtime_gates(c, c.name(runtime[base + 2]), kind), runtime_gates(c, c.name(runtime[base + 3]), kind)},
+                         {bias}),
+              "axis", 1);
+      parts[2].push_back(bias);
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      if (parts[i].empty()) continue;
+      names[i] = c.fresh(i == 0 ? "W" : i == 1 ? "R" : "B");
+      set_int(c.add_node("Concat", parts[i], {names[i]}), "axis", 0);
+    }
+    return names;
+  };
 
   // Initial states: [layers*directions, N, H], or none when they are zeros.
   std::vector<std::string> initial;  // h0 (and c0 for LSTM)
@@ -100,15 +168,8 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
   const auto merge_directions = c.add_ints({0, 0, -1}, "merge_directions");
   std::vector<std::string> final_h, final_c;
   for (int64_t layer = 0; layer < layers; ++layer) {
-    std::vector<at::Tensor> w, r, b;
-    for (int64_t d = 0; d < directions; ++d) {
-      const size_t base = static_cast<size_t>(layer * directions + d) * per_direction;
-      w.push_back(reorder_gates(weights[base], kind));
-      r.push_back(reorder_gates(weights[base + 1], kind));
-      if (has_biases) b.push_back(at::cat({reorder_gates(weights[base + 2], kind), reorder_gates(weights[base + 3], kind)}));
-    }
-    std::vector<std::string> inputs = {x, c.add_initializer(at::stack(w).contiguous(), "W"), c.add_initializer(at::stack(r).contiguous(), "R"),
-                                       has_biases ? c.add_initializer(at::stack(b).contiguous(), "B") : "", ""};
+    const auto [w, r, b] = layer_weights(layer);
+    std::vector<std::string> inputs = {x, w, r, b, ""};
     for (const auto& state : initial) {  // this layer's slice of [layers*directions, N, H]
       auto slice = c.fresh("initial_state");
       c.add_node("Slice", {state, c.add_ints({layer * directions}, "start"), c.add_ints({(layer + 1) * directions}, "end"),
@@ -121,7 +182,7 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
     auto& rnn = c.add_node(kind.onnx_op, inputs, lstm ? std::vector<std::string>{y, y_h, y_c} : std::vector<std::string>{y, y_h});
     set_int(rnn, "hidden_size", hidden);
     set_string(rnn, "direction", directions == 2 ? "bidirectional" : "forward");
-    if (!lstm) set_int(rnn, "linear_before_reset", 1);
+    if (kind.gates == 3) set_int(rnn, "linear_before_reset", 1);
     final_h.push_back(y_h);
     final_c.push_back(y_c);
     // [T, directions, N, H] -> [T, N, directions*H]: the next layer's input.
@@ -146,6 +207,7 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
 
 void translate_lstm(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kLstm); }
 void translate_gru(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kGru); }
+void translate_rnn_tanh(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kRnnTanh); }
 
 }  // namespace
 
@@ -153,6 +215,7 @@ std::vector<TranslatorEntry> recurrent_translators() {
   return {
       {"aten::lstm", translate_lstm, ignores_zero_state},
       {"aten::gru", translate_gru, ignores_zero_state},
+      {"aten::rnn_tanh", translate_rnn_tanh, ignores_zero_state},
   };
 }
 
