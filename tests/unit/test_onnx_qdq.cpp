@@ -231,6 +231,39 @@ TEST_SUITE("onnx_qdq") {
     CHECK(plan.fp32_op_types.empty());  // Shape and int64 Mul are not float ops left behind
   }
 
+  TEST_CASE("a weight two nodes read is stored once in int8, each reader with its own DequantizeLinear") {
+    torch::manual_seed(3);
+    const auto weight = torch::randn({8, 8});
+    const auto calib = torch::randn({16, 8});
+    // The same network with the weight shared, and with two equal copies of it.
+    auto quantized = [&](bool shared, nlohmann::json& summary) {
+      OnnxGraphBuilder b(13);
+      b.input("x", {2, 8}).output("y", {2, 8});
+      b.initializer("shared", weight);
+      if (!shared) b.initializer("copy", weight.clone());
+      b.node("MatMul", {"x", "shared"}, {"h"});
+      b.node("Relu", {"h"}, {"r"});
+      b.node("MatMul", {"r", shared ? "shared" : "copy"}, {"y"});
+      auto model = b.build();
+      auto plan = plan_qdq(model, QdqOptions{});
+      auto calibration = calibrate_tensors(model, plan.calibrate, {calib}, "minmax", CalibratorOptions{}, 8, [](const std::string&) {});
+      return apply_qdq(model, plan, calibration.ranges, QdqOptions{}, summary);
+    };
+    nlohmann::json summary, copies_summary;
+    auto qdq = quantized(true, summary);
+    auto copies = quantized(false, copies_summary);
+    onnx::checker::check_model(qdq);
+    int int8_initializers = 0, weight_dequantize = 0;
+    for (const auto& t : qdq.graph().initializer()) int8_initializers += t.data_type() == onnx::TensorProto::INT8 && t.dims_size() == 2;
+    for (const auto& node : qdq.graph().node()) weight_dequantize += node.op_type() == "DequantizeLinear" && node.input(0) == "shared_quantized";
+    CHECK(int8_initializers == 1);
+    CHECK(weight_dequantize == 2);
+    CHECK(summary["weights_quantized"] == 1);
+    CHECK(copies_summary["weights_quantized"] == 2);
+    auto x = torch::randn({2, 8});
+    CHECK(torch::equal(run(qdq, x), run(copies, x)));  // stored once, computed the same
+  }
+
   TEST_CASE("float ops of kinds not quantized (Softmax, Sigmoid) are counted by kind as left fp32") {
     OnnxGraphBuilder b(13);
     b.input("x", {2, 4}).output("y", {2, 4});

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "calibration/qparams.h"
@@ -307,6 +308,14 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
   std::set<std::string> replaced_initializers;
   nlohmann::json per_op = nlohmann::json::object();
   int weights = 0;
+  // A weight that several nodes read (tied embeddings, shared projections) is stored once, int8 with
+  // its scales; each reader still gets its own DequantizeLinear, as ORT's fusions want.
+  struct QuantizedWeight {
+    std::string values;
+    TensorParams params;
+    torch::Tensor scale;
+  };
+  std::map<std::pair<std::string, bool>, QuantizedWeight> quantized_weights;  // (initializer, per channel)
   auto emit_q = [&](const std::string& tensor, const std::string& source) {
     const auto& p = params.at(tensor);
     auto q = writer.unique(tensor + "_quantized");
@@ -339,12 +348,19 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
         // both); a [K, N] B or a MatMul weight stays per tensor.
         const bool per_channel = options.per_channel && (node.op_type() == "Conv" ||
                                                          (node.op_type() == "Gemm" && int_attribute(node, "transB", 0) != 0));
-        auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
-        TensorParams p{writer.add_initializer(scale, name + "_scale"), writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
-        auto qname = writer.add_initializer(q, name + "_quantized");
-        node.set_input(1, writer.dequantize(qname, p, name, per_channel ? std::optional<int64_t>(0) : std::nullopt));
+        auto stored = quantized_weights.find({name, per_channel});
+        if (stored == quantized_weights.end()) {
+          auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
+          TensorParams p{writer.add_initializer(scale, name + "_scale"),
+                         writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
+          stored = quantized_weights.emplace(std::make_pair(name, per_channel),
+                                             QuantizedWeight{writer.add_initializer(q, name + "_quantized"), p, scale}).first;
+          ++weights;
+        }
+        const auto& scale = stored->second.scale;
+        node.set_input(1, writer.dequantize(stored->second.values, stored->second.params, name,
+                                            per_channel ? std::optional<int64_t>(0) : std::nullopt));
         replaced_initializers.insert(name);
-        ++weights;
         // The bias: int32 at scale x_scale * w_scale, zero point 0.
         if (node.op_type() != "MatMul" && node.input_size() > 2 && !node.input(2).empty()) {
           const auto& bias_name = node.input(2);
