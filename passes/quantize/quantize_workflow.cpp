@@ -85,7 +85,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
     auto config = request.config;
     config.skip_modules.insert(config.skip_modules.end(), fp32_layers.begin(), fp32_layers.end());
     if (request.mode == "static") {
-      trial.result = quantize_static(fp32, request.calib.input_list(), config, [&](int64_t done, int64_t total) {
+      trial.result = quantize_static(fp32, request.calib, config, [&](int64_t done, int64_t total) {
         if (done == total || done % std::max<int64_t>(1, total / 10) == 0) log(fmt::format("calibrating: batch {}/{}", done, total));
       });
     } else if (request.mode == "dynamic") {

@@ -157,19 +157,18 @@ class ErrorSink : public ObservationSink {
 };
 
 // Rows [start, end) of every input, as forward() arguments.
-std::vector<c10::IValue> rows_of(const std::vector<torch::Tensor>& inputs, int64_t start, int64_t end) {
-  std::vector<c10::IValue> rows;
-  for (const auto& input : inputs) rows.emplace_back(input.slice(0, start, end));
-  return rows;
+std::vector<c10::IValue> rows_of(const Dataset& data, int64_t start, int64_t end) {
+  auto rows = data.input_rows(start, end);
+  return {rows.begin(), rows.end()};
 }
 
-void run_batches(torch::jit::Module& module, const std::vector<torch::Tensor>& inputs, int64_t batch, int64_t limit,
+void run_batches(torch::jit::Module& module, const Dataset& data, int64_t batch, int64_t limit,
                  const CalibrationProgress& progress) {
   torch::NoGradGuard no_grad;
-  const int64_t n = std::min(inputs.front().size(0), limit);
+  const int64_t n = std::min(data.size(), limit);
   const int64_t total = (n + batch - 1) / batch;
   for (int64_t b = 0; b < total; ++b) {
-    module.forward(rows_of(inputs, b * batch, std::min(n, (b + 1) * batch)));
+    module.forward(rows_of(data, b * batch, std::min(n, (b + 1) * batch)));
     if (progress) progress(b + 1, total);
   }
 }
@@ -198,7 +197,7 @@ torch::jit::Module insert_observers(torch::jit::Module& module, const torch::jit
 }
 
 // Runs calibration batches; a failure is bad data when the fp32 model fails on the same batch too.
-void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp32, const std::vector<torch::Tensor>& inputs,
+void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp32, const Dataset& inputs,
                      int64_t batch, int64_t limit, const CalibrationProgress& progress) {
   try {
     run_batches(prepared, inputs, batch, limit, progress);
@@ -207,7 +206,7 @@ void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp3
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {  // c10::Error, or the interpreter's std::runtime_error
-    const auto first = rows_of(inputs, 0, std::min(batch, inputs.front().size(0)));
+    const auto first = rows_of(inputs, 0, std::min(batch, inputs.size()));
     try {
       torch::NoGradGuard no_grad;
       auto copy = fp32;
@@ -223,10 +222,10 @@ void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp3
 
 }  // namespace
 
-QuantResult quantize_static(const Model& model, const std::vector<torch::Tensor>& calib_inputs, const QuantConfig& config,
+QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,
                             const CalibrationProgress& progress) {
-  if (calib_inputs.empty() || calib_inputs.front().size(0) == 0) throw invalid_input("calibration data is empty");
-  const int64_t samples = calib_inputs.front().size(0);
+  if (calib.size() == 0) throw invalid_input("calibration data is empty");
+  const int64_t samples = calib.size();
   auto module = prepare_module(model);
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
   auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::STATIC);
@@ -245,7 +244,7 @@ QuantResult quantize_static(const Model& model, const std::vector<torch::Tensor>
   {
     CalibrationSink sink(config, observers.size());
     ScopedObservationSink scope(&sink);
-    run_calibration(prepared, module, calib_inputs, config.calib_batch, samples, progress);
+    run_calibration(prepared, module, calib, config.calib_batch, samples, progress);
     for (size_t i = 0; i < observers.size(); ++i) {
       records[i].range = sink.range(i);
       records[i].qparams = choose_qparams(records[i].range, 0, 255, config.symmetric_activations);
@@ -258,7 +257,7 @@ QuantResult quantize_static(const Model& model, const std::vector<torch::Tensor>
     ErrorSink sink(records);
     ScopedObservationSink scope(&sink);
     quantization_stage("measuring per-activation error", kReportAdvice, [&] {
-      run_batches(prepared, calib_inputs, config.calib_batch, config.error_samples, {});
+      run_batches(prepared, calib, config.calib_batch, config.error_samples, {});
     });
     sink.finish();
   }

@@ -10,6 +10,7 @@
 
 #include "calibration/calibrator.h"
 #include "calibration/qparams.h"
+#include "lib/data/dataset.h"
 #include "lib/model/model.h"
 
 namespace mopt::quant {
@@ -46,12 +47,12 @@ struct QuantResult {
 /// Progress: (batches done, batches total).
 using CalibrationProgress = std::function<void(int64_t, int64_t)>;
 
-/// Static INT8: calibrates activations on `calib_inputs` (one tensor per forward() input, rows
-/// aligned) with the configured calibrator. Branches on `self.training` are resolved for inference
-/// first (resolve_inference_branches). Failures: invalid_input when the model does not run on
-/// `calib_inputs`; runtime_failure naming the stage, the code location and the failing layers when
-/// LibTorch's passes reject the model.
-QuantResult quantize_static(const Model& model, const std::vector<torch::Tensor>& calib_inputs, const QuantConfig& config,
+/// Static INT8: calibrates activations on `calib` (every forward() input) with the configured
+/// calibrator. Branches on `self.training` are resolved for inference first
+/// (resolve_inference_branches). Failures: invalid_input when the model does not run on `calib`;
+/// runtime_failure naming the stage, the code location and the failing layers when LibTorch's
+/// passes reject the model.
+QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,
                             const CalibrationProgress& progress = {});
 
 /// Dynamic INT8 (Linear): weights INT8, activations quantized per call; same preparation and errors. Keeps reduce_range off,

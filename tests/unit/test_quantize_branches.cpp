@@ -113,7 +113,7 @@ TEST_SUITE("quantize-branches") {
   TEST_CASE("static and dynamic INT8 of the stochastic-depth fixture run and stay close to fp32") {
     auto c = load_case("stochastic_depth");
     quant::QuantConfig config;
-    const auto result = quant::quantize_static(c.model, {c.input}, config);
+    const auto result = quant::quantize_static(c.model, Dataset{c.input}, config);
     const auto output = run(result.model.reloaded().torchscript(), c.input);
     CHECK(output.sizes() == c.expected.sizes());
     CHECK(sqnr_db(c.expected, output) > 20.0);
@@ -161,7 +161,7 @@ TEST_SUITE("quantize-branches") {
   TEST_CASE("quantize_static names the layer when InsertObservers fails, as a runtime failure") {
     auto c = load_case("attribute_branch");
     try {
-      quant::quantize_static(c.model, {c.input}, quant::QuantConfig{});
+      quant::quantize_static(c.model, Dataset{c.input}, quant::QuantConfig{});
       FAIL("quantize_static should fail on attribute_branch.pt");
     } catch (const Error& e) {
       CHECK(e.code() == ExitCode::kRuntimeFailure);
@@ -170,7 +170,7 @@ TEST_SUITE("quantize-branches") {
     }
     // Calibration data the model cannot take is the user's input.
     const auto resolvable = load_case("stochastic_depth").model;
-    CHECK(mopt::test::thrown_code([&] { quant::quantize_static(resolvable, {torch::rand({4, 784})}, quant::QuantConfig{}); }) ==
+    CHECK(mopt::test::thrown_code([&] { quant::quantize_static(resolvable, Dataset{torch::rand({4, 784})}, quant::QuantConfig{}); }) ==
           4);
   }
 }

@@ -65,6 +65,22 @@ std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const
   return joined;
 }
 
+at::ScalarType result_dtype(const ExportContext& c, const torch::jit::Node* node) {
+  auto type = c.dtype(node->output());
+  if (!type) unsupported(node, "a result of unknown dtype");
+  return *type;
+}
+
+std::string reorder_blocks(ExportContext& c, const std::string& name, const std::vector<int64_t>& order) {
+  std::vector<std::string> blocks, reordered;
+  for (size_t i = 0; i < order.size(); ++i) blocks.push_back(c.fresh("block"));
+  set_int(c.add_node("Split", {name}, blocks), "axis", 0);
+  for (auto i : order) reordered.push_back(blocks.at(static_cast<size_t>(i)));
+  auto out = c.fresh("reordered");
+  set_int(c.add_node("Concat", reordered, {out}), "axis", 0);
+  return out;
+}
+
 void add_extreme(ExportContext& c, const char* op, const torch::jit::Value* a, const torch::jit::Value* b, at::ScalarType type,
                  const torch::jit::Value* out) {
   const bool narrow = type == at::kChar || type == at::kByte || type == at::kShort;
@@ -181,6 +197,12 @@ std::optional<std::vector<int64_t>> ExportContext::constant_ints(const torch::ji
   if (v->isIntList()) return v->toIntVector();
   if (v->isInt()) return std::vector<int64_t>{v->toInt()};
   return std::nullopt;
+}
+
+std::optional<std::string> ExportContext::constant_string(const torch::jit::Value* value) const {
+  auto v = constant(value);
+  if (!v || !v->isString()) return std::nullopt;
+  return v->toStringRef();
 }
 
 bool ExportContext::is_none(const torch::jit::Value* value) const {

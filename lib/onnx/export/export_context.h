@@ -53,6 +53,7 @@ class ExportContext {
   std::optional<int64_t> constant_int(const torch::jit::Value* value) const;
   std::optional<double> constant_double(const torch::jit::Value* value) const;
   std::optional<std::vector<int64_t>> constant_ints(const torch::jit::Value* value) const;
+  std::optional<std::string> constant_string(const torch::jit::Value* value) const;
   bool is_none(const torch::jit::Value* value) const;
 
   /// The sizes a top-level tensor value took on the examples (ExportableGraph::example_sizes).
@@ -101,6 +102,13 @@ class ExportContext {
 /// (x.size(), an imported model's run-time shape tensor); or a list built in the graph from constant
 /// and run-time ints (each a 0-d int64 value, e.g. from aten::size), by Unsqueeze + Concat.
 std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list);
+
+/// The dtype the example run recorded for node's (single) output; unsupported() without one.
+at::ScalarType result_dtype(const ExportContext& c, const torch::jit::Node* node);
+
+/// `name`'s equal blocks along dim 0 (one per entry of `order`) rearranged: block order[i] goes to
+/// place i (Split + Concat). Gate blocks of recurrent weights.
+std::string reorder_blocks(ExportContext& c, const std::string& name, const std::vector<int64_t>& order);
 
 /// Max or Min (`op`) of two values computed in `type`, named for `out`. ONNX Runtime has no 8- and
 /// 16-bit integer Max/Min kernels: those compute in int32 (exact) and cast back.

@@ -347,7 +347,8 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
     if (folded + removed == 0 && !changed) break;
   }
   hoist_number_selects(graph->block());
-  ExportableGraph result{graph, {}};
+  ExportableGraph result;
+  result.graph = graph;
   record_types(graph, frozen, examples, &result);  // also values the last round's passes made
   return result;
 }

@@ -49,12 +49,11 @@ void register_operators() {
 
 }  // namespace
 
-int keep_helper_calls(torch::jit::Module& module) {
+void keep_helper_calls(torch::jit::Module& module) {
   static std::once_flag registered;
   std::call_once(registered, register_operators);
   auto graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph();
   const auto* self = graph->inputs()[0];
-  int rewritten = 0;
   for (auto* node : all_nodes(graph->block())) {
     if (node->kind() != c10::prim::CallMethod || node->input(0) != self) continue;
     const auto helper = node->s(c10::attr::name);
@@ -68,9 +67,7 @@ int keep_helper_calls(torch::jit::Module& module) {
       node->output(i)->replaceAllUsesWith(call->output(i));
     }
     node->destroy();
-    ++rewritten;
   }
-  return rewritten;
 }
 
 }  // namespace mopt::onnx_export

@@ -11,8 +11,8 @@
 namespace mopt::onnx_export {
 
 /// Rewrites the helper calls of `module`'s forward() (every block) into `mopt_onnx::` operators
-/// where a translator exists for them; returns how many calls it rewrote. Call only on a module
-/// the ONNX importer made (its helper methods are the importer's).
-int keep_helper_calls(torch::jit::Module& module);
+/// where a translator exists for them. Call only on a module the ONNX importer made (its helper
+/// methods are the importer's).
+void keep_helper_calls(torch::jit::Module& module);
 
 }  // namespace mopt::onnx_export

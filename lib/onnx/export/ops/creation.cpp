@@ -11,12 +11,6 @@ namespace {
 
 using torch::jit::Node;
 
-at::ScalarType result_dtype(const ExportContext& c, const Node* node) {
-  auto type = c.dtype(node->output());
-  if (!type) unsupported(node, "a result of unknown dtype");
-  return *type;
-}
-
 // aten::tensor(data, dtype, ...) of an int list (1-D) or a number (0-d); aten::scalar_tensor(number, dtype, ...).
 void translate_tensor(ExportContext& c, const Node* node) {
   const auto type = result_dtype(c, node);

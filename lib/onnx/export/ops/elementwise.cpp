@@ -75,7 +75,6 @@ at::ScalarType result_type(const ExportContext& c, const torch::jit::Node* node)
 // the computing type), constant numbers as scalar initializers, and numbers computed at run time (a
 // size, or math on sizes: nn.MultiheadAttention's head_dim ** -0.5) as the 0-d values they are.
 
-// aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
 // aten::add of two int lists (shape arithmetic: `x.size()[:axis] + indices.size()`) concatenates.
 void concat_lists(ExportContext& c, const torch::jit::Node* node) {
   set_int(c.add_node("Concat", {int_list_value(c, node, node->input(0)), int_list_value(c, node, node->input(1))},
@@ -83,6 +82,7 @@ void concat_lists(ExportContext& c, const torch::jit::Node* node) {
           "axis", 0);
 }
 
+// aten::add/sub(self, other, alpha): alpha must be 1 (the only value exporters and models use).
 template <const char* kOp>
 void add_sub(ExportContext& c, const torch::jit::Node* node) {
   if (node->output()->type()->kind() == c10::TypeKind::ListType) {
@@ -172,12 +172,6 @@ constexpr char kGreaterOrEqual[] = "GreaterOrEqual";
 constexpr char kAnd[] = "And";
 constexpr char kOr[] = "Or";
 constexpr char kXor[] = "Xor";
-
-// aten::maximum/minimum(a, b) -> Max/Min (add_extreme).
-template <const char* kOp>
-void extreme(ExportContext& c, const torch::jit::Node* node) {
-  add_extreme(c, kOp, node->input(0), node->input(1), result_type(c, node), node->output());
-}
 constexpr char kMin[] = "Min";
 constexpr char kMax[] = "Max";
 constexpr char kAdd[] = "Add";
@@ -328,8 +322,7 @@ void translate_silu(ExportContext& c, const torch::jit::Node* node) {
 // aten::gelu(x, approximate='none') = 0.5 x (1 + erf(x / sqrt 2)).
 void translate_gelu(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 1) {
-    auto mode = c.constant(node->input(1));
-    if (!mode || !mode->isString() || mode->toStringRef() != "none") unsupported(node, "tanh-approximated GELU");
+    if (c.constant_string(node->input(1)) != "none") unsupported(node, "tanh-approximated GELU");
   }
   auto x = c.name(node->input(0));
   auto scaled = c.fresh("gelu_scaled"), erf = c.fresh("gelu_erf"), shifted = c.fresh("gelu_shifted"),
@@ -348,6 +341,12 @@ void softmax(ExportContext& c, const torch::jit::Node* node) {
   if (node->inputs().size() > 2 && !c.is_none(node->input(2))) unsupported(node, "a dtype argument");
   auto& op = c.add_node(kOp, {c.name(node->input(0))}, {c.fresh(node->output())});
   set_int(op, "axis", *dim);
+}
+
+// aten::maximum/minimum(a, b) -> Max/Min (add_extreme).
+template <const char* kOp>
+void extreme(ExportContext& c, const torch::jit::Node* node) {
+  add_extreme(c, kOp, node->input(0), node->input(1), result_type(c, node), node->output());
 }
 
 // aten::fmod(a, b): Mod with fmod=1 (the dividend's sign, as C's fmod). aten::remainder(a, b): the
@@ -376,9 +375,9 @@ void translate_div(ExportContext& c, const torch::jit::Node* node) {
   auto a = c.as_type(node->input(0), type), b = c.as_type(node->input(1), type);
   std::string mode;
   if (node->inputs().size() > 2 && !c.is_none(node->input(2))) {
-    auto constant = c.constant(node->input(2));
-    if (!constant || !constant->isString()) unsupported(node, "a rounding mode computed at run time");
-    mode = constant->toStringRef();
+    auto constant = c.constant_string(node->input(2));
+    if (!constant) unsupported(node, "a rounding mode computed at run time");
+    mode = *constant;
   }
   const bool floating = at::isFloatingType(type);
   if (mode.empty() || (mode == "trunc" && !floating)) {

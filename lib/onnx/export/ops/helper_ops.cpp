@@ -13,9 +13,9 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 std::string constant_string(ExportContext& c, const Node* node, const Value* value) {
-  auto constant = c.constant(value);
-  if (!constant || !constant->isString()) unsupported(node, "a mode computed at run time");
-  return constant->toStringRef();
+  auto constant = c.constant_string(value);
+  if (!constant) unsupported(node, "a mode computed at run time");
+  return *constant;
 }
 
 // _ints(t) / _floats(t): the tensor itself, flattened, as the 1-D value int lists are in the export
@@ -72,9 +72,8 @@ void translate_pad(ExportContext& c, const Node* node) {
 
 // _div(a, b): ONNX Div, whose integer form truncates as the helper does.
 void translate_div(ExportContext& c, const Node* node) {
-  auto type = c.dtype(node->output());
-  if (!type) unsupported(node, "a result of unknown dtype");
-  c.add_node("Div", {c.as_type(node->input(0), *type), c.as_type(node->input(1), *type)}, {c.fresh(node->output())});
+  const auto type = result_dtype(c, node);
+  c.add_node("Div", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
 
 // _prod(x, dims, keepdim): ReduceProd (axes an attribute before opset 18).
@@ -130,11 +129,7 @@ void translate_lrn(ExportContext& c, const Node* node) {
 void translate_gates(ExportContext& c, const Node* node) {
   auto order = c.constant_ints(node->input(1));
   if (!order || order->empty()) unsupported(node, "a gate order computed at run time");
-  std::vector<std::string> blocks, reordered;
-  for (size_t i = 0; i < order->size(); ++i) blocks.push_back(c.fresh("gate"));
-  set_int(c.add_node("Split", {c.name(node->input(0))}, blocks), "axis", 0);
-  for (auto i : *order) reordered.push_back(blocks.at(static_cast<size_t>(i)));
-  set_int(c.add_node("Concat", reordered, {c.fresh(node->output())}), "axis", 0);
+  c.bind(node->output(), reorder_blocks(c, c.name(node->input(0)), *order));
 }
 
 // _unique(x, axis, ascending) -> Unique (values, first indices, inverse indices, counts: the

@@ -33,8 +33,7 @@ void translate_scatter(ExportContext& c, const Node* node) {
   if (!node->input(3)->type()->cast<c10::TensorType>()) unsupported(node, "a scalar source");
   std::string reduction = node->kind() == c10::aten::scatter_add ? "add" : "none";
   if (node->inputs().size() > 4) {
-    auto reduce = c.constant(node->input(4));
-    if (!reduce || !reduce->isString() || reduce->toStringRef() != "multiply") unsupported(node, "a reduction other than multiply");
+    if (c.constant_string(node->input(4)) != "multiply") unsupported(node, "a reduction other than multiply");
     reduction = "mul";
   }
   if (reduction != "none" && c.opset() < 16) unsupported(node, fmt::format("ScatterElements reduction '{}' needs opset 16", reduction));
@@ -64,14 +63,14 @@ void translate_topk(ExportContext& c, const Node* node) {
 
 // aten::einsum(equation, tensors, path) -> Einsum.
 void translate_einsum(ExportContext& c, const Node* node) {
-  auto equation = c.constant(node->input(0));
+  auto equation = c.constant_string(node->input(0));
   const auto* list = node->input(1)->node();
-  if (!equation || !equation->isString() || list->kind() != c10::prim::ListConstruct) {
+  if (!equation || list->kind() != c10::prim::ListConstruct) {
     unsupported(node, "an equation or operand list computed at run time");
   }
   std::vector<std::string> operands;
   for (const auto* operand : list->inputs()) operands.push_back(c.name(operand));
-  set_string(c.add_node("Einsum", operands, {c.fresh(node->output())}), "equation", equation->toStringRef());
+  set_string(c.add_node("Einsum", operands, {c.fresh(node->output())}), "equation", *equation);
 }
 
 // aten::repeat(x, repeats) -> Tile (repeats as many as x has dims, as an imported Tile gives them).

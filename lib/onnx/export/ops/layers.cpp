@@ -60,6 +60,20 @@ void translate_conv_transpose(ExportContext& c, const torch::jit::Node* node) {
   set_int(conv, "group", *groups);
 }
 
+// Dims [start, end) of a 1-D shape value (`end` past the last: every dim from `start` on).
+std::string shape_dims(ExportContext& c, const std::string& shape, int64_t start, int64_t end, const std::string& hint) {
+  auto out = c.fresh(hint);
+  c.add_node("Slice", {shape, c.add_ints({start}, "starts"), c.add_ints({end}, "ends")}, {out});
+  return out;
+}
+
+// Batch and channel dims of a value (its shape's first two).
+std::string leading_dims(ExportContext& c, const std::string& value) {
+  auto shape = c.fresh("input_shape");
+  c.add_node("Shape", {value}, {shape});
+  return shape_dims(c, shape, 0, 2, "leading_dims");
+}
+
 // A Resize of node's input 0 to a spatial size (int list) or by spatial scale factors (float list;
 // constant or an imported model's run-time scales), whichever is not None; the batch and channel
 // dims are kept. Its attributes are the caller's.
@@ -67,11 +81,8 @@ onnx::NodeProto& resize_node(ExportContext& c, const torch::jit::Node* node, con
                              const torch::jit::Value* factors_value) {
   std::string scales, sizes;
   if (!c.is_none(size_value)) {
-    auto shape = c.fresh("input_shape"), leading = c.fresh("leading_dims");
-    c.add_node("Shape", {c.name(node->input(0))}, {shape});
-    c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
     sizes = c.fresh("sizes");
-    set_int(c.add_node("Concat", {leading, int_list_value(c, node, size_value)}, {sizes}), "axis", 0);
+    set_int(c.add_node("Concat", {leading_dims(c, c.name(node->input(0))), int_list_value(c, node, size_value)}, {sizes}), "axis", 0);
   } else if (auto factors = c.constant(factors_value); factors && factors->isDoubleList()) {
     std::vector<float> values = {1.0f, 1.0f};
     for (double f : factors->toDoubleVector()) values.push_back(static_cast<float>(f));
@@ -117,12 +128,12 @@ void translate_resize_nearest(ExportContext& c, const torch::jit::Node* node) {
     c.bind(node->output(), c.name(node->input(0)));
     return;
   }
-  auto transform = c.constant(node->input(3)), rounding = c.constant(node->input(4));
-  if (!transform || !rounding || !transform->isString() || !rounding->isString()) unsupported(node, "modes computed at run time");
+  auto transform = c.constant_string(node->input(3)), rounding = c.constant_string(node->input(4));
+  if (!transform || !rounding) unsupported(node, "modes computed at run time");
   auto& resize = resize_node(c, node, node->input(1), node->input(2));
   set_string(resize, "mode", "nearest");
-  set_string(resize, "coordinate_transformation_mode", transform->toStringRef());
-  set_string(resize, "nearest_mode", rounding->toStringRef());
+  set_string(resize, "coordinate_transformation_mode", *transform);
+  set_string(resize, "nearest_mode", *rounding);
 }
 
 // aten::pixel_shuffle(x, r) -> DepthToSpace in column-row-depth order.
@@ -196,13 +207,12 @@ void translate_layer_norm(ExportContext& c, const torch::jit::Node* node) {
   set_float(ln, "epsilon", static_cast<float>(c.constant_double(node->input(4)).value_or(1e-5)));
 }
 
-// The offset of each (n, c) plane of an [N, C, spatial...] tensor of shape `shape` whose planes hold
-// `plane_size` elements, shaped [N, C, 1...] (`spatial` ones): torch's pooling indices count within
-// a plane, ONNX's over the whole tensor.
-std::string plane_offsets(ExportContext& c, const std::string& shape, const std::string& plane_size, size_t spatial) {
-  auto leading = c.fresh("leading_dims"), planes = c.fresh("planes"), index = c.fresh("plane_index"),
-       target = c.fresh("plane_shape"), shaped = c.fresh("plane_index_shaped"), offsets = c.fresh("plane_offsets");
-  c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
+// The offset of each (n, c) plane of an [N, C, spatial...] tensor whose first two dims are `leading`
+// and whose planes hold `plane_size` elements, shaped [N, C, 1...] (`spatial` ones): torch's pooling
+// indices count within a plane, ONNX's over the whole tensor.
+std::string plane_offsets(ExportContext& c, const std::string& leading, const std::string& plane_size, size_t spatial) {
+  auto planes = c.fresh("planes"), index = c.fresh("plane_index"), target = c.fresh("plane_shape"),
+       shaped = c.fresh("plane_index_shaped"), offsets = c.fresh("plane_offsets");
   set_int(c.add_node("ReduceProd", {leading}, {planes}), "keepdims", 0);
   c.add_node("Range", {c.add_initializer(at::scalar_tensor(0, at::kLong), "zero"), planes,
                        c.add_initializer(at::scalar_tensor(1, at::kLong), "one")},
@@ -213,12 +223,11 @@ std::string plane_offsets(ExportContext& c, const std::string& shape, const std:
   return offsets;
 }
 
-// The number of elements of one plane of a tensor of shape `shape` (its dims after the first two).
-std::string plane_size_of(ExportContext& c, const std::string& shape) {
-  auto spatial = c.fresh("spatial_dims"), size = c.fresh("plane_size");
-  c.add_node("Slice", {shape, c.add_ints({2}, "starts"), c.add_ints({std::numeric_limits<int64_t>::max()}, "ends")}, {spatial});
-  set_int(c.add_node("ReduceProd", {spatial}, {size}), "keepdims", 0);
-  return size;
+// The product of the dims of a 1-D size value (the elements of one plane).
+std::string product_of(ExportContext& c, const std::string& sizes) {
+  auto out = c.fresh("plane_size");
+  set_int(c.add_node("ReduceProd", {sizes}, {out}), "keepdims", 0);
+  return out;
 }
 
 // aten::max_pool{1,2,3}d(input, kernel, stride, padding, dilation, ceil_mode); the _with_indices
@@ -240,20 +249,19 @@ void translate_max_pool(ExportContext& c, const torch::jit::Node* node) {
   if (!indices) return;
   auto shape = c.fresh("input_shape");
   c.add_node("Shape", {c.name(node->input(0))}, {shape});
-  c.add_node("Sub", {flat_indices, plane_offsets(c, shape, plane_size_of(c, shape), kernel.size())}, {c.fresh(node->output(1))});
+  auto plane = product_of(c, shape_dims(c, shape, 2, std::numeric_limits<int64_t>::max(), "spatial_dims"));
+  c.add_node("Sub", {flat_indices, plane_offsets(c, shape_dims(c, shape, 0, 2, "leading_dims"), plane, kernel.size())},
+             {c.fresh(node->output(1))});
 }
 
 // aten::max_unpool2d(x, indices, output_size) -> MaxUnpool with the output shape given (so its
 // kernel attribute, which torch does not have, plays no part) and the indices made ONNX's.
 void translate_max_unpool(ExportContext& c, const torch::jit::Node* node) {
-  auto shape = c.fresh("input_shape"), leading = c.fresh("leading_dims"), out_shape = c.fresh("output_shape"),
-       plane = c.fresh("plane_size"), flat = c.fresh("flat_indices");
-  c.add_node("Shape", {c.name(node->input(0))}, {shape});
-  c.add_node("Slice", {shape, c.add_ints({0}, "starts"), c.add_ints({2}, "ends")}, {leading});
+  auto out_shape = c.fresh("output_shape"), flat = c.fresh("flat_indices");
+  auto leading = leading_dims(c, c.name(node->input(0)));
   auto size = int_list_value(c, node, node->input(2));
   set_int(c.add_node("Concat", {leading, size}, {out_shape}), "axis", 0);
-  set_int(c.add_node("ReduceProd", {size}, {plane}), "keepdims", 0);
-  c.add_node("Add", {c.as_type(node->input(1), at::kLong), plane_offsets(c, shape, plane, 2)}, {flat});
+  c.add_node("Add", {c.as_type(node->input(1), at::kLong), plane_offsets(c, leading, product_of(c, size), 2)}, {flat});
   auto& unpool = c.add_node("MaxUnpool", {c.name(node->input(0)), flat, out_shape}, {c.fresh(node->output())});
   set_ints(unpool, "kernel_shape", {1, 1});
 }

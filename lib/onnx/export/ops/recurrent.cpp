@@ -61,15 +61,7 @@ bool ignores_zero_state(const torch::jit::Node* node, size_t index) { return ind
 // A weight or bias given at run time ([gates*H, ...] in PyTorch's gate order) in ONNX's order, with
 // a leading direction dim of 1.
 std::string runtime_gates(ExportContext& c, const std::string& w, const RecurrentKind& kind) {
-  std::string ordered = w;
-  if (kind.gates > 1) {
-    std::vector<std::string> chunks, reordered;
-    for (int64_t g = 0; g < kind.gates; ++g) chunks.push_back(c.fresh("gate"));
-    set_int(c.add_node("Split", {w}, chunks), "axis", 0);
-    for (auto i : kind.onnx_order) reordered.push_back(chunks[static_cast<size_t>(i)]);
-    ordered = c.fresh("onnx_gates");
-    set_int(c.add_node("Concat", reordered, {ordered}), "axis", 0);
-  }
+  const auto ordered = kind.gates > 1 ? reorder_blocks(c, w, kind.onnx_order) : w;
   auto one = c.fresh("direction_weight");
   c.add_node("Unsqueeze", {ordered, c.add_ints({0}, "axes")}, {one});
   return one;

@@ -25,6 +25,10 @@ void translate_flatten(ExportContext& c, const torch::jit::Node* node) {
     c.bind(node->output(), c.name(node->input(0)));
     return;
   }
+  if (*start == 0 && *end == -1) {
+    c.add_node("Reshape", {c.name(node->input(0)), c.add_ints({-1}, "flat_shape")}, {c.fresh(node->output())});
+    return;
+  }
   auto shape = c.fresh("shape");
   c.add_node("Shape", {c.name(node->input(0))}, {shape});
   std::vector<std::string> parts;
@@ -367,15 +371,14 @@ void translate_expand(ExportContext& c, const torch::jit::Node* node) {
 // aten::arange(end | start, end | start, end, step, dtype, ...) -> Range of 0-d values in the result's
 // recorded dtype (both count ceil((end - start) / step) elements).
 void translate_arange(ExportContext& c, const torch::jit::Node* node) {
-  auto type = c.dtype(node->output());
-  if (!type) unsupported(node, "a result of unknown dtype");
+  const auto type = result_dtype(c, node);
   // arange(end, dtype, layout, device, pin) has 5 inputs, (start, end, ...) 6, (start, end, step, ...) 7.
   if (node->inputs().size() < 5 || node->inputs().size() > 7) unsupported(node, "an arange overload with an out tensor");
   const size_t numbers = node->inputs().size() - 4;
-  auto scalar = [&](int64_t value) { return c.add_initializer(at::scalar_tensor(value, at::kLong).to(*type), "range"); };
-  std::string start = numbers == 1 ? scalar(0) : c.as_type(node->input(0), *type);
-  std::string end = c.as_type(node->input(numbers == 1 ? 0 : 1), *type);
-  std::string step = numbers == 3 ? c.as_type(node->input(2), *type) : scalar(1);
+  auto scalar = [&](int64_t value) { return c.add_initializer(at::scalar_tensor(value, at::kLong).to(type), "range"); };
+  std::string start = numbers == 1 ? scalar(0) : c.as_type(node->input(0), type);
+  std::string end = c.as_type(node->input(numbers == 1 ? 0 : 1), type);
+  std::string step = numbers == 3 ? c.as_type(node->input(2), type) : scalar(1);
   c.add_node("Range", {start, end, step}, {c.fresh(node->output())});
 }
 
