@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <limits>
+
 #include "lib/data/dataset_layout.h"
 #include "lib/data/dtype_names.h"
 #include "lib/data/readers.h"
@@ -114,6 +116,11 @@ torch::Tensor prepare_labels(const torch::Tensor& raw, const fs::path& path, int
                                     labels.size(0), inputs_path.string(), samples));
   if (labels.numel() > 0 && labels.min().item<int64_t>() < 0)
     throw invalid_input(fmt::format("{}: has negative class ids; expected 0..C-1", path.string()));
+  // No classifier has 2^31 classes; such an id is a corrupt file (and would overflow C = max + 1).
+  constexpr int64_t kMaxClassId = std::numeric_limits<int32_t>::max() - 1;
+  if (labels.numel() > 0 && labels.max().item<int64_t>() > kMaxClassId)
+    throw invalid_input(fmt::format("{}: has class id {}; expected 0..C-1 with C below 2^31", path.string(),
+                                    labels.max().item<int64_t>()));
   return labels;
 }
 
