@@ -1,9 +1,11 @@
 #include "lib/inspect/model_summary.h"
 
+#include <limits>
 #include <set>
 
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/util/checked_size.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -131,13 +133,16 @@ void onnx_io_and_layers(const onnx::ModelProto& proto, json& summary) {
     for (const auto& input : node.input()) {
       auto it = initializers.find(input);
       if (it == initializers.end()) continue;
-      int64_t elements = 1;
-      for (auto d : it->second->dims()) elements *= d;
-      params += elements;
+      // parameter_totals has checked each initializer's dims; a node may still read one many times.
+      const int64_t elements = checked_byte_count(it->second->dims()).value_or(0);
+      params = elements > std::numeric_limits<int64_t>::max() - params ? std::numeric_limits<int64_t>::max()
+                                                                        : params + elements;
       if (shape.is_null()) shape = std::vector<int64_t>(it->second->dims().begin(), it->second->dims().end());
     }
     if (params == 0) continue;
-    layers.push_back({{"name", node.name().empty() ? node.output(0) : node.name()},
+    std::string name = node.name();
+    if (name.empty()) name = node.output_size() > 0 ? node.output(0) : "(unnamed " + node.op_type() + ")";
+    layers.push_back({{"name", name},
                       {"kind", node.op_type()},
                       {"parameters", params},
                       {"shape", shape}});
