@@ -112,6 +112,13 @@ std::map<std::string, int> declared_ranks(const onnx::GraphProto& graph) {
   return ranks;
 }
 
+// Which input of a convolution holds the weight (the data is input 0); 0 for other ops.
+int conv_weight_index(const std::string& op_type) {
+  if (op_type == "Conv" || op_type == "ConvInteger" || op_type == "ConvTranspose") return 1;
+  if (op_type == "QLinearConv") return 3;
+  return 0;
+}
+
 }  // namespace
 
 void check_node_schemas(const onnx::ModelProto& model) {
@@ -131,12 +138,16 @@ void check_node_schemas(const onnx::ModelProto& model) {
       throw invalid_input(fmt::format("node {} does not match the {} operator at opset {}: {}", node_label(node, i),
                                       node.op_type(), opset, why.substr(0, why.find('\n'))));
     }
-    // ONNX 1.12's ConvTranspose inference reads the weight's dim 1 unchecked (a SEGV on a rank-0 weight).
-    if (node.op_type() == "ConvTranspose" && node.input_size() >= 2) {
-      const int x = rank_of(node.input(0)), w = rank_of(node.input(1));
+    // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
+    // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
+    // a lower rank than the weight; fuzzing found both).
+    const int w_index = conv_weight_index(node.op_type());
+    if (w_index > 0 && node.input_size() > w_index) {
+      const int x = rank_of(node.input(0)), w = rank_of(node.input(w_index));
       if (w >= 0 && (w < 3 || (x >= 0 && x != w))) {
-        throw invalid_input(fmt::format("node {}: its weight '{}' has rank {}; ConvTranspose needs a weight of the "
-                                        "input's rank (at least 3)", node_label(node, i), node.input(1), w));
+        throw invalid_input(fmt::format("node {}: its weight '{}' has rank {} and its input '{}' rank {}; {} needs a "
+                                        "weight of the input's rank (at least 3)",
+                                        node_label(node, i), node.input(w_index), w, node.input(0), x, node.op_type()));
       }
     }
   }
