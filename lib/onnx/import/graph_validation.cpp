@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -141,6 +142,16 @@ void check_node_schemas(const onnx::ModelProto& model) {
     // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
     // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
     // a lower rank than the weight; fuzzing found both).
+    // Gemm's inference reads dims 0 and 1 of A and B unchecked (a SEGV on a rank-1 B).
+    if (node.op_type() == "Gemm") {
+      for (int k = 0; k < std::min(node.input_size(), 2); ++k) {
+        const int rank = rank_of(node.input(k));
+        if (rank >= 0 && rank != 2) {
+          throw invalid_input(fmt::format("node {}: Gemm's input '{}' has rank {}; Gemm multiplies matrices (rank 2)",
+                                          node_label(node, i), node.input(k), rank));
+        }
+      }
+    }
     const int w_index = conv_weight_index(node.op_type());
     if (w_index > 0 && node.input_size() > w_index) {
       const int x = rank_of(node.input(0)), w = rank_of(node.input(w_index));
