@@ -72,7 +72,7 @@ Grouped group_top_level(const std::vector<ProfiledEvent>& events, int64_t iterat
   std::map<std::string, double> ms;
   for (const auto& e : events) {
     if (!e.is_op || e.iteration < 0 || !pick(e) || !is_top_level(events, e)) continue;
-    const double per = static_cast<double>(e.duration_us) / 1000.0 / static_cast<double>(iterations);
+    const double per = e.duration_us / 1000.0 / static_cast<double>(iterations);
     g.calls += 1.0 / static_cast<double>(iterations);
     g.ms += per;
     ms[fmt::format("{} ({})", layer_label(module_path_text(e.module_path)), e.name)] += per;

@@ -14,11 +14,11 @@ using nlohmann::json;
 namespace {
 
 struct Span {
-  int64_t begin = 0, end = 0;
+  double begin = 0, end = 0;  // microseconds
 };
 
-json complete_event(const std::string& name, const char* cat, const Span& s, int64_t origin, int tid, json args) {
-  return {{"name", name}, {"cat", cat}, {"ph", "X"}, {"ts", s.begin - origin}, {"dur", std::max<int64_t>(0, s.end - s.begin)},
+json complete_event(const std::string& name, const char* cat, const Span& s, double origin, int tid, json args) {
+  return {{"name", name}, {"cat", cat}, {"ph", "X"}, {"ts", s.begin - origin}, {"dur", std::max(0.0, s.end - s.begin)},
           {"pid", static_cast<int>(getpid())}, {"tid", tid}, {"args", std::move(args)}};
 }
 
@@ -35,7 +35,7 @@ bool top_level_op(const std::vector<ProfiledEvent>& events, size_t i) {
 json chrome_trace(const std::vector<ProfiledEvent>& events, int64_t max_iterations) {
   // Clip every record to its parent (parents come first in linked order).
   std::vector<Span> clip(events.size());
-  int64_t origin = std::numeric_limits<int64_t>::max();
+  double origin = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     clip[i] = {e.start_us, e.end_us()};
@@ -46,7 +46,7 @@ json chrome_trace(const std::vector<ProfiledEvent>& events, int64_t max_iteratio
     }
     if (e.iteration >= 0 && e.iteration < max_iterations) origin = std::min(origin, clip[i].begin);
   }
-  if (origin == std::numeric_limits<int64_t>::max()) origin = 0;
+  if (origin == std::numeric_limits<double>::infinity()) origin = 0;
 
   std::map<uint64_t, int> tids;
   auto tid_of = [&](uint64_t thread) { return tids.emplace(thread, static_cast<int>(tids.size()) + 1).first->second; };
@@ -111,8 +111,8 @@ json chrome_trace(const std::vector<ProfiledEvent>& events, int64_t max_iteratio
   }
   close_to(0);
   std::stable_sort(trace_events.begin(), trace_events.end(), [](const json& a, const json& b) {
-    return a["ts"].get<int64_t>() != b["ts"].get<int64_t>() ? a["ts"].get<int64_t>() < b["ts"].get<int64_t>()
-                                                            : a["dur"].get<int64_t>() > b["dur"].get<int64_t>();
+    return a["ts"].get<double>() != b["ts"].get<double>() ? a["ts"].get<double>() < b["ts"].get<double>()
+                                                          : a["dur"].get<double>() > b["dur"].get<double>();
   });
   return {{"traceEvents", trace_events},
           {"displayTimeUnit", "ms"},

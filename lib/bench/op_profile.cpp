@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "lib/bench/profile_instrumentation.h"
+#include "lib/bench/scope_recorder.h"
 #include "lib/errors.h"
 
 namespace mopt {
@@ -30,16 +31,22 @@ bool is_op_scope(uint8_t scope) {
   }
 }
 
+// Marker and op kind from a record's scope: user scopes are iteration markers or the oneDNN prims
+// that record_mkldnn_prims() wrapped.
+void classify(ProfiledEvent& out, uint8_t scope) {
+  const bool user = static_cast<at::RecordScope>(scope) == at::RecordScope::USER_SCOPE;
+  out.is_marker = user && out.name == kIterationMarker;
+  out.is_op = !out.is_marker && (is_op_scope(scope) || (user && is_recorded_prim(out.name)));
+}
+
 ProfiledEvent from_kineto(const prof::KinetoEvent& e) {
   ProfiledEvent out;
   out.name = e.name();
-  out.start_us = static_cast<int64_t>(e.startUs());
-  out.duration_us = static_cast<int64_t>(e.durationUs());
+  out.start_us = static_cast<double>(e.startUs());
+  out.duration_us = static_cast<double>(e.durationUs());
   out.thread = e.startThreadId();
   out.sequence = e.correlationId();
-  out.is_marker = static_cast<at::RecordScope>(e.scope()) == at::RecordScope::USER_SCOPE && out.name == kIterationMarker;
-  out.is_op = !out.is_marker && (is_op_scope(e.scope()) || (static_cast<at::RecordScope>(e.scope()) == at::RecordScope::USER_SCOPE &&
-                                                              is_recorded_prim(out.name)));
+  classify(out, e.scope());
   if (e.hasModuleHierarchy()) {
     std::vector<std::string> entries(e.moduleHierarchy().begin(), e.moduleHierarchy().end());
     parse_module_hierarchy(entries, out.module_path, out.module_type);
@@ -111,8 +118,43 @@ void link_events(std::vector<ProfiledEvent>& events) {
 
 namespace {
 
-// Runs `iterations` calls under the profiler with `config`; returns linked events and, when asked,
-// each call's steady-clock time.
+// Times `iterations` calls with the lean scope recorder; returns linked events and each call's
+// steady-clock time.
+std::vector<ProfiledEvent> run_timed(const std::function<void()>& call, int64_t iterations, std::vector<double>& iteration_ms) {
+  std::vector<RecordedScope> records;
+  {
+    ScopeRecorder recorder;
+    for (int64_t i = 0; i < iterations; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      {
+        RECORD_USER_SCOPE(kIterationMarker);
+        call();
+      }
+      iteration_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      if (i == 0) recorder.reserve(recorder.size() * static_cast<size_t>(iterations) * 5 / 4);  // the first call as a guide
+    }
+    records = recorder.stop();
+  }
+  const auto thread = at::RecordFunction::currentThreadId();
+  std::vector<ProfiledEvent> events;
+  events.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    ProfiledEvent out;
+    out.name = std::move(r.name);
+    out.start_us = static_cast<double>(r.start_ns) / 1000.0;
+    out.duration_us = static_cast<double>(r.end_ns - r.start_ns) / 1000.0;
+    out.thread = thread;
+    out.sequence = i;
+    classify(out, static_cast<uint8_t>(r.scope));
+    events.push_back(std::move(out));
+  }
+  link_events(events);
+  return events;
+}
+
+// Runs `iterations` calls under LibTorch's profiler with `config`; returns linked events and, when
+// asked, each call's steady-clock time.
 std::vector<ProfiledEvent> run_profiled(const std::function<void()>& call, int64_t iterations,
                                         const torch::profiler::impl::ProfilerConfig& config, std::vector<double>* iteration_ms) {
   try {
@@ -157,12 +199,13 @@ torch::profiler::impl::ProfilerConfig profiler_config(bool details) {
 
 ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t iterations) {
   if (iterations < 1) throw usage_error(fmt::format("profiled iterations must be >= 1, got {}", iterations));
-  // Timings come from a lean pass: LibTorch builds the module hierarchy as strings for every op
-  // record (about 1 us each here), more than a small model's ops take. One more call with module
-  // hierarchy, input shapes and FLOP estimates on labels them, record by record.
+  // Timings come from a lean pass (scope_recorder.h): LibTorch's profiler costs about as much per
+  // record as a small model's ops take, more with the module hierarchy built as strings. One call
+  // under LibTorch's profiler with module hierarchy, input shapes and FLOP estimates on labels
+  // them, record by record.
   ProfileCapture capture;
   capture.iteration_ms.reserve(static_cast<size_t>(iterations));
-  capture.events = run_profiled(call, iterations, profiler_config(false), &capture.iteration_ms);
+  capture.events = run_timed(call, iterations, capture.iteration_ms);
   const auto detail = run_profiled(call, 1, profiler_config(true), nullptr);
   // The k-th record named X in a timed call gets the labels of the k-th X in the labelling call:
   // kernels may call a different number of helper ops (buffer resizes) from one call to the next,

@@ -15,8 +15,8 @@ inline constexpr const char* kIterationMarker = "mopt::iteration";
 /// One profiler record: a dispatcher op, a TorchScript function, or an iteration marker.
 struct ProfiledEvent {
   std::string name;                       ///< e.g. "aten::conv2d", "quantized::linear", "forward"
-  int64_t start_us = 0;                   ///< LibTorch reports whole microseconds
-  int64_t duration_us = 0;
+  double start_us = 0;                    ///< Kineto and ORT report whole microseconds, the timed pass nanoseconds
+  double duration_us = 0;
   uint64_t thread = 0;
   uint64_t sequence = 0;                  ///< the profiler's correlation id: call order on a thread
   bool is_op = false;                     ///< a dispatcher or custom-class op (not a TorchScript frame)
@@ -28,7 +28,7 @@ struct ProfiledEvent {
   uint64_t flops = 0;                     ///< the profiler's FLOP estimate (fp32 conv/mm/addmm/bmm/add/mul), else 0
   int parent = -1;                        ///< index of the enclosing record on the same thread, -1 for a root
   int iteration = -1;                     ///< index of the profiled call it belongs to, -1 outside any
-  int64_t end_us() const { return start_us + duration_us; }
+  double end_us() const { return start_us + duration_us; }
 };
 
 /// Records of `iterations` profiled calls plus each call's wall time seen from outside the profiler.
@@ -38,9 +38,10 @@ struct ProfileCapture {
   std::string labelled_by;            ///< where module paths, shapes and FLOPs came from
 };
 
-/// Calls `call` `iterations` times with the profiler on (times only), each call inside a
-/// kIterationMarker scope, then once more with module hierarchy, input shapes and FLOP estimates,
-/// and copies those onto the timed records (the k-th record of a name from the k-th of that name).
+/// Calls `call` `iterations` times with a lean record observer on (names and times only), each
+/// call inside a kIterationMarker scope, then once more under LibTorch's profiler with module
+/// hierarchy, input shapes and FLOP estimates, and copies those onto the timed records (the k-th
+/// record of a name from the k-th of that name).
 /// Throws runtime_failure when the profiler cannot be started.
 ProfileCapture capture_op_profile(const std::function<void()>& call, int64_t iterations);
 

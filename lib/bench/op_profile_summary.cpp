@@ -65,7 +65,7 @@ OpProfileSummary summarize_profile(const std::vector<ProfiledEvent>& events) {
   // Self time: an op's duration minus that of the ops directly inside it.
   std::vector<double> child_op_us(events.size(), 0.0);
   for (const auto& e : events) {
-    if (e.is_op && e.parent >= 0) child_op_us[static_cast<size_t>(e.parent)] += static_cast<double>(e.duration_us);
+    if (e.is_op && e.parent >= 0) child_op_us[static_cast<size_t>(e.parent)] += e.duration_us;
   }
 
   std::map<std::string, Accumulator> layer_acc, op_acc;
@@ -76,7 +76,7 @@ OpProfileSummary summarize_profile(const std::vector<ProfiledEvent>& events) {
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     if (e.iteration < 0) continue;
-    const double us = static_cast<double>(e.duration_us);
+    const double us = e.duration_us;
     if (e.is_marker) {
       marked_us += us;
       continue;

@@ -46,11 +46,12 @@ std::vector<ProfiledEvent> events_from_ort_trace(const json& trace, int64_t skip
     ProfiledEvent marker;
     marker.name = kIterationMarker;
     marker.is_marker = true;
-    marker.start_us = (*runs[i])["ts"].get<int64_t>();
-    marker.duration_us = (*runs[i])["dur"].get<int64_t>();
+    const int64_t start = (*runs[i])["ts"].get<int64_t>(), duration = (*runs[i])["dur"].get<int64_t>();
+    marker.start_us = static_cast<double>(start);
+    marker.duration_us = static_cast<double>(duration);
     marker.thread = (*runs[i]).value("tid", 0);
     marker.iteration = static_cast<int>(i);
-    windows.emplace_back(marker.start_us, marker.end_us());
+    windows.emplace_back(start, start + duration);
     events.push_back(std::move(marker));
   }
   for (const auto& e : trace) {
@@ -63,8 +64,8 @@ std::vector<ProfiledEvent> events_from_ort_trace(const json& trace, int64_t skip
     ProfiledEvent op;
     op.name = args.value("op_name", name);
     op.is_op = true;
-    op.start_us = ts;
-    op.duration_us = e["dur"].get<int64_t>();
+    op.start_us = static_cast<double>(ts);
+    op.duration_us = static_cast<double>(e["dur"].get<int64_t>());
     op.thread = e.value("tid", 0);
     op.module_path = {name.substr(0, name.size() - std::string(kKernelSuffix).size())};
     op.module_type = op.name;

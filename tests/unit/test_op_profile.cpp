@@ -10,6 +10,7 @@
 #include "lib/bench/op_profile_summary.h"
 #include "lib/bench/ort_profile.h"
 #include "lib/bench/resource_monitor.h"
+#include "lib/bench/scope_recorder.h"
 #include "lib/bench/soak.h"
 #include "lib/eval/evaluate.h"
 #include "test_helpers.h"
@@ -222,6 +223,37 @@ TEST_SUITE("op-profile") {
     CHECK(ops["aten::conv2d"] == 1);
     CHECK(by_cat["module"] == 3);  // a, a.0, a.1 (the linear runs at the top level)
     CHECK(chrome_trace(events, 2)["traceEvents"].size() == 2 * trace["traceEvents"].size());
+  }
+
+  TEST_CASE("scope recorder: every scope on this thread in call order, children inside their parents") {
+    std::vector<RecordedScope> records;
+    {
+      ScopeRecorder recorder;
+      CHECK_THROWS_AS(ScopeRecorder(), Error);  // one per thread
+      {
+        RECORD_USER_SCOPE("outer");
+        auto sum = torch::ones({4}) + torch::ones({4});
+        CHECK(sum.sum().item<float>() == 8);
+      }
+      records = recorder.stop();
+    }
+    REQUIRE(records.size() >= 3);
+    CHECK(records[0].name == "outer");
+    CHECK(records[0].scope == at::RecordScope::USER_SCOPE);
+    std::set<std::string> ops;
+    for (size_t i = 1; i < records.size(); ++i) {
+      ops.insert(records[i].name);
+      CHECK(records[i].start_ns >= records[i - 1].start_ns);
+      CHECK(records[i].start_ns >= records[0].start_ns);
+      CHECK(records[i].end_ns <= records[0].end_ns);
+      CHECK(records[i].end_ns >= records[i].start_ns);
+    }
+    CHECK(ops.count("aten::ones"));
+    CHECK(ops.count("aten::add"));
+    // Stopped: nothing more is recorded, and a new recorder may start.
+    { RECORD_USER_SCOPE("after"); }
+    ScopeRecorder next;
+    CHECK(next.stop().empty());
   }
 
   TEST_CASE("LibTorch capture of the Fashion-MNIST CNN names its conv and linear layers") {
