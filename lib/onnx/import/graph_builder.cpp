@@ -40,6 +40,16 @@ std::string sanitize(const std::string& hint) {
   return collapsed;
 }
 
+// A node name as a source comment: printable ASCII only (a line break or a byte that is not UTF-8
+// in a name would end the comment or break TorchScript's lexer; fuzzing found both).
+std::string comment_text(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
 std::string strip_suffix(const std::string& text, const std::string& suffix) {
   if (text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
     return text.substr(0, text.size() - suffix.size());
@@ -221,7 +231,7 @@ torch::jit::Module GraphBuilder::build() {
     if (!entry) {
       throw invalid_input(fmt::format("no converter for {} (opset {}) at node '{}'", node.op_type(), opset_, node.name()));
     }
-    emit(fmt::format("# {} {}", node.op_type(), node.name()));
+    emit(fmt::format("# {} {}", node.op_type(), comment_text(node.name())));
     NodeContext context(*this, node, opset_);
     if (try_fusions(context)) continue;
     entry->convert(context);
