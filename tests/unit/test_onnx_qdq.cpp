@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <onnx/checker.h>
 
+#include <map>
+
 #include "lib/errors.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "passes/quantize/onnx/activation_calibration.h"
@@ -168,6 +170,39 @@ TEST_SUITE("onnx_qdq") {
     CHECK(fallback.calibrate == std::vector<std::string>{"f", "y"});
   }
 
+  TEST_CASE("dynamic MatMul: int8 weight per output column (or per tensor) within half a step, outputs closer per column") {
+    torch::manual_seed(5);
+    // Columns of very different magnitude, as trained projections have: one scale for all of them
+    // rounds the small columns to a few levels.
+    auto w = torch::randn({16, 6}) * torch::tensor({4.0, 0.05, 1.0, 0.02, 2.0, 0.1});
+    OnnxGraphBuilder b(13);
+    b.input("x", {8, 16}).output("y", {8, 6});
+    b.initializer("W", w);
+    b.node("MatMul", {"x", "W"}, {"y"});
+    auto model = b.build();
+    auto x = torch::randn({8, 16});
+    auto expected = run(model, x);
+    std::map<bool, double> error;
+    for (bool per_column : {true, false}) {
+      CAPTURE(per_column);
+      nlohmann::json summary;
+      auto q = apply_dynamic(model, {}, per_column, summary);
+      onnx::checker::check_model(q);
+      CHECK(summary["quantized_nodes"].dump() == R"({"MatMul":1})");
+      auto int8 = *tensor_to_torch(initializer(q, "W_quantized"));
+      auto scale = *tensor_to_torch(initializer(q, "W_scale"));
+      auto zero = *tensor_to_torch(initializer(q, "W_zero_point"));
+      CHECK((int8.scalar_type() == torch::kInt8));
+      CHECK(scale.sizes().vec() == (per_column ? std::vector<int64_t>{6} : std::vector<int64_t>{}));
+      CHECK(zero.sizes() == scale.sizes());
+      CHECK(((int8.to(torch::kFloat) * scale - w).abs() <= scale / 2 + 1e-7).all().item<bool>());
+      auto got = run(q, x);
+      error[per_column] = ((got - expected).abs() / expected.abs().amax(0)).max().item<double>();
+    }
+    CHECK(error[true] < 0.05);
+    CHECK(error[true] < error[false] / 2);  // relative to each column's scale
+  }
+
   TEST_CASE("dynamic LSTM: DynamicQuantizeLSTM with int8 W/R per direction, transposed, within half a step; GRU stays fp32") {
     torch::manual_seed(3);
     const int64_t hidden = 4, in = 3;
@@ -186,7 +221,7 @@ TEST_SUITE("onnx_qdq") {
     d->set_s("bidirectional");
     auto model = b.build();
     nlohmann::json summary;
-    auto q = apply_dynamic(model, {}, summary);
+    auto q = apply_dynamic(model, {}, true, summary);
     onnx::checker::check_model(q);
     CHECK(summary["quantized_nodes"].dump() == R"({"LSTM":1})");
     REQUIRE(q.graph().node_size() == 1);
@@ -214,7 +249,7 @@ TEST_SUITE("onnx_qdq") {
     auto& gru = g.node("GRU", {"x", "W", "R"}, {"y"});
     *gru.add_attribute() = *h;
     nlohmann::json gru_summary;
-    apply_dynamic(g.build(), {}, gru_summary);
+    apply_dynamic(g.build(), {}, true, gru_summary);
     CHECK(gru_summary["quantized_nodes"].empty());
     CHECK(gru_summary["fp32_nodes"][0]["reason"] == "ONNX Runtime has no dynamic INT8 GRU kernel");
   }

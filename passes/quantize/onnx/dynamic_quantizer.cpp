@@ -35,7 +35,8 @@ onnx::NodeProto make_node(const std::string& op, const std::vector<std::string>&
 
 }  // namespace
 
-onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, nlohmann::json& summary) {
+onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, bool per_column,
+                               nlohmann::json& summary) {
   if (default_opset(model) < 11) {
     throw invalid_input(fmt::format("dynamic INT8 needs opset 11 or later (DynamicQuantizeLinear); the model is opset {}",
                                     default_opset(model)));
@@ -95,13 +96,15 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
     if (!quantized_weight.count(wname)) {
       auto value = tensor_to_torch(*w)->to(torch::kFloat);
       if (trans_b) value = value.t().contiguous();
-      auto scale = torch::clamp_min(value.abs().amax() / 127.0, 1e-12).to(torch::kFloat);
+      // W is [K, N]: a column is one output feature, so per-column scales are per output channel.
+      auto absmax = per_column ? value.abs().amax(0) : value.abs().amax();
+      auto scale = torch::clamp_min(absmax / 127.0, 1e-12).to(torch::kFloat);
       auto q = torch::round(value / scale).clamp(-127, 127).to(torch::kInt8);
       const auto& base = node.input(1);
       std::array<std::string, 3> names = {unique(base + "_quantized"), unique(base + "_scale"), unique(base + "_zero_point")};
       add_initializer(result, torch_to_tensor(q, names[0]));
       add_initializer(result, torch_to_tensor(scale, names[1]));
-      add_initializer(result, torch_to_tensor(torch::zeros({}, torch::kInt8), names[2]));
+      add_initializer(result, torch_to_tensor(torch::zeros(scale.sizes(), torch::kInt8), names[2]));
       quantized_weight[wname] = names;
       replaced.insert(node.input(1));
     }
@@ -134,7 +137,8 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
   summary = {{"quantized_nodes", quantized},
              {"weights_quantized", quantized_weight.size()},
              {"fp32_nodes", fp32},
-             {"weight_format", "int8 symmetric, per tensor (LSTM: per direction)"},
+             {"weight_format", per_column ? "int8 symmetric, per output column (LSTM: per direction)"
+                                          : "int8 symmetric, per tensor (LSTM: per direction)"},
              {"activation_format", "uint8, quantized at run time (DynamicQuantizeLinear)"}};
   return result;
 }

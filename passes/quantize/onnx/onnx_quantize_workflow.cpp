@@ -136,7 +136,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
     auto options = request.options;
     options.fallback = {fallback.begin(), fallback.end()};
     if (dynamic) {
-      trial.model = apply_dynamic(prepared, options.skip, trial.summary);
+      trial.model = apply_dynamic(prepared, options.skip, options.per_channel, trial.summary);
       const auto& counts = trial.summary["quantized_nodes"];
       if (counts.empty()) {
         throw invalid_input("the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
