@@ -297,6 +297,18 @@ TEST_SUITE("onnx_qdq") {
     CHECK(copies_summary["weights_quantized"] == 2);
     auto x = torch::randn({2, 8});
     CHECK(torch::equal(run(qdq, x), run(copies, x)));  // stored once, computed the same
+    // A MatMul weight [K, N] is per output column: 8 scales, DequantizeLinear on axis 1.
+    auto w = *tensor_to_torch(initializer(qdq, "shared_quantized"));
+    auto scale = *tensor_to_torch(initializer(qdq, "shared_scale"));
+    CHECK(scale.sizes().vec() == std::vector<int64_t>{8});
+    CHECK(((w.to(torch::kFloat) * scale - weight).abs() <= scale / 2 + 1e-7).all().item<bool>());
+    for (const auto& node : qdq.graph().node()) {
+      if (node.op_type() == "DequantizeLinear" && node.input(0) == "shared_quantized") {
+        REQUIRE(node.attribute_size() == 1);
+        CHECK(node.attribute(0).name() == "axis");
+        CHECK(node.attribute(0).i() == 1);
+      }
+    }
   }
 
   TEST_CASE("float ops of kinds not quantized (Softmax, Sigmoid) are counted by kind as left fp32") {

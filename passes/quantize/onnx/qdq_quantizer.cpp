@@ -265,13 +265,13 @@ class QdqWriter {
   std::vector<onnx::NodeProto> nodes_;
 };
 
-// int8 symmetric weights ([-127, 127]): per output channel along `axis` 0, or one scale.
-std::pair<torch::Tensor, torch::Tensor> quantize_weight(const torch::Tensor& w, bool per_channel) {
-  auto absmax = per_channel ? w.abs().reshape({w.size(0), -1}).amax(1) : w.abs().amax();
+// int8 symmetric weights ([-127, 127]): one scale per slice along `axis` (the output channel), or one scale.
+std::pair<torch::Tensor, torch::Tensor> quantize_weight(const torch::Tensor& w, std::optional<int64_t> axis) {
+  auto absmax = axis ? w.abs().transpose(0, *axis).reshape({w.size(*axis), -1}).amax(1) : w.abs().amax();
   auto scale = torch::clamp_min(absmax / 127.0, 1e-12).to(torch::kFloat);
   std::vector<int64_t> channel_shape(w.dim(), 1);
-  channel_shape[0] = -1;
-  auto shaped = per_channel ? scale.reshape(channel_shape) : scale;
+  if (axis) channel_shape[static_cast<size_t>(*axis)] = -1;
+  auto shaped = axis ? scale.reshape(channel_shape) : scale;
   auto q = torch::round(w / shaped).clamp(-127, 127).to(torch::kInt8);
   return {q, scale};
 }
@@ -315,7 +315,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
     TensorParams params;
     torch::Tensor scale;
   };
-  std::map<std::pair<std::string, bool>, QuantizedWeight> quantized_weights;  // (initializer, per channel)
+  std::map<std::pair<std::string, int64_t>, QuantizedWeight> quantized_weights;  // (initializer, axis or -1)
   auto emit_q = [&](const std::string& tensor, const std::string& source) {
     const auto& p = params.at(tensor);
     auto q = writer.unique(tensor + "_quantized");
@@ -344,22 +344,24 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
           k->set_type(onnx::AttributeProto::INTS);
           for (int64_t d = 2; d < w.dim(); ++d) k->add_ints(w.size(d));
         }
-        // Per output channel: Conv's weight [C_out, ...] and Gemm's transposed B [N, K] (axis 0
-        // both); a [K, N] B or a MatMul weight stays per tensor.
-        const bool per_channel = options.per_channel && (node.op_type() == "Conv" ||
-                                                         (node.op_type() == "Gemm" && int_attribute(node, "transB", 0) != 0));
-        auto stored = quantized_weights.find({name, per_channel});
+        // Per output channel: Conv's weight [C_out, ...] and Gemm's transposed B [N, K] on axis 0,
+        // a MatMul or plain Gemm B [K, N] on axis 1 (per column, as QLinearMatMul allows).
+        std::optional<int64_t> axis;
+        if (options.per_channel) {
+          const bool rows = node.op_type() == "Conv" || (node.op_type() == "Gemm" && int_attribute(node, "transB", 0) != 0);
+          axis = rows ? 0 : (w.dim() == 2 ? std::optional<int64_t>(1) : std::nullopt);
+        }
+        auto stored = quantized_weights.find({name, axis.value_or(-1)});
         if (stored == quantized_weights.end()) {
-          auto [q, scale] = quantize_weight(w.to(torch::kFloat), per_channel);
+          auto [q, scale] = quantize_weight(w.to(torch::kFloat), axis);
           TensorParams p{writer.add_initializer(scale, name + "_scale"),
                          writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
-          stored = quantized_weights.emplace(std::make_pair(name, per_channel),
+          stored = quantized_weights.emplace(std::make_pair(name, axis.value_or(-1)),
                                              QuantizedWeight{writer.add_initializer(q, name + "_quantized"), p, scale}).first;
           ++weights;
         }
         const auto& scale = stored->second.scale;
-        node.set_input(1, writer.dequantize(stored->second.values, stored->second.params, name,
-                                            per_channel ? std::optional<int64_t>(0) : std::nullopt));
+        node.set_input(1, writer.dequantize(stored->second.values, stored->second.params, name, axis));
         replaced_initializers.insert(name);
         // The bias: int32 at scale x_scale * w_scale, zero point 0.
         if (node.op_type() != "MatMul" && node.input_size() > 2 && !node.input(2).empty()) {

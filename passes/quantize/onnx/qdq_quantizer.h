@@ -2,7 +2,8 @@
 // Static INT8 for ONNX in QDQ form, laid out so that ONNX Runtime's CPU provider fuses the pairs
 // into its INT8 kernels (rules from onnxruntime/core/optimizer/qdq_transformer/):
 //   - weights int8 symmetric ([-127, 127], zero point 0), per output channel (axis 0) for Conv and
-//     for Gemm with transB=1 (ORT's QGemm takes per-column B scales); MatMul weights per tensor;
+//     for Gemm with transB=1 (ORT's QGemm takes per-column B scales), per column (axis 1) for MatMul
+//     and plain Gemm [K, N] weights (QLinearMatMul takes per-column b scales);
 //   - activations uint8 affine (or int8 symmetric), one Q after the producer, one DQ per consumer;
 //   - Conv/Gemm bias int32 with scale = input scale x weight scale, zero point 0;
 //   - data-movement ops (MaxPool, Reshape, Flatten, Transpose, ...) keep their input's parameters
@@ -24,7 +25,7 @@ namespace mopt::onnx_quant {
 
 /// What the user asked for.
 struct QdqOptions {
-  bool per_channel = true;             ///< Conv and Gemm(transB=1) weights: one scale per output channel
+  bool per_channel = true;             ///< weights: one scale per output channel (false: one per tensor)
   bool symmetric_activations = false;  ///< int8 activations with zero point 0 (keeps Relu nodes)
   std::vector<std::string> skip;       ///< globs on node names or weight initializer names: left fp32
   std::set<std::string> fallback;      ///< node labels returned to fp32 by the accuracy fallback
