@@ -1,7 +1,8 @@
 #pragma once
-// `mopt bench --op-profile`: runs calls under LibTorch's profiler (the Kineto-state collector built
-// into Debian's LibTorch; its libkineto trace writer is not, so traces are written by
-// chrome_trace.h) and returns the records linked into per-thread trees and iterations.
+// `mopt bench --op-profile`: times calls with mopt's own record observer (scope_recorder.h), labels
+// the records from one call under LibTorch's profiler (the Kineto-state collector built into
+// Debian's LibTorch; its libkineto trace writer is not, so traces are written by chrome_trace.h)
+// and returns them linked into per-thread trees and iterations.
 #include <cstdint>
 #include <functional>
 #include <string>

@@ -146,9 +146,6 @@ void check_node_schemas(const onnx::ModelProto& model) {
       throw invalid_input(fmt::format("node {} does not match the {} operator at opset {}: {}", node_label(node, i),
                                       node.op_type(), opset, why.substr(0, why.find('\n'))));
     }
-    // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
-    // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
-    // a lower rank than the weight; fuzzing found both).
     // ONNX 1.12's inference reads these inputs' dims unchecked (a SEGV on a rank-1 Gemm B).
     const auto fixed = kFixedInputRanks.find(node.op_type());
     if (fixed != kFixedInputRanks.end()) {
@@ -162,6 +159,9 @@ void check_node_schemas(const onnx::ModelProto& model) {
         }
       }
     }
+    // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
+    // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
+    // a lower rank than the weight; fuzzing found both).
     const int w_index = conv_weight_index(node.op_type());
     if (w_index > 0 && node.input_size() > w_index) {
       const int x = rank_of(node.input(0)), w = rank_of(node.input(w_index));

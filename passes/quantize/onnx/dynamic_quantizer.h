@@ -4,8 +4,8 @@
 // which ORT fuses into MatMulIntegerToFloat and then DynamicQuantizeMatMul (its
 // matmul_integer_to_float and dynamic_quantize_matmul fusions). Activations are quantized at run
 // time (uint8, per call); weights int8 symmetric, one scale per output column (MatMulInteger and
-// DynamicQuantizeMatMul take a 1-D b_scale/b_zero_point) or per tensor. No calibration. LSTM with constant
-// weights becomes ORT's DynamicQuantizeLSTM (dynamic_lstm.h); GRU stays fp32 (no ORT kernel).
+// DynamicQuantizeMatMul take a 1-D b_scale/b_zero_point) or per tensor. No calibration. LSTM with
+// constant weights becomes ORT's DynamicQuantizeLSTM (dynamic_lstm.h); GRU stays fp32 (no ORT kernel).
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
@@ -14,8 +14,9 @@
 
 namespace mopt::onnx_quant {
 
-/// Rewrites a copy; `skip` globs match node or weight names; `per_column` picks the weight scales. `summary` gets the counts and the
-/// MatMul/Gemm/LSTM/GRU nodes left fp32 with their reasons. Opset < 11 (no DynamicQuantizeLinear): invalid_input.
+/// Rewrites a copy; `skip` globs match node or weight names; `per_column` picks the weight scales.
+/// `summary` gets the counts and the MatMul/Gemm/LSTM/GRU nodes left fp32 with their reasons.
+/// Opset < 11 (no DynamicQuantizeLinear): invalid_input.
 onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, bool per_column,
                                nlohmann::json& summary);
 
