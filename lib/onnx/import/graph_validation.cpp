@@ -190,6 +190,7 @@ void validate_graph(const onnx::ModelProto& model) {
   for (const auto& input : graph.input()) defined.insert(input.name());
   for (const auto& init : graph.initializer()) defined.insert(init.name());
   for (const auto& node : graph.node()) defined.insert(node.output().begin(), node.output().end());
+  defined.erase("");  // an empty name is an optional output left out, never a value
   for (const auto& output : graph.output()) {
     if (!defined.count(output.name())) {
       throw invalid_input(fmt::format("graph output '{}' is not produced by any node", output.name()));
