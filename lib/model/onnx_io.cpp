@@ -46,8 +46,8 @@ int64_t external_number(const std::string& text, const char* key, const onnx::Te
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
-    throw invalid_input(fmt::format("tensor '{}' in '{}' has external data {} '{}'; expected a non-negative integer",
-                                    tensor.name(), model_path.string(), key, text));
+    throw invalid_input(fmt::format("{}: tensor '{}' has external data {} '{}'; expected a non-negative integer",
+                                    model_path.string(), tensor.name(), key, text));
   }
   return value;
 }
@@ -62,23 +62,27 @@ void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, co
     if (entry.key() == "offset") offset = external_number(entry.value(), "offset", tensor, model_path);
     if (entry.key() == "length") length = external_number(entry.value(), "length", tensor, model_path);
   }
+  // Messages name the model first: names read from the file may hold a NUL, which ends what().
   if (location.empty()) {
-    throw invalid_input(fmt::format("tensor '{}' in '{}' is external but has no location",
-                                    tensor.name(), model_path.string()));
+    throw invalid_input(fmt::format("{}: tensor '{}' is external but has no location", model_path.string(), tensor.name()));
+  }
+  if (location.find('\0') != std::string::npos) {
+    throw invalid_input(fmt::format("{}: tensor '{}' has an external data location with a NUL byte",
+                                    model_path.string(), tensor.name()));
   }
   auto file = resolve_external(model_dir, location, model_path);
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    throw invalid_input(fmt::format("external data file '{}' for tensor '{}' of '{}' is missing",
-                                    file.string(), tensor.name(), model_path.string()));
+    throw invalid_input(fmt::format("{}: external data file '{}' for tensor '{}' is missing", model_path.string(),
+                                    file.string(), tensor.name()));
   }
   in.seekg(0, std::ios::end);
   int64_t file_size = in.tellg();
   if (length < 0) length = file_size - offset;
   if (file_size < 0 || offset > file_size || length < 0 || length > file_size - offset) {
-    throw invalid_input(fmt::format("external data '{}' is truncated: tensor '{}' needs {} bytes at offset {}, "
-                                    "file has {} (model '{}')",
-                                    file.string(), tensor.name(), length, offset, file_size, model_path.string()));
+    throw invalid_input(fmt::format("{}: external data '{}' is truncated: tensor '{}' needs {} bytes at offset {}, "
+                                    "file has {}",
+                                    model_path.string(), file.string(), tensor.name(), length, offset, file_size));
   }
   std::string data(static_cast<size_t>(length), '\0');
   in.seekg(offset);
