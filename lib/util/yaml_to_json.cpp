@@ -41,7 +41,9 @@ class Writer {
  public:
   std::string take() { return std::move(out_); }
 
-  void value(const YAML::Node& node) {
+  void value(const YAML::Node& node, int depth = 0) {
+    // An alias inside its own anchor ("&a {x: *a}") is an endless structure; no manifest nests deep.
+    if (depth > kMaxDepth) throw Unconvertible{"values nest too deeply (an alias inside its own anchor?)", node.Mark().line + 1};
     move_to(node.Mark().line + 1);
     switch (node.Type()) {
       case YAML::NodeType::Null:
@@ -57,7 +59,7 @@ class Writer {
         size_t i = 0;
         for (const auto& item : node) {
           separate(i++);
-          value(item);
+          value(item, depth + 1);
         }
         out_ += ']';
         break;
@@ -70,7 +72,7 @@ class Writer {
           if (!item.first.IsScalar()) throw Unconvertible{"a key must be a plain value", item.first.Mark().line + 1};
           move_to(item.first.Mark().line + 1);
           out_ += nlohmann::json(item.first.Scalar()).dump() + ": ";
-          value(item.second);
+          value(item.second, depth + 1);
         }
         out_ += '}';
         break;
@@ -91,6 +93,7 @@ class Writer {
     }
   }
 
+  static constexpr int kMaxDepth = 64;
   std::string out_;
   int line_ = 1;
 };
