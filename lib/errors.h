@@ -18,10 +18,17 @@ enum class ExitCode : int {
 /// A failure with the exit code it maps to and a message that says what to do.
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ExitCode code, const std::string& message)
+      : std::runtime_error(without_nul_bytes(message)), code_(code) {}
   ExitCode code() const { return code_; }
 
  private:
+  // what() is a C string: a NUL from a hostile file (a name, a path) would cut the message short.
+  static std::string without_nul_bytes(std::string text) {
+    for (std::size_t at = text.find('\0'); at != std::string::npos; at = text.find('\0', at + 2))
+      text.replace(at, 1, "\\0");
+    return text;
+  }
   ExitCode code_;
 };
 

@@ -5,6 +5,8 @@
 # as 2 processes x 1 thread on loopback, alternating, per seed. Prints the accuracies (aim: within
 # 0.3 points), training throughput (samples/s over the optimizer steps, both ranks' rows counted)
 # and whole-command wall time, with the 2-process / 1-process ratios (aim: >= 1.6x throughput).
+# Also the machine's ceiling for any 2-process scheme: two independent 1-process runs started
+# together (no communication at all), their summed throughput over one run alone.
 # Usage: scripts/bench/distill_data_parallel.sh [EPOCHS] [SEEDS]   e.g. scripts/bench/distill_data_parallel.sh 3 2
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +33,9 @@ for seed in $(seq 0 $((seeds - 1))); do
   "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/two.$seed.pt" --world-size 2 --rank 1 --master-port $port
   wait
   seconds_since "$start" >"$tmp/two.$seed.wall"
+  "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/free_a.$seed.pt" --report "$tmp/free_a.$seed.json" &
+  "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/free_b.$seed.pt" --report "$tmp/free_b.$seed.json"
+  wait
 done
 /usr/bin/python3 - "$tmp" "$seeds" <<'PY'
 import json, sys
@@ -41,16 +46,19 @@ def run(kind, seed):
             float(open(f"{tmp}/{kind}.{seed}.wall").read()), d["training"]["world_size"])
 print(f"{'seed':>4} {'acc 1p':>7} {'acc 2p':>7} {'diff':>6}   {'train samples/s 1p':>18} {'2p':>7} {'ratio':>6}"
       f"   {'wall s 1p':>9} {'2p':>6} {'ratio':>6}")
-diffs, ratios = [], []
+diffs, ratios, ceilings = [], [], []
 for s in range(seeds):
     a1, t1, w1, n1 = run("one", s)
     a2, t2, w2, n2 = run("two", s)
     assert (n1, n2) == (1, 2), (n1, n2)
     diffs.append(a2 - a1); ratios.append(t2 / t1)
+    ceilings.append((run("free_a", s)[1] + run("free_b", s)[1]) / t1)
     print(f"{s:>4} {a1:>7.2f} {a2:>7.2f} {a2 - a1:>+6.2f}   {t1:>18.0f} {t2:>7.0f} {t2 / t1:>5.2f}x   {w1:>9.1f} {w2:>6.1f} {w1 / w2:>5.2f}x")
 worst = max(abs(d) for d in diffs)
 print(f"accuracy: largest |2p - 1p| {worst:.2f} points (aim <= 0.3): {'met' if worst <= 0.3 else 'NOT met'}")
 low = min(ratios)
 print(f"training throughput 2 processes / 1 process: {', '.join(f'{r:.2f}x' for r in ratios)} "
       f"(aim >= 1.6x in every run): {'met' if low >= 1.6 else 'NOT met'}")
+print(f"machine ceiling, two independent 1-process runs together / one alone: {', '.join(f'{c:.2f}x' for c in ceilings)}; "
+      f"data-parallel reaches {', '.join(f'{r / c:.0%}' for r, c in zip(ratios, ceilings))} of it")
 PY

@@ -46,6 +46,12 @@ TEST_SUITE("model-io") {
     }
   }
 
+  TEST_CASE("a NUL byte from a hostile file does not cut an error message short") {
+    const Error error = invalid_input(std::string("tensor 'a\0b' in model.onnx", 26) + " is corrupt");
+    CHECK(std::string(error.what()) == "tensor 'a\\0b' in model.onnx is corrupt");
+    CHECK(std::string(invalid_input(std::string(2, '\0')).what()) == "\\0\\0");
+  }
+
   TEST_CASE("zip archives are checked before LibTorch's reader trusts their offsets") {
     // Real archives pass: a TorchScript model (C++ writer) and a torch.save file (Python's).
     std::string model_bytes = mopt::data_detail::read_file_bytes(fixture("mlp.pt"));
