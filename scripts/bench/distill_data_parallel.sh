@@ -33,9 +33,11 @@ for seed in $(seq 0 $((seeds - 1))); do
   "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/two.$seed.pt" --world-size 2 --rank 1 --master-port $port
   wait
   seconds_since "$start" >"$tmp/two.$seed.wall"
+  start=$(date +%s.%N)
   "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/free_a.$seed.pt" --report "$tmp/free_a.$seed.json" &
   "$tmp/mopt" "${run[@]}" --seed "$seed" -o "$tmp/free_b.$seed.pt" --report "$tmp/free_b.$seed.json"
   wait
+  seconds_since "$start" | tee "$tmp/free_a.$seed.wall" >"$tmp/free_b.$seed.wall"
 done
 /usr/bin/python3 - "$tmp" "$seeds" <<'PY'
 import json, sys

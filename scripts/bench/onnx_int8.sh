@@ -4,7 +4,8 @@
 #     the transformer and LSTMs), and the TorchScript twin quantized by mopt for LibTorch (the peer);
 #     then `mopt bench` of the three files in fresh processes, alternating, 1 thread (and 2 threads,
 #     labelled: noisy on this shared machine); ratios ORT fp32 / ORT int8 (aim >= 1.8 for ResNet-18,
-#     ResNet-50 and MobileNetV2; >= 1.3 for the transformer) and LibTorch int8 / ORT int8, and ORT's
+#     ResNet-50 and MobileNetV2; >= 1.3 for the transformer; bert_mini is the same encoder at
+#     BERT-mini size, bench-only) and LibTorch int8 / ORT int8, and ORT's
 #     fused counts;
 #   - the Fashion-MNIST CNN: accuracy of both files in ONNX Runtime on the full test split;
 #   - calibration memory: peak RSS of `mopt quantize` at 64 and 1024 calibration samples (aim: flat).
@@ -16,21 +17,21 @@ source scripts/bench/lib.sh
 rounds=${1:-3}
 fmnist=/usr/share/datasets/fashion-mnist
 norm=0.2860,0.3530
-/usr/bin/python3 scripts/bench/onnx_int8_models.py "$tmp/big" >/dev/null  # ResNet-50, LSTM(256) x2 and their twins
+/usr/bin/python3 scripts/bench/onnx_int8_models.py "$tmp/big" >/dev/null  # ResNet-50, LSTM(256) x2, a BERT-mini encoder, twins
 
 # The peer: the TorchScript twin quantized by mopt with LibTorch graph-mode INT8 (static for CNNs,
 # dynamic for the transformer and LSTMs), run in LibTorch: today's best LibTorch artifact.
 printf '%-16s %-8s %-9s %9s %9s %7s %10s %9s   %s\n' model mode threads "ORT fp32" "ORT int8" ratio "LT int8" "LT/ORT8" \
   "ORT INT8 kernels (fused/quantized, fp32 left)"
-for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer lstm lstm256}; do
+for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer bert_mini lstm lstm256}; do
   dir=build/fixtures/onnx_import
-  case $model in resnet50|lstm256) dir="$tmp/big" ;; esac
+  case $model in resnet50|lstm256|bert_mini) dir="$tmp/big" ;; esac
   src=$dir/$model.onnx; twin=$dir/$model.pt; data=(--data "$dir/$model.input.npy")
   mode=static; quant=(--calib "$dir/$model.input.npy")
   case $model in
     fashion_cnn) src=build/fixtures/fashion_cnn.onnx; twin=tests/fixtures/fashion_cnn.pt
                  data=(--data "$fmnist" --normalize "$norm" --samples 64); quant=(--calib "$fmnist" --normalize "$norm") ;;
-    transformer|lstm*) mode=dynamic; quant=(--mode dynamic --eval-data "$dir/$model.input.npy") ;;
+    transformer|bert_mini|lstm*) mode=dynamic; quant=(--mode dynamic --eval-data "$dir/$model.input.npy") ;;
   esac
   $mopt quantize "$src" -o "$tmp/$model.int8.onnx" "${quant[@]}" --threads 1 --iterations 10 --quiet --report "$tmp/q.json"
   fused=$(field "$tmp/q.json" "['details']['quantization']['onnxruntime_fusion']['ops']")
