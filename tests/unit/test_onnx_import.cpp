@@ -274,6 +274,34 @@ TEST_SUITE("onnx_import") {
     }
   }
 
+  TEST_CASE("MaxUnpool takes indices from its MaxPool; indices of no known shape are refused before ONNX's inference") {
+    auto pool_unpool = [](bool indices_from_pool) {
+      OnnxGraphBuilder b(11);
+      b.input("x", {1, 1, 4, 4}).output("y", {1, 1, 4, 4});
+      auto& pool = b.node("MaxPool", {"x"}, {"p", "i"});
+      set_attr_ints(pool, "kernel_shape", {2, 2});
+      set_attr_ints(pool, "strides", {2, 2});
+      // Indices passed through another node have no declared shape: refused, conservatively,
+      // since mopt cannot know before ONNX's inference whether they will have one.
+      if (!indices_from_pool) b.node("Identity", {"i"}, {"copy"});
+      auto& unpool = b.node("MaxUnpool", {"p", indices_from_pool ? "i" : "copy"}, {"y"});
+      set_attr_ints(unpool, "kernel_shape", {2, 2});
+      set_attr_ints(unpool, "strides", {2, 2});
+      return b.build();
+    };
+    auto imported = import_onnx(pool_unpool(true));
+    auto x = torch::arange(16, torch::kFloat).reshape({1, 1, 4, 4});
+    auto y = imported.module.forward({x}).toTensor();
+    CHECK(y.sum().item<float>() == doctest::Approx(5 + 7 + 13 + 15));
+    try {
+      import_onnx(pool_unpool(false));
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      CHECK(std::string(e.what()).find("MaxUnpool's indices 'copy'") != std::string::npos);
+    }
+  }
+
   TEST_CASE("graph_input_spec fills a symbolic batch with 1 and names other dynamic dims") {
     auto model = small_cnn(false);
     CHECK(graph_input_spec(model) == "x:1x3x8x8:float32");

@@ -4,6 +4,7 @@
 #include <onnx/defs/schema.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -127,6 +128,24 @@ int conv_weight_index(const std::string& op_type) {
   return 0;
 }
 
+// ONNX 1.12's MaxUnpool inference (two inputs) reads dim 1 of the indices' shape unchecked once the
+// data has a shape (fuzzing found a SEGV on indices declared without one). Safe when the indices
+// have a declared rank of at least 2, or are the indices output of the MaxPool whose values are the
+// data (ONNX infers both shapes of a MaxPool together).
+void check_max_unpool_indices(const onnx::GraphProto& graph, const onnx::NodeProto& node, int index,
+                              const std::function<int(const std::string&)>& rank_of) {
+  if (node.op_type() != "MaxUnpool" || node.input_size() != 2 || rank_of(node.input(1)) >= 2) return;
+  for (const auto& pool : graph.node()) {
+    if (pool.op_type() == "MaxPool" && pool.output_size() == 2 && pool.output(1) == node.input(1) &&
+        pool.output(0) == node.input(0)) {
+      return;
+    }
+  }
+  throw invalid_input(fmt::format("node {}: MaxUnpool's indices '{}' have no known shape of rank 2 or more; declare "
+                                  "their shape, or take them with the data from one MaxPool",
+                                  node_label(node, index), node.input(1)));
+}
+
 }  // namespace
 
 void check_node_schemas(const onnx::ModelProto& model) {
@@ -159,6 +178,7 @@ void check_node_schemas(const onnx::ModelProto& model) {
         }
       }
     }
+    check_max_unpool_indices(graph, node, i, rank_of);
     // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
     // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
     // a lower rank than the weight; fuzzing found both).
