@@ -82,6 +82,10 @@ void convert_conv_transpose(NodeContext& c) {
   auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * spatial, 0));
   if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
   auto output_padding = c.attr_ints("output_padding").value_or(std::vector<int64_t>(spatial, 0));
+  const auto size = static_cast<size_t>(spatial);
+  c.require(strides.size() == size && dilations.size() == size && output_padding.size() == size &&
+                pads.size() == 2 * size,
+            "ConvTranspose whose strides, dilations, output_padding or pads do not match its spatial rank");
   std::vector<int64_t> padding(pads.begin(), pads.begin() + spatial);
   for (int64_t i = 0; i < spatial; ++i) {
     // An end pad smaller than the begin pad is the same as output_padding on a symmetric one.
