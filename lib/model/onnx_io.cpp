@@ -62,10 +62,10 @@ void internalize_tensor(onnx::TensorProto& tensor, const fs::path& model_dir, co
     if (entry.key() == "offset") offset = external_number(entry.value(), "offset", tensor, model_path);
     if (entry.key() == "length") length = external_number(entry.value(), "length", tensor, model_path);
   }
-  // Messages name the model first: names read from the file may hold a NUL, which ends what().
   if (location.empty()) {
     throw invalid_input(fmt::format("{}: tensor '{}' is external but has no location", model_path.string(), tensor.name()));
   }
+  // A path stops at a NUL: the file opened would not be the one the model names.
   if (location.find('\0') != std::string::npos) {
     throw invalid_input(fmt::format("{}: tensor '{}' has an external data location with a NUL byte",
                                     model_path.string(), tensor.name()));

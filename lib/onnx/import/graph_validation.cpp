@@ -4,7 +4,6 @@
 #include <onnx/defs/schema.h>
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -133,8 +132,8 @@ int conv_weight_index(const std::string& op_type) {
 // have a declared rank of at least 2, or are the indices output of the MaxPool whose values are the
 // data (ONNX infers both shapes of a MaxPool together).
 void check_max_unpool_indices(const onnx::GraphProto& graph, const onnx::NodeProto& node, int index,
-                              const std::function<int(const std::string&)>& rank_of) {
-  if (node.op_type() != "MaxUnpool" || node.input_size() != 2 || rank_of(node.input(1)) >= 2) return;
+                              int indices_rank) {
+  if (indices_rank >= 2) return;
   for (const auto& pool : graph.node()) {
     if (pool.op_type() == "MaxPool" && pool.output_size() == 2 && pool.output(1) == node.input(1) &&
         pool.output(0) == node.input(0)) {
@@ -178,7 +177,9 @@ void check_node_schemas(const onnx::ModelProto& model) {
         }
       }
     }
-    check_max_unpool_indices(graph, node, i, rank_of);
+    if (node.op_type() == "MaxUnpool" && node.input_size() == 2) {
+      check_max_unpool_indices(graph, node, i, rank_of(node.input(1)));
+    }
     // ONNX 1.12's convolution inference reads input dims unchecked: ConvTranspose's weight dim 1 (a
     // SEGV on a rank-0 weight), and one input dim per weight dim past 2 (a SEGV when the input has
     // a lower rank than the weight; fuzzing found both).
