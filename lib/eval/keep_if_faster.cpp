@@ -31,12 +31,15 @@ MeasuredPipelineResult run_pipeline_keep_if_faster(const Model& input, const Pip
     double speedup = comparison["speedup_p50"].get<double>();
     bool slower = after["p50_ms"].get<double>() > before["p50_ms"].get<double>() * (1 + tolerance) &&
                   after["p50_ci95_ms"][0].get<double>() > before["p50_ci95_ms"][1].get<double>();
-    std::string reason = slower ? fmt::format("dropped: {:.2f}x (slower beyond noise)", speedup)
-                                : fmt::format("kept: {:.2f}x", speedup);
+    bool changed = outputs_changed(comparison["agreement"]);
+    std::string reason = changed ? fmt::format("dropped: outputs changed (cosine {:.4f})",
+                                               comparison["agreement"]["cosine"].get<double>())
+                         : slower ? fmt::format("dropped: {:.2f}x (slower beyond noise)", speedup)
+                                  : fmt::format("kept: {:.2f}x", speedup);
     log(fmt::format("{:<32} {}", text, reason));
-    result.decisions.push_back({{"step", text}, {"kept", !slower}, {"speedup_p50", speedup}, {"reason", reason},
-                                {"max_abs_diff", comparison["agreement"]["max_abs_diff"]}});
-    if (slower) continue;
+    result.decisions.push_back({{"step", text}, {"kept", !slower && !changed}, {"speedup_p50", speedup},
+                                {"reason", reason}, {"max_abs_diff", comparison["agreement"]["max_abs_diff"]}});
+    if (slower || changed) continue;
     result.model = candidate.model;
     result.kept.push_back(candidate.records.front());
     kept.steps.push_back(step);

@@ -20,8 +20,9 @@ struct MeasuredPipelineResult {
   std::string kept_pipeline;
 };
 
-/// A pass is dropped when the candidate is significantly slower: its median latency is above the
-/// current one by more than `tolerance` and the 95% CIs of the two medians do not overlap.
+/// A pass is dropped when the candidate is significantly slower (its median latency is above the
+/// current one by more than `tolerance` and the 95% CIs of the two medians do not overlap) or when
+/// its outputs no longer agree with the model before it (outputs_changed()).
 MeasuredPipelineResult run_pipeline_keep_if_faster(const Model& input, const Pipeline& pipeline,
                                                    const PassRegistry& registry, const Dataset& data,
                                                    const ComparisonSettings& settings, double tolerance,

@@ -19,6 +19,15 @@ struct ComparisonSettings {
   int threads = 0;           ///< threads of the timed runs; 0 = those in effect
 };
 
+/// Below this output cosine against the input model a rewrite has changed what the model computes
+/// (not just rounded it): the commands warn, and --keep-if-faster drops the pass.
+constexpr double kAgreementCosineFloor = 0.999;
+
+/// True when `agreement` (compare_files()'s) is below kAgreementCosineFloor.
+inline bool outputs_changed(const nlohmann::json& agreement) {
+  return agreement["cosine"].get<double>() < kAgreementCosineFloor;
+}
+
 /// Compares two saved models, each run where it is deployed (TorchScript in LibTorch, .onnx in
 /// ONNX Runtime). Returns {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...},
 /// agreement: {max_abs_diff, cosine, top1_agreement, sqnr_db}, speedup_p50, samples, data,

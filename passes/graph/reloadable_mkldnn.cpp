@@ -31,11 +31,64 @@ std::string packing_expression(const Node* constant, int64_t i) {
   return fmt::format("self.mopt_dense_{}.to_mkldnn()", i);
 }
 
+bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
+
+// A copy of a prim::ConstantMKLDNNTensor holding `dense` (in oneDNN form), inserted before `before`.
+Value* mkldnn_constant_like(torch::jit::Graph& graph, Node* original, const at::Tensor& dense, Node* before) {
+  auto* node = graph.create(original->kind(), 1);
+  node->t_(c10::attr::value, dense.to_mkldnn());
+  node->output()->setType(original->output()->type());
+  node->insertBefore(before);
+  return node->output();
+}
+
+// ReLU6 between oneDNN convolutions without leaving oneDNN:
+//   Before: y = conv(x, W, b);  r = hardtanh_(y, 0, 6);  z_k = conv_k(r, V_k, c_k)
+//   After:  y = conv(x, W, b - 3);  h = hardsigmoid_(y);  z_k = conv_k(h, 6 V_k, c_k)
+// since hardsigmoid(y - 3) = clamp(y / 6, 0, 1) = relu6(y) / 6, and each reader is linear in its
+// input (zero padding included), so scaling its weights by 6 restores relu6. LibTorch has a
+// serializable in-place oneDNN hardsigmoid but no serializable hardtanh (its bounds are node
+// attributes), so this keeps MobileNetV2's activations out of dense round trips.
+// Preconditions: the clamp is [0, 6], its input comes only from a conv with a constant bias, and
+// every reader is a conv taking it as its data input with a constant weight.
+bool relu6_as_hardsigmoid(torch::jit::Graph& graph, Node* hardtanh) {
+  if (hardtanh->f(c10::Symbol::attr("min_val")) != 0.0 || hardtanh->f(c10::Symbol::attr("max_val")) != 6.0) return false;
+  Node* producer = hardtanh->input(0)->node();
+  if (!is_kind(producer, "prim::mkldnn_convolution") || producer->output()->uses().size() != 1) return false;
+  if (!is_kind(producer->input(2)->node(), "prim::ConstantMKLDNNTensor")) return false;
+  const auto readers = hardtanh->output()->uses();
+  if (readers.empty()) return false;
+  for (const auto& use : readers) {
+    if (!is_kind(use.user, "prim::mkldnn_convolution") || use.offset != 0) return false;
+    if (!is_kind(use.user->input(1)->node(), "prim::ConstantMKLDNNTensor")) return false;
+  }
+  Node* bias = producer->input(2)->node();
+  producer->replaceInput(2, mkldnn_constant_like(graph, bias, bias->t(c10::attr::value).to_dense() - 3.0, producer));
+  for (const auto& use : readers) {
+    Node* weight = use.user->input(1)->node();
+    use.user->replaceInput(1, mkldnn_constant_like(graph, weight, weight->t(c10::attr::value).to_dense() * 6.0, use.user));
+  }
+  auto* sigmoid = graph.create(c10::Symbol::fromQualString("prim::MKLDNNHardSigmoid_"), {hardtanh->input(0)}, 1);
+  sigmoid->output()->setType(hardtanh->output()->type());
+  sigmoid->insertBefore(hardtanh);
+  hardtanh->output()->replaceAllUsesWith(sigmoid->output());
+  hardtanh->destroy();
+  return true;
+}
+
 }  // namespace
 
 int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
   auto graph = module.get_method("forward").graph();
   Value* self = graph->inputs().at(0);
+  int64_t relu6_rewrites = 0;
+  std::vector<Node*> clamps;
+  for (auto* node : graph->nodes()) {
+    if (is_kind(node, "prim::MKLDNNHardTanh_") || is_kind(node, "prim::MKLDNNHardTanh")) clamps.push_back(node);
+  }
+  for (auto* node : clamps) relu6_rewrites += relu6_as_hardsigmoid(*graph, node) ? 1 : 0;
+  torch::jit::EliminateDeadCode(graph);  // the constants the rewrite replaced
+
   std::vector<Node*> constants, broadcasts, hardtanhs;
   for (auto* node : graph->nodes()) {
     const std::string kind = node->kind().toQualString();
@@ -46,7 +99,7 @@ int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
       hardtanhs.push_back(node);
     }
   }
-  if (constants.empty() && broadcasts.empty() && hardtanhs.empty()) return 0;
+  if (constants.empty() && broadcasts.empty() && hardtanhs.empty()) return relu6_rewrites;
 
   std::string methods, getstate = "def __getstate__(self) -> Tuple[", setstate;
   std::vector<std::string> state_types, state_values, restores;
@@ -119,7 +172,7 @@ def mopt_hardtanh(self, x: Tensor, low: float, high: float) -> Tensor:
     node->destroy();
   }
   torch::jit::EliminateDeadCode(graph);
-  return static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size());
+  return relu6_rewrites + static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size());
 }
 
 }  // namespace mopt

@@ -19,6 +19,16 @@ assert r['metrics']['runtime']=={'before': 'libtorch', 'after': 'libtorch'}, r['
 assert all(d['reason'].startswith(('kept', 'dropped')) for d in c['decisions']), c['decisions']" "compile report: latencies from fresh processes"
 py "import torch; m=torch.jit.load('$WORK/server.pt'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "compiled .pt loads in PyTorch"
 
+# --keep-if-faster drops a pass whose outputs stop agreeing, however fast: the untrained MobileNetV2
+# fixture's outputs (~3e-9) sit below the resolution at which the oneDNN form rounds ReLU6.
+expect_exit 0 -- "$MOPT" compile "$FIXTURES/mobilenet_v2.pt" --profile x86-64-avx512-vnni -p 'optimize-for-inference{mkldnn=true}' \
+  -o "$WORK/mnv2.pt" --data "$FIXTURES/mobilenet_v2.input.npy" --keep-if-faster --iterations 6 --report "$WORK/k.json"
+expect_stdout "dropped: outputs changed"
+py "
+import json; r=json.load(open('$WORK/k.json')); d=r['details']['compile']['decisions']
+assert [x['kept'] for x in d]==[False] and r['details']['compile']['kept_pipeline']=='', d
+assert r['metrics']['agreement']['cosine']>0.9999, r['metrics']['agreement']" "keep-if-faster drops a pass that changes outputs"
+
 # Mobile profile: lite .ptl that the lite interpreter loads and that matches the full model.
 expect_exit 0 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/cnn.ptl" --input-shape 1x1x28x28 --iterations 10 --report "$WORK/m.json"
 expect_stdout "lite interpreter vs full model"

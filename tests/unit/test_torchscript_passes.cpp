@@ -125,7 +125,7 @@ TEST_SUITE("torchscript-passes") {
 
   TEST_CASE("optimize-for-inference output saves and loads back, the oneDNN (mkldnn=true) form too") {
     auto dir = mopt::test::temp_dir("ofi");
-    for (const auto* name : {"conv_bn", "resnet18"}) {
+    for (const auto* name : {"conv_bn", "resnet18", "mobilenet_v2"}) {
       CAPTURE(name);
       auto c = load_case(name);
       auto result = run_text(c.model, "optimize-for-inference");
@@ -136,6 +136,9 @@ TEST_SUITE("torchscript-passes") {
       CHECK(mkldnn.records.back().stats.details["mkldnn_nodes_made_reloadable"].get<int64_t>() > 0);
       CHECK(op_count(mkldnn.model, "prim::ConstantMKLDNNTensor") == 0);  // LibTorch 1.13 cannot reload those
       CHECK(op_count(mkldnn.model, "prim::mkldnn_convolution") > 0);
+      // 34 of MobileNetV2's 35 ReLU6 feed convolutions (the last feeds the pool). The fixture's
+      // untrained outputs are ~3e-9, so its numbers are checked in the test below at a real scale.
+      if (name == std::string("mobilenet_v2")) CHECK(op_count(mkldnn.model, "prim::MKLDNNHardSigmoid_") == 34);
       CHECK(max_diff(mkldnn.model, c) < 1e-4);  // ran once: the packed weights are cached now
       mkldnn.model.save(dir / "mkldnn.pt");     // ... and still not saved
       auto loaded = Model::load(dir / "mkldnn.pt");
@@ -143,6 +146,50 @@ TEST_SUITE("torchscript-passes") {
       loaded.save(dir / "again.pt");
       CHECK((run_model(Model::load(dir / "again.pt"), c.input) - c.expected).abs().max().item<double>() < 1e-4);
     }
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("oneDNN form: ReLU6 before convs stays in oneDNN, broadcasts expand only the small operand") {
+    // conv -> ReLU6 -> depthwise conv -> ReLU6 -> squeeze-excite (pool, conv, sigmoid, broadcast mul) -> conv,
+    // with activations of order 1 as in a trained model (the rewrite rounds ReLU6 at its own scale).
+    // The first ReLU6 feeds only a conv (rewritten to an in-place oneDNN hardsigmoid); the second
+    // feeds the pool and the mul (must stay a clamp through a dense copy).
+    torch::manual_seed(0);
+    torch::jit::Module module("ReluSqueezeExcite");
+    module.register_attribute("training", c10::BoolType::get(), false);
+    const std::vector<std::pair<const char*, std::vector<int64_t>>> params = {
+        {"w1", {16, 3, 3, 3}}, {"b1", {16}}, {"w2", {16, 1, 3, 3}}, {"b2", {16}},
+        {"w3", {16, 16, 1, 1}}, {"b3", {16}}, {"w4", {8, 16, 1, 1}}, {"b4", {8}}};
+    for (const auto& [name, shape] : params) module.register_parameter(name, torch::randn(shape) * 0.5, false);
+    module.define(R"(
+      def forward(self, x):
+          y = torch.hardtanh(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1]), 0.0, 6.0)
+          z = torch.hardtanh(torch.conv2d(y, self.w2, self.b2, [1, 1], [1, 1], [1, 1], 16), 0.0, 6.0)
+          s = torch.sigmoid(torch.conv2d(torch.adaptive_avg_pool2d(z, [1, 1]), self.w3, self.b3))
+          return torch.conv2d(z * s, self.w4, self.b4)
+    )");
+    module.eval();
+    auto model = Model::from_torchscript(module);
+    auto input = torch::randn({1, 3, 12, 12}) * 3;
+    auto expected = run_model(model, input);
+
+    auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
+    auto calls = [&](const Model& m, const std::string& method) {
+      int64_t n = 0;
+      for (auto* node : m.torchscript().get_method("forward").graph()->nodes()) {
+        n += node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method;
+      }
+      return n;
+    };
+    CHECK(op_count(result.model, "prim::MKLDNNHardSigmoid_") == 1);
+    CHECK(calls(result.model, "mopt_hardtanh") == 1);
+    CHECK(calls(result.model, "mopt_broadcast") == 1);
+    CHECK((run_model(result.model, input) - expected).abs().max().item<double>() < 1e-4);
+    auto dir = mopt::test::temp_dir("relu6");
+    result.model.save(dir / "onednn.pt");
+    auto loaded = Model::load(dir / "onednn.pt");
+    CHECK(op_count(loaded, "prim::MKLDNNHardSigmoid_") == 1);
+    CHECK((run_model(loaded, input) - expected).abs().max().item<double>() < 1e-4);
     std::filesystem::remove_all(dir);
   }
 

@@ -233,6 +233,9 @@ void run_compile(const CompileArgs& args, Report& report) {
     say("lite interpreter vs full model: max abs diff {:.3g}, cosine {:.6f}", details["lite_agreement"]["max_abs_diff"].get<double>(),
         details["lite_agreement"]["cosine"].get<double>());
   }
+  if (outputs_changed(comparison["agreement"])) {
+    say("WARNING: outputs changed noticeably (cosine {:.4f})", comparison["agreement"]["cosine"].get<double>());
+  }
   if (on_host && comparison["speedup_p50"].get<double>() < 0.95) {
     say("WARNING: the compiled model is SLOWER on this host ({:.2f}x); try --keep-if-faster", comparison["speedup_p50"].get<double>());
   }

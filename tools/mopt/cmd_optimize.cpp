@@ -37,7 +37,7 @@ void print_comparison(const nlohmann::json& c) {
     say("WARNING: the optimized model is SLOWER than the input ({:.2f}x); consider dropping passes",
         c["speedup_p50"].get<double>());
   }
-  if (g["cosine"].get<double>() < 0.999) say("WARNING: outputs changed noticeably (cosine {:.4f})", g["cosine"].get<double>());
+  if (outputs_changed(g)) say("WARNING: outputs changed noticeably (cosine {:.4f})", g["cosine"].get<double>());
 }
 
 void run_optimize(const OptimizeArgs& args, Report& report) {
