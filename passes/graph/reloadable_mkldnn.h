@@ -14,7 +14,10 @@ namespace mopt {
 ///   small one, as LibTorch's own op does, made MobileNetV3-small 3-5x slower as a file);
 /// - prim::MKLDNNHardTanh(_) (ReLU6) between convolutions becomes an in-place oneDNN hardsigmoid
 ///   with the shift and scale folded into the convolutions' constants; any other hardtanh
-///   becomes a method that clamps through a dense tensor.
+///   becomes a method that clamps through a dense tensor;
+/// - prim::MKLDNNHardSwish_ / MKLDNNHardSigmoid_ on channels that oneDNN may pad to its block
+///   (not a conv output of a multiple of 16 channels) go through a dense tensor too: LibTorch
+///   1.13 computes them wrongly on padded buffers.
 /// Returns the number of nodes rewritten. Nodes it does not know stay; Model::save then refuses
 /// the artifact if it still cannot be reloaded.
 int64_t make_mkldnn_reloadable(torch::jit::Module& frozen_module);

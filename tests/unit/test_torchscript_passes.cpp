@@ -1,5 +1,6 @@
 // Golden tests for the TorchScript passes: structure (op counts) and numbers (outputs vs the
 // un-optimized model on the fixture's saved input), each called by its registered name.
+#include <fmt/format.h>
 #include <torch/csrc/jit/ir/irparser.h>
 
 #include "lib/eval/evaluate.h"
@@ -149,48 +150,76 @@ TEST_SUITE("torchscript-passes") {
     std::filesystem::remove_all(dir);
   }
 
-  TEST_CASE("oneDNN form: ReLU6 before convs stays in oneDNN, broadcasts expand only the small operand") {
+  TEST_CASE("oneDNN form: ReLU6 before convs stays in oneDNN where oneDNN does not pad the channels") {
     // conv -> ReLU6 -> depthwise conv -> ReLU6 -> squeeze-excite (pool, conv, sigmoid, broadcast mul) -> conv,
     // with activations of order 1 as in a trained model (the rewrite rounds ReLU6 at its own scale).
-    // The first ReLU6 feeds only a conv (rewritten to an in-place oneDNN hardsigmoid); the second
-    // feeds the pool and the mul (must stay a clamp through a dense copy).
-    torch::manual_seed(0);
-    torch::jit::Module module("ReluSqueezeExcite");
-    module.register_attribute("training", c10::BoolType::get(), false);
-    const std::vector<std::pair<const char*, std::vector<int64_t>>> params = {
-        {"w1", {16, 3, 3, 3}}, {"b1", {16}}, {"w2", {16, 1, 3, 3}}, {"b2", {16}},
-        {"w3", {16, 16, 1, 1}}, {"b3", {16}}, {"w4", {8, 16, 1, 1}}, {"b4", {8}}};
-    for (const auto& [name, shape] : params) module.register_parameter(name, torch::randn(shape) * 0.5, false);
-    module.define(R"(
-      def forward(self, x):
-          y = torch.hardtanh(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1]), 0.0, 6.0)
-          z = torch.hardtanh(torch.conv2d(y, self.w2, self.b2, [1, 1], [1, 1], [1, 1], 16), 0.0, 6.0)
-          s = torch.sigmoid(torch.conv2d(torch.adaptive_avg_pool2d(z, [1, 1]), self.w3, self.b3))
-          return torch.conv2d(z * s, self.w4, self.b4)
-    )");
-    module.eval();
-    auto model = Model::from_torchscript(module);
-    auto input = torch::randn({1, 3, 12, 12}) * 3;
-    auto expected = run_model(model, input);
+    // The first ReLU6 feeds only a conv: with 16 channels it becomes an in-place oneDNN hardsigmoid;
+    // with 12, which oneDNN pads to 16 and LibTorch's in-place ops then get wrong, it must stay a
+    // clamp through a dense copy, like the second ReLU6, which feeds the pool and the mul.
+    for (int64_t channels : {16, 12}) {
+      CAPTURE(channels);
+      torch::manual_seed(0);
+      torch::jit::Module module("ReluSqueezeExcite");
+      module.register_attribute("training", c10::BoolType::get(), false);
+      const int64_t c = channels;
+      const std::vector<std::pair<const char*, std::vector<int64_t>>> params = {
+          {"w1", {c, 3, 3, 3}}, {"b1", {c}}, {"w2", {c, 1, 3, 3}}, {"b2", {c}},
+          {"w3", {c, c, 1, 1}}, {"b3", {c}}, {"w4", {8, c, 1, 1}}, {"b4", {8}}};
+      for (const auto& [name, shape] : params) module.register_parameter(name, torch::randn(shape) * 0.5, false);
+      module.define(fmt::format(R"(
+        def forward(self, x):
+            y = torch.hardtanh(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1]), 0.0, 6.0)
+            z = torch.hardtanh(torch.conv2d(y, self.w2, self.b2, [1, 1], [1, 1], [1, 1], {}), 0.0, 6.0)
+            s = torch.sigmoid(torch.conv2d(torch.adaptive_avg_pool2d(z, [1, 1]), self.w3, self.b3))
+            return torch.conv2d(z * s, self.w4, self.b4)
+      )", c));
+      module.eval();
+      auto model = Model::from_torchscript(module);
+      auto input = torch::randn({1, 3, 12, 12}) * 3;
+      auto expected = run_model(model, input);
 
-    auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
-    auto calls = [&](const Model& m, const std::string& method) {
-      int64_t n = 0;
-      for (auto* node : m.torchscript().get_method("forward").graph()->nodes()) {
-        n += node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method;
-      }
-      return n;
-    };
-    CHECK(op_count(result.model, "prim::MKLDNNHardSigmoid_") == 1);
-    CHECK(calls(result.model, "mopt_hardtanh") == 1);
-    CHECK(calls(result.model, "mopt_broadcast") == 1);
-    CHECK((run_model(result.model, input) - expected).abs().max().item<double>() < 1e-4);
-    auto dir = mopt::test::temp_dir("relu6");
-    result.model.save(dir / "onednn.pt");
-    auto loaded = Model::load(dir / "onednn.pt");
-    CHECK(op_count(loaded, "prim::MKLDNNHardSigmoid_") == 1);
-    CHECK((run_model(loaded, input) - expected).abs().max().item<double>() < 1e-4);
-    std::filesystem::remove_all(dir);
+      auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
+      auto calls = [&](const Model& m, const std::string& method) {
+        int64_t n = 0;
+        for (auto* node : m.torchscript().get_method("forward").graph()->nodes()) {
+          n += node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method;
+        }
+        return n;
+      };
+      const int64_t rewritten = channels % 16 == 0 ? 1 : 0;
+      CHECK(op_count(result.model, "prim::MKLDNNHardSigmoid_") == rewritten);
+      CHECK(calls(result.model, "mopt_hardtanh") == 2 - rewritten);
+      CHECK(calls(result.model, "mopt_broadcast") == 1);
+      CHECK((run_model(result.model, input) - expected).abs().max().item<double>() < 1e-4);
+      auto dir = mopt::test::temp_dir("relu6");
+      result.model.save(dir / "onednn.pt");
+      auto loaded = Model::load(dir / "onednn.pt");
+      CHECK(op_count(loaded, "prim::MKLDNNHardSigmoid_") == rewritten);
+      CHECK((run_model(loaded, input) - expected).abs().max().item<double>() < 1e-4);
+      std::filesystem::remove_all(dir);
+    }
+  }
+
+  TEST_CASE("oneDNN form: hardswish on channels oneDNN pads runs through a dense copy, and is right") {
+    for (int64_t channels : {16, 12}) {
+      CAPTURE(channels);
+      torch::manual_seed(0);
+      torch::jit::Module module("HardSwish");
+      module.register_attribute("training", c10::BoolType::get(), false);
+      module.register_parameter("w1", torch::randn({channels, 3, 3, 3}) * 0.5, false);
+      module.register_parameter("w2", torch::randn({8, channels, 1, 1}) * 0.5, false);
+      module.define(R"(
+        def forward(self, x):
+            return torch.conv2d(torch.hardswish(torch.conv2d(x, self.w1, None, [1, 1], [1, 1])), self.w2)
+      )");
+      module.eval();
+      auto model = Model::from_torchscript(module);
+      auto input = torch::randn({1, 3, 10, 10}) * 3;
+      auto expected = run_model(model, input);
+      auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
+      CHECK(op_count(result.model, "prim::MKLDNNHardSwish_") == (channels % 16 == 0 ? 1 : 0));
+      CHECK((run_model(result.model, input) - expected).abs().max().item<double>() < 1e-4);
+    }
   }
 
   TEST_CASE("optimize-for-inference keeps a transformer's outputs") {
