@@ -1,5 +1,6 @@
 #pragma once
-// A length check of pickle streams (data.pkl, constants.pkl in TorchScript and torch.save archives)
+// A length check of pickle streams (data.pkl, constants.pkl, code/*.debug_pkl in TorchScript and
+// torch.save archives)
 // before LibTorch's Unpickler reads them: it reserves whatever length a string or bytes opcode
 // declares, and twice any memo id (fuzzing found 4-28 GB reservations from kilobyte files). Walks
 // the opcodes of pickle protocols 0-5, checks every declared length against the bytes left and

@@ -65,10 +65,14 @@ class ZipWalker {
     return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
   }
 
+  // Pickles LibTorch unpickles: data.pkl, constants.pkl, and the source ranges of each code file
+  // (code/....py.debug_pkl, which LibTorch reads too; a 4 KB file declared a 30 GB string there).
+  static bool is_pickle(const std::string& member) { return ends_with(member, ".pkl") || ends_with(member, ".debug_pkl"); }
+
   // Small members LibTorch parses or compiles (code, pickles, JSON metadata), whose CRC is cheap to
   // check; tensor data is only copied, never parsed.
   static bool is_code_or_metadata(const std::string& member) {
-    return ends_with(member, ".py") || ends_with(member, ".pkl") || ends_with(member, ".json") || ends_with(member, "/version");
+    return ends_with(member, ".py") || is_pickle(member) || ends_with(member, ".json") || ends_with(member, "/version");
   }
 
   // A deflated member's bytes: exactly `size` of them, or the archive is refused.
@@ -152,7 +156,7 @@ class ZipWalker {
         auto problem = torchscript_code_problem(std::string(bytes.begin(), bytes.end()));
         if (!problem.empty()) fail(fmt::format("its code '{}' is corrupt: {}", member, problem));
       }
-      if (ends_with(member, ".pkl")) {
+      if (is_pickle(member)) {
         auto problem = pickle_length_problem(bytes.data(), bytes.size());
         if (!problem.empty()) fail(fmt::format("its pickle '{}' is corrupt: {}", member, problem));
       }
