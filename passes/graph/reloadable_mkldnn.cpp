@@ -34,9 +34,10 @@ std::string packing_expression(const Node* constant, int64_t i) {
 bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
 // LibTorch 1.13's in-place oneDNN unary ops (prim::MKLDNNHardSwish_, MKLDNNHardSigmoid_, ...) run an
-// ATen kernel over the raw buffer and leave it unchanged when oneDNN pads the channels to its block
-// (16 with AVX-512, 8 with AVX2): a conv -> hardtanh -> depthwise conv of 8, 12 or 24 channels came
-// out 30-70 off in PyTorch's own optimize_for_inference, 16, 32 and 48 channels were exact.
+// ATen kernel over the raw buffer and get it wrong when oneDNN pads the channels to its block (16
+// with AVX-512, 8 with AVX2; LibTorch warns that it resized the output): a conv -> hardtanh ->
+// depthwise conv of 8, 12 or 24 channels came out 30-70 off in PyTorch's own
+// optimize_for_inference, while 16, 32 and 48 channels were exact.
 constexpr int64_t kOneDnnChannelBlock = 16;
 
 // True when `value` comes from a oneDNN conv whose output channels fill whole blocks.
