@@ -47,6 +47,18 @@ std::pair<int64_t, int64_t> channels_last_weights(const Model& model) {
   return {nhwc, total};
 }
 
+// A scripted eval-mode module with seeded random parameters (x0.5) of the given shapes and `source`.
+Model random_module(const std::string& name, const std::vector<std::pair<std::string, std::vector<int64_t>>>& params,
+                    const std::string& source) {
+  torch::manual_seed(0);
+  torch::jit::Module module(name);
+  module.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& [param, shape] : params) module.register_parameter(param, torch::randn(shape) * 0.5, false);
+  module.define(source);
+  module.eval();
+  return Model::from_torchscript(module);
+}
+
 }  // namespace
 
 TEST_SUITE("torchscript-passes") {
@@ -158,23 +170,17 @@ TEST_SUITE("torchscript-passes") {
     // clamp through a dense copy, like the second ReLU6, which feeds the pool and the mul.
     for (int64_t channels : {16, 12}) {
       CAPTURE(channels);
-      torch::manual_seed(0);
-      torch::jit::Module module("ReluSqueezeExcite");
-      module.register_attribute("training", c10::BoolType::get(), false);
       const int64_t c = channels;
-      const std::vector<std::pair<const char*, std::vector<int64_t>>> params = {
-          {"w1", {c, 3, 3, 3}}, {"b1", {c}}, {"w2", {c, 1, 3, 3}}, {"b2", {c}},
-          {"w3", {c, c, 1, 1}}, {"b3", {c}}, {"w4", {8, c, 1, 1}}, {"b4", {8}}};
-      for (const auto& [name, shape] : params) module.register_parameter(name, torch::randn(shape) * 0.5, false);
-      module.define(fmt::format(R"(
+      auto model = random_module("ReluSqueezeExcite",
+                                 {{"w1", {c, 3, 3, 3}}, {"b1", {c}}, {"w2", {c, 1, 3, 3}}, {"b2", {c}},
+                                  {"w3", {c, c, 1, 1}}, {"b3", {c}}, {"w4", {8, c, 1, 1}}, {"b4", {8}}},
+                                 fmt::format(R"(
         def forward(self, x):
             y = torch.hardtanh(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1]), 0.0, 6.0)
             z = torch.hardtanh(torch.conv2d(y, self.w2, self.b2, [1, 1], [1, 1], [1, 1], {}), 0.0, 6.0)
             s = torch.sigmoid(torch.conv2d(torch.adaptive_avg_pool2d(z, [1, 1]), self.w3, self.b3))
             return torch.conv2d(z * s, self.w4, self.b4)
       )", c));
-      module.eval();
-      auto model = Model::from_torchscript(module);
       auto input = torch::randn({1, 3, 12, 12}) * 3;
       auto expected = run_model(model, input);
 
@@ -203,17 +209,10 @@ TEST_SUITE("torchscript-passes") {
   TEST_CASE("oneDNN form: hardswish on channels oneDNN pads runs through a dense copy, and is right") {
     for (int64_t channels : {16, 12}) {
       CAPTURE(channels);
-      torch::manual_seed(0);
-      torch::jit::Module module("HardSwish");
-      module.register_attribute("training", c10::BoolType::get(), false);
-      module.register_parameter("w1", torch::randn({channels, 3, 3, 3}) * 0.5, false);
-      module.register_parameter("w2", torch::randn({8, channels, 1, 1}) * 0.5, false);
-      module.define(R"(
+      auto model = random_module("HardSwish", {{"w1", {channels, 3, 3, 3}}, {"w2", {8, channels, 1, 1}}}, R"(
         def forward(self, x):
             return torch.conv2d(torch.hardswish(torch.conv2d(x, self.w1, None, [1, 1], [1, 1])), self.w2)
       )");
-      module.eval();
-      auto model = Model::from_torchscript(module);
       auto input = torch::randn({1, 3, 10, 10}) * 3;
       auto expected = run_model(model, input);
       auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
