@@ -251,7 +251,7 @@ void setup_compile(CLI::App& app) {
   cmd->add_option("--profile", args->profile, "device profile name (see `mopt profiles list`) or a JSON file")->required();
   cmd->add_option("-o,--output", args->output, "output: .pt, .ptl for the lite interpreter, or .onnx (exported after the passes, timed in ONNX Runtime)")->required();
   cmd->add_option("-p,--pipeline", args->pipeline, "override the profile's compile pipeline");
-  cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down");
+  cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down or change its outputs");
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
   cmd->add_option("--iterations", args->iterations, "timed calls per latency measurement")->check(CLI::PositiveNumber);
   cmd->add_flag("--specialize", args->specialize,
