@@ -16,11 +16,13 @@ std::string int_list(const Value* value) {
   return fmt::format("[{}]", fmt::join(torch::jit::toIValue(value)->toIntVector(), ", "));
 }
 
+bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
+
 // The TorchScript expression that rebuilds constant `i` in oneDNN form from its dense copy.
 std::string packing_expression(const Node* constant, int64_t i) {
   for (const auto& use : constant->output()->uses()) {
     const Node* user = use.user;
-    if (user->kind().toQualString() == std::string("prim::mkldnn_convolution") && use.offset == 1) {
+    if (is_kind(user, "prim::mkldnn_convolution") && use.offset == 1) {
       // (input, weight, bias, stride, padding, dilation, groups) -> reorder(weight, padding, stride,
       // dilation, groups): the blocked layout the conv expects, made once instead of every call.
       return fmt::format("torch.mkldnn_reorder_conv2d_weight(self.mopt_dense_{}.to_mkldnn(), {}, {}, {}, {})", i,
@@ -30,8 +32,6 @@ std::string packing_expression(const Node* constant, int64_t i) {
   }
   return fmt::format("self.mopt_dense_{}.to_mkldnn()", i);
 }
-
-bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
 // LibTorch 1.13's in-place oneDNN unary ops (prim::MKLDNNHardSwish_, MKLDNNHardSigmoid_, ...) run an
 // ATen kernel over the raw buffer and get it wrong when oneDNN pads the channels to its block (16
@@ -90,6 +90,16 @@ bool relu6_as_hardsigmoid(torch::jit::Graph& graph, Node* hardtanh) {
   hardtanh->output()->replaceAllUsesWith(sigmoid->output());
   hardtanh->destroy();
   return true;
+}
+
+// Replaces one-output `node` by self.METHOD(inputs...) at the current insert point.
+void replace_with_method_call(torch::jit::Graph& graph, Node* node, const std::string& method,
+                              at::ArrayRef<Value*> inputs) {
+  auto* call = graph.insertNode(graph.create(c10::prim::CallMethod, inputs, 1));
+  call->s_(c10::attr::name, method);
+  call->output()->setType(node->output()->type());
+  node->output()->replaceAllUsesWith(call->output());
+  node->destroy();
 }
 
 }  // namespace
@@ -169,11 +179,7 @@ def mopt_hardsigmoid(self, x: Tensor) -> Tensor:
 
   for (size_t i = 0; i < constants.size(); ++i) {
     torch::jit::WithInsertPoint guard(constants[i]);
-    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self}, 1));
-    call->s_(c10::attr::name, fmt::format("mopt_packed_{}", i));
-    call->output()->setType(constants[i]->output()->type());
-    constants[i]->output()->replaceAllUsesWith(call->output());
-    constants[i]->destroy();
+    replace_with_method_call(*graph, constants[i], fmt::format("mopt_packed_{}", i), {self});
   }
   for (auto* node : broadcasts) {
     torch::jit::WithInsertPoint guard(node);
@@ -191,19 +197,12 @@ def mopt_hardsigmoid(self, x: Tensor) -> Tensor:
     torch::jit::WithInsertPoint guard(node);
     auto* low = graph->insertConstant(node->f(c10::Symbol::attr("min_val")));
     auto* high = graph->insertConstant(node->f(c10::Symbol::attr("max_val")));
-    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self, node->input(0), low, high}, 1));
-    call->s_(c10::attr::name, "mopt_hardtanh");
-    call->output()->setType(node->output()->type());
-    node->output()->replaceAllUsesWith(call->output());
-    node->destroy();
+    replace_with_method_call(*graph, node, "mopt_hardtanh", {self, node->input(0), low, high});
   }
   for (auto* node : padded_unary) {
     torch::jit::WithInsertPoint guard(node);
-    auto* call = graph->insertNode(graph->create(c10::prim::CallMethod, {self, node->input(0)}, 1));
-    call->s_(c10::attr::name, is_kind(node, "prim::MKLDNNHardSwish_") ? "mopt_hardswish" : "mopt_hardsigmoid");
-    call->output()->setType(node->output()->type());
-    node->output()->replaceAllUsesWith(call->output());
-    node->destroy();
+    replace_with_method_call(*graph, node, is_kind(node, "prim::MKLDNNHardSwish_") ? "mopt_hardswish" : "mopt_hardsigmoid",
+                             {self, node->input(0)});
   }
   torch::jit::EliminateDeadCode(graph);
   return relu6_rewrites + static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size() +
