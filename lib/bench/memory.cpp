@@ -65,11 +65,18 @@ bool maps_memory_afresh(double page_faults_per_call) {
   return faulted_mb(page_faults_per_call) >= kFreshMemoryHintMb && !malloc_tuned();
 }
 
-void use_tuned_malloc() {
-  constexpr int kMmapThreshold = 32 << 20;
-  constexpr int kTrimThreshold = 256 << 20;
+namespace {
+constexpr int kMmapThreshold = 32 << 20;
+constexpr int kTrimThreshold = 256 << 20;
+}  // namespace
+
+void keep_freed_memory_in_process() {
   mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
   mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+}
+
+void use_tuned_malloc() {
+  keep_freed_memory_in_process();
   setenv("MALLOC_MMAP_THRESHOLD_", std::to_string(kMmapThreshold).c_str(), 1);
   setenv("MALLOC_TRIM_THRESHOLD_", std::to_string(kTrimThreshold).c_str(), 1);
 }

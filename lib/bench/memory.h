@@ -42,6 +42,10 @@ inline constexpr const char* kTunedMallocEnv = "MALLOC_MMAP_THRESHOLD_=33554432 
 /// (ONNX Runtime's helper, fresh-process measurements). Call before the model is loaded.
 void use_tuned_malloc();
 
+/// Applies them to this process only: for mopt's own long jobs (training), whose children measure
+/// artifacts as a deploying process would run them and so must keep glibc's defaults.
+void keep_freed_memory_in_process();
+
 /// The allocator settings this process runs with: {"mmap_threshold_bytes", "trim_threshold_bytes"}
 /// (null: glibc's dynamic default) from the MALLOC_*_ variables glibc itself reads.
 nlohmann::json malloc_settings_json();
