@@ -53,8 +53,16 @@ expect_stderr "does not exist"
 # bench --profile measures with the first of the profile's runtimes that runs the file, and gates on it.
 expect_exit 0 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile x86-64-avx2 --iterations 5 --report "$WORK/rt.json"
 expect_exit 3 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile android-arm64 --iterations 5 --report "$WORK/rt2.json"
-# edge-iot deploys with LibTorch only: the ONNX file is imported (its 25% CPU budget fails here: exit 3).
-expect_exit 3 -- "$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile edge-iot --iterations 5 --report "$WORK/rt3.json"
+# edge-iot deploys with LibTorch only: the ONNX file is imported. Its CPU budget (25% of all cores)
+# fails on an idle 2-core machine, but passes when other processes starve this one, so the exit code
+# is checked against the gates' own verdicts (the gate itself: test_op_profile.sh).
+"$MOPT" bench "$FIXTURES/fashion_cnn.onnx" --profile edge-iot --iterations 5 --report "$WORK/rt3.json" \
+  >"$WORK/out" 2>"$WORK/err"
+rt3_exit=$?
+/usr/bin/python3 -c "
+import json; r=json.load(open('$WORK/rt3.json')); failed=[g['name'] for g in r['gates'] if not g['passed']]
+assert $rt3_exit == (3 if failed else 0), ($rt3_exit, failed)
+assert all('cpu.percent' in name for name in failed), failed" || fail "bench --profile edge-iot exit/gates"
 /usr/bin/python3 -c "
 import json
 def runtime(f):
