@@ -109,7 +109,8 @@ for cmd in distill prune; do
   # shellcheck disable=SC2046
   setsid $(train_cmd "$cmd-killed") >"$WORK/$cmd-killed.out" 2>&1 &
   pid=$!
-  for _ in $(seq 1 1200); do [ -e "$R/$cmd-killed.ckpt" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  # Up to 5 min: under the sanitizers distill's recipe search alone takes ~60 s before its first checkpoint.
+  for _ in $(seq 1 6000); do [ -e "$R/$cmd-killed.ckpt" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   if kill -KILL -- "-$pid" 2>/dev/null; then echo "$cmd killed after its first checkpoint" >&2; else echo "$cmd finished before the kill" >&2; fi
   wait "$pid" 2>/dev/null
   [ -e "$R/$cmd-killed.ckpt" ] || fail "$cmd wrote no checkpoint before it was killed or finished"
