@@ -1,5 +1,6 @@
 // mopt prune MODEL -o OUT --method magnitude|channel|N:M: sparsify or physically shrink a model,
 // optionally fine-tune it (shared training loop), and measure size, MACs, latency and accuracy.
+#include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/profiles/profile.h"
 #include "lib/prune/prune_workflow.h"
@@ -83,6 +84,8 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                                   "data-parallel: give --finetune-data, or run one process",
                                   args.training.data_parallel.world_size));
   }
+  // Fine-tuning frees and re-maps its activations every batch with glibc's defaults, as distill did.
+  if (!args.finetune_data.empty()) keep_freed_memory_in_process();
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   if (!onnx_out) require_torchscript_output(args.output);
   auto input = load_executable(args.model);
