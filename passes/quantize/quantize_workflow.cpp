@@ -138,6 +138,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"trials", trial_table(trial_layers, trial_metrics, request.target, chosen)},
                      {"target_met", outcome.target_met},
                      {"boundaries", quantization_boundaries(pick.result.model)},
+                     {"silu_as_sigmoid_mul", pick.result.silu_decomposed},
                      {"calibration",
                       {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
   return outcome;

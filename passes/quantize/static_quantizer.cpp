@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/model/layer_map.h"
 #include "passes/quantize/inference_branches.h"
+#include "passes/quantize/silu_decomposition.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
 #include "passes/quantize/quantize_errors.h"
@@ -227,6 +228,8 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
   if (calib.size() == 0) throw invalid_input("calibration data is empty");
   const int64_t samples = calib.size();
   auto module = prepare_module(model);
+  QuantResult result;
+  result.silu_decomposed = quantization_stage("rewriting SiLU as x * sigmoid(x)", kReportAdvice, [&] { return decompose_silu(module); });
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
   auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::STATIC);
 
@@ -239,7 +242,6 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     records[i].layer = layers.count(observers[i].first) ? layers[observers[i].first] : observers[i].first;
   }
 
-  QuantResult result;
   reset_peak_rss();
   {
     CalibrationSink sink(config, observers.size());

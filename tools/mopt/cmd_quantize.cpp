@@ -120,6 +120,10 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
   for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
   if (!reduced) say_boundaries(outcome.details["boundaries"]);
+  if (outcome.details.value("silu_as_sigmoid_mul", 0) > 0) {
+    say("{} SiLU computed as x * sigmoid(x), which LibTorch keeps INT8 (it has no quantized SiLU)",
+        outcome.details["silu_as_sigmoid_mul"].get<int64_t>());
+  }
   if (!reduced && m["agreement"]["max_abs_diff"].get<double>() == 0.0) {
     // Quantized ops exist but never ran: e.g. nn.TransformerEncoder's eval fast path
     // (_transformer_encoder_layer_fwd) reads the fp32 Linear weights directly.

@@ -1,0 +1,127 @@
+// decompose_silu: SiLU as x * sigmoid(x), so that graph-mode INT8 keeps it quantized.
+//   Before: %y = aten::silu_(%x)          (or a prim::CallFunction of torch.nn.functional.silu)
+//   After:  %s = aten::sigmoid(%x);  %y = aten::mul(%x, %s)
+// Preconditions: see silu_decomposition.h (in-place only where the mutation cannot be observed).
+#include "passes/quantize/silu_decomposition.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/model/graph_walk.h"
+
+namespace mopt::quant {
+namespace {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+const c10::Symbol kSilu = c10::Symbol::fromQualString("aten::silu");
+const c10::Symbol kSiluInPlace = c10::Symbol::fromQualString("aten::silu_");
+
+bool is_silu(const Node* node) { return node->kind() == kSilu || node->kind() == kSiluInPlace; }
+
+bool computes_silu(Graph& graph) {
+  for (auto* node : all_nodes(graph.block())) {
+    if (is_silu(node)) return true;
+  }
+  return false;
+}
+
+// Inlines the function calls whose body computes SiLU (torch.nn.functional.silu(x, inplace)),
+// then folds their now-constant `inplace` branch. Method calls stay calls: InsertObservers works
+// per module.
+void inline_silu_functions(std::shared_ptr<Graph> graph) {
+  bool inlined = false;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto* call : all_nodes(graph->block())) {
+      if (call->kind() != c10::prim::CallFunction) continue;
+      auto function_type = call->input(0)->type()->cast<c10::FunctionType>();
+      auto* callee = function_type ? torch::jit::tryToGraphFunction(*function_type->function()) : nullptr;
+      if (!callee || !computes_silu(*callee->graph())) continue;
+      call->removeInput(0);  // the function constant; inlineCallTo maps the remaining inputs to the callee's
+      torch::jit::inlineCallTo(call, callee);
+      changed = inlined = true;
+      break;  // the node list is stale now
+    }
+  }
+  if (!inlined) return;
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+}
+
+struct MethodGraph {
+  std::shared_ptr<Graph> graph;
+  const c10::ClassType* owner;
+  std::string name;
+  int64_t instances = 1;  ///< modules sharing this graph (one per nn.SiLU in a model)
+};
+
+using CallSites = std::map<std::pair<const c10::ClassType*, std::string>, std::vector<Node*>>;
+
+// Whether replacing this in-place silu_ by a new value changes nothing anyone reads.
+bool mutation_unobserved(const Node* silu, const MethodGraph& method, const CallSites& calls) {
+  const Value* input = silu->input(0);
+  if (input->uses().size() != 1) return false;
+  if (input->node()->kind() != c10::prim::Param) return true;
+  // A method argument: the caller's value is what the op mutated. (A top-level forward has no
+  // caller here; not mutating the user's input is what they expect anyway.)
+  auto found = calls.find({method.owner, method.name});
+  if (found == calls.end()) return true;
+  for (const auto* call : found->second) {
+    if (call->input(input->offset())->uses().size() != 1) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t decompose_silu(torch::jit::Module& module) {
+  std::vector<MethodGraph> methods;
+  std::map<const Graph*, size_t> index;  // instances of one module type share their graphs
+  for (const auto& submodule : module.modules()) {
+    for (const auto& method : submodule.get_methods()) {
+      auto graph = method.graph();
+      auto [at, added] = index.emplace(graph.get(), methods.size());
+      if (added) methods.push_back({graph, submodule.type().get(), method.name()});
+      else ++methods[at->second].instances;
+    }
+  }
+  for (const auto& m : methods) inline_silu_functions(m.graph);
+
+  CallSites calls;
+  for (const auto& m : methods) {
+    for (auto* node : all_nodes(m.graph->block())) {
+      if (node->kind() != c10::prim::CallMethod) continue;
+      if (auto type = node->input(0)->type()->cast<c10::ClassType>()) calls[{type.get(), node->s(c10::attr::name)}].push_back(node);
+    }
+  }
+
+  int64_t rewritten = 0;
+  for (const auto& m : methods) {
+    std::vector<Node*> targets;
+    for (auto* node : all_nodes(m.graph->block())) {
+      if (node->kind() == kSilu || (node->kind() == kSiluInPlace && mutation_unobserved(node, m, calls))) targets.push_back(node);
+    }
+    for (auto* node : targets) {
+      torch::jit::WithInsertPoint guard(node);
+      Value* x = node->input(0);
+      Value* gate = m.graph->insert(c10::aten::sigmoid, {x});
+      Value* product = m.graph->insert(c10::aten::mul, {x, gate});
+      node->output()->replaceAllUsesWith(product);
+      node->destroy();
+      rewritten += m.instances;
+    }
+  }
+  return rewritten;
+}
+
+}  // namespace mopt::quant
