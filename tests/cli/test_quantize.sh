@@ -89,6 +89,17 @@ out=m(x); assert out.shape==y.shape and torch.nn.functional.cosine_similarity(ou
   "stochastic-depth model quantized"
 expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.dyn.pt" --mode dynamic --eval-data "$SD.input.npy" --iterations 5
 
+# SiLU (nn.SiLU(inplace=True) twice, F.silu in a squeeze-excite block) is computed as x * sigmoid(x)
+# so the INT8 chain never leaves INT8: LibTorch has no quantized SiLU.
+SE="$FIXTURES/silu_se"
+expect_exit 0 -- "$MOPT" quantize "$SE.pt" -o "$WORK/se.int8.pt" --calib "$SE.input.npy" --iterations 5 --report "$WORK/se.json"
+expect_stdout "3 SiLU computed as x \* sigmoid(x)"
+expect_stdout "INT8 chain: [0-9]* quantized ops, 1 quantize and 1 dequantize boundaries; fp32 ops fed by a dequantize: return x1$"
+py "
+import json
+q=json.load(open('$WORK/se.json'))['details']['quantization']; assert q['silu_as_sigmoid_mul']==3, q
+assert q['boundaries']['quantize']==1 and q['boundaries']['fp32_consumers']=={'return': 1}, q['boundaries']" "SiLU kept INT8"
+
 # A branch mopt cannot resolve (stochastic depth switched by an attribute of its own): exit 1 with
 # what failed, where in the code, which layer and what to do; never LibTorch's graph dump.
 AB="$FIXTURES/attribute_branch"
