@@ -67,17 +67,30 @@ struct MethodGraph {
 
 using CallSites = std::map<std::pair<const c10::ClassType*, std::string>, std::vector<Node*>>;
 
+// Whether `value`, read only by the op at hand, shares no memory with anything else: not a module
+// attribute (a parameter would change for good), not a view or an in-place result of another
+// tensor (whose other names may be read later). Values from method and function calls count as
+// their own, as torch.nn.Sequential passes them on.
+bool sole_owner(const Value* value) {
+  if (value->uses().size() != 1) return false;
+  const Node* producer = value->node();
+  if (producer->kind() == c10::prim::GetAttr) return false;
+  const auto* schema = producer->maybeSchema();
+  return !schema || schema->returns().empty() || !schema->returns()[0].alias_info();
+}
+
 // Whether replacing this in-place silu_ by a new value changes nothing anyone reads.
 bool mutation_unobserved(const Node* silu, const MethodGraph& method, const CallSites& calls) {
   const Value* input = silu->input(0);
+  if (input->node()->kind() != c10::prim::Param) return sole_owner(input);
   if (input->uses().size() != 1) return false;
-  if (input->node()->kind() != c10::prim::Param) return true;
   // A method argument: the caller's value is what the op mutated. (A top-level forward has no
   // caller here; not mutating the user's input is what they expect anyway.)
   auto found = calls.find({method.owner, method.name});
   if (found == calls.end()) return true;
   for (const auto* call : found->second) {
-    if (call->input(input->offset())->uses().size() != 1) return false;
+    const Value* argument = call->input(input->offset());
+    if (argument->node()->kind() == c10::prim::Param || !sole_owner(argument)) return false;
   }
   return true;
 }

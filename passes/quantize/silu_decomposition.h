@@ -12,9 +12,9 @@ namespace mopt::quant {
 /// Rewrites aten::silu(x) and aten::silu_(x) as aten::mul(x, aten::sigmoid(x)) in every method of
 /// `module` and its submodules, inlining the function calls that compute SiLU
 /// (torch.nn.functional.silu) first. An in-place silu_ is rewritten only where nothing can see the
-/// mutation it would have made: its input has no other use in its graph and, when that input is a
-/// method argument (nn.SiLU(inplace=True).forward), every call of that method passes a value with
-/// no other use. Edits the method graphs in place: call it on a clone. Returns the number of SiLU
+/// mutation it would have made: its input has no other use in its graph and is no module attribute,
+/// view or in-place result; when that input is a method argument (nn.SiLU(inplace=True).forward),
+/// every call of that method passes such a value of the caller's own. Edits the method graphs in place: call it on a clone. Returns the number of SiLU
 /// ops rewritten, counted per module instance (EfficientNet-B0's 49 nn.SiLU share one graph).
 int64_t decompose_silu(torch::jit::Module& module);
 

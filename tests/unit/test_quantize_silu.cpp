@@ -92,6 +92,19 @@ TEST_SUITE("quantize-silu") {
       CHECK(quant::decompose_silu(m) == 0);
       CHECK(torch::equal(run(m, x), before));
     }
+    SUBCASE("the tensor is a view of one read later") {
+      torch::jit::Module m("View");
+      m.define("def forward(self, x):\n    t = x + 1.0\n    v = t.view([-1])\n    s = torch.silu_(v)\n    return t\n");
+      const auto before = run(m, x);
+      CHECK(quant::decompose_silu(m) == 0);
+      CHECK(torch::equal(run(m, x), before));
+    }
+    SUBCASE("the caller passes a view of one it reads later") {
+      auto m = with_inplace_silu_child("def forward(self, x):\n    t = x + 1.0\n    a = self.act.forward(t.view([-1]))\n    return t\n");
+      const auto before = run(m, x);
+      CHECK(quant::decompose_silu(m) == 0);
+      CHECK(torch::equal(run(m, x), before));
+    }
     SUBCASE("the caller passes a value nobody else reads: rewritten") {
       auto m = with_inplace_silu_child("def forward(self, x):\n    return self.act.forward(x + 1.0)\n");
       const auto before = run(m, x);
