@@ -89,6 +89,7 @@ bool mutation_unobserved(const Node* silu, const MethodGraph& method, const Call
   auto found = calls.find({method.owner, method.name});
   if (found == calls.end()) return true;
   for (const auto* call : found->second) {
+    if (input->offset() >= call->inputs().size()) return false;
     const Value* argument = call->input(input->offset());
     if (argument->node()->kind() == c10::prim::Param || !sole_owner(argument)) return false;
   }
