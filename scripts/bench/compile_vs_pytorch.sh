@@ -14,23 +14,7 @@ mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during th
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-# Random weights, but BatchNorm statistics gathered from a few random batches, so activations have
-# the scale a trained model's have: torchvision's fresh MobileNetV2 computes outputs of ~3e-9, where
-# rounding that does not matter in a trained model decides the result (and --keep-if-faster drops a
-# pass whose outputs stop agreeing).
-/usr/bin/python3 - "$tmp" "${models[@]}" <<'PY'
-import sys, torch, torchvision
-torch.manual_seed(0)
-for name in sys.argv[2:]:
-    m = getattr(torchvision.models, name)(weights=None).train()
-    for bn in m.modules():
-        if isinstance(bn, torch.nn.modules.batchnorm._BatchNorm):
-            bn.momentum = None  # a plain average over the batches below
-    with torch.no_grad():
-        for _ in range(4):
-            m(torch.randn(8, 3, 224, 224))
-    torch.jit.script(m.eval()).save(f"{sys.argv[1]}/{name}.pt")
-PY
+/usr/bin/python3 scripts/bench/torchvision_models.py "$tmp" "${models[@]}"  # random weights, settled BatchNorm
 for name in "${models[@]}"; do
   echo "== compiling $name ..." >&2
   "$mopt" compile "$tmp/$name.pt" --profile x86-64-avx512-vnni --keep-if-faster --threads 1 --iterations 60 \

@@ -13,20 +13,8 @@ rounds=${1:-3}; shift || true
 models=("$@"); [ ${#models[@]} -gt 0 ] || models=(efficientnet_b0 mobilenet_v3_small)
 source scripts/bench/lib.sh
 mopt=${MOPT:-$mopt}
-/usr/bin/python3 - "$tmp" "${models[@]}" <<'PY'
-import sys, numpy as np, torch, torchvision
-torch.manual_seed(0)
-for name in sys.argv[2:]:
-    m = getattr(torchvision.models, name)(weights=None).train()
-    for bn in m.modules():
-        if isinstance(bn, torch.nn.modules.batchnorm._BatchNorm):
-            bn.momentum = None  # a plain average over the batches below
-    with torch.no_grad():
-        for _ in range(4):
-            m(torch.randn(8, 3, 224, 224))
-    torch.jit.script(m.eval()).save(f"{sys.argv[1]}/{name}.pt")
-np.save(f"{sys.argv[1]}/img.npy", torch.randn(32, 3, 224, 224, generator=torch.Generator().manual_seed(1)).numpy())
-PY
+/usr/bin/python3 scripts/bench/torchvision_models.py "$tmp" "${models[@]}"  # random weights, settled BatchNorm
+/usr/bin/python3 -c "import numpy as np, sys, torch; np.save(sys.argv[1], torch.randn(32, 3, 224, 224, generator=torch.Generator().manual_seed(1)).numpy())" "$tmp/img.npy"
 printf '%-20s %10s %12s %9s %11s %13s   %s\n' model "fp32 in" "fp32 comp." int8 "in/int8" "comp./int8" "INT8 chain (from the quantize report)"
 for name in "${models[@]}"; do
   echo "== $name: quantize, compile ..." >&2

@@ -76,6 +76,11 @@ std::string thrown_message(F&& f) {
 /// True when `part` occurs in `text`.
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+/// Signal-to-quantization-noise ratio of `actual` against `reference`, in dB.
+inline double sqnr_db(const torch::Tensor& reference, const torch::Tensor& actual) {
+  return 10 * std::log10(reference.pow(2).sum().item<double>() / (reference - actual).pow(2).sum().item<double>());
+}
+
 /// A fresh empty directory under the system temp dir.
 inline std::filesystem::path temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("mopt-test-" + name + "-" + std::to_string(::getpid()));

@@ -48,9 +48,6 @@ torch::Tensor run(const torch::jit::Module& module, const torch::Tensor& input) 
   return const_cast<torch::jit::Module&>(module).forward({input}).toTensor();
 }
 
-double sqnr_db(const torch::Tensor& reference, const torch::Tensor& actual) {
-  return 10 * std::log10(reference.pow(2).sum().item<double>() / (reference - actual).pow(2).sum().item<double>());
-}
 
 }  // namespace
 
@@ -116,7 +113,7 @@ TEST_SUITE("quantize-branches") {
     const auto result = quant::quantize_static(c.model, Dataset{c.input}, config);
     const auto output = run(result.model.reloaded().torchscript(), c.input);
     CHECK(output.sizes() == c.expected.sizes());
-    CHECK(sqnr_db(c.expected, output) > 20.0);
+    CHECK(test::sqnr_db(c.expected, output) > 20.0);
     CHECK(op_histogram(result.model).count("quantized::conv2d") + op_histogram(result.model).count("quantized::conv2d_relu") > 0);
     CHECK(c.model.torchscript().hasattr("training"));  // the input model is untouched ...
     CHECK(ifs_and_training_reads(c.model.torchscript()).second >= 3);  // ... its branches too
