@@ -107,6 +107,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   say("{} -> {}  ({}, engine {})", in, out, reduced ? mode + " weights" : mode + " INT8", active_engine());
   say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
   say_latency_and_accuracy(m);
+  if (outcome.details.contains("baseline")) say("  (fp32: {})", outcome.details["baseline"]["pipeline"].get<std::string>());
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
       m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
       100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
