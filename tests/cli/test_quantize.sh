@@ -98,7 +98,10 @@ expect_stdout "INT8 chain: [0-9]* quantized ops, 1 quantize and 1 dequantize bou
 py "
 import json
 q=json.load(open('$WORK/se.json'))['details']['quantization']; assert q['silu_as_sigmoid_mul']==3, q
-assert q['boundaries']['quantize']==1 and q['boundaries']['fp32_consumers']=={'return': 1}, q['boundaries']" "SiLU kept INT8"
+assert q['boundaries']['quantize']==1 and q['boundaries']['fp32_consumers']=={'return': 1}, q['boundaries']
+b=q['baseline']; c=b['candidates_p50_ms']  # its 3x3 convs can go channels-last: both fp32 files timed, the faster kept
+assert sorted(c)==['freeze,channels-last,optimize-for-inference', 'freeze,optimize-for-inference'] and b['pipeline']==min(c, key=c.get), b" \
+  "SiLU kept INT8; fp32 baseline the faster layout"
 
 # A branch mopt cannot resolve (stochastic depth switched by an attribute of its own): exit 1 with
 # what failed, where in the code, which layer and what to do; never LibTorch's graph dump.

@@ -339,7 +339,7 @@ void setup_quantize(CLI::App& app) {
   cmd->add_option("--min-sqnr", args->min_sqnr, "minimum output SQNR vs fp32 in dB; falls back layer by layer")->type_name("DB");
   cmd->add_option("--max-trials", args->max_trials, "fallback trials (default 8)")->check(CLI::PositiveNumber);
   cmd->add_option("--iterations", args->iterations, "timed calls for the latency comparison")->check(CLI::PositiveNumber);
-  cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32");
+  cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32 (frozen + optimized, channels-last if faster)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   add_common_flags(*cmd, args->common);
   cmd->footer(std::string("Examples:\n"
