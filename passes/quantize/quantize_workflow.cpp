@@ -85,7 +85,9 @@ Baseline fp32_baseline(const Model& fp32, const QuantizeRequest& request, const 
   log("preparing the fp32 baseline (freeze, optimize-for-inference; channels-last if faster) ...");
   Baseline baseline{run_pipeline(fp32, parse_pipeline(plain), registry).model.reloaded(), plain};
   auto channels_last = run_pipeline(fp32, parse_pipeline(nhwc), registry);
-  if (channels_last.records.at(1).stats.rewrites == 0) return baseline;
+  const auto& step = *std::find_if(channels_last.records.begin(), channels_last.records.end(),
+                                   [](const PassRecord& r) { return r.name == "channels-last"; });
+  if (step.stats.rewrites == 0) return baseline;
   auto candidate = channels_last.model.reloaded();
   ScratchDir scratch("mopt-baseline");
   baseline.model.save(scratch.file("plain.pt"));

@@ -14,10 +14,10 @@
 #include "lib/errors.h"
 #include "lib/model/layer_map.h"
 #include "passes/quantize/inference_branches.h"
-#include "passes/quantize/silu_decomposition.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
 #include "passes/quantize/quantize_errors.h"
+#include "passes/quantize/silu_decomposition.h"
 
 namespace mopt::quant {
 namespace {
