@@ -79,7 +79,8 @@ TEST_SUITE("quantize-silu") {
     CHECK(result.silu_decomposed == 3);
     const auto boundaries = quant::quantization_boundaries(result.model);
     CHECK(boundaries["quantize"].get<int64_t>() == 1);  // the input only
-    for (const auto& [kind, n] : boundaries["fp32_consumers"].items()) {
+    for (const auto& consumer : boundaries["fp32_consumers"].items()) {
+      const std::string kind = consumer.key();  // a named copy: clang cannot capture a structured binding
       CAPTURE(kind);
       CHECK((kind != "aten::silu" && kind != "aten::silu_" && kind != "aten::mul" && kind != "aten::sigmoid"));
     }
