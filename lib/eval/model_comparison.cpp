@@ -35,16 +35,20 @@ double top1(const torch::Tensor& outputs, const torch::Tensor& labels) {
 
 }  // namespace
 
+FreshLatencySettings fresh_timing(const ComparisonSettings& settings) {
+  FreshLatencySettings timing;
+  timing.warmup = settings.warmup;
+  timing.iterations = settings.iterations;
+  timing.threads = settings.threads > 0 ? settings.threads : active_threads();
+  return timing;
+}
+
 json compare_files(const fs::path& before, const fs::path& after, const Dataset& data, const ComparisonSettings& settings) {
   const int threads = settings.threads > 0 ? settings.threads : active_threads();
   auto out_before = outputs_of(before, data, settings, threads);
   auto out_after = outputs_of(after, data, settings, threads);
 
-  FreshLatencySettings timing;
-  timing.warmup = settings.warmup;
-  timing.iterations = settings.iterations;
-  timing.threads = threads;
-  auto latency = measure_fresh_latency(before, after, data.input_rows(0, 1), timing);
+  auto latency = measure_fresh_latency(before, after, data.input_rows(0, 1), fresh_timing(settings));
 
   auto agreement = compare_outputs(out_before, out_after);
   auto lat_before = summarize_latencies(latency.before_ms);

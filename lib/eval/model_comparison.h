@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/data/dataset.h"
+#include "lib/eval/fresh_latency.h"
 #include "lib/model/model.h"
 
 #include <filesystem>
@@ -35,6 +36,9 @@ inline bool outputs_changed(const nlohmann::json& agreement) {
 /// (batch 1) by `mopt bench` in fresh child processes, alternating before/after rounds.
 nlohmann::json compare_files(const std::filesystem::path& before, const std::filesystem::path& after,
                              const Dataset& data, const ComparisonSettings& settings);
+
+/// The fresh-process timing compare_files() does for `settings` (threads 0 = those in effect).
+FreshLatencySettings fresh_timing(const ComparisonSettings& settings);
 
 /// compare_files() of two in-memory models, saved first as a user would get them.
 nlohmann::json compare_models(const Model& before, const Model& after, const Dataset& data,

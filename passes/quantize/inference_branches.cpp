@@ -7,12 +7,14 @@
 // methods write `training` is left alone, since its flag is not a constant.
 #include "passes/quantize/inference_branches.h"
 
-#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
+
+#include "passes/quantize/inline_calls.h"
 
 namespace mopt::quant {
 namespace {
@@ -47,28 +49,6 @@ bool writes_training(Graph& graph) {
   return false;
 }
 
-// Inlines every function call that is passed `flag`, repeatedly: an inlined body passes the same
-// value on to the functions it calls.
-void inline_calls_taking(Graph& graph, Value* flag) {
-  for (bool changed = true; changed;) {
-    changed = false;
-    std::vector<Node*> calls;
-    collect(graph.block(), c10::prim::CallFunction, calls);
-    for (auto* call : calls) {
-      bool takes_flag = false;
-      for (auto* input : call->inputs()) takes_flag = takes_flag || input == flag;
-      auto function_type = call->input(0)->type()->cast<c10::FunctionType>();
-      if (!takes_flag || !function_type) continue;
-      auto* callee = torch::jit::tryToGraphFunction(*function_type->function());
-      if (!callee) continue;
-      call->removeInput(0);  // the function constant; inlineCallTo maps the remaining inputs to the callee's
-      torch::jit::inlineCallTo(call, callee);
-      changed = true;
-      break;  // the node list is stale now
-    }
-  }
-}
-
 int64_t resolve_in_graph(std::shared_ptr<Graph> graph_ptr) {
   Graph& graph = *graph_ptr;
   if (writes_training(graph)) return 0;
@@ -87,7 +67,11 @@ int64_t resolve_in_graph(std::shared_ptr<Graph> graph_ptr) {
     ++replaced;
   }
   if (replaced == 0) return 0;
-  inline_calls_taking(graph, constant_false);
+  // An inlined body passes the flag on to the functions it calls, so those are inlined too.
+  inline_function_calls(graph, [&](const Node* call, torch::jit::GraphFunction&) {
+    const auto inputs = call->inputs();
+    return std::find(inputs.begin(), inputs.end(), constant_false) != inputs.end();
+  });
   torch::jit::ConstantPropagation(graph_ptr);
   torch::jit::EliminateDeadCode(graph_ptr);
   return replaced;

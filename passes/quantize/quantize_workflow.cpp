@@ -7,7 +7,7 @@
 
 #include "lib/bench/latency_stats.h"
 #include "lib/errors.h"
-#include "lib/eval/fresh_latency.h"
+#include "lib/eval/model_comparison.h"
 #include "lib/pipeline/pass_manager.h"
 #include "lib/util/scratch_dir.h"
 #include "passes/quantize/quant_boundaries.h"
@@ -92,12 +92,8 @@ Baseline fp32_baseline(const Model& fp32, const QuantizeRequest& request, const 
   ScratchDir scratch("mopt-baseline");
   baseline.model.save(scratch.file("plain.pt"));
   candidate.save(scratch.file("channels_last.pt"));
-  FreshLatencySettings timing;
-  timing.warmup = request.comparison.warmup;
-  timing.iterations = request.comparison.iterations;
-  timing.threads = request.comparison.threads;
   auto latency = measure_fresh_latency(scratch.file("plain.pt"), scratch.file("channels_last.pt"),
-                                       request.eval.input_rows(0, 1), timing);
+                                       request.eval.input_rows(0, 1), fresh_timing(request.comparison));
   const double plain_ms = summarize_latencies(latency.before_ms).p50_ms;
   const double nhwc_ms = summarize_latencies(latency.after_ms).p50_ms;
   baseline.measured = {{plain, plain_ms}, {nhwc, nhwc_ms}};

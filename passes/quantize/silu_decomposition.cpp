@@ -4,7 +4,6 @@
 // Preconditions: see silu_decomposition.h (in-place only where the mutation cannot be observed).
 #include "passes/quantize/silu_decomposition.h"
 
-#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "lib/model/graph_walk.h"
+#include "passes/quantize/inline_calls.h"
 
 namespace mopt::quant {
 namespace {
@@ -36,24 +36,9 @@ bool computes_silu(Graph& graph) {
 }
 
 // Inlines the function calls whose body computes SiLU (torch.nn.functional.silu(x, inplace)),
-// then folds their now-constant `inplace` branch. Method calls stay calls: InsertObservers works
-// per module.
+// then folds their now-constant `inplace` branch.
 void inline_silu_functions(std::shared_ptr<Graph> graph) {
-  bool inlined = false;
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (auto* call : all_nodes(graph->block())) {
-      if (call->kind() != c10::prim::CallFunction) continue;
-      auto function_type = call->input(0)->type()->cast<c10::FunctionType>();
-      auto* callee = function_type ? torch::jit::tryToGraphFunction(*function_type->function()) : nullptr;
-      if (!callee || !computes_silu(*callee->graph())) continue;
-      call->removeInput(0);  // the function constant; inlineCallTo maps the remaining inputs to the callee's
-      torch::jit::inlineCallTo(call, callee);
-      changed = inlined = true;
-      break;  // the node list is stale now
-    }
-  }
-  if (!inlined) return;
+  if (!inline_function_calls(*graph, [](const Node*, torch::jit::GraphFunction& callee) { return computes_silu(*callee.graph()); })) return;
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
 }

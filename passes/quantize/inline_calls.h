@@ -1,0 +1,17 @@
+#pragma once
+// Function calls inlined into a module's method before quantization, so later rewrites see the
+// ops inside them (stochastic_depth's training branch, F.silu's in-place branch).
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <functional>
+
+namespace mopt::quant {
+
+/// Inlines every prim::CallFunction of `graph` that `wanted(call, callee)` accepts, repeatedly (an
+/// inlined body may hold more such calls). Method calls stay calls: InsertObservers works per
+/// module. Returns whether anything was inlined.
+bool inline_function_calls(torch::jit::Graph& graph,
+                           const std::function<bool(const torch::jit::Node*, torch::jit::GraphFunction&)>& wanted);
+
+}  // namespace mopt::quant
