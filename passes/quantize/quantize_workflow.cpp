@@ -175,6 +175,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"target_met", outcome.target_met},
                      {"boundaries", quantization_boundaries(pick.result.model)},
                      {"silu_as_sigmoid_mul", pick.result.silu_decomposed},
+                     {"relu6_folded", pick.result.relu6_folded},
                      {"calibration",
                       {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
   return outcome;

@@ -17,6 +17,7 @@
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
 #include "passes/quantize/quantize_errors.h"
+#include "passes/quantize/relu6_folding.h"
 #include "passes/quantize/silu_decomposition.h"
 
 namespace mopt::quant {
@@ -230,6 +231,7 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
   auto module = prepare_module(model);
   QuantResult result;
   result.silu_decomposed = quantization_stage("rewriting SiLU as x * sigmoid(x)", kReportAdvice, [&] { return decompose_silu(module); });
+  quantization_stage("rewriting relu6 as hardtanh", kReportAdvice, [&] { return relu6_as_hardtanh(module); });
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
   auto prepared = insert_observers(module, qconfig, config, torch::jit::QuantType::STATIC);
 
@@ -272,6 +274,9 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     carry_layers(layers, q);
     cleanup_graph(q);
     return q;
+  });
+  result.relu6_folded = quantization_stage("folding ReLU6 into quantized ops", kReportAdvice, [&] {
+    return fold_relu6_into_quantized_ops(*quantized.get_method("forward").graph());
   });
   result.model = Model::from_torchscript(quantized);
   result.activations = std::move(records);

@@ -43,6 +43,7 @@ struct QuantResult {
   int64_t calibration_samples = 0;
   double calibration_peak_rss_mb = 0;
   int64_t silu_decomposed = 0;  ///< SiLU ops computed as x * sigmoid(x) to stay INT8 (decompose_silu)
+  int64_t relu6_folded = 0;     ///< ReLU6 clamps folded into the quantized op before them (fold_relu6_into_quantized_ops)
 };
 
 /// Progress: (batches done, batches total).
@@ -51,7 +52,8 @@ using CalibrationProgress = std::function<void(int64_t, int64_t)>;
 /// Static INT8: calibrates activations on `calib` (every forward() input) with the configured
 /// calibrator. Branches on `self.training` are resolved for inference first
 /// (resolve_inference_branches), and SiLU becomes x * sigmoid(x) so it stays INT8
-/// (decompose_silu). Failures: invalid_input when the model does not run on `calib`;
+/// (decompose_silu); after conversion, ReLU6 is folded into the quantized op before it
+/// (fold_relu6_into_quantized_ops). Failures: invalid_input when the model does not run on `calib`;
 /// runtime_failure naming the stage, the code location and the failing layers when LibTorch's
 /// passes reject the model.
 QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,

@@ -103,6 +103,19 @@ b=q['baseline']; c=b['candidates_p50_ms']  # its 3x3 convs can go channels-last:
 assert sorted(c)==['freeze,channels-last,optimize-for-inference', 'freeze,optimize-for-inference'] and b['pipeline']==min(c, key=c.get), b" \
   "SiLU kept INT8; fp32 baseline the faster layout"
 
+# ReLU6 (MobileNetV2's activation) folds into the INT8 op before it: no clamp and no extra buffer
+# per call, which here meant ~700 page faults per MobileNetV2 call. The artifact runs in PyTorch.
+R6="$FIXTURES/relu6_net"
+expect_exit 0 -- "$MOPT" quantize "$R6.pt" -o "$WORK/r6.int8.pt" --calib "$R6.input.npy" --iterations 5 --report "$WORK/r6.json"
+expect_stdout "5 ReLU6 folded into the INT8 op before it"
+py "
+import json, numpy as np, torch
+q=json.load(open('$WORK/r6.json'))['details']['quantization']; assert q['relu6_folded']==5 and q['boundaries']['quantize']==1, q
+m=torch.jit.load('$WORK/r6.int8.pt'); assert 'quantized::conv2d_relu' in str(m.graph), m.graph
+x=torch.from_numpy(np.load('$R6.input.npy')); y=torch.from_numpy(np.load('$R6.output.npy'))
+assert torch.nn.functional.cosine_similarity(m(x).flatten(), y.flatten(), 0)>0.999" \
+  "ReLU6 folded into quantized ops"
+
 # A branch mopt cannot resolve (stochastic depth switched by an attribute of its own): exit 1 with
 # what failed, where in the code, which layer and what to do; never LibTorch's graph dump.
 AB="$FIXTURES/attribute_branch"

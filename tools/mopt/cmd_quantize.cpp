@@ -125,6 +125,10 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
     say("{} SiLU computed as x * sigmoid(x), which LibTorch keeps INT8 (it has no quantized SiLU)",
         outcome.details["silu_as_sigmoid_mul"].get<int64_t>());
   }
+  if (outcome.details.value("relu6_folded", 0) > 0) {
+    say("{} ReLU6 folded into the INT8 op before it (output range set to the clamp's [0, 6]: no clamp and no extra buffer per call)",
+        outcome.details["relu6_folded"].get<int64_t>());
+  }
   if (!reduced && m["agreement"]["max_abs_diff"].get<double>() == 0.0) {
     // Quantized ops exist but never ran: e.g. nn.TransformerEncoder's eval fast path
     // (_transformer_encoder_layer_fwd) reads the fp32 Linear weights directly.
