@@ -1,6 +1,9 @@
 #pragma once
 // Graph passes over TorchScript modules, thin wrappers over LibTorch's JIT passes that add
 // preconditions (eval mode), stats and a must-not-fire guarantee.
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <cstdint>
 #include <memory>
 
 #include "lib/pipeline/pass.h"
@@ -13,6 +16,9 @@ std::unique_ptr<Pass> make_freeze_pass();
 std::unique_ptr<Pass> make_fold_conv_bn_pass();
 /// `remove-dropout`: deletes dropout ops (identity at inference).
 std::unique_ptr<Pass> make_remove_dropout_pass();
+/// What remove-dropout does to one graph: deletes the dropout ops whose `train` flag is false (a
+/// constant, or a read of an eval-mode module's `training`), nested blocks included. Returns how many.
+int64_t remove_inactive_dropouts(torch::jit::Graph& graph);
 /// `optimize-for-inference`: torch.jit.optimize_for_inference (oneDNN layouts, fusions).
 std::unique_ptr<Pass> make_optimize_for_inference_pass();
 /// `optimize-for-mobile`: XNNPACK prepacked conv/linear with fused clamps.

@@ -49,14 +49,6 @@ void collect_dropouts(torch::jit::Block* block, std::vector<torch::jit::Node*>& 
   }
 }
 
-void remove_from_graph(torch::jit::Graph& graph) {
-  std::vector<torch::jit::Node*> doomed;
-  collect_dropouts(graph.block(), doomed);
-  for (auto* node : doomed) {
-    node->output()->replaceAllUsesWith(node->inputs().at(0));
-    node->destroy();
-  }
-}
 
 class RemoveDropoutPass : public Pass {
  public:
@@ -76,7 +68,7 @@ class RemoveDropoutPass : public Pass {
         // Scripted nn.Dropout calls F.dropout, a function; inline it to reach the aten op. Only
         // leaf modules are inlined, so method calls (and fold-conv-bn's patterns) stay intact.
         if (submodule.children().size() == 0) torch::jit::Inline(*graph);
-        remove_from_graph(*graph);
+        remove_inactive_dropouts(*graph);
         torch::jit::EliminateDeadCode(graph);
       }
     }
@@ -88,6 +80,16 @@ class RemoveDropoutPass : public Pass {
 };
 
 }  // namespace
+
+int64_t remove_inactive_dropouts(torch::jit::Graph& graph) {
+  std::vector<torch::jit::Node*> doomed;
+  collect_dropouts(graph.block(), doomed);
+  for (auto* node : doomed) {
+    node->output()->replaceAllUsesWith(node->inputs().at(0));
+    node->destroy();
+  }
+  return static_cast<int64_t>(doomed.size());
+}
 
 std::unique_ptr<Pass> make_remove_dropout_pass() { return std::make_unique<RemoveDropoutPass>(); }
 

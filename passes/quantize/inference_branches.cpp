@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "passes/graph/graph_passes.h"
 #include "passes/quantize/inline_calls.h"
 
 namespace mopt::quant {
@@ -73,6 +74,9 @@ int64_t resolve_in_graph(std::shared_ptr<Graph> graph_ptr) {
     return std::find(inputs.begin(), inputs.end(), constant_false) != inputs.end();
   });
   torch::jit::ConstantPropagation(graph_ptr);
+  // Dropout with a false flag is the identity; left in, it would end the INT8 chain (MobileNetV3's
+  // and EfficientNet's classifiers: a dequantize before it and a quantize after).
+  remove_inactive_dropouts(graph);
   torch::jit::EliminateDeadCode(graph_ptr);
   return replaced;
 }
