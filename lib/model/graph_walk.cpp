@@ -31,7 +31,7 @@ bool is_mkldnn_prim(const torch::jit::Node* node) {
 
 bool is_quantize_boundary(const std::string& op) {
   return op.find("quantize_per_tensor") != std::string::npos || op.find("quantize_per_channel") != std::string::npos ||
-         op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
+         op == "aten::_make_per_tensor_quantized_tensor" || op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
 }
 
 }  // namespace mopt

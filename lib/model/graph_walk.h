@@ -15,7 +15,8 @@ std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 /// inference. The interpreter runs them itself, past the dispatcher, so profilers never see them.
 bool is_mkldnn_prim(const torch::jit::Node* node);
 
-/// Whether an op (LibTorch's aten::quantize_per_tensor / aten::dequantize, or ONNX's
+/// Whether an op (LibTorch's aten::quantize_per_tensor, _make_per_tensor_quantized_tensor (see
+/// float_quantize.h) / aten::dequantize, or ONNX's
 /// QuantizeLinear / DequantizeLinear) converts to or from a quantized tensor.
 bool is_quantize_boundary(const std::string& op);
 

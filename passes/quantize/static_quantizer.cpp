@@ -12,6 +12,7 @@
 
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/model/float_quantize.h"
 #include "lib/model/layer_map.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
@@ -275,9 +276,11 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     cleanup_graph(q);
     return q;
   });
+  auto& graph = *quantized.get_method("forward").graph();
   result.relu6_folded = quantization_stage("folding ReLU6 into quantized ops", kReportAdvice, [&] {
-    return fold_relu6_into_quantized_ops(*quantized.get_method("forward").graph());
+    return fold_relu6_into_quantized_ops(graph);
   });
+  quantization_stage("computing quantize_per_tensor with fp32 ops", kReportAdvice, [&] { return quantize_with_float_ops(graph); });
   result.model = Model::from_torchscript(quantized);
   result.activations = std::move(records);
   return result;

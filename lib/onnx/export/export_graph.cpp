@@ -21,6 +21,7 @@
 #include <string>
 
 #include "lib/errors.h"
+#include "lib/model/float_quantize.h"
 #include "lib/model/graph_walk.h"
 #include "lib/onnx/export/helper_calls.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -323,6 +324,7 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
   const auto& method = frozen.get_method("forward");
   auto graph = method.graph()->copy();
   torch::jit::Inline(*graph);
+  restore_quantize_per_tensor(*graph);  // mopt's INT8 files quantize with fp32 ops; ONNX says QuantizeLinear
   drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
   fold_object_attributes(*graph, frozen);
   if (examples.empty() && graph->inputs().size() > 1) {

@@ -1,0 +1,88 @@
+// quantize_with_float_ops and its inverse:
+//   %q = aten::quantize_per_tensor(%x, %scale, %zp, 13)                       (13 = torch.quint8)
+//   <->
+//   %m = aten::mul(%x, inv);  %r = aten::round_(%m);  %a = aten::add_(%r, float(zp), 1)
+//   %c = aten::clamp_(%a, 0., 255.);  %u = aten::to(%c, 0)                     (0 = torch.uint8)
+//   %q = aten::_make_per_tensor_quantized_tensor(%u, %scale, %zp)
+#include "lib/model/float_quantize.h"
+
+#include <torch/csrc/jit/ir/constants.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/model/graph_walk.h"
+
+namespace mopt {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+const c10::Symbol kQuantize = c10::Symbol::fromQualString("aten::quantize_per_tensor");
+const c10::Symbol kMakeQuantized = c10::Symbol::fromQualString("aten::_make_per_tensor_quantized_tensor");
+const c10::Symbol kRoundInPlace = c10::Symbol::fromQualString("aten::round_");
+const c10::Symbol kAddInPlace = c10::Symbol::fromQualString("aten::add_");
+const c10::Symbol kClampInPlace = c10::Symbol::fromQualString("aten::clamp_");
+
+std::optional<c10::IValue> constant(const Value* value) { return torch::jit::toIValue(value); }
+
+bool is_quint8_constant(const Value* value) {
+  auto dtype = constant(value);
+  return dtype && dtype->isInt() && dtype->toInt() == static_cast<int64_t>(at::kQUInt8);
+}
+
+// The producer of `value` when it is a `kind` node whose output only `value`'s one consumer reads.
+Node* sole_producer(Value* value, c10::Symbol kind) {
+  Node* node = value->node();
+  return node->kind() == kind && value->uses().size() == 1 ? node : nullptr;
+}
+
+}  // namespace
+
+int64_t quantize_with_float_ops(torch::jit::Graph& graph) {
+  int64_t rewritten = 0;
+  for (auto* node : all_nodes(graph.block())) {
+    if (node->kind() != kQuantize || node->inputs().size() != 4 || !is_quint8_constant(node->input(3))) continue;
+    auto scale = constant(node->input(1));
+    auto zero_point = constant(node->input(2));
+    if (!scale || !scale->isDouble() || !zero_point || !zero_point->isInt()) continue;
+    const double inverse = 1.0f / static_cast<float>(scale->toDouble());  // as quantize_per_tensor rounds it
+    torch::jit::WithInsertPoint guard(node);
+    Value* x = graph.insert(c10::aten::mul, {node->input(0), inverse});
+    x = graph.insert(kRoundInPlace, {x});
+    x = graph.insert(kAddInPlace, {x, static_cast<double>(zero_point->toInt())});
+    x = graph.insert(kClampInPlace, {x, 0.0, 255.0});
+    x = graph.insert(c10::aten::to, {x, c10::IValue(static_cast<int64_t>(at::kByte))});
+    Value* quantized = graph.insert(kMakeQuantized, {x, node->input(1), node->input(2)});
+    quantized->setType(node->output()->type());
+    node->output()->replaceAllUsesWith(quantized);
+    node->destroy();
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+int64_t restore_quantize_per_tensor(torch::jit::Graph& graph) {
+  int64_t restored = 0;
+  for (auto* node : all_nodes(graph.block())) {
+    if (node->kind() != kMakeQuantized) continue;
+    Node* cast = sole_producer(node->input(0), c10::aten::to);
+    Node* clamp = cast ? sole_producer(cast->input(0), kClampInPlace) : nullptr;
+    Node* add = clamp ? sole_producer(clamp->input(0), kAddInPlace) : nullptr;
+    Node* round = add ? sole_producer(add->input(0), kRoundInPlace) : nullptr;
+    Node* mul = round ? sole_producer(round->input(0), c10::aten::mul) : nullptr;
+    if (!mul) continue;
+    torch::jit::WithInsertPoint guard(node);
+    Value* quantized = graph.insert(kQuantize, {mul->input(0), node->input(1), node->input(2),
+                                                c10::IValue(static_cast<int64_t>(at::kQUInt8))});
+    quantized->setType(node->output()->type());
+    node->output()->replaceAllUsesWith(quantized);
+    for (Node* dead : {node, cast, clamp, add, round, mul}) dead->destroy();
+    ++restored;
+  }
+  return restored;
+}
+
+}  // namespace mopt

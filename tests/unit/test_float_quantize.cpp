@@ -1,0 +1,99 @@
+// quantize_per_tensor computed with fp32 ops gives the same bytes as LibTorch's own, and the
+// rewrite can be undone for the ONNX exporter.
+#include <torch/csrc/jit/ir/irparser.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+
+#include <map>
+
+#include "lib/model/float_quantize.h"
+#include "lib/model/graph_walk.h"
+#include "tests/unit/test_helpers.h"
+
+using namespace mopt;
+
+namespace {
+
+std::shared_ptr<torch::jit::Graph> quantize_graph(const std::string& scale, int zero_point) {
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(R"IR(
+graph(%x : Tensor):
+  %s : float = prim::Constant[value=)IR" + scale + R"IR(]()
+  %z : int = prim::Constant[value=)IR" + std::to_string(zero_point) + R"IR(]()
+  %t : int = prim::Constant[value=13]()
+  %q : Tensor = aten::quantize_per_tensor(%x, %s, %z, %t)
+  return (%q)
+)IR", graph.get());
+  return graph;
+}
+
+at::Tensor run_graph(const std::shared_ptr<torch::jit::Graph>& graph, const at::Tensor& x) {
+  torch::jit::Code code(graph, "forward");
+  torch::jit::InterpreterState state(code);
+  torch::jit::Stack stack{x};
+  state.run(stack);
+  return stack.front().toTensor();
+}
+
+std::map<std::string, int64_t> op_counts(torch::jit::Graph& graph) {
+  std::map<std::string, int64_t> counts;
+  for (auto* node : all_nodes(graph.block())) ++counts[node->kind().toQualString()];
+  return counts;
+}
+
+}  // namespace
+
+TEST_SUITE("float-quantize") {
+  TEST_CASE("fp32 ops quantize to the same bytes as quantize_per_tensor") {
+    // Scales whose float inverse is inexact, values on exact halves of a step (round half to
+    // even), values far outside the range (saturation), a channels-last image. (Beyond ~1e18
+    // steps LibTorch's own result is undefined: it casts the rounded float to int64.)
+    torch::manual_seed(0);
+    const auto image = (torch::randn({2, 3, 17, 19}) * 4).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto halves = torch::arange(-300, 300).to(torch::kFloat) * 0.5f * 0.1f;
+    const auto extremes = torch::tensor({-1e6f, -1.0f, 0.0f, 1.0f, 1e6f});
+    for (const auto& qparams : std::vector<std::pair<std::string, int>>{{"0.1", 128}, {"0.0392157", 0}, {"0.0037", 255}}) {
+      const std::string scale = qparams.first;  // named copies: clang cannot capture a structured binding
+      const int zero_point = qparams.second;
+      CAPTURE(scale);
+      auto reference = quantize_graph(scale, zero_point);
+      auto rewritten = quantize_graph(scale, zero_point);
+      CHECK(quantize_with_float_ops(*rewritten) == 1);
+      CHECK(op_counts(*rewritten)["aten::quantize_per_tensor"] == 0);
+      for (const auto& x : {image, halves, extremes}) {
+        const auto expected = run_graph(reference, x);
+        const auto actual = run_graph(rewritten, x);
+        CHECK((actual.scalar_type() == at::kQUInt8));
+        CHECK(actual.q_scale() == expected.q_scale());
+        CHECK(actual.q_zero_point() == expected.q_zero_point());
+        CHECK(torch::equal(actual.int_repr(), expected.int_repr()));
+      }
+    }
+  }
+
+  TEST_CASE("the rewrite undone gives back quantize_per_tensor, and only that") {
+    auto graph = quantize_graph("0.1", 128);
+    const auto before = graph->toString();
+    CHECK(quantize_with_float_ops(*graph) == 1);
+    CHECK(restore_quantize_per_tensor(*graph) == 1);
+    const auto ops = op_counts(*graph);
+    CHECK(ops.at("aten::quantize_per_tensor") == 1);
+    for (const char* gone : {"aten::mul", "aten::round_", "aten::add_", "aten::clamp_", "aten::to",
+                             "aten::_make_per_tensor_quantized_tensor"}) {
+      CHECK(ops.count(gone) == 0);
+    }
+    const auto x = torch::randn({4, 8});
+    CHECK(torch::equal(run_graph(graph, x).int_repr(), run_graph(quantize_graph("0.1", 128), x).int_repr()));
+  }
+
+  TEST_CASE("a quantize with parameters known only at run time is left alone") {
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(R"IR(
+graph(%x : Tensor, %s : float):
+  %z : int = prim::Constant[value=0]()
+  %t : int = prim::Constant[value=13]()
+  %q : Tensor = aten::quantize_per_tensor(%x, %s, %z, %t)
+  return (%q)
+)IR", graph.get());
+    CHECK(quantize_with_float_ops(*graph) == 0);
+  }
+}
