@@ -1,15 +1,13 @@
 // quantize_per_tensor computed with fp32 ops gives the same bytes as LibTorch's own, and the
 // rewrite can be undone for the ONNX exporter.
 #include <torch/csrc/jit/ir/irparser.h>
-#include <torch/csrc/jit/runtime/interpreter.h>
-
-#include <map>
 
 #include "lib/model/float_quantize.h"
-#include "lib/model/graph_walk.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
+using mopt::test::op_counts;
+using mopt::test::run_graph;
 
 namespace {
 
@@ -26,19 +24,7 @@ graph(%x : Tensor):
   return graph;
 }
 
-at::Tensor run_graph(const std::shared_ptr<torch::jit::Graph>& graph, const at::Tensor& x) {
-  torch::jit::Code code(graph, "forward");
-  torch::jit::InterpreterState state(code);
-  torch::jit::Stack stack{x};
-  state.run(stack);
-  return stack.front().toTensor();
-}
 
-std::map<std::string, int64_t> op_counts(torch::jit::Graph& graph) {
-  std::map<std::string, int64_t> counts;
-  for (auto* node : all_nodes(graph.block())) ++counts[node->kind().toQualString()];
-  return counts;
-}
 
 }  // namespace
 
@@ -60,8 +46,8 @@ TEST_SUITE("float-quantize") {
       CHECK(quantize_with_float_ops(*rewritten) == 1);
       CHECK(op_counts(*rewritten)["aten::quantize_per_tensor"] == 0);
       for (const auto& x : {image, halves, extremes}) {
-        const auto expected = run_graph(reference, x);
-        const auto actual = run_graph(rewritten, x);
+        const auto expected = run_graph(reference, {x});
+        const auto actual = run_graph(rewritten, {x});
         CHECK((actual.scalar_type() == at::kQUInt8));
         CHECK(actual.q_scale() == expected.q_scale());
         CHECK(actual.q_zero_point() == expected.q_zero_point());
@@ -82,7 +68,7 @@ TEST_SUITE("float-quantize") {
       CHECK(ops.count(gone) == 0);
     }
     const auto x = torch::randn({4, 8});
-    CHECK(torch::equal(run_graph(graph, x).int_repr(), run_graph(quantize_graph("0.1", 128), x).int_repr()));
+    CHECK(torch::equal(run_graph(graph, {x}).int_repr(), run_graph(quantize_graph("0.1", 128), {x}).int_repr()));
   }
 
   TEST_CASE("a quantize with parameters known only at run time is left alone") {

@@ -2,11 +2,16 @@
 // Shared helpers for unit tests: fixture paths, running a pipeline by text, temp dirs.
 #include <doctest/doctest.h>
 
+#include <torch/csrc/jit/runtime/interpreter.h>
+
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/model/graph_walk.h"
 #include "lib/pipeline/pass_manager.h"
 #include "passes/register_all_passes.h"
 
@@ -24,6 +29,22 @@ inline constexpr bool kAddressSanitizer = false;
 #else
 inline constexpr bool kAddressSanitizer = false;
 #endif
+
+/// How many nodes of each kind `graph` holds, nested blocks included.
+inline std::map<std::string, int64_t> op_counts(torch::jit::Graph& graph) {
+  std::map<std::string, int64_t> counts;
+  for (auto* node : all_nodes(graph.block())) ++counts[node->kind().toQualString()];
+  return counts;
+}
+
+/// The first output of `graph` on `inputs`, run by the interpreter (which works on a copy).
+inline at::Tensor run_graph(const std::shared_ptr<torch::jit::Graph>& graph, const std::vector<c10::IValue>& inputs) {
+  torch::jit::Code code(graph, "forward");
+  torch::jit::InterpreterState state(code);
+  torch::jit::Stack stack(inputs.begin(), inputs.end());
+  state.run(stack);
+  return stack.front().toTensor();
+}
 
 /// A generated fixture (scripts/make_fixtures.sh writes build/fixtures).
 inline std::filesystem::path fixture(const std::string& name) { return std::filesystem::path(MOPT_FIXTURES_DIR) / name; }

@@ -2,40 +2,26 @@
 // clamps the fold must leave alone.
 #include <fmt/format.h>
 #include <torch/csrc/jit/ir/irparser.h>
-#include <torch/csrc/jit/runtime/interpreter.h>
 
-#include <map>
 
-#include "lib/model/graph_walk.h"
 #include "passes/quantize/quant_boundaries.h"
 #include "passes/quantize/relu6_folding.h"
 #include "passes/quantize/static_quantizer.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
+using mopt::test::op_counts;
+using mopt::test::run_graph;
 using mopt::test::load_case;
 
 namespace {
 
-std::map<std::string, int64_t> op_counts(torch::jit::Graph& graph) {
-  std::map<std::string, int64_t> counts;
-  for (auto* node : all_nodes(graph.block())) ++counts[node->kind().toQualString()];
-  return counts;
-}
 
 torch::Tensor run(torch::jit::Module& module, const std::vector<c10::IValue>& inputs) {
   torch::NoGradGuard no_grad;
   return module.forward(inputs).toTensor();
 }
 
-// The first output of `graph` on `inputs`, run by the interpreter (which works on a copy).
-torch::Tensor run_graph(const std::shared_ptr<torch::jit::Graph>& graph, const std::vector<c10::IValue>& inputs) {
-  torch::jit::Code code(graph, "forward");
-  torch::jit::InterpreterState state(code);
-  torch::jit::Stack stack(inputs.begin(), inputs.end());
-  state.run(stack);
-  return stack.front().toTensor();
-}
 
 // quantized::add(a, b, scale, zero_point) followed by `clamp` (IR reading %y; constants %lo = 0,
 // %hi = 6, %m1 = -1, %p1 = 1). A scale written "%scale" is a graph input instead of a constant.
