@@ -25,6 +25,7 @@ const c10::Symbol kMakeQuantized = c10::Symbol::fromQualString("aten::_make_per_
 const c10::Symbol kRoundInPlace = c10::Symbol::fromQualString("aten::round_");
 const c10::Symbol kAddInPlace = c10::Symbol::fromQualString("aten::add_");
 const c10::Symbol kClampInPlace = c10::Symbol::fromQualString("aten::clamp_");
+const c10::Symbol kQuantizedCat = c10::Symbol::fromQualString("quantized::cat");
 
 std::optional<c10::IValue> constant(const Value* value) { return torch::jit::toIValue(value); }
 
@@ -59,6 +60,28 @@ int64_t quantize_with_float_ops(torch::jit::Graph& graph) {
     quantized->setType(node->output()->type());
     node->output()->replaceAllUsesWith(quantized);
     node->destroy();
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+int64_t dequantize_around_cat(torch::jit::Graph& graph) {
+  int64_t rewritten = 0;
+  for (auto* node : all_nodes(graph.block())) {
+    if (node->kind() != kQuantizedCat || node->inputs().size() != 4) continue;
+    Node* list = node->input(0)->node();
+    if (list->kind() != c10::prim::ListConstruct || !constant(node->input(2)) || !constant(node->input(3))) continue;
+    torch::jit::WithInsertPoint guard(node);
+    std::vector<Value*> dequantized;
+    for (Value* x : list->inputs()) dequantized.push_back(graph.insert(c10::aten::dequantize, {x}));
+    Value* fp32_list = graph.insertNode(graph.createList(c10::TensorType::get(), dequantized))->output();
+    Value* joined = graph.insert(c10::aten::cat, {fp32_list, node->input(1)});
+    Value* quantized = graph.insert(kQuantize, {joined, node->input(2), node->input(3),
+                                                c10::IValue(static_cast<int64_t>(at::kQUInt8))});
+    quantized->setType(node->output()->type());
+    node->output()->replaceAllUsesWith(quantized);
+    node->destroy();
+    if (!list->hasUses()) list->destroy();
     ++rewritten;
   }
   return rewritten;

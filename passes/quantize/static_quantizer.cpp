@@ -280,7 +280,10 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
   result.relu6_folded = quantization_stage("folding ReLU6 into quantized ops", kReportAdvice, [&] {
     return fold_relu6_into_quantized_ops(graph);
   });
-  quantization_stage("computing quantize_per_tensor with fp32 ops", kReportAdvice, [&] { return quantize_with_float_ops(graph); });
+  quantization_stage("computing quantize_per_tensor with fp32 ops", kReportAdvice, [&] {
+    dequantize_around_cat(graph);  // the quantize inside LibTorch's quantized cat, made visible
+    return quantize_with_float_ops(graph);
+  });
   result.model = Model::from_torchscript(quantized);
   result.activations = std::move(records);
   return result;

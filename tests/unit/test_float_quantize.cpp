@@ -71,6 +71,35 @@ TEST_SUITE("float-quantize") {
     CHECK(torch::equal(run_graph(graph, {x}).int_repr(), run_graph(quantize_graph("0.1", 128), {x}).int_repr()));
   }
 
+  TEST_CASE("quantized cat as LibTorch computes it for mixed qparams: dequantize, cat, quantize") {
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(R"IR(
+graph(%a : Tensor, %b : Tensor):
+  %dim : int = prim::Constant[value=1]()
+  %s : float = prim::Constant[value=0.08]()
+  %z : int = prim::Constant[value=90]()
+  %xs : Tensor[] = prim::ListConstruct(%a, %b)
+  %q : Tensor = quantized::cat(%xs, %dim, %s, %z)
+  return (%q)
+)IR", graph.get());
+    auto rewritten = graph->copy();
+    CHECK(dequantize_around_cat(*rewritten) == 1);
+    CHECK(quantize_with_float_ops(*rewritten) == 1);
+    const auto ops = op_counts(*rewritten);
+    CHECK(ops.count("quantized::cat") == 0);
+    CHECK(ops.at("aten::dequantize") == 2);
+    torch::manual_seed(1);
+    const auto a = torch::quantize_per_tensor(torch::randn({1, 6, 5, 7}) * 3, 0.1, 100, torch::kQUInt8);
+    const auto b = torch::quantize_per_tensor(torch::randn({1, 10, 5, 7}) * 2, 0.05, 30, torch::kQUInt8);
+    // LibTorch's own slow path (inputs not channels-last): the same bytes.
+    CHECK(torch::equal(run_graph(rewritten, {a, b}).int_repr(), run_graph(graph, {a, b}).int_repr()));
+    // Its channels-last path requantizes directly: within one step.
+    const auto a_nhwc = a.contiguous(at::MemoryFormat::ChannelsLast), b_nhwc = b.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto diff = run_graph(rewritten, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt) -
+                      run_graph(graph, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt);
+    CHECK(diff.abs().max().item<int>() <= 1);
+  }
+
   TEST_CASE("a quantize with parameters known only at run time is left alone") {
     auto graph = std::make_shared<torch::jit::Graph>();
     torch::jit::parseIR(R"IR(
