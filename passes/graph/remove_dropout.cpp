@@ -49,7 +49,6 @@ void collect_dropouts(torch::jit::Block* block, std::vector<torch::jit::Node*>& 
   }
 }
 
-
 class RemoveDropoutPass : public Pass {
  public:
   const PassInfo& info() const override {

@@ -4,15 +4,14 @@
 //   After:  %z = quantized::conv2d_relu(%x, %w, u / 255, 0),  u = min(6, (255 - zp) * scale)
 #include "passes/quantize/relu6_folding.h"
 
-#include <algorithm>
-#include <map>
-#include <optional>
-#include <string>
-
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "lib/model/graph_walk.h"
 #include "passes/quantize/inline_calls.h"

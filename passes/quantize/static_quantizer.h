@@ -53,7 +53,8 @@ using CalibrationProgress = std::function<void(int64_t, int64_t)>;
 /// calibrator. Branches on `self.training` are resolved for inference first
 /// (resolve_inference_branches), and SiLU becomes x * sigmoid(x) so it stays INT8
 /// (decompose_silu); after conversion, ReLU6 is folded into the quantized op before it
-/// (fold_relu6_into_quantized_ops). Failures: invalid_input when the model does not run on `calib`;
+/// (fold_relu6_into_quantized_ops) and quantize_per_tensor, also the one inside a quantized cat,
+/// is computed with fp32 ops (lib/model/float_quantize.h). Failures: invalid_input when the model does not run on `calib`;
 /// runtime_failure naming the stage, the code location and the failing layers when LibTorch's
 /// passes reject the model.
 QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,
