@@ -3,7 +3,7 @@
 # against their fp32 forms, every figure `mopt bench` of a saved file in a fresh process, 1 thread,
 # ROUNDS rounds alternating the files; the median over rounds is printed with the ratios, and the
 # INT8 chain from the quantize report (quantized ops, quantize/dequantize boundaries, SiLU ops kept
-# INT8 as x * sigmoid(x)). fp32 input = the scripted file as given; fp32 compiled = `mopt compile
+# INT8 as x * sigmoid(x), ReLU6 folded into the op before it). fp32 input = the scripted file as given; fp32 compiled = `mopt compile
 # --profile x86-64-avx512-vnni --keep-if-faster`, the fastest fp32 file mopt makes.
 # Usage: scripts/bench/int8_chain.sh [ROUNDS] [MODEL...]   (default: efficientnet_b0 mobilenet_v3_small)
 # MOPT=path uses another mopt binary (e.g. a build from before a change, for an A/B).
@@ -22,7 +22,7 @@ for name in "${models[@]}"; do
     --threads 1 --iterations 10 --quiet --report "$tmp/q.json"
   chain=$(/usr/bin/python3 -c "
 import json; q = json.load(open('$tmp/q.json'))['details']['quantization']; b = q['boundaries']; a = json.load(open('$tmp/q.json'))['metrics']['agreement']
-print(f\"{b['quantized_ops']} quantized ops, {b['quantize']} Q / {b['dequantize']} DQ, {q.get('silu_as_sigmoid_mul', 0)} SiLU as x*sigmoid(x); cosine {a['cosine']:.4f}\")")
+print(f\"{b['quantized_ops']} quantized ops, {b['quantize']} Q / {b['dequantize']} DQ, {q.get('silu_as_sigmoid_mul', 0)} SiLU as x*sigmoid(x), {q.get('relu6_folded', 0)} ReLU6 folded; cosine {a['cosine']:.4f}\")")
   $mopt compile "$tmp/$name.pt" --profile x86-64-avx512-vnni --keep-if-faster --threads 1 --iterations 30 \
     --input-shape 1x3x224x224 -o "$tmp/$name.compiled.pt" --quiet
   a=(); c=(); q=()
