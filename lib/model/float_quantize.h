@@ -19,8 +19,8 @@ int64_t quantize_with_float_ops(torch::jit::Graph& graph);
 /// Rewrites quantized::cat(xs, dim, scale, zero_point) of a list built in the graph, with constant
 /// qparams, as what LibTorch computes for it unless every input is channels-last contiguous:
 /// aten::cat of the dequantized inputs, then aten::quantize_per_tensor (for quantize_with_float_ops
-/// to make fast; ShuffleNetV2 takes that path in 13 of its 16 concatenations). Returns the number
-/// rewritten.
+/// to make fast; ShuffleNetV2 takes that path in 13 of its 16 concatenations). Assumes quint8
+/// activations, as mopt's static quantizer makes. Returns the number rewritten.
 int64_t dequantize_around_cat(torch::jit::Graph& graph);
 
 /// The inverse of quantize_with_float_ops, for readers that expect quantize_per_tensor (the ONNX exporter maps it to
