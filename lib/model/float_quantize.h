@@ -2,7 +2,7 @@
 // The INT8 model's input quantization computed with fp32 ops. Debian's LibTorch 1.13 is built
 // without FBGEMM, and its aten::quantize_per_tensor then rounds one element at a time: 0.52 ms
 // for a 1x3x224x224 image here, a sixth of MobileNetV2's INT8 call. Four vectorized fp32 ops and a
-// cast take 0.09 ms and give the same bytes: quantize_per_tensor computes
+// cast take 0.15-0.2 ms of profiled op time and give the same bytes: quantize_per_tensor computes
 // zero_point + nearbyint(x * (1.0f / float(scale))), clamped to [0, 255], which is what the ops do.
 #include <torch/csrc/jit/ir/ir.h>
 
