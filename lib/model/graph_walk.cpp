@@ -29,9 +29,12 @@ bool is_mkldnn_prim(const torch::jit::Node* node) {
   return name.rfind("mkldnn", 0) == 0;
 }
 
+bool is_quantize_op(const std::string& op) {
+  return op.rfind("aten::quantize_per_", 0) == 0 || op == "aten::_make_per_tensor_quantized_tensor" || op == "QuantizeLinear";
+}
+
 bool is_quantize_boundary(const std::string& op) {
-  return op.find("quantize_per_tensor") != std::string::npos || op.find("quantize_per_channel") != std::string::npos ||
-         op == "aten::_make_per_tensor_quantized_tensor" || op == "aten::dequantize" || op == "QuantizeLinear" || op == "DequantizeLinear";
+  return is_quantize_op(op) || op == "aten::dequantize" || op == "DequantizeLinear";
 }
 
 }  // namespace mopt

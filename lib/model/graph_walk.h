@@ -15,9 +15,13 @@ std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 /// inference. The interpreter runs them itself, past the dispatcher, so profilers never see them.
 bool is_mkldnn_prim(const torch::jit::Node* node);
 
-/// Whether an op (LibTorch's aten::quantize_per_tensor, _make_per_tensor_quantized_tensor (see
-/// float_quantize.h) / aten::dequantize, or ONNX's
-/// QuantizeLinear / DequantizeLinear) converts to or from a quantized tensor.
+/// Whether an op converts to a quantized tensor: LibTorch's aten::quantize_per_tensor/_channel,
+/// aten::_make_per_tensor_quantized_tensor (how mopt's INT8 files quantize, see float_quantize.h),
+/// or ONNX's QuantizeLinear.
+bool is_quantize_op(const std::string& op);
+
+/// Whether an op converts to or from a quantized tensor: is_quantize_op, or LibTorch's
+/// aten::dequantize / ONNX's DequantizeLinear.
 bool is_quantize_boundary(const std::string& op);
 
 }  // namespace mopt

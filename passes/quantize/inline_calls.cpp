@@ -1,5 +1,10 @@
 #include "passes/quantize/inline_calls.h"
 
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <algorithm>
+
 #include "lib/model/graph_walk.h"
 
 namespace mopt::quant {
@@ -21,6 +26,19 @@ bool inline_function_calls(torch::jit::Graph& graph,
     }
   }
   return inlined;
+}
+
+bool inline_calls_computing(std::shared_ptr<torch::jit::Graph> graph, const std::vector<c10::Symbol>& kinds) {
+  auto computes = [&](const torch::jit::Node*, torch::jit::GraphFunction& callee) {
+    for (auto* node : all_nodes(callee.graph()->block())) {
+      if (std::find(kinds.begin(), kinds.end(), node->kind()) != kinds.end()) return true;
+    }
+    return false;
+  };
+  if (!inline_function_calls(*graph, computes)) return false;
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  return true;
 }
 
 }  // namespace mopt::quant

@@ -5,6 +5,8 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <functional>
+#include <memory>
+#include <vector>
 
 namespace mopt::quant {
 
@@ -13,5 +15,10 @@ namespace mopt::quant {
 /// module. Returns whether anything was inlined.
 bool inline_function_calls(torch::jit::Graph& graph,
                            const std::function<bool(const torch::jit::Node*, torch::jit::GraphFunction&)>& wanted);
+
+/// Inlines the function calls whose body holds an op of one of `kinds` (torch.nn.functional.silu,
+/// relu6), then folds the branches the inlined constants decide (their `inplace` flag). Returns
+/// whether anything was inlined.
+bool inline_calls_computing(std::shared_ptr<torch::jit::Graph> graph, const std::vector<c10::Symbol>& kinds);
 
 }  // namespace mopt::quant

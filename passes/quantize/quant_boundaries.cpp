@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "lib/model/graph_walk.h"
+
 namespace mopt::quant {
 namespace {
 
@@ -13,8 +15,7 @@ void visit(const torch::jit::Block* block, int64_t& quantize, int64_t& dequantiz
            std::map<std::string, int64_t>& consumers) {
   for (const auto* node : block->nodes()) {
     const std::string kind = node->kind().toQualString();
-    // mopt computes quantize_per_tensor with fp32 ops ending in _make_per_tensor_quantized_tensor.
-    if (starts_with(kind, "aten::quantize_per_") || kind == "aten::_make_per_tensor_quantized_tensor") ++quantize;
+    if (is_quantize_op(kind)) ++quantize;
     if (starts_with(kind, "quantized::")) ++quantized_ops;
     if (kind == "aten::dequantize") {
       ++dequantize;

@@ -4,9 +4,6 @@
 //   After:  %z = quantized::conv2d_relu(%x, %w, u / 255, 0),  u = min(6, (255 - zp) * scale)
 #include "passes/quantize/relu6_folding.h"
 
-#include <torch/csrc/jit/passes/constant_propagation.h>
-#include <torch/csrc/jit/passes/dead_code_elimination.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -79,22 +76,13 @@ bool fold(Node* clamp, double bound) {
 int64_t relu6_as_hardtanh(torch::jit::Module& module) {
   const auto relu6 = c10::Symbol::fromQualString("aten::relu6");
   const auto relu6_in_place = c10::Symbol::fromQualString("aten::relu6_");
-  auto computes_relu6 = [&](torch::jit::Graph& graph) {
-    for (auto* node : all_nodes(graph.block())) {
-      if (node->kind() == relu6 || node->kind() == relu6_in_place) return true;
-    }
-    return false;
-  };
   std::set<torch::jit::Graph*> seen;  // instances of one module type share their graphs
   int64_t rewritten = 0;
   for (const auto& submodule : module.modules()) {
     for (const auto& method : submodule.get_methods()) {
       auto graph = method.graph();
       if (!seen.insert(graph.get()).second) continue;
-      if (inline_function_calls(*graph, [&](const Node*, torch::jit::GraphFunction& f) { return computes_relu6(*f.graph()); })) {
-        torch::jit::ConstantPropagation(graph);  // F.relu6's `inplace` branch
-        torch::jit::EliminateDeadCode(graph);
-      }
+      inline_calls_computing(graph, {relu6, relu6_in_place});  // F.relu6
       for (auto* node : all_nodes(graph->block())) {
         if (node->kind() != relu6 && node->kind() != relu6_in_place) continue;
         torch::jit::WithInsertPoint guard(node);

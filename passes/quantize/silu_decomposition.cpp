@@ -4,9 +4,6 @@
 // Preconditions: see silu_decomposition.h (in-place only where the mutation cannot be observed).
 #include "passes/quantize/silu_decomposition.h"
 
-#include <torch/csrc/jit/passes/constant_propagation.h>
-#include <torch/csrc/jit/passes/dead_code_elimination.h>
-
 #include <map>
 #include <memory>
 #include <string>
@@ -27,21 +24,6 @@ const c10::Symbol kSilu = c10::Symbol::fromQualString("aten::silu");
 const c10::Symbol kSiluInPlace = c10::Symbol::fromQualString("aten::silu_");
 
 bool is_silu(const Node* node) { return node->kind() == kSilu || node->kind() == kSiluInPlace; }
-
-bool computes_silu(Graph& graph) {
-  for (auto* node : all_nodes(graph.block())) {
-    if (is_silu(node)) return true;
-  }
-  return false;
-}
-
-// Inlines the function calls whose body computes SiLU (torch.nn.functional.silu(x, inplace)),
-// then folds their now-constant `inplace` branch.
-void inline_silu_functions(std::shared_ptr<Graph> graph) {
-  if (!inline_function_calls(*graph, [](const Node*, torch::jit::GraphFunction& callee) { return computes_silu(*callee.graph()); })) return;
-  torch::jit::ConstantPropagation(graph);
-  torch::jit::EliminateDeadCode(graph);
-}
 
 struct MethodGraph {
   std::shared_ptr<Graph> graph;
@@ -94,7 +76,7 @@ int64_t decompose_silu(torch::jit::Module& module) {
       else ++methods[at->second].instances;
     }
   }
-  for (const auto& m : methods) inline_silu_functions(m.graph);
+  for (const auto& m : methods) inline_calls_computing(m.graph, {kSilu, kSiluInPlace});  // F.silu
 
   CallSites calls;
   for (const auto& m : methods) {

@@ -8,12 +8,16 @@ test top-1 printed. Writes OUT (scripted, eval mode, not frozen). Then, for the 
 Usage: /usr/bin/python3 scripts/bench/silu_fashion_model.py OUT.pt
 """
 import gzip
+import os
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from inference_branch_fixtures import SqueezeExcite  # noqa: E402  torchvision's block, as in the silu_se fixture
 
 DATA = "/usr/share/datasets/fashion-mnist/"
 MEAN, STD = 0.2860, 0.3530
@@ -27,17 +31,6 @@ def idx(name, offset):
 def images(name):
     x = torch.from_numpy(idx(name, 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255)
     return (x - MEAN) / STD
-
-
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels, squeezed):
-        super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(channels, squeezed, 1)
-        self.fc2 = nn.Conv2d(squeezed, channels, 1)
-
-    def forward(self, x):
-        return torch.sigmoid(self.fc2(torch.nn.functional.silu(self.fc1(self.pool(x))))) * x
 
 
 def conv_bn_silu(cin, cout, k, stride=1, groups=1):

@@ -126,7 +126,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
         outcome.details["silu_as_sigmoid_mul"].get<int64_t>());
   }
   if (outcome.details.value("relu6_folded", 0) > 0) {
-    say("{} ReLU6 folded into the INT8 op before it (output range set to the clamp's [0, 6]: no clamp and no extra buffer per call)",
+    say("{} ReLU6 folded into the INT8 op before it (output range set to the clamp's: no clamp and no extra buffer per call)",
         outcome.details["relu6_folded"].get<int64_t>());
   }
   if (!reduced && m["agreement"]["max_abs_diff"].get<double>() == 0.0) {
