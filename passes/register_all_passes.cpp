@@ -17,6 +17,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_specialize_input_shape_pass());
   registry.add(make_fuse_add_relu_pass());
   registry.add(make_channels_last_pass());
+  registry.add(make_single_row_matvec_pass());
   // Quantization.
   registry.add(make_quantize_dynamic_pass());
   // ONNX graph passes.

@@ -29,6 +29,8 @@ std::unique_ptr<Pass> make_eliminate_dead_code_pass();
 std::unique_ptr<Pass> make_specialize_input_shape_pass();
 /// `fuse-add-relu`: add followed by relu becomes one aten::_add_relu.
 std::unique_ptr<Pass> make_fuse_add_relu_pass();
+/// `single-row-matvec`: a linear layer called with one row runs as a matrix-vector product.
+std::unique_ptr<Pass> make_single_row_matvec_pass();
 /// `channels-last`: frozen conv weights stored in NHWC order (convolutions then run in NHWC).
 std::unique_ptr<Pass> make_channels_last_pass();
 

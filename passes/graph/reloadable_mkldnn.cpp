@@ -18,19 +18,19 @@ std::string int_list(const Value* value) {
 
 bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
-// The TorchScript expression that rebuilds constant `i` in oneDNN form from its dense copy.
-std::string packing_expression(const Node* constant, int64_t i) {
+// The TorchScript expression that rebuilds `constant` in oneDNN form from `dense`, its dense copy.
+std::string packing_expression(const Node* constant, const std::string& dense) {
   for (const auto& use : constant->output()->uses()) {
     const Node* user = use.user;
     if (is_kind(user, "prim::mkldnn_convolution") && use.offset == 1) {
       // (input, weight, bias, stride, padding, dilation, groups) -> reorder(weight, padding, stride,
       // dilation, groups): the blocked layout the conv expects, made once instead of every call.
-      return fmt::format("torch.mkldnn_reorder_conv2d_weight(self.mopt_dense_{}.to_mkldnn(), {}, {}, {}, {})", i,
+      return fmt::format("torch.mkldnn_reorder_conv2d_weight({}.to_mkldnn(), {}, {}, {}, {})", dense,
                          int_list(user->input(4)), int_list(user->input(3)), int_list(user->input(5)),
                          torch::jit::toIValue(user->input(6))->toInt());
     }
   }
-  return fmt::format("self.mopt_dense_{}.to_mkldnn()", i);
+  return dense + ".to_mkldnn()";
 }
 
 // LibTorch 1.13's in-place oneDNN unary ops (prim::MKLDNNHardSwish_, MKLDNNHardSigmoid_, ...) run an
@@ -131,26 +131,17 @@ int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
   }
   if (constants.empty() && broadcasts.empty() && hardtanhs.empty() && padded_unary.empty()) return relu6_rewrites;
 
-  std::string methods, getstate = "def __getstate__(self) -> Tuple[", setstate;
+  // The file holds dense copies (an oneDNN tensor could not be read back); loading packs them once,
+  // in __setstate__, so a call reads each packed weight as a plain attribute.
+  std::string methods;
   std::vector<std::string> state_types, state_values, restores;
   for (size_t i = 0; i < constants.size(); ++i) {
-    auto dense = constants[i]->t(c10::Symbol::attr("value")).to_dense();
-    module.register_attribute(fmt::format("mopt_dense_{}", i), c10::TensorType::get(), dense);
-    module.register_attribute(fmt::format("mopt_cache_{}", i), c10::OptionalType::create(c10::TensorType::get()),
-                              c10::IValue());
-    methods += fmt::format(R"(
-def mopt_packed_{0}(self) -> Tensor:
-    cached = self.mopt_cache_{0}
-    if cached is None:
-        packed = {1}
-        self.mopt_cache_{0} = packed
-        return packed
-    return cached
-)",
-                           i, packing_expression(constants[i], static_cast<int64_t>(i)));
+    module.register_attribute(fmt::format("mopt_packed_{}", i), c10::TensorType::get(),
+                              constants[i]->t(c10::Symbol::attr("value")));
     state_types.push_back("Tensor");
-    state_values.push_back(fmt::format("self.mopt_dense_{}", i));
-    restores.push_back(fmt::format("    self.mopt_dense_{0} = state[{0}]\n    self.mopt_cache_{0} = None\n", i));
+    state_values.push_back(fmt::format("self.mopt_packed_{}.to_dense()", i));
+    restores.push_back(fmt::format("    self.mopt_packed_{} = {}\n", i,
+                                   packing_expression(constants[i], fmt::format("state[{}]", i))));
   }
   methods += R"(
 def mopt_broadcast(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
@@ -169,7 +160,6 @@ def mopt_hardsigmoid(self, x: Tensor) -> Tensor:
     return torch.hardsigmoid_(x.to_dense()).to_mkldnn()
 )";
   if (!constants.empty()) {
-    // Only the dense copies are saved: an oneDNN tensor in the file could not be read back.
     methods += fmt::format("\ndef __getstate__(self) -> Tuple[{}]:\n    return ({},)\n", fmt::join(state_types, ", "),
                            fmt::join(state_values, ", "));
     methods += fmt::format("\ndef __setstate__(self, state: Tuple[{}]) -> None:\n{}", fmt::join(state_types, ", "),
@@ -179,7 +169,10 @@ def mopt_hardsigmoid(self, x: Tensor) -> Tensor:
 
   for (size_t i = 0; i < constants.size(); ++i) {
     torch::jit::WithInsertPoint guard(constants[i]);
-    replace_with_method_call(*graph, constants[i], fmt::format("mopt_packed_{}", i), {self});
+    auto* read = graph->insertGetAttr(self, fmt::format("mopt_packed_{}", i));
+    read->setType(constants[i]->output()->type());
+    constants[i]->output()->replaceAllUsesWith(read);
+    constants[i]->destroy();
   }
   for (auto* node : broadcasts) {
     torch::jit::WithInsertPoint guard(node);

@@ -78,7 +78,7 @@ expect_stdout "ONNX, timed in ONNX Runtime"
 validate_report "$WORK/o.json"
 py "
 import json, onnx; r=json.load(open('$WORK/o.json')); c=r['details']['compile']; m=r['metrics']
-assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimize-for-inference{mkldnn=true}'], c
+assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimize-for-inference{mkldnn=true}', 'single-row-matvec'], c
 assert c['kept_pipeline']=='remove-dropout,fold-conv-bn,freeze', c
 assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
 onnx.checker.check_model(onnx.load('$WORK/cnn.onnx'), full_check=True)" "compile to .onnx"

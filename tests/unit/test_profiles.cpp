@@ -40,7 +40,8 @@ TEST_SUITE("profiles") {
     auto profiles = shipped_profiles();
     REQUIRE(profiles.size() == kShipped.size());
     const std::set<std::string> allowed_passes = {"freeze", "fold-conv-bn", "remove-dropout", "optimize-for-inference",
-                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu", "channels-last"};
+                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu", "channels-last",
+                                                  "single-row-matvec"};
     static const PassRegistry registry = make_default_registry();
     for (const auto& p : profiles) {
       INFO("profile ", p.name);
@@ -52,7 +53,8 @@ TEST_SUITE("profiles") {
       CHECK_NOTHROW(validate_pipeline(parse_pipeline(p.compile_pipeline), registry));
       if (p.architecture == "x86_64") {
         CHECK(p.quantized_engine == "onednn");
-        CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,channels-last,optimize-for-inference{mkldnn=true}");
+        CHECK(p.compile_pipeline ==
+              "remove-dropout,fold-conv-bn,freeze,channels-last,optimize-for-inference{mkldnn=true},single-row-matvec");
       } else {
         CHECK(p.quantized_engine == "qnnpack");
         CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,optimize-for-mobile");

@@ -49,7 +49,8 @@ void append_specialize_step(const DataArgs& data, Pipeline& pipeline) {
 
 // Passes that choose LibTorch kernels and layouts: meaningless, and not exportable, for a file that
 // ONNX Runtime will run (it picks its own). Removed from the pipeline for .onnx output.
-constexpr std::array<const char*, 3> kLibTorchRuntimePasses = {"channels-last", "optimize-for-inference", "optimize-for-mobile"};
+constexpr std::array<const char*, 4> kLibTorchRuntimePasses = {"channels-last", "optimize-for-inference", "optimize-for-mobile",
+                                                               "single-row-matvec"};
 
 std::vector<std::string> drop_libtorch_runtime_passes(Pipeline& pipeline) {
   std::vector<std::string> dropped;
