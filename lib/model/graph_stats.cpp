@@ -108,10 +108,10 @@ ParameterTotals parameter_totals(const Model& model) {
     totals.bytes += tensor_bytes(param);
   }
   if (totals.count > 0) return totals;
-  // Frozen modules keep their weights as tensor constants in the graph, or (oneDNN form) as plain
-  // tensor attributes that are packed on the first call.
+  // Frozen modules keep their weights as tensor constants in the graph, or (oneDNN form) as tensor
+  // attributes, packed when the file is loaded.
   for (const auto& attribute : module.named_attributes(/*recurse=*/false)) {
-    if (!attribute.value.isTensor() || attribute.value.toTensor().is_mkldnn()) continue;  // not the caches
+    if (!attribute.value.isTensor()) continue;
     totals.count += attribute.value.toTensor().numel();
     totals.bytes += tensor_bytes(attribute.value.toTensor());
   }

@@ -154,7 +154,7 @@ torch::jit::Module clone_module(const torch::jit::Module& module) {
   torch::jit::Module copy;
   {
     torch::NoGradGuard no_grad;  // else cloned parameters carry autograd history and stop being leaves
-    // Below autograd entirely: oneDNN tensors cached by optimize-for-inference{mkldnn=true} can only
+    // Below autograd entirely: the oneDNN weights of optimize-for-inference{mkldnn=true} can only
     // be copied there (LibTorch asserts otherwise); the copies are still ordinary tensors.
     at::AutoDispatchBelowADInplaceOrView below_autograd;
     copy = module.clone();

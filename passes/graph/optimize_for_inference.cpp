@@ -30,7 +30,7 @@ class OptimizeForInferencePass : public Pass {
         "torch.jit.optimize_for_inference fusions (freezes first); measure it, it can slow models down",
         {ModelFormat::kTorchScript},
         {{"mkldnn", OptionType::kBool, "false",
-          "also convert conv chains to oneDNN layouts with weights packed once at the first call (x86)"}}};
+          "also convert conv chains to oneDNN layouts with weights packed once when loaded (x86)"}}};
     return info;
   }
 

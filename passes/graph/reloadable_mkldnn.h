@@ -6,9 +6,8 @@ namespace mopt {
 
 /// Rewrites what LibTorch 1.13 cannot serialize into TorchScript it can:
 /// - each prim::ConstantMKLDNNTensor (an opaque oneDNN weight baked into the graph) becomes a
-///   dense module attribute plus a method that converts (and, for conv weights, reorders) it on
-///   the first call and caches the result; __getstate__/__setstate__ save only the dense tensors,
-///   so the cache never reaches the file and a loaded model re-packs itself once;
+///   module attribute read by prim::GetAttr; __getstate__ saves its dense copy and __setstate__
+///   converts (and, for conv weights, reorders) it back once, when the file is loaded;
 /// - prim::BroadcastMKLDNNTensors becomes a method that broadcasts through dense tensors only
 ///   when the shapes differ (both operands come back in one plain layout: expanding only the
 ///   small one, as LibTorch's own op does, made MobileNetV3-small 3-5x slower as a file);

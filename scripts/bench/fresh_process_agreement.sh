@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Issue 14, section 1: every latency a command reports is a measurement of the saved files in fresh
 # processes. For ResNet-18, MobileNetV2 and the transformer, runs compile, optimize, quantize and
-# prune at 1 thread, then measures each file again with `mopt bench` (a fresh process, 30 warm-up
-# calls, 100 timed) and with an independent PyTorch loop (torch.jit.load in a fresh python3, 30
-# warm-up calls, median of 100: scripts/bench/pytorch_latency.py), and prints the ratios:
+# prune at 1 thread, then measures each file again with `mopt bench` (30 warm-up calls, 100 timed)
+# and with an independent PyTorch loop (torch.jit.load in python3, 30 warm-up calls, median of 100:
+# scripts/bench/pytorch_latency.py), each in ROUNDS fresh processes (default 3, the same number of
+# child processes a command's own figure is the median of; one process's figure can be 10-50% off
+# another's on this machine), and prints the ratios of the medians over rounds:
 #   reported/bench = the command's reported p50 / mopt bench's p50 of the same file (aim 0.9-1.1)
 #   bench/pytorch  = mopt bench's p50 / the PyTorch loop's median (aim 0.9-1.1)
 # quantize's "before" is its fp32 baseline (frozen + optimized, not a file the user keeps), so only
-# its "after" is checked. Usage: scripts/bench/fresh_process_agreement.sh [MODEL...]
+# its "after" is checked. Usage: [ROUNDS=3] scripts/bench/fresh_process_agreement.sh [MODEL...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during the run cannot swap it
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
 [ -f build/fixtures/transformer.pt ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
+rounds=${ROUNDS:-3}
 models=("${@:-resnet18 mobilenet_v2 transformer}")
 read -r -a models <<<"${models[*]}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -44,38 +47,36 @@ for name in "${models[@]}"; do
     "$mopt" prune "$src" --method channel --amount 0.3 -o "$tmp/$name.prune.pt" --input-shape "$shape" \
       "${common[@]}" --report "$tmp/$name.prune.json"
   fi
-  for file in "$src" "$tmp/$name".{compile,optimize,quantize,prune}.pt; do
-    key=$(basename "$file" .pt)
-    "$mopt" bench "$file" --input-shape "$shape" --batch 1 --threads 1 --warmup 30 --iterations 100 --quiet \
-      --report "$tmp/bench.$key.json"
+  for round in $(seq "$rounds"); do  # rounds alternate the files, as a command's own measurement does
+    for file in "$src" "$tmp/$name".{compile,optimize,quantize,prune}.pt; do
+      key=$(basename "$file" .pt)
+      "$mopt" bench "$file" --input-shape "$shape" --batch 1 --threads 1 --warmup 30 --iterations 100 --quiet \
+        --report "$tmp/bench.$key.$round.json"
+      /usr/bin/python3 scripts/bench/pytorch_latency.py "$file" "$shape" >"$tmp/pytorch.$key.$round.txt"
+    done
   done
 done
 
-/usr/bin/python3 - "$tmp" "${models[@]}" <<'PY'
-import json, subprocess, sys
-tmp, models = sys.argv[1], sys.argv[2:]
-def pytorch_ms(path, shape):  # the independent loop: a fresh python3 per file, PyTorch's own load path
-    return float(subprocess.run([sys.executable, "scripts/bench/pytorch_latency.py", path, shape], check=True,
-                                capture_output=True, text=True).stdout)
+/usr/bin/python3 - "$tmp" "$rounds" "${models[@]}" <<'PY'
+import json, statistics, sys
+tmp, rounds, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def pytorch_ms(key):  # the independent loop: fresh python3 processes, PyTorch's own load path
+    return statistics.median(float(open(f"{tmp}/pytorch.{key}.{r}.txt").read()) for r in range(1, rounds + 1))
 def bench_ms(key):
-    return json.load(open(f"{tmp}/bench.{key}.json"))["metrics"]["rows"][0]["latency"]["p50_ms"]
+    return statistics.median(json.load(open(f"{tmp}/bench.{key}.{r}.json"))["metrics"]["rows"][0]["latency"]["p50_ms"]
+                             for r in range(1, rounds + 1))
 
 print(f"{'model':<13} {'command':<9} {'side':<7} {'reported':>9} {'bench':>9} {'pytorch':>9} {'rep/bench':>10} {'bench/pt':>9}")
 worst = []
 for name in models:
-    shape = "1x16x64" if name == "transformer" else "1x3x224x224"
-    src = f"build/fixtures/{name}.pt"
-    pt_cache = {}
     for command in ("compile", "optimize", "quantize", "prune"):
         m = json.load(open(f"{tmp}/{name}.{command}.json"))["metrics"]
-        sides = [("after", f"{name}.{command}", f"{tmp}/{name}.{command}.pt")]
-        if command != "quantize": sides.insert(0, ("before", name, src))
-        for side, key, path in sides:
-            reported = m[side]["latency"]["p50_ms"]; bench = bench_ms(key)
-            if path not in pt_cache: pt_cache[path] = pytorch_ms(path, shape)
-            pt = pt_cache[path]
+        sides = [("after", f"{name}.{command}")]
+        if command != "quantize": sides.insert(0, ("before", name))
+        for side, key in sides:
+            reported = m[side]["latency"]["p50_ms"]; bench = bench_ms(key); pt = pytorch_ms(key)
             worst += [reported / bench, bench / pt]
             print(f"{name:<13} {command:<9} {side:<7} {reported:9.3f} {bench:9.3f} {pt:9.3f} {reported / bench:10.2f} {bench / pt:9.2f}")
 inside = sum(0.9 <= r <= 1.1 for r in worst)
-print(f"\n{inside} of {len(worst)} ratios within 10% (1 thread, batch 1; every figure from a fresh process)")
+print(f"\n{inside} of {len(worst)} ratios within 10% (1 thread, batch 1; each figure the median of {rounds} fresh processes)")
 PY
