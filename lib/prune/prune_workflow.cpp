@@ -14,6 +14,7 @@
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/prune/channel_pruning.h"
 #include "lib/prune/module_paths.h"
+#include "lib/prune/slow_convolutions.h"
 #include "lib/prune/unstructured.h"
 #include "lib/train/distillation.h"
 #include "lib/util/log.h"
@@ -276,6 +277,18 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   }
   if (request.method == "channel" && speedup < 1.0) {
     outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x)", speedup));
+  }
+  if (request.method == "channel") {
+    const auto slow_before = slow_path_convolutions(input, example);
+    const auto slow_after = slow_path_convolutions(outcome.model, example);
+    if (slow_after.size() > slow_before.size()) {
+      outcome.notes.push_back(fmt::format(
+          "{} convolution(s) of the pruned model run LibTorch's slow im2col path at batch 1 (aten::_slow_conv2d_forward; "
+          "the input ran {}): {}. LibTorch 1.13 gives a convolution of up to 3x3 to oneDNN at batch 1 only when its "
+          "input holds more than 20480 values; `mopt compile` with an x86 profile (--profile x86-64-avx512-vnni or "
+          "x86-64-avx2) runs every convolution in oneDNN",
+          slow_after.size(), slow_before.size(), fmt::join(slow_after, ", ")));
+    }
   }
   return outcome;
 }

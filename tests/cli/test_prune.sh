@@ -49,6 +49,10 @@ validate_report "$WORK/r16.json"
 expect_stdout "round-to 16 (from profile x86-64-avx512-vnni)"
 expect_stdout "352 (359)"
 expect_stdout "rounded to multiples of 16"
+# 352x7x7 = 17248 values: LibTorch takes its slow im2col convolution there at batch 1 (512x7x7 was
+# above its 20480 threshold), and prune says which layers and what runs them in oneDNN.
+expect_stdout "3 convolution(s) of the pruned model run LibTorch's slow im2col path at batch 1"
+expect_stdout "layer4.1.conv1 (input 1x352x7x7)"
 py "
 import torch, json
 m=torch.jit.load('$WORK/r18.avx512.pt'); assert m(torch.randn(1,3,224,224)).shape==(1,1000)
@@ -61,7 +65,9 @@ assert p['round_to']==16 and p['round_to_source']=='profile' and p['profile']=='
 l4=[g for g in p['groups'] if 'layer4.1.conv2' in g['producers']][0]
 assert (l4['channels_before'], l4['channels_requested'], l4['channels_after'])==(512, 359, 352), l4
 row=[l for l in p['layers'] if l['layer']=='layer4.1.conv1'][0]
-assert row['channels_requested']==359 and row['channels_kept']==352, row" "rounded to 16 by the profile"
+assert row['channels_requested']==359 and row['channels_kept']==352, row
+assert any('slow im2col path' in n and 'layer4.0.conv2 (input 1x352x7x7)' in n for n in p['notes']), p['notes']
+" "rounded to 16 by the profile"
 
 # --round-to overrides the profile; 1 turns rounding off (the amount's exact count).
 expect_exit 0 -- "$MOPT" prune "$FIXTURES/resnet18.pt" -o "$WORK/r18.exact.pt" --method channel --amount 0.3 \
