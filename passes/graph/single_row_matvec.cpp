@@ -48,6 +48,7 @@ c10::optional<size_t> known_rank(const Value* x) {
   return c10::nullopt;
 }
 
+// `condition and then_value()`, with then_value's ops inserted only in the branch that needs them.
 Value* insert_bool_if(Graph& graph, Value* condition, const std::function<Value*()>& then_value, Value* else_value) {
   auto* branch = graph.insertNode(graph.create(c10::prim::If, {condition}, 1));
   branch->output()->setType(c10::BoolType::get());
