@@ -14,6 +14,7 @@
 #include "lib/prune/channel_rounding.h"
 #include "lib/prune/channel_surgery.h"
 #include "lib/prune/module_paths.h"
+#include "lib/prune/slow_convolutions.h"
 #include "lib/prune/unstructured.h"
 
 namespace mopt::prune {
@@ -145,6 +146,29 @@ torch::jit::Module fresh_copy(const torch::jit::Module& module) {
   return copy;
 }
 
+// The smallest count from `keep` up (a multiple of `multiple`, at most `channels`) at which every
+// convolution that reads the group and ran in oneDNN at batch 1 with all `channels` still does:
+// below kOneDnnMinInputValues input values LibTorch 1.13 takes its slow im2col path instead.
+int64_t keep_onednn_path(const torch::jit::Module& module, const ChannelDependencies& deps,
+                         const std::map<std::string, std::vector<int64_t>>& input_shapes, int64_t keep,
+                         int64_t channels, int64_t multiple) {
+  for (const auto& consumer : deps.consumers) {
+    const auto shape = input_shapes.find(consumer.layer);
+    if (consumer.flattened || shape == input_shapes.end() || shape->second.size() < 3 || shape->second[0] != 1) continue;
+    const auto conv = submodule_at(module, consumer.layer);
+    const auto weight = tensor_attr(conv, "weight");
+    const bool large_kernel = weight.dim() >= 4 && weight.size(-1) > 3 && weight.size(-2) > 3;
+    const int64_t groups = conv.hasattr("groups") ? conv.attr("groups").toInt() : 1;
+    if (groups != 1 || large_kernel) continue;  // oneDNN takes those whatever their size
+    int64_t spatial = 1;
+    for (size_t d = 2; d < shape->second.size(); ++d) spatial *= shape->second[d];
+    if (channels * spatial <= kOneDnnMinInputValues || keep * spatial > kOneDnnMinInputValues) continue;
+    const int64_t needed = kOneDnnMinInputValues / spatial + 1;
+    keep = std::min(channels, (needed + multiple - 1) / multiple * multiple);
+  }
+  return keep;
+}
+
 }  // namespace
 
 ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPruneOptions& options,
@@ -169,6 +193,8 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
   }
 
   const auto dependencies = analyze_channel_dependencies(module, examples.front().dim());
+  const auto conv_inputs = options.round_to > 1 ? convolution_input_shapes(module, examples)
+                                                : std::map<std::string, std::vector<int64_t>>{};
   ChannelPruneResult result;
   std::vector<ChannelCut> cuts;
   for (const auto& deps : dependencies) {
@@ -191,12 +217,17 @@ ChannelPruneResult prune_channels(torch::jit::Module& module, const ChannelPrune
       group.skipped_reason = "not selected: " + join(unselected, ", ");
     } else {
       group.channels_requested = channels_to_keep(options.amount, channels);
-      const int64_t keep = round_kept_channels(group.channels_requested, channels, options.round_to);
+      const int64_t rounded = round_kept_channels(group.channels_requested, channels, options.round_to);
+      const int64_t keep = keep_onednn_path(module, deps, conv_inputs, rounded, channels, options.round_to);
+      group.raised_for_onednn = keep > rounded;
       if (group.channels_requested == channels) {
         group.skipped_reason = fmt::format("amount {} removes none of {} channels", options.amount, channels);
       } else if (keep == channels) {
-        group.skipped_reason = fmt::format("{} of {} channels rounded to a multiple of {} is all of them",
-                                           group.channels_requested, channels, options.round_to);
+        group.skipped_reason =
+            group.raised_for_onednn
+                ? fmt::format("fewer than {} channels would take LibTorch's slow convolution at batch 1", channels)
+                : fmt::format("{} of {} channels rounded to a multiple of {} is all of them", group.channels_requested,
+                              channels, options.round_to);
       } else {
         cuts.push_back({&deps, channels, strongest(channel_scores(module, deps, channels, options.norm), keep)});
         group.channels_after = keep;

@@ -26,6 +26,9 @@ struct ChannelGroup {
   int64_t channels_before = 0;
   int64_t channels_requested = 0;  ///< what the amount asks to keep, before rounding to round_to
   int64_t channels_after = 0;
+  /// More kept than the rounding gave, so a convolution reading the channels stays on LibTorch's
+  /// oneDNN path at batch 1 (see slow_convolutions.h); only when rounding is on.
+  bool raised_for_onednn = false;
   std::string skipped_reason;  ///< empty when pruned
 };
 
@@ -48,7 +51,8 @@ struct ChannelPruneResult {
 /// flow, ...) or a grouped conv is left whole with a reason, as is a group with a producer outside
 /// `options.selection`. Each pruned group keeps ceil((1 - amount) * C) channels (>= 1), rounded to a
 /// multiple of `options.round_to` by round_kept_channels (a group the rounding would keep whole is
-/// left whole, with the reason), ranked by the sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
+/// left whole, with the reason) and, when rounding is on, raised where a convolution reading the
+/// channels would otherwise fall to LibTorch's slow path at batch 1 on `examples`; ranked by the sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
 /// replaces `module` (new TorchScript types; handles to the old submodules keep the unpruned model),
 /// so a failure leaves `module` untouched. Parameters stay leaf parameters with requires_grad and
 /// buffers stay buffers, so the result trains; training flags are kept. `examples` (one per

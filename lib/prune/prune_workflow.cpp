@@ -189,13 +189,14 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   if (request.method == "channel") {
     ChannelPruneOptions options{request.amount, request.norm, request.selection, request.round_to};
     auto result = prune_channels(module, options, example);
-    int64_t pruned = 0, rounded = 0, unroundable = 0;
+    int64_t pruned = 0, rounded = 0, unroundable = 0, raised = 0;
     std::map<std::string, const ChannelGroup*> group_of_producer;
     for (const auto& g : result.groups) {
       outcome.groups.push_back({{"producers", g.producers}, {"channels_before", g.channels_before},
                                 {"channels_requested", g.channels_requested}, {"channels_after", g.channels_after},
-                                {"pruned", g.skipped_reason.empty()}});
+                                {"pruned", g.skipped_reason.empty()}, {"raised_for_onednn", g.raised_for_onednn}});
       if (!g.skipped_reason.empty()) outcome.groups.back()["skipped_reason"] = g.skipped_reason;
+      raised += g.raised_for_onednn ? 1 : 0;
       pruned += g.skipped_reason.empty() ? 1 : 0;
       rounded += g.channels_requested != g.channels_after ? 1 : 0;
       unroundable += g.skipped_reason.empty() && g.channels_after % request.round_to != 0 ? 1 : 0;
@@ -223,6 +224,13 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
           unroundable > 0 ? fmt::format("; {} group(s) of at most {} channels keep the count asked", unroundable,
                                         request.round_to)
                           : ""));
+    }
+    if (raised > 0) {
+      outcome.notes.push_back(fmt::format(
+          "{} group(s) keep more channels than that, so that the convolutions reading them stay in oneDNN at batch 1 "
+          "(LibTorch 1.13 runs a convolution with at most {} input values on its slower im2col path; --round-to 1 "
+          "turns this off with the rounding)",
+          raised, kOneDnnMinInputValues));
     }
   } else if (!request.schedule.empty()) {
     // Gradual pruning (Zhu & Gupta): sparsity rises on the schedule over the first half of

@@ -9,6 +9,7 @@
 #include "lib/prune/channel_rounding.h"
 #include "lib/prune/layer_selection.h"
 #include "lib/prune/module_paths.h"
+#include "lib/prune/slow_convolutions.h"
 #include "lib/prune/unstructured.h"
 #include "tests/unit/test_helpers.h"
 
@@ -546,9 +547,14 @@ TEST_SUITE("prune") {
     CHECK(out_channels(resnet, "conv1") == 48);           // asked ceil(0.7 * 64) = 45
     CHECK(group_of(result, "conv1")->channels_requested == 45);
     CHECK(group_of(result, "conv1")->channels_after == 48);
-    CHECK(out_channels(resnet, "layer4.1.conv1") == 352);  // asked 359
+    CHECK(out_channels(resnet, "layer3.1.conv1") == 176);  // asked 180
+    CHECK_FALSE(group_of(result, "layer3.1.conv1")->raised_for_onednn);
+    // The last stage keeps 432, not 352: 352x7x7 input values would put the 3x3 convolutions reading
+    // them on LibTorch's slow path at batch 1 (the test below checks that threshold against LibTorch).
+    CHECK(out_channels(resnet, "layer4.1.conv1") == 432);  // asked 359
     CHECK(group_of(result, "layer4.1.conv1")->channels_requested == 359);
-    CHECK(weight(resnet, "fc").sizes() == torch::IntArrayRef({1000, 352}));
+    CHECK(group_of(result, "layer4.1.conv1")->raised_for_onednn);
+    CHECK(weight(resnet, "fc").sizes() == torch::IntArrayRef({1000, 432}));
     int pruned = 0;
     for (const auto& group : result.groups) {
       if (!group.skipped_reason.empty()) continue;
@@ -559,6 +565,40 @@ TEST_SUITE("prune") {
     }
     CHECK(pruned == static_cast<int>(result.groups.size()) - 1);  // all but the classifier
     CHECK(thrown_code([&] { prune_channels(resnet, {0.3, 1, {}, 0}, {input}); }) == 2);
+  }
+
+  TEST_CASE("rounding keeps a convolution on LibTorch's oneDNN path at batch 1, measured against LibTorch") {
+    // c reads a's 96 channels on 16x16 maps: 24576 input values, oneDNN. Half of them (12288) would
+    // take LibTorch's slow im2col path; the smallest multiple of 8 above 20480 / 256 is 88.
+    const auto input = torch::randn({1, 3, 16, 16});
+    auto make = [] {
+      torch::manual_seed(0);
+      return conv_net({{"a", conv_module(3, 96)}, {"c", conv_module(96, 4)}},
+                      "    return self.c.forward(torch.relu(self.a.forward(x)))\n");
+    };
+    auto slow_convs = [&](const torch::jit::Module& net) {  // of c (a reads 3x16x16 values: slow path anyway)
+      const auto slow = slow_path_convolutions(Model::from_torchscript(net), {input});
+      return std::count_if(slow.begin(), slow.end(), [](const std::string& s) { return s.rfind("c (input", 0) == 0; });
+    };
+    auto original = make();
+    CHECK(slow_convs(original) == 0);
+    auto exact = make();
+    prune_channels(exact, {0.5, 1, {}, 1}, {input});  // rounding off: 48 channels, LibTorch's slow path
+    CHECK(out_channels(exact, "a") == 48);
+    CHECK(slow_convs(exact) == 1);
+    auto rounded = make();
+    const auto result = prune_channels(rounded, {0.5, 1, {}, 8}, {input});
+    CHECK(out_channels(rounded, "a") == 88);
+    CHECK(group_of(result, "a")->channels_requested == 48);
+    CHECK(group_of(result, "a")->raised_for_onednn);
+    CHECK(slow_convs(rounded) == 0);
+    // 80 of 96 leaves exactly 20480 values, not above the threshold; the next multiple of 16 is all
+    // 96 channels, so the group is left whole and says why.
+    auto at_threshold = make();
+    const auto whole = prune_channels(at_threshold, {1.0 - 80.0 / 96.0, 1, {}, 16}, {input});
+    CHECK(group_of(whole, "a")->channels_requested == 80);
+    CHECK(out_channels(at_threshold, "a") == 96);
+    CHECK(reasons_of(whole, "a").find("LibTorch's slow convolution at batch 1") != std::string::npos);
   }
 
   TEST_CASE("a group that rounding would keep whole is left whole, with the reason") {
