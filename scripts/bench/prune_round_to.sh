@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Channel rounding (issue 14, section 3): ResNet-18 channel-pruned at 30% with kept counts left as
 # the amount asks (--round-to 1: 45/90/180/359), rounded to 8 (the default) and to 16 (profile
-# x86-64-avx512-vnni: 48/96/176/352). Each file is measured as a user gets it: `mopt bench` in a
+# x86-64-avx512-vnni: 48/96/176/432; the last stage is raised to stay on LibTorch's oneDNN path at
+# batch 1, see lib/prune/slow_convolutions.h). Each file is measured as a user gets it: `mopt bench` in a
 # fresh process, warmed up at the measured shape, at 1 and 2 threads, ROUNDS rounds alternating
 # between the files; the median p50 per file and thread count is printed with the speedups.
 # Usage: scripts/bench/prune_round_to.sh [ROUNDS] [ITERATIONS]
