@@ -18,7 +18,6 @@
 // NHWC-contiguous too) are left as they are.
 // Stats: rewrites = conv weights converted; details count the views guarded.
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/freeze_module.h>
 
 #include <set>
 
@@ -79,9 +78,7 @@ class ChannelsLastPass : public Pass {
 
   PassStats run(Model& model, const PassOptions&) const override {
     auto& module = model.torchscript();
-    const bool was_frozen = !module.hasattr("training");
-    module.eval();
-    if (!was_frozen) module = torch::jit::freeze(module);
+    const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/true);
     int64_t converted = 0, views = 0;
     for (const auto& method : module.get_methods()) {
       auto graph = method.graph();
@@ -93,7 +90,7 @@ class ChannelsLastPass : public Pass {
     model.invalidate_graph_caches();
     PassStats stats;
     stats.rewrites = converted;
-    stats.details = {{"froze_first", !was_frozen}, {"conv_weights", converted}, {"views_guarded", views}};
+    stats.details = {{"froze_first", froze}, {"conv_weights", converted}, {"views_guarded", views}};
     return stats;
   }
 };

@@ -4,6 +4,8 @@
 // Preconditions: the module is put in eval mode first (freezing a training module is an error in
 // LibTorch and would bake training-mode dropout/BN into the graph).
 // Stats: rewrites = attribute reads (prim::GetAttr) folded into constants.
+#include <torch/csrc/jit/passes/freeze_module.h>
+
 #include "lib/model/graph_stats.h"
 #include "passes/graph/graph_passes.h"
 
@@ -37,6 +39,13 @@ class FreezePass : public Pass {
 };
 
 }  // namespace
+
+bool freeze_unless_frozen(torch::jit::Module& module, bool optimize_numerics) {
+  module.eval();
+  if (!module.hasattr("training")) return false;
+  module = torch::jit::freeze(module, c10::nullopt, optimize_numerics);
+  return true;
+}
 
 std::unique_ptr<Pass> make_freeze_pass() { return std::make_unique<FreezePass>(); }
 

@@ -11,7 +11,6 @@
 // (optimize-for-inference{mkldnn=true}, not saveable in 1.13) and in quantization
 // (quantized::conv2d_relu). Like every pass here it must be measured (mopt compile --keep-if-faster).
 // Stats: rewrites = add+relu pairs fused + activations made in place.
-#include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/fuse_relu.h>
 #include <torch/csrc/jit/passes/restore_mutation.h>
 
@@ -59,9 +58,7 @@ class FuseAddReluPass : public Pass {
                                                  c10::Symbol::fromQualString("aten::_add_relu_")};
     static const std::set<c10::Symbol> kInPlace = in_place_activations();
     auto& module = model.torchscript();
-    module.eval();
-    const bool was_frozen = !module.hasattr("training");
-    if (!was_frozen) module = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
+    const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/false);
     PassStats stats;
     int64_t fused = 0, in_place = 0;
     for (const auto& method : module.get_methods()) {
@@ -77,7 +74,7 @@ class FuseAddReluPass : public Pass {
     }
     model.invalidate_graph_caches();
     stats.rewrites = fused + in_place;
-    stats.details = {{"froze_first", !was_frozen}, {"add_relu_fused", fused}, {"activations_made_in_place", in_place}};
+    stats.details = {{"froze_first", froze}, {"add_relu_fused", fused}, {"activations_made_in_place", in_place}};
     return stats;
   }
 };

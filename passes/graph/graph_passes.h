@@ -2,6 +2,7 @@
 // Graph passes over TorchScript modules, thin wrappers over LibTorch's JIT passes that add
 // preconditions (eval mode), stats and a must-not-fire guarantee.
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/script.h>
 
 #include <cstdint>
 #include <memory>
@@ -12,6 +13,10 @@ namespace mopt {
 
 /// `freeze`: inlines parameters and attributes as constants (torch.jit.freeze).
 std::unique_ptr<Pass> make_freeze_pass();
+/// What passes that need constant weights do first: puts `module` in eval mode and freezes it
+/// unless it is frozen already (a frozen module has no `training` attribute). Returns whether it
+/// froze. `optimize_numerics` as torch.jit.freeze's.
+bool freeze_unless_frozen(torch::jit::Module& module, bool optimize_numerics);
 /// `fold-conv-bn`: folds BatchNorm into the preceding Conv's weight and bias.
 std::unique_ptr<Pass> make_fold_conv_bn_pass();
 /// `remove-dropout`: deletes dropout ops (identity at inference).

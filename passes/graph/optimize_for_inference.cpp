@@ -37,9 +37,7 @@ class OptimizeForInferencePass : public Pass {
   PassStats run(Model& model, const PassOptions& options) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
-    const bool was_frozen = !module.hasattr("training");
-    module.eval();
-    if (!was_frozen) module = torch::jit::freeze(module);
+    const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/true);
     for (const auto& method : module.get_methods()) {
       auto graph = method.graph();
       torch::jit::FuseFrozenConvAddRelu(graph);
@@ -51,7 +49,7 @@ class OptimizeForInferencePass : public Pass {
     auto after = op_histogram(model);
     PassStats stats;
     stats.rewrites = ops_removed(before, after);
-    stats.details = {{"froze_first", !was_frozen}, {"ops_before", total_ops(before)}, {"ops_after", total_ops(after)},
+    stats.details = {{"froze_first", froze}, {"ops_before", total_ops(before)}, {"ops_after", total_ops(after)},
                      {"mkldnn_nodes_made_reloadable", repacked}};
     return stats;
   }

@@ -13,7 +13,6 @@
 // gain less); inputs that are known not to be 2-D are left alone. Numerics: the same products
 // summed in another order (float rounding only).
 // Stats: rewrites = linear layers given the one-row path.
-#include <torch/csrc/jit/passes/freeze_module.h>
 
 #include <functional>
 
@@ -101,9 +100,7 @@ class SingleRowMatvecPass : public Pass {
 
   PassStats run(Model& model, const PassOptions& options) const override {
     auto& module = model.torchscript();
-    module.eval();
-    const bool was_frozen = !module.hasattr("training");
-    if (!was_frozen) module = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
+    const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/false);
     int64_t rewrites = 0, skipped_rank = 0;
     for (const auto& method : module.get_methods()) {
       auto graph = method.graph();
@@ -121,7 +118,7 @@ class SingleRowMatvecPass : public Pass {
     model.invalidate_graph_caches();
     PassStats stats;
     stats.rewrites = rewrites;
-    stats.details = {{"froze_first", !was_frozen}, {"linear_layers", rewrites}, {"skipped_not_2d", skipped_rank}};
+    stats.details = {{"froze_first", froze}, {"linear_layers", rewrites}, {"skipped_not_2d", skipped_rank}};
     return stats;
   }
 };

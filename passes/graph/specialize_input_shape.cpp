@@ -22,7 +22,6 @@
 #include <torch/csrc/jit/passes/constant_pooling.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/peephole.h>
 #include <torch/csrc/jit/passes/shape_analysis.h>
 #include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
@@ -270,10 +269,8 @@ class SpecializeInputShapePass : public Pass {
     const auto expected = fmt::format("{}", fmt::join(spec_texts, ";"));
 
     auto& module = model.torchscript();
-    module.eval();
-    const bool was_frozen = !module.hasattr("training");
     // Numerics-preserving: the check below compares with the unfrozen model bit for bit.
-    if (!was_frozen) module = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/false);
+    const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/false);
     model.invalidate_graph_caches();
     auto method = module.find_method("forward");
     if (!method) throw usage_error("specialize-input-shape: the model has no forward() method");
@@ -304,7 +301,7 @@ class SpecializeInputShapePass : public Pass {
 
     PassStats stats;
     stats.details = {{"shape", expected},
-                     {"froze_first", !was_frozen},
+                     {"froze_first", froze},
                      {"nodes_before", count_nodes(graph->block())},
                      {"branches_before", count_nodes(graph->block(), c10::prim::If)}};
     if (has_in_place_resize(graph->block())) {
