@@ -52,9 +52,10 @@ struct ChannelPruneResult {
 /// `options.selection`. Each pruned group keeps ceil((1 - amount) * C) channels (>= 1), rounded to a
 /// multiple of `options.round_to` by round_kept_channels (a group the rounding would keep whole is
 /// left whole, with the reason) and, when rounding is on, raised where a convolution reading the
-/// channels would otherwise fall to LibTorch's slow path at batch 1 on `examples`; ranked by the sum over its producers of the filters' L1/L2 norms. The work happens on a deep copy that then
-/// replaces `module` (new TorchScript types; handles to the old submodules keep the unpruned model),
-/// so a failure leaves `module` untouched. Parameters stay leaf parameters with requires_grad and
+/// channels would otherwise fall to LibTorch's slow path at batch 1 on `examples`; channels are
+/// ranked by the sum over the group's producers of the filters' L1/L2 norms. The work happens on a deep
+/// copy that then replaces `module` (new TorchScript types; handles to the old submodules keep the
+/// unpruned model), so a failure leaves `module` untouched. Parameters stay leaf parameters with requires_grad and
 /// buffers stay buffers, so the result trains; training flags are kept. `examples` (one per
 /// forward() input) run before and after: usage_error for bad options, invalid_input when the model
 /// does not run on them, runtime_failure if the pruned model fails or changes its output shape (a bug).

@@ -291,11 +291,11 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     const auto slow_after = slow_path_convolutions(outcome.model, example);
     if (slow_after.size() > slow_before.size()) {
       outcome.notes.push_back(fmt::format(
-          "{} convolution(s) of the pruned model run LibTorch's slow im2col path at batch 1 (aten::_slow_conv2d_forward; "
-          "the input ran {}): {}. LibTorch 1.13 gives a convolution of up to 3x3 to oneDNN at batch 1 only when its "
-          "input holds more than 20480 values; `mopt compile` with an x86 profile (--profile x86-64-avx512-vnni or "
+          "{} convolution(s) of the pruned model run LibTorch's slow im2col path at batch 1 (aten::_slow_conv2d_forward, "
+          "against {} in the input): {}. LibTorch 1.13 gives a convolution of up to 3x3 to oneDNN at batch 1 only when "
+          "its input holds more than {} values; `mopt compile` with an x86 profile (--profile x86-64-avx512-vnni or "
           "x86-64-avx2) runs every convolution in oneDNN",
-          slow_after.size(), slow_before.size(), fmt::join(slow_after, ", ")));
+          slow_after.size(), slow_before.size(), fmt::join(slow_after, ", "), kOneDnnMinInputValues));
     }
   }
   return outcome;
