@@ -287,8 +287,8 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x)", speedup));
   }
   if (request.method == "channel") {
-    const auto slow_before = slow_path_convolutions(input, example);
     const auto slow_after = slow_path_convolutions(outcome.model, example);
+    const auto slow_before = slow_after.empty() ? slow_after : slow_path_convolutions(input, example);
     if (slow_after.size() > slow_before.size()) {
       outcome.notes.push_back(fmt::format(
           "{} convolution(s) of the pruned model run LibTorch's slow im2col path at batch 1 (aten::_slow_conv2d_forward, "
