@@ -6,7 +6,9 @@
 #     labelled: noisy on this shared machine); ratios ORT fp32 / ORT int8 (aim >= 1.8 for ResNet-18,
 #     ResNet-50 and MobileNetV2; >= 1.3 for the transformer; bert_mini is the same encoder at
 #     BERT-mini size, bench-only) and LibTorch int8 / ORT int8, and ORT's
-#     fused counts;
+#     fused counts; for the dynamic models also "bound": ORT fp32 / the same fp32 model with its
+#     weight products replaced by near-free nodes (scripts/bench/remove_weight_products.py), the most
+#     that any speed-up of those products (INT8 or other) could give;
 #   - the Fashion-MNIST CNN: accuracy of both files in ONNX Runtime on the full test split;
 #   - calibration memory: peak RSS of `mopt quantize` at 64 and 1024 calibration samples (aim: flat).
 #   bash scripts/bench/onnx_int8.sh [ROUNDS] [MODELS]   (MODELS: a quoted subset of the list below;
@@ -21,7 +23,7 @@ norm=0.2860,0.3530
 
 # The peer: the TorchScript twin quantized by mopt with LibTorch graph-mode INT8 (static for CNNs,
 # dynamic for the transformer and LSTMs), run in LibTorch: today's best LibTorch artifact.
-printf '%-16s %-8s %-9s %9s %9s %7s %10s %9s   %s\n' model mode threads "ORT fp32" "ORT int8" ratio "LT int8" "LT/ORT8" \
+printf '%-16s %-8s %-9s %9s %9s %7s %7s %10s %9s   %s\n' model mode threads "ORT fp32" "ORT int8" ratio bound "LT int8" "LT/ORT8" \
   "ORT INT8 kernels (fused/quantized, fp32 left)"
 for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer bert_mini lstm lstm256}; do
   dir=build/fixtures/onnx_import
@@ -35,18 +37,24 @@ for model in ${2:-fashion_cnn resnet18 resnet50 mobilenet_v2 transformer bert_mi
   esac
   $mopt quantize "$src" -o "$tmp/$model.int8.onnx" "${quant[@]}" --threads 1 --iterations 10 --quiet --report "$tmp/q.json"
   fused=$(field "$tmp/q.json" "['details']['quantization']['onnxruntime_fusion']['ops']")
+  bound=no
+  if [ $mode = dynamic ]; then
+    /usr/bin/python3 scripts/bench/remove_weight_products.py "$src" "$tmp/$model.noproducts.onnx" 2>/dev/null && bound=yes
+  fi
   peer=yes
   $mopt quantize "$twin" -o "$tmp/$model.int8.pt" "${quant[@]}" --threads 1 --iterations 10 --quiet 2>/dev/null || peer=no
   for threads in 1 2; do
-    a=(); b=(); c=()
+    a=(); b=(); c=(); d=()
     for _ in $(seq "$rounds"); do
       a+=("$(bench_p50 "$src" $threads "${data[@]}")"); b+=("$(bench_p50 "$tmp/$model.int8.onnx" $threads "${data[@]}")")
       [ $peer = yes ] && c+=("$(bench_p50 "$tmp/$model.int8.pt" $threads "${data[@]}")")
+      [ $bound = yes ] && d+=("$(bench_p50 "$tmp/$model.noproducts.onnx" $threads "${data[@]}")")
     done
     fa=$(median "${a[@]}"); fb=$(median "${b[@]}")
+    if [ $bound = yes ]; then ceiling=$(printf '%6.2fx' "$(echo "$fa / $(median "${d[@]}")" | bc -l)"); else ceiling=$(printf '%7s' -); fi
     if [ $peer = yes ]; then fc=$(median "${c[@]}"); lt=$(printf '%10.3f %8.2fx' "$fc" "$(echo "$fc / $fb" | bc -l)"); else lt=$(printf '%10s %9s' "failed" "-"); fi
     label=$threads; [ "$threads" = 2 ] && label="2 (noisy)"
-    printf '%-16s %-8s %-9s %9.3f %9.3f %6.2fx %s   %s\n' "$model" "$mode" "$label" "$fa" "$fb" "$(echo "$fa / $fb" | bc -l)" "$lt" "$fused"
+    printf '%-16s %-8s %-9s %9.3f %9.3f %6.2fx %s %s   %s\n' "$model" "$mode" "$label" "$fa" "$fb" "$(echo "$fa / $fb" | bc -l)" "$ceiling" "$lt" "$fused"
   done
 done
 
