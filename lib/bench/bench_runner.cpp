@@ -105,6 +105,8 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
   } else {
     run = run_timed(call, settings.warmup, settings.stop, report_progress);
   }
+  // Read before anything else runs: counting MACs below runs the model again and would add its faults.
+  const int64_t faults_after_timed = minor_page_faults();
   monitor.stop();
   double peak = peak_rss_mb();
   auto row = row_json(batch, threads, run, peak, peak - baseline_rss_mb, settings);
@@ -113,7 +115,7 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
   row["memory"]["rss"] = rss_json(monitor.rss(), 20);
   if (calls > settings.warmup) {
     row["memory"]["page_faults_per_call"] =
-        static_cast<double>(minor_page_faults() - faults_before_timed) / static_cast<double>(calls - settings.warmup);
+        static_cast<double>(faults_after_timed - faults_before_timed) / static_cast<double>(calls - settings.warmup);
   }
   if (soak) {
     row["stop_rule"] = describe(soak->settings);

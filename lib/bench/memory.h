@@ -38,6 +38,9 @@ bool maps_memory_afresh(double page_faults_per_call);
 /// mapping (and page-faulting) them again.
 inline constexpr const char* kTunedMallocEnv = "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456";
 
+/// False in sanitizer builds, whose allocator replaces glibc's: its thresholds then change nothing.
+bool glibc_allocator_in_use();
+
 /// Applies those thresholds to this process (mallopt) and to the environment its children inherit
 /// (ONNX Runtime's helper, fresh-process measurements). Call before the model is loaded.
 void use_tuned_malloc();

@@ -20,22 +20,24 @@ namespace {
 
 constexpr int kMinCallsPerRound = 10;
 
-// One child's timed samples and page faults per timed call.
+// One child's timed samples, page faults per timed call, and the allocator settings it ran with.
 struct ChildTiming {
   std::vector<double> samples_ms;
   double page_faults_per_call = 0;
+  json malloc;
 };
 
 // One child: `mopt bench FILE` at batch 1 with every timed sample kept in its report.
 ChildTiming bench_in_child(const fs::path& model, const fs::path& input, int warmup, int iterations,
-                                   int threads, const std::string& engine, const ScratchDir& scratch, int index) {
+                           const FreshLatencySettings& settings, const ScratchDir& scratch, int index) {
   const auto report = scratch.file(fmt::format("round{}.json", index));
   const auto log = scratch.file(fmt::format("round{}.log", index));
   std::vector<std::string> argv = {self_executable().string(), "bench", fs::absolute(model).string(),
                                    "--data", input.string(), "--batch", "1",
-                                   "--threads", std::to_string(threads), "--engine", engine,
+                                   "--threads", std::to_string(settings.threads), "--engine", settings.engine,
                                    "--warmup", std::to_string(warmup), "--iterations", std::to_string(iterations),
                                    "--keep-samples", "--report", report.string(), "--quiet"};
+  if (settings.tuned_allocator) argv.push_back("--malloc-tuned");
   log_verbose("fresh-process timing: {}", fmt::join(argv, " "));
   auto outcome = run_child(argv, log);
   if (outcome.exit_code != 0) {
@@ -46,8 +48,10 @@ ChildTiming bench_in_child(const fs::path& model, const fs::path& input, int war
   }
   try {
     std::ifstream in(report);
-    const auto row = json::parse(in).at("metrics").at("rows").at(0);
-    return {row.at("samples_ms").get<std::vector<double>>(), row.at("memory").value("page_faults_per_call", 0.0)};
+    const auto metrics = json::parse(in).at("metrics");
+    const auto& row = metrics.at("rows").at(0);
+    return {row.at("samples_ms").get<std::vector<double>>(), row.at("memory").value("page_faults_per_call", 0.0),
+            metrics.at("runtime").value("malloc", json())};
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("the fresh-process timing of '{}' wrote an unreadable report: {}", model.string(), e.what()));
   }
@@ -56,9 +60,10 @@ ChildTiming bench_in_child(const fs::path& model, const fs::path& input, int war
 }  // namespace
 
 FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after, const std::vector<torch::Tensor>& inputs,
-                                   const FreshLatencySettings& settings) {
-  const int threads = settings.threads > 0 ? settings.threads : active_threads();
-  const std::string engine = settings.engine.empty() ? active_engine() : settings.engine;
+                                   const FreshLatencySettings& requested) {
+  auto settings = requested;
+  if (settings.threads <= 0) settings.threads = active_threads();
+  if (settings.engine.empty()) settings.engine = active_engine();
   // At least kMinCallsPerRound timed calls per child: a process start costs ~0.7 s here, and a
   // handful of calls per round would spend the run starting processes.
   const int total = std::max(1, settings.iterations);
@@ -72,22 +77,26 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
   for (size_t k = 0; k < inputs.size(); ++k) write_npy(inputs[k].contiguous(), input_dir / fmt::format("input_{}.npy", k));
 
   FreshLatency result;
+  json malloc;
   for (int r = 0; r < rounds; ++r) {
-    auto b = bench_in_child(before, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r);
-    auto a = bench_in_child(after, input_dir, settings.warmup, calls_in_round(r), threads, engine, scratch, 2 * r + 1);
+    auto b = bench_in_child(before, input_dir, settings.warmup, calls_in_round(r), settings, scratch, 2 * r);
+    auto a = bench_in_child(after, input_dir, settings.warmup, calls_in_round(r), settings, scratch, 2 * r + 1);
+    malloc = a.malloc;
     result.before_ms.insert(result.before_ms.end(), b.samples_ms.begin(), b.samples_ms.end());
     result.after_ms.insert(result.after_ms.end(), a.samples_ms.begin(), a.samples_ms.end());
     result.before_page_faults = std::max(result.before_page_faults, b.page_faults_per_call);
     result.after_page_faults = std::max(result.after_page_faults, a.page_faults_per_call);
   }
   result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
-                   {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}",
-                                           threads, engine, settings.warmup, calls_in_round(0))},
+                   {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}{}",
+                                           settings.threads, settings.engine, settings.warmup, calls_in_round(0),
+                                           settings.tuned_allocator ? " --malloc-tuned" : "")},
                    {"rounds", rounds},
                    {"warmup_per_round", settings.warmup},
                    {"timed_calls", total},
-                   {"threads", threads},
-                   {"engine", engine}};
+                   {"threads", settings.threads},
+                   {"engine", settings.engine},
+                   {"malloc", malloc}};
   return result;
 }
 

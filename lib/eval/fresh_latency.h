@@ -19,6 +19,7 @@ struct FreshLatencySettings {
   int iterations = 50;    ///< timed calls per file, split over the rounds (at least one per round)
   int threads = 0;
   std::string engine;
+  bool tuned_allocator = false;  ///< children run `mopt bench --malloc-tuned` (kTunedMallocEnv)
 };
 
 /// Pooled timed samples of each file, and how they were taken (for the report).
@@ -27,7 +28,7 @@ struct FreshLatency {
   std::vector<double> after_ms;
   double before_page_faults = 0;  ///< page faults per timed call, the most of any round
   double after_page_faults = 0;
-  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine}
+  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine, malloc}
 };
 
 /// Times `before` and `after` (TorchScript in LibTorch, .onnx in ONNX Runtime, as `mopt bench`

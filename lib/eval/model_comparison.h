@@ -9,6 +9,7 @@
 #include "lib/model/model.h"
 
 #include <filesystem>
+#include <string>
 
 namespace mopt {
 
@@ -18,6 +19,10 @@ struct ComparisonSettings {
   int warmup = 10;           ///< latency warm-up calls in each fresh process (excluded)
   int iterations = 50;       ///< timed calls per model, batch 1, split over the fresh-process rounds
   int threads = 0;           ///< threads of the timed runs; 0 = those in effect
+  /// When either file maps over kFreshMemoryHintMb afresh per call, time both again with the
+  /// allocator thresholds a deploying process can set (`allocator_check` in the result). For the
+  /// comparisons a command reports, not for --keep-if-faster's trials, which stay on the defaults.
+  bool allocator_check = false;
 };
 
 /// Below this output cosine against the input model a rewrite has changed what the model computes
@@ -32,10 +37,15 @@ inline bool outputs_changed(const nlohmann::json& agreement) {
 /// Compares two saved models, each run where it is deployed (TorchScript in LibTorch, .onnx in
 /// ONNX Runtime). Returns {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...},
 /// agreement: {max_abs_diff, cosine, top1_agreement, sqnr_db}, speedup_p50, samples, data,
-/// runtime: {before, after}, latency_measurement: {...}}. Latency is timed on the first sample
-/// (batch 1) by `mopt bench` in fresh child processes, alternating before/after rounds.
+/// runtime: {before, after}, latency_measurement: {...}, allocator_check?: {status, reason?,
+/// settings?, before?, after?, speedup_p50?}}. Latency is timed on the first sample (batch 1) by
+/// `mopt bench` in fresh child processes, alternating before/after rounds.
 nlohmann::json compare_files(const std::filesystem::path& before, const std::filesystem::path& after,
                              const Dataset& data, const ComparisonSettings& settings);
+
+/// "; N.NNx with the allocator thresholds a deploying process can set" when compare_files() timed
+/// the files that way too (allocator_check measured), else "": for the warnings about a slower file.
+std::string tuned_allocator_clause(const nlohmann::json& comparison);
 
 /// The fresh-process timing compare_files() does for `settings` (threads 0 = those in effect).
 FreshLatencySettings fresh_timing(const ComparisonSettings& settings);

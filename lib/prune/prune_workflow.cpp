@@ -284,7 +284,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
                             "TensorRT or cuSPARSELt), not by LibTorch's CPU kernels");
   }
   if (request.method == "channel" && speedup < 1.0) {
-    outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x)", speedup));
+    outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x{})", speedup, tuned_allocator_clause(outcome.comparison)));
   }
   if (request.method == "channel") {
     const auto slow_after = slow_path_convolutions(outcome.model, example);

@@ -15,13 +15,22 @@
 #                    fault costs ~13 us here, and glibc returns freed memory to the kernel
 #                    differently from process to process: the main cause of the spread)
 # quantize's "before" is its fp32 baseline (frozen + optimized, not a file the user keeps), so only
-# its "after" is checked. Usage: [ROUNDS=3] scripts/bench/fresh_process_agreement.sh [MODEL...]
+# its "after" is checked. TUNED_MALLOC=1 runs every process (the commands, their children, mopt
+# bench, python3) with the allocator settings of `mopt bench --malloc-tuned`, which take the page
+# faults, and so most of the spread between processes, out of every path alike: what remains is
+# any bias of one measurement path against another.
+# Usage: [ROUNDS=3] [TUNED_MALLOC=1] scripts/bench/fresh_process_agreement.sh [MODEL...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during the run cannot swap it
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
 [ -f build/fixtures/transformer.pt ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
 rounds=${ROUNDS:-3}
+allocator="glibc's default allocator settings"
+if [ "${TUNED_MALLOC:-0}" = 1 ]; then  # the values of kTunedMallocEnv in lib/bench/memory.h
+  export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
+  allocator="MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_ in every process"
+fi
 models=("${@:-resnet18 mobilenet_v2 transformer}")
 read -r -a models <<<"${models[*]}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -63,9 +72,9 @@ for name in "${models[@]}"; do
   done
 done
 
-/usr/bin/python3 - "$tmp" "$rounds" "${models[@]}" <<'PY'
+/usr/bin/python3 - "$tmp" "$rounds" "$allocator" "${models[@]}" <<'PY'
 import json, statistics, sys
-tmp, rounds, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+tmp, rounds, allocator, models = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def pytorch_ms(key):  # the independent loop: fresh python3 processes, PyTorch's own load path
     return statistics.median(float(open(f"{tmp}/pytorch.{key}.{r}.txt").read()) for r in range(1, rounds + 1))
 def bench_rows(key):
@@ -94,6 +103,7 @@ for name in models:
             print(f"{name:<13} {command:<9} {side:<7} {reported:9.3f} {bench:9.3f} {pt:9.3f} {reported / bench:10.2f} {bench / pt:9.2f}"
                   f" {spread:7.2f} {faults:>12}")
 within = lambda ratios: sum(0.9 <= r <= 1.1 for r in ratios)
-print(f"\n{within(worst)} of {len(worst)} ratios within 10% (1 thread, batch 1; each figure the median of {rounds} fresh processes)")
+print(f"\n{within(worst)} of {len(worst)} ratios within 10% (1 thread, batch 1; each figure the median of {rounds} fresh processes;"
+      f" {allocator})")
 print(f"{within(steady)} of {len(steady)} within 10% among files whose own `mopt bench` rounds stayed within 10% of each other (spread <= 1.10)")
 PY

@@ -6,6 +6,7 @@
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/keep_if_faster.h"
+#include "lib/eval/model_comparison.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
@@ -204,7 +205,9 @@ void run_compile(const CompileArgs& args, Report& report) {
                                                        {"pipeline", kept_text}}).dump());
   }
   // An .onnx output is timed in ONNX Runtime, where it will run, against the input in LibTorch.
-  auto comparison = compare_models(input, output, data, settings);
+  auto reported = settings;
+  reported.allocator_check = true;
+  auto comparison = compare_models(input, output, data, reported);
   output.save(args.output);
   report.add_output(args.output, &output);
   report.metrics() = comparison;
@@ -228,6 +231,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   say("latency p50 (ms, b=1, on this host): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
       comparison["after"]["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
   say("  {}", latency_method_note(comparison));
+  say_allocator_check(comparison);
   say("outputs vs input: max abs diff {:.3g}, cosine {:.6f}", comparison["agreement"]["max_abs_diff"].get<double>(),
       comparison["agreement"]["cosine"].get<double>());
   if (lite) {
@@ -238,7 +242,8 @@ void run_compile(const CompileArgs& args, Report& report) {
     say("WARNING: outputs changed noticeably (cosine {:.4f})", comparison["agreement"]["cosine"].get<double>());
   }
   if (on_host && comparison["speedup_p50"].get<double>() < 0.95) {
-    say("WARNING: the compiled model is SLOWER on this host ({:.2f}x); try --keep-if-faster", comparison["speedup_p50"].get<double>());
+    say("WARNING: the compiled model is SLOWER on this host ({:.2f}x{}); try --keep-if-faster", comparison["speedup_p50"].get<double>(),
+        tuned_allocator_clause(comparison));
   }
   warn_if_busy(report);
 }

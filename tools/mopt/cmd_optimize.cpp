@@ -34,8 +34,8 @@ void print_comparison(const nlohmann::json& c) {
       g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), 100 * g["top1_agreement"].get<double>(),
       c["samples"].get<int64_t>());
   if (c["speedup_p50"].get<double>() < 0.95) {
-    say("WARNING: the optimized model is SLOWER than the input ({:.2f}x); consider dropping passes",
-        c["speedup_p50"].get<double>());
+    say("WARNING: the optimized model is SLOWER than the input ({:.2f}x{}); consider dropping passes",
+        c["speedup_p50"].get<double>(), tuned_allocator_clause(c));
   }
   if (outputs_changed(g)) say("WARNING: outputs changed noticeably (cosine {:.4f})", g["cosine"].get<double>());
 }
@@ -84,6 +84,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     log_info("measuring before/after on {} ...", data.description);
     ComparisonSettings settings;
     settings.iterations = args.iterations;
+    settings.allocator_check = true;
     // Each side is timed where it runs (.onnx in ONNX Runtime), saved, in fresh processes.
     report.metrics() = compare_models(input, result.model, data, settings);
   }

@@ -117,6 +117,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   request.alpha = args.alpha;
   if (!args.finetune_data.empty()) request.train = train_config(args.training, args.output);
   request.comparison.iterations = args.iterations;
+  request.comparison.allocator_check = true;
   if (!args.teacher.empty()) {
     request.teacher = load_executable(args.teacher);
     report.add_input(args.teacher, &*request.teacher);
@@ -148,6 +149,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                       {"runtime", outcome.comparison["runtime"]},
                       {"latency_measurement", outcome.comparison["latency_measurement"]},
                       {"totals", outcome.totals}};
+  if (outcome.comparison.contains("allocator_check")) report.metrics()["allocator_check"] = outcome.comparison["allocator_check"];
   const bool uses_amount = args.method == "channel" || (args.method == "magnitude" && args.amounts.empty());
   const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
   report.details()["pruning"] = {{"method", args.method}, {"amount", amount}, {"global", args.global},

@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 
 #include "lib/errors.h"
+#include "lib/eval/model_comparison.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/pipeline/pass_manager.h"
@@ -136,8 +137,8 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
         "inference, so INT8 changes nothing here");
   }
   if (outcome.speedup < 1.0) {
-    say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
-        outcome.speedup);
+    say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x{}) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
+        outcome.speedup, tuned_allocator_clause(m));
   }
 }
 
@@ -274,6 +275,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.config.skip_modules = expand_skips(args.skip, fp32);
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
+  request.comparison.allocator_check = true;
   request.target = accuracy_target(args);
   make_calibrator(args.calibrator, request.config.calibrator_options);  // unknown name -> exit 2 before any work
 

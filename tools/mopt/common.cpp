@@ -78,12 +78,22 @@ std::string latency_method_note(const nlohmann::json& comparison) {
                      before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator);
 }
 
+void say_allocator_check(const nlohmann::json& comparison) {
+  if (!comparison.contains("allocator_check") || comparison["allocator_check"]["status"] != "measured") return;
+  const auto& check = comparison["allocator_check"];
+  say("  with {} in the deploying process: {:.3f} -> {:.3f} ms ({:.2f}x), {:.0f} -> {:.0f} page faults per call",
+      check["settings"].get<std::string>(), check["before"]["latency"]["p50_ms"].get<double>(),
+      check["after"]["latency"]["p50_ms"].get<double>(), check["speedup_p50"].get<double>(),
+      check["before"]["page_faults_per_call"].get<double>(), check["after"]["page_faults_per_call"].get<double>());
+}
+
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
   const auto& before = comparison["before"];
   const auto& after = comparison["after"];
   say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", before["latency"]["p50_ms"].get<double>(),
       after["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
   say("  {}", latency_method_note(comparison));
+  say_allocator_check(comparison);
   if (before.contains("accuracy")) {
     say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * before["accuracy"]["top1"].get<double>(),
         100 * after["accuracy"]["top1"].get<double>());

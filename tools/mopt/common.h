@@ -36,6 +36,10 @@ void warn_if_busy(const Report& report);
 /// One line saying how a compare_models() result's latencies were taken (fresh processes, threads).
 std::string latency_method_note(const nlohmann::json& comparison);
 
+/// When compare_files() timed the files again with tuned allocator thresholds, a line with those
+/// figures (nothing otherwise).
+void say_allocator_check(const nlohmann::json& comparison);
+
 /// The latency-p50 row (with the speedup) and, when measured, the top-1 accuracy row of a
 /// compare_models() result, in the 28/14/14-column layout of the before/after tables.
 void say_latency_and_accuracy(const nlohmann::json& comparison);
