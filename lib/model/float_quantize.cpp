@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,13 +66,67 @@ int64_t quantize_with_float_ops(torch::jit::Graph& graph) {
   return rewritten;
 }
 
-int64_t dequantize_around_cat(torch::jit::Graph& graph) {
-  int64_t rewritten = 0;
+namespace {
+
+// The rank of `value` when the graph tells it: a typed value, or the output of an op whose rank
+// follows from its inputs (2-D convolutions, a view to a size list, chunks and elementwise ops of a
+// tensor of known rank). Finalized INT8 graphs carry no shapes, so the producers are read instead.
+std::optional<int64_t> known_rank(const Value* value, int depth = 0) {
+  if (auto type = value->type()->cast<c10::TensorType>(); type && type->dim()) return static_cast<int64_t>(*type->dim());
+  if (depth > 64) return std::nullopt;
+  const Node* node = value->node();
+  const std::string kind = node->kind().toQualString();
+  if (kind.rfind("quantized::conv2d", 0) == 0) return 4;
+  if ((kind == "aten::view" || kind == "aten::reshape") && node->input(1)->node()->kind() == c10::prim::ListConstruct) {
+    return static_cast<int64_t>(node->input(1)->node()->inputs().size());
+  }
+  if (kind == "prim::ListUnpack") {  // the parts of aten::chunk / aten::split of one tensor
+    const Node* split = node->input(0)->node();
+    const std::string split_kind = split->kind().toQualString();
+    return split_kind == "aten::chunk" || split_kind == "aten::split" ? known_rank(split->input(0), depth + 1) : std::nullopt;
+  }
+  static const std::set<std::string> same_rank = {
+      "aten::contiguous", "aten::clone", "aten::dequantize", "aten::quantize_per_tensor", "aten::relu", "aten::relu_",
+      "aten::hardtanh", "aten::hardtanh_", "aten::max_pool2d", "aten::avg_pool2d", "aten::_make_per_tensor_quantized_tensor",
+      "aten::to", "aten::mul", "aten::add", "aten::round_", "aten::add_", "aten::clamp_", "quantized::add", "quantized::add_relu",
+      "quantized::mul", "quantized::cat", "quantized::hardswish", "quantized::batch_norm2d", "prim::ConstantChunk"};
+  if (!same_rank.count(kind) || node->inputs().empty()) return std::nullopt;
+  const Value* first = node->input(0);
+  if (first->node()->kind() == c10::prim::ListConstruct) {  // quantized::cat: the rank of its inputs
+    return first->node()->inputs().empty() ? std::nullopt : known_rank(first->node()->input(0), depth + 1);
+  }
+  return known_rank(first, depth + 1);
+}
+
+bool channels_last_cat(const Node* cat) {
+  auto dim = constant(cat->input(1));
+  if (!dim || !dim->isInt() || dim->toInt() != 1) return false;
+  for (const Value* x : cat->input(0)->node()->inputs()) {
+    if (known_rank(x) != 4) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph) {
+  QuantizedCatRewrites rewrites;
   for (auto* node : all_nodes(graph.block())) {
     if (node->kind() != kQuantizedCat || node->inputs().size() != 4) continue;
     Node* list = node->input(0)->node();
     if (list->kind() != c10::prim::ListConstruct || !constant(node->input(2)) || !constant(node->input(3))) continue;
     torch::jit::WithInsertPoint guard(node);
+    if (channels_last_cat(node)) {
+      std::vector<Value*> inputs;
+      for (Value* x : list->inputs()) {
+        inputs.push_back(graph.insert(c10::aten::contiguous, {x}, {torch::jit::NamedValue(
+            "memory_format", c10::IValue(static_cast<int64_t>(at::MemoryFormat::ChannelsLast)))}));
+      }
+      node->replaceInput(0, graph.insertNode(graph.createList(c10::TensorType::get(), inputs))->output());
+      if (!list->hasUses()) list->destroy();
+      ++rewrites.channels_last;
+      continue;
+    }
     std::vector<Value*> dequantized;
     for (Value* x : list->inputs()) dequantized.push_back(graph.insert(c10::aten::dequantize, {x}));
     Value* fp32_list = graph.insertNode(graph.createList(c10::TensorType::get(), dequantized))->output();
@@ -82,9 +137,9 @@ int64_t dequantize_around_cat(torch::jit::Graph& graph) {
     node->output()->replaceAllUsesWith(quantized);
     node->destroy();
     if (!list->hasUses()) list->destroy();
-    ++rewritten;
+    ++rewrites.dequantized;
   }
-  return rewritten;
+  return rewrites;
 }
 
 int64_t restore_quantize_per_tensor(torch::jit::Graph& graph) {

@@ -16,12 +16,24 @@ namespace mopt {
 /// place; returns the number rewritten.
 int64_t quantize_with_float_ops(torch::jit::Graph& graph);
 
-/// Rewrites quantized::cat(xs, dim, scale, zero_point) of a list built in the graph, with constant
-/// qparams, as what LibTorch computes for it unless every input is channels-last contiguous:
-/// aten::cat of the dequantized inputs, then aten::quantize_per_tensor (for quantize_with_float_ops
-/// to make fast; ShuffleNetV2 takes that path in 13 of its 16 concatenations). Assumes quint8
-/// activations, as mopt's static quantizer makes. Returns the number rewritten.
-int64_t dequantize_around_cat(torch::jit::Graph& graph);
+/// How rewrite_quantized_cats() rewrote each concatenation.
+struct QuantizedCatRewrites {
+  int64_t channels_last = 0;  ///< inputs made channels-last contiguous: LibTorch's fast path
+  int64_t dequantized = 0;    ///< written out as dequantize, fp32 cat, quantize
+};
+
+/// LibTorch's quantized::cat(xs, dim, scale, zero_point) requantizes 4-D inputs directly only when
+/// every one is channels-last contiguous and dim is 1. Otherwise it dequantizes them, concatenates
+/// in fp32 and calls the slow quantize_per_tensor (ShuffleNetV2: 13 of 16 concatenations, whose
+/// channel halves are strided views). For each quantized::cat of a list built in the graph, with
+/// constant qparams:
+///   - dim 1 and every input known to be 4-D (see known_rank in the .cpp): each input becomes
+///     aten::contiguous(x, memory_format=channels_last), a copy of uint8 or nothing when it already
+///     is, so the fast path runs (within one step of the slow path's bytes);
+///   - otherwise: the slow path written out in the graph, aten::cat of the dequantized inputs, then
+///     aten::quantize_per_tensor, for quantize_with_float_ops to make fast (the same bytes).
+/// Assumes quint8 activations, as mopt's static quantizer makes.
+QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph);
 
 /// The inverse of quantize_with_float_ops, for readers that expect quantize_per_tensor (the ONNX exporter maps it to
 /// QuantizeLinear). Returns the number restored.

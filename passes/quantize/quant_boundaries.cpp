@@ -21,7 +21,7 @@ void visit(const torch::jit::Block* block, int64_t& quantize, int64_t& dequantiz
       ++dequantize;
       for (const auto& use : node->output()->uses()) {
         const auto* user = use.user;
-        // A list of dequantized tensors (concatenated in fp32, see dequantize_around_cat): its reader.
+        // A list of dequantized tensors (concatenated in fp32, see rewrite_quantized_cats): its reader.
         if (user->kind() == c10::prim::ListConstruct && user->output()->uses().size() == 1) user = user->output()->uses()[0].user;
         consumers[user->kind() == c10::prim::Return ? "return" : user->kind().toQualString()] += 1;
       }

@@ -176,6 +176,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"boundaries", quantization_boundaries(pick.result.model)},
                      {"silu_as_sigmoid_mul", pick.result.silu_decomposed},
                      {"relu6_folded", pick.result.relu6_folded},
+                     {"cats_channels_last", pick.result.cats_channels_last},
                      {"calibration",
                       {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
   return outcome;

@@ -281,7 +281,8 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     return fold_relu6_into_quantized_ops(graph);
   });
   quantization_stage("computing quantize_per_tensor with fp32 ops", kReportAdvice, [&] {
-    dequantize_around_cat(graph);  // the quantize inside LibTorch's quantized cat, made visible
+    // LibTorch's fast concatenation where it applies; elsewhere the quantize inside its slow one, made visible.
+    result.cats_channels_last = rewrite_quantized_cats(graph).channels_last;
     return quantize_with_float_ops(graph);
   });
   result.model = Model::from_torchscript(quantized);

@@ -44,6 +44,7 @@ struct QuantResult {
   double calibration_peak_rss_mb = 0;
   int64_t silu_decomposed = 0;  ///< SiLU ops computed as x * sigmoid(x) to stay INT8 (decompose_silu)
   int64_t relu6_folded = 0;     ///< ReLU6 clamps folded into the quantized op before them (fold_relu6_into_quantized_ops)
+  int64_t cats_channels_last = 0;  ///< concatenations put on LibTorch's channels-last fast path (rewrite_quantized_cats)
 };
 
 /// Progress: (batches done, batches total).

@@ -83,7 +83,9 @@ graph(%a : Tensor, %b : Tensor):
   return (%q)
 )IR", graph.get());
     auto rewritten = graph->copy();
-    CHECK(dequantize_around_cat(*rewritten) == 1);
+    const auto cats = rewrite_quantized_cats(*rewritten);  // the inputs' rank is unknown: the slow path
+    CHECK(cats.dequantized == 1);
+    CHECK(cats.channels_last == 0);
     CHECK(quantize_with_float_ops(*rewritten) == 1);
     const auto ops = op_counts(*rewritten);
     CHECK(ops.count("quantized::cat") == 0);
@@ -98,6 +100,65 @@ graph(%a : Tensor, %b : Tensor):
     const auto diff = run_graph(rewritten, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt) -
                       run_graph(graph, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt);
     CHECK(diff.abs().max().item<int>() <= 1);
+  }
+
+  TEST_CASE("a quantized cat of 4-D inputs along channels is put on LibTorch's channels-last path") {
+    // ShuffleNetV2's shape: one half of a chunked tensor next to a branch's output.
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(R"IR(
+graph(%x : Tensor, %y : Tensor):
+  %one : int = prim::Constant[value=1]()
+  %two : int = prim::Constant[value=2]()
+  %s : float = prim::Constant[value=0.08]()
+  %z : int = prim::Constant[value=90]()
+  %parts : Tensor[] = aten::chunk(%x, %two, %one)
+  %x1 : Tensor, %x2 : Tensor = prim::ListUnpack(%parts)
+  %n : int = prim::Constant[value=1]()
+  %c : int = prim::Constant[value=10]()
+  %h : int = prim::Constant[value=5]()
+  %w : int = prim::Constant[value=7]()
+  %size : int[] = prim::ListConstruct(%n, %c, %h, %w)
+  %b : Tensor = aten::view(%y, %size)
+  %xs : Tensor[] = prim::ListConstruct(%x1, %b)
+  %q : Tensor = quantized::cat(%xs, %one, %s, %z)
+  return (%q)
+)IR", graph.get());
+    graph->inputs()[0]->setType(c10::TensorType::get()->withDim(4));
+    auto rewritten = graph->copy();
+    const auto cats = rewrite_quantized_cats(*rewritten);
+    CHECK(cats.channels_last == 1);
+    CHECK(cats.dequantized == 0);
+    const auto ops = op_counts(*rewritten);
+    CHECK(ops.at("aten::contiguous") == 2);
+    CHECK(ops.at("quantized::cat") == 1);
+    CHECK(ops.count("aten::dequantize") == 0);
+    torch::manual_seed(2);
+    const auto x = torch::quantize_per_tensor(torch::randn({1, 12, 5, 7}) * 3, 0.1, 100, torch::kQUInt8)
+                       .contiguous(at::MemoryFormat::ChannelsLast);  // so its halves are strided views
+    const auto y = torch::quantize_per_tensor(torch::randn({350}) * 2, 0.05, 30, torch::kQUInt8);
+    const auto fast = run_graph(rewritten, {x, y});
+    CHECK(fast.is_contiguous(at::MemoryFormat::ChannelsLast));
+    // LibTorch's slow path (what the graph ran before) requantizes through fp32: within one step.
+    const auto diff = fast.int_repr().to(torch::kInt) - run_graph(graph, {x, y}).int_repr().to(torch::kInt);
+    CHECK(diff.abs().max().item<int>() <= 1);
+    CHECK(torch::allclose(fast.dequantize(), run_graph(graph, {x, y}).dequantize(), 0, 0.08 + 1e-6));
+  }
+
+  TEST_CASE("a quantized cat along another dimension keeps the written-out slow path") {
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(R"IR(
+graph(%a : Tensor, %b : Tensor):
+  %dim : int = prim::Constant[value=2]()
+  %s : float = prim::Constant[value=0.08]()
+  %z : int = prim::Constant[value=90]()
+  %xs : Tensor[] = prim::ListConstruct(%a, %b)
+  %q : Tensor = quantized::cat(%xs, %dim, %s, %z)
+  return (%q)
+)IR", graph.get());
+    for (auto* input : graph->inputs()) input->setType(c10::TensorType::get()->withDim(4));
+    const auto cats = rewrite_quantized_cats(*graph);
+    CHECK(cats.channels_last == 0);
+    CHECK(cats.dequantized == 1);
   }
 
   TEST_CASE("a quantize with parameters known only at run time is left alone") {

@@ -126,6 +126,10 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
     say("{} SiLU computed as x * sigmoid(x), which LibTorch keeps INT8 (it has no quantized SiLU)",
         outcome.details["silu_as_sigmoid_mul"].get<int64_t>());
   }
+  if (outcome.details.value("cats_channels_last", 0) > 0) {
+    say("{} concatenations kept INT8 on LibTorch's channels-last path (their inputs made channels-last first)",
+        outcome.details["cats_channels_last"].get<int64_t>());
+  }
   if (outcome.details.value("relu6_folded", 0) > 0) {
     say("{} ReLU6 folded into the INT8 op before it (output range set to the clamp's: no clamp and no extra buffer per call)",
         outcome.details["relu6_folded"].get<int64_t>());
