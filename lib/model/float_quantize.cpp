@@ -9,7 +9,9 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include <optional>
+#include <algorithm>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -68,41 +70,68 @@ int64_t quantize_with_float_ops(torch::jit::Graph& graph) {
 
 namespace {
 
-// The rank of `value` when the graph tells it: a typed value, or the output of an op whose rank
-// follows from its inputs (2-D convolutions, a view to a size list, chunks and elementwise ops of a
-// tensor of known rank). Finalized INT8 graphs carry no shapes, so the producers are read instead.
-std::optional<int64_t> known_rank(const Value* value, int depth = 0) {
-  if (auto type = value->type()->cast<c10::TensorType>(); type && type->dim()) return static_cast<int64_t>(*type->dim());
-  if (depth > 64) return std::nullopt;
-  const Node* node = value->node();
-  const std::string kind = node->kind().toQualString();
-  if (kind.rfind("quantized::conv2d", 0) == 0) return 4;
-  if ((kind == "aten::view" || kind == "aten::reshape") && node->input(1)->node()->kind() == c10::prim::ListConstruct) {
-    return static_cast<int64_t>(node->input(1)->node()->inputs().size());
+// The rank of a value when the graph tells it: a typed value, or the output of an op whose rank
+// follows from its inputs (2-D convolutions, a view to a size list, chunks of a tensor of known
+// rank, elementwise ops: the largest rank among their tensor inputs). Finalized INT8 graphs carry no
+// shapes, so the producers are read instead. Memoized: residual graphs reach a value many ways.
+class RankReader {
+ public:
+  std::optional<int64_t> rank(const Value* value, int depth = 0) {
+    auto known = memo_.find(value);
+    if (known != memo_.end()) return known->second;
+    auto result = read(value, depth);
+    memo_[value] = result;
+    return result;
   }
-  if (kind == "prim::ListUnpack") {  // the parts of aten::chunk / aten::split of one tensor
-    const Node* split = node->input(0)->node();
-    const std::string split_kind = split->kind().toQualString();
-    return split_kind == "aten::chunk" || split_kind == "aten::split" ? known_rank(split->input(0), depth + 1) : std::nullopt;
-  }
-  static const std::set<std::string> same_rank = {
-      "aten::contiguous", "aten::clone", "aten::dequantize", "aten::quantize_per_tensor", "aten::relu", "aten::relu_",
-      "aten::hardtanh", "aten::hardtanh_", "aten::max_pool2d", "aten::avg_pool2d", "aten::_make_per_tensor_quantized_tensor",
-      "aten::to", "aten::mul", "aten::add", "aten::round_", "aten::add_", "aten::clamp_", "quantized::add", "quantized::add_relu",
-      "quantized::mul", "quantized::cat", "quantized::hardswish", "quantized::batch_norm2d", "prim::ConstantChunk"};
-  if (!same_rank.count(kind) || node->inputs().empty()) return std::nullopt;
-  const Value* first = node->input(0);
-  if (first->node()->kind() == c10::prim::ListConstruct) {  // quantized::cat: the rank of its inputs
-    return first->node()->inputs().empty() ? std::nullopt : known_rank(first->node()->input(0), depth + 1);
-  }
-  return known_rank(first, depth + 1);
-}
 
-bool channels_last_cat(const Node* cat) {
+ private:
+  std::optional<int64_t> read(const Value* value, int depth) {
+    if (auto type = value->type()->cast<c10::TensorType>(); type && type->dim()) return static_cast<int64_t>(*type->dim());
+    if (depth > 64) return std::nullopt;
+    const Node* node = value->node();
+    const std::string kind = node->kind().toQualString();
+    if (kind.rfind("quantized::conv2d", 0) == 0) return 4;
+    if ((kind == "aten::view" || kind == "aten::reshape") && node->input(1)->node()->kind() == c10::prim::ListConstruct) {
+      return static_cast<int64_t>(node->input(1)->node()->inputs().size());
+    }
+    if (kind == "prim::ListUnpack") {  // the parts of aten::chunk / aten::split of one tensor
+      const Node* split = node->input(0)->node();
+      const std::string split_kind = split->kind().toQualString();
+      return split_kind == "aten::chunk" || split_kind == "aten::split" ? rank(split->input(0), depth + 1) : std::nullopt;
+    }
+    static const std::set<std::string> elementwise = {
+        "aten::contiguous", "aten::clone", "aten::dequantize", "aten::quantize_per_tensor", "aten::relu", "aten::relu_",
+        "aten::hardtanh", "aten::hardtanh_", "aten::max_pool2d", "aten::avg_pool2d", "aten::_make_per_tensor_quantized_tensor",
+        "aten::to", "aten::mul", "aten::add", "aten::round_", "aten::add_", "aten::clamp_", "quantized::add",
+        "quantized::add_relu", "quantized::mul", "quantized::cat", "quantized::hardswish", "quantized::batch_norm2d",
+        "prim::ConstantChunk"};
+    if (!elementwise.count(kind)) return std::nullopt;
+    std::vector<const Value*> tensors;
+    for (const Value* input : node->inputs()) {
+      if (input->type()->kind() == c10::TypeKind::TensorType) tensors.push_back(input);
+      auto list = input->type()->cast<c10::ListType>();
+      if (list && list->getElementType()->kind() == c10::TypeKind::TensorType &&
+          input->node()->kind() == c10::prim::ListConstruct) {  // quantized::cat's inputs
+        for (const Value* element : input->node()->inputs()) tensors.push_back(element);
+      }
+    }
+    std::optional<int64_t> largest;
+    for (const Value* tensor : tensors) {
+      auto r = rank(tensor, depth + 1);
+      if (!r) return std::nullopt;
+      largest = std::max(largest.value_or(0), *r);
+    }
+    return largest;
+  }
+
+  std::unordered_map<const Value*, std::optional<int64_t>> memo_;
+};
+
+bool channels_last_cat(const Node* cat, RankReader& ranks) {
   auto dim = constant(cat->input(1));
   if (!dim || !dim->isInt() || dim->toInt() != 1) return false;
   for (const Value* x : cat->input(0)->node()->inputs()) {
-    if (known_rank(x) != 4) return false;
+    if (ranks.rank(x) != 4) return false;
   }
   return true;
 }
@@ -111,12 +140,13 @@ bool channels_last_cat(const Node* cat) {
 
 QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph) {
   QuantizedCatRewrites rewrites;
+  RankReader ranks;
   for (auto* node : all_nodes(graph.block())) {
     if (node->kind() != kQuantizedCat || node->inputs().size() != 4) continue;
     Node* list = node->input(0)->node();
     if (list->kind() != c10::prim::ListConstruct || !constant(node->input(2)) || !constant(node->input(3))) continue;
     torch::jit::WithInsertPoint guard(node);
-    if (channels_last_cat(node)) {
+    if (channels_last_cat(node, ranks)) {
       std::vector<Value*> inputs;
       for (Value* x : list->inputs()) {
         inputs.push_back(graph.insert(c10::aten::contiguous, {x}, {torch::jit::NamedValue(

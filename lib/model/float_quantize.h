@@ -27,7 +27,7 @@ struct QuantizedCatRewrites {
 /// in fp32 and calls the slow quantize_per_tensor (ShuffleNetV2: 13 of 16 concatenations, whose
 /// channel halves are strided views). For each quantized::cat of a list built in the graph, with
 /// constant qparams:
-///   - dim 1 and every input known to be 4-D (see known_rank in the .cpp): each input becomes
+///   - dim 1 and every input known to be 4-D (see RankReader in the .cpp): each input becomes
 ///     aten::contiguous(x, memory_format=channels_last), a copy of uint8 or nothing when it already
 ///     is, so the fast path runs (within one step of the slow path's bytes);
 ///   - otherwise: the slow path written out in the graph, aten::cat of the dequantized inputs, then
