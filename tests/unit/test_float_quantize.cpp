@@ -24,7 +24,20 @@ graph(%x : Tensor):
   return graph;
 }
 
-
+// quantized::cat([a, b], dim, 0.08, 90) of the graph's two inputs.
+std::shared_ptr<torch::jit::Graph> quantized_cat_graph(int dim) {
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(R"IR(
+graph(%a : Tensor, %b : Tensor):
+  %dim : int = prim::Constant[value=)IR" + std::to_string(dim) + R"IR(]()
+  %s : float = prim::Constant[value=0.08]()
+  %z : int = prim::Constant[value=90]()
+  %xs : Tensor[] = prim::ListConstruct(%a, %b)
+  %q : Tensor = quantized::cat(%xs, %dim, %s, %z)
+  return (%q)
+)IR", graph.get());
+  return graph;
+}
 
 }  // namespace
 
@@ -72,16 +85,7 @@ TEST_SUITE("float-quantize") {
   }
 
   TEST_CASE("quantized cat as LibTorch computes it for mixed qparams: dequantize, cat, quantize") {
-    auto graph = std::make_shared<torch::jit::Graph>();
-    torch::jit::parseIR(R"IR(
-graph(%a : Tensor, %b : Tensor):
-  %dim : int = prim::Constant[value=1]()
-  %s : float = prim::Constant[value=0.08]()
-  %z : int = prim::Constant[value=90]()
-  %xs : Tensor[] = prim::ListConstruct(%a, %b)
-  %q : Tensor = quantized::cat(%xs, %dim, %s, %z)
-  return (%q)
-)IR", graph.get());
+    auto graph = quantized_cat_graph(1);
     auto rewritten = graph->copy();
     const auto cats = rewrite_quantized_cats(*rewritten);  // the inputs' rank is unknown: the slow path
     CHECK(cats.dequantized == 1);
@@ -145,16 +149,7 @@ graph(%x : Tensor, %y : Tensor):
   }
 
   TEST_CASE("a quantized cat along another dimension keeps the written-out slow path") {
-    auto graph = std::make_shared<torch::jit::Graph>();
-    torch::jit::parseIR(R"IR(
-graph(%a : Tensor, %b : Tensor):
-  %dim : int = prim::Constant[value=2]()
-  %s : float = prim::Constant[value=0.08]()
-  %z : int = prim::Constant[value=90]()
-  %xs : Tensor[] = prim::ListConstruct(%a, %b)
-  %q : Tensor = quantized::cat(%xs, %dim, %s, %z)
-  return (%q)
-)IR", graph.get());
+    auto graph = quantized_cat_graph(2);
     for (auto* input : graph->inputs()) input->setType(c10::TensorType::get()->withDim(4));
     const auto cats = rewrite_quantized_cats(*graph);
     CHECK(cats.channels_last == 0);
