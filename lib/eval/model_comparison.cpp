@@ -38,8 +38,12 @@ double top1(const torch::Tensor& outputs, const torch::Tensor& labels) {
   return outputs.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
 }
 
-json timed_side(const std::vector<double>& samples_ms, double page_faults_per_call) {
-  return {{"latency", latency_json(summarize_latencies(samples_ms))}, {"page_faults_per_call", page_faults_per_call}};
+// {before: {latency, page_faults_per_call}, after: {...}, speedup_p50} of one fresh-process measurement.
+json timed_pair(const FreshLatency& latency) {
+  const auto before = summarize_latencies(latency.before_ms), after = summarize_latencies(latency.after_ms);
+  return {{"before", {{"latency", latency_json(before)}, {"page_faults_per_call", latency.before_page_faults}}},
+          {"after", {{"latency", latency_json(after)}, {"page_faults_per_call", latency.after_page_faults}}},
+          {"speedup_p50", after.p50_ms > 0 ? before.p50_ms / after.p50_ms : 0.0}};
 }
 
 // A file whose buffers glibc maps afresh every call can run several times faster in a process
@@ -49,28 +53,32 @@ json timed_side(const std::vector<double>& samples_ms, double page_faults_per_ca
 json allocator_check(const fs::path& before, const fs::path& after, const std::vector<torch::Tensor>& inputs,
                      const FreshLatencySettings& timing, const FreshLatency& plain) {
   if (malloc_tuned()) return {{"status", "not needed"}, {"reason", "the allocator thresholds are already set in this process"}};
-  if (faulted_mb(std::max(plain.before_page_faults, plain.after_page_faults)) < kFreshMemoryHintMb) {
+  if (!maps_memory_afresh(std::max(plain.before_page_faults, plain.after_page_faults))) {
     return {{"status", "not needed"}, {"reason", fmt::format("under {} MB mapped afresh per call", kFreshMemoryHintMb)}};
   }
   if (!glibc_allocator_in_use()) return {{"status", "skipped"}, {"reason", "this build's allocator is a sanitizer's, not glibc's"}};
   auto tuned_timing = timing;
   tuned_timing.tuned_allocator = true;
   auto tuned = measure_fresh_latency(before, after, inputs, tuned_timing);
-  const double before_ms = summarize_latencies(tuned.before_ms).p50_ms, after_ms = summarize_latencies(tuned.after_ms).p50_ms;
-  return {{"status", "measured"},
-          {"settings", kTunedMallocEnv},
-          {"before", timed_side(tuned.before_ms, tuned.before_page_faults)},
-          {"after", timed_side(tuned.after_ms, tuned.after_page_faults)},
-          {"speedup_p50", after_ms > 0 ? before_ms / after_ms : 0.0},
-          {"latency_measurement", tuned.method}};
+  json check = timed_pair(tuned);
+  check["status"] = "measured";
+  check["settings"] = kTunedMallocEnv;
+  check["latency_measurement"] = tuned.method;
+  return check;
 }
 
 }  // namespace
 
+const json* tuned_allocator_figures(const json& comparison) {
+  auto check = comparison.find("allocator_check");
+  return check != comparison.end() && check->value("status", "") == "measured" ? &*check : nullptr;
+}
+
 std::string tuned_allocator_clause(const json& comparison) {
-  if (!comparison.contains("allocator_check") || comparison["allocator_check"]["status"] != "measured") return "";
+  const json* tuned = tuned_allocator_figures(comparison);
+  if (!tuned) return "";
   return fmt::format("; {:.2f}x with the allocator thresholds a deploying process can set ({})",
-                     comparison["allocator_check"]["speedup_p50"].get<double>(), kTunedMallocEnv);
+                     (*tuned)["speedup_p50"].get<double>(), kTunedMallocEnv);
 }
 
 FreshLatencySettings fresh_timing(const ComparisonSettings& settings) {
@@ -90,21 +98,16 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   auto latency = measure_fresh_latency(before, after, timed_inputs, fresh_timing(settings));
 
   auto agreement = compare_outputs(out_before, out_after);
-  auto lat_before = summarize_latencies(latency.before_ms);
-  auto lat_after = summarize_latencies(latency.after_ms);
   auto runtime_of = [](const fs::path& file) { return is_onnx_file(file) ? "onnxruntime" : "libtorch"; };
-  json result = {{"before", timed_side(latency.before_ms, latency.before_page_faults)},
-                 {"after", timed_side(latency.after_ms, latency.after_page_faults)},
-                 {"agreement",
-                  {{"max_abs_diff", agreement.max_abs_diff},
-                   {"cosine", agreement.cosine},
-                   {"top1_agreement", agreement.top1_agreement},
-                   {"sqnr_db", agreement.sqnr_db}}},
-                 {"speedup_p50", lat_after.p50_ms > 0 ? lat_before.p50_ms / lat_after.p50_ms : 0.0},
-                 {"samples", data.size()},
-                 {"data", data.description},
-                 {"runtime", {{"before", runtime_of(before)}, {"after", runtime_of(after)}}},
-                 {"latency_measurement", latency.method}};
+  json result = timed_pair(latency);
+  result["agreement"] = {{"max_abs_diff", agreement.max_abs_diff},
+                         {"cosine", agreement.cosine},
+                         {"top1_agreement", agreement.top1_agreement},
+                         {"sqnr_db", agreement.sqnr_db}};
+  result["samples"] = data.size();
+  result["data"] = data.description;
+  result["runtime"] = {{"before", runtime_of(before)}, {"after", runtime_of(after)}};
+  result["latency_measurement"] = latency.method;
   if (settings.allocator_check) result["allocator_check"] = allocator_check(before, after, timed_inputs, fresh_timing(settings), latency);
   if (data.has_labels()) {
     result["before"]["accuracy"] = {{"top1", top1(out_before, data.labels)}};

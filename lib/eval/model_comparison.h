@@ -43,6 +43,9 @@ inline bool outputs_changed(const nlohmann::json& agreement) {
 nlohmann::json compare_files(const std::filesystem::path& before, const std::filesystem::path& after,
                              const Dataset& data, const ComparisonSettings& settings);
 
+/// compare_files()'s `allocator_check` when it measured the files with tuned thresholds, else nullptr.
+const nlohmann::json* tuned_allocator_figures(const nlohmann::json& comparison);
+
 /// "; N.NNx with the allocator thresholds a deploying process can set" when compare_files() timed
 /// the files that way too (allocator_check measured), else "": for the warnings about a slower file.
 std::string tuned_allocator_clause(const nlohmann::json& comparison);

@@ -99,13 +99,15 @@ class RankReader {
       const std::string split_kind = split->kind().toQualString();
       return split_kind == "aten::chunk" || split_kind == "aten::split" ? rank(split->input(0), depth + 1) : std::nullopt;
     }
-    static const std::set<std::string> elementwise = {
+    // Ops whose output has the largest rank among their tensor inputs (elementwise ops and
+    // broadcasts, pooling, layout copies, quantize/dequantize).
+    static const std::set<std::string> keeps_rank = {
         "aten::contiguous", "aten::clone", "aten::dequantize", "aten::quantize_per_tensor", "aten::relu", "aten::relu_",
         "aten::hardtanh", "aten::hardtanh_", "aten::max_pool2d", "aten::avg_pool2d", "aten::_make_per_tensor_quantized_tensor",
         "aten::to", "aten::mul", "aten::add", "aten::round_", "aten::add_", "aten::clamp_", "quantized::add",
         "quantized::add_relu", "quantized::mul", "quantized::cat", "quantized::hardswish", "quantized::batch_norm2d",
         "prim::ConstantChunk"};
-    if (!elementwise.count(kind)) return std::nullopt;
+    if (!keeps_rank.count(kind)) return std::nullopt;
     std::vector<const Value*> tensors;
     for (const Value* input : node->inputs()) {
       if (input->type()->kind() == c10::TypeKind::TensorType) tensors.push_back(input);

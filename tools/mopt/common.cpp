@@ -2,6 +2,7 @@
 
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/eval/model_comparison.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
@@ -79,8 +80,9 @@ std::string latency_method_note(const nlohmann::json& comparison) {
 }
 
 void say_allocator_check(const nlohmann::json& comparison) {
-  if (!comparison.contains("allocator_check") || comparison["allocator_check"]["status"] != "measured") return;
-  const auto& check = comparison["allocator_check"];
+  const auto* tuned = tuned_allocator_figures(comparison);
+  if (!tuned) return;
+  const auto& check = *tuned;
   say("  with {} in the deploying process: {:.3f} -> {:.3f} ms ({:.2f}x), {:.0f} -> {:.0f} page faults per call",
       check["settings"].get<std::string>(), check["before"]["latency"]["p50_ms"].get<double>(),
       check["after"]["latency"]["p50_ms"].get<double>(), check["speedup_p50"].get<double>(),
