@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "lib/bench/latency_stats.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 #include "lib/runtime/runtime.h"
@@ -86,6 +87,8 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
     result.after_ms.insert(result.after_ms.end(), a.samples_ms.begin(), a.samples_ms.end());
     result.before_page_faults = std::max(result.before_page_faults, b.page_faults_per_call);
     result.after_page_faults = std::max(result.after_page_faults, a.page_faults_per_call);
+    result.before_process_p50_ms.push_back(summarize_latencies(b.samples_ms).p50_ms);
+    result.after_process_p50_ms.push_back(summarize_latencies(a.samples_ms).p50_ms);
   }
   result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
                    {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}{}",

@@ -28,6 +28,10 @@ struct FreshLatency {
   std::vector<double> after_ms;
   double before_page_faults = 0;  ///< page faults per timed call, the most of any round
   double after_page_faults = 0;
+  /// Each child's own p50, in round order: how far the same file's figure moves between processes
+  /// (machine load, and for files glibc maps memory for afresh, the address-space layout).
+  std::vector<double> before_process_p50_ms;
+  std::vector<double> after_process_p50_ms;
   nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine, malloc}
 };
 

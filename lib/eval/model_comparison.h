@@ -29,13 +29,18 @@ struct ComparisonSettings {
 /// (not just rounded it): the commands warn, and --keep-if-faster drops the pass.
 constexpr double kAgreementCosineFloor = 0.999;
 
+/// Above this ratio of the slowest to the fastest fresh process's p50 for one file, a single
+/// `mopt bench` run of that file can read more than 10% off the reported figure: the commands say so.
+constexpr double kSteadyProcessSpread = 1.10;
+
 /// True when `agreement` (compare_files()'s) is below kAgreementCosineFloor.
 inline bool outputs_changed(const nlohmann::json& agreement) {
   return agreement["cosine"].get<double>() < kAgreementCosineFloor;
 }
 
 /// Compares two saved models, each run where it is deployed (TorchScript in LibTorch, .onnx in
-/// ONNX Runtime). Returns {before: {latency: {p50_ms, ...}, accuracy?: {top1}}, after: {...},
+/// ONNX Runtime). Returns {before: {latency: {p50_ms, ...}, page_faults_per_call, process_p50_ms:
+/// [one per fresh process], process_spread: slowest/fastest of those, accuracy?: {top1}}, after: {...},
 /// agreement: {max_abs_diff, cosine, top1_agreement, sqnr_db}, speedup_p50, samples, data,
 /// runtime: {before, after}, latency_measurement: {...}, allocator_check?: {status, reason?,
 /// settings?, before?, after?, speedup_p50?}}. Latency is timed on the first sample (batch 1) by

@@ -4,7 +4,7 @@ CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 before=$(sha256sum "$CNN")
 
 expect_exit 0 -- "$MOPT" optimize "$CNN" -p 'remove-dropout,fold-conv-bn,freeze' -o "$WORK/cnn.pt" \
-  --data /usr/share/datasets/fashion-mnist --normalize 0.2860,0.3530 --samples 2000 --iterations 10 --report "$WORK/r.json"
+  --data /usr/share/datasets/fashion-mnist --normalize 0.2860,0.3530 --samples 2000 --iterations 20 --report "$WORK/r.json"
 expect_stdout "accuracy (top-1)"
 validate_report "$WORK/r.json"
 /usr/bin/python3 -c "
@@ -13,7 +13,15 @@ assert r['pipeline']=='remove-dropout,fold-conv-bn,freeze', r['pipeline']
 assert [p['name'] for p in r['passes']]==['remove-dropout','fold-conv-bn','freeze']
 assert r['passes'][0]['rewrites']==2 and r['passes'][1]['rewrites']==2 and r['passes'][2]['rewrites']>0, r['passes']
 assert abs(m['before']['accuracy']['top1']-m['after']['accuracy']['top1'])<1e-3 and m['before']['accuracy']['top1']>0.85, m
-assert m['before']['latency']['count']==10 and m['speedup_p50']>0, m
+assert m['before']['latency']['count']==20 and m['speedup_p50']>0, m
+# Two fresh processes per file (10 timed calls each): each one's p50, and how far apart they were.
+for side in (m['before'], m['after']):
+    p50s = side['process_p50_ms']
+    assert len(p50s)==2 and min(p50s)>0 and abs(side['process_spread']-max(p50s)/min(p50s))<1e-9, side
+unsteady = [s for s in ('before', 'after') if m[s]['process_spread'] > 1.10]
+said = open('$WORK/out').read()
+assert ('the processes disagreed by over 10%' in said) == bool(unsteady), (unsteady, said)
+assert all(f'{s} {min(m[s][\"process_p50_ms\"]):.3f}-' in said for s in unsteady), said
 assert m['before']['page_faults_per_call']>=0 and m['after']['page_faults_per_call']>=0, m
 assert m['allocator_check']['status'] in ('not needed', 'skipped'), m['allocator_check']  # a 28x28 CNN maps little per call
 assert m['allocator_check']['status']=='skipped' or m['allocator_check']['reason']=='under 1 MB mapped afresh per call', m

@@ -90,7 +90,9 @@ void print_page_faults(const std::string& label, const nlohmann::json& row) {
   if (!maps_memory_afresh(faults)) return;
   say("hint: {:.1f} MB mapped afresh per call; where that is glibc handing freed buffers back to the OS (it is for "
       "MobileNetV2, not for ResNet-18 here), setting {} in the deploying process (or jemalloc/tcmalloc) avoids it: "
-      "`mopt bench --malloc-tuned` measures whether it does for this model", mapped_mb, kTunedMallocEnv);
+      "`mopt bench --malloc-tuned` measures whether it does for this model. How much is mapped afresh also depends on "
+      "where address-space randomization puts the buffers, so this file's speed can differ from one process to the next",
+      mapped_mb, kTunedMallocEnv);
 }
 
 // CPU and RSS of one row, and its soak windows when it was a soak.

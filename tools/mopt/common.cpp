@@ -1,5 +1,7 @@
 #include "tools/mopt/common.h"
 
+#include <algorithm>
+
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
@@ -74,9 +76,22 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   }
   const std::string allocator =
       mapped.empty() ? "" : fmt::format("; memory mapped afresh per call: {}, see `mopt bench --malloc-tuned`", fmt::join(mapped, ", "));
-  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{}{})", rounds,
+  // A file whose own processes disagree by over 10% cannot be reproduced closer than that by one
+  // `mopt bench` run: say how far they moved.
+  std::vector<std::string> unsteady;
+  for (const char* side : {"before", "after"}) {
+    const auto& figures = comparison[side];
+    if (figures.value("process_spread", 1.0) <= kSteadyProcessSpread) continue;
+    const auto p50s = figures["process_p50_ms"].get<std::vector<double>>();
+    const auto [fastest, slowest] = std::minmax_element(p50s.begin(), p50s.end());
+    unsteady.push_back(fmt::format("{} {:.3f}-{:.3f} ms", side, *fastest, *slowest));
+  }
+  const std::string spread = unsteady.empty() ? ""
+      : fmt::format("; the processes disagreed by over 10% ({}): one `mopt bench` run may read anywhere in that range",
+                    fmt::join(unsteady, ", "));
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{}{}{})", rounds,
                      rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>(),
-                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator);
+                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator, spread);
 }
 
 void say_allocator_check(const nlohmann::json& comparison) {
