@@ -12,9 +12,15 @@
 
 namespace mopt {
 
+/// Above this ratio of the slowest to the fastest process's p50 for one file, a single `mopt bench`
+/// run of that file can read more than 10% off the pooled figure.
+constexpr double kSteadyProcessSpread = 1.10;
+
 /// How the children run. threads 0 / engine "" = what is in effect in this process.
 struct FreshLatencySettings {
-  int rounds = 3;         ///< child processes per file (fewer when there are under 10 timed calls per round)
+  /// Child processes per file (fewer when there are under 10 timed calls per round). When the
+  /// processes of either file disagree by over kSteadyProcessSpread, up to as many again.
+  int rounds = 3;
   int warmup = 10;        ///< untimed calls in each child
   int iterations = 50;    ///< timed calls per file, split over the rounds (at least one per round)
   int threads = 0;
@@ -32,8 +38,11 @@ struct FreshLatency {
   /// (machine load, and for files glibc maps memory for afresh, the address-space layout).
   std::vector<double> before_process_p50_ms;
   std::vector<double> after_process_p50_ms;
-  nlohmann::json method;  ///< {method, command, rounds, warmup_per_round, timed_calls, threads, engine, malloc}
+  nlohmann::json method;  ///< {method, command, rounds, extra_rounds, warmup_per_round, timed_calls, threads, engine, malloc}
 };
+
+/// The slowest over the fastest of processes' p50s (1 for none).
+double process_spread(const std::vector<double>& process_p50s_ms);
 
 /// Times `before` and `after` (TorchScript in LibTorch, .onnx in ONNX Runtime, as `mopt bench`
 /// picks) on `inputs` (one per model input, batch 1) in fresh mopt processes. A child that fails

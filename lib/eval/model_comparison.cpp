@@ -41,11 +41,10 @@ double top1(const torch::Tensor& outputs, const torch::Tensor& labels) {
 // One file's figures: pooled latency, page faults per call, and each process's own p50 with the
 // slowest over the fastest of them (how far a single `mopt bench` run of the file can land).
 json file_figures(const LatencyStats& pooled, double page_faults, const std::vector<double>& process_p50s) {
-  const auto [fastest, slowest] = std::minmax_element(process_p50s.begin(), process_p50s.end());
   return {{"latency", latency_json(pooled)},
           {"page_faults_per_call", page_faults},
           {"process_p50_ms", process_p50s},
-          {"process_spread", process_p50s.empty() || *fastest <= 0 ? 1.0 : *slowest / *fastest}};
+          {"process_spread", process_spread(process_p50s)}};
 }
 
 // {before: file_figures, after: file_figures, speedup_p50} of one fresh-process measurement.

@@ -29,10 +29,6 @@ struct ComparisonSettings {
 /// (not just rounded it): the commands warn, and --keep-if-faster drops the pass.
 constexpr double kAgreementCosineFloor = 0.999;
 
-/// Above this ratio of the slowest to the fastest fresh process's p50 for one file, a single
-/// `mopt bench` run of that file can read more than 10% off the reported figure: the commands say so.
-constexpr double kSteadyProcessSpread = 1.10;
-
 /// True when `agreement` (compare_files()'s) is below kAgreementCosineFloor.
 inline bool outputs_changed(const nlohmann::json& agreement) {
   return agreement["cosine"].get<double>() < kAgreementCosineFloor;

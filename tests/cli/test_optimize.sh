@@ -13,14 +13,21 @@ assert r['pipeline']=='remove-dropout,fold-conv-bn,freeze', r['pipeline']
 assert [p['name'] for p in r['passes']]==['remove-dropout','fold-conv-bn','freeze']
 assert r['passes'][0]['rewrites']==2 and r['passes'][1]['rewrites']==2 and r['passes'][2]['rewrites']>0, r['passes']
 assert abs(m['before']['accuracy']['top1']-m['after']['accuracy']['top1'])<1e-3 and m['before']['accuracy']['top1']>0.85, m
-assert m['before']['latency']['count']==20 and m['speedup_p50']>0, m
-# Two fresh processes per file (10 timed calls each): each one's p50, and how far apart they were.
+# Two fresh processes per file (10 timed calls each), up to two more while either file's disagree by
+# over 10%: each one's p50, and how far apart they were.
+rounds = m['latency_measurement']['rounds']
+assert m['before']['latency']['count']==10*rounds and m['speedup_p50']>0, m
+spread = lambda p50s: max(p50s)/min(p50s)
+unsteady_after = lambda k: any(spread(m[s]['process_p50_ms'][:k]) > 1.10 for s in ('before', 'after'))
+assert 2 <= rounds <= 4 and m['latency_measurement']['extra_rounds']==rounds-2, m['latency_measurement']
+assert all(unsteady_after(k) for k in range(2, rounds)) and (rounds==4 or not unsteady_after(rounds)), m
 for side in (m['before'], m['after']):
     p50s = side['process_p50_ms']
-    assert len(p50s)==2 and min(p50s)>0 and abs(side['process_spread']-max(p50s)/min(p50s))<1e-9, side
+    assert len(p50s)==rounds and min(p50s)>0 and abs(side['process_spread']-spread(p50s))<1e-9, side
 unsteady = [s for s in ('before', 'after') if m[s]['process_spread'] > 1.10]
 said = open('$WORK/out').read()
 assert ('the processes disagreed by over 10%' in said) == bool(unsteady), (unsteady, said)
+assert ('of them because the first 2 disagreed' in said) == (rounds > 2), said
 assert all(f'{s} {min(m[s][\"process_p50_ms\"]):.3f}-' in said for s in unsteady), said
 assert m['before']['page_faults_per_call']>=0 and m['after']['page_faults_per_call']>=0, m
 assert m['allocator_check']['status'] in ('not needed', 'skipped'), m['allocator_check']  # a 28x28 CNN maps little per call

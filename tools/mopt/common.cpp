@@ -89,8 +89,10 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   const std::string spread = unsteady.empty() ? ""
       : fmt::format("; the processes disagreed by over 10% ({}): one `mopt bench` run may read anywhere in that range",
                     fmt::join(unsteady, ", "));
-  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}, {} thread(s), {} engine{}{}{})", rounds,
-                     rounds == 1 ? "" : "es", m["threads"].get<int>(), m["engine"].get<std::string>(),
+  const int extra = m.value("extra_rounds", 0);
+  const std::string more = extra > 0 ? fmt::format(" ({} of them because the first {} disagreed by over 10%)", extra, rounds - extra) : "";
+  return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}{}, {} thread(s), {} engine{}{}{})", rounds,
+                     rounds == 1 ? "" : "es", more, m["threads"].get<int>(), m["engine"].get<std::string>(),
                      before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator, spread);
 }
 
