@@ -13,8 +13,9 @@ assert c['profile']=='x86-64-avx512-vnni' and len(c['decisions'])==len(c['reques
 assert r['metrics']['agreement']['cosine']>0.9999, r['metrics']['agreement']
 assert r['pipeline']==c['kept_pipeline']
 m=r['metrics']['latency_measurement']
-assert 'fresh process' in m['method'] and m['rounds']==2 and m['timed_calls']==20, m
-assert r['metrics']['before']['latency']['count']==20 and r['metrics']['after']['latency']['count']==20, r['metrics']
+# 2 rounds of 10 calls, 2 more when the processes disagree by over 10% (test_optimize checks the rule).
+assert 'fresh process' in m['method'] and m['rounds'] in (2, 3, 4) and m['timed_calls']==10*m['rounds'], m
+assert r['metrics']['before']['latency']['count']==m['timed_calls']==r['metrics']['after']['latency']['count'], r['metrics']
 assert r['metrics']['runtime']=={'before': 'libtorch', 'after': 'libtorch'}, r['metrics']['runtime']
 assert all(d['reason'].startswith(('kept', 'dropped')) for d in c['decisions']), c['decisions']" "compile report: latencies from fresh processes"
 py "import torch; m=torch.jit.load('$WORK/server.pt'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "compiled .pt loads in PyTorch"
