@@ -91,12 +91,12 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
     return process_spread(result.before_process_p50_ms) > kSteadyProcessSpread ||
            process_spread(result.after_process_p50_ms) > kSteadyProcessSpread;
   };
+  const int most_rounds = rounds > 1 ? 2 * rounds : 1;
   int done = 0;
-  for (; done < (rounds > 1 ? 2 * rounds : 1); ++done) {
-    if (done >= rounds && !unsteady()) break;
-    const int r = done, calls = calls_in_round(r % rounds);
-    auto b = bench_in_child(before, input_dir, settings.warmup, calls, settings, scratch, 2 * r);
-    auto a = bench_in_child(after, input_dir, settings.warmup, calls, settings, scratch, 2 * r + 1);
+  for (; done < most_rounds && (done < rounds || unsteady()); ++done) {
+    const int calls = calls_in_round(done % rounds);
+    auto b = bench_in_child(before, input_dir, settings.warmup, calls, settings, scratch, 2 * done);
+    auto a = bench_in_child(after, input_dir, settings.warmup, calls, settings, scratch, 2 * done + 1);
     malloc = a.malloc;
     result.before_ms.insert(result.before_ms.end(), b.samples_ms.begin(), b.samples_ms.end());
     result.after_ms.insert(result.after_ms.end(), a.samples_ms.begin(), a.samples_ms.end());

@@ -62,6 +62,26 @@ void warn_if_busy(const Report& report) {
   }
 }
 
+namespace {
+
+// "; the processes disagreed by over 10% (after 38.3-45.8 ms): ..." when a file's own fresh
+// processes did, else "": no single `mopt bench` run of it can be expected closer than that range.
+std::string process_disagreement(const nlohmann::json& comparison) {
+  std::vector<std::string> unsteady;
+  for (const char* side : {"before", "after"}) {
+    const auto& figures = comparison[side];
+    if (figures.value("process_spread", 1.0) <= kSteadyProcessSpread) continue;
+    const auto p50s = figures["process_p50_ms"].get<std::vector<double>>();
+    const auto [fastest, slowest] = std::minmax_element(p50s.begin(), p50s.end());
+    unsteady.push_back(fmt::format("{} {:.3f}-{:.3f} ms", side, *fastest, *slowest));
+  }
+  if (unsteady.empty()) return "";
+  return fmt::format("; the processes disagreed by over 10% ({}): one `mopt bench` run may read anywhere in that range",
+                     fmt::join(unsteady, ", "));
+}
+
+}  // namespace
+
 std::string latency_method_note(const nlohmann::json& comparison) {
   const auto& m = comparison["latency_measurement"];
   const int rounds = m["rounds"].get<int>();
@@ -76,24 +96,12 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   }
   const std::string allocator =
       mapped.empty() ? "" : fmt::format("; memory mapped afresh per call: {}, see `mopt bench --malloc-tuned`", fmt::join(mapped, ", "));
-  // A file whose own processes disagree by over 10% cannot be reproduced closer than that by one
-  // `mopt bench` run: say how far they moved.
-  std::vector<std::string> unsteady;
-  for (const char* side : {"before", "after"}) {
-    const auto& figures = comparison[side];
-    if (figures.value("process_spread", 1.0) <= kSteadyProcessSpread) continue;
-    const auto p50s = figures["process_p50_ms"].get<std::vector<double>>();
-    const auto [fastest, slowest] = std::minmax_element(p50s.begin(), p50s.end());
-    unsteady.push_back(fmt::format("{} {:.3f}-{:.3f} ms", side, *fastest, *slowest));
-  }
-  const std::string spread = unsteady.empty() ? ""
-      : fmt::format("; the processes disagreed by over 10% ({}): one `mopt bench` run may read anywhere in that range",
-                    fmt::join(unsteady, ", "));
   const int extra = m.value("extra_rounds", 0);
   const std::string more = extra > 0 ? fmt::format(" ({} of them because the first {} disagreed by over 10%)", extra, rounds - extra) : "";
   return fmt::format("(latency: each saved file timed by `mopt bench` in {} fresh process{}{}, {} thread(s), {} engine{}{}{})", rounds,
                      rounds == 1 ? "" : "es", more, m["threads"].get<int>(), m["engine"].get<std::string>(),
-                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator, spread);
+                     before == after ? "" : fmt::format("; before in {}, after in {}", before, after), allocator,
+                     process_disagreement(comparison));
 }
 
 void say_allocator_check(const nlohmann::json& comparison) {
