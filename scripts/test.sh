@@ -7,7 +7,7 @@
 # MOPT_CI_FUZZ_SECONDS (default 15) from a fixed seed, so a failure reproduces
 # (MOPT_FUZZ_REPLAY_ONLY="TARGET ..." makes targets only replay their corpus, for a crash in a library
 # that is not guarded yet: tests/fuzz/known/README.md); MOPT_CI_FUZZ=0 skips the fuzzing.
-# Extra arguments go to ctest. 65 min on 2 cores from a clean clone (README, "Fuzzing and sanitizers").
+# Extra arguments go to ctest. 60-70 min on 2 cores from a clean clone (README, "Fuzzing and sanitizers").
 #
 # --release runs the same suite on the gcc Release build that users get (build/, scripts/build.sh),
 # without sanitizers or fuzzing. CI runs the sanitized build only: both do not fit its 90 minutes on
@@ -25,6 +25,7 @@ bash scripts/setup_fuzz.sh
 bash scripts/make_fixtures.sh build/fixtures
 bash scripts/sanitize.sh --all "$@"
 if [ "${MOPT_CI_FUZZ:-1}" = 1 ]; then
+  # Two targets at a time, one per core: each still gets its seconds of one core.
   MOPT_FUZZ_SEED=${MOPT_FUZZ_SEED:-1} MOPT_FUZZ_REPLAY_ONLY=${MOPT_FUZZ_REPLAY_ONLY-} \
-    bash scripts/bench/fuzz_all.sh "${MOPT_CI_FUZZ_SECONDS:-15}"
+    MOPT_FUZZ_PARALLEL=${MOPT_FUZZ_PARALLEL:-2} bash scripts/bench/fuzz_all.sh "${MOPT_CI_FUZZ_SECONDS:-15}"
 fi
