@@ -8,11 +8,11 @@
 
 #include <torch/csrc/jit/ir/constants.h>
 
-#include <optional>
 #include <algorithm>
+#include <optional>
 #include <set>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/model/graph_walk.h"

@@ -24,6 +24,11 @@ graph(%x : Tensor):
   return graph;
 }
 
+// The largest difference, in quantized steps, between two quantized tensors of the same shape.
+int largest_step_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.int_repr().to(torch::kInt) - b.int_repr().to(torch::kInt)).abs().max().item<int>();
+}
+
 // quantized::cat([a, b], dim, 0.08, 90) of the graph's two inputs.
 std::shared_ptr<torch::jit::Graph> quantized_cat_graph(int dim) {
   auto graph = std::make_shared<torch::jit::Graph>();
@@ -101,9 +106,7 @@ TEST_SUITE("float-quantize") {
     CHECK(torch::equal(run_graph(rewritten, {a, b}).int_repr(), run_graph(graph, {a, b}).int_repr()));
     // Its channels-last path requantizes directly: within one step.
     const auto a_nhwc = a.contiguous(at::MemoryFormat::ChannelsLast), b_nhwc = b.contiguous(at::MemoryFormat::ChannelsLast);
-    const auto diff = run_graph(rewritten, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt) -
-                      run_graph(graph, {a_nhwc, b_nhwc}).int_repr().to(torch::kInt);
-    CHECK(diff.abs().max().item<int>() <= 1);
+    CHECK(largest_step_difference(run_graph(rewritten, {a_nhwc, b_nhwc}), run_graph(graph, {a_nhwc, b_nhwc})) <= 1);
   }
 
   TEST_CASE("a quantized cat of 4-D inputs along channels is put on LibTorch's channels-last path") {
@@ -143,8 +146,7 @@ graph(%x : Tensor, %y : Tensor):
     const auto fast = run_graph(rewritten, {x, y});
     CHECK(fast.is_contiguous(at::MemoryFormat::ChannelsLast));
     // LibTorch's slow path (what the graph ran before) requantizes through fp32: within one step.
-    const auto diff = fast.int_repr().to(torch::kInt) - run_graph(graph, {x, y}).int_repr().to(torch::kInt);
-    CHECK(diff.abs().max().item<int>() <= 1);
+    CHECK(largest_step_difference(fast, run_graph(graph, {x, y})) <= 1);
     CHECK(torch::allclose(fast.dequantize(), run_graph(graph, {x, y}).dequantize(), 0, 0.08 + 1e-6));
   }
 
