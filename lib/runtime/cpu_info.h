@@ -19,8 +19,8 @@ const CpuInfo& cpu_info();
 double load_average_1m();
 
 /// CPU used by *other* processes since construction, in cores (machine busy time minus this
-/// process's CPU time, over wall time). A busy machine distorts every timing, badly so when
-/// intra-op threads outnumber idle cores (spin-waiting thread pools).
+/// process's and its waited-for children's CPU time, over wall time). A busy machine distorts
+/// every timing, badly so when intra-op threads outnumber idle cores (spin-waiting thread pools).
 class ForeignLoadMeter {
  public:
   ForeignLoadMeter();

@@ -1,4 +1,6 @@
 // specialize-input-shape: fixes forward()'s input shapes and folds the shape arithmetic away.
+// (An ONNX graph's rewrite is passes/onnx/specialize_input_shapes.cpp; the pass, its options and
+// the output check for both formats are here.)
 //   Before: %s = aten::size(%x, 0) ; %c = aten::eq(%s, 1) ; prim::If(%c) {...} {...}
 //           %n = aten::size(%h) ; %v = aten::view(%h, [%n.0, -1])
 //   After:  the taken branch inlined, %v = aten::view(%h, [1, -1]); a guard at the top of
@@ -33,7 +35,9 @@
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
 #include "lib/model/graph_walk.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "passes/graph/graph_passes.h"
+#include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
 namespace {
@@ -242,17 +246,54 @@ bool same_outputs(const IValue& a, const IValue& b) {
   return a == b;
 }
 
+std::string specs_text(const std::vector<InputSpec>& specs) {
+  std::vector<std::string> texts;
+  for (const auto& spec : specs) texts.push_back(shape_text(spec.shape) + ":" + data_detail::dtype_name(spec.dtype));
+  return fmt::format("{}", fmt::join(texts, ";"));
+}
+
+std::vector<torch::Tensor> seeded_inputs(const std::vector<InputSpec>& specs) {
+  std::vector<torch::Tensor> inputs;
+  for (size_t i = 0; i < specs.size(); ++i) inputs.push_back(synthetic_input(specs[i], 1234 + i));
+  return inputs;
+}
+
+void check_same_outputs(const IValue& reference, const IValue& candidate, const std::string& expected) {
+  if (same_outputs(reference, candidate)) return;
+  throw runtime_failure(fmt::format(
+      "specialize-input-shape changed the model's outputs on inputs {}; leave it out of the pipeline (and please "
+      "report this model)",
+      expected));
+}
+
+// An ONNX graph: the rewrite is passes/onnx/specialize_input_shapes.cpp. The check runs the graph
+// before and after through the ONNX importer, the runtime every command has. No guard is added:
+// the fixed input dims are declared, and ONNX Runtime refuses any other shape.
+PassStats specialize_onnx(Model& model, const std::vector<InputSpec>& requested, bool verify) {
+  const auto specs = onnx_input_specs(model.onnx(), requested);
+  const auto expected = specs_text(specs);
+  const auto sample = seeded_inputs(specs);
+  IValue reference;
+  if (verify) reference = run_forward(to_torchscript(model).torchscript(), sample, expected);
+  auto stats = specialize_onnx_input_shapes(model, specs);
+  if (verify) check_same_outputs(reference, run_forward(to_torchscript(model).torchscript(), sample, expected), expected);
+  stats.details["shape"] = expected;
+  stats.details["verified"] = verify;
+  return stats;
+}
+
 class SpecializeInputShapePass : public Pass {
  public:
   const PassInfo& info() const override {
     static const PassInfo info{
         "specialize-input-shape",
-        "fix forward()'s input shapes and fold size/dim queries and the branches on them; the result only accepts "
-        "those shapes (a guard raises otherwise)",
-        {ModelFormat::kTorchScript},
+        "fix the input shapes and fold the shape queries and what depends on them (TorchScript: forward()'s, with the "
+        "branches on them; ONNX: the graph inputs' dims, Shape/Size and their arithmetic); the result only accepts "
+        "those shapes (a guard raises otherwise; ONNX Runtime enforces an ONNX graph's declared dims)",
+        {ModelFormat::kTorchScript, ModelFormat::kOnnx},
         {{"shape", OptionType::kString, "",
           "required: input spec(s) as for --input-shape, e.g. 1x3x224x224 or x:1x16x64:float32; several inputs: ';' between "
-          "them, in forward()'s order"},
+          "them, in forward()'s (the ONNX graph's) order"},
          {"verify", OptionType::kBool, "true",
           "run the model before and after on a seeded input of that shape and fail if the outputs differ"}}};
     return info;
@@ -264,9 +305,9 @@ class SpecializeInputShapePass : public Pass {
       throw usage_error("specialize-input-shape needs the shape: specialize-input-shape{shape=1x3x224x224}");
     }
     const auto specs = parse_input_specs(shape_option);
-    std::vector<std::string> spec_texts;
-    for (const auto& spec : specs) spec_texts.push_back(shape_text(spec.shape) + ":" + data_detail::dtype_name(spec.dtype));
-    const auto expected = fmt::format("{}", fmt::join(spec_texts, ";"));
+    const bool verify = options.get_bool("verify");
+    if (model.is_onnx()) return specialize_onnx(model, specs, verify);
+    const auto expected = specs_text(specs);
 
     auto& module = model.torchscript();
     // Numerics-preserving: the check below compares with the unfrozen model bit for bit.
@@ -293,9 +334,7 @@ class SpecializeInputShapePass : public Pass {
       inputs.emplace_back(value, specs[i]);
     }
 
-    std::vector<torch::Tensor> sample;
-    for (size_t i = 0; i < specs.size(); ++i) sample.push_back(synthetic_input(specs[i], 1234 + i));
-    const bool verify = options.get_bool("verify");
+    const auto sample = seeded_inputs(specs);
     IValue reference;
     if (verify) reference = run_forward(module, sample, expected);
 
@@ -368,15 +407,7 @@ class SpecializeInputShapePass : public Pass {
     if (specialized) insert_guard(*graph, inputs, none_inputs, none_names, expected);
     model.invalidate_graph_caches();
 
-    if (verify) {
-      auto candidate = run_forward(module, sample, expected);
-      if (!same_outputs(reference, candidate)) {
-        throw runtime_failure(fmt::format(
-            "specialize-input-shape changed the model's outputs on inputs {}; leave it out of the pipeline (and "
-            "please report this model)",
-            expected));
-      }
-    }
+    if (verify) check_same_outputs(reference, run_forward(module, sample, expected), expected);
     stats.details["folded"] = folded;
     stats.details["none_inputs"] = none_names;
     stats.details["rounds"] = rounds;

@@ -15,7 +15,8 @@
 // Materialization: a folded value becomes an initializer (same name, so readers need no rewiring)
 // when a graph output, a node that was not folded, or a subgraph reads it. Folded nodes are
 // removed. A Constant node is kept unless every reader of it was folded, so a graph where nothing
-// folds is returned unchanged. Initializers that become unused are removed.
+// folds is returned unchanged; so is an Identity whose input stays stored anyway (a copy would
+// only add bytes). Initializers that become unused are removed.
 // Math: the op's own definition, evaluated once at optimization time instead of every inference.
 #include <fmt/format.h>
 
@@ -136,6 +137,9 @@ class FoldConstantsPass final : public Pass {
         if (!needed && consumers.count(node.output(0))) doomed.insert(n);
         continue;
       }
+      // An Identity of a value that stays stored for another runtime reader: keep the node rather
+      // than store a second copy (PyTorch's exporter shares a weight between layers this way).
+      if (is_onnx_op(node, "Identity") && needed && read_at_runtime(node.input(0))) continue;
       doomed.insert(n);
       bool unread = true;
       for (const auto& name : node.output()) unread = unread && !consumers.count(name);

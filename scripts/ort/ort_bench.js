@@ -206,6 +206,19 @@ function feedsOf(ort, session, arrays) {
   return feeds;
 }
 
+// The first call: a graph that declares fixed input dims (or another dtype) refuses inputs that do
+// not match them, which is the caller's input error (exit 4), not a failure of the run.
+async function runOrRefuseInputs(session, feeds) {
+  try {
+    return await session.run(feeds);
+  } catch (e) {
+    if (/invalid dimensions|invalid rank|unexpected input data type/i.test(e.message)) {
+      throw new BadInput(`the model cannot run on these inputs: ${e.message.trim()}`);
+    }
+    throw e;
+  }
+}
+
 // Runs the whole dataset in batches and writes the first output, rows concatenated.
 async function evaluate(ort, session, request) {
   const inputs = request.inputs.map(readNpy);
@@ -286,7 +299,7 @@ async function main(argv) {
     if (!coldStart && firstInputs) {
       const firstFeeds = feedsOf(ort, session, firstInputs);
       const firstStart = nowMs();
-      await session.run(firstFeeds);
+      await runOrRefuseInputs(session, firstFeeds);
       coldStart = { load_ms: loadMs, first_inference_ms: nowMs() - firstStart };
     }
     sessions.set(threads, { session, options });

@@ -116,6 +116,27 @@ import json, onnx; r=json.load(open('$WORK/p.json')); c=r['details']['compile']
 assert c['nodes']['after'] < c['nodes']['before'] and c['rewrites'] >= 10, c
 assert r['metrics']['agreement']['cosine'] > 0.9999, r['metrics']['agreement']
 onnx.checker.check_model(onnx.load('$WORK/paddle.onnx'), full_check=True)" "compile of a paddle-style ONNX CNN"
+# --specialize on ONNX (PyTorch's own export of the transformer, batch and length dynamic): the
+# inputs get the given dims, the shape arithmetic folds, the outputs agree, and ONNX Runtime then
+# refuses another shape as invalid input.
+T="$FIXTURES/onnx_import/transformer"
+expect_exit 0 -- "$MOPT" compile "$T.onnx" --profile x86-64-avx2 -o "$WORK/tr_fixed.onnx" --input-shape 1x16x64 --specialize \
+  --iterations 10 --report "$WORK/ts.json"
+validate_report "$WORK/ts.json"
+py "
+import json; r=json.load(open('$WORK/ts.json')); c=r['details']['compile']
+p=[p for p in r['passes'] if p['name']=='specialize-input-shape'][0]['details']
+assert p['input_dims_fixed']==2 and p['shape_queries_folded']>=4 and p['output_dims_fixed']==2 and p['verified'], p
+assert c['nodes']['after'] < c['nodes']['before'] // 2, c['nodes']
+assert r['metrics']['agreement']['max_abs_diff'] < 1e-5, r['metrics']['agreement']" "compile --specialize of an ONNX graph"
+expect_exit 0 -- "$MOPT" optimize "$T.onnx" -p 'specialize-input-shape{shape=1x16x64}' -o "$WORK/tr_spec.onnx" --iterations 10 -q
+py "
+import onnx; m=onnx.load('$WORK/tr_spec.onnx'); onnx.checker.check_model(m, full_check=True)
+assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]==[1,16,64], m.graph.input[0]" "specialized ONNX declares its shape"
+expect_exit 4 -- "$MOPT" bench "$WORK/tr_spec.onnx" --input-shape 1x20x64 --iterations 2
+expect_stderr "cannot run on these inputs: Got invalid dimensions"
+expect_exit 2 -- "$MOPT" compile "$T.onnx" --profile x86-64-avx2 -o "$WORK/x.onnx" --input-shape 1x16x32 --specialize
+expect_stderr "dim 2 is fixed at 64, the spec gives 32"
 expect_exit 2 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -p freeze -o "$WORK/x.onnx"
 expect_stderr "does not support onnx"
 

@@ -317,6 +317,29 @@ TEST_CASE("fold-constants evaluates each supported op like ONNX does") {
   CHECK(torch::equal(value("ident"), torch::tensor({-1.5f, 4.0f})));
 }
 
+// PyTorch's exporter shares a weight between two layers as W and Identity(W): folding the Identity
+// into an initializer would store W twice.
+TEST_CASE("fold-constants keeps an Identity of a weight that another node still reads") {
+  torch::manual_seed(3);
+  auto w = torch::randn({4, 4});
+  OnnxGraphBuilder g;
+  g.input("X", {2, 4});
+  g.initializer("W", w);
+  g.node("Identity", {"W"}, {"W_shared"});
+  g.node("MatMul", {"X", "W"}, {"h"});
+  g.node("MatMul", {"h", "W_shared"}, {"Y"});
+  g.output("Y", {2, 4});
+  const auto before = g.build();
+  auto result = run_onnx_pipeline(before, "fold-constants");
+  CHECK(same_proto(result.model.onnx(), before));
+  CHECK(result.records.at(0).stats.rewrites == 0);
+  const auto cleaned = run_onnx_pipeline(before, "fold-constants,eliminate-identity").model.onnx();
+  CHECK(cleaned.graph().initializer_size() == 1);
+  CHECK(count_ops(cleaned, "Identity") == 0);
+  auto x = torch::randn({2, 4});
+  check_with_ort(before, cleaned, x, x.mm(w).mm(w), "fold-shared");
+}
+
 TEST_CASE("fold-constants must not fire on runtime inputs, unsupported ops or overridable initializers") {
   OnnxGraphBuilder g;
   g.input("X", {2, 2});
@@ -595,6 +618,103 @@ TEST_CASE("eliminate-dropout removes inference Dropout and its ratio; keeps one 
   masked.output("Y", {2, 3}).output("M", {2, 3}, TensorProto::BOOL);
   auto kept = masked.build();
   CHECK(same_proto(run_onnx_pipeline(kept, "eliminate-dropout").model.onnx(), kept));
+}
+
+// ---- specialize-input-shape on ONNX --------------------------------------------------------------
+
+// x: float[N,4,6] -> Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) -> y: float[N,24],
+// the batch-size arithmetic PyTorch's exporter writes for a flatten.
+onnx::ModelProto dynamic_batch_flatten() {
+  OnnxGraphBuilder g;
+  g.input("x", {0, 4, 6});
+  g.initializer("zero", torch::tensor(int64_t{0}));
+  g.initializer("axes", torch::tensor({int64_t{0}}));
+  g.initializer("rest", torch::tensor({int64_t{-1}}));
+  g.node("Shape", {"x"}, {"shape"});
+  g.node("Gather", {"shape", "zero"}, {"batch"});
+  g.node("Unsqueeze", {"batch", "axes"}, {"batch1"});
+  set_attr(g.node("Concat", {"batch1", "rest"}, {"target"}), "axis", 0);
+  g.node("Reshape", {"x", "target"}, {"y"});
+  g.output("y", {0, 24});
+  auto model = g.build();
+  auto* graph = model.mutable_graph();
+  graph->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  graph->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+  return model;
+}
+
+std::vector<int64_t> declared_shape(const onnx::ValueInfoProto& value) {
+  std::vector<int64_t> dims;
+  for (const auto& dim : value.type().tensor_type().shape().dim()) dims.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  return dims;
+}
+
+TEST_CASE("specialize-input-shape fixes an ONNX graph's batch and folds the shape arithmetic into the Reshape target") {
+  const auto before = dynamic_batch_flatten();
+  REQUIRE(check_model_message(before) == "");
+  auto result = run_onnx_pipeline(before, "specialize-input-shape{shape=x:2x4x6}");
+  const auto& after = result.model.onnx();
+  const auto& details = result.records.at(0).stats.details;
+  CHECK(details["input_dims_fixed"] == 1);
+  CHECK(details["shape_queries_folded"] == 1);
+  CHECK(details["output_dims_fixed"] == 1);
+  CHECK(details["shape"] == "2x4x6:float32");
+  CHECK(check_model_message(after) == "");
+  CHECK(declared_shape(after.graph().input(0)) == std::vector<int64_t>{2, 4, 6});
+  CHECK(declared_shape(after.graph().output(0)) == std::vector<int64_t>{2, 24});
+  REQUIRE(after.graph().node_size() == 1);
+  const auto& reshape = after.graph().node(0);
+  CHECK(reshape.op_type() == "Reshape");
+  CHECK(torch::equal(initializer_value(after, reshape.input(1)), torch::tensor({int64_t{2}, int64_t{-1}})));
+  auto x = torch::randn({2, 4, 6});
+  check_with_ort(before, after, x, x.reshape({2, 24}), "specialize-flatten");
+}
+
+TEST_CASE("specialize-input-shape on ONNX refuses specs that do not fit the graph's inputs") {
+  const auto model = dynamic_batch_flatten();
+  auto refuses = [&](const std::string& shape, const std::string& says) {
+    CAPTURE(shape);
+    try {
+      run_onnx_pipeline(model, "specialize-input-shape{shape=" + shape + "}");
+      FAIL("accepted");
+    } catch (const mopt::Error& e) {
+      CHECK(e.code() == ExitCode::kUsage);
+      CHECK(std::string(e.what()).find(says) != std::string::npos);
+    }
+  };
+  refuses("2x4", "is [N,4,6] (rank 3), the spec gives rank 2");
+  refuses("2x5x6", "dim 1 is fixed at 4, the spec gives 5");
+  refuses("image:2x4x6", "spec 1 names input 'image', but graph input 1 is 'x'");
+  refuses("2x4x6;2x4x6", "2 input spec(s) given but the graph takes 1 input(s)");
+}
+
+// Shape's start/end (opset 15) and Size, against the expected outputs in Debian's libonnx-testdata:
+// each graph's input shape is fixed already, so the query folds to an initializer holding the answer.
+TEST_CASE("specialize-input-shape folds Shape and Size like ONNX's conformance data says") {
+  const fs::path root = "/usr/share/libonnx-testdata/data/node";
+  if (!fs::exists(root / "test_shape")) {
+    MESSAGE("libonnx-testdata not installed; skipped");
+    return;
+  }
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("test_shape", 0) != 0 && name.rfind("test_size", 0) != 0) continue;
+    CAPTURE(name);
+    const auto model = Model::load(entry.path() / "model.onnx");
+    const auto input = read_tensor_pb(entry.path() / "test_data_set_0" / "input_0.pb");
+    const auto expected = read_tensor_pb(entry.path() / "test_data_set_0" / "output_0.pb");
+    std::vector<std::string> dims;
+    for (auto d : input.sizes()) dims.push_back(std::to_string(d));
+    auto result = run_onnx_pipeline(model.onnx(), fmt::format("specialize-input-shape{{shape={}}}", fmt::join(dims, "x")));
+    const auto& after = result.model.onnx();
+    CHECK(after.graph().node_size() == 0);
+    const auto folded = initializer_value(after, after.graph().output(0).name());
+    REQUIRE(folded.defined());
+    CHECK(torch::equal(folded, expected));
+    ++checked;
+  }
+  CHECK(checked == 12);
 }
 
 TEST_CASE("ONNX passes refuse TorchScript models with a usage error") {

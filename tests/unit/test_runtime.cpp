@@ -1,10 +1,13 @@
-// Runtime settings: --threads reaches every thread pool that runs mopt's kernels.
+// Runtime settings: --threads reaches every thread pool that runs mopt's kernels; the busy-machine
+// meter does not count mopt's own child processes.
 #include <doctest/doctest.h>
 #include <dlfcn.h>
 
 #include <ATen/Parallel.h>
 
+#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
+#include "lib/util/child_process.h"
 
 TEST_SUITE("runtime") {
   TEST_CASE("set_threads limits LibTorch and the OpenBLAS it multiplies matrices with") {
@@ -19,5 +22,22 @@ TEST_SUITE("runtime") {
       CHECK(openblas_threads() == threads);
     }
     mopt::set_threads(before);
+  }
+
+  // The commands time saved files in child processes: their CPU is this run's own, not another
+  // process's. A child keeping both cores busy for 2 s read as 2 foreign cores before. (Under
+  // `ctest -j2` another test may take up to one core from it, which is foreign: hence 1.5.)
+  constexpr const char* kSpinBothCores =
+      "timeout 2 sh -c 'while :; do :; done' & timeout 2 sh -c 'while :; do :; done'; wait; exit 0";
+  TEST_CASE("ForeignLoadMeter counts waited-for child processes as this process's own CPU") {
+    mopt::ForeignLoadMeter meter;
+    const auto log = std::filesystem::temp_directory_path() / "mopt-foreign-load-child.log";
+    const auto outcome = mopt::run_child({"/bin/sh", "-c", kSpinBothCores}, log);
+    std::filesystem::remove(log);
+    REQUIRE(outcome.exit_code == 0);
+    const double foreign = meter.foreign_cores();
+    CAPTURE(foreign);
+    CHECK(foreign >= 0);
+    CHECK(foreign < 1.5);
   }
 }

@@ -32,15 +32,17 @@ struct CompileArgs {
 
 // --specialize: the artifact is specialized for --input-shape, so that shape must be the one the
 // comparison runs (compare_models times the first row, batch 1; a specialized model takes nothing else).
+// For an ONNX model without --input-shape, the shape is the graph's own (batch 1).
 void append_specialize_step(const DataArgs& data, Pipeline& pipeline) {
   if (data.input_shape.empty() || !data.data.empty()) {
     throw usage_error("--specialize fixes the model to --input-shape: give --input-shape SPEC (not --data)");
   }
-  auto spec = parse_input_spec(data.input_shape);
-  if (spec.shape.front() != 1) {
-    throw usage_error(fmt::format("--specialize: compile measures latency at batch 1 and a specialized model takes "
-                                  "only its shape, so --input-shape must start with 1 (got {})",
-                                  data.input_shape));
+  for (const auto& spec : parse_input_specs(data.input_shape)) {
+    if (spec.shape.empty() || spec.shape.front() != 1) {
+      throw usage_error(fmt::format("--specialize: compile measures latency at batch 1 and a specialized model takes "
+                                    "only its shape, so each --input-shape must start with 1 (got {})",
+                                    data.input_shape));
+    }
   }
   for (const auto& step : pipeline.steps) {
     if (step.name == "specialize-input-shape") return;  // already asked for in --pipeline
@@ -78,12 +80,12 @@ void describe_input_as_written(nlohmann::json& comparison) {
 // it never writes a file slower than the input.
 void run_onnx_compile(const CompileArgs& args, const Profile& profile, Report& report) {
   auto registry = make_default_registry();
-  const std::string text = args.pipeline.empty() ? kOnnxCleanupPipeline : args.pipeline;
-  auto pipeline = parse_pipeline(text);
-  validate_pipeline(pipeline, registry);
-  if (args.specialize) throw usage_error("--specialize is a TorchScript pass; for ONNX in and out the shapes stay as the graph declares them");
+  auto pipeline = parse_pipeline(args.pipeline.empty() ? kOnnxCleanupPipeline : args.pipeline);
   auto data_args = with_graph_input(args.data, args.model);
   if (!has_data(data_args)) throw usage_error("compile checks speed and numerics: give --input-shape SPEC or --data PATH");
+  if (args.specialize) append_specialize_step(data_args, pipeline);
+  validate_pipeline(pipeline, registry);
+  const auto text = print_pipeline(pipeline);
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
   auto data = load_data(data_args, "test");
@@ -261,8 +263,8 @@ void setup_compile(CLI::App& app) {
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
   cmd->add_option("--iterations", args->iterations, "timed calls per latency measurement")->check(CLI::PositiveNumber);
   cmd->add_flag("--specialize", args->specialize,
-                "append specialize-input-shape for --input-shape: folds shape checks and branches; the artifact then only "
-                "accepts that shape");
+                "append specialize-input-shape for --input-shape (an ONNX graph: its own input shape at batch 1 when none "
+                "is given): folds shape queries, the arithmetic and branches on them; the artifact then only accepts that shape");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common);
@@ -271,6 +273,7 @@ void setup_compile(CLI::App& app) {
                           "  mopt compile cnn.pt --profile android-arm64 -o cnn.ptl --input-shape 1x1x28x28\n"
                           "  mopt compile cnn.pt --profile x86-64-avx2 -o cnn.onnx --input-shape 1x1x28x28\n"
                           "  mopt compile encoder.pt --profile x86-64-avx2 -o encoder.pt --input-shape 1x16x64 --specialize --keep-if-faster\n"
+                          "  mopt compile encoder.onnx --profile x86-64-avx2 -o encoder.fixed.onnx --input-shape 1x16x64 --specialize\n"
                           "  mopt compile model.pt --profile my-board.json -o out.pt --data inputs.npy --report compile.json\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("compile", args->common, [&](Report& report) { run_compile(*args, report); }); });
