@@ -98,6 +98,14 @@ assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimiz
 assert c['kept_pipeline']=='remove-dropout,fold-conv-bn,freeze', c
 assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
 onnx.checker.check_model(onnx.load('$WORK/cnn.onnx'), full_check=True)" "compile to .onnx"
+# --specialize with .onnx output: the exported graph declares the shape too (the exporter writes a dynamic batch).
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/cnn_fixed.onnx" --input-shape 1x1x28x28 --specialize \
+  --iterations 10 --report "$WORK/of.json"
+py "
+import json, onnx; r=json.load(open('$WORK/of.json')); e=r['details']['compile']['specialized_export']
+assert e['input_dims_fixed']==1 and e['verified'], e
+m=onnx.load('$WORK/cnn_fixed.onnx'); onnx.checker.check_model(m, full_check=True)
+assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]==[1,1,28,28], m.graph.input[0]" "--specialize to .onnx"
 # ONNX in, ONNX out: the graph stays ONNX (the ONNX clean-up pipeline, no TorchScript round trip),
 # both sides run in ONNX Runtime, and the written file is never slower than the input.
 expect_exit 0 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -o "$WORK/cnn2.onnx" --iterations 10 --report "$WORK/o2.json"
