@@ -13,8 +13,8 @@
 // How: the dims are set; ONNX's own shape inference then types what follows, every Shape/Size
 // node whose input shape it fully knows becomes an initializer, and fold-constants (the one
 // implementation of constant evaluation) folds the arithmetic that depended on them, round after
-// round while new queries become answerable (a folded Reshape target types what follows). Graph outputs
-// get the dims inference found. A graph inference rejects keeps its Shape nodes.
+// round while new queries become answerable (a folded Reshape target types what follows). Graph
+// outputs get the dims inference found. A graph inference rejects keeps its Shape nodes.
 // The result declares fixed input dims, which ONNX Runtime enforces on every call.
 #include <fmt/format.h>
 
