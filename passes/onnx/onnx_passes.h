@@ -30,8 +30,8 @@ std::unique_ptr<Pass> make_onnx_fuse_matmul_add_pass();
 std::unique_ptr<Pass> make_onnx_eliminate_dropout_pass();
 
 /// `specialize-input-shape` on ONNX (the pass is make_specialize_input_shape_pass): checks `specs`
-/// against the graph's fed inputs, in order (rank, fixed dims, name when given), and returns them
-/// with each input's name and element type. Usage error when they do not fit.
+/// against the graph's fed inputs, one each, in order (rank, fixed dims, name when given), and
+/// returns them with each input's name and element type. Usage error when they do not fit.
 std::vector<InputSpec> onnx_input_specs(const onnx::ModelProto& model, const std::vector<InputSpec>& specs);
 /// Fixes those inputs' dims, folds the Shape/Size queries and the arithmetic on them, and fixes
 /// the output dims inference finds. `specs` as onnx_input_specs returns them.

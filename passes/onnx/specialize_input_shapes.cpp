@@ -7,7 +7,7 @@
 //   r = Concat(Unsqueeze(n), [-1,64])            initializer; output dims fixed where inferred
 //   Reshape(h, r)
 //
-// Preconditions: each spec matches a graph input (those that are not initializers) by position,
+// Preconditions: one spec per graph input (those that are not initializers), matched by position,
 // with the same rank and agreeing with every dim the graph already fixes; a spec's name, when
 // given, is that input's name. The element type stays the graph's.
 // How: the dims are set; ONNX's own shape inference then types what follows, every Shape/Size
@@ -127,9 +127,12 @@ int fix_output_dims(onnx::ModelProto& model) {
 
 std::vector<InputSpec> onnx_input_specs(const onnx::ModelProto& model, const std::vector<InputSpec>& specs) {
   const auto inputs = fed_inputs(model.graph());
-  if (specs.size() > inputs.size()) {
-    throw usage_error(fmt::format("specialize-input-shape: {} input spec(s) given but the graph takes {} input(s)",
-                                  specs.size(), inputs.size()));
+  if (specs.size() != inputs.size()) {  // every ONNX graph input is required: none has a default
+    std::vector<std::string> names;
+    for (int i : inputs) names.push_back(model.graph().input(i).name());
+    throw usage_error(fmt::format("specialize-input-shape: {} input spec(s) given but the graph takes {} input(s) ({}); "
+                                  "give one per input, ';' between them",
+                                  specs.size(), inputs.size(), fmt::join(names, ", ")));
   }
   std::vector<InputSpec> resolved;
   for (size_t i = 0; i < specs.size(); ++i) {
