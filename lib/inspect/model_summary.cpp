@@ -1,9 +1,9 @@
 #include "lib/inspect/model_summary.h"
 
 #include <limits>
-#include <set>
 
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/fed_inputs.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/util/checked_size.h"
 
@@ -120,9 +120,7 @@ void onnx_io_and_layers(const onnx::ModelProto& proto, json& summary) {
   for (const auto& init : graph.initializer()) initializers[init.name()] = &init;
 
   summary["inputs"] = json::array();
-  for (const auto& input : graph.input()) {
-    if (!initializers.count(input.name())) summary["inputs"].push_back(onnx_value_json(input));
-  }
+  for (int position : fed_inputs(graph)) summary["inputs"].push_back(onnx_value_json(graph.input(position)));
   summary["outputs"] = json::array();
   for (const auto& output : graph.output()) summary["outputs"].push_back(onnx_value_json(output));
 

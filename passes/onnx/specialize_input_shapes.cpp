@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "lib/errors.h"
+#include "lib/onnx/fed_inputs.h"
 #include "passes/onnx/onnx_graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
@@ -26,16 +27,6 @@ namespace mopt {
 namespace {
 
 constexpr int kMaxRounds = 16;  // each round needs a newly folded query; real graphs settle in 2-4
-
-// Positions in graph.input() of the inputs a caller feeds (initializers listed as inputs are
-// overridable defaults, not fed).
-std::vector<int> fed_inputs(const onnx::GraphProto& graph) {
-  std::vector<int> positions;
-  for (int i = 0; i < graph.input_size(); ++i) {
-    if (!find_initializer(graph, graph.input(i).name())) positions.push_back(i);
-  }
-  return positions;
-}
 
 std::string declared_dims(const onnx::TypeProto::Tensor& type) {
   std::vector<std::string> dims;

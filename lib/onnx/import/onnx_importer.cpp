@@ -4,11 +4,11 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <map>
-#include <set>
 
 #include "lib/data/dtype_names.h"
 #include "lib/data/dataset.h"
 #include "lib/errors.h"
+#include "lib/onnx/fed_inputs.h"
 #include "lib/onnx/onnx_tensors.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/graph_builder.h"
@@ -147,22 +147,16 @@ Model load_executable(const std::filesystem::path& path) {
 }
 
 int64_t declared_batch(const onnx::ModelProto& model) {
-  std::set<std::string> initializers;
-  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
-  for (const auto& input : model.graph().input()) {
-    if (initializers.count(input.name())) continue;
-    const auto& shape = input.type().tensor_type().shape();
-    return shape.dim_size() > 0 && shape.dim(0).has_dim_value() ? shape.dim(0).dim_value() : 0;
-  }
-  return 0;
+  const auto inputs = fed_inputs(model.graph());
+  if (inputs.empty()) return 0;
+  const auto& shape = model.graph().input(inputs.front()).type().tensor_type().shape();
+  return shape.dim_size() > 0 && shape.dim(0).has_dim_value() ? shape.dim(0).dim_value() : 0;
 }
 
 std::string graph_input_spec(const onnx::ModelProto& model) {
-  std::set<std::string> initializers;
-  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
   std::vector<std::string> specs, dynamic;
-  for (const auto& input : model.graph().input()) {
-    if (initializers.count(input.name())) continue;
+  for (int position : fed_inputs(model.graph())) {
+    const auto& input = model.graph().input(position);
     const auto& tensor = input.type().tensor_type();
     auto dtype = torch_dtype(tensor.elem_type());
     std::vector<std::string> dims, missing;
