@@ -7,10 +7,13 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # expect_exit CODE -- command...: runs the command, checks its exit code, keeps stderr in $WORK/err.
+# With MOPT_TEST_TIMES=FILE, appends each command's wall seconds to FILE (to find a test's slow steps).
 expect_exit() {
   local want=$1; shift; shift
+  local start=$EPOCHREALTIME
   "$@" >"$WORK/out" 2>"$WORK/err"
   local got=$?
+  [ -z "${MOPT_TEST_TIMES:-}" ] || echo "$(( (${EPOCHREALTIME/./} - ${start/./}) / 1000 )) ms $(basename "$0"): $*" >>"$MOPT_TEST_TIMES"
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(head -c 400 "$WORK/err")"
 }
 

@@ -121,7 +121,7 @@ assert torch.nn.functional.cosine_similarity(m(x).flatten(), y.flatten(), 0)>0.9
 # A branch mopt cannot resolve (stochastic depth switched by an attribute of its own): exit 1 with
 # what failed, where in the code, which layer and what to do; never LibTorch's graph dump.
 AB="$FIXTURES/attribute_branch"
-expect_exit 1 -- "$MOPT" quantize "$AB.pt" -o "$WORK/ab.pt" --calib "$AB.input.npy" --report "$WORK/ab.json"
+expect_exit 1 -- "$MOPT" quantize "$AB.pt" -o "$WORK/ab.pt" --calib "$AB.input.npy" --iterations 5 --report "$WORK/ab.json"
 expect_stderr "quantization failed while inserting observers: branches for \`if\` should return values that are observed consistently"
 expect_stderr "(at torchvision/ops/stochastic_depth.py:32) in layer block\."
 expect_stderr "self.training"

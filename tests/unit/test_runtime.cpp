@@ -1,10 +1,19 @@
 // Runtime settings: --threads reaches every thread pool that runs mopt's kernels; the busy-machine
-// meter does not count mopt's own child processes.
+// meter does not count mopt's own child processes; the ASan build's tensor cache.
 #include <doctest/doctest.h>
 #include <dlfcn.h>
 
 #include <ATen/Parallel.h>
+#include <torch/types.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define MOPT_TEST_ASAN 1
+#endif
+#endif
+
+#include "lib/runtime/asan_tensor_cache.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/child_process.h"
@@ -39,5 +48,27 @@ TEST_SUITE("runtime") {
     CAPTURE(foreign);
     CHECK(foreign >= 0);
     CHECK(foreign < 1.5);
+  }
+
+  // CI's sanitized suite runs several times faster with it (scripts/sanitize.sh); what it must not
+  // cost is ASan's report of mopt code reading a freed tensor's buffer.
+  TEST_CASE("the ASan build reuses a freed tensor buffer of the same size and keeps it poisoned until then") {
+#ifdef MOPT_TEST_ASAN
+    REQUIRE(mopt::install_asan_tensor_cache());  // main() installed it already; again is harmless
+    auto first = torch::empty({1 << 16});        // 256 KiB: above ASan's own size classes
+    void* data = first.data_ptr();
+    first.reset();
+    CHECK(__asan_address_is_poisoned(data));
+    CHECK(__asan_address_is_poisoned(static_cast<char*>(data) + (1 << 18) - 1));
+    auto other_size = torch::empty({(1 << 16) + 16});
+    CHECK(other_size.data_ptr() != data);
+    auto same_size = torch::empty({1 << 16});
+    CHECK(same_size.data_ptr() == data);
+    CHECK_FALSE(__asan_address_is_poisoned(data));
+    same_size.fill_(1.0f);
+    CHECK(same_size.sum().item<float>() == doctest::Approx(1 << 16));
+#else
+    CHECK_FALSE(mopt::install_asan_tensor_cache());  // a plain build keeps LibTorch's allocator
+#endif
   }
 }

@@ -4,6 +4,7 @@
 
 #include "lib/errors.h"
 #include "lib/report/report.h"
+#include "lib/runtime/asan_tensor_cache.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "tools/mopt/commands.h"
@@ -24,6 +25,7 @@ void print_version() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mopt::install_asan_tensor_cache();
   for (int i = 0; i < argc; ++i) mopt::cli::process_argv().push_back(argv[i]);
 
   CLI::App app{"mopt: model optimization toolchain (LibTorch + ONNX, no Python at run time)", "mopt"};
