@@ -25,7 +25,7 @@ namespace mopt {
 namespace {
 
 // Buffers below this size come from ASan's size-class allocator, which reuses memory already.
-constexpr size_t kMinCachedBytes = size_t{4} << 10;
+constexpr size_t kMinCachedBytes = size_t{128} << 10;
 // A bound on what the cache keeps, so a run that allocates many distinct sizes does not grow.
 constexpr size_t kMaxCachedBytes = size_t{512} << 20;
 

@@ -7,7 +7,7 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # expect_exit CODE -- command...: runs the command, checks its exit code, keeps stderr in $WORK/err.
-# With MOPT_TEST_TIMES=FILE, appends each command's wall seconds to FILE (to find a test's slow steps).
+# With MOPT_TEST_TIMES=FILE, appends each command's wall milliseconds to FILE (to find a test's slow steps).
 expect_exit() {
   local want=$1; shift; shift
   local start=$EPOCHREALTIME
