@@ -1,15 +1,8 @@
 #include "lib/runtime/asan_tensor_cache.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MOPT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define MOPT_ASAN 1
-#endif
+#include "lib/util/address_sanitizer.h"
 
-#ifdef MOPT_ASAN
+#ifdef MOPT_ADDRESS_SANITIZER
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 #include <sanitizer/asan_interface.h>
@@ -21,7 +14,7 @@
 
 namespace mopt {
 
-#ifdef MOPT_ASAN
+#ifdef MOPT_ADDRESS_SANITIZER
 namespace {
 
 // Buffers below this size come from ASan's size-class allocator, which reuses memory already.

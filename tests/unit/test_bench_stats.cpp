@@ -233,7 +233,7 @@ TEST_SUITE("bench-stats") {
     }
     // Without a reset the peak keeps the block; after one it falls back (the block is unmapped).
     // AddressSanitizer's allocator quarantines freed memory instead of unmapping it: no fall there.
-    if (reset && reset_peak_rss() && !test::kAddressSanitizer) CHECK(peak_rss_mb() < peak_with_block - 100);
+    if (reset && reset_peak_rss() && !kAddressSanitizer) CHECK(peak_rss_mb() < peak_with_block - 100);
     MESSAGE(fmt::format("rss before {:.1f} MiB, peak with block {:.1f} MiB, peak reset permitted: {}", before,
                         peak_with_block, reset));
   }

@@ -12,23 +12,11 @@
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 #include "lib/model/graph_walk.h"
+#include "lib/util/address_sanitizer.h"
 #include "lib/pipeline/pass_manager.h"
 #include "passes/register_all_passes.h"
 
 namespace mopt::test {
-
-// True in an AddressSanitizer build (scripts/sanitize.sh), whose allocator changes memory figures.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kAddressSanitizer = true;
-#else
-inline constexpr bool kAddressSanitizer = false;
-#endif
-#else
-inline constexpr bool kAddressSanitizer = false;
-#endif
 
 /// How many nodes of each kind `graph` holds, nested blocks included.
 inline std::map<std::string, int64_t> op_counts(torch::jit::Graph& graph) {

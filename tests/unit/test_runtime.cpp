@@ -6,17 +6,14 @@
 #include <ATen/Parallel.h>
 #include <torch/types.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#include <sanitizer/asan_interface.h>
-#define MOPT_TEST_ASAN 1
-#endif
-#endif
-
 #include "lib/runtime/asan_tensor_cache.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
+#include "lib/util/address_sanitizer.h"
 #include "lib/util/child_process.h"
+#ifdef MOPT_ADDRESS_SANITIZER
+#include <sanitizer/asan_interface.h>
+#endif
 
 TEST_SUITE("runtime") {
   TEST_CASE("set_threads limits LibTorch and the OpenBLAS it multiplies matrices with") {
@@ -53,7 +50,7 @@ TEST_SUITE("runtime") {
   // CI's sanitized suite runs several times faster with it (scripts/sanitize.sh); what it must not
   // cost is ASan's report of mopt code reading a freed tensor's buffer.
   TEST_CASE("the ASan build reuses a freed tensor buffer of the same size and keeps it poisoned until then") {
-#ifdef MOPT_TEST_ASAN
+#ifdef MOPT_ADDRESS_SANITIZER
     REQUIRE(mopt::install_asan_tensor_cache());  // main() installed it already; again is harmless
     auto first = torch::empty({1 << 16});        // 256 KiB: above ASan's own size classes
     void* data = first.data_ptr();
