@@ -36,7 +36,7 @@ assert [(r['batch'], r['threads']) for r in rows]==[(1,1),(4,1),(1,2),(4,2)], ro
 assert all(r['stopped_by']=='min-time' and r['elapsed_s']>=0.2 for r in rows), rows" "sweep and min-time rule in ONNX Runtime"
   # ONNX in and out: optimize measures both files in ONNX Runtime.
   expect_exit 0 -- "$MOPT" optimize "$ONNX" -p 'eliminate-identity,fold-constants,fuse-conv-bn,eliminate-dead-nodes' \
-    -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 20 --report "$WORK/opt.json"
+    -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 10 --report "$WORK/opt.json"
   expect_stdout "onnxruntime -> onnxruntime"
   py "
 import json; m=json.load(open('$WORK/opt.json'))['metrics']
@@ -44,7 +44,7 @@ assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['ag
 assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m" "optimize ONNX->ONNX measured in ORT"
   # ONNX out: TorchScript exported op by op, validated, measured against LibTorch in ORT.
   expect_exit 0 -- "$MOPT" optimize "$TWIN" -p freeze -o "$WORK/cnn.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 \
-    --samples 300 --iterations 20 --report "$WORK/export.json"
+    --samples 300 --iterations 10 --report "$WORK/export.json"
   expect_stdout "libtorch -> onnxruntime"
   py "
 import json, onnx; m=json.load(open('$WORK/export.json'))['metrics']

@@ -7,7 +7,7 @@ py() { /usr/bin/python3 -c "$1" || fail "$2"; }
 
 # Static INT8: accuracy within 0.5 points of fp32 on the test split, artifact loads in PyTorch.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 512 \
-  --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --iterations 20 --report "$WORK/q.json"
+  --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --iterations 10 --report "$WORK/q.json"
 validate_report "$WORK/q.json"
 py "
 import json; r=json.load(open('$WORK/q.json')); m=r['metrics']; q=r['details']['quantization']
@@ -41,7 +41,7 @@ m=torch.jit.load('$WORK/tr.int8.pt'); assert m(torch.randn(1,16,64)).shape==(1,1
 
 # Dynamic INT8 of the MLP, with per-tensor weights.
 expect_exit 0 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/mlp.int8.pt" --mode dynamic --per-tensor \
-  --eval-data "$FIXTURES/mlp.input.npy" --iterations 20 --report "$WORK/d.json"
+  --eval-data "$FIXTURES/mlp.input.npy" --iterations 10 --report "$WORK/d.json"
 py "
 import json; r=json.load(open('$WORK/d.json')); g=r['metrics']['agreement']
 assert g['cosine']>0.99, g" "dynamic agreement"
