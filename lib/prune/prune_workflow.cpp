@@ -179,7 +179,8 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   validate_request(request);
   if (!input.is_torchscript()) throw usage_error("pruning works on TorchScript models");
   const auto example = request.eval.input_rows(0, 1);  // one row of every input
-  PruneOutcome outcome{input.clone()};
+  PruneOutcome outcome;
+  outcome.model = input.clone();
   auto& module = outcome.model.torchscript();
   const auto layers = prunable_layers(module, request.selection);
   const auto totals_before = model_totals(input, example);
