@@ -103,12 +103,18 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   auto out_before = outputs_of(before, data, settings, threads);
   auto out_after = outputs_of(after, data, settings, threads);
 
-  const auto timed_inputs = data.input_rows(0, 1);
-  auto latency = measure_fresh_latency(before, after, timed_inputs, fresh_timing(settings));
-
+  json result = {{"before", json::object()}, {"after", json::object()}};
+  if (settings.time_latency) {
+    const auto timed_inputs = data.input_rows(0, 1);
+    auto latency = measure_fresh_latency(before, after, timed_inputs, fresh_timing(settings));
+    result = timed_pair(latency);
+    result["latency_measurement"] = latency.method;
+    if (settings.allocator_check) result["allocator_check"] = allocator_check(before, after, timed_inputs, fresh_timing(settings), latency);
+  } else {
+    result["latency_measurement"] = {{"method", kNoLatencyReason}};
+  }
   auto agreement = compare_outputs(out_before, out_after);
   auto runtime_of = [](const fs::path& file) { return is_onnx_file(file) ? "onnxruntime" : "libtorch"; };
-  json result = timed_pair(latency);
   result["agreement"] = {{"max_abs_diff", agreement.max_abs_diff},
                          {"cosine", agreement.cosine},
                          {"top1_agreement", agreement.top1_agreement},
@@ -116,8 +122,6 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   result["samples"] = data.size();
   result["data"] = data.description;
   result["runtime"] = {{"before", runtime_of(before)}, {"after", runtime_of(after)}};
-  result["latency_measurement"] = latency.method;
-  if (settings.allocator_check) result["allocator_check"] = allocator_check(before, after, timed_inputs, fresh_timing(settings), latency);
   if (data.has_labels()) {
     result["before"]["accuracy"] = {{"top1", top1(out_before, data.labels)}};
     result["after"]["accuracy"] = {{"top1", top1(out_after, data.labels)}};

@@ -23,7 +23,17 @@ struct ComparisonSettings {
   /// allocator thresholds a deploying process can set (`allocator_check` in the result). For the
   /// comparisons a command reports, not for --keep-if-faster's trials, which stay on the defaults.
   bool allocator_check = false;
+  /// false (--no-latency): outputs, accuracy and agreement only. Timing is most of a conversion's
+  /// run time (fresh child processes per file), which batch conversions may not want to pay.
+  bool time_latency = true;
 };
+
+/// Whether compare_files() timed the files: false under --no-latency, when the result has no
+/// latency figures and no speedup_p50, and its latency_measurement says why.
+inline bool latency_measured(const nlohmann::json& comparison) { return comparison.contains("speedup_p50"); }
+
+/// What --no-latency's help text and the commands' output say.
+constexpr const char* kNoLatencyReason = "not measured (--no-latency)";
 
 /// Below this output cosine against the input model a rewrite has changed what the model computes
 /// (not just rounded it): the commands warn, and --keep-if-faster drops the pass.

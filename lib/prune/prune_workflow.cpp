@@ -273,18 +273,19 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     outcome.totals["after"]["onnx_bytes"] = static_cast<int64_t>(outcome.model.onnx().ByteSizeLong());
   }
   outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);
-  const double speedup = outcome.comparison["speedup_p50"].get<double>();
+  const bool timed = latency_measured(outcome.comparison);
+  const double speedup = timed ? outcome.comparison["speedup_p50"].get<double>() : 0.0;
   if (request.method != "channel") {
     outcome.notes.push_back(fmt::format(
         "unstructured sparsity does not speed up dense kernels: the weights keep their shapes, so the same work is "
-        "done (measured {:.2f}x); the saving shows in the compressed size ({} -> {} bytes gzip)",
-        speedup, outcome.totals["before"]["gzip_bytes"].get<int64_t>(), outcome.totals["after"]["gzip_bytes"].get<int64_t>()));
+        "done ({}); the saving shows in the compressed size ({} -> {} bytes gzip)",
+        timed ? fmt::format("measured {:.2f}x", speedup) : "latency not measured", outcome.totals["before"]["gzip_bytes"].get<int64_t>(), outcome.totals["after"]["gzip_bytes"].get<int64_t>()));
   }
   if (is_n_m(request.method)) {
     outcome.notes.push_back("N:M sparsity (2:4) is accelerated by sparse tensor cores (NVIDIA Ampere and later, via "
                             "TensorRT or cuSPARSELt), not by LibTorch's CPU kernels");
   }
-  if (request.method == "channel" && speedup < 1.0) {
+  if (request.method == "channel" && timed && speedup < 1.0) {
     outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x{})", speedup, tuned_allocator_clause(outcome.comparison)));
   }
   if (request.method == "channel") {

@@ -28,6 +28,7 @@ class Report {
   void set_pipeline(const std::string& text, const std::vector<PassRecord>& records);
   /// Metrics before/after an optimization, or a single measurement (`metrics.before` etc.).
   nlohmann::json& metrics() { return doc_["metrics"]; }
+  const nlohmann::json& metrics() const { return doc_.at("metrics"); }
   /// Command-specific content (e.g. `inspect`'s model summary).
   nlohmann::json& details() { return doc_["details"]; }
   /// Appends a gate verdict; any failed gate makes the verdict "fail".

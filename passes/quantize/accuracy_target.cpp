@@ -1,5 +1,7 @@
 #include "passes/quantize/accuracy_target.h"
 
+#include <fmt/format.h>
+
 namespace mopt::quant {
 using nlohmann::json;
 
@@ -12,6 +14,11 @@ bool meets_target(const json& metrics, const AccuracyTarget& target) {
   if (target.max_accuracy_drop && accuracy_drop(metrics) > *target.max_accuracy_drop + 1e-12) return false;
   if (target.min_sqnr_db && metrics["agreement"]["sqnr_db"].get<double>() < *target.min_sqnr_db) return false;
   return true;
+}
+
+std::string speedup_clause(const json& metrics) {
+  if (!metrics.contains("speedup_p50")) return ", latency not measured";
+  return fmt::format(", speedup {:.2f}x", metrics["speedup_p50"].get<double>());
 }
 
 size_t chosen_trial(const std::vector<json>& trial_metrics, const AccuracyTarget& target) {
@@ -28,7 +35,7 @@ json trial_table(const std::vector<std::vector<std::string>>& fp32_layers, const
     rows.push_back({{"fp32_layers", fp32_layers[i]},
                     {"accuracy_drop_pt", 100 * accuracy_drop(trial_metrics[i])},
                     {"sqnr_db", trial_metrics[i]["agreement"]["sqnr_db"]},
-                    {"speedup_p50", trial_metrics[i]["speedup_p50"]},
+                    {"speedup_p50", trial_metrics[i].value("speedup_p50", json())},  // null under --no-latency
                     {"meets_target", meets_target(trial_metrics[i], target)},
                     {"chosen", i == chosen}});
   }

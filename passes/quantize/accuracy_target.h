@@ -23,6 +23,9 @@ double accuracy_drop(const nlohmann::json& metrics);
 /// Whether compare_files() metrics meet the target (always, for an inactive target).
 bool meets_target(const nlohmann::json& metrics, const AccuracyTarget& target);
 
+/// ", speedup 1.23x" for a trial's log line, or ", latency not measured" under --no-latency.
+std::string speedup_clause(const nlohmann::json& metrics);
+
 /// Index of the trial to write: the first that meets the target, else the last one tried.
 size_t chosen_trial(const std::vector<nlohmann::json>& trial_metrics, const AccuracyTarget& target);
 

@@ -88,6 +88,10 @@ Baseline fp32_baseline(const Model& fp32, const QuantizeRequest& request, const 
   const auto& step = *std::find_if(channels_last.records.begin(), channels_last.records.end(),
                                    [](const PassRecord& r) { return r.name == "channels-last"; });
   if (step.stats.rewrites == 0) return baseline;
+  if (!request.comparison.time_latency) {
+    log("fp32 baseline: NCHW (--no-latency: the channels-last candidate is not timed)");
+    return baseline;
+  }
   auto candidate = channels_last.model.reloaded();
   ScratchDir scratch("mopt-baseline");
   baseline.model.save(scratch.file("plain.pt"));
@@ -133,9 +137,9 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
     // Measure the artifact as shipped (saved and loaded back), not the in-memory pass result.
     trial.result.model = trial.result.model.reloaded();
     trial.metrics = compare_models(baseline.model, trial.result.model, request.eval, request.comparison);
-    log(fmt::format("trial {}: fp32 layers [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB, speedup {:.2f}x",
-                    fp32_layers.size(), fmt::join(fp32_layers, ", "), 100 * accuracy_drop(trial.metrics),
-                    trial.metrics["agreement"]["sqnr_db"].get<double>(), trial.metrics["speedup_p50"].get<double>()));
+    log(fmt::format("trial {}: fp32 layers [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB{}", fp32_layers.size(),
+                    fmt::join(fp32_layers, ", "), 100 * accuracy_drop(trial.metrics), trial.metrics["agreement"]["sqnr_db"].get<double>(),
+                    speedup_clause(trial.metrics)));
     return trial;
   };
 
@@ -160,7 +164,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
   outcome.model = pick.result.model;
   outcome.metrics = pick.metrics;
   outcome.target_met = meets_target(pick.metrics, request.target);
-  outcome.speedup = pick.metrics["speedup_p50"].get<double>();
+  outcome.speedup = pick.metrics.value("speedup_p50", 0.0);  // 0 under --no-latency
 
   json fp32_layers = json::array();
   for (const auto& name : request.config.skip_modules) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});

@@ -32,10 +32,10 @@ expect_exit 0 -- "$MOPT" bench "$T.onnx" --data "$DATA" --samples 10 --iteration
 py "import json; assert json.load(open('$WORK/ten.json'))['metrics']['accuracy']['samples']==10" "--samples cuts every input"
 
 # ONNX INT8 for ONNX Runtime: dynamic measured on the folder, static calibrated on it.
-expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.dyn.onnx" --mode dynamic --eval-data "$DATA" --iterations 5 \
+expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.dyn.onnx" --mode dynamic --eval-data "$DATA" --no-latency \
   --report "$WORK/dyn.json"
 validate_report "$WORK/dyn.json"
-expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.int8.onnx" --calib "$DATA" --eval-data "$DATA" --iterations 5 \
+expect_exit 0 -- "$MOPT" quantize "$T.onnx" -o "$WORK/two.int8.onnx" --calib "$DATA" --eval-data "$DATA" --no-latency \
   --report "$WORK/static.json"
 validate_report "$WORK/static.json"
 py "
@@ -67,13 +67,13 @@ import json; m=json.load(open('$WORK/exp.json'))['metrics']
 assert m['agreement']['max_abs_diff']<1e-4 and m['after']['accuracy']['top1']==1.0, m" "two-input export agrees in ORT"
 expect_exit 0 -- "$MOPT" inspect "$WORK/two.onnx"
 expect_stdout "input_ids"
-expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.pt.int8.onnx" --calib "$DATA" --eval-data "$DATA" --iterations 5 \
+expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.pt.int8.onnx" --calib "$DATA" --eval-data "$DATA" --no-latency \
   --report "$WORK/pt-static.json"
 py "
 import json; m=json.load(open('$WORK/pt-static.json'))['metrics']
 assert m['after']['accuracy']['top1']>=0.9 and m['agreement']['cosine']>0.99, m" ".pt -> ONNX INT8 of the two-input model"
 # TorchScript dynamic INT8 of the twin, measured on the folder.
-expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.dyn.pt" --mode dynamic --eval-data "$DATA" --iterations 5
+expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.dyn.pt" --mode dynamic --eval-data "$DATA" --no-latency
 
 # Distillation of a multi-input student from the ONNX teacher: both inputs feed both models in
 # training, validation and the ONNX check; the student learns (28% before, the labels are the
@@ -98,7 +98,7 @@ expect_stderr "multi-input model's data is trained on as it is"
 expect_exit 0 -- "$MOPT" compile "$T.pt" --profile x86-64-avx2 --keep-if-faster -o "$WORK/two.compiled.pt" --data "$DATA" \
   --iterations 5 --report "$WORK/compile.json"
 validate_report "$WORK/compile.json"
-expect_exit 0 -- "$MOPT" compile "$T.pt" --profile android-arm64 -o "$WORK/two.ptl" --data "$DATA" --iterations 5 \
+expect_exit 0 -- "$MOPT" compile "$T.pt" --profile android-arm64 -o "$WORK/two.ptl" --data "$DATA" --no-latency \
   --report "$WORK/compile-lite.json"
 py "
 import json
@@ -110,16 +110,15 @@ assert json.load(open('$WORK/compile-lite.json'))['details']['compile']['lite_ag
 # prune of the ONNX model: magnitude pruning measured on both inputs, fine-tuned on both; the MAC
 # count covers a multi-input forward too.
 expect_exit 0 -- "$MOPT" prune "$T.onnx" --amount 0.5 -o "$WORK/two.pruned.pt" --eval-data "$DATA" --finetune-data "$DATA" \
-  --epochs 2 --iterations 5 --report "$WORK/prune.json"
+  --epochs 2 --no-latency --report "$WORK/prune.json"
 validate_report "$WORK/prune.json"
 py "
 import json; r=json.load(open('$WORK/prune.json')); m=r['metrics']
 assert m['before']['accuracy']['top1']==1.0 and m['after']['accuracy']['top1']>=0.5, m
 assert m['totals']['before']['macs']==128, m['totals']" "multi-input prune"
 
-# TorchScript static INT8 calibrates on both inputs (slower than fp32 on a model this small, and
-# the tool says so).
-expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA" --eval-data "$DATA" --iterations 5 \
+# TorchScript static INT8 calibrates on both inputs.
+expect_exit 0 -- "$MOPT" quantize "$T.pt" -o "$WORK/two.static.pt" --calib "$DATA" --eval-data "$DATA" --no-latency \
   --report "$WORK/lt-static.json"
 expect_stdout "INT8 chain"
 py "

@@ -34,9 +34,9 @@ assert b['runtime']['name']=='libtorch' and a['accuracy']['top1']==b['accuracy']
 import json; rows=json.load(open('$WORK/sweep.json'))['metrics']['rows']
 assert [(r['batch'], r['threads']) for r in rows]==[(1,1),(4,1),(1,2),(4,2)], rows
 assert all(r['stopped_by']=='min-time' and r['elapsed_s']>=0.2 for r in rows), rows" "sweep and min-time rule in ONNX Runtime"
-  # ONNX in and out: optimize measures both files in ONNX Runtime.
+  # ONNX in and out: optimize runs both files in ONNX Runtime (outputs and accuracy; --no-latency: not timed).
   expect_exit 0 -- "$MOPT" optimize "$ONNX" -p 'eliminate-identity,fold-constants,fuse-conv-bn,eliminate-dead-nodes' \
-    -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 10 --report "$WORK/opt.json"
+    -o "$WORK/opt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --no-latency --report "$WORK/opt.json"
   expect_stdout "onnxruntime -> onnxruntime"
   py "
 import json; m=json.load(open('$WORK/opt.json'))['metrics']
@@ -44,7 +44,7 @@ assert m['runtime']=={'before': 'onnxruntime', 'after': 'onnxruntime'} and m['ag
 assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m" "optimize ONNX->ONNX measured in ORT"
   # ONNX out: TorchScript exported op by op, validated, measured against LibTorch in ORT.
   expect_exit 0 -- "$MOPT" optimize "$TWIN" -p freeze -o "$WORK/cnn.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 \
-    --samples 300 --iterations 10 --report "$WORK/export.json"
+    --samples 300 --no-latency --report "$WORK/export.json"
   expect_stdout "libtorch -> onnxruntime"
   py "
 import json, onnx; m=json.load(open('$WORK/export.json'))['metrics']
@@ -54,7 +54,7 @@ p=onnx.load('$WORK/cnn.onnx'); onnx.checker.check_model(p, full_check=True)
 assert p.opset_import[0].version==17 and p.graph.input[0].type.tensor_type.shape.dim[0].dim_param=='N'" "export of the CNN"
   for name in resnet18 mobilenet_v2; do
     expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x224x224 \
-      --opset 13 --iterations 5
+      --opset 13 --no-latency
     node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
       || fail "ORT cannot run the exported $name"
     py "
@@ -63,7 +63,7 @@ assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "
   done
   # ONNX -> import -> export -> ORT reproduces the original outputs, under the original names.
   expect_exit 0 -- "$MOPT" optimize "$ONNX" -o "$WORK/imported.pt" -q
-  expect_exit 0 -- "$MOPT" optimize "$WORK/imported.pt" -p freeze -o "$WORK/roundtrip.onnx" --input-shape 1x1x28x28 --iterations 5 -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/imported.pt" -p freeze -o "$WORK/roundtrip.onnx" --input-shape 1x1x28x28 --no-latency -q
   node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/roundtrip.onnx" "$FIXTURES/fashion_cnn.input.npy" "$WORK/rt.npy" \
     || fail "ORT cannot run the round trip"
   py "
@@ -76,7 +76,7 @@ assert dims(a.graph)==dims(b.graph), (dims(a.graph), dims(b.graph))" \
     "ONNX -> import -> export round trip (names and declared input dims kept)"
   # The paddle2onnx-style CNN (Reshape [0, -1] becomes x.size(0) arithmetic) round-trips too, dynamic batch included.
   expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/paddle_style_cnn.onnx" -o "$WORK/paddle.pt" -q
-  expect_exit 0 -- "$MOPT" optimize "$WORK/paddle.pt" -p freeze -o "$WORK/paddle.onnx" --input-shape 1x3x32x32 --iterations 5 -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/paddle.pt" -p freeze -o "$WORK/paddle.onnx" --input-shape 1x3x32x32 --no-latency -q
   node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/paddle.onnx" "$FIXTURES/onnx_import/paddle_style_cnn.input.npy" \
     "$WORK/paddle.npy" || fail "ORT cannot run the paddle-style round trip"
   py "
@@ -89,9 +89,9 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
   dir="$FIXTURES/onnx_import"
   for name in lstm gru transformer shufflenet_v2; do
     shape=$(/usr/bin/python3 -c "import numpy as np; s=np.load('$dir/$name.input.npy').shape; print('x'.join(['1']+[str(d) for d in s[1:]]))")
-    expect_exit 0 -- "$MOPT" optimize "$dir/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape "$shape" --iterations 5 -q
-    expect_exit 0 -- "$MOPT" optimize "$dir/$name.onnx" -o "$WORK/$name.imported.pt" --iterations 5 -q
-    expect_exit 0 -- "$MOPT" optimize "$WORK/$name.imported.pt" -p freeze -o "$WORK/$name.rt.onnx" --input-shape "$shape" --iterations 5 -q
+    expect_exit 0 -- "$MOPT" optimize "$dir/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape "$shape" --no-latency -q
+    expect_exit 0 -- "$MOPT" optimize "$dir/$name.onnx" -o "$WORK/$name.imported.pt" --no-latency -q
+    expect_exit 0 -- "$MOPT" optimize "$WORK/$name.imported.pt" -p freeze -o "$WORK/$name.rt.onnx" --input-shape "$shape" --no-latency -q
     for file in "$WORK/$name.onnx" "$WORK/$name.rt.onnx"; do
       node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$file" "$dir/$name.input.npy" "$WORK/$name.ort.npy" || fail "ORT cannot run $file"
       py "
@@ -106,7 +106,7 @@ onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basen
   [ ! -e "$WORK/tr13.onnx" ] || fail "an export refused for its opset left a file"
   # nn.TransformerEncoder exports through PyTorch's general path (its fused fast path has no ONNX
   # form), masks left out, batch dynamic; it matches PyTorch in ORT at batch 1 and 3.
-  expect_exit 0 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64 --iterations 5 -q
+  expect_exit 0 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64 --no-latency -q
   /usr/bin/python3 -c "import numpy as np; np.save('$WORK/tr3.npy', np.random.RandomState(0).randn(3,16,64).astype('float32'))"
   for input in "$FIXTURES/transformer.input.npy" "$WORK/tr3.npy"; do
     node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/tr.onnx" "$input" "$WORK/tr.ort.npy" || fail "ORT cannot run the exported transformer"
@@ -151,7 +151,7 @@ torch.jit.script(ManyOps().eval()).save(sys.argv[1])
 PY
   /usr/bin/python3 "$WORK/many_ops.py" "$WORK/many_ops.pt" || fail "scripting the many-ops model"
   /usr/bin/python3 -c "import numpy as np; np.save('$WORK/many.npy', np.random.RandomState(1).randn(2,4,8,8).astype('float32'))"
-  expect_exit 0 -- "$MOPT" optimize "$WORK/many_ops.pt" -p freeze -o "$WORK/many.onnx" --input-shape 1x4x8x8 --iterations 5 -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/many_ops.pt" -p freeze -o "$WORK/many.onnx" --input-shape 1x4x8x8 --no-latency -q
   node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/many.onnx" "$WORK/many.npy" "$WORK/many.ort.npy" || fail "ORT cannot run the many-ops export"
   py "
 import numpy as np, onnx, torch; x=np.load('$WORK/many.npy'); y=np.load('$WORK/many.ort.npy')
@@ -176,7 +176,7 @@ torch.manual_seed(0)
 torch.jit.script(Branchy().eval()).save(sys.argv[1])
 PY
   /usr/bin/python3 "$WORK/branchy.py" "$WORK/branchy.pt" || fail "scripting the branching model"
-  expect_exit 0 -- "$MOPT" optimize "$WORK/branchy.pt" -p freeze -o "$WORK/branchy.onnx" --input-shape 1x8 --iterations 5 -q
+  expect_exit 0 -- "$MOPT" optimize "$WORK/branchy.pt" -p freeze -o "$WORK/branchy.onnx" --input-shape 1x8 --no-latency -q
   for sign in 1 -1; do
     /usr/bin/python3 -c "import numpy as np; np.save('$WORK/br.npy', ($sign*np.abs(np.random.RandomState(0).randn(3,8))).astype('float32'))"
     node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/branchy.onnx" "$WORK/br.npy" "$WORK/br.ort.npy" || fail "ORT cannot run the If export"

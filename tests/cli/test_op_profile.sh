@@ -71,7 +71,7 @@ assert len(g)==1 and not g[0]['passed'] and r['verdict']=='fail', r['gates']" "c
 expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 10 --fail-if 'cpu.percent > 100.0001'
 
 # INT8: the profile shows the quantize/dequantize boundaries and says what they cost.
-expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 64 --iterations 5 --quiet
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 64 --no-latency --quiet
 expect_exit 0 -- "$MOPT" bench "$WORK/cnn.int8.pt" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile --report "$WORK/int8.json"
 expect_stdout "quantize"
 py "
@@ -157,7 +157,7 @@ assert c['percent_one_core']>0 and c['wall_s']>0 and abs(c['percent']*c['logical
 assert s['peak_mb']>=s['mean_mb']>0 and s['first_inference_mb']>0 and len(s['samples'])>=1, s" "cpu and rss per ONNX Runtime row"
 expect_exit 3 -- "$MOPT" bench "$ONNX" --iterations 10 --threads 1 --fail-if 'cpu.percent > 0.001'
 expect_stdout "FAIL fail-if cpu.percent > 0.001"
-expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/cnn.int8.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 --iterations 5 --quiet
+expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/cnn.int8.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 --no-latency --quiet
 expect_exit 0 -- "$MOPT" bench "$WORK/cnn.int8.onnx" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile --report "$WORK/ort8.json"
 py "
 import json; p=json.load(open('$WORK/ort8.json'))['metrics']['op_profile']

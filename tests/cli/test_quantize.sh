@@ -7,7 +7,7 @@ py() { /usr/bin/python3 -c "$1" || fail "$2"; }
 
 # Static INT8: accuracy within 0.5 points of fp32 on the test split, artifact loads in PyTorch.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 512 \
-  --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --iterations 10 --report "$WORK/q.json"
+  --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --no-latency --report "$WORK/q.json"
 validate_report "$WORK/q.json"
 py "
 import json; r=json.load(open('$WORK/q.json')); m=r['metrics']; q=r['details']['quantization']
@@ -32,7 +32,7 @@ assert 'quantized::conv2d' in str(m.graph) or 'quantized::conv2d_relu' in str(m.
 # Dynamic INT8 of nn.TransformerEncoder: only its Linear modules are quantized (a global qconfig also
 # caught MultiheadAttention's functional linears on sliced weights, and Finalize failed on them).
 expect_exit 0 -- "$MOPT" quantize "$FIXTURES/transformer.pt" -o "$WORK/tr.int8.pt" --mode dynamic \
-  --eval-data "$FIXTURES/transformer.input.npy" --iterations 10 --report "$WORK/tr.json"
+  --eval-data "$FIXTURES/transformer.input.npy" --no-latency --report "$WORK/tr.json"
 expect_stdout "bit-identical to fp32"  # its eval fast path uses the fp32 weights: said, not hidden
 py "
 import json, torch; r=json.load(open('$WORK/tr.json'))
@@ -41,7 +41,7 @@ m=torch.jit.load('$WORK/tr.int8.pt'); assert m(torch.randn(1,16,64)).shape==(1,1
 
 # Dynamic INT8 of the MLP, with per-tensor weights.
 expect_exit 0 -- "$MOPT" quantize "$FIXTURES/mlp.pt" -o "$WORK/mlp.int8.pt" --mode dynamic --per-tensor \
-  --eval-data "$FIXTURES/mlp.input.npy" --iterations 10 --report "$WORK/d.json"
+  --eval-data "$FIXTURES/mlp.input.npy" --no-latency --report "$WORK/d.json"
 py "
 import json; r=json.load(open('$WORK/d.json')); g=r['metrics']['agreement']
 assert g['cosine']>0.99, g" "dynamic agreement"
@@ -51,36 +51,39 @@ assert 'linear_dynamic' in s, s" "dynamic artifact uses quantized::linear_dynami
 
 # fp16 weight storage: half the file, same outputs; symmetric activations pin the zero point.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --eval-data "$FMNIST" --eval-samples 500 \
-  --normalize 0.2860,0.3530 --iterations 10 --report "$WORK/h.json"
+  --normalize 0.2860,0.3530 --no-latency --report "$WORK/h.json"
 py "
 import json; r=json.load(open('$WORK/h.json'))
 assert r['details']['quantization']['mode']=='fp16' and r['metrics']['agreement']['cosine']>0.99999, r['metrics']['agreement']
 assert r['outputs'][0]['bytes'] < 0.6*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])" "fp16 storage"
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/sym.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
-  --eval-samples 200 --normalize 0.2860,0.3530 --symmetric-activations --iterations 5 --report "$WORK/y.json"
+  --eval-samples 200 --normalize 0.2860,0.3530 --symmetric-activations --no-latency --report "$WORK/y.json"
 py "
 import json; a=json.load(open('$WORK/y.json'))['details']['quantization']['activations']
 assert a and all(x['zero_point']==128 for x in a), a" "symmetric activations"
 
 # --skip keeps a layer in fp32 and says so.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/skip.pt" --calib "$FMNIST" --calib-samples 128 --eval-data "$FMNIST" \
-  --eval-samples 500 --normalize 0.2860,0.3530 --skip 'classifier.5' --iterations 10 --report "$WORK/s.json"
+  --eval-samples 500 --normalize 0.2860,0.3530 --skip 'classifier.5' --no-latency --report "$WORK/s.json"
 grep -q '"--skip"' "$WORK/s.json" || fail "skip reason missing"
 expect_stdout "kept in fp32: classifier.5"
 
 # An impossible SQNR target: every trial is reported, exit 3, no artifact.
 expect_exit 3 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
-  --eval-samples 200 --normalize 0.2860,0.3530 --min-sqnr 200 --max-trials 2 --iterations 5 --report "$WORK/t.json"
+  --eval-samples 200 --normalize 0.2860,0.3530 --min-sqnr 200 --max-trials 2 --no-latency --report "$WORK/t.json"
 [ -e "$WORK/never.pt" ] && fail "artifact written although the target was not met"
 py "
 import json; r=json.load(open('$WORK/t.json')); t=r['details']['quantization']['trials']
-assert len(t)==2 and len(t[1]['fp32_layers'])==1 and r['verdict']=='fail', t" "fallback trials recorded"
+assert len(t)==2 and len(t[1]['fp32_layers'])==1 and r['verdict']=='fail', t
+assert all(x['speedup_p50'] is None for x in t) and 'speedup_p50' not in r['metrics'], t  # --no-latency: nothing timed
+q=r['details']['quantization']['baseline']; assert q=={'pipeline': 'freeze,optimize-for-inference', 'candidates_p50_ms': {}}, q" \
+  "fallback trials recorded"
 
 # Branches on `self.training` (torchvision's StochasticDepth as in EfficientNet, an `if not
 # self.training: return x` module, an `if self.training:` in forward) are resolved for inference
 # before observers go in: the model quantizes, and the artifact runs close to fp32 in PyTorch.
 SD="$FIXTURES/stochastic_depth"
-expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.int8.pt" --calib "$SD.input.npy" --iterations 5 --report "$WORK/sd.json"
+expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.int8.pt" --calib "$SD.input.npy" --no-latency --report "$WORK/sd.json"
 validate_report "$WORK/sd.json"
 py "
 import json, torch, numpy as np
@@ -89,7 +92,7 @@ m=torch.jit.load('$WORK/sd.int8.pt'); assert 'quantized::conv2d' in str(m.graph)
 x=torch.from_numpy(np.load('$SD.input.npy')); y=torch.from_numpy(np.load('$SD.output.npy'))
 out=m(x); assert out.shape==y.shape and torch.nn.functional.cosine_similarity(out.flatten(), y.flatten(), 0)>0.99" \
   "stochastic-depth model quantized"
-expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.dyn.pt" --mode dynamic --eval-data "$SD.input.npy" --iterations 5
+expect_exit 0 -- "$MOPT" quantize "$SD.pt" -o "$WORK/sd.dyn.pt" --mode dynamic --eval-data "$SD.input.npy" --no-latency
 
 # SiLU (nn.SiLU(inplace=True) twice, F.silu in a squeeze-excite block) is computed as x * sigmoid(x)
 # so the INT8 chain never leaves INT8: LibTorch has no quantized SiLU.
@@ -108,7 +111,7 @@ assert sorted(c)==['freeze,channels-last,optimize-for-inference', 'freeze,optimi
 # ReLU6 (MobileNetV2's activation) folds into the INT8 op before it: no clamp and no extra buffer
 # per call, which here meant ~700 page faults per MobileNetV2 call. The artifact runs in PyTorch.
 R6="$FIXTURES/relu6_net"
-expect_exit 0 -- "$MOPT" quantize "$R6.pt" -o "$WORK/r6.int8.pt" --calib "$R6.input.npy" --iterations 5 --report "$WORK/r6.json"
+expect_exit 0 -- "$MOPT" quantize "$R6.pt" -o "$WORK/r6.int8.pt" --calib "$R6.input.npy" --no-latency --report "$WORK/r6.json"
 expect_stdout "5 ReLU6 folded into the INT8 op before it"
 py "
 import json, numpy as np, torch
@@ -145,6 +148,8 @@ expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --eval-data "$FMNIST"
 expect_stderr "calib"
 expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --calib "$FMNIST" --skip 'nope*'
 expect_stderr "matches no quantizable layer"
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/x.pt" --calib "$FMNIST" --require-speedup --no-latency
+expect_stderr "cannot run with --no-latency"
 expect_exit 4 -- "$MOPT" quantize "$FIXTURES/bad/truncated.pt" -o "$WORK/x.pt" --calib "$FMNIST"
 [ -e "$WORK/x.pt" ] && fail "partial output"
 finish

@@ -26,13 +26,13 @@ assert drop < 0.01 and m['agreement']['cosine'] > 0.999, (drop, m['agreement'])"
   # Accuracy target: met at once -> one trial, gate passed; unreachable -> the most sensitive nodes
   # return to fp32 one per trial (each executed in ORT), then exit 3 with nothing written.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/target.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
-    --eval-samples 300 --normalize 0.2860,0.3530 --max-accuracy-drop 5 --iterations 5 --report "$WORK/target.json"
+    --eval-samples 300 --normalize 0.2860,0.3530 --max-accuracy-drop 5 --no-latency --report "$WORK/target.json"
   py "
 import json; r=json.load(open('$WORK/target.json')); q=r['details']['quantization']
 assert len(q['trials'])==1 and q['trials'][0]['chosen'] and q['target_met'], q['trials']
 assert [g['passed'] for g in r['gates']]==[True], r['gates']" "a met accuracy target takes one trial"
   expect_exit 3 -- "$MOPT" quantize "$ONNX" -o "$WORK/fallback.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
-    --eval-samples 300 --normalize 0.2860,0.3530 --min-sqnr 90 --max-trials 3 --iterations 5 --report "$WORK/fallback.json"
+    --eval-samples 300 --normalize 0.2860,0.3530 --min-sqnr 90 --max-trials 3 --no-latency --report "$WORK/fallback.json"
   [ -e "$WORK/fallback.onnx" ] && fail "a model was written although the accuracy target was not met"
   expect_stderr "returning node"
   py "
@@ -53,7 +53,7 @@ import os; a=os.path.getsize('$ONNX'); b=os.path.getsize('$WORK/int8.onnx'); ass
   expect_stdout "runtime: onnxruntime"
   # --skip keeps a node in fp32, and ORT then runs it in fp32.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/skip.onnx" --calib "$FMNIST" --calib-samples 64 --normalize 0.2860,0.3530 \
-    --skip '*Gemm*' --iterations 5 --report "$WORK/skip.json"
+    --skip '*Gemm*' --no-latency --report "$WORK/skip.json"
   py "
 import json; q=json.load(open('$WORK/skip.json'))['details']['quantization']
 assert q['quantized_nodes']=={'Conv':2}, q['quantized_nodes']
@@ -64,7 +64,7 @@ assert q['onnxruntime_fusion']['ops']['Gemm']['fp32']==2, q['onnxruntime_fusion'
   # kernel; the activation-by-activation attention MatMuls stay fp32 and are listed.
   T="$FIXTURES/onnx_import/transformer.onnx"
   expect_exit 0 -- "$MOPT" quantize "$T" --mode dynamic -o "$WORK/t.onnx" --eval-data "$FIXTURES/onnx_import/transformer.input.npy" \
-    --iterations 10 --report "$WORK/t.json"
+    --no-latency --report "$WORK/t.json"
   validate_report "$WORK/t.json"
   py "
 import json; r=json.load(open('$WORK/t.json')); q=r['details']['quantization']
@@ -75,7 +75,7 @@ assert len(q['fp32_nodes'])==4 and r['metrics']['agreement']['cosine']>0.999, (q
   # Dynamic INT8 of the 2-layer LSTM: both become ORT's DynamicQuantizeLSTM; the file runs in mopt bench.
   L="$FIXTURES/onnx_import/lstm.onnx"
   expect_exit 0 -- "$MOPT" quantize "$L" --mode dynamic -o "$WORK/lstm.onnx" --eval-data "$FIXTURES/onnx_import/lstm.input.npy" \
-    --iterations 10 --report "$WORK/l.json"
+    --no-latency --report "$WORK/l.json"
   validate_report "$WORK/l.json"
   expect_stdout "2 of 2 LSTM run as INT8 kernels; 0 left fp32"
   py "
@@ -90,7 +90,7 @@ assert r['metrics']['agreement']['cosine']>0.999, r['metrics']['agreement']" "dy
   [ -e "$WORK/gru.onnx" ] && fail "a file was written for the GRU"
   # The CNN's two Gemms are its only MatMul-like nodes: dynamic INT8 takes them, the convs stay fp32.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" --mode dynamic -o "$WORK/cnn_dyn.onnx" --eval-data "$FMNIST" --eval-samples 200 \
-    --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/cd.json"
+    --normalize 0.2860,0.3530 --no-latency --report "$WORK/cd.json"
   py "
 import json; q=json.load(open('$WORK/cd.json'))['details']['quantization']
 assert q['onnxruntime_fusion']['ops']['MatMul']['int8']==2 and q['onnxruntime_fusion']['ops']['Conv']['int8']==0, q" \
@@ -98,7 +98,7 @@ assert q['onnxruntime_fusion']['ops']['MatMul']['int8']==2 and q['onnxruntime_fu
   # A TorchScript input is exported to fp32 ONNX first; the INT8 file is measured against that export.
   CNN_PT="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
   expect_exit 0 -- "$MOPT" quantize "$CNN_PT" -o "$WORK/from_pt.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
-    --eval-samples 300 --normalize 0.2860,0.3530 --threads 1 --iterations 5 --report "$WORK/from_pt.json"
+    --eval-samples 300 --normalize 0.2860,0.3530 --threads 1 --no-latency --report "$WORK/from_pt.json"
   validate_report "$WORK/from_pt.json"
   expect_stderr "exported to fp32 ONNX"
   expect_stdout "2 of 2 Conv run as INT8 kernels; 0 left fp32"
@@ -117,9 +117,9 @@ fi
 # conv2d_relu/linear(_relu) -> DQ -> Conv/Gemm -> Q with int8 weights and int32 biases): ORT runs it
 # with its INT8 kernels, with LibTorch INT8's accuracy and outputs within a quantization step.
 expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.int8.pt" --calib "$FMNIST" \
-  --calib-samples 64 --normalize 0.2860,0.3530 --iterations 3 --quiet
+  --calib-samples 64 --normalize 0.2860,0.3530 --no-latency --quiet
 expect_exit 0 -- "$MOPT" optimize "$WORK/lt.int8.pt" -o "$WORK/lt.int8.onnx" --data "$FMNIST" --samples 300 \
-  --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/lt.json"
+  --normalize 0.2860,0.3530 --no-latency --report "$WORK/lt.json"
 validate_report "$WORK/lt.json"
 expect_exit 0 -- "$MOPT" bench "$WORK/lt.int8.onnx" --input-shape 1x1x28x28 --iterations 10 --threads 1 --op-profile \
   --report "$WORK/lt-ort.json"
@@ -139,9 +139,9 @@ assert len(w)==4 and len(b)==4, (len(w), len(b))" "LibTorch INT8 exported as QDQ
 # LibTorch dynamic INT8 (quantized::linear_dynamic) exports as ORT's dynamic pattern
 # (DynamicQuantizeLinear + MatMulInteger), which ORT fuses; accuracy within half a point.
 expect_exit 0 -- "$MOPT" quantize "$SOURCE_DIR/tests/fixtures/fashion_cnn.pt" -o "$WORK/lt.dyn.pt" --mode dynamic \
-  --eval-data "$FMNIST" --eval-samples 32 --normalize 0.2860,0.3530 --iterations 3 --quiet
+  --eval-data "$FMNIST" --eval-samples 32 --normalize 0.2860,0.3530 --no-latency --quiet
 expect_exit 0 -- "$MOPT" optimize "$WORK/lt.dyn.pt" -o "$WORK/lt.dyn.onnx" --data "$FMNIST" --samples 300 \
-  --normalize 0.2860,0.3530 --iterations 5 --report "$WORK/lt-dyn.json"
+  --normalize 0.2860,0.3530 --no-latency --report "$WORK/lt-dyn.json"
 py "
 import json, onnx
 m=json.load(open('$WORK/lt-dyn.json'))['metrics']

@@ -27,6 +27,7 @@ struct CompileArgs {
   std::string model, profile, output, pipeline;
   bool keep_if_faster = false, force = false, specialize = false;
   int iterations = 100;
+  bool time_latency = true;
   double tolerance = 0.02;
 };
 
@@ -72,6 +73,11 @@ void describe_input_as_written(nlohmann::json& comparison) {
   comparison["after"] = comparison["before"];
   comparison["speedup_p50"] = 1.0;
   comparison["agreement"] = {{"max_abs_diff", 0.0}, {"cosine", 1.0}, {"top1_agreement", 1.0}, {"sqnr_db", 999.0}};
+  if (tuned_allocator_figures(comparison)) {
+    auto& tuned = comparison["allocator_check"];
+    tuned["after"] = tuned["before"];
+    tuned["speedup_p50"] = 1.0;
+  }
 }
 
 // ONNX in, ONNX out: the graph stays ONNX. The profile's compile_pipeline chooses LibTorch kernels
@@ -98,10 +104,13 @@ void run_onnx_compile(const CompileArgs& args, const Profile& profile, Report& r
 
   ComparisonSettings settings;
   settings.iterations = args.iterations;
+  settings.time_latency = args.time_latency;
   auto comparison = compare_models(input, result.model, data, settings);
-  const double speedup = comparison["speedup_p50"].get<double>();
-  const bool keep_input = speedup < 1.0;
-  nlohmann::json candidate = {{"p50_ms", comparison["after"]["latency"]["p50_ms"]}, {"speedup_p50", speedup},
+  const bool timed = latency_measured(comparison);
+  const double speedup = timed ? comparison["speedup_p50"].get<double>() : 0.0;
+  const bool keep_input = timed && speedup < 1.0;  // untimed: the compiled graph, unchecked for speed
+  nlohmann::json candidate = {{"p50_ms", timed ? comparison["after"]["latency"]["p50_ms"] : nlohmann::json()},
+                              {"speedup_p50", timed ? nlohmann::json(speedup) : nlohmann::json()},
                               {"written", !keep_input}};
   if (keep_input) describe_input_as_written(comparison);
   const Model& output = keep_input ? input : result.model;
@@ -119,22 +128,25 @@ void run_onnx_compile(const CompileArgs& args, const Profile& profile, Report& r
                                  {"nodes", {{"before", input.onnx().graph().node_size()}, {"after", result.model.onnx().graph().node_size()}}},
                                  {"compiled_graph", candidate}};
 
-  say("{} -> {}  (profile {}, ONNX, timed in ONNX Runtime)", args.model, args.output, profile.name);
+  say("{} -> {}  (profile {}, ONNX, {} in ONNX Runtime)", args.model, args.output, profile.name, timed ? "timed" : "checked");
   say("pipeline: {} ({} rewrites, {} -> {} nodes)", text, rewrites, input.onnx().graph().node_size(), result.model.onnx().graph().node_size());
   if (keep_input) {
     say("WARNING: ONNX Runtime ran the compiled graph slower than the input ({:.2f}x: {:.3f} vs {:.3f} ms); wrote the input "
         "graph unchanged", speedup, candidate["p50_ms"].get<double>(), comparison["before"]["latency"]["p50_ms"].get<double>());
+    say("  {}", latency_method_note(comparison));
   } else {
-    say("latency p50 (ms, b=1, ONNX Runtime): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
-        comparison["after"]["latency"]["p50_ms"].get<double>(), speedup);
+    say_latency(comparison, "latency p50 (ms, b=1, ONNX Runtime)");
+    if (!timed) say("note: not timed, so not checked to run faster than the input in ONNX Runtime");
     say("outputs vs input: max abs diff {:.3g}, cosine {:.6f}", comparison["agreement"]["max_abs_diff"].get<double>(),
         comparison["agreement"]["cosine"].get<double>());
   }
-  say("  {}", latency_method_note(comparison));
   warn_if_busy(report);
 }
 
 void run_compile(const CompileArgs& args, Report& report) {
+  if (args.keep_if_faster && !args.time_latency) {
+    throw usage_error("--keep-if-faster times every pass to decide which to keep: it cannot run with --no-latency");
+  }
   auto profile = load_profile(args.profile);
   const bool lite = std::filesystem::path(args.output).extension() == ".ptl";
   if (profile.artifact_format == "ptl" && !lite) {
@@ -178,6 +190,7 @@ void run_compile(const CompileArgs& args, Report& report) {
 
   ComparisonSettings settings;
   settings.iterations = args.iterations;
+  settings.time_latency = args.time_latency;
   Model output;
   std::string kept_text;
   nlohmann::json decisions = nlohmann::json::array();
@@ -220,6 +233,9 @@ void run_compile(const CompileArgs& args, Report& report) {
   auto reported = settings;
   reported.allocator_check = true;
   auto comparison = compare_models(input, output, data, reported);
+  // With every pass dropped the written graph is the input's: any measured ratio would be noise.
+  const bool every_pass_dropped = args.keep_if_faster && on_host && !onnx_out && kept_text.empty();
+  if (every_pass_dropped) describe_input_as_written(comparison);
   output.save(args.output);
   report.add_output(args.output, &output);
   report.metrics() = comparison;
@@ -238,13 +254,18 @@ void run_compile(const CompileArgs& args, Report& report) {
     details["lite_agreement"] = {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
   }
 
-  say("{} -> {}  (profile {}, {})", args.model, args.output, profile.name, lite ? "lite .ptl" : onnx_out ? "ONNX, timed in ONNX Runtime" : "TorchScript .pt");
+  const char* written_as = lite ? "lite .ptl" : !onnx_out ? "TorchScript .pt"
+                         : latency_measured(comparison) ? "ONNX, timed in ONNX Runtime" : "ONNX, checked in ONNX Runtime";
+  say("{} -> {}  (profile {}, {})", args.model, args.output, profile.name, written_as);
   say("pipeline: {}", kept_text.empty() ? "(every pass dropped)" : kept_text);
   for (const auto& d : decisions) say("  {:<32} {}", d["step"].get<std::string>(), d["reason"].get<std::string>());
-  say("latency p50 (ms, b=1, on this host): {:.3f} -> {:.3f}  ({:.2f}x)", comparison["before"]["latency"]["p50_ms"].get<double>(),
-      comparison["after"]["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
-  say("  {}", latency_method_note(comparison));
-  say_allocator_check(comparison);
+  if (every_pass_dropped) {
+    say("latency p50 (ms, b=1, on this host): {:.3f}, unchanged (the input graph was written)",
+        comparison["before"]["latency"]["p50_ms"].get<double>());
+    say("  {}", latency_method_note(comparison));
+  } else {
+    say_latency(comparison, "latency p50 (ms, b=1, on this host)");
+  }
   say("outputs vs input: max abs diff {:.3g}, cosine {:.6f}", comparison["agreement"]["max_abs_diff"].get<double>(),
       comparison["agreement"]["cosine"].get<double>());
   if (lite) {
@@ -254,7 +275,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   if (outputs_changed(comparison["agreement"])) {
     say("WARNING: outputs changed noticeably (cosine {:.4f})", comparison["agreement"]["cosine"].get<double>());
   }
-  if (on_host && comparison["speedup_p50"].get<double>() < 0.95) {
+  if (on_host && latency_measured(comparison) && comparison["speedup_p50"].get<double>() < 0.95) {
     say("WARNING: the compiled model is SLOWER on this host ({:.2f}x{}); try --keep-if-faster", comparison["speedup_p50"].get<double>(),
         tuned_allocator_clause(comparison));
   }
@@ -273,6 +294,7 @@ void setup_compile(CLI::App& app) {
   cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down or change its outputs");
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
   cmd->add_option("--iterations", args->iterations, "timed calls per latency measurement")->check(CLI::PositiveNumber);
+  add_no_latency_flag(*cmd, args->time_latency);
   cmd->add_flag("--specialize", args->specialize,
                 "append specialize-input-shape for --input-shape (an ONNX graph: its own input shape at batch 1 when none "
                 "is given): folds shape queries, the arithmetic and branches on them; the artifact then only accepts that shape");

@@ -21,6 +21,7 @@ struct OptimizeArgs {
   bool force = false;
   bool print_pipeline = false;
   int iterations = 50;
+  bool time_latency = true;
   int64_t opset = 17;
 };
 
@@ -33,7 +34,7 @@ void print_comparison(const nlohmann::json& c) {
   say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
       g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), 100 * g["top1_agreement"].get<double>(),
       c["samples"].get<int64_t>());
-  if (c["speedup_p50"].get<double>() < 0.95) {
+  if (latency_measured(c) && c["speedup_p50"].get<double>() < 0.95) {
     say("WARNING: the optimized model is SLOWER than the input ({:.2f}x{}); consider dropping passes",
         c["speedup_p50"].get<double>(), tuned_allocator_clause(c));
   }
@@ -85,6 +86,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     ComparisonSettings settings;
     settings.iterations = args.iterations;
     settings.allocator_check = true;
+    settings.time_latency = args.time_latency;
     // Each side is timed where it runs (.onnx in ONNX Runtime), saved, in fresh processes.
     report.metrics() = compare_models(input, result.model, data, settings);
   }
@@ -120,6 +122,7 @@ void setup_optimize(CLI::App& app) {
   cmd->add_option("--opset", args->opset, "ONNX opset of an .onnx output exported from TorchScript (13..17, default 17)")
       ->check(CLI::Range(13, 17));
   cmd->add_option("--iterations", args->iterations, "timed calls for the before/after latency")->check(CLI::PositiveNumber);
+  add_no_latency_flag(*cmd, args->time_latency);
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common);
   cmd->footer(std::string("Examples:\n"

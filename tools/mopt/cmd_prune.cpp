@@ -29,6 +29,7 @@ struct PruneArgs {
   int64_t finetune_samples = 0, eval_samples = 0;
   double temperature = 3, alpha = 0.7, max_accuracy_drop = -1;
   int iterations = 50;
+  bool time_latency = true;
 };
 
 std::string shape_text(const nlohmann::json& shape) {
@@ -118,6 +119,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   if (!args.finetune_data.empty()) request.train = train_config(args.training, args.output);
   request.comparison.iterations = args.iterations;
   request.comparison.allocator_check = true;
+  request.comparison.time_latency = args.time_latency;
   if (!args.teacher.empty()) {
     request.teacher = load_executable(args.teacher);
     report.add_input(args.teacher, &*request.teacher);
@@ -142,14 +144,8 @@ void run_prune_command(const PruneArgs& args, Report& report) {
 
   auto outcome = prune::run_prune(input, request);
   if (!request.train.is_main_rank()) return;  // rank 0 measures, reports and writes
-  report.metrics() = {{"before", outcome.comparison["before"]},
-                      {"after", outcome.comparison["after"]},
-                      {"agreement", outcome.comparison["agreement"]},
-                      {"speedup_p50", outcome.comparison["speedup_p50"]},
-                      {"runtime", outcome.comparison["runtime"]},
-                      {"latency_measurement", outcome.comparison["latency_measurement"]},
-                      {"totals", outcome.totals}};
-  if (outcome.comparison.contains("allocator_check")) report.metrics()["allocator_check"] = outcome.comparison["allocator_check"];
+  report.metrics() = outcome.comparison;
+  report.metrics()["totals"] = outcome.totals;
   const bool uses_amount = args.method == "channel" || (args.method == "magnitude" && args.amounts.empty());
   const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
   report.details()["pruning"] = {{"method", args.method}, {"amount", amount}, {"global", args.global},
@@ -235,6 +231,7 @@ void setup_prune(CLI::App& app) {
       ->type_name("SPEC");
   cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
   cmd->add_option("--iterations", args->iterations, "timed calls for the latency comparison (default 50)")->check(CLI::PositiveNumber);
+  add_no_latency_flag(*cmd, args->time_latency);
   cmd->add_option("--max-accuracy-drop", args->max_accuracy_drop, "fail (exit 3, no artifact) if accuracy drops more")
       ->type_name("POINTS");
   cmd->add_flag("--force", args->force, "allow writing over the input model");

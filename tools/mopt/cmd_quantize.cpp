@@ -36,6 +36,7 @@ struct QuantizeArgs {
   double max_accuracy_drop = -1, min_sqnr = -1;
   int max_trials = 8, iterations = 100;
   bool require_speedup = false, force = false;
+  bool time_latency = true;
 };
 
 std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, const Model& model) {
@@ -140,7 +141,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
     say("WARNING: the outputs are bit-identical to fp32: the quantized ops are not on the path this model runs at "
         "inference, so INT8 changes nothing here");
   }
-  if (outcome.speedup < 1.0) {
+  if (latency_measured(m) && outcome.speedup < 1.0) {
     say("WARNING: the {} model is SLOWER than fp32 ({:.2f}x{}) on this CPU; do not ship it for speed", reduced ? mode : "INT8",
         outcome.speedup, tuned_allocator_clause(m));
   }
@@ -189,7 +190,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   int unfused = 0;
   for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
   if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);
-  if (outcome.speedup < 1.0) {
+  if (latency_measured(m) && outcome.speedup < 1.0) {
     say("WARNING: the INT8 model is SLOWER than fp32 in ONNX Runtime ({:.2f}x) on this CPU; do not ship it for speed", outcome.speedup);
   }
 }
@@ -218,6 +219,7 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   request.calibrator_options.percentile = args.percentile;
   request.calib_batch = args.calib_batch;
   request.comparison.iterations = args.iterations;
+  request.comparison.time_latency = args.time_latency;
   request.threads = at::get_num_threads();
   request.target = accuracy_target(args);
   request.max_trials = args.max_trials;
@@ -263,6 +265,9 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
 }
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
+  if (args.require_speedup && !args.time_latency) {
+    throw usage_error("--require-speedup compares the timed INT8 and fp32 files: it cannot run with --no-latency");
+  }
   check_output_path(args.model, args.output, args.force);
   if (std::filesystem::path(args.output).extension() == ".onnx") return run_onnx_quantize_command(args, report);
   require_torchscript_output(args.output);
@@ -280,6 +285,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
   request.comparison.allocator_check = true;
+  request.comparison.time_latency = args.time_latency;
   request.target = accuracy_target(args);
   make_calibrator(args.calibrator, request.config.calibrator_options);  // unknown name -> exit 2 before any work
 
@@ -349,6 +355,7 @@ void setup_quantize(CLI::App& app) {
   cmd->add_option("--min-sqnr", args->min_sqnr, "minimum output SQNR vs fp32 in dB; falls back layer by layer")->type_name("DB");
   cmd->add_option("--max-trials", args->max_trials, "fallback trials (default 8)")->check(CLI::PositiveNumber);
   cmd->add_option("--iterations", args->iterations, "timed calls for the latency comparison")->check(CLI::PositiveNumber);
+  add_no_latency_flag(*cmd, args->time_latency);
   cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32 (frozen + optimized, channels-last if faster)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   add_common_flags(*cmd, args->common);

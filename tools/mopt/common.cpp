@@ -11,6 +11,12 @@
 
 namespace mopt::cli {
 
+void add_no_latency_flag(CLI::App& command, bool& time_latency) {
+  command.add_flag_callback("--no-latency", [&time_latency] { time_latency = false; },
+                   "do not time the files (accuracy and output agreement are still checked); the report has no latency "
+                   "figures. Timing is most of a conversion's run time");
+}
+
 void add_common_flags(CLI::App& command, CommonArgs& args, bool thread_sweep) {
   command.add_option("--report", args.report_path, "write the JSON report to FILE")->type_name("FILE");
   command.add_flag("-q,--quiet", args.quiet, "print nothing (the report is still written)");
@@ -55,6 +61,8 @@ void run_reported(const std::string& command, const CommonArgs& args, const std:
 }
 
 void warn_if_busy(const Report& report) {
+  const auto& metrics = report.metrics();
+  if (metrics.contains("latency_measurement") && !latency_measured(metrics)) return;  // --no-latency: nothing timed
   double foreign = report.foreign_load_cores();
   if (foreign > 0.25) {
     say("WARNING: other processes kept {:.1f} of {} cores busy during this run: timings are unreliable", foreign,
@@ -114,13 +122,21 @@ void say_allocator_check(const nlohmann::json& comparison) {
       check["before"]["page_faults_per_call"].get<double>(), check["after"]["page_faults_per_call"].get<double>());
 }
 
+void say_latency(const nlohmann::json& comparison, const std::string& label) {
+  if (!latency_measured(comparison)) {
+    say("{:<28} {}", label, kNoLatencyReason);
+    return;
+  }
+  say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x)", label, comparison["before"]["latency"]["p50_ms"].get<double>(),
+      comparison["after"]["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
+  say("  {}", latency_method_note(comparison));
+  say_allocator_check(comparison);
+}
+
 void say_latency_and_accuracy(const nlohmann::json& comparison) {
   const auto& before = comparison["before"];
   const auto& after = comparison["after"];
-  say("{:<28} {:>14.3f} {:>14.3f}   ({:.2f}x)", "latency p50 (ms, b=1)", before["latency"]["p50_ms"].get<double>(),
-      after["latency"]["p50_ms"].get<double>(), comparison["speedup_p50"].get<double>());
-  say("  {}", latency_method_note(comparison));
-  say_allocator_check(comparison);
+  say_latency(comparison, "latency p50 (ms, b=1)");
   if (before.contains("accuracy")) {
     say("{:<28} {:>13.2f}% {:>13.2f}%", "accuracy (top-1)", 100 * before["accuracy"]["top1"].get<double>(),
         100 * after["accuracy"]["top1"].get<double>());

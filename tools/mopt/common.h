@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/eval/model_comparison.h"
 #include "lib/report/report.h"
 
 namespace mopt::cli {
@@ -21,6 +22,9 @@ struct CommonArgs {
 
 /// Adds the shared flags to a subcommand; `thread_sweep` lets --threads take a list (1,2,4).
 void add_common_flags(CLI::App& command, CommonArgs& args, bool thread_sweep = false);
+
+/// --no-latency: clears `time_latency` (for ComparisonSettings::time_latency).
+void add_no_latency_flag(CLI::App& command, bool& time_latency);
 
 /// The process's argv, recorded in reports.
 std::vector<std::string>& process_argv();
@@ -39,6 +43,10 @@ std::string latency_method_note(const nlohmann::json& comparison);
 /// When compare_files() timed the files again with tuned allocator thresholds, a line with those
 /// figures (nothing otherwise).
 void say_allocator_check(const nlohmann::json& comparison);
+
+/// "LABEL  before  after  (speedup)" with the method note and allocator figures, or "LABEL  not
+/// measured (--no-latency)", for a compare_models() result.
+void say_latency(const nlohmann::json& comparison, const std::string& label);
 
 /// The latency-p50 row (with the speedup) and, when measured, the top-1 accuracy row of a
 /// compare_models() result, in the 28/14/14-column layout of the before/after tables.
