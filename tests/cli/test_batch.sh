@@ -19,9 +19,9 @@ cat >"$M/batch.json" <<EOF
   "jobs": [
     {"name": "cnn-int8", "model": "models/cnn.pt", "command": "quantize",
      "flags": {"calib": "$FMNIST", "calib-samples": 64, "eval-data": "$FMNIST", "eval-samples": 200, "normalize": "0.2860,0.3530"}},
-    {"name": "{stem}-dynamic", "model": "models/mlp.pt", "command": "quantize", "flags": {"mode": "dynamic", "eval-data": "mlp.input.npy"}},
-    {"model": "models/cnn.pt", "command": "optimize", "flags": {"pipeline": "freeze,fold-conv-bn", "input-shape": "1x1x28x28"}},
-    {"model": "models/cnn.pt", "command": "prune", "flags": {"method": "magnitude", "amount": 0.5, "input-shape": "1x1x28x28"}},
+    {"name": "{stem}-dynamic", "model": "models/mlp.pt", "command": "quantize", "flags": {"mode": "dynamic", "eval-data": "mlp.input.npy", "no-latency": true}},
+    {"model": "models/cnn.pt", "command": "optimize", "flags": {"pipeline": "freeze,fold-conv-bn", "input-shape": "1x1x28x28", "no-latency": true}},
+    {"model": "models/cnn.pt", "command": "prune", "flags": {"method": "magnitude", "amount": 0.5, "input-shape": "1x1x28x28", "no-latency": true}},
     {"model": "models/corrupt.pt", "command": "quantize", "flags": {"mode": "dynamic"}},
     {"name": "cnn-gate", "model": "models/cnn.pt", "command": "bench",
      "flags": {"input-shape": "1x1x28x28", "warmup": 1, "fail-if": ["latency.p50_ms > 0"]}}
@@ -51,6 +51,7 @@ assert rows['corrupt-quantize']['exit_code'] == 4 and rows['corrupt-quantize']['
 assert rows['corrupt-quantize']['message'], 'no message for the corrupt model'
 assert rows['cnn-gate']['status'] == 'gate-failed' and rows['cnn-gate']['gates'][0]['passed'] is False, rows['cnn-gate']
 assert rows['cnn-int8']['latency_p50_ms']['before'] > 0 and rows['cnn-int8']['accuracy_top1']['after'] > 0.5, rows['cnn-int8']
+assert rows['cnn-prune']['latency_p50_ms'] == {'before': None, 'after': None}, rows['cnn-prune']  # --no-latency
 assert r['verdict'] == 'error' and r['error']['exit_code'] == 4, r.get('error')
 x = torch.randn(2, 1, 28, 28)
 for job in ('cnn-int8', 'cnn-optimize', 'cnn-prune'):

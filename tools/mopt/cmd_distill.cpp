@@ -28,6 +28,7 @@ struct DistillArgs {
   double mixup = 0, search_budget = 0.2, require_gain = std::nan("");
   std::vector<std::string> feature_pairs;
   bool baseline_ce = false, force = false;
+  bool time_latency = true;  ///< an .onnx output's check in ONNX Runtime times both files
   bool soft_targets_given = false;  ///< --loss, --temperature or --alpha on the command line
 };
 
@@ -168,7 +169,9 @@ void run_distill_command(const DistillArgs& args, Report& report) {
     const auto& check_data = args.val.empty() ? train : val;
     result.torchscript().eval();
     auto exported = export_like(result, check_data.input_rows(0, 1));
-    onnx_check = compare_models(result, exported, check_data, ComparisonSettings{});
+    ComparisonSettings check;
+    check.time_latency = args.time_latency;
+    onnx_check = compare_models(result, exported, check_data, check);
     metrics["onnx_export"] = onnx_check;
     result = exported;
   }
@@ -227,6 +230,7 @@ void setup_distill(CLI::App& app) {
   cmd->add_option("--feature-weight", args->feature_weight, "weight of each feature-matching loss (default 1)");
   cmd->add_flag("--baseline-ce", args->baseline_ce,
                 "also train the same student from the same init on labels only, same budget, and report both");
+  add_no_latency_flag(*cmd, args->time_latency);
   cmd->add_flag("--force", args->force, "allow writing over the student model");
   add_train_flags(*cmd, args->training);
   add_common_flags(*cmd, args->common);
