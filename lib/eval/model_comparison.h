@@ -32,7 +32,7 @@ struct ComparisonSettings {
 /// latency figures and no speedup_p50, and its latency_measurement says why.
 inline bool latency_measured(const nlohmann::json& comparison) { return comparison.contains("speedup_p50"); }
 
-/// What --no-latency's help text and the commands' output say.
+/// latency_measurement.method of a comparison made under --no-latency, and what its latency row says.
 constexpr const char* kNoLatencyReason = "not measured (--no-latency)";
 
 /// Below this output cosine against the input model a rewrite has changed what the model computes

@@ -279,7 +279,8 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     outcome.notes.push_back(fmt::format(
         "unstructured sparsity does not speed up dense kernels: the weights keep their shapes, so the same work is "
         "done ({}); the saving shows in the compressed size ({} -> {} bytes gzip)",
-        timed ? fmt::format("measured {:.2f}x", speedup) : "latency not measured", outcome.totals["before"]["gzip_bytes"].get<int64_t>(), outcome.totals["after"]["gzip_bytes"].get<int64_t>()));
+        timed ? fmt::format("measured {:.2f}x", speedup) : "latency not measured",
+        outcome.totals["before"]["gzip_bytes"].get<int64_t>(), outcome.totals["after"]["gzip_bytes"].get<int64_t>()));
   }
   if (is_n_m(request.method)) {
     outcome.notes.push_back("N:M sparsity (2:4) is accelerated by sparse tensor cores (NVIDIA Ampere and later, via "

@@ -23,8 +23,6 @@ using torch::jit::Value;
 const c10::Symbol kSilu = c10::Symbol::fromQualString("aten::silu");
 const c10::Symbol kSiluInPlace = c10::Symbol::fromQualString("aten::silu_");
 
-bool is_silu(const Node* node) { return node->kind() == kSilu || node->kind() == kSiluInPlace; }
-
 struct MethodGraph {
   std::shared_ptr<Graph> graph;
   const c10::ClassType* owner;

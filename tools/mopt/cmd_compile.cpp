@@ -263,6 +263,7 @@ void run_compile(const CompileArgs& args, Report& report) {
     say("latency p50 (ms, b=1, on this host): {:.3f}, unchanged (the input graph was written)",
         comparison["before"]["latency"]["p50_ms"].get<double>());
     say("  {}", latency_method_note(comparison));
+    say_allocator_check(comparison);
   } else {
     say_latency(comparison, "latency p50 (ms, b=1, on this host)");
   }
