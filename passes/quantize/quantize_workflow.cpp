@@ -84,14 +84,14 @@ Baseline fp32_baseline(const Model& fp32, const QuantizeRequest& request, const 
   const std::string plain = "freeze,optimize-for-inference", nhwc = "freeze,channels-last,optimize-for-inference";
   log("preparing the fp32 baseline (freeze, optimize-for-inference; channels-last if faster) ...");
   Baseline baseline{run_pipeline(fp32, parse_pipeline(plain), registry).model.reloaded(), plain};
+  if (!request.comparison.time_latency) {  // the choice is a timing: nothing to decide it with
+    log("fp32 baseline: NCHW (--no-latency: channels-last is not tried)");
+    return baseline;
+  }
   auto channels_last = run_pipeline(fp32, parse_pipeline(nhwc), registry);
   const auto& step = *std::find_if(channels_last.records.begin(), channels_last.records.end(),
                                    [](const PassRecord& r) { return r.name == "channels-last"; });
   if (step.stats.rewrites == 0) return baseline;
-  if (!request.comparison.time_latency) {
-    log("fp32 baseline: NCHW (--no-latency: the channels-last candidate is not timed)");
-    return baseline;
-  }
   auto candidate = channels_last.model.reloaded();
   ScratchDir scratch("mopt-baseline");
   baseline.model.save(scratch.file("plain.pt"));

@@ -194,7 +194,8 @@ void run_compile(const CompileArgs& args, Report& report) {
   Model output;
   std::string kept_text;
   nlohmann::json decisions = nlohmann::json::array();
-  if (args.keep_if_faster && on_host && !onnx_out) {
+  const bool passes_timed = args.keep_if_faster && on_host && !onnx_out;  // else every pass is kept
+  if (passes_timed) {
     auto measured = run_pipeline_keep_if_faster(input, pipeline, registry, data, settings, args.tolerance,
                                                 [](const std::string& line) { log_info("{}", line); });
     output = measured.model;
@@ -234,7 +235,7 @@ void run_compile(const CompileArgs& args, Report& report) {
   reported.allocator_check = true;
   auto comparison = compare_models(input, output, data, reported);
   // With every pass dropped the written graph is the input's: any measured ratio would be noise.
-  const bool every_pass_dropped = args.keep_if_faster && on_host && !onnx_out && kept_text.empty();
+  const bool every_pass_dropped = passes_timed && kept_text.empty();
   if (every_pass_dropped) describe_input_as_written(comparison);
   output.save(args.output);
   report.add_output(args.output, &output);

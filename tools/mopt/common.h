@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "lib/eval/model_comparison.h"
 #include "lib/report/report.h"
 
 namespace mopt::cli {
