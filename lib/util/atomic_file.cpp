@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "lib/errors.h"
+#include "lib/util/removed_on_signal.h"
 
 namespace mopt {
 namespace fs = std::filesystem;
@@ -41,6 +42,7 @@ void write_atomically(const fs::path& target, const std::function<void(const fs:
   remove_stale_temps(dir, target);
   // Same directory as the target so the final rename stays on one filesystem (atomic).
   fs::path temp = dir / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
+  RemovedOnSignal removed_on_signal(temp);
   try {
     write_to(temp);
     fs::rename(temp, target);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "lib/errors.h"
+#include "lib/util/removed_on_signal.h"
 
 extern char** environ;
 
@@ -48,6 +49,7 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const fs::path& log
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw runtime_failure(fmt::format("cannot start '{}': {}", argv[0], std::strerror(rc)));
 
+  ChildEndedOnSignal ended_with_us(pid);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw runtime_failure(fmt::format("lost track of child '{}': {}", argv[0], std::strerror(errno)));

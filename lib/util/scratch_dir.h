@@ -1,8 +1,11 @@
 #pragma once
 // A private temporary folder for intermediate files (inputs handed to helper processes, models
-// saved for a fresh-process measurement), removed with everything in it on every exit path.
+// saved for a fresh-process measurement), removed with everything in it on every exit path,
+// a terminating signal included (see removed_on_signal.h).
 #include <filesystem>
 #include <string>
+
+#include "lib/util/removed_on_signal.h"
 
 namespace mopt {
 
@@ -21,6 +24,7 @@ class ScratchDir {
 
  private:
   std::filesystem::path path_;
+  RemovedOnSignal removed_on_signal_;
 };
 
 }  // namespace mopt

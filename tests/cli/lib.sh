@@ -2,6 +2,9 @@
 set -u
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# mopt's own temp folders (and those of the commands a test kills) go under $WORK and go with it.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 failures=0
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }

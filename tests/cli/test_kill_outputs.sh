@@ -1,4 +1,4 @@
-# SIGKILL at random points: `mopt quantize`, `compile`, `prune --finetune-data` and `distill` are
+# SIGKILL at random points, and SIGTERM/SIGINT: `mopt quantize`, `compile`, `prune --finetune-data` and `distill` are
 # killed (several seeds, fixed so a failure reproduces) while they load, calibrate, train, measure
 # or write. Afterwards every output path either does not exist or is complete (the artifact loads
 # in PyTorch, the report is JSON): outputs are written to a temp file and renamed. The input is
@@ -80,6 +80,32 @@ for i in 1 2; do echo partial > "$O/.c.pt.tmp-$((4194300 + i))"; done
   --force >"$WORK/rewrite.out" 2>&1 || fail "the rewrite of c.pt failed: $(tail -c 300 "$WORK/rewrite.out")"
 left=$(find "$O" -name '.c.pt.tmp-*' | wc -l)
 [ "$left" -eq 0 ] || fail "$left stale temp file(s) of c.pt survived the next write"
+
+# SIGTERM and Ctrl-C (SIGINT), unlike SIGKILL, can be caught: a command stopped by one while it
+# times its files ends its `mopt bench` child, leaves no scratch folder (model copies) and no temp
+# file, and still ends by that signal (status 128+N).
+for sig in TERM INT; do
+  T="$WORK/tmp-$sig" O="$WORK/signal-$sig"
+  mkdir -p "$T" "$O"
+  set -m  # job control: a background job then keeps SIGINT (a non-interactive shell ignores it there)
+  TMPDIR=$T "$MOPT" compile "$IN/cnn.pt" --profile x86-64-avx512-vnni -o "$O/c.pt" --input-shape 1x1x28x28 \
+    --iterations 2000 --threads 1 >"$WORK/signal-$sig.out" 2>&1 &
+  pid=$!
+  set +m
+  for _ in $(seq 1 1200); do
+    compgen -G "$T/mopt-fresh-*/round*.log" >/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  compgen -G "$T/mopt-fresh-*/round*.log" >/dev/null || fail "SIG$sig: compile never started timing its files"
+  kill "-$sig" "$pid"
+  wait "$pid"
+  status=$? want=$((128 + $(kill -l "$sig")))
+  [ "$status" -eq "$want" ] || fail "SIG$sig: compile exited $status, expected $want: $(tail -c 300 "$WORK/signal-$sig.out")"
+  pgrep -f "$T" >/dev/null && fail "SIG$sig: a child of the stopped compile is still running"
+  left=$(find "$T" "$O" -mindepth 1 | head -3)
+  [ -z "$left" ] || fail "SIG$sig left files behind: $left"
+done
 
 # Killed training resumes from its last checkpoint and ends exactly where an uninterrupted run ends:
 # each command runs once whole, then again SIGKILLed as soon as its first epoch's checkpoint exists,

@@ -39,13 +39,18 @@ const FuzzTarget* find_target(const std::string& name) {
 }
 
 std::filesystem::path write_scratch_file(const std::string& name, const uint8_t* data, size_t size) {
-  // One folder per process: libFuzzer's -fork/-jobs modes run several processes at once.
-  static const std::filesystem::path dir = [] {
-    auto base = std::filesystem::temp_directory_path() / fmt::format("mopt-fuzz-{}", getpid());
-    std::filesystem::create_directories(base);
-    return base;
-  }();
-  auto path = dir / name;
+  // One folder per process: libFuzzer's -fork/-jobs modes run several processes at once. It is
+  // removed when the process exits normally (a crash keeps it, with the input that crashed).
+  struct ScratchDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / fmt::format("mopt-fuzz-{}", getpid());
+    ScratchDir() { std::filesystem::create_directories(path); }
+    ~ScratchDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const ScratchDir dir;
+  auto path = dir.path / name;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   out.close();

@@ -90,11 +90,21 @@ inline double sqnr_db(const torch::Tensor& reference, const torch::Tensor& actua
   return 10 * std::log10(reference.pow(2).sum().item<double>() / (reference - actual).pow(2).sum().item<double>());
 }
 
-/// A fresh empty directory under the system temp dir.
+/// A fresh empty directory under the system temp dir, removed when the test process exits (so a
+/// test suite leaves nothing in /tmp, whatever its test cases remove themselves).
 inline std::filesystem::path temp_dir(const std::string& name) {
+  struct RemovedAtExit {
+    std::vector<std::filesystem::path> dirs;
+    ~RemovedAtExit() {
+      std::error_code ignored;
+      for (const auto& dir : dirs) std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  static RemovedAtExit created;
   auto dir = std::filesystem::temp_directory_path() / ("mopt-test-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  created.dirs.push_back(dir);
   return dir;
 }
 
