@@ -147,6 +147,9 @@ QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph) {
     if (node->kind() != kQuantizedCat || node->inputs().size() != 4) continue;
     Node* list = node->input(0)->node();
     if (list->kind() != c10::prim::ListConstruct || !constant(node->input(2)) || !constant(node->input(3))) continue;
+    // A list with other uses may be appended to before the cat (DenseNet's list of features): its
+    // ListConstruct does not hold every element, so only the list itself may be handed on.
+    if (node->input(0)->uses().size() != 1) continue;
     torch::jit::WithInsertPoint guard(node);
     if (channels_last_cat(node, ranks)) {
       std::vector<Value*> inputs;

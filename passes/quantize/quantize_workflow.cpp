@@ -181,6 +181,7 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                      {"silu_as_sigmoid_mul", pick.result.silu_decomposed},
                      {"relu6_folded", pick.result.relu6_folded},
                      {"cats_channels_last", pick.result.cats_channels_last},
+                     {"training_only_submodules", pick.result.training_only_submodules},
                      {"calibration",
                       {{"samples", pick.result.calibration_samples}, {"peak_rss_mb", pick.result.calibration_peak_rss_mb}}}};
   return outcome;

@@ -20,6 +20,8 @@
 #include "passes/quantize/quantize_errors.h"
 #include "passes/quantize/relu6_folding.h"
 #include "passes/quantize/silu_decomposition.h"
+#include "passes/quantize/tuple_outputs.h"
+#include "passes/quantize/unused_submodules.h"
 
 namespace mopt::quant {
 namespace {
@@ -32,17 +34,19 @@ constexpr const char* kDynamicReportAdvice =
     "This is a limitation of LibTorch's graph-mode quantization or a bug in mopt: keep the failing layer in fp32 with "
     "--skip LAYER or try --mode fp16, and report the model";
 
-torch::jit::Module prepare_module(const Model& model) {
+torch::jit::Module prepare_module(const Model& model, std::vector<std::string>* training_only = nullptr) {
   if (!model.is_torchscript()) throw usage_error("quantization works on TorchScript models");
   auto module = model.torchscript().clone();
   if (!module.hasattr("training")) {
     throw usage_error("the model is frozen; quantize the unfrozen TorchScript module (quantize before `freeze`)");
   }
   module.eval();
-  return quantization_stage("preparing the model (inference branches, fold-conv-bn)", kReportAdvice, [&] {
+  return quantization_stage("preparing the model (inference branches, unused submodules, fold-conv-bn)", kReportAdvice, [&] {
     // Branches on `self.training` (stochastic depth, dropout) are dead at inference, and
     // InsertObservers rejects an `if` whose branches return values observed differently.
     resolve_inference_branches(module);
+    auto unused = drop_unused_submodules(module);
+    if (training_only) *training_only = std::move(unused);
     return torch::jit::FoldConvBatchNorm(module);
   });
 }
@@ -229,8 +233,8 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
                             const CalibrationProgress& progress) {
   if (calib.size() == 0) throw invalid_input("calibration data is empty");
   const int64_t samples = calib.size();
-  auto module = prepare_module(model);
   QuantResult result;
+  auto module = prepare_module(model, &result.training_only_submodules);
   result.silu_decomposed = quantization_stage("rewriting SiLU as x * sigmoid(x)", kReportAdvice, [&] { return decompose_silu(module); });
   quantization_stage("rewriting relu6 as hardtanh", kReportAdvice, [&] { return relu6_as_hardtanh(module); });
   torch::jit::QConfig qconfig{make_activation_observer(), make_weight_observer(config.per_channel)};
@@ -272,6 +276,7 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
                                             torch::jit::QuantType::STATIC);
     const auto layers = snapshot_layers(q);
     q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
+    dequantize_tuple_elements(*q.get_method("forward").graph());
     carry_layers(layers, q);
     cleanup_graph(q);
     return q;
@@ -301,6 +306,7 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config) {
                                             torch::jit::QuantType::DYNAMIC);
     const auto layers = snapshot_layers(q);
     q = torch::jit::Finalize(q, torch::jit::QuantType::DYNAMIC);
+    dequantize_tuple_elements(*q.get_method("forward").graph());
     carry_layers(layers, q);
     return q;
   });

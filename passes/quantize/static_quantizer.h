@@ -45,6 +45,7 @@ struct QuantResult {
   int64_t silu_decomposed = 0;  ///< SiLU ops computed as x * sigmoid(x) to stay INT8 (decompose_silu)
   int64_t relu6_folded = 0;     ///< ReLU6 clamps folded into the quantized op before them (fold_relu6_into_quantized_ops)
   int64_t cats_channels_last = 0;  ///< concatenations put on LibTorch's channels-last fast path (rewrite_quantized_cats)
+  std::vector<std::string> training_only_submodules;  ///< left out: no method reads them at inference (drop_unused_submodules)
 };
 
 /// Progress: (batches done, batches total).
@@ -52,7 +53,8 @@ using CalibrationProgress = std::function<void(int64_t, int64_t)>;
 
 /// Static INT8: calibrates activations on `calib` (every forward() input) with the configured
 /// calibrator. Branches on `self.training` are resolved for inference first
-/// (resolve_inference_branches), and SiLU becomes x * sigmoid(x) so it stays INT8
+/// (resolve_inference_branches), submodules only those branches used are left out
+/// (drop_unused_submodules), and SiLU becomes x * sigmoid(x) so it stays INT8
 /// (decompose_silu); after conversion, ReLU6 is folded into the quantized op before it
 /// (fold_relu6_into_quantized_ops) and quantize_per_tensor, also the one inside a quantized cat,
 /// is computed with fp32 ops (lib/model/float_quantize.h). Failures: invalid_input when the model does not run on `calib`;

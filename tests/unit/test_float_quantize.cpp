@@ -150,6 +150,32 @@ graph(%x : Tensor, %y : Tensor):
     CHECK(torch::allclose(fast.dequantize(), run_graph(graph, {x, y}).dequantize(), 0, 0.08 + 1e-6));
   }
 
+  TEST_CASE("a quantized cat of a list appended to after its construction is left as it is") {
+    // DenseNet's dense block: features = [x]; features.append(layer(features)); cat(features, 1).
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(R"IR(
+graph(%x : Tensor, %y : Tensor):
+  %one : int = prim::Constant[value=1]()
+  %s : float = prim::Constant[value=0.08]()
+  %z : int = prim::Constant[value=90]()
+  %features : Tensor[] = prim::ListConstruct(%x)
+  %appended : Tensor[] = aten::append(%features, %y)
+  %q : Tensor = quantized::cat(%features, %one, %s, %z)
+  return (%q)
+)IR", graph.get());
+    for (auto* input : graph->inputs()) input->setType(c10::TensorType::get()->withDim(4));
+    auto rewritten = graph->copy();
+    const auto cats = rewrite_quantized_cats(*rewritten);
+    CHECK(cats.channels_last == 0);
+    CHECK(cats.dequantized == 0);
+    torch::manual_seed(3);
+    const auto x = torch::quantize_per_tensor(torch::randn({1, 6, 5, 7}), 0.05, 90, torch::kQUInt8);
+    const auto y = torch::quantize_per_tensor(torch::randn({1, 4, 5, 7}), 0.05, 90, torch::kQUInt8);
+    const auto joined = run_graph(rewritten, {x, y});
+    CHECK(joined.size(1) == 10);  // both elements, the appended one too
+    CHECK(torch::equal(joined.int_repr(), run_graph(graph, {x, y}).int_repr()));
+  }
+
   TEST_CASE("a quantized cat along another dimension keeps the written-out slow path") {
     auto graph = quantized_cat_graph(2);
     for (auto* input : graph->inputs()) input->setType(c10::TensorType::get()->withDim(4));

@@ -122,6 +122,31 @@ TEST_SUITE("quantize-branches") {
     CHECK(run(dynamic.reloaded().torchscript(), c.input).sizes() == c.expected.sizes());
   }
 
+  TEST_CASE("a training-only classifier is left out and a NamedTuple output saves and reloads (GoogLeNet)") {
+    auto c = load_case("aux_classifier");
+    const auto result = quant::quantize_static(c.model, Dataset{c.input}, quant::QuantConfig{});
+    CHECK(result.training_only_submodules == std::vector<std::string>{"aux"});
+    // Was: "Return value was annotated as having type AuxOutputs but is actually of type Any" on load.
+    const auto reloaded = result.model.reloaded();
+    torch::NoGradGuard no_grad;
+    const auto outputs = const_cast<torch::jit::Module&>(reloaded.torchscript()).forward({c.input}).toTuple();
+    REQUIRE(outputs->elements().size() == 2);
+    CHECK(outputs->elements()[1].isNone());
+    CHECK(test::sqnr_db(c.expected, outputs->elements()[0].toTensor()) > 20.0);
+    CHECK(c.model.torchscript().hasattr("aux"));  // the input model keeps its classifier
+
+    const auto dynamic = quant::quantize_dynamic(c.model, quant::QuantConfig{});
+    CHECK(const_cast<torch::jit::Module&>(dynamic.reloaded().torchscript()).forward({c.input}).isTuple());
+  }
+
+  TEST_CASE("a dense block's concatenation of an appended-to list keeps every feature (DenseNet)") {
+    auto c = load_case("dense_block");
+    const auto result = quant::quantize_static(c.model, Dataset{c.input}, quant::QuantConfig{});
+    const auto output = run(result.model.reloaded().torchscript(), c.input);  // was: "Expect weight size to match C"
+    CHECK(output.sizes() == c.expected.sizes());
+    CHECK(test::sqnr_db(c.expected, output) > 20.0);
+  }
+
   TEST_CASE("an InsertObservers failure is traced to the smallest failing layers and worded in one line") {
     auto c = load_case("stochastic_depth");
     auto module = c.model.torchscript().clone();
