@@ -126,8 +126,8 @@ assert [i.name for i in p.graph.input]==['input'], p.graph.input" "exported tran
   expect_stderr "no translator for aten::erfinv, aten::frac"
   [ ! -e "$WORK/un.onnx" ] || fail "a failed export left an output"
   # Layers and ops beyond the fixtures' (transposed convolution, pixel shuffle, nearest/bilinear/
-  # bicubic upsampling, reductions, indexing, comparisons), scripted in PyTorch: the export matches
-  # PyTorch in ORT.
+  # bicubic upsampling, reductions, indexing, comparisons, adaptive average pooling to a size other
+  # than 1x1, as VGG and AlexNet end), scripted in PyTorch: the export matches PyTorch in ORT.
   cat >"$WORK/many_ops.py" <<'PY'
 import sys, torch, torch.nn.functional as F
 class ManyOps(torch.nn.Module):
@@ -144,8 +144,9 @@ class ManyOps(torch.nn.Module):
         z = torch.cat([a, b, c], 1).flip(3).cumsum(2)
         mean = z.mean((2, 3))
         picked = z.flatten(1).index_select(1, torch.tensor([0, 5, 77]))
+        pooled = F.adaptive_avg_pool2d(z, [4, 2]).flatten(1)          # 4x8 windows of the 16x16 map
         return torch.cat([z.amax(dim=(2, 3)), z.logsumexp(dim=3).mean(2), z.argmax(3).float().mean(2),
-                          torch.where(mean > 0, mean.clamp(max=0.5), (mean.abs() + 1).rsqrt()), picked], 1)
+                          torch.where(mean > 0, mean.clamp(max=0.5), (mean.abs() + 1).rsqrt()), picked, pooled], 1)
 torch.manual_seed(0)
 torch.jit.script(ManyOps().eval()).save(sys.argv[1])
 PY
@@ -158,6 +159,12 @@ import numpy as np, onnx, torch; x=np.load('$WORK/many.npy'); y=np.load('$WORK/m
 with torch.no_grad(): r=torch.jit.load('$WORK/many_ops.pt')(torch.from_numpy(x)).numpy()
 assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), (np.abs(y-r).max(), y, r)
 onnx.checker.check_model(onnx.load('$WORK/many.onnx'), full_check=True)" "the many-ops export matches PyTorch in ORT at batch 2"
+  # Adaptive pooling whose windows would overlap (16 to 5) has no such form: refused by name, exit 4.
+  printf 'import torch, sys\nclass Overlapping(torch.nn.Module):\n    def forward(self, x): return torch.nn.functional.adaptive_avg_pool2d(x, [5, 5])\ntorch.jit.script(Overlapping()).save(sys.argv[1])\n' \
+    >"$WORK/overlapping.py"
+  /usr/bin/python3 "$WORK/overlapping.py" "$WORK/overlapping.pt" || fail "scripting the overlapping-pooling model"
+  expect_exit 4 -- "$MOPT" optimize "$WORK/overlapping.pt" -p freeze -o "$WORK/overlapping.onnx" --input-shape 1x2x16x16 --no-latency
+  expect_stderr "adaptive pooling of .16, 16. to .5, 5. (overlapping windows"
   # Tensor control flow (`if x.sum() > 0:` picking between computed branches) exports as an ONNX If
   # whose branches are subgraphs; ORT takes each branch like PyTorch does.
   cat >"$WORK/branchy.py" <<'PY'

@@ -1,4 +1,6 @@
 // Layers: convolution (also transposed), linear, normalization, pooling and upsampling.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <limits>
@@ -280,14 +282,46 @@ void translate_avg_pool(ExportContext& c, const torch::jit::Node* node) {
   set_int(pool, "count_include_pad", c.constant_int(node->input(5)).value_or(1));
 }
 
-// aten::adaptive_avg_pool2d(input, [1, 1]) is a global average; other sizes are not expressible
-// without the input size.
+// aten::adaptive_avg_pool2d(input, output_size). To [1, 1] it is a global average. To other sizes it
+// is an average over equal windows wherever each input size is a multiple of the output's (VGG's
+// 7x7 and AlexNet's 6x6 on 224x224 inputs): the input is reshaped at run time to
+// [N, C, out_h, in_h/out_h, out_w, in_w/out_w] and averaged over the window axes, exact for any such
+// size. Other sizes need overlapping windows: refused when the examples show one (ONNX Runtime
+// refuses the Reshape of one that only a later input brings).
 void translate_adaptive_avg_pool(ExportContext& c, const torch::jit::Node* node) {
-  auto size = ints_or_fail(c, node, 1, "output size");
-  for (auto s : size) {
-    if (s != 1) unsupported(node, fmt::format("adaptive pooling to [{}] (only global pooling exports)", fmt::join(size, ", ")));
+  const auto size = ints_or_fail(c, node, 1, "output size");
+  const auto input = c.name(node->input(0));
+  if (std::all_of(size.begin(), size.end(), [](int64_t s) { return s == 1; })) {
+    c.add_node("GlobalAveragePool", {input}, {c.fresh(node->output())});
+    return;
   }
-  c.add_node("GlobalAveragePool", {c.name(node->input(0))}, {c.fresh(node->output())});
+  if (auto example = c.example_sizes(node->input(0)); example && example->size() == size.size() + 2) {
+    for (size_t i = 0; i < size.size(); ++i) {
+      if ((*example)[2 + i] % size[i] != 0) {
+        unsupported(node, fmt::format("adaptive pooling of [{}] to [{}] (overlapping windows: only input sizes that are "
+                                      "multiples of the output size export)",
+                                      fmt::join(example->begin() + 2, example->end(), ", "), fmt::join(size, ", ")));
+      }
+    }
+  }
+  auto shape = c.fresh("input_shape");
+  c.add_node("Shape", {input}, {shape});
+  auto windows = c.fresh("window_sizes");
+  c.add_node("Div", {shape_dims(c, shape, 2, 2 + static_cast<int64_t>(size.size()), "spatial_dims"), c.add_ints(size, "pooled_size")},
+             {windows});
+  std::vector<std::string> parts = {shape_dims(c, shape, 0, 2, "leading_dims")};
+  std::vector<int64_t> window_axes;
+  for (size_t i = 0; i < size.size(); ++i) {
+    parts.push_back(c.add_ints({size[i]}, "pooled_dim"));
+    parts.push_back(shape_dims(c, windows, static_cast<int64_t>(i), static_cast<int64_t>(i) + 1, "window_dim"));
+    window_axes.push_back(3 + 2 * static_cast<int64_t>(i));
+  }
+  auto grouped_shape = c.fresh("grouped_shape"), grouped = c.fresh("grouped");
+  set_int(c.add_node("Concat", parts, {grouped_shape}), "axis", 0);
+  c.add_node("Reshape", {input, grouped_shape}, {grouped});
+  auto& mean = c.add_node("ReduceMean", {grouped}, {c.fresh(node->output())});
+  set_ints(mean, "axes", window_axes);
+  set_int(mean, "keepdims", 0);
 }
 
 }  // namespace
