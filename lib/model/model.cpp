@@ -146,7 +146,9 @@ const onnx::ModelProto& Model::onnx() const {
 std::vector<torch::Tensor> output_tensors(const c10::IValue& output) {
   if (!output.isTuple()) return {output.toTensor()};
   std::vector<torch::Tensor> tensors;
-  for (const auto& element : output.toTupleRef().elements()) tensors.push_back(element.toTensor());
+  for (const auto& element : output.toTupleRef().elements()) {
+    if (!element.isNone()) tensors.push_back(element.toTensor());
+  }
   return tensors;
 }
 

@@ -77,7 +77,8 @@ class Model {
 /// requires_grad (Module::clone() alone leaves autograd history on them, which optimizers refuse).
 torch::jit::Module clone_module(const torch::jit::Module& module);
 
-/// The tensors a forward() returned, in order: the tensor itself, or a tuple's elements.
+/// The tensors a forward() returned, in order: the tensor itself, or a tuple's elements that are not
+/// None (GoogLeNet's auxiliary logits at inference).
 std::vector<torch::Tensor> output_tensors(const c10::IValue& output);
 
 /// Refuses (usage error, exit 2) an .onnx output path for a command that writes TorchScript.

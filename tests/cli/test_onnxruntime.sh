@@ -100,6 +100,18 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
 onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basename "$file") matches PyTorch in ORT"
     done
   done
+  # DenseNet's dense block (a list read between appends) and GoogLeNet's NamedTuple output with None
+  # auxiliary logits (left out: ONNX has no None output) export and match PyTorch in ORT.
+  for name in dense_block aux_classifier; do
+    expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x32x32 --no-latency -q
+    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+      || fail "ORT cannot run the exported $name"
+    py "
+import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
+p=onnx.load('$WORK/$name.onnx'); onnx.checker.check_model(p, full_check=True)
+assert [o.name for o in p.graph.output]==['output'], p.graph.output" "exported $name matches PyTorch in ORT"
+  done
   # An op newer than the asked opset is refused by name (exit 4), not written as an invalid file.
   expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr13.onnx" --input-shape 1x16x64 --opset 13
   expect_stderr "LayerNormalization needs opset 17"

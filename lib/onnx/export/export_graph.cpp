@@ -23,6 +23,7 @@
 #include "lib/errors.h"
 #include "lib/model/float_quantize.h"
 #include "lib/model/graph_walk.h"
+#include "lib/onnx/export/appended_lists.h"
 #include "lib/onnx/export/helper_calls.h"
 #include "lib/onnx/import/onnx_importer.h"
 
@@ -339,7 +340,8 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
     // The fast-path checks collect their conditions in lists (any(...), all(...)), and an imported
     // model builds shapes in loops over lists: make them constant-length lists, unroll the loops,
     // so that constant propagation can evaluate what is known.
-    bool changed = torch::jit::RemoveListMutation(graph);
+    bool changed = materialize_appended_lists(*graph) > 0;  // DenseNet: reads between appends
+    changed |= torch::jit::RemoveListMutation(graph);
     changed |= torch::jit::PeepholeOptimizeListIdioms(graph, /*refine_list_len=*/true);
     changed |= torch::jit::PeepholeOptimize(graph, /*disable_shape_peepholes=*/true);
     torch::jit::ConstantPropagation(graph);

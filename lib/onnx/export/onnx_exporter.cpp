@@ -157,7 +157,10 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
   std::vector<const torch::jit::Value*> results;
   for (const auto* output : graph->outputs()) {
     if (output->node()->kind() == c10::prim::TupleConstruct) {
-      for (const auto* element : output->node()->inputs()) results.push_back(element);
+      for (const auto* element : output->node()->inputs()) {
+        // ONNX has no None output: GoogLeNet's auxiliary logits, None at inference, are left out.
+        if (element->type()->kind() != c10::TypeKind::NoneType) results.push_back(element);
+      }
     } else {
       results.push_back(output);
     }
