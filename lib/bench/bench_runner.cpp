@@ -194,6 +194,7 @@ json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>
       }
     }
   }
+  check_fits_declared_inputs(onnx_model.onnx(), batch_inputs(settings.data, 1), settings.data.description);
   OrtRequest request;
   request.model = settings.model_path;
   request.warmup = settings.warmup;

@@ -25,11 +25,13 @@ bool is_onnx_file(const fs::path& path) { return detect_format(path) == ModelFor
 // The model's outputs over the whole dataset, computed by the runtime that will run the file.
 torch::Tensor outputs_of(const fs::path& file, const Dataset& data, const ComparisonSettings& settings, int threads) {
   if (!is_onnx_file(file)) return run_model_batched(load_executable(file), data.input_list(), settings.eval_batch);
+  const auto proto = load_onnx(file);
+  check_fits_declared_inputs(proto, data.input_rows(0, 1), data.description);
   OrtRequest request;
   request.model = file;
   request.eval_inputs = data.input_list();
   request.eval_threads = threads;
-  auto fixed = declared_batch(load_onnx(file));  // ONNX Runtime enforces a declared batch
+  auto fixed = declared_batch(proto);  // ONNX Runtime enforces a declared batch
   request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;
   return run_onnxruntime(request).eval_outputs;
 }

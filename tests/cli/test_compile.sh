@@ -149,7 +149,11 @@ py "
 import onnx; m=onnx.load('$WORK/tr_spec.onnx'); onnx.checker.check_model(m, full_check=True)
 assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]==[1,16,64], m.graph.input[0]" "specialized ONNX declares its shape"
 expect_exit 4 -- "$MOPT" bench "$WORK/tr_spec.onnx" --input-shape 1x20x64 --iterations 2
-expect_stderr "cannot run on these inputs: Got invalid dimensions"
+expect_stderr "but the model declares .1, 16, 64. (dim 1 is 20, declared 16)"
+# compile checks it too (it was ONNX Runtime's own message, exit 1, after the passes ran)
+expect_exit 4 -- "$MOPT" compile "$WORK/tr_spec.onnx" --profile x86-64-avx2 -o "$WORK/x.onnx" --input-shape 1x20x64 --no-latency
+expect_stderr "synthetic 1x20x64 gives input 'input' the shape"
+[ ! -e "$WORK/x.onnx" ] || fail "a compile refused for its input shape left an output"
 expect_exit 2 -- "$MOPT" compile "$T.onnx" --profile x86-64-avx2 -o "$WORK/x.onnx" --input-shape 1x16x32 --specialize
 expect_stderr "dim 2 is fixed at 64, the spec gives 32"
 expect_exit 2 -- "$MOPT" compile "$WORK/cnn.onnx" --profile x86-64-avx2 -p freeze -o "$WORK/x.onnx"

@@ -98,6 +98,23 @@ TEST_SUITE("onnx_import") {
     }
   }
 
+  TEST_CASE("Dropout is the identity at inference, and in training mode too when its ratio is 0 (Swin)") {
+    for (double ratio : {0.0, 0.1}) {
+      CAPTURE(ratio);
+      OnnxGraphBuilder b(13);
+      b.input("x", {2, 5}).output("y", {2, 5});
+      b.initializer("ratio", torch::tensor(static_cast<float>(ratio))).initializer("training", torch::tensor(true));
+      b.node("Dropout", {"x", "ratio", "training"}, {"y"});
+      auto model = b.build();
+      if (ratio == 0.0) {
+        auto x = torch::randn({2, 5});
+        CHECK(torch::equal(run(import_onnx(model), {x}), x));
+      } else {
+        CHECK_THROWS_WITH(import_onnx(model), doctest::Contains("Dropout in training mode (ratio > 0)"));
+      }
+    }
+  }
+
   TEST_CASE("the imported module survives save and load, and exposes the graph's input names") {
     auto imported = import_onnx(small_cnn(false));
     std::stringstream buffer;

@@ -153,6 +153,31 @@ int64_t declared_batch(const onnx::ModelProto& model) {
   return shape.dim_size() > 0 && shape.dim(0).has_dim_value() ? shape.dim(0).dim_value() : 0;
 }
 
+void check_fits_declared_inputs(const onnx::ModelProto& model, const std::vector<at::Tensor>& inputs,
+                                const std::string& source) {
+  const auto positions = fed_inputs(model.graph());
+  for (size_t k = 0; k < positions.size() && k < inputs.size(); ++k) {
+    const auto& input = model.graph().input(positions[k]);
+    const auto& shape = input.type().tensor_type().shape();
+    if (!input.type().tensor_type().has_shape()) continue;
+    std::vector<std::string> declared;
+    std::string mismatch;
+    for (int i = 0; i < shape.dim_size(); ++i) {
+      const auto& dim = shape.dim(i);
+      const bool fixed = dim.has_dim_value() && dim.dim_value() > 0;
+      declared.push_back(fixed ? std::to_string(dim.dim_value()) : dim.has_dim_param() ? dim.dim_param() : "?");
+      if (i > 0 && fixed && i < inputs[k].dim() && inputs[k].size(i) != dim.dim_value() && mismatch.empty()) {
+        mismatch = fmt::format("dim {} is {}, declared {}", i, inputs[k].size(i), dim.dim_value());
+      }
+    }
+    if (inputs[k].dim() != shape.dim_size()) mismatch = fmt::format("rank {}, declared {}", inputs[k].dim(), shape.dim_size());
+    if (mismatch.empty()) continue;
+    throw invalid_input(fmt::format("{} gives input '{}' the shape [{}], but the model declares [{}] ({}); ONNX Runtime runs "
+                                    "only the declared shape: give inputs of that shape, or re-export the model with that dim dynamic",
+                                    source, input.name(), fmt::join(inputs[k].sizes(), ", "), fmt::join(declared, ", "), mismatch));
+  }
+}
+
 std::string graph_input_spec(const onnx::ModelProto& model) {
   std::vector<std::string> specs, dynamic;
   for (int position : fed_inputs(model.graph())) {

@@ -51,6 +51,13 @@ Model load_executable(const std::filesystem::path& path);
 /// enforces it; LibTorch's import does not.
 int64_t declared_batch(const onnx::ModelProto& model);
 
+/// Checks that `inputs` (one sample batch per fed graph input, in order) have the rank and every
+/// fixed non-batch dim the graph declares. ONNX Runtime refuses any other shape, LibTorch's import
+/// runs many of them silently: invalid_input naming `source` (the flag or file the data came
+/// from), the input, the declared and the given shape.
+void check_fits_declared_inputs(const onnx::ModelProto& model, const std::vector<at::Tensor>& inputs,
+                                const std::string& source);
+
 /// Synthetic-input specs ("name:1x3x224x224:float32") for every graph input, ';' between them, from
 /// their declared types. A symbolic batch dim (dim 0) becomes 1; any other symbolic dim is a
 /// usage_error that names the dims, since only the user knows the image size or sequence length.

@@ -165,9 +165,12 @@ void convert_identity(NodeContext& c) {
 }
 
 void convert_dropout(NodeContext& c) {
-  // Inference: the identity. opset 12+ may ask for training mode through input 2.
-  if (auto* training = c.constant(2)) c.require(!training->item<bool>(), "Dropout in training mode");
-  else c.require(!c.has_input(2), "Dropout with a run-time training_mode input");
+  // Inference: the identity. opset 12+ may ask for training mode through input 2; with a ratio of 0
+  // that is the identity too (torchvision's Swin calls F.dropout(attn, p=0.0), training by default).
+  const auto* ratio = c.constant(1);
+  const bool drops_nothing = ratio && ratio->item<double>() == 0.0;
+  if (auto* training = c.constant(2)) c.require(!training->item<bool>() || drops_nothing, "Dropout in training mode (ratio > 0)");
+  else c.require(!c.has_input(2) || drops_nothing, "Dropout with a run-time training_mode input");
   c.assign(0, c.input(0));
   if (c.output_used(1)) c.assign(1, fmt::format("torch.ones_like({}, dtype={})", c.output(0), dtype_code(at::kBool)));
 }
