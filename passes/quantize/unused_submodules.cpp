@@ -7,26 +7,25 @@
 namespace mopt::quant {
 namespace {
 
-using torch::jit::Block;
+// Attribute names read or written, by the class type they belong to; nullptr collects the reads
+// through a module interface, whose class is not known statically.
+using UsedAttributes = std::map<const c10::ClassType*, std::set<std::string>>;
 
-// Names of the attributes of `self` that `block` reads or writes (prim::GetAttr / prim::SetAttr on
-// the method's first input).
-void attributes_used(const Block* block, const torch::jit::Value* self, std::set<std::string>& names) {
+// Every prim::GetAttr / prim::SetAttr in `block`, by the class type it reads from: a module's own
+// methods read `self.x`, and a parent reads a container's elements (`self.layers` then "0").
+void collect_attribute_uses(const torch::jit::Block* block, UsedAttributes& used) {
   for (const auto* node : block->nodes()) {
-    if ((node->kind() == c10::prim::GetAttr || node->kind() == c10::prim::SetAttr) && node->input(0) == self) {
-      names.insert(node->s(c10::attr::name));
+    if (node->kind() == c10::prim::GetAttr || node->kind() == c10::prim::SetAttr) {
+      const auto& owner = node->input(0)->type();
+      if (auto type = owner->cast<c10::ClassType>()) used[type.get()].insert(node->s(c10::attr::name));
+      else if (owner->cast<c10::InterfaceType>()) used[nullptr].insert(node->s(c10::attr::name));
     }
-    for (const auto* sub : node->blocks()) attributes_used(sub, self, names);
+    for (const auto* sub : node->blocks()) collect_attribute_uses(sub, used);
   }
 }
 
-std::set<std::string> attributes_used(const c10::ClassType& type) {
-  std::set<std::string> names;
-  for (auto* method : type.methods()) {
-    auto graph = torch::jit::toGraphFunction(*method).graph();
-    attributes_used(graph->block(), graph->inputs().at(0), names);
-  }
-  return names;
+void collect_attribute_uses(const std::vector<torch::jit::Function*>& functions, UsedAttributes& used) {
+  for (auto* function : functions) collect_attribute_uses(torch::jit::toGraphFunction(*function).graph()->block(), used);
 }
 
 }  // namespace
@@ -35,15 +34,21 @@ std::vector<std::string> drop_unused_submodules(torch::jit::Module& module) {
   // Modules sharing a type share its methods: an attribute is dropped from all of them or none.
   std::map<c10::ClassTypePtr, std::vector<std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>> by_type;
   for (const auto& item : module.named_modules()) by_type[item.value.type()].emplace_back(item.name, item.value._ivalue());
+  UsedAttributes used;
+  for (const auto& [type, objects] : by_type) {
+    collect_attribute_uses(type->methods(), used);
+    collect_attribute_uses(type->getForwardHooks(), used);
+    collect_attribute_uses(type->getForwardPreHooks(), used);
+  }
   std::vector<std::string> dropped;
+  if (used.count(nullptr)) return dropped;  // a module called through an interface: any could be read
   for (auto& [type, objects] : by_type) {
-    if (type->methods().empty()) continue;  // a container without forward: read through its parent
-    const auto used = attributes_used(*type);
+    const auto& read = used[type.get()];
     std::vector<std::string> unused;
     for (size_t i = 0; i < type->numAttributes(); ++i) {
       const auto attribute = type->getAttribute(i)->cast<c10::ClassType>();
       const auto& name = type->getAttributeName(i);
-      if (attribute && attribute->is_module() && !used.count(name)) unused.push_back(name);
+      if (attribute && attribute->is_module() && !read.count(name)) unused.push_back(name);
     }
     for (const auto& name : unused) {
       for (auto& [path, object] : objects) {

@@ -11,9 +11,11 @@
 
 namespace mopt::quant {
 
-/// Removes, from every module object and type, each submodule attribute that no method of that type
-/// reads or writes. Call it on a clone, after resolve_inference_branches(). Returns the removed
-/// submodules' paths ("aux1", "aux2"), sorted.
+/// Removes, from every module object and type, each submodule attribute that no method in the module
+/// tree reads or writes (its type's own methods and hooks, or a parent reading a container's
+/// elements). Nothing is removed from a tree that calls a module through an interface. Call it on
+/// a clone, after resolve_inference_branches(). Returns the removed submodules' paths ("aux1",
+/// "aux2"), sorted.
 std::vector<std::string> drop_unused_submodules(torch::jit::Module& module);
 
 }  // namespace mopt::quant

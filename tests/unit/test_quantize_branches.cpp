@@ -12,6 +12,7 @@
 #include "passes/quantize/observer_diagnosis.h"
 #include "passes/quantize/quantize_errors.h"
 #include "passes/quantize/static_quantizer.h"
+#include "passes/quantize/unused_submodules.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -137,6 +138,15 @@ TEST_SUITE("quantize-branches") {
 
     const auto dynamic = quant::quantize_dynamic(c.model, quant::QuantConfig{});
     CHECK(const_cast<torch::jit::Module&>(dynamic.reloaded().torchscript()).forward({c.input}).isTuple());
+  }
+
+  TEST_CASE("submodules a parent reads out of a container are kept (nn.TransformerEncoder's layers)") {
+    auto c = load_case("transformer");
+    auto module = c.model.torchscript().clone();
+    module.eval();
+    quant::resolve_inference_branches(module);
+    CHECK(quant::drop_unused_submodules(module).empty());
+    CHECK(run(module, c.input).sizes() == c.expected.sizes());
   }
 
   TEST_CASE("a dense block's concatenation of an appended-to list keeps every feature (DenseNet)") {
