@@ -1,6 +1,8 @@
 #include "lib/util/child_process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,14 +44,26 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const fs::path& log
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // A terminating signal waits until the child is registered to be ended with this process (the
+  // child may already be writing its log before posix_spawn returns); the child starts unblocked.
+  sigset_t terminating, previous;
+  sigemptyset(&terminating);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&terminating, signal_number);
+  pthread_sigmask(SIG_BLOCK, &terminating, &previous);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setsigmask(&attributes, &previous);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
   const bool search_path = argv[0].find('/') == std::string::npos;
-  int rc = search_path ? posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ)
-                       : posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = search_path ? posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ)
+                       : posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
+  ChildEndedOnSignal ended_with_us(rc == 0 ? pid : 0);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (rc != 0) throw runtime_failure(fmt::format("cannot start '{}': {}", argv[0], std::strerror(rc)));
 
-  ChildEndedOnSignal ended_with_us(pid);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw runtime_failure(fmt::format("lost track of child '{}': {}", argv[0], std::strerror(errno)));
