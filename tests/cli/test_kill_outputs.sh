@@ -1,11 +1,12 @@
-# SIGKILL at random points, and SIGTERM/SIGINT: `mopt quantize`, `compile`, `prune --finetune-data` and `distill` are
+# SIGKILL at random points: `mopt quantize`, `compile`, `prune --finetune-data` and `distill` are
 # killed (several seeds, fixed so a failure reproduces) while they load, calibrate, train, measure
 # or write. Afterwards every output path either does not exist or is complete (the artifact loads
 # in PyTorch, the report is JSON): outputs are written to a temp file and renamed. The input is
 # untouched (sha256); killed `distill`/`prune` runs resume from their checkpoint to the same weights
 # as an uninterrupted run. Kept to about a minute and a half: small data, a few iterations. Each command's kill delay
 # spans a little more than its whole run here (3.5-7 s on a loaded 2-core machine), so the kills
-# land in loading, calibration/training, the fresh-process latency runs and the final write.
+# land in loading, calibration/training, the fresh-process latency runs and the final write. Then
+# SIGTERM and SIGINT, which a command catches to clean up (below).
 source "$(dirname "$0")/lib.sh"
 FMNIST=/usr/share/datasets/fashion-mnist
 IN="$WORK/in"

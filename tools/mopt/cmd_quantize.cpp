@@ -237,10 +237,6 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
     request.eval.description = "calibration inputs (no labels)";
   }
 
-  if (input.is_onnx()) {
-    if (!dynamic) check_fits_declared_inputs(input.onnx(), request.calib.input_rows(0, 1), "--calib " + args.calib);
-    check_fits_declared_inputs(input.onnx(), request.eval.input_rows(0, 1), args.eval_data.empty() ? "--calib " + args.calib : "--eval-data " + args.eval_data);
-  }
   ScratchDir scratch("mopt-quantize");
   nlohmann::json exported_fp32;  // null for an ONNX input
   if (input.is_torchscript()) {

@@ -158,8 +158,8 @@ void check_fits_declared_inputs(const onnx::ModelProto& model, const std::vector
   const auto positions = fed_inputs(model.graph());
   for (size_t k = 0; k < positions.size() && k < inputs.size(); ++k) {
     const auto& input = model.graph().input(positions[k]);
-    const auto& shape = input.type().tensor_type().shape();
     if (!input.type().tensor_type().has_shape()) continue;
+    const auto& shape = input.type().tensor_type().shape();
     std::vector<std::string> declared;
     std::string mismatch;
     for (int i = 0; i < shape.dim_size(); ++i) {

@@ -9,6 +9,7 @@
 #include "lib/eval/evaluate.h"
 #include "lib/model/model.h"
 #include "lib/model/onnx_io.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/util/scratch_dir.h"
 #include "passes/quantize/accuracy_target.h"
@@ -124,6 +125,9 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
   if (request.target.max_accuracy_drop && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs --eval-data with labels");
   }
+  // Data the declared inputs rule out is refused now, not after calibration at ONNX Runtime's first run.
+  if (!dynamic) check_fits_declared_inputs(prepared, request.calib.input_rows(0, 1), request.calib.description);
+  check_fits_declared_inputs(prepared, request.eval.input_rows(0, 1), request.eval.description);
   ScratchDir scratch("mopt-quantize");
   auto comparison = request.comparison;
   comparison.threads = request.threads;
