@@ -9,4 +9,5 @@ mkdir -p "$out"
 [ -f scripts/fixtures/data_fixtures.py ] && /usr/bin/python3 scripts/fixtures/data_fixtures.py "$out"
 /usr/bin/python3 scripts/fixtures/onnx_import_fixtures.py "$out"
 /usr/bin/python3 scripts/fixtures/inference_branch_fixtures.py "$out"
+/usr/bin/python3 scripts/fixtures/structured_output_fixtures.py "$out"
 exit 0

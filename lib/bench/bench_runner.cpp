@@ -163,11 +163,8 @@ void add_quality(json& metrics, const torch::Tensor& outputs, const BenchSetting
   auto reference = load_executable(settings.reference_path);
   auto expected = run_model_batched(reference, settings.data.input_list(), settings.eval_batch);
   auto agreement = compare_outputs(expected, outputs);
-  metrics["agreement"] = {{"top1_agreement", agreement.top1_agreement},
-                          {"max_abs_diff", agreement.max_abs_diff},
-                          {"cosine", agreement.cosine},
-                          {"sqnr_db", agreement.sqnr_db},
-                          {"samples", settings.data.size()}};
+  metrics["agreement"] = agreement_json(agreement);
+  metrics["agreement"]["samples"] = settings.data.size();
 }
 
 json model_json(const BenchSettings& settings, const ParameterTotals& params) {

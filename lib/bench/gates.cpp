@@ -31,6 +31,12 @@ const std::map<std::string, std::string> kMeasuredBy = {
     {"op_profile", "needs --op-profile"},
 };
 
+// Why a field can be null in a report.
+const std::map<std::string, std::string> kNullBecause = {
+    {"agreement.top1_agreement", "top-1 agreement compares the argmax over dim 1 of [N, classes] or [N, classes, H, W] "
+                                 "outputs, and this model's outputs have another rank (gate on agreement.cosine or agreement.sqnr_db)"},
+};
+
 std::string trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) return "";
@@ -107,7 +113,8 @@ bool compare_values(double value, const std::string& op, double threshold) {
   throw usage_error(fmt::format("unknown comparison operator '{}' (use > >= < <= == !=)", op));
 }
 
-const json* find_number(const json& object, const std::string& path) {
+// The value at a dotted path, or nullptr.
+const json* find_value(const json& object, const std::string& path) {
   const json* node = &object;
   size_t start = 0;
   while (true) {
@@ -119,7 +126,12 @@ const json* find_number(const json& object, const std::string& path) {
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  return node->is_number() ? node : nullptr;
+  return node;
+}
+
+const json* find_number(const json& object, const std::string& path) {
+  const json* node = find_value(object, path);
+  return node && node->is_number() ? node : nullptr;
 }
 
 std::vector<std::string> numeric_fields(const json& metrics) {
@@ -163,6 +175,12 @@ std::string row_label(const json& row, size_t index) {
 Error unknown_field_error(const std::string& field, const json& metrics) {
   std::vector<std::string> valid = numeric_fields(metrics);
   std::string list = valid.empty() ? "(none: the report has no numeric metrics)" : fmt::format("{}", fmt::join(valid, ", "));
+  if (const json* value = find_value(metrics, field); value && value->is_null()) {
+    // A field the report holds as null: measured for other models, not for this one.
+    auto reason = kNullBecause.find(field);
+    return usage_error(fmt::format("{} was not measured for this model{}; fields available: {}", field,
+                                   reason == kNullBecause.end() ? "" : ": " + reason->second, list));
+  }
   auto why = kMeasuredBy.find(group_of(field));
   const bool group_absent = !metrics.is_object() || !metrics.contains(group_of(field));
   if (why != kMeasuredBy.end() && group_absent) {

@@ -27,14 +27,9 @@ torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& in
                                     source.empty() ? "" : fmt::format(" '{}'", source.string()),
                                     fmt::join(described, ", "), short_torch_message(e.what())));
   }
-  if (output.isTensor()) return output.toTensor();
-  if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {
-    return output.toTupleRef().elements()[0].toTensor();
-  }
-  if (output.isList() && output.toListRef().size() > 0 && output.toListRef()[0].isTensor()) {
-    return output.toListRef()[0].toTensor();
-  }
-  throw runtime_failure("the model's forward() returned no tensor");
+  auto tensors = output_tensors(output);
+  if (tensors.empty()) throw invalid_input("the model's forward() returned no tensor");
+  return tensors.front();
 }
 
 torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size) {
@@ -61,10 +56,23 @@ OutputComparison compare_outputs(const torch::Tensor& reference, const torch::Te
   result.cosine = norms == 0 ? (a.equal(b) ? 1.0 : 0.0) : a.dot(b).item<double>() / norms;
   double noise = (a - b).pow(2).sum().item<double>();
   if (noise > 0) result.sqnr_db = std::min(999.0, 10.0 * std::log10(a.pow(2).sum().item<double>() / noise));
-  if (reference.dim() == 2 && reference.size(0) > 0) {
+  if ((reference.dim() == 2 || reference.dim() == 4) && reference.numel() > 0) {
     result.top1_agreement = reference.argmax(1).eq(candidate.argmax(1)).to(torch::kDouble).mean().item<double>();
   }
   return result;
+}
+
+nlohmann::json agreement_json(const OutputComparison& comparison) {
+  return {{"max_abs_diff", comparison.max_abs_diff},
+          {"cosine", comparison.cosine},
+          {"top1_agreement", comparison.top1_agreement ? nlohmann::json(*comparison.top1_agreement) : nlohmann::json()},
+          {"sqnr_db", comparison.sqnr_db}};
+}
+
+std::string top1_agreement_text(const nlohmann::json& agreement) {
+  const auto& value = agreement.at("top1_agreement");
+  if (!value.is_number()) return "top-1 agreement not measured (outputs are not [N, classes] or [N, classes, H, W])";
+  return fmt::format("top-1 agreement {:.2f}%", 100 * value.get<double>());
 }
 
 OutputComparison compare_lite_outputs(const std::filesystem::path& ptl_path, const Model& reference,

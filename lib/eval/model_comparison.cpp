@@ -117,10 +117,7 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   }
   auto agreement = compare_outputs(out_before, out_after);
   auto runtime_of = [](const fs::path& file) { return is_onnx_file(file) ? "onnxruntime" : "libtorch"; };
-  result["agreement"] = {{"max_abs_diff", agreement.max_abs_diff},
-                         {"cosine", agreement.cosine},
-                         {"top1_agreement", agreement.top1_agreement},
-                         {"sqnr_db", agreement.sqnr_db}};
+  result["agreement"] = agreement_json(agreement);
   result["samples"] = data.size();
   result["data"] = data.description;
   result["runtime"] = {{"before", runtime_of(before)}, {"after", runtime_of(after)}};

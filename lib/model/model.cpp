@@ -144,10 +144,20 @@ const onnx::ModelProto& Model::onnx() const {
 }
 
 std::vector<torch::Tensor> output_tensors(const c10::IValue& output) {
-  if (!output.isTuple()) return {output.toTensor()};
+  std::vector<c10::IValue> elements;
+  if (output.isTuple()) elements = output.toTupleRef().elements().vec();
+  else if (output.isList()) elements = output.toListRef().vec();
+  else if (output.isGenericDict()) {
+    for (const auto& entry : output.toGenericDict()) elements.push_back(entry.value());  // insertion order
+  } else elements = {output};
   std::vector<torch::Tensor> tensors;
-  for (const auto& element : output.toTupleRef().elements()) {
-    if (!element.isNone()) tensors.push_back(element.toTensor());
+  for (const auto& element : elements) {
+    if (element.isNone()) continue;
+    if (!element.isTensor()) {
+      throw invalid_input(fmt::format("the model's forward() returns a {} holding a {}: mopt reads tensors, and tuples, "
+                                      "lists and dicts of them", output.tagKind(), element.tagKind()));
+    }
+    tensors.push_back(element.toTensor());
   }
   return tensors;
 }

@@ -77,8 +77,10 @@ class Model {
 /// requires_grad (Module::clone() alone leaves autograd history on them, which optimizers refuse).
 torch::jit::Module clone_module(const torch::jit::Module& module);
 
-/// The tensors a forward() returned, in order: the tensor itself, or a tuple's elements that are not
-/// None (GoogLeNet's auxiliary logits at inference).
+/// The tensors a forward() returned, in order: the tensor itself, or the elements of a tuple or list,
+/// or the values of a dict in insertion order (torchvision's segmentation models return
+/// {"out": ..., "aux": ...}), leaving out None (GoogLeNet's auxiliary logits at inference).
+/// Anything else is invalid input.
 std::vector<torch::Tensor> output_tensors(const c10::IValue& output);
 
 /// Refuses (usage error, exit 2) an .onnx output path for a command that writes TorchScript.

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "lib/errors.h"
+#include "lib/model/model.h"
 #include "lib/train/checkpoint.h"
 #include "lib/train/interrupt.h"
 #include "lib/train/losses.h"
@@ -181,11 +182,9 @@ void validate_config(const TrainConfig& config) {
 
 torch::Tensor forward_tensor(torch::jit::Module& model, const std::vector<torch::Tensor>& inputs) {
   auto output = model.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
-  if (output.isTensor()) return output.toTensor();
-  if (output.isTuple() && !output.toTupleRef().elements().empty() && output.toTupleRef().elements()[0].isTensor()) {
-    return output.toTupleRef().elements()[0].toTensor();
-  }
-  throw invalid_input("the model's forward() must return a tensor of logits (or a tuple starting with one)");
+  auto tensors = output_tensors(output);
+  if (tensors.empty()) throw invalid_input("the model's forward() must return a tensor of logits (or a tuple, list or dict starting with one)");
+  return tensors.front();
 }
 
 EvalModeGuard::EvalModeGuard(torch::jit::Module model) : model_(std::move(model)), was_training_(model_.is_training()) {

@@ -25,7 +25,10 @@ std::string packing_expression(const Node* constant, const std::string& dense) {
     if (is_kind(user, "prim::mkldnn_convolution") && use.offset == 1) {
       // (input, weight, bias, stride, padding, dilation, groups) -> reorder(weight, padding, stride,
       // dilation, groups): the blocked layout the conv expects, made once instead of every call.
-      return fmt::format("torch.mkldnn_reorder_conv2d_weight({}.to_mkldnn(), {}, {}, {}, {})", dense,
+      // A Conv3d's 5-d weight needs the 3-d reorder (the 2-d one flattens it to 4-d).
+      const bool conv3d = constant->t(c10::attr::value).dim() == 5;
+      return fmt::format("{}({}.to_mkldnn(), {}, {}, {}, {})",
+                         conv3d ? "torch.mkldnn_reorder_conv3d_weight" : "torch.mkldnn_reorder_conv2d_weight", dense,
                          int_list(user->input(4)), int_list(user->input(3)), int_list(user->input(5)),
                          torch::jit::toIValue(user->input(6))->toInt());
     }

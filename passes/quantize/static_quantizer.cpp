@@ -197,9 +197,13 @@ torch::jit::Module insert_observers(torch::jit::Module& module, const torch::jit
     const auto layers = modules_failing_observers(module, qconfig, type);
     throw quantization_failure(
         "inserting observers", e.what(), layers.empty() ? "" : fmt::format("{}", fmt::join(layers, ", ")),
-        "LibTorch's graph-mode quantization needs both branches of an `if` to treat a quantized value alike; mopt "
-        "resolves branches on `self.training` (stochastic depth, dropout), not ones on data or other attributes. "
-        "Script the model with that branch removed or made to depend on `self.training`, or use --mode fp16/bf16");
+        fmt::format("LibTorch's graph-mode quantization needs both branches of an `if` to treat a quantized value alike; mopt "
+                    "resolves branches on `self.training` (stochastic depth, dropout), not ones on data or other attributes. "
+                    "Script the model with that branch removed or made to depend on `self.training`, or use {}--mode fp16/bf16",
+                    type == torch::jit::QuantType::STATIC
+                        ? "--mode dynamic (INT8 weights for Linear and LSTM layers: how models with nn.MultiheadAttention, "
+                          "whose (output, weights) branch is one of these, quantize) or "
+                        : ""));
   }
 }
 

@@ -112,6 +112,28 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
 p=onnx.load('$WORK/$name.onnx'); onnx.checker.check_model(p, full_check=True)
 assert [o.name for o in p.graph.output]==['output'], p.graph.output" "exported $name matches PyTorch in ORT"
   done
+  # torchvision's segmentation pattern (a backbone returning a dict read by key, a dict returned:
+  # outputs named by its keys), its ViT (nn.MultiheadAttention called directly, the class token
+  # expanded to the run-time batch) and a video classifier (Conv3d, adaptive 3-d pooling) export and
+  # match PyTorch in ORT.
+  for case in "dict_output 1x3x32x32 out,aux" "tiny_vit 1x3x32x32 output" "clip3d 1x3x4x16x16 output"; do
+    read -r name shape outputs <<<"$case"
+    expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape "$shape" --no-latency -q
+    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+      || fail "ORT cannot run the exported $name"
+    py "
+import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
+assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
+p=onnx.load('$WORK/$name.onnx'); onnx.checker.check_model(p, full_check=True)
+assert [o.name for o in p.graph.output]=='$outputs'.split(','), p.graph.output" "exported $name matches PyTorch in ORT"
+  done
+  # Its INT8 QDQ form: calibration exposes the tensors before each Resize as outputs, whose rank the
+  # importer needs (resize to a run-time size). Per-pixel top-1 agreement is measured.
+  expect_exit 0 -- "$MOPT" quantize "$FIXTURES/dict_output.pt" -o "$WORK/dict_output.q.onnx" --calib "$FIXTURES/dict_output.input.npy" \
+    --no-latency -q --report "$WORK/dict_output.q.json"
+  py "
+import json; g=json.load(open('$WORK/dict_output.q.json'))['metrics']['agreement']
+assert 0.5 < g['top1_agreement'] <= 1 and g['cosine'] > 0.9, g" "the dict model quantizes to QDQ; per-pixel agreement measured"
   # An op newer than the asked opset is refused by name (exit 4), not written as an invalid file.
   expect_exit 4 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr13.onnx" --input-shape 1x16x64 --opset 13
   expect_stderr "LayerNormalization needs opset 17"

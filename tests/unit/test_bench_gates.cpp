@@ -191,6 +191,16 @@ TEST_SUITE("bench-gates") {
     CHECK(contains(message, "latency.p50_ms"));
   }
 
+  TEST_CASE("a field held as null (top-1 agreement of a rank-3 output) is not gated as a pass: usage error saying why") {
+    json m = metrics("baseline");
+    m["agreement"]["top1_agreement"] = nullptr;
+    auto gate = parse_gate("agreement.top1_agreement < 0.98");
+    CHECK(thrown_code([&] { evaluate_fail_if(gate, m); }) == 2);
+    std::string message = thrown_message([&] { evaluate_fail_if(gate, m); });
+    CHECK(contains(message, "was not measured for this model: top-1 agreement compares the argmax over dim 1"));
+    CHECK(contains(message, "agreement.cosine"));
+  }
+
   TEST_CASE("numeric_fields flattens rows once and skips non-measurements") {
     auto fields = numeric_fields(metrics("baseline"));
     auto has = [&](const std::string& f) { return std::count(fields.begin(), fields.end(), f); };

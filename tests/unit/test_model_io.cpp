@@ -151,6 +151,38 @@ TEST_SUITE("model-io") {
     CHECK(onnx_model.onnx().graph().node_size() > 0);
   }
 
+  TEST_CASE("outputs are read from tensors, tuples, lists and dicts; other values are invalid input") {
+    // torchvision's segmentation models return {"out": ..., "aux": ...}: "out" is the output.
+    auto c = mopt::test::load_case("dict_output");
+    CHECK(torch::allclose(run_model(c.model, c.input), c.expected, 1e-5, 1e-6));
+    auto output = const_cast<torch::jit::Module&>(c.model.torchscript()).forward({c.input});
+    auto tensors = output_tensors(output);
+    REQUIRE(tensors.size() == 2);
+    CHECK(tensors[1].sizes() == c.expected.sizes());  // "aux", in insertion order
+
+    auto a = torch::ones({2}), b = torch::zeros({3});
+    CHECK(output_tensors(c10::IValue(c10::List<at::Tensor>({a, b})))[1].equal(b));
+    CHECK(output_tensors(c10::ivalue::Tuple::create({c10::IValue(), a})).size() == 1);  // None left out
+    CHECK(thrown_code([&] { output_tensors(c10::ivalue::Tuple::create({a, c10::IValue(int64_t{3})})); }) == 4);
+  }
+
+  TEST_CASE("top-1 agreement is measured over the class dim of [N, C] and [N, C, H, W] outputs only") {
+    auto reference = torch::tensor({{0.f, 1.f}, {1.f, 0.f}});
+    CHECK(*compare_outputs(reference, torch::tensor({{0.f, 2.f}, {0.f, 1.f}})).top1_agreement == doctest::Approx(0.5));
+    // Per pixel: 4 pixels, the class flips at one.
+    auto maps = torch::zeros({1, 2, 2, 2});
+    maps.index_put_({0, 1}, 1.0);
+    auto flipped = maps.clone();
+    flipped.index_put_({0, 0, 0, 0}, 2.0);
+    CHECK(*compare_outputs(maps, flipped).top1_agreement == doctest::Approx(0.75));
+    // A transformer's [N, tokens, features]: dim 1 does not hold classes.
+    auto tokens = torch::randn({1, 4, 8});
+    auto unmeasured = compare_outputs(tokens, tokens + 1);
+    CHECK_FALSE(unmeasured.top1_agreement.has_value());
+    CHECK(agreement_json(unmeasured)["top1_agreement"].is_null());
+    CHECK(top1_agreement_text(agreement_json(unmeasured)).find("not measured") != std::string::npos);
+  }
+
   TEST_CASE("TorchScript round-trips through .pt and .ptl") {
     auto model = Model::load(fixture("conv_bn.pt"));
     auto input = read_npy(fixture("conv_bn.input.npy"));

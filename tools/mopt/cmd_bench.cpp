@@ -14,6 +14,7 @@
 #include "lib/bench/memory.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
@@ -182,8 +183,8 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
   }
   if (metrics.contains("agreement")) {
     const auto& g = metrics["agreement"];
-    say("vs reference: top-1 agreement {:.2f}%, max abs diff {:.3g}, cosine {:.6f}, SQNR {:.1f} dB",
-        100 * g["top1_agreement"].get<double>(), g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), g["sqnr_db"].get<double>());
+    say("vs reference: {}, max abs diff {:.3g}, cosine {:.6f}, SQNR {:.1f} dB", top1_agreement_text(g),
+        g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), g["sqnr_db"].get<double>());
   }
   if (metrics.contains("op_profile")) print_op_profile(metrics["op_profile"], top);
 }

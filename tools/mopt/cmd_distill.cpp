@@ -4,6 +4,7 @@
 
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -179,8 +180,8 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   report.add_output(args.output, &result);
   print_summary(outcome, args.output);
   if (onnx_out) {
-    say("ONNX file in ONNX Runtime vs the trained student in LibTorch: cosine {:.6f}, top-1 agreement {:.2f}%",
-        onnx_check["agreement"]["cosine"].get<double>(), 100 * onnx_check["agreement"]["top1_agreement"].get<double>());
+    say("ONNX file in ONNX Runtime vs the trained student in LibTorch: cosine {:.6f}, {}",
+        onnx_check["agreement"]["cosine"].get<double>(), top1_agreement_text(onnx_check["agreement"]));
     say("{:<28} {:>14} {:>14}", "", "LibTorch .pt", "ORT .onnx");
     say_latency_and_accuracy(onnx_check);
   }

@@ -1,5 +1,6 @@
 // mopt optimize MODEL --pipeline TEXT -o OUT: apply any pipeline, then measure what it did.
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/export/onnx_exporter.h"
@@ -31,9 +32,8 @@ void print_comparison(const nlohmann::json& c) {
   say("{:<28} {:>14} {:>14}", where, "before", "after");
   say_latency_and_accuracy(c);
   const auto& g = c["agreement"];
-  say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, top-1 agreement {:.2f}% on {} samples",
-      g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), 100 * g["top1_agreement"].get<double>(),
-      c["samples"].get<int64_t>());
+  say("outputs vs input model: max abs diff {:.3g}, cosine {:.6f}, {} on {} samples", g["max_abs_diff"].get<double>(),
+      g["cosine"].get<double>(), top1_agreement_text(g), c["samples"].get<int64_t>());
   if (latency_measured(c) && c["speedup_p50"].get<double>() < 0.95) {
     say("WARNING: the optimized model is SLOWER than the input ({:.2f}x{}); consider dropping passes",
         c["speedup_p50"].get<double>(), tuned_allocator_clause(c));

@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -110,9 +111,8 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
   say_latency_and_accuracy(m);
   if (outcome.details.contains("baseline")) say("  (fp32: {})", outcome.details["baseline"]["pipeline"].get<std::string>());
-  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
-      m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
-      100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
+  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
+      m["agreement"]["cosine"].get<double>(), top1_agreement_text(m["agreement"]), m["samples"].get<int64_t>());
   const auto& layers = outcome.details["activations"];
   if (!layers.empty()) {
     say("{:<32} {:>22} {:>10} {:>9}", "activation (producer)", "range", "SQNR dB", "cosine");
@@ -156,9 +156,8 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   }
   say("{:<28} {:>14} {:>14}", "", "fp32 (ORT)", "int8 (ORT)");
   say_latency_and_accuracy(m);
-  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, top-1 agreement {:.2f}% on {} samples",
-      m["agreement"]["sqnr_db"].get<double>(), m["agreement"]["cosine"].get<double>(),
-      100 * m["agreement"]["top1_agreement"].get<double>(), m["samples"].get<int64_t>());
+  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
+      m["agreement"]["cosine"].get<double>(), top1_agreement_text(m["agreement"]), m["samples"].get<int64_t>());
   if (outcome.details.contains("activations")) {  // the five with the largest error carried on
     auto rows = outcome.details["activations"].get<std::vector<nlohmann::json>>();
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["sqnr_db"].template get<double>() < b["sqnr_db"].template get<double>(); });

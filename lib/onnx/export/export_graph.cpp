@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/loop_unrolling.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/peephole.h>
 #include <torch/csrc/jit/passes/peephole_list_idioms.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
@@ -24,6 +25,7 @@
 #include "lib/model/float_quantize.h"
 #include "lib/model/graph_walk.h"
 #include "lib/onnx/export/appended_lists.h"
+#include "lib/onnx/export/dict_outputs.h"
 #include "lib/onnx/export/helper_calls.h"
 #include "lib/onnx/import/onnx_importer.h"
 
@@ -328,6 +330,7 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
   restore_quantize_per_tensor(*graph);  // mopt's INT8 files quantize with fp32 ops; ONNX says QuantizeLinear
   drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
   fold_object_attributes(*graph, frozen);
+  auto output_names = resolve_constant_key_dicts(*graph);
   if (examples.empty() && graph->inputs().size() > 1) {
     throw usage_error("an ONNX export declares its inputs' shapes: give --input-shape (or --data)");
   }
@@ -345,6 +348,9 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
     changed |= torch::jit::PeepholeOptimizeListIdioms(graph, /*refine_list_len=*/true);
     changed |= torch::jit::PeepholeOptimize(graph, /*disable_shape_peepholes=*/true);
     torch::jit::ConstantPropagation(graph);
+    // A branch resolved above can leave a tuple built only to be unpacked (nn.MultiheadAttention's
+    // (output, None) when called directly, as ViT does).
+    torch::jit::LowerSimpleTuples(graph);
     changed |= torch::jit::UnrollConstantLoops(graph);
     const int removed = remove_assertions(graph->block());
     torch::jit::EliminateDeadCode(graph);
@@ -353,6 +359,7 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
   hoist_number_selects(graph->block());
   ExportableGraph result;
   result.graph = graph;
+  result.output_names = std::move(output_names);
   record_types(graph, frozen, examples, &result);  // also values the last round's passes made
   return result;
 }

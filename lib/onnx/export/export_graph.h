@@ -2,6 +2,7 @@
 // The graph the ONNX exporter translates: the frozen, inlined forward() of a TorchScript model with
 // what only steers PyTorch's own execution resolved, so that the ops left compute the model and
 // have ONNX forms:
+//   - dicts with constant keys are resolved, a returned one into a tuple of its values (dict_outputs.h);
 //   - trailing inputs that default to None (nn.TransformerEncoder's masks) are None;
 //   - argument checks (branches that only raise) are dropped;
 //   - ranks are folded (the export declares its inputs' ranks): aten::dim of any tensor whose rank
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +43,8 @@ struct ExportableGraph {
   /// these serve only an attribute that ONNX wants static where the model fixes it (the hidden size
   /// of a recurrent layer whose weights are inputs).
   std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> example_sizes;
+  /// The keys of a returned dict, whose values the graph now returns as a tuple (dict_outputs.h).
+  std::vector<std::string> output_names;
 };
 
 /// The prepared forward() graph (input 0 is the module; then the model's tensor inputs, typed like

@@ -126,10 +126,13 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     input_names = names.value("inputs", std::vector<std::string>{});
     input_dims = names.value("input_dims", nlohmann::json::array());
     output_names = names.value("outputs", std::vector<std::string>{});
-  } else if (options.examples.size() > 1) {
-    // Several inputs are told apart by forward()'s argument names (one input is "input").
-    const auto& arguments = model.torchscript().get_method("forward").function().getSchema().arguments();
-    for (size_t i = 1; i < arguments.size(); ++i) input_names.push_back(arguments[i].name());
+  } else {
+    output_names = prepared.output_names;  // a returned dict's keys
+    if (options.examples.size() > 1) {
+      // Several inputs are told apart by forward()'s argument names (one input is "input").
+      const auto& arguments = model.torchscript().get_method("forward").function().getSchema().arguments();
+      for (size_t i = 1; i < arguments.size(); ++i) input_names.push_back(arguments[i].name());
+    }
   }
 
   onnx::ModelProto proto;

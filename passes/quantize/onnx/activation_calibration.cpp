@@ -1,8 +1,10 @@
 #include "passes/quantize/onnx/activation_calibration.h"
 
 #include <fmt/format.h>
+#include <onnx/shape_inference/implementation.h>
 #include <sys/resource.h>
 
+#include <map>
 #include <set>
 
 #include "lib/errors.h"
@@ -11,17 +13,27 @@
 namespace mopt::onnx_quant {
 namespace {
 
-// The model with every watched tensor also declared as a graph output (float, shape left open).
+// The model with every watched tensor also declared as a graph output, with the type shape
+// inference gives it: ONNX's inference does not fill in a graph output's shape, and an importer
+// converter may need the rank (Resize by run-time sizes).
 onnx::ModelProto with_watched_outputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
   onnx::ModelProto copy = model;
   auto& graph = *copy.mutable_graph();
+  try {
+    onnx::shape_inference::InferShapes(copy);
+  } catch (const std::exception&) {
+    // The importer's strict inference below reports what is wrong.
+  }
+  std::map<std::string, const onnx::TypeProto*> inferred;
+  for (const auto& info : graph.value_info()) inferred[info.name()] = &info.type();
   std::set<std::string> already;
   for (const auto& o : graph.output()) already.insert(o.name());
   for (const auto& name : tensors) {
     if (already.count(name)) continue;
     auto* out = graph.add_output();
     out->set_name(name);
-    out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    if (inferred.count(name)) *out->mutable_type() = *inferred[name];
+    else out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
   }
   return copy;
 }

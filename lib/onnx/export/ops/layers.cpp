@@ -282,7 +282,7 @@ void translate_avg_pool(ExportContext& c, const torch::jit::Node* node) {
   set_int(pool, "count_include_pad", c.constant_int(node->input(5)).value_or(1));
 }
 
-// aten::adaptive_avg_pool2d(input, output_size). To [1, 1] it is a global average. To other sizes it
+// aten::adaptive_avg_pool{1,2,3}d(input, output_size). To all ones it is a global average. To other sizes it
 // is an average over equal windows wherever each input size is a multiple of the output's (VGG's
 // 7x7 and AlexNet's 6x6 on 224x224 inputs): the input is reshaped at run time to
 // [N, C, out_h, in_h/out_h, out_w, in_w/out_w] and averaged over the window axes, exact for any such
@@ -359,7 +359,9 @@ std::vector<TranslatorEntry> layer_translators() {
       {"aten::avg_pool1d", translate_avg_pool},
       {"aten::avg_pool2d", translate_avg_pool},
       {"aten::avg_pool3d", translate_avg_pool},
+      {"aten::adaptive_avg_pool1d", translate_adaptive_avg_pool},
       {"aten::adaptive_avg_pool2d", translate_adaptive_avg_pool},
+      {"aten::adaptive_avg_pool3d", translate_adaptive_avg_pool},  // video models (r3d_18, r2plus1d_18)
   };
 }
 

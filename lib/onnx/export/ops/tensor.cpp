@@ -360,12 +360,18 @@ void translate_constant_pad(ExportContext& c, const torch::jit::Node* node) {
 }
 
 // aten::expand(x, size): torch's -1 keeps a dim, ONNX's Expand broadcasts (a 1 keeps it), so -1
-// becomes 1 in a constant size.
+// becomes 1: in a constant size directly, in one computed at run time (ViT's class token expanded
+// to the batch: expand(x.size(0), -1, -1)) by Abs, as every other entry is a size >= 0.
 void translate_expand(ExportContext& c, const torch::jit::Node* node) {
-  auto size = c.constant_ints(node->input(1));
-  if (!size) unsupported(node, "a size computed at run time");
-  for (auto& d : *size) d = d == -1 ? 1 : d;
-  c.add_node("Expand", {c.name(node->input(0)), c.add_ints(*size, "expand_shape")}, {c.fresh(node->output())});
+  std::string shape;
+  if (auto size = c.constant_ints(node->input(1))) {
+    for (auto& d : *size) d = d == -1 ? 1 : d;
+    shape = c.add_ints(*size, "expand_shape");
+  } else {
+    shape = c.fresh("expand_shape");
+    c.add_node("Abs", {int_list_value(c, node, node->input(1))}, {shape});
+  }
+  c.add_node("Expand", {c.name(node->input(0)), shape}, {c.fresh(node->output())});
 }
 
 // aten::arange(end | start, end | start, end, step, dtype, ...) -> Range of 0-d values in the result's
