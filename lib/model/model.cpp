@@ -144,18 +144,20 @@ const onnx::ModelProto& Model::onnx() const {
 }
 
 std::vector<torch::Tensor> output_tensors(const c10::IValue& output) {
+  const bool container = output.isTuple() || output.isList() || output.isGenericDict();
   std::vector<c10::IValue> elements;
   if (output.isTuple()) elements = output.toTupleRef().elements().vec();
-  else if (output.isList()) elements = output.toListRef().vec();
-  else if (output.isGenericDict()) {
+  if (output.isList()) elements = output.toListRef().vec();
+  if (output.isGenericDict()) {
     for (const auto& entry : output.toGenericDict()) elements.push_back(entry.value());  // insertion order
-  } else elements = {output};
+  }
+  if (!container) elements = {output};
   std::vector<torch::Tensor> tensors;
   for (const auto& element : elements) {
     if (element.isNone()) continue;
     if (!element.isTensor()) {
-      throw invalid_input(fmt::format("the model's forward() returns a {} holding a {}: mopt reads tensors, and tuples, "
-                                      "lists and dicts of them", output.tagKind(), element.tagKind()));
+      throw invalid_input(fmt::format("the model's forward() returns a {}: mopt reads tensors, and tuples, lists and dicts of them",
+                                      container ? fmt::format("{} holding a {}", output.tagKind(), element.tagKind()) : output.tagKind()));
     }
     tensors.push_back(element.toTensor());
   }
