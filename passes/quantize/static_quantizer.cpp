@@ -22,6 +22,7 @@
 #include "passes/quantize/silu_decomposition.h"
 #include "passes/quantize/tuple_outputs.h"
 #include "passes/quantize/unused_submodules.h"
+#include "passes/quantize/upsample_in_float.h"
 
 namespace mopt::quant {
 namespace {
@@ -281,6 +282,7 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     const auto layers = snapshot_layers(q);
     q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
     dequantize_tuple_elements(*q.get_method("forward").graph());
+    upsample_bilinear_in_float(*q.get_method("forward").graph());
     carry_layers(layers, q);
     cleanup_graph(q);
     return q;
