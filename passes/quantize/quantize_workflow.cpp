@@ -110,8 +110,9 @@ Baseline fp32_baseline(const Model& fp32, const QuantizeRequest& request, const 
 
 QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
                              const std::function<void(const std::string&)>& log) {
-  if (request.mode != "static" && request.mode != "dynamic" && request.mode != "fp16" && request.mode != "bf16") {
-    throw usage_error("--mode is static, dynamic, fp16 or bf16");
+  if (request.mode != "static" && request.mode != "dynamic" && request.mode != "fp16" && request.mode != "bf16" &&
+      request.mode != "bf16-compute") {
+    throw usage_error("--mode is static, dynamic, fp16, bf16 or bf16-compute");
   }
   if (request.target.max_accuracy_drop && !request.eval.has_labels()) {
     throw usage_error("--max-accuracy-drop needs --eval-data with labels");
@@ -130,6 +131,9 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
       });
     } else if (request.mode == "dynamic") {
       trial.result.model = quantize_dynamic(fp32, config);
+    } else if (request.mode == "bf16-compute") {
+      trial.result.model = baseline.model.clone();  // frozen, optimized, channels-last where that was faster
+      compute_in_bfloat16(trial.result.model);
     } else {
       trial.result.model = fp32.clone();
       store_weights_reduced(trial.result.model, request.mode == "fp16" ? torch::kHalf : torch::kBFloat16);

@@ -1,27 +1,101 @@
-// Reduced-precision weight storage.
+// Reduced-precision weight storage, and bf16 compute.
 //   Before: %w : Tensor = prim::Constant[value=<float32 tensor>]() ; aten::conv2d(%x, %w, ...)
 //   After:  %w16 = prim::Constant[value=<float16 tensor>]() ; %w = aten::to(%w16, 6) ; aten::conv2d(%x, %w, ...)
 // Preconditions: a frozen graph (weights are constants). No constant propagation may run after it,
 // or the casts fold back into float32 constants.
 #include "passes/quantize/reduced_precision.h"
 
+#include <fmt/format.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include "lib/errors.h"
 
 namespace mopt::quant {
 
-int64_t store_weights_reduced(Model& model, c10::ScalarType dtype) {
+namespace {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::shared_ptr<Graph> frozen_forward(Model& model) {
   auto& module = model.torchscript();
   module.eval();
   if (module.hasattr("training")) module = torch::jit::freeze(module);
-  auto graph = module.get_method("forward").graph();
-  std::vector<torch::jit::Node*> constants;
-  for (auto* node : graph->nodes()) {
+  return module.get_method("forward").graph();
+}
+
+// float32 tensor constants with at least `min_numel` elements.
+std::vector<Node*> float_constants(Graph& graph, int64_t min_numel) {
+  std::vector<Node*> constants;
+  for (auto* node : graph.nodes()) {
     if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
     auto value = torch::jit::toIValue(node->output());
-    if (value && value->isTensor() && value->toTensor().scalar_type() == torch::kFloat && value->toTensor().numel() > 1) {
+    if (value && value->isTensor() && value->toTensor().scalar_type() == torch::kFloat && value->toTensor().numel() >= min_numel) {
       constants.push_back(node);
     }
   }
+  return constants;
+}
+
+bool is_tensor(const Value* value) { return value->type()->cast<c10::TensorType>() != nullptr; }
+
+// aten::to(value, dtype), inserted at the graph's current insertion point.
+Value* cast(Graph& graph, Value* value, c10::ScalarType dtype) {
+  return graph.insert(c10::aten::to, {value, static_cast<int64_t>(dtype)});
+}
+
+}  // namespace
+
+int64_t compute_in_bfloat16(Model& model) {
+  auto graph = frozen_forward(model);
+  const auto constants = float_constants(*graph, 0);
+  for (auto* node : constants) {
+    torch::jit::WithInsertPoint guard(node);
+    node->output()->replaceAllUsesWith(graph->insertConstant(torch::jit::toIValue(node->output())->toTensor().to(torch::kBFloat16)));
+    node->destroy();
+  }
+  for (size_t i = 1; i < graph->inputs().size(); ++i) {  // input 0 is the module
+    Value* input = graph->inputs()[i];
+    if (!is_tensor(input)) continue;
+    torch::jit::WithInsertPoint guard(graph->block()->nodes().front());
+    Value* reduced = cast(*graph, input, torch::kBFloat16);
+    input->replaceAllUsesAfterNodeWith(reduced->node(), reduced);
+  }
+  for (size_t i = 0; i < graph->outputs().size(); ++i) {
+    Value* output = graph->outputs()[i];
+    if (is_tensor(output)) {
+      torch::jit::WithInsertPoint guard(graph->return_node());
+      graph->return_node()->replaceInput(i, cast(*graph, output, torch::kFloat));
+      continue;
+    }
+    // A tuple or list built for the return, or a dict filled by stores (segmentation models'
+    // {"out": ...}): their tensor elements are cast where they go in.
+    std::vector<std::pair<Node*, size_t>> elements;
+    Node* producer = output->node();
+    if (producer->kind() == c10::prim::TupleConstruct || producer->kind() == c10::prim::ListConstruct) {
+      for (size_t e = 0; e < producer->inputs().size(); ++e) elements.emplace_back(producer, e);
+    } else if (producer->kind() == c10::aten::dict) {
+      for (const auto& use : output->uses()) {
+        if (use.user->kind() == c10::aten::_set_item && use.offset == 0) elements.emplace_back(use.user, 2);
+      }
+    } else {
+      throw invalid_input(fmt::format("--mode bf16-compute casts tensor outputs back to float32, and this model returns a {}; "
+                                      "use --mode bf16 (bf16 weights, float32 compute)", output->type()->str()));
+    }
+    for (auto [user, e] : elements) {
+      if (!is_tensor(user->input(e))) continue;
+      torch::jit::WithInsertPoint before(user);
+      user->replaceInput(e, cast(*graph, user->input(e), torch::kFloat));
+    }
+  }
+  model.invalidate_graph_caches();
+  return static_cast<int64_t>(constants.size());
+}
+
+int64_t store_weights_reduced(Model& model, c10::ScalarType dtype) {
+  auto graph = frozen_forward(model);
+  const auto constants = float_constants(*graph, 2);
   for (auto* node : constants) {
     auto reduced = torch::jit::toIValue(node->output())->toTensor().to(dtype);
     torch::jit::WithInsertPoint guard(node->next());

@@ -56,6 +56,25 @@ py "
 import json; r=json.load(open('$WORK/h.json'))
 assert r['details']['quantization']['mode']=='fp16' and r['metrics']['agreement']['cosine']>0.99999, r['metrics']['agreement']
 assert r['outputs'][0]['bytes'] < 0.6*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])" "fp16 storage"
+# bf16 compute: bf16 constants, inputs cast in and outputs cast out (the trained CNN keeps its
+# accuracy); a dict output (torchvision's segmentation models) has its stored values cast; PyTorch
+# loads both files and gets float32 outputs.
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.bf16c.pt" --mode bf16-compute --eval-data "$FMNIST" --eval-samples 500 \
+  --normalize 0.2860,0.3530 --no-latency --report "$WORK/bc.json"
+expect_exit 0 -- "$MOPT" quantize "$FIXTURES/dict_output.pt" -o "$WORK/dict.bf16c.pt" --mode bf16-compute \
+  --eval-data "$FIXTURES/dict_output.input.npy" --no-latency --report "$WORK/bd.json"
+py "
+import json, torch
+r=json.load(open('$WORK/bc.json')); m=r['metrics']
+assert r['details']['quantization']['mode']=='bf16-compute' and m['agreement']['cosine']>0.999, m['agreement']
+assert m['before']['accuracy']['top1'] - m['after']['accuracy']['top1'] < 0.01, m
+assert json.load(open('$WORK/bd.json'))['metrics']['agreement']['sqnr_db'] > 30
+cnn=torch.jit.load('$WORK/cnn.bf16c.pt')
+consts=[n.output().toIValue() for n in cnn.graph.nodes() if n.kind()=='prim::Constant' and n.output().type().kind()=='TensorType']
+assert consts and all(c.dtype==torch.bfloat16 for c in consts), [c.dtype for c in consts]
+assert cnn(torch.rand(2,1,28,28)).dtype==torch.float32
+out=torch.jit.load('$WORK/dict.bf16c.pt')(torch.rand(1,3,32,32))
+assert all(v.dtype==torch.float32 for v in out.values()), out" "bf16 compute: accuracy kept, float32 outputs (tensor and dict)"
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/sym.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
   --eval-samples 200 --normalize 0.2860,0.3530 --symmetric-activations --no-latency --report "$WORK/y.json"
 py "

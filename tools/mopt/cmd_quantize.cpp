@@ -106,9 +106,10 @@ void say_boundaries(const nlohmann::json& b) {
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   const auto mode = outcome.details["mode"].get<std::string>();
-  const bool reduced = mode == "fp16" || mode == "bf16";
-  say("{} -> {}  ({}, engine {})", in, out, reduced ? mode + " weights" : mode + " INT8", active_engine());
-  say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode : "int8");
+  const bool reduced = mode == "fp16" || mode == "bf16" || mode == "bf16-compute";
+  const std::string what = mode == "bf16-compute" ? "bf16 weights and compute" : reduced ? mode + " weights" : mode + " INT8";
+  say("{} -> {}  ({}, engine {})", in, out, what, active_engine());
+  say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode.substr(0, 4) : "int8");
   say_latency_and_accuracy(m);
   if (outcome.details.contains("baseline")) say("  (fp32: {})", outcome.details["baseline"]["pipeline"].get<std::string>());
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
@@ -200,7 +201,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
 void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
   if (args.mode != "static" && args.mode != "dynamic") {
     throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
-                                  "for LibTorch {} weights", args.mode, args.mode));
+                                  "for LibTorch", args.mode));
   }
   const bool dynamic = args.mode == "dynamic";
   if (!dynamic && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
@@ -334,8 +335,10 @@ void setup_quantize(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "INT8 quantization (dynamic or calibrated static) with measured accuracy and speed");
   cmd->add_option("MODEL", args->model, "TorchScript or ONNX model")->required();
   cmd->add_option("-o,--output", args->output, "output (.pt, .ptl for the lite interpreter, or .onnx: QDQ for ONNX Runtime; a TorchScript input is exported to ONNX first)")->required();
-  cmd->add_option("--mode", args->mode, "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage)")
-      ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16"}));
+  cmd->add_option("--mode", args->mode,
+                  "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage), bf16-compute (weights and "
+                  "activations in bfloat16: fast on CPUs with AMX or AVX512-BF16)")
+      ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16", "bf16-compute"}));
   cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
   cmd->add_option("--calib-samples", args->calib_samples, "calibration samples (default 512)")->check(CLI::PositiveNumber);
   cmd->add_option("--calib-batch", args->calib_batch, "calibration batch size (default 32)")->check(CLI::PositiveNumber);
