@@ -11,6 +11,7 @@
 #include "lib/pipeline/pass_manager.h"
 #include "lib/util/scratch_dir.h"
 #include "passes/quantize/quant_boundaries.h"
+#include "passes/quantize/quantize_errors.h"
 #include "passes/quantize/reduced_precision.h"
 #include "passes/register_all_passes.h"
 
@@ -134,6 +135,15 @@ QuantizeOutcome run_quantize(const Model& fp32, const QuantizeRequest& request,
     } else if (request.mode == "bf16-compute") {
       trial.result.model = baseline.model.clone();  // frozen, optimized, channels-last where that was faster
       compute_in_bfloat16(trial.result.model);
+      // An op that makes float32 tensors of its own (torch.zeros(...), a dtype=torch.float argument)
+      // meets bf16 weights: say so here, not as a model that "cannot run" in the comparison.
+      quantization_stage("running the bf16 model on the first sample",
+                         "the model makes float32 tensors of its own somewhere; use --mode bf16 (bf16 weights, float32 compute)",
+                         [&] {
+                           torch::NoGradGuard no_grad;
+                           const auto sample = request.eval.input_rows(0, 1);
+                           trial.result.model.torchscript().forward(std::vector<c10::IValue>(sample.begin(), sample.end()));
+                         });
     } else {
       trial.result.model = fp32.clone();
       store_weights_reduced(trial.result.model, request.mode == "fp16" ? torch::kHalf : torch::kBFloat16);

@@ -1,8 +1,12 @@
 // Reduced-precision weight storage, and bf16 compute.
+// Storage:
 //   Before: %w : Tensor = prim::Constant[value=<float32 tensor>]() ; aten::conv2d(%x, %w, ...)
 //   After:  %w16 = prim::Constant[value=<float16 tensor>]() ; %w = aten::to(%w16, 6) ; aten::conv2d(%x, %w, ...)
-// Preconditions: a frozen graph (weights are constants). No constant propagation may run after it,
-// or the casts fold back into float32 constants.
+// Compute:
+//   After:  %xb = aten::to(%x, 15) ; %w = prim::Constant[value=<bfloat16 tensor>]() ; %y = aten::conv2d(%xb, %w, ...)
+//           ... ; return aten::to(%out, 6)
+// Preconditions: a frozen graph (weights are constants). No constant propagation may run after
+// storage, or the casts fold back into float32 constants.
 #include "passes/quantize/reduced_precision.h"
 
 #include <fmt/format.h>

@@ -75,6 +75,21 @@ assert consts and all(c.dtype==torch.bfloat16 for c in consts), [c.dtype for c i
 assert cnn(torch.rand(2,1,28,28)).dtype==torch.float32
 out=torch.jit.load('$WORK/dict.bf16c.pt')(torch.rand(1,3,32,32))
 assert all(v.dtype==torch.float32 for v in out.values()), out" "bf16 compute: accuracy kept, float32 outputs (tensor and dict)"
+# A model that makes a float32 tensor at run time meets bf16 weights: said up front, nothing written.
+cat >"$WORK/zeros.py" <<PY  # a file: TorchScript reads the class's source
+import numpy as np, torch
+class Zeros(torch.nn.Module):
+    def __init__(self):
+        super().__init__(); self.conv = torch.nn.Conv2d(3, 4, 3)
+    def forward(self, x):
+        return self.conv(x + torch.zeros(x.shape[0], 3, 8, 8))
+torch.jit.script(Zeros().eval()).save('$WORK/zeros.pt')
+np.save('$WORK/zeros.npy', np.random.rand(4, 3, 8, 8).astype('float32'))
+PY
+/usr/bin/python3 "$WORK/zeros.py" || fail "a model that makes fp32 tensors"
+expect_exit 1 -- "$MOPT" quantize "$WORK/zeros.pt" -o "$WORK/zeros.bf16c.pt" --mode bf16-compute --eval-data "$WORK/zeros.npy" --no-latency
+expect_stderr "makes float32 tensors of its own somewhere; use --mode bf16"
+[ ! -e "$WORK/zeros.bf16c.pt" ] || fail "a refused bf16-compute left a file"
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/sym.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
   --eval-samples 200 --normalize 0.2860,0.3530 --symmetric-activations --no-latency --report "$WORK/y.json"
 py "
