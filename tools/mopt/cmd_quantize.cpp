@@ -369,7 +369,8 @@ void setup_quantize(CLI::App& app) {
                           "  mopt quantize resnet18.onnx -o resnet18.int8.onnx --calib calib.npy   # QDQ, measured in ONNX Runtime\n"
                           "  mopt quantize cnn.pt -o cnn.int8.onnx --calib DATA   # exported to fp32 ONNX, then QDQ\n"
                           "  mopt quantize cnn.onnx -o cnn.int8.onnx --calib DATA --eval-data DATA --min-sqnr 35   # fp32 fallback\n"
-                          "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n\n") +
+                          "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n"
+                          "  mopt quantize resnet18.pt -o resnet18.bf16.pt --mode bf16-compute --eval-data DATA   # AMX/AVX512-BF16 CPUs\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });
 }
