@@ -106,10 +106,10 @@ void say_boundaries(const nlohmann::json& b) {
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   const auto mode = outcome.details["mode"].get<std::string>();
-  const bool reduced = mode == "fp16" || mode == "bf16" || mode == "bf16-compute";
+  const bool reduced = mode != "static" && mode != "dynamic";  // fp16, bf16, bf16-compute: no INT8
   const std::string what = mode == "bf16-compute" ? "bf16 weights and compute" : reduced ? mode + " weights" : mode + " INT8";
   say("{} -> {}  ({}, engine {})", in, out, what, active_engine());
-  say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", reduced ? mode.substr(0, 4) : "int8");
+  say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", mode == "bf16-compute" ? "bf16" : reduced ? mode : "int8");
   say_latency_and_accuracy(m);
   if (outcome.details.contains("baseline")) say("  (fp32: {})", outcome.details["baseline"]["pipeline"].get<std::string>());
   say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
