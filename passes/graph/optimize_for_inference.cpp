@@ -1,7 +1,8 @@
 // optimize-for-inference: torch.jit.optimize_for_inference, made safe to save.
 //   Before: a (frozen) graph of generic aten ops.
 //   After:  conv+add+relu fused, frozen linear weights pre-transposed; with mkldnn=true also
-//           oneDNN (MKLDNN) layouts around conv chains with pre-reordered weights.
+//           oneDNN (MKLDNN) layouts around conv chains with pre-reordered weights, leaving oneDNN
+//           once where the graph returns to dense tensors (onednn_exits.h).
 // Preconditions: freezes the module first when it is not frozen yet (the LibTorch passes need
 // constant weights).
 // Why mkldnn=true needs make_mkldnn_reloadable: LibTorch 1.13 bakes opaque oneDNN tensors into
@@ -17,6 +18,7 @@
 
 #include "lib/model/graph_stats.h"
 #include "passes/graph/graph_passes.h"
+#include "passes/graph/onednn_exits.h"
 #include "passes/graph/reloadable_mkldnn.h"
 
 namespace mopt {
@@ -41,7 +43,11 @@ class OptimizeForInferencePass : public Pass {
     for (const auto& method : module.get_methods()) {
       auto graph = method.graph();
       torch::jit::FuseFrozenConvAddRelu(graph);
-      if (options.get_bool("mkldnn")) torch::jit::ConvertFrozenOpsToMKLDNN(graph);
+      if (options.get_bool("mkldnn")) {
+        torch::jit::ConvertFrozenOpsToMKLDNN(graph);
+        clamp_where_graph_leaves_onednn(*graph);
+        read_sizes_without_dense_copy(*graph);
+      }
       torch::jit::FrozenLinearTranspose(graph);
     }
     const int64_t repacked = options.get_bool("mkldnn") ? make_mkldnn_reloadable(module) : 0;

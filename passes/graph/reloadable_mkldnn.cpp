@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "passes/graph/onednn_shapes.h"
+
 namespace mopt {
 namespace {
 
@@ -67,7 +69,10 @@ Value* mkldnn_constant_like(torch::jit::Graph& graph, Node* original, const at::
 // since hardsigmoid(y - 3) = clamp(y / 6, 0, 1) = relu6(y) / 6, and each reader is linear in its
 // input (zero padding included), so scaling its weights by 6 restores relu6. LibTorch has a
 // serializable in-place oneDNN hardsigmoid but no serializable hardtanh (its bounds are node
-// attributes), so this keeps MobileNetV2's activations out of dense round trips.
+// attributes), so this keeps MobileNetV2's activations out of dense round trips. It is not free:
+// ATen's hardsigmoid kernel divides and is slower than the clamp only an in-memory graph can hold
+// (scripts/bench/onednn_relu6_kernels.py), most of what the compiled MobileNetV2 gives back to
+// PyTorch's in-memory optimize_for_inference.
 // Preconditions: the clamp is [0, 6], its input comes only from a conv with a constant bias and
 // unpadded channels, and every reader is a conv taking it as its data input with a constant weight.
 bool relu6_as_hardsigmoid(torch::jit::Graph& graph, Node* hardtanh) {
@@ -95,6 +100,24 @@ bool relu6_as_hardsigmoid(torch::jit::Graph& graph, Node* hardtanh) {
   return true;
 }
 
+// A residual add's prim::BroadcastMKLDNNTensors whose operands provably have one shape (the
+// residual branch keeps its input's sizes) is dropped: as a file it would be a method call and a
+// size comparison on every call (10 in MobileNetV2, 8 in ResNet-18). Returns how many.
+int64_t drop_needless_broadcasts(torch::jit::Graph& graph) {
+  OneDnnShapes shapes;
+  std::vector<Node*> needless;
+  for (auto* node : graph.nodes()) {
+    if (is_kind(node, "prim::BroadcastMKLDNNTensors") && shapes.same(node->input(0), node->input(1))) {
+      needless.push_back(node);
+    }
+  }
+  for (auto* node : needless) {
+    for (size_t k = 0; k < 2; ++k) node->output(k)->replaceAllUsesWith(node->input(k));
+    node->destroy();
+  }
+  return static_cast<int64_t>(needless.size());
+}
+
 // Replaces one-output `node` by self.METHOD(inputs...) at the current insert point.
 void replace_with_method_call(torch::jit::Graph& graph, Node* node, const std::string& method,
                               at::ArrayRef<Value*> inputs) {
@@ -117,6 +140,7 @@ int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
   }
   for (auto* node : clamps) relu6_rewrites += relu6_as_hardsigmoid(*graph, node) ? 1 : 0;
   torch::jit::EliminateDeadCode(graph);  // the constants the rewrite replaced
+  const int64_t broadcasts_dropped = drop_needless_broadcasts(*graph);
 
   std::vector<Node*> constants, broadcasts, hardtanhs, padded_unary;
   for (auto* node : graph->nodes()) {
@@ -132,7 +156,9 @@ int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
       padded_unary.push_back(node);
     }
   }
-  if (constants.empty() && broadcasts.empty() && hardtanhs.empty() && padded_unary.empty()) return relu6_rewrites;
+  if (constants.empty() && broadcasts.empty() && hardtanhs.empty() && padded_unary.empty()) {
+    return relu6_rewrites + broadcasts_dropped;
+  }
 
   // The file holds dense copies (an oneDNN tensor could not be read back); loading packs them once,
   // in __setstate__, so a call reads each packed weight as a plain attribute.
@@ -201,8 +227,8 @@ def mopt_hardsigmoid(self, x: Tensor) -> Tensor:
                              {self, node->input(0)});
   }
   torch::jit::EliminateDeadCode(graph);
-  return relu6_rewrites + static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size() +
-                                               padded_unary.size());
+  return relu6_rewrites + broadcasts_dropped +
+         static_cast<int64_t>(constants.size() + broadcasts.size() + hardtanhs.size() + padded_unary.size());
 }
 
 }  // namespace mopt

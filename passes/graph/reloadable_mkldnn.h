@@ -8,7 +8,8 @@ namespace mopt {
 /// - each prim::ConstantMKLDNNTensor (an opaque oneDNN weight baked into the graph) becomes a
 ///   module attribute read by prim::GetAttr; __getstate__ saves its dense copy and __setstate__
 ///   converts (and, for conv weights, reorders) it back once, when the file is loaded;
-/// - prim::BroadcastMKLDNNTensors becomes a method that broadcasts through dense tensors only
+/// - prim::BroadcastMKLDNNTensors goes where its operands provably have one shape (residual adds,
+///   see onednn_shapes.h); elsewhere it becomes a method that broadcasts through dense tensors only
 ///   when the shapes differ (both operands come back in one plain layout: expanding only the
 ///   small one, as LibTorch's own op does, made MobileNetV3-small 3-5x slower as a file);
 /// - prim::MKLDNNHardTanh(_) (ReLU6) between convolutions becomes an in-place oneDNN hardsigmoid

@@ -47,6 +47,15 @@ std::pair<int64_t, int64_t> channels_last_weights(const Model& model) {
   return {nhwc, total};
 }
 
+// Calls of self.METHOD in forward() (the oneDNN form's stand-ins for ops LibTorch cannot save).
+int64_t method_calls(const Model& model, const std::string& method) {
+  int64_t n = 0;
+  for (auto* node : model.torchscript().get_method("forward").graph()->nodes()) {
+    n += node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method;
+  }
+  return n;
+}
+
 // A scripted eval-mode module with seeded random parameters (x0.5) of the given shapes and `source`.
 Model random_module(const std::string& name, const std::vector<std::pair<std::string, std::vector<int64_t>>>& params,
                     const std::string& source) {
@@ -187,17 +196,10 @@ TEST_SUITE("torchscript-passes") {
       auto expected = run_model(model, input);
 
       auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
-      auto calls = [&](const Model& m, const std::string& method) {
-        int64_t n = 0;
-        for (auto* node : m.torchscript().get_method("forward").graph()->nodes()) {
-          n += node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method;
-        }
-        return n;
-      };
       const int64_t rewritten = channels % 16 == 0 ? 1 : 0;
       CHECK(op_count(result.model, "prim::MKLDNNHardSigmoid_") == rewritten);
-      CHECK(calls(result.model, "mopt_hardtanh") == 2 - rewritten);
-      CHECK(calls(result.model, "mopt_broadcast") == 1);
+      CHECK(method_calls(result.model, "mopt_hardtanh") == 2 - rewritten);
+      CHECK(method_calls(result.model, "mopt_broadcast") == 1);
       CHECK((run_model(result.model, input) - expected).abs().max().item<double>() < 1e-4);
       auto dir = mopt::test::temp_dir("relu6");
       result.model.save(dir / "onednn.pt");
@@ -205,6 +207,44 @@ TEST_SUITE("torchscript-passes") {
       CHECK(op_count(loaded, "prim::MKLDNNHardSigmoid_") == rewritten);
       CHECK((run_model(loaded, input) - expected).abs().max().item<double>() < 1e-4);
       std::filesystem::remove_all(dir);
+    }
+  }
+
+  TEST_CASE("oneDNN form: residual adds skip the broadcast check only where the shapes provably agree") {
+    // A 3x3 stride-2 conv (padding 1) and a 1x1 stride-2 conv of x have equal sizes for any input,
+    // as in ResNet's downsample, and so do both after the same max pool; a 1-channel branch needs
+    // the broadcast.
+    auto model = random_module("Residuals", {{"w1", {8, 3, 3, 3}}, {"w2", {8, 3, 1, 1}}, {"w3", {1, 3, 1, 1}}}, R"(
+        def forward(self, x):
+            a = torch.conv2d(x, self.w1, None, [2, 2], [1, 1]) + torch.conv2d(x, self.w2, None, [2, 2])
+            b = torch.conv2d(x, self.w1, None, [2, 2], [1, 1]) + torch.conv2d(x, self.w3, None, [2, 2])
+            pooled = torch.max_pool2d(a, [3, 3], [2, 2], [1, 1]) + torch.max_pool2d(torch.conv2d(x, self.w2, None, [2, 2]), [3, 3], [2, 2], [1, 1])
+            return torch.cat([pooled.flatten(), b.flatten()])
+      )");
+    auto result = run_text(model, "freeze,optimize-for-inference{mkldnn=true}");
+    CHECK(method_calls(result.model, "mopt_broadcast") == 1);
+    for (const auto& input : {torch::randn({1, 3, 16, 16}), torch::randn({2, 3, 13, 11})}) {
+      CAPTURE(input.sizes());
+      CHECK((run_model(result.model, input) - run_model(model, input)).abs().max().item<double>() < 1e-4);
+    }
+  }
+
+  TEST_CASE("oneDNN form: fixtures' residual adds and MobileNetV2's last ReLU6 stay out of method calls") {
+    // ResNet-18's 8 and MobileNetV2's 10 residual adds need no broadcast check; MobileNetV2's last
+    // ReLU6 only feeds the pool, so it clamps the dense copy the classifier needs anyway, and the
+    // rank check reads sizes without a dense copy. Other input sizes still give the same outputs.
+    for (const auto* name : {"resnet18", "mobilenet_v2"}) {
+      CAPTURE(name);
+      auto c = load_case(name);
+      auto result = run_text(c.model, "freeze,optimize-for-inference{mkldnn=true}");
+      CHECK(method_calls(result.model, "mopt_broadcast") == 0);
+      CHECK(method_calls(result.model, "mopt_hardtanh") == 0);
+      for (auto* node : result.model.torchscript().get_method("forward").graph()->nodes()) {
+        if (node->kind() == c10::aten::size) CHECK(node->input(0)->node()->kind() != c10::aten::to_dense);
+      }
+      CHECK(max_diff(result.model, c) < 1e-4);
+      auto odd = torch::randn({2, 3, 97, 131});
+      CHECK((run_model(result.model, odd) - run_model(c.model, odd)).abs().max().item<double>() < 1e-4);
     }
   }
 
