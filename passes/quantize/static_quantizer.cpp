@@ -13,6 +13,7 @@
 #include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/model/float_quantize.h"
+#include "lib/model/graph_walk.h"
 #include "lib/model/layer_map.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
@@ -86,29 +87,30 @@ std::vector<std::pair<std::string, torch::jit::Module>> activation_observers(con
 }
 
 // Which layer produces the value an observer watches: the submodule whose forward output it is,
-// or the op. Observers are called as `CallMethod[forward](GetAttr[_observer_N](self), value)`.
+// or the op. Observers are called as `CallMethod[forward](GetAttr[_observer_N](self), value)`, in
+// any method (GoogLeNet's forward calls self._forward) and inside branches.
 std::map<std::string, std::string> observed_layers(const torch::jit::Module& module) {
   std::map<std::string, std::string> layers;  // observer path -> layer
   for (const auto& item : module.named_modules()) {
-    auto method = item.value.find_method("forward");
-    if (!method) continue;
     std::string prefix = item.name.empty() ? "" : item.name + ".";
-    for (auto* node : method->graph()->nodes()) {
-      if (node->kind() != c10::prim::CallMethod || node->inputs().size() < 2) continue;
-      auto* target = node->input(0)->node();
-      if (target->kind() != c10::prim::GetAttr) continue;
-      auto observer_name = target->s(c10::attr::name);
-      if (observer_name.rfind("_observer_", 0) != 0) continue;
-      auto* producer = node->input(1)->node();
-      std::string layer;
-      if (producer->kind() == c10::prim::CallMethod && producer->input(0)->node()->kind() == c10::prim::GetAttr) {
-        layer = prefix + producer->input(0)->node()->s(c10::attr::name);
-      } else if (producer->kind() == c10::prim::Param) {
-        layer = prefix + "input:" + node->input(1)->debugName();
-      } else {
-        layer = prefix + std::string(producer->kind().toQualString());
+    for (const auto& method : item.value.get_methods()) {
+      for (auto* node : all_nodes(method.graph()->block())) {
+        if (node->kind() != c10::prim::CallMethod || node->inputs().size() < 2) continue;
+        auto* target = node->input(0)->node();
+        if (target->kind() != c10::prim::GetAttr) continue;
+        auto observer_name = target->s(c10::attr::name);
+        if (observer_name.rfind("_observer_", 0) != 0) continue;
+        auto* producer = node->input(1)->node();
+        std::string layer;
+        if (producer->kind() == c10::prim::CallMethod && producer->input(0)->node()->kind() == c10::prim::GetAttr) {
+          layer = prefix + producer->input(0)->node()->s(c10::attr::name);
+        } else if (producer->kind() == c10::prim::Param) {
+          layer = prefix + "input:" + node->input(1)->debugName();
+        } else {
+          layer = prefix + std::string(producer->kind().toQualString());
+        }
+        layers[prefix + observer_name] = layer;
       }
-      layers[prefix + observer_name] = layer;
     }
   }
   return layers;

@@ -1,6 +1,7 @@
 // Quantizing models that branch on `self.training` (torchvision's stochastic depth, as in
 // EfficientNet): the fixture reproduces LibTorch's InsertObservers failure, and
 // resolve_inference_branches removes exactly the training-only code so static and dynamic INT8 work.
+#include <fmt/format.h>
 #include <torch/csrc/jit/passes/fold_conv_bn.h>
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 
@@ -221,5 +222,33 @@ TEST_SUITE("quantize-branches") {
     const auto resolvable = load_case("stochastic_depth").model;
     CHECK(mopt::test::thrown_code([&] { quant::quantize_static(resolvable, Dataset{torch::rand({4, 784})}, quant::QuantConfig{}); }) ==
           4);
+  }
+
+  TEST_CASE("the activation table names layers observed in helper methods and branches (GoogLeNet's _forward)") {
+    torch::manual_seed(0);
+    torch::jit::Module conv("Conv");
+    conv.register_attribute("training", c10::BoolType::get(), false);
+    conv.register_parameter("weight", torch::randn({4, 3, 3, 3}), false);
+    conv.define("def forward(self, x):\n    return torch.conv2d(x, self.weight)\n");
+    torch::jit::Module net("Net");
+    net.register_attribute("training", c10::BoolType::get(), false);
+    net.register_module("features", conv);
+    net.define(R"(
+def forward(self, x):
+    return self._forward(x)
+
+def _forward(self, x):
+    y = self.features.forward(x)
+    if bool(x.size(0) > 0):
+        y = torch.relu(y)
+    return y
+)");
+    net.eval();
+    const auto result = quant::quantize_static(Model::from_torchscript(net), Dataset{torch::rand({2, 3, 8, 8})}, quant::QuantConfig{});
+    std::set<std::string> layers;
+    for (const auto& record : result.activations) layers.insert(record.layer);
+    CAPTURE(fmt::format("{}", fmt::join(layers, ", ")));
+    CHECK(layers.count("features") == 1);
+    for (const auto& layer : layers) CHECK(layer.find("_observer_") == std::string::npos);
   }
 }
