@@ -104,8 +104,12 @@ std::map<std::string, std::string> observed_layers(const torch::jit::Module& mod
         std::string layer;
         if (producer->kind() == c10::prim::CallMethod && producer->input(0)->node()->kind() == c10::prim::GetAttr) {
           layer = prefix + producer->input(0)->node()->s(c10::attr::name);
+        } else if (producer->kind() == c10::prim::CallMethod) {  // self._transform_input(x)
+          layer = prefix + producer->s(c10::attr::name);
         } else if (producer->kind() == c10::prim::Param) {
           layer = prefix + "input:" + node->input(1)->debugName();
+        } else if (producer->kind() == c10::prim::CallFunction) {  // F.relu(x) in a module's forward
+          layer = prefix + producer->input(0)->type()->expectRef<c10::FunctionType>().function()->name();
         } else {
           layer = prefix + std::string(producer->kind().toQualString());
         }
