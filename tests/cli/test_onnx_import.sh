@@ -19,6 +19,16 @@ y=m(x).detach().numpy(); r=np.load('$FIXTURES/fashion_cnn.output.npy')
 assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
 assert sum(p.numel() for p in m.parameters()) == 421834" "converted CNN matches PyTorch"
 
+# With data, the conversion is checked against the .onnx as ONNX Runtime runs it (not against
+# mopt's own import of it, which could only agree with itself).
+expect_exit 0 -- "$MOPT" optimize "$ONNX" -o "$WORK/cnn_checked.pt" --data "$FMNIST" --normalize $NORM --samples 200 \
+  --no-latency --report "$WORK/convert_checked.json"
+py "
+import json; m=json.load(open('$WORK/convert_checked.json'))['metrics']
+assert m['runtime']=={'before': 'onnxruntime', 'after': 'libtorch'}, m['runtime']
+a=m['agreement']; assert a['cosine']>0.99999 and 0<a['max_abs_diff']<1e-3 and a['top1_agreement']>=0.99, a" "conversion checked in ONNX Runtime"
+expect_stdout "onnxruntime -> libtorch"
+
 # bench straight from the .onnx (input shape from the graph), same accuracy as the twin.
 expect_exit 0 -- "$MOPT" bench "$ONNX" --data "$FMNIST" --normalize $NORM --samples 2000 --threads 1 --report "$WORK/b_onnx.json"
 expect_exit 0 -- "$MOPT" bench "$TWIN" --data "$FMNIST" --normalize $NORM --samples 2000 --threads 1 --report "$WORK/b_pt.json"
