@@ -28,6 +28,14 @@ import json; m=json.load(open('$WORK/convert_checked.json'))['metrics']
 assert m['runtime']=={'before': 'onnxruntime', 'after': 'libtorch'}, m['runtime']
 a=m['agreement']; assert a['cosine']>0.99999 and 0<a['max_abs_diff']<1e-3 and a['top1_agreement']>=0.99, a" "conversion checked in ONNX Runtime"
 expect_stdout "onnxruntime -> libtorch"
+# So is compile's: the compiled .pt against the .onnx as `mopt bench` of it runs it (it reported the
+# import's LibTorch time as "before": 2.19x where ONNX Runtime ran the input faster than the result).
+expect_exit 0 -- "$MOPT" compile "$ONNX" --profile x86-64-avx512-vnni -o "$WORK/cnn_compiled.pt" --input-shape 1x1x28x28 \
+  --no-latency --report "$WORK/compile_onnx.json"
+py "
+import json; m=json.load(open('$WORK/compile_onnx.json'))['metrics']
+assert m['runtime']=={'before': 'onnxruntime', 'after': 'libtorch'}, m['runtime']
+assert m['agreement']['cosine']>0.99999 and m['agreement']['max_abs_diff']>0, m['agreement']" "compile of an .onnx measured against ONNX Runtime"
 
 # bench straight from the .onnx (input shape from the graph), same accuracy as the twin.
 expect_exit 0 -- "$MOPT" bench "$ONNX" --data "$FMNIST" --normalize $NORM --samples 2000 --threads 1 --report "$WORK/b_onnx.json"
