@@ -272,7 +272,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
     outcome.model = export_like(outcome.model, example);
     outcome.totals["after"]["onnx_bytes"] = static_cast<int64_t>(outcome.model.onnx().ByteSizeLong());
   }
-  outcome.comparison = compare_models(input, outcome.model, request.eval, request.comparison);
+  outcome.comparison = compare_models(request.reference ? *request.reference : input, outcome.model, request.eval, request.comparison);
   const bool timed = latency_measured(outcome.comparison);
   const double speedup = timed ? outcome.comparison["speedup_p50"].get<double>() : 0.0;
   if (request.method != "channel") {
@@ -287,7 +287,13 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
                             "TensorRT or cuSPARSELt), not by LibTorch's CPU kernels");
   }
   if (request.method == "channel" && timed && speedup < 1.0) {
-    outcome.notes.push_back(fmt::format("the pruned model is SLOWER on this CPU ({:.2f}x{})", speedup, tuned_allocator_clause(outcome.comparison)));
+    const auto& runtime = outcome.comparison["runtime"];
+    const bool other_runtime = runtime["before"] != runtime["after"];  // an .onnx input in ONNX Runtime
+    const std::string than = other_runtime ? fmt::format(" in {} than the input in {}", runtime["after"].get<std::string>(),
+                                                         runtime["before"].get<std::string>())
+                                           : "";
+    outcome.notes.push_back(fmt::format("the pruned model is SLOWER{} on this CPU ({:.2f}x{})", than, speedup,
+                                        tuned_allocator_clause(outcome.comparison)));
   }
   if (request.method == "channel") {
     const auto slow_after = slow_path_convolutions(outcome.model, example);

@@ -70,7 +70,9 @@ done
 py "
 import json
 a=json.load(open('$WORK/p_onnx.json'))['metrics']; b=json.load(open('$WORK/p_pt.json'))['metrics']
-assert abs(a['after']['accuracy']['top1']-b['after']['accuracy']['top1']) <= 0.001, (a['after'], b['after'])" "pruned ONNX model matches the pruned twin"
+assert abs(a['after']['accuracy']['top1']-b['after']['accuracy']['top1']) <= 0.001, (a['after'], b['after'])
+assert a['runtime']=={'before': 'onnxruntime', 'after': 'libtorch'} and b['runtime']['before']=='libtorch', (a['runtime'], b['runtime'])
+assert abs(a['before']['accuracy']['top1']-b['before']['accuracy']['top1']) <= 0.001, (a['before'], b['before'])" "pruned ONNX model matches the pruned twin"
 
 # Distillation with an ONNX teacher equals distillation with the TorchScript teacher.
 for src in onnx pt; do
