@@ -11,6 +11,9 @@ namespace mopt {
 /// each node before the nodes of its own blocks, in graph order.
 std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 
+/// Whether `node` is the op named `kind` ("prim::MKLDNNHardTanh_"), for ops without a c10 symbol.
+bool is_kind(const torch::jit::Node* node, const char* kind);
+
 /// prim::mkldnn_convolution, prim::MKLDNNHardSwish, ...: the oneDNN ops of a graph frozen for
 /// inference. The interpreter runs them itself, past the dispatcher, so profilers never see them.
 bool is_mkldnn_prim(const torch::jit::Node* node);

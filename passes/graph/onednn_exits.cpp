@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "lib/model/graph_walk.h"
+
 namespace mopt {
 namespace {
 
 using torch::jit::Node;
 using torch::jit::Value;
-
-bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
 bool only_made_dense(const Value* value) {
   for (const auto& use : value->uses()) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/model/graph_walk.h"
+
 #include "passes/graph/onednn_shapes.h"
 
 namespace mopt {
@@ -17,8 +19,6 @@ using torch::jit::Value;
 std::string int_list(const Value* value) {
   return fmt::format("[{}]", fmt::join(torch::jit::toIValue(value)->toIntVector(), ", "));
 }
-
-bool is_kind(const Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
 // The TorchScript expression that rebuilds `constant` in oneDNN form from `dense`, its dense copy.
 std::string packing_expression(const Node* constant, const std::string& dense) {

@@ -234,7 +234,7 @@ void run_compile(const CompileArgs& args, Report& report) {
     output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
                                                        {"pipeline", kept_text}}).dump());
   }
-  // An .onnx output is timed in ONNX Runtime, where it will run, against the input in LibTorch.
+  // Each side is run and timed where it runs: an .onnx in ONNX Runtime, a .pt in LibTorch.
   auto reported = settings;
   reported.allocator_check = true;
   auto comparison = compare_models(reference, output, data, reported);
