@@ -33,7 +33,7 @@ struct PruneRequest {
   double initial_sparsity = 0;        ///< gradual: sparsity of the first step
   Dataset finetune;                   ///< empty = no fine-tuning
   std::optional<Model> teacher;       ///< fine-tune against its soft targets
-  std::optional<Model> reference;     ///< what the result is measured against, if not the input (an .onnx as given)
+  std::optional<Model> reference;     ///< what the result is measured against, if not the input (as_given)
   double temperature = 3, alpha = 0.7;
   train::TrainConfig train;
   Dataset eval;                       ///< accuracy (with labels) and agreement; its first row times latency

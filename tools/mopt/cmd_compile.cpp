@@ -181,10 +181,8 @@ void run_compile(const CompileArgs& args, Report& report) {
   if (args.common.engine.empty()) apply_runtime_settings({args.common.threads.empty() ? 0 : args.common.threads.front(), profile.quantized_engine});
   auto input = load_executable(args.model);
   report.add_input(args.model, &input);
-  // What the result is measured against: the input as its user runs it. An .onnx runs in ONNX
-  // Runtime (as `mopt bench` of it does), not as mopt's import of it into LibTorch.
-  const bool onnx_input = detect_format(args.model) == ModelFormat::kOnnx;
-  const Model reference = onnx_input ? Model::load(args.model) : input;
+  const Model reference = as_given(args.model, input);
+  const bool onnx_input = reference.is_onnx();
   auto data = load_data(data_args, "test");
   const bool on_host = runs_on_host(profile);
   if (!on_host) {

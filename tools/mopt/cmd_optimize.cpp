@@ -63,9 +63,6 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
   auto input = Model::load(args.model);
   report.add_input(args.model, &input);
   const bool convert = input.is_onnx() != onnx_out;
-  // The reference for an .onnx input is ONNX Runtime, not mopt's own importer (whose result would
-  // only be compared with itself).
-  const Model as_given = input;
   if (input.is_onnx() && !onnx_out) {
     log_info("importing ONNX model {} ...", args.model);
     input = to_torchscript(input);  // TorchScript passes follow the import
@@ -97,7 +94,7 @@ void run_optimize(const OptimizeArgs& args, Report& report) {
     settings.allocator_check = true;
     settings.time_latency = args.time_latency;
     // Each side is run and timed where it runs (.onnx in ONNX Runtime), saved, in fresh processes.
-    report.metrics() = compare_models(as_given, result.model, data, settings);
+    report.metrics() = compare_models(as_given(args.model, input), result.model, data, settings);
   }
   result.model.save(args.output);
   report.add_output(args.output, &result.model);

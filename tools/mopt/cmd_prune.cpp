@@ -93,8 +93,7 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   report.add_input(args.model, &input);
 
   prune::PruneRequest request;
-  // An .onnx input is measured as its user runs it, in ONNX Runtime (as `mopt bench` of it does).
-  if (detect_format(args.model) == ModelFormat::kOnnx) request.reference = Model::load(args.model);
+  request.reference = as_given(args.model, input);
   request.method = args.method;
   request.amount = args.amount;
   request.global = args.global;

@@ -146,6 +146,10 @@ Model load_executable(const std::filesystem::path& path) {
   return to_torchscript(model);
 }
 
+Model as_given(const std::filesystem::path& path, const Model& loaded) {
+  return loaded.is_torchscript() && detect_format(path) == ModelFormat::kOnnx ? Model::load(path) : loaded;
+}
+
 int64_t declared_batch(const onnx::ModelProto& model) {
   const auto inputs = fed_inputs(model.graph());
   if (inputs.empty()) return 0;

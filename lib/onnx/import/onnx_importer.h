@@ -47,6 +47,11 @@ Model to_torchscript(const Model& model);
 /// Loads a model for execution: TorchScript as it is, ONNX through the importer. Errors name the file.
 Model load_executable(const std::filesystem::path& path);
 
+/// What a command measures its result against: the input as its user runs it. For an .onnx file
+/// that is the file itself (mopt runs it in ONNX Runtime, as `mopt bench` does), not `loaded`, the
+/// import into LibTorch that the passes work on; for anything else it is `loaded`.
+Model as_given(const std::filesystem::path& path, const Model& loaded);
+
 /// The first graph input's fixed batch (dim 0), or 0 when it is symbolic or unknown. ONNX Runtime
 /// enforces it; LibTorch's import does not.
 int64_t declared_batch(const onnx::ModelProto& model);
