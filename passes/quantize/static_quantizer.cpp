@@ -86,6 +86,18 @@ std::vector<std::pair<std::string, torch::jit::Module>> activation_observers(con
   return found;
 }
 
+// The submodule whose output reaches `node` through first inputs only (a few ops back at most), or "".
+std::string upstream_submodule(const torch::jit::Node* node) {
+  for (int step = 0; step < 8 && !node->inputs().empty(); ++step) {
+    if (node->kind() == c10::prim::CallMethod && node->input(0)->node()->kind() == c10::prim::GetAttr) {
+      auto name = node->input(0)->node()->s(c10::attr::name);
+      if (name.rfind("_observer_", 0) != 0) return name;
+    }
+    node = node->input(node->kind() == c10::prim::CallMethod ? std::min<size_t>(1, node->inputs().size() - 1) : 0)->node();
+  }
+  return "";
+}
+
 // Which layer produces the value an observer watches: the submodule whose forward output it is,
 // or the op. Observers are called as `CallMethod[forward](GetAttr[_observer_N](self), value)`, in
 // any method (GoogLeNet's forward calls self._forward) and inside branches.
@@ -110,8 +122,9 @@ std::map<std::string, std::string> observed_layers(const torch::jit::Module& mod
           layer = prefix + "input:" + node->input(1)->debugName();
         } else if (producer->kind() == c10::prim::CallFunction) {  // F.relu(x) in a module's forward
           layer = prefix + producer->input(0)->type()->expectRef<c10::FunctionType>().function()->name();
-        } else {
+        } else {  // an op in the graph itself (every ReLU of an imported ONNX model): say which layer it follows
           layer = prefix + std::string(producer->kind().toQualString());
+          if (auto upstream = upstream_submodule(producer); !upstream.empty()) layer += " (after " + prefix + upstream + ")";
         }
         layers[prefix + observer_name] = layer;
       }

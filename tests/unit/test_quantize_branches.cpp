@@ -9,6 +9,7 @@
 
 #include "lib/model/graph_stats.h"
 #include "lib/model/graph_walk.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
@@ -250,5 +251,14 @@ def _forward(self, x):
     CAPTURE(fmt::format("{}", fmt::join(layers, ", ")));
     CHECK(layers.count("features") == 1);
     for (const auto& layer : layers) CHECK(layer.find("_observer_") == std::string::npos);
+  }
+  TEST_CASE("an op's row in the activation table names the layer it follows (an imported ONNX model's ReLUs)") {
+    const auto imported = to_torchscript(Model::load(test::fixture("fashion_cnn.onnx")));
+    const auto result = quant::quantize_static(imported, Dataset{torch::rand({4, 1, 28, 28})}, quant::QuantConfig{});
+    std::set<std::string> layers;
+    for (const auto& record : result.activations) layers.insert(record.layer);
+    CAPTURE(fmt::format("{}", fmt::join(layers, ", ")));
+    CHECK(layers.count("aten::relu (after features_0)") == 1);  // BatchNorm features_1 is folded into the conv
+    CHECK(layers.count("aten::relu (after classifier_2)") == 1);
   }
 }
