@@ -1,6 +1,7 @@
 // `mopt bench --op-profile` and resource monitoring: record linking, per-layer and per-op tables,
 // hints, the Chrome trace, CPU/RSS sampling and soak windows. Behaviour only, never wall-clock figures.
 #include <fmt/format.h>
+#include <torch/csrc/profiler/orchestration/observer.h>
 
 #include <set>
 
@@ -283,6 +284,27 @@ TEST_SUITE("op-profile") {
       if (e["cat"] == "cpu_op" && e["name"] == "aten::conv2d") convs[e["args"]["iteration"].get<int>()]++;
     }
     CHECK(convs == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}});
+  }
+
+  TEST_CASE("the profiler's flop-counting warnings are dropped; the model's own warnings pass") {
+    struct Recording : c10::WarningHandler {
+      std::vector<std::string> messages;
+      void process(const c10::SourceLocation&, const std::string& msg, const bool) override { messages.push_back(msg); }
+    } recording;
+    c10::Warning::WarningHandlerGuard guard(&recording);
+    auto model = Model::load(test::committed("fashion_cnn.pt"));
+    auto input = torch::rand({1, 1, 28, 28});
+    capture_op_profile([&] {
+      run_model(model, input);
+      // What LibTorch's profiler says, while it runs, of ops it cannot count (MaxViT's int and str arithmetic).
+      if (torch::profiler::impl::profilerEnabled()) {
+        TORCH_WARN("Failed to save extra arguments for flops compuation of op aten::mul, input[0] must be a tensor.");
+      }
+      TORCH_WARN("the model's own warning");
+    }, 2);
+    CAPTURE(fmt::format("{}", fmt::join(recording.messages, " | ")));
+    CHECK(recording.messages.size() >= 2);
+    for (const auto& message : recording.messages) CHECK(message == "the model's own warning");
   }
 }
 
