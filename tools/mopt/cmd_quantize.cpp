@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <fnmatch.h>
+#include <map>
 
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
@@ -148,6 +149,25 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   }
 }
 
+// A line per node kept in fp32, or, past a screenful (MaxViT: 269), a line per op type and reason
+// with the first names; the report lists every node.
+void say_fp32_nodes(const nlohmann::json& nodes) {
+  constexpr size_t kEachUpTo = 12, kNamesPerGroup = 3;
+  if (nodes.size() <= kEachUpTo) {
+    for (const auto& s : nodes) {
+      say("kept in fp32: {} ({}: {})", s["node"].get<std::string>(), s["op_type"].get<std::string>(), s["reason"].get<std::string>());
+    }
+    return;
+  }
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> groups;  // (op type, reason) -> nodes
+  for (const auto& s : nodes) groups[{s["op_type"].get<std::string>(), s["reason"].get<std::string>()}].push_back(s["node"].get<std::string>());
+  say("kept in fp32: {} nodes (each in the report's details.quantization.fp32_nodes)", nodes.size());
+  for (const auto& [kind, names] : groups) {
+    const std::vector<std::string> first(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(std::min(kNamesPerGroup, names.size())));
+    say("  {} x{} ({}): {}{}", kind.first, names.size(), kind.second, fmt::join(first, ", "), names.size() > first.size() ? ", ..." : "");
+  }
+}
+
 void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   if (outcome.details["mode"] == "dynamic") {
@@ -175,9 +195,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
     say("ONNX Runtime: {} of {} {} run as INT8 kernels; {} left fp32", c["int8"].get<int>(), quantized.value(op, 0), op,
         c["fp32"].get<int>());
   }
-  for (const auto& s : outcome.details["fp32_nodes"]) {
-    say("kept in fp32: {} ({}: {})", s["node"].get<std::string>(), s["op_type"].get<std::string>(), s["reason"].get<std::string>());
-  }
+  say_fp32_nodes(outcome.details["fp32_nodes"]);
   if (outcome.details.contains("fp32_op_types") && !outcome.details["fp32_op_types"].empty()) {
     std::vector<std::string> kinds;
     for (const auto& [op, count] : outcome.details["fp32_op_types"].items()) kinds.push_back(fmt::format("{} x{}", op, count.get<int>()));
