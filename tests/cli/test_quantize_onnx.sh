@@ -111,6 +111,16 @@ assert m['after']['accuracy']['top1']>0.8, m['after']['accuracy']" "TorchScript 
   expect_exit 0 -- "$MOPT" bench "$WORK/from_pt.onnx" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 300 --iterations 5 \
     --reference "$CNN_PT"
   expect_stdout "runtime: onnxruntime"
+  # SiLU and squeeze-excite gates: each Sigmoid gets its Q/DQ and ONNX Runtime runs it as
+  # QLinearSigmoid; the report counts it with the INT8 kernels, not as an op kind left in fp32.
+  SE="$FIXTURES/silu_se"
+  expect_exit 0 -- "$MOPT" quantize "$SE.pt" -o "$WORK/se.onnx" --calib "$SE.input.npy" --no-latency --report "$WORK/se.json"
+  expect_stdout "of [0-9]* Sigmoid run as INT8 kernels; 0 left fp32"
+  py "
+import json; r=json.load(open('$WORK/se.json')); q=r['details']['quantization']; m=r['metrics']
+n=q['quantized_nodes']['Sigmoid']; assert n>=3 and q['onnxruntime_fusion']['ops']['Sigmoid']=={'int8':n,'fp32':0}, q['onnxruntime_fusion']
+assert 'Sigmoid' not in q.get('fp32_op_types', {}), q.get('fp32_op_types')
+assert m['agreement']['cosine']>0.99, m['agreement']" "Sigmoid run as INT8 in ONNX Runtime"
 fi
 
 # A LibTorch static INT8 file exports as QDQ (quantize_per_tensor -> QuantizeLinear, quantized::

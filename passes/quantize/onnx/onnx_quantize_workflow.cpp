@@ -25,10 +25,10 @@ const std::map<std::string, std::string> kInt8Kernels = {
     {"MatMulIntegerToFloat", "MatMul"}, {"DynamicQuantizeMatMul", "MatMul"}, {"MatMulInteger", "MatMul"},
     {"QLinearAdd", "Add"}, {"QLinearMul", "Mul"},
     {"QLinearConcat", "Concat"},   {"QLinearAveragePool", "AveragePool"},
-    {"QLinearGlobalAveragePool", "GlobalAveragePool"}, {"DynamicQuantizeLSTM", "LSTM"}};
+    {"QLinearGlobalAveragePool", "GlobalAveragePool"}, {"QLinearSigmoid", "Sigmoid"}, {"DynamicQuantizeLSTM", "LSTM"}};
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
 const std::map<std::string, std::string> kFp32Kernels = {
-    {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}, {"LSTM", "LSTM"}};
+    {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}, {"LSTM", "LSTM"}, {"Sigmoid", "Sigmoid"}};
 
 // onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
 void check_rewritten(const onnx::ModelProto& model) {

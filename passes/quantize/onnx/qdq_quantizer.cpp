@@ -94,7 +94,9 @@ std::set<std::string> float_values(const onnx::ModelProto& model) {
   return floats;
 }
 
-const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"};
+// Sigmoid: ORT's CPU QDQ rules run DQ -> Sigmoid -> Q as QLinearSigmoid (a 256-entry table), which
+// keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) INT8.
+const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid"};
 
 }  // namespace
 
@@ -141,7 +143,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
     if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
     if (!kComputeOps.count(node.op_type())) {
-      // Softmax, LayerNormalization, Sigmoid...: they run fp32 between a DQ and a Q.
+      // Softmax, LayerNormalization, Erf...: they run fp32 between a DQ and a Q.
       if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];
       continue;
     }
