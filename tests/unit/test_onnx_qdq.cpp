@@ -311,15 +311,16 @@ TEST_SUITE("onnx_qdq") {
     }
   }
 
-  TEST_CASE("float ops of kinds not quantized (Softmax) are counted by kind as left fp32; Sigmoid is quantized") {
+  TEST_CASE("Sigmoid and Softmax inside the graph are quantized (ORT's table kernels); at the output, and ops of kinds not quantized, fp32") {
     OnnxGraphBuilder b(13);
     b.input("x", {2, 4}).output("y", {2, 4});
     b.node("Add", {"x", "x"}, {"a"});
     b.node("Softmax", {"a"}, {"s"});
     b.node("Sigmoid", {"s"}, {"g"});
-    b.node("Softmax", {"g"}, {"y"});
+    b.node("Erf", {"g"}, {"e"});
+    b.node("Softmax", {"e"}, {"y"});
     auto plan = plan_qdq(b.build(), QdqOptions{});
-    CHECK(plan.targets == std::vector<int>{0, 2});  // ORT runs DQ -> Sigmoid -> Q as QLinearSigmoid
-    CHECK(plan.fp32_op_types == std::map<std::string, int>{{"Softmax", 2}});
+    CHECK(plan.targets == std::vector<int>{0, 1, 2});  // ORT runs DQ -> Sigmoid -> Q as QLinearSigmoid
+    CHECK(plan.fp32_op_types == std::map<std::string, int>{{"Erf", 1}, {"Softmax", 1}});  // probabilities out stay fp32
   }
 }

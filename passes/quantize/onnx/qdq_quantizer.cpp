@@ -94,9 +94,11 @@ std::set<std::string> float_values(const onnx::ModelProto& model) {
   return floats;
 }
 
-// Sigmoid: ORT's CPU QDQ rules run DQ -> Sigmoid -> Q as QLinearSigmoid (a 256-entry table), which
-// keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) INT8.
-const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid"};
+const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"};
+// ORT's CPU QDQ rules run DQ -> op -> Q as QLinearSigmoid/QLinearSoftmax/QLinearLeakyRelu (lookup
+// tables), which keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) and attention
+// weights INT8. Not where the output leaves the model: probabilities keep their fp32 precision.
+const std::set<std::string> kTableOps = {"Sigmoid", "Softmax", "LeakyRelu"};
 
 }  // namespace
 
@@ -142,8 +144,9 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
                            std::all_of(node.input().begin(), node.input().end(),
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
     if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
-    if (!kComputeOps.count(node.op_type())) {
-      // Softmax, LayerNormalization, Erf...: they run fp32 between a DQ and a Q.
+    const bool table_op = kTableOps.count(node.op_type()) && !outputs.count(node.output(0));
+    if (!kComputeOps.count(node.op_type()) && !table_op) {
+      // LayerNormalization, Erf, ...: they run fp32 between a DQ and a Q.
       if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];
       continue;
     }
