@@ -19,6 +19,14 @@ assert r['metrics']['before']['latency']['count']==m['timed_calls']==r['metrics'
 assert r['metrics']['runtime']=={'before': 'libtorch', 'after': 'libtorch'}, r['metrics']['runtime']
 assert all(d['reason'].startswith(('kept', 'dropped')) for d in c['decisions']), c['decisions']" "compile report: latencies from fresh processes"
 py "import torch; m=torch.jit.load('$WORK/server.pt'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "compiled .pt loads in PyTorch"
+# The input exported to ONNX is timed in ONNX Runtime against the compiled file, side by side, so
+# compile can say when -o OUT.onnx would be faster; not with --no-latency (nothing is timed).
+if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+  py "
+import json; r=json.load(open('$WORK/c.json')); a=r['details']['compile']['onnxruntime_alternative']
+assert a['status']=='measured' and a['compiled_p50_ms']>0 and a['onnxruntime_p50_ms']>0 and a['cosine']>0.9999, a
+assert abs(a['speedup_p50']-a['compiled_p50_ms']/a['onnxruntime_p50_ms'])<1e-6, a" "compile times the ONNX alternative"
+fi
 
 # --keep-if-faster drops a pass whose outputs stop agreeing, however fast: the untrained MobileNetV2
 # fixture's outputs (~3e-9) sit below the resolution at which the oneDNN form rounds ReLU6.
@@ -82,7 +90,8 @@ expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/cnn_s.pt
   -p 'freeze,fuse-add-relu{inplace=true},specialize-input-shape{shape=1x1x28x28}' --report "$WORK/s2.json"
 py "
 import json; r=json.load(open('$WORK/s2.json')); p={p['name']: p for p in r['passes']}
-assert p['fuse-add-relu']['details']['activations_made_in_place']==3 and p['specialize-input-shape']['rewrites']==0, p" "fuse-add-relu and a no-op specialization"
+assert p['fuse-add-relu']['details']['activations_made_in_place']==3 and p['specialize-input-shape']['rewrites']==0, p
+assert 'onnxruntime_alternative' not in r['details']['compile'], r['details']['compile']" "fuse-add-relu and a no-op specialization"
 expect_exit 2 -- "$MOPT" compile "$TR" --profile x86-64-avx2 -o "$WORK/x.pt" --input-shape 4x16x64 --specialize
 expect_stderr "must start with 1"
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 -o "$WORK/x.pt" --data /usr/share/datasets/fashion-mnist --specialize
