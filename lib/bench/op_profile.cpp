@@ -1,8 +1,8 @@
 #include "lib/bench/op_profile.h"
 
 #include <ATen/record_function.h>
-#include <fmt/format.h>
 #include <c10/util/Exception.h>
+#include <fmt/format.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <algorithm>

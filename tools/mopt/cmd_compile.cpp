@@ -68,7 +68,6 @@ std::vector<std::string> drop_libtorch_runtime_passes(Pipeline& pipeline) {
   return dropped;
 }
 
-// The written file is the input itself: its figures are the input's, and outputs agree exactly.
 // ONNX Runtime runs some models far faster than any LibTorch file (MaxViT-T: 2.9x, EfficientNetV2-S:
 // 3.8x at 2 threads here): the input exported to ONNX is timed against the compiled file, side by side
 // in fresh processes, so compile can say when `-o OUT.onnx` is the better artifact. Never fails the
@@ -90,6 +89,7 @@ nlohmann::json onnxruntime_alternative(const Model& input, const std::filesystem
 /// Above this, compile recommends the ONNX artifact (below it the run-to-run spread could flip it).
 constexpr double kOnnxRuntimeAdvantage = 1.2;
 
+// The written file is the input itself: its figures are the input's, and outputs agree exactly.
 void describe_input_as_written(nlohmann::json& comparison) {
   comparison["after"] = comparison["before"];
   comparison["speedup_p50"] = 1.0;

@@ -14,7 +14,6 @@
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/util/scratch_dir.h"
-
 #include "passes/quantize/accuracy_target.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
