@@ -78,7 +78,7 @@ struct Baseline {
 
 // The fp32 side of every comparison: the fastest of the model frozen and optimized for inference,
 // the same with its conv weights channels-last, and channels-last without optimize-for-inference
-// (what compile --keep-if-faster keeps for MobileNetV3-small: 2.65 ms, where the INT8 file ran 2.87).
+// (compile --keep-if-faster drops optimize-for-inference for MobileNetV3-small and EfficientNet-B0).
 // In NCHW, LibTorch's depthwise convolutions are slow, and INT8 speedups were reported against an
 // fp32 file several times slower than the one channels-last gives (EfficientNet-B0 45.7 vs 15.3 ms,
 // MobileNetV2 39.0 vs 9.3 ms at 1 thread). When channels-last changes no weight the model has no
