@@ -32,9 +32,6 @@ const std::map<std::string, std::string> kInt8Kernels = {
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
 const std::map<std::string, std::string> kFp32Kernels = {
     {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}, {"LSTM", "LSTM"}};
-// Table ops (qdq_quantizer.cpp's kTableOps) count as left in fp32 only where ORT left one that
-// reads a DequantizeLinear inside the graph: one mopt planned INT8 (elsewhere they are fp32 by design).
-const std::set<std::string> kTableOps = {"Sigmoid", "Softmax", "LeakyRelu"};
 
 // onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
 void check_rewritten(const onnx::ModelProto& model) {
@@ -93,7 +90,9 @@ nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
     if (op == "QuantizeLinear" || op == "DequantizeLinear") ++quantize_nodes;
     if (auto it = kInt8Kernels.find(op); it != kInt8Kernels.end()) ++counts[it->second].first;
     if (auto it = kFp32Kernels.find(op); it != kFp32Kernels.end()) ++counts[it->second].second;
-    if (kTableOps.count(op) && node.input_size() > 0 && dequantized.count(node.input(0)) && !graph_outputs.count(node.output(0))) {
+    // A table op counts as left in fp32 only where ORT left one that reads a DequantizeLinear inside
+    // the graph: one mopt planned INT8 (elsewhere it is fp32 by design).
+    if (is_table_op(op) && node.input_size() > 0 && dequantized.count(node.input(0)) && !graph_outputs.count(node.output(0))) {
       ++counts[op].second;
     }
   }

@@ -102,6 +102,8 @@ const std::set<std::string> kTableOps = {"Sigmoid", "Softmax", "LeakyRelu"};
 
 }  // namespace
 
+bool is_table_op(const std::string& op_type) { return kTableOps.count(op_type) > 0; }
+
 std::string node_label(const onnx::NodeProto& node) {
   if (!node.name().empty()) return node.name();
   return node.output_size() ? node.output(0) : node.op_type();
@@ -144,7 +146,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
                            std::all_of(node.input().begin(), node.input().end(),
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
     if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
-    const bool table_op = kTableOps.count(node.op_type()) && !outputs.count(node.output(0));
+    const bool table_op = is_table_op(node.op_type()) && !outputs.count(node.output(0));
     if (!kComputeOps.count(node.op_type()) && !table_op) {
       // LayerNormalization, Erf, ...: they run fp32 between a DQ and a Q.
       if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];
