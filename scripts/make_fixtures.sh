@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the test fixtures into build/fixtures (seeded, ~10 s). The trained Fashion-MNIST CNN
+# Regenerates the test fixtures into build/fixtures (seeded, ~20 s): most with Debian's python3-torch 1.13,
+# the PyTorch 2.x ones (a Hugging Face BERT) with .venv/'s. The trained Fashion-MNIST CNN
 # is committed in tests/fixtures/ (retrain with scripts/fixtures/train_fashion_cnn.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,6 @@ mkdir -p "$out"
 /usr/bin/python3 scripts/fixtures/onnx_import_fixtures.py "$out"
 /usr/bin/python3 scripts/fixtures/inference_branch_fixtures.py "$out"
 /usr/bin/python3 scripts/fixtures/structured_output_fixtures.py "$out"
+# Saved by the PyTorch that mopt links (scripts/setup.sh's .venv/), as users save models today.
+.venv/bin/python scripts/fixtures/pytorch2_fixtures.py "$out"
 exit 0

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs every system dependency of mopt from Debian's packages. Idempotent:
-# packages already present are skipped, so a second run costs a few seconds.
+# Installs every dependency of mopt: system packages from Debian, LibTorch (the official PyTorch
+# wheel, pinned in scripts/requirements.txt) into the project-local .venv/, ONNX Runtime's Node.js
+# binding from npm. Idempotent: what is already present is skipped, so a second run costs seconds.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config zlib1g-dev libssl-dev
-  libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  python3-venv libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libvalijson-dev libgloo-dev libyaml-cpp-dev
   libopenblas0-pthread bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-jsonschema
@@ -29,6 +30,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all system packages present" >&2
+fi
+
+# LibTorch 2.x: the PyTorch wheel holds its headers, libraries and CMake config (CMakeLists.txt finds
+# it in .venv/). The system Python stays untouched; Debian's python3-torch only makes the old fixtures.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+req="$root/scripts/requirements.txt"
+stamp="$root/.venv/.mopt-requirements"
+if [ ! -f "$stamp" ] || ! cmp -s "$req" "$stamp"; then
+  echo "setup: installing scripts/requirements.txt into .venv/ (LibTorch from the PyTorch wheel)" >&2
+  [ -x "$root/.venv/bin/python" ] || /usr/bin/python3 -m venv "$root/.venv"
+  "$root/.venv/bin/pip" install -q --disable-pip-version-check -r "$req" 2> >(grep -v "is ignored: it is neither" >&2)
+  cp "$req" "$stamp"
+else
+  echo "setup: .venv/ matches scripts/requirements.txt" >&2
 fi
 
 # ONNX Runtime for measuring .onnx files: its official Node.js binding from the npm registry, pinned

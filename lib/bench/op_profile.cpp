@@ -43,8 +43,8 @@ void classify(ProfiledEvent& out, uint8_t scope) {
 ProfiledEvent from_kineto(const prof::KinetoEvent& e) {
   ProfiledEvent out;
   out.name = e.name();
-  out.start_us = static_cast<double>(e.startUs());
-  out.duration_us = static_cast<double>(e.durationUs());
+  out.start_us = static_cast<double>(e.startNs()) / 1e3;
+  out.duration_us = static_cast<double>(e.durationNs()) / 1e3;
   out.thread = e.startThreadId();
   out.sequence = e.correlationId();
   classify(out, e.scope());
@@ -160,10 +160,11 @@ std::vector<ProfiledEvent> run_timed(const std::function<void()>& call, int64_t 
 // count no flops) and passes every other warning on.
 class FlopsWarningFilter : public c10::WarningHandler {
  public:
-  FlopsWarningFilter() : next_(c10::Warning::get_warning_handler()) {}
-  void process(const c10::SourceLocation& where, const std::string& msg, const bool verbatim) override {
+  FlopsWarningFilter() : next_(c10::WarningUtils::get_warning_handler()) {}
+  void process(const c10::Warning& warning) override {
+    const auto& msg = warning.msg();
     const bool about_flops = msg.rfind("Failed to", 0) == 0 && msg.find(" flops ") != std::string::npos;
-    if (!about_flops) next_->process(where, msg, verbatim);
+    if (!about_flops) next_->process(warning);
   }
 
  private:
@@ -181,7 +182,7 @@ std::vector<ProfiledEvent> run_profiled(const std::function<void()>& call, int64
     throw runtime_failure("cannot start LibTorch's profiler: " + short_torch_message(e.what()));
   }
   FlopsWarningFilter filter;
-  c10::Warning::WarningHandlerGuard quiet_flops(&filter);
+  c10::WarningUtils::WarningHandlerGuard quiet_flops(&filter);
   try {
     for (int64_t i = 0; i < iterations; ++i) {
       const auto start = std::chrono::steady_clock::now();

@@ -33,8 +33,9 @@ std::vector<JsonFieldError> semantic_errors(const json& doc) {
   int cores = doc["cores"].get<int>(), threads = doc["threads"].get<int>();
   if (threads > cores) errors.push_back({{"threads"}, fmt::format("must be at most cores ({}), not {}", cores, threads)});
   std::string arch = doc["architecture"].get<std::string>();
-  if (doc["quantized_engine"] == "onednn" && arch != "x86_64") {
-    errors.push_back({{"quantized_engine"}, fmt::format("onednn runs only on x86_64; use qnnpack on {}", arch)});
+  const std::string engine = doc["quantized_engine"].get<std::string>();
+  if (engine != "qnnpack" && arch != "x86_64") {
+    errors.push_back({{"quantized_engine"}, fmt::format("{} runs only on x86_64; use qnnpack on {}", engine, arch)});
   }
   const json& budgets = doc["budgets"];
   if (budgets.value("latency_p50_ms", json()).is_number() && budgets.value("latency_p95_ms", json()).is_number() &&

@@ -16,14 +16,14 @@ struct RuntimeSettings {
 /// Applies threads and engine; an unknown or unavailable engine is a usage error.
 void apply_runtime_settings(const RuntimeSettings& settings);
 
-/// Quantized engines this LibTorch build offers on this CPU, lower-case ("onednn", "qnnpack").
+/// Quantized engines this LibTorch build offers on this CPU, lower-case ("x86", "fbgemm", "onednn", "qnnpack").
 std::vector<std::string> available_engines();
 /// The engine in effect now.
 std::string active_engine();
-/// The engine mopt picks by default: onednn on x86, qnnpack on ARM, else the first available.
+/// The engine mopt picks by default: x86 (else fbgemm, else onednn) on x86-64, qnnpack on ARM.
 std::string default_engine();
-/// Sets the intra-op threads of LibTorch and of the BLAS it calls (Debian's LibTorch multiplies fp32
-/// matrices in OpenBLAS, whose own thread pool ignores at::set_num_threads).
+/// Sets the intra-op threads of LibTorch and, when LibTorch multiplies fp32 matrices in OpenBLAS,
+/// of OpenBLAS's own thread pool (which ignores at::set_num_threads).
 void set_threads(int threads);
 /// Intra-op threads in effect now.
 int active_threads();

@@ -3,7 +3,7 @@
 //   Before: %w : Tensor = prim::Constant[value=<float32 tensor>]() ; aten::conv2d(%x, %w, ...)
 //   After:  %w16 = prim::Constant[value=<float16 tensor>]() ; %w = aten::to(%w16, 6) ; aten::conv2d(%x, %w, ...)
 // Compute:
-//   After:  %xb = aten::to(%x, 15) ; %w = prim::Constant[value=<bfloat16 tensor>]() ; %y = aten::conv2d(%xb, %w, ...)
+//   After:  %xb = aten::to(%x, 15) (floating-point inputs only) ; %w = prim::Constant[value=<bfloat16 tensor>]() ; %y = aten::conv2d(%xb, %w, ...)
 //           ... ; return aten::to(%out, 6)
 // Preconditions: a frozen graph (weights are constants). No constant propagation may run after
 // storage, or the casts fold back into float32 constants.
@@ -49,6 +49,22 @@ Value* cast(Graph& graph, Value* value, c10::ScalarType dtype) {
   return graph.insert(c10::aten::to, {value, static_cast<int64_t>(dtype)});
 }
 
+// aten::to(value, bfloat16) when `value` holds floating-point numbers, else `value` unchanged: token
+// ids and masks (int64) must reach embeddings and comparisons as integers. Decided at run time, since
+// a saved graph's inputs carry no dtype.
+Value* cast_if_floating(Graph& graph, Value* value) {
+  Value* is_float = graph.insert(c10::aten::is_floating_point, {value});
+  Node* branch = graph.insertNode(graph.create(c10::prim::If, {is_float}, 1));
+  branch->output()->setType(value->type());
+  auto* cast_block = branch->addBlock();
+  {
+    torch::jit::WithInsertPoint inside(cast_block);
+    cast_block->registerOutput(cast(graph, value, torch::kBFloat16));
+  }
+  branch->addBlock()->registerOutput(value);
+  return branch->output();
+}
+
 }  // namespace
 
 int64_t compute_in_bfloat16(Model& model) {
@@ -62,9 +78,10 @@ int64_t compute_in_bfloat16(Model& model) {
   for (size_t i = 1; i < graph->inputs().size(); ++i) {  // input 0 is the module
     Value* input = graph->inputs()[i];
     if (!is_tensor(input)) continue;
+    const auto uses = input->uses();  // the model's own uses, before the cast adds its
     torch::jit::WithInsertPoint guard(graph->block()->nodes().front());
-    Value* reduced = cast(*graph, input, torch::kBFloat16);
-    input->replaceAllUsesAfterNodeWith(reduced->node(), reduced);
+    Value* reduced = cast_if_floating(*graph, input);
+    for (const auto& use : uses) use.user->replaceInput(use.offset, reduced);
   }
   for (size_t i = 0; i < graph->outputs().size(); ++i) {
     Value* output = graph->outputs()[i];

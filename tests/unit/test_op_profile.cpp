@@ -289,9 +289,9 @@ TEST_SUITE("op-profile") {
   TEST_CASE("the profiler's flop-counting warnings are dropped; the model's own warnings pass") {
     struct Recording : c10::WarningHandler {
       std::vector<std::string> messages;
-      void process(const c10::SourceLocation&, const std::string& msg, const bool) override { messages.push_back(msg); }
+      void process(const c10::Warning& warning) override { messages.push_back(warning.msg()); }
     } recording;
-    c10::Warning::WarningHandlerGuard guard(&recording);
+    c10::WarningUtils::WarningHandlerGuard guard(&recording);
     auto model = Model::load(test::committed("fashion_cnn.pt"));
     auto input = torch::rand({1, 1, 28, 28});
     capture_op_profile([&] {

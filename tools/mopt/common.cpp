@@ -26,7 +26,7 @@ void add_common_flags(CLI::App& command, CommonArgs& args, bool thread_sweep) {
   threads->type_name(thread_sweep ? "N[,N...]" : "N")->check(CLI::NonNegativeNumber);
   if (thread_sweep) threads->delimiter(',');
   else threads->expected(1);
-  command.add_option("--engine", args.engine, "quantized engine: onednn or qnnpack (default: the host's)")->type_name("NAME");
+  command.add_option("--engine", args.engine, "quantized engine: x86, fbgemm, onednn or qnnpack (default: x86 on x86-64, qnnpack on ARM)")->type_name("NAME");
 }
 
 std::vector<std::string>& process_argv() {
