@@ -2,7 +2,7 @@
 
 Usage: pytorch_latency.py MODEL SHAPE [plain|ofi] [--faults]
 Loads MODEL with torch.jit.load (ofi: then torch.jit.optimize_for_inference(torch.jit.freeze(m)),
-PyTorch's in-memory result that it cannot save), 1 thread, oneDNN quantized engine, 30 warm-up
+PyTorch's in-memory result that it cannot save), 1 thread, the x86 quantized engine (onednn on 1.13), 30 warm-up
 calls on a random input of SHAPE (e.g. 1x3x224x224), then prints the median of 100 timed calls in ms.
 --faults: also prints the process's minor page faults per timed call after the median.
 """
@@ -19,8 +19,12 @@ import torch  # noqa: E402
 
 def main(path, shape, mode="plain", faults=False):
     torch.set_num_threads(1)
-    if "onednn" in torch.backends.quantized.supported_engines:
-        torch.backends.quantized.engine = "onednn"
+    # The engine mopt picks by default (x86 on LibTorch 2.x, onednn on 1.13), or MOPT_BENCH_ENGINE.
+    wanted = [os.environ["MOPT_BENCH_ENGINE"]] if os.environ.get("MOPT_BENCH_ENGINE") else ["x86", "onednn"]
+    for engine in wanted:
+        if engine in torch.backends.quantized.supported_engines:
+            torch.backends.quantized.engine = engine
+            break
     model = torch.jit.load(path)
     if mode == "ofi":
         model = torch.jit.optimize_for_inference(torch.jit.freeze(model.eval()))

@@ -22,7 +22,7 @@ TEST_SUITE("pytorch2") {
     const auto ids = read_npy(fixture("bert.input.npy"));
     const auto mask = read_npy(fixture("bert.input1.npy"));
     const auto expected = read_npy(fixture("bert.output.npy"));
-    CHECK(ids.scalar_type() == torch::kLong);
+    CHECK((ids.scalar_type() == torch::kLong));
     const auto got = run_model(model, std::vector<torch::Tensor>{ids, mask});
     CHECK(got.sizes() == expected.sizes());
     CHECK(torch::allclose(got, expected, 1e-4, 1e-5));
@@ -30,6 +30,7 @@ TEST_SUITE("pytorch2") {
 
   TEST_CASE("bf16 compute casts floating-point inputs only: token ids stay int64") {
     torch::jit::Module module("Tagger");
+    module.register_attribute("training", c10::BoolType::get(), false);  // as every saved nn.Module has
     torch::manual_seed(0);
     module.register_parameter("table", torch::randn({50, 8}), false);
     module.register_parameter("scale", torch::randn({8}), false);
@@ -45,7 +46,7 @@ TEST_SUITE("pytorch2") {
     auto reduced = model.clone();
     CHECK(quant::compute_in_bfloat16(reduced) == 2);
     const auto got = run_model(reduced.reloaded(), std::vector<torch::Tensor>{ids, weights});
-    CHECK(got.scalar_type() == torch::kFloat);
+    CHECK((got.scalar_type() == torch::kFloat));
     CHECK(torch::allclose(got, reference, 2e-2, 2e-2));  // bf16 keeps 8 bits of mantissa
   }
 
