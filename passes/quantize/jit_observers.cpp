@@ -97,7 +97,8 @@ torch::jit::Module make_dynamic_activation_observer() {
   // The dynamic passes recognise the activation observer by "PlaceholderObserver" in its name.
   torch::jit::Module observer("MoptPlaceholderObserver");
   observer.register_attribute("dtype", c10::IntType::get(), kQUInt8);
-  observer.register_attribute("compute_dtype", c10::IntType::get(), kQUInt8);
+  observer.register_attribute("compute_dtype", c10::IntType::get(), kQUInt8);  // LibTorch 1.x's dynamic marker
+  observer.register_attribute("is_dynamic", c10::BoolType::get(), true);         // 2.x's (InsertQuantDeQuant)
   observer.register_attribute("qscheme", c10::IntType::get(), kPerTensorAffine);
   observer.define(R"(
     def forward(self, x: Tensor) -> Tensor:

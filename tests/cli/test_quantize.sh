@@ -13,7 +13,7 @@ py "
 import json; r=json.load(open('$WORK/q.json')); m=r['metrics']; q=r['details']['quantization']
 drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
 assert drop<=0.005, drop
-assert q['mode']=='static' and q['engine'] in ('onednn','qnnpack') and len(q['activations'])>=4, q
+assert q['mode']=='static' and q['engine'] in ('x86','fbgemm','onednn','qnnpack') and len(q['activations'])>=4, q
 assert all(a['sqnr_db']>10 for a in q['activations']), q['activations']
 assert r['outputs'][0]['bytes'] < 0.4*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])
 b=q['boundaries']  # one quantize at the input, one dequantize before the logits: INT8 end to end
