@@ -1,9 +1,10 @@
 #pragma once
-// The INT8 model's input quantization computed with fp32 ops. Debian's LibTorch 1.13 is built
-// without FBGEMM, and its aten::quantize_per_tensor then rounds one element at a time: 0.52 ms
-// for a 1x3x224x224 image here, a sixth of MobileNetV2's INT8 call. Four vectorized fp32 ops and a
-// cast take 0.15-0.2 ms of profiled op time and give the same bytes: quantize_per_tensor computes
-// zero_point + nearbyint(x * (1.0f / float(scale))), clamped to [0, 255], which is what the ops do.
+// The INT8 model's input quantization computed with fp32 ops, as mopt's INT8 files made on LibTorch
+// 1.13 carry it (1.13 had no FBGEMM, and its quantize_per_tensor rounded one element at a time:
+// 0.52 ms for a 1x3x224x224 image). LibTorch 2.x quantizes with FBGEMM ten times faster than these
+// ops, so the static quantizer no longer applies the rewrite; the exporter still restores it in
+// older files. LibTorch 2.x computes nearbyint(fma(x, 1.0f / scale, zero_point)), one rounding, so
+// the ops agree with it except at exact ties of x * inv (within one step there).
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <cstdint>
@@ -12,8 +13,8 @@ namespace mopt {
 
 /// Rewrites aten::quantize_per_tensor(x, scale, zero_point, torch.quint8) with constant parameters
 /// as aten::_make_per_tensor_quantized_tensor(to_uint8(clamp_(add_(round_(x * inv), zero_point),
-/// 0, 255)), scale, zero_point), inv = 1.0f / float(scale). Bit-identical outputs. Edits `graph` in
-/// place; returns the number rewritten.
+/// 0, 255)), scale, zero_point), inv = 1.0f / float(scale). Edits `graph` in place; returns the
+/// number rewritten.
 int64_t quantize_with_float_ops(torch::jit::Graph& graph);
 
 /// How rewrite_quantized_cats() rewrote each concatenation.
@@ -31,7 +32,7 @@ struct QuantizedCatRewrites {
 ///     aten::contiguous(x, memory_format=channels_last), a copy of uint8 or nothing when it already
 ///     is, so the fast path runs (within one step of the slow path's bytes);
 ///   - otherwise: the slow path written out in the graph, aten::cat of the dequantized inputs, then
-///     aten::quantize_per_tensor, for quantize_with_float_ops to make fast (the same bytes).
+///     aten::quantize_per_tensor (the same bytes).
 /// Assumes quint8 activations, as mopt's static quantizer makes.
 QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph);
 

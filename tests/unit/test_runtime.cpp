@@ -16,16 +16,16 @@
 #endif
 
 TEST_SUITE("runtime") {
-  TEST_CASE("set_threads limits LibTorch and the OpenBLAS it multiplies matrices with") {
+  TEST_CASE("set_threads limits LibTorch and, where LibTorch multiplies in OpenBLAS, OpenBLAS too") {
+    // Debian's LibTorch 1.13 used OpenBLAS, whose pool ignores at::set_num_threads; the wheel's 2.x
+    // uses MKL, which follows it (no OpenBLAS symbol in the process then).
     using GetThreads = int (*)();
     const auto openblas_threads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    const bool found = openblas_threads != nullptr;
-    REQUIRE_MESSAGE(found, "LibTorch here links OpenBLAS (scripts/setup.sh selects the pthreads build)");
     const int before = at::get_num_threads();
     for (int threads : {1, 2, 1}) {
       mopt::set_threads(threads);
       CHECK(at::get_num_threads() == threads);
-      CHECK(openblas_threads() == threads);
+      if (openblas_threads) CHECK(openblas_threads() == threads);
     }
     mopt::set_threads(before);
   }

@@ -116,7 +116,7 @@ TEST_SUITE("torchscript-passes") {
     auto result = run_text(c.model, "fold-conv-bn");
     CHECK(result.records.at(0).stats.rewrites == 0);
     CHECK(op_histogram(result.model) == op_histogram(c.model));
-    CHECK(max_diff(result.model, c) == 0);
+    CHECK(max_diff(result.model, c) < 1e-6);  // the same graph; MKL's sgemm may round a clone's call differently
   }
 
   TEST_CASE("remove-dropout deletes dropout ops") {
