@@ -43,7 +43,7 @@ for name in "${models[@]}"; do
     "$mopt" quantize "$tmp/$name.pt" -o "$tmp/$name.int8.pt" --mode dynamic --eval-data "$tmp/$name.data.npy" \
       --threads 1 --no-latency --quiet || echo "   mopt quantize failed for $name" >&2
   fi
-  "$mopt" optimize "$tmp/$name.pt" -o "$tmp/$name.onnx" --quiet || echo "   export failed for $name" >&2
+  "$mopt" optimize "$tmp/$name.pt" -o "$tmp/$name.onnx" --input-shape "$s" --no-latency --quiet || echo "   export failed for $name" >&2
   $py scripts/bench/pytorch_int8.py "$tmp/$name.pt" "$s" "$tmp/$name.pt_int8.pt" "$m" 2>/dev/null \
     || echo "   PyTorch graph-mode INT8 failed for $name" >&2
 done

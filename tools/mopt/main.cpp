@@ -7,6 +7,7 @@
 #include "lib/runtime/asan_tensor_cache.h"
 #include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
+#include "lib/runtime/torch_warnings.h"
 #include "lib/util/removed_on_signal.h"
 #include "tools/mopt/commands.h"
 
@@ -28,6 +29,7 @@ void print_version() {
 int main(int argc, char** argv) {
   mopt::install_asan_tensor_cache();
   mopt::install_removal_on_signal();
+  mopt::drop_quantized_deprecation_warnings();
   for (int i = 0; i < argc; ++i) mopt::cli::process_argv().push_back(argv[i]);
 
   CLI::App app{"mopt: model optimization toolchain (LibTorch + ONNX, no Python at run time)", "mopt"};
