@@ -43,11 +43,11 @@ expect_stdout "unchanged (the input graph was written)"
 # MobileNetV2's buffers are mapped afresh every call with glibc's defaults, so the reported figures
 # are taken again with the thresholds a deploying process can set (not in sanitizer builds, whose
 # allocator is not glibc's: there the check says it was skipped, or, where the sanitizer build's tensor
-# cache already keeps the buffers (LibTorch 2.x: 77 faults per call), nothing is mapped afresh to check).
+# cache already keeps the buffers (LibTorch 2.x: 65-77 faults per call), the check is 'not needed').
 py "
 import json; m=json.load(open('$WORK/k.json'))['metrics']; a=m.get('allocator_check')
 if m['after']['page_faults_per_call']*4096 < 1<<20:
-    assert a is None or a['status']=='skipped', (a, m['after'])
+    assert a=={'status':'not needed','reason':'under 1 MB mapped afresh per call'}, (a, m['after'])
 elif a['status']=='measured':
     assert a['settings']=='MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456', a
     assert a['latency_measurement']['malloc']=={'mmap_threshold_bytes':33554432,'trim_threshold_bytes':268435456}, a
@@ -56,8 +56,7 @@ elif a['status']=='measured':
     assert a['after']['page_faults_per_call'] < m['after']['page_faults_per_call'], (a['after'], m['after'])
 else:
     assert a=={'status':'skipped','reason':\"this build's allocator is a sanitizer's, not glibc's\"}, a" "allocator check of a file that maps memory afresh"
-grep -q "in the deploying process" "$WORK/out" || grep -q '"skipped"' "$WORK/k.json" \
-  || py "import json; assert 'allocator_check' not in json.load(open('$WORK/k.json'))['metrics']" "allocator check line missing"
+grep -q "in the deploying process" "$WORK/out" || grep -q '"skipped"\|"not needed"' "$WORK/k.json" || fail "allocator check line missing"
 
 # Mobile profile: lite .ptl that the lite interpreter loads and that matches the full model.
 expect_exit 0 -- "$MOPT" compile "$CNN" --profile android-arm64 -o "$WORK/cnn.ptl" --input-shape 1x1x28x28 --no-latency --report "$WORK/m.json"
