@@ -13,6 +13,7 @@
 #include "lib/bench/profile_instrumentation.h"
 #include "lib/bench/scope_recorder.h"
 #include "lib/errors.h"
+#include "lib/runtime/torch_warnings.h"
 
 namespace mopt {
 namespace {
@@ -154,22 +155,13 @@ std::vector<ProfiledEvent> run_timed(const std::function<void()>& call, int64_t 
   return events;
 }
 
-// Drops the profiler's own flop-counting complaints ("Failed to save extra arguments for flops
+// The profiler's own flop-counting complaints ("Failed to save extra arguments for flops
 // computation of op aten::mul, input[0] must be a tensor", "Failed to compute flops for op
 // aten::conv2d because it requires padding, ...": 144 lines of glog noise on MaxViT; such ops just
-// count no flops) and passes every other warning on.
-class FlopsWarningFilter : public c10::WarningHandler {
- public:
-  FlopsWarningFilter() : next_(c10::WarningUtils::get_warning_handler()) {}
-  void process(const c10::Warning& warning) override {
-    const auto& msg = warning.msg();
-    const bool about_flops = msg.rfind("Failed to", 0) == 0 && msg.find(" flops ") != std::string::npos;
-    if (!about_flops) next_->process(warning);
-  }
-
- private:
-  c10::WarningHandler* next_;
-};
+// count no flops), dropped while it runs; every other warning passes.
+bool is_flops_warning(const std::string& msg) {
+  return msg.rfind("Failed to", 0) == 0 && msg.find(" flops ") != std::string::npos;
+}
 
 // Runs `iterations` calls under LibTorch's profiler with `config`; returns linked events and, when
 // asked, each call's steady-clock time.
@@ -181,7 +173,7 @@ std::vector<ProfiledEvent> run_profiled(const std::function<void()>& call, int64
   } catch (const c10::Error& e) {
     throw runtime_failure("cannot start LibTorch's profiler: " + short_torch_message(e.what()));
   }
-  FlopsWarningFilter filter;
+  WarningFilter filter(is_flops_warning);
   c10::WarningUtils::WarningHandlerGuard quiet_flops(&filter);
   try {
     for (int64_t i = 0; i < iterations; ++i) {

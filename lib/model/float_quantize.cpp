@@ -1,9 +1,10 @@
-// quantize_with_float_ops and its inverse:
-//   %q = aten::quantize_per_tensor(%x, %scale, %zp, 13)                       (13 = torch.quint8)
-//   <->
+// The quantize written as fp32 ops in mopt's INT8 files from LibTorch 1.13, and its restoration:
 //   %m = aten::mul(%x, inv);  %r = aten::round_(%m);  %a = aten::add_(%r, float(zp), 1)
 //   %c = aten::clamp_(%a, 0., 255.);  %u = aten::to(%c, 0)                     (0 = torch.uint8)
 //   %q = aten::_make_per_tensor_quantized_tensor(%u, %scale, %zp)
+//   ->
+//   %q = aten::quantize_per_tensor(%x, %scale, %zp, 13)                       (13 = torch.quint8)
+// Also: quantized::cat rewritten onto LibTorch's fast path (rewrite_quantized_cats).
 #include "lib/model/float_quantize.h"
 
 #include <torch/csrc/jit/ir/constants.h>
@@ -32,43 +33,11 @@ const c10::Symbol kQuantizedCat = c10::Symbol::fromQualString("quantized::cat");
 
 std::optional<c10::IValue> constant(const Value* value) { return torch::jit::toIValue(value); }
 
-bool is_quint8_constant(const Value* value) {
-  auto dtype = constant(value);
-  return dtype && dtype->isInt() && dtype->toInt() == static_cast<int64_t>(at::kQUInt8);
-}
-
 // The producer of `value` when it is a `kind` node whose output only `value`'s one consumer reads.
 Node* sole_producer(Value* value, c10::Symbol kind) {
   Node* node = value->node();
   return node->kind() == kind && value->uses().size() == 1 ? node : nullptr;
 }
-
-}  // namespace
-
-int64_t quantize_with_float_ops(torch::jit::Graph& graph) {
-  int64_t rewritten = 0;
-  for (auto* node : all_nodes(graph.block())) {
-    if (node->kind() != kQuantize || node->inputs().size() != 4 || !is_quint8_constant(node->input(3))) continue;
-    auto scale = constant(node->input(1));
-    auto zero_point = constant(node->input(2));
-    if (!scale || !scale->isDouble() || !zero_point || !zero_point->isInt()) continue;
-    const double inverse = 1.0f / static_cast<float>(scale->toDouble());  // as quantize_per_tensor rounds it
-    torch::jit::WithInsertPoint guard(node);
-    Value* x = graph.insert(c10::aten::mul, {node->input(0), inverse});
-    x = graph.insert(kRoundInPlace, {x});
-    x = graph.insert(kAddInPlace, {x, static_cast<double>(zero_point->toInt())});
-    x = graph.insert(kClampInPlace, {x, 0.0, 255.0});
-    x = graph.insert(c10::aten::to, {x, c10::IValue(static_cast<int64_t>(at::kByte))});
-    Value* quantized = graph.insert(kMakeQuantized, {x, node->input(1), node->input(2)});
-    quantized->setType(node->output()->type());
-    node->output()->replaceAllUsesWith(quantized);
-    node->destroy();
-    ++rewritten;
-  }
-  return rewritten;
-}
-
-namespace {
 
 // The rank of a value when the graph tells it: a typed value, or the output of an op whose rank
 // follows from its inputs (2-D convolutions, a view to a size list, chunks of a tensor of known

@@ -1,21 +1,14 @@
 #pragma once
-// The INT8 model's input quantization computed with fp32 ops, as mopt's INT8 files made on LibTorch
-// 1.13 carry it (1.13 had no FBGEMM, and its quantize_per_tensor rounded one element at a time:
-// 0.52 ms for a 1x3x224x224 image). LibTorch 2.x quantizes with FBGEMM ten times faster than these
-// ops, so the static quantizer no longer applies the rewrite; the exporter still restores it in
-// older files. LibTorch 2.x computes nearbyint(fma(x, 1.0f / scale, zero_point)), one rounding, so
-// the ops agree with it except at exact ties of x * inv (within one step there).
+// Quantize ops of mopt's INT8 graphs. Files made on LibTorch 1.13 quantize their input with fp32 ops
+// (1.13 had no FBGEMM and its quantize_per_tensor rounded one element at a time: 0.52 ms for a
+// 1x3x224x224 image); LibTorch 2.x's FBGEMM quantize_per_tensor is ten times faster than those ops
+// (scripts/bench/quantize_per_tensor_cost.py), so new files use it and only the exporter still reads
+// the old form. Quantized concatenations are put on LibTorch's fast path.
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <cstdint>
 
 namespace mopt {
-
-/// Rewrites aten::quantize_per_tensor(x, scale, zero_point, torch.quint8) with constant parameters
-/// as aten::_make_per_tensor_quantized_tensor(to_uint8(clamp_(add_(round_(x * inv), zero_point),
-/// 0, 255)), scale, zero_point), inv = 1.0f / float(scale). Edits `graph` in place; returns the
-/// number rewritten.
-int64_t quantize_with_float_ops(torch::jit::Graph& graph);
 
 /// How rewrite_quantized_cats() rewrote each concatenation.
 struct QuantizedCatRewrites {
@@ -36,8 +29,10 @@ struct QuantizedCatRewrites {
 /// Assumes quint8 activations, as mopt's static quantizer makes.
 QuantizedCatRewrites rewrite_quantized_cats(torch::jit::Graph& graph);
 
-/// The inverse of quantize_with_float_ops, for readers that expect quantize_per_tensor (the ONNX exporter maps it to
-/// QuantizeLinear). Returns the number restored.
+/// Rewrites the fp32-op quantize of files made on LibTorch 1.13, aten::_make_per_tensor_quantized_tensor(
+/// to_uint8(clamp_(add_(round_(x * inv), zero_point), 0, 255)), scale, zero_point), back into
+/// aten::quantize_per_tensor, for readers that expect it (the ONNX exporter maps it to QuantizeLinear).
+/// Returns the number restored.
 int64_t restore_quantize_per_tensor(torch::jit::Graph& graph);
 
 }  // namespace mopt

@@ -19,7 +19,7 @@ bool is_kind(const torch::jit::Node* node, const char* kind);
 bool is_mkldnn_prim(const torch::jit::Node* node);
 
 /// Whether an op converts to a quantized tensor: LibTorch's aten::quantize_per_tensor/_channel,
-/// aten::_make_per_tensor_quantized_tensor (how mopt's INT8 files quantize, see float_quantize.h),
+/// aten::_make_per_tensor_quantized_tensor (how mopt's INT8 files from LibTorch 1.13 quantize, see float_quantize.h),
 /// or ONNX's QuantizeLinear.
 bool is_quantize_op(const std::string& op);
 

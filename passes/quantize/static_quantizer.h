@@ -56,8 +56,8 @@ using CalibrationProgress = std::function<void(int64_t, int64_t)>;
 /// (resolve_inference_branches), submodules only those branches used are left out
 /// (drop_unused_submodules), and SiLU becomes x * sigmoid(x) so it stays INT8
 /// (decompose_silu); after conversion, ReLU6 is folded into the quantized op before it
-/// (fold_relu6_into_quantized_ops) and quantize_per_tensor, also the one inside a quantized cat,
-/// is computed with fp32 ops (lib/model/float_quantize.h). Failures: invalid_input when the model does not run on `calib`;
+/// (fold_relu6_into_quantized_ops) and quantized concatenations are put on LibTorch's fast path
+/// (lib/model/float_quantize.h). Failures: invalid_input when the model does not run on `calib`;
 /// runtime_failure naming the stage, the code location and the failing layers when LibTorch's
 /// passes reject the model.
 QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,

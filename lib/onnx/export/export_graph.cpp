@@ -327,7 +327,7 @@ ExportableGraph exportable_graph(const Model& model, const std::vector<at::Tenso
   const auto& method = frozen.get_method("forward");
   auto graph = method.graph()->copy();
   torch::jit::Inline(*graph);
-  restore_quantize_per_tensor(*graph);  // mopt's INT8 files quantize with fp32 ops; ONNX says QuantizeLinear
+  restore_quantize_per_tensor(*graph);  // INT8 files mopt made on LibTorch 1.13 quantize with fp32 ops
   drop_none_default_inputs(*graph, method.function().getSchema(), examples.size());
   fold_object_attributes(*graph, frozen);
   auto output_names = resolve_constant_key_dicts(*graph);
