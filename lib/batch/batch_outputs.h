@@ -14,7 +14,7 @@
 
 namespace mopt::batch {
 
-/// The order in which job outcomes decide the batch's exit code, worst first (README "mopt batch").
+/// The order in which job outcomes decide the batch's exit code, worst first (docs/guide.md "Batch conversion").
 inline constexpr const char* kExitCodeOrder = "130 > 1 > 4 > 3 > 0";
 
 /// A job's row: identity, status, exit, duration, artifact size/sha256, and from the job's report

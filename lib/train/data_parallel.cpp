@@ -48,7 +48,7 @@ void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const char* what, int 
     const auto spin_until = std::chrono::steady_clock::now() + kSpin;
     // Yield while spinning: on a host with as many busy ranks as cores, a pure spin held the core
     // that this rank's Gloo threads needed to finish the collective (2 ranks on 2 cores: 7.3-7.8k
-    // samples/s spinning, 7.9-8.3k blocking at once, 8.6-8.8k yielding; README, data-parallel).
+    // samples/s spinning, 7.9-8.3k blocking at once, 8.6-8.8k yielding; docs/benchmarks.md, data-parallel training).
     while (!work->isCompleted() && std::chrono::steady_clock::now() < spin_until) std::this_thread::yield();
     work->wait();
   } catch (const std::exception& e) {

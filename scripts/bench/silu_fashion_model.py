@@ -2,7 +2,7 @@
 
 Depthwise convolutions, 7 SiLU (5 nn.SiLU(inplace=True), 2 F.silu inside squeeze-excite blocks),
 2 squeeze-excite blocks; 2 epochs of Adam on the train split (seed 0, 2 threads, ~2 min here),
-test top-1 printed. Writes OUT (scripted, eval mode, not frozen). Then, for the README figures:
+test top-1 printed. Writes OUT (scripted, eval mode, not frozen). Then, for the figures in docs/benchmarks.md:
   mopt quantize OUT -o q.pt --calib DATA --calib-samples 512 --eval-data DATA \
     --normalize 0.2860,0.3530 --threads 1 --iterations 100      (DATA=/usr/share/datasets/fashion-mnist)
 Usage: /usr/bin/python3 scripts/bench/silu_fashion_model.py OUT.pt

@@ -100,7 +100,7 @@ void run_merge_command(const MergeArgs& args) {
 void setup_batch(CLI::App& app) {
   auto args = std::make_shared<BatchArgs>();
   auto* cmd = app.add_subcommand("batch", "run a manifest of jobs in worker processes: cached, resumable, shardable");
-  cmd->add_option("MANIFEST", args->manifest, "JSON manifest of jobs (see --print-schema and README \"mopt batch\")");
+  cmd->add_option("MANIFEST", args->manifest, "JSON manifest of jobs (see --print-schema and docs/guide.md \"Batch conversion\")");
   cmd->add_option("-j,--jobs", args->jobs, "jobs run at once, each in its own process (default 1)")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", args->threads, "threads per job unless its flags set --threads (default: cores / --jobs)")
       ->check(CLI::PositiveNumber);

@@ -69,7 +69,7 @@ std::vector<std::string> drop_libtorch_runtime_passes(Pipeline& pipeline) {
 }
 
 // ONNX Runtime runs some models faster than the best LibTorch file mopt makes (MNASNet-0.5: 2.20 vs
-// 3.30 ms compiled, README "Profiles and compile"): the input exported to ONNX is timed against the
+// 3.30 ms compiled, docs/benchmarks.md "Profiles and compile"): the input exported to ONNX is timed against the
 // compiled file, side by side in fresh processes, so compile can say when `-o OUT.onnx` is the better
 // artifact. Never fails the compile (the file is already written): a model that does not export, or
 // no ONNX Runtime, is recorded in the report with the reason.

@@ -85,7 +85,7 @@ void print_summary(const train::DistillOutcome& outcome, const std::string& outp
 void run_distill_command(const DistillArgs& args, Report& report) {
   check_output_path(args.student, args.output, args.force);
   // Teacher and validation passes freed and re-mapped their activations every batch: a 25,600-sample
-  // run with the 91% teacher took 122-154 s instead of 64-72 s (README, "Distillation recipes").
+  // run with the 91% teacher took 122-154 s instead of 64-72 s (docs/benchmarks.md, "Distillation recipes").
   keep_freed_memory_in_process();
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   if (!onnx_out) require_torchscript_output(args.output);

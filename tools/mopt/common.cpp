@@ -96,7 +96,7 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   const auto& runtime = comparison["runtime"];
   const auto before = runtime["before"].get<std::string>(), after = runtime["after"].get<std::string>();
   // A file whose buffers the C allocator maps afresh every call can be several times faster in a
-  // process that keeps them (README, "Page faults and the C allocator"): say which file.
+  // process that keeps them (docs/guide.md, "Page faults and the C allocator"): say which file.
   std::vector<std::string> mapped;
   for (const char* side : {"before", "after"}) {
     const double faults = comparison[side].value("page_faults_per_call", 0.0);

@@ -12,7 +12,7 @@
 namespace mopt::fuzz {
 namespace {
 
-// Every ONNX pass, in the order README's example runs them.
+// Every ONNX pass, in the order the guide's ONNX clean-up example runs them.
 constexpr const char* kOnnxPipeline =
     "eliminate-identity,fold-constants,constants-to-initializers,fuse-conv-bn,eliminate-dead-nodes";
 
