@@ -1,7 +1,7 @@
 # A model saved by PyTorch 2.x, as users save transformers today: a 2-layer Hugging Face BERT traced by
 # the PyTorch mopt links, whose attention calls aten::scaled_dot_product_attention (LibTorch 1.13
-# refused the file). It goes through inspect, bench, quantize --mode dynamic and bf16-compute and compile,
-# and every output is compared with PyTorch's.
+# refused the file). It goes through inspect, bench, quantize --mode dynamic and bf16-compute, compile
+# and optimize -o x.onnx, and every output is compared with PyTorch's.
 source "$(dirname "$0")/lib.sh"
 BERT="$FIXTURES/bert.pt"
 DATA="$FIXTURES/bert_data"   # labels = PyTorch's own argmax
@@ -50,9 +50,19 @@ py "
 import json; m=json.load(open('$WORK/c.json'))['metrics']
 assert m['accuracy']['top1']==1.0 and m['agreement']['max_abs_diff']<1e-4, m" "compiled BERT matches PyTorch"
 
-# Not yet: optimize -o bert.onnx (the exporter has no translator for aten::scaled_dot_product_attention,
-# aten::index, aten::__and__, aten::new_ones or prim::NumToTensor); it says so and exits 4.
-expect_exit 4 -- "$MOPT" optimize "$BERT" -o "$WORK/bert.onnx" --input-shape "$SPEC" --no-latency
-expect_stderr "no translator for .*aten::scaled_dot_product_attention"
-[ ! -e "$WORK/bert.onnx" ] || fail "a failed export wrote its output"
+# Export to ONNX (scaled_dot_product_attention, the mask's advanced indexing), checked in ONNX Runtime.
+if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+  expect_exit 0 -- "$MOPT" optimize "$BERT" -o "$WORK/bert.onnx" --data "$DATA" --no-latency --report "$WORK/onnx.json"
+  validate_report "$WORK/onnx.json"
+  expect_exit 0 -- "$MOPT" bench "$WORK/bert.onnx" --data "$DATA" --iterations 3 --report "$WORK/o.json"
+  py "
+import json; m=json.load(open('$WORK/o.json'))['metrics']
+assert m['accuracy']['top1']==1.0, m['accuracy']" "the exported BERT in ONNX Runtime matches PyTorch"
+  # A float mask with an explicit scale, and indices that broadcast and count from the end.
+  OPS="$FIXTURES/attention_ops"
+  expect_exit 0 -- "$MOPT" optimize "$OPS.pt" -o "$WORK/ops.onnx" --data "$OPS.input.npy" --no-latency --report "$WORK/ops.json"
+  py "
+import json; a=json.load(open('$WORK/ops.json'))['metrics']['agreement']
+assert a['max_abs_diff']<1e-5 and a['cosine']>0.99999, a" "attention and indexing export agrees with LibTorch"
+fi
 finish

@@ -10,7 +10,7 @@
 namespace mopt::cli {
 
 void add_data_flags(CLI::App& command, DataArgs& args) {
-  command.add_option("--data", args.data, "dataset: a tensor file, or a folder with inputs+labels (see docs/guide.md, "Data")")->type_name("PATH");
+  command.add_option("--data", args.data, "dataset: a tensor file, or a folder with inputs+labels (see docs/guide.md, Data)")->type_name("PATH");
   command.add_option("--labels", args.labels, "labels file for a --data file")->type_name("FILE");
   command.add_option("--split", args.split, "train or test, for folders holding both")->check(CLI::IsMember({"train", "test"}));
   command.add_option("--normalize", args.normalize, "MEAN,STD or per-channel M1,M2,M3/S1,S2,S3")->type_name("MEAN,STD");

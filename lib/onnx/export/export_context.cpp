@@ -307,7 +307,7 @@ const std::vector<TranslatorEntry>& translator_table() {
     std::vector<TranslatorEntry> all;
     for (auto family : {layer_translators, elementwise_translators, tensor_translators, recurrent_translators,
                         reduction_translators, quantized_translators, helper_translators,
-                        creation_translators, indexing_translators}) {
+                        creation_translators, indexing_translators, attention_translators}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -150,6 +150,7 @@ std::vector<TranslatorEntry> quantized_translators();
 std::vector<TranslatorEntry> helper_translators();
 std::vector<TranslatorEntry> creation_translators();
 std::vector<TranslatorEntry> indexing_translators();
+std::vector<TranslatorEntry> attention_translators();
 
 /// Nodes the exporter handles itself rather than through the translator table (constants become
 /// initializers where used; lists and tuples are read by their consumers).

@@ -1,5 +1,5 @@
-// Tensors made in the graph: from numbers and int lists (torch.tensor, scalar_tensor), filled to a
-// shape (full, zeros, ones), and a list's length. Shapes may be run-time lists (an imported model's
+// Tensors made in the graph: from numbers and int lists (torch.tensor, scalar_tensor, NumToTensor),
+// filled to a shape (full, zeros, ones, new_ones), and a list's length. Shapes may be run-time lists (an imported model's
 // shape arithmetic); the dtype is the one the example run recorded.
 #include <fmt/format.h>
 
@@ -52,6 +52,15 @@ void translate_fill(ExportContext& c, const Node* node) {
   constant_of_shape(c, shape, *value, type, node->output());
 }
 
+// aten::new_zeros/new_ones(x, size, dtype, ...): ConstantOfShape of the size, in the result's dtype.
+template <int kFill>
+void translate_new_fill(ExportContext& c, const Node* node) {
+  constant_of_shape(c, int_list_value(c, node, node->input(1)), kFill, result_dtype(c, node), node->output());
+}
+
+// prim::NumToTensor(number): numbers are 0-d tensors here already.
+void translate_num_to_tensor(ExportContext& c, const Node* node) { c.bind(node->output(), c.name(node->input(0))); }
+
 // aten::zeros_like/ones_like(x, dtype, ...) -> ConstantOfShape(Shape(x)).
 template <int kFill>
 void translate_fill_like(ExportContext& c, const Node* node) {
@@ -83,6 +92,8 @@ std::vector<TranslatorEntry> creation_translators() {
       {"aten::full", translate_fill<0>},      {"aten::zeros", translate_fill<0>},
       {"aten::ones", translate_fill<1>},      {"aten::len", translate_len},
       {"aten::zeros_like", translate_fill_like<0>}, {"aten::ones_like", translate_fill_like<1>},
+      {"aten::new_zeros", translate_new_fill<0>}, {"aten::new_ones", translate_new_fill<1>},
+      {"prim::NumToTensor", translate_num_to_tensor},
   };
 }
 

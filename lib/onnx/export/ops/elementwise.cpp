@@ -209,6 +209,13 @@ void logical(ExportContext& c, const torch::jit::Node* node) {
   c.add_node(kOp, {c.as_type(node->input(0), at::kBool), c.as_type(node->input(1), at::kBool)}, {c.fresh(node->output())});
 }
 
+// aten::__and__/__or__(a, b) of booleans (masks) -> And/Or; on integers they are bitwise, not translated.
+template <const char* kOp>
+void boolean(ExportContext& c, const torch::jit::Node* node) {
+  if (c.dtype(node->output()) != at::kBool) unsupported(node, "bitwise operation on integers");
+  logical<kOp>(c, node);
+}
+
 void translate_logical_not(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Not", {c.as_type(node->input(0), at::kBool)}, {c.fresh(node->output())});
 }
@@ -471,6 +478,7 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::le", compare<kLessOrEqual>},    {"aten::ge", compare<kGreaterOrEqual>},
       {"aten::ne", translate_ne},
       {"aten::logical_and", logical<kAnd>},   {"aten::logical_or", logical<kOr>},
+      {"aten::__and__", boolean<kAnd>},       {"aten::__or__", boolean<kOr>},
       {"aten::logical_xor", logical<kXor>},
       {"aten::minimum", extreme<kMin>},       {"aten::maximum", extreme<kMax>},
       {"aten::pow", translate_pow},           {"aten::where", translate_where},
