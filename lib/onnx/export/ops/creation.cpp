@@ -1,6 +1,6 @@
 // Tensors made in the graph: from numbers and int lists (torch.tensor, scalar_tensor, NumToTensor),
-// filled to a shape (full, zeros, ones, new_ones), and a list's length. Shapes may be run-time lists (an imported model's
-// shape arithmetic); the dtype is the one the example run recorded.
+// filled to a shape (full, zeros, ones, new_ones), and a list's length. Shapes may be run-time lists
+// (an imported model's shape arithmetic); the dtype is the one the example run recorded.
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
