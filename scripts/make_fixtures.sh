@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the test fixtures into build/fixtures (seeded, ~20 s): most with Debian's python3-torch 1.13,
+# Regenerates the test fixtures into build/fixtures (seeded, ~1 min): most with Debian's python3-torch 1.13,
 # the PyTorch 2.x ones (a Hugging Face BERT) with .venv/'s. The trained Fashion-MNIST CNN
 # is committed in tests/fixtures/ (retrain with scripts/fixtures/train_fashion_cnn.py).
 set -euo pipefail
@@ -13,4 +13,8 @@ mkdir -p "$out"
 /usr/bin/python3 scripts/fixtures/structured_output_fixtures.py "$out"
 # Saved by the PyTorch that mopt links (scripts/setup.sh's .venv/), as users save models today.
 .venv/bin/python scripts/fixtures/pytorch2_fixtures.py "$out"
+# ONNX as PyTorch's exporters write it today (dynamo at opset 20, legacy at 17); the rest of the
+# corpus is scripts/bench/onnx_corpus.sh's.
+.venv/bin/python scripts/fixtures/onnx_corpus.py "$out/onnx_corpus" fashion_cnn.dynamo20 mobilenet_v3_small.dynamo20 \
+  bert.dynamo20 mobilevit.dynamo20 bert.legacy17 >/dev/null
 exit 0

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config zlib1g-dev libssl-dev
-  python3-venv libonnx-dev libprotobuf-dev protobuf-compiler
+  python3-venv libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libvalijson-dev libgloo-dev libyaml-cpp-dev
   libopenblas0-pthread bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-jsonschema
@@ -45,6 +45,7 @@ if [ ! -f "$stamp" ] || ! cmp -s "$req" "$stamp"; then
 else
   echo "setup: .venv/ matches scripts/requirements.txt" >&2
 fi
+bash "$root/scripts/setup_onnx.sh"
 
 # ONNX Runtime for measuring .onnx files: its official Node.js binding from the npm registry, pinned
 # by scripts/ort/package-lock.json (--ignore-scripts: the CPU library ships in the package).

@@ -77,7 +77,11 @@ inline constexpr int64_t kMaxSyntheticElements = int64_t{1} << 30;
 InputSpec parse_input_spec(const std::string& text);
 
 /// Parses one spec per model input, in forward()'s order, separated by ';' ("ids:1x16:int64;mask:1x16:int64").
+/// A name may hold ':' as it is; a ';' or '\' in a name is written '\;' or '\\' (escape_input_name).
 std::vector<InputSpec> parse_input_specs(const std::string& text);
+
+/// An input name as parse_input_specs reads it back: ';' and '\' escaped with '\'.
+std::string escape_input_name(const std::string& name);
 
 /// Reproducible random input for a spec: floats ~ N(0,1), integers in [0,10); uses its own
 /// generator so the global seed (and anyone relying on it) is left alone.

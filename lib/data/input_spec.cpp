@@ -73,28 +73,26 @@ InputSpec parse_input_spec(const std::string& text) {
                     "int64, int32, uint8)",
                     text, why));
   };
+  // Read from the right, [NAME:]SHAPE[:DTYPE]: the name is everything before the shape, so it may
+  // hold ':' itself (PyTorch's exporter names inputs like "onnx::Flatten_0").
   auto parts = split_on(text, ':');
-  if (parts.size() > 3) throw fail("too many ':'");
-  // "x:1x784" names an input; "1x784:int64" types one. A name is never a shape, so a shape
-  // first means the second part is a dtype (possibly a misspelt one).
-  std::vector<int64_t> ignored;
-  bool has_name =
-      parts.size() == 3 || (parts.size() == 2 && !data_detail::parse_dtype_name(parts[1]) &&
-                            !(parse_shape(parts[0], ignored) && !parse_shape(parts[1], ignored)));
-  bool has_dtype = parts.size() == 3 || (parts.size() == 2 && !has_name);
   InputSpec spec;
-  if (has_name) {
-    spec.name = parts[0];
-    if (spec.name.empty()) throw fail("empty name");
-    if (spec.name.find_first_of(" \t") != std::string::npos) throw fail("name has whitespace");
-  }
-  const auto& shape_text = parts[has_name ? 1 : 0];
+  std::vector<int64_t> ignored;
+  const bool typed = parts.size() >= 2 && !parse_shape(parts.back(), ignored) &&
+                     (data_detail::parse_dtype_name(parts.back()) || parse_shape(parts[parts.size() - 2], ignored));
+  const size_t shape_at = parts.size() - (typed ? 2 : 1);
+  const auto& shape_text = parts[shape_at];
   if (!parse_shape(shape_text, spec.shape))
     throw fail(fmt::format("shape '{}' is not positive integers joined by 'x'", shape_text));
+  if (shape_at > 0) {
+    std::vector<std::string> name(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(shape_at));
+    spec.name = fmt::format("{}", fmt::join(name, ":"));
+    if (spec.name.empty()) throw fail("empty name");
+  }
   auto elements = checked_byte_count(spec.shape);
   if (!elements || *elements > kMaxSyntheticElements)
     throw fail(fmt::format("shape '{}' has more than {} elements", shape_text, kMaxSyntheticElements));
-  if (has_dtype) {
+  if (typed) {
     auto dtype = data_detail::parse_dtype_name(parts.back());
     if (!dtype) throw fail(fmt::format("unknown dtype '{}'", parts.back()));
     spec.dtype = *dtype;
@@ -103,14 +101,30 @@ InputSpec parse_input_spec(const std::string& text) {
 }
 
 std::vector<InputSpec> parse_input_specs(const std::string& text) {
+  // ';' separates specs; '\;' and '\\' are a ';' and a '\' inside a name (escape_input_name).
   std::vector<InputSpec> specs;
-  size_t start = 0;
-  while (true) {
-    auto end = text.find(';', start);
-    specs.push_back(parse_input_spec(text.substr(start, end == std::string::npos ? std::string::npos : end - start)));
-    if (end == std::string::npos) return specs;
-    start = end + 1;
+  std::string current;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == ';' || text[i + 1] == '\\')) {
+      current += text[++i];
+    } else if (text[i] == ';') {
+      specs.push_back(parse_input_spec(current));
+      current.clear();
+    } else {
+      current += text[i];
+    }
   }
+  specs.push_back(parse_input_spec(current));
+  return specs;
+}
+
+std::string escape_input_name(const std::string& name) {
+  std::string escaped;
+  for (char ch : name) {
+    if (ch == ';' || ch == '\\') escaped += '\\';
+    escaped += ch;
+  }
+  return escaped;
 }
 
 torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed) {

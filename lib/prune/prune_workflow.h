@@ -38,7 +38,7 @@ struct PruneRequest {
   train::TrainConfig train;
   Dataset eval;                       ///< accuracy (with labels) and agreement; its first row times latency
   ComparisonSettings comparison;
-  bool onnx_output = false;           ///< export the pruned model to ONNX (opset 17) and time it in ONNX Runtime
+  bool onnx_output = false;           ///< export the pruned model to ONNX (the default opset) and time it in ONNX Runtime
 };
 
 struct PruneOutcome {

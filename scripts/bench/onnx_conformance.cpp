@@ -1,5 +1,7 @@
 // Runs ONNX backend test cases (model.onnx + test_data_set_*/input_N.pb, output_N.pb), as shipped
-// in Debian's libonnx-testdata, through mopt's importer and LibTorch, and compares with the stored
+// in Debian's libonnx-testdata (ONNX 1.12, opsets up to 17) or generated from the onnx 1.23 package
+// (scripts/conformance/generate_node_tests.py: the node tests of every opset), through mopt's
+// importer and LibTorch, prints the counts per suite and per opset, and compares with the stored
 // outputs the way the ONNX backend runner does (rtol 1e-3, atol 1e-7, exact dtype and shape).
 //
 // With --round-trip, every case that imports is also exported back to ONNX by mopt's exporter
@@ -29,6 +31,7 @@
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/export/onnx_exporter.h"
+#include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/util/child_process.h"
@@ -43,6 +46,7 @@ enum class Outcome { kPass, kFail, kUnsupported };
 struct CaseResult {
   Outcome outcome;
   std::string detail;
+  int64_t opset = -1;  ///< the model's ai.onnx opset, -1 when it has none or did not load
 };
 
 std::vector<fs::path> numbered_files(const fs::path& dir, const std::string& prefix) {
@@ -94,6 +98,8 @@ std::string compare_set(const DataSet& set, const std::vector<at::Tensor>& actua
   return "";
 }
 
+CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::optional<Imported>& imported_case);
+
 CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case) {
   onnx::ModelProto proto;
   try {
@@ -101,6 +107,17 @@ CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case)
   } catch (const std::exception& e) {
     return {Outcome::kUnsupported, fmt::format("load: {}", e.what())};
   }
+  int64_t opset = -1;
+  try {
+    opset = mopt::onnx_import::model_opset(proto);
+  } catch (const std::exception&) {
+  }
+  auto result = run_loaded_case(dir, std::move(proto), imported_case);
+  result.opset = opset;
+  return result;
+}
+
+CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::optional<Imported>& imported_case) {
   auto unsupported = mopt::unsupported_ops(proto);
   if (!unsupported.empty()) return {Outcome::kUnsupported, mopt::describe_unsupported(unsupported)};
   mopt::Model imported;
@@ -266,6 +283,7 @@ int main(int argc, char** argv) {
   at::set_num_threads(1);
   std::set<std::string> passing, round_trip_passing;
   Tally total, total_round_trip;
+  std::map<int64_t, Tally> by_opset;  // import-and-run, over every suite
   try {
     for (const auto& suite : suites) {
       std::vector<fs::path> cases;
@@ -280,6 +298,7 @@ int main(int argc, char** argv) {
         std::optional<Imported> imported_case;
         auto result = run_case(dir, imported_case);
         tally.add(result.outcome);
+        by_opset[result.opset].add(result.outcome);
         print_outcome("", name, result, verbose);
         if (result.outcome != Outcome::kPass) continue;
         passing.insert(name);
@@ -298,6 +317,12 @@ int main(int argc, char** argv) {
       std::cout << fmt::format("  round trip (import, export, ONNX Runtime) {:>4} passed {:>4} failed {:>4} export unsupported (of {})\n",
                                trip.pass, trip.fail, trip.unsupported, imported.size());
       total_round_trip.pass += trip.pass, total_round_trip.fail += trip.fail, total_round_trip.unsupported += trip.unsupported;
+    }
+    for (const auto& [opset, tally] : by_opset) {
+      const int cases = tally.pass + tally.fail + tally.unsupported;
+      std::cout << fmt::format("opset {:>2}: {:>4} passed {:>4} failed {:>4} unsupported (of {}, {:.1f}% pass)\n",
+                               opset < 0 ? std::string("?") : std::to_string(opset), tally.pass, tally.fail,
+                               tally.unsupported, cases, 100.0 * tally.pass / std::max(cases, 1));
     }
     std::cout << fmt::format("total: {} passed, {} failed, {} unsupported\n", total.pass, total.fail, total.unsupported);
     if (with_round_trip) {

@@ -767,9 +767,29 @@ TEST_SUITE("data") {
 
     for (const char* bad : {"", "x:", ":1x3", "1x0x3", "1x-3", "1xx3", "1x3x", "x:1x3:complex64",
                             "x:1x3:float32:extra", "x:y", "x:1.5x3", ":1x3:float32",
-                            "x:1x3:", "a b:1x3", "1x3:float8"})
+                            "x:1x3:", "1x3:float8"})
       require_error([&] { mopt::parse_input_spec(bad); }, ExitCode::kUsage,
                     {"bad input spec", "[NAME:]SHAPE[:DTYPE]"});
+  }
+
+  TEST_CASE("input names with ':', ';', '\\' and spaces round-trip through the printed spec") {
+    // PyTorch's exporter names inputs like this; the name is everything before the shape.
+    auto torch_name = mopt::parse_input_spec("onnx::Flatten_0:1x25x96:float32");
+    CHECK(torch_name.name == "onnx::Flatten_0");
+    CHECK(torch_name.shape == std::vector<int64_t>{1, 25, 96});
+    CHECK(mopt::parse_input_spec("onnx::Flatten_0:1x25x96").name == "onnx::Flatten_0");
+    CHECK(mopt::parse_input_spec("a b:1x3").name == "a b");
+    for (const std::string name : {"onnx::Flatten_0", "a;b", "back\\slash;", "x:1x3", "plain"}) {
+      CAPTURE(name);
+      auto text = mopt::escape_input_name(name) + ":2x3:int64;" + mopt::escape_input_name(name) + "2:4";
+      auto specs = mopt::parse_input_specs(text);
+      REQUIRE(specs.size() == 2);
+      CHECK(specs[0].name == name);
+      CHECK(specs[0].shape == std::vector<int64_t>{2, 3});
+      CHECK(dtype_name(specs[0].dtype) == dtype_name(torch::kLong));
+      CHECK(specs[1].name == name + "2");
+      CHECK(specs[1].shape == std::vector<int64_t>{4});
+    }
   }
 
   TEST_CASE("synthetic_input is seeded, reproducible and leaves the global seed alone") {

@@ -239,7 +239,7 @@ void run_compile(const CompileArgs& args, Report& report) {
 
   nlohmann::json specialized_export;
   if (onnx_out) {
-    log_info("exporting to ONNX (opset 17) ...");
+    log_info("exporting to ONNX (opset {}) ...", ExportOptions{}.opset);
     output = export_like(output, data.input_rows(0, 1));
     // The exporter declares a dynamic batch. A specialized model's file declares its shape too, with
     // the shape arithmetic folded: ONNX Runtime runs fixed-shape graphs faster (scripts/bench/onnx_specialize.sh).

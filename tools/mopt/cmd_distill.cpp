@@ -166,7 +166,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   nlohmann::json onnx_check;
   if (onnx_out) {
     // The accuracy above is LibTorch's: measure the exported file where it will run, on the same data.
-    log_info("exporting the student to ONNX (opset 17) and checking it in ONNX Runtime ...");
+    log_info("exporting the student to ONNX (opset {}) and checking it in ONNX Runtime ...", ExportOptions{}.opset);
     const auto& check_data = args.val.empty() ? train : val;
     result.torchscript().eval();
     auto exported = export_like(result, check_data.input_rows(0, 1));

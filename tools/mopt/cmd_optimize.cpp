@@ -23,7 +23,7 @@ struct OptimizeArgs {
   bool print_pipeline = false;
   int iterations = 50;
   bool time_latency = true;
-  int64_t opset = 17;
+  int64_t opset = kMaxExportOpset;
 };
 
 void print_comparison(const nlohmann::json& c) {
@@ -125,8 +125,9 @@ void setup_optimize(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "output file (.pt, .ptl for TorchScript lite, .onnx)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline, "print the canonical pipeline text and exit");
-  cmd->add_option("--opset", args->opset, "ONNX opset of an .onnx output exported from TorchScript (13..17, default 17)")
-      ->check(CLI::Range(13, 17));
+  cmd->add_option("--opset", args->opset, fmt::format("ONNX opset of an .onnx output exported from TorchScript ({}..{}, "
+                                                       "default {})", kMinExportOpset, kMaxExportOpset, kMaxExportOpset))
+      ->check(CLI::Range(kMinExportOpset, kMaxExportOpset));
   cmd->add_option("--iterations", args->iterations, "timed calls for the before/after latency")->check(CLI::PositiveNumber);
   add_no_latency_flag(*cmd, args->time_latency);
   add_data_flags(*cmd, args->data);

@@ -29,7 +29,7 @@ namespace {
 struct QuantizeArgs {
   CommonArgs common;
   std::string model, output, mode = "static";
-  std::string calib, eval_data, labels, normalize;
+  std::string calib, eval_data, labels, normalize, input_shape;
   int64_t calib_samples = 512, calib_batch = 32, eval_samples = 0;
   std::string calibrator = "minmax";
   double percentile = 99.99;
@@ -54,6 +54,34 @@ std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, 
     }
   }
   return matched;
+}
+
+// What the quantized model is measured against fp32 on: --eval-data (accuracy, if labelled), else the
+// calibration inputs, else (dynamic mode needs no data) synthetic inputs from --input-shape or the
+// ONNX graph's declared inputs. Without labels only the agreement with fp32 is measured.
+Dataset comparison_data(const QuantizeArgs& args, const Dataset& calib) {
+  if (!args.eval_data.empty()) return load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
+  if (calib.size() > 0) {
+    Dataset eval = calib;
+    eval.labels = torch::Tensor();
+    eval.description = "calibration inputs (no labels)";
+    return eval;
+  }
+  DataArgs synthetic;
+  synthetic.input_shape = args.input_shape;
+  synthetic = with_graph_input(synthetic, args.model);
+  if (synthetic.input_shape.empty()) {
+    throw usage_error("give --eval-data DATA, or --input-shape SPEC for synthetic inputs, so the quantized model can be "
+                      "measured against fp32");
+  }
+  auto eval = load_data(synthetic, "test");
+  eval.description += " (no labels)";
+  log_info("no --eval-data: measuring agreement with fp32 on {}; accuracy is not measured", eval.description);
+  return eval;
+}
+
+const char* comparison_flag(const QuantizeArgs& args) {
+  return !args.eval_data.empty() ? "--eval-data" : !args.calib.empty() ? "--calib" : "--input-shape";
 }
 
 quant::AccuracyTarget accuracy_target(const QuantizeArgs& args) {
@@ -265,20 +293,13 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
     request.calib.labels = torch::Tensor();  // calibration needs none; a folder's labels must not count as eval labels
     log_info("calibration: {}", request.calib.description);
   }
-  if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
-  } else if (dynamic) {
-    throw usage_error("give --eval-data so the INT8 model can be measured against fp32");
-  } else {
-    request.eval = request.calib;
-    request.eval.description = "calibration inputs (no labels)";
-  }
+  request.eval = comparison_data(args, request.calib);
 
   ScratchDir scratch("mopt-quantize");
   nlohmann::json exported_fp32;  // null for an ONNX input
   if (input.is_torchscript()) {
     const auto& sample = dynamic ? request.eval : request.calib;
-    check_model_runs_on(input, sample.input_rows(0, 1), dynamic ? "--eval-data" : "--calib");
+    check_model_runs_on(input, sample.input_rows(0, 1), dynamic ? comparison_flag(args) : "--calib");
     input = export_like(input, sample.input_rows(0, 1));
     request.fp32_path = scratch.file("fp32.onnx");
     input.save(request.fp32_path);
@@ -331,18 +352,10 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
     request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
     log_info("calibration: {}", request.calib.description);
   }
-  if (!args.eval_data.empty()) {
-    request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
-  } else if (request.calib.size() > 0) {
-    request.eval = request.calib;  // agreement with fp32 only, no accuracy
-    request.eval.labels = torch::Tensor();
-    request.eval.description = "calibration inputs (no labels)";
-  } else {
-    throw usage_error("give --eval-data (or --calib) so the quantized model can be measured against fp32");
-  }
+  request.eval = comparison_data(args, request.calib);
 
   // Data that does not fit the model is the user's input, not a quantization failure (exit 4).
-  check_model_runs_on(fp32, request.eval.input_rows(0, 1), args.eval_data.empty() ? "--calib" : "--eval-data");
+  check_model_runs_on(fp32, request.eval.input_rows(0, 1), comparison_flag(args));
   // The quantizer words its own failures; this catches LibTorch errors from the steps around it
   // (the fp32 baseline, saving and reloading, measuring), so none reaches the user raw.
   auto outcome = quant::quantization_stage(
@@ -391,7 +404,12 @@ void setup_quantize(CLI::App& app) {
   cmd->add_flag("--per-channel", args->per_channel, "one weight scale per output channel (default)")->excludes(per_tensor);
   cmd->add_flag("--symmetric-activations", args->symmetric, "symmetric activation ranges (zero point 128) instead of affine");
   cmd->add_option("--skip", args->skip, "keep layers (ONNX: node or weight names) matching this glob in fp32 (repeatable)")->type_name("PATTERN");
-  cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default)")->type_name("DATA");
+  cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default); optional: "
+                  "without it the quantized model is compared with fp32 on the --calib inputs, or on synthetic ones")
+      ->type_name("DATA");
+  cmd->add_option("--input-shape", args->input_shape, "synthetic inputs for the comparison with fp32 when there is no "
+                  "--eval-data or --calib (an .onnx input's declared shapes by default), e.g. 'x:1x3x224x224:float32'")
+      ->type_name("SPEC");
   cmd->add_option("--labels", args->labels, "labels for an --eval-data file")->type_name("FILE");
   cmd->add_option("--eval-samples", args->eval_samples, "evaluate on the first N samples (0 = all)");
   cmd->add_option("--normalize", args->normalize, "MEAN,STD or M1,M2,M3/S1,S2,S3 for uint8 images")->type_name("MEAN,STD");
@@ -409,6 +427,7 @@ void setup_quantize(CLI::App& app) {
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib /usr/share/datasets/fashion-mnist \\\n"
                           "      --eval-data /usr/share/datasets/fashion-mnist --normalize 0.286,0.353 --calibrator entropy\n"
                           "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy\n"
+                          "  mopt quantize bert.onnx -o bert.int8.onnx --mode dynamic   # no data: agreement on synthetic inputs\n"
                           "  mopt quantize mlp.pt -o mlp.int8.pt --mode dynamic --eval-data inputs.npy --no-latency   # accuracy only, faster\n"
                           "  mopt quantize resnet18.onnx -o resnet18.int8.onnx --calib calib.npy   # QDQ, measured in ONNX Runtime\n"
                           "  mopt quantize cnn.pt -o cnn.int8.onnx --calib DATA   # exported to fp32 ONNX, then QDQ\n"

@@ -74,7 +74,7 @@ at::ScalarType result_dtype(const ExportContext& c, const torch::jit::Node* node
 std::string reorder_blocks(ExportContext& c, const std::string& name, const std::vector<int64_t>& order) {
   std::vector<std::string> blocks, reordered;
   for (size_t i = 0; i < order.size(); ++i) blocks.push_back(c.fresh("block"));
-  set_int(c.add_node("Split", {name}, blocks), "axis", 0);
+  c.add_split({name}, blocks, 0);
   for (auto i : order) reordered.push_back(blocks.at(static_cast<size_t>(i)));
   auto out = c.fresh("reordered");
   set_int(c.add_node("Concat", reordered, {out}), "axis", 0);
@@ -258,6 +258,26 @@ onnx::NodeProto& ExportContext::add_node(const std::string& op, const std::vecto
   for (const auto& input : inputs) node->add_input(input);
   for (const auto& output : outputs) node->add_output(output);
   return *node;
+}
+
+onnx::NodeProto& ExportContext::add_reduce(const std::string& op, const std::string& input, const std::vector<int64_t>& axes,
+                                           int64_t keepdims, const std::string& output) {
+  const bool axes_as_input = opset_ >= (op == "ReduceSum" ? 13 : 18);
+  std::vector<std::string> inputs = {input};
+  if (axes_as_input && !axes.empty()) inputs.push_back(add_ints(axes, "axes"));
+  auto& node = add_node(op, inputs, {output});
+  if (!axes_as_input && !axes.empty()) set_ints(node, "axes", axes);
+  set_int(node, "keepdims", keepdims);
+  return node;
+}
+
+onnx::NodeProto& ExportContext::add_split(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
+                                          int64_t axis) {
+  auto& node = add_node("Split", inputs, outputs);
+  set_int(node, "axis", axis);
+  const bool sized = inputs.size() > 1 && !inputs[1].empty();
+  if (!sized && opset_ >= 18) set_int(node, "num_outputs", static_cast<int64_t>(outputs.size()));
+  return node;
 }
 
 std::string ExportContext::add_initializer(const at::Tensor& value, const std::string& hint) {

@@ -85,6 +85,13 @@ class ExportContext {
   std::string add_initializer(const at::Tensor& value, const std::string& hint);
   /// An int64 1-D initializer (shapes, axes, pads).
   std::string add_ints(const std::vector<int64_t>& values, const std::string& hint);
+  /// A Reduce* node over `axes` (empty: every dim), which it takes as an attribute or, from opset 18
+  /// (ReduceSum from 13), as an input.
+  onnx::NodeProto& add_reduce(const std::string& op, const std::string& input, const std::vector<int64_t>& axes,
+                              int64_t keepdims, const std::string& output);
+  /// A Split node along `axis`: by the sizes in `inputs[1]` when given, else into equal parts, one per
+  /// output (opset 18 wants that count as num_outputs).
+  onnx::NodeProto& add_split(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs, int64_t axis);
 
  private:
   onnx::GraphProto& root_;   ///< the model's graph: initializers always go here (branches see them)

@@ -100,8 +100,8 @@ std::vector<at::Tensor> example_outputs(const Model& model, const std::vector<at
 }  // namespace
 
 onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options) {
-  if (options.opset < 13 || options.opset > 17) {
-    throw usage_error(fmt::format("ONNX export writes opsets 13..17, not {}", options.opset));
+  if (options.opset < kMinExportOpset || options.opset > kMaxExportOpset) {
+    throw usage_error(fmt::format("ONNX export writes opsets {}..{}, not {}", kMinExportOpset, kMaxExportOpset, options.opset));
   }
   auto prepared = onnx_export::exportable_graph(model, options.examples);
   const auto& graph = prepared.graph;

@@ -12,8 +12,13 @@
 
 namespace mopt {
 
+/// The opsets the exporter writes. The default is the newest: the bundled ONNX Runtime (1.30) runs
+/// it, and ONNX 1.23's checker checks it.
+inline constexpr int64_t kMinExportOpset = 13;
+inline constexpr int64_t kMaxExportOpset = 21;
+
 struct ExportOptions {
-  int64_t opset = 17;
+  int64_t opset = kMaxExportOpset;
   /// One example per forward() input, for its dtype and shape (dim 0 is exported as a symbolic
   /// batch); required.
   std::vector<at::Tensor> examples;

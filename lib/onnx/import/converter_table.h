@@ -27,7 +27,7 @@ const ConverterEntry* find_converter(const std::string& domain, const std::strin
 
 /// The oldest and newest opset the importer handles.
 constexpr int kMinOpset = 6;  // opset 6 differs from 7 only in legacy broadcasting, handled
-constexpr int kMaxOpset = 17;
+constexpr int kMaxOpset = 21;
 
 // Per-family entry lists, defined in ops/<family>.cpp and concatenated by converter_table().
 std::vector<ConverterEntry> elementwise_converters();

@@ -29,6 +29,41 @@ void check_initializers(const onnx::GraphProto& graph) {
   }
 }
 
+// The float8, 4-bit and 2-bit element types (opsets 19-24) have no LibTorch tensor type mopt could
+// compute in; a model that holds them is refused by the type's name before anything converts.
+bool is_narrow_type(int32_t type) { return type >= onnx::TensorProto::FLOAT8E4M3FN && type <= onnx::TensorProto::INT2; }
+
+void check_element_types(const onnx::GraphProto& graph) {
+  auto refuse = [](int32_t type, const std::string& where) {
+    throw invalid_input(fmt::format(
+        "{} has element type {}: mopt imports no float8, 4-bit or 2-bit tensors (LibTorch does not compute in them); "
+        "export the model in float32 or int8",
+        where, onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(type))));
+  };
+  auto check_value = [&](const onnx::ValueInfoProto& value, const char* kind) {
+    const auto type = value.type().tensor_type().elem_type();
+    if (is_narrow_type(type)) refuse(type, fmt::format("{} '{}'", kind, value.name()));
+  };
+  for (const auto& value : graph.input()) check_value(value, "graph input");
+  for (const auto& value : graph.output()) check_value(value, "graph output");
+  for (const auto& value : graph.value_info()) check_value(value, "value");
+  for (const auto& init : graph.initializer()) {
+    if (is_narrow_type(init.data_type())) refuse(init.data_type(), fmt::format("initializer '{}'", init.name()));
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& node = graph.node(i);
+    for (const auto& attribute : node.attribute()) {
+      const bool cast_to = attribute.name() == "to" || attribute.name() == "output_dtype";
+      if (cast_to && attribute.type() == onnx::AttributeProto::INT && is_narrow_type(static_cast<int32_t>(attribute.i()))) {
+        refuse(static_cast<int32_t>(attribute.i()), fmt::format("node {}'s {}", node_label(node, i), attribute.name()));
+      }
+      if (attribute.has_t() && is_narrow_type(attribute.t().data_type())) {
+        refuse(attribute.t().data_type(), fmt::format("node {}'s {}", node_label(node, i), attribute.name()));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t model_opset(const onnx::ModelProto& model) {
@@ -204,6 +239,7 @@ void validate_graph(const onnx::ModelProto& model) {
                                     opset, kMinOpset, kMaxOpset));
   }
   const auto& graph = model.graph();
+  check_element_types(graph);
   check_initializers(graph);
   check_node_schemas(model);
   topological_order(graph);

@@ -99,6 +99,8 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
         torch_pads = torch_pads[:-2]
     if mode == 'constant':
         return torch.constant_pad_nd(x, torch_pads, value)
+    if mode == 'wrap':  # opset 19
+        return torch._pad_circular(x, torch_pads)
     # reflect/edge kernels are floating-point only and exist per number of padded dims
     y = x if x.is_floating_point() else x.to(7)  # 7: torch.float64, exact for int32 and smaller
     dims = len(torch_pads) // 2
@@ -117,6 +119,18 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
         else:
             y = torch.replication_pad3d(y, torch_pads)
     return y.to(x.dtype)
+)"}},
+      {"_pads_of_axes", {{}, R"(
+def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
+    # Pad 18: pads name only the listed axes; every other axis gets none.
+    rank = x.dim()
+    n = len(axes)
+    full = [0] * (2 * rank)
+    for i in range(n):
+        axis = axes[i] if axes[i] >= 0 else axes[i] + rank
+        full[axis] = pads[i]
+        full[axis + rank] = pads[i + n]
+    return full
 )"}},
       {"_prod", {{}, R"(
 def _prod(self, x: Tensor, dims: List[int], keepdim: bool) -> Tensor:
@@ -221,6 +235,8 @@ def _scatter_nd(self, data: Tensor, indices: Tensor, updates: Tensor, reduction:
         flat = torch.index_add(flat, 0, linear, source)
     elif reduction == 'mul':
         flat = torch.index_reduce(flat, 0, linear, source, 'prod')
+    elif reduction == 'max' or reduction == 'min':
+        flat = torch.index_reduce(flat, 0, linear, source, 'a' + reduction)
     else:
         flat = torch.index_copy(flat, 0, linear, source)
     return flat.reshape(shape)

@@ -1,6 +1,7 @@
 #include "lib/onnx/import/onnx_importer.h"
 
 #include <fmt/format.h>
+#include <onnx/inliner/inliner.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <map>
@@ -54,9 +55,23 @@ nlohmann::json declared_dims(const onnx::ValueInfoProto& value) {
   return dims;
 }
 
+// The dynamo exporter (onnxscript) may write model-local functions; their bodies are plain ops.
+onnx::ModelProto with_functions_inlined(const onnx::ModelProto& input) {
+  onnx::ModelProto model = input;
+  if (model.functions_size() == 0) return model;
+  try {
+    onnx::inliner::InlineLocalFunctions(model, /*convert_version=*/true);
+  } catch (const std::exception& e) {
+    throw invalid_input(fmt::format("the model's local functions could not be inlined: {}", e.what()));
+  }
+  model.clear_functions();
+  return model;
+}
+
 }  // namespace
 
-std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model) {
+std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& input) {
+  const auto model = with_functions_inlined(input);
   int64_t opset = 0;
   try {
     opset = onnx_import::model_opset(model);
@@ -90,13 +105,13 @@ std::string describe_unsupported(const std::vector<UnsupportedOp>& ops) {
 }
 
 ImportedOnnx import_onnx(const onnx::ModelProto& input) {
-  onnx_import::validate_graph(input);
-  auto unsupported = unsupported_ops(input);
+  onnx::ModelProto model = with_functions_inlined(input);
+  onnx_import::validate_graph(model);
+  auto unsupported = unsupported_ops(model);
   if (!unsupported.empty()) {
     throw invalid_input(fmt::format("mopt cannot import this ONNX model: no converter for {}",
                                     describe_unsupported(unsupported)));
   }
-  onnx::ModelProto model = input;
   infer_shapes(model);
   onnx_import::GraphBuilder builder(model);
   ImportedOnnx imported;
@@ -205,7 +220,8 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
     if (!tensor.has_shape() || !dtype) {
       throw usage_error(fmt::format("the model's input '{}' has no declared shape or dtype: give --input-shape", input.name()));
     }
-    auto spec = fmt::format("{}:{}:{}", input.name(), fmt::join(dims, "x"), data_detail::dtype_name(*dtype));
+    auto spec = fmt::format("{}:{}:{}", escape_input_name(input.name()), fmt::join(dims, "x"),
+                            data_detail::dtype_name(*dtype));
     if (!missing.empty()) dynamic.push_back(fmt::format("'{}' ({})", input.name(), fmt::join(missing, ", ")));
     specs.push_back(spec);
     if (!missing.empty()) continue;

@@ -76,14 +76,12 @@ void translate_div(ExportContext& c, const Node* node) {
   c.add_node("Div", {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
 
-// _prod(x, dims, keepdim): ReduceProd (axes an attribute before opset 18).
+// _prod(x, dims, keepdim): ReduceProd.
 void translate_prod(ExportContext& c, const Node* node) {
   auto dims = c.constant_ints(node->input(1));
   auto keepdim = c.constant_int(node->input(2));
   if (!dims || !keepdim) unsupported(node, "dims computed at run time");
-  auto& reduce = c.add_node("ReduceProd", {c.name(node->input(0))}, {c.fresh(node->output())});
-  set_ints(reduce, "axes", *dims);
-  set_int(reduce, "keepdims", *keepdim);
+  c.add_reduce("ReduceProd", c.name(node->input(0)), *dims, *keepdim, c.fresh(node->output()));
 }
 
 // _scatter_nd(data, indices, updates, reduction): ScatterND (reductions from opset 16).

@@ -112,7 +112,7 @@ void split_into(ExportContext& c, const Node* node, const std::vector<std::strin
       for (const auto* value : parts[i]) c.bind(value, names.back());
     }
   }
-  set_int(c.add_node("Split", inputs, names), "axis", axis);
+  c.add_split(inputs, names, axis);
 }
 
 // aten::split(x, sizes, dim) -> Split with sizes (one output per size: constant sizes, or as many as

@@ -215,7 +215,7 @@ void translate_layer_norm(ExportContext& c, const torch::jit::Node* node) {
 std::string plane_offsets(ExportContext& c, const std::string& leading, const std::string& plane_size, size_t spatial) {
   auto planes = c.fresh("planes"), index = c.fresh("plane_index"), target = c.fresh("plane_shape"),
        shaped = c.fresh("plane_index_shaped"), offsets = c.fresh("plane_offsets");
-  set_int(c.add_node("ReduceProd", {leading}, {planes}), "keepdims", 0);
+  c.add_reduce("ReduceProd", leading, {}, 0, planes);
   c.add_node("Range", {c.add_initializer(at::scalar_tensor(0, at::kLong), "zero"), planes,
                        c.add_initializer(at::scalar_tensor(1, at::kLong), "one")},
              {index});
@@ -228,7 +228,7 @@ std::string plane_offsets(ExportContext& c, const std::string& leading, const st
 // The product of the dims of a 1-D size value (the elements of one plane).
 std::string product_of(ExportContext& c, const std::string& sizes) {
   auto out = c.fresh("plane_size");
-  set_int(c.add_node("ReduceProd", {sizes}, {out}), "keepdims", 0);
+  c.add_reduce("ReduceProd", sizes, {}, 0, out);
   return out;
 }
 
@@ -319,9 +319,7 @@ void translate_adaptive_avg_pool(ExportContext& c, const torch::jit::Node* node)
   auto grouped_shape = c.fresh("grouped_shape"), grouped = c.fresh("grouped");
   set_int(c.add_node("Concat", parts, {grouped_shape}), "axis", 0);
   c.add_node("Reshape", {input, grouped_shape}, {grouped});
-  auto& mean = c.add_node("ReduceMean", {grouped}, {c.fresh(node->output())});
-  set_ints(mean, "axes", window_axes);
-  set_int(mean, "keepdims", 0);
+  c.add_reduce("ReduceMean", grouped, window_axes, 0, c.fresh(node->output()));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Reductions: mean, sum, max/min (values and indices), argmax/argmin, logsumexp, prod, cumsum,
-// variance, determinant and the negative log-likelihood loss. Up to opset 17 ReduceSum takes its
-// axes as an input and the other Reduce* ops as an attribute.
+// variance, determinant and the negative log-likelihood loss. Reduce* nodes take their axes as
+// ExportContext::add_reduce writes them for the opset (an attribute, or an input from opset 18).
 #include <fmt/format.h>
 
 #include "lib/onnx/export/export_context.h"
@@ -21,11 +21,9 @@ Reduction reduction(ExportContext& c, const torch::jit::Node* node, size_t dims_
   return {*dims, *keepdim};
 }
 
-// Reduce* with the axes attribute (absent: every dim).
+// Reduce* over r.dims (empty: every dim).
 void reduce(ExportContext& c, const std::string& op, const std::string& x, const Reduction& r, const std::string& out) {
-  auto& node = c.add_node(op, {x}, {out});
-  if (!r.dims.empty()) set_ints(node, "axes", r.dims);
-  set_int(node, "keepdims", r.keepdim);
+  c.add_reduce(op, x, r.dims, r.keepdim, out);
 }
 
 // The input, cast to the result's recorded dtype (a dtype= argument, or torch summing ints as int64).

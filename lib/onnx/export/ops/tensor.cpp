@@ -212,7 +212,7 @@ void translate_chunk(ExportContext& c, const torch::jit::Node* node) {
   if (!unpack || static_cast<int64_t>(unpack->outputs().size()) != *chunks) unsupported(node, "chunks used other than unpacked at once");
   std::vector<std::string> parts;
   for (const auto* part : unpack->outputs()) parts.push_back(c.fresh(part));
-  set_int(c.add_node("Split", {c.name(node->input(0))}, parts), "axis", *dim);
+  c.add_split({c.name(node->input(0))}, parts, *dim);
 }
 
 // prim::ListUnpack of an aten::chunk (its Split named the values) or of a list exported as a 1-D

@@ -135,6 +135,15 @@ void convert_softmax(NodeContext& c) {
   c.assign(0, fmt::format("{}.reshape({}.size())", apply(flat, "1"), x));
 }
 
+// Gelu (opset 20): exact (erf) or its tanh approximation, as aten::gelu computes both.
+void convert_gelu(NodeContext& c) {
+  auto approximate = c.attr_string("approximate", "none");
+  c.require(approximate == "none" || approximate == "tanh", "Gelu approximate=" + approximate);
+  c.assign(0, fmt::format("torch.gelu({}, approximate='{}')", c.input(0), approximate));
+}
+
+void convert_mish(NodeContext& c) { c.assign(0, fmt::format("torch.mish({})", c.input(0))); }
+
 }  // namespace
 
 std::vector<ConverterEntry> activation_converters() {
@@ -153,6 +162,8 @@ std::vector<ConverterEntry> activation_converters() {
       {"", "Softmax", 1, kMaxOpset, convert_softmax<0>},
       {"", "LogSoftmax", 1, kMaxOpset, convert_softmax<1>},
       {"", "Hardmax", 1, kMaxOpset, convert_softmax<2>},
+      {"", "Gelu", 20, kMaxOpset, convert_gelu},
+      {"", "Mish", 18, kMaxOpset, convert_mish},
   };
 }
 

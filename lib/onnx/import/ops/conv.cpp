@@ -130,6 +130,20 @@ void convert_conv_integer(NodeContext& c) {
                           c.attr_int("group", 1), dtype_code(at::kInt)));
 }
 
+// Col2Im (opset 18): aten::col2im (torch's fold) for 2 spatial dims with symmetric padding.
+void convert_col2im(NodeContext& c) {
+  auto image = c.constant_ints(1), block = c.constant_ints(2);
+  c.require(image && block && image->size() == 2 && block->size() == 2,
+            "Col2Im other than 2-D with constant image_shape and block_shape");
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(4, 0));
+  c.require(pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3], "Col2Im with asymmetric pads");
+  c.assign(0, fmt::format("torch.col2im({}, {}, {}, {}, {}, {})", c.input(0), int_list_literal(*image),
+                          int_list_literal(*block),
+                          int_list_literal(c.attr_ints("dilations").value_or(std::vector<int64_t>{1, 1})),
+                          int_list_literal({pads[0], pads[1]}),
+                          int_list_literal(c.attr_ints("strides").value_or(std::vector<int64_t>{1, 1}))));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> conv_converters() {
@@ -137,6 +151,7 @@ std::vector<ConverterEntry> conv_converters() {
       {"", "Conv", 1, kMaxOpset, convert_conv},
       {"", "ConvTranspose", 1, kMaxOpset, convert_conv_transpose},
       {"", "ConvInteger", 10, kMaxOpset, convert_conv_integer},
+      {"", "Col2Im", 18, kMaxOpset, convert_col2im},
   };
 }
 

@@ -53,6 +53,10 @@ constexpr char kAsinh[] = "torch.asinh";
 constexpr char kAcosh[] = "torch.acosh";
 constexpr char kAtanh[] = "torch.atanh";
 constexpr char kIsNaN[] = "torch.isnan";
+constexpr char kBitwiseAnd[] = "torch.bitwise_and";
+constexpr char kBitwiseOr[] = "torch.bitwise_or";
+constexpr char kBitwiseXor[] = "torch.bitwise_xor";
+constexpr char kBitwiseNot[] = "torch.bitwise_not";
 
 // Before opset 7, `broadcast=1` with `axis` aligned B's dims with A's starting at axis, instead of
 // NumPy's trailing alignment: pad B's shape with trailing 1s to get the same result.
@@ -253,6 +257,10 @@ std::vector<ConverterEntry> elementwise_converters() {
       {"", "Identity", 1, kMaxOpset, convert_identity},
       {"", "Dropout", 1, kMaxOpset, convert_dropout},
       {"", "BitShift", 11, kMaxOpset, convert_bit_shift},
+      {"", "BitwiseAnd", 18, kMaxOpset, binary<kBitwiseAnd>},
+      {"", "BitwiseOr", 18, kMaxOpset, binary<kBitwiseOr>},
+      {"", "BitwiseXor", 18, kMaxOpset, binary<kBitwiseXor>},
+      {"", "BitwiseNot", 18, kMaxOpset, unary<kBitwiseNot>},
   };
 }
 

@@ -1,4 +1,4 @@
-// BatchNormalization, InstanceNormalization, LayerNormalization, LRN and LpNormalization.
+// BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization, LRN and LpNormalization.
 // Constant scale/bias/statistics become BatchNorm/InstanceNorm/LayerNorm layers scripted as
 // torch.nn does them (aten::batch_norm etc. on self tensors), so BN folding finds them.
 #include <fmt/format.h>
@@ -131,6 +131,21 @@ void convert_layer_norm(NodeContext& c) {
                           c.input(2), float_literal(eps)));
 }
 
+// GroupNormalization: opset 18 scales and shifts per group, opset 21 per channel (aten::group_norm's
+// weight and bias are per channel, so 18's are repeated over each group's channels).
+void convert_group_norm(NodeContext& c) {
+  const auto groups = c.attr_int("num_groups", 0);
+  c.require(groups > 0, "GroupNormalization without num_groups");
+  c.require(c.attr_int("stash_type", 1) == 1, "GroupNormalization with a stash_type other than float");
+  auto x = c.input(0), scale = c.input(1), bias = c.input(2);
+  if (c.opset() < 21) {
+    scale = fmt::format("torch.repeat_interleave({}, {}.size(1) // {})", scale, x, groups);
+    bias = fmt::format("torch.repeat_interleave({}, {}.size(1) // {})", bias, x, groups);
+  }
+  c.assign(0, fmt::format("torch.group_norm({}, {}, {}, {}, {}, False)", x, groups, scale, bias,
+                          float_literal(c.attr_float("epsilon", 1e-5))));
+}
+
 void convert_lrn(NodeContext& c) {
   c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_lrn"), c.input(0), c.attr_int("size", 1),
                           float_literal(c.attr_float("alpha", 1e-4)), float_literal(c.attr_float("beta", 0.75)),
@@ -161,6 +176,7 @@ std::vector<ConverterEntry> normalization_converters() {
       {"", "BatchNormalization", 6, kMaxOpset, convert_batch_norm},
       {"", "InstanceNormalization", 6, kMaxOpset, convert_instance_norm},
       {"", "LayerNormalization", 17, kMaxOpset, convert_layer_norm},
+      {"", "GroupNormalization", 18, kMaxOpset, convert_group_norm},
       {"", "LRN", 1, kMaxOpset, convert_lrn},
       {"", "LpNormalization", 1, kMaxOpset, convert_lp_norm},
       {"", "MeanVarianceNormalization", 9, kMaxOpset, convert_mvn},

@@ -1,4 +1,4 @@
-// Reduce* ops. Axes come from the attribute (or, for ReduceSum from opset 13, an input); no axes
+// Reduce* ops. Axes come from the attribute, or an input (ReduceSum from opset 13, the others from 18); no axes
 // means every dim, unless noop_with_empty_axes says to pass the input through.
 #include <fmt/format.h>
 
@@ -14,7 +14,7 @@ void convert_reduce(NodeContext& c) {
   auto x = c.input(0);
   bool keepdims = c.attr_int("keepdims", 1) != 0;
   std::string dims;
-  bool axes_as_input = kKind == Reduce::kSum && c.opset() >= 13;
+  bool axes_as_input = c.opset() >= (kKind == Reduce::kSum ? 13 : 18);
   bool noop_when_empty = c.attr_int("noop_with_empty_axes", 0) != 0;
   std::string runtime_dims;  // a local holding axes known only at run time
   if (axes_as_input && c.has_input(1)) {

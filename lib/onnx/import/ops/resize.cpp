@@ -47,6 +47,11 @@ std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t 
 
 void convert_resize(NodeContext& c) {
   c.require(c.attr_int("exclude_outside", 0) == 0, "Resize with exclude_outside");
+  // Opset 18: scales/sizes for some axes only, and aspect-ratio policies for sizes.
+  c.require(!c.attribute("axes"), "Resize with axes");
+  c.require(c.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch",
+            "Resize with keep_aspect_ratio_policy " + c.attr_string("keep_aspect_ratio_policy", ""));
+  const bool antialias = c.attr_int("antialias", 0) != 0;
   auto mode = c.attr_string("mode", "nearest");
   auto x = c.input(0);
   auto rank = c.input_rank(0);
@@ -97,22 +102,35 @@ void convert_resize(NodeContext& c) {
                             c.attr_string("nearest_mode", "round_prefer_floor")));
   } else if (torch_mode == "nearest") {
     c.assign(0, fmt::format("torch.upsample_nearest{}d({}, {}, {})", spatial, x, size, factors));
+  } else if (antialias && (torch_mode == "bilinear" || torch_mode == "bicubic")) {
+    // Opset 18's antialias widens the filter by 1/scale when shrinking, as LibTorch's _aa kernels do.
+    c.assign(0, fmt::format("torch._upsample_{}2d_aa({}, {}, {}, {})", torch_mode, x, size, align_corners, factors));
   } else {
+    c.require(!antialias || torch_mode == "nearest", "antialiased " + mode + " resize of other than 2 spatial dims");
     c.assign(0, fmt::format("torch.upsample_{}{}d({}, {}, {}, {})", torch_mode, spatial, x, size, align_corners, factors));
   }
 }
 
 // GridSample (opset 16) is defined as PyTorch's grid_sample: aten::grid_sampler with the same
 // modes (bilinear 0, nearest 1, bicubic 2), padding modes (zeros 0, border 1, reflection 2) and
-// align_corners.
+// align_corners. Opset 20 renames the modes linear and cubic and allows volumes (5-D, not cubic).
 void convert_grid_sample(NodeContext& c) {
-  auto mode = c.attr_string("mode", "bilinear"), padding = c.attr_string("padding_mode", "zeros");
-  int interpolation = mode == "bilinear" ? 0 : mode == "nearest" ? 1 : mode == "bicubic" ? 2 : -1;
+  auto mode = c.attr_string("mode", c.opset() >= 20 ? "linear" : "bilinear");
+  auto padding = c.attr_string("padding_mode", "zeros");
+  int interpolation = mode == "bilinear" || mode == "linear" ? 0 : mode == "nearest" ? 1
+                      : mode == "bicubic" || mode == "cubic" ? 2 : -1;
   int padding_code = padding == "zeros" ? 0 : padding == "border" ? 1 : padding == "reflection" ? 2 : -1;
   c.require(interpolation >= 0, "GridSample mode " + mode);
   c.require(padding_code >= 0, "GridSample padding_mode " + padding);
-  c.require(c.input_rank(0).value_or(4) == 4, "GridSample on inputs other than 4-D");
+  const auto rank = c.input_rank(0).value_or(4);
+  c.require(rank == 4 || (rank == 5 && interpolation != 2), "GridSample on inputs other than 4-D (or 5-D, not cubic)");
   c.assign(0, fmt::format("torch.grid_sampler({}, {}, {}, {}, {})", c.input(0), c.input(1), interpolation, padding_code,
+                          c.attr_int("align_corners", 0) ? "True" : "False"));
+}
+
+// AffineGrid (opset 20) is PyTorch's affine_grid: the sampling grid of a batch of affine matrices.
+void convert_affine_grid(NodeContext& c) {
+  c.assign(0, fmt::format("torch.affine_grid_generator({}, {}, {})", c.input(0), c.int_list_input(1),
                           c.attr_int("align_corners", 0) ? "True" : "False"));
 }
 
@@ -123,6 +141,7 @@ std::vector<ConverterEntry> resize_converters() {
       {"", "Resize", 10, kMaxOpset, convert_resize},
       {"", "Upsample", 7, 9, convert_resize},
       {"", "GridSample", 16, kMaxOpset, convert_grid_sample},
+      {"", "AffineGrid", 20, kMaxOpset, convert_affine_grid},
   };
 }
 

@@ -51,6 +51,7 @@ void convert_flatten(NodeContext& c) {
   if (axis == 0) c.assign(0, fmt::format("{}.reshape([1, -1])", x));
   else if (axis == 1 && c.input_rank(0).value_or(0) >= 2) c.assign(0, fmt::format("torch.flatten({}, 1)", x));  // as torch.nn.Flatten: channel pruning follows it
   else if (axis == 1) c.assign(0, fmt::format("{}.reshape([{}.size(0), -1])", x, x));
+  else if (axis == c.input_rank(0)) c.assign(0, fmt::format("torch.flatten({}).unsqueeze(1)", x));  // [all, 1]
   else c.assign(0, fmt::format("torch.flatten(torch.flatten({}, {}), 0, {})", x, axis, axis - 1));
 }
 

@@ -47,6 +47,10 @@ void convert_split(NodeContext& c) {
     c.emit(fmt::format("{} = torch.split({}, {}, {})", parts, x, c.int_list_input(1), axis));  // run-time sizes
   } else if (sizes && !sizes->empty()) {
     c.emit(fmt::format("{} = torch.split({}, {}, {})", parts, x, int_list_literal(*sizes), axis));
+  } else if (c.opset() >= 18) {
+    // num_outputs parts of ceil(n / num_outputs), the last one smaller when n does not divide.
+    auto count = c.attr_int("num_outputs", c.output_count());
+    c.emit(fmt::format("{0} = torch.split({1}, ({1}.size({2}) + {3} - 1) // {3}, {2})", parts, x, axis, count));
   } else {
     c.emit(fmt::format("{} = torch.tensor_split({}, {}, {})", parts, x, c.output_count(), axis));
   }
@@ -174,7 +178,8 @@ void convert_gather_elements(NodeContext& c) {
 
 void convert_pad(NodeContext& c) {
   auto mode = c.attr_string("mode", "constant");
-  c.require(mode == "constant" || mode == "reflect" || mode == "edge", "Pad mode " + mode);
+  c.require(mode == "constant" || mode == "reflect" || mode == "edge" || (mode == "wrap" && c.opset() >= 19),
+            "Pad mode " + mode);
   std::string pads, value = "0.0";
   if (c.opset() < 11) {
     pads = int_list_literal(c.attr_ints("pads").value_or(std::vector<int64_t>{}));
@@ -184,6 +189,9 @@ void convert_pad(NodeContext& c) {
     if (c.has_input(2)) {
       auto* constant = c.constant(2);
       value = constant ? float_literal(constant->item<double>()) : fmt::format("float({})", c.input(2));
+    }
+    if (c.opset() >= 18 && c.has_input(3)) {  // pads for the listed axes only
+      pads = fmt::format("{}({}, {}, {})", c.helper("_pads_of_axes"), c.input(0), pads, c.int_list_input(3));
     }
   }
   c.assign(0, fmt::format("{}({}, {}, '{}', {})", c.helper("_pad"), c.input(0), pads, mode, value));
@@ -289,6 +297,8 @@ void convert_scatter_elements(NodeContext& c) {
     c.assign(0, fmt::format("torch.scatter_add({}, {}, {}, {})", data, axis, index, updates));
   } else if (reduction == "mul") {
     c.assign(0, fmt::format("torch.scatter({}, {}, {}, {}, reduce='multiply')", data, axis, index, updates));
+  } else if (reduction == "max" || reduction == "min") {  // opset 18
+    c.assign(0, fmt::format("torch.scatter_reduce({}, {}, {}, {}, 'a{}')", data, axis, index, updates, reduction));
   } else {
     c.require(false, "ScatterElements reduction " + reduction);
   }
@@ -297,7 +307,8 @@ void convert_scatter_elements(NodeContext& c) {
 // ScatterND(data, indices, updates, reduction): index rows address slices of data's first k dims.
 void convert_scatter_nd(NodeContext& c) {
   auto reduction = c.attr_string("reduction", "none");
-  c.require(reduction == "none" || reduction == "add" || reduction == "mul", "ScatterND reduction " + reduction);
+  c.require(reduction == "none" || reduction == "add" || reduction == "mul" || reduction == "max" || reduction == "min",
+            "ScatterND reduction " + reduction);
   c.assign(0, fmt::format("{}({}, {}, {}, '{}')", c.helper("_scatter_nd"), c.input(0), c.input(1), c.input(2), reduction));
 }
 
