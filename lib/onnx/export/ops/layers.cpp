@@ -190,10 +190,12 @@ void translate_instance_norm(ExportContext& c, const torch::jit::Node* node) {
 void translate_grid_sampler(ExportContext& c, const torch::jit::Node* node) {
   auto mode = c.constant_int(node->input(2)), padding = c.constant_int(node->input(3)), align = c.constant_int(node->input(4));
   if (!mode || !padding || !align || *mode < 0 || *mode > 2 || *padding < 0 || *padding > 2) unsupported(node, "modes computed at run time");
+  // Opset 20 renamed the modes (ONNX Runtime refuses the old names there).
   static const char* kModes[] = {"bilinear", "nearest", "bicubic"};
+  static const char* kModes20[] = {"linear", "nearest", "cubic"};
   static const char* kPaddings[] = {"zeros", "border", "reflection"};
   auto& sample = c.add_node("GridSample", {c.name(node->input(0)), c.name(node->input(1))}, {c.fresh(node->output())});
-  set_string(sample, "mode", kModes[*mode]);
+  set_string(sample, "mode", (c.opset() >= 20 ? kModes20 : kModes)[*mode]);
   set_string(sample, "padding_mode", kPaddings[*padding]);
   set_int(sample, "align_corners", *align);
 }

@@ -227,7 +227,7 @@ void convert_cumsum(NodeContext& c) {
   if (auto known = c.constant_ints(1)) axis = std::to_string(known->front());
   bool exclusive = c.attr_int("exclusive", 0), reverse = c.attr_int("reverse", 0);
   auto input = reverse ? fmt::format("torch.flip({}, [{}])", x, axis) : x;
-  auto sum = fmt::format("torch.cumsum({}, {})", input, axis);
+  auto sum = fmt::format("torch.cumsum({}, {}, dtype={}.dtype)", input, axis, x);  // int32 stays int32
   if (exclusive) sum = fmt::format("torch.sub({}, {})", sum, input);
   if (reverse) sum = fmt::format("torch.flip({}, [{}])", sum, axis);
   c.assign(0, sum);
