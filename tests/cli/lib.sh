@@ -6,6 +6,8 @@ trap 'rm -rf "$WORK"' EXIT
 export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
 failures=0
+# The project's Python (.venv/): ONNX 1.23's checker (the version mopt links), numpy, PyTorch 2.x.
+PY="$SOURCE_DIR/.venv/bin/python"
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 

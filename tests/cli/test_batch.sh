@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 M="$WORK/m"
 mkdir -p "$M/models"

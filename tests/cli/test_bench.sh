@@ -2,7 +2,7 @@
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Sweep: one row per batch x threads, settings and stop rule recorded.
 expect_exit 0 -- "$MOPT" bench "$FIXTURES/mlp.pt" --input-shape x:1x784 --batch 1,4 --threads 1,2 --iterations 20 --report "$WORK/sweep.json"

@@ -1,7 +1,7 @@
 # mopt compile with device profiles, keep-if-faster, lite output; bench --profile budgets as gates.
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Host profile with per-pass measurement: one decision per requested pass, numerics unchanged.
 expect_exit 0 -- "$MOPT" compile "$CNN" --profile x86-64-avx512-vnni -o "$WORK/server.pt" --input-shape 1x1x28x28 \

@@ -7,7 +7,7 @@ STUDENT="$FIXTURES/fashion_student.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
 data=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --val-samples 1000 --threads 1 --recipe fixed)
 port=$((20000 + RANDOM % 20000))
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # two_ranks OUT_PREFIX ARGS...: rank 0 and rank 1 of one run; exit codes in $WORK/OUT_PREFIX.rc{0,1}.
 two_ranks() {

@@ -7,7 +7,7 @@ FMNIST=/usr/share/datasets/fashion-mnist
 small=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --train-samples 2000 --val-samples 1000 --threads 1)
 fixed=(--recipe fixed)
 tiny=(--train "$FMNIST" --val "$FMNIST" --normalize 0.2860,0.3530 --train-samples 1000 --val-samples 1000 --threads 1)
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Distillation with feature pairs (64-channel teacher map vs 32-channel student map: projected;
 # logits vs logits: same width, no projection) and the cross-entropy baseline; the student

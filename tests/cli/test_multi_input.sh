@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 T="$FIXTURES/onnx_import/two_input"
 DATA="$FIXTURES/onnx_import/two_input_data"   # labels = the fp32 model's own argmax
 SPEC='input_ids:1x12:int64;attention_mask:1x12:int64'
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Synthetic inputs, one per input: ONNX Runtime, LibTorch through the importer, the TorchScript twin.
 for target in "$T.onnx" "$T.onnx --runtime libtorch" "$T.pt"; do

@@ -6,7 +6,7 @@ TWIN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 ONNX="$FIXTURES/fashion_cnn.onnx"
 FMNIST=/usr/share/datasets/fashion-mnist
 NORM=0.2860,0.3530
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 top1() { /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r$2)" "$1"; }
 
 # Conversion: the TorchScript file runs in PyTorch with the ONNX inputs and returns PyTorch's outputs.

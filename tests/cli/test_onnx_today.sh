@@ -6,7 +6,6 @@
 # float8 is refused by name; the export writes opset 21 by default.
 source "$(dirname "$0")/lib.sh"
 C="$FIXTURES/onnx_corpus"
-PY="$SOURCE_DIR/.venv/bin/python"
 py() { "$PY" -c "$1" || fail "$2"; }
 have_ort() { [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; }
 

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 ONNX="$FIXTURES/fashion_cnn.onnx"
 TWIN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
   expect_exit 0 -- "$MOPT" bench "$ONNX" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 1000 --threads 1 \
@@ -51,7 +51,7 @@ import json, onnx; m=json.load(open('$WORK/export.json'))['metrics']
 assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.99999, m
 assert m['before']['accuracy']['top1']==m['after']['accuracy']['top1'], m
 p=onnx.load('$WORK/cnn.onnx'); onnx.checker.check_model(p, full_check=True)
-assert p.opset_import[0].version==17 and p.graph.input[0].type.tensor_type.shape.dim[0].dim_param=='N'" "export of the CNN"
+assert p.opset_import[0].version==21 and p.graph.input[0].type.tensor_type.shape.dim[0].dim_param=='N'" "export of the CNN"
   for name in resnet18 mobilenet_v2; do
     expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x224x224 \
       --opset 13 --no-latency

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Per-layer and per-op profile with a trace; one thread keeps the run cheap on a shared machine.
 expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 20 --threads 1 --op-profile --top 100 \

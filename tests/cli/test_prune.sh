@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
 data=(--normalize 0.2860,0.3530 --eval-data "$FMNIST" --eval-samples 1000 --threads 1 --no-latency)
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Channel pruning at 50% + a short fine-tune against the original's soft targets.
 expect_exit 0 -- "$MOPT" prune "$CNN" -o "$WORK/cnn.pruned.pt" --method channel --amount 0.5 "${data[@]}" \

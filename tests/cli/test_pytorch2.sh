@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 BERT="$FIXTURES/bert.pt"
 DATA="$FIXTURES/bert_data"   # labels = PyTorch's own argmax
 SPEC='input_ids:1x16:int64;attention_mask:1x16:int64'
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 expect_exit 0 -- "$MOPT" inspect "$BERT" --report "$WORK/inspect.json"
 validate_report "$WORK/inspect.json"

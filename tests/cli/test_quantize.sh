@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 CNN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
-py() { /usr/bin/python3 -c "$1" || fail "$2"; }
+py() { "$PY" -c "$1" || fail "$2"; }
 
 # Static INT8: accuracy within 0.5 points of fp32 on the test split, artifact loads in PyTorch.
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.int8.pt" --calib "$FMNIST" --calib-samples 512 \

@@ -120,6 +120,22 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
             y = torch.replication_pad3d(y, torch_pads)
     return y.to(x.dtype)
 )"}},
+      {"_center_crop_pad", {{}, R"(
+def _center_crop_pad(self, x: Tensor, shape: List[int], axes: List[int]) -> Tensor:
+    # CenterCropPad (opset 18): per axis, a centred window of a longer dim, zeros around a shorter one
+    rank = x.dim()
+    for i in range(len(axes)):
+        axis = axes[i] if axes[i] >= 0 else axes[i] + rank
+        size = x.size(axis)
+        if size > shape[i]:
+            x = x.narrow(axis, (size - shape[i]) // 2, shape[i])
+        elif size < shape[i]:
+            pads = [0] * (2 * (rank - axis))
+            pads[2 * (rank - 1 - axis)] = (shape[i] - size) // 2
+            pads[2 * (rank - 1 - axis) + 1] = shape[i] - size - (shape[i] - size) // 2
+            x = torch.constant_pad_nd(x, pads, 0.0)
+    return x
+)"}},
       {"_pads_of_axes", {{}, R"(
 def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
     # Pad 18: pads name only the listed axes; every other axis gets none.

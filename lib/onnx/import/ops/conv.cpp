@@ -132,13 +132,11 @@ void convert_conv_integer(NodeContext& c) {
 
 // Col2Im (opset 18): aten::col2im (torch's fold) for 2 spatial dims with symmetric padding.
 void convert_col2im(NodeContext& c) {
-  auto image = c.constant_ints(1), block = c.constant_ints(2);
-  c.require(image && block && image->size() == 2 && block->size() == 2,
-            "Col2Im other than 2-D with constant image_shape and block_shape");
+  const auto spatial = c.input_dims(1);
+  c.require(spatial && spatial->size() == 1 && (*spatial)[0] == 2, "Col2Im other than 2-D");
   auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(4, 0));
   c.require(pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3], "Col2Im with asymmetric pads");
-  c.assign(0, fmt::format("torch.col2im({}, {}, {}, {}, {}, {})", c.input(0), int_list_literal(*image),
-                          int_list_literal(*block),
+  c.assign(0, fmt::format("torch.col2im({}, {}, {}, {}, {}, {})", c.input(0), c.int_list_input(1), c.int_list_input(2),
                           int_list_literal(c.attr_ints("dilations").value_or(std::vector<int64_t>{1, 1})),
                           int_list_literal({pads[0], pads[1]}),
                           int_list_literal(c.attr_ints("strides").value_or(std::vector<int64_t>{1, 1}))));

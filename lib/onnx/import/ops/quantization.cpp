@@ -1,4 +1,4 @@
-// QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and MatMulInteger (ConvInteger is in
+// QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger and QLinearMatMul (ConvInteger is in
 // conv.cpp): the ONNX formulas in float32 (as the reference computes them), integer results cast
 // at the end. torch.round rounds half to even, as ONNX's saturate(round(...)) requires.
 #include <fmt/format.h>
@@ -72,6 +72,19 @@ void convert_matmul_integer(NodeContext& c) {
   c.assign(0, fmt::format("torch.matmul({}, {}).to({})", a, b, dtype_code(at::kInt)));
 }
 
+// QLinearMatMul as ONNX's reference computes it: the zero-point-shifted integer product in exact
+// arithmetic, scaled by a_scale * b_scale / y_scale (in the scales' own type), rounded half to even,
+// shifted by y's zero point and saturated. Per-row scales of A and per-column ones of B broadcast.
+void convert_qlinear_matmul(NodeContext& c) {
+  auto type = c.input_elem_type(7);
+  auto [low, high] = saturation(c, type);
+  auto a = fmt::format("torch.sub({}.to(7), {}.to(7))", c.input(0), c.input(2));  // 7: float64, exact here
+  auto b = fmt::format("torch.sub({}.to(7), {}.to(7))", c.input(3), c.input(5));
+  auto scale = fmt::format("torch.div(torch.mul({}, {}), {}).to(7)", c.input(1), c.input(4), c.input(6));
+  auto y = fmt::format("torch.add(torch.round(torch.mul(torch.matmul({}, {}), {})), {}.to(7))", a, b, scale, c.input(7));
+  c.assign(0, fmt::format("torch.clamp({}, {}, {}).to({})", y, low, high, dtype_literal(c, type)));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> quantization_converters() {
@@ -80,6 +93,7 @@ std::vector<ConverterEntry> quantization_converters() {
       {"", "DequantizeLinear", 10, kMaxOpset, convert_dequantize_linear},
       {"", "DynamicQuantizeLinear", 11, kMaxOpset, convert_dynamic_quantize_linear},
       {"", "MatMulInteger", 10, kMaxOpset, convert_matmul_integer},
+      {"", "QLinearMatMul", 10, kMaxOpset, convert_qlinear_matmul},
   };
 }
 

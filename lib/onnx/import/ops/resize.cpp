@@ -47,8 +47,14 @@ std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t 
 
 void convert_resize(NodeContext& c) {
   c.require(c.attr_int("exclude_outside", 0) == 0, "Resize with exclude_outside");
-  // Opset 18: scales/sizes for some axes only, and aspect-ratio policies for sizes.
-  c.require(!c.attribute("axes"), "Resize with axes");
+  // Opset 18: scales/sizes may name some axes only (the others keep their size); aspect-ratio
+  // policies for sizes are refused.
+  auto axes = c.attr_ints("axes");
+  const auto known_rank = c.input_rank(0);
+  c.require(!axes || known_rank, "Resize with axes on an input of unknown rank");
+  if (axes) {
+    for (auto& axis : *axes) axis = normalize_axis(c, axis, *known_rank);
+  }
   c.require(c.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch",
             "Resize with keep_aspect_ratio_policy " + c.attr_string("keep_aspect_ratio_policy", ""));
   // LibTorch's antialiased kernels (_upsample_*_aa) differ from ONNX's definition (by up to 0.27 on
@@ -66,15 +72,28 @@ void convert_resize(NodeContext& c) {
     if (auto* constant = c.constant(scales_input)) {
       auto flat = constant->to(at::kDouble).contiguous();
       scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+      if (axes && !scales->empty()) {  // the listed axes' scales, 1 for the others
+        c.require(scales->size() == axes->size(), "Resize whose scales do not match its axes");
+        std::vector<double> full(static_cast<size_t>(*known_rank), 1.0);
+        for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = (*scales)[i];
+        scales = full;
+      }
     } else {
       c.require(mode == "nearest" || c.attr_string("coordinate_transformation_mode", "") != "align_corners",
                 "align_corners resize by run-time scales (shrinking to one pixel is undefined)");
+      c.require(!axes, "Resize with axes and scales known only at run time");
       runtime_scales = fmt::format("{}({})[2:]", c.helper("_floats"), c.input(scales_input));
     }
   }
   if (!scales && runtime_scales.empty()) {
     c.require(c.has_input(3), "Resize without scales or sizes");
     sizes = c.int_list_input(3);
+    if (axes) {  // the listed axes' sizes, the input's own for the others
+      std::vector<std::string> full;
+      for (int64_t i = 0; i < *known_rank; ++i) full.push_back(fmt::format("{}.size({})", x, i));
+      for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = fmt::format("{}[{}]", sizes, i);
+      sizes = fmt::format("[{}]", fmt::join(full, ", "));
+    }
   }
   c.require(scales || rank, "Resize of an input whose rank is unknown");
   int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : *rank - 2;

@@ -304,6 +304,22 @@ void convert_scatter_elements(NodeContext& c) {
   }
 }
 
+// CenterCropPad(input, shape; axes): crops or zero-pads each listed axis around its centre.
+void convert_center_crop_pad(NodeContext& c) {
+  auto axes = c.attr_ints("axes");
+  std::string axes_list;
+  if (axes) {
+    axes_list = int_list_literal(*axes);
+  } else {
+    auto rank = c.input_rank(0);
+    c.require(rank.has_value(), "CenterCropPad without axes on an input of unknown rank");
+    std::vector<int64_t> all;
+    for (int64_t i = 0; i < *rank; ++i) all.push_back(i);
+    axes_list = int_list_literal(all);
+  }
+  c.assign(0, fmt::format("{}({}, {}, {})", c.helper("_center_crop_pad"), c.input(0), c.int_list_input(1), axes_list));
+}
+
 // ScatterND(data, indices, updates, reduction): index rows address slices of data's first k dims.
 void convert_scatter_nd(NodeContext& c) {
   auto reduction = c.attr_string("reduction", "none");
@@ -367,6 +383,7 @@ std::vector<ConverterEntry> tensor_converters() {
       {"", "ScatterElements", 11, kMaxOpset, convert_scatter_elements},
       {"", "Scatter", 9, 10, convert_scatter_elements},  // ScatterElements' predecessor, no reduction
       {"", "ScatterND", 11, kMaxOpset, convert_scatter_nd},
+      {"", "CenterCropPad", 18, kMaxOpset, convert_center_crop_pad},
       {"", "GatherND", 11, kMaxOpset, convert_gather_nd},
       {"", "Compress", 9, kMaxOpset, convert_compress},
       {"", "ReverseSequence", 10, kMaxOpset, convert_reverse_sequence},
