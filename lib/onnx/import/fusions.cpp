@@ -3,7 +3,7 @@
 namespace mopt::onnx_import {
 
 bool try_fusions(NodeContext& context) {
-  for (auto fusion : {fuse_layer_norm}) {
+  for (auto fusion : {fuse_layer_norm, fuse_hardswish}) {
     if (fusion(context)) return true;
   }
   return false;

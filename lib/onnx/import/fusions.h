@@ -13,4 +13,7 @@ bool try_fusions(NodeContext& context);
 /// as torch.onnx exports LayerNorm below opset 17 -> one LayerNorm layer.
 bool fuse_layer_norm(NodeContext& context);
 
+/// Add(3) -> Clip(0, 6) -> Mul(x) -> Div(6), as paddle2onnx writes hardswish -> torch.hardswish.
+bool fuse_hardswish(NodeContext& context);
+
 }  // namespace mopt::onnx_import

@@ -31,6 +31,31 @@ std::string padded_input(NodeContext& c, const ConvGeometry& g) {
   return padded;
 }
 
+// A scalar Mul and/or Add that is the only reader of a convolution's output (PP-LCNet's "learnable
+// affine blocks", as paddle2onnx writes them): y = conv(x) * scale + shift.
+struct ScalarAffine {
+  double scale = 1.0, shift = 0.0;
+  std::vector<const onnx::NodeProto*> nodes;  // absorbed into the convolution
+};
+
+ScalarAffine trailing_scalar_affine(const NodeContext& c) {
+  ScalarAffine affine;
+  auto value = c.node().output(0);
+  for (const char* op : {"Mul", "Add"}) {
+    auto readers = c.readers_of(value);
+    if (readers.size() != 1 || readers[0]->op_type() != op || !readers[0]->domain().empty() || readers[0]->input_size() != 2) {
+      continue;
+    }
+    const auto& node = *readers[0];
+    auto* constant = c.constant_of(node.input(0) == value ? node.input(1) : node.input(0));
+    if (!constant || constant->numel() != 1 || constant->scalar_type() != at::kFloat) continue;
+    (std::string(op) == "Mul" ? affine.scale : affine.shift) = constant->item<double>();
+    affine.nodes.push_back(&node);
+    value = node.output(0);
+  }
+  return affine;
+}
+
 // The layer (constant weight and bias) or functional form of a convolution.
 void emit_convolution(NodeContext& c, const std::string& kind, int64_t spatial, const std::string& x,
                       const std::string& arguments) {
@@ -41,12 +66,22 @@ void emit_convolution(NodeContext& c, const std::string& kind, int64_t spatial, 
     LayerSpec layer;
     layer.type_name = fmt::format("torch.nn.modules.conv.{}{}d", kind, spatial);
     layer.name_hint = c.node().input(1);
-    layer.tensors.push_back({"weight", *weight, c.node().input(1)});
-    layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    // A following scalar scale and shift fold into the weights: two passes over the output fewer.
+    auto affine = kind == "Conv" && weight->scalar_type() == at::kFloat ? trailing_scalar_affine(c) : ScalarAffine{};
+    if (affine.nodes.empty()) {
+      layer.tensors.push_back({"weight", *weight, c.node().input(1)});
+      layer.tensors.push_back({"bias", bias ? *bias : at::Tensor(), bias ? c.node().input(2) : ""});
+    } else {
+      auto folded_bias = (bias ? bias->to(at::kFloat) : at::zeros({weight->size(0)})) * affine.scale + affine.shift;
+      layer.tensors.push_back({"weight", *weight * affine.scale, c.node().input(1)});
+      layer.tensors.push_back({"bias", folded_bias, bias ? c.node().input(2) : ""});
+    }
     layer.forward_source = fmt::format(
         "def forward(self, input: Tensor) -> Tensor:\n    return {}(input, self.weight, self.bias, {})\n", function,
         arguments);
-    c.assign(0, fmt::format("{}({})", c.add_layer(std::move(layer)), x));
+    auto result = c.output(0);
+    c.emit(fmt::format("{} = {}({})", result, c.add_layer(std::move(layer)), x));
+    for (const auto* node : affine.nodes) c.absorb(*node, result);
     return;
   }
   auto bias_expression = c.has_input(2) ? c.input(2) : "None";
