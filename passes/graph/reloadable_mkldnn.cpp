@@ -128,6 +128,15 @@ void replace_with_method_call(torch::jit::Graph& graph, Node* node, const std::s
   node->destroy();
 }
 
+// Whether every other reader of the node's input runs before it (an in-place op then changes
+// nothing anyone reads).
+bool read_only_before(const Node* node) {
+  for (const auto& use : node->input(0)->uses()) {
+    if (use.user != node && !use.user->isBefore(node)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
@@ -147,8 +156,12 @@ int64_t make_mkldnn_reloadable(torch::jit::Module& module) {
     const std::string kind = node->kind().toQualString();
     if (kind == "prim::ConstantMKLDNNTensor") constants.push_back(node);
     if (kind == "prim::BroadcastMKLDNNTensors") broadcasts.push_back(node);
-    // In-place only where nothing else reads the input, so an out-of-place replacement is exact.
-    if ((kind == "prim::MKLDNNHardTanh_" || kind == "prim::MKLDNNHardTanh") && node->input(0)->uses().size() == 1) {
+    // Out of place, or in place where nothing reads the input afterwards, so an out-of-place
+    // replacement is exact (its attributes would not load back: LibTorch cannot read them).
+    // MKLDNNClamp is the same op made from aten::clamp (ONNX's HardSigmoid imports as one).
+    const bool clamp = kind == "prim::MKLDNNHardTanh" || kind == "prim::MKLDNNClamp";
+    const bool clamp_ = kind == "prim::MKLDNNHardTanh_" || kind == "prim::MKLDNNClamp_";
+    if (clamp || (clamp_ && read_only_before(node))) {
       hardtanhs.push_back(node);
     }
     if ((kind == "prim::MKLDNNHardSwish_" || kind == "prim::MKLDNNHardSigmoid_") && node->input(0)->uses().size() == 1 &&

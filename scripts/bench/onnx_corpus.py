@@ -71,7 +71,9 @@ def main():
         _, ort = step("ort", ["bench", path, "--runtime", "onnxruntime", *data, *iterations])
         _, lt = step("libtorch", ["bench", path, "--runtime", "libtorch", *data, *iterations])
         _, converted = step("optimize", ["optimize", path, "-o", f"{out}.pt", *data, "--no-latency"])
-        step("dynamic", ["quantize", path, "-o", f"{out}.dyn.onnx", "--mode", "dynamic", "--no-latency"])
+        # No data: synthetic inputs of the declared shapes (or --input-shape, where dims are dynamic).
+        synthetic = data if data[0] == "--input-shape" else []
+        step("dynamic", ["quantize", path, "-o", f"{out}.dyn.onnx", "--mode", "dynamic", "--no-latency", *synthetic])
         calib = ["--calib", data[1]] if data[0] == "--data" else []
         if calib:
             step("qdq", ["quantize", path, "-o", f"{out}.qdq.onnx", *calib, "--no-latency"])

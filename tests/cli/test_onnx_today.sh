@@ -65,6 +65,16 @@ y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
 nodes = [helper.make_node("Cast", ["w8"], ["w"], to=TensorProto.FLOAT), helper.make_node("Add", ["x", "w"], ["y"])]
 onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [f8]), opset_imports=[helper.make_opsetid("", 19)]),
           f"{out}/float8.onnx")
+# A model-local function, as onnxscript and the dynamo exporter write them: (x + x) * x
+body = [helper.make_node("Add", ["a", "b"], ["t"]), helper.make_node("Mul", ["t", "b"], ["c"])]
+function = helper.make_function("local", "AddMul", ["a", "b"], ["c"], body, [helper.make_opsetid("", 20)])
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+graph = helper.make_graph([helper.make_node("AddMul", ["x", "x"], ["y"], domain="local")], "g", [x], [y])
+onnx.save(helper.make_model(graph, functions=[function],
+                            opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("local", 1)]),
+          f"{out}/function.onnx")
+np.save(f"{out}/function.npy", np.arange(6, dtype=np.float32).reshape(2, 3) - 2)
 PY
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2 --input-shape 'onnx::Flatten_0:1x25x96:float32'
@@ -73,6 +83,13 @@ expect_exit 2 -- "$MOPT" bench "$WORK/semicolon.onnx" --runtime libtorch --itera
 printed=$(grep -o "e.g. '[^']*'" "$WORK/err" | sed "s/^e.g. '//; s/'$//")
 [ "$printed" = 'a\;b\\c:1x?x96:float32' ] || fail "printed spec '$printed'"
 expect_exit 0 -- "$MOPT" bench "$WORK/semicolon.onnx" --runtime libtorch --iterations 2 --input-shape "${printed/\?/25}"
+
+# Local functions are inlined: the import computes (x + x) * x.
+expect_exit 0 -- "$MOPT" optimize "$WORK/function.onnx" -o "$WORK/function.pt"
+py "
+import torch, numpy as np
+x = torch.from_numpy(np.load('$WORK/function.npy'))
+assert torch.equal(torch.jit.load('$WORK/function.pt')(x), (x + x) * x)" "the inlined function computes (x + x) * x"
 
 expect_exit 4 -- "$MOPT" optimize "$WORK/float8.onnx" -o "$WORK/float8.pt"
 expect_stderr "FLOAT8E4M3FN"

@@ -224,6 +224,52 @@ TEST_SUITE("onnx_import") {
     CHECK(torch::allclose(run(unfused, {x}), n * weight - d, 1e-4, 1e-5));
   }
 
+  TEST_CASE("paddle2onnx's spelled-out hardswish becomes torch.hardswish, and only when it matches exactly") {
+    auto build = [&](float sixth) {
+      OnnxGraphBuilder b(11);
+      b.input("x", {2, 4, 5, 5}).output("y", {2, 4, 5, 5});
+      b.initializer("three", torch::tensor({3.0f})).initializer("zero", torch::tensor(0.0f));
+      b.initializer("six", torch::tensor(6.0f)).initializer("sixth", torch::tensor(sixth));
+      b.node("Add", {"x", "three"}, {"a"});
+      b.node("Clip", {"a", "zero", "six"}, {"c"});
+      b.node("Mul", {"x", "c"}, {"m"});
+      b.node("Mul", {"m", "sixth"}, {"y"});
+      return b.build();
+    };
+    auto x = torch::randn({2, 4, 5, 5}) * 4;
+    auto fused = import_onnx(build(1.0f / 6.0f));
+    CHECK(fused.source.find("torch.hardswish") != std::string::npos);
+    CHECK(fused.source.find("clamp") == std::string::npos);
+    CHECK(torch::allclose(run(fused, {x}), torch::hardswish(x), 1e-5, 1e-6));
+    auto other = import_onnx(build(0.2f));  // not 1/6: the nodes' own converters
+    CHECK(other.source.find("torch.hardswish") == std::string::npos);
+    CHECK(torch::allclose(run(other, {x}), x * torch::clamp(x + 3, 0, 6) * 0.2, 1e-5, 1e-6));
+  }
+
+  TEST_CASE("a scalar Mul and Add after a Conv fold into its weights (PP-LCNet's affine blocks)") {
+    torch::manual_seed(5);
+    auto weight = torch::randn({6, 3, 3, 3}), bias = torch::randn({6});
+    auto build = [&](bool shared) {
+      OnnxGraphBuilder b(13);
+      b.input("x", {1, 3, 8, 8}).output("y", {1, 6, 8, 8});
+      if (shared) b.output("conv", {1, 6, 8, 8});
+      b.initializer("w", weight).initializer("b", bias);
+      b.initializer("scale", torch::tensor({0.75f})).initializer("shift", torch::tensor({-0.5f}));
+      set_attr_ints(b.node("Conv", {"x", "w", "b"}, {"conv"}), "pads", {1, 1, 1, 1});
+      b.node("Mul", {"scale", "conv"}, {"scaled"});
+      b.node("Add", {"scaled", "shift"}, {"y"});
+      return b.build();
+    };
+    auto x = torch::randn({1, 3, 8, 8});
+    auto conv = torch::conv2d(x, weight, bias, 1, 1);
+    auto folded = import_onnx(build(false));
+    CHECK(folded.source.find("torch.mul") == std::string::npos);
+    CHECK(folded.source.find("torch.add") == std::string::npos);
+    CHECK(torch::allclose(run(folded, {x}), conv * 0.75 - 0.5, 1e-4, 1e-5));
+    auto kept = import_onnx(build(true));  // the conv's output is also a graph output: nothing folds
+    CHECK(kept.source.find("torch.mul") != std::string::npos);
+  }
+
   TEST_CASE("unsupported ops are all listed at once, with exit 4") {
     OnnxGraphBuilder b(13);
     b.input("x", {4}).output("y", {4});

@@ -176,7 +176,9 @@ std::string GraphBuilder::add_layer(LayerSpec spec) {
   layer.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& tensor : spec.tensors) {
     if (!tensor.value.defined()) {
-      layer.register_attribute(tensor.name, c10::OptionalType::create(c10::TensorType::get()), c10::IValue());
+      // A None parameter slot, as torch.nn registers bias=False (LibTorch's FoldConvBatchNorm needs the slot).
+      layer.register_attribute(tensor.name, c10::OptionalType::create(c10::TensorType::get()), c10::IValue(),
+                               /*is_param=*/tensor.parameter);
       continue;
     }
     auto value = tensor.value.contiguous();
