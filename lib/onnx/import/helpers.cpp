@@ -136,6 +136,26 @@ def _center_crop_pad(self, x: Tensor, shape: List[int], axes: List[int]) -> Tens
             x = torch.constant_pad_nd(x, pads, 0.0)
     return x
 )"}},
+      {"_dft", {{}, R"(
+def _dft(self, x: Tensor, length: int, axis: int, inverse: bool, onesided: bool) -> Tensor:
+    # ONNX DFT: the last dim holds a real value (1) or a (real, imaginary) pair (2); computed in
+    # float64, as ONNX's reference does, then given back in the input's type
+    wide = x.to(7)  # 7: torch.float64
+    if x.size(-1) == 1:
+        real = wide.squeeze(-1)
+        signal = torch.complex(real, torch.zeros_like(real))
+    else:
+        signal = torch.view_as_complex(wide.contiguous())
+    dim = axis if axis >= 0 else axis + x.dim()
+    n = length if length > 0 else signal.size(dim)
+    if inverse:
+        y = torch.fft_ifft(signal, n, dim)
+    else:
+        y = torch.fft_fft(signal, n, dim)
+    if onesided:
+        y = y.narrow(dim, 0, n // 2 + 1)
+    return torch.view_as_real(y).to(x.dtype)
+)"}},
       {"_pads_of_axes", {{}, R"(
 def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
     # Pad 18: pads name only the listed axes; every other axis gets none.

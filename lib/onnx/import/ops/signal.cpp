@@ -1,4 +1,4 @@
-// HannWindow, HammingWindow, BlackmanWindow (opset 17): a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
+// DFT, and HannWindow, HammingWindow, BlackmanWindow (opset 17): a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
 // for n in [0, size), N = size (periodic) or size - 1, computed in float32 with the float32 constants
 // of their ONNX function bodies, then cast to output_datatype.
 #include <fmt/format.h>
@@ -21,6 +21,21 @@ void convert_window(NodeContext& c) {
                           float_literal(a2), dtype_literal(c, type)));
 }
 
+// DFT (opset 17: axis an attribute, default 1; opset 20: an input, default -2), as torch.fft.
+void convert_dft(NodeContext& c) {
+  const bool inverse = c.attr_int("inverse", 0) != 0, onesided = c.attr_int("onesided", 0) != 0;
+  c.require(!(inverse && onesided), "DFT with inverse and onesided (a real inverse transform)");
+  c.require(c.input_elem_type(0) == onnx::TensorProto::FLOAT || c.input_elem_type(0) == onnx::TensorProto::DOUBLE,
+            "DFT of inputs other than float or double");
+  auto length = c.has_input(1) ? c.int_form(1).value_or(fmt::format("int({})", c.input(1))) : "0";
+  std::string axis = std::to_string(c.attr_int("axis", 1));
+  if (c.opset() >= 20) {
+    axis = c.has_input(2) ? c.int_form(2).value_or(fmt::format("int({})", c.input(2))) : "-2";
+  }
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_dft"), c.input(0), length, axis,
+                          inverse ? "True" : "False", onesided ? "True" : "False"));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> signal_converters() {
@@ -28,6 +43,7 @@ std::vector<ConverterEntry> signal_converters() {
       {"", "HannWindow", 17, kMaxOpset, convert_window<0>},
       {"", "HammingWindow", 17, kMaxOpset, convert_window<1>},
       {"", "BlackmanWindow", 17, kMaxOpset, convert_window<2>},
+      {"", "DFT", 17, kMaxOpset, convert_dft},
   };
 }
 
