@@ -1,7 +1,12 @@
 // Entropy calibration, after TensorRT's INT8 calibrator ("8-bit Inference with TensorRT", Szymon
 // Migacz, GTC 2017) and MXNet's `_get_optimal_threshold`.
 //
-// Data: a streaming histogram H[0..B) of |x| over [0, max|x|] (anchored at 0; bins merge as the range grows).
+// Data: a streaming histogram H[0..B) of |x| over [0, max|x|] (anchored at 0; bins merge as the range grows),
+// exact zeros left out: every quantization grid holds 0 exactly, so zeros cost nothing whatever T is.
+// Counted, they dominate P after a ReLU (half the values or more), and merged into Q's first level
+// they make every wide level look costly, which pulls T far down: on the trained Fashion-MNIST CNN
+// that clipped activations to SQNR 5-7 dB and cost 3.6 points of accuracy on 2,000 test images
+// (90.85% -> 87.25%; ONNX Runtime's quantizer, at its default 128 bins, in effect keeps max|x|).
 // Levels: L = quant_levels / 2 for signed data (half the integer grid per side), L = quant_levels for
 // data that never goes below 0 (post-ReLU uses the whole uint8 grid for [0, T]).
 //
@@ -35,6 +40,21 @@ namespace mopt {
 namespace {
 
 constexpr double kSmoothingCounts = 1e-4;
+
+// The share of the non-zero values a threshold must keep unclipped.
+constexpr double kMinKept = 0.9999;
+
+// The first bin count i whose bins [0, i) hold at least `share` of all counts.
+int64_t first_candidate(const std::vector<double>& counts, double share) {
+  double total = 0;
+  for (double c : counts) total += c;
+  double kept = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    kept += counts[i];
+    if (kept >= share * total) return static_cast<int64_t>(i) + 1;
+  }
+  return static_cast<int64_t>(counts.size());
+}
 
 }  // namespace
 
@@ -90,14 +110,17 @@ EntropyCalibrator::EntropyCalibrator(int64_t bins, int64_t quant_levels)
 void EntropyCalibrator::observe(const torch::Tensor& values) {
   auto x = finite_values(values);
   if (x.numel() == 0) return;
+  seen_values_ = true;
   auto [lo, hi] = torch::aminmax(x);
   seen_negative_ = seen_negative_ || lo.item<double>() < 0;
   seen_positive_ = seen_positive_ || hi.item<double>() > 0;
-  magnitudes_.add(x.abs());
+  auto magnitudes = x.abs();
+  magnitudes_.add(magnitudes.masked_select(magnitudes != 0));
 }
 
 Range EntropyCalibrator::range() const {
-  if (magnitudes_.empty()) throw_nothing_observed(name());
+  if (!seen_values_) throw_nothing_observed(name());
+  if (magnitudes_.empty()) return {0.0, 0.0};  // only zeros
   const double max_magnitude = magnitudes_.data_max();
   const bool one_sided = !(seen_negative_ && seen_positive_);
   const int64_t levels = one_sided ? quant_levels_ : std::max<int64_t>(quant_levels_ / 2, 1);
@@ -112,7 +135,7 @@ Range EntropyCalibrator::range() const {
     if (stop > levels) {
       double best = std::numeric_limits<double>::infinity();
       int64_t best_bin = stop;
-      for (int64_t i = levels; i <= stop; ++i) {
+      for (int64_t i = std::max(levels, first_candidate(counts, kMinKept)); i <= stop; ++i) {
         const double divergence = entropy_candidate_divergence(counts, i, levels);
         if (divergence <= best) {
           best = divergence;

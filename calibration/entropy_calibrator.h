@@ -13,14 +13,15 @@ class EntropyCalibrator : public Calibrator {
   EntropyCalibrator(int64_t bins, int64_t quant_levels);
   /// "entropy".
   std::string name() const override { return "entropy"; }
-  /// Adds |batch| to the histogram and tracks the signs seen.
+  /// Adds the batch's non-zero |x| to the histogram and tracks the signs seen.
   void observe(const torch::Tensor& values) override;
   /// The threshold range minimising KL divergence.
   Range range() const override;
 
  private:
   int64_t quant_levels_;
-  StreamingHistogram magnitudes_;  // histogram of |x|, anchored at 0
+  StreamingHistogram magnitudes_;  // histogram of non-zero |x|, anchored at 0
+  bool seen_values_ = false;       // any finite value, zeros included
   bool seen_negative_ = false;
   bool seen_positive_ = false;
 };

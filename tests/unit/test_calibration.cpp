@@ -206,6 +206,27 @@ TEST_SUITE("calibration") {
     CHECK(symmetric.min == doctest::Approx(-symmetric.max));
   }
 
+  TEST_CASE("entropy: post-ReLU zeros do not pull the threshold down") {
+    torch::manual_seed(6);
+    auto gaussian = torch::randn({400000});
+    auto half = calibrate("entropy", {torch::relu(gaussian)});            // half the values exactly 0
+    auto positive = calibrate("entropy", {torch::abs(gaussian).clamp_min(1e-6)});  // the same tail, no zeros
+    MESSAGE("post-ReLU: [0, " << half.max << "], without zeros: [0, " << positive.max << "]");
+    CHECK(half.min == 0);
+    CHECK(half.max >= 3);  // keeps at least 3 sigma of the positive half
+    CHECK(half.max == doctest::Approx(positive.max).epsilon(0.15));
+  }
+
+  TEST_CASE("entropy: a spike at one value (a normalized image's background) does not clip the rest") {
+    torch::manual_seed(7);
+    // 80% background at -0.81, 20% foreground spread up to 2.02: Fashion-MNIST normalized by 0.286/0.353.
+    auto background = torch::full({800000}, -0.81f);
+    auto foreground = torch::rand({200000}) * 2.83f - 0.81f;
+    auto r = calibrate("entropy", {torch::cat({background, foreground})});
+    MESSAGE("range: [" << r.min << ", " << r.max << "]");
+    CHECK(r.max >= 0.99 * 2.02);  // the bright pixels survive (clipping at 0.81 erased them)
+  }
+
   TEST_CASE("entropy: the divergence is 0 when every level holds one bin and nothing is clipped") {
     std::vector<double> counts{5, 1, 0, 7};
     CHECK(entropy_candidate_divergence(counts, 4, 4) == doctest::Approx(0));
