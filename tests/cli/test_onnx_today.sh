@@ -75,6 +75,12 @@ onnx.save(helper.make_model(graph, functions=[function],
                             opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("local", 1)]),
           f"{out}/function.onnx")
 np.save(f"{out}/function.npy", np.arange(6, dtype=np.float32).reshape(2, 3) - 2)
+# A function that calls itself: refused, not inlined forever
+loop = helper.make_function("local", "AddMul", ["a", "b"], ["c"], [helper.make_node("AddMul", ["a", "b"], ["c"], domain="local")],
+                            [helper.make_opsetid("", 20), helper.make_opsetid("local", 1)])
+onnx.save(helper.make_model(graph, functions=[loop],
+                            opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("local", 1)]),
+          f"{out}/recursive.onnx")
 PY
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2 --input-shape 'onnx::Flatten_0:1x25x96:float32'
@@ -90,6 +96,9 @@ py "
 import torch, numpy as np
 x = torch.from_numpy(np.load('$WORK/function.npy'))
 assert torch.equal(torch.jit.load('$WORK/function.pt')(x), (x + x) * x)" "the inlined function computes (x + x) * x"
+
+expect_exit 4 -- "$MOPT" optimize "$WORK/recursive.onnx" -o "$WORK/recursive.pt"
+expect_stderr "calls itself"
 
 expect_exit 4 -- "$MOPT" optimize "$WORK/float8.onnx" -o "$WORK/float8.pt"
 expect_stderr "FLOAT8E4M3FN"

@@ -50,10 +50,10 @@ void convert_resize(NodeContext& c) {
   // Opset 18: scales/sizes may name some axes only (the others keep their size); aspect-ratio
   // policies for sizes are refused.
   auto axes = c.attr_ints("axes");
-  const auto known_rank = c.input_rank(0);
-  c.require(!axes || known_rank, "Resize with axes on an input of unknown rank");
+  const auto rank = c.input_rank(0);
+  c.require(!axes || rank, "Resize with axes on an input of unknown rank");
   if (axes) {
-    for (auto& axis : *axes) axis = normalize_axis(c, axis, *known_rank);
+    for (auto& axis : *axes) axis = normalize_axis(c, axis, *rank);
   }
   c.require(c.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch",
             "Resize with keep_aspect_ratio_policy " + c.attr_string("keep_aspect_ratio_policy", ""));
@@ -62,7 +62,6 @@ void convert_resize(NodeContext& c) {
   c.require(c.attr_int("antialias", 0) == 0 || c.attr_string("mode", "nearest") == "nearest", "antialiased Resize");
   auto mode = c.attr_string("mode", "nearest");
   auto x = c.input(0);
-  auto rank = c.input_rank(0);
   std::optional<std::vector<double>> scales;
   std::string sizes, runtime_scales;
   int scales_input = c.op_type() == "Upsample" ? 1 : (c.opset() == 10 ? 1 : 2);
@@ -74,7 +73,7 @@ void convert_resize(NodeContext& c) {
       scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
       if (axes && !scales->empty()) {  // the listed axes' scales, 1 for the others
         c.require(scales->size() == axes->size(), "Resize whose scales do not match its axes");
-        std::vector<double> full(static_cast<size_t>(*known_rank), 1.0);
+        std::vector<double> full(static_cast<size_t>(*rank), 1.0);
         for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = (*scales)[i];
         scales = full;
       }
@@ -90,7 +89,7 @@ void convert_resize(NodeContext& c) {
     sizes = c.int_list_input(3);
     if (axes) {  // the listed axes' sizes, the input's own for the others
       std::vector<std::string> full;
-      for (int64_t i = 0; i < *known_rank; ++i) full.push_back(fmt::format("{}.size({})", x, i));
+      for (int64_t i = 0; i < *rank; ++i) full.push_back(fmt::format("{}.size({})", x, i));
       for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = fmt::format("{}[{}]", sizes, i);
       sizes = fmt::format("[{}]", fmt::join(full, ", "));
     }
