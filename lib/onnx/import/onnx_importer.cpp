@@ -4,7 +4,6 @@
 #include <onnx/inliner/inliner.h>
 #include <onnx/shape_inference/implementation.h>
 
-#include <functional>
 #include <map>
 
 #include "lib/data/dtype_names.h"
@@ -56,31 +55,11 @@ nlohmann::json declared_dims(const onnx::ValueInfoProto& value) {
   return dims;
 }
 
-// A local function that calls itself, directly or through others, would inline forever.
-void refuse_recursive_functions(const onnx::ModelProto& model) {
-  std::map<std::pair<std::string, std::string>, const onnx::FunctionProto*> functions;
-  for (const auto& function : model.functions()) functions[{function.domain(), function.name()}] = &function;
-  std::map<const onnx::FunctionProto*, int> state;  // 1: being visited, 2: done
-  std::function<void(const onnx::FunctionProto*)> visit = [&](const onnx::FunctionProto* function) {
-    if (state[function] == 2) return;
-    if (state[function] == 1) {
-      throw invalid_input(fmt::format("the model's local function {}.{} calls itself", function->domain(), function->name()));
-    }
-    state[function] = 1;
-    for (const auto& node : function->node()) {
-      auto callee = functions.find({node.domain(), node.op_type()});
-      if (callee != functions.end()) visit(callee->second);
-    }
-    state[function] = 2;
-  };
-  for (const auto& [key, function] : functions) visit(function);
-}
-
 // The dynamo exporter (onnxscript) may write model-local functions; their bodies are plain ops.
+// ONNX's inliner refuses recursive ones.
 onnx::ModelProto with_functions_inlined(const onnx::ModelProto& input) {
   onnx::ModelProto model = input;
   if (model.functions_size() == 0) return model;  // the copy import_onnx makes anyway
-  refuse_recursive_functions(model);
   try {
     onnx::inliner::InlineLocalFunctions(model, /*convert_version=*/true);
   } catch (const std::exception& e) {
