@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config zlib1g-dev libssl-dev
+  build-essential cmake ninja-build pkg-config zlib1g-dev libssl-dev curl ca-certificates
   python3-venv libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libvalijson-dev libgloo-dev libyaml-cpp-dev
   libopenblas0-pthread bc
