@@ -74,13 +74,14 @@ void convert_matmul_integer(NodeContext& c) {
 
 // QLinearMatMul as ONNX's reference computes it: the zero-point-shifted integer product in exact
 // arithmetic, scaled by a_scale * b_scale / y_scale (in the scales' own type), rounded half to even,
-// shifted by y's zero point and saturated. Per-row scales of A and per-column ones of B broadcast.
+// shifted by y's zero point and saturated. A's 1-D parameters are per row, B's per column.
 void convert_qlinear_matmul(NodeContext& c) {
   auto type = c.input_elem_type(7);
   auto [low, high] = saturation(c, type);
-  auto a = fmt::format("torch.sub({}.to(7), {}.to(7))", c.input(0), c.input(2));  // 7: float64, exact here
+  auto per_row = [](const std::string& t) { return fmt::format("({0} if {0}.dim() == 0 else {0}.reshape([-1, 1]))", t); };
+  auto a = fmt::format("torch.sub({}.to(7), {}.to(7))", c.input(0), per_row(c.input(2)));  // 7: float64, exact here
   auto b = fmt::format("torch.sub({}.to(7), {}.to(7))", c.input(3), c.input(5));
-  auto scale = fmt::format("torch.div(torch.mul({}, {}), {}).to(7)", c.input(1), c.input(4), c.input(6));
+  auto scale = fmt::format("torch.div(torch.mul({}, {}), {}).to(7)", per_row(c.input(1)), c.input(4), c.input(6));
   auto y = fmt::format("torch.add(torch.round(torch.mul(torch.matmul({}, {}), {})), {}.to(7))", a, b, scale, c.input(7));
   c.assign(0, fmt::format("torch.clamp({}, {}, {}).to({})", y, low, high, dtype_literal(c, type)));
 }
