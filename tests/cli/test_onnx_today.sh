@@ -81,6 +81,14 @@ loop = helper.make_function("local", "AddMul", ["a", "b"], ["c"], [helper.make_n
 onnx.save(helper.make_model(graph, functions=[loop],
                             opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("local", 1)]),
           f"{out}/recursive.onnx")
+# Outputs of ~1e-9: below the smallest INT8 scale (float32 eps, as PyTorch's observers): quantized to zero
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])
+w = numpy_helper.from_array((np.random.RandomState(0).randn(16, 8) * 1e-9).astype(np.float32), "w")
+tiny = helper.make_model(helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y], [w]),
+                         opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+onnx.save(tiny, f"{out}/tiny.onnx")
+np.save(f"{out}/tiny.npy", np.random.RandomState(1).randn(64, 16).astype(np.float32))
 PY
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2
 expect_exit 0 -- "$MOPT" bench "$WORK/colon.onnx" --runtime libtorch --iterations 2 --input-shape 'onnx::Flatten_0:1x25x96:float32'
@@ -105,6 +113,9 @@ expect_stderr "FLOAT8E4M3FN"
 
 # The export writes the newest opset by default (21), and ONNX Runtime runs it.
 if have_ort; then
+  # A quantized model whose outputs do not follow fp32's is written (no target given), with a warning.
+  expect_exit 0 -- "$MOPT" quantize "$WORK/tiny.onnx" -o "$WORK/tiny.int8.onnx" --calib "$WORK/tiny.npy" --no-latency
+  expect_stdout "WARNING: the quantized outputs barely follow fp32's"
   expect_exit 0 -- "$MOPT" optimize "$C/bert.dynamo20.onnx" -o "$WORK/bert.pt"
   expect_exit 0 -- "$MOPT" optimize "$WORK/bert.pt" -o "$WORK/bert21.onnx" --data "$C/bert.dynamo20.data" --no-latency \
     --report "$WORK/bert21.json"

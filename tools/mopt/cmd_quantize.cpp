@@ -84,6 +84,20 @@ const char* comparison_flag(const QuantizeArgs& args) {
   return !args.eval_data.empty() ? "--eval-data" : !args.calib.empty() ? "--calib" : "--input-shape";
 }
 
+// The quantized outputs against fp32's; a model whose outputs barely follow them is still written when
+// no target was given, but not silently.
+void say_agreement(const nlohmann::json& m) {
+  const auto& agreement = m["agreement"];
+  const double cosine = agreement["cosine"].get<double>();
+  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", agreement["sqnr_db"].get<double>(), cosine,
+      top1_agreement_text(agreement), m["samples"].get<int64_t>());
+  if (cosine < 0.9) {
+    say("WARNING: the quantized outputs barely follow fp32's (cosine {:.3f}): check the calibration data, or give "
+        "--min-sqnr or --max-accuracy-drop to keep the most sensitive layers in fp32",
+        cosine);
+  }
+}
+
 quant::AccuracyTarget accuracy_target(const QuantizeArgs& args) {
   quant::AccuracyTarget target;
   if (args.max_accuracy_drop >= 0) target.max_accuracy_drop = args.max_accuracy_drop / 100.0;
@@ -141,8 +155,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
   say("{:<28} {:>14} {:>14}", "", "fp32 (opt.)", mode == "bf16-compute" ? "bf16" : reduced ? mode : "int8");
   say_latency_and_accuracy(m);
   if (outcome.details.contains("baseline")) say("  (fp32: {})", outcome.details["baseline"]["pipeline"].get<std::string>());
-  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
-      m["agreement"]["cosine"].get<double>(), top1_agreement_text(m["agreement"]), m["samples"].get<int64_t>());
+  say_agreement(m);
   const auto& layers = outcome.details["activations"];
   if (!layers.empty()) {
     say("{:<32} {:>22} {:>10} {:>9}", "activation (producer)", "range", "SQNR dB", "cosine");
@@ -205,8 +218,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
   }
   say("{:<28} {:>14} {:>14}", "", "fp32 (ORT)", "int8 (ORT)");
   say_latency_and_accuracy(m);
-  say("output vs fp32: SQNR {:.1f} dB, cosine {:.5f}, {} on {} samples", m["agreement"]["sqnr_db"].get<double>(),
-      m["agreement"]["cosine"].get<double>(), top1_agreement_text(m["agreement"]), m["samples"].get<int64_t>());
+  say_agreement(m);
   if (outcome.details.contains("activations")) {  // the five with the largest error carried on
     auto rows = outcome.details["activations"].get<std::vector<nlohmann::json>>();
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["sqnr_db"].template get<double>() < b["sqnr_db"].template get<double>(); });
