@@ -19,7 +19,6 @@ and cosine against fp32 only).
 """
 import argparse
 import contextlib
-import gzip
 import json
 import os
 import subprocess
@@ -32,17 +31,13 @@ from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOPT = os.environ.get("MOPT", os.path.join(ROOT, "build/tools/mopt/mopt"))
-FMNIST = "/usr/share/datasets/fashion-mnist"
-MEAN, STD = 0.286, 0.353
+sys.path.insert(0, os.path.join(ROOT, "scripts/fixtures"))
+from train_fashion_cnn import load_split  # noqa: E402  Debian's Fashion-MNIST, normalized by 0.2860/0.3530
 
 
 def images(prefix, count):
-    with gzip.open(os.path.join(FMNIST, f"{prefix}-images-idx3-ubyte.gz")) as f:
-        raw = np.frombuffer(f.read(), np.uint8, offset=16)[: count * 784]
-    with gzip.open(os.path.join(FMNIST, f"{prefix}-labels-idx1-ubyte.gz")) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:count].astype(np.int64)
-    x = (raw.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0 - MEAN) / STD
-    return x, labels
+    x, y = load_split(prefix)  # normalized as the trained fixture was
+    return x[:count].numpy(), y[:count].numpy()
 
 
 class ResidualCNN(nn.Module):

@@ -15,26 +15,10 @@
 namespace mopt::onnx_import {
 namespace {
 
-bool is_op(const onnx::NodeProto* node, const char* op) {
-  return node && node->domain().empty() && node->op_type() == op && node->output_size() >= 1;
-}
-
-// The value of a one-element constant input, if it is one.
-std::optional<double> scalar(const NodeContext& c, const std::string& value) {
-  auto* tensor = c.constant_of(value);
-  if (!tensor || tensor->numel() != 1 || !tensor->is_floating_point()) return std::nullopt;
-  return tensor->item<double>();
-}
-
-const onnx::NodeProto* sole_reader(const NodeContext& c, const std::string& value, const char* op) {
-  auto readers = c.readers_of(value);
-  return readers.size() == 1 && is_op(readers[0], op) ? readers[0] : nullptr;
-}
-
 // Clip(v, 0, 6): bounds as inputs (opset 11+) or attributes.
 bool is_relu6(const NodeContext& c, const onnx::NodeProto& clip) {
   if (clip.input_size() >= 3) {
-    return clip.input(1).size() && clip.input(2).size() && scalar(c, clip.input(1)) == 0.0 && scalar(c, clip.input(2)) == 6.0;
+    return clip.input(1).size() && clip.input(2).size() && scalar_constant(c, clip.input(1)) == 0.0 && scalar_constant(c, clip.input(2)) == 6.0;
   }
   float low = -1, high = -1;
   for (const auto& attr : clip.attribute()) {
@@ -50,10 +34,10 @@ bool fuse_hardswish(NodeContext& c) {
   const auto& add = c.node();
   if (!is_op(&add, "Add") || add.input_size() != 2 || c.input_elem_type(0) != onnx::TensorProto::FLOAT) return false;
   const auto& x = add.input(0);
-  if (scalar(c, add.input(1)) != 3.0) return false;
-  auto* clip = sole_reader(c, add.output(0), "Clip");
+  if (scalar_constant(c, add.input(1)) != 3.0) return false;
+  auto* clip = only_reader(c, add.output(0), "Clip");
   if (!clip || !is_relu6(c, *clip)) return false;
-  auto* mul = sole_reader(c, clip->output(0), "Mul");
+  auto* mul = only_reader(c, clip->output(0), "Mul");
   if (!mul || !((mul->input(0) == x && mul->input(1) == clip->output(0)) ||
                 (mul->input(1) == x && mul->input(0) == clip->output(0)))) {
     return false;
@@ -61,7 +45,7 @@ bool fuse_hardswish(NodeContext& c) {
   auto readers = c.readers_of(mul->output(0));
   if (readers.size() != 1 || readers[0]->input_size() != 2 || readers[0]->input(0) != mul->output(0)) return false;
   const auto* last = readers[0];
-  const auto divisor = scalar(c, last->input(1));
+  const auto divisor = scalar_constant(c, last->input(1));
   const bool sixth = (is_op(last, "Div") && divisor == 6.0) ||
                      (is_op(last, "Mul") && divisor && std::abs(*divisor - 1.0 / 6.0) < 1e-7);
   if (!sixth) return false;

@@ -16,10 +16,6 @@
 namespace mopt::onnx_import {
 namespace {
 
-bool is_op(const onnx::NodeProto* node, const char* op) {
-  return node && node->domain().empty() && node->op_type() == op && node->output_size() >= 1;
-}
-
 // A ReduceMean over the last axis only, keeping dims (axes as attribute: opsets below 18).
 bool is_last_axis_mean(const onnx::NodeProto& node, std::optional<int64_t> rank) {
   if (!is_op(&node, "ReduceMean") || node.input_size() != 1) return false;
@@ -30,17 +26,6 @@ bool is_last_axis_mean(const onnx::NodeProto& node, std::optional<int64_t> rank)
     if (attr.name() == "keepdims") keepdims = attr.i();
   }
   return keepdims == 1 && axes.size() == 1 && (axes[0] == -1 || (rank && axes[0] == *rank - 1));
-}
-
-// The one node reading `value`, if it is `op`.
-const onnx::NodeProto* only_reader(const NodeContext& c, const std::string& value, const char* op) {
-  auto readers = c.readers_of(value);
-  return readers.size() == 1 && is_op(readers[0], op) ? readers[0] : nullptr;
-}
-
-// The input of a binary node that is not `value`.
-const std::string& other_input(const onnx::NodeProto& node, const std::string& value) {
-  return node.input(0) == value ? node.input(1) : node.input(0);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/fusions.h"
 #include "lib/onnx/import/ops/window_padding.h"
 
 namespace mopt::onnx_import {
@@ -42,16 +43,13 @@ ScalarAffine trailing_scalar_affine(const NodeContext& c) {
   ScalarAffine affine;
   auto value = c.node().output(0);
   for (const char* op : {"Mul", "Add"}) {
-    auto readers = c.readers_of(value);
-    if (readers.size() != 1 || readers[0]->op_type() != op || !readers[0]->domain().empty() || readers[0]->input_size() != 2) {
-      continue;
-    }
-    const auto& node = *readers[0];
-    auto* constant = c.constant_of(node.input(0) == value ? node.input(1) : node.input(0));
-    if (!constant || constant->numel() != 1 || constant->scalar_type() != at::kFloat) continue;
-    (std::string(op) == "Mul" ? affine.scale : affine.shift) = constant->item<double>();
-    affine.nodes.push_back(&node);
-    value = node.output(0);
+    const auto* node = only_reader(c, value, op);
+    if (!node || node->input_size() != 2) continue;
+    const auto constant = scalar_constant(c, other_input(*node, value));
+    if (!constant) continue;
+    (std::string(op) == "Mul" ? affine.scale : affine.shift) = *constant;
+    affine.nodes.push_back(node);
+    value = node->output(0);
   }
   return affine;
 }

@@ -24,10 +24,9 @@ void convert_quantize_linear(NodeContext& c) {
   c.require(c.input_elem_type(0) == onnx::TensorProto::FLOAT, "QuantizeLinear of inputs other than float");
   c.require(c.attr_int("block_size", 0) == 0, "blocked quantization (QuantizeLinear block_size)");
   auto x = c.input(0);
-  // Without a zero point the type is uint8, or opset 21's output_dtype.
-  auto type = c.has_input(2) ? c.input_elem_type(2)
-                             : static_cast<int32_t>(c.attr_int("output_dtype", 0) ? c.attr_int("output_dtype", 0)
-                                                                                  : onnx::TensorProto::UINT8);
+  // Without a zero point the type is opset 21's output_dtype, or uint8 (its default, 0).
+  const auto output_dtype = static_cast<int32_t>(c.attr_int("output_dtype", 0));
+  auto type = c.has_input(2) ? c.input_elem_type(2) : output_dtype ? output_dtype : int32_t{onnx::TensorProto::UINT8};
   auto [low, high] = saturation(c, type);
   auto scaled = fmt::format("torch.round(torch.div({}, {}))", x, along_axis(c, c.input(1), x));
   if (c.has_input(2)) scaled = fmt::format("torch.add({}, {}.to(6))", scaled, along_axis(c, c.input(2), x));  // 6: float32
