@@ -98,25 +98,6 @@ std::string compare_set(const DataSet& set, const std::vector<at::Tensor>& actua
   return "";
 }
 
-CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::optional<Imported>& imported_case);
-
-CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case) {
-  onnx::ModelProto proto;
-  try {
-    proto = mopt::load_onnx(dir / "model.onnx");
-  } catch (const std::exception& e) {
-    return {Outcome::kUnsupported, fmt::format("load: {}", e.what())};
-  }
-  int64_t opset = -1;
-  try {
-    opset = mopt::onnx_import::model_opset(proto);
-  } catch (const std::exception&) {
-  }
-  auto result = run_loaded_case(dir, std::move(proto), imported_case);
-  result.opset = opset;
-  return result;
-}
-
 CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::optional<Imported>& imported_case) {
   auto unsupported = mopt::unsupported_ops(proto);
   if (!unsupported.empty()) return {Outcome::kUnsupported, mopt::describe_unsupported(unsupported)};
@@ -159,6 +140,24 @@ CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::opt
   }
   imported_case = Imported{std::move(imported), std::move(sets)};
   return {Outcome::kPass, ""};
+}
+
+// The case loaded, its opset noted (for the per-opset counts), then run.
+CaseResult run_case(const fs::path& dir, std::optional<Imported>& imported_case) {
+  onnx::ModelProto proto;
+  try {
+    proto = mopt::load_onnx(dir / "model.onnx");
+  } catch (const std::exception& e) {
+    return {Outcome::kUnsupported, fmt::format("load: {}", e.what())};
+  }
+  int64_t opset = -1;
+  try {
+    opset = mopt::onnx_import::model_opset(proto);
+  } catch (const std::exception&) {
+  }
+  auto result = run_loaded_case(dir, std::move(proto), imported_case);
+  result.opset = opset;
+  return result;
 }
 
 // The round trip of the cases that imported: export each (export failures are results too), run
