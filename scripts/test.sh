@@ -7,7 +7,7 @@
 # MOPT_CI_FUZZ_SECONDS (default 15) from a fixed seed, so a failure reproduces
 # (MOPT_FUZZ_REPLAY_ONLY="TARGET ..." makes targets only replay their corpus, for a crash in a library
 # that is not guarded yet: tests/fuzz/known/README.md); MOPT_CI_FUZZ=0 skips the fuzzing.
-# Extra arguments go to ctest. ~25 min on 2 cores from a clean clone (docs/development.md, "Fuzzing and sanitizers").
+# Extra arguments go to ctest. ~25 min on 2 cores from a clean clone (docs/benchmarks.md, "Fuzzing and sanitizers").
 #
 # --release runs the same suite on the gcc Release build that users get (build/, scripts/build.sh),
 # without sanitizers or fuzzing. CI runs the sanitized build only: both do not fit its 90 minutes on
