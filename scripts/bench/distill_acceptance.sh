@@ -6,27 +6,30 @@
 # with the equivalent eager PyTorch loop (scripts/bench/distill_throughput.py), run alternately
 # in the same session with the same thread count (aim: ratio >= 1, i.e. not slower).
 # Usage: scripts/bench/distill_acceptance.sh [TRAIN_SAMPLES] [EPOCHS] [SEEDS] [THREADS]
+# MOPT=binary and FIXTURES=dir (what ctest's label `acceptance` passes) skip the build and use that binary and fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 samples=${1:-10000}
 epochs=${2:-2}
 seeds=${3:-3}
 threads=${4:-1}
-bash scripts/build.sh mopt >/dev/null
-[ -f build/fixtures/fashion_student.pt ] || bash scripts/make_fixtures.sh >/dev/null
+mopt=${MOPT:-build/tools/mopt/mopt}
+fixtures=${FIXTURES:-build/fixtures}
+[ -n "${MOPT:-}" ] || bash scripts/build.sh mopt >/dev/null
+[ -f "$fixtures/fashion_student.pt" ] || bash scripts/make_fixtures.sh "$fixtures" >/dev/null
 data=/usr/share/datasets/fashion-mnist
 teacher=tests/fixtures/fashion_cnn.pt
-student=build/fixtures/fashion_student.pt
+student=$fixtures/fashion_student.pt
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 echo "budget: $samples training samples x $epochs epochs, batch 64, Adam 1e-3, T=3, alpha=0.7, $threads thread(s)"
 for seed in $(seq 0 $((seeds - 1))); do
-  build/tools/mopt/mopt distill --teacher $teacher --student $student --train $data --val $data \
+  "$mopt" distill --teacher $teacher --student $student --train $data --val $data \
     --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --seed "$seed" --baseline-ce --recipe fixed \
     --threads "$threads" -o "$tmp/student.$seed.pt" --quiet --report "$tmp/distill.$seed.json"
 done
 for round in 1 2; do
-  build/tools/mopt/mopt distill --teacher $teacher --student $student --train $data --val $data \
+  "$mopt" distill --teacher $teacher --student $student --train $data --val $data \
     --normalize 0.2860,0.3530 --train-samples "$samples" --epochs "$epochs" --threads "$threads" --recipe fixed \
     -o "$tmp/throughput.pt" --force --quiet --report "$tmp/mopt.$round.json"
   /usr/bin/python3 scripts/bench/distill_throughput.py $teacher $student $data "$samples" "$epochs" 64 "$threads" \

@@ -7,19 +7,22 @@
 # 3. channel counts rounded to hardware-friendly multiples: scripts/bench/prune_round_to.sh prints the
 #    speedups at 1 and 2 threads, each file measured by `mopt bench` in a fresh process.
 # Usage: scripts/bench/prune_acceptance.sh [FINETUNE_SAMPLES] [EPOCHS] [THREADS]
+# MOPT=binary and FIXTURES=dir (what ctest's label `acceptance` passes) skip the build and use that binary and fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 samples=${1:-60000}
 epochs=${2:-2}
 threads=${3:-1}
-bash scripts/build.sh mopt >/dev/null
-[ -f build/fixtures/resnet18.pt ] || bash scripts/make_fixtures.sh >/dev/null
+mopt=${MOPT:-build/tools/mopt/mopt}
+fixtures=${FIXTURES:-build/fixtures}
+[ -n "${MOPT:-}" ] || bash scripts/build.sh mopt >/dev/null
+[ -f "$fixtures/resnet18.pt" ] || bash scripts/make_fixtures.sh "$fixtures" >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 data=/usr/share/datasets/fashion-mnist
-build/tools/mopt/mopt prune tests/fixtures/fashion_cnn.pt -o "$tmp/cnn.pt" --method channel --amount 0.5 \
+"$mopt" prune tests/fixtures/fashion_cnn.pt -o "$tmp/cnn.pt" --method channel --amount 0.5 \
   --finetune-data $data --finetune-samples "$samples" --epochs "$epochs" --teacher tests/fixtures/fashion_cnn.pt \
   --eval-data $data --normalize 0.2860,0.3530 --threads "$threads" --iterations 500 --quiet --report "$tmp/cnn.json"
-build/tools/mopt/mopt prune build/fixtures/resnet18.pt -o "$tmp/r18.pt" --method channel --amount 0.3 \
+"$mopt" prune "$fixtures/resnet18.pt" -o "$tmp/r18.pt" --method channel --amount 0.3 \
   --input-shape 1x3x224x224 --threads "$threads" --iterations 50 --quiet --report "$tmp/r18.json"
 /usr/bin/python3 - "$tmp" <<'PY'
 import json, sys, torch

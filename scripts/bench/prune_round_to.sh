@@ -10,16 +10,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
 iterations=${2:-30}
-mopt=build/tools/mopt/mopt
+mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT, FIXTURES: as prune_acceptance.sh passes them on
+fixtures=${FIXTURES:-build/fixtures}
 [ -x "$mopt" ] || bash scripts/build.sh mopt >/dev/null
-[ -f build/fixtures/resnet18.pt ] || bash scripts/make_fixtures.sh >/dev/null
+[ -f "$fixtures/resnet18.pt" ] || bash scripts/make_fixtures.sh "$fixtures" >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-prune=(prune build/fixtures/resnet18.pt --method channel --amount 0.3 --input-shape 1x3x224x224 --threads 1
+prune=(prune "$fixtures/resnet18.pt" --method channel --amount 0.3 --input-shape 1x3x224x224 --threads 1
        --iterations 3 --quiet)
 "$mopt" "${prune[@]}" -o "$tmp/r1.pt" --round-to 1
 "$mopt" "${prune[@]}" -o "$tmp/r8.pt"
 "$mopt" "${prune[@]}" -o "$tmp/r16.pt" --profile x86-64-avx512-vnni
-cp build/fixtures/resnet18.pt "$tmp/original.pt"
+cp "$fixtures/resnet18.pt" "$tmp/original.pt"
 for round in $(seq 1 "$rounds"); do
   for name in original r1 r8 r16; do
     "$mopt" bench "$tmp/$name.pt" --input-shape 1x3x224x224 --threads 1,2 --warmup 10 --iterations "$iterations" \

@@ -4,13 +4,15 @@
 # faster than the fp32 model frozen and optimized, both measured in the same run (mopt quantize
 # measures them side by side, alternating rounds). Prints the figures and PASS/FAIL per criterion.
 # Usage: scripts/bench/quantize_acceptance.sh [CALIBRATOR] [ITERATIONS]
+# MOPT=binary (what ctest's label `acceptance` passes) skips the build and uses that binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 calibrator=${1:-minmax}
 iterations=${2:-500}
-bash scripts/build.sh mopt >/dev/null
+mopt=${MOPT:-build/tools/mopt/mopt}
+[ -n "${MOPT:-}" ] || bash scripts/build.sh mopt >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-build/tools/mopt/mopt quantize tests/fixtures/fashion_cnn.pt -o "$tmp/int8.pt" \
+"$mopt" quantize tests/fixtures/fashion_cnn.pt -o "$tmp/int8.pt" \
   --calib /usr/share/datasets/fashion-mnist --calib-samples 512 --calibrator "$calibrator" \
   --eval-data /usr/share/datasets/fashion-mnist --normalize 0.2860,0.3530 \
   --iterations "$iterations" --quiet --report "$tmp/q.json"
