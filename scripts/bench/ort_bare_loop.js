@@ -3,7 +3,7 @@
 // scripts/bench/onnxruntime_fidelity.sh compares `mopt bench --runtime onnxruntime` with.
 // Usage: node ort_bare_loop.js MODEL.onnx DIMS(1x3x224x224) THREADS ITERATIONS  -> prints the median ms
 'use strict';
-const ort = require('../ort/node_modules/onnxruntime-node');
+const ort = require('../../lib/runtime/ort/node_modules/onnxruntime-node');
 
 async function main([model, dims, threads, iterations]) {
   const shape = dims.split('x').map(Number);
