@@ -20,6 +20,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_single_row_matvec_pass());
   // Quantization.
   registry.add(make_quantize_dynamic_pass());
+  registry.add(make_quantize_static_pass());
   // ONNX graph passes.
   registry.add(make_onnx_eliminate_identity_pass());
   registry.add(make_onnx_eliminate_dead_nodes_pass());

@@ -3,7 +3,7 @@
 
 namespace mopt {
 
-/// Adds every built-in pass to `registry`. The one explicit list of passes (DESIGN.md).
+/// Adds every built-in pass to `registry`. The one explicit list of passes (docs/design.md).
 void register_all_passes(PassRegistry& registry);
 
 /// A registry holding every built-in pass.

@@ -48,9 +48,9 @@ fi
 bash "$root/scripts/setup_onnx.sh"
 
 # ONNX Runtime for measuring .onnx files: its official Node.js binding from the npm registry, pinned
-# by scripts/ort/package-lock.json (--ignore-scripts: the CPU library ships in the package).
-if command -v npm >/dev/null && [ ! -d "$(dirname "$0")/ort/node_modules/onnxruntime-node" ]; then
-  (cd "$(dirname "$0")/ort" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+# by lib/runtime/ort/package-lock.json (--ignore-scripts: the CPU library ships in the package).
+if command -v npm >/dev/null && [ ! -d "$root/lib/runtime/ort/node_modules/onnxruntime-node" ]; then
+  (cd "$root/lib/runtime/ort" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
     || echo "setup: warning: onnxruntime-node did not install; mopt bench --runtime onnxruntime will say how to fix it" >&2
 fi
 

@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
-#include "lib/bench/ci_output.h"
 #include "lib/errors.h"
+#include "lib/measure/ci_output.h"
 #include "lib/report/report.h"
 #include "lib/util/progress_line.h"
 

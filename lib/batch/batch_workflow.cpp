@@ -1,7 +1,5 @@
 #include "lib/batch/batch_workflow.h"
 
-#include <fnmatch.h>
-
 #include <fmt/format.h>
 
 #include <fstream>
@@ -11,11 +9,12 @@
 #include "lib/batch/manifest.h"
 #include "lib/batch/runner.h"
 #include "lib/errors.h"
+#include "lib/measure/cpu_info.h"
 #include "lib/report/report.h"
-#include "lib/runtime/cpu_info.h"
 #include "lib/util/atomic_file.h"
 #include "lib/util/log.h"
 #include "lib/util/progress_line.h"
+#include "lib/util/strings.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -77,7 +76,7 @@ BatchOutcome run_batch(const BatchOptions& options) {
   std::vector<JobSpec> jobs;
   for (const auto& job : manifest.jobs) {
     if (!in_shard(job.position, shard)) continue;
-    if (!options.only.empty() && fnmatch(options.only.c_str(), job.id.c_str(), 0) != 0) continue;
+    if (!options.only.empty() && !glob_matches(options.only, job.id)) continue;
     jobs.push_back(job);
   }
   if (!options.only.empty() && jobs.empty()) throw usage_error(fmt::format("--only '{}' matches no job id of this shard", options.only));

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <map>
 
-#include "lib/bench/memory.h"
+#include "lib/measure/memory.h"
 #include "lib/model/graph_walk.h"
 
 namespace mopt {

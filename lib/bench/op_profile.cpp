@@ -11,8 +11,8 @@
 #include <unordered_map>
 
 #include "lib/bench/profile_instrumentation.h"
-#include "lib/bench/scope_recorder.h"
 #include "lib/errors.h"
+#include "lib/measure/scope_recorder.h"
 #include "lib/runtime/torch_warnings.h"
 
 namespace mopt {

@@ -4,10 +4,10 @@
 
 #include "lib/bench/bottleneck_hints.h"
 #include "lib/bench/chrome_trace.h"
-#include "lib/bench/latency_stats.h"
 #include "lib/bench/op_profile.h"
 #include "lib/bench/op_profile_summary.h"
 #include "lib/bench/ort_profile.h"
+#include "lib/measure/latency_stats.h"
 #include "lib/util/atomic_file.h"
 #include "lib/util/log.h"
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "lib/bench/latency_stats.h"
+#include "lib/measure/latency_stats.h"
 
 namespace mopt {
 using nlohmann::json;

@@ -26,13 +26,6 @@ const std::set<std::string> kNeutralLeaves = {"count", "samples"};
 
 using Interval = std::pair<double, double>;
 
-std::string trim(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
 std::string leaf_of(const std::string& field) {
   size_t dot = field.rfind('.');
   return dot == std::string::npos ? field : field.substr(dot + 1);

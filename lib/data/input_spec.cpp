@@ -11,6 +11,7 @@
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
 #include "lib/util/checked_size.h"
+#include "lib/util/strings.h"
 
 namespace mopt {
 namespace {
@@ -24,12 +25,6 @@ std::vector<std::string> split_on(const std::string& text, char separator) {
     if (end == std::string::npos) return parts;
     start = end + 1;
   }
-}
-
-std::string trim(const std::string& text) {
-  auto first = text.find_first_not_of(" \t");
-  if (first == std::string::npos) return "";
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
 // "1x3x224x224" -> {1,3,224,224}; false on anything but positive integers joined by 'x'.

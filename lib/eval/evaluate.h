@@ -1,6 +1,6 @@
 #pragma once
 // Running TorchScript models on tensors and comparing what they produce. LibTorch executes;
-// ONNX models are not executable here (check ONNX outputs with ONNX Runtime, scripts/ort/).
+// ONNX models are not executable here (check ONNX outputs with ONNX Runtime, lib/runtime/ort/).
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <fstream>
 
-#include "lib/bench/latency_stats.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
+#include "lib/measure/latency_stats.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/child_process.h"
 #include "lib/util/log.h"

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "lib/bench/latency_stats.h"
-#include "lib/bench/memory.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/fresh_latency.h"
+#include "lib/measure/latency_stats.h"
+#include "lib/measure/memory.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
@@ -58,7 +58,7 @@ json timed_pair(const FreshLatency& latency) {
 }
 
 // A file whose buffers glibc maps afresh every call can run several times faster in a process
-// that keeps them (docs/guide.md, "Page faults and the C allocator"), and the thresholds that decide it
+// that keeps them (docs/measurement.md, "Where the time goes"), and the thresholds that decide it
 // belong to the deploying process, not to the file. So such files are timed again, in the same
 // way, with the thresholds a deploying process can set, and the result shows both figures.
 json allocator_check(const fs::path& before, const fs::path& after, const std::vector<torch::Tensor>& inputs,

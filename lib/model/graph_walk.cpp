@@ -22,6 +22,8 @@ std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block) {
   return nodes;
 }
 
+bool is_tensor(const torch::jit::Value* value) { return value->type()->isSubtypeOf(*c10::TensorType::get()); }
+
 bool is_kind(const torch::jit::Node* node, const char* kind) { return node->kind().toQualString() == std::string(kind); }
 
 bool is_mkldnn_prim(const torch::jit::Node* node) {

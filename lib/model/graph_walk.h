@@ -11,6 +11,9 @@ namespace mopt {
 /// each node before the nodes of its own blocks, in graph order.
 std::vector<torch::jit::Node*> all_nodes(torch::jit::Block* block);
 
+/// Whether `value` is a tensor (of any dtype or shape), not a scalar, list, tuple or None.
+bool is_tensor(const torch::jit::Value* value);
+
 /// Whether `node` is the op named `kind` ("prim::MKLDNNHardTanh_"), for ops without a c10 symbol.
 bool is_kind(const torch::jit::Node* node, const char* kind);
 

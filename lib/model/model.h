@@ -1,5 +1,5 @@
 #pragma once
-// Model: one type for a TorchScript module or an ONNX ModelProto (DESIGN.md "Core contracts").
+// Model: one type for a TorchScript module or an ONNX ModelProto (docs/design.md "Core contracts").
 #include <onnx/onnx_pb.h>
 #include <torch/script.h>
 

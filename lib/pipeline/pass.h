@@ -1,8 +1,9 @@
 #pragma once
-// The Pass contract (DESIGN.md): Model in, Model out, plus stats. A pattern that does not match is
+// The Pass contract (docs/design.md): Model in, Model out, plus stats. A pattern that does not match is
 // a silent no-op. Each pass declares its name, summary, formats and typed options.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ struct PassInfo {
   std::string summary;   ///< one line
   std::vector<ModelFormat> formats;
   std::vector<OptionSpec> options;
+  /// Chooses LibTorch kernels or layouts (channels-last, oneDNN, ...): meaningless, and not
+  /// exportable, for a file ONNX Runtime will run, so compile drops it for .onnx output.
+  bool libtorch_runtime_only = false;
+  /// Reads calibration inputs from the PassContext (static quantization): a pipeline holding it
+  /// runs only where the caller has calibration data (`mopt quantize --calib`, `mopt optimize --calib`).
+  bool needs_calibration = false;
 
   bool supports(ModelFormat format) const;
   const OptionSpec* find_option(const std::string& key) const;
@@ -58,12 +65,20 @@ struct PassStats {
   nlohmann::json details = nlohmann::json::object();
 };
 
+struct Dataset;
+
+/// What a run offers a pass beyond its options: data, and where progress lines go.
+struct PassContext {
+  const Dataset* calibration = nullptr;  ///< calibration inputs (PassInfo::needs_calibration); may be null otherwise
+  std::function<void(const std::string&)> log;  ///< progress lines of long passes (may be empty)
+};
+
 /// A model transformation. run() mutates the given model (the pass manager hands it a clone).
 class Pass {
  public:
   virtual ~Pass() = default;
   virtual const PassInfo& info() const = 0;
-  virtual PassStats run(Model& model, const PassOptions& options) const = 0;
+  virtual PassStats run(Model& model, const PassOptions& options, const PassContext& context) const = 0;
 };
 
 /// Checks `text` parses as `type`; returns an error message, or empty when valid.

@@ -11,7 +11,7 @@
 namespace mopt {
 
 PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const PassRegistry& registry,
-                            const PassProgress& progress) {
+                            const PassProgress& progress, const PassContext& context) {
   validate_pipeline(pipeline, registry);
   // Check every step before running any, so a bad pipeline fails fast and does no work.
   for (const auto& step : pipeline.steps) {
@@ -21,6 +21,9 @@ PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const 
       for (auto f : info.formats) formats.push_back(format_name(f));
       throw usage_error(fmt::format("pass '{}' does not support {} models (it supports: {})", step.name,
                                     format_name(input.format()), fmt::join(formats, ", ")));
+    }
+    if (info.needs_calibration && !context.calibration) {
+      throw usage_error(fmt::format("pass '{}' calibrates activations: give calibration inputs (--calib DATA)", step.name));
     }
   }
 
@@ -37,7 +40,7 @@ PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const 
     try {
       // Passes that rewrite a frozen graph drop its ops' layers; carry them over (layer_map.h).
       const auto layers = result.model.is_torchscript() ? snapshot_layers(result.model.torchscript()) : LayerSnapshot{};
-      record.stats = pass->run(result.model, options);
+      record.stats = pass->run(result.model, options, context);
       if (result.model.is_torchscript()) carry_layers(layers, result.model.torchscript());
       result.model.invalidate_graph_caches();
     } catch (const c10::Error& e) {

@@ -24,9 +24,9 @@ struct PipelineResult {
 /// Called before each step with (index, total, step text): for progress output.
 using PassProgress = std::function<void(size_t, size_t, const std::string&)>;
 
-/// Validates the pipeline, checks each pass supports the model's format (usage error otherwise),
-/// then runs the passes in order on a clone of `input`, timing each.
+/// Validates the pipeline, checks each pass supports the model's format and has the data it needs
+/// in `context` (usage error otherwise), then runs the passes in order on a clone of `input`, timing each.
 PipelineResult run_pipeline(const Model& input, const Pipeline& pipeline, const PassRegistry& registry,
-                            const PassProgress& progress = {});
+                            const PassProgress& progress = {}, const PassContext& context = {});
 
 }  // namespace mopt

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "lib/bench/gates.h"
 #include "lib/errors.h"
+#include "lib/measure/cpu_info.h"
+#include "lib/measure/gates.h"
 #include "lib/model/model.h"
-#include "lib/runtime/cpu_info.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

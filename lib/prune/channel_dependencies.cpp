@@ -26,6 +26,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "lib/model/graph_walk.h"
 #include "lib/prune/analysis_graph.h"
 #include "lib/prune/depthwise_groups.h"
 #include "lib/prune/module_paths.h"
@@ -158,8 +159,6 @@ const std::set<std::string>& metadata_kinds() {
                                               "prim::is_cuda"};
   return kinds;
 }
-
-bool is_tensor(const Value* value) { return value->type()->isSubtypeOf(*c10::TensorType::get()); }
 
 class FlowAnalysis {
  public:

@@ -8,6 +8,7 @@
 #include "lib/errors.h"
 #include "lib/prune/layer_selection.h"
 #include "lib/prune/unstructured.h"
+#include "lib/util/strings.h"
 
 namespace mopt::prune {
 

@@ -1,18 +1,14 @@
 #include "lib/prune/layer_selection.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 
 #include "lib/errors.h"
 #include "lib/prune/module_paths.h"
+#include "lib/util/strings.h"
 
 namespace mopt::prune {
-
-bool glob_matches(const std::string& pattern, const std::string& path) {
-  return fnmatch(pattern.c_str(), path.c_str(), 0) == 0;
-}
 
 std::string join_layers(const std::vector<std::string>& layers) {
   // Long enough for every layer of ResNet-18; a MobileNet's list is cut so the message stays readable.
@@ -24,10 +20,6 @@ std::string join_layers(const std::vector<std::string>& layers) {
 }
 
 namespace {
-
-bool matches_any(const std::vector<std::string>& patterns, const std::string& path) {
-  return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return glob_matches(p, path); });
-}
 
 // A pattern that matches nothing is almost always a typo; failing beats silently pruning everything.
 void check_patterns_match(const std::vector<std::string>& patterns, const char* what,
@@ -59,8 +51,8 @@ std::vector<std::string> prunable_layers(const torch::jit::Module& module, const
 
   std::vector<std::string> kept;
   for (const auto& path : all) {
-    if (!selection.include.empty() && !matches_any(selection.include, path)) continue;
-    if (matches_any(selection.exclude, path)) continue;
+    if (!selection.include.empty() && !matches_any_glob(selection.include, path)) continue;
+    if (matches_any_glob(selection.exclude, path)) continue;
     kept.push_back(path);
   }
   if (kept.empty()) {

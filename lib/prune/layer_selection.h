@@ -19,9 +19,6 @@ struct LayerSelection {
 /// pattern and listing the layers when a pattern matches no layer, or when no layer is left.
 std::vector<std::string> prunable_layers(const torch::jit::Module& module, const LayerSelection& selection);
 
-/// True when `path` matches the glob `pattern` (fnmatch without FNM_PATHNAME).
-bool glob_matches(const std::string& pattern, const std::string& path);
-
 /// "a, b, c" for error messages; long lists end in "... (N more)".
 std::string join_layers(const std::vector<std::string>& layers);
 

@@ -8,8 +8,8 @@
 #include <regex>
 #include <sstream>
 
-#include "lib/bench/flops.h"
 #include "lib/errors.h"
+#include "lib/model/flops.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/prune/channel_pruning.h"

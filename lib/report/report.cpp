@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "lib/errors.h"
+#include "lib/measure/cpu_info.h"
 #include "lib/model/graph_stats.h"
-#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "lib/measure/cpu_info.h"
 #include "lib/model/model.h"
 #include "lib/pipeline/pass_manager.h"
-#include "lib/runtime/cpu_info.h"
 
 namespace mopt {
 

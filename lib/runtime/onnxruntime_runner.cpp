@@ -9,7 +9,7 @@
 
 #include "lib/data/readers.h"
 #include "lib/errors.h"
-#include "lib/runtime/cpu_info.h"
+#include "lib/measure/cpu_info.h"
 #include "lib/util/log.h"
 #include "lib/util/scratch_dir.h"
 
@@ -40,7 +40,7 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-// The helper's figures for one row (scripts/ort/ort_bench.js: timedLoop, soakLoop).
+// The helper's figures for one row (lib/runtime/ort/ort_bench.js: timedLoop, soakLoop).
 CpuUsage cpu_of(const json& row) {
   CpuUsage cpu;
   cpu.user_s = row["cpu"]["user_s"].get<double>();
@@ -82,7 +82,7 @@ fs::path onnxruntime_dir() {
     fs::path installed = (exe.parent_path() / ".." / "share" / "mopt" / "ort").lexically_normal();
     if (fs::exists(installed / "ort_bench.js")) return installed;
   }
-  return fs::path(MOPT_SOURCE_DIR) / "scripts" / "ort";
+  return fs::path(MOPT_SOURCE_DIR) / "lib" / "runtime" / "ort";
 }
 
 std::string node_executable() {

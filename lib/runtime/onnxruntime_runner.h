@@ -1,7 +1,7 @@
 #pragma once
 // ONNX Runtime as a measured runtime. There are no ORT C/C++ headers in the registries this
 // project may use, so mopt drives the official Node.js binding (npm onnxruntime-node) through a
-// helper process (scripts/ort/ort_bench.js) that loads the model once per thread count and runs
+// helper process (lib/runtime/ort/ort_bench.js) that loads the model once per thread count and runs
 // the warm-up and the timed loop itself: samples never include the bridge. Memory figures are the
 // helper process's own (peak RSS, and its growth over the process's start).
 #include <nlohmann/json.hpp>
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "lib/bench/resource_monitor.h"
-#include "lib/bench/soak.h"
-#include "lib/bench/timed_run.h"
+#include "lib/measure/resource_monitor.h"
+#include "lib/measure/soak.h"
+#include "lib/measure/timed_run.h"
 
 namespace mopt {
 
@@ -65,7 +65,7 @@ struct OrtResult {
 OrtResult run_onnxruntime(const OrtRequest& request);
 
 /// The folder holding ort_bench.js and node_modules/onnxruntime-node: $MOPT_ORT_DIR, the
-/// installed share/mopt/ort, or the source tree's scripts/ort.
+/// installed share/mopt/ort, or the source tree's lib/runtime/ort.
 std::filesystem::path onnxruntime_dir();
 
 /// The Node.js that runs the helpers: $MOPT_NODE, else `node` on PATH.

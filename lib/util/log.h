@@ -1,5 +1,5 @@
 #pragma once
-// stdout carries the short human summary; stderr carries progress and logs (DESIGN.md "Report").
+// stdout carries the short human summary; stderr carries progress and logs (docs/design.md "Core contracts", Report).
 #include <fmt/format.h>
 
 #include <cstdio>

@@ -6,10 +6,10 @@
 #include <iterator>
 #include <sstream>
 
+#include "lib/util/strings.h"
+
 namespace mopt {
 namespace {
-
-bool starts_with(const std::string& text, const std::string& prefix) { return text.compare(0, prefix.size(), prefix) == 0; }
 
 size_t indentation(const std::string& line) { return line.find_first_not_of(' '); }
 

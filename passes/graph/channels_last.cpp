@@ -72,11 +72,12 @@ class ChannelsLastPass : public Pass {
     static const PassInfo info{"channels-last",
                                "store conv weights in NHWC order so convolutions and what follows run in NHWC (freezes first)",
                                {ModelFormat::kTorchScript},
-                               {}};
+                               {},
+                               /*libtorch_runtime_only=*/true};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& module = model.torchscript();
     const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/true);
     int64_t converted = 0, views = 0;

@@ -27,7 +27,7 @@ class EliminateDeadCodePass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     PassStats stats;
     for (const auto& method : model.torchscript().get_methods()) {
       auto graph = method.graph();

@@ -25,7 +25,7 @@ class FoldConvBnPass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& module = model.torchscript();
     int64_t before = op_count(model, "aten::batch_norm");
     module.eval();

@@ -24,7 +24,7 @@ class FreezePass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
     module.eval();

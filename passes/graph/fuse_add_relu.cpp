@@ -53,7 +53,7 @@ class FuseAddReluPass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     static const std::set<c10::Symbol> kFused = {c10::Symbol::fromQualString("aten::_add_relu"),
                                                  c10::Symbol::fromQualString("aten::_add_relu_")};
     static const std::set<c10::Symbol> kInPlace = in_place_activations();

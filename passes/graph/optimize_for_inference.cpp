@@ -10,7 +10,7 @@
 // attribute 'value' is undefined"). The rewrite keeps dense copies and packs them on the first
 // call. It is why x86 compile is 1.4x on ResNet-18 as a file, not just in-process. Like every
 // heuristic here it must be measured: it made a small transformer 3x slower on this machine kind
-// (DESIGN.md), so compile's --keep-if-faster checks it.
+// (docs/design.md), so compile's --keep-if-faster checks it.
 // Stats: rewrites = ops that disappeared or changed kind.
 #include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
 #include <torch/csrc/jit/passes/frozen_linear_transpose.h>
@@ -32,11 +32,12 @@ class OptimizeForInferencePass : public Pass {
         "torch.jit.optimize_for_inference fusions (freezes first); measure it, it can slow models down",
         {ModelFormat::kTorchScript},
         {{"mkldnn", OptionType::kBool, "false",
-          "also convert conv chains to oneDNN layouts with weights packed once when loaded (x86)"}}};
+          "also convert conv chains to oneDNN layouts with weights packed once when loaded (x86)"}},
+        /*libtorch_runtime_only=*/true};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
     const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/true);

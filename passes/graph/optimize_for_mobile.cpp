@@ -38,11 +38,12 @@ class OptimizeForMobilePass : public Pass {
     static const PassInfo info{"optimize-for-mobile",
                                "XNNPACK prepacked conv/linear with fused clamp (optimize_for_mobile); for ARM/mobile",
                                {ModelFormat::kTorchScript},
-                               {}};
+                               {},
+                               /*libtorch_runtime_only=*/true};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
     module.eval();

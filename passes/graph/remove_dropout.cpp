@@ -57,7 +57,7 @@ class RemoveDropoutPass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& module = model.torchscript();
     int64_t before = dropout_ops(model);
     module.eval();

@@ -96,11 +96,12 @@ class SingleRowMatvecPass : public Pass {
         "a 1-row gemm in OpenBLAS); other batch sizes unchanged (freezes first)",
         {ModelFormat::kTorchScript},
         {{"min-weight-elements", OptionType::kInt, "16384",
-          "only weights with at least this many elements (small layers gain little)"}}};
+          "only weights with at least this many elements (small layers gain little)"}},
+        /*libtorch_runtime_only=*/true};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     auto& module = model.torchscript();
     const bool froze = freeze_unless_frozen(module, /*optimize_numerics=*/false);
     int64_t rewrites = 0, skipped_rank = 0;

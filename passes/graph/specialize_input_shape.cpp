@@ -299,7 +299,7 @@ class SpecializeInputShapePass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     const auto shape_option = options.get_string("shape");
     if (shape_option.empty()) {
       throw usage_error("specialize-input-shape needs the shape: specialize-input-shape{shape=1x3x224x224}");

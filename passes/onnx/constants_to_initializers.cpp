@@ -13,7 +13,7 @@
 // Math: none; an initializer is the same constant, stored where graph tools expect weights.
 #include <fmt/format.h>
 
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -29,7 +29,7 @@ class ConstantsToInitializersPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& proto = model.onnx();
     auto& graph = *proto.mutable_graph();
     const auto pinned = subgraph_references(graph);

@@ -12,7 +12,7 @@
 // every other node can go.
 #include <fmt/format.h>
 
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -39,7 +39,7 @@ class EliminateDeadNodesPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& graph = *model.onnx().mutable_graph();
     const int nodes_before = graph.node_size();
     const int initializers_before = graph.initializer_size();

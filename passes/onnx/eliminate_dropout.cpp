@@ -9,8 +9,8 @@
 //     below opset 7 (before that, Dropout in training form scaled its output).
 // The Dropout becomes an Identity and `eliminate-identity` removes it, so graph output names are
 // kept by the same rules.
-#include "passes/onnx/node_attributes.h"
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
+#include "lib/onnx/node_attributes.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -33,7 +33,7 @@ class EliminateDropoutPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext& context) const override {
     const int64_t opset = default_opset(model.onnx());
     auto& graph = *model.onnx().mutable_graph();
     const auto consumers = build_consumers(graph);
@@ -58,7 +58,7 @@ class EliminateDropoutPass final : public Pass {
     PassStats stats;
     if (converted > 0) {
       remove_unused_initializers(graph, &dropped_inputs);
-      stats = make_onnx_eliminate_identity_pass()->run(model, options);
+      stats = make_onnx_eliminate_identity_pass()->run(model, options, context);
     }
     stats.rewrites = converted;
     stats.details["dropouts_removed"] = converted;

@@ -15,7 +15,7 @@
 // Math: none; Identity is y = x for tensors, sequences and optionals alike.
 #include <fmt/format.h>
 
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -49,7 +49,7 @@ class EliminateIdentityPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& graph = *model.onnx().mutable_graph();
     const int nodes_before = graph.node_size();
     const auto outputs = graph_output_names(graph);

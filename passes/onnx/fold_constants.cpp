@@ -20,7 +20,7 @@
 // Math: the op's own definition, evaluated once at optimization time instead of every inference.
 #include <fmt/format.h>
 
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/node_evaluator.h"
 #include "passes/onnx/onnx_passes.h"
 
@@ -46,7 +46,7 @@ class FoldConstantsPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     const int64_t max_size = options.get_int("max-size");
     auto& proto = model.onnx();
     auto& graph = *proto.mutable_graph();

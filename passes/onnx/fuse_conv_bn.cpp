@@ -19,8 +19,8 @@
 // Conv reads them, else written to new initializers. Y keeps its name, so graph outputs survive.
 #include <fmt/format.h>
 
-#include "passes/onnx/node_attributes.h"
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
+#include "lib/onnx/node_attributes.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -78,7 +78,7 @@ class FuseConvBnPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     auto& proto = model.onnx();
     auto& graph = *proto.mutable_graph();
     const int nodes_before = graph.node_size();

@@ -13,7 +13,7 @@
 //     float or double;
 //   - Y is read only by the Add, is not a graph output and is not read inside a subgraph.
 // Math: Gemm(A, B, C) = A x B + C with alpha = beta = 1: the same operations in the same order.
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -31,7 +31,7 @@ class FuseMatMulAddPass final : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions&) const override {
+  PassStats run(Model& model, const PassOptions&, const PassContext&) const override {
     PassStats stats;
     stats.details = {{"fused", 0}};
     if (default_opset(model.onnx()) < 7) return stats;

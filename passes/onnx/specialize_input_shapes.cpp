@@ -20,7 +20,7 @@
 
 #include "lib/errors.h"
 #include "lib/onnx/fed_inputs.h"
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/onnx/onnx_passes.h"
 
 namespace mopt {
@@ -187,7 +187,7 @@ PassStats specialize_onnx_input_shapes(Model& model, const std::vector<InputSpec
   for (int found = 1; found > 0 && rounds < kMaxRounds; ++rounds) {
     found = fold_shape_queries(proto);
     queries += found;
-    const auto folded = fold->run(model, PassOptions(fold->info(), {}));
+    const auto folded = fold->run(model, PassOptions(fold->info(), {}), PassContext{});
     nodes_folded += folded.details["nodes_folded"].get<int64_t>();
     fold_rewrites += folded.rewrites;
   }

@@ -4,7 +4,7 @@
 // custom op `mopt::observe`, so calibrators (calibration/) run in C++ with bounded memory, and
 // the chosen scale/zero-point are written back before InsertQuantDeQuant reads them.
 // The passes read int attributes `dtype`, `qscheme` (and `ch_axis` per channel) and call
-// calculate_qparams(), which must return exactly two tensors (DESIGN.md).
+// calculate_qparams(), which must return exactly two tensors (docs/design.md).
 #include <torch/script.h>
 
 #include <cstdint>

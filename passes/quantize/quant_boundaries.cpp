@@ -5,11 +5,10 @@
 #include <map>
 
 #include "lib/model/graph_walk.h"
+#include "lib/util/strings.h"
 
 namespace mopt::quant {
 namespace {
-
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 void visit(const torch::jit::Block* block, int64_t& quantize, int64_t& dequantize, int64_t& quantized_ops,
            std::map<std::string, int64_t>& consumers) {

@@ -1,12 +1,14 @@
-// quantize-dynamic: dynamic INT8 for Linear layers as a pipeline pass.
-//   Before: aten::linear(x, W, b)                        (fp32 weights)
-//   After:  quantized::linear_dynamic(x, packed{W_int8, b}, reduce_range=false)
-//           activations are quantized per call from their run-time range; weights per channel
-//           (or per tensor) symmetric qint8.
+// quantize-dynamic: dynamic INT8 as a pipeline pass.
+//   TorchScript: aten::linear(x, W, b) -> quantized::linear_dynamic(x, packed{W_int8, b},
+//     reduce_range=false); weights per channel (or per tensor) symmetric qint8.
+//   ONNX: MatMul with a constant 2-D weight -> DynamicQuantizeLinear + MatMulInteger, LSTM ->
+//     DynamicQuantizeLSTM (dynamic_quantizer.h), the layout ONNX Runtime's quantize_dynamic writes.
+//   Activations are quantized per call from their run-time range: no calibration.
 // Preconditions: an unfrozen TorchScript module (the JIT quantization passes work on module
 // structure); the quantized engine is set before the result is run or saved.
-// Stats: rewrites = linear layers now running quantized::linear_dynamic.
+// Stats: rewrites = layers now INT8 (linear_dynamic ops; ONNX: quantized nodes).
 #include "lib/model/graph_stats.h"
+#include "passes/quantize/onnx/dynamic_quantizer.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
 
@@ -17,17 +19,26 @@ class QuantizeDynamicPass : public Pass {
  public:
   const PassInfo& info() const override {
     static const PassInfo info{"quantize-dynamic",
-                               "dynamic INT8 for Linear layers (weights INT8, activations quantized per call)",
-                               {ModelFormat::kTorchScript},
-                               {{"per-channel", OptionType::kBool, "true", "one weight scale per output channel"}}};
+                               "dynamic INT8 for Linear/MatMul and LSTM layers (weights INT8, activations quantized per call)",
+                               {ModelFormat::kTorchScript, ModelFormat::kOnnx},
+                               {{"per-channel", OptionType::kBool, "true", "one weight scale per output channel"},
+                                {"skip", OptionType::kString, "", "comma-separated globs of layers (ONNX: node or weight names) kept in fp32"}}};
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
+    const auto skip = split_skip_option(options.get_string("skip"));
+    PassStats stats;
+    if (model.is_onnx()) {
+      auto quantized = onnx_quant::apply_dynamic(model.onnx(), skip, options.get_bool("per-channel"), stats.details);
+      for (const auto& [op, count] : stats.details["quantized_nodes"].items()) stats.rewrites += count.get<int64_t>();
+      model = Model::from_onnx(std::move(quantized));
+      return stats;
+    }
     quant::QuantConfig config;
     config.per_channel = options.get_bool("per-channel");
+    config.skip_modules = quant::quantizable_modules_matching(skip, model);
     model = quant::quantize_dynamic(model, config);
-    PassStats stats;
     stats.rewrites = op_count(model, "quantized::linear_dynamic");
     return stats;
   }

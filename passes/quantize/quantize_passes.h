@@ -1,12 +1,20 @@
 #pragma once
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "lib/pipeline/pass.h"
 
 namespace mopt {
 
-/// `quantize-dynamic`: dynamic INT8 Linear layers. Static INT8 needs calibration data and runs
-/// through `mopt quantize` (passes take no data).
+/// `quantize-dynamic`: dynamic INT8 (TorchScript: Linear layers; ONNX: MatMul and LSTM).
 std::unique_ptr<Pass> make_quantize_dynamic_pass();
+
+/// `quantize-static`: calibrated static INT8 (TorchScript: LibTorch's quantized ops; ONNX: QDQ).
+/// Reads calibration inputs from the PassContext.
+std::unique_ptr<Pass> make_quantize_static_pass();
+
+/// The globs of a quantize pass's `skip` option ("features.0,classifier.*"); empty parts dropped.
+std::vector<std::string> split_skip_option(const std::string& text);
 
 }  // namespace mopt

@@ -6,9 +6,9 @@
 #include <map>
 #include <set>
 
-#include "lib/bench/latency_stats.h"
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
+#include "lib/measure/latency_stats.h"
 #include "lib/pipeline/pass_manager.h"
 #include "lib/util/scratch_dir.h"
 #include "passes/quantize/quant_boundaries.h"

@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include "lib/errors.h"
+#include "lib/model/graph_walk.h"
 
 namespace mopt::quant {
 
@@ -41,8 +42,6 @@ std::vector<Node*> float_constants(Graph& graph, int64_t min_numel) {
   }
   return constants;
 }
-
-bool is_tensor(const Value* value) { return value->type()->cast<c10::TensorType>() != nullptr; }
 
 // aten::to(value, dtype), inserted at the graph's current insertion point.
 Value* cast(Graph& graph, Value* value, c10::ScalarType dtype) {

@@ -10,11 +10,12 @@
 
 #include <map>
 
-#include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/measure/memory.h"
 #include "lib/model/float_quantize.h"
 #include "lib/model/graph_walk.h"
 #include "lib/model/layer_map.h"
+#include "lib/util/strings.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
@@ -359,6 +360,21 @@ std::vector<std::string> quantizable_modules(const Model& model) {
     }
   }
   return names;
+}
+
+std::vector<std::string> quantizable_modules_matching(const std::vector<std::string>& patterns, const Model& model) {
+  const auto modules = quantizable_modules(model);
+  std::vector<std::string> matched;
+  for (const auto& pattern : patterns) {
+    const size_t before = matched.size();
+    for (const auto& name : modules) {
+      if (glob_matches(pattern, name)) matched.push_back(name);
+    }
+    if (matched.size() == before) {
+      throw usage_error(fmt::format("--skip '{}' matches no quantizable layer; layers: {}", pattern, fmt::join(modules, ", ")));
+    }
+  }
+  return matched;
 }
 
 }  // namespace mopt::quant

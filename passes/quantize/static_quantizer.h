@@ -70,4 +70,8 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config);
 /// Module paths of the layers quantization can act on (conv/linear submodules), for --skip globs.
 std::vector<std::string> quantizable_modules(const Model& model);
 
+/// The quantizable modules matching any of the globs (--skip); usage_error naming the layers when a
+/// pattern matches none (a typo would otherwise quantize the layer it meant to keep).
+std::vector<std::string> quantizable_modules_matching(const std::vector<std::string>& patterns, const Model& model);
+
 }  // namespace mopt::quant

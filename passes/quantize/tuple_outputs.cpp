@@ -2,13 +2,14 @@
 
 #include <vector>
 
+#include "lib/model/graph_walk.h"
+
 namespace mopt::quant {
 namespace {
 
 using torch::jit::Node;
 using torch::jit::Value;
 
-bool is_tensor(const Value* value) { return value->type()->kind() == c10::TypeKind::TensorType; }
 bool is_none(const Value* value) { return value->type()->kind() == c10::TypeKind::NoneType; }
 
 void collect_tuple_dequantizes(torch::jit::Block* block, std::vector<Node*>& found) {

@@ -2,7 +2,7 @@
 // Segmentation models end by resizing their class scores to the input's size
 // (F.interpolate(x, size=input.shape[-2:], mode="bilinear")). LibTorch's INT8 chain runs that
 // resize on the quantized tensor and dequantizes the 64x larger result: LRASPP-MobileNetV3's INT8
-// file spent 7.7 of its 12.3 ms in its resizes and 1.5 in dequantizes (op profile; docs/benchmarks.md,
+// file spent 7.7 of its 12.3 ms in its resizes and 1.5 in dequantizes (op profile; docs/quantization.md,
 // Quantization), no faster than fp32. Dequantizing first and resizing in fp32 is cheaper and
 // rounds nothing.
 #include <torch/csrc/jit/ir/ir.h>

@@ -29,7 +29,7 @@ mopt=${MOPT:-build/tools/mopt/mopt}  # MOPT=path: a copy, so a rebuild during th
 [ -f build/fixtures/transformer.pt ] || bash scripts/make_fixtures.sh build/fixtures >/dev/null
 rounds=${ROUNDS:-3}
 allocator="glibc's default allocator settings"
-if [ "${TUNED_MALLOC:-0}" = 1 ]; then  # the values of kTunedMallocEnv in lib/bench/memory.h
+if [ "${TUNED_MALLOC:-0}" = 1 ]; then  # the values of kTunedMallocEnv in lib/measure/memory.h
   export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
   allocator="MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_ in every process"
 fi

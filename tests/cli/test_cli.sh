@@ -9,6 +9,12 @@ for p in freeze fold-conv-bn remove-dropout optimize-for-inference optimize-for-
   expect_stdout "^$p "
 done
 validate_report "$WORK/p.json"
+# docs/passes.md is generated: it must match what this binary registers.
+expect_exit 0 -- "$MOPT" passes --format markdown
+diff -u "$SOURCE_DIR/docs/passes.md" "$WORK/out" >"$WORK/passes.diff" ||
+  fail "docs/passes.md is stale: regenerate it with \`mopt passes --format markdown > docs/passes.md\`: $(head -c 600 "$WORK/passes.diff")"
+grep -q '^| `channels-last` | torchscript | .*LibTorch only' "$WORK/out" || fail "markdown table lacks channels-last as LibTorch-only"
+expect_exit 2 -- "$MOPT" passes --format html
 expect_exit 2 -- "$MOPT" frobnicate
 expect_exit 2 -- "$MOPT" inspect
 expect_exit 2 -- "$MOPT" inspect "$FIXTURES/mlp.pt" --threads -1

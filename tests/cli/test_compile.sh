@@ -21,7 +21,7 @@ assert all(d['reason'].startswith(('kept', 'dropped')) for d in c['decisions']),
 py "import torch; m=torch.jit.load('$WORK/server.pt'); assert m(torch.randn(1,1,28,28)).shape==(1,10)" "compiled .pt loads in PyTorch"
 # The input exported to ONNX is timed in ONNX Runtime against the compiled file, side by side, so
 # compile can say when -o OUT.onnx would be faster; not with --no-latency (nothing is timed).
-if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+if [ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
   py "
 import json; r=json.load(open('$WORK/c.json')); a=r['details']['compile']['onnxruntime_alternative']
 assert a['status']=='measured' and a['compiled_p50_ms']>0 and a['onnxruntime_p50_ms']>0 and a['cosine']>0.9999, a

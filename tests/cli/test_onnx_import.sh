@@ -98,10 +98,10 @@ assert abs(a['student']['accuracy_after']-b['student']['accuracy_after']) <= 0.0
 
 # Imported fixture models (torchvision, transformer, LSTM/GRU, paddle-style) match PyTorch's outputs
 # (numpy's for the paddle-style CNN) and ONNX Runtime's, within 1e-4 relative.
-ORT="$SOURCE_DIR/scripts/ort/run_onnx.js"
+ORT="$SOURCE_DIR/lib/runtime/ort/run_onnx.js"
 have_ort=0
-[ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null && have_ort=1
-[ $have_ort = 1 ] || echo "note: ONNX Runtime not installed (scripts/ort); skipping the ORT comparisons" >&2
+[ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null && have_ort=1
+[ $have_ort = 1 ] || echo "note: ONNX Runtime not installed (lib/runtime/ort); skipping the ORT comparisons" >&2
 if [ -f "$FIXTURES/onnx_import/index.json" ]; then
   for name in $(/usr/bin/python3 -c "import json; print(' '.join(m['name'] for m in json.load(open('$FIXTURES/onnx_import/index.json'))['models']))"); do
     dir="$FIXTURES/onnx_import"

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 C="$FIXTURES/onnx_corpus"
 py() { "$PY" -c "$1" || fail "$2"; }
-have_ort() { [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; }
+have_ort() { [ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; }
 
 for name in fashion_cnn.dynamo20 mobilenet_v3_small.dynamo20 bert.dynamo20 mobilevit.dynamo20 bert.legacy17; do
   expect_exit 0 -- "$MOPT" inspect "$C/$name.onnx"

@@ -7,7 +7,7 @@ TWIN="$SOURCE_DIR/tests/fixtures/fashion_cnn.pt"
 FMNIST=/usr/share/datasets/fashion-mnist
 py() { "$PY" -c "$1" || fail "$2"; }
 
-if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+if [ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
   expect_exit 0 -- "$MOPT" bench "$ONNX" --data "$FMNIST" --normalize 0.2860,0.3530 --samples 1000 --threads 1 \
     --iterations 50 --reference "$TWIN" --report "$WORK/ort.json"
   validate_report "$WORK/ort.json"
@@ -55,7 +55,7 @@ assert p.opset_import[0].version==21 and p.graph.input[0].type.tensor_type.shape
   for name in resnet18 mobilenet_v2; do
     expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x224x224 \
       --opset 13 --no-latency
-    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+    node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
       || fail "ORT cannot run the exported $name"
     py "
 import numpy as np; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
@@ -64,7 +64,7 @@ assert np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()" "
   # ONNX -> import -> export -> ORT reproduces the original outputs, under the original names.
   expect_exit 0 -- "$MOPT" optimize "$ONNX" -o "$WORK/imported.pt" -q
   expect_exit 0 -- "$MOPT" optimize "$WORK/imported.pt" -p freeze -o "$WORK/roundtrip.onnx" --input-shape 1x1x28x28 --no-latency -q
-  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/roundtrip.onnx" "$FIXTURES/fashion_cnn.input.npy" "$WORK/rt.npy" \
+  node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/roundtrip.onnx" "$FIXTURES/fashion_cnn.input.npy" "$WORK/rt.npy" \
     || fail "ORT cannot run the round trip"
   py "
 import numpy as np, onnx; y=np.load('$WORK/rt.npy'); r=np.load('$FIXTURES/fashion_cnn.output.npy')
@@ -77,7 +77,7 @@ assert dims(a.graph)==dims(b.graph), (dims(a.graph), dims(b.graph))" \
   # The paddle2onnx-style CNN (Reshape [0, -1] becomes x.size(0) arithmetic) round-trips too, dynamic batch included.
   expect_exit 0 -- "$MOPT" optimize "$FIXTURES/onnx_import/paddle_style_cnn.onnx" -o "$WORK/paddle.pt" -q
   expect_exit 0 -- "$MOPT" optimize "$WORK/paddle.pt" -p freeze -o "$WORK/paddle.onnx" --input-shape 1x3x32x32 --no-latency -q
-  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/paddle.onnx" "$FIXTURES/onnx_import/paddle_style_cnn.input.npy" \
+  node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/paddle.onnx" "$FIXTURES/onnx_import/paddle_style_cnn.input.npy" \
     "$WORK/paddle.npy" || fail "ORT cannot run the paddle-style round trip"
   py "
 import numpy as np; y=np.load('$WORK/paddle.npy'); r=np.load('$FIXTURES/onnx_import/paddle_style_cnn.output.npy')
@@ -93,7 +93,7 @@ assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()),
     expect_exit 0 -- "$MOPT" optimize "$dir/$name.onnx" -o "$WORK/$name.imported.pt" --no-latency -q
     expect_exit 0 -- "$MOPT" optimize "$WORK/$name.imported.pt" -p freeze -o "$WORK/$name.rt.onnx" --input-shape "$shape" --no-latency -q
     for file in "$WORK/$name.onnx" "$WORK/$name.rt.onnx"; do
-      node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$file" "$dir/$name.input.npy" "$WORK/$name.ort.npy" || fail "ORT cannot run $file"
+      node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$file" "$dir/$name.input.npy" "$WORK/$name.ort.npy" || fail "ORT cannot run $file"
       py "
 import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$dir/$name.output.npy')
 assert y.shape==r.shape and np.abs(y-r).max() <= 1e-4*max(1.0, np.abs(r).max()), np.abs(y-r).max()
@@ -104,7 +104,7 @@ onnx.checker.check_model(onnx.load('$file'), full_check=True)" "exported $(basen
   # auxiliary logits (left out: ONNX has no None output) export and match PyTorch in ORT.
   for name in dense_block aux_classifier; do
     expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape 1x3x32x32 --no-latency -q
-    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+    node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
       || fail "ORT cannot run the exported $name"
     py "
 import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
@@ -119,7 +119,7 @@ assert [o.name for o in p.graph.output]==['output'], p.graph.output" "exported $
   for case in "dict_output 1x3x32x32 out,aux" "tiny_vit 1x3x32x32 output" "clip3d 1x3x4x16x16 output"; do
     read -r name shape outputs <<<"$case"
     expect_exit 0 -- "$MOPT" optimize "$FIXTURES/$name.pt" -p freeze -o "$WORK/$name.onnx" --input-shape "$shape" --no-latency -q
-    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
+    node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/$name.onnx" "$FIXTURES/$name.input.npy" "$WORK/$name.ort.npy" \
       || fail "ORT cannot run the exported $name"
     py "
 import numpy as np, onnx; y=np.load('$WORK/$name.ort.npy'); r=np.load('$FIXTURES/$name.output.npy')
@@ -143,7 +143,7 @@ assert 0.5 < g['top1_agreement'] <= 1 and g['cosine'] > 0.9, g" "the dict model 
   expect_exit 0 -- "$MOPT" optimize "$FIXTURES/transformer.pt" -p freeze -o "$WORK/tr.onnx" --input-shape 1x16x64 --no-latency -q
   /usr/bin/python3 -c "import numpy as np; np.save('$WORK/tr3.npy', np.random.RandomState(0).randn(3,16,64).astype('float32'))"
   for input in "$FIXTURES/transformer.input.npy" "$WORK/tr3.npy"; do
-    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/tr.onnx" "$input" "$WORK/tr.ort.npy" || fail "ORT cannot run the exported transformer"
+    node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/tr.onnx" "$input" "$WORK/tr.ort.npy" || fail "ORT cannot run the exported transformer"
     py "
 import numpy as np, onnx, torch; x=np.load('$input'); y=np.load('$WORK/tr.ort.npy')
 with torch.no_grad(): r=torch.jit.load('$FIXTURES/transformer.pt')(torch.from_numpy(x)).numpy()
@@ -187,7 +187,7 @@ PY
   /usr/bin/python3 "$WORK/many_ops.py" "$WORK/many_ops.pt" || fail "scripting the many-ops model"
   /usr/bin/python3 -c "import numpy as np; np.save('$WORK/many.npy', np.random.RandomState(1).randn(2,4,8,8).astype('float32'))"
   expect_exit 0 -- "$MOPT" optimize "$WORK/many_ops.pt" -p freeze -o "$WORK/many.onnx" --input-shape 1x4x8x8 --no-latency -q
-  node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/many.onnx" "$WORK/many.npy" "$WORK/many.ort.npy" || fail "ORT cannot run the many-ops export"
+  node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/many.onnx" "$WORK/many.npy" "$WORK/many.ort.npy" || fail "ORT cannot run the many-ops export"
   py "
 import numpy as np, onnx, torch; x=np.load('$WORK/many.npy'); y=np.load('$WORK/many.ort.npy')
 with torch.no_grad(): r=torch.jit.load('$WORK/many_ops.pt')(torch.from_numpy(x)).numpy()
@@ -220,7 +220,7 @@ PY
   expect_exit 0 -- "$MOPT" optimize "$WORK/branchy.pt" -p freeze -o "$WORK/branchy.onnx" --input-shape 1x8 --no-latency -q
   for sign in 1 -1; do
     /usr/bin/python3 -c "import numpy as np; np.save('$WORK/br.npy', ($sign*np.abs(np.random.RandomState(0).randn(3,8))).astype('float32'))"
-    node "$SOURCE_DIR/scripts/ort/run_onnx.js" "$WORK/branchy.onnx" "$WORK/br.npy" "$WORK/br.ort.npy" || fail "ORT cannot run the If export"
+    node "$SOURCE_DIR/lib/runtime/ort/run_onnx.js" "$WORK/branchy.onnx" "$WORK/br.npy" "$WORK/br.ort.npy" || fail "ORT cannot run the If export"
     py "
 import numpy as np, onnx, torch; x=np.load('$WORK/br.npy'); y=np.load('$WORK/br.ort.npy')
 with torch.no_grad(): r=torch.jit.load('$WORK/branchy.pt')(torch.from_numpy(x)).numpy()
@@ -236,14 +236,14 @@ assert 'If' in [n.op_type for n in p.graph.node]" "the If export takes PyTorch's
 import json; rows=json.load(open('$WORK/fixed.json'))['metrics']['rows']
 assert [r['batch'] for r in rows]==[4], rows" "a fixed-batch model is measured at its batch"
 else
-  echo "note: onnxruntime-node not installed (scripts/ort); ONNX Runtime measurements not checked" >&2
+  echo "note: onnxruntime-node not installed (lib/runtime/ort); ONNX Runtime measurements not checked" >&2
 fi
 
 # Without Node.js, or without the binding: exit 4 and how to install it; LibTorch still works.
 expect_exit 4 -- env MOPT_NODE=/nonexistent/node "$MOPT" bench "$ONNX" --iterations 5
 expect_stderr "Node.js"
 mkdir -p "$WORK/ort"
-cp "$SOURCE_DIR/scripts/ort/ort_bench.js" "$SOURCE_DIR/scripts/ort/npy.js" "$WORK/ort/"
+cp "$SOURCE_DIR/lib/runtime/ort/ort_bench.js" "$SOURCE_DIR/lib/runtime/ort/npy.js" "$WORK/ort/"
 expect_exit 4 -- env MOPT_ORT_DIR="$WORK/ort" "$MOPT" bench "$ONNX" --iterations 5
 expect_stderr "npm install"
 expect_exit 0 -- env MOPT_ORT_DIR="$WORK/ort" "$MOPT" bench "$ONNX" --runtime libtorch --iterations 5

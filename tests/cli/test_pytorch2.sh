@@ -51,7 +51,7 @@ import json; m=json.load(open('$WORK/c.json'))['metrics']
 assert m['accuracy']['top1']==1.0 and m['agreement']['max_abs_diff']<1e-4, m" "compiled BERT matches PyTorch"
 
 # Export to ONNX (scaled_dot_product_attention, the mask's advanced indexing), checked in ONNX Runtime.
-if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+if [ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
   expect_exit 0 -- "$MOPT" optimize "$BERT" -o "$WORK/bert.onnx" --data "$DATA" --no-latency --report "$WORK/onnx.json"
   validate_report "$WORK/onnx.json"
   expect_exit 0 -- "$MOPT" bench "$WORK/bert.onnx" --data "$DATA" --iterations 3 --report "$WORK/o.json"

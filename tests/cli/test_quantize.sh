@@ -29,6 +29,28 @@ import torch
 m=torch.jit.load('$WORK/cnn.int8.pt'); y=m(torch.randn(2,1,28,28)); assert y.shape==(2,10)
 assert 'quantized::conv2d' in str(m.graph) or 'quantized::conv2d_relu' in str(m.graph), m.graph" "artifact loads in PyTorch"
 
+# quantize is a preset pipeline: the one it prints runs in `mopt optimize` on the same calibration data
+# and makes the same INT8 model (what quantize adds is the measuring and the accuracy fallback).
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --calibrator percentile --percentile 99.9 --print-pipeline
+pipeline=$(cat "$WORK/out")
+[ "$pipeline" = "quantize-static{calibrator=percentile calib-batch=32 percentile=99.9 per-channel=true}" ] || fail "printed pipeline: $pipeline"
+[ ! -e "$WORK/never.pt" ] || fail "--print-pipeline wrote a file"
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/preset.pt" --calib "$FMNIST" --calib-samples 128 --calibrator percentile \
+  --percentile 99.9 --normalize 0.2860,0.3530 --no-latency
+expect_exit 0 -- "$MOPT" optimize "$CNN" -p "$pipeline" --calib "$FMNIST" --calib-samples 128 --normalize 0.2860,0.3530 \
+  -o "$WORK/piped.pt" --report "$WORK/piped.json"
+py "
+import json, torch
+torch.manual_seed(0); x=torch.rand(8,1,28,28)
+a=torch.jit.load('$WORK/preset.pt')(x); b=torch.jit.load('$WORK/piped.pt')(x)
+assert torch.equal(a,b), (a-b).abs().max()
+step=json.load(open('$WORK/piped.json'))['passes'][0]
+assert step['rewrites']>=4 and step['details']['calibration_samples']==128, step" "optimize -p <printed pipeline> = quantize"
+expect_exit 2 -- "$MOPT" optimize "$CNN" -p "$pipeline" -o "$WORK/nocalib.pt"
+expect_stderr "calibrates activations"
+[ ! -e "$WORK/nocalib.pt" ] || fail "a pipeline that cannot run left a file"
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode fp16 --print-pipeline
+
 # Dynamic INT8 of nn.TransformerEncoder: only its Linear modules are quantized (a global qconfig also
 # caught MultiheadAttention's functional linears on sliced weights, and Finalize failed on them).
 expect_exit 0 -- "$MOPT" quantize "$FIXTURES/transformer.pt" -o "$WORK/tr.int8.pt" --mode dynamic \

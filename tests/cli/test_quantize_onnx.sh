@@ -6,7 +6,7 @@ ONNX="$FIXTURES/fashion_cnn.onnx"
 FMNIST=/usr/share/datasets/fashion-mnist
 py() { "$PY" -c "$1" || fail "$2"; }
 
-if [ -d "$SOURCE_DIR/scripts/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
+if [ -d "$SOURCE_DIR/lib/runtime/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null; then
   cp "$ONNX" "$WORK/in.onnx"; before=$(sha256sum < "$WORK/in.onnx")
   expect_exit 0 -- "$MOPT" quantize "$WORK/in.onnx" -o "$WORK/int8.onnx" --calib "$FMNIST" --calib-samples 128 \
     --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --threads 1 --iterations 10 --report "$WORK/q.json"
@@ -23,6 +23,23 @@ acts=q['activations']; assert len(acts)==5 and all(a['sqnr_db']>25 and a['range'
 assert m['runtime']=={'before':'onnxruntime','after':'onnxruntime'}, m['runtime']
 drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
 assert drop < 0.01 and m['agreement']['cosine'] > 0.999, (drop, m['agreement'])" "QDQ report: fused kernels, accuracy"
+  # The printed pipeline (clean-up, then quantize-static) makes the same QDQ file in `mopt optimize`.
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/never.onnx" --calibrator entropy --calib-batch 16 --print-pipeline
+  pipeline=$(cat "$WORK/out")
+  case "$pipeline" in *",quantize-static{calibrator=entropy calib-batch=16 per-channel=true}") ;; *) fail "printed pipeline: $pipeline" ;; esac
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/preset.onnx" --calib "$FMNIST" --calib-samples 128 --calib-batch 16 \
+    --calibrator entropy --normalize 0.2860,0.3530 --no-latency
+  expect_exit 0 -- "$MOPT" optimize "$ONNX" -p "$pipeline" --calib "$FMNIST" --calib-samples 128 --normalize 0.2860,0.3530 \
+    -o "$WORK/piped.onnx"
+  py "
+import onnx, numpy as np
+from onnx import numpy_helper as nh
+a=onnx.load('$WORK/preset.onnx').graph; b=onnx.load('$WORK/piped.onnx').graph
+assert [n.op_type for n in a.node]==[n.op_type for n in b.node] and 'QuantizeLinear' in [n.op_type for n in a.node]
+ia={t.name: nh.to_array(t) for t in a.initializer}; ib={t.name: nh.to_array(t) for t in b.initializer}
+assert ia.keys()==ib.keys() and all(np.array_equal(ia[k], ib[k]) for k in ia)" "optimize -p <printed pipeline> = quantize (QDQ)"
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/never.onnx" --mode dynamic --print-pipeline
+  case "$(cat "$WORK/out")" in *",quantize-dynamic{per-channel=true}") ;; *) fail "dynamic pipeline: $(cat "$WORK/out")" ;; esac
   # Every calibrator keeps the trained CNN's accuracy (entropy clipped the normalized image's bright
   # pixels, and post-ReLU zeros pulled its thresholds down: 87% where fp32 scores 91%).
   for calibrator in entropy percentile mse; do

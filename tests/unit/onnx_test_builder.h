@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 
 namespace mopt::testing {
 

@@ -6,9 +6,9 @@
 #include <functional>
 #include <vector>
 
-#include "lib/bench/ci_output.h"
-#include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
+#include "lib/measure/ci_output.h"
+#include "lib/measure/gates.h"
 #include "tests/unit/report_schema_check.h"
 #include "tests/unit/test_helpers.h"
 

@@ -6,11 +6,11 @@
 #include <cstring>
 #include <thread>
 
-#include "lib/bench/flops.h"
 #include "lib/eval/evaluate.h"
-#include "lib/bench/latency_stats.h"
-#include "lib/bench/memory.h"
-#include "lib/bench/timed_run.h"
+#include "lib/measure/latency_stats.h"
+#include "lib/measure/memory.h"
+#include "lib/measure/timed_run.h"
+#include "lib/model/flops.h"
 #include "lib/model/graph_stats.h"
 #include "test_helpers.h"
 

@@ -1,6 +1,6 @@
 // Golden tests for the ONNX graph passes: build a small graph, run the pass by its registered name
 // through the pipeline, count ops, check onnx::checker, and compare numbers before/after (LibTorch
-// reference always; ONNX Runtime via scripts/ort when it is installed).
+// reference always; ONNX Runtime via lib/runtime/ort when it is installed).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -38,7 +38,7 @@ bool same_proto(const onnx::ModelProto& a, const onnx::ModelProto& b) {
 constexpr double kRtol = 1e-4;
 constexpr double kAtol = 1e-5;
 
-// ---- ONNX Runtime runner (scripts/ort/run_onnx.js) -------------------------------------------
+// ---- ONNX Runtime runner (lib/runtime/ort/run_onnx.js) -------------------------------------------
 
 fs::path ort_dir() { return fs::path(MOPT_SOURCE_DIR) / "scripts" / "ort"; }
 
@@ -97,7 +97,7 @@ std::optional<at::Tensor> run_ort(const onnx::ModelProto& model, const at::Tenso
 void check_with_ort(const onnx::ModelProto& before, const onnx::ModelProto& after, const at::Tensor& input,
                     const at::Tensor& reference, const std::string& tag) {
   if (!ort_available()) {
-    MESSAGE("ONNX Runtime check skipped: run `cd scripts/ort && npm install --ignore-scripts` (needs node)");
+    MESSAGE("ONNX Runtime check skipped: run `cd lib/runtime/ort && npm install --ignore-scripts` (needs node)");
     return;
   }
   auto out_before = run_ort(before, input, tag + "-before");

@@ -10,10 +10,10 @@
 #include "lib/bench/op_profile.h"
 #include "lib/bench/op_profile_summary.h"
 #include "lib/bench/ort_profile.h"
-#include "lib/bench/resource_monitor.h"
-#include "lib/bench/scope_recorder.h"
-#include "lib/bench/soak.h"
 #include "lib/eval/evaluate.h"
+#include "lib/measure/resource_monitor.h"
+#include "lib/measure/scope_recorder.h"
+#include "lib/measure/soak.h"
 #include "test_helpers.h"
 
 using namespace mopt;

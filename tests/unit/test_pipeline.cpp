@@ -1,4 +1,6 @@
 // Pipeline text: parse -> print -> parse round-trips; names and options are validated.
+#include "lib/data/dataset.h"
+#include "passes/quantize/quantize_passes.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -86,5 +88,27 @@ TEST_SUITE("pipeline") {
     CHECK(result.records[1].invocation == "fold-conv-bn");
     CHECK(result.records[1].seconds >= 0);
     CHECK(model.torchscript().hasattr("training"));
+  }
+
+  TEST_CASE("a pass that calibrates is refused up front without calibration data, and runs with it") {
+    static const PassRegistry registry = make_default_registry();
+    CHECK(registry.find("quantize-static")->info().needs_calibration);
+    CHECK_FALSE(registry.find("quantize-dynamic")->info().needs_calibration);
+    auto model = Model::load(mopt::test::fixture("conv_bn.pt"));
+    // The first step would run fine: the pipeline is checked whole before any pass runs.
+    CHECK(thrown_code([&] { run_pipeline(model, parse_pipeline("remove-dropout,quantize-static"), registry); }) == 2);
+
+    Dataset calib;
+    calib.inputs = torch::randn({16, 3, 8, 8});  // conv_bn.pt: Conv-BN-ReLU, Conv-BN, pool, Linear
+    PassContext context;
+    context.calibration = &calib;
+    auto result = run_pipeline(model, parse_pipeline("quantize-static{calib-batch=4}"), registry, {}, context);
+    CHECK(result.records.at(0).stats.rewrites > 0);
+    CHECK(result.records.at(0).stats.details["calibration_samples"] == 16);
+  }
+
+  TEST_CASE("the skip option of the quantize passes splits on commas and drops empty parts") {
+    CHECK(split_skip_option("") == std::vector<std::string>{});
+    CHECK(split_skip_option("features.0,,classifier.*,") == std::vector<std::string>{"features.0", "classifier.*"});
   }
 }

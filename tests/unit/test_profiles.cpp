@@ -5,10 +5,10 @@
 #include <functional>
 #include <set>
 
-#include "lib/bench/gates.h"
+#include "lib/measure/cpu_info.h"
+#include "lib/measure/gates.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/profiles/profile.h"
-#include "lib/runtime/cpu_info.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;

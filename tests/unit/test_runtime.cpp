@@ -6,8 +6,8 @@
 #include <ATen/Parallel.h>
 #include <torch/types.h>
 
+#include "lib/measure/cpu_info.h"
 #include "lib/runtime/asan_tensor_cache.h"
-#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/address_sanitizer.h"
 #include "lib/util/child_process.h"

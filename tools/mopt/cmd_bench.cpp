@@ -8,18 +8,18 @@
 #include <optional>
 #include <thread>
 
-#include "lib/bench/bench_runner.h"
-#include "lib/bench/ci_output.h"
-#include "lib/bench/gates.h"
-#include "lib/bench/memory.h"
+#include "lib/bench/bench_workflow.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
+#include "lib/measure/ci_output.h"
+#include "lib/measure/cpu_info.h"
+#include "lib/measure/gates.h"
+#include "lib/measure/memory.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
 #include "lib/report/read_report.h"
-#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
 #include "lib/util/log.h"
@@ -229,7 +229,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   nlohmann::json baseline;
   if (!args.baseline.empty()) baseline = read_report(args.baseline);
 
-  BenchSettings settings;
+  BenchRequest settings;
   settings.model_path = args.model;
   settings.reference_path = args.reference;
   settings.batches = args.batches;

@@ -2,10 +2,10 @@
 // LibTorch's C++ autograd, with an optional labels-only baseline trained for the same budget.
 #include <cmath>
 
-#include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
+#include "lib/measure/memory.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/train/distillation.h"

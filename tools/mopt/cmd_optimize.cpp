@@ -1,10 +1,13 @@
 // mopt optimize MODEL --pipeline TEXT -o OUT: apply any pipeline, then measure what it did.
+#include <filesystem>
+#include <optional>
+
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/export/onnx_exporter.h"
-#include "lib/onnx/import/onnx_importer.h"
+#include "lib/optimize/optimize_workflow.h"
 #include "lib/util/log.h"
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
@@ -21,6 +24,8 @@ struct OptimizeArgs {
   std::string output;
   bool force = false;
   bool print_pipeline = false;
+  std::string calib;           ///< calibration inputs for quantize-static
+  int64_t calib_samples = 512;
   int iterations = 50;
   bool time_latency = true;
   int64_t opset = kMaxExportOpset;
@@ -47,70 +52,46 @@ void print_comparison(const nlohmann::json& c) {
   if (outputs_changed(g)) say("WARNING: outputs changed noticeably (cosine {:.4f})", g["cosine"].get<double>());
 }
 
-void run_optimize(const OptimizeArgs& args, Report& report) {
+void run_optimize_command(const OptimizeArgs& args, Report& report) {
   auto registry = make_default_registry();
+  optimize::OptimizeRequest request;
   // No pipeline: a plain conversion (ONNX in, TorchScript out).
-  auto pipeline = args.pipeline.empty() ? Pipeline{} : parse_pipeline(args.pipeline);
-  validate_pipeline(pipeline, registry);
-  auto text = print_pipeline(pipeline);
+  request.pipeline = args.pipeline.empty() ? Pipeline{} : parse_pipeline(args.pipeline);
+  validate_pipeline(request.pipeline, registry);
+  const auto text = print_pipeline(request.pipeline);
   if (args.print_pipeline) {
     say("{}", text);
     return;
   }
   if (args.output.empty()) throw usage_error("--output/-o is required (or use --print-pipeline)");
   check_output_path(args.model, args.output, args.force);
-  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
-  auto input = Model::load(args.model);
-  report.add_input(args.model, &input);
-  const bool convert = input.is_onnx() != onnx_out;
-  if (input.is_onnx() && !onnx_out) {
-    log_info("importing ONNX model {} ...", args.model);
-    input = to_torchscript(input);  // TorchScript passes follow the import
-  }
-  if (pipeline.steps.empty() && !convert) {
-    throw usage_error("give a pipeline with -p, or an output format to convert to (model.onnx -o model.pt)");
-  }
-  Dataset data;
-  const bool measure = has_data(args.data);
-  if (measure) data = load_data(args.data, "test");  // bad data fails before any pass runs
-
-  auto result = run_pipeline(input, pipeline, registry, [](size_t i, size_t n, const std::string& step) {
-    log_info("[{}/{}] {}", i + 1, n, step);
-  });
-  report.set_pipeline(text, result.records);
-  for (const auto& r : result.records) log_verbose("  {:<28} {:>4} rewrites  {:.3f}s", r.invocation, r.stats.rewrites, r.seconds);
-  if (onnx_out && result.model.is_torchscript()) {
-    log_info("exporting to ONNX (opset {}) ...", args.opset);
-    ExportOptions options;
-    options.opset = args.opset;
-    if (measure) options.examples = data.input_rows(0, 1);  // else export_to_onnx says what to give
-    result.model = Model::from_onnx(export_to_onnx(result.model, options));
-  }
-
-  if (measure) {
-    log_info("measuring before/after on {} ...", data.description);
-    ComparisonSettings settings;
-    settings.iterations = args.iterations;
-    settings.allocator_check = true;
-    settings.time_latency = args.time_latency;
-    // Each side is run and timed where it runs (.onnx in ONNX Runtime), saved, in fresh processes.
-    report.metrics() = compare_models(as_given(args.model, input), result.model, data, settings);
-  }
-  result.model.save(args.output);
-  report.add_output(args.output, &result.model);
+  request.model = args.model;
+  request.output = args.output;
+  request.opset = args.opset;
+  request.load_data = [&args]() -> std::optional<Dataset> {
+    if (!has_data(args.data)) return std::nullopt;
+    return load_data(args.data, "test");
+  };
+  request.load_calibration = [&args]() -> std::optional<Dataset> {
+    if (args.calib.empty()) return std::nullopt;
+    auto calib = load_data_path(args.calib, "", "train", args.calib_samples, args.data.normalize);
+    calib.labels = torch::Tensor();  // calibration reads inputs only
+    return calib;
+  };
+  request.comparison.iterations = args.iterations;
+  request.comparison.time_latency = args.time_latency;
+  const auto outcome = optimize::run_optimize(request, registry, report);
 
   auto in_bytes = std::filesystem::file_size(args.model);
   auto out_bytes = std::filesystem::file_size(args.output);
-  say("{} -> {}  ({} passes, {} rewrites)", args.model, args.output, result.records.size(), [&] {
-    int64_t n = 0;
-    for (const auto& r : result.records) n += r.stats.rewrites;
-    return n;
-  }());
+  int64_t rewrites = 0;
+  for (const auto& r : outcome.records) rewrites += r.stats.rewrites;
+  say("{} -> {}  ({} passes, {} rewrites)", args.model, args.output, outcome.records.size(), rewrites);
   say("pipeline: {}", text);
   say("{:<22} {:>12} {:>12}", "file size (bytes)", in_bytes, out_bytes);
-  say("{:<22} {:>12} {:>12}", "ops", total_ops(op_histogram(input)), total_ops(op_histogram(result.model)));
-  if (measure) {
-    print_comparison(report.metrics());
+  say("{:<22} {:>12} {:>12}", "ops", total_ops(op_histogram(outcome.input)), total_ops(op_histogram(outcome.output)));
+  if (!outcome.comparison.is_null()) {
+    print_comparison(outcome.comparison);
     warn_if_busy(report);
   }
 }
@@ -125,6 +106,9 @@ void setup_optimize(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "output file (.pt, .ptl for TorchScript lite, .onnx)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline, "print the canonical pipeline text and exit");
+  cmd->add_option("--calib", args->calib, "calibration inputs for quantize-static (train split of a folder; --normalize applies)")
+      ->type_name("DATA");
+  cmd->add_option("--calib-samples", args->calib_samples, "calibration samples (default 512)")->check(CLI::PositiveNumber);
   cmd->add_option("--opset", args->opset, fmt::format("ONNX opset of an .onnx output exported from TorchScript ({}..{}, "
                                                        "default {})", kMinExportOpset, kMaxExportOpset, kMaxExportOpset))
       ->check(CLI::Range(kMinExportOpset, kMaxExportOpset));
@@ -141,9 +125,10 @@ void setup_optimize(CLI::App& app) {
                           "  mopt optimize model.pt -p freeze -o model.onnx --input-shape 1x3x224x224   # export\n"
                           "  mopt optimize tok.pt -o tok.onnx --input-shape 'input_ids:1x128:int64;attention_mask:1x128:int64'\n"
                           "  mopt optimize model.int8.pt -o model.int8.onnx --data calib/   # LibTorch INT8 -> QDQ for ORT\n"
-                          "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n\n") +
+                          "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n"
+                          "  mopt optimize cnn.onnx -p \"$(mopt quantize cnn.onnx -o x.onnx --print-pipeline)\" --calib calib.npy -o cnn.int8.onnx\n\n") +
               exit_codes_help());
-  cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize(*args, report); }); });
+  cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize_command(*args, report); }); });
 }
 
 }  // namespace mopt::cli

@@ -1,7 +1,7 @@
 // mopt profiles list|show|validate: the device profiles `mopt compile` targets.
 
-#include "lib/bench/gates.h"
 #include "lib/errors.h"
+#include "lib/measure/gates.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/profiles/profile.h"
 #include "lib/util/log.h"

@@ -1,14 +1,14 @@
 // mopt prune MODEL -o OUT --method magnitude|channel|N:M: sparsify or physically shrink a model,
 // optionally fine-tune it (shared training loop), and measure size, MACs, latency and accuracy.
-#include "lib/bench/memory.h"
 #include "lib/errors.h"
+#include "lib/measure/memory.h"
+#include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
 #include "lib/prune/prune_workflow.h"
 #include "lib/util/log.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
 #include "tools/mopt/train_flags.h"
-#include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::cli {
 namespace {

@@ -2,7 +2,6 @@
 // accuracy-aware fallback and speed measured against the fp32 model in the same run.
 #include <ATen/Parallel.h>
 #include <algorithm>
-#include <fnmatch.h>
 #include <map>
 
 #include "lib/errors.h"
@@ -37,23 +36,35 @@ struct QuantizeArgs {
   std::vector<std::string> skip;
   double max_accuracy_drop = -1, min_sqnr = -1;
   int max_trials = 8, iterations = 100;
-  bool require_speedup = false, force = false;
+  bool require_speedup = false, force = false, print_pipeline = false;
   bool time_latency = true;
 };
 
-std::vector<std::string> expand_skips(const std::vector<std::string>& patterns, const Model& model) {
-  auto modules = quant::quantizable_modules(model);
-  std::vector<std::string> matched;
-  for (const auto& pattern : patterns) {
-    size_t before = matched.size();
-    for (const auto& name : modules) {
-      if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) matched.push_back(name);
-    }
-    if (matched.size() == before) {
-      throw usage_error(fmt::format("--skip '{}' matches no quantizable layer; layers: {}", pattern, fmt::join(modules, ", ")));
+// The pass pipeline this quantization writes: what `mopt optimize -p PIPELINE --calib DATA` runs.
+// (quantize adds the fp32 baseline, the accuracy fallback and the measurement in the deployment runtime.)
+std::string quantize_pipeline(const QuantizeArgs& args, const PassRegistry& registry) {
+  if (args.mode != "static" && args.mode != "dynamic") {
+    throw usage_error(fmt::format("--print-pipeline: --mode {} has no pass yet (static and dynamic have)", args.mode));
+  }
+  for (const auto& glob : args.skip) {
+    if (glob.find_first_of(" \t,}") != std::string::npos) {
+      throw usage_error(fmt::format("--print-pipeline: --skip '{}' holds a space, ',' or '}}', which a pipeline option cannot", glob));
     }
   }
-  return matched;
+  PassInvocation step{"quantize-" + args.mode, {}};
+  if (args.mode == "static") {
+    step.options = {{"calibrator", args.calibrator}, {"calib-batch", std::to_string(args.calib_batch)}};
+    if (args.calibrator == "percentile") step.options.push_back({"percentile", fmt::format("{}", args.percentile)});
+    if (args.symmetric) step.options.push_back({"symmetric-activations", "true"});
+  }
+  step.options.push_back({"per-channel", args.per_tensor ? "false" : "true"});
+  if (!args.skip.empty()) step.options.push_back({"skip", fmt::format("{}", fmt::join(args.skip, ","))});
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  Pipeline pipeline = onnx_out ? parse_pipeline(kOnnxCleanupPipeline) : Pipeline{};
+  pipeline.steps.push_back(step);
+  validate_pipeline(pipeline, registry);
+  if (onnx_out && detect_format(args.model) != ModelFormat::kOnnx) log_info("(run on the model exported to fp32 ONNX)");
+  return print_pipeline(pipeline);
 }
 
 // What the quantized model is measured against fp32 on: --eval-data (accuracy, if labelled), else the
@@ -335,6 +346,10 @@ void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
 }
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
+  if (args.print_pipeline) {
+    say("{}", quantize_pipeline(args, make_default_registry()));
+    return;
+  }
   if (args.require_speedup && !args.time_latency) {
     throw usage_error("--require-speedup compares the timed INT8 and fp32 files: it cannot run with --no-latency");
   }
@@ -351,7 +366,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.config.per_channel = !args.per_tensor;
   request.config.symmetric_activations = args.symmetric;
   request.config.calib_batch = args.calib_batch;
-  request.config.skip_modules = expand_skips(args.skip, fp32);
+  request.config.skip_modules = quant::quantizable_modules_matching(args.skip, fp32);
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
   request.comparison.allocator_check = true;
@@ -434,6 +449,8 @@ void setup_quantize(CLI::App& app) {
   cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32 (frozen + optimized, channels-last if faster; "
                 "for an .onnx input, also the .onnx in ONNX Runtime)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
+  cmd->add_flag("--print-pipeline", args->print_pipeline,
+                "print the pass pipeline this quantization is (for `mopt optimize -p ... --calib DATA`) and exit");
   add_common_flags(*cmd, args->common);
   cmd->footer(std::string("Examples:\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib /usr/share/datasets/fashion-mnist \\\n"
@@ -445,7 +462,8 @@ void setup_quantize(CLI::App& app) {
                           "  mopt quantize cnn.pt -o cnn.int8.onnx --calib DATA   # exported to fp32 ONNX, then QDQ\n"
                           "  mopt quantize cnn.onnx -o cnn.int8.onnx --calib DATA --eval-data DATA --min-sqnr 35   # fp32 fallback\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n"
-                          "  mopt quantize resnet18.pt -o resnet18.bf16.pt --mode bf16-compute --eval-data DATA   # AMX/AVX512-BF16 CPUs\n\n") +
+                          "  mopt quantize resnet18.pt -o resnet18.bf16.pt --mode bf16-compute --eval-data DATA   # AMX/AVX512-BF16 CPUs\n"
+                          "  mopt quantize cnn.onnx -o cnn.int8.onnx --calibrator entropy --print-pipeline   # the passes it runs\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });
 }

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "lib/bench/memory.h"
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
-#include "lib/runtime/cpu_info.h"
+#include "lib/measure/cpu_info.h"
+#include "lib/measure/memory.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 
@@ -96,7 +96,7 @@ std::string latency_method_note(const nlohmann::json& comparison) {
   const auto& runtime = comparison["runtime"];
   const auto before = runtime["before"].get<std::string>(), after = runtime["after"].get<std::string>();
   // A file whose buffers the C allocator maps afresh every call can be several times faster in a
-  // process that keeps them (docs/guide.md, "Page faults and the C allocator"): say which file.
+  // process that keeps them (docs/measurement.md, "Where the time goes"): say which file.
   std::vector<std::string> mapped;
   for (const char* side : {"before", "after"}) {
     const double faults = comparison[side].value("page_faults_per_call", 0.0);

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "lib/errors.h"
+#include "lib/measure/cpu_info.h"
 #include "lib/report/report.h"
 #include "lib/runtime/asan_tensor_cache.h"
-#include "lib/runtime/cpu_info.h"
 #include "lib/runtime/runtime.h"
 #include "lib/runtime/torch_warnings.h"
 #include "lib/util/removed_on_signal.h"

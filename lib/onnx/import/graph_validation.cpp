@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "lib/errors.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/onnx_tensors.h"
 
@@ -296,9 +297,7 @@ void validate_graph(const onnx::ModelProto& model) {
   }
   for (const auto& input : graph.input()) {
     if (input.type().has_tensor_type() || defined.count(input.name()) == 0) continue;
-    bool initialized = false;
-    for (const auto& init : graph.initializer()) initialized |= init.name() == input.name();
-    if (!initialized) {
+    if (!find_initializer(graph, input.name())) {
       throw invalid_input(fmt::format("graph input '{}' is not a tensor (sequences, maps and optionals are not "
                                       "supported)",
                                       input.name()));

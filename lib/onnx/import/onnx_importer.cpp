@@ -6,14 +6,14 @@
 
 #include <map>
 
-#include "lib/data/dtype_names.h"
 #include "lib/data/dataset.h"
+#include "lib/data/dtype_names.h"
 #include "lib/errors.h"
 #include "lib/onnx/fed_inputs.h"
-#include "lib/onnx/onnx_tensors.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/graph_builder.h"
 #include "lib/onnx/import/graph_validation.h"
+#include "lib/onnx/onnx_tensors.h"
 #include "lib/util/checked_size.h"
 #include "lib/util/log.h"
 
@@ -120,10 +120,8 @@ ImportedOnnx import_onnx(const onnx::ModelProto& input) {
   imported.source = builder.source();
   std::vector<std::string> inputs, outputs;
   nlohmann::json input_dims = nlohmann::json::array();
-  for (const auto& value : model.graph().input()) {
-    bool is_initializer = false;
-    for (const auto& init : model.graph().initializer()) is_initializer |= init.name() == value.name();
-    if (is_initializer) continue;
+  for (int position : fed_inputs(model.graph())) {
+    const auto& value = model.graph().input(position);
     inputs.push_back(value.name());
     input_dims.push_back(declared_dims(value));
   }

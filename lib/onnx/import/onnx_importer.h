@@ -1,6 +1,6 @@
 #pragma once
 // ONNX -> TorchScript: builds a scripted module whose forward computes the ONNX graph's outputs,
-// so LibTorch executes ONNX models for every subcommand (DESIGN.md "Runtime").
+// so LibTorch executes ONNX models for every subcommand (docs/design.md "Core contracts", Runtime).
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 #include <torch/script.h>

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 #include <onnx/shape_inference/implementation.h>
-#include <sys/resource.h>
 
 #include <map>
 #include <set>
 
 #include "lib/errors.h"
+#include "lib/measure/memory.h"
 #include "lib/onnx/import/onnx_importer.h"
 
 namespace mopt::onnx_quant {
@@ -36,12 +36,6 @@ onnx::ModelProto with_watched_outputs(const onnx::ModelProto& model, const std::
     else out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
   }
   return copy;
-}
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "passes/quantize/onnx/dynamic_lstm.h"
 
+#include "lib/onnx/graph_utils.h"
+#include "lib/onnx/node_attributes.h"
 #include "lib/onnx/onnx_tensors.h"
-#include "passes/onnx/onnx_graph_utils.h"
-#include "passes/onnx/node_attributes.h"
 
 namespace mopt::onnx_quant {
 namespace {

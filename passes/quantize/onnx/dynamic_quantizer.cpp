@@ -1,26 +1,23 @@
 #include "passes/quantize/onnx/dynamic_quantizer.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <map>
 #include <set>
 
 #include "lib/errors.h"
+#include "lib/onnx/graph_utils.h"
+#include "lib/onnx/node_attributes.h"
 #include "lib/onnx/onnx_tensors.h"
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/util/strings.h"
 #include "passes/quantize/onnx/dynamic_lstm.h"
-#include "passes/onnx/node_attributes.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
 namespace mopt::onnx_quant {
 namespace {
 
 bool skipped(const std::vector<std::string>& globs, const std::string& node, const std::string& weight) {
-  for (const auto& g : globs) {
-    if (fnmatch(g.c_str(), node.c_str(), 0) == 0 || fnmatch(g.c_str(), weight.c_str(), 0) == 0) return true;
-  }
-  return false;
+  return matches_any_glob(globs, node) || matches_any_glob(globs, weight);
 }
 
 onnx::NodeProto make_node(const std::string& op, const std::vector<std::string>& inputs,

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <set>
 
@@ -32,18 +30,6 @@ const std::map<std::string, std::string> kInt8Kernels = {
 // fp32 compute kinds as they appear after ORT's fp32 fusions.
 const std::map<std::string, std::string> kFp32Kernels = {
     {"Conv", "Conv"}, {"FusedConv", "Conv"}, {"Gemm", "Gemm"}, {"FusedGemm", "Gemm"}, {"MatMul", "MatMul"}, {"FusedMatMul", "MatMul"}, {"LSTM", "LSTM"}};
-
-// onnx.checker's full check of the rewritten model: structure, then strict type and shape inference.
-void check_rewritten(const onnx::ModelProto& model) {
-  try {
-    onnx::checker::check_model(model);
-    onnx::ModelProto inferred = model;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
-  } catch (const std::exception& e) {
-    throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
-  }
-}
 
 // Error each quantized activation carries into its consumers, accumulated from the input on: the
 // QDQ model's tensor, quantized and dequantized with its own parameters (what its DQs hand on),
@@ -181,7 +167,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
       }
       trial.model = apply_qdq(prepared, trial.plan, ranges, options, trial.summary);
     }
-    check_rewritten(trial.model);
+    check_quantized_model(trial.model);
     if (!dynamic) {
       nlohmann::json activation_ranges = nlohmann::json::array();
       for (const auto& name : trial.plan.calibrate) activation_ranges.push_back({{"tensor", name}, {"range", {ranges.at(name).min, ranges.at(name).max}}});

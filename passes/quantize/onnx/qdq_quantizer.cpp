@@ -1,7 +1,8 @@
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
 #include <map>
@@ -9,9 +10,10 @@
 
 #include "calibration/qparams.h"
 #include "lib/errors.h"
+#include "lib/onnx/graph_utils.h"
+#include "lib/onnx/node_attributes.h"
 #include "lib/onnx/onnx_tensors.h"
-#include "passes/onnx/onnx_graph_utils.h"
-#include "passes/onnx/node_attributes.h"
+#include "lib/util/strings.h"
 
 namespace mopt::onnx_quant {
 namespace {
@@ -19,13 +21,6 @@ namespace {
 // Ops that only move or select values: their output reuses the input's parameters, which is what
 // lets ORT drop the DQ -> op -> Q around them and run them on uint8.
 const std::set<std::string> kPassthroughOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Resize"};
-
-bool matches_any(const std::vector<std::string>& globs, const std::string& name) {
-  for (const auto& g : globs) {
-    if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
 
 bool is_constant(const onnx::GraphProto& graph, const std::string& name) {
   return find_constant_initializer(graph, name) != nullptr;
@@ -135,7 +130,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
       const bool mask_used = node.output_size() > 1 && !node.output(1).empty() &&
                              (consumers.count(node.output(1)) || outputs.count(node.output(1)));
       const bool training = node.op_type() == "Dropout" && node.input_size() > 2 && !node.input(2).empty();
-      if (quantized.count(node.input(0)) && !mask_used && !training && !matches_any(options.skip, label)) {
+      if (quantized.count(node.input(0)) && !mask_used && !training && !matches_any_glob(options.skip, label)) {
         plan.passthrough.push_back(n);
         plan.shares_params[node.output(0)] = node.input(0);
         quantized.insert(node.output(0));
@@ -155,8 +150,8 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     int weight_slot = -1;
     auto blocker = compute_node_blocker(graph, node, weight_slot);
     if (blocker.empty() && options.fallback.count(label)) blocker = "accuracy fallback (most sensitive)";
-    if (blocker.empty() && (matches_any(options.skip, label) ||
-                            (weight_slot >= 0 && matches_any(options.skip, node.input(weight_slot))))) {
+    if (blocker.empty() && (matches_any_glob(options.skip, label) ||
+                            (weight_slot >= 0 && matches_any_glob(options.skip, node.input(weight_slot))))) {
       blocker = "--skip";
     }
     if (!blocker.empty()) {
@@ -175,7 +170,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     if (!options.symmetric_activations && !outputs.count(out) && uses != consumers.end() && uses->second.size() == 1) {
       int next = uses->second[0].node;
       const auto& activation = graph.node(next);
-      if (is_foldable_activation(graph, activation, opset) && !matches_any(options.skip, node_label(activation))) {
+      if (is_foldable_activation(graph, activation, opset) && !matches_any_glob(options.skip, node_label(activation))) {
         plan.folded_activation[n] = next;
         folded_nodes.insert(next);
         quantize(activation.output(0));
@@ -439,6 +434,17 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv and Gemm (transB=1)" : "int8 symmetric, per tensor"},
              {"activation_format", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
   return result;
+}
+
+void check_quantized_model(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto inferred = model;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
+  }
 }
 
 }  // namespace mopt::onnx_quant

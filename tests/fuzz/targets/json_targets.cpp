@@ -1,8 +1,8 @@
 // JSON files users pass in: device profiles (--profile FILE), reports used as --baseline, batch
 // manifests. A bad file is invalid_input (exit 4) naming it; nothing else may escape.
 #include "lib/batch/manifest.h"
-#include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
+#include "lib/measure/gates.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/profiles/profile.h"
 #include "lib/report/read_report.h"

@@ -2,9 +2,9 @@
 // --max-regression. A malformed text is a usage error (exit 2); nothing else may escape.
 #include <fmt/format.h>
 
-#include "lib/bench/gates.h"
 #include "lib/bench/regression.h"
 #include "lib/data/dataset.h"
+#include "lib/measure/gates.h"
 #include "lib/pipeline/pipeline.h"
 #include "passes/register_all_passes.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -26,7 +26,7 @@ std::string run_pipeline_text(const uint8_t* data, size_t size) {
       [&] {
         auto pipeline = parse_pipeline(text);
         auto printed = print_pipeline(pipeline);
-        // DESIGN.md: the text form round-trips; a printed pipeline that reads back differently
+        // docs/design.md: the text form round-trips; a printed pipeline that reads back differently
         // would make --print-pipeline lie.
         if (!(parse_pipeline(printed) == pipeline) || print_pipeline(parse_pipeline(printed)) != printed) {
           broken_round_trip = fmt::format("round trip changed the pipeline: '{}' printed as '{}'", text, printed);

@@ -1,4 +1,4 @@
-#include "lib/bench/ci_output.h"
+#include "lib/measure/ci_output.h"
 
 #include <fmt/format.h>
 

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "lib/bench/soak.h"
-#include "lib/bench/timed_run.h"
 #include "lib/data/dataset.h"
+#include "lib/measure/soak.h"
+#include "lib/measure/timed_run.h"
 
 namespace mopt {
 
 /// What to measure and how.
-struct BenchSettings {
+struct BenchRequest {
   std::filesystem::path model_path;
   std::filesystem::path reference_path;  ///< optional: agreement with this model
   Dataset data;                          ///< inputs (and labels for accuracy); rows are reused to fill batches
@@ -37,7 +37,7 @@ using BenchProgress = std::function<void(const std::string&, int64_t, double)>;
 
 /// Runs the benchmark; returns the report's `metrics` object ({model, cold_start, accuracy?,
 /// agreement?, rows[]}) and records the input artifacts in `inputs_out`.
-nlohmann::json run_bench(const BenchSettings& settings, const BenchProgress& progress = {});
+nlohmann::json run_bench(const BenchRequest& settings, const BenchProgress& progress = {});
 
 /// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.
 torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch);

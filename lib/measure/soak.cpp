@@ -1,4 +1,4 @@
-#include "lib/bench/soak.h"
+#include "lib/measure/soak.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <cmath>
 #include <thread>
 
-#include "lib/bench/memory.h"
-#include "lib/bench/resource_monitor.h"
 #include "lib/errors.h"
+#include "lib/measure/memory.h"
+#include "lib/measure/resource_monitor.h"
 
 namespace mopt {
 using nlohmann::json;

@@ -1,12 +1,12 @@
-#include "lib/bench/resource_monitor.h"
+#include "lib/measure/resource_monitor.h"
 
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <tuple>
 
-#include "lib/bench/memory.h"
-#include "lib/runtime/cpu_info.h"
+#include "lib/measure/cpu_info.h"
+#include "lib/measure/memory.h"
 
 namespace mopt {
 using nlohmann::json;

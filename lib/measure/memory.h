@@ -30,7 +30,7 @@ inline constexpr double kFreshMemoryHintMb = 1.0;
 bool malloc_tuned();
 
 /// Calls with this many page faults each map over kFreshMemoryHintMb afresh while the thresholds
-/// are not set: the C allocator may cost more than the model (docs/guide.md, "Page faults and the C allocator").
+/// are not set: the C allocator may cost more than the model (docs/measurement.md, "Where the time goes").
 bool maps_memory_afresh(double page_faults_per_call);
 
 /// glibc's thresholds as a process can set them: mmap threshold 32 MiB (its maximum) and trim

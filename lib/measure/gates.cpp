@@ -1,4 +1,5 @@
-#include "lib/bench/gates.h"
+#include "lib/measure/gates.h"
+#include "lib/util/strings.h"
 
 #include <fmt/format.h>
 
@@ -36,13 +37,6 @@ const std::map<std::string, std::string> kNullBecause = {
     {"agreement.top1_agreement", "top-1 agreement compares the argmax over dim 1 of [N, classes] or [N, classes, H, W] "
                                  "outputs, and this model's outputs have another rank (gate on agreement.cosine or agreement.sqnr_db)"},
 };
-
-std::string trim(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
 
 bool valid_field(const std::string& field) {
   if (field.empty() || field.front() == '.' || field.back() == '.') return false;

@@ -1,4 +1,4 @@
-#include "lib/bench/memory.h"
+#include "lib/measure/memory.h"
 
 #include <malloc.h>
 #include <sys/resource.h>

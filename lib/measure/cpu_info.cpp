@@ -1,4 +1,4 @@
-#include "lib/runtime/cpu_info.h"
+#include "lib/measure/cpu_info.h"
 
 #include <sys/resource.h>
 #include <sys/utsname.h>

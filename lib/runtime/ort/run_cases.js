@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs many ONNX models through ONNX Runtime (CPU, 1 thread, ORT's default graph optimizations) in
-// one process: the conformance round trip's executor (scripts/bench/onnx_conformance.cpp).
+// one process: the conformance round trip's executor (tests/conformance/onnx_conformance.cpp).
 //
-// Usage:  node scripts/ort/run_cases.js CASES.json
+// Usage:  node lib/runtime/ort/run_cases.js CASES.json
 // CASES.json: [{"model": "a/model.onnx", "sets": [{"inputs": ["a/0/input_0.npy", ...], "output_dir": "a/0"}]}]
 // Each set's outputs go to OUTPUT_DIR/output_K.npy (graph output order); a model or set that ORT
 // refuses or fails on gets OUTPUT_DIR/error.txt with ORT's message instead, and the run goes on.

@@ -10,7 +10,7 @@
 //           "inputs": [NPY per graph input, rows aligned], "batch": B, "output": NPY}, "optimized_model": PATH (optional),
 //           "profile": {"iterations": N, "prefix": PATH} (optional: the first row again, in a session
 //           with ORT's profiling on; the trace file's path and each profiled call's time come back)}
-// Stop rules mirror lib/bench/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
+// Stop rules mirror lib/measure/timed_run.cpp: kIterations, kMinTime, kTargetCv (with max_time_s).
 // Exit codes: 0 ok, 2 usage, 3 onnxruntime-node missing, 4 bad model or input, 1 anything else.
 'use strict';
 
@@ -131,7 +131,7 @@ function sleepMs(ms) {
 }
 
 // `mopt bench --duration`: calls flat out or paced (call i due at start + i / rate) until the
-// duration has passed; mopt laid out the windows (lib/bench/soak.cpp), a call belongs to the
+// duration has passed; mopt laid out the windows (lib/measure/soak.cpp), a call belongs to the
 // window it started in and a window's RSS is read when the next one begins. As in LibTorch, a
 // start counts as late only when the previous call ran past its due time.
 async function soakLoop(session, feeds, warmup, soak) {

@@ -1,4 +1,4 @@
-#include "lib/bench/bench_runner.h"
+#include "lib/bench/bench_workflow.h"
 
 #include <ATen/Parallel.h>
 #include <torch/version.h>
@@ -11,14 +11,14 @@
 #include <optional>
 
 #include "lib/bench/bottleneck_hints.h"
-#include "lib/bench/flops.h"
-#include "lib/bench/latency_stats.h"
-#include "lib/bench/memory.h"
 #include "lib/bench/op_profile_report.h"
 #include "lib/bench/profile_instrumentation.h"
-#include "lib/bench/resource_monitor.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
+#include "lib/measure/latency_stats.h"
+#include "lib/measure/memory.h"
+#include "lib/measure/resource_monitor.h"
+#include "lib/model/flops.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
@@ -51,7 +51,7 @@ json accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& labels) 
 
 // One sweep row from a timed run, whichever runtime produced it.
 json row_json(int64_t batch, int threads, const TimedRun& run, double peak_mb, double increase_mb,
-              const BenchSettings& settings) {
+              const BenchRequest& settings) {
   auto stats = summarize_latencies(run.samples_ms);
   json row = {{"batch", batch},
           {"threads", threads},
@@ -81,7 +81,7 @@ json work_json(const Model& model, const std::vector<torch::Tensor>& inputs, dou
 }
 
 json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, int64_t batch, int threads, double baseline_rss_mb,
-                 const BenchSettings& settings, const BenchProgress& progress) {
+                 const BenchRequest& settings, const BenchProgress& progress) {
   set_threads(threads);
   auto label = fmt::format("batch={} threads={}", batch, threads);
   reset_peak_rss();
@@ -125,7 +125,7 @@ json row_metrics(const Model& model, const std::vector<torch::Tensor>& input, in
 }
 
 // The first row's calls again, under the profiler.
-json op_profile_metrics(const Model& model, const json& row, const BenchSettings& settings) {
+json op_profile_metrics(const Model& model, const json& row, const BenchRequest& settings) {
   const auto input = batch_inputs(settings.data, row["batch"].get<int64_t>());
   set_threads(row["threads"].get<int>());
   OpProfileRequest request;
@@ -157,7 +157,7 @@ json op_profile_metrics(const Model& model, const json& row, const BenchSettings
 }
 
 // Accuracy (with labels) and agreement with --reference (run in LibTorch) of these outputs.
-void add_quality(json& metrics, const torch::Tensor& outputs, const BenchSettings& settings) {
+void add_quality(json& metrics, const torch::Tensor& outputs, const BenchRequest& settings) {
   if (settings.data.has_labels()) metrics["accuracy"] = accuracy_metrics(outputs, settings.data.labels);
   if (settings.reference_path.empty()) return;
   auto reference = load_executable(settings.reference_path);
@@ -167,14 +167,14 @@ void add_quality(json& metrics, const torch::Tensor& outputs, const BenchSetting
   metrics["agreement"]["samples"] = settings.data.size();
 }
 
-json model_json(const BenchSettings& settings, const ParameterTotals& params) {
+json model_json(const BenchRequest& settings, const ParameterTotals& params) {
   return {{"file_mb", static_cast<double>(fs::file_size(settings.model_path)) / 1e6},
           {"parameters", params.count},
           {"parameter_mb", static_cast<double>(params.bytes) / 1e6}};
 }
 
 // The whole sweep in ONNX Runtime's helper process; MACs are counted on the imported model.
-json run_bench_onnxruntime(const BenchSettings& settings, const std::vector<int>& threads) {
+json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>& threads) {
   auto onnx_model = Model::load(settings.model_path);
   if (!onnx_model.is_onnx()) {
     throw usage_error(fmt::format("--runtime onnxruntime runs ONNX files; '{}' is TorchScript (use --runtime libtorch)",
@@ -264,7 +264,7 @@ torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
   return inputs.index_select(0, index).contiguous();
 }
 
-json run_bench(const BenchSettings& settings, const BenchProgress& progress) {
+json run_bench(const BenchRequest& settings, const BenchProgress& progress) {
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
   auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);

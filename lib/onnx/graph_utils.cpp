@@ -1,4 +1,4 @@
-#include "passes/onnx/onnx_graph_utils.h"
+#include "lib/onnx/graph_utils.h"
 
 #include <onnx/shape_inference/implementation.h>
 

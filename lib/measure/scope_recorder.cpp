@@ -1,4 +1,4 @@
-#include "lib/bench/scope_recorder.h"
+#include "lib/measure/scope_recorder.h"
 
 #include <chrono>
 

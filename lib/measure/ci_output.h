@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/bench/gates.h"
+#include "lib/measure/gates.h"
 
 namespace mopt {
 

@@ -1,4 +1,4 @@
-#include "lib/bench/flops.h"
+#include "lib/model/flops.h"
 
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/interpreter.h>

@@ -1,4 +1,4 @@
-#include "lib/bench/timed_run.h"
+#include "lib/measure/timed_run.h"
 
 #include <fmt/format.h>
 

@@ -2,8 +2,8 @@
 // Runs one ONNX model through ONNX Runtime (CPU) on one float32 .npy input and writes the first
 // output as a float32 .npy. The reference runtime for checking mopt's ONNX passes numerically.
 //
-// Setup (once):   cd scripts/ort && npm install --ignore-scripts
-// Usage:          node scripts/ort/run_onnx.js MODEL.onnx INPUT.npy OUTPUT.npy
+// Setup (once):   cd lib/runtime/ort && npm install --ignore-scripts
+// Usage:          node lib/runtime/ort/run_onnx.js MODEL.onnx INPUT.npy OUTPUT.npy
 // Exit codes:     0 ok, 2 usage, 4 bad input file, 1 anything else (ORT failure).
 'use strict';
 

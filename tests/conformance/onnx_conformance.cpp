@@ -1,12 +1,12 @@
 // Runs ONNX backend test cases (model.onnx + test_data_set_*/input_N.pb, output_N.pb), as shipped
 // in Debian's libonnx-testdata (ONNX 1.12, opsets up to 17) or generated from the onnx 1.23 package
-// (scripts/conformance/generate_node_tests.py: the node tests of every opset), through mopt's
+// (tests/conformance/generate_node_tests.py: the node tests of every opset), through mopt's
 // importer and LibTorch, prints the counts per suite and per opset, and compares with the stored
 // outputs the way the ONNX backend runner does (rtol 1e-3, atol 1e-7, exact dtype and shape).
 //
 // With --round-trip, every case that imports is also exported back to ONNX by mopt's exporter
 // (at the first data set's shapes, dim 0 symbolic) and run in ONNX Runtime (one Node.js process
-// for all cases, scripts/ort/run_cases.js); its outputs are compared with the stored ones the same
+// for all cases, lib/runtime/ort/run_cases.js); its outputs are compared with the stored ones the same
 // way: ONNX -> import -> export -> ORT must reproduce the original model.
 //
 // Usage: mopt_onnx_conformance [--expect FILE] [--write-passing FILE]

@@ -1,4 +1,4 @@
-#include "lib/bench/latency_stats.h"
+#include "lib/measure/latency_stats.h"
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@ test-case generators that ship in the onnx package (onnx/backend/test/case/node)
 holds the generators and their NumPy reference outputs, not the generated files. The layout is the
 one ONNX's own backend runner reads, and Debian's libonnx-testdata ships for ONNX 1.12.
 
-    .venv/bin/python scripts/conformance/generate_node_tests.py SUITE_DIR   (its name names the suite)
+    .venv/bin/python tests/conformance/generate_node_tests.py SUITE_DIR   (its name names the suite)
 """
 import os
 import shutil

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/bench/latency_stats.h"
-#include "lib/bench/timed_run.h"
+#include "lib/measure/latency_stats.h"
+#include "lib/measure/timed_run.h"
 
 namespace mopt {
 
