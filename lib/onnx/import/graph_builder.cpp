@@ -209,8 +209,9 @@ std::string GraphBuilder::add_constant(const at::Tensor& value, const std::strin
 }
 
 std::string GraphBuilder::helper(const std::string& name) {
-  helpers_.insert(name);
-  for (const auto& dependency : helper_dependencies(name)) helpers_.insert(dependency);
+  if (helpers_.insert(name).second) {
+    for (const auto& dependency : helper_dependencies(name)) helper(dependency);  // and theirs
+  }
   return "self." + name;
 }
 

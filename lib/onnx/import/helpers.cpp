@@ -147,6 +147,9 @@ def _dft(self, x: Tensor, length: int, axis: int, inverse: bool, onesided: bool)
     else:
         signal = torch.view_as_complex(wide.contiguous())
     dim = axis if axis >= 0 else axis + x.dim()
+    if inverse and onesided:  # a real inverse transform: half a spectrum in, a real signal (last dim 1) out
+        n = length if length > 0 else 2 * (signal.size(dim) - 1)
+        return torch.fft_irfft(signal, n, dim).unsqueeze(-1).to(x.dtype)
     n = length if length > 0 else signal.size(dim)
     if inverse:
         y = torch.fft_ifft(signal, n, dim)
@@ -243,6 +246,178 @@ def _resize_nearest(self, x: Tensor, sizes: Optional[List[int]], scales: Optiona
             index = torch.ceil(src)
         x = torch.index_select(x, d, torch.clamp(index, 0, n_in - 1).to(4))
     return x
+)"}},
+      {"_reduce_extreme", {{}, R"(
+def _reduce_extreme(self, x: Tensor, dims: List[int], keep: bool, largest: bool) -> Tensor:
+    # ONNX ReduceMax/ReduceMin (18+): an empty set reduces to the lowest (max) or highest (min) value of the type
+    rank = x.dim()
+    reduced: List[int] = []
+    for d in dims:
+        reduced.append(d + rank if d < 0 else d)
+    empty = False
+    for d in reduced:
+        if x.size(d) == 0:
+            empty = True
+    if not empty:
+        return torch.amax(x, reduced, keep) if largest else torch.amin(x, reduced, keep)
+    shape: List[int] = []
+    for d in range(rank):
+        if d not in reduced:
+            shape.append(x.size(d))
+        elif keep:
+            shape.append(1)
+    if x.dtype == 11:  # torch.bool
+        return torch.full(shape, not largest, dtype=11)
+    if x.is_floating_point():
+        return torch.full(shape, -float('inf') if largest else float('inf'), dtype=x.dtype)
+    lowest = {0: 0, 1: -128, 2: -32768, 3: -2147483648, 4: -9223372036854775807 - 1}
+    highest = {0: 255, 1: 127, 2: 32767, 3: 2147483647, 4: 9223372036854775807}
+    return torch.full(shape, lowest[x.dtype] if largest else highest[x.dtype], dtype=x.dtype)
+)"}},
+      {"_resize_coefficients", {{}, R"(
+def _resize_coefficients(self, ratio: Tensor, scale: float, mode: str, rounding: str, a: float, antialias: bool) -> Tensor:
+    # [n_out] ratios in (0, 1] -> [n_out, taps] weights, as onnx.reference's Resize computes them
+    if mode == 'nearest':
+        whole = torch.eq(ratio, 1.0)  # the source coordinate is an integer: that pixel
+        if rounding == 'round_prefer_floor':
+            right = torch.gt(ratio, 0.5)
+        elif rounding == 'round_prefer_ceil':
+            right = torch.ge(ratio, 0.5)
+        elif rounding == 'floor':
+            right = torch.zeros_like(whole)
+        else:
+            right = torch.ones_like(whole)
+        pick = torch.logical_or(right, whole).to(7)
+        return torch.stack([1.0 - pick, pick], 1)
+    if not antialias:
+        if mode == 'linear':
+            return torch.stack([1.0 - ratio, ratio], 1)
+        r1 = ratio + 1.0
+        q = 1.0 - ratio
+        q1 = q + 1.0
+        return torch.stack([((a * r1 - 5.0 * a) * r1 + 8.0 * a) * r1 - 4.0 * a,
+                            ((a + 2.0) * ratio - (a + 3.0)) * ratio * ratio + 1.0,
+                            ((a + 2.0) * q - (a + 3.0)) * q * q + 1.0,
+                            ((a * q1 - 5.0 * a) * q1 + 8.0 * a) * q1 - 4.0 * a], 1)
+    # antialias: the kernel stretched by 1/scale when shrinking, normalized
+    s = min(scale, 1.0)
+    reach = -1.0 / s if mode == 'linear' else -2.0 / s
+    start = int(reach)  # floor of a negative number: int() truncates towards zero
+    if float(start) > reach:
+        start -= 1
+    start += 1
+    taps = 2 - 2 * start
+    offsets = torch.arange(start, start + taps, dtype=7)
+    d = torch.abs((offsets.unsqueeze(0) - ratio.unsqueeze(1)) * s)
+    if mode == 'linear':
+        w = torch.clamp(1.0 - d, 0.0, 1.0)
+    else:
+        near = ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0
+        far = ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
+        w = torch.where(torch.le(d, 1.0), near, torch.where(torch.lt(d, 2.0), far, torch.zeros_like(d)))
+    return w / torch.sum(w, 1, keepdim=True)
+)"}},
+      {"_resize_axis", {{"_resize_coefficients"}, R"(
+def _resize_axis(self, x: Tensor, axis: int, scale: float, n_out: int, roi_start: float, roi_end: float, mode: str,
+                 transform: str, rounding: str, a: float, exclude_outside: bool, extrapolation: float, antialias: bool) -> Tensor:
+    # one axis of onnx.reference's separable Resize: source coordinate, taps, gather, weighted sum
+    n_in = x.size(axis)
+    width = scale * float(n_in)
+    y = torch.arange(n_out, dtype=7)
+    extrapolated: Optional[Tensor] = None
+    if transform == 'align_corners':
+        src = torch.zeros_like(y) if width == 1.0 else y * float(n_in - 1) / (width - 1.0)
+    elif transform == 'asymmetric':
+        src = y / scale
+    elif transform == 'tf_crop_and_resize':
+        if width == 1.0:
+            src = torch.full([n_out], (roi_end - roi_start) * float(n_in - 1) / 2.0, dtype=7)
+        else:
+            src = y * (roi_end - roi_start) * float(n_in - 1) / (width - 1.0)
+        src = src + roi_start * float(n_in - 1)
+        extrapolated = torch.logical_or(torch.lt(src, 0.0), torch.gt(src, float(n_in - 1)))
+    elif transform == 'pytorch_half_pixel':
+        src = torch.full([n_out], -0.5, dtype=7) if width == 1.0 else (y + 0.5) / scale - 0.5
+    elif transform == 'half_pixel_symmetric':
+        offset = float(n_in) / 2.0 * (1.0 - float(n_out) / width)
+        src = offset + (y + 0.5) / scale - 0.5
+    elif transform == 'tf_half_pixel_for_nn':
+        src = (y + 0.5) / scale
+    else:
+        src = (y + 0.5) / scale - 0.5
+    below = torch.floor(src)
+    ratio = torch.where(torch.eq(src, below), torch.ones_like(src), src - below)
+    w = self._resize_coefficients(ratio, scale, mode, rounding, a, antialias)
+    taps = w.size(1)
+    pad = (taps + 1) // 2
+    padded = src + float(pad)
+    p = torch.floor(padded)
+    frac = padded - p
+    if taps % 2 == 0:
+        start = torch.where(torch.eq(frac, 0.0), p - float(taps // 2), p - float(taps // 2) + 1.0)
+    else:
+        base = float(-((taps - 1) // 2))
+        start = torch.where(torch.le(frac, 0.5), p + base, p + base + 1.0)
+    index = start.to(4).unsqueeze(1) + torch.arange(taps, dtype=4).unsqueeze(0) - pad
+    if exclude_outside:
+        w = w * torch.logical_and(torch.ge(index, 0), torch.lt(index, n_in)).to(7)
+        total = torch.sum(w, 1, keepdim=True)
+        w = w / torch.where(torch.eq(total, 0.0), torch.ones_like(total), total)
+    index = torch.clamp(index, 0, n_in - 1)
+    sizes = x.size()
+    gathered = torch.index_select(x, axis, index.reshape([-1])).reshape(sizes[:axis] + [n_out, taps] + sizes[axis + 1:])
+    result = torch.sum(gathered * w.reshape([1] * axis + [n_out, taps] + [1] * (x.dim() - axis - 1)), axis + 1)
+    if extrapolated is not None:
+        mask = extrapolated.reshape([1] * axis + [n_out] + [1] * (x.dim() - axis - 1))
+        result = torch.where(mask, torch.full_like(result, extrapolation), result)
+    return result
+)"}},
+      {"_resize_reference", {{"_resize_axis"}, R"(
+def _resize_reference(self, x: Tensor, sizes: Optional[List[int]], scales: Optional[List[float]], axes: List[int],
+                      roi: Optional[List[float]], mode: str, transform: str, rounding: str, a: float,
+                      exclude_outside: bool, extrapolation: float, antialias: bool, policy: str) -> Tensor:
+    # ONNX Resize as onnx.reference computes it: one axis at a time, in float64
+    rank = x.dim()
+    resized: List[int] = []
+    if len(axes) == 0:
+        for d in range(rank):
+            resized.append(d)
+    else:
+        for d in axes:
+            resized.append(d + rank if d < 0 else d)
+    factor: List[float] = [1.0] * rank
+    out: List[int] = []
+    for d in range(rank):
+        out.append(x.size(d))
+    if sizes is not None:
+        for i, d in enumerate(resized):
+            out[d] = sizes[i]
+        for d in range(rank):
+            factor[d] = float(out[d]) / float(x.size(d))
+        if policy != 'stretch':
+            pick = factor[resized[0]]
+            for d in resized:
+                pick = min(pick, factor[d]) if policy == 'not_larger' else max(pick, factor[d])
+            for d in resized:
+                factor[d] = pick
+                out[d] = int(pick * float(x.size(d)) + 0.5)
+    elif scales is not None:
+        for i, d in enumerate(resized):
+            factor[d] = scales[i]
+            out[d] = int(scales[i] * float(x.size(d)))
+    starts: List[float] = [0.0] * rank
+    ends: List[float] = [1.0] * rank
+    if roi is not None and len(roi) > 0:
+        for i, d in enumerate(resized):
+            starts[d] = roi[i]
+            ends[d] = roi[len(resized) + i]
+    result = x.to(7)
+    for d in resized:
+        if abs(factor[d] - 1.0) < 1e-9 and out[d] == result.size(d) and starts[d] == 0.0 and ends[d] == 1.0:
+            continue
+        result = self._resize_axis(result, d, factor[d], out[d], starts[d], ends[d], mode, transform, rounding, a,
+                                   exclude_outside, extrapolation, antialias)
+    return result.to(x.dtype)
 )"}},
       {"_nd_offsets", {{}, R"(
 def _nd_offsets(self, indices: Tensor, dims: List[int]) -> Tensor:

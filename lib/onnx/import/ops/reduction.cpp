@@ -2,12 +2,21 @@
 // means every dim, unless noop_with_empty_axes says to pass the input through.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lib/onnx/import/converter_table.h"
 
 namespace mopt::onnx_import {
 namespace {
 
 enum class Reduce { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kLogSumExp, kSumSquare, kLogSum };
+
+// Whether the input may hold an empty dim to reduce over (a 0 or symbolic dim, or an unknown shape):
+// LibTorch's amax/amin refuse an empty set, where ONNX (18+) reduces it to the type's lowest/highest value.
+bool may_be_empty(NodeContext& c) {
+  const auto dims = c.input_dims(0);
+  return !dims || std::any_of(dims->begin(), dims->end(), [](int64_t d) { return d <= 0; });
+}
 
 template <Reduce kKind>
 void convert_reduce(NodeContext& c) {
@@ -44,8 +53,15 @@ void convert_reduce(NodeContext& c) {
   switch (kKind) {
     case Reduce::kMean: expression = fmt::format("torch.mean({}, {}, {})", x, dims, keep); break;
     case Reduce::kSum: expression = fmt::format("torch.sum({}, {}, {})", x, dims, keep); break;
-    case Reduce::kMax: expression = fmt::format("torch.amax({}, {}, {})", x, dims, keep); break;
-    case Reduce::kMin: expression = fmt::format("torch.amin({}, {}, {})", x, dims, keep); break;
+    case Reduce::kMax:
+    case Reduce::kMin:
+      if (c.opset() >= 18 && may_be_empty(c)) {  // opset 18 defines the empty set's result
+        expression = fmt::format("{}({}, {}, {}, {})", c.helper("_reduce_extreme"), x, dims, keep,
+                                 kKind == Reduce::kMax ? "True" : "False");
+      } else {
+        expression = fmt::format("torch.{}({}, {}, {})", kKind == Reduce::kMax ? "amax" : "amin", x, dims, keep);
+      }
+      break;
     case Reduce::kProd: expression = fmt::format("{}({}, {}, {})", c.helper("_prod"), x, dims, keep); break;
     case Reduce::kL1: expression = fmt::format("torch.sum(torch.abs({}), {}, {})", x, dims, keep); break;
     case Reduce::kL2: expression = fmt::format("torch.sqrt(torch.sum(torch.mul({0}, {0}), {1}, {2}))", x, dims, keep); break;

@@ -1,7 +1,11 @@
-// Resize (opset 10+) and Upsample (7-9), for the modes LibTorch's upsample kernels compute
-// exactly: nearest with asymmetric coordinates and floor rounding (PyTorch's "nearest"),
-// linear/cubic with half_pixel or pytorch_half_pixel (align_corners=False) or align_corners.
-// Other combinations are refused by name rather than approximated.
+// Resize (opset 10+) and Upsample (7-9). Two routes:
+// - LibTorch's upsample kernels, for the modes they compute exactly: nearest with asymmetric
+//   coordinates and floor rounding (PyTorch's "nearest", or any nearest by computed indices),
+//   linear/cubic with half_pixel or pytorch_half_pixel (align_corners=False) or align_corners;
+// - everything else ONNX defines (other coordinate transforms, tf_crop_and_resize, exclude_outside,
+//   cubic_coeff_a, antialias, keep_aspect_ratio_policy, axes with run-time scales, resized batch or
+//   channel dims): helpers.cpp's _resize_reference, onnx.reference's separable Resize ported to
+//   TorchScript, in float64 (one gather and weighted sum per resized axis: slower, exact).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,80 +15,127 @@
 namespace mopt::onnx_import {
 namespace {
 
+int scales_input(NodeContext& c) { return c.op_type() == "Upsample" ? 1 : (c.opset() == 10 ? 1 : 2); }
+
+// Constant scales (all dims; the listed axes' scales, 1 for the others), or nullopt when there are
+// none or they are known only at run time.
+std::optional<std::vector<double>> constant_scales(NodeContext& c, const std::optional<std::vector<int64_t>>& axes,
+                                                   std::optional<int64_t> rank) {
+  if (c.op_type() == "Upsample" && c.opset() < 9) return c.attr_floats("scales");
+  const int input = scales_input(c);
+  auto* constant = c.has_input(input) ? c.constant(input) : nullptr;
+  if (!constant || constant->numel() == 0) return std::nullopt;
+  auto flat = constant->to(at::kDouble).contiguous();
+  std::vector<double> scales(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  if (axes) {
+    c.require(rank && scales.size() == axes->size(), "Resize whose scales do not match its axes");
+    std::vector<double> full(static_cast<size_t>(*rank), 1.0);
+    for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = scales[i];
+    scales = full;
+  }
+  return scales;
+}
+
+bool has_scales(NodeContext& c) {
+  if (c.op_type() == "Upsample" && c.opset() < 9) return true;
+  const int input = scales_input(c);
+  return c.has_input(input) && !(c.constant(input) && c.constant(input)->numel() == 0);
+}
+
+// Whether LibTorch's upsample kernels compute this Resize exactly (else the reference route).
+bool upsample_kernels_fit(NodeContext& c, const std::optional<std::vector<int64_t>>& axes, std::optional<int64_t> rank) {
+  if (c.op_type() == "Upsample" || c.opset() < 11) return true;  // asymmetric nearest/linear: the kernels' own
+  const auto mode = c.attr_string("mode", "nearest");
+  const auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (c.attr_int("exclude_outside", 0) != 0 || c.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") return false;
+  if (c.attr_int("antialias", 0) != 0 && mode != "nearest") return false;
+  const auto scales = constant_scales(c, axes, rank);
+  const bool runtime_scales = !scales && has_scales(c);
+  if (runtime_scales && axes) return false;
+  if (scales && ((*scales)[0] != 1.0 || (*scales)[1] != 1.0)) return false;  // resizes the batch or channel dim
+  if (mode == "nearest") {
+    const std::vector<std::string> transforms = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                                 "tf_half_pixel_for_nn"};
+    const std::vector<std::string> roundings = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    return std::count(transforms.begin(), transforms.end(), transform) > 0 &&
+           std::count(roundings.begin(), roundings.end(), c.attr_string("nearest_mode", "round_prefer_floor")) > 0;
+  }
+  if (transform != "half_pixel" && transform != "pytorch_half_pixel" && transform != "align_corners") return false;
+  if (transform == "align_corners") {
+    if (runtime_scales) return false;  // shrinking to one pixel divides by zero in ONNX's formula
+    if (scales && std::any_of(scales->begin(), scales->end(), [](double s) { return s < 1.0; })) return false;
+  }
+  if (transform == "pytorch_half_pixel" && !scales && !runtime_scales) {
+    // It differs from half_pixel (what LibTorch computes) only where an output dim is 1.
+    auto sizes = c.constant_ints(3);
+    if (!sizes || std::count(sizes->begin(), sizes->end(), 1) > 0) return false;
+  }
+  const int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : rank ? *rank - 2 : -1;
+  if (mode == "linear") return spatial >= 1 && spatial <= 3;
+  return mode == "cubic" && spatial == 2 && std::abs(c.attr_float("cubic_coeff_a", -0.75) + 0.75) < 1e-6;
+}
+
+// Resize as ONNX defines it, for what the upsample kernels do not compute.
+void convert_resize_reference(NodeContext& c, const std::optional<std::vector<int64_t>>& axes) {
+  const auto mode = c.attr_string("mode", "nearest");
+  c.require(mode == "nearest" || mode == "linear" || mode == "cubic", "resize mode " + mode);
+  c.require(mode != "nearest" || c.attr_int("antialias", 0) == 0, "antialiased nearest Resize (ONNX does not define it)");
+  const auto policy = c.attr_string("keep_aspect_ratio_policy", "stretch");
+  c.require(policy == "stretch" || policy == "not_larger" || policy == "not_smaller", "keep_aspect_ratio_policy " + policy);
+  const auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
+  const std::vector<std::string> transforms = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+                                               "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
+  c.require(std::count(transforms.begin(), transforms.end(), transform) > 0, "resize with " + transform + " coordinates");
+  const auto rounding = c.attr_string("nearest_mode", "round_prefer_floor");
+  const std::vector<std::string> roundings = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  c.require(std::count(roundings.begin(), roundings.end(), rounding) > 0, "nearest resize with " + rounding);
+
+  std::string roi = "None", scales = "None", sizes = "None";
+  if (c.has_input(1) && !(c.constant(1) && c.constant(1)->numel() == 0)) roi = fmt::format("{}({})", c.helper("_floats"), c.input(1));
+  if (has_scales(c)) {
+    scales = fmt::format("{}({})", c.helper("_floats"), c.input(2));
+  } else {
+    c.require(c.has_input(3), "Resize without scales or sizes");
+    sizes = c.int_list_input(3);
+  }
+  c.require(transform != "tf_crop_and_resize" || roi != "None", "tf_crop_and_resize without a roi");
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {}, '{}', '{}', '{}', {}, {}, {}, {}, '{}')", c.helper("_resize_reference"),
+                          c.input(0), sizes, scales, int_list_literal(axes.value_or(std::vector<int64_t>{})), roi, mode,
+                          transform, rounding, float_literal(c.attr_float("cubic_coeff_a", -0.75)),
+                          c.attr_int("exclude_outside", 0) ? "True" : "False",
+                          float_literal(c.attr_float("extrapolation_value", 0.0)), c.attr_int("antialias", 0) ? "True" : "False",
+                          policy));
+}
+
 std::string interpolation_mode(NodeContext& c, const std::string& mode, int64_t spatial, std::string& align_corners) {
   if (mode == "nearest") {
-    auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
-    auto rounding = c.attr_string("nearest_mode", "round_prefer_floor");
     if (c.op_type() == "Upsample" || c.opset() < 11) return "nearest";  // asymmetric + floor before opset 11
-    if (transform == "asymmetric" && rounding == "floor") return "nearest";  // LibTorch's own nearest
-    for (const auto& [value, known] : {std::pair{transform, std::vector<std::string>{"half_pixel", "pytorch_half_pixel",
-                                                                                  "align_corners", "asymmetric",
-                                                                                  "tf_half_pixel_for_nn"}},
-                                       std::pair{rounding, std::vector<std::string>{"round_prefer_floor", "round_prefer_ceil",
-                                                                                 "floor", "ceil"}}}) {
-      c.require(std::count(known.begin(), known.end(), value) > 0, "nearest resize with " + value);
-    }
+    auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
+    if (transform == "asymmetric" && c.attr_string("nearest_mode", "round_prefer_floor") == "floor") return "nearest";
     return "nearest_indexed";  // the source index of every output pixel, computed as ONNX defines it
   }
   c.require(c.op_type() == "Resize", "Upsample in linear mode (asymmetric coordinates)");
-  auto transform = c.attr_string("coordinate_transformation_mode", "half_pixel");
-  if (transform == "align_corners") align_corners = "True";
-  else c.require(transform == "half_pixel" || transform == "pytorch_half_pixel", "resize with " + transform + " coordinates");
-  if (transform == "pytorch_half_pixel" && c.has_input(3)) {
-    // It differs from half_pixel (what LibTorch computes) only where an output dim is 1.
-    auto sizes = c.constant_ints(3);
-    c.require(sizes && std::count(sizes->begin(), sizes->end(), 1) == 0,
-              "pytorch_half_pixel resize to a size that may be 1");
-  }
-  if (mode == "linear") {
-    c.require(spatial >= 1 && spatial <= 3, "linear resize of more than 3 spatial dims");
-    return spatial == 1 ? "linear" : spatial == 2 ? "bilinear" : "trilinear";  // + "{spatial}d"
-  }
-  c.require(mode == "cubic" && spatial == 2, "resize mode " + mode);
-  c.require(std::abs(c.attr_float("cubic_coeff_a", -0.75) + 0.75) < 1e-6, "cubic resize with cubic_coeff_a other than -0.75");
+  if (c.attr_string("coordinate_transformation_mode", "half_pixel") == "align_corners") align_corners = "True";
+  if (mode == "linear") return spatial == 1 ? "linear" : spatial == 2 ? "bilinear" : "trilinear";  // + "{spatial}d"
   return "bicubic";
 }
 
 void convert_resize(NodeContext& c) {
-  c.require(c.attr_int("exclude_outside", 0) == 0, "Resize with exclude_outside");
-  // Opset 18: scales/sizes may name some axes only (the others keep their size); aspect-ratio
-  // policies for sizes are refused.
+  // Opset 18: scales/sizes may name some axes only (the others keep their size).
   auto axes = c.attr_ints("axes");
   const auto rank = c.input_rank(0);
   c.require(!axes || rank, "Resize with axes on an input of unknown rank");
   if (axes) {
     for (auto& axis : *axes) axis = normalize_axis(c, axis, *rank);
   }
-  c.require(c.attr_string("keep_aspect_ratio_policy", "stretch") == "stretch",
-            "Resize with keep_aspect_ratio_policy " + c.attr_string("keep_aspect_ratio_policy", ""));
-  // LibTorch's antialiased kernels (_upsample_*_aa) differ from ONNX's definition (by up to 0.27 on
-  // the backend tests), so an antialiased shrink is refused rather than approximated.
-  c.require(c.attr_int("antialias", 0) == 0 || c.attr_string("mode", "nearest") == "nearest", "antialiased Resize");
+  if (!upsample_kernels_fit(c, axes, rank)) return convert_resize_reference(c, axes);
   auto mode = c.attr_string("mode", "nearest");
   auto x = c.input(0);
-  std::optional<std::vector<double>> scales;
+  const auto scales = constant_scales(c, axes, rank);
   std::string sizes, runtime_scales;
-  int scales_input = c.op_type() == "Upsample" ? 1 : (c.opset() == 10 ? 1 : 2);
-  if (c.op_type() == "Upsample" && c.opset() < 9) {
-    scales = c.attr_floats("scales");
-  } else if (c.has_input(scales_input) && !(c.constant(scales_input) && c.constant(scales_input)->numel() == 0)) {
-    if (auto* constant = c.constant(scales_input)) {
-      auto flat = constant->to(at::kDouble).contiguous();
-      scales = std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
-      if (axes && !scales->empty()) {  // the listed axes' scales, 1 for the others
-        c.require(scales->size() == axes->size(), "Resize whose scales do not match its axes");
-        std::vector<double> full(static_cast<size_t>(*rank), 1.0);
-        for (size_t i = 0; i < axes->size(); ++i) full[static_cast<size_t>((*axes)[i])] = (*scales)[i];
-        scales = full;
-      }
-    } else {
-      c.require(mode == "nearest" || c.attr_string("coordinate_transformation_mode", "") != "align_corners",
-                "align_corners resize by run-time scales (shrinking to one pixel is undefined)");
-      c.require(!axes, "Resize with axes and scales known only at run time");
-      runtime_scales = fmt::format("{}({})[2:]", c.helper("_floats"), c.input(scales_input));
-    }
-  }
-  if (!scales && runtime_scales.empty()) {
+  if (!scales && has_scales(c)) {
+    runtime_scales = fmt::format("{}({})[2:]", c.helper("_floats"), c.input(scales_input(c)));
+  } else if (!scales) {
     c.require(c.has_input(3), "Resize without scales or sizes");
     sizes = c.int_list_input(3);
     if (axes) {  // the listed axes' sizes, the input's own for the others
@@ -95,14 +146,8 @@ void convert_resize(NodeContext& c) {
     }
   }
   c.require(scales || rank, "Resize of an input whose rank is unknown");
-  int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : *rank - 2;
-  if (scales) {
-    c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "resizing the batch or channel dim");
-    // Downscaling to a single pixel divides by zero in ONNX's align_corners formula; LibTorch picks 0.
-    bool shrinks = std::any_of(scales->begin(), scales->end(), [](double s) { return s < 1.0; });
-    c.require(!(shrinks && mode != "nearest" && c.attr_string("coordinate_transformation_mode", "") == "align_corners"),
-              "align_corners resize that shrinks by scales");
-  }
+  const int64_t spatial = scales ? static_cast<int64_t>(scales->size()) - 2 : *rank - 2;
+  if (scales) c.require((*scales)[0] == 1.0 && (*scales)[1] == 1.0, "Upsample of the batch or channel dim");
   std::string align_corners = "False";
   auto torch_mode = interpolation_mode(c, mode, spatial, align_corners);
   std::string size = "None", factors = "None";

@@ -21,10 +21,10 @@ void convert_window(NodeContext& c) {
                           float_literal(a2), dtype_literal(c, type)));
 }
 
-// DFT (opset 17: axis an attribute, default 1; opset 20: an input, default -2), as torch.fft.
+// DFT (opset 17: axis an attribute, default 1; opset 20: an input, default -2), as torch.fft; inverse and
+// onesided together are a real inverse transform (irfft).
 void convert_dft(NodeContext& c) {
   const bool inverse = c.attr_int("inverse", 0) != 0, onesided = c.attr_int("onesided", 0) != 0;
-  c.require(!(inverse && onesided), "DFT with inverse and onesided (a real inverse transform)");
   c.require(c.input_elem_type(0) == onnx::TensorProto::FLOAT || c.input_elem_type(0) == onnx::TensorProto::DOUBLE,
             "DFT of inputs other than float or double");
   auto length = c.has_input(1) ? c.int_form(1).value_or(fmt::format("int({})", c.input(1))) : "0";
