@@ -16,7 +16,7 @@
 #include "lib/prune/module_paths.h"
 #include "lib/prune/slow_convolutions.h"
 #include "lib/prune/unstructured.h"
-#include "lib/train/distillation.h"
+#include "lib/train/distill_objectives.h"
 #include "lib/util/log.h"
 
 namespace mopt::prune {

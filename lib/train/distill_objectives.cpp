@@ -125,4 +125,58 @@ torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Datase
   return dp->gather_rows(teacher_logits_for(teacher, share, config.eval_batch_size), train.size());
 }
 
+namespace {
+
+torch::Tensor probe_logits(const char* who, torch::jit::Module module, const std::vector<torch::Tensor>& probe) {
+  EvalModeGuard eval_mode(module);
+  torch::NoGradGuard no_grad;
+  torch::Tensor logits;
+  try {
+    logits = forward_tensor(module, probe);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::vector<std::string> shapes;
+    for (const auto& input : probe) shapes.push_back(fmt::format("{}", fmt::join(input.sizes().slice(1), "x")));
+    throw invalid_input(fmt::format("the {} cannot run on the training inputs (shape {} per sample): {}", who,
+                                    fmt::join(shapes, " and "), short_torch_message(e.what())));
+  }
+  if (logits.dim() != 2) {
+    throw invalid_input(fmt::format("the {} returns shape [{}]; distillation needs class logits [batch, classes]", who,
+                                    fmt::join(logits.sizes(), ", ")));
+  }
+  return logits;
+}
+
+void check_labels(const Dataset& data, int64_t classes, const char* which) {
+  if (!data.has_labels() || data.size() == 0) return;
+  const auto top = data.labels.max().item<int64_t>();
+  if (top >= classes) {
+    throw invalid_input(fmt::format("{} labels go up to {} but the models have {} outputs (class ids 0..{})", which, top,
+                                    classes, classes - 1));
+  }
+}
+
+}  // namespace
+
+int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                                  const Dataset& val) {
+  if (train.size() == 0) throw invalid_input("the training set is empty");
+  if (val.size() > 0 && !val.has_labels()) throw invalid_input("the validation data has no labels (give --val-labels)");
+  if (student.parameters().size() == 0) {
+    throw invalid_input("the student has no trainable parameters (a frozen model cannot be trained; pass the unfrozen one)");
+  }
+  const auto probe = train.input_rows(0, std::min<int64_t>(2, train.size()));
+  const auto teacher_logits = probe_logits("teacher", teacher.torchscript(), probe);
+  const auto student_logits = probe_logits("student", student, probe);
+  const int64_t classes = teacher_logits.size(1);
+  if (student_logits.size(1) != classes) {
+    throw invalid_input(fmt::format("the teacher has {} outputs and the student {}; they must predict the same classes",
+                                    classes, student_logits.size(1)));
+  }
+  check_labels(train, classes, "training");
+  check_labels(val, classes, "validation");
+  return classes;
+}
+
 }  // namespace mopt::train

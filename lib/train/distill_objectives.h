@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lib/model/model.h"
 #include "lib/train/augment.h"
 #include "lib/train/losses.h"
 #include "lib/train/trainer.h"
@@ -51,5 +52,11 @@ torch::Tensor teacher_logits_for(torch::jit::Module teacher, const Dataset& data
 /// The teacher's logits for every training row; the ranks of a data-parallel run each compute
 /// their share and exchange them.
 torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Dataset& train, const TrainConfig& config);
+
+/// Checks, before any training, that the teacher and the student both run on the training
+/// inputs, produce logits of the same width, and that labels are valid class ids
+/// (invalid_input otherwise); returns the number of classes.
+int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                                  const Dataset& val);
 
 }  // namespace mopt::train

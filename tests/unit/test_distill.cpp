@@ -5,7 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "lib/train/augment.h"
-#include "lib/train/distillation.h"
+#include "lib/distill/distill_workflow.h"
 #include "lib/train/losses.h"
 #include "lib/util/log.h"
 #include "tests/unit/linear_task.h"
@@ -104,13 +104,13 @@ TEST_SUITE("distill") {
     teacher_module.eval();
     const auto teacher = Model::from_torchscript(teacher_module);
 
-    DistillSettings settings;
+    DistillRequest settings;
     settings.recipe = Recipe::kAuto;
     settings.train = config;
     settings.train.optimizer.lr = 0.01;
     const auto train = linear_task(1000, 20, 4, 8);
     const auto val = linear_task(300, 20, 4, 9);
-    const auto outcome = distill(teacher, linear_model(20, 4), train, val, settings);
+    const auto outcome = run_distill(teacher, linear_model(20, 4), train, val, settings);
     const auto expected = recipe_candidates(settings.soft);
     REQUIRE(outcome.candidates.size() == expected.size());
     CHECK(outcome.candidates.front().name() == "labels-only");
@@ -138,19 +138,19 @@ TEST_SUITE("distill") {
     teacher_module.eval();
     const auto teacher = Model::from_torchscript(teacher_module);
 
-    DistillSettings settings;
+    DistillRequest settings;
     settings.soft = {KdLoss::kVanilla, 2, 0.9, 8};
     settings.baseline_ce = true;
     settings.train = config;
     const auto train = linear_task(1000, 20, 4, 8), val = linear_task(300, 20, 4, 9);
-    const auto best = distill(teacher, linear_model(20, 4), train, val, settings);
+    const auto best = run_distill(teacher, linear_model(20, 4), train, val, settings);
     REQUIRE(best.gain_points().has_value());
     CHECK(*best.gain_points() < 0);
     CHECK(best.shipped_baseline);
     CHECK(best.verdict().find("LOST") != std::string::npos);
 
     settings.ship_better = false;
-    const auto as_asked = distill(teacher, linear_model(20, 4), train, val, settings);
+    const auto as_asked = run_distill(teacher, linear_model(20, 4), train, val, settings);
     CHECK_FALSE(as_asked.shipped_baseline);
     CHECK(as_asked.shipped().val_accuracy == doctest::Approx(as_asked.distilled.val_accuracy));
   }

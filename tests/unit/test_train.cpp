@@ -11,7 +11,7 @@
 
 #include "lib/eval/evaluate.h"
 #include "lib/train/checkpoint.h"
-#include "lib/train/distillation.h"
+#include "lib/distill/distill_workflow.h"
 #include "lib/train/feature_taps.h"
 #include "lib/train/losses.h"
 #include "lib/train/lr_schedule.h"
@@ -216,10 +216,10 @@ TEST_SUITE("train") {
     train.labels = torch::Tensor();  // pure soft targets
     auto val = linear_task(256, 20, 4, 9);
     val.labels = run_model_batched(teacher, {val.inputs}, 256).argmax(1);  // accuracy = agreement with the teacher
-    DistillSettings settings;
+    DistillRequest settings;
     settings.train = config;
     settings.train.epochs = 8;
-    auto outcome = distill(teacher, linear_model(20, 4), train, val, settings);
+    auto outcome = run_distill(teacher, linear_model(20, 4), train, val, settings);
     CHECK(outcome.teacher_val_accuracy == doctest::Approx(1.0));
     CHECK(outcome.distilled.val_accuracy > 0.9);
     CHECK(outcome.distilled.val_accuracy > outcome.student_val_accuracy_before + 0.3);

@@ -8,7 +8,7 @@
 #include "lib/measure/memory.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
-#include "lib/train/distillation.h"
+#include "lib/distill/distill_workflow.h"
 #include "lib/util/log.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
@@ -102,7 +102,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   log_info("training data: {}", train.description);
   if (!args.val.empty()) log_info("validation data: {}", val.description);
 
-  train::DistillSettings settings;
+  train::DistillRequest settings;
   settings.soft = {train::parse_kd_loss(args.loss), args.temperature, args.alpha, args.dkd_beta};
   settings.recipe = choose_recipe(args, train.has_labels() && val.has_labels());
   settings.search.budget_fraction = args.search_budget;
@@ -115,7 +115,7 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   settings.ship_better = args.ship == "best";
   settings.train = train_config(args.training, args.output);
 
-  auto outcome = train::distill(teacher, student.torchscript(), train, val, settings);
+  auto outcome = train::run_distill(teacher, student.torchscript(), train, val, settings);
   auto& metrics = report.metrics();
   metrics["teacher"] = {{"accuracy", outcome.teacher_val_accuracy}};
   metrics["student"] = {{"accuracy_before", outcome.student_val_accuracy_before},

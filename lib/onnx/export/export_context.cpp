@@ -38,12 +38,21 @@ std::string ExportContext::name(const torch::jit::Value* value) {
     return dequantized;
   }
   auto constant_value = constant(value);
-  if (constant_value && constant_value->isTensor()) {
-    auto name = add_initializer(constant_value->toTensor(), value->hasDebugName() ? value->debugName() : "const");
+  if (constant_value && (constant_value->isTensor() || constant_value->isIntList())) {
+    // A constant list of ints read as a tensor is 1-D int64, as shape values travel. (A number's ONNX
+    // type depends on the op that reads it, so its translator handles it.)
+    const auto tensor = constant_value->isTensor() ? constant_value->toTensor()
+                                                   : at::tensor(constant_value->toIntVector(), at::kLong);
+    auto name = add_initializer(tensor, value->hasDebugName() ? value->debugName() : "const");
     names_[value] = name;
     return name;
   }
-  throw runtime_failure(fmt::format("internal error: TorchScript value %{} used before it was exported", value->debugName()));
+  // A value no translated op defined: its producer was skipped as a non-tensor computation (a list or
+  // number built from a tensor's contents, a loop) that ONNX could only express as data-dependent control flow.
+  const auto* producer = value->node();
+  throw invalid_input(fmt::format("cannot export to ONNX: %{} ({}, made by {}) is computed from tensor values in a way "
+                                  "the exporter does not translate (keep the .onnx input, or export from PyTorch)",
+                                  value->debugName(), value->type()->str(), producer->kind().toQualString()));
 }
 
 std::string int_list_value(ExportContext& c, const torch::jit::Node* node, const torch::jit::Value* list) {

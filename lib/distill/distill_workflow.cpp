@@ -1,4 +1,4 @@
-#include "lib/train/distillation.h"
+#include "lib/distill/distill_workflow.h"
 
 #include <fmt/format.h>
 #include <torch/nn/functional/loss.h>
@@ -23,36 +23,6 @@ constexpr int64_t kStudentTapBase = 1000;  // teacher taps are 0..k-1, student t
 
 // A handle to the model's module: handles share the module, and running one is not const.
 torch::jit::Module module_of(const Model& model) { return model.torchscript(); }
-
-torch::Tensor probe_logits(const char* who, torch::jit::Module module, const std::vector<torch::Tensor>& probe) {
-  EvalModeGuard eval_mode(module);
-  torch::NoGradGuard no_grad;
-  torch::Tensor logits;
-  try {
-    logits = forward_tensor(module, probe);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    std::vector<std::string> shapes;
-    for (const auto& input : probe) shapes.push_back(fmt::format("{}", fmt::join(input.sizes().slice(1), "x")));
-    throw invalid_input(fmt::format("the {} cannot run on the training inputs (shape {} per sample): {}", who,
-                                    fmt::join(shapes, " and "), short_torch_message(e.what())));
-  }
-  if (logits.dim() != 2) {
-    throw invalid_input(fmt::format("the {} returns shape [{}]; distillation needs class logits [batch, classes]", who,
-                                    fmt::join(logits.sizes(), ", ")));
-  }
-  return logits;
-}
-
-void check_labels(const Dataset& data, int64_t classes, const char* which) {
-  if (!data.has_labels() || data.size() == 0) return;
-  const auto top = data.labels.max().item<int64_t>();
-  if (top >= classes) {
-    throw invalid_input(fmt::format("{} labels go up to {} but the models have {} outputs (class ids 0..{})", which, top,
-                                    classes, classes - 1));
-  }
-}
 
 // A learned projection from the student's feature width to the teacher's (1x1 conv for maps,
 // linear for vectors), or an undefined tensor when the widths already agree (nothing to learn).
@@ -86,7 +56,7 @@ struct FeatureDistillation {
 };
 
 FeatureDistillation prepare_features(const Model& teacher, torch::jit::Module& tapped_student, const Dataset& train,
-                                     const DistillSettings& settings) {
+                                     const DistillRequest& settings) {
   FeatureDistillation features;
   features.teacher = clone_module(teacher.torchscript());
   features.teacher.eval();
@@ -163,7 +133,7 @@ struct TeacherSource {
 // The objective of one run: labels only (no soft targets) or distillation; `rows` picks the
 // training rows of a partial run (undefined: all of them).
 Objective objective_for(const std::optional<SoftTargets>& soft, const TeacherSource& source, const torch::Tensor& rows,
-                        const DistillSettings& settings) {
+                        const DistillRequest& settings) {
   if (!soft) return cross_entropy_objective(settings.augment, settings.train.seed);
   if (source.cached_logits.defined()) {
     return distillation_objective(rows.defined() ? source.cached_logits.index_select(0, rows) : source.cached_logits, *soft);
@@ -172,7 +142,7 @@ Objective objective_for(const std::optional<SoftTargets>& soft, const TeacherSou
 }
 
 // A training config for a run that is not checkpointed (the search's short runs).
-TrainConfig scratch_config(const DistillSettings& settings, const std::string& label) {
+TrainConfig scratch_config(const DistillRequest& settings, const std::string& label) {
   TrainConfig config = settings.train;
   config.label = label;
   config.checkpoint_path.clear();
@@ -184,7 +154,7 @@ TrainConfig scratch_config(const DistillSettings& settings, const std::string& l
 // Trains every candidate for a fraction of the budget on part of the training rows and scores it
 // on rows none of them trained on; the user's validation set stays out of the choice.
 std::vector<RecipeCandidate> search_recipes(const TeacherSource& source, const torch::jit::Module& initial,
-                                            const Dataset& train, const DistillSettings& settings) {
+                                            const Dataset& train, const DistillRequest& settings) {
   const int64_t n = train.size();
   if (n < 20) throw usage_error(fmt::format("--recipe auto holds out part of the training data: {} samples are too few "
                                             "(use --recipe fixed)", n));
@@ -299,29 +269,10 @@ json DistillOutcome::to_json() const {
   return j;
 }
 
-int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
-                                  const Dataset& val) {
-  if (train.size() == 0) throw invalid_input("the training set is empty");
-  if (val.size() > 0 && !val.has_labels()) throw invalid_input("the validation data has no labels (give --val-labels)");
-  if (student.parameters().size() == 0) {
-    throw invalid_input("the student has no trainable parameters (a frozen model cannot be trained; pass the unfrozen one)");
-  }
-  const auto probe = train.input_rows(0, std::min<int64_t>(2, train.size()));
-  const auto teacher_logits = probe_logits("teacher", module_of(teacher), probe);
-  const auto student_logits = probe_logits("student", student, probe);
-  const int64_t classes = teacher_logits.size(1);
-  if (student_logits.size(1) != classes) {
-    throw invalid_input(fmt::format("the teacher has {} outputs and the student {}; they must predict the same classes",
-                                    classes, student_logits.size(1)));
-  }
-  check_labels(train, classes, "training");
-  check_labels(val, classes, "validation");
-  return classes;
-}
 
 namespace {
 
-void validate_settings(const DistillSettings& settings, const Dataset& train, const Dataset& val) {
+void validate_settings(const DistillRequest& settings, const Dataset& train, const Dataset& val) {
   validate_soft_targets(settings.soft);
   validate_config(settings.train);
   const bool automatic = settings.recipe == Recipe::kAuto;
@@ -351,7 +302,7 @@ void validate_settings(const DistillSettings& settings, const Dataset& train, co
 // The chosen recipe with feature matching: taps live in an inlined training copy, and the
 // weights go back into the clean student.
 StudentRun train_with_features(const Model& teacher, torch::jit::Module trained, const Dataset& train, const Dataset& val,
-                               const TrainConfig& config, const DistillSettings& settings) {
+                               const TrainConfig& config, const DistillRequest& settings) {
   auto tapped = clone_module(trained);
   torch::manual_seed(settings.train.seed);  // the projections start from the seed
   auto features = std::make_shared<FeatureDistillation>(prepare_features(teacher, tapped, train, settings));
@@ -368,8 +319,8 @@ StudentRun train_with_features(const Model& teacher, torch::jit::Module trained,
 
 }  // namespace
 
-DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
-                       const Dataset& val, const DistillSettings& settings) {
+DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                       const Dataset& val, const DistillRequest& settings) {
   validate_settings(settings, train, val);
   check_distillation_inputs(teacher, student, train, val);
 

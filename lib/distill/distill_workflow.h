@@ -1,8 +1,8 @@
 #pragma once
-// Knowledge distillation: train a student TorchScript model against a teacher's soft targets,
-// optionally matching intermediate features, with the shared training loop. A recipe search
-// (`--recipe auto`) picks the loss, temperature and alpha (or labels only) on a held-out slice of
-// the training data, and the labels-only baseline keeps the tool honest: the better student ships.
+// `mopt distill` as a library call: train a student TorchScript model against a teacher's soft
+// targets, optionally matching intermediate features, with the shared training loop (lib/train). A
+// recipe search (`--recipe auto`) picks the loss, temperature and alpha (or labels only) on a held-out
+// slice of the training data, and the labels-only baseline keeps the tool honest: the better student ships.
 #include <torch/script.h>
 
 #include <optional>
@@ -27,7 +27,7 @@ struct RecipeSearchSettings {
   double budget_fraction = 0.2;   ///< of the full budget's optimizer steps, per candidate
 };
 
-struct DistillSettings {
+struct DistillRequest {
   SoftTargets soft;  ///< the fixed recipe (and the auto recipe's first distillation candidate)
   Recipe recipe = Recipe::kFixed;
   RecipeSearchSettings search;
@@ -73,15 +73,9 @@ struct DistillOutcome {
   nlohmann::json to_json() const;
 };
 
-/// Checks, before any training, that the teacher and the student both run on the training
-/// inputs, produce logits of the same width, and that labels are valid class ids
-/// (invalid_input otherwise); returns the number of classes.
-int64_t check_distillation_inputs(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
-                                  const Dataset& val);
-
 /// Distills `teacher` into a copy of `student` (the input is left as it is).
-DistillOutcome distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
-                       const Dataset& val, const DistillSettings& settings);
+DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                       const Dataset& val, const DistillRequest& settings);
 
 /// The auto recipe's candidates: labels only, then soft-target settings, `base` first.
 std::vector<RecipeCandidate> recipe_candidates(const SoftTargets& base);
