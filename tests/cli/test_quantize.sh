@@ -49,7 +49,18 @@ assert step['rewrites']>=4 and step['details']['calibration_samples']==128, step
 expect_exit 2 -- "$MOPT" optimize "$CNN" -p "$pipeline" -o "$WORK/nocalib.pt"
 expect_stderr "calibrates activations"
 [ ! -e "$WORK/nocalib.pt" ] || fail "a pipeline that cannot run left a file"
-expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode fp16 --print-pipeline
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode fp16 --print-pipeline
+[ "$(cat "$WORK/out")" = "store-weights{dtype=fp16}" ] || fail "fp16 pipeline: $(cat "$WORK/out")"
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/preset16.pt" --mode fp16 --eval-data "$FMNIST" --eval-samples 100 \
+  --normalize 0.2860,0.3530 --no-latency
+expect_exit 0 -- "$MOPT" optimize "$CNN" -p "store-weights{dtype=fp16}" -o "$WORK/piped16.pt"
+py "
+import torch
+torch.manual_seed(0); x=torch.rand(8,1,28,28)
+a=torch.jit.load('$WORK/preset16.pt')(x); b=torch.jit.load('$WORK/piped16.pt')(x)
+assert torch.equal(a,b), (a-b).abs().max()
+assert 'Half' in str(torch.jit.load('$WORK/piped16.pt').graph)" "optimize -p store-weights = quantize --mode fp16"
+expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode bf16-compute --print-pipeline
 
 # Dynamic INT8 of nn.TransformerEncoder: only its Linear modules are quantized (a global qconfig also
 # caught MultiheadAttention's functional linears on sliced weights, and Finalize failed on them).

@@ -43,8 +43,14 @@ struct QuantizeArgs {
 // The pass pipeline this quantization writes: what `mopt optimize -p PIPELINE --calib DATA` runs.
 // (quantize adds the fp32 baseline, the accuracy fallback and the measurement in the deployment runtime.)
 std::string quantize_pipeline(const QuantizeArgs& args, const PassRegistry& registry) {
+  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
+  if (args.mode == "fp16" || args.mode == "bf16") {
+    if (onnx_out) throw usage_error(fmt::format("--mode {} is not available for ONNX output yet", args.mode));
+    return print_pipeline(parse_pipeline(fmt::format("store-weights{{dtype={}}}", args.mode)));
+  }
   if (args.mode != "static" && args.mode != "dynamic") {
-    throw usage_error(fmt::format("--print-pipeline: --mode {} has no pass yet (static and dynamic have)", args.mode));
+    throw usage_error(fmt::format("--print-pipeline: --mode {} has no pass yet (it computes on the measured fp32 "
+                                  "baseline: static, dynamic, fp16 and bf16 have)", args.mode));
   }
   for (const auto& glob : args.skip) {
     if (glob.find_first_of(" \t,}") != std::string::npos) {
@@ -59,7 +65,6 @@ std::string quantize_pipeline(const QuantizeArgs& args, const PassRegistry& regi
   }
   step.options.push_back({"per-channel", args.per_tensor ? "false" : "true"});
   if (!args.skip.empty()) step.options.push_back({"skip", fmt::format("{}", fmt::join(args.skip, ","))});
-  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
   Pipeline pipeline = onnx_out ? parse_pipeline(kOnnxCleanupPipeline) : Pipeline{};
   pipeline.steps.push_back(step);
   validate_pipeline(pipeline, registry);
