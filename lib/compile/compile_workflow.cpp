@@ -107,7 +107,7 @@ CompileOutcome compile_onnx_to_onnx(const CompileRequest& request, const PassReg
   report.set_pipeline(text, result.records);
 
   CompileOutcome outcome;
-  outcome.onnx_in_onnx_out = outcome.onnx_input = outcome.onnx_output = true;
+  outcome.onnx_input = outcome.onnx_output = true;
   outcome.comparison = compare_models(input, result.model, data, request.comparison);
   auto& comparison = outcome.comparison;
   const bool timed = latency_measured(comparison);

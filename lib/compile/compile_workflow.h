@@ -43,12 +43,13 @@ struct CompileOutcome {
   std::string kept_pipeline;                           ///< "" = every pass dropped (or an ONNX input written unchanged)
   nlohmann::json decisions = nlohmann::json::array();  ///< keep-if-faster: one per step
   nlohmann::json comparison;                           ///< compare_models() of the input and the written file
-  bool onnx_in_onnx_out = false;                       ///< the graph stayed ONNX (timed in ONNX Runtime)
   bool input_written = false;                          ///< the written file is the input (every pass dropped, or slower)
   bool onnx_input = false, onnx_output = false, lite = false, on_host = true;
   int64_t rewrites = 0;                                ///< ONNX in and out: rewrites of the clean-up passes
   int nodes_before = 0, nodes_after = 0;               ///< ONNX in and out: graph nodes
   nlohmann::json compiled_graph;                       ///< ONNX in and out: the candidate graph's figures
+  /// ONNX in and out: the graph stayed ONNX, cleaned up and timed in ONNX Runtime.
+  bool onnx_in_onnx_out() const { return onnx_input && onnx_output; }
 };
 
 /// Compiles `request.model` into `request.output` and fills `report` (inputs, outputs, pipeline,

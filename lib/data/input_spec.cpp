@@ -16,22 +16,11 @@
 namespace mopt {
 namespace {
 
-std::vector<std::string> split_on(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    auto end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
-
 // "1x3x224x224" -> {1,3,224,224}; false on anything but positive integers joined by 'x'.
 bool parse_shape(const std::string& text, std::vector<int64_t>& shape) {
   shape.clear();
   if (text.empty()) return false;
-  for (const auto& part : split_on(text, 'x')) {
+  for (const auto& part : split(text, 'x')) {
     if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return false;
     errno = 0;
     long long dim = std::strtoll(part.c_str(), nullptr, 10);
@@ -45,7 +34,7 @@ bool parse_shape(const std::string& text, std::vector<int64_t>& shape) {
 
 std::vector<double> parse_number_list(const std::string& text) {
   std::vector<double> values;
-  for (const auto& raw : split_on(text, ',')) {
+  for (const auto& raw : split(text, ',')) {
     auto part = trim(raw);
     char* end = nullptr;
     errno = 0;
@@ -70,7 +59,7 @@ InputSpec parse_input_spec(const std::string& text) {
   };
   // Read from the right, [NAME:]SHAPE[:DTYPE]: the name is everything before the shape, so it may
   // hold ':' itself (PyTorch's exporter names inputs like "onnx::Flatten_0").
-  auto parts = split_on(text, ':');
+  auto parts = split(text, ':');
   InputSpec spec;
   std::vector<int64_t> ignored;
   const bool typed = parts.size() >= 2 && !parse_shape(parts.back(), ignored) &&

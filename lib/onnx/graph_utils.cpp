@@ -1,5 +1,6 @@
 #include "lib/onnx/graph_utils.h"
 
+#include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <fmt/format.h>
@@ -203,6 +204,17 @@ std::map<std::string, onnx::TypeProto::Tensor> inferred_tensor_types(const onnx:
   for (const auto& v : copy.graph().value_info()) record(v);
   for (const auto& v : copy.graph().output()) record(v);
   return types;
+}
+
+void check_model_strictly(const onnx::ModelProto& model, const std::string& what) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto inferred = model;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
+  } catch (const std::exception& e) {
+    throw runtime_failure(fmt::format("internal error: {} does not validate: {}", what, e.what()));
+  }
 }
 
 }  // namespace mopt

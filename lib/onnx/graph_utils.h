@@ -81,6 +81,10 @@ int64_t default_opset(const onnx::ModelProto& model);
 /// rejects gives only what it declares: passes rewrite only what they can prove.
 std::map<std::string, onnx::TypeProto::Tensor> inferred_tensor_types(const onnx::ModelProto& model);
 
+/// onnx.checker's full check of a model mopt wrote: the structural check, then strict type and shape
+/// inference (on a copy). A failure is mopt's own bug: runtime_failure "internal error: {what} does not validate".
+void check_model_strictly(const onnx::ModelProto& model, const std::string& what);
+
 /// Removes the top-level nodes whose index is in `doomed`, keeping the others in order.
 void remove_nodes(onnx::GraphProto& graph, const std::set<int>& doomed);
 

@@ -15,6 +15,9 @@ inline bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// The parts of `text` between `separator`s, empty ones included ("a,,b" -> a, "", b).
+std::vector<std::string> split(const std::string& text, char separator);
+
 /// `text` without leading and trailing spaces, tabs and line ends.
 std::string trim(const std::string& text);
 

@@ -13,12 +13,14 @@
 // fallback loop and the measurement in the deployment runtime.
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <utility>
 
 #include "lib/errors.h"
-#include "lib/model/graph_stats.h"
+#include "lib/onnx/graph_utils.h"
+#include "lib/util/strings.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
+#include "passes/quantize/quant_boundaries.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
 
@@ -26,11 +28,8 @@ namespace mopt {
 
 std::vector<std::string> split_skip_option(const std::string& text) {
   std::vector<std::string> globs;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t end = std::min(text.find(',', start), text.size());
-    if (end > start) globs.push_back(text.substr(start, end - start));
-    start = end + 1;
+  for (auto& part : split(text, ',')) {
+    if (!part.empty()) globs.push_back(std::move(part));
   }
   return globs;
 }
@@ -51,9 +50,7 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const D
   });
   model = result.model;
   PassStats stats;
-  for (const auto& [kind, count] : op_histogram(model)) {
-    if (kind.rfind("quantized::", 0) == 0) stats.rewrites += count;
-  }
+  stats.rewrites = quant::quantization_boundaries(model)["quantized_ops"].get<int64_t>();
   stats.details = {{"calibration_samples", result.calibration_samples},
                    {"activations", result.activations.size()},
                    {"fp32_layers", config.skip_modules},
@@ -77,7 +74,7 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const Dataset&
                                                         options.get_string("calibrator"), calibrator_options,
                                                         options.get_int("calib-batch"), log);
   auto quantized = onnx_quant::apply_qdq(model.onnx(), plan, calibrated.ranges, qdq, stats.details);
-  onnx_quant::check_quantized_model(quantized);
+  check_model_strictly(quantized, "the QDQ model");
   model = Model::from_onnx(std::move(quantized));
   stats.rewrites = static_cast<int64_t>(plan.targets.size());
   stats.details.erase("activation_params");  // one entry per tensor: the report of `mopt quantize` has them

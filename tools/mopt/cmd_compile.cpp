@@ -31,7 +31,7 @@ void print_outcome(const CompileArgs& args, const Profile& profile, const compil
   const auto& comparison = outcome.comparison;
   const auto& agreement = comparison["agreement"];
   const bool timed = latency_measured(comparison);
-  if (outcome.onnx_in_onnx_out) {
+  if (outcome.onnx_in_onnx_out()) {
     say("{} -> {}  (profile {}, ONNX, {} in ONNX Runtime)", args.model, args.output, profile.name, timed ? "timed" : "checked");
     say("pipeline: {} ({} rewrites, {} -> {} nodes)", outcome.requested_pipeline, outcome.rewrites, outcome.nodes_before,
         outcome.nodes_after);

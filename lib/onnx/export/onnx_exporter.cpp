@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 #include <torch/csrc/jit/api/module.h>
 
@@ -14,6 +13,7 @@
 #include "lib/model/graph_walk.h"
 #include "lib/onnx/export/export_context.h"
 #include "lib/onnx/export/export_graph.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/onnx/onnx_tensors.h"
 
@@ -179,17 +179,13 @@ onnx::ModelProto export_to_onnx(const Model& model, const ExportOptions& options
     context.add_node("Identity", {context.name(results[i])}, {name});
     declare(*onnx_graph.add_output(), name, outputs[i].scalar_type(), outputs[i].sizes().vec(), /*known_dims=*/false);
   }
+  // Output shapes come from ONNX's own inference (the checker wants a shape on every output).
   try {
-    // Output shapes come from ONNX's own inference (the checker wants a shape on every output);
-    // then onnx.checker's full check: the structural check, then strict shape and type inference.
     onnx::shape_inference::InferShapes(proto);
-    onnx::checker::check_model(proto);
-    onnx::ModelProto inferred = proto;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("internal error: the exported ONNX model does not validate: {}", e.what()));
   }
+  check_model_strictly(proto, "the exported ONNX model");
   return proto;
 }
 

@@ -9,6 +9,7 @@
 #include "lib/eval/evaluate.h"
 #include "lib/model/model.h"
 #include "lib/model/onnx_io.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/util/scratch_dir.h"
@@ -167,7 +168,7 @@ OnnxQuantizeOutcome run_onnx_quantize(const onnx::ModelProto& prepared, const On
       }
       trial.model = apply_qdq(prepared, trial.plan, ranges, options, trial.summary);
     }
-    check_quantized_model(trial.model);
+    check_model_strictly(trial.model, "the QDQ model");
     if (!dynamic) {
       nlohmann::json activation_ranges = nlohmann::json::array();
       for (const auto& name : trial.plan.calibrate) activation_ranges.push_back({{"tensor", name}, {"range", {ranges.at(name).min, ranges.at(name).max}}});

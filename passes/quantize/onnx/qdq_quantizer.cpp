@@ -1,8 +1,6 @@
 #include "passes/quantize/onnx/qdq_quantizer.h"
 
 #include <fmt/format.h>
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
 #include <map>
@@ -434,17 +432,6 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
              {"weight_format", options.per_channel ? "int8 symmetric, per channel for Conv and Gemm (transB=1)" : "int8 symmetric, per tensor"},
              {"activation_format", options.symmetric_activations ? "int8 symmetric" : "uint8 affine"}};
   return result;
-}
-
-void check_quantized_model(const onnx::ModelProto& model) {
-  try {
-    onnx::checker::check_model(model);
-    onnx::ModelProto inferred = model;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*strict_mode=*/1));
-  } catch (const std::exception& e) {
-    throw runtime_failure(fmt::format("internal error: the QDQ model does not validate: {}", e.what()));
-  }
 }
 
 }  // namespace mopt::onnx_quant

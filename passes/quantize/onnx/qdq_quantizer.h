@@ -61,10 +61,6 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan,
                            const std::map<std::string, Range>& ranges, const QdqOptions& options,
                            nlohmann::json& summary);
 
-/// onnx.checker's full check of a quantized model (structure, then strict type and shape inference);
-/// runtime_failure ("internal error") when mopt's own rewrite does not validate.
-void check_quantized_model(const onnx::ModelProto& model);
-
 /// The node's name, or its first output when it has none (how nodes are named in messages).
 std::string node_label(const onnx::NodeProto& node);
 

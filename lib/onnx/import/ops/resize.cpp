@@ -93,7 +93,7 @@ void convert_resize_reference(NodeContext& c, const std::optional<std::vector<in
   std::string roi = "None", scales = "None", sizes = "None";
   if (c.has_input(1) && !(c.constant(1) && c.constant(1)->numel() == 0)) roi = fmt::format("{}({})", c.helper("_floats"), c.input(1));
   if (has_scales(c)) {
-    scales = fmt::format("{}({})", c.helper("_floats"), c.input(2));
+    scales = fmt::format("{}({})", c.helper("_floats"), c.input(scales_input(c)));
   } else {
     c.require(c.has_input(3), "Resize without scales or sizes");
     sizes = c.int_list_input(3);
