@@ -67,10 +67,18 @@ struct PassStats {
 
 struct Dataset;
 
-/// What a run offers a pass beyond its options: data, and where progress lines go.
+/// What a run offers a pass beyond its options: data, where progress lines go, and what an
+/// accuracy-fallback loop (lib/quantize) asks of a quantization pass from one trial to the next.
 struct PassContext {
   const Dataset* calibration = nullptr;  ///< calibration inputs (PassInfo::needs_calibration); may be null otherwise
+  const Dataset* evaluation = nullptr;   ///< inputs a pass may measure its own per-layer error on (may be null)
   std::function<void(const std::string&)> log;  ///< progress lines of long passes (may be empty)
+  /// Exact layer (TorchScript module path) or node names a quantization pass keeps in fp32, besides
+  /// its `skip` globs: the ones the accuracy fallback returned, reported as such.
+  std::vector<std::string> keep_fp32;
+  /// State a pass may keep between the runs of one workflow (the QDQ pass's calibrated ranges, so
+  /// fallback trials calibrate each tensor once); null when nothing is kept.
+  nlohmann::json* memo = nullptr;
 };
 
 /// A model transformation. run() mutates the given model (the pass manager hands it a clone).

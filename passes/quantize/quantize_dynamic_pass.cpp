@@ -7,7 +7,10 @@
 // Preconditions: an unfrozen TorchScript module (the JIT quantization passes work on module
 // structure); the quantized engine is set before the result is run or saved.
 // Stats: rewrites = layers now INT8 (linear_dynamic ops; ONNX: quantized nodes).
+#include <fmt/format.h>
+
 #include "lib/model/graph_stats.h"
+#include "lib/onnx/graph_utils.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
@@ -26,12 +29,16 @@ class QuantizeDynamicPass : public Pass {
     return info;
   }
 
-  PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
+  PassStats run(Model& model, const PassOptions& options, const PassContext& context) const override {
     const auto skip = split_skip_option(options.get_string("skip"));
     PassStats stats;
     if (model.is_onnx()) {
       auto quantized = onnx_quant::apply_dynamic(model.onnx(), skip, options.get_bool("per-channel"), stats.details);
-      for (const auto& [op, count] : stats.details["quantized_nodes"].items()) stats.rewrites += count.get<int64_t>();
+      const auto& counts = stats.details["quantized_nodes"];
+      for (const auto& [op, count] : counts.items()) stats.rewrites += count.get<int64_t>();
+      if (stats.rewrites == 0) return stats;  // nothing to quantize: a no-op
+      check_model_strictly(quantized, "the dynamic INT8 model");
+      if (context.log) context.log(fmt::format("dynamic INT8: {} MatMul and {} LSTM nodes", counts.value("MatMul", 0), counts.value("LSTM", 0)));
       model = Model::from_onnx(std::move(quantized));
       return stats;
     }
@@ -39,6 +46,7 @@ class QuantizeDynamicPass : public Pass {
     config.per_channel = options.get_bool("per-channel");
     config.skip_modules = quant::quantizable_modules_matching(skip, model);
     model = quant::quantize_dynamic(model, config);
+    stats.details = {{"per_channel", config.per_channel}, {"skipped_layers", config.skip_modules}};
     stats.rewrites = op_count(model, "quantized::linear_dynamic");
     return stats;
   }

@@ -17,6 +17,9 @@ std::unique_ptr<Pass> make_quantize_static_pass();
 /// `store-weights`: fp16/bf16 weight storage, float32 compute (--mode fp16|bf16).
 std::unique_ptr<Pass> make_store_weights_pass();
 
+/// `compute-bf16`: weights and activations in bfloat16 (--mode bf16-compute).
+std::unique_ptr<Pass> make_compute_bf16_pass();
+
 /// The globs of a quantize pass's `skip` option ("features.0,classifier.*"); empty parts dropped.
 std::vector<std::string> split_skip_option(const std::string& text);
 

@@ -8,19 +8,27 @@
 // Preconditions: calibration inputs in the PassContext (`mopt quantize --calib`, `mopt optimize
 // --calib`). An ONNX graph after the clean-up passes (constants as initializers, BN folded)
 // quantizes best; `mopt quantize --print-pipeline` shows the whole pipeline.
+// Context: keep_fp32 (layers or nodes the accuracy fallback returned), memo (the QDQ ranges, so
+// fallback trials calibrate each tensor once), evaluation (ONNX: each activation's error is
+// measured on its first 8 samples).
 // Stats: rewrites = ops now INT8 (TorchScript: quantized:: ops; ONNX: quantized nodes); details:
-// what calibration saw. `mopt quantize` adds what a pass cannot: the fp32 baseline, the accuracy
-// fallback loop and the measurement in the deployment runtime.
+// what calibration saw, and a row per activation (range, SQNR, the fallback unit it belongs to).
+// `mopt quantize` (lib/quantize) adds what a pass cannot: the fp32 baseline, the accuracy fallback
+// loop and the measurement in the deployment runtime.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/onnx/graph_utils.h"
+#include "lib/quantize/quant_boundaries.h"
 #include "lib/util/strings.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
-#include "passes/quantize/quant_boundaries.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
 
@@ -36,7 +44,42 @@ std::vector<std::string> split_skip_option(const std::string& text) {
 
 namespace {
 
-PassStats quantize_torchscript(Model& model, const PassOptions& options, const Dataset& calib,
+// The quantizable module an activation belongs to (the layer the accuracy fallback returns to fp32
+// for it): itself, or for a value a non-quantizable module produces (a ReLU after a conv) the
+// nearest quantizable module before it; "" for none.
+std::string owning_module(const std::string& layer, const std::vector<std::string>& module_order,
+                          const std::set<std::string>& quantizable) {
+  if (quantizable.count(layer)) return layer;
+  auto it = std::find(module_order.begin(), module_order.end(), layer);
+  if (it == module_order.end()) return "";
+  while (it != module_order.begin()) {
+    --it;
+    if (quantizable.count(*it)) return *it;
+  }
+  return "";
+}
+
+// One row per observed activation; `fallback_units` names what the fallback would return to fp32.
+nlohmann::json activation_table(const quant::QuantResult& result, const Model& fp32) {
+  const auto names = quant::quantizable_modules(fp32);
+  const std::set<std::string> quantizable(names.begin(), names.end());
+  std::vector<std::string> order;
+  for (const auto& item : fp32.torchscript().named_modules()) order.push_back(item.name);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : result.activations) {
+    const auto unit = owning_module(r.layer, order, quantizable);
+    rows.push_back({{"layer", r.layer},
+                    {"range", {r.range.min, r.range.max}},
+                    {"scale", r.qparams.scale},
+                    {"zero_point", r.qparams.zero_point},
+                    {"sqnr_db", r.sqnr_db},
+                    {"cosine", r.cosine},
+                    {"fallback_units", unit.empty() ? nlohmann::json::array() : nlohmann::json::array({unit})}});
+  }
+  return rows;
+}
+
+PassStats quantize_torchscript(Model& model, const PassOptions& options, const PassContext& context,
                                const std::function<void(const std::string&)>& log) {
   quant::QuantConfig config;
   config.calibrator = options.get_string("calibrator");
@@ -45,40 +88,104 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const D
   config.symmetric_activations = options.get_bool("symmetric-activations");
   config.calib_batch = options.get_int("calib-batch");
   config.skip_modules = quant::quantizable_modules_matching(split_skip_option(options.get_string("skip")), model);
-  auto result = quant::quantize_static(model, calib, config, [&](int64_t done, int64_t total) {
-    if (done == total) log(fmt::format("calibrated on {} batches", total));
+  const auto skipped = config.skip_modules;
+  config.skip_modules.insert(config.skip_modules.end(), context.keep_fp32.begin(), context.keep_fp32.end());
+  auto result = quant::quantize_static(model, *context.calibration, config, [&](int64_t done, int64_t total) {
+    if (done == total || done % std::max<int64_t>(1, total / 10) == 0) log(fmt::format("calibrating: batch {}/{}", done, total));
   });
-  model = result.model;
   PassStats stats;
-  stats.rewrites = quant::quantization_boundaries(model)["quantized_ops"].get<int64_t>();
-  stats.details = {{"calibration_samples", result.calibration_samples},
-                   {"activations", result.activations.size()},
-                   {"fp32_layers", config.skip_modules},
+  stats.details = {{"calibrator", config.calibrator},
+                   {"per_channel", config.per_channel},
+                   {"calibration_samples", result.calibration_samples},
+                   {"calibration", {{"samples", result.calibration_samples}, {"peak_rss_mb", result.calibration_peak_rss_mb}}},
+                   {"activations", activation_table(result, model)},
+                   {"skipped_layers", skipped},
                    {"silu_as_sigmoid_mul", result.silu_decomposed},
-                   {"relu6_folded", result.relu6_folded}};
+                   {"relu6_folded", result.relu6_folded},
+                   {"cats_channels_last", result.cats_channels_last},
+                   {"training_only_submodules", result.training_only_submodules}};
+  model = result.model;
+  stats.rewrites = quant::quantization_boundaries(model)["quantized_ops"].get<int64_t>();
   return stats;
 }
 
-PassStats quantize_onnx(Model& model, const PassOptions& options, const Dataset& calib,
+// Error each quantized activation carries into its consumers, accumulated from the input on: the
+// QDQ model's tensor, quantized and dequantized with its own parameters (what its DQs hand on),
+// against the fp32 model's tensor, on the first few samples of `data`.
+void add_activation_errors(const onnx::ModelProto& fp32, const onnx::ModelProto& qdq, const onnx_quant::QdqPlan& plan,
+                           const nlohmann::json& ranges, const Dataset& data, bool symmetric, nlohmann::json& rows) {
+  const auto& tensors = plan.calibrate;
+  const auto& params = rows.at("activation_params");
+  auto sample = data.input_rows(0, std::min<int64_t>(8, data.size()));
+  std::vector<torch::Tensor> reference(tensors.size());
+  auto nothing = [](int64_t, int64_t) {};
+  onnx_quant::run_watched(fp32, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
+  nlohmann::json table = nlohmann::json::array();
+  onnx_quant::run_watched(qdq, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) {
+    const auto& p = params.at(tensors[i]);
+    const double scale = p["scale"].get<double>();
+    const int64_t zero_point = p["zero_point"].get<int64_t>();
+    auto q = torch::clamp(torch::round(t / scale) + zero_point, symmetric ? -128 : 0, symmetric ? 127 : 255);
+    auto comparison = compare_outputs(reference[i], (q - zero_point) * scale);
+    table.push_back({{"tensor", tensors[i]}, {"range", ranges.at(tensors[i])}, {"scale", scale}, {"zero_point", zero_point},
+                     {"sqnr_db", comparison.sqnr_db}, {"cosine", comparison.cosine},
+                     {"fallback_units", onnx_quant::nodes_touching(fp32, plan, tensors[i])}});
+  }, nothing);
+  rows["activations"] = table;
+}
+
+double megabytes(const Dataset& data) {
+  double bytes = 0;
+  for (const auto& input : data.input_list()) bytes += static_cast<double>(input.nbytes());
+  return bytes / 1048576.0;
+}
+
+PassStats quantize_onnx(Model& model, const PassOptions& options, const PassContext& context,
                         const std::function<void(const std::string&)>& log) {
   onnx_quant::QdqOptions qdq;
   qdq.per_channel = options.get_bool("per-channel");
   qdq.symmetric_activations = options.get_bool("symmetric-activations");
   qdq.skip = split_skip_option(options.get_string("skip"));
+  qdq.fallback = {context.keep_fp32.begin(), context.keep_fp32.end()};
   const auto plan = onnx_quant::plan_qdq(model.onnx(), qdq);
   PassStats stats;
   if (plan.targets.empty()) return stats;  // nothing mopt quantizes: a no-op, as for any pass
-  CalibratorOptions calibrator_options;
-  calibrator_options.percentile = options.get_float("percentile");
-  const auto calibrated = onnx_quant::calibrate_tensors(model.onnx(), plan.calibrate, calib.input_list(),
-                                                        options.get_string("calibrator"), calibrator_options,
-                                                        options.get_int("calib-batch"), log);
-  auto quantized = onnx_quant::apply_qdq(model.onnx(), plan, calibrated.ranges, qdq, stats.details);
+  const auto calibrator = options.get_string("calibrator");
+  const auto batch = options.get_int("calib-batch");
+  // Ranges calibrated in an earlier run of the same workflow (fallback trials) are reused.
+  nlohmann::json kept;
+  nlohmann::json& ranges = context.memo ? (*context.memo)["ranges"] : kept;
+  std::vector<std::string> missing;
+  nlohmann::json calibration;  // what this run calibrated; null when every range was kept
+  for (const auto& name : plan.calibrate) {
+    if (!ranges.contains(name)) missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    log(fmt::format("QDQ plan: {} nodes to quantize, {} activation ranges to calibrate ({})", plan.targets.size(),
+                    missing.size(), calibrator));
+    CalibratorOptions calibrator_options;
+    calibrator_options.percentile = options.get_float("percentile");
+    const auto calibrated = onnx_quant::calibrate_tensors(model.onnx(), missing, context.calibration->input_list(), calibrator,
+                                                          calibrator_options, batch, log);
+    for (const auto& [name, range] : calibrated.ranges) ranges[name] = {range.min, range.max};
+    calibration = {{"samples", calibrated.samples}, {"batch", batch}, {"peak_rss_mb", calibrated.peak_rss_mb},
+                   {"data_mb", megabytes(*context.calibration)}};
+  }
+  std::map<std::string, Range> planned;
+  for (const auto& name : plan.calibrate) planned[name] = Range{ranges[name][0].get<double>(), ranges[name][1].get<double>()};
+  auto quantized = onnx_quant::apply_qdq(model.onnx(), plan, planned, qdq, stats.details);
+  if (!calibration.is_null()) {
+    stats.details["calibration"] = calibration;
+    stats.details["calibration_samples"] = calibration["samples"];
+  }
   check_model_strictly(quantized, "the QDQ model");
+  if (context.evaluation) {
+    log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");
+    add_activation_errors(model.onnx(), quantized, plan, ranges, *context.evaluation, qdq.symmetric_activations, stats.details);
+  }
+  stats.details["calibrator"] = calibrator;
   model = Model::from_onnx(std::move(quantized));
   stats.rewrites = static_cast<int64_t>(plan.targets.size());
-  stats.details.erase("activation_params");  // one entry per tensor: the report of `mopt quantize` has them
-  stats.details["calibration_samples"] = calibrated.samples;
   return stats;
 }
 
@@ -104,8 +211,7 @@ class QuantizeStaticPass : public Pass {
     if (!context.calibration) throw usage_error("quantize-static calibrates activations: give calibration inputs (--calib DATA)");
     std::function<void(const std::string&)> log = [](const std::string&) {};
     if (context.log) log = context.log;
-    return model.is_onnx() ? quantize_onnx(model, options, *context.calibration, log)
-                           : quantize_torchscript(model, options, *context.calibration, log);
+    return model.is_onnx() ? quantize_onnx(model, options, context, log) : quantize_torchscript(model, options, context, log);
   }
 };
 

@@ -19,7 +19,7 @@
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
-#include "passes/quantize/quantize_errors.h"
+#include "lib/quantize/quantize_errors.h"
 #include "passes/quantize/relu6_folding.h"
 #include "passes/quantize/silu_decomposition.h"
 #include "passes/quantize/tuple_outputs.h"

@@ -60,7 +60,8 @@ torch.manual_seed(0); x=torch.rand(8,1,28,28)
 a=torch.jit.load('$WORK/preset16.pt')(x); b=torch.jit.load('$WORK/piped16.pt')(x)
 assert torch.equal(a,b), (a-b).abs().max()
 assert 'Half' in str(torch.jit.load('$WORK/piped16.pt').graph)" "optimize -p store-weights = quantize --mode fp16"
-expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode bf16-compute --print-pipeline
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --mode bf16-compute --print-pipeline
+[ "$(cat "$WORK/out")" = "compute-bf16" ] || fail "bf16-compute pipeline: $(cat "$WORK/out")"
 
 # Dynamic INT8 of nn.TransformerEncoder: only its Linear modules are quantized (a global qconfig also
 # caught MultiheadAttention's functional linears on sliced weights, and Finalize failed on them).

@@ -13,7 +13,7 @@
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
-#include "passes/quantize/quantize_errors.h"
+#include "lib/quantize/quantize_errors.h"
 #include "passes/quantize/static_quantizer.h"
 #include "passes/quantize/unused_submodules.h"
 #include "tests/unit/test_helpers.h"

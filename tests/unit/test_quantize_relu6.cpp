@@ -4,7 +4,7 @@
 #include <torch/csrc/jit/ir/irparser.h>
 
 
-#include "passes/quantize/quant_boundaries.h"
+#include "lib/quantize/quant_boundaries.h"
 #include "passes/quantize/relu6_folding.h"
 #include "passes/quantize/static_quantizer.h"
 #include "tests/unit/test_helpers.h"

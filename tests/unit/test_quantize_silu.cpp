@@ -3,7 +3,7 @@
 #include <torch/csrc/jit/passes/fold_conv_bn.h>
 
 #include "lib/model/graph_walk.h"
-#include "passes/quantize/quant_boundaries.h"
+#include "lib/quantize/quant_boundaries.h"
 #include "passes/quantize/silu_decomposition.h"
 #include "passes/quantize/static_quantizer.h"
 #include "tests/unit/test_helpers.h"

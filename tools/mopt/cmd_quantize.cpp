@@ -4,20 +4,17 @@
 #include <algorithm>
 #include <map>
 
+#include "calibration/calibrator.h"
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
-#include "lib/onnx/export/onnx_exporter.h"
-#include "lib/onnx/import/onnx_importer.h"
+#include "lib/model/model.h"
 #include "lib/pipeline/pass_manager.h"
 #include "lib/pipeline/pipeline.h"
+#include "lib/quantize/quantize_workflow.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
-#include "lib/util/scratch_dir.h"
-#include "passes/onnx/onnx_passes.h"
-#include "passes/quantize/onnx/onnx_quantize_workflow.h"
-#include "passes/quantize/quantize_errors.h"
-#include "passes/quantize/quantize_workflow.h"
+#include "passes/quantize/quantize_preset.h"
 #include "passes/register_all_passes.h"
 #include "tools/mopt/commands.h"
 #include "tools/mopt/data_flags.h"
@@ -40,36 +37,35 @@ struct QuantizeArgs {
   bool time_latency = true;
 };
 
-// The pass pipeline this quantization writes: what `mopt optimize -p PIPELINE --calib DATA` runs.
-// (quantize adds the fp32 baseline, the accuracy fallback and the measurement in the deployment runtime.)
-std::string quantize_pipeline(const QuantizeArgs& args, const PassRegistry& registry) {
-  const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";
-  if (args.mode == "fp16" || args.mode == "bf16") {
-    if (onnx_out) throw usage_error(fmt::format("--mode {} is not available for ONNX output yet", args.mode));
-    return print_pipeline(parse_pipeline(fmt::format("store-weights{{dtype={}}}", args.mode)));
+QuantizeSettings quantize_settings(const QuantizeArgs& args) {
+  QuantizeSettings settings;
+  settings.mode = args.mode;
+  settings.calibrator = args.calibrator;
+  settings.percentile = args.percentile;
+  settings.calib_batch = args.calib_batch;
+  settings.per_channel = !args.per_tensor;
+  settings.symmetric_activations = args.symmetric;
+  settings.skip = args.skip;
+  settings.onnx_output = std::filesystem::path(args.output).extension() == ".onnx";
+  return settings;
+}
+
+// --print-pipeline: the text `mopt optimize -p` takes, refused where it would not read back the same.
+std::string printable_pipeline(const QuantizeArgs& args) {
+  const auto pipeline = quantize_pipeline(quantize_settings(args));
+  validate_pipeline(pipeline, make_default_registry());
+  const auto text = print_pipeline(pipeline);
+  if (!(parse_pipeline(text) == pipeline)) {
+    throw usage_error(fmt::format("--print-pipeline: a --skip pattern holds a space, ',' or '}}', which a pipeline option cannot "
+                                  "({})", fmt::join(args.skip, " ")));
   }
-  if (args.mode != "static" && args.mode != "dynamic") {
-    throw usage_error(fmt::format("--print-pipeline: --mode {} has no pass yet (it computes on the measured fp32 "
-                                  "baseline: static, dynamic, fp16 and bf16 have)", args.mode));
+  if (std::filesystem::path(args.output).extension() == ".onnx" && detect_format(args.model) != ModelFormat::kOnnx) {
+    log_info("(run on the model exported to fp32 ONNX)");
   }
-  for (const auto& glob : args.skip) {
-    if (glob.find_first_of(" \t,}") != std::string::npos) {
-      throw usage_error(fmt::format("--print-pipeline: --skip '{}' holds a space, ',' or '}}', which a pipeline option cannot", glob));
-    }
+  if (quantizes_fp32_baseline(args.mode)) {
+    log_info("(run on the fastest fp32 baseline: {})", fmt::join(fp32_baseline_pipelines(), " | "));
   }
-  PassInvocation step{"quantize-" + args.mode, {}};
-  if (args.mode == "static") {
-    step.options = {{"calibrator", args.calibrator}, {"calib-batch", std::to_string(args.calib_batch)}};
-    if (args.calibrator == "percentile") step.options.push_back({"percentile", fmt::format("{}", args.percentile)});
-    if (args.symmetric) step.options.push_back({"symmetric-activations", "true"});
-  }
-  step.options.push_back({"per-channel", args.per_tensor ? "false" : "true"});
-  if (!args.skip.empty()) step.options.push_back({"skip", fmt::format("{}", fmt::join(args.skip, ","))});
-  Pipeline pipeline = onnx_out ? parse_pipeline(kOnnxCleanupPipeline) : Pipeline{};
-  pipeline.steps.push_back(step);
-  validate_pipeline(pipeline, registry);
-  if (onnx_out && detect_format(args.model) != ModelFormat::kOnnx) log_info("(run on the model exported to fp32 ONNX)");
-  return print_pipeline(pipeline);
+  return text;
 }
 
 // What the quantized model is measured against fp32 on: --eval-data (accuracy, if labelled), else the
@@ -119,38 +115,6 @@ quant::AccuracyTarget accuracy_target(const QuantizeArgs& args) {
   if (args.max_accuracy_drop >= 0) target.max_accuracy_drop = args.max_accuracy_drop / 100.0;
   if (args.min_sqnr >= 0) target.min_sqnr_db = args.min_sqnr;
   return target;
-}
-
-// Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
-void enforce_gates(const quant::AccuracyTarget& target, bool target_met, const nlohmann::json& metrics, bool require_speedup,
-                   double speedup, Report& report) {
-  std::vector<std::string> failed;
-  if (target.active()) {
-    report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", target_met, metrics["agreement"]["sqnr_db"]);
-    if (!target_met) failed.push_back("accuracy target not met after all trials");
-  }
-  if (require_speedup) {
-    report.add_gate("require-speedup", "int8 p50 < fp32 p50 (and < an .onnx input's in ONNX Runtime)", speedup > 1.0, speedup);
-    if (speedup <= 1.0) failed.push_back(fmt::format("INT8 is not faster ({:.2f}x)", speedup));
-  }
-  if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
-}
-
-// invalid_input unless the model runs on `sample` (the first row of each of FLAG's inputs).
-void check_model_runs_on(const Model& model, const std::vector<torch::Tensor>& sample, const char* flag) {
-  try {
-    torch::NoGradGuard no_grad;
-    auto module = model.torchscript();
-    module.forward(std::vector<torch::IValue>(sample.begin(), sample.end()));
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw invalid_input(fmt::format("the model does not run on the {} data (a sample of shape [{}]): {}; check that "
-                                    "it holds the model's inputs (shape, --normalize)",
-                                    flag, fmt::join(sample.front().sizes(), ", "), quant::torch_error_reason(e.what())));
-  }
 }
 
 // "INT8 chain: 3 quantize, 12 dequantize; fp32 ops fed by a dequantize: aten::hardswish x9, ...".
@@ -225,7 +189,7 @@ void say_fp32_nodes(const nlohmann::json& nodes) {
   }
 }
 
-void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const std::string& in, const std::string& out) {
+void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   if (outcome.details["mode"] == "dynamic") {
     say("{} -> {}  (dynamic INT8 for ONNX Runtime: int8 weights, activations quantized per call)", in, out);
@@ -272,9 +236,7 @@ void print_onnx_outcome(const onnx_quant::OnnxQuantizeOutcome& outcome, const st
 // An .onnx input quantized to TorchScript: the table above compares the INT8 file with mopt's
 // optimized fp32 import in LibTorch, but the input's users run it in ONNX Runtime (as `mopt bench`
 // of it does), so the INT8 file is also measured against that.
-nlohmann::json compare_with_onnx_input(const Model& given, const Model& int8, const quant::QuantizeRequest& request,
-                                       const std::string& mode) {
-  auto against = compare_models(given, int8, request.eval, request.comparison);
+void print_vs_input_as_given(const nlohmann::json& against, const std::string& mode) {
   say("{:<28} {:>14} {:>14}", "vs the input as given", "input (ORT)", "int8 (libtorch)");
   say_latency(against, "latency p50 (ms, b=1)");
   const auto& g = against["agreement"];
@@ -285,135 +247,47 @@ nlohmann::json compare_with_onnx_input(const Model& given, const Model& int8, co
         "the .onnx, or quantize to .onnx (`-o OUT.onnx`: QDQ that ONNX Runtime runs as INT8)",
         mode == "static" || mode == "dynamic" ? "INT8" : mode, against["speedup_p50"].get<double>(), tuned_allocator_clause(against));
   }
-  return against;
-}
-
-// ONNX out: QDQ that ONNX Runtime fuses, measured in ONNX Runtime. A TorchScript input is exported
-// to fp32 ONNX first (the exporter of `mopt optimize -o x.onnx`), and that export is the fp32
-// baseline the INT8 file is measured against.
-void run_onnx_quantize_command(const QuantizeArgs& args, Report& report) {
-  if (args.mode != "static" && args.mode != "dynamic") {
-    throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
-                                  "for LibTorch", args.mode));
-  }
-  const bool dynamic = args.mode == "dynamic";
-  if (!dynamic && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
-  auto input = Model::load(args.model);
-  report.add_input(args.model, &input);
-  make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
-
-  onnx_quant::OnnxQuantizeRequest request;
-  request.fp32_path = args.model;
-  request.mode = args.mode;
-  request.options.per_channel = !args.per_tensor;
-  request.options.symmetric_activations = args.symmetric;
-  request.options.skip = args.skip;
-  request.calibrator = args.calibrator;
-  request.calibrator_options.percentile = args.percentile;
-  request.calib_batch = args.calib_batch;
-  request.comparison.iterations = args.iterations;
-  request.comparison.time_latency = args.time_latency;
-  request.threads = at::get_num_threads();
-  request.target = accuracy_target(args);
-  request.max_trials = args.max_trials;
-  if (!dynamic) {
-    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
-    request.calib.labels = torch::Tensor();  // calibration needs none; a folder's labels must not count as eval labels
-    log_info("calibration: {}", request.calib.description);
-  }
-  request.eval = comparison_data(args, request.calib);
-
-  ScratchDir scratch("mopt-quantize");
-  nlohmann::json exported_fp32;  // null for an ONNX input
-  if (input.is_torchscript()) {
-    const auto& sample = dynamic ? request.eval : request.calib;
-    check_model_runs_on(input, sample.input_rows(0, 1), dynamic ? comparison_flag(args) : "--calib");
-    input = export_like(input, sample.input_rows(0, 1));
-    request.fp32_path = scratch.file("fp32.onnx");
-    input.save(request.fp32_path);
-    log_info("exported to fp32 ONNX (opset {}) as the baseline to quantize and measure against", ExportOptions{}.opset);
-    exported_fp32 = {{"opset", ExportOptions{}.opset}, {"nodes", input.onnx().graph().node_size()}};
-  }
-
-  auto registry = make_default_registry();
-  auto prepared = run_pipeline(input, parse_pipeline(kOnnxCleanupPipeline), registry, [](size_t, size_t, const std::string&) {});
-  report.set_pipeline(kOnnxCleanupPipeline, prepared.records);
-  auto outcome = onnx_quant::run_onnx_quantize(prepared.model.onnx(), request, [](const std::string& line) { log_info("{}", line); });
-  report.metrics() = outcome.metrics;
-  report.details()["quantization"] = outcome.details;
-  if (!exported_fp32.is_null()) report.details()["quantization"]["exported_fp32"] = exported_fp32;
-  print_onnx_outcome(outcome, args.model, args.output);
-  warn_if_busy(report);
-  enforce_gates(request.target, outcome.target_met, outcome.metrics, args.require_speedup, outcome.speedup, report);
-  auto model = Model::from_onnx(std::move(outcome.model));
-  model.save(args.output);
-  report.add_output(args.output, &model);
 }
 
 void run_quantize_command(const QuantizeArgs& args, Report& report) {
   if (args.print_pipeline) {
-    say("{}", quantize_pipeline(args, make_default_registry()));
+    say("{}", printable_pipeline(args));
     return;
   }
-  if (args.require_speedup && !args.time_latency) {
-    throw usage_error("--require-speedup compares the timed INT8 and fp32 files: it cannot run with --no-latency");
-  }
-  check_output_path(args.model, args.output, args.force);
-  if (std::filesystem::path(args.output).extension() == ".onnx") return run_onnx_quantize_command(args, report);
-  require_torchscript_output(args.output);
-  auto fp32 = load_executable(args.model);
-  report.add_input(args.model, &fp32);
-
   quant::QuantizeRequest request;
+  request.model = args.model;
+  request.output = args.output;
+  request.force = args.force;
   request.mode = args.mode;
-  request.config.calibrator = args.calibrator;
-  request.config.calibrator_options.percentile = args.percentile;
-  request.config.per_channel = !args.per_tensor;
-  request.config.symmetric_activations = args.symmetric;
-  request.config.calib_batch = args.calib_batch;
-  request.config.skip_modules = quant::quantizable_modules_matching(args.skip, fp32);
+  request.pipeline = quantize_pipeline(quantize_settings(args));
+  request.fp32_baselines = fp32_baseline_pipelines();
+  request.on_baseline = quantizes_fp32_baseline(args.mode);
+  request.target = accuracy_target(args);
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
-  request.comparison.allocator_check = true;
   request.comparison.time_latency = args.time_latency;
-  request.target = accuracy_target(args);
-  make_calibrator(args.calibrator, request.config.calibrator_options);  // unknown name -> exit 2 before any work
+  request.require_speedup = args.require_speedup;
+  make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
+  if (args.mode == "static" && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
+  request.load_data = [&args](quant::QuantizeRequest& r) {
+    if (args.mode == "static") {
+      r.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
+      r.calib.labels = torch::Tensor();  // calibration needs none; a folder's labels must not count as eval labels
+      log_info("calibration: {}", r.calib.description);
+    }
+    r.eval = comparison_data(args, r.calib);
+    r.eval_flag = comparison_flag(args);
+  };
 
-  if (args.mode == "static") {
-    if (args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
-    request.calib = load_data_path(args.calib, "", "train", args.calib_samples, args.normalize);
-    log_info("calibration: {}", request.calib.description);
-  }
-  request.eval = comparison_data(args, request.calib);
-
-  // Data that does not fit the model is the user's input, not a quantization failure (exit 4).
-  check_model_runs_on(fp32, request.eval.input_rows(0, 1), comparison_flag(args));
-  // The quantizer words its own failures; this catches LibTorch errors from the steps around it
-  // (the fp32 baseline, saving and reloading, measuring), so none reaches the user raw.
-  auto outcome = quant::quantization_stage(
-      "building or measuring the quantized model",
-      "Try --mode dynamic or --mode fp16, keep a layer in fp32 with --skip LAYER, and report the model", [&] {
-        return quant::run_quantize(fp32, request, [](const std::string& line) { log_info("{}", line); });
-      });
-  report.metrics() = outcome.metrics;
-  report.details()["quantization"] = outcome.details;
-  report.details()["quantization"]["engine"] = active_engine();
-  print_outcome(outcome, args.model, args.output);
-  double gated_speedup = outcome.speedup;  // --require-speedup: faster than every fp32 the user could run
-  if (const Model given = as_given(args.model, fp32); given.is_onnx()) {
-    const auto against = compare_with_onnx_input(given, outcome.model, request, args.mode);
-    report.details()["quantization"]["vs_input_as_given"] = against;
-    if (latency_measured(against)) gated_speedup = std::min(gated_speedup, against["speedup_p50"].get<double>());
-  }
-  warn_if_busy(report);
-
-  enforce_gates(request.target, outcome.target_met, outcome.metrics, args.require_speedup, gated_speedup, report);
-
-  outcome.model.set_extra_file("mopt.json", nlohmann::json({{"quantized_engine", active_engine()},
-                                                            {"mode", args.mode},
-                                                            {"calibrator", args.calibrator}}).dump());
-  outcome.model.save(args.output);
-  report.add_output(args.output, &outcome.model);
+  quant::run_quantize(request, make_default_registry(), report, [&](const quant::QuantizeOutcome& outcome) {
+    if (outcome.onnx_output) {
+      print_onnx_outcome(outcome, args.model, args.output);
+    } else {
+      print_outcome(outcome, args.model, args.output);
+      if (!outcome.vs_input_as_given.is_null()) print_vs_input_as_given(outcome.vs_input_as_given, args.mode);
+    }
+    warn_if_busy(report);
+  });
 }
 
 }  // namespace

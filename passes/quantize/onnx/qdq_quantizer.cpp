@@ -8,6 +8,7 @@
 
 #include "calibration/qparams.h"
 #include "lib/errors.h"
+#include "lib/quantize/ort_fusions.h"
 #include "lib/onnx/graph_utils.h"
 #include "lib/onnx/node_attributes.h"
 #include "lib/onnx/onnx_tensors.h"
@@ -88,14 +89,13 @@ std::set<std::string> float_values(const onnx::ModelProto& model) {
 }
 
 const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"};
-// ORT's CPU QDQ rules run DQ -> op -> Q as QLinearSigmoid/QLinearSoftmax/QLinearLeakyRelu (lookup
-// tables), which keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) and attention
-// weights INT8. Not where the output leaves the model: probabilities keep their fp32 precision.
-const std::set<std::string> kTableOps = {"Sigmoid", "Softmax", "LeakyRelu"};
 
 }  // namespace
 
-bool is_table_op(const std::string& op_type) { return kTableOps.count(op_type) > 0; }
+// ORT's CPU QDQ rules run DQ -> op -> Q as QLinearSigmoid/QLinearSoftmax/QLinearLeakyRelu (lookup
+// tables), which keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) and attention
+// weights INT8. Not where the output leaves the model: probabilities keep their fp32 precision.
+bool is_table_op(const std::string& op_type) { return quant::ort_runs_as_int8_table(op_type); }
 
 std::string node_label(const onnx::NodeProto& node) {
   if (!node.name().empty()) return node.name();

@@ -1,4 +1,4 @@
-#include "passes/quantize/accuracy_target.h"
+#include "lib/quantize/accuracy_target.h"
 
 #include <fmt/format.h>
 

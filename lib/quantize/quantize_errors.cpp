@@ -1,4 +1,4 @@
-#include "passes/quantize/quantize_errors.h"
+#include "lib/quantize/quantize_errors.h"
 
 #include <regex>
 #include <sstream>

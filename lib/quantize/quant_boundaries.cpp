@@ -1,4 +1,4 @@
-#include "passes/quantize/quant_boundaries.h"
+#include "lib/quantize/quant_boundaries.h"
 
 #include <torch/csrc/jit/passes/inliner.h>
 

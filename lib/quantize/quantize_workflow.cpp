@@ -1,0 +1,355 @@
+#include "lib/quantize/quantize_workflow.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "lib/errors.h"
+#include "lib/model/onnx_io.h"
+#include "lib/onnx/export/onnx_exporter.h"
+#include "lib/onnx/import/onnx_importer.h"
+#include "lib/pipeline/pass_manager.h"
+#include "lib/quantize/fp32_baseline.h"
+#include "lib/quantize/ort_fusions.h"
+#include "lib/quantize/quant_boundaries.h"
+#include "lib/quantize/quantize_errors.h"
+#include "lib/runtime/onnxruntime_runner.h"
+#include "lib/runtime/runtime.h"
+#include "lib/util/log.h"
+#include "lib/util/scratch_dir.h"
+
+namespace mopt::quant {
+using nlohmann::json;
+
+namespace {
+
+void log_line(const std::string& line) { log_info("{}", line); }
+
+// One configuration tried: the layers (or nodes) returned to fp32 so far, the pipeline's result
+// with them, and that result as saved, measured against fp32.
+struct Trial {
+  std::vector<std::string> fallback;
+  Model model;
+  std::vector<PassRecord> records;
+  json metrics;
+  std::filesystem::path file;  ///< ONNX: the saved trial, as ONNX Runtime measured it
+  const PassStats& step() const { return records.back().stats; }  ///< the quantizing step's
+};
+
+Trial build_trial(const Model& input, const QuantizeRequest& request, const PassRegistry& registry,
+                  const std::vector<std::string>& fallback, json& memo) {
+  PassContext context;
+  context.calibration = request.calib.size() > 0 ? &request.calib : nullptr;
+  context.evaluation = &request.eval;
+  context.log = log_line;
+  context.keep_fp32 = fallback;
+  context.memo = &memo;
+  auto result = run_pipeline(input, request.pipeline, registry, {}, context);
+  return Trial{fallback, std::move(result.model), std::move(result.records), json(), {}};
+}
+
+// The unit (layer or node) with the lowest activation SQNR not yet in fp32, or "" when there is
+// none, or when returning it would leave nothing quantized.
+std::string most_sensitive(const Trial& trial) {
+  const auto& details = trial.step().details;
+  if (trial.step().rewrites <= 1 || !details.contains("activations")) return "";
+  auto rows = details["activations"].get<std::vector<json>>();
+  std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+    return a["sqnr_db"].get<double>() < b["sqnr_db"].get<double>();
+  });
+  for (const auto& row : rows) {
+    for (const auto& unit : row["fallback_units"]) {
+      const auto name = unit.get<std::string>();
+      if (std::find(trial.fallback.begin(), trial.fallback.end(), name) == trial.fallback.end()) return name;
+    }
+  }
+  return "";
+}
+
+// Runs `measure` on the first trial and on one more per fallback step while the target is not met.
+// Returns the trials and the index of the one to write: the first meeting the target, else the last.
+template <typename Build, typename Measure>
+std::pair<std::vector<Trial>, size_t> run_trials(const QuantizeRequest& request, Trial first, const Build& build,
+                                                 const Measure& measure) {
+  std::vector<Trial> trials;
+  trials.push_back(std::move(first));
+  measure(trials.back());
+  while (request.target.active() && !meets_target(trials.back().metrics, request.target) &&
+         static_cast<int>(trials.size()) < request.max_trials) {
+    auto unit = most_sensitive(trials.back());
+    if (unit.empty()) break;
+    log_line(fmt::format("target not met; returning {} '{}' (lowest activation SQNR) to fp32",
+                         trials.back().model.is_onnx() ? "node" : "layer", unit));
+    auto fallback = trials.back().fallback;
+    fallback.push_back(unit);
+    trials.push_back(build(fallback));
+    measure(trials.back());
+  }
+  std::vector<json> metrics;
+  for (const auto& t : trials) metrics.push_back(t.metrics);
+  return {std::move(trials), chosen_trial(metrics, request.target)};
+}
+
+json trials_of(const std::vector<Trial>& trials, const AccuracyTarget& target, size_t chosen) {
+  std::vector<json> metrics;
+  std::vector<std::vector<std::string>> units;
+  for (const auto& t : trials) metrics.push_back(t.metrics), units.push_back(t.fallback);
+  return trial_table(units, metrics, target, chosen);
+}
+
+void log_trial(const Trial& trial) {
+  log_line(fmt::format("trial {}: fp32 layers [{}]: accuracy drop {:.2f} pt, output SQNR {:.1f} dB{}", trial.fallback.size(),
+                       fmt::join(trial.fallback, ", "), 100 * accuracy_drop(trial.metrics),
+                       trial.metrics["agreement"]["sqnr_db"].get<double>(), speedup_clause(trial.metrics)));
+}
+
+// The per-activation rows as the report has them (the fallback units were for the loop).
+json activation_rows(const json& step_details) {
+  json rows = step_details.value("activations", json::array());
+  for (auto& row : rows) row.erase("fallback_units");
+  return rows;
+}
+
+// The report's pipeline: the quantizing step's details are details.quantization, not repeated.
+void record_pipeline(const QuantizeRequest& request, std::vector<PassRecord> records, Report& report) {
+  records.back().stats.details = {{"see", "details.quantization"}};
+  report.set_pipeline(print_pipeline(request.pipeline), records);
+}
+
+// invalid_input unless the model runs on `sample` (the first row of each of FLAG's inputs): data
+// that does not fit the model is the user's input, not a quantization failure.
+void check_model_runs_on(const Model& model, const std::vector<torch::Tensor>& sample, const std::string& flag) {
+  try {
+    torch::NoGradGuard no_grad;
+    auto module = model.torchscript();
+    module.forward(std::vector<torch::IValue>(sample.begin(), sample.end()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw invalid_input(fmt::format("the model does not run on the {} data (a sample of shape [{}]): {}; check that "
+                                    "it holds the model's inputs (shape, --normalize)",
+                                    flag, fmt::join(sample.front().sizes(), ", "), torch_error_reason(e.what())));
+  }
+}
+
+// An op that makes float32 tensors of its own (torch.zeros(...), a dtype=torch.float argument)
+// meets bf16 weights: said here, not as a model that "cannot run" in the comparison.
+void check_bf16_runs(const Model& model, const Dataset& eval) {
+  quantization_stage("running the bf16 model on the first sample",
+                     "the model makes float32 tensors of its own somewhere; use --mode bf16 (bf16 weights, float32 compute)",
+                     [&] {
+                       torch::NoGradGuard no_grad;
+                       const auto sample = eval.input_rows(0, 1);
+                       auto module = model.torchscript();
+                       module.forward(std::vector<c10::IValue>(sample.begin(), sample.end()));
+                     });
+}
+
+// TorchScript out: LibTorch's INT8 (or fp16/bf16), measured against the fastest fp32 baseline.
+QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest& request, const PassRegistry& registry,
+                                        Report& report) {
+  json memo;
+  auto build = [&](const Model& input, const std::vector<std::string>& fallback) {
+    auto trial = build_trial(input, request, registry, fallback, memo);
+    trial.model = trial.model.reloaded();  // measure the artifact as shipped, not the in-memory result
+    if (request.mode == "bf16-compute") check_bf16_runs(trial.model, request.eval);
+    return trial;
+  };
+  // A model the pipeline cannot quantize fails before the fp32 baseline is timed.
+  std::optional<Trial> first;
+  if (!request.on_baseline) first = build(fp32, {});
+  log_line("preparing the fp32 baseline ...");
+  const auto baseline = fastest_fp32_baseline(fp32, request.fp32_baselines, request.eval, request.comparison, registry, log_line);
+  const Model& input = request.on_baseline ? baseline.model : fp32;
+  if (!first) first = build(input, {});
+
+  auto [trials, chosen] = run_trials(
+      request, std::move(*first), [&](const std::vector<std::string>& fallback) { return build(input, fallback); },
+      [&](Trial& trial) {
+        trial.metrics = compare_models(baseline.model, trial.model, request.eval, request.comparison);
+        log_trial(trial);
+      });
+  auto& pick = trials[chosen];
+  const auto& step = pick.step().details;
+
+  QuantizeOutcome outcome;
+  outcome.model = pick.model;
+  outcome.metrics = pick.metrics;
+  outcome.target_met = meets_target(pick.metrics, request.target);
+  outcome.speedup = pick.metrics.value("speedup_p50", 0.0);
+  json fp32_layers = json::array();
+  for (const auto& name : step.value("skipped_layers", json::array())) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});
+  for (const auto& name : pick.fallback) fp32_layers.push_back({{"layer", name}, {"reason", "accuracy fallback (most sensitive)"}});
+  outcome.details = {{"mode", request.mode},
+                     {"calibrator", step.value("calibrator", "none")},
+                     {"per_channel", step.value("per_channel", true)},
+                     {"baseline", {{"pipeline", baseline.pipeline}, {"candidates_p50_ms", baseline.measured}}},
+                     {"activations", activation_rows(step)},
+                     {"fp32_layers", fp32_layers},
+                     {"trials", trials_of(trials, request.target, chosen)},
+                     {"target_met", outcome.target_met},
+                     {"boundaries", quantization_boundaries(pick.model)},
+                     {"silu_as_sigmoid_mul", step.value("silu_as_sigmoid_mul", 0)},
+                     {"relu6_folded", step.value("relu6_folded", 0)},
+                     {"cats_channels_last", step.value("cats_channels_last", 0)},
+                     {"training_only_submodules", step.value("training_only_submodules", json::array())},
+                     {"calibration", step.value("calibration", json{{"samples", 0}, {"peak_rss_mb", 0.0}})},
+                     {"engine", active_engine()}};
+  record_pipeline(request, pick.records, report);
+  return outcome;
+}
+
+// ONNX out: QDQ (or dynamic INT8) that ONNX Runtime fuses, measured in ONNX Runtime against the
+// fp32 file, with what ORT's own optimizer made of the chosen file.
+QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path& fp32_path, const QuantizeRequest& request,
+                                 const PassRegistry& registry, Report& report) {
+  // Data the declared inputs rule out is refused now, not after calibration at ORT's first run.
+  if (request.calib.size() > 0) check_fits_declared_inputs(fp32.onnx(), request.calib.input_rows(0, 1), request.calib.description);
+  check_fits_declared_inputs(fp32.onnx(), request.eval.input_rows(0, 1), request.eval.description);
+  ScratchDir scratch("mopt-quantize");
+  auto comparison = request.comparison;
+  if (comparison.threads == 0) comparison.threads = at::get_num_threads();  // the ORT probe below runs at the same count
+  const bool dynamic = request.mode == "dynamic";
+  json memo;
+  auto build = [&](const std::vector<std::string>& fallback) {
+    auto trial = build_trial(fp32, request, registry, fallback, memo);
+    if (trial.step().rewrites == 0) {
+      throw invalid_input(!dynamic
+                              ? "the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)"
+                              : "the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
+    }
+    trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
+    trial.model.save(trial.file);
+    return trial;
+  };
+  auto [trials, chosen] = run_trials(request, build({}), build, [&](Trial& trial) {
+    log_line("measuring fp32 vs INT8 in ONNX Runtime ...");
+    trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
+    if (request.target.active()) log_trial(trial);
+  });
+  auto& pick = trials[chosen];
+
+  // What ORT makes of the chosen file: the graph it actually runs.
+  const auto optimized = scratch.file("ort-optimized.onnx");
+  OrtRequest probe;
+  probe.model = pick.file;
+  probe.warmup = 0;
+  probe.stop.iterations = 1;
+  probe.rows.push_back({comparison.threads, request.eval.input_rows(0, 1)});
+  probe.optimized_model = optimized;
+  run_onnxruntime(probe);
+
+  QuantizeOutcome outcome;
+  outcome.onnx_output = true;
+  outcome.model = pick.model;
+  outcome.metrics = pick.metrics;
+  outcome.speedup = outcome.metrics.value("speedup_p50", 0.0);
+  outcome.target_met = meets_target(pick.metrics, request.target);
+  outcome.details = pick.step().details;
+  outcome.details.erase("calibration_samples");
+  if (outcome.details.contains("activations")) outcome.details["activations"] = activation_rows(outcome.details);
+  if (!dynamic) outcome.details["calibration"] = trials.front().step().details.value("calibration", json());
+  outcome.details["format"] = dynamic ? "onnx-dynamic" : "onnx-qdq";
+  outcome.details["mode"] = request.mode;
+  outcome.details["onnxruntime_fusion"] = count_ort_fusions(load_onnx(optimized));
+  outcome.details["trials"] = trials_of(trials, request.target, chosen);
+  outcome.details["target_met"] = outcome.target_met;
+  record_pipeline(request, pick.records, report);
+  return outcome;
+}
+
+// Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
+void enforce_gates(const QuantizeRequest& request, const QuantizeOutcome& outcome, double speedup, Report& report) {
+  std::vector<std::string> failed;
+  if (request.target.active()) {
+    report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", outcome.target_met,
+                    outcome.metrics["agreement"]["sqnr_db"]);
+    if (!outcome.target_met) failed.push_back("accuracy target not met after all trials");
+  }
+  if (request.require_speedup) {
+    report.add_gate("require-speedup", "int8 p50 < fp32 p50 (and < an .onnx input's in ONNX Runtime)", speedup > 1.0, speedup);
+    if (speedup <= 1.0) failed.push_back(fmt::format("INT8 is not faster ({:.2f}x)", speedup));
+  }
+  if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
+}
+
+}  // namespace
+
+QuantizeOutcome run_quantize(const QuantizeRequest& asked, const PassRegistry& registry, Report& report,
+                             const std::function<void(const QuantizeOutcome&)>& present) {
+  QuantizeRequest request = asked;  // its data is loaded once the model has
+  auto load_data = [&request] {
+    if (request.load_data) request.load_data(request);
+    if (request.target.max_accuracy_drop && !request.eval.has_labels()) {
+      throw usage_error("--max-accuracy-drop needs --eval-data with labels");
+    }
+  };
+  if (request.require_speedup && !request.comparison.time_latency) {
+    throw usage_error("--require-speedup compares the timed INT8 and fp32 files: it cannot run with --no-latency");
+  }
+  check_output_path(request.model, request.output, request.force);
+  const bool onnx_out = std::filesystem::path(request.output).extension() == ".onnx";
+  validate_pipeline(request.pipeline, registry);
+
+  QuantizeOutcome outcome;
+  double gated_speedup = 0;  // --require-speedup: faster than every fp32 the user could run
+  if (onnx_out) {
+    auto input = Model::load(request.model);
+    report.add_input(request.model, &input);
+    load_data();
+    std::filesystem::path fp32_path = request.model;
+    ScratchDir scratch("mopt-quantize-fp32");
+    json exported;  // null for an ONNX input
+    if (input.is_torchscript()) {
+      const bool has_calib = request.calib.size() > 0;
+      const auto sample = (has_calib ? request.calib : request.eval).input_rows(0, 1);
+      check_model_runs_on(input, sample, has_calib ? "--calib" : request.eval_flag);
+      input = export_like(input, sample);
+      fp32_path = scratch.file("fp32.onnx");
+      input.save(fp32_path);
+      log_info("exported to fp32 ONNX (opset {}) as the baseline to quantize and measure against", ExportOptions{}.opset);
+      exported = {{"opset", ExportOptions{}.opset}, {"nodes", input.onnx().graph().node_size()}};
+    }
+    outcome = quantize_to_onnx(input, fp32_path, request, registry, report);
+    if (!exported.is_null()) outcome.details["exported_fp32"] = exported;
+    gated_speedup = outcome.speedup;
+  } else {
+    require_torchscript_output(request.output);
+    auto fp32 = load_executable(request.model);
+    report.add_input(request.model, &fp32);
+    load_data();
+    QuantizeRequest libtorch = request;  // also measured with the allocator thresholds a deploying process can set
+    libtorch.comparison.allocator_check = true;
+    check_model_runs_on(fp32, request.eval.input_rows(0, 1), request.eval_flag);
+    // The passes word their own failures; this catches LibTorch errors from the steps around them
+    // (the fp32 baseline, saving and reloading, measuring), so none reaches the user raw.
+    outcome = quantization_stage("building or measuring the quantized model",
+                                 "Try --mode dynamic or --mode fp16, keep a layer in fp32 with --skip LAYER, and report the model",
+                                 [&] { return quantize_to_torchscript(fp32, libtorch, registry, report); });
+    gated_speedup = outcome.speedup;
+    if (const Model given = as_given(request.model, fp32); given.is_onnx()) {
+      outcome.vs_input_as_given = compare_models(given, outcome.model, request.eval, libtorch.comparison);
+      if (latency_measured(outcome.vs_input_as_given)) {
+        gated_speedup = std::min(gated_speedup, outcome.vs_input_as_given["speedup_p50"].get<double>());
+      }
+    }
+    outcome.model.set_extra_file("mopt.json", json({{"quantized_engine", active_engine()},
+                                                     {"mode", request.mode},
+                                                     {"calibrator", outcome.details["calibrator"]}}).dump());
+  }
+  report.metrics() = outcome.metrics;
+  report.details()["quantization"] = outcome.details;
+  if (!outcome.vs_input_as_given.is_null()) report.details()["quantization"]["vs_input_as_given"] = outcome.vs_input_as_given;
+  present(outcome);
+  enforce_gates(request, outcome, gated_speedup, report);
+  outcome.model.save(request.output);
+  report.add_output(request.output, &outcome.model);
+  return outcome;
+}
+
+}  // namespace mopt::quant

@@ -1,0 +1,42 @@
+#include "passes/quantize/quantize_preset.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "lib/errors.h"
+#include "passes/onnx/onnx_passes.h"
+
+namespace mopt {
+
+Pipeline quantize_pipeline(const QuantizeSettings& settings) {
+  const auto& mode = settings.mode;
+  const bool int8 = mode == "static" || mode == "dynamic";
+  if (settings.onnx_output && !int8) {
+    throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
+                                  "for LibTorch", mode));
+  }
+  if (mode == "fp16" || mode == "bf16") return parse_pipeline(fmt::format("store-weights{{dtype={}}}", mode));
+  if (mode == "bf16-compute") return parse_pipeline("compute-bf16");
+  if (!int8) throw usage_error(fmt::format("--mode is static, dynamic, fp16, bf16 or bf16-compute, not '{}'", mode));
+  PassInvocation step{"quantize-" + mode, {}};
+  if (mode == "static") {
+    step.options = {{"calibrator", settings.calibrator}, {"calib-batch", std::to_string(settings.calib_batch)}};
+    if (settings.calibrator == "percentile") step.options.push_back({"percentile", fmt::format("{}", settings.percentile)});
+    if (settings.symmetric_activations) step.options.push_back({"symmetric-activations", "true"});
+  }
+  step.options.push_back({"per-channel", settings.per_channel ? "true" : "false"});
+  if (!settings.skip.empty()) step.options.push_back({"skip", fmt::format("{}", fmt::join(settings.skip, ","))});
+  Pipeline pipeline = settings.onnx_output ? parse_pipeline(kOnnxCleanupPipeline) : Pipeline{};
+  pipeline.steps.push_back(step);
+  return pipeline;
+}
+
+bool quantizes_fp32_baseline(const std::string& mode) { return mode == "bf16-compute"; }
+
+const std::vector<std::string>& fp32_baseline_pipelines() {
+  static const std::vector<std::string> pipelines{"freeze,optimize-for-inference", "freeze,channels-last,optimize-for-inference",
+                                                  "freeze,channels-last"};
+  return pipelines;
+}
+
+}  // namespace mopt

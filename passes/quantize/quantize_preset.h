@@ -1,0 +1,37 @@
+#pragma once
+// The pass pipelines `mopt quantize` runs: what its flags mean as passes. lib/quantize runs them
+// (it names no pass); `mopt quantize --print-pipeline` prints the first, and `mopt optimize -p`
+// with the same calibration data writes the same model.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/pipeline/pipeline.h"
+
+namespace mopt {
+
+/// The flags of `mopt quantize` that choose passes and their options.
+struct QuantizeSettings {
+  std::string mode = "static";  ///< static, dynamic, fp16, bf16 or bf16-compute
+  std::string calibrator = "minmax";
+  double percentile = 99.99;
+  int64_t calib_batch = 32;
+  bool per_channel = true;
+  bool symmetric_activations = false;
+  std::vector<std::string> skip;  ///< --skip globs
+  bool onnx_output = false;       ///< -o MODEL.onnx: the ONNX clean-up passes first, INT8 modes only
+};
+
+/// The pipeline that quantizes; usage_error for a mode that has no pass for the output format.
+Pipeline quantize_pipeline(const QuantizeSettings& settings);
+
+/// Whether the mode's pipeline runs on the fastest fp32 baseline instead of the input (bf16-compute:
+/// it computes in bf16 what the baseline computes in float32).
+bool quantizes_fp32_baseline(const std::string& mode);
+
+/// The fp32 pipelines TorchScript output is measured against, the default first: frozen and
+/// optimized for inference, the same with channels-last conv weights, and channels-last without
+/// optimize-for-inference (compile --keep-if-faster drops it for MobileNetV3-small and EfficientNet-B0).
+const std::vector<std::string>& fp32_baseline_pipelines();
+
+}  // namespace mopt
