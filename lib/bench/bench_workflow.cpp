@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -264,7 +265,8 @@ torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch) {
   return inputs.index_select(0, index).contiguous();
 }
 
-json run_bench(const BenchRequest& settings, const BenchProgress& progress) {
+// The figures: cold start, the batch x threads rows, accuracy and agreement.
+static json measure(const BenchRequest& settings, const BenchProgress& progress) {
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
   auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);
@@ -300,6 +302,67 @@ json run_bench(const BenchRequest& settings, const BenchProgress& progress) {
     add_quality(metrics, run_model_batched(model, settings.data.input_list(), settings.eval_batch), settings);
   }
   return metrics;
+}
+
+namespace {
+
+// --fail-if, --max-regression and the profile's budgets, against what was measured.
+std::vector<GateResult> judge(const BenchRequest& request, const json& metrics) {
+  std::vector<GateResult> results;
+  std::vector<GateExpression> gates = request.gates;
+  if (request.profile) {
+    for (const auto& text : budget_gates(*request.profile)) gates.push_back(parse_gate(text));
+  }
+  for (const auto& gate : gates) {
+    auto r = evaluate_fail_if(gate, metrics);
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  for (const auto& rule : request.regression_rules) {
+    auto r = check_regressions(rule, request.baseline["metrics"], metrics);
+    results.insert(results.end(), r.begin(), r.end());
+  }
+  if (request.profile) {  // the figures only speak for the target if it deploys with the runtime measured
+    const auto& runtimes = request.profile->runtimes;
+    const bool deployed = std::count(runtimes.begin(), runtimes.end(), request.profile_runtime) > 0;
+    results.push_back({"profile runtime", fmt::format("runtime in [{}]", fmt::join(runtimes, ", ")), deployed,
+                       std::numeric_limits<double>::quiet_NaN(),
+                       fmt::format("measured with {}; profile {} deploys with {}", request.profile_runtime, request.profile->name,
+                                   fmt::join(runtimes, ", "))});
+  }
+  return results;
+}
+
+}  // namespace
+
+BenchOutcome run_bench(const BenchRequest& request, Report& report, const BenchProgress& progress) {
+  BenchOutcome outcome;
+  outcome.metrics = measure(request, progress);
+  report.add_input(request.model_path);
+  if (!request.reference_path.empty()) report.add_input(request.reference_path);
+  report.metrics() = outcome.metrics;
+  report.details()["settings"] = {{"batches", request.batches_asked},
+                                  {"op_profile", request.op_profile},
+                                  {"soak", request.soak ? json(describe(*request.soak)) : json(nullptr)},
+                                  {"threads", request.threads},
+                                  {"warmup", request.warmup},
+                                  {"stop_rule", describe(request.stop)},
+                                  {"runtime", request.runtime},
+                                  {"data", request.data.description}};
+  if (request.profile) {
+    const auto& profile = *request.profile;
+    const bool on_host = runs_on_host(profile);
+    report.details()["profile"] = {
+        {"name", profile.name},
+        {"target_architecture", profile.architecture},
+        {"runtimes", profile.runtimes},
+        {"runtime", request.profile_runtime},
+        {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
+        {"budget_gates", budget_gates(profile)},
+        {"judged_only_on_target", on_host ? json::array() : json(budget_gates(profile))}};
+  }
+  outcome.gates = judge(request, outcome.metrics);
+  for (const auto& g : outcome.gates) report.add_gate(g.name, g.expression, g.passed, g.value, g.detail);
+  return outcome;
 }
 
 }  // namespace mopt

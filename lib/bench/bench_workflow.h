@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "lib/bench/regression.h"
 #include "lib/data/dataset.h"
+#include "lib/measure/gates.h"
 #include "lib/measure/soak.h"
 #include "lib/measure/timed_run.h"
+#include "lib/profiles/profile.h"
+#include "lib/report/report.h"
 
 namespace mopt {
 
@@ -30,14 +34,28 @@ struct BenchRequest {
   std::optional<SoakSettings> soak;      ///< --duration: each row's timed phase is a soak instead of `stop`
   bool op_profile = false;               ///< --op-profile: profile the first row's calls per layer and op (LibTorch)
   std::filesystem::path trace_path;      ///< --trace: Chrome trace of the first profiled iterations (implies op_profile)
+
+  // What the run is judged by; each failed gate is recorded in the report (the caller decides the exit).
+  std::vector<GateExpression> gates;          ///< --fail-if, parsed before anything is measured
+  std::vector<RegressionRule> regression_rules;  ///< --max-regression, against `baseline`
+  nlohmann::json baseline;                    ///< --baseline: an earlier report
+  std::optional<Profile> profile;             ///< --profile: its budgets are gates too
+  std::string profile_runtime;                ///< the profile's name for the runtime measured (libtorch-lite for .ptl)
+  std::vector<int64_t> batches_asked;         ///< --batch as given, for the report's settings
+};
+
+/// What was measured and how each gate came out.
+struct BenchOutcome {
+  nlohmann::json metrics;
+  std::vector<GateResult> gates;
 };
 
 /// Progress callback: (row label, iterations done, seconds elapsed).
 using BenchProgress = std::function<void(const std::string&, int64_t, double)>;
 
-/// Runs the benchmark; returns the report's `metrics` object ({model, cold_start, accuracy?,
-/// agreement?, rows[]}) and records the input artifacts in `inputs_out`.
-nlohmann::json run_bench(const BenchRequest& settings, const BenchProgress& progress = {});
+/// Runs the benchmark and judges it: fills `report` (inputs, metrics {model, cold_start, accuracy?,
+/// agreement?, rows[]}, details.settings, details.profile, every gate's verdict) and returns them.
+BenchOutcome run_bench(const BenchRequest& request, Report& report, const BenchProgress& progress = {});
 
 /// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.
 torch::Tensor make_batch(const torch::Tensor& inputs, int64_t batch);

@@ -189,11 +189,6 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
   if (metrics.contains("op_profile")) print_op_profile(metrics["op_profile"], top);
 }
 
-// Records every gate verdict in the report.
-void record_gates(Report& report, const std::vector<GateResult>& results) {
-  for (const auto& g : results) report.add_gate(g.name, g.expression, g.passed, g.value, g.detail);
-}
-
 void finish_gates(const std::vector<GateResult>& all, const std::string& junit_path, const std::string& suite) {
   if (!junit_path.empty()) write_text_atomically(junit_path, gates_junit_xml(all, suite));
   std::vector<std::string> failed;
@@ -209,36 +204,32 @@ void finish_gates(const std::vector<GateResult>& all, const std::string& junit_p
 void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.model.empty()) throw usage_error("bench needs a MODEL (or use `mopt bench compare A.json B.json`)");
   // Parse every gate before measuring, so a typo fails in milliseconds, not after the run.
-  std::vector<GateExpression> gates;
-  for (const auto& text : args.fail_if) gates.push_back(parse_gate(text));
-  std::optional<Profile> profile;
+  BenchRequest settings;
+  for (const auto& text : args.fail_if) settings.gates.push_back(parse_gate(text));
   // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise or
   // the profile deploys it with LibTorch.
-  std::string runtime = !args.runtime.empty() ? args.runtime
-                        : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
-  std::string profile_runtime;  // the profile's name for it (libtorch-lite for a .ptl file)
+  settings.runtime = !args.runtime.empty() ? args.runtime
+                     : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
   if (!args.profile.empty()) {
-    profile = load_profile(args.profile);
-    profile_runtime = args.runtime.empty() ? profile_runtime_for(*profile, args.model) : profile_runtime_name(args.runtime, args.model);
-    runtime = measured_runtime(profile_runtime);
-    for (const auto& text : budget_gates(*profile)) gates.push_back(parse_gate(text));
+    settings.profile = load_profile(args.profile);
+    settings.profile_runtime = args.runtime.empty() ? profile_runtime_for(*settings.profile, args.model)
+                                                    : profile_runtime_name(args.runtime, args.model);
+    settings.runtime = measured_runtime(settings.profile_runtime);
+    for (const auto& text : budget_gates(*settings.profile)) parse_gate(text);  // a bad budget fails before the run
   }
-  std::vector<RegressionRule> rules;
-  for (const auto& text : args.max_regression) rules.push_back(parse_regression(text));
-  if (!rules.empty() && args.baseline.empty()) throw usage_error("--max-regression needs --baseline OLD_REPORT.json");
-  nlohmann::json baseline;
-  if (!args.baseline.empty()) baseline = read_report(args.baseline);
+  for (const auto& text : args.max_regression) settings.regression_rules.push_back(parse_regression(text));
+  if (!settings.regression_rules.empty() && args.baseline.empty()) throw usage_error("--max-regression needs --baseline OLD_REPORT.json");
+  if (!args.baseline.empty()) settings.baseline = read_report(args.baseline);
 
-  BenchRequest settings;
   settings.model_path = args.model;
   settings.reference_path = args.reference;
-  settings.batches = args.batches;
+  settings.batches = settings.batches_asked = args.batches;
   if (!args.batches_given && detect_format(args.model) == ModelFormat::kOnnx) {
     // A model exported with a fixed batch runs at that batch only (ONNX Runtime enforces it).
     if (auto fixed = declared_batch(load_onnx(args.model)); fixed > 1) settings.batches = {fixed};
   }
   for (int t : args.common.threads) settings.threads.push_back(t > 0 ? t : static_cast<int>(std::thread::hardware_concurrency()));
-  if (profile) {
+  if (const auto& profile = settings.profile) {
     // The profile's budgets are stated at its batch size and thread count; measure those.
     settings.batches = {profile->budgets.batch};
     // The engine must be set before the model loads (packed weights are re-packed at load).
@@ -249,7 +240,6 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.warmup = args.warmup;
   settings.stop = stop_rule(args);
   settings.keep_samples = args.keep_samples;
-  settings.runtime = runtime;
   if ((args.rate > 0 || args.window > 0) && !(args.duration > 0)) throw usage_error("--rate and --window need --duration SECONDS");
   if (args.duration > 0) settings.soak = SoakSettings{args.duration, args.rate, args.window};
   settings.op_profile = args.op_profile || !args.trace.empty();
@@ -260,64 +250,22 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.data = load_data(data, "test");
 
   const bool show_progress = isatty(STDERR_FILENO) && verbosity() != Verbosity::kQuiet;
-  auto metrics = run_bench(settings, [&](const std::string& row, int64_t done, double elapsed) {
+  auto outcome = run_bench(settings, report, [&](const std::string& row, int64_t done, double elapsed) {
     if (show_progress) fmt::print(stderr, "\r{}: {} iterations, {:.1f}s   ", row, done, elapsed);
   });
   if (show_progress) fmt::print(stderr, "\r{:60}\r", "");
-  report.add_input(args.model);
-  if (!args.reference.empty()) report.add_input(args.reference);
-  report.metrics() = metrics;
-  report.details()["settings"] = {{"batches", args.batches},
-                                  {"op_profile", settings.op_profile},
-                                  {"soak", settings.soak ? nlohmann::json(describe(*settings.soak)) : nlohmann::json(nullptr)},
-                                  {"threads", settings.threads},
-                                  {"warmup", args.warmup},
-                                  {"stop_rule", describe(settings.stop)},
-                                  {"runtime", settings.runtime},
-                                  {"data", settings.data.description}};
-
-  if (profile) {
-    const bool on_host = runs_on_host(*profile);
-    report.details()["profile"] = {
-        {"name", profile->name},
-        {"target_architecture", profile->architecture},
-        {"runtimes", profile->runtimes},
-        {"runtime", profile_runtime},
-        {"measured_on", on_host ? "host (same architecture as the target)" : "host, not the target"},
-        {"budget_gates", budget_gates(*profile)},
-        {"judged_only_on_target", on_host ? nlohmann::json::array() : nlohmann::json(budget_gates(*profile))}};
-    if (!on_host) {
-      say("note: profile '{}' targets {}; these figures were measured on this {} host, so its latency, throughput and "
-          "memory budgets can only be judged on the target",
-          profile->name, profile->architecture, cpu_info().architecture);
-    }
+  if (settings.profile && !runs_on_host(*settings.profile)) {
+    say("note: profile '{}' targets {}; these figures were measured on this {} host, so its latency, throughput and "
+        "memory budgets can only be judged on the target",
+        settings.profile->name, settings.profile->architecture, cpu_info().architecture);
   }
-
-  std::vector<GateResult> results;
-  for (const auto& gate : gates) {
-    auto r = evaluate_fail_if(gate, metrics);
-    results.insert(results.end(), r.begin(), r.end());
-  }
-  for (const auto& rule : rules) {
-    auto r = check_regressions(rule, baseline["metrics"], metrics);
-    results.insert(results.end(), r.begin(), r.end());
-  }
-  if (profile) {  // the figures only speak for the target if it deploys with the runtime measured
-    const bool deployed = std::count(profile->runtimes.begin(), profile->runtimes.end(), profile_runtime) > 0;
-    results.push_back({"profile runtime", fmt::format("runtime in [{}]", fmt::join(profile->runtimes, ", ")), deployed,
-                       std::numeric_limits<double>::quiet_NaN(),
-                       fmt::format("measured with {}; profile {} deploys with {}", profile_runtime, profile->name,
-                                   fmt::join(profile->runtimes, ", "))});
-  }
-  record_gates(report, results);
-
   if (args.format == "markdown") {
     say("{}", bench_markdown(report.finalize()));
   } else {
-    print_text(metrics, args.top);
+    print_text(outcome.metrics, args.top);
   }
   warn_if_busy(report);
-  finish_gates(results, args.junit, "mopt.bench");
+  finish_gates(outcome.gates, args.junit, "mopt.bench");
 }
 
 void run_compare_command(const CompareArgs& args, Report& report) {
@@ -335,7 +283,7 @@ void run_compare_command(const CompareArgs& args, Report& report) {
     auto r = check_regressions(rule, a["metrics"], b["metrics"]);
     results.insert(results.end(), r.begin(), r.end());
   }
-  record_gates(report, results);
+  for (const auto& g : results) report.add_gate(g.name, g.expression, g.passed, g.value, g.detail);
   finish_gates(results, args.junit, "mopt.bench.compare");
 }
 
