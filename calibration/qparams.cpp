@@ -10,7 +10,7 @@
 
 namespace mopt {
 
-QuantParams choose_qparams(Range range, int64_t qmin, int64_t qmax, bool symmetric) {
+QuantParams choose_qparams(Range range, int64_t qmin, int64_t qmax, bool symmetric, float min_scale) {
   if (qmin >= qmax) throw usage_error(fmt::format("quantized range [{}, {}] is empty; need qmin < qmax", qmin, qmax));
   if (!std::isfinite(range.min) || !std::isfinite(range.max)) {
     throw runtime_failure(fmt::format("cannot quantize the non-finite range [{}, {}]", range.min, range.max));
@@ -19,7 +19,7 @@ QuantParams choose_qparams(Range range, int64_t qmin, int64_t qmax, bool symmetr
     throw runtime_failure(fmt::format("calibrated range [{}, {}] has min > max", range.min, range.max));
   }
   // float32 throughout, mirroring torch.ao.quantization.observer._calculate_qparams.
-  const float eps = std::numeric_limits<float>::epsilon();
+  const float eps = min_scale;
   const float min_neg = std::min(static_cast<float>(range.min), 0.0f);
   const float max_pos = std::max(static_cast<float>(range.max), 0.0f);
   const auto levels = static_cast<float>(qmax - qmin);

@@ -1,6 +1,7 @@
 #pragma once
 // Turning a calibrated range into a quantizer's scale and zero point, exactly as PyTorch's observers do.
 #include <cstdint>
+#include <limits>
 
 #include "calibration/calibrator.h"
 
@@ -16,6 +17,12 @@ struct QuantParams {
 ///
 /// Computed in float32 like PyTorch's `_calculate_qparams`, so the result matches what its observers
 /// produce bit for bit; eps is float32's machine epsilon, rounding is half-to-even (torch.round).
-QuantParams choose_qparams(Range range, int64_t qmin, int64_t qmax, bool symmetric);
+/// `min_scale` replaces that floor: ONNX Runtime's quantizer floors at float32's smallest normal
+/// (kOrtMinScale), so activations of 1e-9 (random-weight MobileNetV2) keep their resolution in QDQ.
+QuantParams choose_qparams(Range range, int64_t qmin, int64_t qmax, bool symmetric,
+                           float min_scale = std::numeric_limits<float>::epsilon());
+
+/// The scale floor of ONNX Runtime's compute_scale_zp: numpy.finfo(float32).tiny.
+constexpr float kOrtMinScale = std::numeric_limits<float>::min();
 
 }  // namespace mopt

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "calibration/qparams.h"
 #include "lib/errors.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "passes/quantize/onnx/activation_calibration.h"
@@ -122,6 +123,20 @@ TEST_SUITE("onnx_qdq") {
     auto cosine = torch::cosine_similarity(expected.flatten(), got.flatten(), 0).item<double>();
     CHECK(cosine > 0.99);
     CHECK_FALSE(torch::equal(expected, got));  // it really is quantized
+  }
+
+  TEST_CASE("activations of 1e-9 keep their resolution: ONNX Runtime's scale floor, not PyTorch's eps") {
+    // PyTorch's observers floor a scale at float32's epsilon (1.2e-7), which quantizes a tensor of
+    // 1e-9 (random-weight MobileNetV2's activations) to zeros; ORT's quantizer floors at FLT_MIN.
+    auto model = conv_gemm_model();
+    auto plan = plan_qdq(model, QdqOptions{});
+    auto calib = torch::rand({16, 2, 6, 6}) * 1e-9;
+    auto calibration = calibrate_tensors(model, plan.calibrate, {calib}, "minmax", CalibratorOptions{}, 8, [](const std::string&) {});
+    nlohmann::json summary;
+    auto qdq = apply_qdq(model, plan, calibration.ranges, QdqOptions{}, summary);
+    const auto x_scale = tensor_to_torch(initializer(qdq, "x_scale"))->item<float>();
+    CHECK(x_scale == doctest::Approx(calib.max().item<float>() / 255).epsilon(1e-3));
+    CHECK(choose_qparams({0, 1e-9}, 0, 255, false).scale == doctest::Approx(std::numeric_limits<float>::epsilon()));
   }
 
   TEST_CASE("--skip keeps matching nodes in fp32 and says why; bad inputs are invalid input") {

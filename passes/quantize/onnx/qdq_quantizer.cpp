@@ -223,7 +223,7 @@ class QdqWriter {
 
   TensorParams activation_params(const std::string& tensor, Range range) {
     const bool symmetric = options_.symmetric_activations;
-    auto q = symmetric ? choose_qparams(range, -128, 127, true) : choose_qparams(range, 0, 255, false);
+    auto q = symmetric ? choose_qparams(range, -128, 127, true, kOrtMinScale) : choose_qparams(range, 0, 255, false, kOrtMinScale);
     TensorParams p;
     p.scale_value = q.scale;
     p.zero_point_value = q.zero_point;
@@ -268,7 +268,7 @@ class QdqWriter {
 // int8 symmetric weights ([-127, 127]): one scale per slice along `axis` (the output channel), or one scale.
 std::pair<torch::Tensor, torch::Tensor> quantize_weight(const torch::Tensor& w, std::optional<int64_t> axis) {
   auto absmax = axis ? w.abs().transpose(0, *axis).reshape({w.size(*axis), -1}).amax(1) : w.abs().amax();
-  auto scale = torch::clamp_min(absmax / 127.0, 1e-12).to(torch::kFloat);
+  auto scale = torch::clamp_min(absmax / 127.0, kOrtMinScale).to(torch::kFloat);
   std::vector<int64_t> channel_shape(w.dim(), 1);
   if (axis) channel_shape[static_cast<size_t>(*axis)] = -1;
   auto shaped = axis ? scale.reshape(channel_shape) : scale;
