@@ -263,9 +263,20 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   return outcome;
 }
 
-// Gates: an accuracy target that was not met, or a slowdown with --require-speedup, writes nothing.
-void enforce_gates(const QuantizeRequest& request, const QuantizeOutcome& outcome, double speedup, Report& report) {
+}  // namespace
+
+// Gates: an accuracy target that was not met, or a result slower than fp32 (unless --allow-slower;
+// with --require-speedup, one not faster), writes nothing. fp16/bf16 weight storage is for size.
+void enforce_quantize_gates(const QuantizeRequest& request, const QuantizeOutcome& outcome, double speedup, Report& report) {
   std::vector<std::string> failed;
+  const bool for_speed = request.mode != "fp16" && request.mode != "bf16";
+  if (for_speed && !request.allow_slower && !request.require_speedup && latency_measured(outcome.metrics)) {
+    report.add_gate("not-slower", "p50 <= fp32 p50 (and <= an .onnx input's in ONNX Runtime)", speedup >= 1.0, speedup);
+    if (speedup < 1.0) {
+      failed.push_back(fmt::format("the {} model is slower than fp32 ({:.2f}x); --allow-slower writes it anyway",
+                                   request.mode == "bf16-compute" ? "bf16" : "INT8", speedup));
+    }
+  }
   if (request.target.active()) {
     report.add_gate("accuracy-target", "quantized within --max-accuracy-drop/--min-sqnr", outcome.target_met,
                     outcome.metrics["agreement"]["sqnr_db"]);
@@ -277,8 +288,6 @@ void enforce_gates(const QuantizeRequest& request, const QuantizeOutcome& outcom
   }
   if (!failed.empty()) throw Error(ExitCode::kGateFailed, fmt::format("{}; no artifact written", fmt::join(failed, "; ")));
 }
-
-}  // namespace
 
 QuantizeOutcome run_quantize(const QuantizeRequest& asked, const PassRegistry& registry, Report& report,
                              const std::function<void(const QuantizeOutcome&)>& present) {
@@ -346,7 +355,7 @@ QuantizeOutcome run_quantize(const QuantizeRequest& asked, const PassRegistry& r
   report.details()["quantization"] = outcome.details;
   if (!outcome.vs_input_as_given.is_null()) report.details()["quantization"]["vs_input_as_given"] = outcome.vs_input_as_given;
   present(outcome);
-  enforce_gates(request, outcome, gated_speedup, report);
+  enforce_quantize_gates(request, outcome, gated_speedup, report);
   outcome.model.save(request.output);
   report.add_output(request.output, &outcome.model);
   return outcome;

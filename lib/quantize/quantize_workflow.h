@@ -41,6 +41,7 @@ struct QuantizeRequest {
   int max_trials = 8;
   ComparisonSettings comparison;
   bool require_speedup = false;  ///< a result no faster than fp32 is not written (exit 3)
+  bool allow_slower = false;     ///< write a result slower than fp32 (otherwise exit 3; fp16/bf16 storage always is)
   bool force = false;            ///< --force: the output may replace the input
 };
 
@@ -58,9 +59,15 @@ struct QuantizeOutcome {
 };
 
 /// Quantizes request.model, fills `report` (input, pipeline, metrics, details.quantization), shows
-/// the outcome through `present`, then enforces the gates (an accuracy target not met, or
-/// --require-speedup and no speedup: exit 3, nothing written) and writes request.output atomically.
+/// the outcome through `present`, then enforces the gates (an accuracy target not met, a result
+/// slower than fp32 without allow_slower, or require_speedup and no speedup: exit 3, nothing
+/// written) and writes request.output atomically.
 QuantizeOutcome run_quantize(const QuantizeRequest& request, const PassRegistry& registry, Report& report,
                              const std::function<void(const QuantizeOutcome&)>& present);
+
+/// The gates run_quantize() applies to a measured outcome, each recorded in `report`: throws
+/// Error(kGateFailed) naming every one that failed. `speedup` is the smallest measured against an
+/// fp32 file the user has (the fp32 baseline, and an .onnx input in ONNX Runtime).
+void enforce_quantize_gates(const QuantizeRequest& request, const QuantizeOutcome& outcome, double speedup, Report& report);
 
 }  // namespace mopt::quant

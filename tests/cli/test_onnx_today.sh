@@ -81,10 +81,10 @@ loop = helper.make_function("local", "AddMul", ["a", "b"], ["c"], [helper.make_n
 onnx.save(helper.make_model(graph, functions=[loop],
                             opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("local", 1)]),
           f"{out}/recursive.onnx")
-# Outputs of ~1e-9: below the smallest INT8 scale (float32 eps, as PyTorch's observers): quantized to zero
+# Weights of ~1e-39: below the smallest INT8 scale (float32's smallest normal, as ONNX Runtime's quantizer): zero
 x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])
 y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])
-w = numpy_helper.from_array((np.random.RandomState(0).randn(16, 8) * 1e-9).astype(np.float32), "w")
+w = numpy_helper.from_array((np.random.RandomState(0).randn(16, 8) * 1e-39).astype(np.float32), "w")
 tiny = helper.make_model(helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y], [w]),
                          opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
 onnx.save(tiny, f"{out}/tiny.onnx")

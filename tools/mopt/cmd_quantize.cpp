@@ -33,7 +33,7 @@ struct QuantizeArgs {
   std::vector<std::string> skip;
   double max_accuracy_drop = -1, min_sqnr = -1;
   int max_trials = 8, iterations = 100;
-  bool require_speedup = false, force = false, print_pipeline = false;
+  bool require_speedup = false, allow_slower = false, force = false, print_pipeline = false;
   bool time_latency = true;
 };
 
@@ -267,6 +267,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.comparison.iterations = args.iterations;
   request.comparison.time_latency = args.time_latency;
   request.require_speedup = args.require_speedup;
+  request.allow_slower = args.allow_slower;
   make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
   if (args.mode == "static" && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
   request.load_data = [&args](quant::QuantizeRequest& r) {
@@ -327,6 +328,9 @@ void setup_quantize(CLI::App& app) {
   add_no_latency_flag(*cmd, args->time_latency);
   cmd->add_flag("--require-speedup", args->require_speedup, "fail (exit 3, no artifact) if INT8 is not faster than fp32 (frozen + optimized, channels-last if faster; "
                 "for an .onnx input, also the .onnx in ONNX Runtime)");
+  cmd->add_flag("--allow-slower", args->allow_slower, "write the result even when it is slower than fp32 (by default a slower "
+                "INT8 or bf16-compute model exits 3 with nothing written; fp16/bf16 weight storage, which is for size, is "
+                "always written)");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline,
                 "print the pass pipeline this quantization is (for `mopt optimize -p ... --calib DATA`) and exit");
