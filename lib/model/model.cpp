@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <caffe2/serialize/inline_container.h>
+#include <nlohmann/json.hpp>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/mobile/import.h>
 
@@ -13,6 +15,7 @@
 #include "lib/util/zip_check.h"
 #include "lib/model/layer_map.h"
 #include "lib/model/onnx_io.h"
+#include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
 
 namespace mopt {
@@ -71,6 +74,24 @@ void compile_all_methods(const torch::jit::Module& module) {
   }
 }
 
+// An INT8 artifact records the engine it was measured with (mopt.json's quantized_engine); its
+// packed weights are re-packed for the active engine as it loads, so that engine becomes active
+// first, unless --engine or a profile named one.
+void adopt_recorded_engine(const fs::path& path) {
+  if (engine_pinned()) return;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path.string());
+    if (!reader.hasRecord("extra/mopt.json")) return;
+    auto [data, size] = reader.getRecord("extra/mopt.json");
+    const auto doc = nlohmann::json::parse(std::string(static_cast<const char*>(data.get()), size), nullptr, false);
+    if (doc.is_object() && doc.contains("quantized_engine") && doc["quantized_engine"].is_string()) {
+      use_engine(doc["quantized_engine"].get<std::string>());
+    }
+  } catch (const std::exception&) {
+    // a corrupt archive: torch::jit::load below says so in the user's terms
+  }
+}
+
 }  // namespace
 
 Model Model::load(const fs::path& path) {
@@ -82,6 +103,7 @@ Model Model::load(const fs::path& path) {
     return model;
   }
   check_zip_file(path);  // LibTorch's zip reader trusts the offsets an archive declares
+  adopt_recorded_engine(path);
   try {
     // mopt.json: how the artifact was made; onnx_import.json: the ONNX names of an imported model.
     // mopt_layers.json: the module each op of a frozen graph came from (layer_map.h).

@@ -53,19 +53,30 @@ void set_threads(int threads) {
   if (set_blas_threads) set_blas_threads(threads);
 }
 
+namespace {
+bool pinned = false;
+}  // namespace
+
+bool engine_pinned() { return pinned; }
+
+bool use_engine(const std::string& wanted) {
+  for (auto engine : at::globalContext().supportedQEngines()) {
+    if (engine != at::QEngine::NoQEngine && engine_name(engine) == wanted) {
+      at::globalContext().setQEngine(engine);
+      return true;
+    }
+  }
+  return false;
+}
+
 void apply_runtime_settings(const RuntimeSettings& settings) {
   if (settings.threads < 0) throw usage_error("--threads must be 0 (all cores) or a positive count");
   int threads = settings.threads > 0 ? settings.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   set_threads(threads);
 
+  pinned = !settings.engine.empty();
   std::string wanted = settings.engine.empty() ? default_engine() : settings.engine;
-  if (wanted == "none") return;
-  for (auto engine : at::globalContext().supportedQEngines()) {
-    if (engine != at::QEngine::NoQEngine && engine_name(engine) == wanted) {
-      at::globalContext().setQEngine(engine);
-      return;
-    }
-  }
+  if (wanted == "none" || use_engine(wanted)) return;
   throw usage_error(fmt::format("quantized engine '{}' is not available here; available: {}", wanted,
                                 fmt::join(available_engines(), ", ")));
 }

@@ -13,8 +13,16 @@ struct RuntimeSettings {
   std::string engine;
 };
 
-/// Applies threads and engine; an unknown or unavailable engine is a usage error.
+/// Applies threads and engine; an unknown or unavailable engine is a usage error. An engine named
+/// here (--engine, a profile's) is pinned: an artifact's recorded engine no longer replaces it.
 void apply_runtime_settings(const RuntimeSettings& settings);
+
+/// Whether the engine in effect was named (--engine, a profile) rather than defaulted.
+bool engine_pinned();
+
+/// Makes `engine` active without pinning it: the engine an INT8 artifact records (mopt.json
+/// quantized_engine, applied when it loads) or quantize's measured choice. False when unavailable.
+bool use_engine(const std::string& engine);
 
 /// Quantized engines this LibTorch build offers on this CPU, lower-case ("x86", "fbgemm", "onednn", "qnnpack").
 std::vector<std::string> available_engines();

@@ -29,6 +29,31 @@ import torch
 m=torch.jit.load('$WORK/cnn.int8.pt'); y=m(torch.randn(2,1,28,28)); assert y.shape==(2,10)
 assert 'quantized::conv2d' in str(m.graph) or 'quantized::conv2d_relu' in str(m.graph), m.graph" "artifact loads in PyTorch"
 
+# The quantized engine: each available one of x86, onednn and fbgemm timed on the INT8 file, the fastest
+# kept (the one in effect on a near tie), recorded in the artifact, and active again when it loads;
+# --engine pins it (nothing timed, the artifact records it, and `mopt bench` honours it).
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/engine.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+  --eval-samples 64 --normalize 0.2860,0.3530 --threads 1 --iterations 4 --allow-slower --report "$WORK/engine.json"
+expect_stderr "quantized engine: p50 "
+expect_exit 0 -- "$MOPT" bench "$WORK/engine.pt" --input-shape x:1x1x28x28 --iterations 3 --report "$WORK/engine_bench.json"
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/onednn.pt" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \
+  --eval-samples 64 --normalize 0.2860,0.3530 --threads 1 --iterations 4 --allow-slower --engine onednn --report "$WORK/onednn.json"
+expect_exit 0 -- "$MOPT" bench "$WORK/onednn.pt" --input-shape x:1x1x28x28 --iterations 3 --report "$WORK/onednn_bench.json"
+expect_exit 0 -- "$MOPT" bench "$WORK/onednn.pt" --input-shape x:1x1x28x28 --iterations 3 --engine x86 --report "$WORK/pinned_bench.json"
+py "
+import json, zipfile
+q=json.load(open('$WORK/engine.json'))['details']['quantization']; e=q['engines_p50_ms']
+assert set(e) >= {'x86', 'onednn'} and q['engine'] in e, q
+assert e[q['engine']]*1.1 <= e['x86'] or q['engine']=='x86', e  # another engine only when 10% faster
+recorded=lambda f: json.loads(zipfile.ZipFile(f).read(next(n for n in zipfile.ZipFile(f).namelist() if n.endswith('extra/mopt.json'))))
+assert recorded('$WORK/engine.pt')['quantized_engine']==q['engine'], recorded('$WORK/engine.pt')
+env=lambda f: json.load(open(f))['environment']['quantized_engine']
+assert env('$WORK/engine_bench.json')==q['engine'], env('$WORK/engine_bench.json')
+p=json.load(open('$WORK/onednn.json'))['details']['quantization']
+assert p['engine']=='onednn' and p['engines_p50_ms']=={} and recorded('$WORK/onednn.pt')['quantized_engine']=='onednn', p
+assert env('$WORK/onednn_bench.json')=='onednn' and env('$WORK/pinned_bench.json')=='x86'" \
+  "engine chosen by timing, recorded, honoured at load, pinned by --engine"
+
 # quantize is a preset pipeline: the one it prints runs in `mopt optimize` on the same calibration data
 # and makes the same INT8 model (what quantize adds is the measuring and the accuracy fallback).
 expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/never.pt" --calibrator percentile --percentile 99.9 --print-pipeline
