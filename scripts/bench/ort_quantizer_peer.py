@@ -11,11 +11,13 @@ against the fp32 file on the same inputs, file size, and p50/p95 at 1 and 2 thre
 Models: the trained Fashion-MNIST CNN (tests/fixtures/fashion_cnn.pt, exported by mopt), and two trained
 here on Fashion-MNIST (a residual CNN, and an LSTM that reads an image's 28 rows as a sequence; one epoch
 each, seeded), exported by PyTorch's exporter. For speed, the random-weight test fixtures ResNet-18,
-MobileNetV2 (1x3x224x224) and the transformer (1x16x64) from build/fixtures (scripts/make_fixtures.sh),
+MobileNetV2 (1x3x224x224) and the transformer (1x16x64) from build/fixtures (scripts/make_fixtures.sh), or
+the torchvision zoo (--zoo DIR, scripted by Debian's torchvision 0.14: PyPI's does not import beside torch 2.13),
 exported by mopt at opset 17, calibrated on 64 and measured on 32 seeded random inputs (no labels: SQNR
 and cosine against fp32 only).
 
     .venv/bin/python scripts/bench/ort_quantizer_peer.py [--test-samples N] [--iterations N] [--models a,b]
+        [--methods minmax,entropy,percentile,dynamic] [--zoo DIR]
 """
 import argparse
 import contextlib
@@ -138,6 +140,9 @@ def main():
     parser.add_argument("--test-samples", type=int, default=10000)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--models", default="fashion_cnn,residual_cnn,row_lstm,resnet18,mobilenet_v2,transformer")
+    parser.add_argument("--methods", default="minmax,entropy,percentile,dynamic")
+    parser.add_argument("--zoo", help="folder of scripted torchvision models, NAME.pt (made by "
+                        "`/usr/bin/python3 scripts/bench/torchvision_models.py DIR NAME...`); --models may name them")
     options = parser.parse_args()
     torch.set_num_threads(2)
     tmp = tempfile.mkdtemp(prefix="ort-peer-")
@@ -155,9 +160,11 @@ def main():
     for name in options.models.split(","):
         fp32 = os.path.join(tmp, f"{name}.onnx")
         model_calib, model_calib_x, model_test, model_labels = calib, calib_x, test, labels
-        if name in zoo_shapes:
-            shape = zoo_shapes[name]
-            mopt("optimize", os.path.join(ROOT, f"build/fixtures/{name}.pt"), "-o", fp32, "--input-shape",
+        zoo_file = os.path.join(options.zoo, f"{name}.pt") if options.zoo else ""
+        if name in zoo_shapes or os.path.exists(zoo_file):
+            shape = zoo_shapes.get(name, (3, 224, 224))
+            source = zoo_file if os.path.exists(zoo_file) else os.path.join(ROOT, f"build/fixtures/{name}.pt")
+            mopt("optimize", source, "-o", fp32, "--input-shape",
                  "x".join(map(str, (1, *shape))), "--opset", "17", "-q")
             generator = np.random.default_rng(0)
             model_calib_x = generator.standard_normal((64, *shape)).astype(np.float32)
@@ -174,7 +181,7 @@ def main():
         base = measure(fp32, fp32, model_test, model_labels, options.iterations, tmp)
         print(f"{name:<13} {'fp32':<11} {'-':<5} {base['top1'] * 100:6.2f}% {'-':>8} {'-':>9} {base['kb']:7.0f} "
               f"{base['p50_1']:7.3f} {base['p95_1']:7.3f} {base['p50_2']:7.3f}", flush=True)
-        for method in ("minmax", "entropy", "percentile", "dynamic"):
+        for method in options.methods.split(","):
             for tool in ("ort", "mopt"):
                 out = os.path.join(tmp, f"{name}.{method}.{tool}.onnx")
                 try:
