@@ -11,6 +11,8 @@
 #include <filesystem>
 
 #include "lib/errors.h"
+#include "lib/eval/model_comparison.h"
+#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/train/checkpoint.h"
 #include "lib/train/feature_taps.h"
 #include "lib/util/log.h"
@@ -376,6 +378,77 @@ DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& stude
   }
   outcome.shipped_baseline = settings.ship_better && outcome.baseline && outcome.chosen &&
                              outcome.baseline->val_accuracy > outcome.distilled.val_accuracy;
+  return outcome;
+}
+
+DistillOutcome run_distill_job(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                               const Dataset& val, const DistillRequest& settings, const DistillJob& job, Report& report,
+                               const std::function<void(const DistillOutcome&, const DistillShown&)>& present) {
+  auto outcome = run_distill(teacher, student, train, val, settings);
+  auto& metrics = report.metrics();
+  metrics["teacher"] = {{"accuracy", outcome.teacher_val_accuracy}};
+  metrics["student"] = {{"accuracy_before", outcome.student_val_accuracy_before},
+                        {"accuracy_after", outcome.shipped().val_accuracy}};
+  metrics["training"] = {{"train_s", outcome.distilled.result.train_seconds},
+                         {"samples_per_s", outcome.distilled.result.samples_per_s},
+                         {"final_loss", outcome.distilled.result.history.empty()
+                                            ? nlohmann::json::object()
+                                            : nlohmann::json(outcome.distilled.result.history.back().train_loss)}};
+  if (outcome.baseline) {
+    metrics["baseline_ce"] = {{"accuracy", outcome.baseline->val_accuracy},
+                              {"samples_per_s", outcome.baseline->result.samples_per_s}};
+    metrics["gain_over_baseline_points"] = *outcome.gain_points();
+  }
+  metrics["shipped"] = outcome.shipped_kind();
+  report.details()["distillation"] = outcome.to_json();
+  report.details()["distillation"]["settings"] = {{"recipe", settings.recipe == Recipe::kAuto ? "auto" : "fixed"},
+                                                  {"soft_targets", settings.soft.to_json()},
+                                                  {"augment", settings.augment.to_json()},
+                                                  {"feature_pairs", job.feature_pairs_text},
+                                                  {"epochs", settings.train.epochs},
+                                                  {"batch_size", settings.train.batch_size},
+                                                  {"optimizer", settings.train.optimizer.name},
+                                                  {"lr", settings.train.optimizer.lr},
+                                                  {"schedule", settings.train.schedule.kind},
+                                                  {"seed", settings.train.seed}};
+
+  if (job.require_gain) {
+    const double gain = *outcome.gain_points();
+    report.add_gate("require-gain", fmt::format("gain over labels-only >= {} points", *job.require_gain),
+                    gain >= *job.require_gain, gain);
+    if (gain < *job.require_gain) {
+      present(outcome, DistillShown{});
+      throw Error(ExitCode::kGateFailed, fmt::format("distillation gained {:.2f} points over labels-only training "
+                                                     "(--require-gain {}); no artifact written", gain, *job.require_gain));
+    }
+  }
+
+  if (!settings.train.is_main_rank()) return outcome;  // rank 0 writes the student and the report
+  const auto& shipped = outcome.shipped();
+  auto result = Model::from_torchscript(shipped.student);
+  result.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt distill"},
+                                                      {"teacher", job.teacher_path},
+                                                      {"trained_with", outcome.shipped_baseline || !outcome.chosen
+                                                                           ? "labels-only"
+                                                                           : outcome.chosen->describe()},
+                                                      {"val_accuracy", shipped.val_accuracy}}).dump());
+  DistillShown shown;
+  if (std::filesystem::path(job.output).extension() == ".onnx") {
+    // The accuracy above is LibTorch's: measure the exported file where it will run, on the same data.
+    log_info("exporting the student to ONNX (opset {}) and checking it in ONNX Runtime ...", ExportOptions{}.opset);
+    const auto& check_data = val.size() == 0 ? train : val;
+    result.torchscript().eval();
+    auto exported = export_like(result, check_data.input_rows(0, 1));
+    ComparisonSettings check;
+    check.time_latency = job.time_latency;
+    shown.onnx_check = compare_models(result, exported, check_data, check);
+    metrics["onnx_export"] = shown.onnx_check;
+    result = exported;
+  }
+  result.save(job.output);
+  report.add_output(job.output, &result);
+  shown.written = true;
+  present(outcome, shown);
   return outcome;
 }
 

@@ -5,6 +5,7 @@
 // slice of the training data, and the labels-only baseline keeps the tool honest: the better student ships.
 #include <torch/script.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "lib/data/dataset.h"
 #include "lib/model/model.h"
+#include "lib/report/report.h"
 #include "lib/train/augment.h"
 #include "lib/train/distill_objectives.h"
 #include "lib/train/trainer.h"
@@ -76,6 +78,28 @@ struct DistillOutcome {
 /// Distills `teacher` into a copy of `student` (the input is left as it is).
 DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
                        const Dataset& val, const DistillRequest& settings);
+
+/// What `mopt distill` writes, and the gate it judges the result by.
+struct DistillJob {
+  std::string output;                   ///< .pt, or .onnx: exported and checked in ONNX Runtime first
+  std::string teacher_path;             ///< recorded in the artifact
+  std::optional<double> require_gain;   ///< points over labels-only training; less writes nothing (exit 3)
+  std::vector<std::string> feature_pairs_text;  ///< --feature-pairs as given, for the report
+  bool time_latency = true;             ///< .onnx: time the exported file against the student
+};
+
+/// How the job ended, for the caller to print.
+struct DistillShown {
+  bool written = false;
+  nlohmann::json onnx_check;  ///< .onnx: compare_models() of the student in LibTorch vs the file in ORT
+};
+
+/// `mopt distill` as a library call: run_distill(), then fills `report` (metrics,
+/// details.distillation), enforces job.require_gain (`present` sees the outcome before it throws),
+/// and on the main rank writes job.output atomically and shows it through `present`.
+DistillOutcome run_distill_job(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
+                               const Dataset& val, const DistillRequest& settings, const DistillJob& job, Report& report,
+                               const std::function<void(const DistillOutcome&, const DistillShown&)>& present);
 
 /// The auto recipe's candidates: labels only, then soft-target settings, `base` first.
 std::vector<RecipeCandidate> recipe_candidates(const SoftTargets& base);

@@ -310,4 +310,44 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   return outcome;
 }
 
+PruneOutcome run_prune_job(const Model& input, const PruneRequest& request, const PruneJob& job, Report& report,
+                           const std::function<void(const PruneOutcome&)>& present) {
+  auto outcome = run_prune(input, request);
+  if (!request.train.is_main_rank()) return outcome;  // rank 0 measures, reports and writes
+  report.metrics() = outcome.comparison;
+  report.metrics()["totals"] = outcome.totals;
+  const bool uses_amount = request.method == "channel" || (request.method == "magnitude" && request.amounts_file.empty());
+  const auto amount = uses_amount ? nlohmann::json(request.amount) : nlohmann::json();
+  auto& details = report.details()["pruning"];
+  details = {{"method", request.method}, {"amount", amount}, {"global", request.global},
+             {"layers", outcome.layers}, {"groups", outcome.groups}, {"notes", outcome.notes}};
+  if (request.method == "channel") {
+    details["round_to"] = request.round_to;
+    details["round_to_source"] = job.round_to_source;
+    if (!job.profile.empty()) details["profile"] = job.profile;
+  }
+  if (!outcome.finetune.is_null()) details["finetune"] = outcome.finetune;
+  present(outcome);
+
+  if (job.max_accuracy_drop) {
+    const auto& c = outcome.comparison;
+    const double limit = *job.max_accuracy_drop;
+    const double drop = 100 * (c["before"]["accuracy"]["top1"].get<double>() - c["after"]["accuracy"]["top1"].get<double>());
+    report.add_gate("max-accuracy-drop", fmt::format("accuracy drop <= {} points", limit), drop <= limit, drop);
+    if (drop > limit) {
+      throw Error(ExitCode::kGateFailed,
+                  fmt::format("the pruned model lost {:.2f} accuracy points (limit {}); no artifact written", drop, limit));
+    }
+  }
+  if (outcome.model.is_torchscript()) {
+    outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", request.method},
+                                                              {"amount", amount},
+                                                              {"round_to", request.method == "channel" ? nlohmann::json(request.round_to)
+                                                                                                      : nlohmann::json()}}).dump());
+  }
+  outcome.model.save(job.output);
+  report.add_output(job.output, &outcome.model);
+  return outcome;
+}
+
 }  // namespace mopt::prune

@@ -4,6 +4,7 @@
 // what it did to parameters, MACs, file size (raw and compressed), latency and accuracy in one run.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "lib/eval/model_comparison.h"
 #include "lib/model/model.h"
 #include "lib/prune/layer_selection.h"
+#include "lib/report/report.h"
 #include "lib/train/trainer.h"
 
 namespace mopt::prune {
@@ -51,11 +53,25 @@ struct PruneOutcome {
   std::vector<std::string> notes;                   ///< what the figures do and do not mean
 };
 
+/// What `mopt prune` writes, and the gate it judges the result by.
+struct PruneJob {
+  std::string output;
+  std::optional<double> max_accuracy_drop;  ///< accuracy points; a larger drop writes nothing (exit 3)
+  std::string round_to_source = "default";  ///< channel: where round_to came from (default, flag or profile)
+  std::string profile;                      ///< the profile it came from
+};
+
 /// Checks the request (usage_error: bad amount, N:M text, schedule without fine-tuning data, ...).
 void validate_request(const PruneRequest& request);
 
 /// Prunes a copy of `input` (left untouched) and measures before/after.
 PruneOutcome run_prune(const Model& input, const PruneRequest& request);
+
+/// `mopt prune` as a library call: run_prune(), then on the main rank (the others return after
+/// training) fills `report` (metrics, details.pruning), shows the outcome through `present`,
+/// enforces job.max_accuracy_drop and writes job.output atomically, recording how it was made.
+PruneOutcome run_prune_job(const Model& input, const PruneRequest& request, const PruneJob& job, Report& report,
+                           const std::function<void(const PruneOutcome&)>& present);
 
 /// Parses "2:4" into {2, 4}; usage_error unless 1 <= n < m.
 std::pair<int, int> parse_n_m(const std::string& text);

@@ -6,7 +6,6 @@
 #include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/measure/memory.h"
-#include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/distill/distill_workflow.h"
 #include "lib/util/log.h"
@@ -115,76 +114,23 @@ void run_distill_command(const DistillArgs& args, Report& report) {
   settings.ship_better = args.ship == "best";
   settings.train = train_config(args.training, args.output);
 
-  auto outcome = train::run_distill(teacher, student.torchscript(), train, val, settings);
-  auto& metrics = report.metrics();
-  metrics["teacher"] = {{"accuracy", outcome.teacher_val_accuracy}};
-  metrics["student"] = {{"accuracy_before", outcome.student_val_accuracy_before},
-                        {"accuracy_after", outcome.shipped().val_accuracy}};
-  metrics["training"] = {{"train_s", outcome.distilled.result.train_seconds},
-                         {"samples_per_s", outcome.distilled.result.samples_per_s},
-                         {"final_loss", outcome.distilled.result.history.empty()
-                                            ? nlohmann::json::object()
-                                            : nlohmann::json(outcome.distilled.result.history.back().train_loss)}};
-  if (outcome.baseline) {
-    metrics["baseline_ce"] = {{"accuracy", outcome.baseline->val_accuracy},
-                              {"samples_per_s", outcome.baseline->result.samples_per_s}};
-    metrics["gain_over_baseline_points"] = *outcome.gain_points();
-  }
-  metrics["shipped"] = outcome.shipped_kind();
-  report.details()["distillation"] = outcome.to_json();
-  report.details()["distillation"]["settings"] = {{"recipe", settings.recipe == train::Recipe::kAuto ? "auto" : "fixed"},
-                                                  {"soft_targets", settings.soft.to_json()},
-                                                  {"augment", settings.augment.to_json()},
-                                                  {"feature_pairs", args.feature_pairs},
-                                                  {"epochs", settings.train.epochs},
-                                                  {"batch_size", settings.train.batch_size},
-                                                  {"optimizer", settings.train.optimizer.name},
-                                                  {"lr", settings.train.optimizer.lr},
-                                                  {"schedule", settings.train.schedule.kind},
-                                                  {"seed", settings.train.seed}};
-
-  if (gain_required) {
-    const double gain = *outcome.gain_points();
-    report.add_gate("require-gain", fmt::format("gain over labels-only >= {} points", args.require_gain),
-                    gain >= args.require_gain, gain);
-    if (gain < args.require_gain) {
-      print_summary(outcome, "(not written)");
-      throw Error(ExitCode::kGateFailed, fmt::format("distillation gained {:.2f} points over labels-only training "
-                                                     "(--require-gain {}); no artifact written", gain, args.require_gain));
-    }
-  }
-
-  if (!settings.train.is_main_rank()) return;  // rank 0 writes the student and the report
-  const auto& shipped = outcome.shipped();
-  auto result = Model::from_torchscript(shipped.student);
-  result.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt distill"},
-                                                      {"teacher", args.teacher},
-                                                      {"trained_with", outcome.shipped_baseline || !outcome.chosen
-                                                                           ? "labels-only"
-                                                                           : outcome.chosen->describe()},
-                                                      {"val_accuracy", shipped.val_accuracy}}).dump());
-  nlohmann::json onnx_check;
-  if (onnx_out) {
-    // The accuracy above is LibTorch's: measure the exported file where it will run, on the same data.
-    log_info("exporting the student to ONNX (opset {}) and checking it in ONNX Runtime ...", ExportOptions{}.opset);
-    const auto& check_data = args.val.empty() ? train : val;
-    result.torchscript().eval();
-    auto exported = export_like(result, check_data.input_rows(0, 1));
-    ComparisonSettings check;
-    check.time_latency = args.time_latency;
-    onnx_check = compare_models(result, exported, check_data, check);
-    metrics["onnx_export"] = onnx_check;
-    result = exported;
-  }
-  result.save(args.output);
-  report.add_output(args.output, &result);
-  print_summary(outcome, args.output);
-  if (onnx_out) {
-    say("ONNX file in ONNX Runtime vs the trained student in LibTorch: cosine {:.6f}, {}",
-        onnx_check["agreement"]["cosine"].get<double>(), top1_agreement_text(onnx_check["agreement"]));
-    say("{:<28} {:>14} {:>14}", "", "LibTorch .pt", "ORT .onnx");
-    say_latency_and_accuracy(onnx_check);
-  }
+  train::DistillJob job;
+  job.output = args.output;
+  job.teacher_path = args.teacher;
+  if (gain_required) job.require_gain = args.require_gain;
+  job.feature_pairs_text = args.feature_pairs;
+  job.time_latency = args.time_latency;
+  train::run_distill_job(teacher, student.torchscript(), train, val, settings, job, report,
+                         [&](const train::DistillOutcome& outcome, const train::DistillShown& shown) {
+                           print_summary(outcome, shown.written ? args.output : "(not written)");
+                           if (shown.onnx_check.is_null()) return;
+                           const auto& agreement = shown.onnx_check["agreement"];
+                           say("ONNX file in ONNX Runtime vs the trained student in LibTorch: cosine {:.6f}, {}",
+                               agreement["cosine"].get<double>(), top1_agreement_text(agreement));
+                           say("{:<28} {:>14} {:>14}", "", "LibTorch .pt", "ORT .onnx");
+                           say_latency_and_accuracy(shown.onnx_check);
+                         });
+  if (!settings.train.is_main_rank()) return;
   remove_default_checkpoints(args.training, args.output);
 }
 

@@ -100,16 +100,17 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   request.amounts_file = args.amounts;
   request.norm = args.norm == "l2" ? 2 : 1;
   // --round-to, else the profile's prune.round_to, else the fixed default; the report says which.
-  std::string round_to_source = "default", profile_name;
+  prune::PruneJob job;
+  job.output = args.output;
   if (args.round_to > 0) {
     if (args.method != "channel") throw usage_error("--round-to applies to --method channel (whole channels)");
     request.round_to = args.round_to;
-    round_to_source = "flag";
+    job.round_to_source = "flag";
   } else if (!args.profile.empty()) {
     const auto profile = load_profile(args.profile);
     request.round_to = profile.prune.round_to;
-    round_to_source = "profile";
-    profile_name = profile.name;
+    job.round_to_source = "profile";
+    job.profile = profile.name;
   }
   request.selection = {args.include, args.exclude};
   request.schedule = args.schedule;
@@ -143,44 +144,18 @@ void run_prune_command(const PruneArgs& args, Report& report) {
     throw usage_error("--max-accuracy-drop needs labelled --eval-data");
   }
 
-  auto outcome = prune::run_prune(input, request);
-  if (!request.train.is_main_rank()) return;  // rank 0 measures, reports and writes
-  report.metrics() = outcome.comparison;
-  report.metrics()["totals"] = outcome.totals;
-  const bool uses_amount = args.method == "channel" || (args.method == "magnitude" && args.amounts.empty());
-  const auto amount = uses_amount ? nlohmann::json(args.amount) : nlohmann::json();
-  report.details()["pruning"] = {{"method", args.method}, {"amount", amount}, {"global", args.global},
-                                 {"layers", outcome.layers}, {"groups", outcome.groups}, {"notes", outcome.notes}};
-  std::string rounding;
-  if (args.method == "channel") {
-    report.details()["pruning"]["round_to"] = request.round_to;
-    report.details()["pruning"]["round_to_source"] = round_to_source;  // default, flag or profile
-    if (!profile_name.empty()) report.details()["pruning"]["profile"] = profile_name;
-    rounding = fmt::format("--round-to {} ({})", request.round_to,
-                           profile_name.empty() ? round_to_source : "from profile " + profile_name);
-  }
-  if (!outcome.finetune.is_null()) report.details()["pruning"]["finetune"] = outcome.finetune;
-  print_outcome(outcome, args.method, args.model, args.output, rounding);
-  warn_if_busy(report);
+  if (args.max_accuracy_drop >= 0) job.max_accuracy_drop = args.max_accuracy_drop;
 
-  const auto& c = outcome.comparison;
-  if (args.max_accuracy_drop >= 0) {
-    const double drop = 100 * (c["before"]["accuracy"]["top1"].get<double>() - c["after"]["accuracy"]["top1"].get<double>());
-    report.add_gate("max-accuracy-drop", fmt::format("accuracy drop <= {} points", args.max_accuracy_drop),
-                    drop <= args.max_accuracy_drop, drop);
-    if (drop > args.max_accuracy_drop) {
-      throw Error(ExitCode::kGateFailed, fmt::format("the pruned model lost {:.2f} accuracy points (limit {}); no artifact written",
-                                                     drop, args.max_accuracy_drop));
+  prune::run_prune_job(input, request, job, report, [&](const prune::PruneOutcome& outcome) {
+    std::string rounding;
+    if (args.method == "channel") {
+      rounding = fmt::format("--round-to {} ({})", request.round_to,
+                             job.profile.empty() ? job.round_to_source : "from profile " + job.profile);
     }
-  }
-  if (outcome.model.is_torchscript()) {
-    outcome.model.set_extra_file("mopt.json", nlohmann::json({{"made_by", "mopt prune"}, {"method", args.method},
-                                                              {"amount", amount},
-                                                              {"round_to", args.method == "channel" ? nlohmann::json(request.round_to)
-                                                                                                    : nlohmann::json()}}).dump());
-  }
-  outcome.model.save(args.output);
-  report.add_output(args.output, &outcome.model);
+    print_outcome(outcome, args.method, args.model, args.output, rounding);
+    warn_if_busy(report);
+  });
+  if (!request.train.is_main_rank()) return;
   remove_default_checkpoints(args.training, args.output);
 }
 
