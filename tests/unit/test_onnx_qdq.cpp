@@ -139,6 +139,42 @@ TEST_SUITE("onnx_qdq") {
     CHECK(choose_qparams({0, 1e-9}, 0, 255, false).scale == doctest::Approx(std::numeric_limits<float>::epsilon()));
   }
 
+  TEST_CASE("Split keeps its input's parameters (ORT runs it INT8); Shape reads the INT8 tensor, no DequantizeLinear of its own") {
+    // ShuffleNetV2's channel split and shuffle: left fp32, each Split cost a DQ and two Qs per call in
+    // ORT, and each Shape a DQ of the whole tensor.
+    torch::manual_seed(3);
+    OnnxGraphBuilder b(13);
+    b.input("x", {1, 2, 4, 4}).output("y", {1, 2, 4, 4}).output("shape", {4}, onnx::TensorProto::INT64);
+    b.initializer("w", torch::randn({4, 2, 1, 1}));
+    b.initializer("halves", torch::tensor({2, 2}, torch::kLong));
+    b.node("Conv", {"x", "w"}, {"c"});
+    testing::set_attr(b.node("Split", {"c", "halves"}, {"s0", "s1"}), "axis", 1);
+    b.node("Shape", {"s0"}, {"shape"});
+    b.node("Add", {"s0", "s1"}, {"y"});
+    auto model = b.build();
+    auto plan = plan_qdq(model, QdqOptions{});
+    REQUIRE(plan.passthrough.size() == 1);
+    CHECK(plan.shares_params.at("s0") == "c");
+    CHECK(plan.shares_params.at("s1") == "c");
+    auto calibration = calibrate_tensors(model, plan.calibrate, {torch::randn({8, 2, 4, 4})}, "minmax", CalibratorOptions{}, 8,
+                                         [](const std::string&) {});
+    nlohmann::json summary;
+    auto qdq = apply_qdq(model, plan, calibration.ranges, QdqOptions{}, summary);
+    onnx::checker::check_model(qdq);
+    std::map<std::string, std::string> producer;
+    for (const auto& node : qdq.graph().node()) {
+      for (const auto& out : node.output()) producer[out] = node.op_type();
+    }
+    for (const auto& node : qdq.graph().node()) {
+      if (node.op_type() == "Split") CHECK(producer[node.input(0)] == "DequantizeLinear");
+      if (node.op_type() == "Shape") CHECK(producer[node.input(0)] == "QuantizeLinear");
+      if (node.op_type() == "Add") {  // both halves dequantized from their own Qs, with the Conv output's scale
+        CHECK(producer[node.input(0)] == "DequantizeLinear");
+        CHECK(producer[node.input(1)] == "DequantizeLinear");
+      }
+    }
+  }
+
   TEST_CASE("--skip keeps matching nodes in fp32 and says why; bad inputs are invalid input") {
     auto model = conv_gemm_model();
     QdqOptions options;

@@ -19,7 +19,12 @@ namespace {
 
 // Ops that only move or select values: their output reuses the input's parameters, which is what
 // lets ORT drop the DQ -> op -> Q around them and run them on uint8.
-const std::set<std::string> kPassthroughOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Resize"};
+// Split too: every output keeps the input's parameters, and ORT runs DQ -> Split -> Q as an INT8 Split
+// (ShuffleNetV2 splits channels 13 times; left fp32, each split cost a DQ and two Qs per call).
+const std::set<std::string> kPassthroughOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Dropout", "Resize", "Split"};
+
+// The data outputs of a passthrough node (Dropout's mask and MaxPool's indices are not data).
+int data_outputs(const onnx::NodeProto& node) { return node.op_type() == "Split" ? node.output_size() : 1; }
 
 bool is_constant(const onnx::GraphProto& graph, const std::string& name) {
   return find_constant_initializer(graph, name) != nullptr;
@@ -125,13 +130,15 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     if (folded_nodes.count(n)) continue;
     const auto label = node_label(node);
     if (kPassthroughOps.count(node.op_type())) {
-      const bool mask_used = node.output_size() > 1 && !node.output(1).empty() &&
+      const bool mask_used = data_outputs(node) == 1 && node.output_size() > 1 && !node.output(1).empty() &&
                              (consumers.count(node.output(1)) || outputs.count(node.output(1)));
       const bool training = node.op_type() == "Dropout" && node.input_size() > 2 && !node.input(2).empty();
       if (quantized.count(node.input(0)) && !mask_used && !training && !matches_any_glob(options.skip, label)) {
         plan.passthrough.push_back(n);
-        plan.shares_params[node.output(0)] = node.input(0);
-        quantized.insert(node.output(0));
+        for (int o = 0; o < data_outputs(node); ++o) {
+          plan.shares_params[node.output(o)] = node.input(0);
+          quantized.insert(node.output(o));
+        }
       }
       continue;
     }
@@ -294,7 +301,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
   }
   for (int n : plan.passthrough) {
     const auto& node = graph.node(n);
-    params[node.output(0)] = params.at(node.input(0));
+    for (int o = 0; o < data_outputs(node); ++o) params[node.output(o)] = params.at(node.input(0));
   }
 
   std::set<int> targets(plan.targets.begin(), plan.targets.end());
@@ -382,7 +389,10 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
         continue;
       }
       auto q = quantized_name.find(name);
-      if (q != quantized_name.end()) node.set_input(i, writer.dequantize(q->second, params.at(name), name));
+      if (q == quantized_name.end()) continue;
+      // Shape reads no values: it takes the INT8 tensor, not a dequantized copy made for it alone
+      // (ShuffleNetV2's channel shuffles read 16 shapes).
+      node.set_input(i, node.op_type() == "Shape" ? q->second : writer.dequantize(q->second, params.at(name), name));
     }
     // Outputs that get a Q: a graph output keeps its name on a final DQ.
     std::vector<std::pair<std::string, std::string>> graph_output_dq;
