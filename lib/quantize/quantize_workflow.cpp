@@ -169,7 +169,7 @@ QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest
   // INT8: the engine that runs this model fastest here, unless --engine named one.
   json engines = json::object();
   const bool int8 = request.mode == "static" || request.mode == "dynamic";
-  if (int8 && request.comparison.time_latency && !engine_pinned()) {
+  if (int8 && first && request.comparison.time_latency && !engine_pinned()) {
     const auto choice = fastest_engine(first->model, request.eval, request.comparison, log_line);
     engines = choice.p50_ms;
     if (choice.engine != active_engine() && use_engine(choice.engine)) first->model = first->model.reloaded();  // re-packed
