@@ -309,11 +309,7 @@ namespace {
 // --fail-if, --max-regression and the profile's budgets, against what was measured.
 std::vector<GateResult> judge(const BenchRequest& request, const json& metrics) {
   std::vector<GateResult> results;
-  std::vector<GateExpression> gates = request.gates;
-  if (request.profile) {
-    for (const auto& text : budget_gates(*request.profile)) gates.push_back(parse_gate(text));
-  }
-  for (const auto& gate : gates) {
+  for (const auto& gate : request.gates) {
     auto r = evaluate_fail_if(gate, metrics);
     results.insert(results.end(), r.begin(), r.end());
   }

@@ -36,10 +36,10 @@ struct BenchRequest {
   std::filesystem::path trace_path;      ///< --trace: Chrome trace of the first profiled iterations (implies op_profile)
 
   // What the run is judged by; each failed gate is recorded in the report (the caller decides the exit).
-  std::vector<GateExpression> gates;          ///< --fail-if, parsed before anything is measured
+  std::vector<GateExpression> gates;          ///< --fail-if and the profile's budgets, parsed before anything is measured
   std::vector<RegressionRule> regression_rules;  ///< --max-regression, against `baseline`
   nlohmann::json baseline;                    ///< --baseline: an earlier report
-  std::optional<Profile> profile;             ///< --profile: its budgets are gates too
+  std::optional<Profile> profile;             ///< --profile: reported, and judged on whether it deploys with `runtime`
   std::string profile_runtime;                ///< the profile's name for the runtime measured (libtorch-lite for .ptl)
   std::vector<int64_t> batches_asked;         ///< --batch as given, for the report's settings
 };

@@ -215,7 +215,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
     settings.profile_runtime = args.runtime.empty() ? profile_runtime_for(*settings.profile, args.model)
                                                     : profile_runtime_name(args.runtime, args.model);
     settings.runtime = measured_runtime(settings.profile_runtime);
-    for (const auto& text : budget_gates(*settings.profile)) parse_gate(text);  // a bad budget fails before the run
+    for (const auto& text : budget_gates(*settings.profile)) settings.gates.push_back(parse_gate(text));
   }
   for (const auto& text : args.max_regression) settings.regression_rules.push_back(parse_regression(text));
   if (!settings.regression_rules.empty() && args.baseline.empty()) throw usage_error("--max-regression needs --baseline OLD_REPORT.json");

@@ -97,10 +97,6 @@ const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul
 
 }  // namespace
 
-// ORT's CPU QDQ rules run DQ -> op -> Q as QLinearSigmoid/QLinearSoftmax/QLinearLeakyRelu (lookup
-// tables), which keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) and attention
-// weights INT8. Not where the output leaves the model: probabilities keep their fp32 precision.
-bool is_table_op(const std::string& op_type) { return quant::ort_runs_as_int8_table(op_type); }
 
 std::string node_label(const onnx::NodeProto& node) {
   if (!node.name().empty()) return node.name();
@@ -146,7 +142,10 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
                            std::all_of(node.input().begin(), node.input().end(),
                                        [&](const std::string& in) { return in.empty() || floats.count(in); });
     if (!all_float) continue;  // integer shape arithmetic (or a Constant), not a quantization candidate
-    const bool table_op = is_table_op(node.op_type()) && !outputs.count(node.output(0));
+    // ORT's CPU QDQ rules run DQ -> op -> Q as QLinearSigmoid/QLinearSoftmax/QLinearLeakyRelu (lookup
+    // tables), which keeps SiLU's and squeeze-excite's gates (EfficientNet, RegNetY) and attention
+    // weights INT8. Not where the output leaves the model: probabilities keep their fp32 precision.
+    const bool table_op = quant::ort_runs_as_int8_table(node.op_type()) && !outputs.count(node.output(0));
     if (!kComputeOps.count(node.op_type()) && !table_op) {
       // LayerNormalization, Erf, ...: they run fp32 between a DQ and a Q.
       if (node.op_type() != "Identity" && floats.count(node.output(0))) ++plan.fp32_op_types[node.op_type()];

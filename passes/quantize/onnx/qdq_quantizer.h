@@ -64,8 +64,5 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan,
 /// The node's name, or its first output when it has none (how nodes are named in messages).
 std::string node_label(const onnx::NodeProto& node);
 
-/// Sigmoid, Softmax, LeakyRelu: ops ORT's CPU QDQ rules run as QLinear lookup-table kernels, which
-/// plan_qdq quantizes except where their output leaves the model.
-bool is_table_op(const std::string& op_type);
 
 }  // namespace mopt::onnx_quant
