@@ -114,8 +114,7 @@ void EntropyCalibrator::observe(const torch::Tensor& values) {
   auto [lo, hi] = torch::aminmax(x);
   seen_negative_ = seen_negative_ || lo.item<double>() < 0;
   seen_positive_ = seen_positive_ || hi.item<double>() > 0;
-  auto magnitudes = x.abs();
-  magnitudes_.add(magnitudes.masked_select(magnitudes != 0));
+  magnitudes_.add_magnitudes(x);
 }
 
 Range EntropyCalibrator::range() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "calibration/finite_values.h"
 #include "lib/errors.h"
@@ -13,12 +14,29 @@ StreamingHistogram::StreamingHistogram(int64_t bins, bool anchor_at_zero) : anch
   counts_.assign(static_cast<size_t>(bins), 0.0);
 }
 
-void StreamingHistogram::add(const torch::Tensor& values) {
-  auto x = finite_values(values);
-  if (x.numel() == 0) return;
-  auto [lo_t, hi_t] = torch::aminmax(x);
-  const double lo = lo_t.item<double>();
-  const double hi = hi_t.item<double>();
+// Two passes over the raw values (range, then counts) instead of tensor ops: calibration feeds
+// every activation of every sample through here, and the tensor version made five float64 copies
+// of each (ResNet-50, 32 samples: 8 s of histogram work per calibrator, now well under one).
+template <typename T>
+void StreamingHistogram::add_scanned(const T* values, int64_t n, bool magnitudes) {
+  auto read = [&](int64_t i, double& v) {
+    v = static_cast<double>(values[i]);
+    if (!std::isfinite(v)) return false;
+    if (magnitudes) {
+      if (v == 0) return false;
+      v = std::fabs(v);
+    }
+    return true;
+  };
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, v = 0;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!read(i, v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    ++kept;
+  }
+  if (kept == 0) return;
   if (empty()) {
     start(lo, hi);
     data_min_ = lo;
@@ -28,18 +46,31 @@ void StreamingHistogram::add(const torch::Tensor& values) {
     data_min_ = std::min(data_min_, lo);
     data_max_ = std::max(data_max_, hi);
   }
-  const auto n = static_cast<double>(x.numel());
-  total_ += n;
+  total_ += static_cast<double>(kept);
   if (width_ == 0) {
     // Degenerate range: every value seen so far equals min_, so they all belong to bin 0.
-    counts_[0] += n;
+    counts_[0] += static_cast<double>(kept);
     return;
   }
-  // Clamping absorbs the last-ulp differences between a value and the range edges.
-  auto index = ((x - min_) / width_).floor().clamp(0, static_cast<double>(bins() - 1)).to(torch::kLong);
-  auto per_bin = torch::bincount(index, /*weights=*/{}, bins()).to(torch::kDouble).contiguous();
-  const double* p = per_bin.data_ptr<double>();
-  for (int64_t i = 0; i < bins(); ++i) counts_[static_cast<size_t>(i)] += p[i];
+  const double last = static_cast<double>(bins() - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!read(i, v)) continue;
+    // Clamping absorbs the last-ulp differences between a value and the range edges.
+    const double index = std::clamp(std::floor((v - min_) / width_), 0.0, last);
+    counts_[static_cast<size_t>(index)] += 1;
+  }
+}
+
+void StreamingHistogram::add(const torch::Tensor& values) {
+  const auto x = flat_real_values(values);
+  if (x.scalar_type() == torch::kDouble) add_scanned(x.data_ptr<double>(), x.numel(), false);
+  else add_scanned(x.data_ptr<float>(), x.numel(), false);
+}
+
+void StreamingHistogram::add_magnitudes(const torch::Tensor& values) {
+  const auto x = flat_real_values(values);
+  if (x.scalar_type() == torch::kDouble) add_scanned(x.data_ptr<double>(), x.numel(), true);
+  else add_scanned(x.data_ptr<float>(), x.numel(), true);
 }
 
 double StreamingHistogram::quantile(double q) const {

@@ -19,6 +19,8 @@ class StreamingHistogram {
 
   /// Adds every finite value of `values` (any shape, any real dtype), growing the range if needed.
   void add(const torch::Tensor& values);
+  /// Adds |v| for every finite, non-zero v of `values` (the entropy calibrator's histogram).
+  void add_magnitudes(const torch::Tensor& values);
 
   /// Lower edge of bin 0.
   double min() const { return min_; }
@@ -45,6 +47,8 @@ class StreamingHistogram {
   double quantile(double q) const;
 
  private:
+  template <typename T>
+  void add_scanned(const T* values, int64_t n, bool magnitudes);
   void start(double lo, double hi);
   void grow_to(double lo, double hi);
   void rebin(double new_min, double new_width, double offset_bins, double factor);

@@ -10,7 +10,7 @@
 // quantizes best; `mopt quantize --print-pipeline` shows the whole pipeline.
 // Context: keep_fp32 (layers or nodes the accuracy fallback returned), memo (the QDQ ranges, so
 // fallback trials calibrate each tensor once), evaluation (ONNX: each activation's error is
-// measured on its first 8 samples).
+// measured on its first 8 samples, and the calibrator check (calibrator_check.h) runs on its first 16).
 // Stats: rewrites = ops now INT8 (TorchScript: quantized:: ops; ONNX: quantized nodes); details:
 // what calibration saw, and a row per activation (range, SQNR, the fallback unit it belongs to).
 // `mopt quantize` (lib/quantize) adds what a pass cannot: the fp32 baseline, the accuracy fallback
@@ -28,6 +28,7 @@
 #include "lib/quantize/quant_boundaries.h"
 #include "lib/util/strings.h"
 #include "passes/quantize/onnx/activation_calibration.h"
+#include "passes/quantize/onnx/calibrator_check.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
@@ -155,6 +156,8 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
   // Ranges calibrated in an earlier run of the same workflow (fallback trials) are reused.
   nlohmann::json kept;
   nlohmann::json& ranges = context.memo ? (*context.memo)["ranges"] : kept;
+  nlohmann::json kept_check;  // the calibrator check, made with the first calibration, kept for later trials
+  nlohmann::json& check = context.memo ? (*context.memo)["calibrator_check"] : kept_check;
   std::vector<std::string> missing;
   nlohmann::json calibration;  // what this run calibrated; null when every range was kept
   for (const auto& name : plan.calibrate) {
@@ -165,11 +168,24 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
                     missing.size(), calibrator));
     CalibratorOptions calibrator_options;
     calibrator_options.percentile = options.get_float("percentile");
+    // With evaluation data, the other calibrators watch the same batches for the calibrator check.
+    std::vector<std::string> others;
+    const bool check_calibrators = context.evaluation && context.evaluation->size() > 0 && missing.size() == plan.calibrate.size();
+    for (const auto& name : calibrator_names()) {
+      if (check_calibrators && name != calibrator) others.push_back(name);
+    }
     const auto calibrated = onnx_quant::calibrate_tensors(model.onnx(), missing, context.calibration->input_list(), calibrator,
-                                                          calibrator_options, batch, log);
+                                                          calibrator_options, batch, log, others);
     for (const auto& [name, range] : calibrated.ranges) ranges[name] = {range.min, range.max};
     calibration = {{"samples", calibrated.samples}, {"batch", batch}, {"peak_rss_mb", calibrated.peak_rss_mb},
                    {"data_mb", megabytes(*context.calibration)}};
+    if (check_calibrators) {
+      log(fmt::format("calibrator check: the QDQ model of each calibrator on {} evaluation samples ...",
+                      std::min(onnx_quant::kCalibratorCheckSamples, context.evaluation->size())));
+      auto candidates = calibrated.alternatives;
+      candidates[calibrator] = calibrated.ranges;
+      check = onnx_quant::compare_calibrators(model.onnx(), plan, qdq, candidates, calibrator, *context.evaluation);
+    }
   }
   std::map<std::string, Range> planned;
   for (const auto& name : plan.calibrate) planned[name] = Range{ranges[name][0].get<double>(), ranges[name][1].get<double>()};
@@ -178,6 +194,7 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
     stats.details["calibration"] = calibration;
     stats.details["calibration_samples"] = calibration["samples"];
   }
+  if (!check.is_null()) stats.details["calibrator_check"] = check;
   check_model_strictly(quantized, "the QDQ model");
   if (context.evaluation) {
     log("measuring each activation's error against fp32 (LibTorch, through the importer) ...");

@@ -47,10 +47,21 @@ assert ia.keys()==ib.keys() and all(np.array_equal(ia[k], ib[k]) for k in ia)" "
       --calibrator "$calibrator" --eval-data "$FMNIST" --eval-samples 2000 --normalize 0.2860,0.3530 --no-latency \
       --report "$WORK/$calibrator.json"
     py "
-import json; m=json.load(open('$WORK/$calibrator.json'))['metrics']
+import json; r=json.load(open('$WORK/$calibrator.json')); m=r['metrics']; check=r['details']['quantization']['calibrator_check']
 drop=m['before']['accuracy']['top1']-m['after']['accuracy']['top1']
-assert drop < 0.01, ('$calibrator', drop)" "$calibrator calibration keeps the CNN's accuracy"
+assert drop <= 0.003, ('$calibrator', drop)
+assert 'warning' not in check and len(check['output_sqnr_db'])==5 and check['samples']==16, check" \
+      "$calibrator calibration keeps the CNN's accuracy within 0.3 pt, and the calibrator check finds no better one"
   done
+  # A calibrator that clips what matters (the 95th percentile) collapses the output; the check says
+  # which calibrator did better, and the file is still written (it is a warning).
+  expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/p95.onnx" --calib "$FMNIST" --calib-samples 256 --calibrator percentile \
+    --percentile 95 --eval-data "$FMNIST" --eval-samples 500 --normalize 0.2860,0.3530 --no-latency --report "$WORK/p95.json"
+  expect_stdout "WARNING: the percentile calibrator's QDQ model reaches an output SQNR of"
+  py "
+import json; check=json.load(open('$WORK/p95.json'))['details']['quantization']['calibrator_check']; s=check['output_sqnr_db']
+assert check['best'] != 'percentile' and s[check['best']] - s['percentile'] >= 3 and 'try --calibrator '+check['best'] in check['warning'], check" \
+    "the calibrator check names the better calibrator"
   # Accuracy target: met at once -> one trial, gate passed; unreachable -> the most sensitive nodes
   # return to fp32 one per trial (each executed in ORT), then exit 3 with nothing written.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" -o "$WORK/target.onnx" --calib "$FMNIST" --calib-samples 64 --eval-data "$FMNIST" \

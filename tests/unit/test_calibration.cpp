@@ -90,6 +90,24 @@ TEST_SUITE("calibration") {
     CHECK(h.data_max() == 3);
   }
 
+  TEST_CASE("histogram: float32 is read in place with the counts float64 gives; add_magnitudes bins |v| of non-zero v") {
+    torch::manual_seed(3);
+    auto batch = torch::randn({5000});
+    StreamingHistogram single(64), wide(64);
+    single.add(batch);
+    wide.add(batch.to(torch::kDouble));
+    CHECK(single.counts() == wide.counts());
+    CHECK(single.data_max() == wide.data_max());
+
+    StreamingHistogram magnitudes(4, /*anchor_at_zero=*/true);
+    const double nan = std::nan("");
+    magnitudes.add_magnitudes(values({-3, 0, 0, 1, nan, 2}));
+    // |v| of -3, 1, 2 over [0, 3]: width 0.75, so 1 -> bin 1, 2 -> bin 2, 3 -> the last; the zeros and NaN are left out.
+    CHECK(magnitudes.total() == 3);
+    CHECK(magnitudes.data_min() == 1);
+    CHECK((magnitudes.counts() == std::vector<double>{0, 1, 1, 1}));
+  }
+
   TEST_CASE("histogram: many batches with a growing range keep the bin count and the total") {
     StreamingHistogram h(64);
     torch::manual_seed(1);

@@ -225,6 +225,13 @@ void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string
     const auto& cal = outcome.details["calibration"];
     say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
   }
+  if (outcome.details.contains("calibrator_check")) {
+    const auto& check = outcome.details["calibrator_check"];
+    std::vector<std::string> scores;
+    for (const auto& [name, db] : check["output_sqnr_db"].items()) scores.push_back(fmt::format("{} {:.1f}", name, db.get<double>()));
+    say("calibrators, output SQNR dB on {} samples: {}", check["samples"].get<int64_t>(), fmt::join(scores, ", "));
+    if (check.contains("warning")) say("WARNING: {}", check["warning"].get<std::string>());
+  }
   int unfused = 0;
   for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
   if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);

@@ -71,19 +71,30 @@ void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& 
 CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                     const std::vector<torch::Tensor>& inputs, const std::string& calibrator,
                                     const CalibratorOptions& options, int64_t batch,
-                                    const std::function<void(const std::string&)>& log) {
-  std::vector<std::unique_ptr<Calibrator>> calibrators;
-  for (size_t i = 0; i < tensors.size(); ++i) calibrators.push_back(make_calibrator(calibrator, options));
-  run_watched(model, tensors, inputs, batch, [&](size_t i, const torch::Tensor& t) { calibrators[i]->observe(t); },
+                                    const std::function<void(const std::string&)>& log, const std::vector<std::string>& also) {
+  std::vector<std::string> names{calibrator};
+  names.insert(names.end(), also.begin(), also.end());
+  // calibrators[k][i]: calibrator names[k] watching tensors[i]
+  std::vector<std::vector<std::unique_ptr<Calibrator>>> calibrators(names.size());
+  for (size_t k = 0; k < names.size(); ++k) {
+    for (size_t i = 0; i < tensors.size(); ++i) calibrators[k].push_back(make_calibrator(names[k], options));
+  }
+  run_watched(model, tensors, inputs, batch,
+              [&](size_t i, const torch::Tensor& t) {
+                for (auto& per_tensor : calibrators) per_tensor[i]->observe(t);
+              },
               [&](int64_t done, int64_t n) { log(fmt::format("calibration: {}/{} samples", done, n)); });
   const int64_t n = inputs.front().size(0);
   CalibrationResult result;
   result.samples = n;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    try {
-      result.ranges[tensors[i]] = calibrators[i]->range();
-    } catch (const Error&) {
-      throw invalid_input(fmt::format("calibration saw no finite value for tensor '{}'; check the data for NaN", tensors[i]));
+  for (size_t k = 0; k < names.size(); ++k) {
+    auto& ranges = k == 0 ? result.ranges : result.alternatives[names[k]];
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      try {
+        ranges[tensors[i]] = calibrators[k][i]->range();
+      } catch (const Error&) {
+        throw invalid_input(fmt::format("calibration saw no finite value for tensor '{}'; check the data for NaN", tensors[i]));
+      }
     }
   }
   result.peak_rss_mb = peak_rss_mb();

@@ -18,6 +18,8 @@ namespace mopt::onnx_quant {
 /// What calibration used and cost.
 struct CalibrationResult {
   std::map<std::string, Range> ranges;
+  /// Calibrator name -> tensor -> range, for each calibrator asked to run alongside (`also`).
+  std::map<std::string, std::map<std::string, Range>> alternatives;
   int64_t samples = 0;
   double peak_rss_mb = 0;  ///< this process's peak resident memory after calibration
 };
@@ -30,10 +32,13 @@ void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& 
                  const std::function<void(int64_t, int64_t)>& progress);
 
 /// Runs `inputs` (one per graph input, samples along dim 0) through the model in `batch`-sized steps
-/// and returns a range for every tensor in `tensors`. Bad data (NaN only, wrong shape) -> invalid_input.
+/// and returns a range for every tensor in `tensors`. The calibrators named in `also` watch the same
+/// batches (one run of the model), their ranges in `alternatives`. Bad data (NaN only, wrong shape)
+/// -> invalid_input.
 CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                     const std::vector<torch::Tensor>& inputs, const std::string& calibrator,
                                     const CalibratorOptions& options, int64_t batch,
-                                    const std::function<void(const std::string&)>& log);
+                                    const std::function<void(const std::string&)>& log,
+                                    const std::vector<std::string>& also = {});
 
 }  // namespace mopt::onnx_quant
