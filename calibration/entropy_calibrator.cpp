@@ -22,7 +22,7 @@
 // The threshold with the smallest divergence wins (ties go to the larger threshold, as in TensorRT's
 // reference code). Why it works: a small T makes P's last bin (the folded outliers) disagree with Q;
 // a large T makes each quantization step wide, so Q smears P's shape; the minimum balances the two.
-// Result: [-T, T] for signed data, [0, T] for non-negative data ([-T, 0] for non-positive data).
+// Result: [-T, T] cut to the data's [min, max] (so [0, T] for non-negative data, [-T, 0] for non-positive data).
 // Cost: O(B^2) per range() call (about 4M operations at 2048 bins), nothing per observe() beyond the histogram.
 #include "calibration/entropy_calibrator.h"
 
@@ -112,8 +112,8 @@ void EntropyCalibrator::observe(const torch::Tensor& values) {
   if (x.numel() == 0) return;
   seen_values_ = true;
   auto [lo, hi] = torch::aminmax(x);
-  seen_negative_ = seen_negative_ || lo.item<double>() < 0;
-  seen_positive_ = seen_positive_ || hi.item<double>() > 0;
+  data_min_ = std::min(data_min_, lo.item<double>());
+  data_max_ = std::max(data_max_, hi.item<double>());
   magnitudes_.add_magnitudes(x);
 }
 
@@ -121,7 +121,7 @@ Range EntropyCalibrator::range() const {
   if (!seen_values_) throw_nothing_observed(name());
   if (magnitudes_.empty()) return {0.0, 0.0};  // only zeros
   const double max_magnitude = magnitudes_.data_max();
-  const bool one_sided = !(seen_negative_ && seen_positive_);
+  const bool one_sided = data_min_ >= 0 || data_max_ <= 0;
   const int64_t levels = one_sided ? quant_levels_ : std::max<int64_t>(quant_levels_ / 2, 1);
   const auto& counts = magnitudes_.counts();
 
@@ -144,9 +144,10 @@ Range EntropyCalibrator::range() const {
       threshold = std::min(max_magnitude, magnitudes_.min() + static_cast<double>(best_bin) * magnitudes_.bin_width());
     }
   }
-  if (!seen_negative_) return {0.0, threshold};
-  if (!seen_positive_) return {-threshold, 0.0};
-  return {-threshold, threshold};
+  // [-T, T] cut to what the data reaches: a side that stays within T (a normalized image's
+  // background at -0.81 beside bright pixels at 2.02) keeps its own extent, not T's, so the grid's
+  // levels are not spent on values that never occur.
+  return {std::max(-threshold, data_min_), std::min(threshold, data_max_)};
 }
 
 }  // namespace mopt

@@ -22,8 +22,8 @@ class EntropyCalibrator : public Calibrator {
   int64_t quant_levels_;
   StreamingHistogram magnitudes_;  // histogram of non-zero |x|, anchored at 0
   bool seen_values_ = false;       // any finite value, zeros included
-  bool seen_negative_ = false;
-  bool seen_positive_ = false;
+  double data_min_ = 0;  ///< smallest and largest finite value seen (0 before any)
+  double data_max_ = 0;
 };
 
 /// KL(P || Q) of the TensorRT candidate with `threshold_bin` reference bins over `counts`, quantized

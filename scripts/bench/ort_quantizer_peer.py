@@ -143,6 +143,7 @@ def main():
     parser.add_argument("--models", default="fashion_cnn,residual_cnn,row_lstm,resnet18,mobilenet_v2,transformer")
     parser.add_argument("--methods", default="minmax,entropy,percentile,dynamic")
     parser.add_argument("--rounds", type=int, default=3, help="latency rounds over a model's files, alternating")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs of the residual CNN and the row-LSTM")
     parser.add_argument("--zoo", help="folder of scripted torchvision models, NAME.pt (made by "
                         "`/usr/bin/python3 scripts/bench/torchvision_models.py DIR NAME...`); --models may name them")
     options = parser.parse_args()
@@ -178,8 +179,9 @@ def main():
             mopt("optimize", os.path.join(ROOT, "tests/fixtures/fashion_cnn.pt"), "-o", fp32, "--input-shape",
                  "1x1x28x28", "--opset", "17", "-q")
         else:
+            torch.manual_seed(0)  # the initial weights too: the same trained model on every run
             model = ResidualCNN() if name == "residual_cnn" else RowLSTM()
-            export(train(model, train_x, train_y), fp32)
+            export(train(model, train_x, train_y, epochs=options.epochs), fp32)
         rows = [("fp32", "-", fp32, measure(fp32, fp32, model_test, model_labels, options.iterations, tmp))]
         for method in options.methods.split(","):
             for tool in ("ort", "mopt"):
