@@ -274,7 +274,7 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
 
   // Cold start: load, then the first inference, apart from the steady state.
   auto load_start = std::chrono::steady_clock::now();
-  Model model = load_executable(settings.model_path);
+  Model model = load_runnable(settings.model_path);
   double load_ms = elapsed_ms(load_start);
   auto first_input = batch_inputs(settings.data, settings.batches.front());
   auto first_start = std::chrono::steady_clock::now();
@@ -282,7 +282,9 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
   double first_ms = elapsed_ms(first_start);
 
   json metrics = {{"model", model_json(settings, parameter_totals(model))},
-                  {"runtime", {{"name", "libtorch"}, {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
+                  // An AOTInductor package runs its own compiled code, on LibTorch's kernels and allocator.
+                  {"runtime", {{"name", model.is_aoti_package() ? "libtorch-aotinductor" : "libtorch"},
+                               {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
                                {"malloc", malloc_settings_json()}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "lib/errors.h"
+#include "lib/model/aoti_package.h"
 
 namespace mopt {
 
@@ -14,6 +15,11 @@ torch::Tensor run_model(const Model& model, const torch::Tensor& input) { return
 
 torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& inputs) {
   c10::InferenceMode guard;
+  if (model.is_aoti_package()) {
+    auto outputs = model.aoti_package().run(inputs);
+    if (outputs.empty()) throw invalid_input("the AOTInductor package returned no tensor");
+    return outputs.front();
+  }
   auto& module = const_cast<torch::jit::Module&>(model.torchscript());  // forward() is non-const in LibTorch
   torch::jit::IValue output;
   try {

@@ -1,7 +1,10 @@
 #include "lib/inspect/model_summary.h"
 
+#include <fmt/format.h>
+
 #include <limits>
 
+#include "lib/model/aoti_package.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/fed_inputs.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -153,6 +156,22 @@ void onnx_io_and_layers(const onnx::ModelProto& proto, json& summary) {
 
 }  // namespace
 
+// An AOTInductor package is compiled code: what it records of its build, its inputs (count only;
+// their shapes were fixed at export) and its constants as the layers.
+void aoti_package_summary(const AotiPackage& package, json& summary) {
+  summary["package"] = package.metadata();
+  summary["op_histogram"] = json::object();
+  summary["inputs"] = json::array();
+  for (int64_t i = 0; i < package.input_count(); ++i) {
+    summary["inputs"].push_back({{"name", fmt::format("args[{}]", i)}, {"dtype", "?"}, {"shape", nullptr}});
+  }
+  summary["outputs"] = json::array();
+  summary["layers"] = json::array();
+  for (const auto& [name, tensor] : package.constants()) {
+    summary["layers"].push_back({{"name", name}, {"kind", "constant"}, {"parameters", tensor.numel()}, {"shape", tensor.sizes().vec()}});
+  }
+}
+
 json summarize_model(const Model& model, const fs::path& path) {
   json summary;
   summary["format"] = format_name(model.format());
@@ -161,6 +180,10 @@ json summarize_model(const Model& model, const fs::path& path) {
   auto params = parameter_totals(model);
   summary["parameters"] = params.count;
   summary["parameter_bytes"] = params.bytes;
+  if (model.is_aoti_package()) {
+    aoti_package_summary(model.aoti_package(), summary);
+    return summary;
+  }
   summary["op_histogram"] = op_histogram(model);
   if (model.is_onnx()) {
     onnx_io_and_layers(model.onnx(), summary);

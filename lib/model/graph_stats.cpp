@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "lib/errors.h"
+#include "lib/model/aoti_package.h"
 #include "lib/util/checked_size.h"
 
 namespace mopt {
@@ -99,6 +100,13 @@ ParameterTotals parameter_totals(const Model& model) {
       for (const auto& attr : node.attribute()) {
         if (attr.name() == "value") add(attr.t());
       }
+    }
+    return totals;
+  }
+  if (model.is_aoti_package()) {
+    for (const auto& [name, tensor] : model.aoti_package().constants()) {
+      totals.count += tensor.numel();
+      totals.bytes += tensor_bytes(tensor);
     }
     return totals;
   }

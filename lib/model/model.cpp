@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lib/errors.h"
+#include "lib/model/aoti_package.h"
 #include "lib/util/zip_check.h"
 #include "lib/model/layer_map.h"
 #include "lib/model/onnx_io.h"
@@ -22,7 +23,12 @@ namespace mopt {
 namespace fs = std::filesystem;
 
 std::string format_name(ModelFormat format) {
-  return format == ModelFormat::kTorchScript ? "torchscript" : "onnx";
+  switch (format) {
+    case ModelFormat::kTorchScript: return "torchscript";
+    case ModelFormat::kOnnx: return "onnx";
+    case ModelFormat::kAotiPackage: return "aoti-package";
+  }
+  return "unknown";
 }
 
 ModelFormat detect_format(const fs::path& path) {
@@ -38,7 +44,8 @@ ModelFormat detect_format(const fs::path& path) {
   in.read(magic, 4);
   if (in.gcount() == 0) throw invalid_input(fmt::format("model file '{}' is empty", path.string()));
   if (in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) {
-    return ModelFormat::kTorchScript;  // TorchScript archives are zip files
+    // TorchScript archives and PyTorch 2 packages are zip files
+    return is_pt2_package(path) ? ModelFormat::kAotiPackage : ModelFormat::kTorchScript;
   }
   return ModelFormat::kOnnx;  // load_onnx() rejects bytes that are not a ModelProto
 }
@@ -98,6 +105,11 @@ Model Model::load(const fs::path& path) {
   Model model;
   model.source_ = path;
   model.format_ = detect_format(path);
+  if (model.format_ == ModelFormat::kAotiPackage) {
+    throw invalid_input(fmt::format("'{}' is an AOTInductor package (.pt2): compiled code that `mopt inspect` and `mopt bench` "
+                                    "run but no other command can change; give the TorchScript or ONNX model it was made from",
+                                    path.string()));
+  }
   if (model.format_ == ModelFormat::kOnnx) {
     model.proto_ = std::make_shared<onnx::ModelProto>(load_onnx(path));
     return model;
@@ -149,19 +161,19 @@ Model Model::from_onnx(onnx::ModelProto proto) {
 }
 
 torch::jit::Module& Model::torchscript() {
-  if (!module_) throw runtime_failure("model is ONNX, not TorchScript");
+  if (!module_) throw runtime_failure(fmt::format("model is {}, not TorchScript", format_name(format_)));
   return *module_;
 }
 const torch::jit::Module& Model::torchscript() const {
-  if (!module_) throw runtime_failure("model is ONNX, not TorchScript");
+  if (!module_) throw runtime_failure(fmt::format("model is {}, not TorchScript", format_name(format_)));
   return *module_;
 }
 onnx::ModelProto& Model::onnx() {
-  if (!proto_) throw runtime_failure("model is TorchScript, not ONNX");
+  if (!proto_) throw runtime_failure(fmt::format("model is {}, not ONNX", format_name(format_)));
   return *proto_;
 }
 const onnx::ModelProto& Model::onnx() const {
-  if (!proto_) throw runtime_failure("model is TorchScript, not ONNX");
+  if (!proto_) throw runtime_failure(fmt::format("model is {}, not ONNX", format_name(format_)));
   return *proto_;
 }
 
@@ -204,7 +216,24 @@ torch::jit::Module clone_module(const torch::jit::Module& module) {
   return copy;
 }
 
+Model Model::load_aoti_package(const fs::path& path) {
+  if (detect_format(path) != ModelFormat::kAotiPackage) {
+    throw invalid_input(fmt::format("'{}' is not an AOTInductor package (.pt2)", path.string()));
+  }
+  Model model;
+  model.format_ = ModelFormat::kAotiPackage;
+  model.source_ = path;
+  model.package_ = std::make_shared<const AotiPackage>(path);
+  return model;
+}
+
+const AotiPackage& Model::aoti_package() const {
+  if (!package_) throw runtime_failure(fmt::format("model is {}, not an AOTInductor package", format_name(format_)));
+  return *package_;
+}
+
 Model Model::clone() const {
+  if (package_) return *this;  // compiled code nothing changes: sharing it is a copy
   Model copy;
   copy.format_ = format_;
   copy.source_ = source_;
@@ -215,7 +244,7 @@ Model Model::clone() const {
 }
 
 Model Model::reloaded() const {
-  if (is_onnx()) return clone();
+  if (!is_torchscript()) return clone();
   std::stringstream buffer;
   module_->save(buffer);
   Model copy = from_torchscript(torch::jit::load(buffer));
@@ -235,6 +264,7 @@ void Model::invalidate_graph_caches() {
 }
 
 void Model::save(const fs::path& path) const {
+  if (package_) throw usage_error("an AOTInductor package is not written by mopt: copy the .pt2 file");
   if (is_onnx()) {
     save_onnx(*proto_, path);
     return;

@@ -11,27 +11,34 @@
 
 namespace mopt {
 
-/// Serialization formats mopt reads and writes.
-enum class ModelFormat { kTorchScript, kOnnx };
+/// Serialization formats mopt reads (and, but for AOTInductor packages, writes).
+enum class ModelFormat { kTorchScript, kOnnx, kAotiPackage };
 
-/// "torchscript" or "onnx" (used in reports and `mopt passes`).
+class AotiPackage;
+
+/// "torchscript", "onnx" or "aoti-package" (used in reports and `mopt passes`).
 std::string format_name(ModelFormat format);
 
-/// Detects the format from the file's bytes (zip archive vs protobuf), never from the extension.
+/// Detects the format from the file's bytes (zip archive, a PyTorch 2 package among them, vs
+/// protobuf), never from the extension.
 /// Throws invalid_input (exit 4) for missing, empty, directory or unrecognised files.
 ModelFormat detect_format(const std::filesystem::path& path);
 
 /// A loaded model. Copies share the underlying module; call clone() for an independent copy.
 class Model {
  public:
-  /// Loads a model, detecting its format; ONNX external data is read from next to the file.
+  /// Loads a model, detecting its format; ONNX external data is read from next to the file. An
+  /// AOTInductor package is refused (invalid_input): it is compiled code no pass can change.
   static Model load(const std::filesystem::path& path);
+  /// Loads an AOTInductor package (.pt2) to run: for the commands that only run a model.
+  static Model load_aoti_package(const std::filesystem::path& path);
   static Model from_torchscript(torch::jit::Module module);
   static Model from_onnx(onnx::ModelProto proto);
 
   ModelFormat format() const { return format_; }
   bool is_torchscript() const { return format_ == ModelFormat::kTorchScript; }
   bool is_onnx() const { return format_ == ModelFormat::kOnnx; }
+  bool is_aoti_package() const { return format_ == ModelFormat::kAotiPackage; }
 
   /// The TorchScript module; throws if the model is ONNX.
   torch::jit::Module& torchscript();
@@ -39,6 +46,8 @@ class Model {
   /// The ONNX graph; throws if the model is TorchScript.
   onnx::ModelProto& onnx();
   const onnx::ModelProto& onnx() const;
+  /// The loaded AOTInductor package; throws for the other formats.
+  const AotiPackage& aoti_package() const;
 
   /// A deep copy: passes mutate their own copy and the input stays untouched.
   Model clone() const;
@@ -69,6 +78,7 @@ class Model {
   ModelFormat format_ = ModelFormat::kTorchScript;
   std::shared_ptr<torch::jit::Module> module_;
   std::shared_ptr<onnx::ModelProto> proto_;
+  std::shared_ptr<const AotiPackage> package_;  ///< immutable: copies share it
   std::filesystem::path source_;
   std::unordered_map<std::string, std::string> extra_files_;
 };

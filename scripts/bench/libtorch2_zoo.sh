@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The zoo side by side on LibTorch 2.x (issue 47's acceptance): mopt's compile and quantize artifacts
 # against the same-version PyTorch (scripted, optimize_for_inference in memory, its own graph-mode
-# INT8) and ONNX Runtime fp32 on the same model exported by mopt. 1 thread, batch 1; every figure is
+# INT8, its AOTInductor package: scripts/bench/aoti_package.py, timed by mopt bench) and ONNX Runtime fp32 on the same model exported by mopt. 1 thread, batch 1; every figure is
 # the p50 of a fresh process (mopt bench for mopt's files and ORT, scripts/bench/pytorch_latency.py
 # in .venv/'s PyTorch for the peers), ROUNDS rounds alternating all of them, median over rounds.
 #   bash scripts/bench/libtorch2_zoo.sh [ROUNDS] [MODEL...]
@@ -46,6 +46,8 @@ for name in "${models[@]}"; do
   "$mopt" optimize "$tmp/$name.pt" -o "$tmp/$name.onnx" --input-shape "$s" --no-latency --quiet || echo "   export failed for $name" >&2
   $py scripts/bench/pytorch_int8.py "$tmp/$name.pt" "$s" "$tmp/$name.pt_int8.pt" "$m" 2>/dev/null \
     || echo "   PyTorch graph-mode INT8 failed for $name" >&2
+  $py scripts/bench/aoti_package.py "$tmp/$name.pt" "$s" "$tmp/$name.pt2" 2>/dev/null \
+    || echo "   PyTorch AOTInductor package failed for $name" >&2
 done
 
 $py - "$tmp" "$rounds" "$mopt" "${models[@]}" <<PY
@@ -61,7 +63,7 @@ def torch_p50(path, shape, mode):
     return float(subprocess.run([sys.executable, "scripts/bench/pytorch_latency.py", path, shape, mode],
                                 check=True, capture_output=True, text=True).stdout)
 columns = {  # label: (file suffix, how it is timed)
-    "pt script": (".pt", "plain"), "pt ofi": (".pt", "ofi"), "pt int8": (".pt_int8.pt", "plain"),
+    "pt script": (".pt", "plain"), "pt ofi": (".pt", "ofi"), "pt int8": (".pt_int8.pt", "plain"), "pt2 aoti": (".pt2", "mopt"),
     "ort fp32": (".onnx", "mopt"), "mopt comp": (".compiled.pt", "mopt"), "mopt int8": (".int8.pt", "mopt")}
 print(f"{'model':<20}" + "".join(f"{c:>11}" for c in columns) + f"{'comp/ofi':>10}{'int8/ptq':>10}{'best/ort':>10}")
 for name in models:
@@ -81,6 +83,6 @@ for name in models:
           + f"{p['mopt comp'] / p['pt ofi']:>10.2f}{p['mopt int8'] / p['pt int8']:>10.2f}{best / p['ort fp32']:>10.2f}")
 print("ms per call, p50, 1 thread, batch 1, median of", rounds, "fresh-process rounds. pt = PyTorch",
       "(same version as mopt's LibTorch), ofi = torch.jit.optimize_for_inference in memory, pt int8 = its",
-      "graph-mode INT8 (static x86 qconfig / dynamic); comp/ofi and int8/ptq: mopt over PyTorch (aim <= 1.0);",
+      "graph-mode INT8 (static x86 qconfig / dynamic), pt2 aoti = its AOTInductor package (freezing on); comp/ofi and int8/ptq: mopt over PyTorch (aim <= 1.0);",
       "best/ort: mopt's faster artifact over ONNX Runtime fp32")
 PY

@@ -65,4 +65,32 @@ assert m['accuracy']['top1']==1.0, m['accuracy']" "the exported BERT in ONNX Run
 import json; a=json.load(open('$WORK/ops.json'))['metrics']['agreement']
 assert a['max_abs_diff']<1e-5 and a['cosine']>0.99999, a" "attention and indexing export agrees with LibTorch"
 fi
+# An AOTInductor package (.pt2) compiled by the same PyTorch: inspect and bench run it like any artifact
+# and its outputs match the TorchScript trace of the same model (which matches PyTorch's eager
+# outputs); a shape outside the exported range, and the commands that change a model, exit 4.
+PT2="$FIXTURES/aoti_cnn.pt2"
+expect_exit 0 -- "$MOPT" inspect "$PT2" --report "$WORK/pt2.json"
+validate_report "$WORK/pt2.json"
+expect_stdout "AOTInductor package"
+py "
+import json; r=json.load(open('$WORK/pt2.json')); m=r['details']['model']
+assert r['inputs'][0]['format']=='aoti-package' and m['format']=='aoti-package', r['inputs']
+assert m['parameters']>=5000 and len(m['inputs'])==1 and m['package']['AOTI_DEVICE_KEY']=='cpu', m
+assert 'features.0.weight' in [l['name'] for l in m['layers']], m['layers']" "inspect reads the package"
+expect_exit 0 -- "$MOPT" bench "$PT2" --data "$FIXTURES/aoti_cnn.input.npy" --reference "$FIXTURES/aoti_cnn.pt" --batch 2,4 \
+  --iterations 5 --report "$WORK/pt2bench.json"
+validate_report "$WORK/pt2bench.json"
+py "
+import json, numpy as np, torch
+m=json.load(open('$WORK/pt2bench.json'))['metrics']
+assert m['runtime']['name']=='libtorch-aotinductor' and [r['batch'] for r in m['rows']]==[2,4], m['runtime']
+assert m['agreement']['max_abs_diff']<1e-4 and m['agreement']['samples']==4, m['agreement']
+traced=torch.jit.load('$FIXTURES/aoti_cnn.pt')
+out=traced(torch.from_numpy(np.load('$FIXTURES/aoti_cnn.input.npy'))).detach().numpy()
+assert np.abs(out-np.load('$FIXTURES/aoti_cnn.output.npy')).max()<1e-4" "the package's outputs match PyTorch's"
+expect_exit 4 -- "$MOPT" bench "$PT2" --input-shape x:1x3x32x32 --iterations 2
+expect_stderr "cannot run on inputs of shape 1x3x32x32"
+expect_exit 4 -- "$MOPT" quantize "$PT2" -o "$WORK/pt2.int8.pt" --mode dynamic
+expect_stderr "is an AOTInductor package (.pt2)"
+[ ! -e "$WORK/pt2.int8.pt" ] || fail "quantize of a package wrote a file"
 finish

@@ -292,7 +292,7 @@ void run_compare_command(const CompareArgs& args, Report& report) {
 void setup_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "measure latency, throughput, memory, work and accuracy; gate CI on them");
-  cmd->add_option("MODEL", args->model, "model to measure: TorchScript (.pt/.ptl) or ONNX (.onnx)");
+  cmd->add_option("MODEL", args->model, "model to measure: TorchScript (.pt/.ptl), ONNX (.onnx) or an AOTInductor package (.pt2)");
   cmd->add_option("--runtime", args->runtime, "onnxruntime or libtorch (default: onnxruntime for .onnx, libtorch otherwise)")
       ->check(CLI::IsMember({"onnxruntime", "libtorch"}));
   cmd->add_option("--reference", args->reference, "compare outputs with this model (agreement, cosine, SQNR)")->type_name("MODEL");
@@ -340,7 +340,8 @@ void setup_bench(CLI::App& app) {
                   "  mopt bench cnn.pt --input-shape 1x1x28x28 --op-profile --trace cnn.trace.json   # where the time goes\n"
                   "  mopt bench int8.pt --input-shape 1x1x28x28 --duration 60 --rate 100   # soak: drift and RSS growth\n"
                   "  mopt bench cnn.pt --input-shape 1x1x28x28 --fail-if 'cpu.percent > 25'   # CPU budget (% of all cores)\n"
-                  "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n\n") +
+                  "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n"
+                  "  mopt bench model.pt2 --input-shape x:8x3x224x224 --batch 8   # an AOTInductor package, at a shape it was exported for\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;

@@ -22,6 +22,11 @@ std::string shape_text(const nlohmann::json& shape) {
 void print_summary(const nlohmann::json& s, const std::string& path, int top_layers) {
   say("{}  ({}, {} bytes)", path, s["format"].get<std::string>(), s["file_bytes"].get<int64_t>());
   say("parameters: {} ({} bytes)", s["parameters"].get<int64_t>(), s["parameter_bytes"].get<int64_t>());
+  if (s.contains("package")) {
+    std::vector<std::string> build;
+    for (const auto& [key, value] : s["package"].items()) build.push_back(fmt::format("{}={}", key, value.get<std::string>()));
+    say("AOTInductor package: compiled code, runs in `mopt bench` with the input shapes it was exported for ({})", fmt::join(build, ", "));
+  }
   if (s.contains("executable")) {
     if (s["executable"].get<bool>()) say("runs in mopt: yes (through the ONNX importer)");
     else say("runs in mopt: no; no converter for {}", s["unsupported_summary"].get<std::string>());
@@ -55,14 +60,15 @@ void print_summary(const nlohmann::json& s, const std::string& path, int top_lay
 void setup_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   auto* cmd = app.add_subcommand("inspect", "show a model's format, inputs/outputs, parameters, ops and layers");
-  cmd->add_option("MODEL", args->model, "TorchScript (.pt/.ptl) or ONNX (.onnx) file")->required();
+  cmd->add_option("MODEL", args->model, "TorchScript (.pt/.ptl), ONNX (.onnx) or AOTInductor package (.pt2) file")->required();
   cmd->add_option("--top", args->top_layers, "show only the first N layers (0 = all)")->type_name("N");
   add_common_flags(*cmd, args->common);
   cmd->footer(std::string("Examples:\n  mopt inspect model.pt\n  mopt inspect model.onnx --report inspect.json\n\n") +
               exit_codes_help());
   cmd->callback([args] {
     run_reported("inspect", args->common, [&](Report& report) {
-      auto model = Model::load(args->model);
+      auto model = detect_format(args->model) == ModelFormat::kAotiPackage ? Model::load_aoti_package(args->model)
+                                                                           : Model::load(args->model);
       auto summary = summarize_model(model, args->model);
       report.add_input(args->model, &model);
       report.details()["model"] = summary;

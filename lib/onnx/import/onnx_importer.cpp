@@ -160,6 +160,10 @@ Model load_executable(const std::filesystem::path& path) {
   return to_torchscript(model);
 }
 
+Model load_runnable(const std::filesystem::path& path) {
+  return detect_format(path) == ModelFormat::kAotiPackage ? Model::load_aoti_package(path) : load_executable(path);
+}
+
 Model as_given(const std::filesystem::path& path, const Model& loaded) {
   return loaded.is_torchscript() && detect_format(path) == ModelFormat::kOnnx ? Model::load(path) : loaded;
 }

@@ -47,6 +47,10 @@ Model to_torchscript(const Model& model);
 /// Loads a model for execution: TorchScript as it is, ONNX through the importer. Errors name the file.
 Model load_executable(const std::filesystem::path& path);
 
+/// load_executable, or an AOTInductor package (.pt2): for the commands that only run a model
+/// (bench, inspect).
+Model load_runnable(const std::filesystem::path& path);
+
 /// What a command measures its result against: the input as its user runs it. For an .onnx file
 /// that is the file itself (mopt runs it in ONNX Runtime, as `mopt bench` does), not `loaded`, the
 /// import into LibTorch that the passes work on; for anything else it is `loaded`.
