@@ -25,12 +25,6 @@ bool is_pt2_package(const std::filesystem::path& path) {
   }
 }
 
-namespace {
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-}  // namespace
-
 AotiPackage::AotiPackage(const std::filesystem::path& path) : path_(path) {
   check_zip_file(path);
   // The generated code checks each input's sizes and strides only when this is set; without it a
@@ -44,7 +38,7 @@ AotiPackage::AotiPackage(const std::filesystem::path& path) : path_(path) {
   } catch (const std::exception& e) {
     throw invalid_input(fmt::format("'{}' is an AOTInductor package that does not load here: {} (a package runs only on "
                                     "the device and CPU features it was compiled for; compile it again on this machine)",
-                                    path.string(), first_line(e.what())));
+                                    path.string(), short_torch_message(e.what())));
   }
 }
 
@@ -62,7 +56,7 @@ std::vector<torch::Tensor> AotiPackage::run(const std::vector<torch::Tensor>& in
     for (const auto& input : inputs) shapes.push_back(fmt::format("{} ({})", fmt::join(input.sizes(), "x"), c10::toString(input.scalar_type())));
     throw invalid_input(fmt::format("the AOTInductor package '{}' cannot run on inputs of shape {}: {} (a package takes the "
                                     "shapes it was exported with; export with dynamic_shapes for others)",
-                                    path_.string(), fmt::join(shapes, ", "), first_line(e.what())));
+                                    path_.string(), fmt::join(shapes, ", "), short_torch_message(e.what())));
   }
 }
 

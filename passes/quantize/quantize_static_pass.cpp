@@ -169,10 +169,12 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
     CalibratorOptions calibrator_options;
     calibrator_options.percentile = options.get_float("percentile");
     // With evaluation data, the other calibrators watch the same batches for the calibrator check.
-    std::vector<std::string> others;
     const bool check_calibrators = context.evaluation && context.evaluation->size() > 0 && missing.size() == plan.calibrate.size();
-    for (const auto& name : calibrator_names()) {
-      if (check_calibrators && name != calibrator) others.push_back(name);
+    std::vector<std::string> others;
+    if (check_calibrators) {
+      for (const auto& name : calibrator_names()) {
+        if (name != calibrator) others.push_back(name);
+      }
     }
     const auto calibrated = onnx_quant::calibrate_tensors(model.onnx(), missing, context.calibration->input_list(), calibrator,
                                                           calibrator_options, batch, log, others);

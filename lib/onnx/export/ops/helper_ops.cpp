@@ -70,6 +70,24 @@ void translate_pad(ExportContext& c, const Node* node) {
   set_string(c.add_node("Pad", inputs, {c.fresh(node->output())}), "mode", mode);
 }
 
+// _pads_of_axes(x, pads, axes): Pad 18's pads for the listed axes spread over all of x's axes, as a
+// ScatterElements of the pads into zeros. Kept whole, not inlined: the helper fills a list by index,
+// which the export cannot follow, and the pads may be computed at run time (CenterCropPad's are).
+void translate_pads_of_axes(ExportContext& c, const Node* node) {
+  const auto sizes = c.example_sizes(node->input(0));
+  const auto axes = c.constant_ints(node->input(2));
+  if (!sizes || !axes) unsupported(node, "axes computed at run time, or an input of unknown rank");
+  const auto rank = static_cast<int64_t>(sizes->size());
+  std::vector<int64_t> positions;
+  for (int64_t end = 0; end < 2; ++end) {
+    for (int64_t axis : *axes) positions.push_back((axis < 0 ? axis + rank : axis) + end * rank);
+  }
+  auto zeros = c.add_initializer(at::zeros({2 * rank}, at::kLong), "no_pads");
+  set_int(c.add_node("ScatterElements", {zeros, c.add_ints(positions, "pad_positions"), int_list_value(c, node, node->input(1))},
+                     {c.fresh(node->output())}),
+          "axis", 0);
+}
+
 // _div(a, b): ONNX Div, whose integer form truncates as the helper does.
 void translate_div(ExportContext& c, const Node* node) {
   const auto type = result_dtype(c, node);
@@ -159,6 +177,7 @@ std::vector<TranslatorEntry> helper_translators() {
       {"mopt_onnx::_ints", translate_flat_list<at::kLong>}, {"mopt_onnx::_floats", translate_flat_list<at::kFloat>},
       {"mopt_onnx::_shape_list", translate_shape_list}, {"mopt_onnx::_expand", translate_expand},
       {"mopt_onnx::_slice", translate_slice}, {"mopt_onnx::_squeeze", translate_axes_op<kSqueeze>},
+      {"mopt_onnx::_pads_of_axes", translate_pads_of_axes},
       {"mopt_onnx::_unsqueeze", translate_axes_op<kUnsqueeze>}, {"mopt_onnx::_pad", translate_pad},
       {"mopt_onnx::_div", translate_div}, {"mopt_onnx::_prod", translate_prod},
       {"mopt_onnx::_scatter_nd", translate_scatter_nd}, {"mopt_onnx::_gather_nd", translate_gather_nd},
