@@ -243,6 +243,8 @@ TEST_SUITE("calibration") {
     auto r = calibrate("entropy", {torch::cat({background, foreground})});
     MESSAGE("range: [" << r.min << ", " << r.max << "]");
     CHECK(r.max >= 0.99 * 2.02);  // the bright pixels survive (clipping at 0.81 erased them)
+    // and the range stops where the data does: [-T, T] went down to -2.02, half the grid on nothing
+    CHECK(r.min == doctest::Approx(-0.81));
   }
 
   TEST_CASE("entropy: the divergence is 0 when every level holds one bin and nothing is clipped") {
