@@ -16,7 +16,7 @@ StreamingHistogram::StreamingHistogram(int64_t bins, bool anchor_at_zero) : anch
 
 // Two passes over the raw values (range, then counts) instead of tensor ops: calibration feeds
 // every activation of every sample through here, and the tensor version made five float64 copies
-// of each (ResNet-50, 32 samples: 8 s of histogram work per calibrator, now well under one).
+// of each (docs/benchmarks.md, "Calibration cost").
 template <typename T>
 void StreamingHistogram::add_scanned(const T* values, int64_t n, bool magnitudes) {
   auto read = [&](int64_t i, double& v) {
@@ -61,17 +61,15 @@ void StreamingHistogram::add_scanned(const T* values, int64_t n, bool magnitudes
   }
 }
 
-void StreamingHistogram::add(const torch::Tensor& values) {
+void StreamingHistogram::add_values(const torch::Tensor& values, bool magnitudes) {
   const auto x = flat_real_values(values);
-  if (x.scalar_type() == torch::kDouble) add_scanned(x.data_ptr<double>(), x.numel(), false);
-  else add_scanned(x.data_ptr<float>(), x.numel(), false);
+  if (x.scalar_type() == torch::kDouble) add_scanned(x.data_ptr<double>(), x.numel(), magnitudes);
+  else add_scanned(x.data_ptr<float>(), x.numel(), magnitudes);
 }
 
-void StreamingHistogram::add_magnitudes(const torch::Tensor& values) {
-  const auto x = flat_real_values(values);
-  if (x.scalar_type() == torch::kDouble) add_scanned(x.data_ptr<double>(), x.numel(), true);
-  else add_scanned(x.data_ptr<float>(), x.numel(), true);
-}
+void StreamingHistogram::add(const torch::Tensor& values) { add_values(values, false); }
+
+void StreamingHistogram::add_magnitudes(const torch::Tensor& values) { add_values(values, true); }
 
 double StreamingHistogram::quantile(double q) const {
   if (empty()) throw runtime_failure("quantile of an empty histogram; observe some values first");

@@ -47,6 +47,7 @@ class StreamingHistogram {
   double quantile(double q) const;
 
  private:
+  void add_values(const torch::Tensor& values, bool magnitudes);  ///< float32 or float64, read in place
   template <typename T>
   void add_scanned(const T* values, int64_t n, bool magnitudes);
   void start(double lo, double hi);

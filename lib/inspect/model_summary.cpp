@@ -154,8 +154,6 @@ void onnx_io_and_layers(const onnx::ModelProto& proto, json& summary) {
   summary["opsets"] = opsets;
 }
 
-}  // namespace
-
 // An AOTInductor package is compiled code: what it records of its build, its inputs (count only;
 // their shapes were fixed at export) and its constants as the layers.
 void aoti_package_summary(const AotiPackage& package, json& summary) {
@@ -170,6 +168,12 @@ void aoti_package_summary(const AotiPackage& package, json& summary) {
   for (const auto& [name, tensor] : package.constants()) {
     summary["layers"].push_back({{"name", name}, {"kind", "constant"}, {"parameters", tensor.numel()}, {"shape", tensor.sizes().vec()}});
   }
+}
+
+}  // namespace
+
+Model load_for_inspection(const fs::path& path) {
+  return detect_format(path) == ModelFormat::kAotiPackage ? Model::load_aoti_package(path) : Model::load(path);
 }
 
 json summarize_model(const Model& model, const fs::path& path) {

@@ -67,8 +67,7 @@ void setup_inspect(CLI::App& app) {
               exit_codes_help());
   cmd->callback([args] {
     run_reported("inspect", args->common, [&](Report& report) {
-      auto model = detect_format(args->model) == ModelFormat::kAotiPackage ? Model::load_aoti_package(args->model)
-                                                                           : Model::load(args->model);
+      auto model = load_for_inspection(args->model);
       auto summary = summarize_model(model, args->model);
       report.add_input(args->model, &model);
       report.details()["model"] = summary;
