@@ -14,6 +14,7 @@ mkdir -p "$out"
 # Saved by the PyTorch that mopt links (scripts/setup.sh's .venv/), as users save models today.
 .venv/bin/python scripts/fixtures/pytorch2_fixtures.py "$out"
 .venv/bin/python scripts/fixtures/aoti_fixture.py "$out"  # PyTorch 2's C++ deployment format (.pt2)
+.venv/bin/python scripts/fixtures/stateful_fixture.py "$out" 2>/dev/null  # inputs without the batch first
 # ONNX as PyTorch's exporters write it today (dynamo at opset 20, legacy at 17); the rest of the
 # corpus is scripts/bench/onnx_corpus.sh's.
 .venv/bin/python scripts/fixtures/onnx_corpus.py "$out/onnx_corpus" fashion_cnn.dynamo20 mobilenet_v3_small.dynamo20 \

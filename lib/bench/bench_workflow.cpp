@@ -224,7 +224,7 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   for (size_t i = 0; i < request.rows.size(); ++i) {
     const auto& row = request.rows[i];
     auto [peak, increase] = result.memory_mb[i];
-    auto entry = row_json(row.inputs[0].size(0), row.threads, result.rows[i], peak, increase, settings);
+    auto entry = row_json(row_count(row.inputs), row.threads, result.rows[i], peak, increase, settings);
     double p50 = entry["latency"]["p50_ms"].get<double>();
     entry["work"] = imported ? work_json(*imported, row.inputs, p50)
                              : json{{"macs", 0}, {"layers_counted", 0}, {"complete", false}, {"gflops", 0.0}};
@@ -255,7 +255,8 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
 
 std::vector<torch::Tensor> batch_inputs(const Dataset& data, int64_t batch) {
   std::vector<torch::Tensor> inputs;
-  for (const auto& input : data.input_list()) inputs.push_back(make_batch(input, batch));
+  const int64_t rows = data.size();
+  for (const auto& input : data.input_list()) inputs.push_back(has_row_axis(input, rows) ? make_batch(input, batch) : input);
   return inputs;
 }
 

@@ -25,10 +25,29 @@ torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_s
   return t.slice(0, start, std::min(n, start + batch_size));
 }
 
+int64_t row_count(const std::vector<torch::Tensor>& inputs) {
+  int64_t rows = -1;
+  for (const auto& input : inputs) {
+    if (input.defined() && input.dim() > 0 && (rows < 0 || input.size(0) < rows)) rows = input.size(0);
+  }
+  if (rows >= 0) return rows;
+  return inputs.empty() ? 0 : 1;
+}
+
+bool has_row_axis(const torch::Tensor& input, int64_t rows) { return input.defined() && input.dim() > 0 && input.size(0) == rows; }
+
+std::vector<torch::Tensor> slice_rows(const std::vector<torch::Tensor>& inputs, int64_t start, int64_t end) {
+  const int64_t rows = row_count(inputs);
+  std::vector<torch::Tensor> sliced;
+  for (const auto& input : inputs) sliced.push_back(has_row_axis(input, rows) ? input.slice(0, start, std::min(rows, end)) : input);
+  return sliced;
+}
+
 std::vector<torch::Tensor> batch_inputs_at(const Dataset& data, int64_t index, int64_t batch_size) {
-  std::vector<torch::Tensor> batch;
-  for (const auto& input : data.input_list()) batch.push_back(batch_slice(input, index, batch_size));
-  return batch;
+  const int64_t count = batch_count(data.size(), batch_size);
+  if (index < 0 || index >= count)
+    throw runtime_failure(fmt::format("batch_inputs_at: batch {} out of range [0, {})", index, count));
+  return slice_rows(data.input_list(), index * batch_size, (index + 1) * batch_size);
 }
 
 }  // namespace mopt

@@ -55,19 +55,20 @@ void normalize(torch::Tensor& inputs, const DatasetOptions& options, const fs::p
   inputs = (inputs - mean) / deviation;
 }
 
+// `whole`: an input fed whole to every batch (no sample dimension to check).
 torch::Tensor prepare_inputs(torch::Tensor raw, const data_detail::DatasetFiles& files,
-                             const DatasetOptions& options, std::string& conversion) {
+                             const DatasetOptions& options, std::string& conversion, bool whole = false) {
   const auto& path = files.inputs;
-  if (raw.dim() < 2)
+  if (!whole && raw.dim() < 2)
     throw invalid_input(
         fmt::format("{}: inputs have shape [{}]; expected [N, ...] with the "
                     "sample dimension first (rank >= 2)",
                     path.string(), shape_text(raw.sizes(), ", ")));
-  if (raw.size(0) == 0)
+  if (!whole && raw.size(0) == 0)
     throw invalid_input(fmt::format("{}: holds no samples (shape [{}])", path.string(),
                                     shape_text(raw.sizes(), ", ")));
   // IDX stores no channel dim; CNNs expect [N, C, H, W].
-  if (files.idx && raw.dim() == 3) raw = raw.unsqueeze(1);
+  if (files.idx && raw.dim() == 3 && !whole) raw = raw.unsqueeze(1);
 
   torch::Tensor inputs;
   switch (raw.scalar_type()) {
@@ -132,17 +133,16 @@ std::vector<torch::Tensor> Dataset::input_list() const {
   return all;
 }
 
-std::vector<torch::Tensor> Dataset::input_rows(int64_t start, int64_t end) const {
-  std::vector<torch::Tensor> rows;
-  for (const auto& input : input_list()) rows.push_back(input.slice(0, start, end));
-  return rows;
-}
+int64_t Dataset::size() const { return inputs.defined() ? row_count(input_list()) : 0; }
+
+std::vector<torch::Tensor> Dataset::input_rows(int64_t start, int64_t end) const { return slice_rows(input_list(), start, end); }
 
 Dataset Dataset::head(int64_t n) const {
   if (n <= 0 || n >= size()) return *this;
   Dataset first = *this;
-  first.inputs = inputs.slice(0, 0, n);
-  for (auto& more : first.more_inputs) more = more.slice(0, 0, n);
+  auto rows = input_rows(0, n);
+  first.inputs = rows.front();
+  first.more_inputs.assign(rows.begin() + 1, rows.end());
   if (has_labels()) first.labels = labels.slice(0, 0, n);
   first.description += fmt::format(" (first {})", n);
   return first;
@@ -150,8 +150,10 @@ Dataset Dataset::head(int64_t n) const {
 
 Dataset Dataset::rows(const torch::Tensor& indices) const {
   Dataset picked;
-  picked.inputs = inputs.index_select(0, indices);
-  for (const auto& more : more_inputs) picked.more_inputs.push_back(more.index_select(0, indices));
+  const int64_t n = size();
+  auto pick = [&](const torch::Tensor& input) { return has_row_axis(input, n) ? input.index_select(0, indices) : input; };
+  picked.inputs = pick(inputs);
+  for (const auto& more : more_inputs) picked.more_inputs.push_back(pick(more));
   if (has_labels()) picked.labels = labels.index_select(0, indices);
   picked.description = fmt::format("{} of {} rows", indices.size(0), size());
   return picked;
@@ -197,7 +199,14 @@ Dataset load_dataset(const fs::path& path, const DatasetOptions& options) {
   for (const auto& more : files.more_inputs) {
     std::string more_conversion;
     data_detail::DatasetFiles one{more, {}, "", false, {}};
-    dataset.more_inputs.push_back(prepare_inputs(read_tensor_file(more), one, options, more_conversion));
+    auto raw = read_tensor_file(more);
+    // Beside a single sample, an input of another shape is fed whole (a state, a scalar): see row_count.
+    const bool whole = dataset.inputs.size(0) == 1 && (raw.dim() < 2 || raw.size(0) != 1);
+    dataset.more_inputs.push_back(prepare_inputs(raw, one, options, more_conversion, whole));
+    if (whole) {
+      conversion += " + " + shape_text(raw.sizes()) + " " + more_conversion + " (whole)";
+      continue;
+    }
     if (dataset.more_inputs.back().size(0) != dataset.inputs.size(0))
       throw invalid_input(fmt::format("{}: has {} samples but {} has {}; the inputs of one dataset are aligned row by row",
                                       more.string(), dataset.more_inputs.back().size(0), files.inputs.string(),

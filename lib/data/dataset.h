@@ -11,7 +11,8 @@
 //   ("train", or "test" == "t10k") picks one, defaulting to DatasetOptions::default_split.
 // - A DIRECTORY of `input_0.npy`, `input_1.npy`, ... (or `.pb`, as ONNX's test_data_set_* folders
 //   hold them) feeds a multi-input model, one file per input in forward()'s order, rows aligned;
-//   an optional `labels.npy` beside them holds labels.
+//   an optional `labels.npy` beside them holds labels. Beside an input_0 of one sample, the others
+//   may have any shape (fed whole: a state, a scalar; see row_count).
 // - uint8 inputs become float32 in [0,1]; float64/float16 inputs become float32 (models are fed
 //   float32; reduced precision is a pass's job, not the data's). Integer inputs (token ids) stay.
 // - IDX images [N,H,W] become [N,1,H,W]: the channel dim CNNs expect (IDX stores no channels).
@@ -34,8 +35,8 @@ struct Dataset {
   torch::Tensor labels;  // undefined when the dataset has no labels
   std::string description;
 
-  /// Number of samples (rows along dim 0).
-  int64_t size() const { return inputs.defined() && inputs.dim() > 0 ? inputs.size(0) : 0; }
+  /// Number of samples (rows along dim 0; see row_count).
+  int64_t size() const;
   /// True when labels were loaded.
   bool has_labels() const { return labels.defined(); }
   /// Every input, in forward()'s order: `inputs`, then `more_inputs`.
@@ -62,7 +63,8 @@ Dataset load_dataset(const std::filesystem::path& path, const DatasetOptions& op
 /// Parses "0.5,0.25" (finite numbers, comma separated); anything else is a usage_error.
 std::vector<double> parse_number_list(const std::string& text);
 
-/// One model input for synthetic data: "NAME:1x3x224x224:float32", "1x3x224x224", "x:1x784".
+/// One model input for synthetic data: "NAME:1x3x224x224:float32", "1x3x224x224", "x:1x784", and
+/// "NAME::float32" for a scalar.
 struct InputSpec {
   std::string name;
   std::vector<int64_t> shape;
@@ -86,6 +88,18 @@ std::string escape_input_name(const std::string& name);
 /// Reproducible random input for a spec: floats ~ N(0,1), integers in [0,10); uses its own
 /// generator so the global seed (and anyone relying on it) is left alone.
 torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed);
+
+/// The number of samples a list of model inputs holds: the smallest dim 0 among them. An input
+/// whose dim 0 is another size, or that has none, has no row axis and is fed whole to every batch:
+/// a scalar, an RNN state [layers, B, H], a per-feature scale [F] beside x [1, F]. Undefined or
+/// all-scalar lists hold one sample (0 when empty).
+int64_t row_count(const std::vector<torch::Tensor>& inputs);
+
+/// True when `input` has the row axis of a list holding `rows` samples.
+bool has_row_axis(const torch::Tensor& input, int64_t rows);
+
+/// Rows [start, end) of every input that has the row axis (views); the others as they are.
+std::vector<torch::Tensor> slice_rows(const std::vector<torch::Tensor>& inputs, int64_t start, int64_t end);
 
 /// Rows [index*batch_size, min(n, (index+1)*batch_size)) of t along dim 0 (a view, no copy).
 torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_size);

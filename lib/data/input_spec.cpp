@@ -66,7 +66,8 @@ InputSpec parse_input_spec(const std::string& text) {
                      (data_detail::parse_dtype_name(parts.back()) || parse_shape(parts[parts.size() - 2], ignored));
   const size_t shape_at = parts.size() - (typed ? 2 : 1);
   const auto& shape_text = parts[shape_at];
-  if (!parse_shape(shape_text, spec.shape))
+  const bool scalar = typed && shape_at > 0 && shape_text.empty();  // NAME::DTYPE, as a rank-0 input prints
+  if (!scalar && !parse_shape(shape_text, spec.shape))
     throw fail(fmt::format("shape '{}' is not positive integers joined by 'x'", shape_text));
   if (shape_at > 0) {
     std::vector<std::string> name(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(shape_at));

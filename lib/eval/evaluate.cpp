@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lib/data/dataset.h"
 #include "lib/errors.h"
 #include "lib/model/aoti_package.h"
 
@@ -40,12 +41,8 @@ torch::Tensor run_model(const Model& model, const std::vector<torch::Tensor>& in
 
 torch::Tensor run_model_batched(const Model& model, const std::vector<torch::Tensor>& inputs, int64_t batch_size) {
   std::vector<torch::Tensor> outputs;
-  const int64_t n = inputs.front().size(0);
-  for (int64_t start = 0; start < n; start += batch_size) {
-    std::vector<torch::Tensor> batch;
-    for (const auto& input : inputs) batch.push_back(input.slice(0, start, std::min(n, start + batch_size)));
-    outputs.push_back(run_model(model, batch));
-  }
+  const int64_t n = row_count(inputs);
+  for (int64_t start = 0; start < n; start += batch_size) outputs.push_back(run_model(model, slice_rows(inputs, start, start + batch_size)));
   return torch::cat(outputs, 0);
 }
 

@@ -120,9 +120,9 @@ void add_activation_errors(const onnx::ModelProto& fp32, const onnx::ModelProto&
   auto sample = data.input_rows(0, std::min<int64_t>(8, data.size()));
   std::vector<torch::Tensor> reference(tensors.size());
   auto nothing = [](int64_t, int64_t) {};
-  onnx_quant::run_watched(fp32, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
+  onnx_quant::run_watched(fp32, tensors, sample, row_count(sample), [&](size_t i, const torch::Tensor& t) { reference[i] = t; }, nothing);
   nlohmann::json table = nlohmann::json::array();
-  onnx_quant::run_watched(qdq, tensors, sample, sample.front().size(0), [&](size_t i, const torch::Tensor& t) {
+  onnx_quant::run_watched(qdq, tensors, sample, row_count(sample), [&](size_t i, const torch::Tensor& t) {
     const auto& p = params.at(tensors[i]);
     const double scale = p["scale"].get<double>();
     const int64_t zero_point = p["zero_point"].get<int64_t>();

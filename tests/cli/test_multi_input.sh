@@ -134,4 +134,28 @@ mkdir -p "$WORK/short" && cp "$DATA/input_0.npy" "$WORK/short/" && /usr/bin/pyth
 import numpy as np; np.save('$WORK/short/input_1.npy', np.load('$DATA/input_1.npy')[:5])"
 expect_exit 4 -- "$MOPT" bench "$T.onnx" --data "$WORK/short" --iterations 3
 expect_stderr "aligned row by row"
+# Inputs without the batch first (an LSTM's h0/c0 [layers, N, H]) and a scalar (temperature): the graph's
+# own spec (N named on h0's dim 1 is the batch there too; a scalar prints as NAME::DTYPE) runs in both
+# runtimes and pastes back; a folder of one sample and its state agrees with the PyTorch twin; dynamic
+# INT8 without data (fresh-process timing writes the state whole), QDQ calibrated on the folder, and
+# prune on the graph's inputs all run. These inputs were sliced as rows before: exit 1 or 4.
+S="$FIXTURES/stateful_lstm"
+SPEC_S='x:1x16x8:float32;h0:2x1x32:float32;c0:2x1x32:float32;temperature::float32'
+for runtime in onnxruntime libtorch; do
+  expect_exit 0 -- "$MOPT" bench "$S.onnx" --runtime $runtime --iterations 5
+  expect_stderr "input from the ONNX graph: $SPEC_S"
+  expect_exit 0 -- "$MOPT" bench "$S.onnx" --runtime $runtime --input-shape "$SPEC_S" --iterations 5
+  expect_exit 0 -- "$MOPT" bench "$S.onnx" --runtime $runtime --data "$FIXTURES/stateful_data" --reference "$S.pt" \
+    --iterations 5 --report "$WORK/state-$runtime.json"
+  py "
+import json; a=json.load(open('$WORK/state-$runtime.json'))['metrics']['agreement']
+assert a['samples']==1 and a['max_abs_diff']<1e-5, a" "$runtime on the stateful model vs PyTorch"
+done
+expect_exit 0 -- "$MOPT" quantize "$S.onnx" -o "$WORK/state-dynamic.onnx" --mode dynamic --allow-slower \
+  --report "$WORK/state-dynamic.json"
+py "
+import json; m=json.load(open('$WORK/state-dynamic.json'))['metrics']
+assert m['agreement']['sqnr_db']>30 and m['after']['latency']['p50_ms']>0, m" "dynamic INT8 of the stateful model"
+expect_exit 0 -- "$MOPT" quantize "$S.onnx" -o "$WORK/state-qdq.onnx" --calib "$FIXTURES/stateful_data" --no-latency
+expect_exit 0 -- "$MOPT" prune "$S.onnx" -o "$WORK/state-pruned.onnx" --amount 0.3 --no-latency
 finish

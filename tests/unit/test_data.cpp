@@ -646,6 +646,44 @@ TEST_SUITE("data") {
     require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir.path, "one dataset per folder");
   }
 
+  TEST_CASE("inputs without the row axis (a state, a scalar) are fed whole to every batch") {
+    // x [3, 4] holds 3 samples; h0 [2, 1, 5] and a scalar beside it have no row axis.
+    std::vector<torch::Tensor> inputs{torch::arange(12.0).view({3, 4}), torch::ones({2, 1, 5}), torch::tensor(0.5)};
+    CHECK(mopt::row_count(inputs) == 2);  // the smallest dim 0: h0's 2 reads as rows here...
+    inputs[1] = torch::ones({7, 1, 5});
+    CHECK(mopt::row_count(inputs) == 3);  // ...and not when it is the larger
+    auto rows = mopt::slice_rows(inputs, 1, 3);
+    CHECK(rows[0].sizes() == torch::IntArrayRef({2, 4}));
+    CHECK(rows[1].sizes() == torch::IntArrayRef({7, 1, 5}));
+    CHECK(rows[2].dim() == 0);
+    CHECK(mopt::row_count({torch::tensor(1.0)}) == 1);
+
+    mopt::Dataset d;
+    d.inputs = inputs[0];
+    d.more_inputs = {inputs[1], inputs[2]};
+    CHECK(d.size() == 3);
+    CHECK(d.head(2).more_inputs[0].sizes() == torch::IntArrayRef({7, 1, 5}));
+    auto picked = d.rows(torch::tensor({2, 0}, torch::kLong));
+    CHECK(same(picked.inputs[0], inputs[0][2]));
+    CHECK(picked.more_inputs[1].dim() == 0);
+    auto batches = mopt::batch_inputs_at(d, 1, 2);  // the short last batch
+    CHECK(batches[0].size(0) == 1);
+    CHECK(batches[1].size(0) == 7);
+
+    // A folder of one sample may hold inputs of any shape beside it; with more samples they must align.
+    TempDir dir;
+    write_file(dir / "input_0.npy", npy_bytes("<f4", "(1, 2)", raw_bytes(std::vector<float>{1, 2})));
+    write_file(dir / "input_1.npy", npy_bytes("<f4", "(2, 1, 1)", raw_bytes(std::vector<float>{3, 4})));
+    write_file(dir / "input_2.npy", npy_bytes("<f4", "()", raw_bytes(std::vector<float>{0.5f})));
+    auto folder = mopt::load_dataset(dir.path, {});
+    CHECK(folder.size() == 1);
+    CHECK(folder.more_inputs[0].sizes() == torch::IntArrayRef({2, 1, 1}));
+    CHECK(folder.more_inputs[1].item<float>() == 0.5f);
+    CHECK(folder.description.find("(whole)") != std::string::npos);
+    write_file(dir / "input_0.npy", npy_bytes("<f4", "(2, 1)", raw_bytes(std::vector<float>{1, 2})));
+    require_invalid([&] { mopt::load_dataset(dir.path, {}); }, dir / "input_2.npy", "rank >= 2");
+  }
+
   TEST_CASE("load_dataset reads an ONNX conformance test_data_set folder as a multi-input dataset") {
     // test_add: output_0 = input_0 + input_1, float [3,4,5] each, from Debian's libonnx-testdata.
     fs::path set = "/usr/share/libonnx-testdata/data/node/test_add/test_data_set_0";
@@ -765,7 +803,12 @@ TEST_SUITE("data") {
     CHECK(dtype_name(mopt::parse_input_spec("a:8:int32").dtype) == dtype_name(torch::kInt));
     CHECK(dtype_name(mopt::parse_input_spec("a:8:uint8").dtype) == dtype_name(torch::kByte));
 
-    for (const char* bad : {"", "x:", ":1x3", "1x0x3", "1x-3", "1xx3", "1x3x", "x:1x3:complex64",
+    auto scalar = mopt::parse_input_spec("temperature::float32");  // a rank-0 input, as mopt prints one
+    CHECK(scalar.name == "temperature");
+    CHECK(scalar.shape.empty());
+    CHECK(mopt::synthetic_input(scalar, 0).dim() == 0);
+
+    for (const char* bad : {"", "x:", ":1x3", "1x0x3", "::float32", "x::", "1x-3", "1xx3", "1x3x", "x:1x3:complex64",
                             "x:1x3:float32:extra", "x:y", "x:1.5x3", ":1x3:float32",
                             "x:1x3:", "1x3:float8"})
       require_error([&] { mopt::parse_input_spec(bad); }, ExitCode::kUsage,

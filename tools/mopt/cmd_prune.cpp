@@ -133,10 +133,11 @@ void run_prune_command(const PruneArgs& args, Report& report) {
   }
   if (!args.eval_data.empty()) {
     request.eval = load_data_path(args.eval_data, args.labels, "test", args.eval_samples, args.normalize);
-  } else if (!args.input_shape.empty()) {
+  } else {
     DataArgs synthetic;
     synthetic.input_shape = args.input_shape;
-    request.eval = load_data(synthetic, "test");
+    synthetic = with_graph_input(synthetic, args.model);  // an ONNX model declares its inputs
+    if (has_data(synthetic)) request.eval = load_data(synthetic, "test");
   }
   request.onnx_output = onnx_out;
   prune::validate_request(request);  // before any work: bad flags exit 2 at once

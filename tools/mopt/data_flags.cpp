@@ -15,7 +15,7 @@ void add_data_flags(CLI::App& command, DataArgs& args) {
   command.add_option("--split", args.split, "train or test, for folders holding both")->check(CLI::IsMember({"train", "test"}));
   command.add_option("--normalize", args.normalize, "MEAN,STD or per-channel M1,M2,M3/S1,S2,S3")->type_name("MEAN,STD");
   command.add_option("--input-shape", args.input_shape, "synthetic input [NAME:]SHAPE[:DTYPE], e.g. x:1x3x224x224:float32; several joined by ';'. "
-                     "A NAME may hold ':' (onnx::Flatten_0:1x25x96); write a ';' or '\\' in it as '\\;' or '\\\\'. "
+                     "A scalar is NAME::DTYPE. A NAME may hold ':' (onnx::Flatten_0:1x25x96); write a ';' or '\\' in it as '\\;' or '\\\\'. "
                      "Quote the whole spec in the shell")->type_name("SPEC");
   command.add_option("--samples", args.samples, "use only the first N samples (0 = all)")->type_name("N")->check(CLI::NonNegativeNumber);
   command.add_option("--seed", args.seed, "seed for synthetic inputs")->type_name("N");

@@ -5,6 +5,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <map>
+#include <set>
 
 #include "lib/data/dataset.h"
 #include "lib/data/dtype_names.h"
@@ -202,6 +203,12 @@ void check_fits_declared_inputs(const onnx::ModelProto& model, const std::vector
 
 std::string graph_input_spec(const onnx::ModelProto& model) {
   std::vector<std::string> specs, dynamic;
+  // A named dim that some input has first is the batch wherever it appears (h0 [layers, N, H] beside x [N, T, F]).
+  std::set<std::string> batch_names;
+  for (int position : fed_inputs(model.graph())) {
+    const auto& shape = model.graph().input(position).type().tensor_type().shape();
+    if (shape.dim_size() > 0 && shape.dim(0).has_dim_param()) batch_names.insert(shape.dim(0).dim_param());
+  }
   for (int position : fed_inputs(model.graph())) {
     const auto& input = model.graph().input(position);
     const auto& tensor = input.type().tensor_type();
@@ -213,7 +220,7 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
       if (dim.has_dim_value() && dim.dim_value() > 0) {
         dims.push_back(std::to_string(dim.dim_value()));
         sizes.push_back(dim.dim_value());
-      } else if (i == 0) {
+      } else if (i == 0 || (dim.has_dim_param() && batch_names.count(dim.dim_param()))) {
         dims.push_back("1");  // batch
       } else {
         missing.push_back(dim.has_dim_param() ? dim.dim_param() : fmt::format("dim {}", i));

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "lib/data/dataset.h"
 #include "lib/errors.h"
 #include "lib/measure/memory.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -43,16 +44,16 @@ onnx::ModelProto with_watched_outputs(const onnx::ModelProto& model, const std::
 void run_watched(const onnx::ModelProto& model, const std::vector<std::string>& tensors, const std::vector<torch::Tensor>& inputs,
                  int64_t batch, const std::function<void(size_t, const torch::Tensor&)>& observe,
                  const std::function<void(int64_t, int64_t)>& progress) {
-  if (inputs.empty() || !inputs.front().defined() || inputs.front().size(0) == 0) throw invalid_input("the calibration data is empty");
+  if (inputs.empty() || !inputs.front().defined() || row_count(inputs) == 0) throw invalid_input("the calibration data is empty");
   auto watched = with_watched_outputs(model, tensors);
   auto imported = import_onnx(watched);
   std::map<std::string, int> output_index;
   for (int i = 0; i < watched.graph().output_size(); ++i) output_index[watched.graph().output(i).name()] = i;
   torch::NoGradGuard no_grad;
-  const int64_t n = inputs.front().size(0);
+  const int64_t n = row_count(inputs);
   for (int64_t start = 0; start < n; start += batch) {
     std::vector<torch::IValue> chunk;
-    for (const auto& input : inputs) chunk.emplace_back(input.slice(0, start, std::min(n, start + batch)));
+    for (const auto& input : slice_rows(inputs, start, start + batch)) chunk.emplace_back(input);
     torch::IValue out;
     try {
       out = imported.module.forward(chunk);
@@ -84,7 +85,7 @@ CalibrationResult calibrate_tensors(const onnx::ModelProto& model, const std::ve
                 for (auto& per_tensor : calibrators) per_tensor[i]->observe(t);
               },
               [&](int64_t done, int64_t n) { log(fmt::format("calibration: {}/{} samples", done, n)); });
-  const int64_t n = inputs.front().size(0);
+  const int64_t n = row_count(inputs);
   CalibrationResult result;
   result.samples = n;
   for (size_t k = 0; k < names.size(); ++k) {
