@@ -22,6 +22,28 @@ assert a['max_abs_diff'] <= 1e-4 or a['cosine'] >= 0.9999, a" "$name: the import
   fi
 done
 
+# If: a data-dependent branch, from both exporters (torch.cond; a scripted `if`). The import agrees with
+# ONNX Runtime down either branch (the data shifted by -3 takes the other one), and static INT8 keeps
+# what the branches read (the QDQ quantizer used to fold the Relu whose output they read).
+for name in gated_mlp.dynamo18 gated_mlp_scripted.legacy17; do
+  mkdir -p "$WORK/$name.other"
+  "$PY" -c "import numpy as np; np.save('$WORK/$name.other/input_0.npy', np.load('$C/$name.data/input_0.npy') - 3)"
+  for data in "$C/$name.data" "$WORK/$name.other"; do
+    expect_exit 0 -- "$MOPT" bench "$C/$name.onnx" --runtime libtorch --data "$data" --reference "$C/$name.onnx" \
+      --iterations 2 --report "$WORK/$name.json"
+    py "
+import json; a=json.load(open('$WORK/$name.json'))['metrics']['agreement']
+assert a['max_abs_diff'] <= 1e-5, a" "$name: the import agrees with ONNX Runtime on $data"
+  done
+  if have_ort; then
+    expect_exit 0 -- "$MOPT" quantize "$C/$name.onnx" -o "$WORK/$name.qdq.onnx" --calib "$C/$name.data" --no-latency \
+      --report "$WORK/$name.qdq.json"
+    py "
+import json; a=json.load(open('$WORK/$name.qdq.json'))['metrics']['agreement']
+assert a['sqnr_db'] > 30, a" "$name: static INT8 agrees with fp32"
+  fi
+done
+
 # Every command that goes through the importer, on opset-20 files.
 F="$C/fashion_cnn.dynamo20"
 expect_exit 0 -- "$MOPT" quantize "$F.onnx" -o "$WORK/f.int8.pt" --calib "$F.data" --no-latency

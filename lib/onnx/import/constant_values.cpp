@@ -55,7 +55,8 @@ std::unordered_map<std::string, at::Tensor> constant_values(const onnx::GraphPro
   for (const auto& init : graph.initializer()) {
     values[init.name()] = decode(init, fmt::format("initializer '{}'", init.name()));
   }
-  for (int index : topological_order(graph)) {
+  // A subgraph (an If branch) reads its enclosing graph; the importer validated the scopes first.
+  for (int index : topological_order(graph, /*reads_enclosing_scope=*/true)) {
     const auto& node = graph.node(index);
     if (!node.domain().empty() || node.output_size() != 1) continue;
     if (node.op_type() == "Constant") {

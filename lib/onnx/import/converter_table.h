@@ -44,5 +44,6 @@ std::vector<ConverterEntry> recurrent_converters();
 std::vector<ConverterEntry> loss_converters();
 std::vector<ConverterEntry> quantization_converters();
 std::vector<ConverterEntry> signal_converters();
+std::vector<ConverterEntry> control_flow_converters();
 
 }  // namespace mopt::onnx_import

@@ -77,19 +77,27 @@ GraphBuilder::GraphBuilder(const onnx::ModelProto& model)
       unit_(std::make_shared<torch::jit::CompilationUnit>()),
       root_(c10::QualifiedName("__torch__.mopt.onnx.ImportedModel"), unit_, /*shouldMangle=*/true) {
   root_.register_attribute("training", c10::BoolType::get(), false);
-  constants_ = constant_values(graph_);
-  for (const auto& value : graph_.input()) types_[value.name()] = &value.type();
-  for (const auto& value : graph_.value_info()) types_[value.name()] = &value.type();
-  for (const auto& value : graph_.output()) types_[value.name()] = &value.type();
-  for (const auto& node : graph_.node()) {
+  index_graph(graph_);
+  for (const auto& output : graph_.output()) graph_outputs_.insert(output.name());
+}
+
+void GraphBuilder::index_graph(const onnx::GraphProto& graph) {
+  constants_.merge(constant_values(graph));  // ONNX value names are unique across scopes
+  for (const auto& value : graph.input()) types_[value.name()] = &value.type();
+  for (const auto& value : graph.value_info()) types_[value.name()] = &value.type();
+  for (const auto& value : graph.output()) {
+    types_[value.name()] = &value.type();
+    ++uses_[value.name()];  // read by the graph's caller: the model, or an If node
+  }
+  for (const auto& node : graph.node()) {
     for (const auto& input : node.input()) {
       ++uses_[input];
       readers_[input].push_back(&node);
     }
-  }
-  for (const auto& output : graph_.output()) {
-    ++uses_[output.name()];
-    graph_outputs_.insert(output.name());
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_g()) index_graph(attribute.g());
+      for (const auto& sub : attribute.graphs()) index_graph(sub);
+    }
   }
 }
 
@@ -215,19 +223,9 @@ std::string GraphBuilder::helper(const std::string& name) {
   return "self." + name;
 }
 
-torch::jit::Module GraphBuilder::build() {
-  // Arguments: graph inputs that are not initializers (IR < 4 lists initializers as inputs too).
-  std::vector<std::string> parameters;
-  for (const auto& input : graph_.input()) {
-    if (constants_.count(input.name())) continue;
-    auto name = names_.unique(input.name());
-    expressions_[input.name()] = name;
-    argument_names_.push_back(name);
-    parameters.push_back(name + ": Tensor");
-  }
-
-  for (int index : topological_order(graph_)) {
-    const auto& node = graph_.node(index);
+void GraphBuilder::convert_nodes(const onnx::GraphProto& graph) {
+  for (int index : topological_order(graph, /*reads_enclosing_scope=*/&graph != &graph_)) {
+    const auto& node = graph.node(index);
     if (node.domain().empty() && node.output_size() == 1 && constants_.count(node.output(0))) continue;  // folded
     if (absorbed_.count(&node)) continue;
     auto* entry = find_converter(node.domain(), node.op_type(), opset_);
@@ -239,6 +237,38 @@ torch::jit::Module GraphBuilder::build() {
     if (try_fusions(context)) continue;
     entry->convert(context);
   }
+}
+
+void GraphBuilder::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets) {
+  if (branch.output_size() != static_cast<int>(targets.size())) {
+    throw invalid_input(fmt::format("a branch graph '{}' has {} outputs where its If node has {}", branch.name(),
+                                    branch.output_size(), targets.size()));
+  }
+  const auto expressions = expressions_;
+  const auto int_lists = int_lists_;
+  const auto int_scalars = int_scalars_;
+  indent_ += "    ";
+  emit("pass");  // a block is never empty, even for a branch without nodes or outputs
+  convert_nodes(branch);
+  for (int k = 0; k < branch.output_size(); ++k) emit(fmt::format("{} = {}", targets[k], expression_of(branch.output(k).name())));
+  indent_.resize(indent_.size() - 4);
+  expressions_ = expressions;
+  int_lists_ = int_lists;
+  int_scalars_ = int_scalars;
+}
+
+torch::jit::Module GraphBuilder::build() {
+  // Arguments: graph inputs that are not initializers (IR < 4 lists initializers as inputs too).
+  std::vector<std::string> parameters;
+  for (const auto& input : graph_.input()) {
+    if (constants_.count(input.name())) continue;
+    auto name = names_.unique(input.name());
+    expressions_[input.name()] = name;
+    argument_names_.push_back(name);
+    parameters.push_back(name + ": Tensor");
+  }
+
+  convert_nodes(graph_);
 
   std::vector<std::string> results;
   for (const auto& output : graph_.output()) results.push_back(expression_of(output.name()));

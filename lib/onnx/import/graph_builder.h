@@ -57,14 +57,23 @@ class GraphBuilder {
   void define_ints(const std::string& value, const std::string& expression, bool scalar);
   std::optional<std::string> ints_of(const std::string& value) const;
   std::optional<std::string> int_of(const std::string& value) const;
-  void emit(const std::string& statement) { lines_.push_back("    " + statement); }
+  void emit(const std::string& statement) { lines_.push_back(indent_ + statement); }
+  /// Emits `branch` (an If's then/else graph) one block deeper, ending with `targets[k] = output k`.
+  /// Values it makes stay inside the block, as TorchScript scopes them.
+  void convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets);
   std::string temp() { return names_.unique("t"); }
   std::string add_layer(LayerSpec spec);
   std::string add_constant(const at::Tensor& value, const std::string& name_hint);
   std::string helper(const std::string& name);
 
  private:
+  /// Types, uses, readers and constants of `graph` and of its nodes' subgraphs, at any depth.
+  void index_graph(const onnx::GraphProto& graph);
+  /// Runs each node's converter, in topological order.
+  void convert_nodes(const onnx::GraphProto& graph);
+
   const onnx::GraphProto& graph_;
+  std::string indent_ = "    ";
   int64_t opset_;
   std::shared_ptr<torch::jit::CompilationUnit> unit_;
   torch::jit::Module root_;

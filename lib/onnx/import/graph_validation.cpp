@@ -76,7 +76,7 @@ int64_t model_opset(const onnx::ModelProto& model) {
   throw invalid_input("the model imports no ai.onnx opset");
 }
 
-std::vector<int> topological_order(const onnx::GraphProto& graph) {
+std::vector<int> topological_order(const onnx::GraphProto& graph, bool reads_enclosing_scope) {
   std::unordered_set<std::string> defined;
   for (const auto& input : graph.input()) defined.insert(input.name());
   for (const auto& init : graph.initializer()) defined.insert(init.name());
@@ -92,7 +92,7 @@ std::vector<int> topological_order(const onnx::GraphProto& graph) {
   }
   for (int i = 0; i < graph.node_size(); ++i) {
     for (const auto& input : graph.node(i).input()) {
-      if (!input.empty() && !defined.count(input) && !producer.count(input)) {
+      if (!input.empty() && !defined.count(input) && !producer.count(input) && !reads_enclosing_scope) {
         throw invalid_input(fmt::format("node {} reads '{}', which no node, input or initializer defines",
                                         node_label(graph.node(i), i), input));
       }
@@ -105,6 +105,9 @@ std::vector<int> topological_order(const onnx::GraphProto& graph) {
     std::set<std::string> waits;
     for (const auto& input : graph.node(i).input()) {
       if (producer.count(input)) waits.insert(input);
+    }
+    for (const auto& captured : node_subgraph_references(graph.node(i))) {  // an If branch reading outer values
+      if (producer.count(captured)) waits.insert(captured);
     }
     pending[i] = static_cast<int>(waits.size());
     for (const auto& value : waits) readers[value].push_back(i);
@@ -211,11 +214,8 @@ bool is_einsum_equation(std::string equation, int inputs) {
   return terms == inputs;
 }
 
-}  // namespace
-
-void check_node_schemas(const onnx::ModelProto& model) {
-  const auto opset = static_cast<int>(model_opset(model));
-  const auto& graph = model.graph();
+// The checks of check_node_schemas on one graph, then on its nodes' subgraphs (If branches).
+void check_graph_node_schemas(const onnx::GraphProto& graph, int opset) {
   const auto ranks = declared_ranks(graph);
   auto rank_of = [&](const std::string& name) { auto it = ranks.find(name); return it == ranks.end() ? -1 : it->second; };
   for (int i = 0; i < graph.node_size(); ++i) {
@@ -269,8 +269,48 @@ void check_node_schemas(const onnx::ModelProto& model) {
                                         node_label(node, i), node.input(w_index), w, node.input(0), x, node.op_type()));
       }
     }
+    for (const auto& attribute : node.attribute()) {
+      if (attribute.has_g()) check_graph_node_schemas(attribute.g(), opset);
+      for (const auto& sub : attribute.graphs()) check_graph_node_schemas(sub, opset);
+    }
   }
 }
+
+// ONNX's scoping: every value a subgraph's node reads is defined in that subgraph or in a graph
+// enclosing it (`visible`); each subgraph also has a topological order of its own.
+void check_subgraph_scopes(const onnx::GraphProto& graph, std::unordered_set<std::string> visible, bool nested) {
+  for (const auto& input : graph.input()) visible.insert(input.name());
+  for (const auto& init : graph.initializer()) visible.insert(init.name());
+  for (const auto& node : graph.node()) visible.insert(node.output().begin(), node.output().end());
+  for (const auto& output : graph.output()) {
+    if (nested && !visible.count(output.name())) {
+      throw invalid_input(fmt::format("subgraph '{}' has output '{}', which neither it nor an enclosing graph defines",
+                                      graph.name(), output.name()));
+    }
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& node = graph.node(i);
+    for (const auto& input : node.input()) {
+      if (nested && !input.empty() && !visible.count(input)) {
+        throw invalid_input(fmt::format("node {} of subgraph '{}' reads '{}', which neither it nor an enclosing graph defines",
+                                        node_label(node, i), graph.name(), input));
+      }
+    }
+    for (const auto& attribute : node.attribute()) {
+      std::vector<const onnx::GraphProto*> subs;
+      if (attribute.has_g()) subs.push_back(&attribute.g());
+      for (const auto& sub : attribute.graphs()) subs.push_back(&sub);
+      for (const auto* sub : subs) {
+        topological_order(*sub, /*reads_enclosing_scope=*/true);
+        check_subgraph_scopes(*sub, visible, /*nested=*/true);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void check_node_schemas(const onnx::ModelProto& model) { check_graph_node_schemas(model.graph(), static_cast<int>(model_opset(model))); }
 
 void validate_graph(const onnx::ModelProto& model) {
   if (!model.has_graph()) throw invalid_input("the ONNX model has no graph");
@@ -285,6 +325,7 @@ void validate_graph(const onnx::ModelProto& model) {
   check_initializers(graph);
   check_node_schemas(model);
   topological_order(graph);
+  check_subgraph_scopes(graph, {}, /*nested=*/false);
   std::unordered_set<std::string> defined;
   for (const auto& input : graph.input()) defined.insert(input.name());
   for (const auto& init : graph.initializer()) defined.insert(init.name());

@@ -138,6 +138,10 @@ void NodeContext::assign(int i, const std::string& expression) { emit(fmt::forma
 
 void NodeContext::emit(const std::string& statement) { graph_.emit(statement); }
 
+void NodeContext::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets) {
+  graph_.convert_branch(branch, targets);
+}
+
 std::string NodeContext::temp() { return graph_.temp(); }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <onnx/inliner/inliner.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -81,15 +82,22 @@ std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model) {
     return {{"", "(no ai.onnx opset)", 0, {}}};
   }
   std::map<std::pair<std::string, std::string>, UnsupportedOp> found;
-  for (const auto& node : model.graph().node()) {
-    if (node.op_type() == "Constant" && node.domain().empty()) continue;
-    if (onnx_import::find_converter(node.domain(), node.op_type(), opset)) continue;
-    auto& op = found[{node.domain(), node.op_type()}];
-    op.domain = node.domain();
-    op.op_type = node.op_type();
-    op.opset = opset;
-    op.nodes.push_back(node.name().empty() ? (node.output_size() ? node.output(0) : "?") : node.name());
-  }
+  std::function<void(const onnx::GraphProto&)> look_into = [&](const onnx::GraphProto& graph) {
+    for (const auto& node : graph.node()) {
+      for (const auto& attribute : node.attribute()) {  // If branches
+        if (attribute.has_g()) look_into(attribute.g());
+        for (const auto& sub : attribute.graphs()) look_into(sub);
+      }
+      if (node.op_type() == "Constant" && node.domain().empty()) continue;
+      if (onnx_import::find_converter(node.domain(), node.op_type(), opset)) continue;
+      auto& op = found[{node.domain(), node.op_type()}];
+      op.domain = node.domain();
+      op.op_type = node.op_type();
+      op.opset = opset;
+      op.nodes.push_back(node.name().empty() ? (node.output_size() ? node.output(0) : "?") : node.name());
+    }
+  };
+  look_into(model.graph());
   std::vector<UnsupportedOp> ops;
   for (auto& [key, op] : found) ops.push_back(std::move(op));
   return ops;

@@ -112,6 +112,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
   const auto& graph = model.graph();
   const auto consumers = build_consumers(graph);
   const auto outputs = graph_output_names(graph);
+  const auto captured = subgraph_references(graph);  // read by name inside If branches
   const auto floats = float_values(model);
   QdqPlan plan;
   std::set<std::string> quantized;  // tensors that get a Q (calibrated or shared)
@@ -168,13 +169,17 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
       if ((node.op_type() == "Conv" || node.op_type() == "Gemm") && i == 2) continue;  // bias: int32 from the scales
       quantize(node.input(i));
     }
-    // The output: through a following Relu/Clip(0, .) when the uint8 range makes it redundant.
+    // The output: through a following Relu/Clip(0, .) when the uint8 range makes it redundant. The
+    // node's output then takes the activation's name, so neither may be read inside a subgraph, where
+    // the name would stand for the other value.
     const auto& out = node.output(0);
     auto uses = consumers.find(out);
-    if (!options.symmetric_activations && !outputs.count(out) && uses != consumers.end() && uses->second.size() == 1) {
+    if (!options.symmetric_activations && !outputs.count(out) && !captured.count(out) && uses != consumers.end() &&
+        uses->second.size() == 1) {
       int next = uses->second[0].node;
       const auto& activation = graph.node(next);
-      if (is_foldable_activation(graph, activation, opset) && !matches_any_glob(options.skip, node_label(activation))) {
+      if (is_foldable_activation(graph, activation, opset) && !captured.count(activation.output(0)) &&
+          !matches_any_glob(options.skip, node_label(activation))) {
         plan.folded_activation[n] = next;
         folded_nodes.insert(next);
         quantize(activation.output(0));
