@@ -11,18 +11,20 @@ import torch
 from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig, quantize_dynamic_jit, quantize_jit
 
 
+def quantize(model, mode, batches):
+    """PyTorch's graph-mode INT8 of a loaded TorchScript module; static calibrates on `batches` (tensors)."""
+    torch.backends.quantized.engine = "x86"
+    if mode == "static":
+        calibrate = lambda m, data: [m(x) for x in data]  # noqa: E731
+        return quantize_jit(model, {"": get_default_qconfig("x86")}, calibrate, [batches])
+    return quantize_dynamic_jit(model, {"": default_dynamic_qconfig})
+
+
 def main(path, shape, out, mode):
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    torch.backends.quantized.engine = "x86"
-    model = torch.jit.load(path).eval()
-    if mode == "static":
-        data = [torch.randn(*map(int, shape.split("x"))) for _ in range(8)]
-        calibrate = lambda m, batches: [m(x) for x in batches]  # noqa: E731
-        quantized = quantize_jit(model, {"": get_default_qconfig("x86")}, calibrate, [data])
-    else:
-        quantized = quantize_dynamic_jit(model, {"": default_dynamic_qconfig})
-    torch.jit.save(quantized, out)
+    batches = [torch.randn(*map(int, shape.split("x"))) for _ in range(8)]
+    torch.jit.save(quantize(torch.jit.load(path).eval(), mode, batches), out)
 
 
 if __name__ == "__main__":
