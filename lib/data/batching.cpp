@@ -26,11 +26,9 @@ torch::Tensor batch_slice(const torch::Tensor& t, int64_t index, int64_t batch_s
 }
 
 int64_t row_count(const std::vector<torch::Tensor>& inputs) {
-  int64_t rows = -1;
   for (const auto& input : inputs) {
-    if (input.defined() && input.dim() > 0 && (rows < 0 || input.size(0) < rows)) rows = input.size(0);
+    if (input.defined() && input.dim() > 0) return input.size(0);
   }
-  if (rows >= 0) return rows;
   return inputs.empty() ? 0 : 1;
 }
 

@@ -89,10 +89,11 @@ std::string escape_input_name(const std::string& name);
 /// generator so the global seed (and anyone relying on it) is left alone.
 torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed);
 
-/// The number of samples a list of model inputs holds: the smallest dim 0 among them. An input
-/// whose dim 0 is another size, or that has none, has no row axis and is fed whole to every batch:
-/// a scalar, an RNN state [layers, B, H], a per-feature scale [F] beside x [1, F]. Undefined or
-/// all-scalar lists hold one sample (0 when empty).
+/// The number of samples a list of model inputs holds: dim 0 of the first input that has one
+/// (forward()'s first argument, the data, in the models this meets). An input whose dim 0 is
+/// another size, or that has none, has no row axis and is fed whole to every batch: a scalar, an
+/// RNN state [layers, B, H], a per-feature scale [F] beside x [1, F]. A list of scalars holds one
+/// sample (0 when empty).
 int64_t row_count(const std::vector<torch::Tensor>& inputs);
 
 /// True when `input` has the row axis of a list holding `rows` samples.

@@ -647,14 +647,13 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("inputs without the row axis (a state, a scalar) are fed whole to every batch") {
-    // x [3, 4] holds 3 samples; h0 [2, 1, 5] and a scalar beside it have no row axis.
-    std::vector<torch::Tensor> inputs{torch::arange(12.0).view({3, 4}), torch::ones({2, 1, 5}), torch::tensor(0.5)};
-    CHECK(mopt::row_count(inputs) == 2);  // the smallest dim 0: h0's 2 reads as rows here...
-    inputs[1] = torch::ones({7, 1, 5});
-    CHECK(mopt::row_count(inputs) == 3);  // ...and not when it is the larger
+    // x [3, 4] holds 3 samples; h0 [2, 3, 5] and a scalar beside it have no row axis.
+    std::vector<torch::Tensor> inputs{torch::arange(12.0).view({3, 4}), torch::ones({2, 3, 5}), torch::tensor(0.5)};
+    CHECK(mopt::row_count(inputs) == 3);  // the first input's dim 0
+    CHECK(mopt::row_count({torch::tensor(0.5), inputs[0]}) == 3);  // a scalar has none
     auto rows = mopt::slice_rows(inputs, 1, 3);
     CHECK(rows[0].sizes() == torch::IntArrayRef({2, 4}));
-    CHECK(rows[1].sizes() == torch::IntArrayRef({7, 1, 5}));
+    CHECK(rows[1].sizes() == torch::IntArrayRef({2, 3, 5}));
     CHECK(rows[2].dim() == 0);
     CHECK(mopt::row_count({torch::tensor(1.0)}) == 1);
 
@@ -662,13 +661,13 @@ TEST_SUITE("data") {
     d.inputs = inputs[0];
     d.more_inputs = {inputs[1], inputs[2]};
     CHECK(d.size() == 3);
-    CHECK(d.head(2).more_inputs[0].sizes() == torch::IntArrayRef({7, 1, 5}));
+    CHECK(d.head(2).more_inputs[0].sizes() == torch::IntArrayRef({2, 3, 5}));
     auto picked = d.rows(torch::tensor({2, 0}, torch::kLong));
     CHECK(same(picked.inputs[0], inputs[0][2]));
     CHECK(picked.more_inputs[1].dim() == 0);
     auto batches = mopt::batch_inputs_at(d, 1, 2);  // the short last batch
     CHECK(batches[0].size(0) == 1);
-    CHECK(batches[1].size(0) == 7);
+    CHECK(batches[1].size(0) == 2);
 
     // A folder of one sample may hold inputs of any shape beside it; with more samples they must align.
     TempDir dir;

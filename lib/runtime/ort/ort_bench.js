@@ -222,10 +222,10 @@ async function runOrRefuseInputs(session, feeds) {
 // Runs the whole dataset in batches and writes the first output, rows concatenated.
 async function evaluate(ort, session, request) {
   const inputs = request.inputs.map(readNpy);
-  // As mopt's row_count (lib/data/dataset.h): the smallest dim 0 is the sample count, and an input
-  // whose dim 0 is another size, or that has none, is fed whole to every batch.
-  const ranked = inputs.filter((array) => array.dims.length > 0);
-  const rows = ranked.length ? Math.min(...ranked.map((array) => array.dims[0])) : 1;
+  // As mopt's row_count (lib/data/dataset.h): the first input's dim 0 is the sample count, and an
+  // input whose dim 0 is another size, or that has none, is fed whole to every batch.
+  const ranked = inputs.find((array) => array.dims.length > 0);
+  const rows = ranked ? ranked.dims[0] : 1;
   const rowsOf = (array, start, end) => {
     if (array.dims.length === 0 || array.dims[0] !== rows) return array;
     const rowSize = array.data.length / Math.max(array.dims[0], 1);
