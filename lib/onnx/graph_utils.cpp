@@ -46,6 +46,15 @@ std::set<std::string> graph_input_names(const onnx::GraphProto& graph) {
   return names;
 }
 
+std::vector<const onnx::GraphProto*> subgraphs_of(const onnx::NodeProto& node) {
+  std::vector<const onnx::GraphProto*> graphs;
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g()) graphs.push_back(&attr.g());
+    for (const auto& sub : attr.graphs()) graphs.push_back(&sub);
+  }
+  return graphs;
+}
+
 namespace {
 
 // Collects every name read inside `graph` (a subgraph), including its own outputs: a subgraph
@@ -55,10 +64,7 @@ void collect_reads(const onnx::GraphProto& graph, std::set<std::string>& names) 
     for (const auto& input : node.input()) {
       if (!input.empty()) names.insert(input);
     }
-    for (const auto& attr : node.attribute()) {
-      if (attr.has_g()) collect_reads(attr.g(), names);
-      for (const auto& sub : attr.graphs()) collect_reads(sub, names);
-    }
+    for (const auto* sub : subgraphs_of(node)) collect_reads(*sub, names);
   }
   for (const auto& output : graph.output()) names.insert(output.name());
 }
@@ -68,10 +74,7 @@ void collect_reads(const onnx::GraphProto& graph, std::set<std::string>& names) 
 std::set<std::string> node_subgraph_references(const onnx::NodeProto& node) {
   // Over-approximates (a subgraph's own locals are included), which only makes passes more careful.
   std::set<std::string> names;
-  for (const auto& attr : node.attribute()) {
-    if (attr.has_g()) collect_reads(attr.g(), names);
-    for (const auto& sub : attr.graphs()) collect_reads(sub, names);
-  }
+  for (const auto* sub : subgraphs_of(node)) collect_reads(*sub, names);
   return names;
 }
 

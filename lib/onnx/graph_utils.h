@@ -39,6 +39,9 @@ std::set<std::string> graph_input_names(const onnx::GraphProto& graph);
 /// invisible to build_consumers, so passes treat these names as pinned.
 std::set<std::string> subgraph_references(const onnx::GraphProto& graph);
 
+/// The graphs a node's attributes hold: If's branches, Loop's and Scan's bodies.
+std::vector<const onnx::GraphProto*> subgraphs_of(const onnx::NodeProto& node);
+
 /// The names one node's subgraphs read from the enclosing scope (over-approximated).
 std::set<std::string> node_subgraph_references(const onnx::NodeProto& node);
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "lib/errors.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/constant_values.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/fusions.h"
@@ -94,10 +95,7 @@ void GraphBuilder::index_graph(const onnx::GraphProto& graph) {
       ++uses_[input];
       readers_[input].push_back(&node);
     }
-    for (const auto& attribute : node.attribute()) {
-      if (attribute.has_g()) index_graph(attribute.g());
-      for (const auto& sub : attribute.graphs()) index_graph(sub);
-    }
+    for (const auto* sub : subgraphs_of(node)) index_graph(*sub);
   }
 }
 

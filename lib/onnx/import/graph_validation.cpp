@@ -269,10 +269,7 @@ void check_graph_node_schemas(const onnx::GraphProto& graph, int opset) {
                                         node_label(node, i), node.input(w_index), w, node.input(0), x, node.op_type()));
       }
     }
-    for (const auto& attribute : node.attribute()) {
-      if (attribute.has_g()) check_graph_node_schemas(attribute.g(), opset);
-      for (const auto& sub : attribute.graphs()) check_graph_node_schemas(sub, opset);
-    }
+    for (const auto* sub : subgraphs_of(node)) check_graph_node_schemas(*sub, opset);
   }
 }
 
@@ -296,14 +293,9 @@ void check_subgraph_scopes(const onnx::GraphProto& graph, std::unordered_set<std
                                         node_label(node, i), graph.name(), input));
       }
     }
-    for (const auto& attribute : node.attribute()) {
-      std::vector<const onnx::GraphProto*> subs;
-      if (attribute.has_g()) subs.push_back(&attribute.g());
-      for (const auto& sub : attribute.graphs()) subs.push_back(&sub);
-      for (const auto* sub : subs) {
-        topological_order(*sub, /*reads_enclosing_scope=*/true);
-        check_subgraph_scopes(*sub, visible, /*nested=*/true);
-      }
+    for (const auto* sub : subgraphs_of(node)) {
+      topological_order(*sub, /*reads_enclosing_scope=*/true);
+      check_subgraph_scopes(*sub, visible, /*nested=*/true);
     }
   }
 }

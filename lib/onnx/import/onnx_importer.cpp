@@ -12,6 +12,7 @@
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
 #include "lib/onnx/fed_inputs.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/graph_builder.h"
 #include "lib/onnx/import/graph_validation.h"
@@ -84,10 +85,7 @@ std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model) {
   std::map<std::pair<std::string, std::string>, UnsupportedOp> found;
   std::function<void(const onnx::GraphProto&)> look_into = [&](const onnx::GraphProto& graph) {
     for (const auto& node : graph.node()) {
-      for (const auto& attribute : node.attribute()) {  // If branches
-        if (attribute.has_g()) look_into(attribute.g());
-        for (const auto& sub : attribute.graphs()) look_into(sub);
-      }
+      for (const auto* branch : subgraphs_of(node)) look_into(*branch);
       if (node.op_type() == "Constant" && node.domain().empty()) continue;
       if (onnx_import::find_converter(node.domain(), node.op_type(), opset)) continue;
       auto& op = found[{node.domain(), node.op_type()}];
