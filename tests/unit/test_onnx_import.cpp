@@ -270,6 +270,48 @@ TEST_SUITE("onnx_import") {
     CHECK(kept.source.find("torch.mul") != std::string::npos);
   }
 
+  TEST_CASE("If runs its branch graphs, which read the enclosing graph's values; scopes are checked") {
+    // y = If(sum(x) > 0) then relu(x) * 2 else -x: both branches read x from the main graph.
+    auto model_with = [](const std::string& then_reads, const std::string& then_output, const std::string& then_op) {
+      OnnxGraphBuilder then_graph(17), else_graph(17);
+      then_graph.node(then_op, {then_reads}, {"t"});
+      then_graph.node("Add", {"t", "t"}, {"t2"});
+      then_graph.output(then_output, {2, 3});
+      else_graph.node("Neg", {"x"}, {"e"});
+      else_graph.output("e", {2, 3});
+      OnnxGraphBuilder b(17);
+      b.input("x", {2, 3}).output("y", {2, 3}).initializer("zero", torch::zeros({}));
+      set_attr(b.node("ReduceSum", {"x"}, {"s"}), "keepdims", 0);
+      b.node("Greater", {"s", "zero"}, {"c"});
+      auto& node = b.node("If", {"c"}, {"y"});
+      for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
+                                        std::pair{"else_branch", else_graph.build().graph()}}) {
+        auto* attribute = node.add_attribute();
+        attribute->set_name(name);
+        attribute->set_type(onnx::AttributeProto::GRAPH);
+        *attribute->mutable_g() = graph;
+      }
+      return b.build();
+    };
+    auto imported = import_onnx(model_with("x", "t2", "Relu"));
+    auto positive = torch::tensor({{1.0f, -2.0f, 3.0f}, {0.5f, 0.0f, -1.0f}});
+    CHECK(torch::equal(run(imported, {positive}), torch::relu(positive) * 2));
+    CHECK(torch::equal(run(imported, {-positive}), positive));
+
+    auto expect_invalid = [](const onnx::ModelProto& model, const std::string& fragment) {
+      try {
+        import_onnx(model);
+        FAIL("expected an error");
+      } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::kInvalidInput);
+        CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+      }
+    };
+    expect_invalid(model_with("nothere", "t2", "Relu"), "reads 'nothere', which neither it nor an enclosing graph defines");
+    expect_invalid(model_with("x", "missing", "Relu"), "has output 'missing', which neither it nor an enclosing graph defines");
+    expect_invalid(model_with("x", "t2", "Bernoulli"), "no converter for Bernoulli (opset 17)");  // listed from inside the branch
+  }
+
   TEST_CASE("unsupported ops are all listed at once, with exit 4") {
     OnnxGraphBuilder b(13);
     b.input("x", {4}).output("y", {4});
