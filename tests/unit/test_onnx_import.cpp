@@ -23,6 +23,19 @@ at::Tensor run(const ImportedOnnx& imported, std::vector<c10::IValue> inputs) {
   return module.forward(std::move(inputs)).toTensor();
 }
 
+// The import fails as invalid input (exit 4) with a message holding `fragment`.
+void expect_invalid(const onnx::ModelProto& model, const std::string& fragment) {
+  try {
+    import_onnx(model);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::kInvalidInput);
+    std::string message = e.what();
+    INFO(message);
+    CHECK(message.find(fragment) != std::string::npos);
+  }
+}
+
 // Sets dim `i` of a graph input to a symbolic name (dynamic).
 void make_dynamic(onnx::ModelProto& model, int input, int dim, const std::string& name) {
   model.mutable_graph()->mutable_input(input)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(dim)->set_dim_param(name);
@@ -298,15 +311,6 @@ TEST_SUITE("onnx_import") {
     CHECK(torch::equal(run(imported, {positive}), torch::relu(positive) * 2));
     CHECK(torch::equal(run(imported, {-positive}), positive));
 
-    auto expect_invalid = [](const onnx::ModelProto& model, const std::string& fragment) {
-      try {
-        import_onnx(model);
-        FAIL("expected an error");
-      } catch (const Error& e) {
-        CHECK(e.code() == ExitCode::kInvalidInput);
-        CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, e.what());
-      }
-    };
     expect_invalid(model_with("nothere", "t2", "Relu"), "reads 'nothere', which neither it nor an enclosing graph defines");
     expect_invalid(model_with("x", "missing", "Relu"), "has output 'missing', which neither it nor an enclosing graph defines");
     expect_invalid(model_with("x", "t2", "Bernoulli"), "no converter for Bernoulli (opset 17)");  // listed from inside the branch
@@ -337,17 +341,6 @@ TEST_SUITE("onnx_import") {
   }
 
   TEST_CASE("structural errors name the node: undefined input, cycle, bad initializer, type mismatch") {
-    auto expect_invalid = [](const onnx::ModelProto& model, const std::string& fragment) {
-      try {
-        import_onnx(model);
-        FAIL("expected an error");
-      } catch (const Error& e) {
-        CHECK(e.code() == ExitCode::kInvalidInput);
-        std::string message = e.what();
-        INFO(message);
-        CHECK(message.find(fragment) != std::string::npos);
-      }
-    };
     {
       OnnxGraphBuilder b(13);
       b.input("x", {4}).output("y", {4});
