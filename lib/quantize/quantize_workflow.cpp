@@ -210,6 +210,7 @@ QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest
                      {"calibration", step.value("calibration", json{{"samples", 0}, {"peak_rss_mb", 0.0}})},
                      {"engine", active_engine()},
                      {"engines_p50_ms", engines}};
+  if (step.contains("calibrator_check")) outcome.details["calibrator_check"] = step["calibrator_check"];
   record_pipeline(request, pick.records, report);
   return outcome;
 }

@@ -9,8 +9,9 @@
 // --calib`). An ONNX graph after the clean-up passes (constants as initializers, BN folded)
 // quantizes best; `mopt quantize --print-pipeline` shows the whole pipeline.
 // Context: keep_fp32 (layers or nodes the accuracy fallback returned), memo (the QDQ ranges, so
-// fallback trials calibrate each tensor once), evaluation (ONNX: each activation's error is
-// measured on its first 8 samples, and the calibrator check (calibrator_check.h) runs on its first 16).
+// fallback trials calibrate each tensor once, and the calibrator check's result), evaluation (the
+// calibrator check (calibrator_verdict.h) runs on its first 16 samples; ONNX: each activation's
+// error is measured on its first 8).
 // Stats: rewrites = ops now INT8 (TorchScript: quantized:: ops; ONNX: quantized nodes); details:
 // what calibration saw, and a row per activation (range, SQNR, the fallback unit it belongs to).
 // `mopt quantize` (lib/quantize) adds what a pass cannot: the fp32 baseline, the accuracy fallback
@@ -28,6 +29,7 @@
 #include "lib/quantize/quant_boundaries.h"
 #include "lib/util/strings.h"
 #include "passes/quantize/onnx/activation_calibration.h"
+#include "passes/quantize/calibrator_verdict.h"
 #include "passes/quantize/onnx/calibrator_check.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 #include "passes/quantize/quantize_passes.h"
@@ -91,6 +93,14 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const P
   config.skip_modules = quant::quantizable_modules_matching(split_skip_option(options.get_string("skip")), model);
   const auto skipped = config.skip_modules;
   config.skip_modules.insert(config.skip_modules.end(), context.keep_fp32.begin(), context.keep_fp32.end());
+  // The calibrator check runs once per workflow (the first trial); later fallback trials keep its result.
+  nlohmann::json kept_check;
+  nlohmann::json& check = context.memo ? (*context.memo)["calibrator_check"] : kept_check;
+  if (check.is_null() && context.evaluation && context.evaluation->size() > 0) {
+    config.check_data = context.evaluation;
+    log(fmt::format("calibrator check: every calibrator watches the calibration batches; each one's INT8 model then runs "
+                    "on {} evaluation samples ...", std::min(kCalibratorCheckSamples, context.evaluation->size())));
+  }
   auto result = quant::quantize_static(model, *context.calibration, config, [&](int64_t done, int64_t total) {
     if (done == total || done % std::max<int64_t>(1, total / 10) == 0) log(fmt::format("calibrating: batch {}/{}", done, total));
   });
@@ -105,6 +115,8 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const P
                    {"relu6_folded", result.relu6_folded},
                    {"cats_channels_last", result.cats_channels_last},
                    {"training_only_submodules", result.training_only_submodules}};
+  if (!result.calibrator_check.is_null()) check = result.calibrator_check;
+  if (!check.is_null()) stats.details["calibrator_check"] = check;
   model = result.model;
   stats.rewrites = quant::quantization_boundaries(model)["quantized_ops"].get<int64_t>();
   return stats;
@@ -183,7 +195,7 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
                    {"data_mb", megabytes(*context.calibration)}};
     if (check_calibrators) {
       log(fmt::format("calibrator check: the QDQ model of each calibrator on {} evaluation samples ...",
-                      std::min(onnx_quant::kCalibratorCheckSamples, context.evaluation->size())));
+                      std::min(kCalibratorCheckSamples, context.evaluation->size())));
       auto candidates = calibrated.alternatives;
       candidates[calibrator] = calibrated.ranges;
       check = onnx_quant::compare_calibrators(model.onnx(), plan, qdq, candidates, calibrator, *context.evaluation);

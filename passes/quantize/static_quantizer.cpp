@@ -11,11 +11,13 @@
 #include <map>
 
 #include "lib/errors.h"
+#include "lib/eval/evaluate.h"
 #include "lib/measure/memory.h"
 #include "lib/model/float_quantize.h"
 #include "lib/model/graph_walk.h"
 #include "lib/model/layer_map.h"
 #include "lib/util/strings.h"
+#include "passes/quantize/calibrator_verdict.h"
 #include "passes/quantize/inference_branches.h"
 #include "passes/quantize/jit_observers.h"
 #include "passes/quantize/observer_diagnosis.h"
@@ -134,23 +136,29 @@ std::map<std::string, std::string> observed_layers(const torch::jit::Module& mod
   return layers;
 }
 
-// Feeds observed activations to one calibrator per observer.
+// Feeds observed activations to one calibrator per observer, and with the calibrator check to every
+// other calibrator as well (one run of the model for all of them).
 class CalibrationSink : public ObservationSink {
  public:
-  CalibrationSink(const QuantConfig& config, size_t observers) : config_(config), calibrators_(observers) {}
+  CalibrationSink(const QuantConfig& config, std::vector<std::string> names, size_t observers)
+      : config_(config), names_(std::move(names)), calibrators_(observers) {}
   void observe(int64_t id, const at::Tensor& values) override {
-    auto& calibrator = calibrators_.at(static_cast<size_t>(id));
-    if (!calibrator) calibrator = make_calibrator(config_.calibrator, config_.calibrator_options);
-    calibrator->observe(values.detach());
+    auto& calibrators = calibrators_.at(static_cast<size_t>(id));
+    if (calibrators.empty()) {
+      for (const auto& name : names_) calibrators.push_back(make_calibrator(name, config_.calibrator_options));
+    }
+    for (auto& calibrator : calibrators) calibrator->observe(values.detach());
   }
-  Range range(size_t id) const {
-    if (!calibrators_.at(id)) return {0, 0};  // never reached (e.g. a branch not taken)
-    return calibrators_[id]->range();
+  /// Observer `id`'s range by calibrator `which` (an index into the names given).
+  Range range(size_t id, size_t which = 0) const {
+    if (calibrators_.at(id).empty()) return {0, 0};  // never reached (e.g. a branch not taken)
+    return calibrators_[id][which]->range();
   }
 
  private:
   const QuantConfig& config_;
-  std::vector<std::unique_ptr<Calibrator>> calibrators_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<std::unique_ptr<Calibrator>>> calibrators_;
 };
 
 // Accumulates, per observer, the error of quantize-dequantize with the chosen qparams.
@@ -252,6 +260,63 @@ void run_calibration(torch::jit::Module& prepared, const torch::jit::Module& fp3
   }
 }
 
+// The observed module, its observers' qparams set, made INT8: quantize/dequantize ops, LibTorch's
+// Finalize, then mopt's rewrites after it (counted in `result`). `prepared` is left as it was.
+torch::jit::Module convert_calibrated(torch::jit::Module& prepared, QuantResult& result) {
+  auto quantized = quantization_stage("inserting quantize/dequantize ops and finalizing", kReportAdvice, [&] {
+    auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
+                                            torch::jit::QuantType::STATIC);
+    const auto layers = snapshot_layers(q);
+    q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
+    dequantize_tuple_elements(*q.get_method("forward").graph());
+    upsample_bilinear_in_float(*q.get_method("forward").graph());
+    carry_layers(layers, q);
+    cleanup_graph(q);
+    return q;
+  });
+  auto& graph = *quantized.get_method("forward").graph();
+  result.relu6_folded = quantization_stage("folding ReLU6 into quantized ops", kReportAdvice, [&] {
+    return fold_relu6_into_quantized_ops(graph);
+  });
+  // LibTorch's fast concatenation where it applies. The input's quantize_per_tensor stays as it is:
+  // LibTorch 2.x computes it with FBGEMM, 0.017-0.033 ms for 1x3x224x224 at 1 thread against
+  // 0.20-0.36 ms for the fp32-op rewrite (lib/model/float_quantize.h) that 1.13 needed.
+  quantization_stage("putting quantized concatenations on LibTorch's fast path", kReportAdvice, [&] {
+    return result.cats_channels_last = rewrite_quantized_cats(graph).channels_last;
+  });
+  return quantized;
+}
+
+void set_qparams(std::vector<std::pair<std::string, torch::jit::Module>>& observers, std::vector<ActivationRecord>& records,
+                 const std::vector<Range>& ranges, bool symmetric) {
+  for (size_t i = 0; i < observers.size(); ++i) {
+    records[i].range = ranges[i];
+    records[i].qparams = choose_qparams(ranges[i], 0, 255, symmetric);
+    set_activation_qparams(observers[i].second, records[i].qparams.scale, records[i].qparams.zero_point);
+  }
+}
+
+// The calibrator check (calibrator_verdict.h): the INT8 model each calibrator's ranges make, run on the
+// first evaluation samples against fp32. Leaves the observers holding the last candidate's qparams.
+nlohmann::json compare_calibrators(const Model& fp32, torch::jit::Module& prepared,
+                                   std::vector<std::pair<std::string, torch::jit::Module>>& observers,
+                                   const std::vector<std::string>& names, const std::vector<std::vector<Range>>& ranges,
+                                   const QuantConfig& config) {
+  const Dataset& data = *config.check_data;
+  const int64_t samples = std::min<int64_t>(kCalibratorCheckSamples, data.size());
+  const auto inputs = data.input_rows(0, samples);
+  const auto reference = run_model_batched(fp32, inputs, samples);
+  std::map<std::string, double> sqnr;
+  std::vector<ActivationRecord> scratch(observers.size());
+  for (size_t c = 0; c < names.size(); ++c) {
+    set_qparams(observers, scratch, ranges[c], config.symmetric_activations);
+    QuantResult unused;
+    const auto candidate = Model::from_torchscript(convert_calibrated(prepared, unused));
+    sqnr[names[c]] = compare_outputs(reference, run_model_batched(candidate, inputs, samples)).sqnr_db;
+  }
+  return calibrator_verdict(sqnr, config.calibrator, samples, "INT8 model");
+}
+
 }  // namespace
 
 QuantResult quantize_static(const Model& model, const Dataset& calib, const QuantConfig& config,
@@ -274,19 +339,28 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     records[i].layer = layers.count(observers[i].first) ? layers[observers[i].first] : observers[i].first;
   }
 
+  // The chosen calibrator first; with the check, the others watch the same batches.
+  const bool check = config.check_data && config.check_data->size() > 0;
+  std::vector<std::string> names{config.calibrator};
+  if (check) {
+    for (const auto& name : calibrator_names()) {
+      if (name != config.calibrator) names.push_back(name);
+    }
+  }
+  std::vector<std::vector<Range>> ranges(names.size(), std::vector<Range>(observers.size()));
   reset_peak_rss();
   {
-    CalibrationSink sink(config, observers.size());
+    CalibrationSink sink(config, names, observers.size());
     ScopedObservationSink scope(&sink);
     run_calibration(prepared, module, calib, config.calib_batch, samples, progress);
-    for (size_t i = 0; i < observers.size(); ++i) {
-      records[i].range = sink.range(i);
-      records[i].qparams = choose_qparams(records[i].range, 0, 255, config.symmetric_activations);
-      set_activation_qparams(observers[i].second, records[i].qparams.scale, records[i].qparams.zero_point);
+    for (size_t c = 0; c < names.size(); ++c) {
+      for (size_t i = 0; i < observers.size(); ++i) ranges[c][i] = sink.range(i, c);
     }
   }
   result.calibration_peak_rss_mb = peak_rss_mb();
   result.calibration_samples = samples;
+  if (check) result.calibrator_check = compare_calibrators(model, prepared, observers, names, ranges, config);
+  set_qparams(observers, records, ranges.front(), config.symmetric_activations);
   {
     ErrorSink sink(records);
     ScopedObservationSink scope(&sink);
@@ -295,29 +369,7 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
     });
     sink.finish();
   }
-
-  auto quantized = quantization_stage("inserting quantize/dequantize ops and finalizing", kReportAdvice, [&] {
-    auto q = torch::jit::InsertQuantDeQuant(prepared, "forward", /*inplace=*/false, /*debug=*/false,
-                                            torch::jit::QuantType::STATIC);
-    const auto layers = snapshot_layers(q);
-    q = torch::jit::Finalize(q, torch::jit::QuantType::STATIC);
-    dequantize_tuple_elements(*q.get_method("forward").graph());
-    upsample_bilinear_in_float(*q.get_method("forward").graph());
-    carry_layers(layers, q);
-    cleanup_graph(q);
-    return q;
-  });
-  auto& graph = *quantized.get_method("forward").graph();
-  result.relu6_folded = quantization_stage("folding ReLU6 into quantized ops", kReportAdvice, [&] {
-    return fold_relu6_into_quantized_ops(graph);
-  });
-  // LibTorch's fast concatenation where it applies. The input's quantize_per_tensor stays as it is:
-  // LibTorch 2.x computes it with FBGEMM, 0.017-0.033 ms for 1x3x224x224 at 1 thread against
-  // 0.20-0.36 ms for the fp32-op rewrite (lib/model/float_quantize.h) that 1.13 needed.
-  quantization_stage("putting quantized concatenations on LibTorch's fast path", kReportAdvice, [&] {
-    return result.cats_channels_last = rewrite_quantized_cats(graph).channels_last;
-  });
-  result.model = Model::from_torchscript(quantized);
+  result.model = Model::from_torchscript(convert_calibrated(prepared, result));
   result.activations = std::move(records);
   return result;
 }

@@ -24,6 +24,9 @@ struct QuantConfig {
   std::vector<std::string> skip_modules;  ///< exact module paths kept in fp32 ("features.0")
   int64_t calib_batch = 32;
   int64_t error_samples = 512;            ///< calibration rows used for the per-layer error pass
+  /// Evaluation data for the calibrator check (calibrator_verdict.h): every calibrator watches the
+  /// calibration batches and each one's INT8 model runs on its first samples. Null: no check.
+  const Dataset* check_data = nullptr;
 };
 
 /// One observed activation: where it is, the range chosen and the error quantizing it costs.
@@ -46,6 +49,7 @@ struct QuantResult {
   int64_t relu6_folded = 0;     ///< ReLU6 clamps folded into the quantized op before them (fold_relu6_into_quantized_ops)
   int64_t cats_channels_last = 0;  ///< concatenations put on LibTorch's channels-last fast path (rewrite_quantized_cats)
   std::vector<std::string> training_only_submodules;  ///< left out: no method reads them at inference (drop_unused_submodules)
+  nlohmann::json calibrator_check;  ///< calibrator_verdict's json; null without QuantConfig::check_data
 };
 
 /// Progress: (batches done, batches total).

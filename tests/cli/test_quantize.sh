@@ -17,7 +17,19 @@ assert q['mode']=='static' and q['engine'] in ('x86','fbgemm','onednn','qnnpack'
 assert all(a['sqnr_db']>10 for a in q['activations']), q['activations']
 assert r['outputs'][0]['bytes'] < 0.4*r['inputs'][0]['bytes'], (r['outputs'][0]['bytes'], r['inputs'][0]['bytes'])
 b=q['boundaries']  # one quantize at the input, one dequantize before the logits: INT8 end to end
-assert b['quantize']==1 and b['dequantize']==1 and b['fp32_consumers']=={'return': 1} and b['quantized_ops']>=4, b" "static quantization report"
+assert b['quantize']==1 and b['dequantize']==1 and b['fp32_consumers']=={'return': 1} and b['quantized_ops']>=4, b
+c=q['calibrator_check']  # with evaluation data every calibrator's INT8 model is scored; minmax has no better one
+assert c['samples']==16 and len(c['output_sqnr_db'])==5 and 'warning' not in c and c['output_sqnr_db']['minmax']>30, c" \
+  "static quantization report"
+# A calibrator that clips what matters (the 95th percentile) collapses the output (5 dB where minmax reaches
+# 42); the calibrator check says which one did better, and the file is still written (a warning).
+expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/p95.pt" --calib "$FMNIST" --calib-samples 256 --calibrator percentile \
+  --percentile 95 --eval-data "$FMNIST" --eval-samples 200 --normalize 0.2860,0.3530 --no-latency --report "$WORK/p95.json"
+expect_stdout "WARNING: the percentile calibrator's INT8 model reaches an output SQNR of"
+py "
+import json; c=json.load(open('$WORK/p95.json'))['details']['quantization']['calibrator_check']; s=c['output_sqnr_db']
+assert c['best'] != 'percentile' and s[c['best']] - s['percentile'] >= 3 and 'try --calibrator '+c['best'] in c['warning'], c" \
+  "the calibrator check of the LibTorch INT8 path names the better calibrator"
 py "
 import torch
 g=torch.jit.load('$WORK/cnn.int8.pt').graph; n=lambda k: sum(1 for x in g.nodes() if x.kind()==k)

@@ -126,6 +126,16 @@ void say_boundaries(const nlohmann::json& b) {
       fmt::join(consumers, ", "));
 }
 
+// Each calibrator's output SQNR, and the warning when the chosen one collapsed (calibrator_verdict.h).
+void say_calibrator_check(const nlohmann::json& details) {
+  if (!details.contains("calibrator_check")) return;
+  const auto& check = details["calibrator_check"];
+  std::vector<std::string> scores;
+  for (const auto& [name, db] : check["output_sqnr_db"].items()) scores.push_back(fmt::format("{} {:.1f}", name, db.get<double>()));
+  say("calibrators, output SQNR dB on {} samples: {}", check["samples"].get<int64_t>(), fmt::join(scores, ", "));
+  if (check.contains("warning")) say("WARNING: {}", check["warning"].get<std::string>());
+}
+
 void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   const auto mode = outcome.details["mode"].get<std::string>();
@@ -144,6 +154,7 @@ void print_outcome(const quant::QuantizeOutcome& outcome, const std::string& in,
           l["range"][1].get<double>(), l["sqnr_db"].get<double>(), l["cosine"].get<double>());
     }
   }
+  say_calibrator_check(outcome.details);
   for (const auto& l : outcome.details["fp32_layers"]) say("kept in fp32: {} ({})", l["layer"].get<std::string>(), l["reason"].get<std::string>());
   if (!reduced) say_boundaries(outcome.details["boundaries"]);
   if (outcome.details.value("silu_as_sigmoid_mul", 0) > 0) {
@@ -225,13 +236,7 @@ void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string
     const auto& cal = outcome.details["calibration"];
     say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
   }
-  if (outcome.details.contains("calibrator_check")) {
-    const auto& check = outcome.details["calibrator_check"];
-    std::vector<std::string> scores;
-    for (const auto& [name, db] : check["output_sqnr_db"].items()) scores.push_back(fmt::format("{} {:.1f}", name, db.get<double>()));
-    say("calibrators, output SQNR dB on {} samples: {}", check["samples"].get<int64_t>(), fmt::join(scores, ", "));
-    if (check.contains("warning")) say("WARNING: {}", check["warning"].get<std::string>());
-  }
+  say_calibrator_check(outcome.details);
   int unfused = 0;
   for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
   if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);
