@@ -8,7 +8,10 @@
 // Why: Debian's LibTorch multiplies fp32 matrices with OpenBLAS, whose 1-row sgemm is 4-5x slower
 // than its sgemv on the same weight (1000x1280 at 1 thread: 261 us vs 54 us; 192x64 only 1.13x,
 // scripts/bench/single_row_matvec.py). That is a classifier head at batch 1: MobileNetV2's took
-// 0.48 ms of its 6.9 ms in PyTorch's profiler.
+// 0.48 ms of its 6.9 ms in PyTorch's profiler. LibTorch 2.x from the wheel multiplies with MKL,
+// whose 1-row sgemm is as fast as its sgemv or faster (0.55-0.96x the gemv's time), so the x86
+// profiles no longer run this pass (docs/benchmarks.md, "single-row-matvec on LibTorch 2.13"); it
+// stays for LibTorch builds on OpenBLAS.
 // Preconditions: the weight is a constant dense fp32 matrix (the module is frozen first when it is
 // not) of at least min-weight-elements elements (small layers gain little); inputs that are known
 // not to be 2-D are left alone. The rank and batch checks cost under 0.2 us per layer (the MLP
@@ -93,7 +96,8 @@ class SingleRowMatvecPass : public Pass {
     static const PassInfo info{
         "single-row-matvec",
         "a linear layer called with one row (batch 1) runs as matrix-vector product (BLAS gemv, 4-5x faster than "
-        "a 1-row gemm in OpenBLAS); other batch sizes unchanged (freezes first)",
+        "a 1-row gemm in OpenBLAS; no gain with the MKL of mopt's LibTorch, measure it); other batch sizes unchanged "
+        "(freezes first)",
         {ModelFormat::kTorchScript},
         {{"min-weight-elements", OptionType::kInt, "16384",
           "only weights with at least this many elements (small layers gain little)"}},

@@ -4,7 +4,7 @@
 # fixtures) and .venv/'s torch 2.13 each time the same file by scripts/bench/pytorch_latency.py: the
 # scripted model (plain, and optimize_for_inference in memory), mopt's compiled file and mopt's static
 # INT8 file made with `--engine onednn` (the one quantized engine both versions have; a file packed by
-# x86/fbgemm does not load in 1.13). mopt's INT8 file with the engine it picks on 2.13 runs in 2.13
+# x86/fbgemm does not load in 1.13). mopt's INT8 file for 2.13's default engine (x86) runs in 2.13
 # only. 1 thread, batch 1, one fresh process per figure, ROUNDS rounds alternating, median.
 #   bash scripts/bench/libtorch_versions.sh [ROUNDS] [MODEL...]
 # MODEL: resnet18 resnet50 mobilenet_v2 mobilenet_v3_small efficientnet_b0 shufflenet_v2_x1_0
@@ -30,14 +30,14 @@ done
 
 for name in "${models[@]}"; do
   s=${shape[$name]}
-  echo "== $name: mopt compile, quantize (onednn, and the engine mopt picks) ..." >&2
+  echo "== $name: mopt compile, quantize (onednn, x86) ..." >&2
   $py -c "import numpy as np; np.save('$tmp/$name.data.npy', np.random.default_rng(0).standard_normal((32,) + tuple(map(int, '$s'.split('x')[1:]))).astype(np.float32))"
-  "$mopt" compile "$tmp/$name.pt" --profile x86-64-avx512-vnni --keep-if-faster --threads 1 --iterations 60 \
+  "$mopt" compile "$tmp/$name.pt" --profile x86-64-avx512-vnni --keep-if-faster --threads 1 --iterations 30 \
     --input-shape "$s" -o "$tmp/$name.compiled.pt" --quiet
   "$mopt" quantize "$tmp/$name.pt" -o "$tmp/$name.onednn.pt" --engine onednn --calib "$tmp/$name.data.npy" \
     --eval-data "$tmp/$name.data.npy" --threads 1 --no-latency --quiet || echo "   mopt quantize (onednn) failed for $name" >&2
-  "$mopt" quantize "$tmp/$name.pt" -o "$tmp/$name.int8.pt" --calib "$tmp/$name.data.npy" --eval-data "$tmp/$name.data.npy" \
-    --threads 1 --iterations 30 --allow-slower --quiet || echo "   mopt quantize failed for $name" >&2
+  "$mopt" quantize "$tmp/$name.pt" -o "$tmp/$name.x86.pt" --engine x86 --calib "$tmp/$name.data.npy" \
+    --eval-data "$tmp/$name.data.npy" --threads 1 --no-latency --quiet || echo "   mopt quantize (x86) failed for $name" >&2
 done
 
 $py - "$tmp" "$rounds" "${models[@]}" <<PY
@@ -60,7 +60,7 @@ def p50(version, path, shape, mode):
 columns = [  # (label, file suffix, mode, versions)
     ("scripted", ".pt", "plain", ("1.13", "2.13")), ("ofi", ".pt", "ofi", ("1.13", "2.13")),
     ("mopt compiled", ".compiled.pt", "plain", ("1.13", "2.13")), ("mopt int8 onednn", ".onednn.pt", "plain", ("1.13", "2.13")),
-    ("mopt int8 picked", ".int8.pt", "plain", ("2.13",))]
+    ("mopt int8 x86", ".x86.pt", "plain", ("2.13",))]
 heads = [f"{label} {v}" for label, _, _, versions in columns for v in versions]
 print("| model | " + " | ".join(heads) + " | compiled 2.13/1.13 | int8 onednn 2.13/1.13 |")
 print("|---" * (len(heads) + 3) + "|")
@@ -78,5 +78,5 @@ for name in models:
           + f" | {ratio('mopt compiled'):.2f} | {ratio('mopt int8 onednn'):.2f} |", flush=True)
 print(f"ms per call, p50 of 100 calls, 1 thread, batch 1, median of {rounds} fresh-process rounds; nan: the file",
       "does not load or run in that version (or was not made). mopt's files made by this build on LibTorch 2.13;",
-      "'int8 picked' carries the engine mopt chose, recorded in the file.")
+      "each INT8 file runs under the engine recorded in it.")
 PY
