@@ -18,5 +18,6 @@ mkdir -p "$out"
 # ONNX as PyTorch's exporters write it today (dynamo at opset 20, legacy at 17); the rest of the
 # corpus is scripts/bench/onnx_corpus.sh's.
 .venv/bin/python scripts/fixtures/onnx_corpus.py "$out/onnx_corpus" fashion_cnn.dynamo20 mobilenet_v3_small.dynamo20 \
-  bert.dynamo20 mobilevit.dynamo20 bert.legacy17 gated_mlp.dynamo18 gated_mlp_scripted.legacy17 >/dev/null
+  bert.dynamo20 mobilevit.dynamo20 bert.legacy17 gated_mlp.dynamo18 gated_mlp_scripted.legacy17 looped_rnn.legacy17 \
+  >/dev/null
 exit 0

@@ -44,6 +44,23 @@ assert a['sqnr_db'] > 30, a" "$name: static INT8 agrees with fp32"
   fi
 done
 
+# Loop: a scripted recurrence over time from the legacy exporter. The import (a TorchScript while loop whose
+# body reads the enclosing graph's weights) agrees with ONNX Runtime on the same file; both quantizers run.
+L="$C/looped_rnn.legacy17"
+if have_ort; then
+  expect_exit 0 -- "$MOPT" optimize "$L.onnx" -o "$WORK/loop.pt" --data "$L.data" --no-latency --report "$WORK/loop.json"
+  py "
+import json; a=json.load(open('$WORK/loop.json'))['metrics']['agreement']
+assert a['max_abs_diff'] <= 1e-5, a" "looped_rnn: the import agrees with ONNX Runtime"
+  py "
+import torch; assert 'prim::Loop' in str(torch.jit.load('$WORK/loop.pt').graph)" "looped_rnn: imported as a loop"
+  expect_exit 0 -- "$MOPT" quantize "$L.onnx" -o "$WORK/loop.dyn.onnx" --mode dynamic --no-latency
+  expect_exit 0 -- "$MOPT" quantize "$L.onnx" -o "$WORK/loop.qdq.onnx" --calib "$L.data" --no-latency --report "$WORK/loop.qdq.json"
+  py "
+import json; a=json.load(open('$WORK/loop.qdq.json'))['metrics']['agreement']
+assert a['sqnr_db'] > 30, a" "looped_rnn: static INT8 agrees with fp32"
+fi
+
 # Every command that goes through the importer, on opset-20 files.
 F="$C/fashion_cnn.dynamo20"
 expect_exit 0 -- "$MOPT" quantize "$F.onnx" -o "$WORK/f.int8.pt" --calib "$F.data" --no-latency

@@ -237,18 +237,21 @@ void GraphBuilder::convert_nodes(const onnx::GraphProto& graph) {
   }
 }
 
-void GraphBuilder::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets) {
-  if (branch.output_size() != static_cast<int>(targets.size())) {
-    throw invalid_input(fmt::format("a branch graph '{}' has {} outputs where its If node has {}", branch.name(),
-                                    branch.output_size(), targets.size()));
+void GraphBuilder::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets,
+                                  const std::vector<std::string>& inputs, const std::vector<std::string>& epilogue) {
+  if (branch.output_size() != static_cast<int>(targets.size()) || branch.input_size() != static_cast<int>(inputs.size())) {
+    throw invalid_input(fmt::format("subgraph '{}' has {} inputs and {} outputs where its node passes {} and takes {}",
+                                    branch.name(), branch.input_size(), branch.output_size(), inputs.size(), targets.size()));
   }
   const auto expressions = expressions_;
   const auto int_lists = int_lists_;
   const auto int_scalars = int_scalars_;
+  for (int k = 0; k < branch.input_size(); ++k) expressions_[branch.input(k).name()] = inputs[k];
   indent_ += "    ";
   emit("pass");  // a block is never empty, even for a branch without nodes or outputs
   convert_nodes(branch);
   for (int k = 0; k < branch.output_size(); ++k) emit(fmt::format("{} = {}", targets[k], expression_of(branch.output(k).name())));
+  for (const auto& statement : epilogue) emit(statement);
   indent_.resize(indent_.size() - 4);
   expressions_ = expressions;
   int_lists_ = int_lists;

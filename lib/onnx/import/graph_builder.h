@@ -58,9 +58,11 @@ class GraphBuilder {
   std::optional<std::string> ints_of(const std::string& value) const;
   std::optional<std::string> int_of(const std::string& value) const;
   void emit(const std::string& statement) { lines_.push_back(indent_ + statement); }
-  /// Emits `branch` (an If's then/else graph) one block deeper, ending with `targets[k] = output k`.
+  /// Emits `branch` (an If's then/else graph, a Loop's body) one block deeper: its input k reads
+  /// the expression inputs[k], and the block ends with `targets[k] = output k`, then `epilogue`.
   /// Values it makes stay inside the block, as TorchScript scopes them.
-  void convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets);
+  void convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets,
+                      const std::vector<std::string>& inputs = {}, const std::vector<std::string>& epilogue = {});
   std::string temp() { return names_.unique("t"); }
   std::string add_layer(LayerSpec spec);
   std::string add_constant(const at::Tensor& value, const std::string& name_hint);

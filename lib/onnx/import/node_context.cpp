@@ -138,8 +138,9 @@ void NodeContext::assign(int i, const std::string& expression) { emit(fmt::forma
 
 void NodeContext::emit(const std::string& statement) { graph_.emit(statement); }
 
-void NodeContext::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets) {
-  graph_.convert_branch(branch, targets);
+void NodeContext::convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets,
+                                 const std::vector<std::string>& inputs, const std::vector<std::string>& epilogue) {
+  graph_.convert_branch(branch, targets, inputs, epilogue);
 }
 
 std::string NodeContext::temp() { return graph_.temp(); }

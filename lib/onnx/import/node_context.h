@@ -92,8 +92,9 @@ class NodeContext {
   void assign_int(int i, const std::string& expression);
   /// Emits a statement in forward (indentation added).
   void emit(const std::string& statement);
-  /// Emits a subgraph (an If branch) as the block under the statement just emitted; see GraphBuilder.
-  void convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets);
+  /// Emits a subgraph (an If branch, a Loop body) as the block under the statement just emitted; see GraphBuilder.
+  void convert_branch(const onnx::GraphProto& branch, const std::vector<std::string>& targets,
+                      const std::vector<std::string>& inputs = {}, const std::vector<std::string>& epilogue = {});
   /// A fresh local for intermediate results.
   std::string temp();
   /// The only node reading output i (nullptr if none or several, or it is a graph output).
