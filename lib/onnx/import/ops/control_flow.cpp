@@ -5,6 +5,9 @@
 // node's outputs, set to their initial values before the loop and reassigned from the body's
 // outputs after each pass (through temporaries, so a body that swaps two of them reads the old
 // values); scan outputs are appended to lists and stacked along a new first axis afterwards.
+// Scan (opsets 9-21; Scan-8's batch axis is not): the same loop, its trip count the scan inputs'
+// length; each pass hands the body one slice of every scan input (along its axis, from the end
+// for direction 1), and scan outputs are stacked along their axis (reversed for direction 1).
 #include <fmt/format.h>
 
 #include "lib/onnx/import/converter_table.h"
@@ -63,12 +66,69 @@ void convert_loop(NodeContext& c) {
   }
 }
 
+// A scan axis of `tensor` as TorchScript (a negative one counts from its last dim).
+std::string scan_axis(int64_t axis, const std::string& tensor) {
+  return axis >= 0 ? std::to_string(axis) : fmt::format("{}.dim() + {}", tensor, axis);
+}
+
+void convert_scan(NodeContext& c) {
+  const auto* body_attribute = c.attribute("body");
+  c.require(body_attribute && body_attribute->has_g(), "Scan without a body graph");
+  const auto& body = body_attribute->g();
+  const int scan_inputs = static_cast<int>(c.attr_int("num_scan_inputs", 0));
+  const int states = c.input_count() - scan_inputs;
+  const int scans = body.output_size() - states;
+  c.require(scan_inputs >= 1 && states >= 0 && scans >= 0 && body.input_size() == states + scan_inputs,
+            "a Scan whose body's inputs and outputs do not match its states and scan inputs");
+  auto attribute_or = [&](const std::string& name, int count) {
+    auto values = c.attr_ints(name).value_or(std::vector<int64_t>(count, 0));
+    c.require(static_cast<int>(values.size()) == count, name + " of the wrong length");
+    return values;
+  };
+  const auto input_axes = attribute_or("scan_input_axes", scan_inputs);
+  const auto input_directions = attribute_or("scan_input_directions", scan_inputs);
+  const auto output_axes = attribute_or("scan_output_axes", scans);
+  const auto output_directions = attribute_or("scan_output_directions", scans);
+  std::vector<std::string> sequences, values, inputs;
+  for (int m = 0; m < scan_inputs; ++m) sequences.push_back(c.input(states + m));
+  const auto length = c.temp(), step = c.temp();
+  c.emit(fmt::format("{} = {}.size({})", length, sequences[0], scan_axis(input_axes[0], sequences[0])));
+  for (int k = 0; k < states; ++k) {
+    values.push_back(c.output(k));
+    c.emit(fmt::format("{} = {}", values.back(), c.input(k)));
+    inputs.push_back(values.back());
+  }
+  for (int m = 0; m < scan_inputs; ++m) {
+    const auto index = input_directions[m] == 1 ? fmt::format("{} - 1 - {}", length, step) : step;
+    inputs.push_back(fmt::format("{}.select({}, {})", sequences[m], scan_axis(input_axes[m], sequences[m]), index));
+  }
+  std::vector<std::string> lists;
+  for (int j = 0; j < scans; ++j) {
+    lists.push_back(c.temp());
+    c.emit(fmt::format("{}: List[Tensor] = []", lists.back()));
+  }
+  std::vector<std::string> targets, epilogue;
+  for (int k = 0; k < body.output_size(); ++k) targets.push_back(c.temp());
+  for (int k = 0; k < states; ++k) epilogue.push_back(fmt::format("{} = {}", values[k], targets[k]));
+  for (int j = 0; j < scans; ++j) epilogue.push_back(fmt::format("{}.append({})", lists[j], targets[states + j]));
+  c.emit(fmt::format("for {} in range({}):", step, length));
+  c.convert_branch(body, targets, inputs, epilogue);
+  for (int j = 0; j < scans && states + j < c.output_count(); ++j) {
+    if (output_directions[j] == 1) c.emit(fmt::format("{}.reverse()", lists[j]));
+    // The axis counts in the stacked output's rank, one more than a slice's.
+    const auto axis = output_axes[j] >= 0 ? std::to_string(output_axes[j])
+                                          : fmt::format("{}[0].dim() + 1 + {}", lists[j], output_axes[j]);
+    c.assign(states + j, fmt::format("torch.stack({}, {})", lists[j], axis));
+  }
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> control_flow_converters() {
   return {
       {"", "If", 1, kMaxOpset, convert_if},
       {"", "Loop", 1, kMaxOpset, convert_loop},
+      {"", "Scan", 9, kMaxOpset, convert_scan},
   };
 }
 
