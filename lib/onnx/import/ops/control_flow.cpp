@@ -27,6 +27,38 @@ void convert_if(NodeContext& c) {
   c.convert_branch(else_branch->g(), targets);
 }
 
+// The loop-carried values of Loop and Scan: the node's outputs 0..count-1, set before the loop to
+// node inputs first..first+count-1; the body reads them (appended to `body_inputs`).
+std::vector<std::string> carry(NodeContext& c, int first, int count, std::vector<std::string>& body_inputs) {
+  std::vector<std::string> values;
+  for (int k = 0; k < count; ++k) {
+    values.push_back(c.output(k));
+    c.emit(fmt::format("{} = {}", values.back(), c.input(first + k)));
+    body_inputs.push_back(values.back());
+  }
+  return values;
+}
+
+// One list per scan output, declared before the loop.
+std::vector<std::string> scan_lists(NodeContext& c, int count) {
+  std::vector<std::string> lists;
+  for (int j = 0; j < count; ++j) {
+    lists.push_back(c.temp());
+    c.emit(fmt::format("{}: List[Tensor] = []", lists.back()));
+  }
+  return lists;
+}
+
+// The end of a pass: the body's outputs (in temporaries from `first` on: the carried values, then the
+// scan outputs) handed to the carried values and appended to the lists.
+void hand_on(const std::vector<std::string>& values, const std::vector<std::string>& lists,
+             const std::vector<std::string>& targets, size_t first, std::vector<std::string>& epilogue) {
+  for (size_t k = 0; k < values.size(); ++k) epilogue.push_back(fmt::format("{} = {}", values[k], targets[first + k]));
+  for (size_t j = 0; j < lists.size(); ++j) {
+    epilogue.push_back(fmt::format("{}.append({})", lists[j], targets[first + values.size() + j]));
+  }
+}
+
 void convert_loop(NodeContext& c) {
   const auto* body_attribute = c.attribute("body");
   c.require(body_attribute && body_attribute->has_g(), "Loop without a body graph");
@@ -39,23 +71,13 @@ void convert_loop(NodeContext& c) {
   c.emit(fmt::format("{} = {}", trip, c.has_input(0) ? fmt::format("int({})", c.input(0)) : "9223372036854775807"));
   c.emit(fmt::format("{} = {}", keep_going, c.has_input(1) ? fmt::format("bool({})", c.input(1)) : "True"));
   c.emit(fmt::format("{} = 0", iteration));
-  std::vector<std::string> values, inputs{fmt::format("torch.tensor({})", iteration), fmt::format("torch.tensor({})", keep_going)};
-  for (int k = 0; k < carried; ++k) {
-    values.push_back(c.output(k));
-    c.emit(fmt::format("{} = {}", values.back(), c.input(2 + k)));
-    inputs.push_back(values.back());
-  }
-  std::vector<std::string> lists;
-  for (int j = 0; j < scans; ++j) {
-    lists.push_back(c.temp());
-    c.emit(fmt::format("{}: List[Tensor] = []", lists.back()));
-  }
-  // The body's outputs land in temporaries; the epilogue hands them on.
+  std::vector<std::string> inputs{fmt::format("torch.tensor({})", iteration), fmt::format("torch.tensor({})", keep_going)};
+  const auto values = carry(c, 2, carried, inputs);
+  const auto lists = scan_lists(c, scans);
   std::vector<std::string> targets, epilogue;
   for (int k = 0; k < body.output_size(); ++k) targets.push_back(c.temp());
   epilogue.push_back(fmt::format("{} = bool({})", keep_going, targets[0]));
-  for (int k = 0; k < carried; ++k) epilogue.push_back(fmt::format("{} = {}", values[k], targets[1 + k]));
-  for (int j = 0; j < scans; ++j) epilogue.push_back(fmt::format("{}.append({})", lists[j], targets[1 + carried + j]));
+  hand_on(values, lists, targets, 1, epilogue);
   epilogue.push_back(fmt::format("{} += 1", iteration));
   c.emit(fmt::format("while {} and {} < {}:", keep_going, iteration, trip));
   c.convert_branch(body, targets, inputs, epilogue);
@@ -89,28 +111,19 @@ void convert_scan(NodeContext& c) {
   const auto input_directions = attribute_or("scan_input_directions", scan_inputs);
   const auto output_axes = attribute_or("scan_output_axes", scans);
   const auto output_directions = attribute_or("scan_output_directions", scans);
-  std::vector<std::string> sequences, values, inputs;
+  std::vector<std::string> sequences, inputs;
   for (int m = 0; m < scan_inputs; ++m) sequences.push_back(c.input(states + m));
   const auto length = c.temp(), step = c.temp();
   c.emit(fmt::format("{} = {}.size({})", length, sequences[0], scan_axis(input_axes[0], sequences[0])));
-  for (int k = 0; k < states; ++k) {
-    values.push_back(c.output(k));
-    c.emit(fmt::format("{} = {}", values.back(), c.input(k)));
-    inputs.push_back(values.back());
-  }
+  const auto values = carry(c, 0, states, inputs);
   for (int m = 0; m < scan_inputs; ++m) {
     const auto index = input_directions[m] == 1 ? fmt::format("{} - 1 - {}", length, step) : step;
     inputs.push_back(fmt::format("{}.select({}, {})", sequences[m], scan_axis(input_axes[m], sequences[m]), index));
   }
-  std::vector<std::string> lists;
-  for (int j = 0; j < scans; ++j) {
-    lists.push_back(c.temp());
-    c.emit(fmt::format("{}: List[Tensor] = []", lists.back()));
-  }
+  const auto lists = scan_lists(c, scans);
   std::vector<std::string> targets, epilogue;
   for (int k = 0; k < body.output_size(); ++k) targets.push_back(c.temp());
-  for (int k = 0; k < states; ++k) epilogue.push_back(fmt::format("{} = {}", values[k], targets[k]));
-  for (int j = 0; j < scans; ++j) epilogue.push_back(fmt::format("{}.append({})", lists[j], targets[states + j]));
+  hand_on(values, lists, targets, 0, epilogue);
   c.emit(fmt::format("for {} in range({}):", step, length));
   c.convert_branch(body, targets, inputs, epilogue);
   for (int j = 0; j < scans && states + j < c.output_count(); ++j) {
