@@ -287,13 +287,15 @@ torch::jit::Module convert_calibrated(torch::jit::Module& prepared, QuantResult&
   return quantized;
 }
 
-void set_qparams(std::vector<std::pair<std::string, torch::jit::Module>>& observers, std::vector<ActivationRecord>& records,
-                 const std::vector<Range>& ranges, bool symmetric) {
+// Gives each observer the quint8 parameters of its range; returns them, in observer order.
+std::vector<QuantParams> set_qparams(std::vector<std::pair<std::string, torch::jit::Module>>& observers,
+                                     const std::vector<Range>& ranges, bool symmetric) {
+  std::vector<QuantParams> qparams;
   for (size_t i = 0; i < observers.size(); ++i) {
-    records[i].range = ranges[i];
-    records[i].qparams = choose_qparams(ranges[i], 0, 255, symmetric);
-    set_activation_qparams(observers[i].second, records[i].qparams.scale, records[i].qparams.zero_point);
+    qparams.push_back(choose_qparams(ranges[i], 0, 255, symmetric));
+    set_activation_qparams(observers[i].second, qparams.back().scale, qparams.back().zero_point);
   }
+  return qparams;
 }
 
 // The calibrator check (calibrator_verdict.h): the INT8 model each calibrator's ranges make, run on the
@@ -307,9 +309,8 @@ nlohmann::json compare_calibrators(const Model& fp32, torch::jit::Module& prepar
   const auto inputs = data.input_rows(0, samples);
   const auto reference = run_model_batched(fp32, inputs, samples);
   std::map<std::string, double> sqnr;
-  std::vector<ActivationRecord> scratch(observers.size());
   for (size_t c = 0; c < names.size(); ++c) {
-    set_qparams(observers, scratch, ranges[c], config.symmetric_activations);
+    set_qparams(observers, ranges[c], config.symmetric_activations);
     QuantResult unused;
     const auto candidate = Model::from_torchscript(convert_calibrated(prepared, unused));
     sqnr[names[c]] = compare_outputs(reference, run_model_batched(candidate, inputs, samples)).sqnr_db;
@@ -360,7 +361,8 @@ QuantResult quantize_static(const Model& model, const Dataset& calib, const Quan
   result.calibration_peak_rss_mb = peak_rss_mb();
   result.calibration_samples = samples;
   if (check) result.calibrator_check = compare_calibrators(model, prepared, observers, names, ranges, config);
-  set_qparams(observers, records, ranges.front(), config.symmetric_activations);
+  const auto chosen = set_qparams(observers, ranges.front(), config.symmetric_activations);
+  for (size_t i = 0; i < records.size(); ++i) records[i].range = ranges.front()[i], records[i].qparams = chosen[i];
   {
     ErrorSink sink(records);
     ScopedObservationSink scope(&sink);
