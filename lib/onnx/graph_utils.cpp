@@ -87,6 +87,11 @@ std::set<std::string> subgraph_references(const onnx::GraphProto& graph) {
   return names;
 }
 
+std::string node_label(const onnx::NodeProto& node) {
+  if (!node.name().empty()) return node.name();
+  return node.output_size() ? node.output(0) : node.op_type();
+}
+
 bool is_onnx_op(const onnx::NodeProto& node, const std::string& op) {
   return node.op_type() == op && (node.domain().empty() || node.domain() == "ai.onnx");
 }

@@ -45,6 +45,10 @@ std::vector<const onnx::GraphProto*> subgraphs_of(const onnx::NodeProto& node);
 /// The names one node's subgraphs read from the enclosing scope (over-approximated).
 std::set<std::string> node_subgraph_references(const onnx::NodeProto& node);
 
+/// The node's name, or its first output when it has none (how nodes are named in messages and in
+/// the quantizers' skip and fallback lists).
+std::string node_label(const onnx::NodeProto& node);
+
 /// True when the node is in the default ONNX domain and has op type `op`.
 bool is_onnx_op(const onnx::NodeProto& node, const std::string& op);
 

@@ -74,8 +74,9 @@ struct PassContext {
   const Dataset* evaluation = nullptr;   ///< inputs a pass may measure its own per-layer error on (may be null)
   std::function<void(const std::string&)> log;  ///< progress lines of long passes (may be empty)
   /// Exact layer (TorchScript module path) or node names a quantization pass keeps in fp32, besides
-  /// its `skip` globs: the ones the accuracy fallback returned, reported as such.
-  std::vector<std::string> keep_fp32;
+  /// its `skip` globs, each with the reason the report gives (the accuracy fallback returned it, or
+  /// ONNX Runtime ran it slower in INT8).
+  std::map<std::string, std::string> keep_fp32;
   /// State a pass may keep between the runs of one workflow (the QDQ pass's calibrated ranges, so
   /// fallback trials calibrate each tensor once); null when nothing is kept.
   nlohmann::json* memo = nullptr;

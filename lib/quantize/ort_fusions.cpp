@@ -24,6 +24,8 @@ bool ort_runs_as_int8_table(const std::string& op_type) {
   return op_type == "Sigmoid" || op_type == "Softmax" || op_type == "LeakyRelu";
 }
 
+bool is_ort_int8_kernel(const std::string& op_type) { return kInt8Kernels.count(op_type) > 0; }
+
 nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
   std::map<std::string, std::pair<int, int>> counts;  // source op -> (int8 kernels, fp32 nodes)
   int quantize_nodes = 0;

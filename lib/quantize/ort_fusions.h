@@ -12,6 +12,9 @@ namespace mopt::quant {
 /// QLinearSoftmax, QLinearLeakyRelu): the QDQ pass keeps them INT8, the counter below checks it.
 bool ort_runs_as_int8_table(const std::string& op_type);
 
+/// Whether `op_type` is one of ORT's INT8 kernels (QLinearConv, QGemm, DynamicQuantizeMatMul, ...).
+bool is_ort_int8_kernel(const std::string& op_type);
+
 /// Counts, in the graph ORT wrote after its optimizations, the INT8 kernels per source op type and
 /// the Conv/Gemm/MatMul nodes left in fp32: {"Conv": {"int8": n, "fp32": m}, ..., "quantize_nodes": q}.
 nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized);

@@ -15,6 +15,7 @@
 #include "lib/quantize/engine_choice.h"
 #include "lib/quantize/fp32_baseline.h"
 #include "lib/quantize/ort_fusions.h"
+#include "lib/quantize/ort_node_times.h"
 #include "lib/quantize/quant_boundaries.h"
 #include "lib/quantize/quantize_errors.h"
 #include "lib/runtime/onnxruntime_runner.h"
@@ -29,10 +30,17 @@ namespace {
 
 void log_line(const std::string& line) { log_info("{}", line); }
 
+// Why a layer or node is kept in fp32, as the report says it.
+constexpr const char* kAccuracyFallback = "accuracy fallback (most sensitive)";
+constexpr const char* kSlowerInInt8 = "slower in INT8 (ONNX Runtime op profile)";
+// Calls profiled per file when looking for nodes ORT runs slower in INT8.
+constexpr int64_t kProfiledCalls = 20;
+
 // One configuration tried: the layers (or nodes) returned to fp32 so far, the pipeline's result
 // with them, and that result as saved, measured against fp32.
 struct Trial {
-  std::vector<std::string> fallback;
+  std::vector<std::string> fallback;  ///< by the accuracy fallback
+  std::vector<std::string> slower;    ///< ONNX nodes ORT ran slower in INT8
   Model model;
   std::vector<PassRecord> records;
   json metrics;
@@ -41,15 +49,16 @@ struct Trial {
 };
 
 Trial build_trial(const Model& input, const QuantizeRequest& request, const PassRegistry& registry,
-                  const std::vector<std::string>& fallback, json& memo) {
+                  const std::vector<std::string>& fallback, json& memo, const std::vector<std::string>& slower = {}) {
   PassContext context;
   context.calibration = request.calib.size() > 0 ? &request.calib : nullptr;
   context.evaluation = &request.eval;
   context.log = log_line;
-  context.keep_fp32 = fallback;
+  for (const auto& unit : fallback) context.keep_fp32[unit] = kAccuracyFallback;
+  for (const auto& node : slower) context.keep_fp32[node] = kSlowerInInt8;
   context.memo = &memo;
   auto result = run_pipeline(input, request.pipeline, registry, {}, context);
-  return Trial{fallback, std::move(result.model), std::move(result.records), json(), {}};
+  return Trial{fallback, slower, std::move(result.model), std::move(result.records), json(), {}};
 }
 
 // The unit (layer or node) with the lowest activation SQNR not yet in fp32, or "" when there is
@@ -193,7 +202,7 @@ QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest
   outcome.speedup = pick.metrics.value("speedup_p50", 0.0);
   json fp32_layers = json::array();
   for (const auto& name : step.value("skipped_layers", json::array())) fp32_layers.push_back({{"layer", name}, {"reason", "--skip"}});
-  for (const auto& name : pick.fallback) fp32_layers.push_back({{"layer", name}, {"reason", "accuracy fallback (most sensitive)"}});
+  for (const auto& name : pick.fallback) fp32_layers.push_back({{"layer", name}, {"reason", kAccuracyFallback}});
   outcome.details = {{"mode", request.mode},
                      {"calibrator", step.value("calibrator", "none")},
                      {"per_channel", step.value("per_channel", true)},
@@ -215,6 +224,28 @@ QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest
   return outcome;
 }
 
+// ORT's op profiles of the fp32 file and of the trial's, on the first sample: the nodes at the INT8
+// region's input edge that ORT ran slower in INT8 than in fp32.
+json input_edge_check(const Model& fp32, const std::filesystem::path& fp32_path, const Trial& trial, const Dataset& eval,
+                      int threads) {
+  const auto& graph = fp32.onnx().graph();
+  auto node_times = [&](const std::filesystem::path& file) {
+    OrtRequest request;
+    request.model = file;
+    request.warmup = 5;
+    request.stop.iterations = 1;
+    request.rows.push_back({threads, eval.input_rows(0, 1)});
+    request.profile_iterations = kProfiledCalls;
+    auto result = run_onnxruntime(request);
+    return result.profile ? ort_node_times(*result.profile, graph) : std::map<std::string, NodeTime>{};
+  };
+  json rows = json::array();
+  for (const auto& node : slower_at_input_edge(graph, node_times(fp32_path), node_times(trial.file))) {
+    rows.push_back({{"node", node.node}, {"op_type", node.op_type}, {"fp32_us", node.fp32_us}, {"int8_us", node.int8_us}});
+  }
+  return {{"profiled_calls", kProfiledCalls}, {"slower_in_int8", rows}};
+}
+
 // ONNX out: QDQ (or dynamic INT8) that ONNX Runtime fuses, measured in ONNX Runtime against the
 // fp32 file, with what ORT's own optimizer made of the chosen file.
 QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path& fp32_path, const QuantizeRequest& request,
@@ -227,23 +258,46 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   if (comparison.threads == 0) comparison.threads = at::get_num_threads();  // the ORT probe below runs at the same count
   const bool dynamic = request.mode == "dynamic";
   json memo;
-  auto build = [&](const std::vector<std::string>& fallback) {
-    auto trial = build_trial(fp32, request, registry, fallback, memo);
+  auto build = [&](const std::vector<std::string>& fallback, const std::vector<std::string>& slower = {}) {
+    auto trial = build_trial(fp32, request, registry, fallback, memo, slower);
     if (trial.step().rewrites == 0) {
       throw invalid_input(!dynamic
                               ? "the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)"
                               : "the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
     }
-    trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
+    trial.file = scratch.file(fmt::format("trial-{}{}.onnx", fallback.size(), slower.empty() ? "" : "-faster"));
     trial.model.save(trial.file);
     return trial;
   };
-  auto [trials, chosen] = run_trials(request, build({}), build, [&](Trial& trial) {
-    log_line("measuring fp32 vs INT8 in ONNX Runtime ...");
-    trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
-    if (request.target.active()) log_trial(trial);
-  });
-  auto& pick = trials[chosen];
+  auto [trials, chosen] = run_trials(
+      request, build({}), [&](const std::vector<std::string>& fallback) { return build(fallback); },
+      [&](Trial& trial) {
+        log_line("measuring fp32 vs INT8 in ONNX Runtime ...");
+        trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
+        if (request.target.active()) log_trial(trial);
+      });
+  const Trial* shipped = &trials[chosen];
+  json speed_check;
+  std::optional<Trial> faster;
+  if (!dynamic && comparison.time_latency && request.speed_fallback) {
+    speed_check = input_edge_check(fp32, fp32_path, *shipped, request.eval, comparison.threads);
+    if (!speed_check["slower_in_int8"].empty()) {
+      std::vector<std::string> slower;
+      for (const auto& row : speed_check["slower_in_int8"]) slower.push_back(row["node"].get<std::string>());
+      log_line(fmt::format("ONNX Runtime runs {} in INT8 slower than in fp32 (op profile); measuring the file with "
+                           "{} in fp32 ...", fmt::join(slower, ", "), slower.size() == 1 ? "it" : "them"));
+      faster = build(shipped->fallback, slower);
+      const auto head_to_head = compare_files(shipped->file, faster->file, request.eval, comparison);
+      speed_check["p50_ms"] = {{"all_int8", head_to_head["before"]["latency"]["p50_ms"]},
+                               {"edge_in_fp32", head_to_head["after"]["latency"]["p50_ms"]}};
+      speed_check["adopted"] = false;
+      if (latency_measured(head_to_head) && head_to_head["speedup_p50"].get<double>() > 1.0) {
+        faster->metrics = compare_files(fp32_path, faster->file, request.eval, comparison);
+        if (meets_target(faster->metrics, request.target)) shipped = &*faster, speed_check["adopted"] = true;
+      }
+    }
+  }
+  const auto& pick = *shipped;
 
   // What ORT makes of the chosen file: the graph it actually runs.
   const auto optimized = scratch.file("ort-optimized.onnx");
@@ -269,6 +323,7 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   outcome.details["mode"] = request.mode;
   outcome.details["onnxruntime_fusion"] = count_ort_fusions(load_onnx(optimized));
   outcome.details["trials"] = trials_of(trials, request.target, chosen);
+  if (!speed_check.is_null()) outcome.details["speed_fallback"] = speed_check;
   outcome.details["target_met"] = outcome.target_met;
   record_pipeline(request, pick.records, report);
   return outcome;

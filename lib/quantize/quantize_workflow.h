@@ -42,6 +42,7 @@ struct QuantizeRequest {
   ComparisonSettings comparison;
   bool require_speedup = false;  ///< a result no faster than fp32 is not written (exit 3)
   bool allow_slower = false;     ///< write a result slower than fp32 (otherwise exit 3; fp16/bf16 storage always is)
+  bool speed_fallback = true;    ///< QDQ: input-edge nodes ORT's op profile shows slower in INT8 tried in fp32 (timed runs only)
   bool force = false;            ///< --force: the output may replace the input
 };
 

@@ -8,7 +8,7 @@
 // Preconditions: calibration inputs in the PassContext (`mopt quantize --calib`, `mopt optimize
 // --calib`). An ONNX graph after the clean-up passes (constants as initializers, BN folded)
 // quantizes best; `mopt quantize --print-pipeline` shows the whole pipeline.
-// Context: keep_fp32 (layers or nodes the accuracy fallback returned), memo (the QDQ ranges, so
+// Context: keep_fp32 (layers or nodes the workflow returned to fp32, with why), memo (the QDQ ranges, so
 // fallback trials calibrate each tensor once, and the calibrator check's result), evaluation (the
 // calibrator check (calibrator_verdict.h) runs on its first 16 samples; ONNX: each activation's
 // error is measured on its first 8).
@@ -92,7 +92,7 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const P
   config.calib_batch = options.get_int("calib-batch");
   config.skip_modules = quant::quantizable_modules_matching(split_skip_option(options.get_string("skip")), model);
   const auto skipped = config.skip_modules;
-  config.skip_modules.insert(config.skip_modules.end(), context.keep_fp32.begin(), context.keep_fp32.end());
+  for (const auto& kept : context.keep_fp32) config.skip_modules.push_back(kept.first);
   // The calibrator check runs once per workflow (the first trial); later fallback trials keep its result.
   nlohmann::json kept_check;
   nlohmann::json& check = context.memo ? (*context.memo)["calibrator_check"] : kept_check;
@@ -159,7 +159,7 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
   qdq.per_channel = options.get_bool("per-channel");
   qdq.symmetric_activations = options.get_bool("symmetric-activations");
   qdq.skip = split_skip_option(options.get_string("skip"));
-  qdq.fallback = {context.keep_fp32.begin(), context.keep_fp32.end()};
+  qdq.keep_fp32 = context.keep_fp32;
   const auto plan = onnx_quant::plan_qdq(model.onnx(), qdq);
   PassStats stats;
   if (plan.targets.empty()) return stats;  // nothing mopt quantizes: a no-op, as for any pass

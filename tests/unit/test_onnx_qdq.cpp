@@ -8,6 +8,7 @@
 #include "calibration/qparams.h"
 #include "lib/errors.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/quantize/ort_node_times.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
@@ -211,7 +212,7 @@ TEST_SUITE("onnx_qdq") {
     CHECK(nodes_touching(model, plan, "p").empty());  // shared parameters, no quantized node reads it
 
     QdqOptions options;
-    options.fallback = {"Conv_1"};
+    options.keep_fp32 = {{"Conv_1", "accuracy fallback (most sensitive)"}};
     auto fallback = plan_qdq(model, options);
     CHECK(fallback.targets == std::vector<int>{4});
     REQUIRE(fallback.skipped.size() == 1);
@@ -219,6 +220,51 @@ TEST_SUITE("onnx_qdq") {
     CHECK(fallback.skipped[0].reason == "accuracy fallback (most sensitive)");
     // With the Conv in fp32 nothing upstream is quantized: the Gemm's input needs a range of its own.
     CHECK(fallback.calibrate == std::vector<std::string>{"f", "y"});
+  }
+
+  TEST_CASE("ORT op profiles traced to source nodes through ORT's renaming; slower INT8 named only at the input edge") {
+    const auto model = conv_gemm_model();  // Conv_1 reads the graph input x; Gemm_5 reads the flattened pool
+    // Two profiled calls; kernels as ORT names them after its fusions.
+    auto profile = [](const std::vector<std::tuple<std::string, std::string, int64_t>>& kernels) {
+      nlohmann::json trace = nlohmann::json::array();
+      for (int64_t run = 0; run < 2; ++run) {
+        const int64_t start = run * 1000;
+        trace.push_back({{"cat", "Session"}, {"name", "model_run"}, {"ts", start}, {"dur", 900}, {"tid", 1}});
+        int64_t ts = start + 1;
+        for (const auto& [name, op, dur] : kernels) {
+          trace.push_back({{"cat", "Node"}, {"name", name + "_kernel_time"}, {"ts", ts}, {"dur", dur}, {"tid", 1},
+                           {"args", {{"op_name", op}}}});
+          ts += dur;
+        }
+      }
+      return OrtProfile{trace, 0, {0.9, 0.9}};
+    };
+    // fp32: the NCHWc Conv with the Relu fused is named after the Relu's output tensor.
+    const auto fp32 = quant::ort_node_times(
+        profile({{"r_nchwc", "Conv", 100}, {"ReorderOutput_token_3", "ReorderOutput", 10}, {"Gemm_5", "Gemm", 20}}),
+        model.graph());
+    const auto int8 = quant::ort_node_times(profile({{"x_quantized_QuantizeLinear", "QuantizeLinear", 30},
+                                                     {"Conv_1_token_7", "QLinearConv", 200},
+                                                     {"Gemm_5_token_9", "QGemm", 500}}),
+                                            model.graph());
+    REQUIRE(fp32.count("Conv_1"));
+    CHECK(fp32.at("Conv_1").us == doctest::Approx(100));
+    CHECK(fp32.at("Conv_1").kernel == "Conv");
+    CHECK(int8.at("Conv_1").us == doctest::Approx(200));
+    CHECK(int8.at("Conv_1").kernel == "QLinearConv");
+    CHECK(fp32.size() == 2);  // the reorder belongs to no node
+    CHECK(int8.size() == 2);  // nor does the QuantizeLinear
+
+    // The Gemm is slower still in INT8, but inside the INT8 region: fp32 there would add a Q/DQ pair.
+    const auto slower = quant::slower_at_input_edge(model.graph(), fp32, int8);
+    REQUIRE(slower.size() == 1);
+    CHECK(slower[0].node == "Conv_1");
+    CHECK(slower[0].op_type == "Conv");
+    CHECK(slower[0].fp32_us == doctest::Approx(100));
+    CHECK(slower[0].int8_us == doctest::Approx(200));
+    // Within the margin (1.1x and 10 us), nothing is named.
+    const auto close = quant::ort_node_times(profile({{"Conv_1_token_7", "QLinearConv", 108}}), model.graph());
+    CHECK(quant::slower_at_input_edge(model.graph(), fp32, close).empty());
   }
 
   TEST_CASE("dynamic MatMul: int8 weight per output column (or per tensor) within half a step, outputs closer per column") {

@@ -33,7 +33,7 @@ struct QuantizeArgs {
   std::vector<std::string> skip;
   double max_accuracy_drop = -1, min_sqnr = -1;
   int max_trials = 8, iterations = 100;
-  bool require_speedup = false, allow_slower = false, force = false, print_pipeline = false;
+  bool require_speedup = false, allow_slower = false, force = false, print_pipeline = false, speed_fallback = true;
   bool time_latency = true;
 };
 
@@ -200,6 +200,23 @@ void say_fp32_nodes(const nlohmann::json& nodes) {
   }
 }
 
+// The nodes at the input that ORT's op profile showed slower in INT8, and what keeping them in fp32
+// measured for the whole file.
+void say_speed_fallback(const nlohmann::json& details) {
+  if (!details.contains("speed_fallback")) return;
+  const auto& check = details["speed_fallback"];
+  std::vector<std::string> names;
+  for (const auto& row : check["slower_in_int8"]) {
+    say("ONNX Runtime op profile: {} ({}) {:.0f} us per call in INT8, {:.0f} us in fp32", row["node"].get<std::string>(),
+        row["op_type"].get<std::string>(), row["int8_us"].get<double>(), row["fp32_us"].get<double>());
+    names.push_back(row["node"].get<std::string>());
+  }
+  if (!check.contains("p50_ms")) return;
+  say("  the file with {} in fp32: p50 {:.3f} ms against {:.3f} ms all INT8, side by side: {}", fmt::join(names, ", "),
+      check["p50_ms"]["edge_in_fp32"].get<double>(), check["p50_ms"]["all_int8"].get<double>(),
+      check["adopted"].get<bool>() ? "written" : "not faster, the all-INT8 file is written");
+}
+
 void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
   const auto& m = outcome.metrics;
   if (outcome.details["mode"] == "dynamic") {
@@ -222,11 +239,16 @@ void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string
   }
   const auto& fusion = outcome.details["onnxruntime_fusion"]["ops"];
   const auto& quantized = outcome.details["quantized_nodes"];
+  std::map<std::string, int> kept;  // op type -> nodes mopt kept in fp32 on purpose (listed below)
+  for (const auto& s : outcome.details["fp32_nodes"]) ++kept[s["op_type"].get<std::string>()];
+  int unfused = 0;  // quantized by mopt, left fp32 by ORT
   for (const auto& [op, c] : fusion.items()) {
-    say("ONNX Runtime: {} of {} {} run as INT8 kernels; {} left fp32", c["int8"].get<int>(), quantized.value(op, 0), op,
-        c["fp32"].get<int>());
+    const int left = std::max(0, c["fp32"].get<int>() - kept[op]);
+    unfused += left;
+    say("ONNX Runtime: {} of {} {} run as INT8 kernels; {} left fp32", c["int8"].get<int>(), quantized.value(op, 0), op, left);
   }
   say_fp32_nodes(outcome.details["fp32_nodes"]);
+  say_speed_fallback(outcome.details);
   if (outcome.details.contains("fp32_op_types") && !outcome.details["fp32_op_types"].empty()) {
     std::vector<std::string> kinds;
     for (const auto& [op, count] : outcome.details["fp32_op_types"].items()) kinds.push_back(fmt::format("{} x{}", op, count.get<int>()));
@@ -237,8 +259,6 @@ void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string
     say("calibration: {} samples, peak memory {:.0f} MB", cal["samples"].get<int64_t>(), cal["peak_rss_mb"].get<double>());
   }
   say_calibrator_check(outcome.details);
-  int unfused = 0;
-  for (const auto& [op, c] : fusion.items()) unfused += c["fp32"].get<int>();
   if (unfused > 0) say("WARNING: {} compute nodes run in fp32 inside the INT8 model (see above)", unfused);
   if (latency_measured(m) && outcome.speedup < 1.0) {
     say("WARNING: the INT8 model is SLOWER than fp32 in ONNX Runtime ({:.2f}x) on this CPU; do not ship it for speed", outcome.speedup);
@@ -280,6 +300,7 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.comparison.time_latency = args.time_latency;
   request.require_speedup = args.require_speedup;
   request.allow_slower = args.allow_slower;
+  request.speed_fallback = args.speed_fallback;
   make_calibrator(args.calibrator, CalibratorOptions{});  // unknown name -> exit 2 before any work
   if (args.mode == "static" && args.calib.empty()) throw usage_error("--mode static needs --calib DATA (calibration inputs)");
   request.load_data = [&args](quant::QuantizeRequest& r) {
@@ -343,6 +364,9 @@ void setup_quantize(CLI::App& app) {
   cmd->add_flag("--allow-slower", args->allow_slower, "write the result even when it is slower than fp32 (by default a slower "
                 "INT8 or bf16-compute model exits 3 with nothing written; fp16/bf16 weight storage, which is for size, is "
                 "always written)");
+  cmd->add_flag_callback("--no-speed-fallback", [args] { args->speed_fallback = false; },
+                "QDQ output: do not profile both files in ONNX Runtime to keep in fp32 the nodes at the input that run "
+                "slower in INT8 there (a network's first convolution, often); the file then does not depend on timings");
   cmd->add_flag("--force", args->force, "allow writing over the input model");
   cmd->add_flag("--print-pipeline", args->print_pipeline,
                 "print the pass pipeline this quantization is (for `mopt optimize -p ... --calib DATA`) and exit");

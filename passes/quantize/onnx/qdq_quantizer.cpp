@@ -98,11 +98,6 @@ const std::set<std::string> kComputeOps = {"Conv", "Gemm", "MatMul", "Add", "Mul
 }  // namespace
 
 
-std::string node_label(const onnx::NodeProto& node) {
-  if (!node.name().empty()) return node.name();
-  return node.output_size() ? node.output(0) : node.op_type();
-}
-
 QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
   const int64_t opset = default_opset(model);
   if (opset < 10) throw invalid_input(fmt::format("the model is opset {}; QuantizeLinear needs opset 10 or later", opset));
@@ -154,7 +149,7 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options) {
     }
     int weight_slot = -1;
     auto blocker = compute_node_blocker(graph, node, weight_slot);
-    if (blocker.empty() && options.fallback.count(label)) blocker = "accuracy fallback (most sensitive)";
+    if (auto kept = options.keep_fp32.find(label); blocker.empty() && kept != options.keep_fp32.end()) blocker = kept->second;
     if (blocker.empty() && (matches_any_glob(options.skip, label) ||
                             (weight_slot >= 0 && matches_any_glob(options.skip, node.input(weight_slot))))) {
       blocker = "--skip";

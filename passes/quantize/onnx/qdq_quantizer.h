@@ -28,7 +28,7 @@ struct QdqOptions {
   bool per_channel = true;             ///< weights: one scale per output channel (false: one per tensor)
   bool symmetric_activations = false;  ///< int8 activations with zero point 0 (keeps Relu nodes)
   std::vector<std::string> skip;       ///< globs on node names or weight initializer names: left fp32
-  std::set<std::string> fallback;      ///< node labels returned to fp32 by the accuracy fallback
+  std::map<std::string, std::string> keep_fp32;  ///< node labels returned to fp32 by the workflow -> why
 };
 
 /// A node left in fp32 and why.
@@ -60,9 +60,5 @@ QdqPlan plan_qdq(const onnx::ModelProto& model, const QdqOptions& options);
 onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan,
                            const std::map<std::string, Range>& ranges, const QdqOptions& options,
                            nlohmann::json& summary);
-
-/// The node's name, or its first output when it has none (how nodes are named in messages).
-std::string node_label(const onnx::NodeProto& node);
-
 
 }  // namespace mopt::onnx_quant
