@@ -40,7 +40,6 @@ constexpr int64_t kProfiledCalls = 20;
 // with them, and that result as saved, measured against fp32.
 struct Trial {
   std::vector<std::string> fallback;  ///< by the accuracy fallback
-  std::vector<std::string> slower;    ///< ONNX nodes ORT ran slower in INT8
   Model model;
   std::vector<PassRecord> records;
   json metrics;
@@ -58,7 +57,7 @@ Trial build_trial(const Model& input, const QuantizeRequest& request, const Pass
   for (const auto& node : slower) context.keep_fp32[node] = kSlowerInInt8;
   context.memo = &memo;
   auto result = run_pipeline(input, request.pipeline, registry, {}, context);
-  return Trial{fallback, slower, std::move(result.model), std::move(result.records), json(), {}};
+  return Trial{fallback, std::move(result.model), std::move(result.records), json(), {}};
 }
 
 // The unit (layer or node) with the lowest activation SQNR not yet in fp32, or "" when there is
@@ -258,24 +257,22 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   if (comparison.threads == 0) comparison.threads = at::get_num_threads();  // the ORT probe below runs at the same count
   const bool dynamic = request.mode == "dynamic";
   json memo;
-  auto build = [&](const std::vector<std::string>& fallback, const std::vector<std::string>& slower = {}) {
-    auto trial = build_trial(fp32, request, registry, fallback, memo, slower);
+  auto build = [&](const std::vector<std::string>& fallback) {
+    auto trial = build_trial(fp32, request, registry, fallback, memo);
     if (trial.step().rewrites == 0) {
       throw invalid_input(!dynamic
                               ? "the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)"
                               : "the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
     }
-    trial.file = scratch.file(fmt::format("trial-{}{}.onnx", fallback.size(), slower.empty() ? "" : "-faster"));
+    trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
     trial.model.save(trial.file);
     return trial;
   };
-  auto [trials, chosen] = run_trials(
-      request, build({}), [&](const std::vector<std::string>& fallback) { return build(fallback); },
-      [&](Trial& trial) {
-        log_line("measuring fp32 vs INT8 in ONNX Runtime ...");
-        trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
-        if (request.target.active()) log_trial(trial);
-      });
+  auto [trials, chosen] = run_trials(request, build({}), build, [&](Trial& trial) {
+    log_line("measuring fp32 vs INT8 in ONNX Runtime ...");
+    trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
+    if (request.target.active()) log_trial(trial);
+  });
   const Trial* shipped = &trials[chosen];
   json speed_check;
   std::optional<Trial> faster;
@@ -286,11 +283,16 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
       for (const auto& row : speed_check["slower_in_int8"]) slower.push_back(row["node"].get<std::string>());
       log_line(fmt::format("ONNX Runtime runs {} in INT8 slower than in fp32 (op profile); measuring the file with "
                            "{} in fp32 ...", fmt::join(slower, ", "), slower.size() == 1 ? "it" : "them"));
-      faster = build(shipped->fallback, slower);
-      const auto head_to_head = compare_files(shipped->file, faster->file, request.eval, comparison);
-      speed_check["p50_ms"] = {{"all_int8", head_to_head["before"]["latency"]["p50_ms"]},
-                               {"edge_in_fp32", head_to_head["after"]["latency"]["p50_ms"]}};
+      faster = build_trial(fp32, request, registry, shipped->fallback, memo, slower);
       speed_check["adopted"] = false;
+      json head_to_head;  // the two INT8 files side by side; none when nothing would stay INT8
+      if (faster->step().rewrites > 0) {
+        faster->file = scratch.file("trial-edge-fp32.onnx");
+        faster->model.save(faster->file);
+        head_to_head = compare_files(shipped->file, faster->file, request.eval, comparison);
+        speed_check["p50_ms"] = {{"all_int8", head_to_head["before"]["latency"]["p50_ms"]},
+                                 {"edge_in_fp32", head_to_head["after"]["latency"]["p50_ms"]}};
+      }
       if (latency_measured(head_to_head) && head_to_head["speedup_p50"].get<double>() > 1.0) {
         faster->metrics = compare_files(fp32_path, faster->file, request.eval, comparison);
         if (meets_target(faster->metrics, request.target)) shipped = &*faster, speed_check["adopted"] = true;
