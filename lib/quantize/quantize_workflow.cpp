@@ -35,6 +35,15 @@ constexpr const char* kAccuracyFallback = "accuracy fallback (most sensitive)";
 constexpr const char* kSlowerInInt8 = "slower in INT8 (ONNX Runtime op profile)";
 // Calls profiled per file when looking for nodes ORT runs slower in INT8.
 constexpr int64_t kProfiledCalls = 20;
+// A faster file with input-edge nodes in fp32 is written only if it is as accurate as the all-INT8
+// one within these (its ranges are recalibrated where the Q moved, which can cost precision).
+constexpr double kSpeedFallbackSqnrSlackDb = 0.5;
+constexpr double kSpeedFallbackAccuracySlack = 0.001;  // 0.1 point
+
+bool as_accurate(const json& candidate, const json& current) {
+  return candidate["agreement"]["sqnr_db"].get<double>() >= current["agreement"]["sqnr_db"].get<double>() - kSpeedFallbackSqnrSlackDb &&
+         accuracy_drop(candidate) <= accuracy_drop(current) + kSpeedFallbackAccuracySlack;
+}
 
 // One configuration tried: the layers (or nodes) returned to fp32 so far, the pipeline's result
 // with them, and that result as saved, measured against fp32.
@@ -295,7 +304,11 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
       }
       if (latency_measured(head_to_head) && head_to_head["speedup_p50"].get<double>() > 1.0) {
         faster->metrics = compare_files(fp32_path, faster->file, request.eval, comparison);
-        if (meets_target(faster->metrics, request.target)) shipped = &*faster, speed_check["adopted"] = true;
+        speed_check["output_sqnr_db"] = {{"all_int8", shipped->metrics["agreement"]["sqnr_db"]},
+                                         {"edge_in_fp32", faster->metrics["agreement"]["sqnr_db"]}};
+        if (meets_target(faster->metrics, request.target) && as_accurate(faster->metrics, shipped->metrics)) {
+          shipped = &*faster, speed_check["adopted"] = true;
+        }
       }
     }
   }

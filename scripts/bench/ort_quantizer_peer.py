@@ -19,7 +19,7 @@ exported by mopt at opset 17, calibrated on 64 and measured on 32 seeded random 
 and cosine against fp32 only).
 
     .venv/bin/python scripts/bench/ort_quantizer_peer.py [--test-samples N] [--iterations N] [--models a,b]
-        [--methods minmax,entropy,percentile,dynamic] [--zoo DIR]
+        [--methods minmax,entropy,percentile,dynamic[,mse,moving-average]] [--zoo DIR] [--no-speed-fallback]
 """
 import argparse
 import contextlib
@@ -111,6 +111,10 @@ def measure(path, fp32, test, labels, iterations, tmp):
             "p50_1": rows[1]["p50_ms"], "p95_1": rows[1]["p95_ms"], "p50_2": rows[2]["p50_ms"]}
 
 
+# The methods ORT's quantizer has; mopt's mse and moving-average calibrators are measured alone (against its minmax).
+ORT_METHODS = ("minmax", "entropy", "percentile", "dynamic")
+
+
 def ort_quantize(fp32, out, calib, method, tmp):
     from onnxruntime import quantization as q
     prepared = os.path.join(tmp, "prepared.onnx")
@@ -145,6 +149,8 @@ def main():
     parser.add_argument("--methods", default="minmax,entropy,percentile,dynamic")
     parser.add_argument("--rounds", type=int, default=3, help="latency rounds over a model's files, alternating")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs of the residual CNN and the row-LSTM")
+    parser.add_argument("--no-speed-fallback", action="store_true",
+                        help="mopt's static files all INT8 (calibrators compared alone, not with a first layer in fp32)")
     parser.add_argument("--zoo", help="folder of scripted torchvision models, NAME.pt (made by "
                         "`/usr/bin/python3 scripts/bench/torchvision_models.py DIR NAME...`); --models may name them")
     options = parser.parse_args()
@@ -185,7 +191,7 @@ def main():
             export(train(model, train_x, train_y, epochs=options.epochs), fp32)
         rows = [("fp32", "-", fp32, measure(fp32, fp32, model_test, model_labels, options.iterations, tmp))]
         for method in options.methods.split(","):
-            for tool in ("ort", "mopt"):
+            for tool in ("ort", "mopt") if method in ORT_METHODS else ("mopt",):
                 out = os.path.join(tmp, f"{name}.{method}.{tool}.onnx")
                 try:
                     if tool == "ort":
@@ -195,7 +201,7 @@ def main():
                         mopt("quantize", fp32, "-o", out, "--mode", "dynamic", "--no-latency", "-q", "--force")
                     else:  # timed, as by default: the speed fallback runs; the file is written even if slower
                         mopt("quantize", fp32, "-o", out, "--calib", model_calib, "--calibrator", method, "--allow-slower",
-                             "--threads", "1", "-q", "--force")
+                             "--threads", "1", "-q", "--force", *(["--no-speed-fallback"] if options.no_speed_fallback else []))
                     rows.append((method, tool, out, measure(out, fp32, model_test, model_labels, options.iterations, tmp)))
                 except Exception as e:  # a tool that fails is a row of the table, not the end of it
                     print(f"{name:<13} {method:<11} {tool:<5} failed: {str(e)[:200]}", flush=True)

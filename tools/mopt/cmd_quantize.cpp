@@ -212,9 +212,15 @@ void say_speed_fallback(const nlohmann::json& details) {
     names.push_back(row["node"].get<std::string>());
   }
   if (!check.contains("p50_ms")) return;
+  std::string verdict = "written";
+  if (!check["adopted"].get<bool>()) {
+    verdict = !check.contains("output_sqnr_db")
+                  ? "not faster, the all-INT8 file is written"
+                  : fmt::format("faster, but less accurate (output SQNR {:.1f} dB against {:.1f}), the all-INT8 file is written",
+                                check["output_sqnr_db"]["edge_in_fp32"].get<double>(), check["output_sqnr_db"]["all_int8"].get<double>());
+  }
   say("  the file with {} in fp32: p50 {:.3f} ms against {:.3f} ms all INT8, side by side: {}", fmt::join(names, ", "),
-      check["p50_ms"]["edge_in_fp32"].get<double>(), check["p50_ms"]["all_int8"].get<double>(),
-      check["adopted"].get<bool>() ? "written" : "not faster, the all-INT8 file is written");
+      check["p50_ms"]["edge_in_fp32"].get<double>(), check["p50_ms"]["all_int8"].get<double>(), verdict);
 }
 
 void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string& in, const std::string& out) {
