@@ -282,6 +282,8 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
     trial.metrics = compare_files(fp32_path, trial.file, request.eval, comparison);
     if (request.target.active()) log_trial(trial);
   });
+  // The speed fallback: input-edge nodes ORT ran slower in INT8 go back to fp32 in one more build,
+  // written instead when it measures faster side by side and is as accurate.
   const Trial* shipped = &trials[chosen];
   json speed_check;
   std::optional<Trial> faster;
