@@ -14,13 +14,15 @@ cp "$FIXTURES/mlp.pt" "$M/models/mlp.pt"
 cp "$FIXTURES/mlp.input.npy" "$M/mlp.input.npy"
 head -c 4096 "$CNN" >"$M/models/corrupt.pt"  # a truncated zip archive
 # cnn-int8 pins its engine: quantize otherwise keeps the engine it times fastest, which makes the
-# artifact (compared byte for byte across shards below) depend on the machine's load.
+# artifact (compared byte for byte across shards below) depend on the machine's load. It allows a
+# slower result for the same reason: under the sanitizers with two jobs at once its INT8 file once
+# timed slower than fp32 in one of the runs compared, and failed its not-slower gate there only.
 cat >"$M/batch.json" <<EOF
 {
   "defaults": {"output": "out/{name}.pt", "flags": {"iterations": 5}},
   "jobs": [
     {"name": "cnn-int8", "model": "models/cnn.pt", "command": "quantize",
-     "flags": {"calib": "$FMNIST", "calib-samples": 64, "eval-data": "$FMNIST", "eval-samples": 200, "normalize": "0.2860,0.3530", "engine": "x86"}},
+     "flags": {"calib": "$FMNIST", "calib-samples": 64, "eval-data": "$FMNIST", "eval-samples": 200, "normalize": "0.2860,0.3530", "engine": "x86", "allow-slower": true}},
     {"name": "{stem}-dynamic", "model": "models/mlp.pt", "command": "quantize", "flags": {"mode": "dynamic", "eval-data": "mlp.input.npy", "no-latency": true}},
     {"model": "models/cnn.pt", "command": "optimize", "flags": {"pipeline": "freeze,fold-conv-bn", "input-shape": "1x1x28x28", "no-latency": true}},
     {"model": "models/cnn.pt", "command": "prune", "flags": {"method": "magnitude", "amount": 0.5, "input-shape": "1x1x28x28", "no-latency": true}},
