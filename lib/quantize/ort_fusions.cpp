@@ -1,5 +1,6 @@
 #include "lib/quantize/ort_fusions.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -48,6 +49,14 @@ nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized) {
   nlohmann::json ops = nlohmann::json::object();
   for (const auto& [op, c] : counts) ops[op] = {{"int8", c.first}, {"fp32", c.second}};
   return {{"ops", ops}, {"quantize_dequantize_nodes", quantize_nodes}, {"nodes", optimized.graph().node_size()}};
+}
+
+nlohmann::json left_fp32_by_ort(const nlohmann::json& fusion_ops, const nlohmann::json& fp32_nodes) {
+  std::map<std::string, int> kept;
+  for (const auto& node : fp32_nodes) ++kept[node["op_type"].get<std::string>()];
+  nlohmann::json left = nlohmann::json::object();
+  for (const auto& [op, counts] : fusion_ops.items()) left[op] = std::max(0, counts["fp32"].get<int>() - kept[op]);
+  return left;
 }
 
 }  // namespace mopt::quant

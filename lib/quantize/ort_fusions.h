@@ -19,4 +19,8 @@ bool is_ort_int8_kernel(const std::string& op_type);
 /// the Conv/Gemm/MatMul nodes left in fp32: {"Conv": {"int8": n, "fp32": m}, ..., "quantize_nodes": q}.
 nlohmann::json count_ort_fusions(const onnx::ModelProto& optimized);
 
+/// Per source op type, the nodes mopt quantized that ORT still ran in fp32: count_ort_fusions()'s
+/// fp32 counts less the nodes mopt kept in fp32 on purpose (`fp32_nodes`: --skip, either fallback).
+nlohmann::json left_fp32_by_ort(const nlohmann::json& fusion_ops, const nlohmann::json& fp32_nodes);
+
 }  // namespace mopt::quant

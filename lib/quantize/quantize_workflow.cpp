@@ -342,6 +342,8 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   outcome.details["format"] = dynamic ? "onnx-dynamic" : "onnx-qdq";
   outcome.details["mode"] = request.mode;
   outcome.details["onnxruntime_fusion"] = count_ort_fusions(load_onnx(optimized));
+  outcome.details["onnxruntime_fusion"]["left_fp32"] =
+      left_fp32_by_ort(outcome.details["onnxruntime_fusion"]["ops"], outcome.details.value("fp32_nodes", json::array()));
   outcome.details["trials"] = trials_of(trials, request.target, chosen);
   if (!speed_check.is_null()) outcome.details["speed_fallback"] = speed_check;
   outcome.details["target_met"] = outcome.target_met;

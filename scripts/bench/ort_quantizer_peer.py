@@ -5,7 +5,8 @@ For each model, ONNX Runtime's tool (onnxruntime.quantization: quant_pre_process
 per-channel, U8S8, with its MinMax, Entropy and Percentile calibrators, and quantize_dynamic) and
 `mopt quantize` with the matching calibrator and mode quantize one fp32 file from one calibration set
 (512 normalized training images); mopt's static files as its default timed run makes them (the speed
-fallback keeps input-edge nodes ORT runs slower in INT8 in fp32), written even when slower. Every file is then measured the same way, by `mopt bench` in ONNX
+fallback keeps input-edge nodes ORT runs slower in INT8 in fp32), written even when slower. Every file
+is then measured the same way, by `mopt bench` in ONNX
 Runtime (npm onnxruntime-node) in fresh processes: top-1 on the labelled test split, output SQNR and cosine
 against the fp32 file on the same inputs, file size, and p50/p95 at 1 and 2 threads (the median of --rounds
 rounds over the model's files in turn).

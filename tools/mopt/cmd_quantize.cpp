@@ -245,11 +245,10 @@ void print_onnx_outcome(const quant::QuantizeOutcome& outcome, const std::string
   }
   const auto& fusion = outcome.details["onnxruntime_fusion"]["ops"];
   const auto& quantized = outcome.details["quantized_nodes"];
-  std::map<std::string, int> kept;  // op type -> nodes mopt kept in fp32 on purpose (listed below)
-  for (const auto& s : outcome.details["fp32_nodes"]) ++kept[s["op_type"].get<std::string>()];
-  int unfused = 0;  // quantized by mopt, left fp32 by ORT
+  const auto& left_fp32 = outcome.details["onnxruntime_fusion"]["left_fp32"];  // not counting nodes kept fp32 on purpose
+  int unfused = 0;
   for (const auto& [op, c] : fusion.items()) {
-    const int left = std::max(0, c["fp32"].get<int>() - kept[op]);
+    const int left = left_fp32[op].get<int>();
     unfused += left;
     say("ONNX Runtime: {} of {} {} run as INT8 kernels; {} left fp32", c["int8"].get<int>(), quantized.value(op, 0), op, left);
   }
