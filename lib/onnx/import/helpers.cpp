@@ -136,6 +136,43 @@ def _center_crop_pad(self, x: Tensor, shape: List[int], axes: List[int]) -> Tens
             x = torch.constant_pad_nd(x, pads, 0.0)
     return x
 )"}},
+      {"_col2im", {{}, R"(
+def _col2im(self, x: Tensor, image: List[int], block: List[int], dilations: List[int], pads: List[int],
+            strides: List[int]) -> Tensor:
+    # Col2Im of any rank, pads as ONNX gives them (begins, then ends): each column entry is summed into
+    # the image position its block and kernel offset name; entries that land in the padding are dropped
+    rank = len(image)
+    kernel = 1
+    for size in block:
+        kernel *= size
+    counts: List[int] = []
+    for d in range(rank):
+        span = dilations[d] * (block[d] - 1) + 1
+        counts.append((image[d] + pads[d] + pads[d + rank] - span) // strides[d] + 1)
+    blocks = 1
+    for n in counts:
+        blocks *= n
+    k = torch.arange(kernel).unsqueeze(1)
+    b = torch.arange(blocks).unsqueeze(0)
+    flat = torch.zeros([kernel, blocks], dtype=4)  # 4: torch.int64
+    valid = torch.ones([kernel, blocks], dtype=11)  # 11: torch.bool
+    place = 1
+    for d in range(rank - 1, -1, -1):  # row-major: the last spatial dim varies fastest
+        pos = (b % counts[d]) * strides[d] + (k % block[d]) * dilations[d] - pads[d]
+        k = torch.div(k, block[d], rounding_mode='floor')
+        b = torch.div(b, counts[d], rounding_mode='floor')
+        valid = valid & (pos >= 0) & (pos < image[d])
+        flat = flat + pos * place
+        place *= image[d]
+    flat = torch.where(valid, flat, torch.full_like(flat, place))  # one spare slot takes the padding
+    channels = x.size(1) // kernel
+    cols = x.reshape([x.size(0), channels, kernel * blocks])
+    out = torch.zeros([x.size(0), channels, place + 1], dtype=x.dtype)
+    out = out.index_add(2, flat.reshape([-1]), cols)
+    shape = [x.size(0), channels]
+    shape.extend(image)
+    return out.narrow(2, 0, place).reshape(shape)
+)"}},
       {"_dft", {{}, R"(
 def _dft(self, x: Tensor, length: int, axis: int, inverse: bool, onesided: bool) -> Tensor:
     # ONNX DFT: the last dim holds a real value (1) or a (real, imaginary) pair (2); computed in

@@ -163,16 +163,26 @@ void convert_conv_integer(NodeContext& c) {
                           c.attr_int("group", 1), dtype_code(at::kInt)));
 }
 
-// Col2Im (opset 18): aten::col2im (torch's fold) for 2 spatial dims with symmetric padding.
+// Col2Im (opset 18): aten::col2im (torch's fold) for 2 spatial dims with symmetric padding, the _col2im
+// helper (a scatter-add by index) for any other rank or padding.
 void convert_col2im(NodeContext& c) {
   const auto spatial = c.input_dims(1);
-  c.require(spatial && spatial->size() == 1 && (*spatial)[0] == 2, "Col2Im other than 2-D");
-  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(4, 0));
-  c.require(pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3], "Col2Im with asymmetric pads");
-  c.assign(0, fmt::format("torch.col2im({}, {}, {}, {}, {}, {})", c.input(0), c.int_list_input(1), c.int_list_input(2),
-                          int_list_literal(c.attr_ints("dilations").value_or(std::vector<int64_t>{1, 1})),
-                          int_list_literal({pads[0], pads[1]}),
-                          int_list_literal(c.attr_ints("strides").value_or(std::vector<int64_t>{1, 1}))));
+  c.require(spatial && spatial->size() == 1 && (*spatial)[0] >= 1, "Col2Im whose image_shape is not a 1-D list");
+  const auto rank = static_cast<size_t>((*spatial)[0]);
+  auto ones = std::vector<int64_t>(rank, 1);
+  auto pads = c.attr_ints("pads").value_or(std::vector<int64_t>(2 * rank, 0));
+  auto dilations = c.attr_ints("dilations").value_or(ones), strides = c.attr_ints("strides").value_or(ones);
+  c.require(pads.size() == 2 * rank && dilations.size() == rank && strides.size() == rank,
+            "Col2Im whose pads, dilations or strides do not match image_shape's length");
+  if (rank == 2 && pads[0] == pads[2] && pads[1] == pads[3]) {
+    c.assign(0, fmt::format("torch.col2im({}, {}, {}, {}, {}, {})", c.input(0), c.int_list_input(1),
+                            c.int_list_input(2), int_list_literal(dilations), int_list_literal({pads[0], pads[1]}),
+                            int_list_literal(strides)));
+    return;
+  }
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {}, {})", c.helper("_col2im"), c.input(0), c.int_list_input(1),
+                          c.int_list_input(2), int_list_literal(dilations), int_list_literal(pads),
+                          int_list_literal(strides)));
 }
 
 }  // namespace
