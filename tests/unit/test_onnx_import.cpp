@@ -180,6 +180,23 @@ TEST_SUITE("onnx_import") {
                           1e-5, 1e-6));
   }
 
+  // A forward ONNX LSTM (gates in ONNX's order: input, output, forget, cell) over x [steps, 1, features].
+  at::Tensor onnx_lstm_reference(const at::Tensor& x, const at::Tensor& W, const at::Tensor& R, const at::Tensor& B,
+                                 int64_t hidden) {
+    auto h = torch::zeros({1, hidden}), c = torch::zeros({1, hidden});
+    std::vector<at::Tensor> outputs;
+    for (int64_t t = 0; t < x.size(0); ++t) {
+      auto gates = torch::matmul(x[t], W[0].t()) + torch::matmul(h, R[0].t()) + B[0].slice(0, 0, 4 * hidden) +
+                   B[0].slice(0, 4 * hidden);
+      auto chunks = gates.chunk(4, 1);
+      auto i = torch::sigmoid(chunks[0]), o = torch::sigmoid(chunks[1]), f = torch::sigmoid(chunks[2]);
+      c = f * c + i * torch::tanh(chunks[3]);
+      h = o * torch::tanh(c);
+      outputs.push_back(h);
+    }
+    return torch::stack(outputs).unsqueeze(1);
+  }
+
   TEST_CASE("LSTM gates are reordered from ONNX (iofc) to LibTorch (ifgo)") {
     // A forward LSTM with hidden 3: compare with a hand-written ONNX-order cell.
     torch::manual_seed(2);
@@ -191,19 +208,55 @@ TEST_SUITE("onnx_import") {
     set_attr(b.node("LSTM", {"x", "W", "R", "B"}, {"y"}), "hidden_size", hidden);
     auto imported = import_onnx(b.build());
     auto x = torch::randn({steps, 1, features});
-    auto h = torch::zeros({1, hidden}), c = torch::zeros({1, hidden});
-    std::vector<at::Tensor> outputs;
-    for (int64_t t = 0; t < steps; ++t) {
-      auto gates = torch::matmul(x[t], W[0].t()) + torch::matmul(h, R[0].t()) + B[0].slice(0, 0, 4 * hidden) +
-                   B[0].slice(0, 4 * hidden);
-      auto chunks = gates.chunk(4, 1);  // ONNX order: input, output, forget, cell
-      auto i = torch::sigmoid(chunks[0]), o = torch::sigmoid(chunks[1]), f = torch::sigmoid(chunks[2]);
-      c = f * c + i * torch::tanh(chunks[3]);
-      h = o * torch::tanh(c);
-      outputs.push_back(h);
+    CHECK(torch::allclose(run(imported, {x}), onnx_lstm_reference(x, W, R, B, hidden), 1e-4, 1e-5));
+  }
+
+  TEST_CASE("weight arithmetic in an If branch is folded at import, before the LSTM converter reads it") {
+    // Silero VAD's shape: y = If(c) then LSTM(x, Concat(Slice(W), Slice(W)), R, B) else LSTM(x, W, R, B),
+    // the branch rebuilding the weight on every call unless the importer folds it.
+    torch::manual_seed(5);
+    int64_t hidden = 3, features = 2;
+    auto W = torch::randn({1, 4 * hidden, features}), R = torch::randn({1, 4 * hidden, hidden}), B = torch::randn({1, 8 * hidden});
+    OnnxGraphBuilder then_graph(17), else_graph(17);
+    then_graph.constant("starts", torch::tensor({int64_t{0}}));
+    then_graph.initializer("ends", torch::tensor({int64_t{12}})).initializer("axis", torch::tensor({int64_t{1}}));
+    then_graph.initializer("sizes", torch::tensor({int64_t{5}, int64_t{7}}));
+    then_graph.node("Slice", {"W", "starts", "ends", "axis"}, {"w_all"});  // W, rebuilt two ways:
+    set_attr(then_graph.node("Split", {"W", "sizes"}, {"w_a", "w_b"}), "axis", 1);  // sliced, and split + concatenated
+    set_attr(then_graph.node("Concat", {"w_a", "w_b"}, {"w_cat"}), "axis", 1);
+    then_graph.node("Add", {"w_cat", "w_all"}, {"w_twice"});
+    then_graph.node("Div", {"w_twice", "two"}, {"w_then"});
+    set_attr(then_graph.node("LSTM", {"x", "w_then", "R", "B"}, {"y_then"}), "hidden_size", hidden);
+    then_graph.output("y_then", {});
+    set_attr(else_graph.node("LSTM", {"x", "W", "R", "B"}, {"y_else"}), "hidden_size", hidden);
+    else_graph.output("y_else", {});
+    OnnxGraphBuilder b(17);
+    b.input("x", {1, 1, features}).input("c", {}, TensorProto::BOOL).output("y", {});
+    b.initializer("W", W).initializer("R", R).initializer("B", B).initializer("two", torch::tensor(2.0f));
+    auto& node = b.node("If", {"c"}, {"y"});
+    for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
+                                      std::pair{"else_branch", else_graph.build().graph()}}) {
+      auto* attribute = node.add_attribute();
+      attribute->set_name(name);
+      attribute->set_type(onnx::AttributeProto::GRAPH);
+      *attribute->mutable_g() = graph;
+      attribute->mutable_g()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();  // steps vary
     }
-    auto expected = torch::stack(outputs).unsqueeze(1);
-    CHECK(torch::allclose(run(imported, {x}), expected, 1e-4, 1e-5));
+    auto model = b.build();
+    model.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+    make_dynamic(model, 0, 0, "steps");
+    auto imported = import_onnx(model);
+    INFO(imported.source);
+    CHECK(imported.source.find("torch.cat") == std::string::npos);  // folded: nothing rebuilds the weight per call
+    CHECK(imported.source.find("torch.slice") == std::string::npos);
+    CHECK(count_submodules_of_kind(imported.module, ".LSTM") == 2);  // constant weights: real LSTM layers
+    for (int64_t steps : {1, 4}) {
+      CAPTURE(steps);
+      auto x = torch::randn({steps, 1, features});
+      auto expected = onnx_lstm_reference(x, W, R, B, hidden);
+      CHECK(torch::allclose(run(imported, {x, torch::tensor(true)}), expected, 1e-4, 1e-5));
+      CHECK(torch::allclose(run(imported, {x, torch::tensor(false)}), expected, 1e-4, 1e-5));
+    }
   }
 
   TEST_CASE("the exported LayerNorm decomposition becomes one LayerNorm layer, and only when it matches exactly") {

@@ -340,6 +340,55 @@ TEST_CASE("fold-constants keeps an Identity of a weight that another node still 
   check_with_ort(before, cleaned, x, x.mm(w).mm(w), "fold-shared");
 }
 
+TEST_CASE("fold-constants folds inside If branches, reading the enclosing graph's constants") {
+  // Y = If(X.sum() > 0) then X + Transpose(W) * two (two a Constant of the branch) else X - W';
+  // the branch's weight arithmetic becomes one Constant of the branch, and W (read by nothing
+  // else any more) leaves the main graph.
+  torch::manual_seed(8);
+  auto w = torch::randn({2, 2});
+  OnnxGraphBuilder then_graph(17), else_graph(17), g(17);
+  then_graph.node("Transpose", {"W"}, {"wt"});
+  then_graph.constant("two", torch::tensor(2.0f));
+  then_graph.node("Mul", {"wt", "two"}, {"wt2"});
+  then_graph.node("Add", {"X", "wt2"}, {"t"});
+  then_graph.output("t", {2, 2});
+  else_graph.node("Sub", {"X", "wt_main"}, {"e"});
+  else_graph.output("e", {2, 2});
+  g.input("X", {2, 2}).output("Y", {2, 2});
+  g.initializer("W", w).initializer("zero", torch::zeros({}));
+  g.node("Transpose", {"W"}, {"wt_main"});
+  set_attr(g.node("ReduceSum", {"X"}, {"s"}), "keepdims", 0);
+  g.node("Greater", {"s", "zero"}, {"c"});
+  auto& node = g.node("If", {"c"}, {"Y"});
+  for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
+                                    std::pair{"else_branch", else_graph.build().graph()}}) {
+    auto* attribute = node.add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::GRAPH);
+    *attribute->mutable_g() = graph;
+  }
+  auto before = g.build();
+  REQUIRE(check_model_message(before).empty());
+
+  auto result = run_onnx_pipeline(before, "fold-constants");
+  const auto& after = result.model.onnx();
+  const auto& stats = result.records.at(0).stats;
+  CHECK(stats.details["subgraph_nodes_folded"] == 3);  // Transpose, Constant, Mul
+  CHECK(stats.details["nodes_folded"] == 4);           // and the main graph's Transpose
+  const auto& then_after = after.graph().node(2).attribute(0).g();
+  REQUIRE(then_after.node_size() == 2);
+  CHECK(then_after.node(0).op_type() == "Constant");
+  CHECK(then_after.node(0).output(0) == "wt2");
+  CHECK(then_after.node(1).op_type() == "Add");
+  CHECK(find_initializer(after.graph(), "W") == nullptr);  // only the folded nodes read it
+  REQUIRE(find_initializer(after.graph(), "wt_main") != nullptr);  // the else branch still reads it
+  CHECK(check_model_message(after) == "");
+
+  auto positive = torch::ones({2, 2});
+  check_with_ort(before, after, positive, positive + w.t() * 2.0f, "fold-if-then");
+  check_with_ort(before, after, -positive, -positive - w.t(), "fold-if-else");
+}
+
 TEST_CASE("fold-constants must not fire on runtime inputs, unsupported ops or overridable initializers") {
   OnnxGraphBuilder g;
   g.input("X", {2, 2});

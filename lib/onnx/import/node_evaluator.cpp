@@ -36,7 +36,7 @@ std::optional<std::vector<at::Tensor>> evaluate_onnx_node(const onnx::NodeProto&
   }
   try {
     if (!unsupported_ops(model).empty()) return std::nullopt;
-    auto imported = import_onnx(model);
+    auto imported = import_onnx(model, ImportFolding::kNone);
     torch::NoGradGuard no_grad;
     auto result = imported.module.forward({});
     std::vector<at::Tensor> outputs(node.output_size());

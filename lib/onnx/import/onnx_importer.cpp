@@ -11,6 +11,7 @@
 #include "lib/data/dataset.h"
 #include "lib/data/dtype_names.h"
 #include "lib/errors.h"
+#include "lib/onnx/constant_folding.h"
 #include "lib/onnx/fed_inputs.h"
 #include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/converter_table.h"
@@ -112,13 +113,21 @@ std::string describe_unsupported(const std::vector<UnsupportedOp>& ops) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
-ImportedOnnx import_onnx(const onnx::ModelProto& input) {
+ImportedOnnx import_onnx(const onnx::ModelProto& input, ImportFolding folding) {
   onnx::ModelProto model = with_functions_inlined(input);
   onnx_import::validate_graph(model);
   auto unsupported = unsupported_ops(model);
   if (!unsupported.empty()) {
     throw invalid_input(fmt::format("mopt cannot import this ONNX model: no converter for {}",
                                     describe_unsupported(unsupported)));
+  }
+  if (folding == ImportFolding::kFold) {
+    // Weight arithmetic an exporter left in the graph (gate reorders, transposes, scales) would
+    // otherwise run on every call; quantized structure stays, since converters read it.
+    FoldOptions options;
+    options.no_growth = true;
+    options.keep_quantization = true;
+    fold_constants(model, options);
   }
   infer_shapes(model);
   onnx_import::GraphBuilder builder(model);

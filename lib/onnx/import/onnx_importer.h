@@ -33,9 +33,15 @@ std::vector<UnsupportedOp> unsupported_ops(const onnx::ModelProto& model);
 /// "Resize (opset 17): nodes a, b; NonMaxSuppression (opset 17): node c".
 std::string describe_unsupported(const std::vector<UnsupportedOp>& ops);
 
+/// How the importer treats values fixed at load time.
+enum class ImportFolding {
+  kFold,  ///< evaluate weight arithmetic (in If/Loop bodies too) once, before converting
+  kNone,  ///< convert every node as it is (the node evaluator's one-node models: folding is what calls it)
+};
+
 /// Imports an ONNX model. Throws invalid_input (exit 4) for unsupported ops (all listed at once),
 /// structural errors (cycle, undefined input, type/rank mismatch, bad initializer), naming nodes.
-ImportedOnnx import_onnx(const onnx::ModelProto& model);
+ImportedOnnx import_onnx(const onnx::ModelProto& model, ImportFolding folding = ImportFolding::kFold);
 
 /// Name of the extra file in an imported model's archive that records the ONNX names.
 inline constexpr const char* kOnnxNamesFile = "onnx_import.json";
