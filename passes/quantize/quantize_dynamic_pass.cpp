@@ -12,6 +12,7 @@
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/graph_utils.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
+#include "passes/quantize/onnx/int8_weights.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
 
@@ -25,7 +26,10 @@ class QuantizeDynamicPass : public Pass {
                                "dynamic INT8 for Linear/MatMul and LSTM layers (weights INT8, activations quantized per call)",
                                {ModelFormat::kTorchScript, ModelFormat::kOnnx},
                                {{"per-channel", OptionType::kBool, "true", "one weight scale per output channel"},
-                                {"skip", OptionType::kString, "", "comma-separated globs of layers (ONNX: node or weight names) kept in fp32"}}};
+                                {"skip", OptionType::kString, "", "comma-separated globs of layers (ONNX: node or weight names) kept in fp32"},
+                                {"reduce-range", OptionType::kString, "auto",
+          "ONNX output: 7-bit int8 weights, which ONNX Runtime's kernels need on x86 CPUs without VNNI (their int16 sums "
+          "saturate): auto (where this CPU has no VNNI), on or off"}}};
     return info;
   }
 
@@ -33,7 +37,10 @@ class QuantizeDynamicPass : public Pass {
     const auto skip = split_skip_option(options.get_string("skip"));
     PassStats stats;
     if (model.is_onnx()) {
-      auto quantized = onnx_quant::apply_dynamic(model.onnx(), skip, options.get_bool("per-channel"), stats.details);
+      const auto limit = onnx_quant::int8_weight_limit(options.get_string("reduce-range"));
+      auto quantized = onnx_quant::apply_dynamic(model.onnx(), skip, options.get_bool("per-channel"), limit, stats.details);
+      stats.details["int8_weight_limit"] = limit;
+      if (limit < 127 && context.log) context.log(onnx_quant::kSevenBitWeightsNote);
       const auto& counts = stats.details["quantized_nodes"];
       for (const auto& [op, count] : counts.items()) stats.rewrites += count.get<int64_t>();
       if (stats.rewrites == 0) return stats;  // nothing to quantize: a no-op

@@ -26,6 +26,7 @@ Pipeline quantize_pipeline(const QuantizeSettings& settings) {
   }
   step.options.push_back({"per-channel", settings.per_channel ? "true" : "false"});
   if (!settings.skip.empty()) step.options.push_back({"skip", fmt::format("{}", fmt::join(settings.skip, ","))});
+  if (settings.onnx_output && settings.reduce_range != "auto") step.options.push_back({"reduce-range", settings.reduce_range});
   Pipeline pipeline = settings.onnx_output ? parse_pipeline(kOnnxCleanupPipeline) : Pipeline{};
   pipeline.steps.push_back(step);
   return pipeline;

@@ -19,6 +19,7 @@ struct QuantizeSettings {
   bool per_channel = true;
   bool symmetric_activations = false;
   std::vector<std::string> skip;  ///< --skip globs
+  std::string reduce_range = "auto";  ///< ONNX output: 7-bit weights (auto: where this CPU has no VNNI), on, off
   bool onnx_output = false;       ///< -o MODEL.onnx: the ONNX clean-up passes first, INT8 modes only
 };
 

@@ -31,6 +31,7 @@
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/calibrator_verdict.h"
 #include "passes/quantize/onnx/calibrator_check.h"
+#include "passes/quantize/onnx/int8_weights.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 #include "passes/quantize/quantize_passes.h"
 #include "passes/quantize/static_quantizer.h"
@@ -160,6 +161,8 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
   qdq.symmetric_activations = options.get_bool("symmetric-activations");
   qdq.skip = split_skip_option(options.get_string("skip"));
   qdq.keep_fp32 = context.keep_fp32;
+  qdq.weight_limit = onnx_quant::int8_weight_limit(options.get_string("reduce-range"));
+  if (qdq.weight_limit < 127) log(onnx_quant::kSevenBitWeightsNote);
   const auto plan = onnx_quant::plan_qdq(model.onnx(), qdq);
   PassStats stats;
   if (plan.targets.empty()) return stats;  // nothing mopt quantizes: a no-op, as for any pass
@@ -215,6 +218,7 @@ PassStats quantize_onnx(Model& model, const PassOptions& options, const PassCont
     add_activation_errors(model.onnx(), quantized, plan, ranges, *context.evaluation, qdq.symmetric_activations, stats.details);
   }
   stats.details["calibrator"] = calibrator;
+  stats.details["int8_weight_limit"] = qdq.weight_limit;
   model = Model::from_onnx(std::move(quantized));
   stats.rewrites = static_cast<int64_t>(plan.targets.size());
   return stats;
@@ -232,7 +236,10 @@ class QuantizeStaticPass : public Pass {
          {"per-channel", OptionType::kBool, "true", "one weight scale per output channel (false: per tensor)"},
          {"symmetric-activations", OptionType::kBool, "false", "symmetric activation ranges instead of affine"},
          {"calib-batch", OptionType::kInt, "32", "calibration batch size"},
-         {"skip", OptionType::kString, "", "comma-separated globs of layers (ONNX: node or weight names) kept in fp32"}},
+         {"skip", OptionType::kString, "", "comma-separated globs of layers (ONNX: node or weight names) kept in fp32"},
+         {"reduce-range", OptionType::kString, "auto",
+          "ONNX output: 7-bit int8 weights, which ONNX Runtime's kernels need on x86 CPUs without VNNI (their int16 sums "
+          "saturate): auto (where this CPU has no VNNI), on or off"}},
         /*libtorch_runtime_only=*/false,
         /*needs_calibration=*/true};
     return info;

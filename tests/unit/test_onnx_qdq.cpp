@@ -11,6 +11,7 @@
 #include "lib/quantize/ort_node_times.h"
 #include "passes/quantize/onnx/activation_calibration.h"
 #include "passes/quantize/onnx/dynamic_quantizer.h"
+#include "passes/quantize/onnx/int8_weights.h"
 #include "passes/quantize/onnx/qdq_quantizer.h"
 #include "tests/unit/onnx_test_builder.h"
 
@@ -283,7 +284,7 @@ TEST_SUITE("onnx_qdq") {
     for (bool per_column : {true, false}) {
       CAPTURE(per_column);
       nlohmann::json summary;
-      auto q = apply_dynamic(model, {}, per_column, summary);
+      auto q = apply_dynamic(model, {}, per_column, 127, summary);
       onnx::checker::check_model(q);
       CHECK(summary["quantized_nodes"].dump() == R"({"MatMul":1})");
       auto int8 = *tensor_to_torch(initializer(q, "W_quantized"));
@@ -298,6 +299,12 @@ TEST_SUITE("onnx_qdq") {
     }
     CHECK(error[true] < 0.05);
     CHECK(error[true] < error[false] / 2);  // relative to each column's scale
+    // 7-bit weights (reduce-range, for ORT on CPUs without VNNI): each column's largest weight maps to +-63.
+    nlohmann::json summary;
+    auto seven_bit = *tensor_to_torch(initializer(apply_dynamic(model, {}, true, 63, summary), "W_quantized"));
+    CHECK(seven_bit.abs().amax(0).eq(63).all().item<bool>());
+    CHECK(int8_weight_limit("on") == 63);
+    CHECK(int8_weight_limit("off") == 127);
   }
 
   TEST_CASE("dynamic LSTM: DynamicQuantizeLSTM with int8 W/R per direction, transposed, within half a step; GRU stays fp32") {
@@ -318,7 +325,7 @@ TEST_SUITE("onnx_qdq") {
     d->set_s("bidirectional");
     auto model = b.build();
     nlohmann::json summary;
-    auto q = apply_dynamic(model, {}, true, summary);
+    auto q = apply_dynamic(model, {}, true, 127, summary);
     onnx::checker::check_model(q);
     CHECK(summary["quantized_nodes"].dump() == R"({"LSTM":1})");
     REQUIRE(q.graph().node_size() == 1);
@@ -346,7 +353,7 @@ TEST_SUITE("onnx_qdq") {
     auto& gru = g.node("GRU", {"x", "W", "R"}, {"y"});
     *gru.add_attribute() = *h;
     nlohmann::json gru_summary;
-    apply_dynamic(g.build(), {}, true, gru_summary);
+    apply_dynamic(g.build(), {}, true, 127, gru_summary);
     CHECK(gru_summary["quantized_nodes"].empty());
     CHECK(gru_summary["fp32_nodes"][0]["reason"] == "ONNX Runtime has no dynamic INT8 GRU kernel");
   }

@@ -27,7 +27,7 @@ struct QuantizeArgs {
   std::string model, output, mode = "static";
   std::string calib, eval_data, labels, normalize, input_shape;
   int64_t calib_samples = 512, calib_batch = 32, eval_samples = 0;
-  std::string calibrator = "minmax";
+  std::string calibrator = "minmax", reduce_range = "auto";
   double percentile = 99.99;
   bool per_tensor = false, per_channel = false, symmetric = false;
   std::vector<std::string> skip;
@@ -46,6 +46,7 @@ QuantizeSettings quantize_settings(const QuantizeArgs& args) {
   settings.per_channel = !args.per_tensor;
   settings.symmetric_activations = args.symmetric;
   settings.skip = args.skip;
+  settings.reduce_range = args.reduce_range;
   settings.onnx_output = std::filesystem::path(args.output).extension() == ".onnx";
   return settings;
 }
@@ -348,6 +349,10 @@ void setup_quantize(CLI::App& app) {
   auto* per_tensor = cmd->add_flag("--per-tensor", args->per_tensor, "one weight scale per tensor");
   cmd->add_flag("--per-channel", args->per_channel, "one weight scale per output channel (default)")->excludes(per_tensor);
   cmd->add_flag("--symmetric-activations", args->symmetric, "symmetric activation ranges (zero point 128) instead of affine");
+  cmd->add_option("--reduce-range", args->reduce_range,
+                  "ONNX output: 7-bit int8 weights, which ONNX Runtime needs on x86 CPUs without VNNI (its int16 sums "
+                  "saturate there): auto (default: where this CPU has no VNNI), on (for such deployment hosts), off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--skip", args->skip, "keep layers (ONNX: node or weight names) matching this glob in fp32 (repeatable)")->type_name("PATTERN");
   cmd->add_option("--eval-data", args->eval_data, "evaluation data with labels (test split by default); optional: "
                   "without it the quantized model is compared with fp32 on the --calib inputs, or on synthetic ones")

@@ -14,10 +14,10 @@ struct QuantizedGates {
   torch::Tensor values, scale, zero_point;
 };
 
-QuantizedGates quantize_gates(const onnx::TensorProto& weight) {
+QuantizedGates quantize_gates(const onnx::TensorProto& weight, int64_t limit) {
   auto w = tensor_to_torch(weight)->to(torch::kFloat);
-  auto scale = torch::clamp_min(w.abs().amax({1, 2}) / 127.0, 1e-12);
-  auto q = torch::round(w / scale.reshape({-1, 1, 1})).clamp(-127, 127).to(torch::kInt8);
+  auto scale = torch::clamp_min(w.abs().amax({1, 2}) / static_cast<double>(limit), 1e-12);
+  auto q = torch::round(w / scale.reshape({-1, 1, 1})).clamp(-limit, limit).to(torch::kInt8);
   return {q.transpose(1, 2).contiguous(), scale.contiguous(), torch::zeros({w.size(0)}, torch::kInt8)};
 }
 
@@ -42,10 +42,10 @@ std::string dynamic_lstm_blocker(const onnx::GraphProto& graph, const onnx::Node
 }
 
 onnx::NodeProto make_dynamic_lstm(onnx::ModelProto& model, const onnx::NodeProto& node,
-                                  const std::function<std::string(const std::string&)>& unique) {
+                                  const std::function<std::string(const std::string&)>& unique, int64_t weight_limit) {
   const auto& graph = model.graph();
-  auto w = quantize_gates(*find_constant_initializer(graph, node.input(1)));
-  auto r = quantize_gates(*find_constant_initializer(graph, node.input(2)));
+  auto w = quantize_gates(*find_constant_initializer(graph, node.input(1)), weight_limit);
+  auto r = quantize_gates(*find_constant_initializer(graph, node.input(2)), weight_limit);
   auto add = [&](const torch::Tensor& value, const std::string& base) {
     auto name = unique(base);
     add_initializer(model, torch_to_tensor(value, name));

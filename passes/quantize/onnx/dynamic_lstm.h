@@ -14,8 +14,9 @@ namespace mopt::onnx_quant {
 std::string dynamic_lstm_blocker(const onnx::GraphProto& graph, const onnx::NodeProto& node);
 
 /// The DynamicQuantizeLSTM node replacing `node`; its int8 weights, scales and zero points are added
-/// to `model` under names from `unique` (the fp32 W and R are left for the caller to remove).
+/// to `model` under names from `unique` (the fp32 W and R are left for the caller to remove); int8
+/// weights lie in [-weight_limit, weight_limit] (int8_weights.h).
 onnx::NodeProto make_dynamic_lstm(onnx::ModelProto& model, const onnx::NodeProto& node,
-                                  const std::function<std::string(const std::string&)>& unique);
+                                  const std::function<std::string(const std::string&)>& unique, int64_t weight_limit);
 
 }  // namespace mopt::onnx_quant

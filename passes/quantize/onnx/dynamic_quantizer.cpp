@@ -33,7 +33,7 @@ onnx::NodeProto make_node(const std::string& op, const std::vector<std::string>&
 }  // namespace
 
 onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, bool per_column,
-                               nlohmann::json& summary) {
+                               int64_t weight_limit, nlohmann::json& summary) {
   if (default_opset(model) < 11) {
     throw invalid_input(fmt::format("dynamic INT8 needs opset 11 or later (DynamicQuantizeLinear); the model is opset {}",
                                     default_opset(model)));
@@ -61,7 +61,7 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
         nodes.push_back(node);
         continue;
       }
-      nodes.push_back(make_dynamic_lstm(result, node, unique));
+      nodes.push_back(make_dynamic_lstm(result, node, unique, weight_limit));
       replaced.insert(node.input(1));
       replaced.insert(node.input(2));
       ++lstms;
@@ -95,8 +95,8 @@ onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<
       if (trans_b) value = value.t().contiguous();
       // W is [K, N]: a column is one output feature, so per-column scales are per output channel.
       auto absmax = per_column ? value.abs().amax(0) : value.abs().amax();
-      auto scale = torch::clamp_min(absmax / 127.0, 1e-12).to(torch::kFloat);
-      auto q = torch::round(value / scale).clamp(-127, 127).to(torch::kInt8);
+      auto scale = torch::clamp_min(absmax / static_cast<double>(weight_limit), 1e-12).to(torch::kFloat);
+      auto q = torch::round(value / scale).clamp(-weight_limit, weight_limit).to(torch::kInt8);
       const auto& base = node.input(1);
       std::array<std::string, 3> names = {unique(base + "_quantized"), unique(base + "_scale"), unique(base + "_zero_point")};
       add_initializer(result, torch_to_tensor(q, names[0]));

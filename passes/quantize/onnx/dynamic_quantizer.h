@@ -14,10 +14,11 @@
 
 namespace mopt::onnx_quant {
 
-/// Rewrites a copy; `skip` globs match node or weight names; `per_column` picks the weight scales.
+/// Rewrites a copy; `skip` globs match node or weight names; `per_column` picks the weight scales;
+/// int8 weights lie in [-weight_limit, weight_limit] (int8_weights.h).
 /// `summary` gets the counts and the MatMul/Gemm/LSTM/GRU nodes left fp32 with their reasons.
 /// Opset < 11 (no DynamicQuantizeLinear): invalid_input.
 onnx::ModelProto apply_dynamic(const onnx::ModelProto& model, const std::vector<std::string>& skip, bool per_column,
-                               nlohmann::json& summary);
+                               int64_t weight_limit, nlohmann::json& summary);
 
 }  // namespace mopt::onnx_quant

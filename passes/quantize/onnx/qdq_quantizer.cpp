@@ -271,14 +271,14 @@ class QdqWriter {
   std::vector<onnx::NodeProto> nodes_;
 };
 
-// int8 symmetric weights ([-127, 127]): one scale per slice along `axis` (the output channel), or one scale.
-std::pair<torch::Tensor, torch::Tensor> quantize_weight(const torch::Tensor& w, std::optional<int64_t> axis) {
+// int8 symmetric weights ([-limit, limit]): one scale per slice along `axis` (the output channel), or one scale.
+std::pair<torch::Tensor, torch::Tensor> quantize_weight(const torch::Tensor& w, std::optional<int64_t> axis, int64_t limit) {
   auto absmax = axis ? w.abs().transpose(0, *axis).reshape({w.size(*axis), -1}).amax(1) : w.abs().amax();
-  auto scale = torch::clamp_min(absmax / 127.0, kOrtMinScale).to(torch::kFloat);
+  auto scale = torch::clamp_min(absmax / static_cast<double>(limit), kOrtMinScale).to(torch::kFloat);
   std::vector<int64_t> channel_shape(w.dim(), 1);
   if (axis) channel_shape[static_cast<size_t>(*axis)] = -1;
   auto shaped = axis ? scale.reshape(channel_shape) : scale;
-  auto q = torch::round(w / shaped).clamp(-127, 127).to(torch::kInt8);
+  auto q = torch::round(w / shaped).clamp(-limit, limit).to(torch::kInt8);
   return {q, scale};
 }
 
@@ -359,7 +359,7 @@ onnx::ModelProto apply_qdq(const onnx::ModelProto& model, const QdqPlan& plan, c
         }
         auto stored = quantized_weights.find({name, axis.value_or(-1)});
         if (stored == quantized_weights.end()) {
-          auto [q, scale] = quantize_weight(w.to(torch::kFloat), axis);
+          auto [q, scale] = quantize_weight(w.to(torch::kFloat), axis, options.weight_limit);
           TensorParams p{writer.add_initializer(scale, name + "_scale"),
                          writer.add_initializer(torch::zeros_like(scale, torch::kInt8), name + "_zero_point"), 0, 0};
           stored = quantized_weights.emplace(std::make_pair(name, axis.value_or(-1)),

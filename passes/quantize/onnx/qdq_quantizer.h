@@ -29,6 +29,7 @@ struct QdqOptions {
   bool symmetric_activations = false;  ///< int8 activations with zero point 0 (keeps Relu nodes)
   std::vector<std::string> skip;       ///< globs on node names or weight initializer names: left fp32
   std::map<std::string, std::string> keep_fp32;  ///< node labels returned to fp32 by the workflow -> why
+  int64_t weight_limit = 127;  ///< largest |q| of an int8 weight (63: 7 bits, int8_weights.h)
 };
 
 /// A node left in fp32 and why.
