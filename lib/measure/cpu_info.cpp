@@ -102,4 +102,12 @@ const CpuInfo& cpu_info() {
   return info;
 }
 
+bool int8_kernels_saturate() {
+  const auto& info = cpu_info();
+  auto has = [&](const char* feature) {
+    return std::find(info.features.begin(), info.features.end(), feature) != info.features.end();
+  };
+  return info.architecture == "x86_64" && !has("avx512_vnni") && !has("avx_vnni");
+}
+
 }  // namespace mopt

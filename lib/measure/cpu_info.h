@@ -15,6 +15,11 @@ struct CpuInfo {
 /// Reads the host's CPU description once (cached).
 const CpuInfo& cpu_info();
 
+/// Whether 8-bit integer kernels can saturate on this host: an x86 CPU without VNNI (AVX512-VNNI or
+/// AVX-VNNI), where ONNX Runtime, FBGEMM and oneDNN multiply uint8 by int8 with VPMADDUBSW, whose int16
+/// sums of two products overflow past 127 x 255 x 2. Quantizers then give up one bit (reduce_range).
+bool int8_kernels_saturate();
+
 /// 1-minute load average (-1 if unknown); includes this process's own threads.
 double load_average_1m();
 

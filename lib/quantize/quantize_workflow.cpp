@@ -217,6 +217,7 @@ QuantizeOutcome quantize_to_torchscript(const Model& fp32, const QuantizeRequest
   outcome.details = {{"mode", request.mode},
                      {"calibrator", step.value("calibrator", "none")},
                      {"per_channel", step.value("per_channel", true)},
+                     {"activation_quant_max", step.value("activation_quant_max", 255)},
                      {"baseline", {{"pipeline", baseline.pipeline}, {"candidates_p50_ms", baseline.measured}}},
                      {"activations", activation_rows(step)},
                      {"fp32_layers", fp32_layers},

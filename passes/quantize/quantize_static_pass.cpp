@@ -108,6 +108,7 @@ PassStats quantize_torchscript(Model& model, const PassOptions& options, const P
   PassStats stats;
   stats.details = {{"calibrator", config.calibrator},
                    {"per_channel", config.per_channel},
+                   {"activation_quant_max", quant::activation_quant_max()},
                    {"calibration_samples", result.calibration_samples},
                    {"calibration", {{"samples", result.calibration_samples}, {"peak_rss_mb", result.calibration_peak_rss_mb}}},
                    {"activations", activation_table(result, model)},

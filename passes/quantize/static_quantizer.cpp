@@ -11,6 +11,7 @@
 #include <map>
 
 #include "lib/errors.h"
+#include "lib/measure/cpu_info.h"
 #include "lib/eval/evaluate.h"
 #include "lib/measure/memory.h"
 #include "lib/model/float_quantize.h"
@@ -168,7 +169,7 @@ class ErrorSink : public ObservationSink {
   void observe(int64_t id, const at::Tensor& values) override {
     const auto& q = records_.at(static_cast<size_t>(id)).qparams;
     auto x = values.detach().to(torch::kFloat);
-    auto fq = torch::fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, 0, 255);
+    auto fq = torch::fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, 0, activation_quant_max());
     auto& s = sums_[static_cast<size_t>(id)];
     s.signal += x.pow(2).sum().item<double>();
     s.noise += (x - fq).pow(2).sum().item<double>();
@@ -292,7 +293,7 @@ std::vector<QuantParams> set_qparams(std::vector<std::pair<std::string, torch::j
                                      const std::vector<Range>& ranges, bool symmetric) {
   std::vector<QuantParams> qparams;
   for (size_t i = 0; i < observers.size(); ++i) {
-    qparams.push_back(choose_qparams(ranges[i], 0, 255, symmetric));
+    qparams.push_back(choose_qparams(ranges[i], 0, activation_quant_max(), symmetric));
     set_activation_qparams(observers[i].second, qparams.back().scale, qparams.back().zero_point);
   }
   return qparams;
@@ -391,9 +392,11 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config) {
     carry_layers(layers, q);
     return q;
   });
-  // Finalize(DYNAMIC) hard-codes reduce_range=true; onednn computes with full 8-bit activations.
+  // Finalize(DYNAMIC) hard-codes reduce_range=true; onednn computes with full 8-bit activations, and
+  // so does every engine on a VNNI CPU. Without VNNI the 7 bits stay (int8_kernels_saturate).
   auto graph = quantized.get_method("forward").graph();
   for (auto* node : graph->nodes()) {
+    if (int8_kernels_saturate()) break;
     if (std::string(node->kind().toQualString()) != "quantized::linear_dynamic" || node->inputs().size() < 3) continue;
     torch::jit::WithInsertPoint guard(node);
     node->replaceInput(2, graph->insertConstant(false));
@@ -401,6 +404,8 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config) {
   cleanup_graph(quantized);
   return Model::from_torchscript(quantized);
 }
+
+int64_t activation_quant_max() { return int8_kernels_saturate() ? 127 : 255; }
 
 std::vector<std::string> quantizable_modules(const Model& model) {
   std::vector<std::string> names;

@@ -74,6 +74,10 @@ Model quantize_dynamic(const Model& model, const QuantConfig& config);
 /// Module paths of the layers quantization can act on (conv/linear submodules), for --skip globs.
 std::vector<std::string> quantizable_modules(const Model& model);
 
+/// The largest quint8 activation value static INT8 uses: 255, or 127 where this host's int8 kernels
+/// saturate (x86 without VNNI: PyTorch's own x86/fbgemm qconfig reduces the range there likewise).
+int64_t activation_quant_max();
+
 /// The quantizable modules matching any of the globs (--skip); usage_error naming the layers when a
 /// pattern matches none (a typo would otherwise quantize the layer it meant to keep).
 std::vector<std::string> quantizable_modules_matching(const std::vector<std::string>& patterns, const Model& model);
