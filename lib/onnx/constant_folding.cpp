@@ -37,7 +37,12 @@ using Known = std::map<std::string, at::Tensor>;
 class GraphFolder {
  public:
   GraphFolder(onnx::ModelProto& model, const FoldOptions& options, FoldStats& stats)
-      : model_(model), options_(options), stats_(stats), opset_(default_opset(model)) {}
+      : model_(model),
+        options_(options),
+        stats_(stats),
+        opset_(default_opset(model)),
+        // Below IR version 4 every initializer must also be a graph input, which a body has no way to say.
+        fold_bodies_(model.ir_version() >= 4) {}
 
   // `outer_fixed`, `outer_known`: the enclosing graphs' initializers (decoded on first use) and their
   // Constant and folded values (both empty for the main graph).
@@ -171,7 +176,7 @@ class GraphFolder {
       graph.mutable_node()->Swap(&nodes);
     }
 
-    if (options_.subgraphs) {
+    if (fold_bodies_) {
       // A body reads this graph's initializers (as they are now) and every value known here.
       Fixed inner = outer_fixed;
       for (const auto& tensor : graph.initializer()) inner[tensor.name()] = &tensor;
@@ -193,16 +198,14 @@ class GraphFolder {
   const FoldOptions& options_;
   FoldStats& stats_;
   int64_t opset_;
+  bool fold_bodies_;
 };
 
 }  // namespace
 
 FoldStats fold_constants(onnx::ModelProto& model, const FoldOptions& options) {
   FoldStats stats;
-  // Below IR version 4 every initializer must also be a graph input, which a body has no way to say.
-  FoldOptions effective = options;
-  effective.subgraphs = options.subgraphs && model.ir_version() >= 4;
-  GraphFolder(model, effective, stats).fold(*model.mutable_graph(), {}, {}, true);
+  GraphFolder(model, options, stats).fold(*model.mutable_graph(), {}, {}, true);
   return stats;
 }
 

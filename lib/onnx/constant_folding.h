@@ -19,8 +19,6 @@ struct FoldOptions {
   bool no_growth = false;
   /// Leave QuantizeLinear/DequantizeLinear alone: the importer reads a quantized model's structure.
   bool keep_quantization = false;
-  /// Fold inside If/Loop/Scan bodies too, reading the enclosing graphs' constants.
-  bool subgraphs = true;
 };
 
 struct FoldStats {
@@ -33,7 +31,8 @@ struct FoldStats {
   int64_t skipped_too_large = 0;
 };
 
-/// Folds `model` in place: folded values become initializers of the main graph, Constant nodes in
+/// Folds `model` in place, If/Loop/Scan bodies too (from IR version 4), reading the enclosing graphs'
+/// constants: folded values become initializers of the main graph, Constant nodes in
 /// a body (ONNX's type inference types those there). A graph where nothing folds is left unchanged; a Constant node is kept
 /// unless every reader of it was folded; an Identity of a value that stays stored is kept (a copy
 /// would only add bytes); initializers the folding left unread are removed.

@@ -108,6 +108,15 @@ inline void set_attr_ints(onnx::NodeProto& node, const std::string& name, const 
   for (auto v : values) attr->add_ints(v);
 }
 
+/// Attaches a graph attribute (an If branch, a Loop body); returns the stored copy.
+inline onnx::GraphProto& set_attr_graph(onnx::NodeProto& node, const std::string& name, const onnx::GraphProto& graph) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::GRAPH);
+  *attr->mutable_g() = graph;
+  return *attr->mutable_g();
+}
+
 /// How many nodes of `op` the graph holds.
 inline int count_ops(const onnx::ModelProto& model, const std::string& op) {
   int count = 0;

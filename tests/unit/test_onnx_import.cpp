@@ -234,13 +234,9 @@ TEST_SUITE("onnx_import") {
     b.input("x", {1, 1, features}).input("c", {}, TensorProto::BOOL).output("y", {});
     b.initializer("W", W).initializer("R", R).initializer("B", B).initializer("two", torch::tensor(2.0f));
     auto& node = b.node("If", {"c"}, {"y"});
-    for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
-                                      std::pair{"else_branch", else_graph.build().graph()}}) {
-      auto* attribute = node.add_attribute();
-      attribute->set_name(name);
-      attribute->set_type(onnx::AttributeProto::GRAPH);
-      *attribute->mutable_g() = graph;
-      attribute->mutable_g()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();  // steps vary
+    for (const auto& [name, branch] : {std::pair{"then_branch", &then_graph}, std::pair{"else_branch", &else_graph}}) {
+      auto& graph = set_attr_graph(node, name, branch->build().graph());
+      graph.mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();  // steps vary
     }
     auto model = b.build();
     model.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
@@ -350,13 +346,8 @@ TEST_SUITE("onnx_import") {
       set_attr(b.node("ReduceSum", {"x"}, {"s"}), "keepdims", 0);
       b.node("Greater", {"s", "zero"}, {"c"});
       auto& node = b.node("If", {"c"}, {"y"});
-      for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
-                                        std::pair{"else_branch", else_graph.build().graph()}}) {
-        auto* attribute = node.add_attribute();
-        attribute->set_name(name);
-        attribute->set_type(onnx::AttributeProto::GRAPH);
-        *attribute->mutable_g() = graph;
-      }
+      set_attr_graph(node, "then_branch", then_graph.build().graph());
+      set_attr_graph(node, "else_branch", else_graph.build().graph());
       return b.build();
     };
     auto imported = import_onnx(model_with("x", "t2", "Relu"));

@@ -360,13 +360,8 @@ TEST_CASE("fold-constants folds inside If branches, reading the enclosing graph'
   set_attr(g.node("ReduceSum", {"X"}, {"s"}), "keepdims", 0);
   g.node("Greater", {"s", "zero"}, {"c"});
   auto& node = g.node("If", {"c"}, {"Y"});
-  for (const auto& [name, graph] : {std::pair{"then_branch", then_graph.build().graph()},
-                                    std::pair{"else_branch", else_graph.build().graph()}}) {
-    auto* attribute = node.add_attribute();
-    attribute->set_name(name);
-    attribute->set_type(onnx::AttributeProto::GRAPH);
-    *attribute->mutable_g() = graph;
-  }
+  set_attr_graph(node, "then_branch", then_graph.build().graph());
+  set_attr_graph(node, "else_branch", else_graph.build().graph());
   auto before = g.build();
   REQUIRE(check_model_message(before).empty());
 
