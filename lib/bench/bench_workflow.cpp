@@ -195,6 +195,7 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   check_fits_declared_inputs(onnx_model.onnx(), batch_inputs(settings.data, 1), settings.data.description);
   OrtRequest request;
   request.model = settings.model_path;
+  request.data_description = settings.data.description;
   request.warmup = settings.warmup;
   request.stop = settings.stop;
   request.soak = settings.soak;

@@ -30,6 +30,7 @@ torch::Tensor outputs_of(const fs::path& file, const Dataset& data, const Compar
   OrtRequest request;
   request.model = file;
   request.eval_inputs = data.input_list();
+  request.data_description = data.description;
   request.eval_threads = threads;
   auto fixed = declared_batch(proto);  // ONNX Runtime enforces a declared batch
   request.eval_batch = fixed > 0 ? fixed : settings.eval_batch;

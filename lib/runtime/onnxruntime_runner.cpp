@@ -72,6 +72,18 @@ SoakRun soak_of(const json& row, const TimedRun& run, const SoakSettings& settin
   return soak;
 }
 
+// Random inputs reach branches and shapes a real input never would (Silero VAD's int64 sample
+// rate picks its 8 kHz branch), so a failure on synthetic data asks for real data first.
+std::string failed_on_inputs(const std::string& description, const std::string& reason) {
+  const bool synthetic = description.rfind("synthetic", 0) == 0;
+  return fmt::format("ONNX Runtime could not run the model on {}: {}{}",
+                     description.empty() ? "these inputs" : description, reason,
+                     synthetic ? ". Synthetic inputs hold random values; a model whose shapes or control flow depend "
+                                 "on its input values needs real ones: give --data (a folder of input_0.npy, "
+                                 "input_1.npy, ... one per input)"
+                               : "");
+}
+
 }  // namespace
 
 fs::path onnxruntime_dir() {
@@ -155,6 +167,7 @@ OrtResult run_onnxruntime(const OrtRequest& request) {
   if (code == 127) throw invalid_input(fmt::format("ONNX Runtime needs Node.js ('{}' was not found); {}", node, install_hint()));
   if (code == 3) throw invalid_input(fmt::format("ONNX Runtime is not installed ({}); {}", errors, install_hint()));
   if (code == 4) throw invalid_input(fmt::format("ONNX Runtime: {}", errors));
+  if (code == 5) throw invalid_input(failed_on_inputs(request.data_description, errors));
   if (code != 0) throw runtime_failure(fmt::format("the ONNX Runtime helper failed (exit {}): {}", code, errors));
 
   OrtResult result;

@@ -36,6 +36,7 @@ struct OrtRequest {
   int64_t eval_batch = 256;
   std::filesystem::path optimized_model;  ///< optional: where ORT writes the graph it actually runs
   int64_t profile_iterations = 0;  ///< > 0: the first row again under ORT's session profiling
+  std::string data_description;  ///< Dataset::description of the inputs, for errors ("synthetic ..." adds a hint)
 };
 
 /// ORT's session profile of the first row's calls (OrtRequest::profile_iterations).
@@ -61,7 +62,8 @@ struct OrtResult {
 };
 
 /// Runs the request. Without Node.js or the binding: invalid_input (exit 4) saying how to install
-/// it; a model ORT refuses: invalid_input with ORT's reason; anything else: runtime_failure.
+/// it; a model ORT refuses, or one that fails on these inputs: invalid_input with ORT's reason
+/// (the innermost failing node); anything else: runtime_failure.
 OrtResult run_onnxruntime(const OrtRequest& request);
 
 /// The folder holding ort_bench.js and node_modules/onnxruntime-node: $MOPT_ORT_DIR, the

@@ -235,6 +235,22 @@ assert 'If' in [n.op_type for n in p.graph.node]" "the If export takes PyTorch's
   py "
 import json; rows=json.load(open('$WORK/fixed.json'))['metrics']['rows']
 assert [r['batch'] for r in rows]==[4], rows" "a fixed-batch model is measured at its batch"
+  # A model whose shapes follow an input's values fails on random ones: exit 4 names the innermost
+  # node and asks for --data, without ORT's log lines; real values run.
+  py "
+import onnx; from onnx import helper as h, TensorProto as T
+g = h.make_graph([h.make_node('Reshape', ['x', 's'], ['y'], name='reshape_by_value')], 'g',
+                 [h.make_tensor_value_info('x', T.FLOAT, [1, 6]), h.make_tensor_value_info('s', T.INT64, [2])],
+                 [h.make_tensor_value_info('y', T.FLOAT, None)])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)], ir_version=8), '$WORK/reshape_by_value.onnx')" "writing the value-shaped model"
+  expect_exit 4 -- "$MOPT" bench "$WORK/reshape_by_value.onnx" --iterations 3
+  expect_stderr "node 'reshape_by_value' (Reshape)"
+  expect_stderr "give --data"
+  grep -q "\[[WE]:onnxruntime" "$WORK/err" && fail "ORT's own log lines reach the user: $(head -c 300 "$WORK/err")"
+  mkdir -p "$WORK/by_value"
+  py "import numpy as np; np.save('$WORK/by_value/input_0.npy', np.ones((1, 6), 'float32')); np.save('$WORK/by_value/input_1.npy', np.array([2, 3]))" \
+    "writing the value-shaped model's data"
+  expect_exit 0 -- "$MOPT" bench "$WORK/reshape_by_value.onnx" --data "$WORK/by_value" --iterations 3 -q
 else
   echo "note: onnxruntime-node not installed (lib/runtime/ort); ONNX Runtime measurements not checked" >&2
 fi

@@ -21,6 +21,8 @@ const { readNpy, writeNpy, BadInput } = require('./npy');
 const kMaxSamples = 10000000;
 
 class MissingBinding extends Error {}
+// The model loaded but failed on its first inputs: values its shapes or control flow cannot take.
+class RunFailed extends Error {}
 
 function loadOrt() {
   try {
@@ -206,7 +208,7 @@ function feedsOf(ort, session, arrays) {
   return feeds;
 }
 
-// The first call: a graph that declares fixed input dims (or another dtype) refuses inputs that do
+// The first call (and every evaluation batch): a graph that declares fixed input dims (or another dtype) refuses inputs that do
 // not match them, which is the caller's input error (exit 4), not a failure of the run.
 async function runOrRefuseInputs(session, feeds) {
   try {
@@ -215,8 +217,19 @@ async function runOrRefuseInputs(session, feeds) {
     if (/invalid dimensions|invalid rank|unexpected input data type/i.test(e.message)) {
       throw new BadInput(`the model cannot run on these inputs: ${e.message.trim()}`);
     }
-    throw e;
+    throw new RunFailed(innermostFailure(e.message));
   }
+}
+
+// ORT nests a failure inside each If/Loop around it ("... running If node. Name:'If_0' Status
+// Message: ... running LSTM node. Name:'x/LSTM' Status Message: Input X must have 3 dimensions");
+// the innermost node and its reason are what a user can act on.
+function innermostFailure(message) {
+  const pattern = /running (\S+) node\. Name:'([^']*)' Status Message: /g;
+  let last = null;
+  for (let match = pattern.exec(message); match; match = pattern.exec(message)) last = match;
+  if (!last) return message.trim();
+  return `node '${last[2]}' (${last[1]}): ${message.slice(last.index + last[0].length).trim()}`;
 }
 
 // Runs the whole dataset in batches and writes the first output, rows concatenated.
@@ -236,7 +249,7 @@ async function evaluate(ort, session, request) {
   let outDims = null;
   for (let start = 0; start < rows; start += request.batch) {
     const end = Math.min(rows, start + request.batch);
-    const result = await session.run(feedsOf(ort, session, inputs.map((array) => rowsOf(array, start, end))));
+    const result = await runOrRefuseInputs(session, feedsOf(ort, session, inputs.map((array) => rowsOf(array, start, end))));
     const output = result[session.outputNames[0]];
     if (output.type !== 'float32') throw new BadInput(`output '${session.outputNames[0]}' is ${output.type}, not float32`);
     outDims = output.dims.map(Number);
@@ -289,7 +302,9 @@ async function main(argv) {
   let coldStart = null;
   async function sessionFor(threads, firstInputs) {
     if (sessions.has(threads)) return sessions.get(threads);
-    const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    // logSeverityLevel 4 (fatal only): ORT's own log lines would bury the one error this helper reports.
+    const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+                      logSeverityLevel: 4 };
     // The graph ORT runs after its fusions (mopt counts the INT8 kernels in it); first session only.
     if (request.optimized_model && sessions.size === 0) options.optimizedModelFilePath = request.optimized_model;
     const loadStart = nowMs();
@@ -349,6 +364,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
     process.stderr.write(`${err.message}\n`);
-    process.exit(err instanceof MissingBinding ? 3 : err instanceof BadInput ? 4 : 1);
+    process.exit(err instanceof MissingBinding ? 3 : err instanceof BadInput ? 4 : err instanceof RunFailed ? 5 : 1);
   },
 );
