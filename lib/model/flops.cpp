@@ -229,6 +229,15 @@ MacCount count_macs(const Model& model, const std::vector<torch::Tensor>& exampl
   auto module = prepared_clone(model);
   auto method = module.find_method("forward");
   if (!method) throw invalid_input("the model has no forward method to count MACs of");
+  try {
+    // A plain call first: LibTorch's interpreter crashes while describing an op failure in the
+    // instrumented copy below (the inlined call stack points at the methods freezing replaced).
+    c10::InferenceMode guard;
+    std::vector<c10::IValue> inputs(examples.begin(), examples.end());
+    (*method)(inputs);
+  } catch (const std::exception& e) {
+    throw invalid_input("cannot count MACs: the example input does not fit the model: " + interpreter_reason(e.what()));
+  }
   auto graph = method->graph()->copy();
   torch::jit::Inline(*graph);
   // Inputs after the examples take their declared defaults (e.g. a transformer's optional masks);

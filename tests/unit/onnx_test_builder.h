@@ -100,6 +100,14 @@ inline void set_attr_float(onnx::NodeProto& node, const std::string& name, float
   attr->set_f(value);
 }
 
+/// Attaches a string attribute.
+inline void set_attr_string(onnx::NodeProto& node, const std::string& name, const std::string& value) {
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::STRING);
+  attr->set_s(value);
+}
+
 /// Attaches an ints attribute.
 inline void set_attr_ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values) {
   auto* attr = node.add_attribute();

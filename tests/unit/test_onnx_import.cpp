@@ -332,6 +332,47 @@ TEST_SUITE("onnx_import") {
     CHECK(kept.source.find("torch.mul") != std::string::npos);
   }
 
+  TEST_CASE("reflect/edge/wrap Pad on any rank: LibTorch's kernels take one or two unpadded leading dims") {
+    // Silero VAD (legacy) pads only the last axis of a 1x1x1x512 tensor; also every axis of a 3x5
+    // matrix and the last axis of a 5-D tensor.
+    struct Case {
+      std::vector<int64_t> shape, pads;
+    };
+    const std::vector<Case> cases = {{{1, 1, 1, 8}, {0, 0, 0, 3, 0, 0, 0, 2}},
+                                     {{3, 5}, {1, 2, 2, 1}},
+                                     {{2, 1, 2, 1, 6}, {0, 0, 0, 0, 2, 0, 0, 0, 0, 3}}};
+    const std::vector<std::pair<std::string, std::string>> modes = {
+        {"reflect", "reflect"}, {"edge", "replicate"}, {"wrap", "circular"}};
+    torch::manual_seed(3);
+    for (const auto& c : cases) {
+      auto x = torch::randn(c.shape);
+      for (const auto& [onnx_mode, torch_mode] : modes) {
+        const auto rank = static_cast<int64_t>(c.shape.size());
+        std::vector<int64_t> out_shape = c.shape;
+        for (int64_t i = 0; i < rank; ++i) out_shape[i] += c.pads[i] + c.pads[i + rank];
+        OnnxGraphBuilder b(19);
+        b.input("x", c.shape).output("y", out_shape);
+        b.initializer("pads", torch::tensor(c.pads));
+        set_attr_string(b.node("Pad", {"x", "pads"}, {"y"}), "mode", onnx_mode);
+        // Reference: torch.nn.functional.pad on a view whose leading dims fit the kernel.
+        int64_t first = 0;  // the first padded axis
+        while (c.pads[first] == 0 && c.pads[first + rank] == 0) ++first;
+        std::vector<int64_t> torch_pads;
+        for (int64_t i = rank - 1; i >= first; --i) torch_pads.insert(torch_pads.end(), {c.pads[i], c.pads[i + rank]});
+        std::vector<int64_t> folded = {-1, 1};  // batch and channel dims, then the padded ones
+        folded.insert(folded.end(), c.shape.begin() + first, c.shape.end());
+        namespace F = torch::nn::functional;
+        auto options = F::PadFuncOptions(torch_pads);
+        if (torch_mode == "reflect") options.mode(torch::kReflect);
+        else if (torch_mode == "replicate") options.mode(torch::kReplicate);
+        else options.mode(torch::kCircular);
+        auto padded = F::pad(x.reshape(folded), options);
+        INFO(onnx_mode << " on rank " << rank);
+        CHECK(torch::equal(run(import_onnx(b.build()), {x}), padded.reshape(out_shape)));
+      }
+    }
+  }
+
   TEST_CASE("If runs its branch graphs, which read the enclosing graph's values; scopes are checked") {
     // y = If(sum(x) > 0) then relu(x) * 2 else -x: both branches read x from the main graph.
     auto model_with = [](const std::string& then_reads, const std::string& then_output, const std::string& then_op) {

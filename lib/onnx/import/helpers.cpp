@@ -99,26 +99,35 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
         torch_pads = torch_pads[:-2]
     if mode == 'constant':
         return torch.constant_pad_nd(x, torch_pads, value)
-    if mode == 'wrap':  # opset 19
-        return torch._pad_circular(x, torch_pads)
-    # reflect/edge kernels are floating-point only and exist per number of padded dims
-    y = x if x.is_floating_point() else x.to(7)  # 7: torch.float64, exact for int32 and smaller
+    # reflect/edge/wrap kernels exist for 1-3 padded dims, on inputs with one or two dims more than
+    # padded: fold other leading dims into one (or add one), and unfold after
+    rank = x.dim()
     dims = len(torch_pads) // 2
-    if mode == 'reflect':
-        if dims == 1:
-            y = torch.reflection_pad1d(y, torch_pads)
-        elif dims == 2:
-            y = torch.reflection_pad2d(y, torch_pads)
-        else:
-            y = torch.reflection_pad3d(y, torch_pads)
+    lead = rank - dims
+    y = x if lead == 1 or lead == 2 else x.reshape([-1] + x.shape[lead:])
+    if mode == 'wrap':  # opset 19
+        y = torch._pad_circular(y, torch_pads)
     else:
-        if dims == 1:
-            y = torch.replication_pad1d(y, torch_pads)
-        elif dims == 2:
-            y = torch.replication_pad2d(y, torch_pads)
+        # reflect/edge kernels are floating-point only
+        z = y if y.is_floating_point() else y.to(7)  # 7: torch.float64, exact for int32 and smaller
+        if mode == 'reflect':
+            if dims == 1:
+                z = torch.reflection_pad1d(z, torch_pads)
+            elif dims == 2:
+                z = torch.reflection_pad2d(z, torch_pads)
+            else:
+                z = torch.reflection_pad3d(z, torch_pads)
         else:
-            y = torch.replication_pad3d(y, torch_pads)
-    return y.to(x.dtype)
+            if dims == 1:
+                z = torch.replication_pad1d(z, torch_pads)
+            elif dims == 2:
+                z = torch.replication_pad2d(z, torch_pads)
+            else:
+                z = torch.replication_pad3d(z, torch_pads)
+        y = z.to(x.dtype)
+    if lead == 1 or lead == 2:
+        return y
+    return y.reshape(x.shape[:lead] + y.shape[y.dim() - dims:])
 )"}},
       {"_center_crop_pad", {{}, R"(
 def _center_crop_pad(self, x: Tensor, shape: List[int], axes: List[int]) -> Tensor:
