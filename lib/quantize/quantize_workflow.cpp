@@ -10,6 +10,7 @@
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
 #include "lib/onnx/export/onnx_exporter.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/pipeline/pass_manager.h"
 #include "lib/quantize/engine_choice.h"
@@ -27,6 +28,26 @@ namespace mopt::quant {
 using nlohmann::json;
 
 namespace {
+
+// Quantization rewrites the main graph only; a model whose layers all sit in If/Loop bodies (Silero
+// VAD's whole network branches on the sample rate) gets told so, not that it has no such ops.
+int count_weighted_ops_in(const onnx::GraphProto& graph, bool nested) {
+  int count = 0;
+  for (const auto& node : graph.node()) {
+    const auto& op = node.op_type();
+    if (nested && (op == "Conv" || op == "Gemm" || op == "MatMul" || op == "LSTM" || op == "GRU")) ++count;
+    for (const auto* body : subgraphs_of(node)) count += count_weighted_ops_in(*body, true);
+  }
+  return count;
+}
+
+std::string ops_in_subgraphs_note(const onnx::GraphProto& graph) {
+  const int nested = count_weighted_ops_in(graph, false);
+  if (nested == 0) return "";
+  return fmt::format("; {} Conv/Gemm/MatMul/LSTM/GRU node(s) sit inside If/Loop bodies, which quantization does not "
+                     "rewrite",
+                     nested);
+}
 
 void log_line(const std::string& line) { log_info("{}", line); }
 
@@ -273,9 +294,11 @@ QuantizeOutcome quantize_to_onnx(const Model& fp32, const std::filesystem::path&
   auto build = [&](const std::vector<std::string>& fallback) {
     auto trial = build_trial(fp32, request, registry, fallback, memo);
     if (trial.step().rewrites == 0) {
-      throw invalid_input(!dynamic
-                              ? "the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)"
-                              : "the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static");
+      throw invalid_input(fmt::format(
+          "{}{}",
+          !dynamic ? "the model has no op mopt can quantize (Conv, Gemm, MatMul, Add, Mul, Concat, pooling)"
+                   : "the model has no MatMul with a constant 2-D weight and no LSTM for dynamic INT8; use --mode static",
+          ops_in_subgraphs_note(fp32.onnx().graph())));
     }
     trial.file = scratch.file(fmt::format("trial-{}.onnx", fallback.size()));
     trial.model.save(trial.file);

@@ -8,7 +8,7 @@ ratio); optimize -o .pt (outputs compared with ONNX Runtime: cosine, max abs dif
 dynamic (no data) and static QDQ; prune --method magnitude; compile. A command either succeeds or fails
 with a documented exit code and a message; exit 1 (internal error) counts as a bug.
 
-    .venv/bin/python scripts/bench/onnx_corpus.py CORPUS_DIR [--extra FILE.onnx:SPEC ...] [--iterations N]
+    .venv/bin/python scripts/bench/onnx_corpus.py CORPUS_DIR [--extra FILE.onnx:SPEC|DIR ...] [--iterations N]
 """
 import argparse
 import json
@@ -35,7 +35,8 @@ def p50(metrics):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus")
-    parser.add_argument("--extra", action="append", default=[], help="FILE.onnx:INPUT_SPEC")
+    parser.add_argument("--extra", action="append", default=[],
+                        help="FILE.onnx:INPUT_SPEC, or FILE.onnx:DATA_DIR (a folder of input_K.npy files)")
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--only", action="append", default=[], help="entries of corpus.json to run")
     options = parser.parse_args()
@@ -48,7 +49,8 @@ def main():
                         ["--data", os.path.join(options.corpus, f"{name}.data")], entry))
     for extra in options.extra:
         path, spec = extra.split(":", 1)
-        entries.append((os.path.basename(path)[:-5], path, ["--input-shape", spec], {"exporter": "-", "opset": "-"}))
+        data = ["--data", spec] if os.path.isdir(spec) else ["--input-shape", spec]
+        entries.append((os.path.basename(path)[:-5], path, data, {"exporter": "-", "opset": "-"}))
 
     tmp = tempfile.mkdtemp()
     bugs = 0

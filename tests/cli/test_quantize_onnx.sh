@@ -143,6 +143,20 @@ assert r['metrics']['agreement']['cosine']>0.999, r['metrics']['agreement']" "dy
     --eval-data "$FIXTURES/onnx_import/gru.input.npy"
   expect_stderr "no LSTM"
   [ -e "$WORK/gru.onnx" ] && fail "a file was written for the GRU"
+  # Layers that all sit in If branches (Silero VAD branches on its sample rate): exit 4 says so.
+  py "
+import onnx, numpy as np; from onnx import helper as h, numpy_helper as nh, TensorProto as T
+def branch(name):
+    w = nh.from_array(np.ones((4, 3), 'float32'), name + '_w')
+    return h.make_graph([h.make_node('MatMul', ['x', name + '_w'], [name + '_y'])], name, [],
+                        [h.make_tensor_value_info(name + '_y', T.FLOAT, [1, 3])], [w])
+nodes = [h.make_node('Equal', ['sr', 'rate'], ['is_16k']),
+         h.make_node('If', ['is_16k'], ['y'], then_branch=branch('k16'), else_branch=branch('k8'))]
+g = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', T.FLOAT, [1, 4]), h.make_tensor_value_info('sr', T.INT64, [])],
+                 [h.make_tensor_value_info('y', T.FLOAT, [1, 3])], [nh.from_array(np.array(16000, 'int64'), 'rate')])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)], ir_version=8), '$WORK/branchy.onnx')" "writing the If model"
+  expect_exit 4 -- "$MOPT" quantize "$WORK/branchy.onnx" --mode dynamic -o "$WORK/branchy.q.onnx"
+  expect_stderr "2 Conv/Gemm/MatMul/LSTM/GRU node(s) sit inside If/Loop bodies"
   # The CNN's two Gemms are its only MatMul-like nodes: dynamic INT8 takes them, the convs stay fp32.
   expect_exit 0 -- "$MOPT" quantize "$ONNX" --mode dynamic -o "$WORK/cnn_dyn.onnx" --eval-data "$FMNIST" --eval-samples 200 \
     --normalize 0.2860,0.3530 --no-latency --report "$WORK/cd.json"
