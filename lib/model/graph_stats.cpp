@@ -7,6 +7,7 @@
 
 #include "lib/errors.h"
 #include "lib/model/aoti_package.h"
+#include "lib/onnx/graph_utils.h"
 #include "lib/util/checked_size.h"
 
 namespace mopt {
@@ -50,7 +51,7 @@ int64_t onnx_element_size(int32_t data_type) {
 std::map<std::string, int64_t> op_histogram(const Model& model) {
   std::map<std::string, int64_t> histogram;
   if (model.is_onnx()) {
-    for (const auto& node : model.onnx().graph().node()) ++histogram[node.op_type()];
+    for_each_onnx_node(model.onnx().graph(), [&](const onnx::NodeProto& node) { ++histogram[node.op_type()]; });
     return histogram;
   }
   if (auto graph = inlined_forward(model.torchscript())) count_block(graph->block(), histogram);
@@ -93,14 +94,17 @@ ParameterTotals parameter_totals(const Model& model) {
       totals.count += *elements;
       totals.bytes += *bytes;
     };
-    for (const auto& init : model.onnx().graph().initializer()) add(init);
-    // paddle2onnx and others keep weights in Constant nodes: they are weights all the same.
-    for (const auto& node : model.onnx().graph().node()) {
-      if (node.op_type() != "Constant" || !node.domain().empty()) continue;
-      for (const auto& attr : node.attribute()) {
-        if (attr.name() == "value") add(attr.t());
+    // Every graph's: If/Loop bodies hold initializers too (Silero VAD keeps all its weights there).
+    for_each_onnx_graph(model.onnx().graph(), [&](const onnx::GraphProto& graph) {
+      for (const auto& init : graph.initializer()) add(init);
+      // paddle2onnx and others keep weights in Constant nodes: they are weights all the same.
+      for (const auto& node : graph.node()) {
+        if (node.op_type() != "Constant" || !node.domain().empty()) continue;
+        for (const auto& attr : node.attribute()) {
+          if (attr.name() == "value") add(attr.t());
+        }
       }
-    }
+    });
     return totals;
   }
   if (model.is_aoti_package()) {

@@ -55,6 +55,19 @@ std::vector<const onnx::GraphProto*> subgraphs_of(const onnx::NodeProto& node) {
   return graphs;
 }
 
+void for_each_onnx_graph(const onnx::GraphProto& graph, const std::function<void(const onnx::GraphProto&)>& visit) {
+  visit(graph);
+  for (const auto& node : graph.node()) {
+    for (const auto* body : subgraphs_of(node)) for_each_onnx_graph(*body, visit);
+  }
+}
+
+void for_each_onnx_node(const onnx::GraphProto& graph, const std::function<void(const onnx::NodeProto&)>& visit) {
+  for_each_onnx_graph(graph, [&](const onnx::GraphProto& g) {
+    for (const auto& node : g.node()) visit(node);
+  });
+}
+
 namespace {
 
 // Collects every name read inside `graph` (a subgraph), including its own outputs: a subgraph

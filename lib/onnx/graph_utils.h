@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/script.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +42,12 @@ std::set<std::string> subgraph_references(const onnx::GraphProto& graph);
 
 /// The graphs a node's attributes hold: If's branches, Loop's and Scan's bodies.
 std::vector<const onnx::GraphProto*> subgraphs_of(const onnx::NodeProto& node);
+
+/// Calls `visit` on `graph` and on every If/Loop/Scan body in it, at any depth.
+void for_each_onnx_graph(const onnx::GraphProto& graph, const std::function<void(const onnx::GraphProto&)>& visit);
+
+/// Calls `visit` on every node of `graph` and of its bodies, at any depth.
+void for_each_onnx_node(const onnx::GraphProto& graph, const std::function<void(const onnx::NodeProto&)>& visit);
 
 /// The names one node's subgraphs read from the enclosing scope (over-approximated).
 std::set<std::string> node_subgraph_references(const onnx::NodeProto& node);

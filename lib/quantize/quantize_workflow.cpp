@@ -31,18 +31,16 @@ namespace {
 
 // Quantization rewrites the main graph only; a model whose layers all sit in If/Loop bodies (Silero
 // VAD's whole network branches on the sample rate) gets told so, not that it has no such ops.
-int count_weighted_ops_in(const onnx::GraphProto& graph, bool nested) {
-  int count = 0;
-  for (const auto& node : graph.node()) {
-    const auto& op = node.op_type();
-    if (nested && (op == "Conv" || op == "Gemm" || op == "MatMul" || op == "LSTM" || op == "GRU")) ++count;
-    for (const auto* body : subgraphs_of(node)) count += count_weighted_ops_in(*body, true);
-  }
-  return count;
-}
-
 std::string ops_in_subgraphs_note(const onnx::GraphProto& graph) {
-  const int nested = count_weighted_ops_in(graph, false);
+  int nested = 0;
+  for (const auto& node : graph.node()) {
+    for (const auto* body : subgraphs_of(node)) {
+      for_each_onnx_node(*body, [&](const onnx::NodeProto& n) {
+        const auto& op = n.op_type();
+        nested += op == "Conv" || op == "Gemm" || op == "MatMul" || op == "LSTM" || op == "GRU";
+      });
+    }
+  }
   if (nested == 0) return "";
   return fmt::format("; {} Conv/Gemm/MatMul/LSTM/GRU node(s) sit inside If/Loop bodies, which quantization does not "
                      "rewrite",

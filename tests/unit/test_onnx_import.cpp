@@ -7,6 +7,7 @@
 #include "lib/errors.h"
 #include "lib/data/readers.h"
 #include "lib/eval/evaluate.h"
+#include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "tests/unit/test_helpers.h"
 #include "tests/unit/onnx_test_builder.h"
@@ -241,6 +242,10 @@ TEST_SUITE("onnx_import") {
     auto model = b.build();
     model.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
     make_dynamic(model, 0, 0, "steps");
+    // inspect counts what the branches hold too: the then-branch's Constant (1) and initializers (1 + 1 + 2).
+    const auto stored = Model::from_onnx(model);
+    CHECK(parameter_totals(stored).count == W.numel() + R.numel() + B.numel() + 1 + 5);
+    CHECK(op_histogram(stored).at("LSTM") == 2);
     auto imported = import_onnx(model);
     INFO(imported.source);
     CHECK(imported.source.find("torch.cat") == std::string::npos);  // folded: nothing rebuilds the weight per call
