@@ -208,8 +208,9 @@ function feedsOf(ort, session, arrays) {
   return feeds;
 }
 
-// The first call (and every evaluation batch): a graph that declares fixed input dims (or another dtype) refuses inputs that do
-// not match them, which is the caller's input error (exit 4), not a failure of the run.
+// The first call, and every evaluation batch: a graph that declares fixed input dims (or another
+// dtype) refuses inputs that do not match them, which is the caller's input error (exit 4); a
+// graph that fails on these values (shapes or branches that follow them) is exit 5.
 async function runOrRefuseInputs(session, feeds) {
   try {
     return await session.run(feeds);
