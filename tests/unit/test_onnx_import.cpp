@@ -351,7 +351,9 @@ TEST_SUITE("onnx_import") {
     torch::manual_seed(3);
     for (const auto& c : cases) {
       auto x = torch::randn(c.shape);
-      for (const auto& [onnx_mode, torch_mode] : modes) {
+      for (const auto& mode : modes) {
+        const std::string& onnx_mode = mode.first;  // not a structured binding: INFO captures it (clang)
+        const std::string& torch_mode = mode.second;
         const auto rank = static_cast<int64_t>(c.shape.size());
         std::vector<int64_t> out_shape = c.shape;
         for (int64_t i = 0; i < rank; ++i) out_shape[i] += c.pads[i] + c.pads[i + rank];
