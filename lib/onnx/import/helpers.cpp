@@ -110,20 +110,13 @@ def _pad(self, x: Tensor, pads: List[int], mode: str, value: float) -> Tensor:
     else:
         # reflect/edge kernels are floating-point only
         z = y if y.is_floating_point() else y.to(7)  # 7: torch.float64, exact for int32 and smaller
-        if mode == 'reflect':
-            if dims == 1:
-                z = torch.reflection_pad1d(z, torch_pads)
-            elif dims == 2:
-                z = torch.reflection_pad2d(z, torch_pads)
-            else:
-                z = torch.reflection_pad3d(z, torch_pads)
+        reflect = mode == 'reflect'
+        if dims == 1:
+            z = torch.reflection_pad1d(z, torch_pads) if reflect else torch.replication_pad1d(z, torch_pads)
+        elif dims == 2:
+            z = torch.reflection_pad2d(z, torch_pads) if reflect else torch.replication_pad2d(z, torch_pads)
         else:
-            if dims == 1:
-                z = torch.replication_pad1d(z, torch_pads)
-            elif dims == 2:
-                z = torch.replication_pad2d(z, torch_pads)
-            else:
-                z = torch.replication_pad3d(z, torch_pads)
+            z = torch.reflection_pad3d(z, torch_pads) if reflect else torch.replication_pad3d(z, torch_pads)
         y = z.to(x.dtype)
     if lead == 1 or lead == 2:
         return y
