@@ -18,6 +18,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_fuse_add_relu_pass());
   registry.add(make_channels_last_pass());
   registry.add(make_single_row_matvec_pass());
+  registry.add(make_prepack_lstm_pass());
   // Quantization.
   registry.add(make_quantize_dynamic_pass());
   registry.add(make_quantize_static_pass());

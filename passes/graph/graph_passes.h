@@ -38,5 +38,7 @@ std::unique_ptr<Pass> make_fuse_add_relu_pass();
 std::unique_ptr<Pass> make_single_row_matvec_pass();
 /// `channels-last`: frozen conv weights stored in NHWC order (convolutions then run in NHWC).
 std::unique_ptr<Pass> make_channels_last_pass();
+/// `prepack-lstm`: fp32 LSTMs run oneDNN's RNN kernel on weights packed once, when the file loads.
+std::unique_ptr<Pass> make_prepack_lstm_pass();
 
 }  // namespace mopt

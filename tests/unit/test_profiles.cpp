@@ -40,7 +40,8 @@ TEST_SUITE("profiles") {
     auto profiles = shipped_profiles();
     REQUIRE(profiles.size() == kShipped.size());
     const std::set<std::string> allowed_passes = {"freeze", "fold-conv-bn", "remove-dropout", "optimize-for-inference",
-                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu", "channels-last"};
+                                                  "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu", "channels-last",
+                                                  "prepack-lstm"};
     static const PassRegistry registry = make_default_registry();
     for (const auto& p : profiles) {
       INFO("profile ", p.name);
@@ -53,7 +54,7 @@ TEST_SUITE("profiles") {
       if (p.architecture == "x86_64") {
         CHECK(p.quantized_engine == "onednn");
         CHECK(p.compile_pipeline ==
-              "remove-dropout,fold-conv-bn,freeze,channels-last,optimize-for-inference{mkldnn=true}");
+              "remove-dropout,fold-conv-bn,freeze,channels-last,optimize-for-inference{mkldnn=true},prepack-lstm");
       } else {
         CHECK(p.quantized_engine == "qnnpack");
         CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,optimize-for-mobile");
