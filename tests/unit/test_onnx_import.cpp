@@ -380,6 +380,31 @@ TEST_SUITE("onnx_import") {
     }
   }
 
+  TEST_CASE("a Kx1 Conv over a one-wide input (tf2onnx's Conv1D) runs as conv1d; other widths stay conv2d") {
+    torch::manual_seed(4);
+    auto w = torch::randn({6, 4, 3, 1}), bias = torch::randn({6});
+    for (const int64_t width : {1, 5}) {
+      for (const int64_t stride : {1, 2}) {
+        CAPTURE(width);
+        CAPTURE(stride);
+        const std::vector<int64_t> in_shape = {2, 4, 9, width};
+        const auto expected = torch::conv2d(torch::zeros(in_shape), w, bias, {stride, 1}, {1, 0});
+        OnnxGraphBuilder b(17);
+        b.input("x", in_shape).output("y", expected.sizes().vec());
+        b.initializer("w", w).initializer("b", bias);
+        auto& conv = b.node("Conv", {"x", "w", "b"}, {"y"});
+        set_attr_ints(conv, "pads", {1, 0, 1, 0});
+        set_attr_ints(conv, "strides", {stride, 1});
+        auto imported = import_onnx(b.build());
+        const auto x = torch::randn(in_shape);
+        CHECK((run(imported, {x}) - torch::conv2d(x, w, bias, {stride, 1}, {1, 0})).abs().max().item<double>() < 1e-5);
+        const bool as_1d = imported.source.find("conv1d") != std::string::npos ||
+                           imported.module.dump_to_str(true, false, false).find("conv1d") != std::string::npos;
+        CHECK(as_1d == (width == 1));
+      }
+    }
+  }
+
   TEST_CASE("If runs its branch graphs, which read the enclosing graph's values; scopes are checked") {
     // y = If(sum(x) > 0) then relu(x) * 2 else -x: both branches read x from the main graph.
     auto model_with = [](const std::string& then_reads, const std::string& then_output, const std::string& then_op) {
