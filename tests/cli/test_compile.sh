@@ -110,7 +110,7 @@ expect_stdout "latency p50 (ms, b=1, on this host) *not measured (--no-latency)"
 validate_report "$WORK/o.json"
 py "
 import json, onnx; r=json.load(open('$WORK/o.json')); c=r['details']['compile']; m=r['metrics']
-assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimize-for-inference{mkldnn=true}'], c
+assert c['format']=='onnx' and c['skipped_for_onnx']==['channels-last', 'optimize-for-inference{mkldnn=true}', 'prepack-lstm'], c
 assert c['kept_pipeline']=='remove-dropout,fold-conv-bn,freeze', c
 assert m['runtime']=={'before': 'libtorch', 'after': 'onnxruntime'} and m['agreement']['cosine']>0.9999, m
 assert m['latency_measurement']=={'method': 'not measured (--no-latency)'} and 'speedup_p50' not in m, m
