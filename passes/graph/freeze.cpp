@@ -2,7 +2,8 @@
 //   Before: forward reads self.conv.weight via prim::GetAttr chains; submodules are method calls.
 //   After:  one inlined forward graph; parameters and attributes are tensor constants.
 // Preconditions: the module is put in eval mode first (freezing a training module is an error in
-// LibTorch and would bake training-mode dropout/BN into the graph).
+// LibTorch and would bake training-mode dropout/BN into the graph). A frozen module (no `training`
+// attribute) is left as it is.
 // Stats: rewrites = attribute reads (prim::GetAttr) folded into constants.
 #include <torch/csrc/jit/passes/freeze_module.h>
 
@@ -27,13 +28,14 @@ class FreezePass : public Pass {
   PassStats run(Model& model, const PassOptions& options, const PassContext&) const override {
     auto& module = model.torchscript();
     auto before = op_histogram(model);
-    module.eval();
-    module = torch::jit::freeze(module, c10::nullopt, options.get_bool("optimize-numerics"));
+    // Freezing again would fold what later passes keep as attributes on purpose (oneDNN-packed
+    // weights, restored at load by __setstate__) into constants no file can hold.
+    const bool froze = freeze_unless_frozen(module, options.get_bool("optimize-numerics"));
     auto after = op_histogram(model);
     PassStats stats;
     auto get_attr = before.find("prim::GetAttr");
-    stats.rewrites = get_attr == before.end() ? 0 : get_attr->second;
-    stats.details = {{"ops_before", total_ops(before)}, {"ops_after", total_ops(after)}};
+    stats.rewrites = !froze || get_attr == before.end() ? 0 : get_attr->second;
+    stats.details = {{"ops_before", total_ops(before)}, {"ops_after", total_ops(after)}, {"already_frozen", !froze}};
     return stats;
   }
 };

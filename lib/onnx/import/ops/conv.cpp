@@ -109,7 +109,8 @@ void convert_conv(NodeContext& c) {
   // along the width, and Magika's 5x1 convolution over 512x1 took 44.4 ms as conv2d against 9.1 ms as
   // conv1d (the same values; docs/benchmarks.md).
   const auto dims = c.input_dims(0);
-  const bool width_one = spatial == 2 && weight && kernel[1] == 1 && dims && dims->size() == 4 && (*dims)[3] == 1 &&
+  const bool as_layer = weight && (c.constant(2) || !c.has_input(2));  // what emit_convolution makes a layer
+  const bool width_one = spatial == 2 && as_layer && kernel[1] == 1 && dims && dims->size() == 4 && (*dims)[3] == 1 &&
                          g.padding.extra.empty() && g.padding.symmetric[1] == 0;
   const size_t kept = width_one ? 1 : g.strides.size();
   auto first = [&](const std::vector<int64_t>& values) {
