@@ -1,6 +1,6 @@
 // Recurrent layers: aten::lstm, aten::gru and aten::rnn_tanh (nn.LSTM / nn.GRU / nn.RNN, any layers,
 // uni- or bidirectional, batch first or not) -> one ONNX LSTM/GRU/RNN node per layer, fed
-// sequence-first.
+// sequence-first; their cells (nn.LSTMCell / nn.GRUCell / nn.RNNCell) -> one step of the same node.
 //
 // PyTorch stacks gates as (i, f, g, o) for LSTM and (r, z, n) for GRU; ONNX as (i, o, f, c) and
 // (z, r, h), so weights and biases are reordered. PyTorch's GRU applies the reset gate after the
@@ -197,9 +197,59 @@ void translate_recurrent(ExportContext& c, const torch::jit::Node* node, const R
   if (lstm) states(final_c, node->output(2));
 }
 
+// aten::lstm_cell(input [N, I], hx [h, c], w_ih, w_hh, b_ih?, b_hh?) -> (h', c'), aten::gru_cell and
+// aten::rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih?, b_hh?) -> h' (nn.LSTMCell, nn.GRUCell, nn.RNNCell):
+// one step of the sequence op, X = input[None] with the states as its initial ones.
+void translate_cell(ExportContext& c, const torch::jit::Node* node, const RecurrentKind& kind) {
+  const bool lstm = kind.gates == 4;
+  if (auto sizes = c.example_sizes(node->input(0)); sizes && sizes->size() != 2) {
+    unsupported(node, "an unbatched (1-D) input");
+  }
+  auto tensor = [&](size_t index, const char* what) {
+    auto value = c.constant(node->input(index));
+    if (!value || !value->isTensor()) unsupported(node, fmt::format("{} computed at run time", what));
+    return value->toTensor();
+  };
+  const auto w_ih = tensor(2, "the input weights"), w_hh = tensor(3, "the recurrent weights");
+  const int64_t hidden = w_hh.size(1);
+  std::string bias;
+  if (!c.is_none(node->input(4)) || !c.is_none(node->input(5))) {
+    auto b = [&](size_t index) { return c.is_none(node->input(index)) ? at::zeros({kind.gates * hidden}) : tensor(index, "a bias"); };
+    bias = c.add_initializer(at::cat({reorder_gates(b(4), kind), reorder_gates(b(5), kind)}).unsqueeze(0), "B");
+  }
+  const auto axis0 = c.add_ints({0}, "axes");
+  auto step = [&](const std::string& value, const char* hint) {  // [N, ...] -> [1, N, ...]
+    auto out = c.fresh(hint);
+    c.add_node("Unsqueeze", {value, axis0}, {out});
+    return out;
+  };
+  std::vector<std::string> inputs = {step(c.name(node->input(0)), "step_input"),
+                                     c.add_initializer(reorder_gates(w_ih, kind).unsqueeze(0).contiguous(), "W"),
+                                     c.add_initializer(reorder_gates(w_hh, kind).unsqueeze(0).contiguous(), "R"), bias, ""};
+  if (lstm) {
+    const auto* list = node->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct || list->inputs().size() != 2) {
+      unsupported(node, "hidden state given as a run-time list");
+    }
+    inputs.push_back(step(c.name(list->input(0)), "initial_h"));
+    inputs.push_back(step(c.name(list->input(1)), "initial_c"));
+  } else {
+    inputs.push_back(step(c.name(node->input(1)), "initial_h"));
+  }
+  auto y_h = c.fresh("y_h"), y_c = c.fresh("y_c");
+  auto& rnn = c.add_node(kind.onnx_op, inputs, lstm ? std::vector<std::string>{"", y_h, y_c} : std::vector<std::string>{"", y_h});
+  set_int(rnn, "hidden_size", hidden);
+  if (kind.gates == 3) set_int(rnn, "linear_before_reset", 1);
+  c.add_node("Squeeze", {y_h, axis0}, {c.fresh(node->output(0))});
+  if (lstm) c.add_node("Squeeze", {y_c, axis0}, {c.fresh(node->output(1))});
+}
+
 void translate_lstm(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kLstm); }
 void translate_gru(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kGru); }
 void translate_rnn_tanh(ExportContext& c, const torch::jit::Node* node) { translate_recurrent(c, node, kRnnTanh); }
+void translate_lstm_cell(ExportContext& c, const torch::jit::Node* node) { translate_cell(c, node, kLstm); }
+void translate_gru_cell(ExportContext& c, const torch::jit::Node* node) { translate_cell(c, node, kGru); }
+void translate_rnn_tanh_cell(ExportContext& c, const torch::jit::Node* node) { translate_cell(c, node, kRnnTanh); }
 
 }  // namespace
 
@@ -208,6 +258,9 @@ std::vector<TranslatorEntry> recurrent_translators() {
       {"aten::lstm", translate_lstm, ignores_zero_state},
       {"aten::gru", translate_gru, ignores_zero_state},
       {"aten::rnn_tanh", translate_rnn_tanh, ignores_zero_state},
+      {"aten::lstm_cell", translate_lstm_cell},
+      {"aten::gru_cell", translate_gru_cell},
+      {"aten::rnn_tanh_cell", translate_rnn_tanh_cell},
   };
 }
 
