@@ -122,7 +122,7 @@ std::string lstm_module_source(const LstmSite& site, int64_t batch, int64_t sequ
       const std::string b_ih = site.has_biases ? fmt::format("self.dense[{}]", w + 2) : "self.zero_bias";
       const std::string b_hh = site.has_biases ? fmt::format("self.dense[{}]", w + 3) : "self.zero_bias";
       layers += fmt::format(
-          "    r{0} = torch.mkldnn_rnn_layer(x, self.packed[{1}], self.packed[{2}], {3}, {4}, hx[0][{0}], hx[1][{0}], "
+          "    r{0} = torch.mkldnn_rnn_layer(x, self.packed[{1}], self.packed[{2}], {3}, {4}, h0[{0}], c0[{0}], "
           "{5}, empty, 2, {6}, 1, {7}, False, False, False)\n    hs.append(r{0}[1])\n    cs.append(r{0}[2])\n",
           unit, 2 * unit, 2 * unit + 1, b_ih, b_hh, py_bool(direction == 1), site.hidden, py_bool(site.has_biases));
       outputs.push_back(fmt::format("r{}[0]", unit));
@@ -147,6 +147,8 @@ def forward(self, input: Tensor, hx: List[Tensor]) -> Tuple[Tensor, Tensor, Tens
     if input.dim() != 3 or input.dtype != 6:  # 6: float32
         return torch.lstm(input, hx, self.dense, {has_biases}, {layers}, 0.0, False, {bidirectional}, {batch_first})
     x = {to_tnc}
+    h0 = hx[0].contiguous()
+    c0 = hx[1].contiguous()
     empty: List[int] = []
     hs: List[Tensor] = []
     cs: List[Tensor] = []

@@ -105,6 +105,10 @@ TEST_SUITE("prepack-lstm") {
                                                 torch::randn({units, batch, 16})};
           CHECK(max_difference(outputs(packed, inputs), outputs(module, inputs)) < 1e-5);
         }
+        // States that are views with other strides (batch-major, transposed) give the same outputs.
+        const auto h = torch::randn({5, units, 16}).transpose(0, 1), c = torch::randn({5, units, 16}).transpose(0, 1);
+        const std::vector<c10::IValue> strided{torch::randn({9, 5, 12}), h, c};
+        CHECK(max_difference(outputs(packed, strided), outputs(module, strided)) < 1e-5);
         // aten::lstm takes no unbatched input (nn.LSTM adds the batch dim); the rewrite hands it over.
         const std::vector<c10::IValue> unbatched{torch::randn({9, 12}), torch::randn({units, 16}),
                                                  torch::randn({units, 16})};
