@@ -1,9 +1,8 @@
 // prepack-lstm: LSTM layers run oneDNN's RNN primitive on weights packed once, when the file loads.
 //   Before: %y, %h, %c = aten::lstm(%x, %hx, [W_ih, W_hh, b_ih, b_hh, ...], ...)   (constant weights)
 //   After:  for each layer and direction, aten::mkldnn_rnn_layer(%x_tnc, P_ih, P_hh, b_ih, b_hh, ...)
-//           on P_ih/P_hh, weights in oneDNN's packed layout read from a submodule; a call with
-//           another rank or dtype (an unbatched or bf16 input) still takes aten::lstm on the dense
-//           weights.
+//           on P_ih/P_hh, weights in oneDNN's packed layout read from a submodule; an input that
+//           is not 3-D float32 still goes to aten::lstm on the dense weights (which behaves as before).
 // Why: LibTorch's aten::lstm already runs fp32 LSTMs through mkldnn_rnn_layer on x86, but it hands
 // the plain weights over and oneDNN reorders them on every call: 151 us per layer of the 2-layer
 // 32->64 fixture at 1 thread, where packing them beforehand (what Inductor's freezing does with
