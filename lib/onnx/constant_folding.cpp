@@ -102,7 +102,7 @@ class GraphFolder {
       for (const auto& t : *outputs) {
         if (is_constant || !t.defined()) continue;
         fits = fits && (options_.max_size <= 0 || t.numel() <= options_.max_size);
-        fits = fits && (!options_.no_growth || t.numel() <= std::max<int64_t>(input_elements, 4096));
+        fits = fits && (!options_.no_growth || t.numel() <= std::max<int64_t>(input_elements, kGrowthFloor));
       }
       if (!fits) {
         ++stats_.skipped_too_large;

@@ -11,11 +11,16 @@
 
 namespace mopt {
 
+/// What no_growth still lets a node grow to (1 MiB of float32): a filter bank computed from a few
+/// constants (onnx-asr's resamplers build a 160x475 sinc kernel from a 160- and a 475-long range:
+/// computed on every call unfolded, 28x ONNX Runtime's time, which folds it).
+inline constexpr int64_t kGrowthFloor = int64_t{1} << 18;
+
 struct FoldOptions {
   /// Largest tensor (in elements) to materialize; 0 = no limit.
   int64_t max_size = 16777216;
-  /// Also refuse any output larger than the node's inputs together (or 4096 elements): the importer
-  /// folds weight arithmetic, not an Expand or ConstantOfShape into a buffer the file never held.
+  /// Also refuse any output larger than the node's inputs together (or kGrowthFloor elements): the
+  /// importer folds weight arithmetic, not an Expand or ConstantOfShape into a buffer the file never held.
   bool no_growth = false;
   /// Leave QuantizeLinear/DequantizeLinear alone: the importer reads a quantized model's structure.
   bool keep_quantization = false;

@@ -405,6 +405,31 @@ TEST_SUITE("onnx_import") {
     }
   }
 
+  TEST_CASE("STFT: a windowed real signal, [batch, samples, 1] or [batch, samples] as ONNX Runtime takes it") {
+    // onnx-asr's feature extractors (Whisper, NeMo, Kaldi) call STFT on a 2-D waveform.
+    torch::manual_seed(6);
+    const int64_t samples = 100, length = 16, step = 6;
+    const auto window = torch::hann_window(length);
+    const auto x = torch::randn({2, samples});
+    // torch.stft without centering: [batch, bins, frames] complex -> ONNX's [batch, frames, bins, 2].
+    const auto expected = torch::view_as_real(torch::stft(x, length, step, length, window, /*normalized=*/false,
+                                                          /*onesided=*/true, /*return_complex=*/true))
+                              .permute({0, 2, 1, 3});
+    const int64_t frames = (samples - length) / step + 1;
+    for (const bool trailing_one : {true, false}) {
+      CAPTURE(trailing_one);
+      OnnxGraphBuilder b(17);
+      b.input("x", trailing_one ? std::vector<int64_t>{2, samples, 1} : std::vector<int64_t>{2, samples});
+      b.output("y", {2, frames, length / 2 + 1, 2});
+      b.initializer("step", torch::tensor(step)).initializer("window", window);
+      // onesided is 1 by default; said explicitly, since ONNX 1.23's shape inference reads 0 when it is absent.
+      set_attr(b.node("STFT", {"x", "step", "window"}, {"y"}), "onesided", 1);
+      auto y = run(import_onnx(b.build()), {trailing_one ? x.unsqueeze(-1) : x});
+      REQUIRE(y.sizes() == expected.sizes());
+      CHECK((y - expected).abs().max().item<double>() < 1e-4);
+    }
+  }
+
   TEST_CASE("If runs its branch graphs, which read the enclosing graph's values; scopes are checked") {
     // y = If(sum(x) > 0) then relu(x) * 2 else -x: both branches read x from the main graph.
     auto model_with = [](const std::string& then_reads, const std::string& then_output, const std::string& then_op) {

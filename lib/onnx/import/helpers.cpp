@@ -198,6 +198,26 @@ def _dft(self, x: Tensor, length: int, axis: int, inverse: bool, onesided: bool)
         y = y.narrow(dim, 0, n // 2 + 1)
     return torch.view_as_real(y).to(x.dtype)
 )"}},
+      {"_stft", {{}, R"(
+def _stft(self, x: Tensor, step: int, window: Optional[Tensor], length: int, onesided: bool) -> Tensor:
+    # ONNX STFT: x [batch, samples, 1 (real) or 2 (real, imaginary)]; a frame of `length` samples every
+    # `step` (no padding), times the window, through a DFT: [batch, frames, bins, 2]. float64 as _dft.
+    # A 2-D x [batch, samples] is a real signal too: ONNX Runtime takes it (onnx-asr's feature extractors).
+    wide = x.to(7)  # 7: torch.float64
+    if x.dim() == 2 or x.size(-1) == 1:
+        frames = (wide if x.dim() == 2 else wide.squeeze(-1)).unfold(1, length, step)
+        if window is not None:
+            frames = frames * window.to(7)
+        y = torch.fft_rfft(frames, length, -1) if onesided else torch.fft_fft(frames, length, -1)
+    else:
+        frames = torch.view_as_complex(wide.contiguous()).unfold(1, length, step)
+        if window is not None:
+            frames = frames * window.to(7)
+        y = torch.fft_fft(frames, length, -1)
+        if onesided:
+            y = y.narrow(-1, 0, length // 2 + 1)
+    return torch.view_as_real(y).to(x.dtype)
+)"}},
       {"_pads_of_axes", {{}, R"(
 def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
     # Pad 18: pads name only the listed axes; every other axis gets none.

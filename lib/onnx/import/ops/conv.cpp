@@ -3,6 +3,8 @@
 // quantization, BN folding and channel pruning see an ordinary conv layer.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lib/onnx/import/converter_table.h"
 #include "lib/onnx/import/fusions.h"
 #include "lib/onnx/import/ops/window_padding.h"
@@ -101,6 +103,11 @@ void convert_conv(NodeContext& c) {
   std::vector<int64_t> kernel;
   if (weight) kernel.assign(weight->sizes().begin() + 2, weight->sizes().end());
   else kernel = c.attr_ints("kernel_shape").value_or(std::vector<int64_t>{});
+  // A weight computed in the graph (onnx-asr's resamplers build a sinc kernel) without kernel_shape:
+  // its shape, where inference knows it.
+  if (auto dims = c.input_dims(1); kernel.empty() && dims && std::all_of(dims->begin(), dims->end(), [](int64_t d) { return d > 0; })) {
+    kernel.assign(dims->begin() + 2, dims->end());
+  }
   c.require(static_cast<int64_t>(kernel.size()) == spatial, "Conv without a known kernel shape");
   auto g = conv_geometry(c, spatial, kernel);
   auto x = padded_input(c, g);

@@ -1,4 +1,4 @@
-// DFT, and HannWindow, HammingWindow, BlackmanWindow (opset 17): a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
+// DFT, STFT, and HannWindow, HammingWindow, BlackmanWindow (opset 17): a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
 // for n in [0, size), N = size (periodic) or size - 1, computed in float32 with the float32 constants
 // of their ONNX function bodies, then cast to output_datatype.
 #include <fmt/format.h>
@@ -36,6 +36,18 @@ void convert_dft(NodeContext& c) {
                           inverse ? "True" : "False", onesided ? "True" : "False"));
 }
 
+// STFT (opset 17): frames of frame_length (input 3, else the window's length) every frame_step samples.
+void convert_stft(NodeContext& c) {
+  c.require(c.input_elem_type(0) == onnx::TensorProto::FLOAT || c.input_elem_type(0) == onnx::TensorProto::DOUBLE,
+            "STFT of inputs other than float or double");
+  c.require(c.has_input(2) || c.has_input(3), "STFT with neither a window nor a frame_length");
+  auto step = c.int_form(1).value_or(fmt::format("int({})", c.input(1)));
+  auto length = c.has_input(3) ? c.int_form(3).value_or(fmt::format("int({})", c.input(3)))
+                               : fmt::format("{}.size(0)", c.input(2));
+  c.assign(0, fmt::format("{}({}, {}, {}, {}, {})", c.helper("_stft"), c.input(0), step,
+                          c.has_input(2) ? c.input(2) : "None", length, c.attr_int("onesided", 1) ? "True" : "False"));
+}
+
 }  // namespace
 
 std::vector<ConverterEntry> signal_converters() {
@@ -44,6 +56,7 @@ std::vector<ConverterEntry> signal_converters() {
       {"", "HammingWindow", 17, kMaxOpset, convert_window<1>},
       {"", "BlackmanWindow", 17, kMaxOpset, convert_window<2>},
       {"", "DFT", 17, kMaxOpset, convert_dft},
+      {"", "STFT", 17, kMaxOpset, convert_stft},
   };
 }
 
