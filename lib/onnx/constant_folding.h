@@ -11,10 +11,10 @@
 
 namespace mopt {
 
-/// What no_growth still lets a node grow to (1 MiB of float32): a filter bank computed from a few
+/// What no_growth still lets a node grow to (4 MiB of float32): a filter bank computed from a few
 /// constants (onnx-asr's resamplers build a 160x475 sinc kernel from a 160- and a 475-long range:
 /// computed on every call unfolded, 28x ONNX Runtime's time, which folds it).
-inline constexpr int64_t kGrowthFloor = int64_t{1} << 18;
+inline constexpr int64_t kGrowthFloor = int64_t{1} << 20;
 
 struct FoldOptions {
   /// Largest tensor (in elements) to materialize; 0 = no limit.
