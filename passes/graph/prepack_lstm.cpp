@@ -194,17 +194,22 @@ void rewrite(torch::jit::Module& module, Graph& graph, const LstmSite& site, int
   module.register_module(name, owner);
 
   Node* node = site.node;
-  torch::jit::WithInsertPoint guard(node);
-  Value* owner_value = graph.insertGetAttr(graph.inputs().at(0), name);
-  owner_value->setType(owner.type());
-  auto* call = graph.insertNode(graph.create(c10::prim::CallMethod, {owner_value, node->input(0), node->input(1)}, 1));
-  call->s_(c10::attr::name, "forward");
-  call->output()->setType(c10::TupleType::create(
-      {c10::TensorType::get(), c10::TensorType::get(), c10::TensorType::get()}));
-  auto* unpack = graph.insertNode(graph.createTupleUnpack(call->output()));
-  for (size_t k = 0; k < 3; ++k) {
-    unpack->output(k)->setType(node->output(k)->type());
-    node->output(k)->replaceAllUsesWith(unpack->output(k));
+  torch::jit::Node* call = nullptr;
+  {
+    // Scoped: the guard restores its insert point (this node) when it ends, so it must end before the
+    // node is destroyed.
+    torch::jit::WithInsertPoint guard(node);
+    Value* owner_value = graph.insertGetAttr(graph.inputs().at(0), name);
+    owner_value->setType(owner.type());
+    call = graph.insertNode(graph.create(c10::prim::CallMethod, {owner_value, node->input(0), node->input(1)}, 1));
+    call->s_(c10::attr::name, "forward");
+    call->output()->setType(c10::TupleType::create(
+        {c10::TensorType::get(), c10::TensorType::get(), c10::TensorType::get()}));
+    auto* unpack = graph.insertNode(graph.createTupleUnpack(call->output()));
+    for (size_t k = 0; k < 3; ++k) {
+      unpack->output(k)->setType(node->output(k)->type());
+      node->output(k)->replaceAllUsesWith(unpack->output(k));
+    }
   }
   node->destroy();
   // Inlined, so the outputs nobody reads (hy and cy stacks, mostly) are dropped with dead code.
