@@ -204,15 +204,17 @@ def _stft(self, x: Tensor, step: int, window: Optional[Tensor], length: int, one
     # `step` (no padding), times the window, through a DFT: [batch, frames, bins, 2]. float64 as _dft.
     # A 2-D x [batch, samples] is a real signal too: ONNX Runtime takes it (onnx-asr's feature extractors).
     wide = x.to(7)  # 7: torch.float64
-    if x.dim() == 2 or x.size(-1) == 1:
-        frames = (wide if x.dim() == 2 else wide.squeeze(-1)).unfold(1, length, step)
-        if window is not None:
-            frames = frames * window.to(7)
-        y = torch.fft_rfft(frames, length, -1) if onesided else torch.fft_fft(frames, length, -1)
+    real = x.dim() == 2 or x.size(-1) == 1
+    if real:
+        signal = wide if x.dim() == 2 else wide.squeeze(-1)
     else:
-        frames = torch.view_as_complex(wide.contiguous()).unfold(1, length, step)
-        if window is not None:
-            frames = frames * window.to(7)
+        signal = torch.view_as_complex(wide.contiguous())
+    frames = signal.unfold(1, length, step)
+    if window is not None:
+        frames = frames * window.to(7)
+    if real and onesided:
+        y = torch.fft_rfft(frames, length, -1)
+    else:
         y = torch.fft_fft(frames, length, -1)
         if onesided:
             y = y.narrow(-1, 0, length // 2 + 1)
