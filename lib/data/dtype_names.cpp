@@ -20,6 +20,12 @@ std::string dtype_name(c10::ScalarType dtype) {
       return "int8";
     case c10::kByte:
       return "uint8";
+    case c10::kUInt16:
+      return "uint16";
+    case c10::kUInt32:
+      return "uint32";
+    case c10::kUInt64:
+      return "uint64";
     case c10::kBool:
       return "bool";
     default:

@@ -65,6 +65,7 @@ NpyHeader parse_header(const std::string& header, const std::filesystem::path& p
       {"f4", torch::kFloat, 4}, {"f8", torch::kDouble, 8}, {"f2", torch::kHalf, 2},
       {"i8", torch::kLong, 8},  {"i4", torch::kInt, 4},    {"i2", torch::kShort, 2},
       {"i1", torch::kChar, 1},  {"u1", torch::kByte, 1},   {"b1", torch::kBool, 1},
+      {"u2", torch::kUInt16, 2}, {"u4", torch::kUInt32, 4}, {"u8", torch::kUInt64, 8},
   };
   const Known* found = nullptr;
   for (const auto& k : kKnown)
@@ -72,7 +73,7 @@ NpyHeader parse_header(const std::string& header, const std::filesystem::path& p
   if (!found)
     throw invalid_input(fmt::format(
         "{}: unsupported .npy dtype '{}'; expected float32/float64/float16, int64/int32/int16/"
-        "int8, uint8 or bool",
+        "int8, uint8/16/32/64 or bool",
         path.string(), descr));
   if (order == '>' && found->size > 1)
     throw invalid_input(

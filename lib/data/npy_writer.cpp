@@ -20,6 +20,9 @@ void write_npy(const torch::Tensor& tensor, const std::filesystem::path& path) {
     case torch::kShort: descr = "<i2"; break;
     case torch::kChar: descr = "|i1"; break;
     case torch::kByte: descr = "|u1"; break;
+    case torch::kUInt16: descr = "<u2"; break;
+    case torch::kUInt32: descr = "<u4"; break;
+    case torch::kUInt64: descr = "<u8"; break;
     case torch::kBool: descr = "|b1"; break;
     default: throw runtime_failure(fmt::format("write_npy: {} tensors are not supported", c10::toString(tensor.scalar_type())));
   }

@@ -18,7 +18,7 @@ const char* format_name(TensorFileFormat format);
 /// falls back to the extension only for .pb (a protobuf has no magic number).
 TensorFileFormat detect_tensor_format(const std::filesystem::path& path);
 
-/// NumPy .npy (v1-v3, little-endian, C order): float32/64/16, int64/32/16/8, uint8, bool.
+/// NumPy .npy (v1-v3, little-endian, C order): float32/64/16, int64/32/16/8, uint8/16/32/64, bool.
 torch::Tensor read_npy(const std::filesystem::path& path);
 
 /// IDX (MNIST) file, raw or gzip-compressed: ubyte, byte, short, int, float, double.

@@ -23,8 +23,8 @@ torch::Tensor read_tensor_pb(const std::filesystem::path& path) {
     throw invalid_input(fmt::format("{}: TensorProto has no data_type (empty or not a tensor file)", path.string()));
   if (!torch_dtype(proto.data_type()) || proto.data_type() == onnx::TensorProto::BFLOAT16) {
     throw invalid_input(fmt::format(
-        "{}: unsupported TensorProto data_type {}; expected float, double, float16, int64, int32, int16, int8, uint8 "
-        "or bool",
+        "{}: unsupported TensorProto data_type {}; expected float, double, float16, int64, int32, int16, int8, "
+        "uint8/16/32/64 or bool",
         path.string(), onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(proto.data_type()))));
   }
   for (auto dim : proto.dims()) {

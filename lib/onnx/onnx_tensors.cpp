@@ -21,6 +21,9 @@ std::optional<at::ScalarType> torch_dtype(int32_t onnx_type) {
     case T::BFLOAT16: return at::kBFloat16;
     case T::INT8: return at::kChar;
     case T::UINT8: return at::kByte;
+    case T::UINT16: return at::kUInt16;
+    case T::UINT32: return at::kUInt32;
+    case T::UINT64: return at::kUInt64;
     case T::INT16: return at::kShort;
     case T::INT32: return at::kInt;
     case T::INT64: return at::kLong;
@@ -38,6 +41,9 @@ std::optional<int32_t> onnx_dtype(at::ScalarType dtype) {
     case at::kBFloat16: return T::BFLOAT16;
     case at::kChar: return T::INT8;
     case at::kByte: return T::UINT8;
+    case at::kUInt16: return T::UINT16;
+    case at::kUInt32: return T::UINT32;
+    case at::kUInt64: return T::UINT64;
     case at::kShort: return T::INT16;
     case at::kInt: return T::INT32;
     case at::kLong: return T::INT64;
@@ -84,6 +90,9 @@ std::optional<at::Tensor> tensor_to_torch(const onnx::TensorProto& tensor) {
     case T::FLOAT: flat = from_field(tensor.float_data(), at::kFloat, at::kFloat); break;
     case T::DOUBLE: flat = from_field(tensor.double_data(), at::kDouble, at::kDouble); break;
     case T::INT64: flat = from_field(tensor.int64_data(), at::kLong, at::kLong); break;
+    // uint32 and uint64 travel in uint64_data, as their values (the bits kept by int64's wrap-around).
+    case T::UINT32:
+    case T::UINT64: flat = from_field(tensor.uint64_data(), at::kUInt64, *dtype); break;
     case T::FLOAT16:
     case T::BFLOAT16: {
       // 16-bit floats travel as their bit patterns in int32_data.
@@ -116,6 +125,8 @@ std::string tensor_data_mismatch(const onnx::TensorProto& tensor) {
     case T::FLOAT: stored = tensor.float_data_size(); break;
     case T::DOUBLE: stored = tensor.double_data_size(); break;
     case T::INT64: stored = tensor.int64_data_size(); break;
+    case T::UINT32:
+    case T::UINT64: stored = tensor.uint64_data_size(); break;
     default: stored = tensor.int32_data_size(); break;
   }
   return stored == elements ? "" : fmt::format("holds {} values, dims say {}", stored, elements);

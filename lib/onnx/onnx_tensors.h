@@ -9,7 +9,8 @@
 namespace mopt {
 
 /// The torch dtype of an ONNX element type, or nullopt for types LibTorch cannot hold
-/// (strings, unsigned > 8 bit, complex, ...).
+/// (strings, complex, 4-bit and 8-bit floats, ...). LibTorch holds uint16/32/64 but computes
+/// little on them: the importer computes them in int64 (see compute_dtype in the importer).
 std::optional<at::ScalarType> torch_dtype(int32_t onnx_type);
 
 /// The ONNX element type of a torch dtype, or nullopt.

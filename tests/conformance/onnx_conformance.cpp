@@ -30,6 +30,7 @@
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 #include "lib/model/onnx_io.h"
+#include "lib/onnx/fed_inputs.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/import/onnx_importer.h"
@@ -98,7 +99,25 @@ std::string compare_set(const DataSet& set, const std::vector<at::Tensor>& actua
   return "";
 }
 
+// ONNX 1.12's test data stores bfloat16 tensors as uint16 bit patterns: inputs are read as the
+// bfloat16 that the model declares. Its expected bfloat16 outputs are truncated where ONNX (and
+// LibTorch) round to nearest since ONNX 1.13; node-1.23 holds the same cases with today's data.
+std::vector<at::Tensor> as_declared(std::vector<at::Tensor> tensors, const std::vector<int32_t>& declared,
+                                    bool outputs) {
+  for (size_t i = 0; i < tensors.size() && i < declared.size(); ++i) {
+    if (declared[i] != onnx::TensorProto::BFLOAT16 || tensors[i].scalar_type() != at::kUInt16) continue;
+    if (outputs) throw mopt::invalid_input("bfloat16 outputs stored as uint16, truncated (ONNX 1.12's data)");
+    tensors[i] = tensors[i].view(at::kBFloat16);
+  }
+  return tensors;
+}
+
 CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::optional<Imported>& imported_case) {
+  std::vector<int32_t> input_types, output_types;
+  for (int position : mopt::fed_inputs(proto.graph())) {
+    input_types.push_back(proto.graph().input(position).type().tensor_type().elem_type());
+  }
+  for (const auto& output : proto.graph().output()) output_types.push_back(output.type().tensor_type().elem_type());
   auto unsupported = mopt::unsupported_ops(proto);
   if (!unsupported.empty()) return {Outcome::kUnsupported, mopt::describe_unsupported(unsupported)};
   mopt::Model imported;
@@ -123,6 +142,8 @@ CaseResult run_loaded_case(const fs::path& dir, onnx::ModelProto proto, std::opt
     try {
       for (const auto& file : numbered_files(set_dir, "input")) set.inputs.push_back(mopt::read_tensor_pb(file));
       for (const auto& file : numbered_files(set_dir, "output")) set.expected.push_back(mopt::read_tensor_pb(file));
+      set.inputs = as_declared(std::move(set.inputs), input_types, false);
+      set.expected = as_declared(std::move(set.expected), output_types, true);
     } catch (const std::exception& e) {
       return {Outcome::kUnsupported, fmt::format("test data: {}", e.what())};
     }
@@ -182,16 +203,21 @@ std::map<std::string, CaseResult> round_trip(const std::map<std::string, Importe
       continue;
     }
     nlohmann::json sets = nlohmann::json::array();
-    for (size_t s = 0; s < imported.sets.size(); ++s) {
-      const auto set_dir = dir / std::to_string(s);
-      fs::create_directories(set_dir);
-      nlohmann::json inputs = nlohmann::json::array();
-      for (size_t i = 0; i < imported.sets[s].inputs.size(); ++i) {
-        const auto file = set_dir / fmt::format("input_{}.npy", i);
-        mopt::write_npy(imported.sets[s].inputs[i], file);
-        inputs.push_back(file.string());
+    try {
+      for (size_t s = 0; s < imported.sets.size(); ++s) {
+        const auto set_dir = dir / std::to_string(s);
+        fs::create_directories(set_dir);
+        nlohmann::json inputs = nlohmann::json::array();
+        for (size_t i = 0; i < imported.sets[s].inputs.size(); ++i) {
+          const auto file = set_dir / fmt::format("input_{}.npy", i);
+          mopt::write_npy(imported.sets[s].inputs[i], file);
+          inputs.push_back(file.string());
+        }
+        sets.push_back({{"inputs", inputs}, {"output_dir", set_dir.string()}});
       }
-      sets.push_back({{"inputs", inputs}, {"output_dir", set_dir.string()}});
+    } catch (const mopt::Error& e) {  // a dtype .npy has no code for (bfloat16)
+      results[name] = {Outcome::kUnsupported, fmt::format("inputs: {}", e.what())};
+      continue;
     }
     jobs.push_back({{"model", (dir / "model.onnx").string()}, {"sets", sets}});
     case_dirs[name] = dir;

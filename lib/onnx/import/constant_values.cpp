@@ -4,6 +4,7 @@
 
 #include "lib/errors.h"
 #include "lib/onnx/import/graph_validation.h"
+#include "lib/onnx/import/node_context.h"
 #include "lib/onnx/onnx_tensors.h"
 
 namespace mopt::onnx_import {
@@ -23,6 +24,7 @@ at::Tensor decode(const onnx::TensorProto& tensor, const std::string& what) {
     }
     throw invalid_input(fmt::format("{}: its data does not match its dims [{}]", what, fmt::join(dims, ", ")));
   }
+  if (is_wide_unsigned(tensor.data_type())) return value->to(at::kLong);  // computed in int64 (compute_dtype)
   return *value;
 }
 

@@ -12,6 +12,7 @@
 #include "lib/onnx/import/fusions.h"
 #include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/import/helpers.h"
+#include "lib/onnx/onnx_tensors.h"
 
 namespace mopt::onnx_import {
 namespace {
@@ -56,6 +57,11 @@ std::string strip_suffix(const std::string& text, const std::string& suffix) {
     return text.substr(0, text.size() - suffix.size());
   }
   return text;
+}
+
+// The element type of a tensor value's type, 0 when unknown or not a tensor.
+int32_t elem_type(const onnx::TypeProto* type) {
+  return type != nullptr && type->has_tensor_type() ? type->tensor_type().elem_type() : 0;
 }
 
 }  // namespace
@@ -234,6 +240,20 @@ void GraphBuilder::convert_nodes(const onnx::GraphProto& graph) {
     NodeContext context(*this, node, opset_);
     if (try_fusions(context)) continue;
     entry->convert(context);
+    wrap_unsigned_outputs(node);
+  }
+}
+
+void GraphBuilder::wrap_unsigned_outputs(const onnx::NodeProto& node) {
+  for (const auto& output : node.output()) {
+    if (output.empty() || constants_.count(output)) continue;
+    const int32_t type = elem_type(type_of(output));
+    if (type != onnx::TensorProto::UINT16 && type != onnx::TensorProto::UINT32) continue;
+    const auto wrapped = names_.unique("v_" + output);
+    emit(fmt::format("{} = torch.bitwise_and({}, {})  # back into {}'s range", wrapped, expression_of(output),
+                     type == onnx::TensorProto::UINT16 ? "65535" : "4294967295",
+                     onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(type))));
+    expressions_[output] = wrapped;
   }
 }
 
@@ -267,12 +287,19 @@ torch::jit::Module GraphBuilder::build() {
     expressions_[input.name()] = name;
     argument_names_.push_back(name);
     parameters.push_back(name + ": Tensor");
+    if (is_wide_unsigned(elem_type(&input.type()))) emit(fmt::format("{0} = {0}.to(4)  # computed in int64", name));
   }
 
   convert_nodes(graph_);
 
   std::vector<std::string> results;
-  for (const auto& output : graph_.output()) results.push_back(expression_of(output.name()));
+  for (const auto& output : graph_.output()) {
+    auto result = expression_of(output.name());
+    // uint16/32/64 computed in int64 (compute_dtype) go back to their own type.
+    const int32_t type = elem_type(type_of(output.name()));
+    if (is_wide_unsigned(type)) result = fmt::format("{}.to({})", result, dtype_code(*torch_dtype(type)));
+    results.push_back(result);
+  }
   std::ostringstream forward;
   forward << "def forward(self" << (parameters.empty() ? "" : ", ") << fmt::format("{}", fmt::join(parameters, ", "))
           << "):\n";

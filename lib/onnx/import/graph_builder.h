@@ -73,6 +73,9 @@ class GraphBuilder {
   void index_graph(const onnx::GraphProto& graph);
   /// Runs each node's converter, in topological order.
   void convert_nodes(const onnx::GraphProto& graph);
+  /// uint16/uint32 outputs, computed in int64, wrapped back into their range (Add, Sub, Mul,
+  /// BitwiseNot and Cast overflow it; in range it changes nothing).
+  void wrap_unsigned_outputs(const onnx::NodeProto& node);
 
   const onnx::GraphProto& graph_;
   std::string indent_ = "    ";

@@ -224,8 +224,18 @@ std::string float_literal(double value) {
   return text;
 }
 
+bool is_wide_unsigned(int32_t onnx_type) {
+  return onnx_type == onnx::TensorProto::UINT16 || onnx_type == onnx::TensorProto::UINT32 ||
+         onnx_type == onnx::TensorProto::UINT64;
+}
+
+std::optional<at::ScalarType> compute_dtype(int32_t onnx_type) {
+  if (is_wide_unsigned(onnx_type)) return at::kLong;
+  return torch_dtype(onnx_type);
+}
+
 std::string dtype_literal(const NodeContext& context, int32_t onnx_type) {
-  auto dtype = torch_dtype(onnx_type);
+  auto dtype = compute_dtype(onnx_type);
   if (!dtype) {
     context.fail(fmt::format("unsupported: element type {} has no LibTorch equivalent",
                              onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnx_type))));

@@ -129,7 +129,14 @@ std::string float_literal(double value);
 /// A dtype as TorchScript source: its ScalarType number (the C++ frontend has no `torch.float32`
 /// names; `dtype=6` is what they compile to).
 std::string dtype_code(at::ScalarType dtype);
-/// dtype_code of an ONNX element type; fails for types LibTorch cannot hold.
+/// The dtype the imported module computes an ONNX element type in: its torch dtype, except for
+/// uint16/32/64, which LibTorch holds but barely computes on (no add, compare or where): int64.
+/// That is exact for 16 and 32 bits (each node's results are wrapped back into range); uint64
+/// keeps its bits, so values from 2^63 up compare, divide and convert as negative numbers.
+std::optional<at::ScalarType> compute_dtype(int32_t onnx_type);
+/// True for the unsigned types compute_dtype widens to int64.
+bool is_wide_unsigned(int32_t onnx_type);
+/// dtype_code of an ONNX element type's compute_dtype; fails for types LibTorch cannot hold.
 std::string dtype_literal(const NodeContext& context, int32_t onnx_type);
 /// Normalizes a possibly negative axis for the given rank.
 int64_t normalize_axis(const NodeContext& context, int64_t axis, int64_t rank);

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "lib/onnx/import/node_context.h"
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/onnx/onnx_tensors.h"
 
@@ -24,8 +25,16 @@ std::optional<std::vector<at::Tensor>> evaluate_onnx_node(const onnx::NodeProto&
     if (name.empty() || named.count(name)) continue;
     if (i >= static_cast<int>(inputs.size()) || !inputs[i].defined()) return std::nullopt;
     if (!onnx_dtype(inputs[i].scalar_type())) return std::nullopt;
+    // uint16/32/64 are computed in int64 (compute_dtype): their folded values would come back as int64.
+    if (onnx_import::is_wide_unsigned(*onnx_dtype(inputs[i].scalar_type()))) return std::nullopt;
     *graph->add_initializer() = torch_to_tensor(inputs[i], name);
     named.insert(name);
+  }
+  for (const auto& attribute : node.attribute()) {
+    if ((attribute.name() == "to" && onnx_import::is_wide_unsigned(static_cast<int32_t>(attribute.i()))) ||
+        (attribute.name() == "value" && onnx_import::is_wide_unsigned(attribute.t().data_type()))) {
+      return std::nullopt;
+    }
   }
   *graph->add_node() = node;
   std::vector<int> produced;

@@ -1,6 +1,6 @@
 'use strict';
 // .npy reading and writing for mopt's ONNX Runtime helpers: the dtypes mopt's own reader takes
-// (float32/64/16, int64/32/16/8, uint8, bool), little-endian, C order.
+// (float32/64/16, int64/32/16/8, uint8/16/32/64, bool), little-endian, C order.
 const fs = require('fs');
 
 class BadInput extends Error {}
@@ -15,6 +15,9 @@ const kDtypes = [
   { code: 'i2', type: 'int16', Array: Int16Array },
   { code: 'i1', type: 'int8', Array: Int8Array },
   { code: 'u1', type: 'uint8', Array: Uint8Array },
+  { code: 'u2', type: 'uint16', Array: Uint16Array },
+  { code: 'u4', type: 'uint32', Array: Uint32Array },
+  { code: 'u8', type: 'uint64', Array: BigUint64Array },
   { code: 'b1', type: 'bool', Array: Uint8Array },
 ];
 

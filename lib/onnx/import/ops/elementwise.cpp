@@ -192,14 +192,27 @@ void convert_isinf(NodeContext& c) {
   else c.assign(0, fmt::format("torch.zeros_like({}, dtype={})", x, dtype_code(at::kBool)));
 }
 
-// BitShift on uint8 (the only unsigned type LibTorch holds); shifts by 8 or more give 0, as NumPy's.
+// BitShift on unsigned integers: uint8 as LibTorch holds it, uint16/32/64 in int64 (compute_dtype),
+// where a right shift must not drag the sign bit of a uint64 from 2^63 up in. Shifts by the type's
+// width or more give 0, as NumPy's.
 void convert_bit_shift(NodeContext& c) {
-  c.require(c.input_elem_type(0) == onnx::TensorProto::UINT8, "BitShift on types other than uint8");
+  using T = onnx::TensorProto;
+  const int32_t type = c.input_elem_type(0);
+  const int width = type == T::UINT8 ? 8 : type == T::UINT16 ? 16 : type == T::UINT32 ? 32 : type == T::UINT64 ? 64 : 0;
+  c.require(width > 0, "BitShift on types other than unsigned integers");
   auto direction = c.attr_string("direction", "");
   c.require(direction == "LEFT" || direction == "RIGHT", "BitShift direction " + direction);
   auto x = c.input(0), y = c.input(1);
-  auto shifted = fmt::format("torch.{}({}, {})", direction == "LEFT" ? "bitwise_left_shift" : "bitwise_right_shift", x, y);
-  c.assign(0, fmt::format("torch.where(torch.ge({0}, 8), torch.zeros_like({1}), {1})", y, shifted));
+  std::string shifted;
+  if (direction == "LEFT") {
+    shifted = fmt::format("torch.bitwise_left_shift({}, {})", x, y);
+  } else if (width == 64) {  // logical: one step with the sign bit cleared, then the rest
+    shifted = fmt::format("torch.where(torch.eq({1}, 0), {0}, torch.bitwise_right_shift(torch.bitwise_and("
+                          "torch.bitwise_right_shift({0}, 1), 9223372036854775807), {1} - 1))", x, y);
+  } else {
+    shifted = fmt::format("torch.bitwise_right_shift({}, {})", x, y);
+  }
+  c.assign(0, fmt::format("torch.where(torch.ge({0}, {2}), torch.zeros_like({1}), {1})", y, shifted, width));
 }
 
 }  // namespace
