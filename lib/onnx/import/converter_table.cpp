@@ -8,7 +8,7 @@ const std::vector<ConverterEntry>& converter_table() {
     for (auto family : {elementwise_converters, activation_converters, conv_converters, linear_converters,
                         normalization_converters, pooling_converters, shape_converters, tensor_converters,
                         reduction_converters, resize_converters, recurrent_converters, loss_converters, quantization_converters,
-                        signal_converters, control_flow_converters}) {
+                        signal_converters, control_flow_converters, string_converters}) {
       auto entries = family();
       all.insert(all.end(), entries.begin(), entries.end());
     }

@@ -45,5 +45,6 @@ std::vector<ConverterEntry> loss_converters();
 std::vector<ConverterEntry> quantization_converters();
 std::vector<ConverterEntry> signal_converters();
 std::vector<ConverterEntry> control_flow_converters();
+std::vector<ConverterEntry> string_converters();
 
 }  // namespace mopt::onnx_import

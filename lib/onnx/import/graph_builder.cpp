@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <torch/csrc/jit/frontend/resolver.h>
+
 #include <cctype>
 #include <sstream>
 
@@ -12,6 +14,7 @@
 #include "lib/onnx/import/fusions.h"
 #include "lib/onnx/import/graph_validation.h"
 #include "lib/onnx/import/helpers.h"
+#include "lib/onnx/import/ops/strings.h"
 #include "lib/onnx/onnx_tensors.h"
 
 namespace mopt::onnx_import {
@@ -24,7 +27,7 @@ const char* const kReserved[] = {
     "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
     "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "self", "torch", "math", "int", "float",
     "bool", "str", "list", "tuple", "List", "Tuple", "Optional", "Tensor", "Dict", "len", "range", "min", "max",
-    "print", "forward", "training", "annotate", "ops", "abs", "round", "sum", "all", "any", "isinstance", "getattr"};
+    "print", "forward", "training", "annotate", "ops", "mopt", "abs", "round", "sum", "all", "any", "isinstance", "getattr"};
 
 std::string sanitize(const std::string& hint) {
   std::string out;
@@ -58,6 +61,21 @@ std::string strip_suffix(const std::string& text, const std::string& suffix) {
   }
   return text;
 }
+
+// LibTorch's resolver for source it compiles, and `mopt`: mopt's own ops (mopt.regex_full_match).
+struct ImportResolver : torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& function,
+                                                         const torch::jit::SourceRange& location) override {
+    if (name == "mopt") return std::make_shared<torch::jit::BuiltinModule>("mopt");
+    return torch::jit::nativeResolver()->resolveValue(name, function, location);
+  }
+  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& location) override {
+    return torch::jit::nativeResolver()->resolveType(name, location);
+  }
+};
+
+// The ops that take string tensors (ops/strings.cpp); any other op given one is refused by name.
+const std::set<std::string> kStringOps = {"Equal", "StringConcat", "StringSplit", "RegexFullMatch", "Identity"};
 
 // The element type of a tensor value's type, 0 when unknown or not a tensor.
 int32_t elem_type(const onnx::TypeProto* type) {
@@ -220,6 +238,12 @@ std::string GraphBuilder::add_constant(const at::Tensor& value, const std::strin
   return "self." + attribute;
 }
 
+std::string GraphBuilder::add_string(const std::string& value, const std::string& name_hint) {
+  auto attribute = names_.unique(name_hint);
+  root_.register_attribute(attribute, c10::StringType::get(), value);
+  return "self." + attribute;
+}
+
 std::string GraphBuilder::helper(const std::string& name) {
   if (helpers_.insert(name).second) {
     for (const auto& dependency : helper_dependencies(name)) helper(dependency);  // and theirs
@@ -238,6 +262,12 @@ void GraphBuilder::convert_nodes(const onnx::GraphProto& graph) {
     }
     emit(fmt::format("# {} {}", node.op_type(), comment_text(node.name())));
     NodeContext context(*this, node, opset_);
+    for (int i = 0; i < node.input_size(); ++i) {
+      if (context.has_input(i) && context.input_elem_type(i) == onnx::TensorProto::STRING &&
+          !kStringOps.count(node.op_type())) {
+        context.require(false, fmt::format("{} on string tensors", node.op_type()));
+      }
+    }
     if (try_fusions(context)) continue;
     entry->convert(context);
     wrap_unsigned_outputs(node);
@@ -286,8 +316,9 @@ torch::jit::Module GraphBuilder::build() {
     auto name = names_.unique(input.name());
     expressions_[input.name()] = name;
     argument_names_.push_back(name);
-    parameters.push_back(name + ": Tensor");
-    if (is_wide_unsigned(elem_type(&input.type()))) emit(fmt::format("{0} = {0}.to(4)  # computed in int64", name));
+    const int32_t type = elem_type(&input.type());
+    parameters.push_back(fmt::format("{}: {}", name, type == onnx::TensorProto::STRING ? kStringTensor : "Tensor"));
+    if (is_wide_unsigned(type)) emit(fmt::format("{0} = {0}.to(4)  # computed in int64", name));
   }
 
   convert_nodes(graph_);
@@ -315,7 +346,7 @@ torch::jit::Module GraphBuilder::build() {
   source << forward.str();
   source_ = source.str();
   try {
-    root_.define(source_);
+    root_.define(source_, std::make_shared<ImportResolver>());
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("internal error: the imported module does not compile: {}\n--- generated source ---\n{}",
                                       short_torch_message(e.what()), source_));

@@ -220,6 +220,83 @@ def _stft(self, x: Tensor, step: int, window: Optional[Tensor], length: int, one
             y = y.narrow(-1, 0, length // 2 + 1)
     return torch.view_as_real(y).to(x.dtype)
 )"}},
+      {"_string_broadcast", {{}, R"(
+def _string_broadcast(self, a: List[int], b: List[int]) -> Tuple[List[int], List[int], List[int]]:
+    # Two string tensors' shapes broadcast as NumPy's: for each result element, the position of
+    # its string in a's and in b's row-major list, and the result's shape.
+    na = 1
+    for d in a:
+        na *= d
+    nb = 1
+    for d in b:
+        nb *= d
+    grid = torch.broadcast_tensors(torch.arange(na).view(a), torch.arange(nb).view(b))
+    ia: List[int] = grid[0].reshape(-1).tolist()
+    ib: List[int] = grid[1].reshape(-1).tolist()
+    return ia, ib, grid[0].size()
+)"}},
+      {"_string_equal", {{"_string_broadcast"}, R"(
+def _string_equal(self, a: Tuple[List[str], List[int]], b: Tuple[List[str], List[int]]) -> Tensor:
+    ia, ib, shape = self._string_broadcast(a[1], b[1])
+    out: List[bool] = []
+    for k in range(len(ia)):
+        out.append(a[0][ia[k]] == b[0][ib[k]])
+    return torch.tensor(out, dtype=11).view(shape)  # 11: torch.bool
+)"}},
+      {"_string_concat", {{"_string_broadcast"}, R"(
+def _string_concat(self, a: Tuple[List[str], List[int]], b: Tuple[List[str], List[int]]) -> Tuple[List[str], List[int]]:
+    ia, ib, shape = self._string_broadcast(a[1], b[1])
+    out: List[str] = []
+    for k in range(len(ia)):
+        out.append(a[0][ia[k]] + b[0][ib[k]])
+    return out, shape
+)"}},
+      {"_split_whitespace", {{}, R"(
+def _split_whitespace(self, s: str, max_splits: int) -> List[str]:
+    # Python's s.split(None, max_splits): runs of whitespace separate, none at either end; after
+    # max_splits splits the rest is one part, its leading whitespace dropped (TorchScript's own
+    # str.split ignores max_splits without a separator).
+    parts: List[str] = []
+    i = 0
+    n = len(s)
+    while i < n:
+        while i < n and s[i].isspace():
+            i += 1
+        if i == n:
+            break
+        if max_splits >= 0 and len(parts) == max_splits:
+            parts.append(s[i:])
+            break
+        j = i
+        while j < n and not s[j].isspace():
+            j += 1
+        parts.append(s[i:j])
+        i = j
+    return parts
+)"}},
+      {"_string_split", {{"_split_whitespace"}, R"(
+def _string_split(self, x: Tuple[List[str], List[int]], delimiter: Optional[str], max_splits: int) -> Tuple[Tuple[List[str], List[int]], Tensor]:
+    # ONNX StringSplit: each string's parts, padded with "" to the longest count (the last dim of
+    # the result), and the count of parts of each string.
+    split: List[List[str]] = []
+    counts: List[int] = []
+    for s in x[0]:
+        if delimiter is None:
+            parts = self._split_whitespace(s, max_splits)
+        else:
+            parts = s.split(delimiter, max_splits)
+        split.append(parts)
+        counts.append(len(parts))
+    width = 0
+    for c in counts:
+        width = max(width, c)
+    out: List[str] = []
+    for parts in split:
+        out.extend(parts)
+        for k in range(width - len(parts)):
+            out.append("")
+    return (out, x[1] + [width]), torch.tensor(counts, dtype=4).view(x[1])  # 4: torch.int64
+)"}},
       {"_pads_of_axes", {{}, R"(
 def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
     # Pad 18: pads name only the listed axes; every other axis gets none.

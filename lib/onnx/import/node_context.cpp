@@ -188,6 +188,10 @@ std::string NodeContext::add_constant(const at::Tensor& value, const std::string
   return graph_.add_constant(value, name_hint);
 }
 
+std::string NodeContext::add_string(const std::string& value, const std::string& name_hint) {
+  return graph_.add_string(value, name_hint);
+}
+
 const onnx::NodeProto* NodeContext::sole_reader(int i) const {
   if (i >= node_.output_size() || node_.output(i).empty()) return nullptr;
   return graph_.sole_reader(node_.output(i));

@@ -228,6 +228,10 @@ std::string graph_input_spec(const onnx::ModelProto& model) {
     const auto& input = model.graph().input(position);
     const auto& tensor = input.type().tensor_type();
     auto dtype = torch_dtype(tensor.elem_type());
+    if (tensor.elem_type() == onnx::TensorProto::STRING) {
+      throw invalid_input(fmt::format("the model's input '{}' is a string tensor; mopt imports string ops but its "
+                                      "commands feed numeric inputs only", input.name()));
+    }
     std::vector<std::string> dims, missing;
     std::vector<int64_t> sizes;
     for (int i = 0; i < tensor.shape().dim_size(); ++i) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/ops/strings.h"
 
 namespace mopt::onnx_import {
 namespace {
@@ -192,6 +193,12 @@ void convert_isinf(NodeContext& c) {
   else c.assign(0, fmt::format("torch.zeros_like({}, dtype={})", x, dtype_code(at::kBool)));
 }
 
+// Equal on numbers, or on strings (opset 19).
+void convert_equal(NodeContext& c) {
+  if (c.input_elem_type(0) == onnx::TensorProto::STRING) return convert_string_equal(c);
+  binary<kEq>(c);
+}
+
 // BitShift on unsigned integers: uint8 as LibTorch holds it, uint16/32/64 in int64 (compute_dtype),
 // where a right shift must not drag the sign bit of a uint64 from 2^63 up in. Shifts by the type's
 // width or more give 0, as NumPy's.
@@ -225,7 +232,7 @@ std::vector<ConverterEntry> elementwise_converters() {
       {"", "Div", 1, kMaxOpset, convert_div},
       {"", "Pow", 1, kMaxOpset, convert_pow},
       {"", "Mod", 10, kMaxOpset, convert_mod},
-      {"", "Equal", 7, kMaxOpset, binary<kEq>},
+      {"", "Equal", 7, kMaxOpset, convert_equal},
       {"", "Less", 7, kMaxOpset, binary<kLt>},
       {"", "Greater", 7, kMaxOpset, binary<kGt>},
       {"", "LessOrEqual", 12, kMaxOpset, binary<kLe>},

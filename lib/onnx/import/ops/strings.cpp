@@ -1,0 +1,82 @@
+// String tensors (opsets 19-20: Equal on strings, StringConcat, StringSplit, RegexFullMatch).
+//
+// LibTorch has no string tensors, so the imported module holds one as a TorchScript
+// Tuple[List[str], List[int]]: its strings in row-major order and its shape (kStringTensor). Graph
+// inputs and outputs of type STRING take and give that pair. RegexFullMatch runs std::regex
+// (ECMAScript, which covers the RE2 patterns of ONNX's tests) through the custom op
+// mopt::regex_full_match: a file saved with it loads where mopt's library is loaded.
+#include <fmt/format.h>
+#include <torch/library.h>
+
+#include <regex>
+
+#include "lib/onnx/import/converter_table.h"
+#include "lib/onnx/import/ops/strings.h"
+
+namespace mopt::onnx_import {
+namespace {
+
+c10::List<bool> regex_full_match(const c10::List<std::string>& strings, const std::string& pattern) {
+  const std::regex expression(pattern, std::regex::ECMAScript);
+  c10::List<bool> matches;
+  matches.reserve(strings.size());
+  for (const std::string& text : strings) matches.push_back(std::regex_match(text, expression));
+  return matches;
+}
+
+void require_strings(NodeContext& c, int input) {
+  if (c.input_elem_type(input) != onnx::TensorProto::STRING) {
+    c.fail(fmt::format("input {} is not a string tensor", input));
+  }
+}
+
+void convert_string_concat(NodeContext& c) {
+  require_strings(c, 0);
+  require_strings(c, 1);
+  c.assign(0, fmt::format("{}({}, {})", c.helper("_string_concat"), c.input(0), c.input(1)));
+}
+
+void convert_string_split(NodeContext& c) {
+  require_strings(c, 0);
+  // An empty or absent delimiter splits on runs of whitespace, as Python's str.split().
+  const auto delimiter = c.attr_string("delimiter", "");
+  const auto max_splits = c.attr_int("maxsplit", -1);
+  const auto parts = c.temp();
+  c.emit(fmt::format("{} = {}({}, {}, {})", parts, c.helper("_string_split"), c.input(0),
+                     delimiter.empty() ? "None" : c.add_string(delimiter, "delimiter"), max_splits));
+  c.assign(0, fmt::format("{}[0]", parts));
+  if (c.output_count() > 1) c.assign(1, fmt::format("{}[1]", parts));
+}
+
+void convert_regex_full_match(NodeContext& c) {
+  require_strings(c, 0);
+  const auto pattern = c.attr_string("pattern", "");
+  try {
+    std::regex check(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    c.require(false, fmt::format("RegexFullMatch pattern '{}' ({} as an ECMAScript regular expression)", pattern, e.what()));
+  }
+  const auto x = c.input(0);
+  c.assign(0, fmt::format("torch.tensor(mopt.regex_full_match({0}[0], {1}), dtype=11).view({0}[1])  # 11: bool",
+                          x, c.add_string(pattern, "pattern")));
+}
+
+}  // namespace
+
+// A fragment: passes/quantize defines the `mopt` library itself.
+TORCH_LIBRARY_FRAGMENT(mopt, m) { m.def("regex_full_match(str[] strings, str pattern) -> bool[]", &regex_full_match); }
+
+void convert_string_equal(NodeContext& c) {
+  require_strings(c, 1);
+  c.assign(0, fmt::format("{}({}, {})", c.helper("_string_equal"), c.input(0), c.input(1)));
+}
+
+std::vector<ConverterEntry> string_converters() {
+  return {
+      {"", "StringConcat", 20, kMaxOpset, convert_string_concat},
+      {"", "StringSplit", 20, kMaxOpset, convert_string_split},
+      {"", "RegexFullMatch", 20, kMaxOpset, convert_regex_full_match},
+  };
+}
+
+}  // namespace mopt::onnx_import
