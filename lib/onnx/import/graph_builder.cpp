@@ -74,8 +74,18 @@ struct ImportResolver : torch::jit::Resolver {
   }
 };
 
-// The ops that take string tensors (ops/strings.cpp); any other op given one is refused by name.
-const std::set<std::string> kStringOps = {"Equal", "StringConcat", "StringSplit", "RegexFullMatch", "Identity"};
+// Only the ops of ops/strings.cpp (and Equal, Identity) take string tensors; any other op given one
+// is refused by name.
+void refuse_string_inputs(const NodeContext& context) {
+  static const std::set<std::string> string_ops = {"Equal",          "StringConcat",     "StringSplit",
+                                                   "RegexFullMatch", "StringNormalizer", "Identity"};
+  if (string_ops.count(context.op_type())) return;
+  for (int i = 0; i < context.input_count(); ++i) {
+    if (context.has_input(i) && context.input_elem_type(i) == onnx::TensorProto::STRING) {
+      context.require(false, fmt::format("{} on string tensors", context.op_type()));
+    }
+  }
+}
 
 // The element type of a tensor value's type, 0 when unknown or not a tensor.
 int32_t elem_type(const onnx::TypeProto* type) {
@@ -238,9 +248,9 @@ std::string GraphBuilder::add_constant(const at::Tensor& value, const std::strin
   return "self." + attribute;
 }
 
-std::string GraphBuilder::add_string(const std::string& value, const std::string& name_hint) {
+std::string GraphBuilder::add_value(const c10::IValue& value, const std::string& name_hint) {
   auto attribute = names_.unique(name_hint);
-  root_.register_attribute(attribute, c10::StringType::get(), value);
+  root_.register_attribute(attribute, value.type(), value);
   return "self." + attribute;
 }
 
@@ -262,12 +272,7 @@ void GraphBuilder::convert_nodes(const onnx::GraphProto& graph) {
     }
     emit(fmt::format("# {} {}", node.op_type(), comment_text(node.name())));
     NodeContext context(*this, node, opset_);
-    for (int i = 0; i < node.input_size(); ++i) {
-      if (context.has_input(i) && context.input_elem_type(i) == onnx::TensorProto::STRING &&
-          !kStringOps.count(node.op_type())) {
-        context.require(false, fmt::format("{} on string tensors", node.op_type()));
-      }
-    }
+    refuse_string_inputs(context);
     if (try_fusions(context)) continue;
     entry->convert(context);
     wrap_unsigned_outputs(node);

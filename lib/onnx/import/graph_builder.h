@@ -66,7 +66,7 @@ class GraphBuilder {
   std::string temp() { return names_.unique("t"); }
   std::string add_layer(LayerSpec spec);
   std::string add_constant(const at::Tensor& value, const std::string& name_hint);
-  std::string add_string(const std::string& value, const std::string& name_hint);
+  std::string add_value(const c10::IValue& value, const std::string& name_hint);
   std::string helper(const std::string& name);
 
  private:

@@ -297,6 +297,29 @@ def _string_split(self, x: Tuple[List[str], List[int]], delimiter: Optional[str]
             out.append("")
     return (out, x[1] + [width]), torch.tensor(counts, dtype=4).view(x[1])  # 4: torch.int64
 )"}},
+      {"_string_normalize", {{}, R"(
+def _string_normalize(self, x: Tuple[List[str], List[int]], case_change: int, case_sensitive: bool, stopwords: List[str]) -> Tuple[List[str], List[int]]:
+    # ONNX StringNormalizer: the strings equal to a stopword (in any case unless case_sensitive) are
+    # dropped, the rest changed to lower (1) or upper (2) case (ASCII letters, as TorchScript's str
+    # methods do); [C] or [1, C] in, [C'] or [1, C'] out, and [""] when nothing is left.
+    stops: List[str] = []
+    for w in stopwords:
+        stops.append(w if case_sensitive else w.lower())
+    out: List[str] = []
+    for s in x[0]:
+        key = s if case_sensitive else s.lower()
+        if key in stops:
+            continue
+        if case_change == 1:
+            s = s.lower()
+        elif case_change == 2:
+            s = s.upper()
+        out.append(s)
+    if len(out) == 0:
+        out.append("")
+    shape = [len(out)] if len(x[1]) == 1 else [1, len(out)]
+    return out, shape
+)"}},
       {"_pads_of_axes", {{}, R"(
 def _pads_of_axes(self, x: Tensor, pads: List[int], axes: List[int]) -> List[int]:
     # Pad 18: pads name only the listed axes; every other axis gets none.

@@ -188,8 +188,8 @@ std::string NodeContext::add_constant(const at::Tensor& value, const std::string
   return graph_.add_constant(value, name_hint);
 }
 
-std::string NodeContext::add_string(const std::string& value, const std::string& name_hint) {
-  return graph_.add_string(value, name_hint);
+std::string NodeContext::add_value(const c10::IValue& value, const std::string& name_hint) {
+  return graph_.add_value(value, name_hint);
 }
 
 const onnx::NodeProto* NodeContext::sole_reader(int i) const {

@@ -110,8 +110,9 @@ class NodeContext {
   std::string add_layer(LayerSpec spec);
   /// Registers a tensor as a buffer of the imported module and returns `self.name`.
   std::string add_constant(const at::Tensor& value, const std::string& name_hint);
-  /// Registers a str attribute of the imported module (any bytes, unlike a source literal) and returns `self.name`.
-  std::string add_string(const std::string& value, const std::string& name_hint);
+  /// Registers an attribute of the imported module (a str or List[str]: any bytes, unlike a source
+  /// literal) and returns `self.name`.
+  std::string add_value(const c10::IValue& value, const std::string& name_hint);
   /// Makes a helper method (from helpers.cpp) available and returns `self._name`.
   std::string helper(const std::string& name);
 

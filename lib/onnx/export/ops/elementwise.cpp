@@ -209,15 +209,28 @@ void logical(ExportContext& c, const torch::jit::Node* node) {
   c.add_node(kOp, {c.as_type(node->input(0), at::kBool), c.as_type(node->input(1), at::kBool)}, {c.fresh(node->output())});
 }
 
-// aten::__and__/__or__(a, b) of booleans (masks) -> And/Or; on integers they are bitwise, not translated.
-template <const char* kOp>
-void boolean(ExportContext& c, const torch::jit::Node* node) {
-  if (c.dtype(node->output()) != at::kBool) unsupported(node, "bitwise operation on integers");
-  logical<kOp>(c, node);
+// aten::bitwise_and/or/xor and __and__/__or__/__xor__: And/Or/Xor on booleans (masks), BitwiseAnd/Or/Xor
+// (opset 18) on integers (the importer's uint16/32 wrap-around, for one).
+template <const char* kOp, const char* kBitwiseOp>
+void bitwise(ExportContext& c, const torch::jit::Node* node) {
+  if (c.dtype(node->output()) == at::kBool) return logical<kOp>(c, node);
+  if (c.opset() < 18) unsupported(node, "bitwise operation on integers before opset 18");
+  const auto type = promoted(c, {node->input(0), node->input(1)});
+  c.add_node(kBitwiseOp, {c.as_type(node->input(0), type), c.as_type(node->input(1), type)}, {c.fresh(node->output())});
 }
+constexpr char kBitwiseAnd[] = "BitwiseAnd";
+constexpr char kBitwiseOr[] = "BitwiseOr";
+constexpr char kBitwiseXor[] = "BitwiseXor";
 
 void translate_logical_not(ExportContext& c, const torch::jit::Node* node) {
   c.add_node("Not", {c.as_type(node->input(0), at::kBool)}, {c.fresh(node->output())});
+}
+
+// aten::bitwise_not: Not on booleans, BitwiseNot (opset 18) on integers.
+void translate_bitwise_not(ExportContext& c, const torch::jit::Node* node) {
+  if (c.dtype(node->output()) == at::kBool) return translate_logical_not(c, node);
+  if (c.opset() < 18) unsupported(node, "bitwise operation on integers before opset 18");
+  c.add_node("BitwiseNot", {c.name(node->input(0))}, {c.fresh(node->output())});
 }
 
 // aten::pow(x, exponent): ONNX Pow keeps the base's type, torch promotes; both operands are cast to
@@ -478,7 +491,10 @@ std::vector<TranslatorEntry> elementwise_translators() {
       {"aten::le", compare<kLessOrEqual>},    {"aten::ge", compare<kGreaterOrEqual>},
       {"aten::ne", translate_ne},
       {"aten::logical_and", logical<kAnd>},   {"aten::logical_or", logical<kOr>},
-      {"aten::__and__", boolean<kAnd>},       {"aten::__or__", boolean<kOr>},
+      {"aten::__and__", bitwise<kAnd, kBitwiseAnd>}, {"aten::__or__", bitwise<kOr, kBitwiseOr>},
+      {"aten::__xor__", bitwise<kXor, kBitwiseXor>}, {"aten::bitwise_and", bitwise<kAnd, kBitwiseAnd>},
+      {"aten::bitwise_or", bitwise<kOr, kBitwiseOr>}, {"aten::bitwise_xor", bitwise<kXor, kBitwiseXor>},
+      {"aten::bitwise_not", translate_bitwise_not},
       {"aten::logical_xor", logical<kXor>},
       {"aten::minimum", extreme<kMin>},       {"aten::maximum", extreme<kMax>},
       {"aten::pow", translate_pow},           {"aten::where", translate_where},

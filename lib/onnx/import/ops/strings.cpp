@@ -1,4 +1,5 @@
-// String tensors (opsets 19-20: Equal on strings, StringConcat, StringSplit, RegexFullMatch).
+// String tensors: StringNormalizer (opset 10), Equal on strings (19), StringConcat, StringSplit and
+// RegexFullMatch (20).
 //
 // LibTorch has no string tensors, so the imported module holds one as a TorchScript
 // Tuple[List[str], List[int]]: its strings in row-major order and its shape (kStringTensor). Graph
@@ -43,9 +44,25 @@ void convert_string_split(NodeContext& c) {
   const auto max_splits = c.attr_int("maxsplit", -1);
   const auto parts = c.temp();
   c.emit(fmt::format("{} = {}({}, {}, {})", parts, c.helper("_string_split"), c.input(0),
-                     delimiter.empty() ? "None" : c.add_string(delimiter, "delimiter"), max_splits));
+                     delimiter.empty() ? "None" : c.add_value(delimiter, "delimiter"), max_splits));
   c.assign(0, fmt::format("{}[0]", parts));
   if (c.output_count() > 1) c.assign(1, fmt::format("{}[1]", parts));
+}
+
+void convert_string_normalizer(NodeContext& c) {
+  require_strings(c, 0);
+  const auto rank = c.input_rank(0);
+  const auto dims = c.input_dims(0);
+  c.require(rank && (*rank == 1 || (*rank == 2 && dims && (*dims)[0] == 1)), "StringNormalizer on inputs other than [C] or [1, C]");
+  const auto action = c.attr_string("case_change_action", "NONE");
+  c.require(action == "NONE" || action == "LOWER" || action == "UPPER", "StringNormalizer case_change_action " + action);
+  c10::List<std::string> stopwords;
+  if (const auto* attribute = c.attribute("stopwords")) {
+    for (const auto& word : attribute->strings()) stopwords.push_back(word);
+  }
+  c.assign(0, fmt::format("{}({}, {}, {}, {})", c.helper("_string_normalize"), c.input(0),
+                          action == "LOWER" ? 1 : action == "UPPER" ? 2 : 0,
+                          c.attr_int("is_case_sensitive", 0) != 0 ? "True" : "False", c.add_value(stopwords, "stopwords")));
 }
 
 void convert_regex_full_match(NodeContext& c) {
@@ -58,7 +75,7 @@ void convert_regex_full_match(NodeContext& c) {
   }
   const auto x = c.input(0);
   c.assign(0, fmt::format("torch.tensor(mopt.regex_full_match({0}[0], {1}), dtype=11).view({0}[1])  # 11: bool",
-                          x, c.add_string(pattern, "pattern")));
+                          x, c.add_value(pattern, "pattern")));
 }
 
 }  // namespace
@@ -75,6 +92,7 @@ std::vector<ConverterEntry> string_converters() {
   return {
       {"", "StringConcat", 20, kMaxOpset, convert_string_concat},
       {"", "StringSplit", 20, kMaxOpset, convert_string_split},
+      {"", "StringNormalizer", 10, kMaxOpset, convert_string_normalizer},
       {"", "RegexFullMatch", 20, kMaxOpset, convert_regex_full_match},
   };
 }
