@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config zlib1g-dev libssl-dev curl ca-certificates
   python3-venv libprotobuf-dev protobuf-compiler
-  libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libvalijson-dev libgloo-dev libyaml-cpp-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libvalijson-dev libgloo-dev libyaml-cpp-dev libre2-dev
   libopenblas0-pthread bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-jsonschema
   dataset-fashion-mnist libonnx-testdata

@@ -39,7 +39,13 @@ std::optional<c10::ScalarType> parse_dtype_name(const std::string& name) {
   if (name == "float16" || name == "half") return c10::kHalf;
   if (name == "int64" || name == "long") return c10::kLong;
   if (name == "int32" || name == "int") return c10::kInt;
+  if (name == "int16") return c10::kShort;
+  if (name == "int8") return c10::kChar;
   if (name == "uint8") return c10::kByte;
+  if (name == "uint16") return c10::kUInt16;
+  if (name == "uint32") return c10::kUInt32;
+  if (name == "uint64") return c10::kUInt64;
+  if (name == "bool") return c10::kBool;
   return std::nullopt;
 }
 

@@ -120,7 +120,7 @@ torch::Tensor synthetic_input(const InputSpec& spec, uint64_t seed) {
     // Draw in float32 and cast, so float16/float64 inputs hold the same values as float32 ones.
     return torch::randn(spec.shape, generator, torch::kFloat).to(spec.dtype);
   }
-  return torch::randint(0, 10, spec.shape, generator, options);
+  return torch::randint(0, spec.dtype == torch::kBool ? 2 : 10, spec.shape, generator, options);
 }
 
 }  // namespace mopt

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "lib/data/dataset.h"
+#include "lib/data/dtype_names.h"
 #include "lib/data/readers.h"
 #include "lib/errors.h"
 
@@ -221,9 +222,12 @@ TEST_SUITE("data") {
     require_invalid([&] { mopt::read_npy(truncated); }, truncated, "truncated");
     auto trailing = write_file(dir / "trailing.npy", npy_bytes("<f4", "(3,)", data));
     require_invalid([&] { mopt::read_npy(trailing); }, trailing, "unexpected bytes");
-    auto u16 = write_file(dir / "u16.npy",
-                          npy_bytes("<u2", "(2,)", raw_bytes(std::vector<uint16_t>{1, 2})));
-    require_invalid([&] { mopt::read_npy(u16); }, u16, "unsupported .npy dtype");
+    auto complex = write_file(dir / "c8.npy", npy_bytes("<c8", "(1,)", raw_bytes(std::vector<float>{1, 2})));
+    require_invalid([&] { mopt::read_npy(complex); }, complex, "unsupported .npy dtype");
+    // uint16 reads (ONNX Runtime's outputs of such models come back this way), and is no dataset input.
+    auto u16 = write_file(dir / "u16.npy", npy_bytes("<u2", "(2, 1)", raw_bytes(std::vector<uint16_t>{1, 60000})));
+    CHECK(torch::equal(mopt::read_npy(u16).to(torch::kLong), torch::tensor({1L, 60000L}).view({2, 1})));
+    require_invalid([&] { mopt::load_dataset(u16, {}); }, u16, "inputs have dtype uint16");
     auto big = write_file(dir / "big.npy", npy_bytes(">f4", "(4,)", data));
     require_invalid([&] { mopt::read_npy(big); }, big, "big-endian");
     auto not_npy = write_file(dir / "x.npy", "hello world");
@@ -856,16 +860,23 @@ TEST_SUITE("data") {
     CHECK(dtype_name(half.scalar_type()) == dtype_name(torch::kHalf));
     CHECK(torch::allclose(half.to(torch::kFloat), a, 1e-2, 1e-2));
 
-    for (const char* dtype : {"int64", "int32", "uint8"}) {
+    // Every dtype a graph input may declare (the specs mopt prints paste back).
+    for (const char* dtype : {"int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64"}) {
       CAPTURE(dtype);
       auto ids = mopt::synthetic_input(mopt::parse_input_spec(std::string("1000:") + dtype), 3);
-      CHECK(dtype_name(ids.scalar_type()) ==
-            dtype_name(mopt::parse_input_spec(std::string("1:") + dtype).dtype));
-      CHECK(ids.min().item<int64_t>() == 0);
-      CHECK(ids.max().item<int64_t>() == 9);
+      CHECK(mopt::data_detail::dtype_name(ids.scalar_type()) == dtype);
+      CHECK(ids.to(torch::kLong).min().item<int64_t>() == 0);
+      CHECK(ids.to(torch::kLong).max().item<int64_t>() == 9);
       CHECK(same(ids,
                  mopt::synthetic_input(mopt::parse_input_spec(std::string("1000:") + dtype), 3)));
     }
+  }
+
+  TEST_CASE("a bool input spec draws both values") {
+    auto mask = mopt::synthetic_input(mopt::parse_input_spec("1000:bool"), 3);
+    CHECK(mopt::data_detail::dtype_name(mask.scalar_type()) == "bool");
+    CHECK(mask.any().item<bool>());
+    CHECK(!mask.all().item<bool>());
   }
 
   TEST_CASE("batching covers every row once, the last batch short") {

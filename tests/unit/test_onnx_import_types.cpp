@@ -112,6 +112,28 @@ TEST_SUITE("onnx_import") {
                        torch::tensor({true, false}).view({2, 1})));
   }
 
+  TEST_CASE("RegexFullMatch runs in linear time: no backtracking blow-up, no stack overflow on a long text") {
+    // std::regex needs 2^n steps for (a|a)*b on n a's and overflows the stack on a* over 200,000 of them.
+    for (const std::string pattern : {"(a|a)*b", "a*"}) {
+      CAPTURE(pattern);
+      OnnxGraphBuilder b(20);
+      b.input("x", {1}, TensorProto::STRING).output("y", {1}, TensorProto::BOOL);
+      set_attr_string(b.node("RegexFullMatch", {"x"}, {"y"}), "pattern", pattern);
+      auto y = run(import_onnx(b.build()), {strings({std::string(200000, 'a')}, {1})}).toTensor();
+      CHECK(y.item<bool>() == (pattern == "a*"));
+    }
+    OnnxGraphBuilder b(20);
+    b.input("x", {1}, TensorProto::STRING).output("y", {1}, TensorProto::BOOL);
+    set_attr_string(b.node("RegexFullMatch", {"x"}, {"y"}), "pattern", "(unclosed");
+    try {
+      import_onnx(b.build());
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      CHECK(std::string(e.what()).find("is not an RE2 regular expression") != std::string::npos);
+    }
+  }
+
   TEST_CASE("an op other than the string ops given a string tensor is refused by name, with exit 4") {
     OnnxGraphBuilder b(20);
     b.input("x", {2}, TensorProto::STRING).output("y", {2}, TensorProto::STRING);
@@ -124,6 +146,20 @@ TEST_SUITE("onnx_import") {
     } catch (const Error& e) {
       CHECK(e.code() == ExitCode::kInvalidInput);
       CHECK(std::string(e.what()).find("Reshape on string tensors") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("mopt's commands, which feed numeric inputs, say so for a model with a string input (exit 4)") {
+    OnnxGraphBuilder b(20);
+    b.input("text", {2}, TensorProto::STRING).input("n", {2}, TensorProto::UINT32);
+    b.output("y", {2}, TensorProto::STRING);
+    b.node("Identity", {"text"}, {"y"});
+    try {
+      graph_input_spec(b.build());
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::kInvalidInput);
+      CHECK(std::string(e.what()).find("input 'text' is a string tensor") != std::string::npos);
     }
   }
 }
