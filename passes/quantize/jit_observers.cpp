@@ -1,8 +1,8 @@
 #include "passes/quantize/jit_observers.h"
 
-#include <torch/csrc/jit/frontend/resolver.h>
-#include <torch/csrc/jit/frontend/sugared_value.h>
 #include <torch/library.h>
+
+#include "lib/util/mopt_resolver.h"
 
 namespace mopt::quant {
 namespace {
@@ -13,18 +13,6 @@ at::Tensor observe_op(const at::Tensor& x, int64_t observer_id) {
   if (g_sink) g_sink->observe(observer_id, x);
   return x;
 }
-
-// Lets TorchScript source call `mopt.observe(...)` (the native resolver only knows `torch`).
-struct MoptResolver : public torch::jit::Resolver {
-  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& m,
-                                                         const torch::jit::SourceRange& loc) override {
-    if (name == "mopt") return std::make_shared<torch::jit::BuiltinModule>("mopt");
-    return torch::jit::nativeResolver()->resolveValue(name, m, loc);
-  }
-  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& loc) override {
-    return torch::jit::nativeResolver()->resolveType(name, loc);
-  }
-};
 
 constexpr int64_t kQUInt8 = 13;  // c10::ScalarType::QUInt8
 constexpr int64_t kQInt8 = 12;   // c10::ScalarType::QInt8
@@ -54,7 +42,7 @@ torch::jit::Module make_activation_observer() {
 
     def calculate_qparams(self) -> Tuple[Tensor, Tensor]:
         return self.scale, self.zero_point
-  )", std::make_shared<MoptResolver>());
+  )", mopt_resolver());
   return observer;
 }
 

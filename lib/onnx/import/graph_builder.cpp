@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <torch/csrc/jit/frontend/resolver.h>
-
 #include <cctype>
 #include <sstream>
 
@@ -16,6 +14,7 @@
 #include "lib/onnx/import/helpers.h"
 #include "lib/onnx/import/ops/strings.h"
 #include "lib/onnx/onnx_tensors.h"
+#include "lib/util/mopt_resolver.h"
 
 namespace mopt::onnx_import {
 namespace {
@@ -61,18 +60,6 @@ std::string strip_suffix(const std::string& text, const std::string& suffix) {
   }
   return text;
 }
-
-// LibTorch's resolver for source it compiles, and `mopt`: mopt's own ops (mopt.regex_full_match).
-struct ImportResolver : torch::jit::Resolver {
-  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& function,
-                                                         const torch::jit::SourceRange& location) override {
-    if (name == "mopt") return std::make_shared<torch::jit::BuiltinModule>("mopt");
-    return torch::jit::nativeResolver()->resolveValue(name, function, location);
-  }
-  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& location) override {
-    return torch::jit::nativeResolver()->resolveType(name, location);
-  }
-};
 
 // Only the ops of ops/strings.cpp (and Equal, Identity) take string tensors; any other op given one
 // is refused by name.
@@ -351,7 +338,7 @@ torch::jit::Module GraphBuilder::build() {
   source << forward.str();
   source_ = source.str();
   try {
-    root_.define(source_, std::make_shared<ImportResolver>());
+    root_.define(source_, mopt_resolver());  // mopt.regex_full_match
   } catch (const std::exception& e) {
     throw runtime_failure(fmt::format("internal error: the imported module does not compile: {}\n--- generated source ---\n{}",
                                       short_torch_message(e.what()), source_));
