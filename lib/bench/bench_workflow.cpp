@@ -22,6 +22,7 @@
 #include "lib/model/flops.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/import/onnx_importer.h"
+#include "lib/runtime/cuda.h"
 #include "lib/runtime/onnxruntime_runner.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
@@ -252,6 +253,62 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   return metrics;
 }
 
+std::string libtorch_version() { return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH); }
+
+// The sweep on a GPU: cold start (load, move to the GPU, first call), one row per batch, and quality
+// from the GPU's outputs. MACs are counted on the host's copy of the model.
+json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress) {
+  const auto& gpu = *settings.gpu;
+  apply_gpu_settings(gpu);
+  const double baseline_rss = current_rss_mb();
+  auto load_start = std::chrono::steady_clock::now();
+  const Model host_model = load_runnable(settings.model_path);
+  const Model model = model_on_device(host_model, gpu.device);
+  const double load_ms = elapsed_ms(load_start);
+  auto first_start = std::chrono::steady_clock::now();
+  run_on_device(model, batch_inputs(settings.data, settings.batches.front()), gpu.device);
+  const double first_ms = elapsed_ms(first_start);
+
+  const auto& cuda = cuda_status();
+  const auto& device = cuda.devices.at(static_cast<size_t>(gpu.device.index()));
+  json metrics = {{"model", model_json(settings, parameter_totals(host_model))},
+                  {"runtime", {{"name", "libtorch"},
+                               {"version", libtorch_version()},
+                               {"device", gpu.device.str()},
+                               {"gpu", {{"name", device.name},
+                                        {"compute_capability", device.compute_capability},
+                                        {"cuda", cuda.runtime_version},
+                                        {"cudnn", cuda.cudnn_version},
+                                        {"driver", cuda.driver_version}}},
+                               {"cuda_graph", gpu.cuda_graph},
+                               {"tf32", gpu.tf32},
+                               {"cudnn_benchmark", gpu.cudnn_benchmark}}},
+                  {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
+                  {"rows", json::array()}};
+  for (int64_t batch : settings.batches) {
+    const auto label = fmt::format("batch={} {}", batch, gpu.device.str());
+    const auto input = batch_inputs(settings.data, batch);
+    reset_peak_rss();
+    auto row = gpu_row(model, input, batch, gpu, settings.warmup, settings.stop,
+                       [&](int64_t done, double elapsed) { if (progress) progress(label, done, elapsed); });
+    row["threads"] = at::get_num_threads();
+    row["memory"]["peak_mb"] = peak_rss_mb();
+    row["memory"]["increase_mb"] = peak_rss_mb() - baseline_rss;
+    row["work"] = work_json(host_model, input, row["latency"]["p50_ms"].get<double>());
+    metrics["rows"].push_back(row);
+  }
+  if (settings.data.has_labels() || !settings.reference_path.empty()) {
+    std::vector<torch::Tensor> outputs;
+    const auto inputs = settings.data.input_list();
+    const int64_t n = row_count(inputs);
+    for (int64_t start = 0; start < n; start += settings.eval_batch) {
+      outputs.push_back(run_on_device(model, slice_rows(inputs, start, start + settings.eval_batch), gpu.device));
+    }
+    add_quality(metrics, torch::cat(outputs, 0), settings);
+  }
+  return metrics;
+}
+
 }  // namespace
 
 std::vector<torch::Tensor> batch_inputs(const Dataset& data, int64_t batch) {
@@ -272,6 +329,7 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
   if (settings.data.size() == 0) throw usage_error("bench needs inputs: give --data or --input-shape");
   auto threads = settings.threads.empty() ? std::vector<int>{at::get_num_threads()} : settings.threads;
   if (settings.runtime == "onnxruntime") return run_bench_onnxruntime(settings, threads);
+  if (settings.gpu) return measure_on_gpu(settings, progress);
   const double baseline_rss = current_rss_mb();
 
   // Cold start: load, then the first inference, apart from the steady state.
@@ -286,7 +344,7 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
   json metrics = {{"model", model_json(settings, parameter_totals(model))},
                   // An AOTInductor package runs its own compiled code, on LibTorch's kernels and allocator.
                   {"runtime", {{"name", model.is_aoti_package() ? "libtorch-aotinductor" : "libtorch"},
-                               {"version", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)},
+                               {"version", libtorch_version()},
                                {"malloc", malloc_settings_json()}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};
@@ -347,6 +405,7 @@ BenchOutcome run_bench(const BenchRequest& request, Report& report, const BenchP
                                   {"warmup", request.warmup},
                                   {"stop_rule", describe(request.stop)},
                                   {"runtime", request.runtime},
+                                  {"device", request.gpu ? request.gpu->device.str() : "cpu"},
                                   {"data", request.data.description}};
   if (request.profile) {
     const auto& profile = *request.profile;

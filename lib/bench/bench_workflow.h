@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/bench/gpu_bench.h"
 #include "lib/bench/regression.h"
 #include "lib/data/dataset.h"
 #include "lib/measure/gates.h"
@@ -30,6 +31,7 @@ struct BenchRequest {
   StopRule stop;
   int64_t eval_batch = 256;              ///< batch size for accuracy/agreement passes
   std::string runtime = "libtorch";      ///< "libtorch" (in process) or "onnxruntime" (helper process)
+  std::optional<GpuSettings> gpu;        ///< --device cuda: LibTorch on this GPU (threads are then the host's)
   bool keep_samples = false;             ///< every timed sample in rows[].samples_ms (for pooling across processes)
   std::optional<SoakSettings> soak;      ///< --duration: each row's timed phase is a soak instead of `stop`
   bool op_profile = false;               ///< --op-profile: profile the first row's calls per layer and op (LibTorch)

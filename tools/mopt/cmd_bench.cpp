@@ -20,6 +20,7 @@
 #include "lib/onnx/import/onnx_importer.h"
 #include "lib/profiles/profile.h"
 #include "lib/report/read_report.h"
+#include "lib/runtime/cuda.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/atomic_file.h"
 #include "lib/util/log.h"
@@ -56,6 +57,10 @@ struct BenchArgs {
   double rate = 0;      ///< --rate: calls per second in a soak (0 = flat out)
   double window = 0;    ///< --window: soak report window (0 = duration / 6)
   bool malloc_tuned = false;
+  std::string device = "cpu";
+  bool cuda_graph = false;
+  bool tf32 = false;
+  bool no_cudnn_benchmark = false;
 };
 
 struct CompareArgs {
@@ -157,9 +162,26 @@ void print_op_profile(const nlohmann::json& p, int64_t top) {
   if (p.contains("trace")) say("trace: {} ({} iterations)", p["trace"]["path"].get<std::string>(), p["trace"]["iterations"].get<int64_t>());
 }
 
+// A GPU row's figures beyond the table: the copies' share and the GPU's memory.
+void print_gpu_row(const nlohmann::json& row) {
+  const auto& copies = row["with_copies"];
+  const auto& memory = row["memory"]["gpu"];
+  say("batch={} on {}: with host-device copies p50 {:.3f} ms, {:.1f} samples/s; GPU memory peak {:.1f} MB allocated, "
+      "{:.1f} MB reserved of {:.0f} MB", row["batch"].get<int64_t>(), row["device"].get<std::string>(),
+      copies["latency"]["p50_ms"].get<double>(), copies["throughput"]["samples_per_s"].get<double>(),
+      memory["peak_allocated_mb"].get<double>(), memory["peak_reserved_mb"].get<double>(), memory["total_mb"].get<double>());
+}
+
 void print_text(const nlohmann::json& metrics, int64_t top) {
   const auto& runtime = metrics["runtime"];
-  say("runtime: {} {}", runtime["name"].get<std::string>(), runtime["version"].get<std::string>());
+  if (runtime.contains("gpu")) {
+    const auto& gpu = runtime["gpu"];
+    say("runtime: {} {} on {} ({}, CUDA {}, cuDNN {}{}{})", runtime["name"].get<std::string>(), runtime["version"].get<std::string>(),
+        runtime["device"].get<std::string>(), gpu["name"].get<std::string>(), gpu["cuda"].get<std::string>(),
+        gpu["cudnn"].get<std::string>(), runtime["cuda_graph"].get<bool>() ? ", CUDA graph" : "", runtime["tf32"].get<bool>() ? ", TF32" : "");
+  } else {
+    say("runtime: {} {}", runtime["name"].get<std::string>(), runtime["version"].get<std::string>());
+  }
   say("{:>5} {:>7} {:>10} {:>10} {:>10} {:>19} {:>6} {:>12} {:>9} {:>6}", "batch", "threads", "p50 ms", "p95 ms", "p99 ms",
       "p50 95% CI", "cv", "samples/s", "peak MB", "cpu %");
   for (const auto& row : metrics["rows"]) {
@@ -171,6 +193,9 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
         row.contains("cpu") ? fmt::format("{:.1f}", row["cpu"]["percent"].get<double>()) : std::string("-"));
   }
   for (const auto& row : metrics["rows"]) print_resources(row);
+  for (const auto& row : metrics["rows"]) {
+    if (row.contains("with_copies")) print_gpu_row(row);
+  }
   const auto& cold = metrics["cold_start"];
   say("cold start: load {:.1f} ms, first inference {:.2f} ms", cold["load_ms"].get<double>(), cold["first_inference_ms"].get<double>());
   const auto& work = metrics["rows"][0]["work"];
@@ -201,15 +226,39 @@ void finish_gates(const std::vector<GateResult>& all, const std::string& junit_p
   }
 }
 
+// --device and the GPU flags: what is measured where. First thing in the command: LibTorch's CUDA half
+// must load before anything asks LibTorch about CUDA.
+std::optional<GpuSettings> gpu_settings(const BenchArgs& args) {
+  const c10::Device device = resolve_device(args.device);
+  if (!device.is_cuda()) {
+    if (args.cuda_graph || args.tf32 || args.no_cudnn_benchmark) {
+      throw usage_error("--cuda-graph, --tf32 and --no-cudnn-benchmark apply to --device cuda");
+    }
+    return std::nullopt;
+  }
+  if (args.runtime == "onnxruntime") {
+    throw usage_error("--device cuda measures in LibTorch; mopt's ONNX Runtime runs on the CPU (drop --runtime onnxruntime)");
+  }
+  const std::vector<std::pair<bool, const char*>> cpu_only = {
+      {args.op_profile || !args.trace.empty(), "--op-profile/--trace"}, {args.duration > 0, "--duration"},
+      {!args.profile.empty(), "--profile (the device profiles are CPU targets)"}, {args.malloc_tuned, "--malloc-tuned"}};
+  for (const auto& [given, flag] : cpu_only) {
+    if (given) throw usage_error(fmt::format("{} measures on the CPU; it does not combine with --device cuda yet", flag));
+  }
+  return GpuSettings{device, args.cuda_graph, args.tf32, !args.no_cudnn_benchmark};
+}
+
 void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.model.empty()) throw usage_error("bench needs a MODEL (or use `mopt bench compare A.json B.json`)");
+  const auto gpu = gpu_settings(args);
   // Parse every gate before measuring, so a typo fails in milliseconds, not after the run.
   BenchRequest settings;
   for (const auto& text : args.fail_if) settings.gates.push_back(parse_gate(text));
   // An .onnx file is measured where it will be deployed: ONNX Runtime, unless asked otherwise or
   // the profile deploys it with LibTorch.
   settings.runtime = !args.runtime.empty() ? args.runtime
-                     : detect_format(args.model) == ModelFormat::kOnnx ? "onnxruntime" : "libtorch";
+                     : gpu || detect_format(args.model) != ModelFormat::kOnnx ? "libtorch" : "onnxruntime";
+  settings.gpu = gpu;
   if (!args.profile.empty()) {
     settings.profile = load_profile(args.profile);
     settings.profile_runtime = args.runtime.empty() ? profile_runtime_for(*settings.profile, args.model)
@@ -325,6 +374,11 @@ void setup_bench(CLI::App& app) {
                 "keep freed memory in the process (what MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 "
                 "do for any program): models that allocate large buffers per call stop paying page faults for them");
   cmd->add_option("--window", args->window, "soak report window (default duration/6)")->type_name("SECONDS")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (default cpu): on a GPU, latency comes from CUDA events, "
+                  "with and without the host-device copies")->type_name("DEVICE");
+  cmd->add_flag("--cuda-graph", args->cuda_graph, "GPU: capture one call in a CUDA graph after warm-up and time its replays");
+  cmd->add_flag("--tf32", args->tf32, "GPU: let fp32 matmuls and convolutions use TF32 tensor cores");
+  cmd->add_flag("--no-cudnn-benchmark", args->no_cudnn_benchmark, "GPU: skip cuDNN's autotuning during warm-up");
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common, /*thread_sweep=*/true);
   cmd->footer(std::string(
@@ -341,7 +395,8 @@ void setup_bench(CLI::App& app) {
                   "  mopt bench int8.pt --input-shape 1x1x28x28 --duration 60 --rate 100   # soak: drift and RSS growth\n"
                   "  mopt bench cnn.pt --input-shape 1x1x28x28 --fail-if 'cpu.percent > 25'   # CPU budget (% of all cores)\n"
                   "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n"
-                  "  mopt bench model.pt2 --input-shape x:8x3x224x224 --batch 8   # an AOTInductor package, at a shape it was exported for\n\n") +
+                  "  mopt bench model.pt2 --input-shape x:8x3x224x224 --batch 8   # an AOTInductor package, at a shape it was exported for\n"
+                  "  mopt bench model.pt --input-shape 1x3x224x224 --device cuda --batch 1,32 --cuda-graph   # on a GPU\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;

@@ -6,6 +6,7 @@
 #include "lib/measure/cpu_info.h"
 #include "lib/report/report.h"
 #include "lib/runtime/asan_tensor_cache.h"
+#include "lib/runtime/cuda.h"
 #include "lib/runtime/runtime.h"
 #include "lib/runtime/torch_warnings.h"
 #include "lib/util/removed_on_signal.h"
@@ -22,6 +23,7 @@ void print_version() {
   fmt::print("quantized engines: {} (default {})\n", fmt::join(mopt::available_engines(), ", "), mopt::default_engine());
   fmt::print("cpu: {} ({}, {} logical cores)\n", cpu.model, cpu.architecture, cpu.logical_cores);
   fmt::print("isa features: {}\n", cpu.features.empty() ? "none detected" : fmt::format("{}", fmt::join(cpu.features, " ")));
+  fmt::print("{}\n", mopt::describe_cuda(mopt::cuda_status()));
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ int main(int argc, char** argv) {
   CLI::App app{"mopt: model optimization toolchain (LibTorch + ONNX, no Python at run time)", "mopt"};
   app.require_subcommand(0, 1);
   bool version = false;
-  app.add_flag("--version", version, "print versions, quantized engines and CPU features");
+  app.add_flag("--version", version, "print versions, quantized engines, CPU features and what CUDA finds");
   mopt::cli::setup_inspect(app);
   mopt::cli::setup_passes(app);
   mopt::cli::setup_optimize(app);

@@ -1,0 +1,43 @@
+#pragma once
+// `mopt bench --device cuda`: a model's steady state on a GPU, timed by CUDA events. Written
+// against LibTorch's device-generic API (streams, events, graphs, the caching allocator's
+// statistics); the CUDA libraries come in through lib/runtime/cuda.h.
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+#include <torch/script.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/measure/timed_run.h"
+#include "lib/model/model.h"
+
+namespace mopt {
+
+/// How the GPU runs the model.
+struct GpuSettings {
+  c10::Device device{c10::kCUDA, 0};
+  bool cuda_graph = false;      ///< --cuda-graph: capture one call after warm-up, time its replays
+  bool tf32 = false;            ///< --tf32: TF32 tensor cores for fp32 matmuls and convolutions
+  bool cudnn_benchmark = true;  ///< cuDNN tries its algorithms during warm-up and keeps the fastest
+};
+
+/// Applies the settings that are global to LibTorch (cuDNN autotuning, TF32).
+void apply_gpu_settings(const GpuSettings& gpu);
+
+/// The model with every tensor on `device`, a frozen graph's constants too (Module::to() moves only
+/// parameters and buffers). TorchScript only: an AOTInductor package runs where it was compiled for.
+Model model_on_device(const Model& model, c10::Device device);
+
+/// Runs `model` once on `inputs` (host tensors) and waits for the GPU; returns the output on the host.
+torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device);
+
+/// One bench row on the GPU: {batch, latency (events around the call alone),
+/// latency_with_copies (host-to-device from pinned memory, the call, device-to-host, non-blocking),
+/// throughput of each, memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph}.
+nlohmann::json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch,
+                       const GpuSettings& gpu, int64_t warmup, const StopRule& stop,
+                       const std::function<void(int64_t, double)>& progress);
+
+}  // namespace mopt
