@@ -44,9 +44,21 @@ set(TORCH_LIBRARIES mopt_torch)
 
 # A CUDA build also holds libtorch_cuda.so: mopt loads it at run time when a GPU is asked for
 # (lib/runtime/cuda.cpp), so its processes do not map the CUDA libraries otherwise (measured: +0.25 s and
-# +400 MB per start). mopt's GPU code uses LibTorch's device-generic API and needs no CUDA headers.
+# +400 MB per start). mopt's GPU code uses LibTorch's device-generic API, without CUDA headers, except
+# lib/runtime/cuda_plugin/: the CUDA graph bridge, built against the CUDA runtime's
+# headers and library from the wheel's nvidia-cuda-runtime package. That package lacks nvcc's crt/
+# headers, which cuda_runtime.h includes; Triton (pinned with torch) ships CUDA 13's whole header set,
+# searched after the runtime's own for what it lacks.
 if(EXISTS ${MOPT_TORCH_LIB}/libtorch_cuda.so)
   set(MOPT_TORCH_CUDA "a CUDA build (libtorch_cuda.so loaded on demand)")
+  file(GLOB MOPT_CUDA_RUNTIME_INCLUDE ${TORCH_INSTALL_PREFIX}/../nvidia/cu[0-9]*/include)
+  file(GLOB MOPT_CUDA_RUNTIME_LIBRARY ${TORCH_INSTALL_PREFIX}/../nvidia/cu[0-9]*/lib/libcudart.so.*)
+  set(MOPT_CUDA_CRT_INCLUDE ${TORCH_INSTALL_PREFIX}/../triton/backends/nvidia/include)
+  if(NOT MOPT_CUDA_RUNTIME_INCLUDE OR NOT MOPT_CUDA_RUNTIME_LIBRARY OR NOT EXISTS ${MOPT_CUDA_CRT_INCLUDE}/crt/host_config.h)
+    message(FATAL_ERROR "LibTorch is a CUDA build but the CUDA runtime's headers or library (nvidia-cuda-runtime, "
+                        "triton) are missing: run scripts/setup.sh")
+  endif()
+  list(APPEND MOPT_CUDA_RUNTIME_INCLUDE ${MOPT_CUDA_CRT_INCLUDE})
 else()
   set(MOPT_TORCH_CUDA "CPU only")
 endif()

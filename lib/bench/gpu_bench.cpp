@@ -38,8 +38,9 @@ TimedRun time_with_events(const std::function<void()>& call, const c10::Stream& 
     end.synchronize();
     event_ms.push_back(start.elapsedTime(end));
   };
+  // The stop rule runs on the host's clock (launch and wait included); the samples reported are the events'.
   TimedRun run = run_timed(timed_call, 0, stop, progress);
-  run.samples_ms = event_ms;  // the host's clock also counted the launch and the wait
+  run.samples_ms = event_ms;
   return run;
 }
 
@@ -58,8 +59,9 @@ void apply_gpu_settings(const GpuSettings& gpu) {
   auto& context = at::globalContext();
   context.setBenchmarkCuDNN(gpu.cudnn_benchmark);
   const auto precision = gpu.tf32 ? at::Float32Precision::TF32 : at::Float32Precision::IEEE;
-  context.setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL, precision);
-  context.setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, precision);
+  for (auto op : {at::Float32Op::MATMUL, at::Float32Op::CONV, at::Float32Op::RNN}) {
+    context.setFloat32Precision(at::Float32Backend::CUDA, op, precision);
+  }
 }
 
 Model model_on_device(const Model& model, c10::Device device) {
@@ -97,6 +99,9 @@ json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, 
     pinned.push_back(input.contiguous().pin_memory());
     device_inputs.push_back(input.to(gpu.device));
   }
+  // The allocator keeps what earlier rows reserved: release it, or their peak would be this row's.
+  at::accelerator::synchronizeDevice(index);
+  at::accelerator::emptyCache();
   at::accelerator::resetPeakStats(index);
   torch::Tensor device_output;
   // The JIT executor profiles and optimizes over its first calls: a graph captures the optimized one.
@@ -107,8 +112,9 @@ json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, 
   // The graph replays one call on the same input and output tensors: the copies fill and empty those.
   std::optional<at::accelerator::Graph> graph;
   if (gpu.cuda_graph) {
-    graph.emplace();
+    device_output.reset();
     try {
+      graph.emplace();
       graph->capture_begin();
       device_output = run_model(model, device_inputs);
       graph->capture_end();

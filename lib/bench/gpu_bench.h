@@ -33,9 +33,10 @@ Model model_on_device(const Model& model, c10::Device device);
 /// Runs `model` once on `inputs` (host tensors) and waits for the GPU; returns the output on the host.
 torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device);
 
-/// One bench row on the GPU: {batch, latency (events around the call alone),
-/// latency_with_copies (host-to-device from pinned memory, the call, device-to-host, non-blocking),
-/// throughput of each, memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph}.
+/// One bench row on the GPU: {batch, device, latency and throughput (events around the call alone),
+/// with_copies {latency, throughput} (host-to-device from pinned memory, the call, device-to-host, all
+/// non-blocking on one stream), memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph}.
+/// A time-based stop rule judges the host's clock (launch and wait included); the samples are the events'.
 nlohmann::json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch,
                        const GpuSettings& gpu, int64_t warmup, const StopRule& stop,
                        const std::function<void(int64_t, double)>& progress);

@@ -1,6 +1,7 @@
 #include "lib/runtime/cuda.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/GraphImplInterface.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 #include <fmt/format.h>
@@ -35,6 +36,15 @@ Fn cudart_symbol(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
 
+// The CUDA graph bridge (lib/runtime/cuda_plugin/) lies beside the mopt binary.
+bool load_graph_bridge() {
+  std::error_code error;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return false;
+  const auto bridge = exe.parent_path() / "libmopt_cuda_graphs.so";
+  return dlopen(bridge.c_str(), RTLD_NOW | RTLD_GLOBAL) != nullptr && at::has_graph_impl(c10::DeviceType::CUDA);
+}
+
 // libtorch_cuda.so lies beside libtorch_cpu.so, which this process already maps.
 std::filesystem::path torch_library_dir() {
   Dl_info info{};
@@ -51,6 +61,7 @@ std::string runtime_error_text(int code) {
 // Name, compute capability and memory of each device, from the runtime and the driver API.
 void describe_devices(CudaStatus& status, int count, void* driver) {
   auto attribute = cudart_symbol<int (*)(int*, int, int)>("cudaDeviceGetAttribute");
+  auto init = symbol<int (*)(unsigned)>(driver, "cuInit");
   auto device_get = symbol<int (*)(int*, int)>(driver, "cuDeviceGet");
   auto device_name = symbol<int (*)(char*, int, int)>(driver, "cuDeviceGetName");
   auto total_memory = symbol<int (*)(size_t*, int)>(driver, "cuDeviceTotalMem_v2");
@@ -65,7 +76,7 @@ void describe_devices(CudaStatus& status, int count, void* driver) {
     int handle = 0;
     char name[256] = {};
     size_t bytes = 0;
-    if (device_get && device_get(&handle, i) == 0) {
+    if (init && init(0) == 0 && device_get && device_get(&handle, i) == 0) {
       if (device_name && device_name(name, sizeof(name), handle) == 0) device.name = name;
       if (total_memory && total_memory(&bytes, handle) == 0) device.memory_gib = static_cast<double>(bytes) / (1 << 30);
     }
@@ -105,13 +116,14 @@ CudaStatus probe() {
   const auto& hooks = at::detail::getCUDAHooks();
   try {
     status.runtime_version = cuda_version_text(hooks.versionCUDART());
-    if (hooks.compiledWithCuDNN()) status.cudnn_version = cudnn_version_text(hooks.versionCuDNN());
+    if (hooks.compiledWithCuDNN()) status.cudnn_version = cudnn_version_text(hooks.versionRuntimeCuDNN());
   } catch (const c10::Error&) {
     // LibTorch answered with its CPU-only hooks: something asked about CUDA before the library was loaded.
     status.unavailable = "LibTorch's CUDA libraries were loaded after LibTorch had settled on the CPU";
     return status;
   }
   status.built = true;
+  status.graphs = load_graph_bridge();
   if (auto driver_version = cudart_symbol<int (*)(int*)>("cudaDriverGetVersion")) {
     int version = 0;
     if (driver_version(&version) == 0 && version > 0) status.driver_cuda = cuda_version_text(version);
@@ -145,8 +157,9 @@ const CudaStatus& cuda_status() {
 
 std::string describe_cuda(const CudaStatus& status) {
   if (!status.built) return fmt::format("CUDA: none ({})", status.unavailable);
-  std::string built = fmt::format("CUDA {}{}", status.runtime_version,
-                                  status.cudnn_version.empty() ? "" : fmt::format(", cuDNN {}", status.cudnn_version));
+  std::string built = fmt::format("CUDA {}{}{}", status.runtime_version,
+                                  status.cudnn_version.empty() ? "" : fmt::format(", cuDNN {}", status.cudnn_version),
+                                  status.graphs ? ", CUDA graphs" : "");
   if (!status.available()) return fmt::format("{} built in; no GPU usable: {}", built, status.unavailable);
   std::vector<std::string> devices;
   for (const auto& d : status.devices) {

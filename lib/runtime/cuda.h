@@ -23,7 +23,8 @@ struct CudaDevice {
 struct CudaStatus {
   bool built = false;            ///< LibTorch's CUDA half loaded (a CUDA build of LibTorch)
   std::string runtime_version;   ///< LibTorch's CUDA runtime, "13.0"
-  std::string cudnn_version;     ///< "9.24.0"
+  std::string cudnn_version;     ///< "9.24.0", the cuDNN loaded
+  bool graphs = false;           ///< CUDA graphs reachable through at::accelerator::Graph (libmopt_cuda_graphs.so)
   std::string driver_version;    ///< NVIDIA driver, "580.65.06"; empty without one
   std::string driver_cuda;       ///< newest CUDA the driver runs, "13.0"; empty without a driver
   std::vector<CudaDevice> devices;
@@ -35,8 +36,8 @@ struct CudaStatus {
 /// LibTorch or a machine without a driver is a status, not an error.
 const CudaStatus& cuda_status();
 
-/// One line for `mopt --version`: "CUDA 13.0, cuDNN 9.24.0; GPU 0: NVIDIA H200 (9.0, 139.8 GiB), driver 580.65.06"
-/// or "CUDA 13.0, cuDNN 9.24.0 built in; no GPU usable: <why>".
+/// One line for `mopt --version`: "CUDA 13.0, cuDNN 9.24.0, CUDA graphs; GPU 0: NVIDIA H200 (compute 9.0, 139.8 GiB);
+/// driver 580.65.06 (CUDA 13.0)" or "CUDA 13.0, cuDNN 9.24.0, CUDA graphs built in; no GPU usable: <why>".
 std::string describe_cuda(const CudaStatus& status);
 
 /// --device: "cpu", "cuda" or "cuda:N". A malformed name, or cuda where no GPU is usable (no driver, no

@@ -6,8 +6,8 @@ FMNIST=/usr/share/datasets/fashion-mnist
 
 expect_exit 0 -- "$MOPT" --version
 cp "$WORK/out" "$WORK/version"
-# The pinned LibTorch is a CUDA build: its CUDA libraries load even where no GPU is.
-grep -Eq '^CUDA [0-9]+\.[0-9]+, cuDNN [0-9]+\.[0-9]+\.[0-9]+' "$WORK/version" || fail "--version lacks the CUDA line: $(cat "$WORK/version")"
+# The pinned LibTorch is a CUDA build: its CUDA libraries and mopt's CUDA graph bridge load even where no GPU is.
+grep -Eq '^CUDA [0-9]+\.[0-9]+, cuDNN [0-9]+\.[0-9]+\.[0-9]+, CUDA graphs' "$WORK/version" || fail "--version lacks the CUDA line: $(cat "$WORK/version")"
 
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device tpu
 expect_stderr "expected cpu, cuda or cuda:N"

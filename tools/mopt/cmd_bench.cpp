@@ -245,6 +245,10 @@ std::optional<GpuSettings> gpu_settings(const BenchArgs& args) {
   for (const auto& [given, flag] : cpu_only) {
     if (given) throw usage_error(fmt::format("{} measures on the CPU; it does not combine with --device cuda yet", flag));
   }
+  if (args.cuda_graph && !cuda_status().graphs) {
+    throw usage_error("--cuda-graph: CUDA graphs are not available in this build (libmopt_cuda_graphs.so did not load "
+                      "from beside the mopt binary)");
+  }
   return GpuSettings{device, args.cuda_graph, args.tf32, !args.no_cudnn_benchmark};
 }
 
