@@ -116,7 +116,9 @@ CudaStatus probe() {
   const auto& hooks = at::detail::getCUDAHooks();
   try {
     status.runtime_version = cuda_version_text(hooks.versionCUDART());
-    if (hooks.compiledWithCuDNN()) status.cudnn_version = cudnn_version_text(hooks.versionRuntimeCuDNN());
+    // The version LibTorch was built with: asking the loaded cuDNN (versionRuntimeCuDNN) aborted the process
+    // under AddressSanitizer ("Cannot load symbol cudnnGetVersion"), and the wheel pins the two together.
+    if (hooks.compiledWithCuDNN()) status.cudnn_version = cudnn_version_text(hooks.versionCuDNN());
   } catch (const c10::Error&) {
     // LibTorch answered with its CPU-only hooks: something asked about CUDA before the library was loaded.
     status.unavailable = "LibTorch's CUDA libraries were loaded after LibTorch had settled on the CPU";

@@ -23,7 +23,7 @@ struct CudaDevice {
 struct CudaStatus {
   bool built = false;            ///< LibTorch's CUDA half loaded (a CUDA build of LibTorch)
   std::string runtime_version;   ///< LibTorch's CUDA runtime, "13.0"
-  std::string cudnn_version;     ///< "9.24.0", the cuDNN loaded
+  std::string cudnn_version;     ///< "9.24.0", the cuDNN LibTorch was built with
   bool graphs = false;           ///< CUDA graphs reachable through at::accelerator::Graph (libmopt_cuda_graphs.so)
   std::string driver_version;    ///< NVIDIA driver, "580.65.06"; empty without one
   std::string driver_cuda;       ///< newest CUDA the driver runs, "13.0"; empty without a driver
