@@ -1,7 +1,6 @@
 #include "lib/bench/bench_workflow.h"
 
 #include <ATen/Parallel.h>
-#include <torch/version.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -253,8 +252,6 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   return metrics;
 }
 
-std::string libtorch_version() { return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH); }
-
 // The sweep on a GPU: cold start (load, move to the GPU, first call), one row per batch, and quality
 // from the GPU's outputs. MACs are counted on the host's copy of the model.
 json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress) {
@@ -266,14 +263,15 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
   const Model model = model_on_device(host_model, gpu.device);
   const double load_ms = elapsed_ms(load_start);
   auto first_start = std::chrono::steady_clock::now();
-  run_on_device(model, batch_inputs(settings.data, settings.batches.front()), gpu.device);
+  const auto first_input = batch_inputs(settings.data, settings.batches.front());
+  run_on_device(model, first_input, gpu.device, row_count(first_input));
   const double first_ms = elapsed_ms(first_start);
 
   const auto& cuda = cuda_status();
   const auto& device = cuda.devices.at(static_cast<size_t>(gpu.device.index()));
   json metrics = {{"model", model_json(settings, parameter_totals(host_model))},
                   {"runtime", {{"name", "libtorch"},
-                               {"version", libtorch_version()},
+                               {"version", build_versions()["libtorch"]},
                                {"device", gpu.device.str()},
                                {"gpu", {{"name", device.name},
                                         {"compute_capability", device.compute_capability},
@@ -298,13 +296,7 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
     metrics["rows"].push_back(row);
   }
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
-    std::vector<torch::Tensor> outputs;
-    const auto inputs = settings.data.input_list();
-    const int64_t n = row_count(inputs);
-    for (int64_t start = 0; start < n; start += settings.eval_batch) {
-      outputs.push_back(run_on_device(model, slice_rows(inputs, start, start + settings.eval_batch), gpu.device));
-    }
-    add_quality(metrics, torch::cat(outputs, 0), settings);
+    add_quality(metrics, run_on_device(model, settings.data.input_list(), gpu.device, settings.eval_batch), settings);
   }
   return metrics;
 }
@@ -344,7 +336,7 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
   json metrics = {{"model", model_json(settings, parameter_totals(model))},
                   // An AOTInductor package runs its own compiled code, on LibTorch's kernels and allocator.
                   {"runtime", {{"name", model.is_aoti_package() ? "libtorch-aotinductor" : "libtorch"},
-                               {"version", libtorch_version()},
+                               {"version", build_versions()["libtorch"]},
                                {"malloc", malloc_settings_json()}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};

@@ -78,11 +78,11 @@ Model model_on_device(const Model& model, c10::Device device) {
   }
 }
 
-torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device) {
+torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device,
+                            int64_t batch_size) {
   std::vector<torch::Tensor> on_device;
   for (const auto& input : inputs) on_device.push_back(input.to(device));
-  auto output = run_model(model, on_device).to(c10::kCPU);  // the copy back waits for the GPU
-  return output;
+  return run_model_batched(model, on_device, batch_size).to(c10::kCPU);  // the copy back waits for the GPU
 }
 
 json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch, const GpuSettings& gpu,

@@ -30,8 +30,10 @@ void apply_gpu_settings(const GpuSettings& gpu);
 /// parameters and buffers). TorchScript only: an AOTInductor package runs where it was compiled for.
 Model model_on_device(const Model& model, c10::Device device);
 
-/// Runs `model` once on `inputs` (host tensors) and waits for the GPU; returns the output on the host.
-torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device);
+/// Runs `model` on `inputs` (host tensors, moved to `device`) in batches of `batch_size` and waits for the
+/// GPU; returns the outputs on the host.
+torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device,
+                            int64_t batch_size);
 
 /// One bench row on the GPU: {batch, device, latency and throughput (events around the call alone),
 /// with_copies {latency, throughput} (host-to-device from pinned memory, the call, device-to-host, all
