@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 
+#include "lib/bench/batch_search.h"
 #include "lib/bench/bottleneck_hints.h"
 #include "lib/bench/op_profile_report.h"
 #include "lib/bench/profile_instrumentation.h"
@@ -283,7 +284,7 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
                                {"cudnn_benchmark", gpu.cudnn_benchmark}}},
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};
-  for (int64_t batch : settings.batches) {
+  auto measure_row = [&](int64_t batch) {
     const auto label = fmt::format("batch={} {}", batch, gpu.device.str());
     const auto input = batch_inputs(settings.data, batch);
     reset_peak_rss();
@@ -293,7 +294,18 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
     row["memory"]["peak_mb"] = peak_rss_mb();
     row["memory"]["increase_mb"] = peak_rss_mb() - baseline_rss;
     row["work"] = work_json(host_model, input, row["latency"]["p50_ms"].get<double>());
-    metrics["rows"].push_back(row);
+    return row;
+  };
+  if (settings.batch_auto) {
+    const double device_mb = device.memory_gib * 1024;
+    const auto rules = batch_search_rules(settings.max_memory, device_mb, fmt::format("{}'s {:.0f} MB", device.name, device_mb),
+                                          "the caching allocator's peak reserved GPU memory");
+    metrics["batch_search"] = search_batch(
+        measure_row, [](const json& row) { return row["memory"]["gpu"]["peak_reserved_mb"].get<double>(); }, rules,
+        metrics["rows"]);
+    at::accelerator::emptyCache();  // what a size that ran out of memory left reserved
+  } else {
+    for (int64_t batch : settings.batches) metrics["rows"].push_back(measure_row(batch));
   }
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
     add_quality(metrics, run_on_device(model, settings.data.input_list(), gpu.device, settings.eval_batch), settings);
@@ -341,14 +353,26 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
                   {"cold_start", {{"load_ms", load_ms}, {"first_inference_ms", first_ms}}},
                   {"rows", json::array()}};
   const int original_threads = at::get_num_threads();
-  for (int t : threads) {
-    for (int64_t batch : settings.batches) {
-      auto input = batch_inputs(settings.data, batch);
-      metrics["rows"].push_back(row_metrics(model, input, batch, t, baseline_rss, settings, progress));
-      if (metrics["rows"].size() == 1 && (settings.op_profile || !settings.trace_path.empty())) {
-        metrics["op_profile"] = op_profile_metrics(model, metrics["rows"][0], settings);
-      }
+  auto measure_row = [&](int64_t batch, int t) {
+    return row_metrics(model, batch_inputs(settings.data, batch), batch, t, baseline_rss, settings, progress);
+  };
+  if (settings.batch_auto) {
+    // What this process may use: what the kernel could still give it, plus what it already holds.
+    const double host_mb = available_memory_mb() + current_rss_mb();
+    const auto rules = batch_search_rules(
+        settings.max_memory, host_mb,
+        fmt::format("the {:.0f} MB this process could use at the start (MemAvailable plus its own RSS)", host_mb),
+        "the process's peak RSS");
+    metrics["batch_search"] = search_batch(
+        [&](int64_t batch) { return measure_row(batch, threads.front()); },
+        [](const json& row) { return row["memory"]["peak_mb"].get<double>(); }, rules, metrics["rows"]);
+  } else {
+    for (int t : threads) {
+      for (int64_t batch : settings.batches) metrics["rows"].push_back(measure_row(batch, t));
     }
+  }
+  if (settings.op_profile || !settings.trace_path.empty()) {
+    metrics["op_profile"] = op_profile_metrics(model, metrics["rows"][0], settings);
   }
   set_threads(original_threads);
 
@@ -371,6 +395,15 @@ std::vector<GateResult> judge(const BenchRequest& request, const json& metrics) 
     auto r = check_regressions(rule, request.baseline["metrics"], metrics);
     results.insert(results.end(), r.begin(), r.end());
   }
+  if (metrics.contains("batch_search")) {  // --batch auto: some size must fit the memory budget
+    const auto& search = metrics["batch_search"];
+    const auto best = search["best_batch"].get<int64_t>();
+    const auto& first = search["tried"][0];
+    results.push_back({"batch auto", "a batch fits under --max-memory", best > 0, static_cast<double>(best),
+                       best > 0 ? fmt::format("best batch {}", best)
+                                : fmt::format("batch 1 peaked at {:.0f} MB, over the budget of {:.0f} MB",
+                                              first["peak_mb"].get<double>(), search["budget_mb"].get<double>())});
+  }
   if (request.profile) {  // the figures only speak for the target if it deploys with the runtime measured
     const auto& runtimes = request.profile->runtimes;
     const bool deployed = std::count(runtimes.begin(), runtimes.end(), request.profile_runtime) > 0;
@@ -390,7 +423,8 @@ BenchOutcome run_bench(const BenchRequest& request, Report& report, const BenchP
   report.add_input(request.model_path);
   if (!request.reference_path.empty()) report.add_input(request.reference_path);
   report.metrics() = outcome.metrics;
-  report.details()["settings"] = {{"batches", request.batches_asked},
+  report.details()["settings"] = {{"batches", request.batch_auto ? json("auto") : json(request.batches_asked)},
+                                  {"max_memory", request.batch_auto ? json(request.max_memory) : json(nullptr)},
                                   {"op_profile", request.op_profile},
                                   {"soak", request.soak ? json(describe(*request.soak)) : json(nullptr)},
                                   {"threads", request.threads},

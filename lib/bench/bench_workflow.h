@@ -26,6 +26,8 @@ struct BenchRequest {
   std::filesystem::path reference_path;  ///< optional: agreement with this model
   Dataset data;                          ///< inputs (and labels for accuracy); rows are reused to fill batches
   std::vector<int64_t> batches = {1};
+  bool batch_auto = false;               ///< --batch auto: search the batch (lib/bench/batch_search.h) instead of `batches`
+  std::string max_memory = "0.9";        ///< --max-memory: the search's budget, a fraction of the device's memory or a size
   std::vector<int> threads;              ///< empty = the threads already in effect
   int64_t warmup = 10;
   StopRule stop;
@@ -56,7 +58,7 @@ struct BenchOutcome {
 using BenchProgress = std::function<void(const std::string&, int64_t, double)>;
 
 /// Runs the benchmark and judges it: fills `report` (inputs, metrics {model, cold_start, accuracy?,
-/// agreement?, rows[]}, details.settings, details.profile, every gate's verdict) and returns them.
+/// agreement?, rows[], batch_search? (--batch auto)}, details.settings, details.profile, every gate's verdict) and returns them.
 BenchOutcome run_bench(const BenchRequest& request, Report& report, const BenchProgress& progress = {});
 
 /// Input batch of `batch` rows from `inputs`, cycling rows when the dataset is smaller.

@@ -14,9 +14,9 @@
 namespace mopt {
 namespace {
 
-// Reads one "Key:   1234 kB" line of /proc/self/status; 0 when missing (non-Linux, hidepid).
-double status_field_mb(const std::string& key) {
-  std::ifstream status("/proc/self/status");
+// Reads one "Key:   1234 kB" line of a /proc file; 0 when missing (non-Linux, hidepid).
+double proc_field_mb(const char* file, const std::string& key) {
+  std::ifstream status(file);
   std::string line;
   const std::string prefix = key + ":";
   while (std::getline(status, line)) {
@@ -42,7 +42,9 @@ double current_rss_mb() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-double peak_rss_mb() { return status_field_mb("VmHWM"); }
+double peak_rss_mb() { return proc_field_mb("/proc/self/status", "VmHWM"); }
+
+double available_memory_mb() { return proc_field_mb("/proc/meminfo", "MemAvailable"); }
 
 bool reset_peak_rss() {
   std::ofstream clear_refs("/proc/self/clear_refs");

@@ -13,6 +13,9 @@ double current_rss_mb();
 /// Peak resident set size since start or the last reset, in MiB (VmHWM); 0 when unavailable.
 double peak_rss_mb();
 
+/// Memory the kernel could give processes now without swapping, in MiB (MemAvailable); 0 when unavailable.
+double available_memory_mb();
+
 /// Resets the peak to the current RSS (writes "5" to /proc/self/clear_refs, Linux >= 4.0), so a
 /// peak can be attributed to one phase; false when the kernel or sandbox does not permit it.
 bool reset_peak_rss();

@@ -73,5 +73,37 @@ import json; row=json.load(open('$WORK/ks.json'))['metrics']['rows'][0]
 assert len(row['samples_ms'])==7 and row['latency']['count']==7 and min(row['samples_ms'])==row['latency']['min_ms'], row" \
   || fail "--keep-samples"
 
+# --batch auto: batches 1, 2, 4, ... each a measured row, until throughput stops rising or the next size would
+# not fit under --max-memory; the best one is reported. (The search's rules: tests/unit/test_batch_search.cpp.)
+expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --batch auto --threads 1 --iterations 5 --warmup 1 \
+  --report "$WORK/auto.json"
+validate_report "$WORK/auto.json"
+expect_stdout "batch auto: best throughput at batch"
+py "
+import json; r=json.load(open('$WORK/auto.json')); m=r['metrics']; s=m['batch_search']
+tried=[t['batch'] for t in s['tried']]
+assert tried==[2**i for i in range(len(tried))] and len(tried)>=3, tried
+assert [row['batch'] for row in m['rows']]==tried, (m['rows'], tried)
+assert all(t['fits'] for t in s['tried']) and s['budget_mb']>1000 and s['memory_measure']=='the process\'s peak RSS', s
+best=max(s['tried'], key=lambda t: t['samples_per_s']); assert s['best_batch']==best['batch'], s
+assert 'throughput stopped rising' in s['stopped_by'], s
+assert r['details']['settings']['batches']=='auto' and r['details']['settings']['max_memory']=='0.9'
+assert [g['passed'] for g in r['gates'] if g['name']=='batch auto']==[True], r['gates']" "--batch auto report"
+# Nothing fits: batch 1 is measured, the gate fails (exit 3).
+expect_exit 3 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --batch auto --max-memory 1MB --iterations 3 --report "$WORK/auto_over.json"
+expect_stdout "no batch fits"
+expect_stderr "batch auto"
+py "
+import json; s=json.load(open('$WORK/auto_over.json'))['metrics']['batch_search']
+assert [t['batch'] for t in s['tried']]==[1] and not s['tried'][0]['fits'] and s['best_batch']==0 and s['budget_mb']==1, s
+assert 'over the budget of 1 MB' in s['stopped_by'], s" "--batch auto over the budget"
+for args in "--batch 0" "--batch 2,x" "--batch auto --max-memory 2" "--batch auto --max-memory 90%" "--batch 4 --max-memory 0.5" \
+            "--batch auto --threads 1,2" "--batch auto --duration 1"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 3 $args
+done
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --batch auto --iterations 3
+expect_stderr "runs in LibTorch"
+
 # Multi-input models (token ids and mask) in every command: tests/cli/test_multi_input.sh.
 finish

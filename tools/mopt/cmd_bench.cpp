@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "lib/bench/batch_search.h"
 #include "lib/bench/bench_workflow.h"
 #include "lib/bench/regression.h"
 #include "lib/errors.h"
@@ -35,8 +36,9 @@ struct BenchArgs {
   DataArgs data;
   std::string model;
   std::string reference;
-  std::vector<int64_t> batches = {1};
+  std::vector<std::string> batches = {"1"};  ///< sizes, or "auto"
   bool batches_given = false;  ///< --batch on the command line (else an ONNX model's fixed batch is used)
+  std::string max_memory;      ///< --max-memory: the budget of --batch auto
   int64_t warmup = 10;
   int64_t iterations = 0;
   double min_time = 0;
@@ -87,13 +89,15 @@ StopRule stop_rule(const BenchArgs& args) {
   return rule;
 }
 
-// Page faults per timed call; many of them mean the C allocator maps each call's buffers afresh.
-void print_page_faults(const std::string& label, const nlohmann::json& row) {
+// Page faults per timed call; many of them mean the C allocator maps each call's buffers afresh
+// (said once per run: `hinted`).
+void print_page_faults(const std::string& label, const nlohmann::json& row, bool& hinted) {
   if (!row.contains("memory") || !row["memory"].contains("page_faults_per_call")) return;
   const double faults = row["memory"]["page_faults_per_call"].get<double>();
   const double mapped_mb = faulted_mb(faults);
   say("{}: {:.0f} page faults per call ({:.1f} MB of memory mapped afresh per call)", label, faults, mapped_mb);
-  if (!maps_memory_afresh(faults)) return;
+  if (!maps_memory_afresh(faults) || hinted) return;
+  hinted = true;
   say("hint: {:.1f} MB mapped afresh per call; where that is glibc handing freed buffers back to the OS (it is for "
       "MobileNetV2, not for ResNet-18 here), setting {} in the deploying process (or jemalloc/tcmalloc) avoids it: "
       "`mopt bench --malloc-tuned` measures whether it does for this model. How much is mapped afresh also depends on "
@@ -102,7 +106,7 @@ void print_page_faults(const std::string& label, const nlohmann::json& row) {
 }
 
 // CPU and RSS of one row, and its soak windows when it was a soak.
-void print_resources(const nlohmann::json& row) {
+void print_resources(const nlohmann::json& row, bool& hinted) {
   const auto label = fmt::format("batch={} threads={}", row["batch"].get<int64_t>(), row["threads"].get<int>());
   if (row.contains("cpu")) {
     const auto& c = row["cpu"];
@@ -111,7 +115,7 @@ void print_resources(const nlohmann::json& row) {
         label, c["percent_one_core"].get<double>(), c["percent"].get<double>(), c["logical_cores"].get<int>(),
         r["peak_mb"].get<double>(), r["mean_mb"].get<double>(), r["first_inference_mb"].get<double>(), r["end_mb"].get<double>());
   }
-  print_page_faults(label, row);
+  print_page_faults(label, row, hinted);
   if (!row.contains("soak")) return;
   const auto& soak = row["soak"];
   say("soak {} ({}): {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", label, soak["settings"].get<std::string>(), "window s", "calls",
@@ -172,6 +176,23 @@ void print_gpu_row(const nlohmann::json& row) {
       memory["peak_allocated_mb"].get<double>(), memory["peak_reserved_mb"].get<double>(), memory["total_mb"].get<double>());
 }
 
+// --batch auto: the sizes tried, the best and why the search stopped.
+void print_batch_search(const nlohmann::json& search) {
+  std::vector<std::string> tried;
+  for (const auto& t : search["tried"]) {
+    tried.push_back(fmt::format("{}{}", t["batch"].get<int64_t>(), t["fits"].get<bool>() ? "" : " (over)"));
+  }
+  const auto best = search["best_batch"].get<int64_t>();
+  double best_rate = 0;
+  for (const auto& t : search["tried"]) {
+    if (t["batch"].get<int64_t>() == best) best_rate = t["samples_per_s"].get<double>();
+  }
+  say("batch auto: {}; tried {}; budget {:.0f} MB ({}), judged on {}; stopped: {}",
+      best > 0 ? fmt::format("best throughput at batch {} ({:.1f} samples/s)", best, best_rate) : "no batch fits",
+      fmt::join(tried, ", "), search["budget_mb"].get<double>(), search["budget"].get<std::string>(),
+      search["memory_measure"].get<std::string>(), search["stopped_by"].get<std::string>());
+}
+
 void print_text(const nlohmann::json& metrics, int64_t top) {
   const auto& runtime = metrics["runtime"];
   if (runtime.contains("gpu")) {
@@ -192,7 +213,9 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
         row["throughput"]["samples_per_s"].get<double>(), row["memory"]["peak_mb"].get<double>(),
         row.contains("cpu") ? fmt::format("{:.1f}", row["cpu"]["percent"].get<double>()) : std::string("-"));
   }
-  for (const auto& row : metrics["rows"]) print_resources(row);
+  if (metrics.contains("batch_search")) print_batch_search(metrics["batch_search"]);
+  bool hinted = false;
+  for (const auto& row : metrics["rows"]) print_resources(row, hinted);
   for (const auto& row : metrics["rows"]) {
     if (row.contains("with_copies")) print_gpu_row(row);
   }
@@ -252,6 +275,39 @@ std::optional<GpuSettings> gpu_settings(const BenchArgs& args) {
   return GpuSettings{device, args.cuda_graph, args.tf32, !args.no_cudnn_benchmark};
 }
 
+// --batch N[,N...] or --batch auto (with --max-memory), and what auto does not combine with.
+void parse_batches(const BenchArgs& args, BenchRequest& settings) {
+  settings.batch_auto = args.batches == std::vector<std::string>{"auto"};
+  if (!settings.batch_auto) {
+    if (!args.max_memory.empty()) throw usage_error("--max-memory is the budget of --batch auto");
+    settings.batches.clear();
+    for (const auto& text : args.batches) {
+      int64_t batch = 0;
+      try {
+        size_t used = 0;
+        batch = std::stoll(text, &used);
+        if (used != text.size()) batch = 0;
+      } catch (const std::exception&) {
+      }
+      if (batch <= 0) throw usage_error(fmt::format("--batch '{}': give positive sizes (1,8,32) or auto", text));
+      settings.batches.push_back(batch);
+    }
+    settings.batches_asked = settings.batches;
+    return;
+  }
+  const std::vector<std::pair<bool, const char*>> conflicts = {
+      {settings.runtime == "onnxruntime", "--runtime onnxruntime (it runs in LibTorch: add --runtime libtorch, or give sizes)"},
+      {args.common.threads.size() > 1, "several --threads (it searches at one thread count)"},
+      {args.duration > 0, "--duration"},
+      {!args.profile.empty(), "--profile (a profile's budgets are stated at its own batch)"}};
+  for (const auto& [given, what] : conflicts) {
+    if (given) throw usage_error(fmt::format("--batch auto does not combine with {}", what));
+  }
+  settings.batches = {1};
+  if (!args.max_memory.empty()) settings.max_memory = args.max_memory;
+  memory_budget_mb(settings.max_memory, 1);  // a malformed budget fails before anything is measured
+}
+
 void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.model.empty()) throw usage_error("bench needs a MODEL (or use `mopt bench compare A.json B.json`)");
   const auto gpu = gpu_settings(args);
@@ -276,7 +332,7 @@ void run_bench_command(const BenchArgs& args, Report& report) {
 
   settings.model_path = args.model;
   settings.reference_path = args.reference;
-  settings.batches = settings.batches_asked = args.batches;
+  parse_batches(args, settings);
   if (!args.batches_given && detect_format(args.model) == ModelFormat::kOnnx) {
     // A model exported with a fixed batch runs at that batch only (ONNX Runtime enforces it).
     if (auto fixed = declared_batch(load_onnx(args.model)); fixed > 1) settings.batches = {fixed};
@@ -349,7 +405,12 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--runtime", args->runtime, "onnxruntime or libtorch (default: onnxruntime for .onnx, libtorch otherwise)")
       ->check(CLI::IsMember({"onnxruntime", "libtorch"}));
   cmd->add_option("--reference", args->reference, "compare outputs with this model (agreement, cosine, SQNR)")->type_name("MODEL");
-  cmd->add_option("--batch", args->batches, "batch sizes to sweep, e.g. 1,8,32")->delimiter(',')->check(CLI::PositiveNumber)->type_name("N[,N...]");
+  cmd->add_option("--batch", args->batches, "batch sizes to sweep, e.g. 1,8,32; or auto: double from 1 while the next "
+                  "size fits under --max-memory and throughput still rises, and report the best")
+      ->delimiter(',')->type_name("N[,N...]|auto");
+  cmd->add_option("--max-memory", args->max_memory, "budget of --batch auto: a fraction of the device's memory (default "
+                  "0.9; on the CPU, of what the process could use at the start) or a size such as 4GB")
+      ->type_name("F|SIZE");
   cmd->add_option("--warmup", args->warmup, "untimed warm-up calls per row (default 10)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--iterations", args->iterations, "stop after N timed calls (default rule: 100)")->check(CLI::PositiveNumber);
   cmd->add_option("--min-time", args->min_time, "stop after this many seconds of timed calls")->type_name("SECONDS");
@@ -400,7 +461,8 @@ void setup_bench(CLI::App& app) {
                   "  mopt bench cnn.pt --input-shape 1x1x28x28 --fail-if 'cpu.percent > 25'   # CPU budget (% of all cores)\n"
                   "  mopt bench model.onnx --runtime libtorch     # the same file imported into LibTorch\n"
                   "  mopt bench model.pt2 --input-shape x:8x3x224x224 --batch 8   # an AOTInductor package, at a shape it was exported for\n"
-                  "  mopt bench model.pt --input-shape 1x3x224x224 --device cuda --batch 1,32 --cuda-graph   # on a GPU\n\n") +
+                  "  mopt bench model.pt --input-shape 1x3x224x224 --device cuda --batch 1,32 --cuda-graph   # on a GPU\n"
+                  "  mopt bench model.pt --input-shape 1x3x224x224 --device cuda --batch auto --max-memory 0.9   # best batch that fits\n\n") +
               exit_codes_help());
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("compare")) return;
