@@ -23,6 +23,7 @@ void register_all_passes(PassRegistry& registry) {
   registry.add(make_quantize_dynamic_pass());
   registry.add(make_quantize_static_pass());
   registry.add(make_compute_bf16_pass());
+  registry.add(make_compute_fp16_pass());
   registry.add(make_store_weights_pass());
   // ONNX graph passes.
   registry.add(make_onnx_eliminate_identity_pass());

@@ -294,6 +294,7 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
     row["memory"]["peak_mb"] = peak_rss_mb();
     row["memory"]["increase_mb"] = peak_rss_mb() - baseline_rss;
     row["work"] = work_json(host_model, input, row["latency"]["p50_ms"].get<double>());
+    if (!settings.keep_samples) row.erase("samples_ms");
     return row;
   };
   if (settings.batch_auto) {

@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <optional>
-#include <sstream>
 
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
@@ -62,27 +61,6 @@ void apply_gpu_settings(const GpuSettings& gpu) {
   for (auto op : {at::Float32Op::MATMUL, at::Float32Op::CONV, at::Float32Op::RNN}) {
     context.setFloat32Precision(at::Float32Backend::CUDA, op, precision);
   }
-}
-
-Model model_on_device(const Model& model, c10::Device device) {
-  if (!model.is_torchscript()) {
-    throw usage_error("--device cuda runs TorchScript and ONNX models; an AOTInductor package runs on the device "
-                      "it was compiled for");
-  }
-  std::stringstream buffer;
-  model.torchscript().save(buffer);
-  try {
-    return Model::from_torchscript(torch::jit::load(buffer, device));
-  } catch (const c10::Error& e) {
-    throw invalid_input(fmt::format("the model does not load on {}: {}", device.str(), short_torch_message(e.what())));
-  }
-}
-
-torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device,
-                            int64_t batch_size) {
-  std::vector<torch::Tensor> on_device;
-  for (const auto& input : inputs) on_device.push_back(input.to(device));
-  return run_model_batched(model, on_device, batch_size).to(c10::kCPU);  // the copy back waits for the GPU
 }
 
 json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch, const GpuSettings& gpu,
@@ -151,6 +129,7 @@ json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, 
   row["cuda_graph"] = gpu.cuda_graph;
   row["with_copies"] = phase_json(copies_run, batch);
   row["stop_rule"] = describe(stop);
+  row["samples_ms"] = compute_run.samples_ms;
   row["memory"] = {{"gpu",
                     {{"peak_allocated_mb", static_cast<double>(stats.allocated_bytes[kAllPools].peak) / kMiB},
                      {"peak_reserved_mb", static_cast<double>(stats.reserved_bytes[kAllPools].peak) / kMiB},

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/eval/on_device.h"
 #include "lib/measure/timed_run.h"
-#include "lib/model/model.h"
 
 namespace mopt {
 
@@ -26,18 +26,10 @@ struct GpuSettings {
 /// Applies the settings that are global to LibTorch (cuDNN autotuning, TF32).
 void apply_gpu_settings(const GpuSettings& gpu);
 
-/// The model with every tensor on `device`, a frozen graph's constants too (Module::to() moves only
-/// parameters and buffers). TorchScript only: an AOTInductor package runs where it was compiled for.
-Model model_on_device(const Model& model, c10::Device device);
-
-/// Runs `model` on `inputs` (host tensors, moved to `device`) in batches of `batch_size` and waits for the
-/// GPU; returns the outputs on the host.
-torch::Tensor run_on_device(const Model& model, const std::vector<torch::Tensor>& inputs, c10::Device device,
-                            int64_t batch_size);
-
 /// One bench row on the GPU: {batch, device, latency and throughput (events around the call alone),
 /// with_copies {latency, throughput} (host-to-device from pinned memory, the call, device-to-host, all
-/// non-blocking on one stream), memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph}.
+/// non-blocking on one stream), memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph,
+/// samples_ms (each call's event time)}.
 /// A time-based stop rule judges the host's clock (launch and wait included); the samples are the events'.
 nlohmann::json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch,
                        const GpuSettings& gpu, int64_t warmup, const StopRule& stop,

@@ -39,6 +39,7 @@ ChildTiming bench_in_child(const fs::path& model, const fs::path& input, int war
                                    "--warmup", std::to_string(warmup), "--iterations", std::to_string(iterations),
                                    "--keep-samples", "--report", report.string(), "--quiet"};
   if (settings.tuned_allocator) argv.push_back("--malloc-tuned");
+  if (settings.device != "cpu") argv.insert(argv.end(), {"--device", settings.device});
   log_verbose("fresh-process timing: {}", fmt::join(argv, " "));
   auto outcome = run_child(argv, log);
   if (outcome.exit_code != 0) {
@@ -106,15 +107,17 @@ FreshLatency measure_fresh_latency(const fs::path& before, const fs::path& after
     result.after_process_p50_ms.push_back(summarize_latencies(a.samples_ms).p50_ms);
   }
   result.method = {{"method", "fresh process per round: mopt bench on the saved file, alternating before/after"},
-                   {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}{}",
+                   {"command", fmt::format("mopt bench FILE --batch 1 --threads {} --engine {} --warmup {} --iterations {}{}{}",
                                            settings.threads, settings.engine, settings.warmup, calls_in_round(0),
-                                           settings.tuned_allocator ? " --malloc-tuned" : "")},
+                                           settings.tuned_allocator ? " --malloc-tuned" : "",
+                                           settings.device != "cpu" ? " --device " + settings.device : "")},
                    {"rounds", done},
                    {"extra_rounds", done - rounds},
                    {"warmup_per_round", settings.warmup},
                    {"timed_calls", result.before_ms.size()},
                    {"threads", settings.threads},
                    {"engine", settings.engine},
+                   {"device", settings.device},
                    {"malloc", malloc}};
   return result;
 }

@@ -26,6 +26,7 @@ struct FreshLatencySettings {
   int threads = 0;
   std::string engine;
   bool tuned_allocator = false;  ///< children run `mopt bench --malloc-tuned` (kTunedMallocEnv)
+  std::string device = "cpu";    ///< children run `mopt bench --device DEVICE` (timed by CUDA events on a GPU)
 };
 
 /// Pooled timed samples of each file, and how they were taken (for the report).

@@ -6,6 +6,7 @@
 
 #include "lib/eval/evaluate.h"
 #include "lib/eval/fresh_latency.h"
+#include "lib/eval/on_device.h"
 #include "lib/measure/latency_stats.h"
 #include "lib/measure/memory.h"
 #include "lib/model/onnx_io.h"
@@ -24,6 +25,10 @@ bool is_onnx_file(const fs::path& path) { return detect_format(path) == ModelFor
 
 // The model's outputs over the whole dataset, computed by the runtime that will run the file.
 torch::Tensor outputs_of(const fs::path& file, const Dataset& data, const ComparisonSettings& settings, int threads) {
+  if (settings.device != "cpu") {
+    const c10::Device device(settings.device);
+    return run_on_device(model_on_device(load_executable(file), device), data.input_list(), device, settings.eval_batch);
+  }
   if (!is_onnx_file(file)) return run_model_batched(load_executable(file), data.input_list(), settings.eval_batch);
   const auto proto = load_onnx(file);
   check_fits_declared_inputs(proto, data.input_rows(0, 1), data.description);
@@ -69,6 +74,7 @@ json allocator_check(const fs::path& before, const fs::path& after, const std::v
     return {{"status", "not needed"}, {"reason", fmt::format("under {} MB mapped afresh per call", kFreshMemoryHintMb)}};
   }
   if (!glibc_allocator_in_use()) return {{"status", "skipped"}, {"reason", "this build's allocator is a sanitizer's, not glibc's"}};
+  if (timing.device != "cpu") return {{"status", "skipped"}, {"reason", "measured on a GPU, whose memory the C allocator does not hold"}};
   auto tuned_timing = timing;
   tuned_timing.tuned_allocator = true;
   auto tuned = measure_fresh_latency(before, after, inputs, tuned_timing);
@@ -98,6 +104,7 @@ FreshLatencySettings fresh_timing(const ComparisonSettings& settings) {
   timing.warmup = settings.warmup;
   timing.iterations = settings.iterations;
   timing.threads = settings.threads > 0 ? settings.threads : active_threads();
+  timing.device = settings.device;
   return timing;
 }
 
@@ -122,6 +129,7 @@ json compare_files(const fs::path& before, const fs::path& after, const Dataset&
   result["samples"] = data.size();
   result["data"] = data.description;
   result["runtime"] = {{"before", runtime_of(before)}, {"after", runtime_of(after)}};
+  result["device"] = settings.device;
   if (data.has_labels()) {
     result["before"]["accuracy"] = {{"top1", top1(out_before, data.labels)}};
     result["after"]["accuracy"] = {{"top1", top1(out_after, data.labels)}};

@@ -26,6 +26,9 @@ struct ComparisonSettings {
   /// false (--no-latency): outputs, accuracy and agreement only. Timing is most of a conversion's
   /// run time (fresh child processes per file), which batch conversions may not want to pay.
   bool time_latency = true;
+  /// "cpu", or the GPU both models run on ("cuda:0"): outputs are computed there and the fresh
+  /// processes run `mopt bench --device` (CUDA events). Resolve it first (lib/runtime/cuda.h).
+  std::string device = "cpu";
 };
 
 /// Whether compare_files() timed the files: false under --no-latency, when the result has no

@@ -19,6 +19,8 @@ std::unique_ptr<Pass> make_store_weights_pass();
 
 /// `compute-bf16`: weights and activations in bfloat16 (--mode bf16-compute).
 std::unique_ptr<Pass> make_compute_bf16_pass();
+/// `compute-fp16`: weights and activations in float16 (--mode fp16 --device cuda).
+std::unique_ptr<Pass> make_compute_fp16_pass();
 
 /// The globs of a quantize pass's `skip` option ("features.0,classifier.*"); empty parts dropped.
 std::vector<std::string> split_skip_option(const std::string& text);

@@ -15,6 +15,14 @@ Pipeline quantize_pipeline(const QuantizeSettings& settings) {
     throw usage_error(fmt::format("--mode {} is not available for ONNX output yet; use static or dynamic, or -o MODEL.pt "
                                   "for LibTorch", mode));
   }
+  if (settings.gpu) {
+    if (mode != "fp16" && mode != "bf16") {
+      throw usage_error(fmt::format("--mode {} runs on the CPU's engines; on a GPU, --mode fp16 or bf16 computes in half "
+                                    "precision", mode));
+    }
+    if (settings.onnx_output) throw usage_error("--device cuda writes TorchScript for LibTorch on the GPU: -o MODEL.pt");
+    return parse_pipeline(fmt::format("compute-{}", mode));
+  }
   if (mode == "fp16" || mode == "bf16") return parse_pipeline(fmt::format("store-weights{{dtype={}}}", mode));
   if (mode == "bf16-compute") return parse_pipeline("compute-bf16");
   if (!int8) throw usage_error(fmt::format("--mode is static, dynamic, fp16, bf16 or bf16-compute, not '{}'", mode));
@@ -32,12 +40,14 @@ Pipeline quantize_pipeline(const QuantizeSettings& settings) {
   return pipeline;
 }
 
-bool quantizes_fp32_baseline(const std::string& mode) { return mode == "bf16-compute"; }
+bool quantizes_fp32_baseline(const QuantizeSettings& settings) { return settings.gpu || settings.mode == "bf16-compute"; }
 
-const std::vector<std::string>& fp32_baseline_pipelines() {
-  static const std::vector<std::string> pipelines{"freeze,optimize-for-inference", "freeze,channels-last,optimize-for-inference",
-                                                  "freeze,channels-last"};
-  return pipelines;
+const std::vector<std::string>& fp32_baseline_pipelines(bool gpu) {
+  static const std::vector<std::string> cpu{"freeze,optimize-for-inference", "freeze,channels-last,optimize-for-inference",
+                                            "freeze,channels-last"};
+  static const std::vector<std::string> cuda{"remove-dropout,fold-conv-bn,freeze",
+                                             "remove-dropout,fold-conv-bn,freeze,channels-last"};
+  return gpu ? cuda : cpu;
 }
 
 }  // namespace mopt

@@ -21,18 +21,20 @@ struct QuantizeSettings {
   std::vector<std::string> skip;  ///< --skip globs
   std::string reduce_range = "auto";  ///< ONNX output: 7-bit weights (auto: where this CPU has no VNNI), on, off
   bool onnx_output = false;       ///< -o MODEL.onnx: the ONNX clean-up passes first, INT8 modes only
+  bool gpu = false;               ///< --device cuda: fp16/bf16 compute in half precision (INT8 is the CPU's)
 };
 
 /// The pipeline that quantizes; usage_error for a mode that has no pass for the output format.
 Pipeline quantize_pipeline(const QuantizeSettings& settings);
 
-/// Whether the mode's pipeline runs on the fastest fp32 baseline instead of the input (bf16-compute:
-/// it computes in bf16 what the baseline computes in float32).
-bool quantizes_fp32_baseline(const std::string& mode);
+/// Whether the mode's pipeline runs on the fastest fp32 baseline instead of the input (bf16-compute,
+/// and fp16/bf16 on a GPU: it computes in half precision what the baseline computes in float32).
+bool quantizes_fp32_baseline(const QuantizeSettings& settings);
 
-/// The fp32 pipelines TorchScript output is measured against, the default first: frozen and
+/// The fp32 pipelines TorchScript output is measured against, the default first. CPU: frozen and
 /// optimized for inference, the same with channels-last conv weights, and channels-last without
 /// optimize-for-inference (compile --keep-if-faster drops it for MobileNetV3-small and EfficientNet-B0).
-const std::vector<std::string>& fp32_baseline_pipelines();
+/// GPU: BatchNorm folded and frozen, in the default layout and channels-last (no oneDNN: it is the CPU's).
+const std::vector<std::string>& fp32_baseline_pipelines(bool gpu = false);
 
 }  // namespace mopt

@@ -1,9 +1,9 @@
-// Reduced-precision weight storage, and bf16 compute.
+// Reduced-precision weight storage, and bf16/fp16 compute.
 // Storage:
 //   Before: %w : Tensor = prim::Constant[value=<float32 tensor>]() ; aten::conv2d(%x, %w, ...)
 //   After:  %w16 = prim::Constant[value=<float16 tensor>]() ; %w = aten::to(%w16, 6) ; aten::conv2d(%x, %w, ...)
 // Compute:
-//   After:  %xb = aten::to(%x, 15) (floating-point inputs only) ; %w = prim::Constant[value=<bfloat16 tensor>]() ; %y = aten::conv2d(%xb, %w, ...)
+//   After:  %xb = aten::to(%x, 15) (floating-point inputs only; 5 for fp16) ; %w = prim::Constant[value=<bfloat16 tensor>]() ; %y = aten::conv2d(%xb, %w, ...)
 //           ... ; return aten::to(%out, 6)
 // Preconditions: a frozen graph (weights are constants). No constant propagation may run after
 // storage, or the casts fold back into float32 constants.
@@ -48,17 +48,17 @@ Value* cast(Graph& graph, Value* value, c10::ScalarType dtype) {
   return graph.insert(c10::aten::to, {value, static_cast<int64_t>(dtype)});
 }
 
-// aten::to(value, bfloat16) when `value` holds floating-point numbers, else `value` unchanged: token
+// aten::to(value, dtype) when `value` holds floating-point numbers, else `value` unchanged: token
 // ids and masks (int64) must reach embeddings and comparisons as integers. Decided at run time, since
 // a saved graph's inputs carry no dtype.
-Value* cast_if_floating(Graph& graph, Value* value) {
+Value* cast_if_floating(Graph& graph, Value* value, c10::ScalarType dtype) {
   Value* is_float = graph.insert(c10::aten::is_floating_point, {value});
   Node* branch = graph.insertNode(graph.create(c10::prim::If, {is_float}, 1));
   branch->output()->setType(value->type());
   auto* cast_block = branch->addBlock();
   {
     torch::jit::WithInsertPoint inside(cast_block);
-    cast_block->registerOutput(cast(graph, value, torch::kBFloat16));
+    cast_block->registerOutput(cast(graph, value, dtype));
   }
   branch->addBlock()->registerOutput(value);
   return branch->output();
@@ -66,12 +66,12 @@ Value* cast_if_floating(Graph& graph, Value* value) {
 
 }  // namespace
 
-int64_t compute_in_bfloat16(Model& model) {
+int64_t compute_in_reduced_precision(Model& model, c10::ScalarType dtype) {
   auto graph = frozen_forward(model);
   const auto constants = float_constants(*graph, 0);
   for (auto* node : constants) {
     torch::jit::WithInsertPoint guard(node);
-    node->output()->replaceAllUsesWith(graph->insertConstant(torch::jit::toIValue(node->output())->toTensor().to(torch::kBFloat16)));
+    node->output()->replaceAllUsesWith(graph->insertConstant(torch::jit::toIValue(node->output())->toTensor().to(dtype)));
     node->destroy();
   }
   for (size_t i = 1; i < graph->inputs().size(); ++i) {  // input 0 is the module
@@ -79,7 +79,7 @@ int64_t compute_in_bfloat16(Model& model) {
     if (!is_tensor(input)) continue;
     const auto uses = input->uses();  // the model's own uses, before the cast adds its
     torch::jit::WithInsertPoint guard(graph->block()->nodes().front());
-    Value* reduced = cast_if_floating(*graph, input);
+    Value* reduced = cast_if_floating(*graph, input, dtype);
     for (const auto& use : uses) use.user->replaceInput(use.offset, reduced);
   }
   for (size_t i = 0; i < graph->outputs().size(); ++i) {
@@ -100,8 +100,8 @@ int64_t compute_in_bfloat16(Model& model) {
         if (use.user->kind() == c10::aten::_set_item && use.offset == 0) elements.emplace_back(use.user, 2);
       }
     } else {
-      throw invalid_input(fmt::format("--mode bf16-compute casts tensor outputs back to float32, and this model returns a {}; "
-                                      "use --mode bf16 (bf16 weights, float32 compute)", output->type()->str()));
+      throw invalid_input(fmt::format("{} compute casts tensor outputs back to float32, and this model returns a {}; store "
+                                      "the weights only (--mode bf16 or fp16 on the CPU)", c10::toString(dtype), output->type()->str()));
     }
     for (auto [user, e] : elements) {
       if (!is_tensor(user->input(e))) continue;

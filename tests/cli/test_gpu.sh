@@ -23,6 +23,9 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
     expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device $device
     expect_stderr "no GPU usable"
   done
+  expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --device cuda --input-shape 1x1x28x28
+  expect_stderr "no GPU usable"
+  [ ! -e "$WORK/cnn.fp16.pt" ] || fail "a refused quantize wrote its output"
   echo "no GPU here: the GPU measurements were not run"
 else
   # On a GPU: events, copies, graph replay and memory are reported, and the outputs agree with the CPU's.
@@ -44,6 +47,26 @@ for r in m['rows']:
 assert m['agreement']['cosine']>0.9999 and m['agreement']['top1_agreement']>=0.99, m['agreement']
 assert m['accuracy']['top1']>0.85, m['accuracy']
 " || fail "GPU bench report ($graph): $(head -c 600 "$WORK/gpu.json")"
+  done
+  # --batch auto: sizes doubled under the GPU's memory budget, judged on the allocator's peak.
+  expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cuda --batch auto --iterations 20 --report "$WORK/auto.json"
+  validate_report "$WORK/auto.json"
+  "$PY" -c "
+import json; s=json.load(open('$WORK/auto.json'))['metrics']['batch_search']
+assert len(s['tried'])>=3 and s['best_batch']>=1 and 'GPU' in s['memory_measure'], s
+" || fail "GPU --batch auto: $(head -c 600 "$WORK/auto.json")"
+  # fp16 compute on the GPU: half-precision constants in the file, outputs checked against fp32 there.
+  for mode in fp16 bf16; do
+    expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.$mode.pt" --mode $mode --device cuda --eval-data $FMNIST \
+      --normalize 0.286,0.353 --eval-samples 1000 --allow-slower --report "$WORK/q$mode.json"
+    validate_report "$WORK/q$mode.json"
+    "$PY" -c "
+import json; r=json.load(open('$WORK/q$mode.json')); m=r['metrics']; q=r['details']['quantization']
+assert q['device']=='cuda:0' and 'compute-$mode' in r['pipeline'], (q['device'], r['pipeline'])
+assert m['device']=='cuda:0' and m['agreement']['cosine']>0.999 and m['after']['accuracy']['top1']>0.85, m
+assert '--device cuda:0' in m['latency_measurement']['command'], m['latency_measurement']
+" || fail "GPU quantize --mode $mode: $(head -c 600 "$WORK/q$mode.json")"
+    expect_exit 0 -- "$MOPT" bench "$WORK/cnn.$mode.pt" --data $FMNIST --normalize 0.286,0.353 --samples 1000 --device cuda --iterations 20
   done
 fi
 finish

@@ -1,6 +1,8 @@
 // Pipeline text: parse -> print -> parse round-trips; names and options are validated.
 #include "lib/data/dataset.h"
 #include "passes/quantize/quantize_passes.h"
+#include "passes/quantize/quantize_preset.h"
+#include "passes/register_all_passes.h"
 #include "tests/unit/test_helpers.h"
 
 using namespace mopt;
@@ -110,5 +112,31 @@ TEST_SUITE("pipeline") {
   TEST_CASE("the skip option of the quantize passes splits on commas and drops empty parts") {
     CHECK(split_skip_option("") == std::vector<std::string>{});
     CHECK(split_skip_option("features.0,,classifier.*,") == std::vector<std::string>{"features.0", "classifier.*"});
+  }
+
+  TEST_CASE("quantize's modes as passes: on a GPU fp16/bf16 compute in half precision on the fp32 baseline") {
+    QuantizeSettings cpu;
+    cpu.mode = "fp16";
+    CHECK(print_pipeline(quantize_pipeline(cpu)) == "store-weights{dtype=fp16}");
+    CHECK_FALSE(quantizes_fp32_baseline(cpu));
+    QuantizeSettings gpu = cpu;
+    gpu.gpu = true;
+    CHECK(print_pipeline(quantize_pipeline(gpu)) == "compute-fp16");
+    CHECK(quantizes_fp32_baseline(gpu));
+    gpu.mode = "bf16";
+    CHECK(print_pipeline(quantize_pipeline(gpu)) == "compute-bf16");
+    validate_pipeline(quantize_pipeline(gpu), make_default_registry());
+    for (const char* mode : {"static", "dynamic", "bf16-compute"}) {
+      gpu.mode = mode;
+      CHECK(thrown_code([&] { quantize_pipeline(gpu); }) == 2);
+    }
+    gpu.mode = "fp16";
+    gpu.onnx_output = true;
+    CHECK(thrown_code([&] { quantize_pipeline(gpu); }) == 2);
+    // The GPU's fp32 baselines use no oneDNN pass (CPU only).
+    for (const auto& text : fp32_baseline_pipelines(/*gpu=*/true)) {
+      CHECK(text.find("optimize-for-inference") == std::string::npos);
+      validate_pipeline(parse_pipeline(text), make_default_registry());
+    }
   }
 }

@@ -44,10 +44,29 @@ TEST_SUITE("pytorch2") {
     const auto weights = torch::rand({2, 5});
     const auto reference = run_model(model, std::vector<torch::Tensor>{ids, weights});
     auto reduced = model.clone();
-    CHECK(quant::compute_in_bfloat16(reduced) == 2);
+    CHECK(quant::compute_in_reduced_precision(reduced, torch::kBFloat16) == 2);
     const auto got = run_model(reduced.reloaded(), std::vector<torch::Tensor>{ids, weights});
     CHECK((got.scalar_type() == torch::kFloat));
     CHECK(torch::allclose(got, reference, 2e-2, 2e-2));  // bf16 keeps 8 bits of mantissa
+  }
+
+  TEST_CASE("fp16 compute (the GPU's --mode fp16): every op between the edges runs in float16") {
+    auto loaded = mopt::test::load_case("conv_bn");
+    auto reduced = loaded.model.clone();
+    CHECK(quant::compute_in_reduced_precision(reduced, torch::kHalf) > 0);
+    const auto saved = reduced.reloaded();
+    int64_t half_constants = 0, float_constants = 0;
+    for (const auto* node : saved.torchscript().get_method("forward").graph()->nodes()) {
+      if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
+      const auto dtype = torch::jit::toIValue(node->output())->toTensor().scalar_type();
+      half_constants += dtype == torch::kHalf;
+      float_constants += dtype == torch::kFloat;
+    }
+    CHECK(half_constants > 0);
+    CHECK(float_constants == 0);
+    const auto got = run_model(saved, loaded.input);
+    CHECK((got.scalar_type() == torch::kFloat));
+    CHECK(torch::allclose(got, loaded.expected, 1e-2, 1e-2));  // float16 keeps 11 bits of mantissa
   }
 
   TEST_CASE("LibTorch, then ONNX parsing, checking and import in the same process") {

@@ -12,6 +12,7 @@
 #include "lib/pipeline/pass_manager.h"
 #include "lib/pipeline/pipeline.h"
 #include "lib/quantize/quantize_workflow.h"
+#include "lib/runtime/cuda.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 #include "passes/quantize/quantize_preset.h"
@@ -35,6 +36,7 @@ struct QuantizeArgs {
   int max_trials = 8, iterations = 100;
   bool require_speedup = false, allow_slower = false, force = false, print_pipeline = false, speed_fallback = true;
   bool time_latency = true;
+  std::string device = "cpu";
 };
 
 QuantizeSettings quantize_settings(const QuantizeArgs& args) {
@@ -48,6 +50,7 @@ QuantizeSettings quantize_settings(const QuantizeArgs& args) {
   settings.skip = args.skip;
   settings.reduce_range = args.reduce_range;
   settings.onnx_output = std::filesystem::path(args.output).extension() == ".onnx";
+  settings.gpu = args.device != "cpu";  // resolved by then (run_quantize_command)
   return settings;
 }
 
@@ -63,8 +66,8 @@ std::string printable_pipeline(const QuantizeArgs& args) {
   if (std::filesystem::path(args.output).extension() == ".onnx" && detect_format(args.model) != ModelFormat::kOnnx) {
     log_info("(run on the model exported to fp32 ONNX)");
   }
-  if (quantizes_fp32_baseline(args.mode)) {
-    log_info("(run on the fastest fp32 baseline: {})", fmt::join(fp32_baseline_pipelines(), " | "));
+  if (const auto settings = quantize_settings(args); quantizes_fp32_baseline(settings)) {
+    log_info("(run on the fastest fp32 baseline: {})", fmt::join(fp32_baseline_pipelines(settings.gpu), " | "));
   }
   return text;
 }
@@ -287,7 +290,9 @@ void print_vs_input_as_given(const nlohmann::json& against, const std::string& m
   }
 }
 
-void run_quantize_command(const QuantizeArgs& args, Report& report) {
+void run_quantize_command(QuantizeArgs& args, Report& report) {
+  // First: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
+  args.device = resolve_device(args.device).str();
   if (args.print_pipeline) {
     say("{}", printable_pipeline(args));
     return;
@@ -297,9 +302,11 @@ void run_quantize_command(const QuantizeArgs& args, Report& report) {
   request.output = args.output;
   request.force = args.force;
   request.mode = args.mode;
-  request.pipeline = quantize_pipeline(quantize_settings(args));
-  request.fp32_baselines = fp32_baseline_pipelines();
-  request.on_baseline = quantizes_fp32_baseline(args.mode);
+  const auto settings = quantize_settings(args);
+  request.pipeline = quantize_pipeline(settings);
+  request.fp32_baselines = fp32_baseline_pipelines(settings.gpu);
+  request.on_baseline = quantizes_fp32_baseline(settings);
+  request.comparison.device = args.device;
   request.target = accuracy_target(args);
   request.max_trials = args.max_trials;
   request.comparison.iterations = args.iterations;
@@ -341,6 +348,9 @@ void setup_quantize(CLI::App& app) {
                   "static (calibrated INT8), dynamic (INT8 Linear), fp16 or bf16 (weight storage), bf16-compute (weights and "
                   "activations in bfloat16: fast on CPUs with AMX or AVX512-BF16)")
       ->check(CLI::IsMember({"static", "dynamic", "fp16", "bf16", "bf16-compute"}));
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (default cpu). On a GPU, --mode fp16 or bf16 computes in "
+                  "half precision (weights and activations), measured there against the fastest fp32 baseline")
+      ->type_name("DEVICE");
   cmd->add_option("--calib", args->calib, "calibration data (train split of a folder by default)")->type_name("DATA");
   cmd->add_option("--calib-samples", args->calib_samples, "calibration samples (default 512)")->check(CLI::PositiveNumber);
   cmd->add_option("--calib-batch", args->calib_batch, "calibration batch size (default 32)")->check(CLI::PositiveNumber);
@@ -392,6 +402,7 @@ void setup_quantize(CLI::App& app) {
                           "  mopt quantize cnn.onnx -o cnn.int8.onnx --calib DATA --eval-data DATA --min-sqnr 35   # fp32 fallback\n"
                           "  mopt quantize cnn.pt -o cnn.int8.pt --calib DATA --eval-data DATA --max-accuracy-drop 0.5 --skip 'features.0'\n"
                           "  mopt quantize resnet18.pt -o resnet18.bf16.pt --mode bf16-compute --eval-data DATA   # AMX/AVX512-BF16 CPUs\n"
+                          "  mopt quantize resnet50.pt -o resnet50.fp16.pt --mode fp16 --device cuda --input-shape 1x3x224x224   # fp16 on a GPU\n"
                           "  mopt quantize cnn.onnx -o cnn.int8.onnx --calibrator entropy --print-pipeline   # the passes it runs\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("quantize", args->common, [&](Report& report) { run_quantize_command(*args, report); }); });
