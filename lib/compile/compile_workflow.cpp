@@ -214,6 +214,7 @@ CompileOutcome run_compile(const CompileRequest& request, const PassRegistry& re
     }
   } else {
     output.set_extra_file("mopt.json", nlohmann::json({{"profile", profile.name}, {"quantized_engine", profile.quantized_engine},
+                                                       {"device", request.comparison.device},
                                                        {"pipeline", outcome.kept_pipeline}}).dump());
   }
   // Each side is run and timed where it runs: an .onnx in ONNX Runtime, a .pt in LibTorch.
@@ -235,13 +236,15 @@ CompileOutcome run_compile(const CompileRequest& request, const PassRegistry& re
              {"kept_pipeline", outcome.kept_pipeline},
              {"decisions", outcome.decisions},
              {"format", outcome.lite ? "ptl" : onnx_out ? "onnx" : "pt"},
+             {"device", request.comparison.device},
              {"skipped_for_onnx", not_for_onnx}};
   if (!specialized_export.is_null()) details["specialized_export"] = specialized_export;
   if (outcome.lite) {
     auto agreement = compare_lite_outputs(request.output, input, data.input_rows(0, 1));
     details["lite_agreement"] = {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
   }
-  if (!onnx_out && !outcome.lite && !outcome.onnx_input && outcome.on_host && latency_measured(outcome.comparison)) {
+  const bool on_cpu = request.comparison.device == "cpu";  // mopt's ONNX Runtime runs on the CPU
+  if (on_cpu && !onnx_out && !outcome.lite && !outcome.onnx_input && outcome.on_host && latency_measured(outcome.comparison)) {
     log_info("timing the model in ONNX Runtime too (exported from the input) ...");
     details["onnxruntime_alternative"] = onnxruntime_alternative(input, request.output, data, request.comparison);
   }

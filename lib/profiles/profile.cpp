@@ -71,6 +71,7 @@ Profile from_json(const json& doc, const fs::path& source) {
   p.isa_features = value_or(doc, "isa_features", std::vector<std::string>{});
   p.cores = doc["cores"].get<int>();
   p.threads = doc["threads"].get<int>();
+  p.device = value_or<std::string>(doc, "device", "cpu");
   p.quantized_engine = doc["quantized_engine"].get<std::string>();
   p.precision = doc["precision"].get<std::string>();
   p.artifact_format = doc["artifact_format"].get<std::string>();

@@ -36,6 +36,7 @@ struct Profile {
   std::string name, description, architecture;  ///< architecture: x86_64, arm64 or armv7
   std::vector<std::string> isa_features;
   int cores = 1, threads = 1;
+  std::string device = "cpu";  ///< cpu, or cuda: the artifact runs on an NVIDIA GPU
   std::string quantized_engine, precision, artifact_format;  ///< x86|fbgemm|onednn|qnnpack, fp32|int8|fp16, pt|ptl|onnx
   std::vector<std::string> runtimes;  ///< libtorch|libtorch-lite|onnxruntime|tensorrt, preferred first
   std::string compile_pipeline;                              ///< pipeline text

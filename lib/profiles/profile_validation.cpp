@@ -44,6 +44,19 @@ std::vector<JsonFieldError> semantic_errors(const json& doc) {
                       fmt::format("must be >= latency_p50_ms ({}), not {}", budgets["latency_p50_ms"].dump(),
                                   budgets["latency_p95_ms"].dump())});
   }
+  // A GPU artifact is TorchScript run by LibTorch's CUDA, which the CPU-only passes do not target.
+  if (doc.value("device", "cpu") == "cuda") {
+    if (doc["artifact_format"] != "pt") {
+      errors.push_back({{"artifact_format"}, fmt::format("a cuda profile deploys TorchScript (pt), not {}", doc["artifact_format"].dump())});
+    }
+    const std::string pipeline = doc["compile_pipeline"].get<std::string>();
+    for (const char* cpu_only : {"optimize-for-inference", "optimize-for-mobile", "prepack-lstm"}) {
+      if (pipeline.find(cpu_only) != std::string::npos) {
+        errors.push_back({{"compile_pipeline"}, fmt::format("{} rewrites for the CPU (oneDNN, XNNPACK); a cuda profile's "
+                                                            "pipeline cannot use it", cpu_only)});
+      }
+    }
+  }
   try {
     parse_pipeline(doc["compile_pipeline"].get<std::string>());
   } catch (const Error& e) {

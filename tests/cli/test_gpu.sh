@@ -14,6 +14,10 @@ expect_stderr "expected cpu, cuda or cuda:N"
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cpu:0
 expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --cuda-graph
 expect_stderr "apply to --device cuda"
+# A CPU profile's pipeline is not for a GPU, nor a GPU profile's for the CPU (unless -p says what to run).
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 --device cuda -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_exit 2 -- "$MOPT" compile "$CNN" --profile datacenter-gpu --device cpu -o "$WORK/x.pt" --input-shape 1x1x28x28
+expect_stderr "compiles for an NVIDIA GPU"
 expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cpu --iterations 5 --report "$WORK/cpu.json"
 grep -q '"device": "cpu"' "$WORK/cpu.json" || fail "the report does not record the device"
 
@@ -26,6 +30,13 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
   expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --device cuda --input-shape 1x1x28x28
   expect_stderr "no GPU usable"
   [ ! -e "$WORK/cnn.fp16.pt" ] || fail "a refused quantize wrote its output"
+  # The GPU profiles compile and bench on a GPU, and say why they cannot here.
+  expect_exit 2 -- "$MOPT" compile "$CNN" --profile datacenter-gpu -o "$WORK/cnn.gpu.pt" --input-shape 1x1x28x28
+  expect_stderr "profile 'datacenter-gpu' runs on an NVIDIA GPU"
+  expect_stderr "no GPU usable"
+  [ ! -e "$WORK/cnn.gpu.pt" ] || fail "a refused compile wrote its output"
+  expect_exit 2 -- "$MOPT" bench "$CNN" --profile jetson-orin --input-shape 1x1x28x28
+  expect_stderr "profile 'jetson-orin' runs on an NVIDIA GPU"
   echo "no GPU here: the GPU measurements were not run"
 else
   # On a GPU: events, copies, graph replay and memory are reported, and the outputs agree with the CPU's.
@@ -68,5 +79,16 @@ assert '--device cuda:0' in m['latency_measurement']['command'], m['latency_meas
 " || fail "GPU quantize --mode $mode: $(head -c 600 "$WORK/q$mode.json")"
     expect_exit 0 -- "$MOPT" bench "$WORK/cnn.$mode.pt" --data $FMNIST --normalize 0.286,0.353 --samples 1000 --device cuda --iterations 20
   done
+  # The data-center profile: frozen, BN folded, channels-last, fp16 compute, checked and timed on the GPU.
+  expect_exit 0 -- "$MOPT" compile "$CNN" --profile datacenter-gpu -o "$WORK/cnn.gpu.pt" --data $FMNIST --normalize 0.286,0.353 \
+    --samples 1000 --report "$WORK/compile.json"
+  validate_report "$WORK/compile.json"
+  "$PY" -c "
+import json; r=json.load(open('$WORK/compile.json')); c=r['details']['compile']; m=r['metrics']
+assert c['device']=='cuda:0' and 'compute-fp16' in c['kept_pipeline'], c
+assert m['agreement']['cosine']>0.999 and '--device cuda:0' in m['latency_measurement']['command'], m
+" || fail "compile --profile datacenter-gpu: $(head -c 600 "$WORK/compile.json")"
+  expect_exit 0 -- "$MOPT" bench "$WORK/cnn.gpu.pt" --profile datacenter-gpu --input-shape 1x1x28x28 --report "$WORK/pbench.json"
+  grep -q '"device": "cuda' "$WORK/pbench.json" || fail "bench --profile datacenter-gpu did not measure on the GPU"
 fi
 finish

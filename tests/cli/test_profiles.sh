@@ -1,7 +1,7 @@
 # mopt profiles list|show|validate: exit codes, messages, reports. Bad files: tests/fixtures/profiles.
 source "$(dirname "$0")/lib.sh"
 BAD="$SOURCE_DIR/tests/fixtures/profiles"
-SHIPPED="android-arm64 edge-iot jetson-nano mcu raspberry-pi-4 x86-64-avx2 x86-64-avx512-vnni"
+SHIPPED="android-arm64 datacenter-gpu edge-iot jetson-nano jetson-orin mcu raspberry-pi-4 x86-64-avx2 x86-64-avx512-vnni"
 
 expect_exit 0 -- "$MOPT" profiles --help
 expect_stdout "Examples"; expect_stdout "Exit codes"; expect_stdout "list"; expect_stdout "validate"
@@ -10,13 +10,14 @@ expect_stdout "field: message (line N)"; expect_stdout "Exit codes"
 expect_exit 2 -- "$MOPT" profiles
 expect_exit 2 -- "$MOPT" profiles show
 
-# list: all seven with arch, engine, precision and format.
+# list: all nine with arch, device, engine, precision and format.
 expect_exit 0 -- "$MOPT" profiles list --report "$WORK/list.json"
 for p in $SHIPPED; do expect_stdout "^$p "; done
-[ "$(grep -c -E '^(x86|raspberry|jetson|android|edge|mcu)' "$WORK/out")" -eq 7 ] || fail "list does not show exactly 7 profiles"
-grep -q -E '^raspberry-pi-4 +arm64 +qnnpack +int8 +pt ' "$WORK/out" || fail "raspberry-pi-4 row: $(grep raspberry "$WORK/out")"
-grep -q -E '^android-arm64 +arm64 +qnnpack +int8 +ptl ' "$WORK/out" || fail "android-arm64 row"
-grep -q -E '^x86-64-avx512-vnni +x86_64 +onednn +int8 +pt ' "$WORK/out" || fail "x86-64-avx512-vnni row"
+[ "$(grep -c -E '^(x86|raspberry|jetson|android|edge|mcu|datacenter)' "$WORK/out")" -eq 9 ] || fail "list does not show exactly 9 profiles"
+grep -q -E '^raspberry-pi-4 +arm64 +cpu +qnnpack +int8 +pt ' "$WORK/out" || fail "raspberry-pi-4 row: $(grep raspberry "$WORK/out")"
+grep -q -E '^android-arm64 +arm64 +cpu +qnnpack +int8 +ptl ' "$WORK/out" || fail "android-arm64 row"
+grep -q -E '^x86-64-avx512-vnni +x86_64 +cpu +onednn +int8 +pt ' "$WORK/out" || fail "x86-64-avx512-vnni row"
+grep -q -E '^datacenter-gpu +x86_64 +cuda +x86 +fp16 +pt ' "$WORK/out" || fail "datacenter-gpu row"
 validate_report "$WORK/list.json"
 /usr/bin/python3 -c "
 import json; r=json.load(open('$WORK/list.json'))
@@ -94,6 +95,7 @@ check_invalid negative-budget 'budgets.peak_memory_mb: must be > 0, not -5 (line
 check_invalid unknown-field 'colour: unknown field; known fields here: .* (line 10)'
 check_invalid threads-exceed-cores 'threads: must be at most cores (2), not 8 (line 7)'
 check_invalid onednn-on-arm 'quantized_engine: onednn runs only on x86_64; use qnnpack on arm64 (line 8)'
+check_invalid gpu-with-cpu-pass "compile_pipeline: optimize-for-inference rewrites for the CPU (oneDNN, XNNPACK); a cuda profile's pipeline cannot use it (line 12)"
 check_invalid not-json '(profile): not valid JSON.*(line 7)'
 check_invalid unknown-pass "compile_pipeline: .*frobnicate.* (line 11)"
 expect_exit 4 -- "$MOPT" profiles validate "$BAD/several-errors.json" --report "$WORK/invalid.json"

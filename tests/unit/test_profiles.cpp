@@ -29,19 +29,19 @@ std::string only_error(const std::string& fixture) {
   return errors.front();
 }
 
-const std::vector<std::string> kShipped = {"android-arm64", "edge-iot", "jetson-nano", "mcu",
-                                           "raspberry-pi-4", "x86-64-avx2", "x86-64-avx512-vnni"};
+const std::vector<std::string> kShipped = {"android-arm64", "datacenter-gpu", "edge-iot",       "jetson-nano",       "jetson-orin",
+                                           "mcu",           "raspberry-pi-4", "x86-64-avx2", "x86-64-avx512-vnni"};
 
 }  // namespace
 
 TEST_SUITE("profiles") {
-  TEST_CASE("the seven shipped profiles validate, load, and are named after their files") {
+  TEST_CASE("the shipped profiles validate, load, and are named after their files") {
     CHECK(shipped_profile_names() == kShipped);
     auto profiles = shipped_profiles();
     REQUIRE(profiles.size() == kShipped.size());
     const std::set<std::string> allowed_passes = {"freeze", "fold-conv-bn", "remove-dropout", "optimize-for-inference",
                                                   "eliminate-dead-code", "optimize-for-mobile", "fuse-add-relu", "channels-last",
-                                                  "prepack-lstm"};
+                                                  "prepack-lstm", "compute-fp16"};
     static const PassRegistry registry = make_default_registry();
     for (const auto& p : profiles) {
       INFO("profile ", p.name);
@@ -51,7 +51,11 @@ TEST_SUITE("profiles") {
       CHECK(!p.description.empty());
       for (const auto& step : parse_pipeline(p.compile_pipeline).steps) CHECK(allowed_passes.count(step.name) == 1);
       CHECK_NOTHROW(validate_pipeline(parse_pipeline(p.compile_pipeline), registry));
-      if (p.architecture == "x86_64") {
+      if (p.device == "cuda") {  // GPUs: fp16 compute, channels-last, no CPU kernels' passes
+        CHECK(p.precision == "fp16");
+        CHECK(p.artifact_format == "pt");
+        CHECK(p.compile_pipeline == "remove-dropout,fold-conv-bn,freeze,channels-last,compute-fp16");
+      } else if (p.architecture == "x86_64") {
         CHECK(p.quantized_engine == "onednn");
         CHECK(p.compile_pipeline ==
               "remove-dropout,fold-conv-bn,freeze,channels-last,optimize-for-inference{mkldnn=true},prepack-lstm");
@@ -197,6 +201,9 @@ TEST_SUITE("profiles") {
   TEST_CASE("checks the schema cannot express: threads <= cores, engine fits the architecture") {
     CHECK(only_error("threads-exceed-cores") == "threads: must be at most cores (2), not 8 (line 7)");
     CHECK(only_error("onednn-on-arm") == "quantized_engine: onednn runs only on x86_64; use qnnpack on arm64 (line 8)");
+    CHECK(only_error("gpu-with-cpu-pass") ==
+          "compile_pipeline: optimize-for-inference rewrites for the CPU (oneDNN, XNNPACK); a cuda profile's pipeline "
+          "cannot use it (line 12)");
     CHECK(thrown_code([] { load_profile(fixture_profile("threads-exceed-cores")); }) == 4);
     // Pass names are the tool's business (lib knows no pass by name): syntax is fine, so it loads.
     CHECK(load_profile(fixture_profile("unknown-pass")).compile_pipeline == "remove-dropout,fold-conv-bn,freeze,frobnicate");

@@ -59,7 +59,7 @@ struct BenchArgs {
   double rate = 0;      ///< --rate: calls per second in a soak (0 = flat out)
   double window = 0;    ///< --window: soak report window (0 = duration / 6)
   bool malloc_tuned = false;
-  std::string device = "cpu";
+  std::string device;  ///< "" = cpu, or cuda for a GPU profile
   bool cuda_graph = false;
   bool tf32 = false;
   bool no_cudnn_benchmark = false;
@@ -251,8 +251,16 @@ void finish_gates(const std::vector<GateResult>& all, const std::string& junit_p
 
 // --device and the GPU flags: what is measured where. First thing in the command: LibTorch's CUDA half
 // must load before anything asks LibTorch about CUDA.
-std::optional<GpuSettings> gpu_settings(const BenchArgs& args) {
-  const c10::Device device = resolve_device(args.device);
+std::optional<GpuSettings> gpu_settings(const BenchArgs& args, const std::optional<Profile>& profile) {
+  // A GPU profile (datacenter-gpu, jetson-orin) measures on a GPU unless --device says otherwise.
+  const bool gpu_profile = profile && profile->device == "cuda";
+  c10::Device device(c10::kCPU);
+  try {
+    device = resolve_device(!args.device.empty() ? args.device : gpu_profile ? "cuda" : "cpu");
+  } catch (const Error& e) {
+    if (!args.device.empty() || !gpu_profile) throw;
+    throw usage_error(fmt::format("profile '{}' runs on an NVIDIA GPU and is measured on one: {}", profile->name, e.what()));
+  }
   if (!device.is_cuda()) {
     if (args.cuda_graph || args.tf32 || args.no_cudnn_benchmark) {
       throw usage_error("--cuda-graph, --tf32 and --no-cudnn-benchmark apply to --device cuda");
@@ -264,7 +272,7 @@ std::optional<GpuSettings> gpu_settings(const BenchArgs& args) {
   }
   const std::vector<std::pair<bool, const char*>> cpu_only = {
       {args.op_profile || !args.trace.empty(), "--op-profile/--trace"}, {args.duration > 0, "--duration"},
-      {!args.profile.empty(), "--profile (the device profiles are CPU targets)"}, {args.malloc_tuned, "--malloc-tuned"}};
+      {profile && !gpu_profile, "--profile with a CPU profile"}, {args.malloc_tuned, "--malloc-tuned"}};
   for (const auto& [given, flag] : cpu_only) {
     if (given) throw usage_error(fmt::format("{} measures on the CPU; it does not combine with --device cuda yet", flag));
   }
@@ -310,7 +318,9 @@ void parse_batches(const BenchArgs& args, BenchRequest& settings) {
 
 void run_bench_command(const BenchArgs& args, Report& report) {
   if (args.model.empty()) throw usage_error("bench needs a MODEL (or use `mopt bench compare A.json B.json`)");
-  const auto gpu = gpu_settings(args);
+  std::optional<Profile> profile;
+  if (!args.profile.empty()) profile = load_profile(args.profile);
+  const auto gpu = gpu_settings(args, profile);
   // Parse every gate before measuring, so a typo fails in milliseconds, not after the run.
   BenchRequest settings;
   for (const auto& text : args.fail_if) settings.gates.push_back(parse_gate(text));
@@ -319,8 +329,8 @@ void run_bench_command(const BenchArgs& args, Report& report) {
   settings.runtime = !args.runtime.empty() ? args.runtime
                      : gpu || detect_format(args.model) != ModelFormat::kOnnx ? "libtorch" : "onnxruntime";
   settings.gpu = gpu;
-  if (!args.profile.empty()) {
-    settings.profile = load_profile(args.profile);
+  if (profile) {
+    settings.profile = profile;
     settings.profile_runtime = args.runtime.empty() ? profile_runtime_for(*settings.profile, args.model)
                                                     : profile_runtime_name(args.runtime, args.model);
     settings.runtime = measured_runtime(settings.profile_runtime);
@@ -439,8 +449,8 @@ void setup_bench(CLI::App& app) {
                 "keep freed memory in the process (what MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 "
                 "do for any program): models that allocate large buffers per call stop paying page faults for them");
   cmd->add_option("--window", args->window, "soak report window (default duration/6)")->type_name("SECONDS")->check(CLI::PositiveNumber);
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (default cpu): on a GPU, latency comes from CUDA events, "
-                  "with and without the host-device copies")->type_name("DEVICE");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (default cpu; cuda for a GPU --profile): on a GPU, latency "
+                  "comes from CUDA events, with and without the host-device copies")->type_name("DEVICE");
   cmd->add_flag("--cuda-graph", args->cuda_graph, "GPU: capture one call in a CUDA graph after warm-up and time its replays");
   cmd->add_flag("--tf32", args->tf32, "GPU: let fp32 matmuls and convolutions use TF32 tensor cores");
   cmd->add_flag("--no-cudnn-benchmark", args->no_cudnn_benchmark, "GPU: skip cuDNN's autotuning during warm-up");

@@ -6,6 +6,7 @@
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
 #include "lib/profiles/profile.h"
+#include "lib/runtime/cuda.h"
 #include "lib/util/log.h"
 #include "passes/onnx/onnx_passes.h"
 #include "passes/register_all_passes.h"
@@ -23,7 +24,32 @@ struct CompileArgs {
   int iterations = 100;
   bool time_latency = true;
   double tolerance = 0.02;
+  std::string device;  ///< "" = the profile's
 };
+
+// Where the artifact runs and is checked: the profile's device, or --device with -p. First in the
+// command: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
+std::string compile_device(const CompileArgs& args, const Profile& profile) {
+  const bool profile_gpu = profile.device == "cuda";
+  c10::Device device(c10::kCPU);
+  try {
+    device = resolve_device(args.device.empty() ? profile.device : args.device);
+  } catch (const Error& e) {
+    if (!args.device.empty()) throw;
+    throw usage_error(fmt::format("profile '{}' runs on an NVIDIA GPU, and compile checks the artifact on one: {}",
+                                  profile.name, e.what()));
+  }
+  if (device.is_cuda() != profile_gpu && args.pipeline.empty()) {
+    throw usage_error(device.is_cuda()
+                          ? fmt::format("profile '{}' compiles for a CPU (its pipeline targets the CPU's kernels); for a GPU "
+                                        "use --profile datacenter-gpu or jetson-orin, or give -p", profile.name)
+                          : fmt::format("profile '{}' compiles for an NVIDIA GPU; drop --device cpu, or give -p", profile.name));
+  }
+  if (device.is_cuda() && std::filesystem::path(args.output).extension() != ".pt") {
+    throw usage_error("on a GPU compile writes TorchScript for LibTorch's CUDA: -o NAME.pt");
+  }
+  return device.str();
+}
 
 // Prints what compile did: the written file, the pipeline, latency, agreement and the warnings.
 void print_outcome(const CompileArgs& args, const Profile& profile, const compile::CompileOutcome& outcome,
@@ -98,6 +124,7 @@ void run_compile_command(const CompileArgs& args, Report& report) {
   request.output = args.output;
   request.profile = load_profile(args.profile);
   const auto& profile = request.profile;
+  request.comparison.device = compile_device(args, profile);
   if (profile.artifact_format == "ptl" && std::filesystem::path(args.output).extension() != ".ptl") {
     throw usage_error(fmt::format("profile '{}' deploys lite-interpreter files: use -o NAME.ptl", profile.name));
   }
@@ -132,6 +159,8 @@ void setup_compile(CLI::App& app) {
   cmd->add_option("--profile", args->profile, "device profile name (see `mopt profiles list`) or a JSON file")->required();
   cmd->add_option("-o,--output", args->output, "output: .pt, .ptl for the lite interpreter, or .onnx (exported after the passes, timed in ONNX Runtime)")->required();
   cmd->add_option("-p,--pipeline", args->pipeline, "override the profile's compile pipeline");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N: where the artifact is checked and timed (default: the "
+                  "profile's; datacenter-gpu and jetson-orin run on cuda)")->type_name("DEVICE");
   cmd->add_flag("--keep-if-faster", args->keep_if_faster, "measure each pass on this host and drop those that slow the model down or change its outputs");
   cmd->add_option("--tolerance", args->tolerance, "slowdown a pass may cause before --keep-if-faster drops it (default 0.02)");
   cmd->add_option("--iterations", args->iterations, "timed calls per latency measurement")->check(CLI::PositiveNumber);
@@ -149,7 +178,8 @@ void setup_compile(CLI::App& app) {
                           "  mopt compile cnn.pt --profile x86-64-avx2 -o cnn.onnx --input-shape 1x1x28x28 --no-latency   # checked, not timed\n"
                           "  mopt compile encoder.pt --profile x86-64-avx2 -o encoder.pt --input-shape 1x16x64 --specialize --keep-if-faster\n"
                           "  mopt compile encoder.onnx --profile x86-64-avx2 -o encoder.fixed.onnx --input-shape 1x16x64 --specialize\n"
-                          "  mopt compile model.pt --profile my-board.json -o out.pt --data inputs.npy --report compile.json\n\n") +
+                          "  mopt compile model.pt --profile my-board.json -o out.pt --data inputs.npy --report compile.json\n"
+                          "  mopt compile resnet50.pt --profile datacenter-gpu -o resnet50.fp16.pt --input-shape 32x3x224x224   # fp16, channels-last, on a GPU\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("compile", args->common, [&](Report& report) { run_compile_command(*args, report); }); });
 }

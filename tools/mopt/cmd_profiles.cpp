@@ -47,6 +47,7 @@ std::vector<std::string> pipeline_errors(const std::filesystem::path& file, cons
 nlohmann::json summary(const Profile& p) {
   return {{"name", p.name},
           {"architecture", p.architecture},
+          {"device", p.device},
           {"quantized_engine", p.quantized_engine},
           {"precision", p.precision},
           {"artifact_format", p.artifact_format},
@@ -58,11 +59,11 @@ nlohmann::json summary(const Profile& p) {
 
 void run_list(Report& report) {
   auto profiles = shipped_profiles();
-  say("{:<20} {:<7} {:<8} {:<5} {:<6} {}", "NAME", "ARCH", "ENGINE", "PREC", "FORMAT", "DESCRIPTION");
+  say("{:<20} {:<7} {:<6} {:<8} {:<5} {:<6} {}", "NAME", "ARCH", "DEVICE", "ENGINE", "PREC", "FORMAT", "DESCRIPTION");
   nlohmann::json listing = nlohmann::json::array();
   for (const auto& p : profiles) {
-    say("{:<20} {:<7} {:<8} {:<5} {:<6} {}", p.name, p.architecture, p.quantized_engine, p.precision, p.artifact_format,
-        p.description);
+    say("{:<20} {:<7} {:<6} {:<8} {:<5} {:<6} {}", p.name, p.architecture, p.device, p.quantized_engine, p.precision,
+        p.artifact_format, p.description);
     listing.push_back(summary(p));
   }
   log_verbose("profiles from {}", profiles_dir().string());
@@ -78,6 +79,7 @@ void run_show(Report& report, const std::string& name_or_path) {
   say("  {:<14} {}{} (this host: {})", "architecture", p.architecture,
       p.isa_features.empty() ? "" : fmt::format(" [{}]", fmt::join(p.isa_features, " ")),
       runs_on_host(p) ? "yes" : "no, compile only");
+  say("  {:<14} {}", "device", p.device == "cuda" ? "cuda (an NVIDIA GPU: compile and bench check and measure on one)" : "cpu");
   say("  {:<14} {} of {} cores", "threads", p.threads, p.cores);
   say("  {:<14} {}", "engine", p.quantized_engine);
   say("  {:<14} {}", "precision", p.precision);
