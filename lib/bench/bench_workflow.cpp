@@ -12,6 +12,7 @@
 
 #include "lib/bench/batch_search.h"
 #include "lib/bench/bottleneck_hints.h"
+#include "lib/bench/gpu_hints.h"
 #include "lib/bench/op_profile_report.h"
 #include "lib/bench/profile_instrumentation.h"
 #include "lib/errors.h"
@@ -308,6 +309,7 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
   } else {
     for (int64_t batch : settings.batches) metrics["rows"].push_back(measure_row(batch));
   }
+  metrics["gpu_hints"] = hints_json(gpu_hints(metrics["rows"], parameter_totals(host_model).mostly_float32(), gpu.tf32));
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
     add_quality(metrics, run_on_device(model, settings.data.input_list(), gpu.device, settings.eval_batch), settings);
   }

@@ -12,6 +12,7 @@
 
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
+#include "lib/measure/gpu_monitor.h"
 #include "lib/measure/latency_stats.h"
 
 namespace mopt {
@@ -117,7 +118,10 @@ json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, 
     host_output.copy_(device_output, /*non_blocking=*/true);
   };
 
+  GpuMonitor monitor(index);  // NVML's utilization and clocks over the timed calls
+  monitor.start();
   const auto compute_run = time_with_events(compute, stream, stop, progress);
+  monitor.stop();
   const auto copies_run = time_with_events(with_copies, stream, stop, progress);
   const auto stats = at::accelerator::getDeviceStats(index);
   const auto [free_bytes, total_bytes] = at::accelerator::getMemoryInfo(index);
@@ -130,6 +134,7 @@ json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, 
   row["with_copies"] = phase_json(copies_run, batch);
   row["stop_rule"] = describe(stop);
   row["samples_ms"] = compute_run.samples_ms;
+  row["gpu_utilization"] = monitor.summary();
   row["memory"] = {{"gpu",
                     {{"peak_allocated_mb", static_cast<double>(stats.allocated_bytes[kAllPools].peak) / kMiB},
                      {"peak_reserved_mb", static_cast<double>(stats.reserved_bytes[kAllPools].peak) / kMiB},

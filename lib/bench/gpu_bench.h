@@ -29,7 +29,7 @@ void apply_gpu_settings(const GpuSettings& gpu);
 /// One bench row on the GPU: {batch, device, latency and throughput (events around the call alone),
 /// with_copies {latency, throughput} (host-to-device from pinned memory, the call, device-to-host, all
 /// non-blocking on one stream), memory.gpu {peak_allocated_mb, peak_reserved_mb, total_mb}, cuda_graph,
-/// samples_ms (each call's event time)}.
+/// samples_ms (each call's event time), gpu_utilization (lib/measure/gpu_monitor.h, over the timed calls)}.
 /// A time-based stop rule judges the host's clock (launch and wait included); the samples are the events'.
 nlohmann::json gpu_row(const Model& model, const std::vector<torch::Tensor>& host_inputs, int64_t batch,
                        const GpuSettings& gpu, int64_t warmup, const StopRule& stop,

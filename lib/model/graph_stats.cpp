@@ -107,34 +107,30 @@ ParameterTotals parameter_totals(const Model& model) {
     });
     return totals;
   }
+  auto add = [&](const torch::Tensor& tensor) {
+    const auto bytes = tensor_bytes(tensor);
+    totals.count += tensor.numel();
+    totals.bytes += bytes;
+    if (tensor.scalar_type() == torch::kFloat) totals.float32_bytes += bytes;
+    if (tensor.scalar_type() == torch::kHalf || tensor.scalar_type() == torch::kBFloat16) totals.half_bytes += bytes;
+  };
   if (model.is_aoti_package()) {
-    for (const auto& [name, tensor] : model.aoti_package().constants()) {
-      totals.count += tensor.numel();
-      totals.bytes += tensor_bytes(tensor);
-    }
+    for (const auto& [name, tensor] : model.aoti_package().constants()) add(tensor);
     return totals;
   }
   const auto& module = model.torchscript();
-  for (const auto& param : module.parameters(/*recurse=*/true)) {
-    totals.count += param.numel();
-    totals.bytes += tensor_bytes(param);
-  }
+  for (const auto& param : module.parameters(/*recurse=*/true)) add(param);
   if (totals.count > 0) return totals;
   // Frozen modules keep their weights as tensor constants in the graph, or (oneDNN form) as tensor
   // attributes, packed when the file is loaded.
   for (const auto& attribute : module.named_attributes(/*recurse=*/false)) {
-    if (!attribute.value.isTensor()) continue;
-    totals.count += attribute.value.toTensor().numel();
-    totals.bytes += tensor_bytes(attribute.value.toTensor());
+    if (attribute.value.isTensor()) add(attribute.value.toTensor());
   }
   if (auto method = module.find_method("forward")) {
     for (const auto* node : method->graph()->nodes()) {
       if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
       auto value = torch::jit::toIValue(node->output());
-      if (value && value->isTensor()) {
-        totals.count += value->toTensor().numel();
-        totals.bytes += tensor_bytes(value->toTensor());
-      }
+      if (value && value->isTensor()) add(value->toTensor());
     }
   }
   return totals;

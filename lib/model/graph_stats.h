@@ -27,6 +27,10 @@ int64_t total_ops(const std::map<std::string, int64_t>& histogram);
 struct ParameterTotals {
   int64_t count = 0;
   int64_t bytes = 0;
+  int64_t float32_bytes = 0;  ///< TorchScript and AOTInductor: of which float32
+  int64_t half_bytes = 0;     ///< and float16 or bfloat16
+  /// Most weight bytes are float32: the model computes in float32 (unless it casts them).
+  bool mostly_float32() const { return float32_bytes > half_bytes; }
 };
 ParameterTotals parameter_totals(const Model& model);
 

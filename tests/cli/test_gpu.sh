@@ -55,6 +55,8 @@ for r in m['rows']:
     assert r['latency']['count']==50 and r['latency']['p50_ms']>0, r
     assert r['with_copies']['latency']['p50_ms']>=r['latency']['p50_ms']*0.5, r
     assert r['memory']['gpu']['peak_allocated_mb']>0 and r['memory']['gpu']['total_mb']>1000, r
+    u=r['gpu_utilization']; assert u['available'] and u['samples']>=1 and u['sm_clock_mhz']['mean']>0, u
+assert [h['kind'] for h in m['gpu_hints']].count('fp32-compute')==1, m['gpu_hints']
 assert m['agreement']['cosine']>0.9999 and m['agreement']['top1_agreement']>=0.99, m['agreement']
 assert m['accuracy']['top1']>0.85, m['accuracy']
 " || fail "GPU bench report ($graph): $(head -c 600 "$WORK/gpu.json")"

@@ -170,10 +170,17 @@ void print_op_profile(const nlohmann::json& p, int64_t top) {
 void print_gpu_row(const nlohmann::json& row) {
   const auto& copies = row["with_copies"];
   const auto& memory = row["memory"]["gpu"];
+  const auto& use = row["gpu_utilization"];
   say("batch={} on {}: with host-device copies p50 {:.3f} ms, {:.1f} samples/s; GPU memory peak {:.1f} MB allocated, "
-      "{:.1f} MB reserved of {:.0f} MB", row["batch"].get<int64_t>(), row["device"].get<std::string>(),
+      "{:.1f} MB reserved of {:.0f} MB; {}", row["batch"].get<int64_t>(), row["device"].get<std::string>(),
       copies["latency"]["p50_ms"].get<double>(), copies["throughput"]["samples_per_s"].get<double>(),
-      memory["peak_allocated_mb"].get<double>(), memory["peak_reserved_mb"].get<double>(), memory["total_mb"].get<double>());
+      memory["peak_allocated_mb"].get<double>(), memory["peak_reserved_mb"].get<double>(), memory["total_mb"].get<double>(),
+      use["available"].get<bool>()
+          ? fmt::format("kernels ran {:.0f}% of the time (max {:.0f}%), SM clock {:.0f} MHz, {:.0f} W (NVML, {} samples)",
+                        use["gpu_percent"]["mean"].get<double>(), use["gpu_percent"]["max"].get<double>(),
+                        use["sm_clock_mhz"]["mean"].get<double>(), use["power_w"]["mean"].get<double>(),
+                        use["samples"].get<int64_t>())
+          : fmt::format("utilization not sampled: {}", use["reason"].get<std::string>()));
 }
 
 // --batch auto: the sizes tried, the best and why the search stopped.
@@ -219,6 +226,7 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
   for (const auto& row : metrics["rows"]) {
     if (row.contains("with_copies")) print_gpu_row(row);
   }
+  for (const auto& h : metrics.value("gpu_hints", nlohmann::json::array())) say("hint: {}", h["message"].get<std::string>());
   const auto& cold = metrics["cold_start"];
   say("cold start: load {:.1f} ms, first inference {:.2f} ms", cold["load_ms"].get<double>(), cold["first_inference_ms"].get<double>());
   const auto& work = metrics["rows"][0]["work"];
