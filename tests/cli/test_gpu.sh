@@ -37,6 +37,8 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
   [ ! -e "$WORK/cnn.gpu.pt" ] || fail "a refused compile wrote its output"
   expect_exit 2 -- "$MOPT" bench "$CNN" --profile jetson-orin --input-shape 1x1x28x28
   expect_stderr "profile 'jetson-orin' runs on an NVIDIA GPU"
+  expect_exit 2 -- "$MOPT" optimize "$CNN" -p freeze -o "$WORK/o.pt" --input-shape 1x1x28x28 --device cuda
+  expect_stderr "no GPU usable"
   echo "no GPU here: the GPU measurements were not run"
 else
   # On a GPU: events, copies, graph replay and memory are reported, and the outputs agree with the CPU's.
@@ -90,6 +92,9 @@ import json; r=json.load(open('$WORK/compile.json')); c=r['details']['compile'];
 assert c['device']=='cuda:0' and 'compute-fp16' in c['kept_pipeline'], c
 assert m['agreement']['cosine']>0.999 and '--device cuda:0' in m['latency_measurement']['command'], m
 " || fail "compile --profile datacenter-gpu: $(head -c 600 "$WORK/compile.json")"
+  expect_exit 0 -- "$MOPT" optimize "$CNN" -p 'fold-conv-bn,freeze,compute-bf16' -o "$WORK/o.pt" --input-shape 8x1x28x28 \
+    --device cuda --report "$WORK/opt.json"
+  grep -q '"device": "cuda:0"' "$WORK/opt.json" || fail "optimize --device cuda did not compare on the GPU"
   expect_exit 0 -- "$MOPT" bench "$WORK/cnn.gpu.pt" --profile datacenter-gpu --input-shape 1x1x28x28 --report "$WORK/pbench.json"
   grep -q '"device": "cuda' "$WORK/pbench.json" || fail "bench --profile datacenter-gpu did not measure on the GPU"
 fi

@@ -5,6 +5,7 @@
 #include "lib/errors.h"
 #include "lib/eval/evaluate.h"
 #include "lib/eval/model_comparison.h"
+#include "lib/runtime/cuda.h"
 #include "lib/model/graph_stats.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/optimize/optimize_workflow.h"
@@ -29,6 +30,7 @@ struct OptimizeArgs {
   int iterations = 50;
   bool time_latency = true;
   int64_t opset = kMaxExportOpset;
+  std::string device = "cpu";
 };
 
 void print_comparison(const nlohmann::json& c) {
@@ -53,6 +55,11 @@ void print_comparison(const nlohmann::json& c) {
 }
 
 void run_optimize_command(const OptimizeArgs& args, Report& report) {
+  // First: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
+  const auto device = resolve_device(args.device).str();
+  if (device != "cpu" && std::filesystem::path(args.output).extension() == ".onnx") {
+    throw usage_error("--device cuda measures TorchScript in LibTorch on the GPU; mopt's ONNX Runtime runs on the CPU: -o NAME.pt");
+  }
   auto registry = make_default_registry();
   optimize::OptimizeRequest request;
   // No pipeline: a plain conversion (ONNX in, TorchScript out).
@@ -80,6 +87,7 @@ void run_optimize_command(const OptimizeArgs& args, Report& report) {
   };
   request.comparison.iterations = args.iterations;
   request.comparison.time_latency = args.time_latency;
+  request.comparison.device = device;
   const auto outcome = optimize::run_optimize(request, registry, report);
 
   auto in_bytes = std::filesystem::file_size(args.model);
@@ -113,6 +121,9 @@ void setup_optimize(CLI::App& app) {
                                                        "default {})", kMinExportOpset, kMaxExportOpset, kMaxExportOpset))
       ->check(CLI::Range(kMinExportOpset, kMaxExportOpset));
   cmd->add_option("--iterations", args->iterations, "timed calls for the before/after latency")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (default cpu): where both models are run and timed "
+                  "(on a GPU: by `mopt bench --device` in fresh processes; the CPU-only passes such as "
+                  "optimize-for-inference do not load there)")->type_name("DEVICE");
   add_no_latency_flag(*cmd, args->time_latency);
   add_data_flags(*cmd, args->data);
   add_common_flags(*cmd, args->common);
@@ -126,6 +137,7 @@ void setup_optimize(CLI::App& app) {
                           "  mopt optimize tok.pt -o tok.onnx --input-shape 'input_ids:1x128:int64;attention_mask:1x128:int64'\n"
                           "  mopt optimize model.int8.pt -o model.int8.onnx --data calib/   # LibTorch INT8 -> QDQ for ORT\n"
                           "  mopt optimize model.onnx -p freeze,optimize-for-inference -o fast.pt\n"
+                          "  mopt optimize model.pt -p 'fold-conv-bn,freeze,channels-last,compute-fp16' -o fp16.pt --input-shape 8x3x224x224 --device cuda\n"
                           "  mopt optimize cnn.onnx -p \"$(mopt quantize cnn.onnx -o x.onnx --print-pipeline)\" --calib calib.npy -o cnn.int8.onnx\n\n") +
               exit_codes_help());
   cmd->callback([args] { run_reported("optimize", args->common, [&](Report& report) { run_optimize_command(*args, report); }); });
