@@ -176,7 +176,17 @@ json model_json(const BenchRequest& settings, const ParameterTotals& params) {
           {"parameter_mb", static_cast<double>(params.bytes) / 1e6}};
 }
 
-// The whole sweep in ONNX Runtime's helper process; MACs are counted on the imported model.
+// What this process may use for --batch auto: what the kernel could still give it, plus what it holds.
+BatchSearchRules host_search_rules(const BenchRequest& settings, const std::string& memory_measure) {
+  const double host_mb = available_memory_mb() + current_rss_mb();
+  return batch_search_rules(settings.max_memory, host_mb,
+                            fmt::format("the {:.0f} MB this process could use at the start (MemAvailable plus its own RSS)",
+                                        host_mb),
+                            memory_measure);
+}
+
+// The whole sweep in ONNX Runtime's helper process (--batch auto: one helper run per size); MACs
+// are counted on the imported model.
 json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>& threads) {
   auto onnx_model = Model::load(settings.model_path);
   if (!onnx_model.is_onnx()) {
@@ -185,6 +195,10 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   }
   // ONNX Runtime enforces declared dims (LibTorch's import does not): a fixed batch is the only one.
   const int64_t fixed_batch = declared_batch(onnx_model.onnx());
+  if (fixed_batch > 0 && settings.batch_auto) {
+    throw usage_error(fmt::format("the model's input has a fixed batch of {}: --batch auto has no other size to try "
+                                  "(re-export with a dynamic batch axis)", fixed_batch));
+  }
   if (fixed_batch > 0) {
     for (int64_t batch : settings.batches) {
       if (batch != fixed_batch) {
@@ -201,9 +215,6 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   request.warmup = settings.warmup;
   request.stop = settings.stop;
   request.soak = settings.soak;
-  for (int t : threads) {
-    for (int64_t batch : settings.batches) request.rows.push_back({t, batch_inputs(settings.data, batch)});
-  }
   const bool quality = settings.data.has_labels() || !settings.reference_path.empty();
   if (quality) {
     request.eval_inputs = settings.data.input_list();
@@ -211,8 +222,6 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
     request.eval_batch = fixed_batch > 0 ? fixed_batch : settings.eval_batch;
   }
   if (settings.op_profile) request.profile_iterations = std::clamp<int64_t>(settings.stop.iterations, 1, kMaxProfiledIterations);
-  log_info("measuring in ONNX Runtime ({} row(s)) ...", request.rows.size());
-  auto result = run_onnxruntime(request);
 
   std::optional<Model> imported;
   try {
@@ -220,12 +229,8 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
   } catch (const Error& e) {
     log_verbose("MACs not counted: the model does not import ({})", e.what());
   }
-  json metrics = {{"model", model_json(settings, parameter_totals(onnx_model))},
-                  {"runtime", {{"name", "onnxruntime"}, {"version", result.version}, {"session", result.session}, {"malloc", malloc_settings_json()}}},
-                  {"cold_start", result.cold_start},
-                  {"rows", json::array()}};
-  for (size_t i = 0; i < request.rows.size(); ++i) {
-    const auto& row = request.rows[i];
+  // Row `i` of a helper run, as a sweep row.
+  auto entry_of = [&](const OrtResult& result, size_t i, const OrtRow& row) {
     auto [peak, increase] = result.memory_mb[i];
     auto entry = row_json(row_count(row.inputs), row.threads, result.rows[i], peak, increase, settings);
     double p50 = entry["latency"]["p50_ms"].get<double>();
@@ -238,8 +243,38 @@ json run_bench_onnxruntime(const BenchRequest& settings, const std::vector<int>&
       entry["stop_rule"] = describe(*settings.soak);
       entry["soak"] = soak_json(result.soaks[i]);
     }
-    metrics["rows"].push_back(entry);
+    return entry;
+  };
+  OrtResult result;  // the (first) helper run: cold start, session, evaluation outputs and profile
+  json rows = json::array();
+  json search;
+  if (settings.batch_auto) {
+    bool first = true;
+    auto measure_row = [&](int64_t batch) {
+      OrtRequest one = request;
+      one.rows = {{threads.front(), batch_inputs(settings.data, batch)}};
+      if (!first) one.eval_inputs.clear(), one.profile_iterations = 0;
+      log_info("measuring batch {} in ONNX Runtime ...", batch);
+      auto run = run_onnxruntime(one);
+      auto entry = entry_of(run, 0, one.rows[0]);
+      if (first) result = std::move(run), first = false;
+      return entry;
+    };
+    search = search_batch(measure_row, [](const json& row) { return row["memory"]["peak_mb"].get<double>(); },
+                          host_search_rules(settings, "the ONNX Runtime helper process's peak RSS"), rows);
+  } else {
+    for (int t : threads) {
+      for (int64_t batch : settings.batches) request.rows.push_back({t, batch_inputs(settings.data, batch)});
+    }
+    log_info("measuring in ONNX Runtime ({} row(s)) ...", request.rows.size());
+    result = run_onnxruntime(request);
+    for (size_t i = 0; i < request.rows.size(); ++i) rows.push_back(entry_of(result, i, request.rows[i]));
   }
+  json metrics = {{"model", model_json(settings, parameter_totals(onnx_model))},
+                  {"runtime", {{"name", "onnxruntime"}, {"version", result.version}, {"session", result.session}, {"malloc", malloc_settings_json()}}},
+                  {"cold_start", result.cold_start},
+                  {"rows", rows}};
+  if (!search.is_null()) metrics["batch_search"] = search;
   if (result.profile) {
     const auto& first = metrics["rows"][0];
     OpProfileRequest profile;
@@ -360,15 +395,10 @@ static json measure(const BenchRequest& settings, const BenchProgress& progress)
     return row_metrics(model, batch_inputs(settings.data, batch), batch, t, baseline_rss, settings, progress);
   };
   if (settings.batch_auto) {
-    // What this process may use: what the kernel could still give it, plus what it already holds.
-    const double host_mb = available_memory_mb() + current_rss_mb();
-    const auto rules = batch_search_rules(
-        settings.max_memory, host_mb,
-        fmt::format("the {:.0f} MB this process could use at the start (MemAvailable plus its own RSS)", host_mb),
-        "the process's peak RSS");
     metrics["batch_search"] = search_batch(
         [&](int64_t batch) { return measure_row(batch, threads.front()); },
-        [](const json& row) { return row["memory"]["peak_mb"].get<double>(); }, rules, metrics["rows"]);
+        [](const json& row) { return row["memory"]["peak_mb"].get<double>(); },
+        host_search_rules(settings, "the process's peak RSS"), metrics["rows"]);
   } else {
     for (int t : threads) {
       for (int64_t batch : settings.batches) metrics["rows"].push_back(measure_row(batch, t));

@@ -102,8 +102,8 @@ for args in "--batch 0" "--batch 2,x" "--batch auto --max-memory 2" "--batch aut
   # shellcheck disable=SC2086
   expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --iterations 3 $args
 done
-expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --batch auto --iterations 3
-expect_stderr "runs in LibTorch"
+expect_exit 2 -- "$MOPT" bench "$FIXTURES/mlp.onnx" --batch auto --iterations 3  # in ONNX Runtime: test_onnxruntime.sh
+expect_stderr "fixed batch of 4"
 
 # Multi-input models (token ids and mask) in every command: tests/cli/test_multi_input.sh.
 finish

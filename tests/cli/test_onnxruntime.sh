@@ -251,6 +251,18 @@ onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)], ir_version=8),
   py "import numpy as np; np.save('$WORK/by_value/input_0.npy', np.ones((1, 6), 'float32')); np.save('$WORK/by_value/input_1.npy', np.array([2, 3]))" \
     "writing the value-shaped model's data"
   expect_exit 0 -- "$MOPT" bench "$WORK/reshape_by_value.onnx" --data "$WORK/by_value" --iterations 3 -q
+  # --batch auto in ONNX Runtime: one helper run per size, the helper's peak RSS judged; a fixed batch has
+  # nothing to search.
+  expect_exit 0 -- "$MOPT" bench "$FIXTURES/onnx_corpus/fashion_cnn.dynamo20.onnx" --batch auto --threads 1 \
+    --iterations 10 --warmup 2 --report "$WORK/ort_auto.json"
+  validate_report "$WORK/ort_auto.json"
+  py "
+import json; m=json.load(open('$WORK/ort_auto.json'))['metrics']; s=m['batch_search']
+assert m['runtime']['name']=='onnxruntime' and len(s['tried'])>=3 and s['best_batch']>=1, s
+assert [r['batch'] for r in m['rows']]==[t['batch'] for t in s['tried']] and 'ONNX Runtime' in s['memory_measure'], s" \
+    "--batch auto in ONNX Runtime"
+  expect_exit 2 -- "$MOPT" bench "$ONNX" --batch auto --iterations 3
+  expect_stderr "fixed batch of 1: --batch auto has no other size"
 else
   echo "note: onnxruntime-node not installed (lib/runtime/ort); ONNX Runtime measurements not checked" >&2
 fi

@@ -312,7 +312,6 @@ void parse_batches(const BenchArgs& args, BenchRequest& settings) {
     return;
   }
   const std::vector<std::pair<bool, const char*>> conflicts = {
-      {settings.runtime == "onnxruntime", "--runtime onnxruntime (it runs in LibTorch: add --runtime libtorch, or give sizes)"},
       {args.common.threads.size() > 1, "several --threads (it searches at one thread count)"},
       {args.duration > 0, "--duration"},
       {!args.profile.empty(), "--profile (a profile's budgets are stated at its own batch)"}};
