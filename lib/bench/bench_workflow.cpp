@@ -1,5 +1,6 @@
 #include "lib/bench/bench_workflow.h"
 
+#include <ATen/DeviceAccelerator.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +14,7 @@
 #include "lib/bench/batch_search.h"
 #include "lib/bench/bottleneck_hints.h"
 #include "lib/bench/gpu_hints.h"
+#include "lib/bench/gpu_kernels.h"
 #include "lib/bench/op_profile_report.h"
 #include "lib/bench/profile_instrumentation.h"
 #include "lib/errors.h"
@@ -345,6 +347,19 @@ json measure_on_gpu(const BenchRequest& settings, const BenchProgress& progress)
     for (int64_t batch : settings.batches) metrics["rows"].push_back(measure_row(batch));
   }
   metrics["gpu_hints"] = hints_json(gpu_hints(metrics["rows"], parameter_totals(host_model).mostly_float32(), gpu.tf32));
+  if (settings.op_profile || !settings.trace_path.empty()) {  // the first row's calls again, with their kernels
+    const auto& first = metrics["rows"][0];
+    std::vector<torch::Tensor> device_inputs;
+    for (const auto& input : batch_inputs(settings.data, first["batch"].get<int64_t>())) device_inputs.push_back(input.to(gpu.device));
+    const auto index = gpu.device.index();
+    metrics["gpu_profile"] = profile_gpu_kernels(
+        [&] {
+          run_model(model, device_inputs);
+          at::accelerator::synchronizeDevice(index);
+        },
+        std::clamp<int64_t>(first["latency"]["count"].get<int64_t>(), 1, kMaxProfiledIterations), settings.trace_path);
+    metrics["gpu_profile"]["batch"] = first["batch"];
+  }
   if (settings.data.has_labels() || !settings.reference_path.empty()) {
     add_quality(metrics, run_on_device(model, settings.data.input_list(), gpu.device, settings.eval_batch), settings);
   }

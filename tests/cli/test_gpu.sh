@@ -44,7 +44,15 @@ else
   # On a GPU: events, copies, graph replay and memory are reported, and the outputs agree with the CPU's.
   expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cuda:99
   expect_stderr "numbered from 0"
-  expect_exit 2 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cuda --op-profile
+  # The op profile on a GPU: its kernels and copies, how busy it was, a trace with a track per stream.
+  expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cuda --iterations 20 --op-profile \
+    --trace "$WORK/gpu.trace.json" --report "$WORK/gpuprof.json"
+  validate_report "$WORK/gpuprof.json"
+  "$PY" -c "
+import json; p=json.load(open('$WORK/gpuprof.json'))['metrics']['gpu_profile']
+assert p['iterations']==20 and p['kernels'] and 0<p['gpu_busy_share']<=1 and p['launches_per_call']>=1, p
+t=json.load(open('$WORK/gpu.trace.json')); assert any(e['cat']=='gpu' for e in t['traceEvents'])
+" || fail "GPU op profile: $(head -c 600 "$WORK/gpuprof.json")"
   for graph in "" --cuda-graph; do
     expect_exit 0 -- "$MOPT" bench "$CNN" --data $FMNIST --normalize 0.286,0.353 --samples 512 --device cuda $graph \
       --batch 1,32 --iterations 50 --reference "$CNN" --report "$WORK/gpu.json"

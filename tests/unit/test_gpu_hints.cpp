@@ -2,6 +2,7 @@
 // driver is absent (CI): no samples, and the reason.
 
 #include "lib/bench/gpu_hints.h"
+#include "lib/bench/gpu_kernels.h"
 #include "lib/measure/gpu_monitor.h"
 #include "lib/model/graph_stats.h"
 #include "tests/unit/test_helpers.h"
@@ -79,5 +80,24 @@ TEST_SUITE("gpu-hints") {
     const auto summary = monitor.summary();
     if (summary["available"].get<bool>()) return;  // a machine with the NVIDIA driver
     CHECK(contains(summary["reason"].get<std::string>(), "NVML"));
+  }
+}
+
+TEST_SUITE("gpu-hints") {
+  TEST_CASE("kernel summary: busy time counts overlaps once, kernels ranked by time, launch-bound below 60%") {
+    // Two calls of 1 ms each on the host; kernels: a 300 us conv and a 100 us copy overlapping it by 50 us.
+    std::vector<GpuActivity> activities = {{"conv", 0, 300, 7}, {"Memcpy HtoD", 250, 100, 8}, {"conv", 1000, 300, 7},
+                                           {"Memcpy HtoD", 1250, 100, 8}};
+    const auto s = gpu_kernel_summary(activities, {1.0, 1.0});
+    CHECK(s["gpu_ms_per_call"].get<double>() == doctest::Approx(0.35));
+    CHECK(s["gpu_busy_share"].get<double>() == doctest::Approx(0.35));
+    CHECK(s["launches_per_call"].get<double>() == doctest::Approx(2));
+    CHECK(s["kernels"][0]["name"] == "conv");
+    CHECK(s["kernels"][0]["share"].get<double>() == doctest::Approx(0.75));
+    REQUIRE(s["hints"].size() == 1);
+    CHECK(s["hints"][0]["kind"] == "launch-bound");
+    CHECK(contains(s["hints"][0]["message"].get<std::string>(), "35% of each call"));
+    // A busy GPU: no hint.
+    CHECK(gpu_kernel_summary({{"gemm", 0, 900, 7}}, {1.0})["hints"].empty());
   }
 }

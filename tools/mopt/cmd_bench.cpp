@@ -200,6 +200,22 @@ void print_batch_search(const nlohmann::json& search) {
       search["memory_measure"].get<std::string>(), search["stopped_by"].get<std::string>());
 }
 
+// --op-profile on a GPU: how busy the GPU was, the top kernels and copies, the hints.
+void print_gpu_profile(const nlohmann::json& p, int64_t top) {
+  say("GPU profile (batch={}, {} calls): {:.3f} ms per call on the host, GPU busy {:.3f} ms ({:.0f}%), {:.0f} kernels and "
+      "copies per call", p["batch"].get<int64_t>(), p["iterations"].get<int64_t>(), p["wall_ms_per_call"].get<double>(),
+      p["gpu_ms_per_call"].get<double>(), 100 * p["gpu_busy_share"].get<double>(), p["launches_per_call"].get<double>());
+  say("{:<64} {:>6} {:>9} {:>6} {:>9}", "kernel or copy", "calls", "total ms", "share", "mean us");
+  int64_t shown = 0;
+  for (const auto& k : p["kernels"]) {
+    if (shown++ >= top) break;
+    say("{:<64} {:>6} {:>9.3f} {:>5.1f}% {:>9.1f}", k["name"].get<std::string>().substr(0, 64), k["calls"].get<int64_t>(),
+        k["total_ms"].get<double>(), 100 * k["share"].get<double>(), k["mean_us"].get<double>());
+  }
+  for (const auto& h : p["hints"]) say("hint: {}", h["message"].get<std::string>());
+  if (p.contains("trace")) say("trace: {}", p["trace"]["path"].get<std::string>());
+}
+
 void print_text(const nlohmann::json& metrics, int64_t top) {
   const auto& runtime = metrics["runtime"];
   if (runtime.contains("gpu")) {
@@ -243,6 +259,7 @@ void print_text(const nlohmann::json& metrics, int64_t top) {
         g["max_abs_diff"].get<double>(), g["cosine"].get<double>(), g["sqnr_db"].get<double>());
   }
   if (metrics.contains("op_profile")) print_op_profile(metrics["op_profile"], top);
+  if (metrics.contains("gpu_profile")) print_gpu_profile(metrics["gpu_profile"], top);
 }
 
 void finish_gates(const std::vector<GateResult>& all, const std::string& junit_path, const std::string& suite) {
@@ -279,7 +296,7 @@ std::optional<GpuSettings> gpu_settings(const BenchArgs& args, const std::option
     throw usage_error("--device cuda measures in LibTorch; mopt's ONNX Runtime runs on the CPU (drop --runtime onnxruntime)");
   }
   const std::vector<std::pair<bool, const char*>> cpu_only = {
-      {args.op_profile || !args.trace.empty(), "--op-profile/--trace"}, {args.duration > 0, "--duration"},
+      {args.duration > 0, "--duration"},
       {profile && !gpu_profile, "--profile with a CPU profile"}, {args.malloc_tuned, "--malloc-tuned"}};
   for (const auto& [given, flag] : cpu_only) {
     if (given) throw usage_error(fmt::format("{} measures on the CPU; it does not combine with --device cuda yet", flag));
@@ -443,7 +460,8 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--junit", args->junit, "write the gates as JUnit XML")->type_name("FILE");
   cmd->add_flag("--op-profile", args->op_profile,
                 "profile the first row's timed calls again under LibTorch's profiler: time per layer (module path) and per "
-                "op kind, bottleneck hints, profiler overhead (LibTorch runs)");
+                "op kind, bottleneck hints, profiler overhead (LibTorch runs); on a GPU, its kernels and copies and how "
+                "busy it was");
   cmd->add_option("--trace", args->trace, "write a Chrome/Perfetto trace of the first 5 profiled calls (implies --op-profile)")
       ->type_name("FILE");
   cmd->add_option("--top", args->top, "rows of the op-profile tables on stdout (default 10; the report has all)")->type_name("N")
