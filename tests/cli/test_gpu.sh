@@ -30,6 +30,8 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
   expect_exit 2 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --device cuda --input-shape 1x1x28x28
   expect_stderr "no GPU usable"
   [ ! -e "$WORK/cnn.fp16.pt" ] || fail "a refused quantize wrote its output"
+  expect_exit 0 -- "$MOPT" quantize "$CNN" -o "$WORK/cnn.fp16.pt" --mode fp16 --device cuda --print-pipeline
+  [ "$(cat "$WORK/out")" = "compute-fp16" ] || fail "--print-pipeline on cuda: $(cat "$WORK/out")"
   # The GPU profiles compile and bench on a GPU, and say why they cannot here.
   expect_exit 2 -- "$MOPT" compile "$CNN" --profile datacenter-gpu -o "$WORK/cnn.gpu.pt" --input-shape 1x1x28x28
   expect_stderr "profile 'datacenter-gpu' runs on an NVIDIA GPU"

@@ -50,7 +50,7 @@ QuantizeSettings quantize_settings(const QuantizeArgs& args) {
   settings.skip = args.skip;
   settings.reduce_range = args.reduce_range;
   settings.onnx_output = std::filesystem::path(args.output).extension() == ".onnx";
-  settings.gpu = args.device != "cpu";  // resolved by then (run_quantize_command)
+  settings.gpu = args.device.rfind("cuda", 0) == 0;
   return settings;
 }
 
@@ -291,12 +291,12 @@ void print_vs_input_as_given(const nlohmann::json& against, const std::string& m
 }
 
 void run_quantize_command(QuantizeArgs& args, Report& report) {
-  // First: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
-  args.device = resolve_device(args.device).str();
-  if (args.print_pipeline) {
+  if (args.print_pipeline) {  // names passes only: no GPU needed to print a GPU pipeline
     say("{}", printable_pipeline(args));
     return;
   }
+  // First: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
+  args.device = resolve_device(args.device).str();
   quant::QuantizeRequest request;
   request.model = args.model;
   request.output = args.output;
