@@ -34,7 +34,7 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
   [ "$(cat "$WORK/out")" = "compute-fp16" ] || fail "--print-pipeline on cuda: $(cat "$WORK/out")"
   # The GPU profiles compile and bench on a GPU, and say why they cannot here.
   expect_exit 2 -- "$MOPT" compile "$CNN" --profile datacenter-gpu -o "$WORK/cnn.gpu.pt" --input-shape 1x1x28x28
-  expect_stderr "profile 'datacenter-gpu' runs on an NVIDIA GPU"
+  expect_stderr "profile 'datacenter-gpu' runs on an NVIDIA GPU and is checked and measured on one"
   expect_stderr "no GPU usable"
   [ ! -e "$WORK/cnn.gpu.pt" ] || fail "a refused compile wrote its output"
   expect_exit 2 -- "$MOPT" bench "$CNN" --profile jetson-orin --input-shape 1x1x28x28

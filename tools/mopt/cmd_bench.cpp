@@ -279,13 +279,7 @@ void finish_gates(const std::vector<GateResult>& all, const std::string& junit_p
 std::optional<GpuSettings> gpu_settings(const BenchArgs& args, const std::optional<Profile>& profile) {
   // A GPU profile (datacenter-gpu, jetson-orin) measures on a GPU unless --device says otherwise.
   const bool gpu_profile = profile && profile->device == "cuda";
-  c10::Device device(c10::kCPU);
-  try {
-    device = resolve_device(!args.device.empty() ? args.device : gpu_profile ? "cuda" : "cpu");
-  } catch (const Error& e) {
-    if (!args.device.empty() || !gpu_profile) throw;
-    throw usage_error(fmt::format("profile '{}' runs on an NVIDIA GPU and is measured on one: {}", profile->name, e.what()));
-  }
+  const c10::Device device = device_for(args.device, profile ? &*profile : nullptr);
   if (!device.is_cuda()) {
     if (args.cuda_graph || args.tf32 || args.no_cudnn_benchmark) {
       throw usage_error("--cuda-graph, --tf32 and --no-cudnn-benchmark apply to --device cuda");

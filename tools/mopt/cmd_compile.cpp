@@ -30,16 +30,8 @@ struct CompileArgs {
 // Where the artifact runs and is checked: the profile's device, or --device with -p. First in the
 // command: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
 std::string compile_device(const CompileArgs& args, const Profile& profile) {
-  const bool profile_gpu = profile.device == "cuda";
-  c10::Device device(c10::kCPU);
-  try {
-    device = resolve_device(args.device.empty() ? profile.device : args.device);
-  } catch (const Error& e) {
-    if (!args.device.empty()) throw;
-    throw usage_error(fmt::format("profile '{}' runs on an NVIDIA GPU, and compile checks the artifact on one: {}",
-                                  profile.name, e.what()));
-  }
-  if (device.is_cuda() != profile_gpu && args.pipeline.empty()) {
+  const c10::Device device = device_for(args.device, &profile);
+  if (device.is_cuda() != (profile.device == "cuda") && args.pipeline.empty()) {
     throw usage_error(device.is_cuda()
                           ? fmt::format("profile '{}' compiles for a CPU (its pipeline targets the CPU's kernels); for a GPU "
                                         "use --profile datacenter-gpu or jetson-orin, or give -p", profile.name)

@@ -6,6 +6,7 @@
 #include "lib/eval/model_comparison.h"
 #include "lib/measure/cpu_info.h"
 #include "lib/measure/memory.h"
+#include "lib/runtime/cuda.h"
 #include "lib/runtime/runtime.h"
 #include "lib/util/log.h"
 
@@ -147,6 +148,16 @@ const char* exit_codes_help() {
   return "Exit codes: 0 success, 1 runtime failure, 2 usage error, 3 gate failed,\n"
          "            4 invalid input (unreadable/corrupt model, bad data, bad profile),\n"
          "            130 interrupted (Ctrl-C while training; a checkpoint was saved).";
+}
+
+c10::Device device_for(const std::string& device_flag, const Profile* profile) {
+  if (!device_flag.empty() || !profile) return resolve_device(device_flag.empty() ? "cpu" : device_flag);
+  try {
+    return resolve_device(profile->device);
+  } catch (const Error& e) {
+    throw usage_error(fmt::format("profile '{}' runs on an NVIDIA GPU and is checked and measured on one: {}",
+                                  profile->name, e.what()));
+  }
 }
 
 }  // namespace mopt::cli

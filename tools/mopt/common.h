@@ -1,11 +1,13 @@
 #pragma once
 // Flags every subcommand shares, and the run wrapper that writes the report even on failure.
 #include <CLI/CLI.hpp>
+#include <c10/core/Device.h>
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "lib/profiles/profile.h"
 #include "lib/report/report.h"
 
 namespace mopt::cli {
@@ -53,5 +55,10 @@ void say_latency_and_accuracy(const nlohmann::json& comparison);
 
 /// Exit-code table shown in `--help` footers.
 const char* exit_codes_help();
+
+/// --device DEVICE, or where `profile` runs when the flag is empty ("cpu" without a profile); a GPU
+/// profile on a machine with no usable GPU is a usage error that names the profile and says why.
+/// First in a command: LibTorch's CUDA half must load before anything asks LibTorch about CUDA.
+c10::Device device_for(const std::string& device_flag, const Profile* profile);
 
 }  // namespace mopt::cli
