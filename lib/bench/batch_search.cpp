@@ -77,18 +77,15 @@ json search_batch(const std::function<json(int64_t)>& measure, const std::functi
           {"tried", tried}, {"best_batch", best}, {"stopped_by", stopped_by}};
 }
 
-BatchSearchRules batch_search_rules(const std::string& max_memory, double device_mb, const std::string& device,
-                                    const std::string& memory_measure) {
-  BatchSearchRules rules;
-  rules.budget_mb = memory_budget_mb(max_memory, device_mb);
-  const bool fraction = max_memory.find_first_not_of("0123456789.") == std::string::npos;
-  rules.budget_text = fraction ? fmt::format("{:g}% of {}", 100 * rules.budget_mb / device_mb, device)
-                               : fmt::format("--max-memory {}", max_memory);
-  rules.memory_measure = memory_measure;
-  return rules;
-}
+namespace {
 
-double memory_budget_mb(const std::string& text, double device_mb) {
+// A --max-memory value: {MB, or the fraction of the device when `fraction`}.
+struct Budget {
+  double value = 0;
+  bool fraction = false;
+};
+
+Budget parse_budget(const std::string& text) {
   const auto bad = [&] {
     return usage_error(fmt::format("--max-memory '{}': give a fraction of the device's memory (0.9) or a size "
                                    "(512MB, 4GB, 1.5GiB)", text));
@@ -100,12 +97,30 @@ double memory_budget_mb(const std::string& text, double device_mb) {
   std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
   if (unit.empty()) {
     if (value > 1) throw bad();
-    return value * device_mb;
+    return {value, true};
   }
   // Sizes in MB as the rest of mopt's memory figures (MiB, written MB).
-  if (unit == "mb" || unit == "mib" || unit == "m") return value;
-  if (unit == "gb" || unit == "gib" || unit == "g") return value * 1024;
+  if (unit == "mb" || unit == "mib" || unit == "m") return {value, false};
+  if (unit == "gb" || unit == "gib" || unit == "g") return {value * 1024, false};
   throw bad();
+}
+
+}  // namespace
+
+BatchSearchRules batch_search_rules(const std::string& max_memory, double device_mb, const std::string& device,
+                                    const std::string& memory_measure) {
+  const auto budget = parse_budget(max_memory);
+  BatchSearchRules rules;
+  rules.budget_mb = budget.fraction ? budget.value * device_mb : budget.value;
+  rules.budget_text = budget.fraction ? fmt::format("{:g}% of {}", 100 * budget.value, device)
+                                      : fmt::format("--max-memory {}", max_memory);
+  rules.memory_measure = memory_measure;
+  return rules;
+}
+
+double memory_budget_mb(const std::string& text, double device_mb) {
+  const auto budget = parse_budget(text);
+  return budget.fraction ? budget.value * device_mb : budget.value;
 }
 
 }  // namespace mopt

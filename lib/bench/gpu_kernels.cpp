@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "lib/bench/gpu_hints.h"
 #include "lib/errors.h"
 #include "lib/util/atomic_file.h"
 
@@ -53,14 +54,14 @@ json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::v
   }
   const double busy_share = wall_ms > 0 ? std::min(1.0, busy_us / 1e3 / wall_ms) : 0.0;
   const double launches = static_cast<double>(activities.size()) / calls;
-  json hints = json::array();
-  if (!activities.empty() && busy_share < kGpuBusyFloor) {
-    hints.push_back({{"kind", "launch-bound"},
-                     {"message", fmt::format("the GPU ran kernels or copies {:.0f}% of each call ({} per call, {:.1f} us each "
-                                             "on average): the rest is the host launching them; --cuda-graph replays the "
-                                             "call without launches, and a larger batch gives each launch more work",
-                                             100 * busy_share, launches, busy_us / std::max(1.0, static_cast<double>(activities.size())))},
-                     {"figures", {{"gpu_busy_share", busy_share}, {"launches_per_call", launches}}}});
+  std::vector<Hint> hints;
+  if (!activities.empty() && 100 * busy_share < kGpuBusyFloorPercent) {
+    hints.push_back({"launch-bound",
+                     fmt::format("the GPU ran kernels or copies {:.0f}% of each call ({} per call, {:.1f} us each on "
+                                 "average): the rest is the host launching them; --cuda-graph replays the call without "
+                                 "launches, and a larger batch gives each launch more work",
+                                 100 * busy_share, launches, busy_us / static_cast<double>(activities.size())),
+                     {{"gpu_busy_share", busy_share}, {"launches_per_call", launches}}});
   }
   return {{"iterations", call_ms.size()},
           {"wall_ms_per_call", wall_ms / calls},
@@ -68,7 +69,7 @@ json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::v
           {"gpu_busy_share", busy_share},
           {"launches_per_call", launches},
           {"kernels", kernels},
-          {"hints", hints}};
+          {"hints", hints_json(hints)}};
 }
 
 json profile_gpu_kernels(const std::function<void()>& call, int64_t iterations, const std::filesystem::path& trace_path) {

@@ -20,12 +20,10 @@ struct GpuActivity {
   int64_t stream = 0;
 };
 
-/// Below this share of a call with a kernel running, the GPU waited for the host (launch-bound).
-constexpr double kGpuBusyFloor = 0.6;
-
 /// Summary of profiled calls: {iterations, wall_ms_per_call, gpu_ms_per_call (kernels and copies,
 /// overlaps counted once), gpu_busy_share, launches_per_call, kernels: [{name, calls, total_ms,
-/// share, mean_us}] by total time, hints: [{kind, message, figures}]}.
+/// share, mean_us}] by total time, hints: [{kind, message, figures}]}: "launch-bound" below
+/// kGpuBusyFloorPercent (lib/bench/gpu_hints.h), the same threshold NVML's readings are judged by.
 nlohmann::json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::vector<double>& call_ms);
 
 /// Runs `call` (it must wait for the GPU before it returns) `iterations` times under LibTorch's
