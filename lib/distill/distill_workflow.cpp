@@ -12,6 +12,7 @@
 
 #include "lib/errors.h"
 #include "lib/eval/model_comparison.h"
+#include "lib/eval/on_device.h"
 #include "lib/onnx/export/onnx_exporter.h"
 #include "lib/train/checkpoint.h"
 #include "lib/train/feature_taps.h"
@@ -37,7 +38,10 @@ torch::Tensor make_projection(const torch::Tensor& student_feature, const torch:
                                   pair_name, fmt::join(t, ", "), fmt::join(s, ", ")));
   }
   if (s[1] == t[1]) return {};
-  return (torch::randn({t[1], s[1]}) * std::sqrt(1.0 / static_cast<double>(s[1]))).requires_grad_(true);
+  // Drawn on the CPU, so a seed gives the same start on every device.
+  return (torch::randn({t[1], s[1]}) * std::sqrt(1.0 / static_cast<double>(s[1])))
+      .to(student_feature.device())
+      .requires_grad_(true);
 }
 
 torch::Tensor project(const torch::Tensor& feature, const torch::Tensor& projection) {
@@ -254,6 +258,7 @@ json DistillOutcome::to_json() const {
             {"recipe", {{"mode", candidates.empty() ? "fixed" : "auto"}, {"chosen", recipe_json(chosen)}}},
             {"distilled", {{"val_accuracy", distilled.val_accuracy}}},
             {"training", distilled.result.to_json()},
+            {"precision", precision.to_json()},
             {"shipped", shipped_kind()},
             {"verdict", verdict()}};
   if (!candidates.empty()) {
@@ -321,13 +326,17 @@ StudentRun train_with_features(const Model& teacher, torch::jit::Module trained,
 
 }  // namespace
 
-DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
-                       const Dataset& val, const DistillRequest& settings) {
-  validate_settings(settings, train, val);
-  check_distillation_inputs(teacher, student, train, val);
+DistillOutcome run_distill(const Model& host_teacher, const torch::jit::Module& student, const Dataset& train,
+                       const Dataset& val, const DistillRequest& request) {
+  validate_settings(request, train, val);
+  check_distillation_inputs(host_teacher, student, train, val);
 
   DistillOutcome outcome;
-  const auto initial = clone_module(student);  // every run starts from exactly these weights
+  auto settings = request;
+  const auto device = settings.train.device;
+  const auto teacher = device.is_cpu() ? host_teacher : model_on_device(host_teacher, device);
+  auto initial = clone_module(student);  // every run starts from exactly these weights
+  initial.to(device);
   if (val.has_labels() && settings.train.is_main_rank()) {  // for the report, which rank 0 writes
     auto teacher_module = module_of(teacher);
     outcome.teacher_val_accuracy = evaluate_classifier(teacher_module, val, settings.train.eval_batch_size).first;
@@ -344,6 +353,9 @@ DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& stude
   } else if (settings.augment.any()) {
     log_info("augmentation {}: the teacher runs on every augmented batch (inference mode)", settings.augment.describe());
   }
+
+  outcome.precision = choose_precision(initial, train, settings.train, objective_for(settings.soft, source, {}, settings));
+  settings.train.precision = outcome.precision.chosen;
 
   outcome.chosen = settings.soft;
   if (settings.recipe == Recipe::kAuto) {
@@ -378,6 +390,8 @@ DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& stude
   }
   outcome.shipped_baseline = settings.ship_better && outcome.baseline && outcome.chosen &&
                              outcome.baseline->val_accuracy > outcome.distilled.val_accuracy;
+  outcome.distilled.student.to(c10::kCPU);  // saved to run anywhere; compile targets a device
+  if (outcome.baseline) outcome.baseline->student.to(c10::kCPU);
   return outcome;
 }
 
@@ -393,7 +407,8 @@ DistillOutcome run_distill_job(const Model& teacher, const torch::jit::Module& s
                          {"samples_per_s", outcome.distilled.result.samples_per_s},
                          {"final_loss", outcome.distilled.result.history.empty()
                                             ? nlohmann::json::object()
-                                            : nlohmann::json(outcome.distilled.result.history.back().train_loss)}};
+                                            : nlohmann::json(outcome.distilled.result.history.back().train_loss)},
+                        {"precision", outcome.precision.to_json()}};
   if (outcome.baseline) {
     metrics["baseline_ce"] = {{"accuracy", outcome.baseline->val_accuracy},
                               {"samples_per_s", outcome.baseline->result.samples_per_s}};
@@ -410,7 +425,9 @@ DistillOutcome run_distill_job(const Model& teacher, const torch::jit::Module& s
                                                   {"optimizer", settings.train.optimizer.name},
                                                   {"lr", settings.train.optimizer.lr},
                                                   {"schedule", settings.train.schedule.kind},
-                                                  {"seed", settings.train.seed}};
+                                                  {"seed", settings.train.seed},
+                                                  {"device", settings.train.device.str()},
+                                                  {"amp", amp_request_name(settings.train.amp)}};
 
   if (job.require_gain) {
     const double gain = *outcome.gain_points();

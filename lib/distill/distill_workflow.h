@@ -16,6 +16,7 @@
 #include "lib/report/report.h"
 #include "lib/train/augment.h"
 #include "lib/train/distill_objectives.h"
+#include "lib/train/precision_choice.h"
 #include "lib/train/trainer.h"
 
 namespace mopt::train {
@@ -64,6 +65,7 @@ struct DistillOutcome {
   StudentRun distilled;                     ///< the chosen recipe trained with the full budget
   std::optional<StudentRun> baseline;       ///< labels only, same init, seed, augmentation and budget
   bool shipped_baseline = false;            ///< the baseline beat the distilled student and ships instead
+  PrecisionChoice precision;                ///< what every run trained in (--amp), and the speeds measured
   /// The student to write out.
   const StudentRun& shipped() const { return shipped_baseline ? *baseline : distilled; }
   /// What shipped: "distilled", "baseline" (it beat the distilled student) or "labels-only" (the search chose it).
@@ -75,7 +77,8 @@ struct DistillOutcome {
   nlohmann::json to_json() const;
 };
 
-/// Distills `teacher` into a copy of `student` (the input is left as it is).
+/// Distills `teacher` into a copy of `student` (the input is left as it is) on settings.train.device;
+/// the students come back on the CPU.
 DistillOutcome run_distill(const Model& teacher, const torch::jit::Module& student, const Dataset& train,
                        const Dataset& val, const DistillRequest& settings);
 

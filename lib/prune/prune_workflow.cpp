@@ -17,6 +17,7 @@
 #include "lib/prune/slow_convolutions.h"
 #include "lib/prune/unstructured.h"
 #include "lib/train/distill_objectives.h"
+#include "lib/train/precision_choice.h"
 #include "lib/util/log.h"
 
 namespace mopt::prune {
@@ -95,8 +96,9 @@ train::SoftTargets soft_targets(const PruneRequest& request) {
 }
 
 // Fine-tuning: cross-entropy on labels, or the teacher's soft targets (with labels mixed in
-// when there are some), keeping `masks` applied after every step if there are masks.
-train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& request, const train::StepHook& after_step) {
+// when there are some), keeping `masks` applied after every step if there are masks. On
+// request.train.device, in the precision --amp resolves to; the module comes back on the CPU.
+nlohmann::json finetune(torch::jit::Module& module, const PruneRequest& request, const train::StepHook& after_step) {
   auto config = request.train;
   config.label = "finetune";
   config.fingerprint = {{"method", request.method}, {"amount", request.amount}, {"global", request.global},
@@ -115,9 +117,14 @@ train::TrainResult finetune(torch::jit::Module& module, const PruneRequest& requ
   } else {
     objective = train::cross_entropy_objective();
   }
+  const auto precision = train::choose_precision(module, request.finetune, config, objective);
+  config.precision = precision.chosen;
   auto result = train::train_model(module, {}, request.finetune, Dataset{}, config, objective, after_step);
+  module.to(c10::kCPU);
   module.eval();
-  return result;
+  auto curve = result.to_json();
+  curve["precision_choice"] = precision.to_json();
+  return curve;
 }
 
 }  // namespace
@@ -259,7 +266,7 @@ PruneOutcome run_prune(const Model& input, const PruneRequest& request) {
   }
 
   if (request.finetune.size() > 0) {
-    outcome.finetune = finetune(module, request, keep_masks).to_json();
+    outcome.finetune = finetune(module, request, keep_masks);
     if (!request.schedule.empty()) masks = compute_masks(module, layers, request, request.amount);
   }
   module.eval();

@@ -19,12 +19,17 @@ torch::Tensor soft_target_loss(const torch::Tensor& logits, const torch::Tensor&
   return distillation_loss(logits, teacher_logits, soft.temperature);
 }
 
-// Cross-entropy against the labels of a (possibly mixed) batch.
-torch::Tensor label_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& partner,
-                         double lambda) {
+// Losses are computed in fp32 even under autocast: CPU autocast leaves log_softmax in fp16.
+torch::Tensor in_float32(const torch::Tensor& logits) { return logits.to(torch::kFloat); }
+
+// Cross-entropy against the labels of a (possibly mixed) batch; the labels move to the logits' device.
+torch::Tensor label_loss(const torch::Tensor& low_precision_logits, const torch::Tensor& host_labels,
+                         const torch::Tensor& partner, double lambda) {
+  const auto logits = in_float32(low_precision_logits);
+  const auto labels = host_labels.to(logits.device());
   auto ce = cross_entropy(logits, labels);
   if (!partner.defined()) return ce;
-  return lambda * ce + (1 - lambda) * cross_entropy(logits, labels.index_select(0, partner));
+  return lambda * ce + (1 - lambda) * cross_entropy(logits, labels.index_select(0, partner.to(logits.device())));
 }
 
 }  // namespace
@@ -47,9 +52,13 @@ void validate_soft_targets(const SoftTargets& soft) {
   if (!(soft.dkd_beta >= 0)) throw usage_error("--dkd-beta must be >= 0");
 }
 
-LossTerms soft_target_terms(const torch::Tensor& logits, const torch::Tensor& teacher_logits, const torch::Tensor& labels,
-                            const SoftTargets& soft, const torch::Tensor& partner, double lambda) {
-  auto kd = soft_target_loss(logits, teacher_logits, labels, soft);
+LossTerms soft_target_terms(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
+                            const torch::Tensor& labels, const SoftTargets& soft, const torch::Tensor& partner,
+                            double lambda) {
+  const auto logits = in_float32(student_logits);
+  const auto device = logits.device();
+  auto kd = soft_target_loss(logits, in_float32(teacher_logits).to(device), labels.defined() ? labels.to(device) : labels,
+                             soft);
   if (!labels.defined()) return {{"total", kd}, {"kd", kd.detach()}};
   auto ce = label_loss(logits, labels, partner, lambda);
   return {{"total", soft.alpha * kd + (1 - soft.alpha) * ce}, {"kd", kd.detach()}, {"ce", ce.detach()}};
@@ -114,7 +123,7 @@ torch::Tensor teacher_logits_for(torch::jit::Module teacher, const Dataset& data
   for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
     parts.push_back(forward_tensor(teacher, batch_inputs_at(data, b, batch_size)));
   }
-  return torch::cat(parts, 0);
+  return torch::cat(parts, 0).to(c10::kCPU);  // indexed by host row numbers, moved per batch
 }
 
 torch::Tensor teacher_logits_for(const torch::jit::Module& teacher, const Dataset& train, const TrainConfig& config) {

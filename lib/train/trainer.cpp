@@ -68,6 +68,8 @@ struct LoopState {
   std::vector<EpochRecord> history;
   double total_seconds = 0;  // training time (steps only) over the whole run, resumes included
   int64_t total_rows = 0;
+  Precision precision = Precision::kFloat32;  // --amp auto resolves once; a resumed run keeps its choice
+  json grad_scaler;                           // GradScaler::state() (fp16)
 
   json to_json(const json& fingerprint, size_t extras) const {
     json history_json = json::array();
@@ -76,7 +78,7 @@ struct LoopState {
             {"loss_sums", loss_sums}, {"rows_done", rows_done}, {"epoch_seconds", epoch_seconds},
             {"best_val_accuracy", best_val_accuracy}, {"best_epoch", best_epoch}, {"stale_epochs", stale_epochs},
             {"history", history_json}, {"extra_parameters", extras}, {"total_seconds", total_seconds},
-            {"total_rows", total_rows}};
+            {"total_rows", total_rows}, {"precision", precision_name(precision)}, {"grad_scaler", grad_scaler}};
   }
 
   static LoopState from_json(const json& j) {
@@ -93,6 +95,9 @@ struct LoopState {
     for (const auto& r : j.at("history")) s.history.push_back(epoch_from_json(r));
     s.total_seconds = j.at("total_seconds");
     s.total_rows = j.at("total_rows");
+    const auto precision = j.value("precision", std::string("fp32"));
+    s.precision = precision == "fp16" ? Precision::kFloat16 : precision == "bf16" ? Precision::kBFloat16 : Precision::kFloat32;
+    s.grad_scaler = j.value("grad_scaler", json());
     return s;
   }
 };
@@ -112,6 +117,8 @@ json run_fingerprint(const TrainConfig& config, const Dataset& train, size_t ext
           {"train_rows", train.size()},
           {"world_size", config.data_parallel ? config.data_parallel->world_size() : 1},
           {"extra_parameters", extras},
+          {"amp", amp_request_name(config.amp)},
+          {"device", c10::DeviceTypeName(config.device.type(), /*lower_case=*/true)},
           {"caller", config.fingerprint}};
 }
 
@@ -149,6 +156,39 @@ void join_ranks(torch::jit::Module& model, const std::vector<torch::Tensor>& ext
   dp.broadcast_from_main(model_state(model, extras));
 }
 
+// The objective under autocast, and backward from its first term (scaled for fp16).
+LossTerms forward_backward(torch::jit::Module& model, const Batch& batch, const Objective& objective, Precision precision,
+                           const GradScaler& scaler) {
+  LossTerms terms;
+  {
+    AutocastScope autocast(module_device(model).type(), precision);
+    terms = objective(model, batch);
+  }
+  scaler.scale(terms.front().second).backward();
+  return terms;
+}
+
+// Clips and steps, unless fp16 gradients overflowed: then the step is skipped and the loss scale shrinks.
+void apply_gradients(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
+                     GradScaler& scaler, double clip_grad_norm) {
+  const bool overflowed = scaler.unscale(parameters);
+  if (!overflowed) {
+    if (clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, clip_grad_norm);
+    optimizer.step();
+  }
+  scaler.update(overflowed);
+}
+
+std::vector<torch::Tensor> trainable_parameters(const torch::jit::Module& model) {
+  std::vector<torch::Tensor> parameters;
+  for (const auto& p : model.parameters(/*recurse=*/true)) {
+    if (!p.requires_grad()) continue;  // frozen by the user: stays as it is
+    if (!p.is_leaf()) throw runtime_failure("a parameter has autograd history; copy models with clone_module()");
+    parameters.push_back(p);
+  }
+  return parameters;
+}
+
 std::string loss_summary(const std::map<std::string, double>& sums, int64_t rows) {
   std::string text;
   for (const auto& [name, sum] : sums) text += fmt::format("{}{} {:.4f}", text.empty() ? "" : ", ", name, sum / std::max<int64_t>(rows, 1));
@@ -161,7 +201,9 @@ json TrainResult::to_json() const {
   json curve = json::array();
   for (const auto& r : history) curve.push_back(epoch_to_json(r));
   json j = {{"epochs", curve}, {"steps", steps}, {"train_seconds", train_seconds}, {"samples_per_s", samples_per_s},
-            {"early_stopped", early_stopped}, {"resumed", resumed}, {"world_size", world_size}};
+            {"early_stopped", early_stopped}, {"resumed", resumed}, {"world_size", world_size},
+            {"precision", precision_name(precision)}};
+  if (!loss_scaling.is_null()) j["loss_scaling"] = loss_scaling;
   if (best_val_accuracy >= 0) {
     j["best_epoch"] = best_epoch;
     j["best_val_accuracy"] = best_val_accuracy;
@@ -180,8 +222,23 @@ void validate_config(const TrainConfig& config) {
   validate_schedule(config.schedule);
 }
 
+c10::Device module_device(const torch::jit::Module& model) {
+  for (const auto& p : model.parameters(/*recurse=*/true)) return p.device();
+  for (const auto& b : model.buffers(/*recurse=*/true)) return b.device();
+  if (const auto method = model.find_method("forward")) {  // frozen: the weights are constants of the graph
+    for (const auto* node : method->graph()->nodes()) {
+      if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
+      return torch::jit::toIValue(node->output())->toTensor().device();
+    }
+  }
+  return c10::kCPU;
+}
+
 torch::Tensor forward_tensor(torch::jit::Module& model, const std::vector<torch::Tensor>& inputs) {
-  auto output = model.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
+  const auto device = module_device(model);
+  std::vector<c10::IValue> arguments;
+  for (const auto& input : inputs) arguments.emplace_back(input.to(device, /*non_blocking=*/true));
+  auto output = model.forward(arguments);
   auto tensors = output_tensors(output);
   if (tensors.empty()) throw invalid_input("the model's forward() must return a tensor of logits (or a tuple, list or dict starting with one)");
   return tensors.front();
@@ -201,6 +258,7 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
   for (int64_t b = 0; b < batch_count(data.size(), batch_size); ++b) {
     auto logits = forward_tensor(model, batch_inputs_at(data, b, batch_size));
     auto labels = batch_slice(data.labels, b, batch_size);
+    labels = labels.to(logits.device());
     correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     loss_sum += cross_entropy(logits, labels).item<double>() * static_cast<double>(labels.size(0));
   }
@@ -214,6 +272,37 @@ std::pair<double, double> evaluate_on_main(torch::jit::Module& model, const Data
   if (!config.data_parallel) return result;
   const auto shared = config.data_parallel->main_values({result.first, result.second});
   return {shared[0], shared[1]};
+}
+
+double measure_training_speed(const torch::jit::Module& model, const Dataset& train, const TrainConfig& config,
+                              const Objective& objective, Precision precision, int64_t steps) {
+  constexpr int64_t kWarmupSteps = 2;
+  const auto rng = global_rng_state();
+  auto copy = clone_module(model);
+  copy.to(config.device);
+  copy.train();
+  const auto parameters = trainable_parameters(copy);
+  auto optimizer = make_optimizer(parameters, config.optimizer);
+  GradScaler scaler(precision == Precision::kFloat16, config.device);
+  torch::jit::GraphOptimizerEnabledGuard plain_interpreter(false);  // as train_model runs
+  const int64_t batch_size = std::min(config.batch_size, train.size());
+  Clock::time_point start;
+  for (int64_t step = 0; step < kWarmupSteps + steps; ++step) {
+    if (step == kWarmupSteps) start = Clock::now();
+    Batch batch;
+    batch.indices = torch::arange(step * batch_size, (step + 1) * batch_size, torch::kLong).remainder(train.size());
+    batch.step = step;
+    auto rows = train.rows(batch.indices);
+    batch.inputs = rows.input_list();
+    batch.labels = rows.labels;
+    optimizer->zero_grad();
+    auto terms = forward_backward(copy, batch, objective, precision, scaler);
+    apply_gradients(*optimizer, parameters, scaler, config.clip_grad_norm);
+    terms.front().second.item<double>();  // waits for the device, as the training loop's loss read does
+  }
+  const double seconds = seconds_since(start);
+  set_global_rng_state(rng);
+  return static_cast<double>(steps * batch_size) / std::max(seconds, 1e-9);
 }
 
 namespace {
@@ -232,12 +321,9 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
   const int64_t total_steps = steps_per_epoch * config.epochs;
   const json fingerprint = run_fingerprint(config, train, extra_parameters.size());
 
-  std::vector<torch::Tensor> parameters;
-  for (const auto& p : model.parameters(/*recurse=*/true)) {
-    if (!p.requires_grad()) continue;  // frozen by the user: stays as it is
-    if (!p.is_leaf()) throw runtime_failure("a parameter has autograd history; copy models with clone_module()");
-    parameters.push_back(p);
-  }
+  model.to(config.device);  // in place: the caller's handle trains on the device too
+  for (const auto& p : extra_parameters) p.set_data(p.data().to(config.device));  // keeps the objective's reference
+  auto parameters = trainable_parameters(model);
   if (parameters.empty()) {
     throw invalid_input("the model has no trainable parameters (none requires grad; a frozen model cannot be trained)");
   }
@@ -245,6 +331,7 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
   auto optimizer = make_optimizer(parameters, config.optimizer);
 
   LoopState state;
+  state.precision = config.precision;
   WeightSnapshot best;
   TrainResult result;
   if (!config.resume_path.empty()) {
@@ -269,9 +356,15 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
   }
 
   if (dp) join_ranks(model, extra_parameters, fingerprint, *dp);
+  if (state.precision != config.precision) {
+    log_info("{}: continuing in {} as the interrupted run did", config.label, precision_name(state.precision));
+  }
+  GradScaler scaler(state.precision == Precision::kFloat16, config.device);
+  scaler.load_state(state.grad_scaler);
 
   auto save = [&] {
     if (config.checkpoint_path.empty() || !config.is_main_rank()) return;
+    state.grad_scaler = scaler.state();
     CheckpointContents contents{snapshot_weights(model), extra_parameters, best, global_rng_state(),
                                 state.to_json(fingerprint, extra_parameters.size())};
     save_checkpoint(config.checkpoint_path, contents, *optimizer);
@@ -318,8 +411,7 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
       const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
-      auto terms = objective(model, batch);
-      terms.front().second.backward();
+      auto terms = forward_backward(model, batch, objective, state.precision, scaler);
       std::vector<double> loss_values;  // each term summed over the batch's rows
       for (const auto& term : terms) loss_values.push_back(term.second.item<double>() * static_cast<double>(share));
       if (config.stop_after_steps > 0 && result.steps + 1 == config.stop_after_steps) request_interrupt();
@@ -330,8 +422,7 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
         stop = loss_values.back() > 0;
         loss_values.pop_back();
       }
-      if (config.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, config.clip_grad_norm);
-      optimizer->step();
+      apply_gradients(*optimizer, parameters, scaler, config.clip_grad_norm);
       ++state.step;
       ++result.steps;
       if (after_step) after_step(state.step, total_steps);
@@ -402,6 +493,8 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
   result.train_seconds = state.total_seconds;
   result.samples_per_s = static_cast<double>(state.total_rows) / std::max(state.total_seconds, 1e-9);
   result.world_size = dp ? dp->world_size() : 1;
+  result.precision = state.precision;
+  if (scaler.enabled()) result.loss_scaling = {{"final_scale", scaler.current_scale()}, {"skipped_steps", scaler.skipped_steps()}};
   return result;
 }
 

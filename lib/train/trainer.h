@@ -17,6 +17,7 @@
 #include "lib/data/dataset.h"
 #include "lib/train/data_parallel.h"
 #include "lib/train/lr_schedule.h"
+#include "lib/train/mixed_precision.h"
 #include "lib/train/optimizer.h"
 
 namespace mopt::train {
@@ -35,6 +36,10 @@ struct TrainConfig {
   std::filesystem::path resume_hint;      ///< the --resume path to suggest after Ctrl-C (default: checkpoint_path)
   int64_t stop_after_steps = 0;           ///< act as if Ctrl-C came after this many steps (tests); 0 = off
   std::string label = "train";            ///< names the run in progress lines ("distill", "baseline-ce")
+  /// Where the model trains: train_model moves it (and the extra parameters) there in place.
+  c10::Device device = c10::kCPU;
+  AmpRequest amp = AmpRequest::kOff;      ///< what --amp asked for (part of the run's fingerprint)
+  Precision precision = Precision::kFloat32;  ///< what it resolved to (choose_precision)
   nlohmann::json fingerprint;             ///< the caller's settings a checkpoint must match to be resumed
   /// Set: this process is one rank of a data-parallel run; batch_size is the global batch of all
   /// ranks, and only rank 0 validates and writes checkpoints.
@@ -75,6 +80,8 @@ struct TrainResult {
   double train_seconds = 0;           ///< time spent in training steps (no validation), resumed parts included
   double samples_per_s = 0;           ///< training throughput over train_seconds
   int world_size = 1;                 ///< data-parallel ranks that trained together (samples/s counts them all)
+  Precision precision = Precision::kFloat32;
+  nlohmann::json loss_scaling;        ///< fp16: the final scale and the steps skipped on overflow; null otherwise
   nlohmann::json to_json() const;
 };
 
@@ -87,6 +94,15 @@ using StepHook = std::function<void(int64_t step, int64_t total_steps)>;
 TrainResult train_model(torch::jit::Module& model, const std::vector<torch::Tensor>& extra_parameters,
                         const Dataset& train, const Dataset& val, const TrainConfig& config,
                         const Objective& objective, const StepHook& after_step = {});
+
+/// Training samples per second of `model` with `objective` in `precision`, over `steps` optimizer
+/// steps (after two warm-up steps) on a copy of the model: the model, the RNG and everything else
+/// the real run uses stay as they are.
+double measure_training_speed(const torch::jit::Module& model, const Dataset& train, const TrainConfig& config,
+                              const Objective& objective, Precision precision, int64_t steps);
+
+/// The device a module computes on: its parameters', its buffers', or (frozen) its weight constants'.
+c10::Device module_device(const torch::jit::Module& model);
 
 /// Puts a model in eval mode for its lifetime and restores the previous mode, even on errors.
 class EvalModeGuard {
@@ -108,8 +124,8 @@ std::pair<double, double> evaluate_classifier(torch::jit::Module& model, const D
 /// ranks take the same decisions); a plain evaluation otherwise.
 std::pair<double, double> evaluate_on_main(torch::jit::Module& model, const Dataset& data, const TrainConfig& config);
 
-/// Runs the model's forward on a batch (one tensor per forward() input) and returns its (first)
-/// tensor output.
+/// Runs the model's forward on a batch (one tensor per forward() input, moved to the model's
+/// device) and returns its (first) tensor output.
 torch::Tensor forward_tensor(torch::jit::Module& model, const std::vector<torch::Tensor>& inputs);
 
 /// Validates `config` (usage_error on nonsense such as epochs < 1).

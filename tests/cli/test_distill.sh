@@ -68,6 +68,29 @@ import torch
 a=torch.jit.load('$WORK/full.pt').state_dict(); b=torch.jit.load('$WORK/r.pt').state_dict()
 assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]" "resumed run equals the uninterrupted one"
 
+# Mixed precision (fp16 autocast with loss scaling) on the CPU: measured against fp32 first and
+# reported; an interrupted run resumes its loss scale too, ending with exactly the uninterrupted weights.
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" -o "$WORK/amp.pt" --epochs 2 \
+  "${fixed[@]}" --amp fp16 --report "$WORK/amp.json"
+expect_stdout "training precision"
+py "
+import json, torch; r=json.load(open('$WORK/amp.json')); m=r['metrics']; t=r['details']['distillation']['training']
+p=m['training']['precision']; assert p['amp']=='fp16' and p['precision']=='fp16' and t['precision']=='fp16', (p, t)
+assert set(p['measured_samples_per_s'])=={'fp32', 'fp16'} and p['speedup_vs_fp32']>0, p
+assert t['loss_scaling']['final_scale']>=1 and t['loss_scaling']['skipped_steps']>=0, t
+assert m['student']['accuracy_after']>0.6, m['student']
+assert all(x.dtype==torch.float32 for x in torch.jit.load('$WORK/amp.pt').parameters())" "distill --amp fp16 report"
+expect_exit 130 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" -o "$WORK/ampr.pt" --epochs 2 \
+  "${fixed[@]}" --amp fp16 --stop-after-steps 20 --checkpoint "$WORK/amp.ckpt"
+expect_exit 0 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" -o "$WORK/ampr.pt" --epochs 2 \
+  "${fixed[@]}" --amp fp16 --checkpoint "$WORK/amp.ckpt" --resume "$WORK/amp.ckpt"
+py "
+import torch
+a=torch.jit.load('$WORK/amp.pt').state_dict(); b=torch.jit.load('$WORK/ampr.pt').state_dict()
+assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]" "resumed fp16 run equals the uninterrupted one"
+expect_exit 2 -- "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${tiny[@]}" -o "$WORK/amp2.pt" --amp fp8
+expect_stderr "--amp must be off, fp16, bf16 or auto"
+
 # A real SIGINT mid-run: exits 130 cleanly, leaving a checkpoint and no artifact.
 "$MOPT" distill --teacher "$TEACHER" --student "$STUDENT" "${small[@]}" -o "$WORK/sig.pt" --epochs 200 "${fixed[@]}" \
   --checkpoint "$WORK/sig.ckpt" >"$WORK/sig.out" 2>"$WORK/sig.err" &

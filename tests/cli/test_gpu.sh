@@ -41,6 +41,13 @@ if ! grep -q "GPU 0:" "$WORK/version"; then
   expect_stderr "profile 'jetson-orin' runs on an NVIDIA GPU"
   expect_exit 2 -- "$MOPT" optimize "$CNN" -p freeze -o "$WORK/o.pt" --input-shape 1x1x28x28 --device cuda
   expect_stderr "no GPU usable"
+  # Training on a GPU (distill, prune fine-tuning) says the same before loading any data.
+  expect_exit 2 -- "$MOPT" distill --teacher "$CNN" --student "$FIXTURES/fashion_student.pt" --train $FMNIST -o "$WORK/d.pt" \
+    --device cuda
+  expect_stderr "no GPU usable"
+  expect_exit 2 -- "$MOPT" prune "$CNN" --amount 0.5 -o "$WORK/p.pt" --finetune-data $FMNIST --device cuda --input-shape 1x1x28x28
+  expect_stderr "no GPU usable"
+  [ ! -e "$WORK/d.pt" ] && [ ! -e "$WORK/p.pt" ] || fail "a refused training run wrote its output"
   echo "no GPU here: the GPU measurements were not run"
 else
   # On a GPU: events, copies, graph replay and memory are reported, and the outputs agree with the CPU's.
@@ -107,5 +114,19 @@ assert m['agreement']['cosine']>0.999 and '--device cuda:0' in m['latency_measur
   grep -q '"device": "cuda:0"' "$WORK/opt.json" || fail "optimize --device cuda did not compare on the GPU"
   expect_exit 0 -- "$MOPT" bench "$WORK/cnn.gpu.pt" --profile datacenter-gpu --input-shape 1x1x28x28 --report "$WORK/pbench.json"
   grep -q '"device": "cuda' "$WORK/pbench.json" || fail "bench --profile datacenter-gpu did not measure on the GPU"
+  # Mixed-precision distillation on the GPU: every precision measured against fp32, the student saved for the CPU.
+  for amp in auto fp16 bf16; do
+    expect_exit 0 -- "$MOPT" distill --teacher "$CNN" --student "$FIXTURES/fashion_student.pt" --train $FMNIST --val $FMNIST \
+      --normalize 0.286,0.353 --train-samples 4000 --val-samples 1000 --recipe fixed --epochs 2 --batch-size 128 --device cuda \
+      --amp $amp -o "$WORK/d.$amp.pt" --report "$WORK/d$amp.json"
+    validate_report "$WORK/d$amp.json"
+    "$PY" -c "
+import json, torch; m=json.load(open('$WORK/d$amp.json'))['metrics']; p=m['training']['precision']
+assert p['amp']=='$amp' and 'fp32' in p['measured_samples_per_s'] and p['speedup_vs_fp32']>0, p
+assert '$amp'=='auto' or p['precision']=='$amp', p
+assert m['student']['accuracy_after']>0.7, m['student']
+assert all(t.device.type=='cpu' for t in torch.jit.load('$WORK/d.$amp.pt').parameters())
+" || fail "distill --device cuda --amp $amp: $(head -c 600 "$WORK/d$amp.json")"
+  done
 fi
 finish

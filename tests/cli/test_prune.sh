@@ -120,12 +120,14 @@ import torch; s=torch.jit.load('$WORK/mlp.layers.pt').state_dict()
 z=lambda k: (s[k]==0).float().mean().item()
 assert abs(z('fc1.weight')-0.3)<0.001 and abs(z('fc2.weight')-0.6)<0.001 and z('fc3.weight')<0.01" "per-layer amounts"
 expect_exit 0 -- "$MOPT" prune "$CNN" -o "$WORK/cnn.gradual.pt" --amount 0.8 --schedule cubic --steps 5 "${data[@]}" \
-  --finetune-data "$FMNIST" --finetune-samples 2000 --epochs 2 --report "$WORK/s.json"
+  --finetune-data "$FMNIST" --finetune-samples 2000 --epochs 2 --amp bf16 --report "$WORK/s.json"
 py "
-import torch
+import json, torch
+f=json.load(open('$WORK/s.json'))['details']['pruning']['finetune']
+assert f['precision']=='bf16' and f['precision_choice']['measured_samples_per_s']['fp32']>0, f
 s=torch.jit.load('$WORK/cnn.gradual.pt').state_dict()
 w=[s[k] for k in ('features.0.weight','features.4.weight','classifier.2.weight','classifier.5.weight')]
-for t in w: assert abs((t==0).float().mean().item()-0.8)<0.01, (t==0).float().mean()" "gradual pruning reaches 80%"
+for t in w: assert abs((t==0).float().mean().item()-0.8)<0.01, (t==0).float().mean()" "gradual pruning (bf16 fine-tuning) reaches 80%"
 
 # The accuracy gate: 95% of the weights gone cannot stay within 0.1 points: exit 3, no artifact.
 expect_exit 3 -- "$MOPT" prune "$CNN" -o "$WORK/gate.pt" --amount 0.95 "${data[@]}" --max-accuracy-drop 0.1
@@ -142,6 +144,8 @@ expect_stderr "nothing"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad5.pt" --method bogus "${data[@]}"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad6.pt" --schedule cubic "${data[@]}"
 expect_stderr "finetune-data"
+expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad13.pt" --amp bf16 "${data[@]}"
+expect_stderr "apply to fine-tuning"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad7.pt"
 expect_stderr "eval-data"
 expect_exit 2 -- "$MOPT" prune "$CNN" -o "$WORK/bad9.pt" --round-to 8 "${data[@]}"
@@ -154,7 +158,7 @@ expect_exit 2 -- "$MOPT" prune "$CNN" -o "$CNN" "${data[@]}"
 expect_exit 0 -- "$MOPT" optimize "$CNN" -p freeze -o "$WORK/frozen.pt"
 expect_exit 4 -- "$MOPT" prune "$WORK/frozen.pt" -o "$WORK/bad8.pt" "${data[@]}"
 expect_stderr "frozen"
-for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9 bad10 bad11 bad12; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
+for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9 bad10 bad11 bad12 bad13; do [ ! -e "$WORK/$f.pt" ] || fail "$f.pt written by a failed run"; done
 expect_exit 0 -- "$MOPT" prune --help
 expect_stdout "Examples:"
 expect_stdout "round-to"

@@ -74,6 +74,13 @@ void print_summary(const train::DistillOutcome& outcome, const std::string& outp
   say("{:<28} {:>10}   ({}; best epoch {}, {:.0f} samples/s, {:.1f}s training)",
       outcome.chosen ? "student distilled" : "student (labels only)", pct(outcome.distilled.val_accuracy), recipe,
       outcome.distilled.result.best_epoch, outcome.distilled.result.samples_per_s, outcome.distilled.result.train_seconds);
+  const auto& precision = outcome.precision;
+  if (!precision.samples_per_s.empty()) {
+    std::vector<std::string> speeds;
+    for (const auto& [name, rate] : precision.samples_per_s) speeds.push_back(fmt::format("{} {:.0f}", name, rate));
+    say("{:<28} {:>10}   ({}; training samples/s over {} steps: {})", "training precision",
+        precision_name(precision.chosen), precision.reason, train::kPrecisionProbeSteps, fmt::join(speeds, ", "));
+  }
   if (outcome.baseline && outcome.chosen) {
     say("{:<28} {:>10}   (same student, init, seed, augmentation and budget; {:.0f} samples/s)",
         "baseline (labels only)", pct(outcome.baseline->val_accuracy), outcome.baseline->result.samples_per_s);

@@ -85,6 +85,9 @@ void run_prune_command(const PruneArgs& args, Report& report) {
                                   "data-parallel: give --finetune-data, or run one process",
                                   args.training.data_parallel.world_size));
   }
+  if (args.finetune_data.empty() && (args.training.device != "cpu" || !args.training.amp.empty())) {
+    throw usage_error("--device and --amp apply to fine-tuning: give --finetune-data (pruning itself runs on the CPU)");
+  }
   // Fine-tuning frees and re-maps its activations every batch with glibc's defaults, as distill did.
   if (!args.finetune_data.empty()) keep_freed_memory_in_process();
   const bool onnx_out = std::filesystem::path(args.output).extension() == ".onnx";

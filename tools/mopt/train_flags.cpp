@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "lib/errors.h"
+#include "lib/runtime/cuda.h"
 #include "lib/util/log.h"
 
 namespace mopt::cli {
@@ -33,6 +34,12 @@ void add_train_flags(CLI::App& command, TrainFlags& flags) {
                     "checkpoint written after every epoch and on Ctrl-C (default OUTPUT.ckpt, deleted on success)")
       ->type_name("FILE");
   group->add_option("--resume", flags.resume, "continue an interrupted run from its checkpoint, exactly")->type_name("FILE");
+  group->add_option("--device", flags.device, "train on cpu (default) or cuda[:N]; the trained model is saved for the CPU")
+      ->type_name("cpu|cuda[:N]");
+  group->add_option("--amp", flags.amp,
+                    "mixed precision: fp16 (with loss scaling) or bf16 autocast, each measured against fp32 first; "
+                    "auto trains in the fastest of the three (default on cuda); off = fp32 (default on cpu)")
+      ->type_name("off|fp16|bf16|auto");
   // For tests of interruption: behaves as if Ctrl-C arrived after N optimizer steps.
   command.add_option("--stop-after-steps", c.stop_after_steps)->group("");
   add_data_parallel_flags(command, flags);
@@ -65,7 +72,13 @@ train::TrainConfig train_config(const TrainFlags& flags, const std::string& outp
   auto config = flags.config;
   config.checkpoint_path = flags.checkpoint.empty() ? default_checkpoint(output) : flags.checkpoint;
   config.resume_path = flags.resume;
+  config.device = resolve_device(flags.device);
+  config.amp = flags.amp.empty() ? (config.device.is_cuda() ? train::AmpRequest::kAuto : train::AmpRequest::kOff)
+                                 : train::parse_amp(flags.amp);
   const auto& spec = flags.data_parallel;
+  if (spec.enabled() && config.device.is_cuda()) {
+    throw usage_error("data-parallel training runs on CPUs (c10d Gloo): drop --device cuda or --world-size");
+  }
   if (spec.enabled()) {
     if (config.batch_size < spec.world_size) {
       throw usage_error(fmt::format("--batch-size {} is the global batch: it must be at least the world size {}",

@@ -16,11 +16,13 @@ struct TrainFlags {
   /// launcher's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
   train::DataParallelSpec data_parallel{-1, -1, "", 0};
   int64_t dist_timeout_s = 300;
+  std::string device = "cpu";  ///< --device
+  std::string amp;             ///< --amp; empty = auto on a GPU, off on the CPU
 };
 
 /// Adds --epochs, --batch-size, --optimizer, --lr, --momentum, --weight-decay, --schedule,
-/// --step-epochs, --gamma, --clip-grad-norm, --seed, --patience, --checkpoint, --resume, and the
-/// data-parallel flags.
+/// --step-epochs, --gamma, --clip-grad-norm, --seed, --patience, --checkpoint, --resume, --device,
+/// --amp, and the data-parallel flags.
 void add_train_flags(CLI::App& command, TrainFlags& flags);
 
 /// Adds --world-size, --rank, --master-addr, --master-port, --dist-timeout.
