@@ -85,7 +85,7 @@ TEST_SUITE("mixed-precision") {
       torch::manual_seed(0);
       auto model = test::linear_model(20, 4);
       const auto result = train_model(model, {}, train_data, val_data, config, cross_entropy_objective());
-      CHECK(result.precision == precision);
+      CHECK((result.precision == precision));
       CHECK(result.loss_scaling.is_null() == (precision != Precision::kFloat16));
       for (const auto& p : model.parameters()) CHECK((p.scalar_type() == at::kFloat));
       if (precision == Precision::kFloat32) fp32_accuracy = result.best_val_accuracy;
@@ -105,12 +105,12 @@ TEST_SUITE("mixed-precision") {
 
     config.amp = AmpRequest::kOff;
     auto off = choose_precision(model, train_data, config, objective);
-    CHECK(off.chosen == Precision::kFloat32);
+    CHECK((off.chosen == Precision::kFloat32));
     CHECK(off.samples_per_s.empty());
 
     config.amp = AmpRequest::kBFloat16;
     auto bf16 = choose_precision(model, train_data, config, objective);
-    CHECK(bf16.chosen == Precision::kBFloat16);
+    CHECK((bf16.chosen == Precision::kBFloat16));
     CHECK(bf16.samples_per_s.size() == 2);
     CHECK(bf16.speedup() > 0);
 
