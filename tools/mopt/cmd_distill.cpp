@@ -197,6 +197,7 @@ void setup_distill(CLI::App& app) {
                           "  mopt distill ... --require-gain 0.5                        (exit 3 unless +0.5 points over labels only)\n"
                           "  mopt distill ... --feature-pair features.7:features.7 --recipe fixed   (match a hidden layer too)\n"
                           "  mopt distill ... --resume small.distilled.pt.ckpt          (after Ctrl-C)\n"
+                          "  mopt distill ... --device cuda                             (on a GPU, mixed precision: --amp auto)\n"
                           "  mopt distill ... --threads 1 --world-size 2 --rank 0 &  mopt distill ... --threads 1 --world-size 2 --rank 1\n"
                           "                                 (data-parallel: 2 processes, global --batch-size; or RANK/WORLD_SIZE/MASTER_ADDR)\n\n"
                           "Loss: alpha*L_soft + (1-alpha)*CE(student, labels), L_soft one of\n"
