@@ -243,8 +243,9 @@ CompileOutcome run_compile(const CompileRequest& request, const PassRegistry& re
     auto agreement = compare_lite_outputs(request.output, input, data.input_rows(0, 1));
     details["lite_agreement"] = {{"max_abs_diff", agreement.max_abs_diff}, {"cosine", agreement.cosine}};
   }
-  const bool on_cpu = request.comparison.device == "cpu";  // mopt's ONNX Runtime runs on the CPU
-  if (on_cpu && !onnx_out && !outcome.lite && !outcome.onnx_input && outcome.on_host && latency_measured(outcome.comparison)) {
+  // mopt's ONNX Runtime runs on the CPU: no alternative for a GPU target, even when checked here (--device cpu).
+  const bool cpu_target = request.comparison.device == "cpu" && request.profile.device == "cpu";
+  if (cpu_target && !onnx_out && !outcome.lite && !outcome.onnx_input && outcome.on_host && latency_measured(outcome.comparison)) {
     log_info("timing the model in ONNX Runtime too (exported from the input) ...");
     details["onnxruntime_alternative"] = onnxruntime_alternative(input, request.output, data, request.comparison);
   }

@@ -18,6 +18,11 @@ expect_stderr "apply to --device cuda"
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile x86-64-avx2 --device cuda -o "$WORK/x.pt" --input-shape 1x1x28x28
 expect_exit 2 -- "$MOPT" compile "$CNN" --profile datacenter-gpu --device cpu -o "$WORK/x.pt" --input-shape 1x1x28x28
 expect_stderr "compiles for an NVIDIA GPU"
+# With -p it is checked and timed here, but mopt's ONNX Runtime (CPU only) is no alternative for a GPU target.
+expect_exit 0 -- "$MOPT" compile "$CNN" --profile datacenter-gpu --device cpu -p remove-dropout,fold-conv-bn,freeze \
+  -o "$WORK/g.pt" --input-shape 1x1x28x28 --report "$WORK/gcpu.json"
+! grep -q "onnxruntime_alternative" "$WORK/gcpu.json" || fail "a GPU profile's compile timed an ONNX Runtime alternative"
+! grep -q "compile to ONNX instead" "$WORK/out" || fail "a GPU profile's compile suggested ONNX Runtime"
 expect_exit 0 -- "$MOPT" bench "$CNN" --input-shape 1x1x28x28 --device cpu --iterations 5 --report "$WORK/cpu.json"
 grep -q '"device": "cpu"' "$WORK/cpu.json" || fail "the report does not record the device"
 
