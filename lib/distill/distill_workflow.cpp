@@ -104,7 +104,7 @@ Objective feature_objective(std::shared_ptr<FeatureDistillation> features, const
     for (size_t i = 0; i < features->projections.size(); ++i) {
       auto target = capture.get(static_cast<int64_t>(i)).detach();
       auto mine = project(capture.get(kStudentTapBase + static_cast<int64_t>(i)), features->projections[i]);
-      feature_loss = feature_loss + torch::mse_loss(mine, target);
+      feature_loss = feature_loss + torch::mse_loss(mine.to(torch::kFloat), target.to(torch::kFloat));  // fp32 under autocast too
     }
     terms.front().second = terms.front().second + feature_weight * feature_loss;
     terms.push_back({"feature", feature_loss.detach()});
