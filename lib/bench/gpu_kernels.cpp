@@ -45,12 +45,25 @@ json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::v
     auto& t = by_name[a.name];
     t.calls += 1, t.us += a.duration_us, total_us += a.duration_us;
   }
-  std::vector<std::pair<std::string, Totals>> ranked(by_name.begin(), by_name.end());
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second.us > b.second.us; });
+  std::map<std::string, Totals> by_op;
+  for (const auto& a : activities) {
+    auto& t = by_op[a.launched_by.empty() ? std::string("(unattributed)") : a.launched_by];
+    t.calls += 1, t.us += a.duration_us;
+  }
+  const auto by_time = [](const std::map<std::string, Totals>& totals) {
+    std::vector<std::pair<std::string, Totals>> ranked(totals.begin(), totals.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second.us > b.second.us; });
+    return ranked;
+  };
   json kernels = json::array();
-  for (const auto& [name, t] : ranked) {
+  for (const auto& [name, t] : by_time(by_name)) {
     kernels.push_back({{"name", name}, {"calls", t.calls}, {"total_ms", t.us / 1e3},
                        {"share", total_us > 0 ? t.us / total_us : 0.0}, {"mean_us", t.us / static_cast<double>(t.calls)}});
+  }
+  json ops = json::array();
+  for (const auto& [op, t] : by_time(by_op)) {
+    ops.push_back({{"op", op}, {"launches_per_call", static_cast<double>(t.calls) / calls},
+                   {"gpu_ms_per_call", t.us / 1e3 / calls}, {"share", total_us > 0 ? t.us / total_us : 0.0}});
   }
   const double busy_share = wall_ms > 0 ? std::min(1.0, busy_us / 1e3 / wall_ms) : 0.0;
   const double launches = static_cast<double>(activities.size()) / calls;
@@ -69,6 +82,7 @@ json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::v
           {"gpu_busy_share", busy_share},
           {"launches_per_call", launches},
           {"kernels", kernels},
+          {"by_op", ops},
           {"hints", hints_json(hints)}};
 }
 
@@ -94,12 +108,22 @@ json profile_gpu_kernels(const std::function<void()>& call, int64_t iterations, 
     throw;
   }
   const auto result = prof::disableProfiler();
+  // A kernel's linked correlation id is that of the op that launched it (how PyTorch's own profiler
+  // tables attribute device time to ops).
+  std::map<uint64_t, std::string> op_by_correlation;
+  for (const auto& e : result->events()) {
+    if (e.deviceType() == c10::DeviceType::CPU && e.linkedCorrelationId() == 0) op_by_correlation[e.correlationId()] = e.name();
+  }
   std::vector<GpuActivity> gpu;
   json trace_events = json::array();
   for (const auto& e : result->events()) {
     const double start_us = static_cast<double>(e.startNs()) / 1e3, duration_us = static_cast<double>(e.durationNs()) / 1e3;
     const bool on_gpu = e.deviceType() == c10::DeviceType::CUDA;
-    if (on_gpu) gpu.push_back({e.name(), start_us, duration_us, e.deviceResourceId()});
+    if (on_gpu) {
+      const auto op = op_by_correlation.find(e.linkedCorrelationId());
+      gpu.push_back({e.name(), start_us, duration_us, e.deviceResourceId(),
+                     op == op_by_correlation.end() ? std::string() : op->second});
+    }
     if (trace_path.empty()) continue;
     trace_events.push_back({{"name", e.name()}, {"ph", "X"}, {"ts", start_us}, {"dur", duration_us},
                             {"pid", on_gpu ? fmt::format("GPU {}", e.deviceIndex()) : std::string("CPU")},

@@ -18,11 +18,13 @@ struct GpuActivity {
   double start_us = 0;
   double duration_us = 0;
   int64_t stream = 0;
+  std::string launched_by;  ///< the LibTorch op whose call launched it ("aten::cudnn_convolution"); empty if unknown
 };
 
 /// Summary of profiled calls: {iterations, wall_ms_per_call, gpu_ms_per_call (kernels and copies,
 /// overlaps counted once), gpu_busy_share, launches_per_call, kernels: [{name, calls, total_ms,
-/// share, mean_us}] by total time, hints: [{kind, message, figures}]}: "launch-bound" below
+/// share, mean_us}] by total time, by_op: [{op, launches_per_call, gpu_ms_per_call, share}] (the GPU
+/// time each LibTorch op launched, "(unattributed)" for the rest), hints: [{kind, message, figures}]}: "launch-bound" below
 /// kGpuBusyFloorPercent (lib/bench/gpu_hints.h), the same threshold NVML's readings are judged by.
 nlohmann::json gpu_kernel_summary(const std::vector<GpuActivity>& activities, const std::vector<double>& call_ms);
 

@@ -65,6 +65,7 @@ else
   "$PY" -c "
 import json; p=json.load(open('$WORK/gpuprof.json'))['metrics']['gpu_profile']
 assert p['iterations']==20 and p['kernels'] and 0<p['gpu_busy_share']<=1 and p['launches_per_call']>=1, p
+ops=[o['op'] for o in p['by_op']]; assert any(o.startswith('aten::') for o in ops), p['by_op']
 t=json.load(open('$WORK/gpu.trace.json')); assert any(e['cat']=='gpu' for e in t['traceEvents'])
 " || fail "GPU op profile: $(head -c 600 "$WORK/gpuprof.json")"
   for graph in "" --cuda-graph; do

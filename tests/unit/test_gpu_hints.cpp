@@ -86,7 +86,9 @@ TEST_SUITE("gpu-hints") {
 TEST_SUITE("gpu-hints") {
   TEST_CASE("kernel summary: busy time counts overlaps once, kernels ranked by time, launch-bound below 60%") {
     // Two calls of 1 ms each on the host; kernels: a 300 us conv and a 100 us copy overlapping it by 50 us.
-    std::vector<GpuActivity> activities = {{"conv", 0, 300, 7}, {"Memcpy HtoD", 250, 100, 8}, {"conv", 1000, 300, 7},
+    std::vector<GpuActivity> activities = {{"conv", 0, 300, 7, "aten::cudnn_convolution"},
+                                           {"Memcpy HtoD", 250, 100, 8},
+                                           {"conv", 1000, 300, 7, "aten::cudnn_convolution"},
                                            {"Memcpy HtoD", 1250, 100, 8}};
     const auto s = gpu_kernel_summary(activities, {1.0, 1.0});
     CHECK(s["gpu_ms_per_call"].get<double>() == doctest::Approx(0.35));
@@ -94,6 +96,13 @@ TEST_SUITE("gpu-hints") {
     CHECK(s["launches_per_call"].get<double>() == doctest::Approx(2));
     CHECK(s["kernels"][0]["name"] == "conv");
     CHECK(s["kernels"][0]["share"].get<double>() == doctest::Approx(0.75));
+    // GPU time by the op that launched it; copies the profiler linked to no op are "(unattributed)".
+    REQUIRE(s["by_op"].size() == 2);
+    CHECK(s["by_op"][0]["op"] == "aten::cudnn_convolution");
+    CHECK(s["by_op"][0]["gpu_ms_per_call"].get<double>() == doctest::Approx(0.3));
+    CHECK(s["by_op"][0]["launches_per_call"].get<double>() == doctest::Approx(1));
+    CHECK(s["by_op"][1]["op"] == "(unattributed)");
+    CHECK(s["by_op"][1]["share"].get<double>() == doctest::Approx(0.25));
     REQUIRE(s["hints"].size() == 1);
     CHECK(s["hints"][0]["kind"] == "launch-bound");
     CHECK(contains(s["hints"][0]["message"].get<std::string>(), "35% of each call"));

@@ -212,6 +212,13 @@ void print_gpu_profile(const nlohmann::json& p, int64_t top) {
     say("{:<64} {:>6} {:>9.3f} {:>5.1f}% {:>9.1f}", k["name"].get<std::string>().substr(0, 64), k["calls"].get<int64_t>(),
         k["total_ms"].get<double>(), 100 * k["share"].get<double>(), k["mean_us"].get<double>());
   }
+  say("{:<64} {:>8} {:>9} {:>6}", "GPU time by the op that launched it", "launches", "ms/call", "share");
+  shown = 0;
+  for (const auto& o : p["by_op"]) {
+    if (shown++ >= top) break;
+    say("{:<64} {:>8.1f} {:>9.3f} {:>5.1f}%", o["op"].get<std::string>().substr(0, 64), o["launches_per_call"].get<double>(),
+        o["gpu_ms_per_call"].get<double>(), 100 * o["share"].get<double>());
+  }
   for (const auto& h : p["hints"]) say("hint: {}", h["message"].get<std::string>());
   if (p.contains("trace")) say("trace: {}", p["trace"]["path"].get<std::string>());
 }
