@@ -16,6 +16,12 @@ std::string precision_name(Precision precision) {
   return "fp32";
 }
 
+Precision precision_named(const std::string& name) {
+  if (name == "fp16") return Precision::kFloat16;
+  if (name == "bf16") return Precision::kBFloat16;
+  return Precision::kFloat32;
+}
+
 AmpRequest parse_amp(const std::string& text) {
   if (text == "off" || text == "fp32") return AmpRequest::kOff;
   if (text == "fp16") return AmpRequest::kFloat16;

@@ -16,6 +16,8 @@ enum class Precision { kFloat32, kFloat16, kBFloat16 };
 
 /// "fp32", "fp16", "bf16".
 std::string precision_name(Precision precision);
+/// The precision precision_name() gives `name`; fp32 for any other name.
+Precision precision_named(const std::string& name);
 
 /// What --amp asks for: a fixed precision, or kAuto (measure fp32, fp16 and bf16, train in the fastest).
 enum class AmpRequest { kOff, kFloat16, kBFloat16, kAuto };

@@ -20,8 +20,6 @@ std::vector<Precision> candidates(AmpRequest request) {
   return {};
 }
 
-Precision precision_at(int index) { return static_cast<Precision>(index); }
-
 }  // namespace
 
 double PrecisionChoice::speedup() const {
@@ -82,7 +80,7 @@ PrecisionChoice choose_precision(const torch::jit::Module& model, const Dataset&
     chosen_index = static_cast<double>(choice.chosen);
   }
   if (config.data_parallel) {
-    choice.chosen = precision_at(static_cast<int>(config.data_parallel->main_values({chosen_index}).front()));
+    choice.chosen = static_cast<Precision>(static_cast<int>(config.data_parallel->main_values({chosen_index}).front()));
   }
   log_info("training precision: {} ({})", precision_name(choice.chosen), choice.reason);
   return choice;

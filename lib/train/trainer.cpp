@@ -1,6 +1,7 @@
 #include "lib/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -96,7 +97,7 @@ struct LoopState {
     s.total_seconds = j.at("total_seconds");
     s.total_rows = j.at("total_rows");
     const auto precision = j.value("precision", std::string("fp32"));
-    s.precision = precision == "fp16" ? Precision::kFloat16 : precision == "bf16" ? Precision::kBFloat16 : Precision::kFloat32;
+    s.precision = precision_named(precision);
     s.grad_scaler = j.value("grad_scaler", json());
     return s;
   }
@@ -154,6 +155,18 @@ void join_ranks(torch::jit::Module& model, const std::vector<torch::Tensor>& ext
                                   dp.rank()));
   }
   dp.broadcast_from_main(model_state(model, extras));
+}
+
+// The batch's inputs and labels: the training rows its indices name.
+void fill_rows(Batch& batch, const Dataset& train) {
+  auto rows = train.rows(batch.indices);
+  batch.inputs = rows.input_list();
+  batch.labels = rows.labels;
+}
+
+// Every step repeats the same shapes: on a GPU, cuDNN's autotuner picks each convolution's fastest algorithm once.
+void use_cudnn_autotuner(c10::Device device) {
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }
 
 // The objective under autocast, and backward from its first term (scaled for fp16).
@@ -278,6 +291,7 @@ double measure_training_speed(const torch::jit::Module& model, const Dataset& tr
                               const Objective& objective, Precision precision, int64_t steps) {
   constexpr int64_t kWarmupSteps = 2;
   const auto rng = global_rng_state();
+  use_cudnn_autotuner(config.device);
   auto copy = clone_module(model);
   copy.to(config.device);
   copy.train();
@@ -292,9 +306,7 @@ double measure_training_speed(const torch::jit::Module& model, const Dataset& tr
     Batch batch;
     batch.indices = torch::arange(step * batch_size, (step + 1) * batch_size, torch::kLong).remainder(train.size());
     batch.step = step;
-    auto rows = train.rows(batch.indices);
-    batch.inputs = rows.input_list();
-    batch.labels = rows.labels;
+    fill_rows(batch, train);
     optimizer->zero_grad();
     auto terms = forward_backward(copy, batch, objective, precision, scaler);
     apply_gradients(*optimizer, parameters, scaler, config.clip_grad_norm);
@@ -321,6 +333,7 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
   const int64_t total_steps = steps_per_epoch * config.epochs;
   const json fingerprint = run_fingerprint(config, train, extra_parameters.size());
 
+  use_cudnn_autotuner(config.device);
   model.to(config.device);  // in place: the caller's handle trains on the device too
   for (const auto& p : extra_parameters) p.set_data(p.data().to(config.device));  // keeps the objective's reference
   auto parameters = trainable_parameters(model);
@@ -405,9 +418,7 @@ TrainResult run_training(torch::jit::Module& model, const std::vector<torch::Ten
         if (share > 0) batch.indices = batch.indices.slice(0, begin, end);
         batch.shard = dp->rank();
       }
-      auto rows = train.rows(batch.indices);
-      batch.inputs = rows.input_list();
-      batch.labels = rows.labels;
+      fill_rows(batch, train);
       const double lr = learning_rate_at(config.schedule, config.optimizer.lr, state.step, total_steps, steps_per_epoch);
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();

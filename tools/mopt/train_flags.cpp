@@ -1,7 +1,5 @@
 #include "tools/mopt/train_flags.h"
 
-#include <ATen/Context.h>
-
 #include <filesystem>
 
 #include "lib/errors.h"
@@ -77,8 +75,6 @@ train::TrainConfig train_config(const TrainFlags& flags, const std::string& outp
   config.device = resolve_device(flags.device);
   config.amp = flags.amp.empty() ? (config.device.is_cuda() ? train::AmpRequest::kAuto : train::AmpRequest::kOff)
                                  : train::parse_amp(flags.amp);
-  // Every step repeats the same shapes: cuDNN's autotuner picks each convolution's fastest algorithm once.
-  if (config.device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   const auto& spec = flags.data_parallel;
   if (spec.enabled() && config.device.is_cuda()) {
     throw usage_error("data-parallel training runs on CPUs (c10d Gloo): drop --device cuda or --world-size");
